@@ -1,0 +1,126 @@
+#include "services/common/kafka/kafka_consumer.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "services/common/core/log.h"
+
+namespace dialgrid::kafka {
+
+absl::StatusOr<bool> LruEventDeduper::Seen(const event::v1::Envelope& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return index_.contains(event.event_id());
+}
+
+absl::Status LruEventDeduper::MarkHandled(const event::v1::Envelope& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index_.contains(event.event_id())) return absl::OkStatus();
+  order_.push_front(event.event_id());
+  index_[event.event_id()] = order_.begin();
+  while (order_.size() > capacity_) {
+    index_.erase(order_.back());
+    order_.pop_back();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
+    const ConsumerOptions& options, Handler handler, std::unique_ptr<EventDeduper> deduper) {
+  std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
+  c->options_ = options;
+  c->handler_ = std::move(handler);
+  c->deduper_ = deduper ? std::move(deduper) : std::make_unique<LruEventDeduper>();
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  const std::pair<std::string, std::string> settings[] = {
+      {"bootstrap.servers", options.bootstrap_servers},
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", options.auto_offset_reset},
+      {"session.timeout.ms", std::to_string(absl::ToInt64Milliseconds(options.session_timeout))},
+      {"partition.assignment.strategy", "range,roundrobin"},
+  };
+  for (const auto& [k, v] : settings) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", k, ": ", err));
+    }
+  }
+  c->consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!c->consumer_) return absl::InternalError(absl::StrCat("kafka consumer: ", err));
+  RdKafka::ErrorCode ec = c->consumer_->subscribe(options.topics);
+  if (ec != RdKafka::ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("kafka consumer: subscribe ",
+                                            absl::StrJoin(options.topics, ","), ": ",
+                                            RdKafka::err2str(ec)));
+  }
+  return c;
+}
+
+KafkaConsumer::~KafkaConsumer() { Stop(); }
+
+void KafkaConsumer::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void KafkaConsumer::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (consumer_) {
+    consumer_->close();
+    consumer_.reset();
+  }
+}
+
+void KafkaConsumer::Run() {
+  while (!stop_.load()) {
+    std::unique_ptr<RdKafka::Message> msg(consumer_->consume(100));
+    if (!msg) continue;
+    if (msg->err() == RdKafka::ERR__TIMED_OUT || msg->err() == RdKafka::ERR__PARTITION_EOF) {
+      continue;
+    }
+    if (msg->err() != RdKafka::ERR_NO_ERROR) {
+      Log(LogLevel::kWarning, "kafka", "consume error", {{"error", msg->errstr()}});
+      continue;
+    }
+    event::v1::Envelope event;
+    if (!event.ParseFromArray(msg->payload(), static_cast<int>(msg->len()))) {
+      Log(LogLevel::kError, "kafka", "record is not an event envelope; skipped",
+          {{"topic", msg->topic_name()}, {"offset", static_cast<long long>(msg->offset())}});
+      consumer_->commitSync(msg.get());
+      continue;
+    }
+    absl::Duration backoff = options_.retry_backoff;
+    bool done = false;
+    while (!done && !stop_.load()) {
+      absl::StatusOr<bool> seen = deduper_->Seen(event);
+      absl::Status st = seen.status();
+      if (seen.ok() && *seen) {
+        duplicates_.fetch_add(1);
+        done = true;
+        break;
+      }
+      if (st.ok()) st = handler_(event);
+      if (st.ok()) st = deduper_->MarkHandled(event);
+      if (st.ok()) {
+        handled_.fetch_add(1);
+        done = true;
+        break;
+      }
+      Log(LogLevel::kWarning, "kafka", "event handler failed; retrying",
+          {{"event_id", event.event_id()}, {"type", event.type()}, {"error", st.ToString()}});
+      absl::SleepFor(backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+    }
+    if (!done) break;  // stopping before success: not committed, redelivered later
+    RdKafka::ErrorCode ec = consumer_->commitSync(msg.get());
+    if (ec != RdKafka::ERR_NO_ERROR) {
+      Log(LogLevel::kWarning, "kafka", "offset commit failed (event may be redelivered)",
+          {{"error", RdKafka::err2str(ec)}});
+    }
+  }
+}
+
+}  // namespace dialgrid::kafka

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dialgrid/event/v1/envelope.pb.h"
+
+namespace RdKafka {
+class KafkaConsumer;
+}
+
+namespace dialgrid::kafka {
+
+// Remembers which event ids were handled, so redelivered events (Kafka is
+// at-least-once; rebalances re-deliver) are skipped.
+class EventDeduper {
+ public:
+  virtual ~EventDeduper() = default;
+  virtual absl::StatusOr<bool> Seen(const event::v1::Envelope& event) = 0;
+  virtual absl::Status MarkHandled(const event::v1::Envelope& event) = 0;
+};
+
+// In-process deduper remembering the last `capacity` event ids.
+class LruEventDeduper final : public EventDeduper {
+ public:
+  explicit LruEventDeduper(size_t capacity = 100000) : capacity_(capacity) {}
+  absl::StatusOr<bool> Seen(const event::v1::Envelope& event) override;
+  absl::Status MarkHandled(const event::v1::Envelope& event) override;
+
+ private:
+  std::mutex mu_;
+  size_t capacity_;
+  std::list<std::string> order_;
+  absl::flat_hash_map<std::string, std::list<std::string>::iterator> index_;
+};
+
+struct ConsumerOptions {
+  std::string bootstrap_servers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  // "earliest" replays what the group has not committed; "latest" only new.
+  std::string auto_offset_reset = "earliest";
+  absl::Duration session_timeout = absl::Seconds(6);
+  // Backoff between attempts when a handler fails (it is retried, never skipped).
+  absl::Duration retry_backoff = absl::Milliseconds(200);
+};
+
+// Consumes enveloped events in a consumer group on its own thread. An offset
+// is committed only after the handler succeeded (at-least-once); a failing
+// handler is retried with backoff so nothing is skipped. Records that are not
+// envelopes are logged and committed (they can never succeed).
+class KafkaConsumer {
+ public:
+  using Handler = std::function<absl::Status(const event::v1::Envelope&)>;
+
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
+      const ConsumerOptions& options, Handler handler, std::unique_ptr<EventDeduper> deduper);
+  ~KafkaConsumer();
+
+  void Start();
+  // Stops consuming, commits nothing further, leaves the group.
+  void Stop();
+  // Events handled successfully so far (for tests and metrics).
+  int64_t handled() const { return handled_.load(); }
+  int64_t duplicates() const { return duplicates_.load(); }
+
+ private:
+  KafkaConsumer() = default;
+  void Run();
+
+  ConsumerOptions options_;
+  Handler handler_;
+  std::unique_ptr<EventDeduper> deduper_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> handled_{0};
+  std::atomic<int64_t> duplicates_{0};
+  std::thread thread_;
+};
+
+}  // namespace dialgrid::kafka

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "services/common/kafka/event_publisher.h"
+
+namespace RdKafka {
+class Producer;
+}
+
+namespace dialgrid::kafka {
+
+struct ProducerOptions {
+  std::string bootstrap_servers;
+  std::string client_id = "dialgrid";
+  // How long Publish waits for the broker's acknowledgement.
+  absl::Duration delivery_timeout = absl::Seconds(10);
+  // Extra librdkafka settings, applied last.
+  std::map<std::string, std::string> extra;
+};
+
+// Idempotent producer (enable.idempotence, acks=all) with a thread serving
+// delivery reports. Thread-safe.
+class KafkaProducer final : public EventPublisher {
+ public:
+  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(const ProducerOptions& options);
+  ~KafkaProducer() override;  // flushes (bounded) then destroys
+
+  absl::Status Publish(absl::string_view topic, const event::v1::Envelope& event) override;
+  absl::Status Flush(absl::Duration timeout) override;
+
+ private:
+  class DeliveryReports;
+  KafkaProducer() = default;
+
+  ProducerOptions options_;
+  std::unique_ptr<DeliveryReports> reports_;
+  std::unique_ptr<RdKafka::Producer> producer_;
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+}  // namespace dialgrid::kafka

@@ -1,0 +1,247 @@
+#include "services/common/redis/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+#include <sys/time.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/core/errors.h"
+
+namespace dialgrid::redis {
+namespace {
+
+
+Reply Convert(const redisReply* r) {
+  Reply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    case REDIS_REPLY_ERROR:  // callers check for errors before converting
+    case REDIS_REPLY_NIL:
+    default:
+      out.type = Reply::Type::kNil;
+      break;
+  }
+  return out;
+}
+
+std::string Sha1Hex(absl::string_view s) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+}  // namespace
+
+absl::Status ParseAddress(absl::string_view address, Options& options) {
+  if (absl::StartsWith(address, "unix:")) {
+    options.unix_socket = std::string(address.substr(5));
+    return absl::OkStatus();
+  }
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port <= 0 || port > 65535) {
+    return InvalidField("redis_address", "INVALID_ADDRESS",
+                        absl::StrCat("expected host:port or unix:/path, got \"", address, "\""));
+  }
+  options.host = std::string(address.substr(0, colon));
+  options.port = port;
+  options.unix_socket.clear();
+  return absl::OkStatus();
+}
+
+Script::Script(std::string source) : source_(std::move(source)), sha_(Sha1Hex(source_)) {}
+
+Client::Client(const Options& options) : options_(options) {}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(const Options& options) {
+  if (options.pool_size <= 0) {
+    return InvalidField("redis_pool_size", "INVALID_POOL_SIZE", "pool size must be positive");
+  }
+  std::unique_ptr<Client> client(new Client(options));
+  for (int i = 0; i < options.pool_size; ++i) {
+    auto conn = std::make_unique<Conn>();
+    conn->backoff = options.min_backoff;
+    client->idle_.push_back(conn.get());
+    client->conns_.push_back(std::move(conn));
+  }
+  return client;
+}
+
+Client::~Client() {
+  for (auto& c : conns_) Drop(*c);
+}
+
+void Client::Drop(Conn& conn) {
+  if (conn.ctx != nullptr) {
+    redisFree(conn.ctx);
+    conn.ctx = nullptr;
+  }
+}
+
+absl::Status Client::EnsureConnected(Conn& conn) {
+  if (conn.ctx != nullptr) return absl::OkStatus();
+  absl::Time now = absl::Now();
+  if (now < conn.next_attempt) {
+    return Unavailable("REDIS_UNAVAILABLE", "redis: reconnect backing off after a failure");
+  }
+  timeval tv = absl::ToTimeval(options_.connect_timeout);
+  redisContext* ctx = options_.unix_socket.empty()
+                          ? redisConnectWithTimeout(options_.host.c_str(), options_.port, tv)
+                          : redisConnectUnixWithTimeout(options_.unix_socket.c_str(), tv);
+  if (ctx == nullptr || ctx->err != 0) {
+    std::string why = ctx != nullptr ? ctx->errstr : "allocation failed";
+    if (ctx != nullptr) redisFree(ctx);
+    conn.next_attempt = now + conn.backoff;
+    conn.backoff = std::min(conn.backoff * 2, options_.max_backoff);
+    return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: connect failed: ", why));
+  }
+  timeval ctv = absl::ToTimeval(options_.command_timeout);
+  redisSetTimeout(ctx, ctv);
+  redisEnableKeepAlive(ctx);
+  conn.ctx = ctx;
+  conn.backoff = options_.min_backoff;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Client::Conn*> Client::Acquire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.acquire_timeout),
+                    [this] { return !idle_.empty(); })) {
+    return Unavailable("REDIS_POOL_EXHAUSTED", "redis: no free connection in the pool");
+  }
+  Conn* c = idle_.back();
+  idle_.pop_back();
+  return c;
+}
+
+void Client::Release(Conn* conn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(conn);
+  }
+  cv_.notify_one();
+}
+
+absl::StatusOr<std::vector<Reply>> Client::RunPipeline(
+    Conn& conn, const std::vector<std::vector<std::string>>& commands, bool keep_error_replies,
+    std::vector<std::string>* errors) {
+  absl::Status st = EnsureConnected(conn);
+  if (!st.ok()) return st;
+  std::vector<const char*> argv;
+  std::vector<size_t> argl;
+  for (const auto& cmd : commands) {
+    argv.clear();
+    argl.clear();
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      argl.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(conn.ctx, static_cast<int>(argv.size()), argv.data(), argl.data()) !=
+        REDIS_OK) {
+      std::string why = conn.ctx->errstr;
+      Drop(conn);
+      return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: ", why));
+    }
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  std::string first_error;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
+      std::string why = conn.ctx->errstr;
+      Drop(conn);  // the stream is out of step; never reuse it
+      return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: ", why));
+    }
+    auto* r = static_cast<redisReply*>(raw);
+    if (r->type == REDIS_REPLY_ERROR) {
+      std::string msg(r->str, r->len);
+      if (errors != nullptr) errors->push_back(msg);
+      if (first_error.empty()) first_error = msg;
+      replies.emplace_back();
+    } else {
+      if (errors != nullptr) errors->emplace_back();
+      replies.push_back(Convert(r));
+    }
+    freeReplyObject(r);
+  }
+  if (!first_error.empty() && !keep_error_replies) {
+    return absl::InternalError(absl::StrCat("redis: ", first_error));
+  }
+  return replies;
+}
+
+absl::StatusOr<std::vector<Reply>> Client::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty()) return std::vector<Reply>{};
+  auto conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  auto out = RunPipeline(**conn, commands, /*keep_error_replies=*/false, nullptr);
+  Release(*conn);
+  return out;
+}
+
+absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args) {
+  auto replies = Pipeline({args});
+  if (!replies.ok()) return replies.status();
+  return std::move((*replies)[0]);
+}
+
+absl::StatusOr<Reply> Client::Eval(const Script& script, const std::vector<std::string>& keys,
+                                   const std::vector<std::string>& args) {
+  std::vector<std::string> cmd = {"EVALSHA", script.sha(), std::to_string(keys.size())};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  auto conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  std::vector<std::string> errors;
+  auto replies = RunPipeline(**conn, {cmd}, /*keep_error_replies=*/true, &errors);
+  if (replies.ok() && absl::StartsWith(errors[0], "NOSCRIPT")) {
+    errors.clear();
+    replies = RunPipeline(**conn, {{"SCRIPT", "LOAD", script.source()}, cmd},
+                          /*keep_error_replies=*/true, &errors);
+    if (replies.ok()) {
+      replies->erase(replies->begin());
+      errors.erase(errors.begin());
+    }
+  }
+  Release(*conn);
+  if (!replies.ok()) return replies.status();
+  for (const auto& e : errors) {
+    if (!e.empty()) return absl::InternalError(absl::StrCat("redis script: ", e));
+  }
+  return std::move((*replies)[0]);
+}
+
+absl::Status Client::Ping() {
+  auto r = Command({"PING"});
+  return r.ok() ? absl::OkStatus() : r.status();
+}
+
+absl::StatusOr<std::string> StringOrNotFound(const Reply& reply) {
+  if (reply.is_nil()) return absl::NotFoundError("key not found");
+  return reply.str;
+}
+
+}  // namespace dialgrid::redis

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+struct redisContext;
+
+namespace dialgrid::redis {
+
+// A Redis reply, copied out of hiredis so no hiredis type leaks out.
+struct Reply {
+  enum class Type { kNil, kString, kInteger, kArray, kStatus };
+  Type type = Type::kNil;
+  std::string str;       // kString, kStatus
+  long long integer = 0;  // kInteger
+  std::vector<Reply> elements;  // kArray
+
+  bool is_nil() const { return type == Type::kNil; }
+};
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_socket;  // used instead of host:port when set
+  absl::Duration connect_timeout = absl::Seconds(1);
+  absl::Duration command_timeout = absl::Seconds(2);
+  int pool_size = 8;
+  // How long a caller waits for a free connection before UNAVAILABLE.
+  absl::Duration acquire_timeout = absl::Milliseconds(500);
+  // Reconnect backoff after a failure doubles from min to max.
+  absl::Duration min_backoff = absl::Milliseconds(50);
+  absl::Duration max_backoff = absl::Seconds(2);
+};
+
+// Parses "host:port" or "unix:/path" into options.host/port/unix_socket.
+absl::Status ParseAddress(absl::string_view address, Options& options);
+
+// A Lua script run by SHA (EVALSHA), loaded on first use and after NOSCRIPT.
+class Script {
+ public:
+  explicit Script(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha() const { return sha_; }
+
+ private:
+  std::string source_;
+  std::string sha_;
+};
+
+// A pool of hiredis connections. hiredis contexts are not thread-safe, so each
+// call borrows one connection for its duration. Every failure is an
+// absl::Status: UNAVAILABLE when Redis cannot be reached (connection lost,
+// timeout, pool exhausted), INTERNAL for an error reply.
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Create(const Options& options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // One command, e.g. Command({"SET", key, value}).
+  absl::StatusOr<Reply> Command(const std::vector<std::string>& args);
+  // Several commands in one round trip; the replies in order. An error reply
+  // of one command fails the whole call with INTERNAL (all were sent).
+  absl::StatusOr<std::vector<Reply>> Pipeline(const std::vector<std::vector<std::string>>& commands);
+  // EVALSHA, falling back to SCRIPT LOAD on NOSCRIPT.
+  absl::StatusOr<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
+                             const std::vector<std::string>& args);
+  absl::Status Ping();
+
+ private:
+  struct Conn {
+    redisContext* ctx = nullptr;
+    absl::Time next_attempt = absl::InfinitePast();
+    absl::Duration backoff;
+  };
+  explicit Client(const Options& options);
+  absl::StatusOr<Conn*> Acquire();
+  void Release(Conn* conn);
+  absl::Status EnsureConnected(Conn& conn);
+  void Drop(Conn& conn);
+  absl::StatusOr<std::vector<Reply>> RunPipeline(Conn& conn,
+                                                 const std::vector<std::vector<std::string>>& commands,
+                                                 bool keep_error_replies, std::vector<std::string>* errors);
+
+  Options options_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> idle_;
+};
+
+// Convenience: the reply's string, or NOT_FOUND when nil.
+absl::StatusOr<std::string> StringOrNotFound(const Reply& reply);
+
+}  // namespace dialgrid::redis

@@ -1,0 +1,118 @@
+#include "services/common/server/rpc.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/log.h"
+#include "services/common/core/names.h"
+#include "services/common/core/random.h"
+#include "services/common/server/grpc_status.h"
+
+namespace dialgrid {
+namespace {
+
+std::string Metadata(grpc::CallbackServerContext* ctx, absl::string_view key) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+absl::Status Admit(RpcEnv& env, grpc::CallbackServerContext* ctx,
+                   const std::string& resource_name, const std::vector<auth::Role>& roles,
+                   CallContext& call) {
+  std::string header = Metadata(ctx, "authorization");
+  if (header.empty()) {
+    return Unauthenticated("MISSING_CREDENTIAL",
+                           "no \"authorization: Bearer <credential>\" metadata");
+  }
+  if (!absl::StartsWithIgnoreCase(header, "bearer ")) {
+    return Unauthenticated("MALFORMED_CREDENTIAL", "authorization metadata must be \"Bearer <credential>\"");
+  }
+  auto principal = env.verifier->Verify(absl::StripAsciiWhitespace(header.substr(7)));
+  if (!principal.ok()) return principal.status();
+  call.principal = *std::move(principal);
+  bool allowed = false;
+  for (auth::Role r : roles) allowed = allowed || call.principal.HasRole(r);
+  if (!allowed) {
+    return PermissionDenied("ROLE_NOT_ALLOWED", "the caller's roles do not allow this method");
+  }
+  auto tenant = TenantOfName("name", resource_name);
+  if (!tenant.ok()) return tenant.status();
+  call.resource_tenant = *tenant;
+  absl::Status st = auth::RequireTenantAccess(call.principal, call.resource_tenant);
+  if (!st.ok()) return st;
+  if (env.admission != nullptr) return env.admission->Admit(call);
+  return absl::OkStatus();
+}
+
+void Finish(RpcEnv& env, grpc::ServerUnaryReactor* reactor, const CallContext& call,
+            absl::Time start, const absl::Status& st) {
+  absl::Duration took = env.clock->Now() - start;
+  env.metrics->Finished(call.method, st.code(), took);
+  if (!st.ok() || took > env.slow_threshold) {
+    LogLevel level = !st.ok() && (absl::IsInternal(st) || absl::IsUnavailable(st) ||
+                                  absl::IsUnknown(st) || absl::IsDataLoss(st))
+                         ? LogLevel::kError
+                         : LogLevel::kInfo;
+    Log(level, env.service, st.ok() ? "slow rpc" : "rpc failed",
+        {{"method", call.method},
+         {"code", absl::StatusCodeToString(st.code())},
+         {"reason", ReasonOf(st)},
+         {"error", std::string(st.message())},
+         {"request_id", call.request_id},
+         {"tenant", call.principal.tenant},
+         {"resource_tenant", call.resource_tenant},
+         {"credential", call.principal.credential},
+         {"duration_ms", absl::ToDoubleMilliseconds(took)}});
+  }
+  reactor->Finish(ToGrpcStatus(st, env.error_domain));
+}
+
+}  // namespace
+
+std::vector<auth::Role> AnyRole() {
+  return {tenancy::v1::ROLE_VENDOR_ADMIN, tenancy::v1::ROLE_TENANT_ADMIN,
+          tenancy::v1::ROLE_SUPERVISOR,   tenancy::v1::ROLE_AGENT,
+          tenancy::v1::ROLE_INTEGRATION,  tenancy::v1::ROLE_PLATFORM_SERVICE};
+}
+
+grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                     absl::string_view method, std::string resource_name,
+                                     std::vector<auth::Role> roles,
+                                     std::function<absl::Status(const CallContext&)> handler) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::Time start = env.clock->Now();
+  env.metrics->Started();
+  auto call = std::make_shared<CallContext>();
+  call->method = std::string(method);
+  call->request_id = Metadata(ctx, "x-request-id");
+  if (call->request_id.empty() || call->request_id.size() > 128) call->request_id = RandomHex(8);
+  call->deadline = absl::FromChrono(ctx->deadline());
+  ctx->AddInitialMetadata("x-request-id", call->request_id);
+  bool queued = env.executor->TrySubmit([&env, ctx, reactor, call, start,
+                                         resource_name = std::move(resource_name),
+                                         roles = std::move(roles),
+                                         handler = std::move(handler)] {
+    absl::Status st;
+    if (ctx->IsCancelled()) {
+      st = absl::CancelledError("the caller cancelled the call");
+    } else if (absl::Now() >= call->deadline) {
+      st = absl::DeadlineExceededError("deadline passed while the call was queued");
+    } else {
+      st = Admit(env, ctx, resource_name, roles, *call);
+      if (st.ok()) st = handler(*call);
+    }
+    Finish(env, reactor, *call, start, st);
+  });
+  if (!queued) {
+    env.metrics->Shed(method);
+    Finish(env, reactor, *call, start,
+           Unavailable("OVERLOADED", "the service is at capacity; retry with backoff"));
+  }
+  return reactor;
+}
+
+}  // namespace dialgrid

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/common/auth/credential_verifier.h"
+#include "services/common/auth/principal.h"
+#include "services/common/core/clock.h"
+#include "services/common/server/executor.h"
+#include "services/common/server/metrics.h"
+
+namespace dialgrid {
+
+// What a handler knows about its call once it has been let in.
+struct CallContext {
+  std::string method;
+  std::string request_id;
+  auth::Principal principal;
+  // Tenant of the resource the request names ("" for vendor scope).
+  std::string resource_tenant;
+  // The caller's deadline; derive outgoing deadlines from it.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// Decides whether a call of an already-authenticated caller may proceed now
+// (per-tenant request quotas). RESOURCE_EXHAUSTED naming the quota if not.
+class Admission {
+ public:
+  virtual ~Admission() = default;
+  virtual absl::Status Admit(const CallContext& call) = 0;
+};
+
+// Everything the per-RPC wrapper needs; one per service process.
+struct RpcEnv {
+  std::string service;       // metric/log prefix, e.g. "tenancy"
+  std::string error_domain;  // ErrorInfo.domain, e.g. "tenancy.dialgrid"
+  auth::CredentialVerifier* verifier = nullptr;
+  BoundedExecutor* executor = nullptr;
+  RpcMetrics* metrics = nullptr;
+  Admission* admission = nullptr;  // optional
+  const Clock* clock = &SystemClock::Get();
+  absl::Duration slow_threshold = absl::Milliseconds(250);
+};
+
+// Serves one unary RPC in the common way ("the interceptor"), on the
+// executor rather than the reaction thread:
+//  1. authenticate the bearer credential (UNAUTHENTICATED otherwise),
+//  2. check the caller holds one of `roles` (PERMISSION_DENIED),
+//  3. check the caller may touch the tenant that `resource_name` belongs to
+//     (PERMISSION_DENIED, before anything is looked up: no existence leak),
+//  4. admission (per-tenant quotas), then `handler`,
+// recording metrics and logging one JSON line per failed or slow call.
+// The executor being full sheds the call with UNAVAILABLE.
+grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
+                                     absl::string_view method, std::string resource_name,
+                                     std::vector<auth::Role> roles,
+                                     std::function<absl::Status(const CallContext&)> handler);
+
+// All roles, for methods any authenticated caller of the tenant may use.
+std::vector<auth::Role> AnyRole();
+
+}  // namespace dialgrid

@@ -1,0 +1,227 @@
+#include "services/common/server/service_host.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/log.h"
+
+namespace dialgrid {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = absl::StrCat(path, ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+    out << content;
+    if (!out.flush()) return absl::InternalError(absl::StrCat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SplitHostPort(const std::string& address, std::string& host, int& port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return InvalidField("admin_address", "INVALID_ADDRESS",
+                        absl::StrCat("expected host:port, got \"", address, "\""));
+  }
+  host = address.substr(0, colon);
+  return absl::OkStatus();
+}
+
+std::string HostOf(const std::string& address) {
+  size_t colon = address.rfind(':');
+  return colon == std::string::npos ? address : address.substr(0, colon);
+}
+
+}  // namespace
+
+void ServiceHost::BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int ServiceHost::WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+ServiceHost::ServiceHost(const ServiceHostOptions& options)
+    : options_(options), registry_(std::make_shared<prometheus::Registry>()) {
+  rpc_metrics_ = std::make_unique<RpcMetrics>(*registry_, options_.service);
+  executor_ = std::make_unique<BoundedExecutor>(options_.executor_threads, options_.executor_queue);
+}
+
+absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
+    const ServiceHostOptions& options) {
+  if (options.service.empty()) return absl::InvalidArgumentError("service name is required");
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return InvalidField("tls_cert_file", "INCOMPLETE_TLS",
+                        "TLS needs both a certificate and a key file");
+  }
+  return std::unique_ptr<ServiceHost>(new ServiceHost(options));
+}
+
+ServiceHost::~ServiceHost() { Shutdown(); }
+
+void ServiceHost::AddService(grpc::Service* service, std::string full_name) {
+  services_.emplace_back(service, std::move(full_name));
+}
+
+void ServiceHost::AddReadinessCheck(std::string name, std::function<absl::Status()> check) {
+  checks_.emplace_back(std::move(name), std::move(check));
+}
+
+void ServiceHost::AddStopStep(std::string name, std::function<void()> step) {
+  stop_steps_.emplace_back(std::move(name), std::move(step));
+}
+
+absl::Status ServiceHost::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!options_.tls_cert_file.empty()) {
+    auto cert = ReadFile(options_.tls_cert_file);
+    auto key = ReadFile(options_.tls_key_file);
+    if (!cert.ok()) return cert.status();
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen_address, creds, &port_);
+  builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  for (auto& [svc, name] : services_) builder.RegisterService(svc);
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    return Unavailable("LISTEN_FAILED",
+                       absl::StrCat("cannot serve gRPC on ", options_.listen_address));
+  }
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("liveness", true);
+
+  std::string admin_host;
+  int admin_port = 0;
+  absl::Status st = SplitHostPort(options_.admin_address, admin_host, admin_port);
+  if (!st.ok()) return st;
+  admin_ = std::make_unique<httplib::Server>();
+  admin_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(SerializeMetrics(*registry_), "text/plain; version=0.0.4");
+  });
+  admin_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  admin_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    bool ready = ready_.load();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  });
+  if (admin_port == 0) {
+    admin_port_ = admin_->bind_to_any_port(admin_host);
+  } else {
+    admin_port_ = admin_->bind_to_port(admin_host, admin_port) ? admin_port : -1;
+  }
+  if (admin_port_ <= 0) {
+    return Unavailable("LISTEN_FAILED", absl::StrCat("cannot serve HTTP on ", options_.admin_address));
+  }
+  admin_thread_ = std::thread([this] { admin_->listen_after_bind(); });
+
+  // First readiness verdict before announcing the ports.
+  bool ok = true;
+  for (auto& [name, check] : checks_) ok = ok && check().ok();
+  SetReady(ok);
+  readiness_thread_ = std::thread([this] { ReadinessLoop(); });
+
+  if (!options_.port_file.empty()) {
+    st = WriteFileAtomically(options_.port_file,
+                             absl::StrCat("grpc=", HostOf(options_.listen_address), ":", port_,
+                                          "\nadmin=", admin_host, ":", admin_port_, "\n"));
+    if (!st.ok()) return st;
+  }
+  Log(LogLevel::kInfo, options_.service, "serving",
+      {{"grpc_port", port_}, {"admin_port", admin_port_}, {"ready", ok ? "true" : "false"}});
+  return absl::OkStatus();
+}
+
+void ServiceHost::SetReady(bool ready) {
+  bool was = ready_.exchange(ready);
+  if (server_ == nullptr) return;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", ready);
+  for (auto& [svc, name] : services_) health->SetServingStatus(name, ready);
+  if (was != ready) {
+    Log(ready ? LogLevel::kInfo : LogLevel::kWarning, options_.service,
+        ready ? "ready" : "not ready");
+  }
+}
+
+void ServiceHost::ReadinessLoop() {
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.readiness_interval));
+    if (stopping_) break;
+    lock.unlock();
+    bool ok = true;
+    for (auto& [name, check] : checks_) {
+      absl::Status st = check();
+      if (!st.ok()) {
+        ok = false;
+        Log(LogLevel::kWarning, options_.service, "readiness check failed",
+            {{"check", name}, {"error", st.ToString()}});
+      }
+    }
+    lock.lock();
+    if (!stopping_) SetReady(ok);
+  }
+}
+
+void ServiceHost::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (readiness_thread_.joinable()) readiness_thread_.join();
+  Log(LogLevel::kInfo, options_.service, "draining");
+  SetReady(false);
+  if (server_) server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));
+  executor_->Drain();
+  if (server_) server_->Wait();
+  for (auto it = stop_steps_.rbegin(); it != stop_steps_.rend(); ++it) it->second();
+  if (admin_) admin_->stop();
+  if (admin_thread_.joinable()) admin_thread_.join();
+  Log(LogLevel::kInfo, options_.service, "stopped");
+}
+
+}  // namespace dialgrid

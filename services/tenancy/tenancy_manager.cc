@@ -1,0 +1,288 @@
+#include "services/tenancy/tenancy_manager.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/auth/tenancy_events.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/status_macros.h"
+#include "services/tenancy/domain/tenancy_rules.h"
+
+namespace dialgrid::tenancy {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ts));
+}
+
+absl::StatusOr<std::string> TenantIdOf(absl::string_view name) {
+  auto ids = ParseName("name", name, "tenants/{tenant}");
+  if (!ids.ok()) return ids.status();
+  return (*ids)[0];
+}
+
+}  // namespace
+
+TenancyManager::TenancyManager(std::shared_ptr<TenancyStore> store,
+                               std::shared_ptr<kafka::EventPublisher> publisher,
+                               const Clock& clock, std::string producer_name)
+    : store_(std::move(store)),
+      publisher_(std::move(publisher)),
+      clock_(clock),
+      producer_name_(std::move(producer_name)) {}
+
+absl::Status TenancyManager::Publish(absl::string_view tenant, absl::string_view subject,
+                                     const google::protobuf::Message& payload) {
+  absl::Status st = publisher_->Publish(
+      auth::kTenancyTopic, kafka::MakeEnvelope(tenant, subject, payload, producer_name_, clock_));
+  if (!st.ok()) {
+    return Unavailable("EVENT_NOT_PUBLISHED",
+                       absl::StrCat("the change is stored but its event could not be published (",
+                                    st.message(), "); retry the call"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& caller,
+                                                        const v1::CreateTenantRequest& req) {
+  (void)caller;
+  DG_RETURN_IF_ERROR(ValidateTenantId(req.tenant_id()));
+  v1::Tenant t = req.tenant();
+  DG_RETURN_IF_ERROR(ValidateNewTenant(t));
+  t.set_name(TenantName(req.tenant_id()));
+  t.set_state(v1::Tenant::STATE_ACTIVE);
+  t.clear_suspend_reason();
+  absl::Time now = clock_.Now();
+  *t.mutable_create_time() = ToProto(now);
+  *t.mutable_update_time() = ToProto(now);
+  DG_RETURN_IF_ERROR(store_->CreateTenant(t));
+  v1::TenantCreated ev;
+  *ev.mutable_tenant() = t;
+  DG_RETURN_IF_ERROR(Publish(req.tenant_id(), t.name(), ev));
+  return t;
+}
+
+absl::StatusOr<v1::Tenant> TenancyManager::GetTenant(const v1::GetTenantRequest& req) {
+  DG_ASSIGN_OR_RETURN(std::string id, TenantIdOf(req.name()));
+  return store_->GetTenant(id);
+}
+
+absl::StatusOr<v1::ListTenantsResponse> TenancyManager::ListTenants(
+    const v1::ListTenantsRequest& req) {
+  Page page;
+  DG_ASSIGN_OR_RETURN(page.size, EffectivePageSize(req.page_size()));
+  DG_ASSIGN_OR_RETURN(page.after, DecodePageToken(req.page_token()));
+  std::string next;
+  DG_ASSIGN_OR_RETURN(std::vector<v1::Tenant> tenants, store_->ListTenants(page, next));
+  v1::ListTenantsResponse resp;
+  for (auto& t : tenants) *resp.add_tenants() = std::move(t);
+  if (!next.empty()) resp.set_next_page_token(EncodePageToken(next));
+  return resp;
+}
+
+absl::StatusOr<v1::Tenant> TenancyManager::UpdateTenant(const auth::Principal& caller,
+                                                        const v1::UpdateTenantRequest& req) {
+  DG_ASSIGN_OR_RETURN(std::string id, TenantIdOf(req.tenant().name()));
+  DG_ASSIGN_OR_RETURN(v1::Tenant current, store_->GetTenant(id));
+  if (!req.tenant().etag().empty() && req.tenant().etag() != current.etag()) {
+    return Aborted("ETAG_MISMATCH", "the tenant changed since it was read; read it again and retry");
+  }
+  std::string read_etag = current.etag();
+  DG_ASSIGN_OR_RETURN(TenantUpdate u,
+                      ApplyTenantUpdate(req.tenant(), req.update_mask().paths(), current));
+  if (u.quota && !caller.HasRole(v1::ROLE_VENDOR_ADMIN)) {
+    return PermissionDenied("QUOTA_VENDOR_ONLY", "only vendor admins may change quotas");
+  }
+  *current.mutable_update_time() = ToProto(clock_.Now());
+  DG_RETURN_IF_ERROR(store_->ReplaceTenant(current, read_etag));
+  v1::TenantUpdated ev;
+  *ev.mutable_tenant() = current;
+  DG_RETURN_IF_ERROR(Publish(id, current.name(), ev));
+  return current;
+}
+
+absl::StatusOr<v1::Tenant> TenancyManager::SetState(absl::string_view name,
+                                                    v1::Tenant::State state,
+                                                    absl::string_view reason) {
+  DG_ASSIGN_OR_RETURN(std::string id, TenantIdOf(name));
+  if (reason.size() > kMaxSuspendReason) {
+    return InvalidField("reason", "FIELD_TOO_LONG",
+                        absl::StrCat("must be at most ", kMaxSuspendReason, " bytes"));
+  }
+  // Compare-and-set loop: a concurrent update of the tenant retries here.
+  for (int attempt = 0;; ++attempt) {
+    DG_ASSIGN_OR_RETURN(v1::Tenant t, store_->GetTenant(id));
+    if (t.state() != state) {
+      std::string etag = t.etag();
+      t.set_state(state);
+      t.set_suspend_reason(state == v1::Tenant::STATE_SUSPENDED ? std::string(reason) : "");
+      *t.mutable_update_time() = ToProto(clock_.Now());
+      absl::Status st = store_->ReplaceTenant(t, etag);
+      if (absl::IsAborted(st) && attempt < 5) continue;
+      DG_RETURN_IF_ERROR(st);
+    }
+    // Published even when already in that state, so a retry after a failed
+    // publish still tells every service.
+    if (state == v1::Tenant::STATE_SUSPENDED) {
+      v1::TenantSuspended ev;
+      *ev.mutable_tenant() = t;
+      DG_RETURN_IF_ERROR(Publish(id, t.name(), ev));
+    } else {
+      v1::TenantResumed ev;
+      *ev.mutable_tenant() = t;
+      DG_RETURN_IF_ERROR(Publish(id, t.name(), ev));
+    }
+    return t;
+  }
+}
+
+absl::StatusOr<v1::Tenant> TenancyManager::SuspendTenant(const v1::SuspendTenantRequest& req) {
+  return SetState(req.name(), v1::Tenant::STATE_SUSPENDED, req.reason());
+}
+
+absl::StatusOr<v1::Tenant> TenancyManager::ResumeTenant(const v1::ResumeTenantRequest& req) {
+  return SetState(req.name(), v1::Tenant::STATE_ACTIVE, "");
+}
+
+absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
+    const auth::Principal& caller, const v1::CreateCredentialRequest& req) {
+  DG_ASSIGN_OR_RETURN(std::string tenant, ParseCredentialParent(req.parent()));
+  absl::Time now = clock_.Now();
+  DG_RETURN_IF_ERROR(ValidateNewCredential(req.credential(), tenant.empty(), now));
+  if (!tenant.empty()) {
+    DG_ASSIGN_OR_RETURN(v1::Tenant t, store_->GetTenant(tenant));
+    (void)t;
+  }
+  StoredCredential c;
+  c.tenant = tenant;
+  std::string id = auth::NewCredentialId();
+  std::string secret = auth::NewSecret(id);
+  c.secret_hash = auth::HashSecret(secret);
+  c.credential.set_name(CredentialName(tenant, id));
+  c.credential.set_display_name(req.credential().display_name());
+  *c.credential.mutable_roles() = req.credential().roles();
+  if (req.credential().has_expire_time()) {
+    *c.credential.mutable_expire_time() = req.credential().expire_time();
+  }
+  *c.credential.mutable_create_time() = ToProto(now);
+  c.credential.set_creator(caller.credential);
+  DG_RETURN_IF_ERROR(store_->CreateCredential(c));
+  c.credential.set_state(CredentialStateAt(c.credential, now));
+  v1::CredentialCreated ev;
+  *ev.mutable_credential() = c.credential;
+  DG_RETURN_IF_ERROR(Publish(tenant, c.credential.name(), ev));
+  v1::CreateCredentialResponse resp;
+  *resp.mutable_credential() = c.credential;
+  resp.set_secret(secret);
+  return resp;
+}
+
+absl::StatusOr<v1::Credential> TenancyManager::GetCredential(const v1::GetCredentialRequest& req) {
+  DG_ASSIGN_OR_RETURN(CredentialRef ref, ParseCredentialName(req.name()));
+  DG_ASSIGN_OR_RETURN(StoredCredential c, store_->GetCredential(ref.tenant, ref.id));
+  c.credential.set_state(CredentialStateAt(c.credential, clock_.Now()));
+  return c.credential;
+}
+
+absl::StatusOr<v1::ListCredentialsResponse> TenancyManager::ListCredentials(
+    const v1::ListCredentialsRequest& req) {
+  DG_ASSIGN_OR_RETURN(std::string tenant, ParseCredentialParent(req.parent()));
+  Page page;
+  DG_ASSIGN_OR_RETURN(page.size, EffectivePageSize(req.page_size()));
+  DG_ASSIGN_OR_RETURN(page.after, DecodePageToken(req.page_token()));
+  std::string next;
+  DG_ASSIGN_OR_RETURN(std::vector<v1::Credential> creds,
+                      store_->ListCredentials(tenant, page, next));
+  v1::ListCredentialsResponse resp;
+  absl::Time now = clock_.Now();
+  for (auto& c : creds) {
+    c.set_state(CredentialStateAt(c, now));
+    *resp.add_credentials() = std::move(c);
+  }
+  if (!next.empty()) resp.set_next_page_token(EncodePageToken(next));
+  return resp;
+}
+
+absl::StatusOr<v1::Credential> TenancyManager::RevokeCredential(
+    const v1::RevokeCredentialRequest& req) {
+  DG_ASSIGN_OR_RETURN(CredentialRef ref, ParseCredentialName(req.name()));
+  DG_ASSIGN_OR_RETURN(StoredCredential c, store_->GetCredential(ref.tenant, ref.id));
+  absl::Time now = clock_.Now();
+  if (!c.credential.has_revoke_time()) {
+    *c.credential.mutable_revoke_time() = ToProto(now);
+    DG_RETURN_IF_ERROR(store_->UpdateCredential(c));
+  }
+  c.credential.set_state(CredentialStateAt(c.credential, now));
+  v1::CredentialRevoked ev;
+  *ev.mutable_credential() = c.credential;
+  DG_RETURN_IF_ERROR(Publish(ref.tenant, c.credential.name(), ev));
+  return c.credential;
+}
+
+absl::Status TenancyManager::EnsureBootstrapCredential(absl::string_view secret, v1::Role role,
+                                                       absl::string_view display_name) {
+  auto parsed = auth::ParseSecret(secret);
+  if (!parsed.ok()) {
+    return InvalidField("bootstrap secret", "MALFORMED_CREDENTIAL",
+                        "expected dgk_<16 chars [a-z0-9]>_<43 chars base64url>");
+  }
+  auto existing = store_->FindCredential(parsed->credential_id);
+  if (existing.ok()) {
+    if (!auth::DigestsEqual(existing->secret_hash, auth::HashSecret(secret))) {
+      return FailedPrecondition("BOOTSTRAP_CONFLICT",
+                                "a different credential with this id already exists");
+    }
+    return absl::OkStatus();
+  }
+  if (!absl::IsNotFound(existing.status())) return existing.status();
+  StoredCredential c;
+  c.secret_hash = auth::HashSecret(secret);
+  c.credential.set_name(CredentialName("", parsed->credential_id));
+  c.credential.set_display_name(std::string(display_name));
+  c.credential.add_roles(role);
+  *c.credential.mutable_create_time() = ToProto(clock_.Now());
+  c.credential.set_creator("bootstrap");
+  return store_->CreateCredential(c);
+}
+
+absl::StatusOr<auth::Principal> TenancyManager::Authenticate(absl::string_view secret) {
+  DG_ASSIGN_OR_RETURN(auth::ParsedSecret parsed, auth::ParseSecret(secret));
+  auto c = store_->FindCredential(parsed.credential_id);
+  if (absl::IsNotFound(c.status()) ||
+      (c.ok() && !auth::DigestsEqual(c->secret_hash, auth::HashSecret(secret)))) {
+    return Unauthenticated("CREDENTIAL_UNKNOWN", "the bearer credential is not valid");
+  }
+  if (!c.ok()) return c.status();
+  absl::Time now = clock_.Now();
+  switch (CredentialStateAt(c->credential, now)) {
+    case v1::Credential::STATE_REVOKED:
+      return Unauthenticated("CREDENTIAL_REVOKED", "the credential has been revoked");
+    case v1::Credential::STATE_EXPIRED:
+      return Unauthenticated("CREDENTIAL_EXPIRED", "the credential has expired");
+    default:
+      break;
+  }
+  if (!c->tenant.empty()) {
+    auto t = store_->GetTenant(c->tenant);
+    if (absl::IsNotFound(t.status())) {
+      return Unauthenticated("CREDENTIAL_UNKNOWN", "the bearer credential is not valid");
+    }
+    if (!t.ok()) return t.status();
+    if (t->state() == v1::Tenant::STATE_SUSPENDED) {
+      return PermissionDenied("TENANT_SUSPENDED", "the caller's tenant is suspended");
+    }
+  }
+  auth::Principal p;
+  p.credential = c->credential.name();
+  p.tenant = c->tenant;
+  for (int r : c->credential.roles()) p.roles.push_back(static_cast<auth::Role>(r));
+  if (c->credential.has_expire_time()) p.expire_time = FromProto(c->credential.expire_time());
+  return p;
+}
+
+}  // namespace dialgrid::tenancy
