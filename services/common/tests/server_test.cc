@@ -1,0 +1,83 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+
+#include "dialgrid/type/v1/error.pb.h"
+#include "services/common/core/errors.h"
+#include "services/common/kafka/kafka_consumer.h"
+#include "services/common/server/executor.h"
+#include "services/common/server/grpc_status.h"
+
+namespace dialgrid {
+namespace {
+
+TEST(GrpcStatus, CarriesReasonFieldAndMetadata) {
+  grpc::Status g = ToGrpcStatus(InvalidField("tenant.time_zone", "UNKNOWN_TIME_ZONE", "no such zone"),
+                                "tenancy.dialgrid");
+  EXPECT_EQ(g.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  type::v1::RpcStatus rpc;
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  ASSERT_EQ(rpc.details_size(), 2);
+  type::v1::ErrorInfo info;
+  ASSERT_TRUE(rpc.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "UNKNOWN_TIME_ZONE");
+  EXPECT_EQ(info.domain(), "tenancy.dialgrid");
+  type::v1::BadRequest bad;
+  ASSERT_TRUE(rpc.details(1).UnpackTo(&bad));
+  EXPECT_EQ(bad.field_violations(0).field(), "tenant.time_zone");
+
+  absl::Status back = FromGrpcStatus(ToGrpcStatus(QuotaExceeded("max_agents", "full"), "x"));
+  EXPECT_TRUE(absl::IsResourceExhausted(back));
+  EXPECT_EQ(ReasonOf(back), "QUOTA_EXCEEDED");
+  EXPECT_EQ(std::string(*back.GetPayload("dialgrid.meta.quota")), "max_agents");
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus(), "x").ok());
+}
+
+TEST(GrpcStatus, DefaultReasonIsTheCodeName) {
+  grpc::Status g = ToGrpcStatus(absl::NotFoundError("gone"), "d");
+  type::v1::RpcStatus rpc;
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  type::v1::ErrorInfo info;
+  ASSERT_TRUE(rpc.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "NOT_FOUND");
+}
+
+TEST(BoundedExecutor, RefusesWhenFullAndDrainsQueuedWork) {
+  BoundedExecutor ex(1, 2);
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  std::atomic<int> ran{0};
+  std::promise<void> started;
+  ASSERT_TRUE(ex.TrySubmit([&] {
+    started.set_value();
+    gate.wait();
+    ++ran;
+  }));
+  started.get_future().wait();  // the worker is busy; the queue is empty
+  EXPECT_TRUE(ex.TrySubmit([&] { ++ran; }));
+  EXPECT_TRUE(ex.TrySubmit([&] { ++ran; }));
+  EXPECT_FALSE(ex.TrySubmit([&] { ++ran; }));  // queue of 2 is full
+  release.set_value();
+  ex.Drain();
+  EXPECT_EQ(ran.load(), 3);
+  EXPECT_FALSE(ex.TrySubmit([] {}));  // drained: accepts nothing
+}
+
+TEST(LruEventDeduper, RemembersTheLastN) {
+  kafka::LruEventDeduper d(2);
+  event::v1::Envelope a, b, c;
+  a.set_event_id("a");
+  b.set_event_id("b");
+  c.set_event_id("c");
+  EXPECT_FALSE(*d.Seen(a));
+  ASSERT_TRUE(d.MarkHandled(a).ok());
+  ASSERT_TRUE(d.MarkHandled(b).ok());
+  EXPECT_TRUE(*d.Seen(a));
+  ASSERT_TRUE(d.MarkHandled(c).ok());  // evicts a
+  EXPECT_FALSE(*d.Seen(a));
+  EXPECT_TRUE(*d.Seen(c));
+}
+
+}  // namespace
+}  // namespace dialgrid

@@ -1,0 +1,54 @@
+"""Thin helpers for talking to Dialgrid from Python with stock grpcio (Debian's
+python3-grpcio) and stubs generated into build/python by the CMake build."""
+import os
+import sys
+
+from dialgrid_local import BUILD
+
+sys.path.insert(0, os.path.join(BUILD, "python"))
+
+import grpc  # noqa: E402
+
+# The health and reflection stubs are generated under build/python/grpc/...;
+# Debian's grpcio package does not ship them, so graft them onto `grpc`.
+grpc.__path__.append(os.path.join(BUILD, "python", "grpc"))
+
+from dialgrid.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc  # noqa: E402,F401
+from dialgrid.type.v1 import error_pb2  # noqa: E402
+from grpc.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402,F401
+
+
+def bearer(secret):
+    return (("authorization", f"Bearer {secret}"),)
+
+
+def reason_of(err):
+    """The ErrorInfo reason of a grpc.RpcError, or '' if none."""
+    for key, value in (err.trailing_metadata() or ()):
+        if key == "grpc-status-details-bin":
+            status = error_pb2.RpcStatus()
+            status.ParseFromString(value)
+            for any_detail in status.details:
+                info = error_pb2.ErrorInfo()
+                if any_detail.Unpack(info):
+                    return info.reason
+    return ""
+
+
+def call_error(fn, *args, **kwargs):
+    """Calls fn expecting a gRPC error; returns (code, reason)."""
+    try:
+        fn(*args, **kwargs)
+    except grpc.RpcError as err:
+        return err.code(), reason_of(err)
+    raise AssertionError(f"{getattr(fn, '_method', fn)} succeeded but an error was expected")
+
+
+def list_services_by_reflection(channel):
+    """Service names the server lists through gRPC reflection (v1alpha)."""
+    from grpc.reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
+    for response in stub.ServerReflectionInfo(iter([request]), timeout=5):
+        return sorted(s.name for s in response.list_services_response.service)
+    return []
