@@ -25,13 +25,13 @@ absl::StatusOr<Principal> RemoteCredentialVerifier::Verify(absl::string_view sec
   grpc::Status st = stub_->AuthenticateCredential(&ctx, req, &resp);
   if (!st.ok()) {
     absl::Status s = FromGrpcStatus(st);
-    // Only the caller's own credential problems pass through; anything else
-    // (tenancy down, our service credential refused) means "cannot answer".
-    if ((absl::IsUnauthenticated(s) || absl::IsPermissionDenied(s)) &&
-        (ReasonOf(s) == "CREDENTIAL_UNKNOWN" || ReasonOf(s) == "CREDENTIAL_REVOKED" ||
-         ReasonOf(s) == "CREDENTIAL_EXPIRED" || ReasonOf(s) == "TENANT_SUSPENDED" ||
-         ReasonOf(s) == "MALFORMED_CREDENTIAL")) {
-      return s;
+    // Only verdicts about the presented secret pass through (tenancy marks
+    // them with metadata subject=secret); anything else (tenancy down, our
+    // own platform credential refused) means "cannot answer now".
+    auto subject = s.GetPayload(absl::StrCat(kMetadataPayloadPrefix, "subject"));
+    if ((absl::IsUnauthenticated(s) || absl::IsPermissionDenied(s)) && subject.has_value() &&
+        *subject == "secret") {
+      return WithReason(absl::Status(s.code(), s.message()), ReasonOf(s));
     }
     return Unavailable("AUTH_UNAVAILABLE",
                        absl::StrCat("cannot verify credentials now: ", s.message()));

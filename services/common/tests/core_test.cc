@@ -50,6 +50,10 @@ TEST(Log, MasksPhoneNumbers) {
   EXPECT_EQ(MaskPhoneNumbers("call +14155550123 now"), "call +*********23 now");
   EXPECT_EQ(MaskPhoneNumbers("tenant acme, 42 agents, port 50051"), "tenant acme, 42 agents, port 50051");
   EXPECT_EQ(MaskPhoneNumbers("020 7946 0958"), "*** **** **58");
+  EXPECT_EQ(MaskPhoneNumbers("phone=4155550123,"), "phone=********23,");
+  // Ids with long digit runs are left alone.
+  EXPECT_EQ(MaskPhoneNumbers("vendor/credentials/k66abc2937461a0"),
+            "vendor/credentials/k66abc2937461a0");
 }
 
 TEST(Log, JsonEscape) {

@@ -1,6 +1,7 @@
 #include "services/tenancy/server/tenancy_service.h"
 
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/errors.h"
 
 namespace dialgrid::tenancy {
 namespace {
@@ -105,7 +106,9 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::AuthenticateCredential(
   return ServeUnary(env_, ctx, "AuthenticateCredential", "vendor", {ROLE_PLATFORM_SERVICE},
                     [=](const CallContext&) -> absl::Status {
                       auto p = manager_.Authenticate(req->secret());
-                      if (!p.ok()) return p.status();
+                      // Marked as about the presented secret, so the caller can tell
+                      // it from a refusal of its own (platform) credential.
+                      if (!p.ok()) return WithMetadata(p.status(), "subject", "secret");
                       resp->set_credential(p->credential);
                       resp->set_tenant(p->tenant);
                       for (auto r : p->roles) resp->add_roles(r);

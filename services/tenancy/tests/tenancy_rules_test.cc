@@ -1,0 +1,128 @@
+#include "services/tenancy/domain/tenancy_rules.h"
+
+#include <gtest/gtest.h>
+
+#include "google/protobuf/util/time_util.h"
+#include "services/common/core/errors.h"
+
+namespace dialgrid::tenancy {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+TEST(TenancyRules, DisplayName) {
+  EXPECT_TRUE(ValidateDisplayName("f", "ACME Insurance").ok());
+  EXPECT_TRUE(ValidateDisplayName("f", "Zürich Versicherung — Süd").ok());
+  EXPECT_EQ(ReasonOf(ValidateDisplayName("f", "")), "FIELD_REQUIRED");
+  EXPECT_EQ(ReasonOf(ValidateDisplayName("f", std::string(201, 'a'))), "FIELD_TOO_LONG");
+  EXPECT_TRUE(ValidateDisplayName("f", std::string(200, 'a')).ok());
+  EXPECT_EQ(ReasonOf(ValidateDisplayName("f", "tab\there")), "INVALID_TEXT");
+  EXPECT_EQ(ReasonOf(ValidateDisplayName("f", "bad \xff byte")), "INVALID_TEXT");
+  EXPECT_EQ(ReasonOf(ValidateDisplayName("f", "cut \xc3")), "INVALID_TEXT");
+}
+
+TEST(TenancyRules, TimeZone) {
+  EXPECT_TRUE(ValidateTimeZone("f", "America/Chicago").ok());
+  EXPECT_TRUE(ValidateTimeZone("f", "UTC").ok());
+  for (const char* bad : {"", "Mars/Olympus", "../../etc/passwd", "America/Chicago "}) {
+    EXPECT_EQ(ReasonOf(ValidateTimeZone("f", bad)), "UNKNOWN_TIME_ZONE") << bad;
+  }
+}
+
+TEST(TenancyRules, NewTenantDefaultsAndQuota) {
+  v1::Tenant t;
+  t.set_display_name("ACME");
+  ASSERT_TRUE(ValidateNewTenant(t).ok());
+  EXPECT_EQ(t.time_zone(), "UTC");
+  t.mutable_quota()->set_max_agents(-1);
+  absl::Status st = ValidateNewTenant(t);
+  EXPECT_EQ(ReasonOf(st), "QUOTA_OUT_OF_RANGE");
+  EXPECT_EQ(FieldOf(st), "tenant.quota.max_agents");
+}
+
+TEST(TenancyRules, UpdateMask) {
+  v1::Tenant current;
+  current.set_display_name("Old");
+  current.set_time_zone("UTC");
+  current.mutable_quota()->set_max_agents(10);
+  current.mutable_quota()->set_max_contacts(100);
+  v1::Tenant patch;
+  patch.set_display_name("New");
+  patch.mutable_quota()->set_max_agents(20);
+
+  google::protobuf::RepeatedPtrField<std::string> paths;
+  *paths.Add() = "quota.max_agents";
+  auto u = ApplyTenantUpdate(patch, paths, current);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_TRUE(u->quota);
+  EXPECT_FALSE(u->display_name);
+  EXPECT_EQ(current.quota().max_agents(), 20);
+  EXPECT_EQ(current.quota().max_contacts(), 100);  // untouched
+  EXPECT_EQ(current.display_name(), "Old");
+
+  paths.Clear();
+  *paths.Add() = "state";
+  EXPECT_EQ(ReasonOf(ApplyTenantUpdate(patch, paths, current).status()), "FIELD_NOT_UPDATABLE");
+  paths.Clear();
+  *paths.Add() = "quota.max_unicorns";
+  EXPECT_EQ(ReasonOf(ApplyTenantUpdate(patch, paths, current).status()), "UNKNOWN_FIELD");
+
+  // Empty mask: every updatable field, validated.
+  paths.Clear();
+  patch.set_time_zone("Nowhere/Land");
+  EXPECT_EQ(ReasonOf(ApplyTenantUpdate(patch, paths, current).status()), "UNKNOWN_TIME_ZONE");
+}
+
+TEST(TenancyRules, CredentialScopeAndExpiry) {
+  absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  v1::Credential c;
+  c.set_display_name("CRM");
+  EXPECT_EQ(ReasonOf(ValidateNewCredential(c, /*vendor_scope=*/false, now)), "FIELD_REQUIRED");
+  c.add_roles(v1::ROLE_INTEGRATION);
+  EXPECT_TRUE(ValidateNewCredential(c, false, now).ok());
+  EXPECT_EQ(ReasonOf(ValidateNewCredential(c, true, now)), "ROLE_NOT_IN_SCOPE");
+  c.add_roles(v1::ROLE_VENDOR_ADMIN);
+  EXPECT_EQ(ReasonOf(ValidateNewCredential(c, false, now)), "ROLE_NOT_IN_SCOPE");
+  c.clear_roles();
+  c.add_roles(static_cast<v1::Role>(99));
+  EXPECT_EQ(ReasonOf(ValidateNewCredential(c, false, now)), "UNKNOWN_ROLE");
+  c.clear_roles();
+  c.add_roles(v1::ROLE_AGENT);
+  *c.mutable_expire_time() = TimeUtil::SecondsToTimestamp(1'800'000'000 - 1);
+  EXPECT_EQ(ReasonOf(ValidateNewCredential(c, false, now)), "TIME_IN_PAST");
+  *c.mutable_expire_time() = TimeUtil::SecondsToTimestamp(1'800'000'100);
+  EXPECT_TRUE(ValidateNewCredential(c, false, now).ok());
+  EXPECT_EQ(CredentialStateAt(c, now), v1::Credential::STATE_ACTIVE);
+  EXPECT_EQ(CredentialStateAt(c, now + absl::Seconds(100)), v1::Credential::STATE_EXPIRED);
+  *c.mutable_revoke_time() = TimeUtil::SecondsToTimestamp(1'800'000'050);
+  EXPECT_EQ(CredentialStateAt(c, now), v1::Credential::STATE_REVOKED);
+}
+
+TEST(TenancyRules, PageTokens) {
+  EXPECT_EQ(*DecodePageToken(""), "");
+  EXPECT_EQ(*DecodePageToken(EncodePageToken("acme")), "acme");
+  for (const char* bad : {"garbage!", "YWZ0ZXI6", "bm9wZQ"}) {
+    EXPECT_EQ(ReasonOf(DecodePageToken(bad).status()), "INVALID_PAGE_TOKEN") << bad;
+  }
+  EXPECT_EQ(*EffectivePageSize(0), kDefaultPageSize);
+  EXPECT_EQ(*EffectivePageSize(5000), kMaxPageSize);
+  EXPECT_EQ(ReasonOf(EffectivePageSize(-1).status()), "INVALID_PAGE_SIZE");
+}
+
+TEST(TenancyRules, CredentialNames) {
+  EXPECT_EQ(CredentialName("acme", "k1"), "tenants/acme/credentials/k1");
+  EXPECT_EQ(CredentialName("", "k1"), "vendor/credentials/k1");
+  auto ref = ParseCredentialName("vendor/credentials/k1");
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(ref->tenant, "");
+  ref = ParseCredentialName("tenants/acme/credentials/k1");
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(ref->tenant, "acme");
+  EXPECT_FALSE(ParseCredentialName("tenants/acme/credentials").ok());
+  EXPECT_EQ(*ParseCredentialParent("vendor"), "");
+  EXPECT_EQ(*ParseCredentialParent("tenants/acme"), "acme");
+  EXPECT_FALSE(ParseCredentialParent("tenants/acme/x").ok());
+}
+
+}  // namespace
+}  // namespace dialgrid::tenancy
