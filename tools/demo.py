@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Starts the local platform and shows it doing its job, as a client company's
 systems and the vendor's operators would see it. Run through tools/run.sh.
 

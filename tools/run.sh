@@ -6,4 +6,4 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/build.sh"
-exec python3 "$root/tools/demo.py" --run-dir "$root/.run/$(date +%Y%m%d-%H%M%S)" "$@"
+exec /usr/bin/python3 "$root/tools/demo.py" --run-dir "$root/.run/$(date +%Y%m%d-%H%M%S)" "$@"
