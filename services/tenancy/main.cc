@@ -13,6 +13,7 @@
 #include "services/common/core/random.h"
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/redis/redis_client.h"
+#include "services/common/server/rate_limiter.h"
 #include "services/common/server/service_host.h"
 #include "services/tenancy/adapters/redis_tenancy_store.h"
 #include "services/tenancy/server/tenancy_service.h"
@@ -121,6 +122,14 @@ int main(int argc, char** argv) {
   env.verifier = &verifier;
   env.executor = &host.executor();
   env.metrics = &host.rpc_metrics();
+  TenantRateLimiter limiter(
+      [store](const std::string& tenant) -> absl::StatusOr<int64_t> {
+        auto t = store->GetTenant(tenant);
+        if (!t.ok()) return t.status();
+        return t->quota().max_requests_per_second();
+      },
+      SystemClock::Get());
+  env.admission = &limiter;
   tenancy::TenancyServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.tenancy.v1.TenancyService");
   host.AddReadinessCheck("redis", [store] { return store->Ping(); });

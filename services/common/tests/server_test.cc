@@ -8,6 +8,7 @@
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/executor.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/rate_limiter.h"
 
 namespace dialgrid {
 namespace {
@@ -77,6 +78,44 @@ TEST(LruEventDeduper, RemembersTheLastN) {
   ASSERT_TRUE(d.MarkHandled(c).ok());  // evicts a
   EXPECT_FALSE(*d.Seen(a));
   EXPECT_TRUE(*d.Seen(c));
+}
+
+}  // namespace
+}  // namespace dialgrid
+
+namespace dialgrid {
+namespace {
+
+TEST(TenantRateLimiter, EnforcesEachTenantsQuotaWithBurstAndRefill) {
+  FakeClock clock;
+  int lookups = 0;
+  TenantRateLimiter limiter(
+      [&](const std::string& tenant) -> absl::StatusOr<int64_t> {
+        ++lookups;
+        if (tenant == "down") return absl::UnavailableError("no answer");
+        return tenant == "small" ? 3 : 0;
+      },
+      clock, absl::Seconds(5));
+  CallContext small;
+  small.principal.tenant = "small";
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limiter.Admit(small).ok()) << i;
+  absl::Status over = limiter.Admit(small);
+  EXPECT_TRUE(absl::IsResourceExhausted(over));
+  EXPECT_EQ(ReasonOf(over), "QUOTA_EXCEEDED");
+  EXPECT_EQ(std::string(*over.GetPayload("dialgrid.meta.quota")), "max_requests_per_second");
+  clock.Advance(absl::Milliseconds(400));  // 1.2 tokens back
+  EXPECT_TRUE(limiter.Admit(small).ok());
+  EXPECT_FALSE(limiter.Admit(small).ok());
+  EXPECT_EQ(lookups, 1);  // limit reused until refresh
+
+  CallContext unlimited;
+  unlimited.principal.tenant = "big";
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.Admit(unlimited).ok());
+  CallContext vendor;  // vendor scope is never limited
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(limiter.Admit(vendor).ok());
+  CallContext down;
+  down.principal.tenant = "down";
+  EXPECT_TRUE(limiter.Admit(down).ok());  // unknown limit: not limited
 }
 
 }  // namespace

@@ -399,6 +399,35 @@ TEST_F(TenancyServiceTest, RevokedExpiredAndSuspendedCredentialsAreRefused) {
                    "CREDENTIAL_EXPIRED");
 }
 
+TEST_F(TenancyServiceTest, RequestQuotaIsEnforcedPerTenant) {
+  v1::CreateTenantRequest req;
+  req.set_tenant_id("rate-a");
+  req.mutable_tenant()->set_display_name("rate limited");
+  req.mutable_tenant()->mutable_quota()->set_max_requests_per_second(5);
+  v1::Tenant t;
+  ASSERT_TRUE(stub()->CreateTenant(Ctx(admin()).get(), req, &t).ok());
+  auto [name, secret] = CreateCredential("tenants/rate-a", v1::ROLE_SUPERVISOR);
+  v1::GetTenantRequest get;
+  get.set_name("tenants/rate-a");
+  int ok = 0, exhausted = 0;
+  absl::Time start = absl::Now();
+  for (int i = 0; i < 30; ++i) {
+    grpc::Status st = stub()->GetTenant(Ctx(secret).get(), get, &t);
+    if (st.ok()) {
+      ++ok;
+    } else {
+      EXPECT_RPC_ERROR(st, RESOURCE_EXHAUSTED, "QUOTA_EXCEEDED");
+      ++exhausted;
+    }
+  }
+  double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  // Burst of 5 plus 5/s refill over the loop's duration.
+  EXPECT_LE(ok, 5 + static_cast<int>(seconds * 5) + 1);
+  EXPECT_GT(exhausted, 0);
+  // The vendor admin is not limited by the tenant's quota.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(stub()->GetTenant(Ctx(admin()).get(), get, &t).ok());
+}
+
 // What every other service does: verify through tenancy with a cache, and
 // drop cached answers when the tenancy topic says so.
 TEST_F(TenancyServiceTest, RevocationReachesOtherServicesCachesThroughKafka) {
