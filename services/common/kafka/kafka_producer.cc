@@ -121,6 +121,17 @@ absl::Status KafkaProducer::Publish(absl::string_view topic, const event::v1::En
   return result.get();
 }
 
+absl::Status KafkaProducer::Ping(absl::Duration timeout) {
+  RdKafka::Metadata* raw = nullptr;
+  RdKafka::ErrorCode ec = producer_->metadata(/*all_topics=*/false, nullptr, &raw,
+                                              static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  if (ec != RdKafka::ERR_NO_ERROR) {
+    return Unavailable("KAFKA_UNAVAILABLE", absl::StrCat("kafka: ", RdKafka::err2str(ec)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status KafkaProducer::Flush(absl::Duration timeout) {
   RdKafka::ErrorCode ec = producer_->flush(static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (ec != RdKafka::ERR_NO_ERROR) {

@@ -33,6 +33,9 @@ class KafkaProducer final : public EventPublisher {
 
   absl::Status Publish(absl::string_view topic, const event::v1::Envelope& event) override;
   absl::Status Flush(absl::Duration timeout) override;
+  // Asks the cluster for its brokers: UNAVAILABLE when none answers in time.
+  // Readiness checks call it; the first call also warms the connection.
+  absl::Status Ping(absl::Duration timeout);
 
  private:
   class DeliveryReports;

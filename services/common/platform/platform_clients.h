@@ -1,0 +1,61 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
+#include "services/common/auth/credential_verifier.h"
+#include "services/common/core/clock.h"
+#include "services/common/kafka/kafka_consumer.h"
+
+namespace dialgrid {
+
+// Reads tenants (state, quotas) from the tenancy service, cached briefly.
+class TenantDirectory {
+ public:
+  virtual ~TenantDirectory() = default;
+  // NOT_FOUND for unknown tenants; UNAVAILABLE when tenancy cannot answer.
+  virtual absl::StatusOr<tenancy::v1::Tenant> Get(const std::string& tenant) = 0;
+};
+
+struct PlatformClientsOptions {
+  std::string service;            // e.g. "contacts"; names the consumer group
+  std::string tenancy_address;    // host:port of the tenancy service
+  std::string service_secret;     // this platform's ROLE_PLATFORM_SERVICE secret
+  std::string kafka_bootstrap;
+  absl::Duration call_timeout = absl::Seconds(2);
+  absl::Duration cache_ttl = absl::Seconds(10);
+};
+
+// What every service but tenancy needs from the platform: a cached credential
+// verifier and tenant directory backed by the tenancy service, kept fresh by
+// the "tenancy" topic (revocations, suspensions and quota changes drop cached
+// entries at once; the TTL bounds staleness if an event is missed). Each
+// replica reads the topic in its own consumer group, from the latest offset.
+class PlatformClients {
+ public:
+  static absl::StatusOr<std::unique_ptr<PlatformClients>> Create(
+      const PlatformClientsOptions& options, const Clock& clock);
+  ~PlatformClients();
+
+  auth::CredentialVerifier& verifier() { return *verifier_; }
+  TenantDirectory& tenants();
+  // Starts and stops the tenancy-topic consumer.
+  void Start();
+  void Stop();
+
+ private:
+  class CachedTenantDirectory;
+  PlatformClients() = default;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<auth::CachingCredentialVerifier> verifier_;
+  std::shared_ptr<CachedTenantDirectory> tenants_;
+  std::unique_ptr<kafka::KafkaConsumer> consumer_;
+};
+
+}  // namespace dialgrid
