@@ -133,6 +133,7 @@ int main(int argc, char** argv) {
   tenancy::TenancyServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.tenancy.v1.TenancyService");
   host.AddReadinessCheck("redis", [store] { return store->Ping(); });
+  host.AddReadinessCheck("kafka", [publisher] { return publisher->Ping(absl::Seconds(1)); });
   host.AddStopStep("kafka flush", [publisher] {
     absl::Status fs = publisher->Flush(absl::Seconds(5));
     if (!fs.ok()) Log(LogLevel::kWarning, "tenancy", "kafka flush", {{"error", fs.ToString()}});

@@ -20,9 +20,11 @@ std::string Metadata(grpc::CallbackServerContext* ctx, absl::string_view key) {
   return std::string(it->second.data(), it->second.size());
 }
 
-absl::Status Admit(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                   const std::string& resource_name, const std::vector<auth::Role>& roles,
-                   CallContext& call) {
+}  // namespace
+
+absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
+                           const std::string& resource_name, const std::vector<auth::Role>& roles,
+                           CallContext& call) {
   std::string header = Metadata(ctx, "authorization");
   if (header.empty()) {
     return Unauthenticated("MISSING_CREDENTIAL",
@@ -48,8 +50,7 @@ absl::Status Admit(RpcEnv& env, grpc::CallbackServerContext* ctx,
   return absl::OkStatus();
 }
 
-void Finish(RpcEnv& env, grpc::ServerUnaryReactor* reactor, const CallContext& call,
-            absl::Time start, const absl::Status& st) {
+void EndCall(RpcEnv& env, const CallContext& call, absl::Time start, const absl::Status& st) {
   absl::Duration took = env.clock->Now() - start;
   env.metrics->Finished(call.method, st.code(), took);
   if (!st.ok() || took > env.slow_threshold) {
@@ -68,6 +69,23 @@ void Finish(RpcEnv& env, grpc::ServerUnaryReactor* reactor, const CallContext& c
          {"credential", call.principal.credential},
          {"duration_ms", absl::ToDoubleMilliseconds(took)}});
   }
+}
+
+void BeginCall(RpcEnv& env, grpc::CallbackServerContext* ctx, absl::string_view method,
+               CallContext& call) {
+  env.metrics->Started();
+  call.method = std::string(method);
+  call.request_id = Metadata(ctx, "x-request-id");
+  if (call.request_id.empty() || call.request_id.size() > 128) call.request_id = RandomHex(8);
+  call.deadline = absl::FromChrono(ctx->deadline());
+  ctx->AddInitialMetadata("x-request-id", call.request_id);
+}
+
+namespace {
+
+void Finish(RpcEnv& env, grpc::ServerUnaryReactor* reactor, const CallContext& call,
+            absl::Time start, const absl::Status& st) {
+  EndCall(env, call, start, st);
   reactor->Finish(ToGrpcStatus(st, env.error_domain));
 }
 
@@ -85,13 +103,8 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
                                      std::function<absl::Status(const CallContext&)> handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Time start = env.clock->Now();
-  env.metrics->Started();
   auto call = std::make_shared<CallContext>();
-  call->method = std::string(method);
-  call->request_id = Metadata(ctx, "x-request-id");
-  if (call->request_id.empty() || call->request_id.size() > 128) call->request_id = RandomHex(8);
-  call->deadline = absl::FromChrono(ctx->deadline());
-  ctx->AddInitialMetadata("x-request-id", call->request_id);
+  BeginCall(env, ctx, method, *call);
   bool queued = env.executor->TrySubmit([&env, ctx, reactor, call, start,
                                          resource_name = std::move(resource_name),
                                          roles = std::move(roles),
@@ -102,7 +115,7 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
     } else if (absl::Now() >= call->deadline) {
       st = absl::DeadlineExceededError("deadline passed while the call was queued");
     } else {
-      st = Admit(env, ctx, resource_name, roles, *call);
+      st = AuthorizeCall(env, ctx, resource_name, roles, *call);
       if (st.ok()) st = handler(*call);
     }
     Finish(env, reactor, *call, start, st);

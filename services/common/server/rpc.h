@@ -62,6 +62,17 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
                                      std::vector<auth::Role> roles,
                                      std::function<absl::Status(const CallContext&)> handler);
 
+// The checks ServeUnary makes (1-4 above), for streaming handlers that learn
+// the resource name from their first message.
+absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
+                           const std::string& resource_name, const std::vector<auth::Role>& roles,
+                           CallContext& call);
+// Starts a call's bookkeeping (request id, deadline, in-flight gauge).
+void BeginCall(RpcEnv& env, grpc::CallbackServerContext* ctx, absl::string_view method,
+               CallContext& call);
+// Metrics and the failed/slow log line for a finished call.
+void EndCall(RpcEnv& env, const CallContext& call, absl::Time start, const absl::Status& st);
+
 // All roles, for methods any authenticated caller of the tenant may use.
 std::vector<auth::Role> AnyRole();
 

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "dialgrid/type/v1/phone_number.pb.h"
+
+namespace dialgrid::contacts {
+
+struct NormalizedPhone {
+  type::v1::PhoneNumber number;  // e164, type, region_code
+  // For NANP numbers: the state/province the area code belongs to ("TX" or
+  // a name such as "Florida"),
+  // from libphonenumber's offline geocoder; "" when unknown (toll-free...).
+  std::string nanp_region;
+};
+
+// Parses a number as written (E.164, national with `default_country`, with
+// spaces, dashes, dots or parentheses) with libphonenumber. INVALID_ARGUMENT
+// with reason INVALID_PHONE_NUMBER (unparseable) or IMPOSSIBLE_PHONE_NUMBER
+// (parses but no such number can exist in its region). Thread-safe.
+absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
+                                               absl::string_view default_country);
+
+}  // namespace dialgrid::contacts

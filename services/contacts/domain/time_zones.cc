@@ -1,0 +1,182 @@
+#include "services/contacts/domain/time_zones.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "services/common/core/errors.h"
+
+namespace dialgrid::contacts {
+namespace {
+
+absl::StatusOr<std::vector<std::vector<std::string>>> ReadTsv(const std::string& path,
+                                                              size_t columns) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols = absl::StrSplit(line, '\t');
+    if (cols.size() < columns) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", n, ": expected ", columns,
+                                                     " tab-separated columns"));
+    }
+    rows.push_back(std::move(cols));
+  }
+  return rows;
+}
+
+absl::Status CheckZone(const std::string& zone, const std::string& where) {
+  absl::TimeZone tz;
+  if (!absl::LoadTimeZone(zone, &tz)) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": unknown zone ", zone));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const ZoneResolver>> ZoneResolver::Load(
+    const std::string& data_dir, const std::string& zone_tab) {
+  auto r = std::make_shared<ZoneResolver>();
+  auto regions = ReadTsv(data_dir + "/region_time_zones.tsv", 4);
+  if (!regions.ok()) return regions.status();
+  for (auto& row : *regions) {
+    std::vector<std::string> zones = absl::StrSplit(row[3], ',');
+    for (const auto& z : zones) {
+      absl::Status st = CheckZone(z, "region_time_zones.tsv");
+      if (!st.ok()) return st;
+    }
+    std::sort(zones.begin(), zones.end());
+    r->region_zones_[{row[0], row[1]}] = zones;
+    r->region_by_name_[absl::AsciiStrToUpper(row[2])] = row[1];
+    r->country_of_region_[row[1]] = row[0];
+  }
+  auto postal = ReadTsv(data_dir + "/postal_code_regions.tsv", 4);
+  if (!postal.ok()) return postal.status();
+  for (auto& row : *postal) {
+    PostalRange pr{row[0], row[1], row[2], absl::StrSplit(row[3], ',')};
+    for (const auto& reg : pr.regions) {
+      if (!r->region_zones_.count({pr.country, reg})) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("postal_code_regions.tsv: region ", reg, " has no zones"));
+      }
+    }
+    r->postal_ranges_.push_back(std::move(pr));
+  }
+  std::ifstream tab(zone_tab);
+  if (!tab) return absl::NotFoundError(absl::StrCat("cannot read ", zone_tab));
+  std::string line;
+  while (std::getline(tab, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> cols = absl::StrSplit(line, '\t');
+    if (cols.size() < 3) continue;
+    // zone.tab: one country per row; zone1970.tab: comma-separated codes.
+    for (absl::string_view cc : absl::StrSplit(cols[0], ',')) {
+      r->country_zones_[std::string(cc)].push_back(cols[2]);
+    }
+  }
+  for (auto& [cc, zones] : r->country_zones_) std::sort(zones.begin(), zones.end());
+  return std::shared_ptr<const ZoneResolver>(std::move(r));
+}
+
+const std::vector<std::string>* ZoneResolver::RegionZones(const std::string& country,
+                                                          const std::string& region) const {
+  auto it = region_zones_.find({country, region});
+  return it == region_zones_.end() ? nullptr : &it->second;
+}
+
+std::string ZoneResolver::NormalizeRegion(const std::string& country,
+                                          const std::string& region) const {
+  std::string up = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(region));
+  if (up.empty()) return "";
+  auto by_name = region_by_name_.find(up);
+  std::string code = by_name != region_by_name_.end() ? by_name->second : up;
+  auto c = country_of_region_.find(code);
+  if (c == country_of_region_.end()) return "";
+  if (!country.empty() && c->second != country) return "";
+  return code;
+}
+
+std::vector<std::string> ZoneResolver::PostalRegions(const std::string& country,
+                                                     const std::string& postal) const {
+  std::string p = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(postal));
+  if (p.empty()) return {};
+  for (const auto& range : postal_ranges_) {
+    if (!country.empty() && range.country != country) continue;
+    std::string key;
+    if (range.country == "US") {
+      if (p.size() < 5 || !std::all_of(p.begin(), p.begin() + 5, absl::ascii_isdigit)) continue;
+      key = p.substr(0, 3);
+    } else if (range.country == "CA") {
+      if (p.size() < 6 || !absl::ascii_isalpha(p[0])) continue;
+      key = p.substr(0, 1);
+    } else {
+      continue;
+    }
+    if (key >= range.from && key <= range.to) return range.regions;
+  }
+  return {};
+}
+
+absl::StatusOr<ZoneAnswer> ZoneResolver::Resolve(const LocationHints& hints) const {
+  ZoneAnswer a;
+  if (!hints.explicit_zone.empty()) {
+    absl::TimeZone tz;
+    if (hints.explicit_zone.size() > 64 || !absl::LoadTimeZone(hints.explicit_zone, &tz)) {
+      return InvalidField("time_zone", "UNKNOWN_TIME_ZONE",
+                          absl::StrCat("\"", hints.explicit_zone.substr(0, 64),
+                                       "\" is not an IANA time zone"));
+    }
+    a.zones = {hints.explicit_zone};
+    a.source = ZoneSource::kExplicit;
+    return a;
+  }
+  std::string country = absl::AsciiStrToUpper(hints.country);
+  std::set<std::string> zones;
+  auto add_region = [&](const std::string& cc, const std::string& region) {
+    const auto* z = RegionZones(cc, region);
+    if (z != nullptr) zones.insert(z->begin(), z->end());
+  };
+  // Postal code (country given, or tried against every table).
+  for (const auto& region : PostalRegions(country, hints.postal_code)) {
+    auto c = country_of_region_.find(region);
+    if (c != country_of_region_.end()) add_region(c->second, region);
+  }
+  if (!zones.empty()) {
+    a.source = ZoneSource::kPostalCode;
+  } else if (std::string region = NormalizeRegion(country, hints.region); !region.empty()) {
+    add_region(country_of_region_.at(region), region);
+    a.source = ZoneSource::kRegion;
+  }
+  if (zones.empty()) {
+    for (const auto& [cc, nanp] : hints.phone_regions) {
+      std::string region = NormalizeRegion("", nanp);
+      if (!region.empty()) {
+        add_region(country_of_region_.at(region), region);
+      } else {
+        auto it = country_zones_.find(cc);
+        if (it != country_zones_.end()) zones.insert(it->second.begin(), it->second.end());
+      }
+    }
+    if (!zones.empty()) a.source = ZoneSource::kPhoneNumber;
+  }
+  if (zones.empty() && !country.empty()) {
+    auto it = country_zones_.find(country);
+    if (it != country_zones_.end()) {
+      zones.insert(it->second.begin(), it->second.end());
+      a.source = ZoneSource::kCountry;
+    }
+  }
+  a.zones.assign(zones.begin(), zones.end());
+  return a;
+}
+
+}  // namespace dialgrid::contacts

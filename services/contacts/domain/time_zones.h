@@ -1,0 +1,66 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace dialgrid::contacts {
+
+// What a contact says about where it is.
+struct LocationHints {
+  std::string explicit_zone;  // IANA zone given by the source
+  std::string postal_code;
+  std::string region;   // state / province code or name
+  std::string country;  // ISO alpha-2
+  // Per phone: ISO region of the number and, for NANP, its area code's state
+  // (code or English name, e.g. "TX" or "Florida").
+  std::vector<std::pair<std::string, std::string>> phone_regions;
+};
+
+enum class ZoneSource { kUnknown, kExplicit, kPostalCode, kRegion, kPhoneNumber, kCountry };
+
+struct ZoneAnswer {
+  std::vector<std::string> zones;  // sorted, unique; >1 means ambiguous
+  ZoneSource source = ZoneSource::kUnknown;
+};
+
+// Derives a contact's candidate IANA zones: explicit zone, else postal code,
+// else region, else its phone numbers (NANP area-code states; other
+// countries' zones from the system tzdata's zone.tab), else its country.
+// Tables are data files (services/contacts/data) with their sources named.
+class ZoneResolver {
+ public:
+  // Loads region_time_zones.tsv and postal_code_regions.tsv from `data_dir`
+  // and `zone_tab` (e.g. /usr/share/zoneinfo/zone.tab); every zone named
+  // must load with Abseil over the system tzdata.
+  static absl::StatusOr<std::shared_ptr<const ZoneResolver>> Load(const std::string& data_dir,
+                                                                  const std::string& zone_tab);
+  // INVALID_ARGUMENT (UNKNOWN_TIME_ZONE) for an explicit zone that does not exist.
+  absl::StatusOr<ZoneAnswer> Resolve(const LocationHints& hints) const;
+
+  // Zones of a region ("US","TX"), empty when unknown.
+  const std::vector<std::string>* RegionZones(const std::string& country,
+                                              const std::string& region) const;
+  size_t region_count() const { return region_zones_.size(); }
+
+ private:
+  std::vector<std::string> PostalRegions(const std::string& country,
+                                         const std::string& postal) const;
+  std::string NormalizeRegion(const std::string& country, const std::string& region) const;
+
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> region_zones_;
+  std::map<std::string, std::string> region_by_name_;  // upper-case name -> code
+  std::map<std::string, std::string> country_of_region_;  // code -> country
+  struct PostalRange {
+    std::string country, from, to;
+    std::vector<std::string> regions;
+  };
+  std::vector<PostalRange> postal_ranges_;
+  std::map<std::string, std::vector<std::string>> country_zones_;
+};
+
+}  // namespace dialgrid::contacts

@@ -1,0 +1,119 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dialgrid/contacts/v1/contacts.pb.h"
+
+namespace dialgrid::contacts {
+
+// One contact write inside an atomic batch. `seq` 0 creates a contact
+// (the store assigns the sequence number); `expect` must equal the stored
+// bytes for an existing contact (compare-and-set); empty `bytes` deletes.
+struct ContactWrite {
+  int64_t seq = 0;
+  std::string expect;
+  std::string bytes;
+  std::string old_external_id, new_external_id;
+  std::vector<std::string> old_phones, new_phones;  // E.164
+  std::string old_status, new_status;                // StatusKey; "" = none
+  int old_priority = 0, new_priority = 0;
+  bool old_queued = false;
+  std::optional<absl::Time> queue_at;  // set: in the dialer queue from then on
+  std::string lease_id;                // set: the write ends this lease
+};
+
+// Result of a batch: the sequence number of each write, or -1 when the
+// tenant's contact quota left no room for that new contact.
+struct BatchResult {
+  std::vector<int64_t> seqs;
+  int64_t quota_rejected = 0;
+};
+
+struct ImportProgress {
+  std::string import_id;
+  int64_t rows_committed = 0;  // data rows fully handled so far
+};
+
+struct Lease {
+  int64_t seq;
+  std::string bytes;
+  std::string lease_id;
+  absl::Time expire_time;
+};
+
+struct Scanned {
+  int64_t seq;
+  std::string bytes;
+  bool leased;
+};
+
+// Where contact lists and contacts live. Everything of a tenant shares one
+// Redis hash tag, so each batch is one atomic script.
+class ContactStore {
+ public:
+  virtual ~ContactStore() = default;
+
+  virtual absl::Status CreateList(const std::string& tenant, const std::string& list,
+                                  v1::ContactList& contact_list) = 0;
+  // With counts filled in.
+  virtual absl::StatusOr<v1::ContactList> GetList(const std::string& tenant,
+                                                  const std::string& list) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> ListListIds(const std::string& tenant,
+                                                               const std::string& after,
+                                                               int limit) = 0;
+  virtual absl::Status ReplaceList(const std::string& tenant, const std::string& list,
+                                   v1::ContactList& contact_list, const std::string& expected_etag) = 0;
+  // Removes the list with every contact and index entry; the count removed.
+  virtual absl::StatusOr<int64_t> DeleteList(const std::string& tenant, const std::string& list) = 0;
+
+  // Existing contacts by external id / by phone (E.164) within a list:
+  // seq or 0 per input.
+  virtual absl::StatusOr<std::vector<int64_t>> FindByExternalIds(
+      const std::string& tenant, const std::string& list, const std::vector<std::string>& ids) = 0;
+  virtual absl::StatusOr<std::vector<int64_t>> FindByPhones(const std::string& tenant,
+                                                            const std::string& list,
+                                                            const std::vector<std::string>& e164) = 0;
+  // Every contact of the tenant with this phone or external id: (list, seq).
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FindAcrossLists(
+      const std::string& tenant, const std::string& phone, const std::string& external_id) = 0;
+  // Stored bytes per seq ("" when absent).
+  virtual absl::StatusOr<std::vector<std::string>> GetContacts(const std::string& tenant,
+                                                               const std::string& list,
+                                                               const std::vector<int64_t>& seqs) = 0;
+  virtual absl::StatusOr<bool> IsLeased(const std::string& tenant, const std::string& list,
+                                        int64_t seq) = 0;
+  // Contacts with seq > after, in seq order, up to `limit` (examines at most
+  // `max_examined` sequence numbers so sparse lists page too).
+  virtual absl::StatusOr<std::vector<Scanned>> Scan(const std::string& tenant,
+                                                    const std::string& list, int64_t after,
+                                                    int limit, int64_t& next_after) = 0;
+
+  // Applies writes atomically (ABORTED CONCURRENT_MODIFICATION when a
+  // compare-and-set failed: nothing was written). With `progress`, records it
+  // in the same step. `max_contacts` < 0 means no quota.
+  virtual absl::StatusOr<BatchResult> Commit(const std::string& tenant, const std::string& list,
+                                             const std::vector<ContactWrite>& writes,
+                                             const ImportProgress* progress,
+                                             int64_t max_contacts) = 0;
+  virtual absl::StatusOr<int64_t> ImportCommitted(const std::string& tenant,
+                                                  const std::string& list,
+                                                  const std::string& import_id) = 0;
+
+  // Leases up to `count` contacts due at `now`, highest priority first, after
+  // returning expired leases to the queue.
+  virtual absl::StatusOr<std::vector<Lease>> LeaseDue(const std::string& tenant,
+                                                      const std::string& list, int count,
+                                                      absl::Time now, absl::Duration duration,
+                                                      const std::string& holder) = 0;
+  // The lease id holding `seq`, "" if none.
+  virtual absl::StatusOr<std::string> LeaseOf(const std::string& tenant, const std::string& list,
+                                              int64_t seq) = 0;
+
+  virtual absl::Status Ping() = 0;
+};
+
+}  // namespace dialgrid::contacts
