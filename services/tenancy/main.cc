@@ -31,10 +31,10 @@ ABSL_FLAG(std::string, kafka, dialgrid::EnvOr("DIALGRID_KAFKA", "127.0.0.1:9092"
           "Kafka bootstrap servers. Env DIALGRID_KAFKA.");
 ABSL_FLAG(std::string, bootstrap_admin_secret_file,
           dialgrid::EnvOr("DIALGRID_BOOTSTRAP_ADMIN_SECRET_FILE", ""),
-          "File holding the first vendor-admin secret; created at start if absent.");
+          "File holding the first vendor-admin secret; its credential is created at start if absent.");
 ABSL_FLAG(std::string, bootstrap_service_secret_file,
           dialgrid::EnvOr("DIALGRID_BOOTSTRAP_SERVICE_SECRET_FILE", ""),
-          "File holding the platform services' own secret; created at start if absent.");
+          "File holding the platform services' secret; its credential is created at start if absent.");
 ABSL_FLAG(std::string, tls_cert_file, dialgrid::EnvOr("DIALGRID_TLS_CERT_FILE", ""),
           "PEM certificate for the gRPC port (with --tls_key_file).");
 ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""),

@@ -20,8 +20,9 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ts));
 }
 
-absl::StatusOr<std::string> TenantIdOf(absl::string_view name) {
-  auto ids = ParseName("name", name, "tenants/{tenant}");
+absl::StatusOr<std::string> TenantIdOf(absl::string_view name,
+                                       absl::string_view field = "name") {
+  auto ids = ParseName(field, name, "tenants/{tenant}");
   if (!ids.ok()) return ids.status();
   return (*ids)[0];
 }
@@ -87,7 +88,11 @@ absl::StatusOr<v1::ListTenantsResponse> TenancyManager::ListTenants(
 
 absl::StatusOr<v1::Tenant> TenancyManager::UpdateTenant(const auth::Principal& caller,
                                                         const v1::UpdateTenantRequest& req) {
-  DG_ASSIGN_OR_RETURN(std::string id, TenantIdOf(req.tenant().name()));
+  DG_ASSIGN_OR_RETURN(std::string id, TenantIdOf(req.tenant().name(), "tenant.name"));
+  if (UpdateTouchesQuota(req.tenant(), req.update_mask().paths()) &&
+      !caller.HasRole(v1::ROLE_VENDOR_ADMIN)) {
+    return PermissionDenied("QUOTA_VENDOR_ONLY", "only vendor admins may change quotas");
+  }
   DG_ASSIGN_OR_RETURN(v1::Tenant current, store_->GetTenant(id));
   if (!req.tenant().etag().empty() && req.tenant().etag() != current.etag()) {
     return Aborted("ETAG_MISMATCH", "the tenant changed since it was read; read it again and retry");
@@ -95,9 +100,7 @@ absl::StatusOr<v1::Tenant> TenancyManager::UpdateTenant(const auth::Principal& c
   std::string read_etag = current.etag();
   DG_ASSIGN_OR_RETURN(TenantUpdate u,
                       ApplyTenantUpdate(req.tenant(), req.update_mask().paths(), current));
-  if (u.quota && !caller.HasRole(v1::ROLE_VENDOR_ADMIN)) {
-    return PermissionDenied("QUOTA_VENDOR_ONLY", "only vendor admins may change quotas");
-  }
+  (void)u;
   *current.mutable_update_time() = ToProto(clock_.Now());
   DG_RETURN_IF_ERROR(store_->ReplaceTenant(current, read_etag));
   v1::TenantUpdated ev;
@@ -247,7 +250,15 @@ absl::Status TenancyManager::EnsureBootstrapCredential(absl::string_view secret,
   c.credential.add_roles(role);
   *c.credential.mutable_create_time() = ToProto(clock_.Now());
   c.credential.set_creator("bootstrap");
-  return store_->CreateCredential(c);
+  absl::Status st = store_->CreateCredential(c);
+  if (absl::IsAlreadyExists(st)) {
+    // Another replica bootstrapped the same secret at the same moment.
+    auto now_there = store_->FindCredential(parsed->credential_id);
+    if (now_there.ok() && auth::DigestsEqual(now_there->secret_hash, c.secret_hash)) {
+      return absl::OkStatus();
+    }
+  }
+  return st;
 }
 
 absl::StatusOr<auth::Principal> TenancyManager::Authenticate(absl::string_view secret) {

@@ -14,6 +14,7 @@ import grpc  # noqa: E402
 grpc.__path__.append(os.path.join(BUILD, "python", "grpc"))
 
 from dialgrid.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc  # noqa: E402,F401
+from dialgrid.contacts.v1 import contacts_pb2, contacts_pb2_grpc  # noqa: E402,F401
 from dialgrid.type.v1 import error_pb2  # noqa: E402
 from grpc.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402,F401
 

@@ -28,7 +28,8 @@ event::v1::Envelope MakeEnvelope(absl::string_view tenant, absl::string_view sub
                                  absl::string_view producer, const Clock& clock);
 
 // Record key for an envelope: "<tenant>/<subject>" (tenant first, so a
-// tenant's events group together and partition by tenant+subject).
+// tenant's events group together and partition by tenant+subject); vendor-scope
+// events (no tenant) are keyed by their subject alone.
 std::string RecordKey(const event::v1::Envelope& event);
 
 }  // namespace dialgrid::kafka

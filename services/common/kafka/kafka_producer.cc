@@ -29,6 +29,7 @@ event::v1::Envelope MakeEnvelope(absl::string_view tenant, absl::string_view sub
 }
 
 std::string RecordKey(const event::v1::Envelope& event) {
+  if (event.tenant().empty()) return event.subject();  // vendor scope
   return absl::StrCat(event.tenant(), "/", event.subject());
 }
 

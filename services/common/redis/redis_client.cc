@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <signal.h>
 #include <sys/time.h>
 
 #include "absl/strings/escaping.h"
@@ -13,6 +14,21 @@
 namespace dialgrid::redis {
 namespace {
 
+
+// True when `r` or any element nested in it is an error reply; `msg` gets the
+// first such error.
+bool HasError(const redisReply* r, std::string& msg) {
+  if (r->type == REDIS_REPLY_ERROR) {
+    msg.assign(r->str, r->len);
+    return true;
+  }
+  if (r->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < r->elements; ++i) {
+      if (HasError(r->element[i], msg)) return true;
+    }
+  }
+  return false;
+}
 
 Reply Convert(const redisReply* r) {
   Reply out;
@@ -34,7 +50,7 @@ Reply Convert(const redisReply* r) {
       out.elements.reserve(r->elements);
       for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
       break;
-    case REDIS_REPLY_ERROR:  // callers check for errors before converting
+    case REDIS_REPLY_ERROR:  // never reached: RunPipeline checks HasError first
     case REDIS_REPLY_NIL:
     default:
       out.type = Reply::Type::kNil;
@@ -54,13 +70,16 @@ std::string Sha1Hex(absl::string_view s) {
 
 absl::Status ParseAddress(absl::string_view address, Options& options) {
   if (absl::StartsWith(address, "unix:")) {
+    if (address.size() == 5) {
+      return InvalidField("redis_address", "INVALID_ADDRESS", "unix: needs a socket path");
+    }
     options.unix_socket = std::string(address.substr(5));
     return absl::OkStatus();
   }
   size_t colon = address.rfind(':');
   int port = 0;
   if (colon == absl::string_view::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      port <= 0 || port > 65535) {
+      port <= 0 || port > 65535 || colon == 0) {
     return InvalidField("redis_address", "INVALID_ADDRESS",
                         absl::StrCat("expected host:port or unix:/path, got \"", address, "\""));
   }
@@ -78,6 +97,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(const Options& options) {
   if (options.pool_size <= 0) {
     return InvalidField("redis_pool_size", "INVALID_POOL_SIZE", "pool size must be positive");
   }
+  // hiredis writes with plain write(): a peer that went away must give EPIPE,
+  // not kill the process.
+  signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Client> client(new Client(options));
   for (int i = 0; i < options.pool_size; ++i) {
     auto conn = std::make_unique<Conn>();
@@ -175,8 +197,8 @@ absl::StatusOr<std::vector<Reply>> Client::RunPipeline(
       return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: ", why));
     }
     auto* r = static_cast<redisReply*>(raw);
-    if (r->type == REDIS_REPLY_ERROR) {
-      std::string msg(r->str, r->len);
+    std::string msg;
+    if (HasError(r, msg)) {  // at the top or nested (EXEC, script tables)
       if (errors != nullptr) errors->push_back(msg);
       if (first_error.empty()) first_error = msg;
       replies.emplace_back();

@@ -23,7 +23,7 @@ std::string Metadata(grpc::CallbackServerContext* ctx, absl::string_view key) {
 }  // namespace
 
 absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                           const std::string& resource_name, const std::vector<auth::Role>& roles,
+                           const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call) {
   std::string header = Metadata(ctx, "authorization");
   if (header.empty()) {
@@ -41,7 +41,7 @@ absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
   if (!allowed) {
     return PermissionDenied("ROLE_NOT_ALLOWED", "the caller's roles do not allow this method");
   }
-  auto tenant = TenantOfName("name", resource_name);
+  auto tenant = TenantOfName(resource.field, resource.name);
   if (!tenant.ok()) return tenant.status();
   call.resource_tenant = *tenant;
   absl::Status st = auth::RequireTenantAccess(call.principal, call.resource_tenant);
@@ -98,7 +98,7 @@ std::vector<auth::Role> AnyRole() {
 }
 
 grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                                     absl::string_view method, std::string resource_name,
+                                     absl::string_view method, Resource resource,
                                      std::vector<auth::Role> roles,
                                      std::function<absl::Status(const CallContext&)> handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
@@ -106,16 +106,16 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
   auto call = std::make_shared<CallContext>();
   BeginCall(env, ctx, method, *call);
   bool queued = env.executor->TrySubmit([&env, ctx, reactor, call, start,
-                                         resource_name = std::move(resource_name),
+                                         resource = std::move(resource),
                                          roles = std::move(roles),
                                          handler = std::move(handler)] {
     absl::Status st;
     if (ctx->IsCancelled()) {
       st = absl::CancelledError("the caller cancelled the call");
-    } else if (absl::Now() >= call->deadline) {
+    } else if (env.clock->Now() >= call->deadline) {
       st = absl::DeadlineExceededError("deadline passed while the call was queued");
     } else {
-      st = AuthorizeCall(env, ctx, resource_name, roles, *call);
+      st = AuthorizeCall(env, ctx, resource, roles, *call);
       if (st.ok()) st = handler(*call);
     }
     Finish(env, reactor, *call, start, st);

@@ -48,24 +48,31 @@ struct RpcEnv {
   absl::Duration slow_threshold = absl::Milliseconds(250);
 };
 
+// The resource a request names, with the request field that names it (for
+// error details), e.g. {"parent", req->parent()}.
+struct Resource {
+  const char* field;
+  std::string name;
+};
+
 // Serves one unary RPC in the common way ("the interceptor"), on the
 // executor rather than the reaction thread:
 //  1. authenticate the bearer credential (UNAUTHENTICATED otherwise),
 //  2. check the caller holds one of `roles` (PERMISSION_DENIED),
-//  3. check the caller may touch the tenant that `resource_name` belongs to
+//  3. check the caller may touch the tenant that `resource` belongs to
 //     (PERMISSION_DENIED, before anything is looked up: no existence leak),
 //  4. admission (per-tenant quotas), then `handler`,
 // recording metrics and logging one JSON line per failed or slow call.
 // The executor being full sheds the call with UNAVAILABLE.
 grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                                     absl::string_view method, std::string resource_name,
+                                     absl::string_view method, Resource resource,
                                      std::vector<auth::Role> roles,
                                      std::function<absl::Status(const CallContext&)> handler);
 
 // The checks ServeUnary makes (1-4 above), for streaming handlers that learn
 // the resource name from their first message.
 absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                           const std::string& resource_name, const std::vector<auth::Role>& roles,
+                           const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call);
 // Starts a call's bookkeeping (request id, deadline, in-flight gauge).
 void BeginCall(RpcEnv& env, grpc::CallbackServerContext* ctx, absl::string_view method,

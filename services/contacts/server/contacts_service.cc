@@ -67,7 +67,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportContactsReq
       if (!msg_.has_header()) {
         return Done(InvalidField("header", "FIELD_REQUIRED", "the first message must be the header"));
       }
-      absl::Status st = AuthorizeCall(env_, ctx_, msg_.header().parent(),
+      absl::Status st = AuthorizeCall(env_, ctx_, Resource{"header.parent", msg_.header().parent()},
                                       {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN, ROLE_INTEGRATION}, call_);
       if (!st.ok()) return Done(st);
       auto session = manager_.StartImport(msg_.header());
@@ -143,7 +143,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportContactsRe
       std::lock_guard<std::mutex> lock(mu_);
       running_ = true;
     }
-    absl::Status st = AuthorizeCall(env_, ctx_, req_.parent(), kReaders, call_);
+    absl::Status st = AuthorizeCall(env_, ctx_, Resource{"parent", req_.parent()}, kReaders, call_);
     if (st.ok()) {
       st = manager_.Export(req_, [this](std::string chunk) { return Write(std::move(chunk)); });
     }
@@ -188,74 +188,74 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportContactsRe
 
 }  // namespace
 
-#define DG_SERVE(Method, Resource, Roles, Call)                                              \
-  return ServeUnary(env_, ctx, #Method, Resource, Roles,                                     \
+#define DG_SERVE(Method, Res, Roles, Call)                                              \
+  return ServeUnary(env_, ctx, #Method, Res, Roles,                                     \
                     [=](const CallContext&) { return Into(manager_.Call(*req), resp); });
 
 grpc::ServerUnaryReactor* ContactsServiceImpl::CreateContactList(
     grpc::CallbackServerContext* ctx, const v1::CreateContactListRequest* req,
     v1::ContactList* resp) {
-  DG_SERVE(CreateContactList, req->parent(), kWriters, CreateContactList)
+  DG_SERVE(CreateContactList, (Resource{"parent", req->parent()}), kWriters, CreateContactList)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::GetContactList(grpc::CallbackServerContext* ctx,
                                                               const v1::GetContactListRequest* req,
                                                               v1::ContactList* resp) {
-  DG_SERVE(GetContactList, req->name(), kReaders, GetContactList)
+  DG_SERVE(GetContactList, (Resource{"name", req->name()}), kReaders, GetContactList)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::ListContactLists(
     grpc::CallbackServerContext* ctx, const v1::ListContactListsRequest* req,
     v1::ListContactListsResponse* resp) {
-  DG_SERVE(ListContactLists, req->parent(), kReaders, ListContactLists)
+  DG_SERVE(ListContactLists, (Resource{"parent", req->parent()}), kReaders, ListContactLists)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::UpdateContactList(
     grpc::CallbackServerContext* ctx, const v1::UpdateContactListRequest* req,
     v1::ContactList* resp) {
-  DG_SERVE(UpdateContactList, req->contact_list().name(), kWriters, UpdateContactList)
+  DG_SERVE(UpdateContactList, (Resource{"contact_list.name", req->contact_list().name()}), kWriters, UpdateContactList)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::DeleteContactList(
     grpc::CallbackServerContext* ctx, const v1::DeleteContactListRequest* req,
     v1::DeleteContactListResponse* resp) {
-  DG_SERVE(DeleteContactList, req->name(), kWriters, DeleteContactList)
+  DG_SERVE(DeleteContactList, (Resource{"name", req->name()}), kWriters, DeleteContactList)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::CreateContact(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateContactRequest* req,
                                                              v1::Contact* resp) {
-  DG_SERVE(CreateContact, req->parent(), kWriters, CreateContact)
+  DG_SERVE(CreateContact, (Resource{"parent", req->parent()}), kWriters, CreateContact)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::GetContact(grpc::CallbackServerContext* ctx,
                                                           const v1::GetContactRequest* req,
                                                           v1::Contact* resp) {
-  DG_SERVE(GetContact, req->name(), kContactReaders, GetContact)
+  DG_SERVE(GetContact, (Resource{"name", req->name()}), kContactReaders, GetContact)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::ListContacts(grpc::CallbackServerContext* ctx,
                                                             const v1::ListContactsRequest* req,
                                                             v1::ListContactsResponse* resp) {
-  DG_SERVE(ListContacts, req->parent(), kReaders, ListContacts)
+  DG_SERVE(ListContacts, (Resource{"parent", req->parent()}), kReaders, ListContacts)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::UpdateContact(grpc::CallbackServerContext* ctx,
                                                              const v1::UpdateContactRequest* req,
                                                              v1::Contact* resp) {
-  DG_SERVE(UpdateContact, req->contact().name(), kWriters, UpdateContact)
+  DG_SERVE(UpdateContact, (Resource{"contact.name", req->contact().name()}), kWriters, UpdateContact)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::DeleteContact(grpc::CallbackServerContext* ctx,
                                                              const v1::DeleteContactRequest* req,
                                                              v1::DeleteContactResponse* resp) {
-  DG_SERVE(DeleteContact, req->name(), kWriters, DeleteContact)
+  DG_SERVE(DeleteContact, (Resource{"name", req->name()}), kWriters, DeleteContact)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::EraseContactData(
     grpc::CallbackServerContext* ctx, const v1::EraseContactDataRequest* req,
     v1::EraseContactDataResponse* resp) {
-  DG_SERVE(EraseContactData, req->parent(), kWriters, EraseContactData)
+  DG_SERVE(EraseContactData, (Resource{"parent", req->parent()}), kWriters, EraseContactData)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::LeaseContacts(grpc::CallbackServerContext* ctx,
                                                              const v1::LeaseContactsRequest* req,
                                                              v1::LeaseContactsResponse* resp) {
-  DG_SERVE(LeaseContacts, req->parent(), kDialer, LeaseContacts)
+  DG_SERVE(LeaseContacts, (Resource{"parent", req->parent()}), kDialer, LeaseContacts)
 }
 grpc::ServerUnaryReactor* ContactsServiceImpl::ReportOutcome(grpc::CallbackServerContext* ctx,
                                                              const v1::ReportOutcomeRequest* req,
                                                              v1::Contact* resp) {
-  DG_SERVE(ReportOutcome, req->name(), kDialer, ReportOutcome)
+  DG_SERVE(ReportOutcome, (Resource{"name", req->name()}), kDialer, ReportOutcome)
 }
 #undef DG_SERVE
 

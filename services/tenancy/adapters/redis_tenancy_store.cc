@@ -140,18 +140,18 @@ absl::Status RedisTenancyStore::ReplaceTenant(v1::Tenant& tenant, absl::string_v
 
 absl::Status RedisTenancyStore::CreateCredential(const StoredCredential& c) {
   std::string id = c.credential.name().substr(c.credential.name().rfind('/') + 1);
-  // Record and listing first, the index last: until the index names it, the
-  // credential cannot authenticate, so a crash in between leaves nothing usable.
+  // The index claims the id first (HSETNX), so an id collision never touches
+  // the existing credential. Until the record is written the id cannot
+  // authenticate (NOT_FOUND), so a crash in between leaves nothing usable.
+  auto idx = redis_->Command({"HSETNX", kCredentialIndex, id, c.tenant});
+  if (!idx.ok()) return idx.status();
+  if (idx->integer == 0) return AlreadyExists("CREDENTIAL_EXISTS", "credential id already in use");
   auto r = redis_->Pipeline({
       {"HSET", CredentialKey(c.tenant, id), "proto", c.credential.SerializeAsString(), "hash",
        c.secret_hash, "tenant", c.tenant},
       {"ZADD", CredentialListKey(c.tenant), "0", id},
   });
-  if (!r.ok()) return r.status();
-  auto idx = redis_->Command({"HSETNX", kCredentialIndex, id, c.tenant});
-  if (!idx.ok()) return idx.status();
-  if (idx->integer == 0) return AlreadyExists("CREDENTIAL_EXISTS", "credential id already in use");
-  return absl::OkStatus();
+  return r.ok() ? absl::OkStatus() : r.status();
 }
 
 absl::StatusOr<StoredCredential> RedisTenancyStore::GetCredential(absl::string_view tenant,

@@ -97,9 +97,12 @@ absl::StatusOr<TenantUpdate> ApplyTenantUpdate(
     const v1::Tenant& patch, const google::protobuf::RepeatedPtrField<std::string>& paths,
     v1::Tenant& current) {
   TenantUpdate u;
-  std::vector<std::string> all = {"display_name", "time_zone", "quota"};
   std::vector<std::string> wanted(paths.begin(), paths.end());
-  if (wanted.empty()) wanted = all;
+  if (wanted.empty()) {
+    if (!patch.display_name().empty()) wanted.push_back("display_name");
+    if (!patch.time_zone().empty()) wanted.push_back("time_zone");
+    if (patch.has_quota()) wanted.push_back("quota");
+  }
   for (const std::string& path : wanted) {
     if (path == "display_name") {
       absl::Status st = ValidateDisplayName("tenant.display_name", patch.display_name());
@@ -133,6 +136,15 @@ absl::StatusOr<TenantUpdate> ApplyTenantUpdate(
     if (!st.ok()) return st;
   }
   return u;
+}
+
+bool UpdateTouchesQuota(const v1::Tenant& patch,
+                        const google::protobuf::RepeatedPtrField<std::string>& paths) {
+  if (paths.empty()) return patch.has_quota();
+  for (const auto& p : paths) {
+    if (p == "quota" || absl::StartsWith(p, "quota.")) return true;
+  }
+  return false;
 }
 
 bool RoleAllowedInScope(v1::Role role, bool vendor_scope) {

@@ -34,11 +34,17 @@ struct TenantUpdate {
   bool quota = false;  // some quota field
 };
 // Checks the mask's paths (display_name, time_zone, quota, quota.<field>) and
-// applies `patch` to `current` for them. An empty mask means every updatable
-// field. Output-only fields in the mask are INVALID_ARGUMENT.
+// applies `patch` to `current` for them. An empty mask means the fields set in
+// `patch` (AIP-134), so an update that names nothing never zeroes quotas.
+// Output-only fields in the mask are INVALID_ARGUMENT.
 absl::StatusOr<TenantUpdate> ApplyTenantUpdate(const v1::Tenant& patch,
                                                const google::protobuf::RepeatedPtrField<std::string>& paths,
                                                v1::Tenant& current);
+
+// Whether the update would touch quotas (checked before validation, since
+// only vendor admins may change them).
+bool UpdateTouchesQuota(const v1::Tenant& patch,
+                        const google::protobuf::RepeatedPtrField<std::string>& paths);
 
 // Roles a credential under `parent_tenant` ("" = vendor scope) may carry.
 bool RoleAllowedInScope(v1::Role role, bool vendor_scope);

@@ -126,3 +126,32 @@ TEST(TenancyRules, CredentialNames) {
 
 }  // namespace
 }  // namespace dialgrid::tenancy
+
+namespace dialgrid::tenancy {
+namespace {
+
+// Regression: an empty mask used to mean "every field", so renaming a tenant
+// without a mask zeroed its quotas.
+TEST(TenancyRules, EmptyMaskTouchesOnlyTheFieldsSet) {
+  v1::Tenant current;
+  current.set_display_name("Old");
+  current.set_time_zone("UTC");
+  current.mutable_quota()->set_max_agents(10);
+  v1::Tenant patch;
+  patch.set_display_name("New");
+  google::protobuf::RepeatedPtrField<std::string> none;
+  EXPECT_FALSE(UpdateTouchesQuota(patch, none));
+  auto u = ApplyTenantUpdate(patch, none, current);
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(current.display_name(), "New");
+  EXPECT_EQ(current.time_zone(), "UTC");
+  EXPECT_EQ(current.quota().max_agents(), 10);
+  patch.mutable_quota()->set_max_agents(3);
+  EXPECT_TRUE(UpdateTouchesQuota(patch, none));
+  google::protobuf::RepeatedPtrField<std::string> paths;
+  *paths.Add() = "quota.max_contacts";
+  EXPECT_TRUE(UpdateTouchesQuota(v1::Tenant(), paths));
+}
+
+}  // namespace
+}  // namespace dialgrid::tenancy

@@ -1,0 +1,117 @@
+#include "services/contacts/domain/contact_rules.h"
+
+#include <gtest/gtest.h>
+
+#include "services/common/core/errors.h"
+
+namespace dialgrid::contacts {
+namespace {
+
+std::shared_ptr<const ZoneResolver> Resolver() {
+  static auto* r = new std::shared_ptr<const ZoneResolver>(
+      *ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab"));
+  return *r;
+}
+
+RawContact Raw() {
+  RawContact r;
+  r.external_id = " crm-1 ";
+  r.first_name = "Ann";
+  r.last_name = "Lee";
+  r.phones = {"(317) 555-0101", ""};
+  r.attributes = {{"plan", "gold"}, {"empty", ""}};
+  r.priority = "5";
+  return r;
+}
+
+TEST(ContactRules, BuildNormalizesAndDerivesZones) {
+  auto c = BuildContact(Raw(), "US", *Resolver());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->external_id(), "crm-1");
+  ASSERT_EQ(c->phones_size(), 1);
+  EXPECT_EQ(c->phones(0).number().e164(), "+13175550101");
+  EXPECT_TRUE(c->phones(0).callable());
+  EXPECT_EQ(c->country(), "US");
+  EXPECT_EQ(c->priority(), 5);
+  EXPECT_EQ(c->attributes().size(), 1u);  // empty values are dropped
+  // Indiana straddles two zones: ambiguous, so no single time_zone.
+  EXPECT_EQ(c->time_zone(), "");
+  EXPECT_EQ(c->candidate_time_zones_size(), 2);
+  EXPECT_EQ(c->time_zone_source(), v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
+}
+
+TEST(ContactRules, RejectionsCarryReasons) {
+  RawContact r = Raw();
+  r.phones = {"12"};
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "IMPOSSIBLE_PHONE_NUMBER");
+  r = Raw();
+  r.phones = {};
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "MISSING_PHONE_NUMBER");
+  r = Raw();
+  r.first_name = std::string(101, 'a');
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "FIELD_TOO_LONG");
+  r = Raw();
+  r.last_name = "bad \xff";
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "INVALID_UTF8");
+  r = Raw();
+  r.priority = "11";
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "INVALID_PRIORITY");
+  r = Raw();
+  r.country = "USA";
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "INVALID_COUNTRY");
+  r = Raw();
+  r.time_zone = "Nowhere/Zone";
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "UNKNOWN_TIME_ZONE");
+}
+
+TEST(ContactRules, StoredFormRoundTripsAndIsCompact) {
+  auto c = BuildContact(Raw(), "US", *Resolver());
+  ASSERT_TRUE(c.ok());
+  c->set_time_zone("America/Chicago");
+  c->clear_candidate_time_zones();
+  c->add_candidate_time_zones("America/Chicago");
+  InitNewContact(*c, absl::FromUnixSeconds(1'800'000'000));
+  std::string stored = ToStored(*c);
+  auto back = FromStored(stored, "tenants/a/contactLists/l", 7);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->name(), "tenants/a/contactLists/l/contacts/c7");
+  EXPECT_EQ(back->candidate_time_zones_size(), 1);  // restored
+  EXPECT_EQ(back->status(), v1::CONTACT_STATUS_CALLABLE);
+  EXPECT_EQ(back->etag(), EtagOf(stored));
+  EXPECT_LT(stored.size(), 160u);
+}
+
+TEST(ContactRules, MergeKeepsLifecycle) {
+  auto old = BuildContact(Raw(), "US", *Resolver());
+  InitNewContact(*old, absl::FromUnixSeconds(1'800'000'000));
+  old->set_attempts(3);
+  old->set_status(v1::CONTACT_STATUS_COMPLETED);
+  RawContact r = Raw();
+  r.first_name = "Anne";
+  auto fresh = BuildContact(r, "US", *Resolver());
+  v1::Contact merged = MergeUpsert(*old, *fresh, absl::FromUnixSeconds(1'800'000'100));
+  EXPECT_EQ(merged.first_name(), "Anne");
+  EXPECT_EQ(merged.attempts(), 3);
+  EXPECT_EQ(merged.status(), v1::CONTACT_STATUS_COMPLETED);
+  EXPECT_EQ(merged.create_time().seconds(), 1'800'000'000);
+  EXPECT_EQ(merged.update_time().seconds(), 1'800'000'100);
+}
+
+TEST(ContactRules, Filters) {
+  auto f = ParseFilter("status = CALLABLE AND attributes.plan = \"gold\"");
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto c = BuildContact(Raw(), "US", *Resolver());
+  InitNewContact(*c, absl::Now());
+  EXPECT_TRUE(f->Matches(*c));
+  c->mutable_attributes()->at("plan") = "silver";
+  EXPECT_FALSE(f->Matches(*c));
+  auto p = ParseFilter("phone = \"+13175550101\"");
+  ASSERT_TRUE(p.ok());
+  EXPECT_TRUE(p->Matches(*c));
+  EXPECT_EQ(ReasonOf(ParseFilter("colour = red").status()), "INVALID_FILTER");
+  EXPECT_EQ(ReasonOf(ParseFilter("status = HAPPY").status()), "INVALID_FILTER");
+  EXPECT_EQ(ReasonOf(ParseFilter("nonsense").status()), "INVALID_FILTER");
+}
+
+}  // namespace
+}  // namespace dialgrid::contacts
