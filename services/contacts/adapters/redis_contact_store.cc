@@ -1,6 +1,7 @@
 #include "services/contacts/adapters/redis_contact_store.h"
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -36,13 +37,39 @@ std::string BucketKey(const std::string& p, const std::string& list, int64_t seq
 }
 int64_t Millis(absl::Time t) { return absl::ToUnixMillis(t); }
 
+// Shared Lua: grouped writes and the queue-shard index.
+//   q:<list>:<prio>:<shard>  ZSET seq -> due ms (shard = seq / 128, so each
+//                            stays small enough for Redis's compact listpack)
+//   qi:<list>:<prio>         ZSET shard -> earliest due ms in that shard
+constexpr char kLuaHelpers[] = R"lua(
+local function push(t, k, ...)
+  local l = t[k]
+  if not l then l = {}; t[k] = l end
+  for _, v in ipairs({...}) do l[#l + 1] = v end
+end
+local function flush(cmd, t)
+  for k, l in pairs(t) do
+    for i = 1, #l, 1000 do
+      redis.call(cmd, k, unpack(l, i, math.min(i + 999, #l)))
+    end
+  end
+end
+local function fix_shards(P, touched)
+  for qkey, v in pairs(touched) do
+    local first = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES')
+    if first[2] then redis.call('ZADD', v[1], first[2], v[2]) else redis.call('ZREM', v[1], v[2]) end
+  end
+end
+)lua";
+
 // Applies a batch of contact writes atomically. Pass 1 checks every
 // compare-and-set (and that new external ids are still free) before pass 2
-// writes anything, so a conflict leaves Redis untouched.
+// writes anything, so a conflict leaves Redis untouched. Writes are grouped
+// per key so a 1000-row batch costs a few hundred Redis calls, not thousands.
 // ARGV: prefix, list, max_contacts (-1 none), import key ("" none),
-//       import rows, then 15 fields per write (see Commit()).
+//       import rows, then 16 fields per write (see Commit()).
 const redis::Script& CommitScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
+  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
 local P, list, maxc, impkey, improws = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local N = 16
 local n = (#ARGV - 5) / N
@@ -50,10 +77,11 @@ local lkey = P .. 'l:' .. list
 if redis.call('EXISTS', lkey) == 0 then return {err = 'NO_LIST'} end
 local function f(i, k) return ARGV[5 + (i - 1) * N + k] end
 local function bucket(seq) return P .. 'c:' .. list .. ':' .. math.floor(seq / 128) end
--- pass 1: checks
+local newcount = 0
 for i = 1, n do
   local seq = tonumber(f(i, 1))
   if seq == 0 then
+    newcount = newcount + 1
     if f(i, 5) ~= '' and redis.call('HEXISTS', P .. 'x:' .. list .. ':' .. f(i, 14), f(i, 5)) == 1 then
       return {err = 'CONFLICT ' .. i}
     end
@@ -68,86 +96,108 @@ for i = 1, n do
     end
   end
 end
--- pass 2: writes
 local total = tonumber(redis.call('GET', P .. 'contacts') or '0')
+local room = newcount
+if maxc >= 0 then room = math.max(0, math.min(newcount, maxc - total)) end
+local nextseq = 0
+if room > 0 then nextseq = redis.call('HINCRBY', lkey, 'next_seq', room) - room end
+local hset, hdel, zadd, zrem, counts, touched = {}, {}, {}, {}, {}, {}
+local added, removed = 0, 0
 local out = {}
-local function split(s)
-  local t = {}
-  for part in string.gmatch(s, '[^\t]+') do t[#t + 1] = part end
-  return t
+local cprefix, xprefix, lref = P .. 'c:' .. list .. ':', P .. 'x:' .. list .. ':', list .. ':'
+local shardkeys = {}
+local function shard(seq, prio)
+  local s = math.floor(seq / 128)
+  local id = prio .. ':' .. s
+  local q = shardkeys[id]
+  if not q then
+    q = P .. 'q:' .. list .. ':' .. id
+    shardkeys[id] = q
+    touched[q] = {P .. 'qi:' .. list .. ':' .. prio, tostring(s)}
+  end
+  return q
+end
+local function add1(t, k, a)
+  local l = t[k]
+  if not l then l = {}; t[k] = l end
+  l[#l + 1] = a
+end
+local function add2(t, k, a, b)
+  local l = t[k]
+  if not l then l = {}; t[k] = l end
+  l[#l + 1] = a
+  l[#l + 1] = b
 end
 for i = 1, n do
-  local seq = tonumber(f(i, 1))
-  local isnew = seq == 0
-  if isnew and maxc >= 0 and total >= maxc then
+  local o = 5 + (i - 1) * N
+  local seq = tonumber(ARGV[o + 1])
+  if seq == 0 and room == 0 then
     out[i] = -1
   else
-    if isnew then
-      seq = redis.call('HINCRBY', lkey, 'next_seq', 1)
-      total = total + 1
-      redis.call('INCR', P .. 'contacts')
-      redis.call('HINCRBY', lkey, 'count', 1)
+    if seq == 0 then
+      room = room - 1
+      nextseq = nextseq + 1
+      seq = nextseq
+      added = added + 1
     end
     local sseq = tostring(seq)
-    local ref = list .. ':' .. sseq
+    local ref = lref .. sseq
     out[i] = seq
-    local bytes = f(i, 3)
-    if bytes == '' then
-      redis.call('HDEL', bucket(seq), sseq)
-      redis.call('HINCRBY', lkey, 'count', -1)
-      redis.call('DECR', P .. 'contacts')
-    else
-      redis.call('HSET', bucket(seq), sseq, bytes)
-    end
-    -- external id index: old bucket in field 15, new bucket in field 14
-    if f(i, 4) ~= '' and (f(i, 4) ~= f(i, 5) or bytes == '') then
-      redis.call('HDEL', P .. 'x:' .. list .. ':' .. f(i, 15), f(i, 4))
-    end
-    if f(i, 5) ~= '' and bytes ~= '' then
-      redis.call('HSET', P .. 'x:' .. list .. ':' .. f(i, 14), f(i, 5), sseq)
-    end
-    -- phone index: entries "bucket|e164"
-    local newp = {}
-    if bytes ~= '' then
-      for _, e in ipairs(split(f(i, 7))) do newp[e] = true end
-    end
-    for _, e in ipairs(split(f(i, 6))) do
-      if not newp[e] then
-        local b, num = string.match(e, '([^|]+)|(.+)')
-        local k = P .. 'p:' .. b
-        local v = redis.call('HGET', k, num)
-        if v then
-          local kept = {}
-          for r in string.gmatch(v, '[^;]+') do if r ~= ref then kept[#kept + 1] = r end end
-          if #kept == 0 then redis.call('HDEL', k, num) else redis.call('HSET', k, num, table.concat(kept, ';')) end
+    local bytes = ARGV[o + 3]
+    local live = bytes ~= ''
+    local bkey = cprefix .. math.floor(seq / 128)
+    if live then add2(hset, bkey, sseq, bytes) else add1(hdel, bkey, sseq); removed = removed + 1 end
+    local oldx, newx = ARGV[o + 4], ARGV[o + 5]
+    if oldx ~= '' and (oldx ~= newx or not live) then add1(hdel, xprefix .. ARGV[o + 15], oldx) end
+    if newx ~= '' and live then add2(hset, xprefix .. ARGV[o + 14], newx, sseq) end
+    -- phone index: field "<e164>|<list>:<seq>" in bucket hash P p:<b>;
+    -- entries arrive as "<b>|<e164>", several separated by tabs
+    local oldp, newp = ARGV[o + 6], live and ARGV[o + 7] or ''
+    if oldp ~= newp then
+      local keep = {}
+      for e in string.gmatch(newp, '[^\t]+') do keep[e] = true end
+      for e in string.gmatch(oldp, '[^\t]+') do
+        if not keep[e] then
+          local b, num = string.match(e, '([^|]+)|(.+)')
+          add1(hdel, P .. 'p:' .. b, num .. '|' .. ref)
         end
       end
     end
-    for e, _ in pairs(newp) do
-      local b, num = string.match(e, '([^|]+)|(.+)')
-      local k = P .. 'p:' .. b
-      local v = redis.call('HGET', k, num)
-      if not v then
-        redis.call('HSET', k, num, ref)
+    if newp ~= '' then
+      if string.find(newp, '\t', 1, true) then
+        for e in string.gmatch(newp, '[^\t]+') do
+          local b, num = string.match(e, '([^|]+)|(.+)')
+          add2(hset, P .. 'p:' .. b, num .. '|' .. ref, '1')
+        end
       else
-        local found = false
-        for r in string.gmatch(v, '[^;]+') do if r == ref then found = true end end
-        if not found then redis.call('HSET', k, num, v .. ';' .. ref) end
+        local bar = string.find(newp, '|', 1, true)
+        add2(hset, P .. 'p:' .. string.sub(newp, 1, bar - 1), string.sub(newp, bar + 1) .. '|' .. ref, '1')
       end
     end
-    -- queue and lease
-    if f(i, 10) == '1' then redis.call('ZREM', P .. 'q:' .. list .. ':' .. f(i, 11), sseq) end
-    if f(i, 13) ~= '' or bytes == '' then
+    if ARGV[o + 10] == '1' then add1(zrem, shard(seq, ARGV[o + 11]), sseq) end
+    if ARGV[o + 13] ~= '' or not live then
       redis.call('ZREM', P .. 'lz:' .. list, sseq)
       redis.call('HDEL', P .. 'li:' .. list, sseq)
     end
-    if f(i, 9) ~= '' and bytes ~= '' then
-      redis.call('ZADD', P .. 'q:' .. list .. ':' .. f(i, 12), f(i, 9), sseq)
+    if ARGV[o + 9] ~= '' and live then add2(zadd, shard(seq, ARGV[o + 12]), ARGV[o + 9], sseq) end
+    local os, ns = ARGV[o + 8], ARGV[o + 16]
+    if os ~= ns then
+      if os ~= '' then counts[os] = (counts[os] or 0) - 1 end
+      if ns ~= '' then counts[ns] = (counts[ns] or 0) + 1 end
     end
-    -- counts by status
-    if f(i, 8) ~= '' then redis.call('HINCRBY', lkey, 'n:' .. f(i, 8), -1) end
-    if f(i, 16) ~= '' then redis.call('HINCRBY', lkey, 'n:' .. f(i, 16), 1) end
   end
+end
+flush('HDEL', hdel)
+flush('HSET', hset)
+flush('ZREM', zrem)
+flush('ZADD', zadd)
+fix_shards(P, touched)
+for k, d in pairs(counts) do
+  if d ~= 0 then redis.call('HINCRBY', lkey, 'n:' .. k, d) end
+end
+if added - removed ~= 0 then
+  redis.call('HINCRBY', lkey, 'count', added - removed)
+  redis.call('INCRBY', P .. 'contacts', added - removed)
 end
 if impkey ~= '' then redis.call('HSET', impkey, 'rows', improws) end
 return out
@@ -156,37 +206,55 @@ return out
 }
 
 // Returns expired leases to their queues, then leases up to N due contacts,
-// highest priority first. ARGV: prefix, list, now_ms, n, expire_ms, holder,
-// then N lease ids. Returns {seq, bytes, lease id, ...}.
+// highest priority first, earliest-due shard first within a priority.
+// ARGV: prefix, list, now_ms, n, expire_ms, holder, then N lease ids.
+// Returns {seq, bytes, lease id, ...}.
 const redis::Script& LeaseScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
+  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
 local P, list, now, n, exp, holder = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local lz, li = P .. 'lz:' .. list, P .. 'li:' .. list
+local touched = {}
+local function shard(seq, prio)
+  local s = tostring(math.floor(tonumber(seq) / 128))
+  local q = P .. 'q:' .. list .. ':' .. prio .. ':' .. s
+  touched[q] = {P .. 'qi:' .. list .. ':' .. prio, s}
+  return q
+end
 for _, seq in ipairs(redis.call('ZRANGEBYSCORE', lz, '-inf', now)) do
   local info = redis.call('HGET', li, seq)
   if info then
     local prio = string.match(info, '^[^|]*|([^|]*)|')
-    redis.call('ZADD', P .. 'q:' .. list .. ':' .. prio, now, seq)
+    redis.call('ZADD', shard(seq, prio), now, seq)
     redis.call('HDEL', li, seq)
   end
   redis.call('ZREM', lz, seq)
 end
+fix_shards(P, touched)
+touched = {}
 local out = {}
 local got = 0
 for prio = 9, 0, -1 do
-  if got >= n then break end
-  local q = P .. 'q:' .. list .. ':' .. prio
-  for _, seq in ipairs(redis.call('ZRANGEBYSCORE', q, '-inf', now, 'LIMIT', 0, n - got)) do
-    got = got + 1
-    local id = ARGV[6 + got]
-    redis.call('ZREM', q, seq)
-    redis.call('ZADD', lz, exp, seq)
-    redis.call('HSET', li, seq, id .. '|' .. prio .. '|' .. holder)
-    local bytes = redis.call('HGET', P .. 'c:' .. list .. ':' .. math.floor(tonumber(seq) / 128), seq)
-    out[#out + 1] = seq
-    out[#out + 1] = bytes or ''
-    out[#out + 1] = id
+  local qi = P .. 'qi:' .. list .. ':' .. prio
+  while got < n do
+    local shards = redis.call('ZRANGEBYSCORE', qi, '-inf', now, 'LIMIT', 0, 1)
+    if #shards == 0 then break end
+    local q = P .. 'q:' .. list .. ':' .. prio .. ':' .. shards[1]
+    touched[q] = {qi, shards[1]}
+    for _, seq in ipairs(redis.call('ZRANGEBYSCORE', q, '-inf', now, 'LIMIT', 0, n - got)) do
+      got = got + 1
+      local id = ARGV[6 + got]
+      redis.call('ZREM', q, seq)
+      redis.call('ZADD', lz, exp, seq)
+      redis.call('HSET', li, seq, id .. '|' .. prio .. '|' .. holder)
+      local bytes = redis.call('HGET', P .. 'c:' .. list .. ':' .. math.floor(tonumber(seq) / 128), seq)
+      out[#out + 1] = seq
+      out[#out + 1] = bytes or ''
+      out[#out + 1] = id
+    end
+    fix_shards(P, touched)
+    touched = {}
   end
+  if got >= n then break end
 end
 return out
 )lua");
@@ -332,7 +400,8 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
                                                 {"ZREM", p + "lists", list},
                                                 {"DEL", p + "lz:" + list},
                                                 {"DEL", p + "li:" + list}};
-  for (int prio = 0; prio <= 9; ++prio) dels.push_back({"DEL", absl::StrCat(p, "q:", list, ":", prio)});
+  // Queue shards empty out (and vanish) as their contacts are deleted.
+  for (int prio = 0; prio <= 9; ++prio) dels.push_back({"DEL", absl::StrCat(p, "qi:", list, ":", prio)});
   auto r = redis_->Pipeline(dels);
   if (!r.ok()) return r.status();
   return removed;
@@ -356,23 +425,48 @@ absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByExternalIds(
   return out;
 }
 
+namespace {
+
+// Refs ("<list>:<seq>") of a phone from its index bucket (a small hash whose
+// fields are "<e164>|<list>:<seq>").
+std::vector<std::string> RefsOf(const redis::Reply& bucket, const std::string& e164) {
+  std::vector<std::string> refs;
+  std::string prefix = e164 + "|";
+  for (size_t i = 0; i + 1 < bucket.elements.size(); i += 2) {
+    const std::string& field = bucket.elements[i].str;
+    if (absl::StartsWith(field, prefix)) refs.push_back(field.substr(prefix.size()));
+  }
+  return refs;
+}
+
+bool SplitRef(absl::string_view ref, std::string& list, int64_t& seq) {
+  size_t colon = ref.rfind(':');
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(ref.substr(colon + 1), &seq)) return false;
+  list = std::string(ref.substr(0, colon));
+  return true;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByPhones(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& e164) {
   std::string p = Prefix(tenant);
   std::vector<std::vector<std::string>> cmds;
-  for (const auto& n : e164) cmds.push_back({"HGET", p + "p:" + PhoneBucket(n), n});
+  for (const auto& n : e164) cmds.push_back({"HGETALL", p + "p:" + PhoneBucket(n)});
   auto r = redis_->Pipeline(cmds);
   if (!r.ok()) return r.status();
   std::vector<int64_t> out;
-  std::string want = list + ":";
-  for (const auto& rep : *r) {
-    int64_t seq = 0;
-    if (!rep.is_nil()) {
-      for (absl::string_view ref : absl::StrSplit(rep.str, ';')) {
-        if (absl::StartsWith(ref, want) && absl::SimpleAtoi(ref.substr(want.size()), &seq)) break;
+  for (size_t i = 0; i < e164.size(); ++i) {
+    int64_t found = 0;
+    for (const auto& ref : RefsOf((*r)[i], e164[i])) {
+      std::string l;
+      int64_t seq = 0;
+      if (SplitRef(ref, l, seq) && l == list) {
+        found = seq;
+        break;
       }
     }
-    out.push_back(seq);
+    out.push_back(found);
   }
   return out;
 }
@@ -382,16 +476,12 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisContactStore::
   std::vector<std::pair<std::string, int64_t>> out;
   std::string p = Prefix(tenant);
   if (!phone.empty()) {
-    auto r = redis_->Command({"HGET", p + "p:" + PhoneBucket(phone), phone});
+    auto r = redis_->Command({"HGETALL", p + "p:" + PhoneBucket(phone)});
     if (!r.ok()) return r.status();
-    if (!r->is_nil()) {
-      for (absl::string_view ref : absl::StrSplit(r->str, ';')) {
-        size_t colon = ref.rfind(':');
-        int64_t seq = 0;
-        if (colon != absl::string_view::npos && absl::SimpleAtoi(ref.substr(colon + 1), &seq)) {
-          out.emplace_back(std::string(ref.substr(0, colon)), seq);
-        }
-      }
+    for (const auto& ref : RefsOf(*r, phone)) {
+      std::string l;
+      int64_t seq = 0;
+      if (SplitRef(ref, l, seq)) out.emplace_back(l, seq);
     }
   }
   if (!external_id.empty()) {

@@ -13,8 +13,9 @@ namespace dialgrid::contacts {
 //   P lists                 ZSET list ids
 //   P c:<list>:<seq/128>    HASH <seq> -> stored contact (small hashes: listpack)
 //   P x:<list>:<b>          HASH external id -> seq   (b = hash(id) % 16384)
-//   P p:<b>                 HASH E.164 -> "<list>:<seq>;..."  (b = hash % 65536)
-//   P q:<list>:<priority>   ZSET seq, score = next callable (ms)
+//   P p:<b>                 HASH "<E.164>|<list>:<seq>" -> 1   (b = hash % 65536)
+//   P q:<list>:<prio>:<s>   ZSET seq, score = next callable (ms); s = seq/128
+//   P qi:<list>:<prio>      ZSET queue shard s, score = its earliest due (ms)
 //   P lz:<list>             ZSET seq, score = lease expiry (ms)
 //   P li:<list>             HASH seq -> "<lease id>|<priority>|<holder>"
 //   P imp:<list>:<import>   HASH rows (committed data rows)

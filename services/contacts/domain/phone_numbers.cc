@@ -51,10 +51,95 @@ std::string NanpRegion(const PhoneNumber& number, absl::string_view e164) {
   return region;
 }
 
+// NANP fast path. libphonenumber takes ~25 us a number (regex matching);
+// a million-row import cannot afford that. NANP metadata decides validity
+// and type by the number's first six national digits (NPA + NXX) followed by
+// any four digits, so the full answer for "+1NPANXX" is computed once with
+// libphonenumber and reused for every number sharing that prefix. A test
+// compares the fast path with libphonenumber over random numbers.
+struct NanpPrefixAnswer {
+  bool valid = false;
+  std::string region;
+  type::v1::PhoneNumberType type = type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
+  std::string nanp_region;
+};
+
+// Digits of a plainly written NANP number ("+1 (415) 555-0100",
+// "415.555.0100", "1-415-555-0100"), or "" when it is anything else
+// (extensions, letters, other countries), which takes the full path.
+std::string NanpDigits(absl::string_view s, bool nanp_default) {
+  std::string d;
+  bool plus = false;
+  for (char ch : s) {
+    if (ch >= '0' && ch <= '9') {
+      d.push_back(ch);
+      if (d.size() > 11) return "";
+    } else if (ch == '+' && d.empty() && !plus) {
+      plus = true;
+    } else if (ch != ' ' && ch != '-' && ch != '.' && ch != '(' && ch != ')') {
+      return "";
+    }
+  }
+  if (d.size() == 11 && d[0] == '1') return d.substr(1);
+  if (d.size() == 10 && !plus && nanp_default) return d;
+  return "";
+}
+
+bool IsNanpRegion(absl::string_view region) {
+  static const char* kNanp[] = {"US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO",
+                                "GD", "GU", "JM", "KN", "KY", "LC", "MP", "MS", "PR", "SX",
+                                "TC", "TT", "VC", "VG", "VI"};
+  for (const char* r : kNanp) {
+    if (region == r) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
+                                                   absl::string_view default_country);
 
 absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
                                                absl::string_view default_country) {
+  std::string region_in = absl::AsciiStrToUpper(default_country);
+  std::string national = NanpDigits(raw, IsNanpRegion(region_in));
+  if (national.size() != 10) return NormalizePhoneSlow(raw, default_country);
+  std::string prefix = national.substr(0, 6);
+  static std::mutex mu;
+  static auto* cache = new std::unordered_map<std::string, NanpPrefixAnswer>();
+  NanpPrefixAnswer answer;
+  bool hit = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache->find(prefix);
+    if (it != cache->end()) {
+      answer = it->second;
+      hit = true;
+    }
+  }
+  if (!hit) {
+    auto full = NormalizePhoneSlow(absl::StrCat("+1", national), "");
+    answer.valid = full.ok();
+    if (full.ok()) {
+      answer.region = full->number.region_code();
+      answer.type = full->number.type();
+      answer.nanp_region = full->nanp_region;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    (*cache)[prefix] = answer;
+  }
+  if (!answer.valid) return NormalizePhoneSlow(raw, default_country);  // the precise error
+  NormalizedPhone out;
+  out.number.set_e164(absl::StrCat("+1", national));
+  out.number.set_region_code(answer.region);
+  out.number.set_type(answer.type);
+  out.nanp_region = answer.nanp_region;
+  return out;
+}
+
+absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
+                                                   absl::string_view default_country) {
   absl::string_view trimmed = absl::StripAsciiWhitespace(raw);
   if (trimmed.empty()) return InvalidField("phone", "INVALID_PHONE_NUMBER", "empty phone number");
   if (trimmed.size() > 40) {

@@ -20,7 +20,11 @@ struct NormalizedPhone {
 // spaces, dashes, dots or parentheses) with libphonenumber. INVALID_ARGUMENT
 // with reason INVALID_PHONE_NUMBER (unparseable) or IMPOSSIBLE_PHONE_NUMBER
 // (parses but no such number can exist in its region). Thread-safe.
+// NANP numbers take a cached fast path keyed by their NPA-NXX prefix.
 absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
                                                absl::string_view default_country);
+// Always libphonenumber (the reference the fast path is tested against).
+absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
+                                                   absl::string_view default_country);
 
 }  // namespace dialgrid::contacts

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <random>
+
+#include "absl/strings/str_format.h"
+
 #include "services/common/core/errors.h"
 #include "services/contacts/domain/phone_numbers.h"
 
@@ -97,6 +102,44 @@ TEST(PhoneNumbers, NormalizeNationalAndInternational) {
   EXPECT_EQ(ReasonOf(NormalizePhone("12", "US").status()), "IMPOSSIBLE_PHONE_NUMBER");
   EXPECT_EQ(ReasonOf(NormalizePhone("4155550100", "").status()), "INVALID_PHONE_NUMBER");
   EXPECT_EQ(ReasonOf(NormalizePhone(std::string(50, '1'), "US").status()), "INVALID_PHONE_NUMBER");
+}
+
+}  // namespace
+}  // namespace dialgrid::contacts
+
+namespace dialgrid::contacts {
+namespace {
+
+// The NANP fast path must agree with libphonenumber on every number, valid
+// or not, whatever the formatting.
+TEST(PhoneNumbers, FastPathAgreesWithLibphonenumber) {
+  std::mt19937 rng(7);
+  const char* formats[] = {"+1%s", "%s", "1-%s", "(%s"};
+  int checked = 0, valid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    char digits[16];
+    std::snprintf(digits, sizeof(digits), "%03u%03u%04u", static_cast<unsigned>(200 + rng() % 800), static_cast<unsigned>(rng() % 1000),
+                  static_cast<unsigned>(rng() % 10000));
+    std::string national(digits);
+    std::string raw = absl::StrFormat(formats[i % 4], i % 4 == 3 ? national.substr(0, 3) + ") " +
+                                                                       national.substr(3)
+                                                                 : national);
+    auto fast = NormalizePhone(raw, "US");
+    auto slow = NormalizePhoneSlow(raw, "US");
+    ASSERT_EQ(fast.ok(), slow.ok()) << raw;
+    ++checked;
+    if (!fast.ok()) {
+      EXPECT_EQ(ReasonOf(fast.status()), ReasonOf(slow.status())) << raw;
+      continue;
+    }
+    ++valid;
+    EXPECT_EQ(fast->number.e164(), slow->number.e164()) << raw;
+    EXPECT_EQ(fast->number.region_code(), slow->number.region_code()) << raw;
+    EXPECT_EQ(fast->number.type(), slow->number.type()) << raw;
+    EXPECT_EQ(fast->nanp_region, slow->nanp_region) << raw;
+  }
+  EXPECT_EQ(checked, 20000);
+  EXPECT_GT(valid, 1000);
 }
 
 }  // namespace
