@@ -26,7 +26,7 @@ using google::protobuf::util::TimeUtil;
 
 constexpr size_t kBatchRows = 1000;
 constexpr int kMaxRejectionsKept = 100;
-constexpr int kCommitAttempts = 5;
+constexpr int kCommitAttempts = 20;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
@@ -326,13 +326,23 @@ absl::StatusOr<v1::ListContactsResponse> ContactManager::ListContacts(
   v1::ListContactsResponse resp;
   // A phone filter goes through the phone index instead of a scan.
   if (!filter.phone.empty()) {
-    DG_ASSIGN_OR_RETURN(auto seqs, store_->FindByPhones(ref.tenant, ref.list, {filter.phone}));
-    if (seqs[0] > after) {
-      DG_ASSIGN_OR_RETURN(auto bytes, store_->GetContacts(ref.tenant, ref.list, {seqs[0]}));
-      if (!bytes[0].empty()) {
-        DG_ASSIGN_OR_RETURN(v1::Contact c, FromStored(bytes[0], ref.name, seqs[0]));
-        if (filter.Matches(c)) *resp.add_contacts() = c;
-      }
+    DG_ASSIGN_OR_RETURN(auto refs, store_->FindAcrossLists(ref.tenant, filter.phone, ""));
+    std::vector<int64_t> seqs;
+    for (const auto& [list, seq] : refs) {
+      if (list == ref.list && seq > after) seqs.push_back(seq);
+    }
+    std::sort(seqs.begin(), seqs.end());
+    if (static_cast<int>(seqs.size()) > size) seqs.resize(static_cast<size_t>(size));
+    DG_ASSIGN_OR_RETURN(auto bytes, store_->GetContacts(ref.tenant, ref.list, seqs));
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      if (bytes[i].empty()) continue;
+      DG_ASSIGN_OR_RETURN(v1::Contact c, FromStored(bytes[i], ref.name, seqs[i]));
+      DG_ASSIGN_OR_RETURN(bool leased, store_->IsLeased(ref.tenant, ref.list, seqs[i]));
+      if (leased) c.set_status(v1::CONTACT_STATUS_LEASED);
+      if (filter.Matches(c)) *resp.add_contacts() = std::move(c);
+    }
+    if (!seqs.empty() && static_cast<int>(seqs.size()) == size) {
+      resp.set_next_page_token(absl::WebSafeBase64Escape(absl::StrCat("seq:", seqs.back())));
     }
     return resp;
   }
@@ -458,9 +468,52 @@ ImportSession::ImportSession(ContactManager& manager, std::string tenant, std::s
       max_contacts_(max_contacts) {
   report_.set_parent(header_.parent());
   report_.set_import_id(header_.import_id());
+  committer_ = std::thread([this] { CommitLoop(); });
+}
+
+ImportSession::~ImportSession() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (committer_.joinable()) committer_.join();
+}
+
+v1::ImportReport ImportSession::ReportSnapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return report_;
+}
+
+void ImportSession::CommitLoop() {
+  for (;;) {
+    Batch batch;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || queued_.has_value(); });
+      if (!queued_.has_value()) return;  // stopping, nothing left
+      batch = std::move(*queued_);
+      queued_.reset();
+      committing_ = true;
+    }
+    absl::Status st = commit_error_.ok() ? CommitBatch(batch) : absl::OkStatus();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!st.ok() && commit_error_.ok()) commit_error_ = st;
+      committing_ = false;
+    }
+    cv_.notify_all();
+  }
+}
+
+absl::Status ImportSession::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !queued_.has_value() && !committing_; });
+  return commit_error_;
 }
 
 void ImportSession::Reject(int64_t row, absl::string_view reason, absl::string_view message) {
+  std::lock_guard<std::mutex> lock(mu_);
   report_.set_rows_rejected(report_.rows_rejected() + 1);
   if (report_.rejections_size() < kMaxRejectionsKept) {
     auto* r = report_.add_rejections();
@@ -497,10 +550,13 @@ absl::Status ImportSession::OnRecord(CsvReader::Record& rec) {
     return absl::OkStatus();
   }
   int64_t row = ++data_row_;
-  report_.set_rows_read(report_.rows_read() + 1);
-  if (row <= already_committed_) {
-    report_.set_rows_skipped(report_.rows_skipped() + 1);
-    return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.set_rows_read(report_.rows_read() + 1);
+    if (row <= already_committed_) {
+      report_.set_rows_skipped(report_.rows_skipped() + 1);
+      return absl::OkStatus();
+    }
   }
   if (!rec.error.empty()) {
     Reject(row, rec.error, "the row could not be parsed as CSV");
@@ -535,10 +591,13 @@ absl::Status ImportSession::OnRecord(CsvReader::Record& rec) {
 }
 
 absl::Status ImportSession::OnJsonLine(absl::string_view line, int64_t row) {
-  report_.set_rows_read(report_.rows_read() + 1);
-  if (row <= already_committed_) {
-    report_.set_rows_skipped(report_.rows_skipped() + 1);
-    return absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.set_rows_read(report_.rows_read() + 1);
+    if (row <= already_committed_) {
+      report_.set_rows_skipped(report_.rows_skipped() + 1);
+      return absl::OkStatus();
+    }
   }
   google::protobuf::Struct obj;
   if (!IsValidUtf8(line)) {
@@ -601,6 +660,7 @@ absl::Status ImportSession::Feed(absl::string_view chunk) {
     if (json_carry_.size() > (1u << 20)) {
       // An over-long line: reject it and drop bytes up to its end.
       Reject(++data_row_, "RECORD_TOO_LONG", "a line longer than 1 MiB");
+      std::lock_guard<std::mutex> lock(mu_);
       report_.set_rows_read(report_.rows_read() + 1);
       json_carry_.clear();
       json_skip_ = true;
@@ -616,17 +676,23 @@ absl::Status ImportSession::Feed(absl::string_view chunk) {
 
 absl::Status ImportSession::Flush() {
   if (pending_.empty()) return absl::OkStatus();
+  Batch batch = Prepare();
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return !queued_.has_value() || !commit_error_.ok(); });
+  if (!commit_error_.ok()) return commit_error_;
+  queued_ = std::move(batch);
+  lock.unlock();
+  cv_.notify_all();
+  return absl::OkStatus();
+}
+
+ImportSession::Batch ImportSession::Prepare() {
   ContactManager& m = manager_;
-  std::string list_name = absl::StrCat("tenants/", tenant_, "/contactLists/", list_);
-  // Normalize; rows that fail are rejected with their reason.
-  struct Ready {
-    int64_t row;
-    v1::Contact contact;
-    std::string key;
-  };
-  std::vector<Ready> ready;
-  ready.reserve(pending_.size());
+  Batch batch;
+  batch.last_row = pending_.back().row;
   bool by_phone = header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE;
+  absl::flat_hash_map<std::string, size_t> index;
+  int64_t merged = 0;
   for (auto& r : pending_) {
     auto c = BuildContact(r.raw, header_.default_country(), *m.zones_);
     if (!c.ok()) {
@@ -639,25 +705,31 @@ absl::Status ImportSession::Flush() {
       Reject(r.row, "MISSING_EXTERNAL_ID", "the row has no external id");
       continue;
     }
-    ready.push_back({r.row, *std::move(c), std::move(key)});
-  }
-  int64_t last_row = pending_.back().row;
-  pending_.clear();
-  // Duplicates inside the batch: the later row wins.
-  absl::flat_hash_map<std::string, size_t> index;
-  std::vector<Ready> unique;
-  for (auto& r : ready) {
-    auto it = index.find(r.key);
+    // Duplicates inside the batch: the later row wins.
+    auto it = index.find(key);
     if (it != index.end()) {
-      unique[it->second] = std::move(r);
-      report_.set_duplicates_merged(report_.duplicates_merged() + 1);
+      batch.rows[it->second] = Ready{r.row, *std::move(c), std::move(key)};
+      ++merged;
     } else {
-      index[r.key] = unique.size();
-      unique.push_back(std::move(r));
+      index[key] = batch.rows.size();
+      batch.rows.push_back(Ready{r.row, *std::move(c), std::move(key)});
     }
   }
+  pending_.clear();
+  if (merged > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.set_duplicates_merged(report_.duplicates_merged() + merged);
+  }
+  return batch;
+}
+
+absl::Status ImportSession::CommitBatch(Batch& batch) {
+  ContactManager& m = manager_;
+  bool by_phone = header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE;
+  std::vector<Ready>& unique = batch.rows;
   for (int attempt = 0;; ++attempt) {
     std::vector<std::string> keys;
+    keys.reserve(unique.size());
     for (const auto& r : unique) keys.push_back(r.key);
     auto seqs = by_phone ? m.store_->FindByPhones(tenant_, list_, keys)
                          : m.store_->FindByExternalIds(tenant_, list_, keys);
@@ -690,32 +762,60 @@ absl::Status ImportSession::Flush() {
       v1::Contact next = unique[i].contact;
       if (before_bytes != nullptr) {
         next = MergeUpsert(before, next, now);
-        std::string bytes = ToStored(next);
-        writes.push_back(MakeWrite(seq, *before_bytes, &before, &next, bytes));
+        writes.push_back(MakeWrite(seq, *before_bytes, &before, &next, ToStored(next)));
         is_update.push_back(true);
       } else {
         InitNewContact(next, now);
-        std::string bytes = ToStored(next);
-        ContactWrite w = MakeWrite(seq > 0 ? seq : 0, "", nullptr, &next, bytes);
-        writes.push_back(std::move(w));
+        writes.push_back(MakeWrite(seq > 0 ? seq : 0, "", nullptr, &next, ToStored(next)));
         is_update.push_back(false);
       }
     }
-    ImportProgress progress{header_.import_id(), last_row};
-    auto res = m.store_->Commit(tenant_, list_, writes, &progress, max_contacts_);
-    if (absl::IsAborted(res.status()) && attempt < kCommitAttempts) continue;
-    if (!res.ok()) return res.status();
+    // Existing contacts change by compare-and-set (Commit); new ones go in
+    // one optimistic transaction (InsertNew), which records the progress.
+    std::vector<ContactWrite> updates, inserts;
+    std::vector<size_t> update_at, insert_at;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      bool fresh = writes[i].seq == 0;
+      (fresh ? inserts : updates).push_back(std::move(writes[i]));
+      (fresh ? insert_at : update_at).push_back(i);
+    }
+    ImportProgress progress{header_.import_id(), batch.last_row};
+    BatchResult merged;
+    merged.seqs.assign(writes.size(), 0);
+    absl::Status st;
+    if (!updates.empty() || inserts.empty()) {
+      auto r = m.store_->Commit(tenant_, list_, updates, inserts.empty() ? &progress : nullptr,
+                                max_contacts_);
+      st = r.status();
+      if (r.ok()) {
+        for (size_t j = 0; j < update_at.size(); ++j) merged.seqs[update_at[j]] = r->seqs[j];
+      }
+    }
+    if (st.ok() && !inserts.empty()) {
+      auto r = m.store_->InsertNew(tenant_, list_, inserts, &progress, max_contacts_);
+      st = r.status();
+      if (r.ok()) {
+        for (size_t j = 0; j < insert_at.size(); ++j) merged.seqs[insert_at[j]] = r->seqs[j];
+      }
+    }
+    if (absl::IsAborted(st) && attempt < kCommitAttempts) continue;
+    if (!st.ok()) return st;
+    auto res = &merged;
+    int64_t accepted = 0, updated = 0;
     for (size_t i = 0; i < unique.size(); ++i) {
       if (res->seqs[i] < 0) {
         Reject(unique[i].row, "QUOTA_EXCEEDED",
                absl::StrCat("the tenant's quota of ", max_contacts_, " contacts is reached"));
       } else if (is_update[i]) {
-        report_.set_rows_updated(report_.rows_updated() + 1);
+        ++updated;
       } else {
-        report_.set_rows_accepted(report_.rows_accepted() + 1);
+        ++accepted;
       }
     }
-    report_.set_rows_committed(last_row);
+    std::lock_guard<std::mutex> lock(mu_);
+    report_.set_rows_accepted(report_.rows_accepted() + accepted);
+    report_.set_rows_updated(report_.rows_updated() + updated);
+    report_.set_rows_committed(batch.last_row);
     return absl::OkStatus();
   }
 }
@@ -737,12 +837,18 @@ absl::StatusOr<v1::ImportReport> ImportSession::Finish() {
     }
   }
   DG_RETURN_IF_ERROR(Flush());
-  if (report_.rows_committed() < already_committed_) report_.set_rows_committed(already_committed_);
-  if (data_row_ > report_.rows_committed()) report_.set_rows_committed(data_row_);
+  DG_RETURN_IF_ERROR(Drain());
+  v1::ImportReport report;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Every row read is now handled: committed, rejected or skipped.
+    report_.set_rows_committed(std::max({report_.rows_committed(), already_committed_, data_row_}));
+    report = report_;
+  }
   v1::ContactListImported ev;
-  *ev.mutable_report() = report_;
+  *ev.mutable_report() = report;
   DG_RETURN_IF_ERROR(manager_.Publish(tenant_, header_.parent(), ev));
-  return report_;
+  return report;
 }
 
 // ---- export ----

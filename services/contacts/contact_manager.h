@@ -1,7 +1,11 @@
 #pragma once
 
 #include <functional>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,12 +33,14 @@ class ContactManager;
 // one batch however large the file. Not thread-safe (one stream, one user).
 class ImportSession {
  public:
+  ~ImportSession();
   // Processes a chunk; errors end the import (what was committed stays,
   // and a resend with the same import id resumes after it).
   absl::Status Feed(absl::string_view chunk);
   // End of stream: the last rows, the report, the event.
   absl::StatusOr<v1::ImportReport> Finish();
-  const v1::ImportReport& report() const { return report_; }
+  // A copy of the report so far (thread-safe).
+  v1::ImportReport ReportSnapshot() const;
 
  private:
   friend class ContactManager;
@@ -42,11 +48,28 @@ class ImportSession {
     int64_t row;
     RawContact raw;
   };
+  struct Ready {
+    int64_t row;
+    v1::Contact contact;
+    std::string key;
+  };
+  struct Batch {
+    std::vector<Ready> rows;
+    int64_t last_row = 0;
+  };
   ImportSession(ContactManager& manager, std::string tenant, std::string list,
                 v1::ImportHeader header, int64_t already_committed, int64_t max_contacts);
   absl::Status OnRecord(CsvReader::Record& rec);
   absl::Status OnJsonLine(absl::string_view line, int64_t row);
+  // Normalizes the pending rows and hands them to the committer thread, which
+  // writes batch k while this thread parses batch k+1 (at most one batch
+  // waits, so memory stays bounded).
   absl::Status Flush();
+  Batch Prepare();
+  absl::Status CommitBatch(Batch& batch);
+  void CommitLoop();
+  // Waits until the committer has written everything handed to it.
+  absl::Status Drain();
   void Reject(int64_t row, absl::string_view reason, absl::string_view message);
 
   ContactManager& manager_;
@@ -64,7 +87,14 @@ class ImportSession {
   int64_t data_row_ = 0;
   std::vector<Row> pending_;
   absl::Status deferred_;  // an error raised inside the CSV sink
+  mutable std::mutex mu_;  // guards report_ and the committer hand-off below
+  std::condition_variable cv_;
   v1::ImportReport report_;
+  std::optional<Batch> queued_;
+  bool committing_ = false;
+  bool stop_ = false;
+  absl::Status commit_error_;
+  std::thread committer_;
 };
 
 // The contacts service's logic between the gRPC handlers (caller already

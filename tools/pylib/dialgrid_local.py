@@ -88,8 +88,10 @@ class Platform:
         # hashes stay in listpack form up to 1 KiB values (contact records,
         # docs/performance.md).
         proc = self.spawn("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                    "--dir", data, "--save", "", "--appendonly", "yes",
-                                    "--appendfsync", "always", "--hash-max-listpack-value", "1024",
+                                    "--dir", data, "--save", "",
+                                    "--appendonly", os.environ.get("DIALGRID_REDIS_APPENDONLY", "yes"),
+                                    "--appendfsync", os.environ.get("DIALGRID_REDIS_APPENDFSYNC", "always"),
+                                    "--hash-max-listpack-value", "1024",
                                     "--daemonize", "no"])
         def pong():
             self.check_alive("redis", proc)

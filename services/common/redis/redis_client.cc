@@ -256,6 +256,33 @@ absl::StatusOr<Reply> Client::Eval(const Script& script, const std::vector<std::
   return std::move((*replies)[0]);
 }
 
+absl::StatusOr<Reply> Client::Session::Command(const std::vector<std::string>& args) {
+  auto r = Pipeline({args});
+  if (!r.ok()) return r.status();
+  return std::move((*r)[0]);
+}
+
+absl::StatusOr<std::vector<Reply>> Client::Session::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty()) return std::vector<Reply>{};
+  return client_.RunPipeline(*static_cast<Conn*>(conn_), commands, /*keep_error_replies=*/false,
+                             nullptr);
+}
+
+absl::Status Client::WithSession(const std::function<absl::Status(Session&)>& fn) {
+  auto conn = Acquire();
+  if (!conn.ok()) return conn.status();
+  Session session(*this, *conn);
+  absl::Status st = fn(session);
+  if ((*conn)->ctx != nullptr) {
+    // Leave no WATCH behind for the next user of this connection.
+    auto r = RunPipeline(**conn, {{"UNWATCH"}}, /*keep_error_replies=*/false, nullptr);
+    if (!r.ok()) Drop(**conn);
+  }
+  Release(*conn);
+  return st;
+}
+
 absl::Status Client::Ping() {
   auto r = Command({"PING"});
   return r.ok() ? absl::OkStatus() : r.status();

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -76,6 +77,22 @@ class Client {
   absl::StatusOr<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args);
   absl::Status Ping();
+
+  // One connection held for a sequence of calls (WATCH ... MULTI/EXEC
+  // optimistic transactions need them on the same connection).
+  class Session {
+   public:
+    absl::StatusOr<Reply> Command(const std::vector<std::string>& args);
+    absl::StatusOr<std::vector<Reply>> Pipeline(const std::vector<std::vector<std::string>>& commands);
+
+   private:
+    friend class Client;
+    Session(Client& client, void* conn) : client_(client), conn_(conn) {}
+    Client& client_;
+    void* conn_;
+  };
+  // Runs `fn` with a connection of its own; UNWATCHes afterwards.
+  absl::Status WithSession(const std::function<absl::Status(Session&)>& fn);
 
  private:
   struct Conn {

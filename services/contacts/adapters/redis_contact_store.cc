@@ -1,5 +1,7 @@
 #include "services/contacts/adapters/redis_contact_store.h"
 
+#include <map>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -179,7 +181,12 @@ for i = 1, n do
       redis.call('ZREM', P .. 'lz:' .. list, sseq)
       redis.call('HDEL', P .. 'li:' .. list, sseq)
     end
-    if ARGV[o + 9] ~= '' and live then add2(zadd, shard(seq, ARGV[o + 12]), ARGV[o + 9], sseq) end
+    -- A contact leased to a dialer stays out of the queue until its lease
+    -- ends (the write ending the lease carries the lease id).
+    if ARGV[o + 9] ~= '' and live and (ARGV[o + 13] ~= '' or
+        redis.call('HEXISTS', P .. 'li:' .. list, sseq) == 0) then
+      add2(zadd, shard(seq, ARGV[o + 12]), ARGV[o + 9], sseq)
+    end
     local os, ns = ARGV[o + 8], ARGV[o + 16]
     if os ~= ns then
       if os ~= '' then counts[os] = (counts[os] or 0) - 1 end
@@ -199,7 +206,10 @@ if added - removed ~= 0 then
   redis.call('HINCRBY', lkey, 'count', added - removed)
   redis.call('INCRBY', P .. 'contacts', added - removed)
 end
-if impkey ~= '' then redis.call('HSET', impkey, 'rows', improws) end
+if impkey ~= '' then
+  redis.call('HSET', impkey, 'rows', improws)
+  redis.call('SADD', P .. 'imps:' .. list, impkey)
+end
 return out
 )lua");
   return *s;
@@ -300,14 +310,19 @@ absl::StatusOr<v1::ContactList> RedisContactStore::GetList(const std::string& te
   auto r = redis_->Pipeline({{"HGETALL", ListKey(p, list)}, {"ZCARD", p + "lz:" + list}});
   if (!r.ok()) return r.status();
   const auto& fields = (*r)[0].elements;
+  // Hash fields come back in any order: parse the record first, then the
+  // counters and etag over it.
   v1::ContactList cl;
   bool found = false;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == "proto") found = cl.ParseFromString(fields[i + 1].str);
+  }
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     const std::string& k = fields[i].str;
     const std::string& v = fields[i + 1].str;
     int64_t n = 0;
     if (k == "proto") {
-      found = cl.ParseFromString(v);
+      continue;
     } else if (k == "etag") {
       cl.set_etag(v);
     } else if (k == "count" && absl::SimpleAtoi(v, &n)) {
@@ -396,12 +411,17 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
     after = next;
   }
   std::string p = Prefix(tenant);
-  std::vector<std::vector<std::string>> dels = {{"DEL", ListKey(p, list)},
+  // Import progress records go too, so a recreated list imports afresh.
+  auto imps = redis_->Command({"SMEMBERS", p + "imps:" + list});
+  if (!imps.ok()) return imps.status();
+  std::vector<std::vector<std::string>> dels = {{"DEL", p + "imps:" + list},
+                                                {"DEL", ListKey(p, list)},
                                                 {"ZREM", p + "lists", list},
                                                 {"DEL", p + "lz:" + list},
                                                 {"DEL", p + "li:" + list}};
   // Queue shards empty out (and vanish) as their contacts are deleted.
   for (int prio = 0; prio <= 9; ++prio) dels.push_back({"DEL", absl::StrCat(p, "qi:", list, ":", prio)});
+  for (const auto& k : imps->elements) dels.push_back({"DEL", k.str});
   auto r = redis_->Pipeline(dels);
   if (!r.ok()) return r.status();
   return removed;
@@ -608,6 +628,126 @@ absl::StatusOr<BatchResult> RedisContactStore::Commit(const std::string& tenant,
     res.seqs.push_back(e.integer);
     if (e.integer < 0) ++res.quota_rejected;
   }
+  return res;
+}
+
+absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tenant,
+                                                         const std::string& list,
+                                                         const std::vector<ContactWrite>& writes,
+                                                         const ImportProgress* progress,
+                                                         int64_t max_contacts) {
+  std::string p = Prefix(tenant);
+  std::string lkey = ListKey(p, list);
+  std::string count_key = p + "contacts";
+  BatchResult res;
+  if (writes.empty()) return res;
+  // Sequence numbers are reserved before the transaction (a write inside it
+  // would abort our own WATCH); an aborted attempt leaves a harmless gap.
+  auto reserved = redis_->Command({"HINCRBY", lkey, "next_seq", std::to_string(writes.size())});
+  if (!reserved.ok()) return reserved.status();
+  int64_t first_seq = reserved->integer - static_cast<int64_t>(writes.size()) + 1;
+  std::vector<std::string> xkeys(writes.size());
+  std::vector<std::string> watch = {"WATCH", lkey, count_key};
+  for (size_t i = 0; i < writes.size(); ++i) {
+    if (writes[i].new_external_id.empty()) continue;
+    xkeys[i] = absl::StrCat(p, "x:", list, ":", ExtBucket(writes[i].new_external_id));
+    watch.push_back(xkeys[i]);
+  }
+  absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+    std::vector<std::vector<std::string>> reads = {watch, {"EXISTS", lkey}, {"GET", count_key}};
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (!xkeys[i].empty()) reads.push_back({"HEXISTS", xkeys[i], writes[i].new_external_id});
+    }
+    auto r = s.Pipeline(reads);
+    if (!r.ok()) return r.status();
+    if ((*r)[1].integer == 0) return NotFound("CONTACT_LIST_NOT_FOUND", "contact list not found");
+    int64_t total = 0;
+    if (!(*r)[2].is_nil()) (void)absl::SimpleAtoi((*r)[2].str, &total);
+    for (size_t j = 3; j < r->size(); ++j) {
+      if ((*r)[j].integer == 1) {
+        return Aborted("CONCURRENT_MODIFICATION", "an external id was claimed meanwhile; retry");
+      }
+    }
+    int64_t room = static_cast<int64_t>(writes.size());
+    if (max_contacts >= 0) room = std::max<int64_t>(0, std::min(room, max_contacts - total));
+    // Group the writes per key: a few hundred commands for a 1000-row batch.
+    std::map<std::string, std::vector<std::string>> hset, zadd;
+    std::map<std::string, std::pair<int64_t, std::string>> shard_min;  // qi key+shard -> min
+    std::map<std::string, int64_t> status_counts;
+    res.seqs.assign(writes.size(), -1);
+    int64_t added = 0;
+    for (size_t i = 0; i < writes.size() && added < room; ++i) {
+      const ContactWrite& w = writes[i];
+      int64_t seq = first_seq + static_cast<int64_t>(i);
+      std::string sseq = std::to_string(seq);
+      res.seqs[i] = seq;
+      ++added;
+      auto& b = hset[BucketKey(p, list, seq)];
+      b.push_back(sseq);
+      b.push_back(w.bytes);
+      if (!xkeys[i].empty()) {
+        auto& x = hset[xkeys[i]];
+        x.push_back(w.new_external_id);
+        x.push_back(sseq);
+      }
+      for (const auto& phone : w.new_phones) {
+        auto& ph = hset[p + "p:" + PhoneBucket(phone)];
+        ph.push_back(absl::StrCat(phone, "|", list, ":", sseq));
+        ph.push_back("1");
+      }
+      if (w.queue_at) {
+        int64_t due = Millis(*w.queue_at);
+        std::string shard = std::to_string(seq / kBucketSize);
+        std::string prio = std::to_string(w.new_priority);
+        auto& q = zadd[absl::StrCat(p, "q:", list, ":", prio, ":", shard)];
+        q.push_back(std::to_string(due));
+        q.push_back(sseq);
+        std::string qi = absl::StrCat(p, "qi:", list, ":", prio);
+        auto it = shard_min.find(qi + "\n" + shard);
+        if (it == shard_min.end() || due < it->second.first) {
+          shard_min[qi + "\n" + shard] = {due, shard};
+        }
+      }
+      if (!w.new_status.empty()) ++status_counts[w.new_status];
+    }
+    res.quota_rejected = static_cast<int64_t>(writes.size()) - added;
+    std::vector<std::vector<std::string>> tx = {{"MULTI"}};
+    for (auto& [key, args] : hset) {
+      std::vector<std::string> cmd = {"HSET", key};
+      cmd.insert(cmd.end(), args.begin(), args.end());
+      tx.push_back(std::move(cmd));
+    }
+    for (auto& [key, args] : zadd) {
+      std::vector<std::string> cmd = {"ZADD", key};
+      cmd.insert(cmd.end(), args.begin(), args.end());
+      tx.push_back(std::move(cmd));
+    }
+    for (auto& [qi_shard, v] : shard_min) {
+      // LT: the shard's earliest due only ever moves earlier here.
+      tx.push_back({"ZADD", qi_shard.substr(0, qi_shard.find('\n')), "LT",
+                    std::to_string(v.first), v.second});
+    }
+    for (auto& [status, n] : status_counts) {
+      tx.push_back({"HINCRBY", lkey, "n:" + status, std::to_string(n)});
+    }
+    if (added > 0) {
+      tx.push_back({"HINCRBY", lkey, "count", std::to_string(added)});
+      tx.push_back({"INCRBY", count_key, std::to_string(added)});
+    }
+    if (progress != nullptr) {
+      std::string imp = absl::StrCat(p, "imp:", list, ":", progress->import_id);
+      tx.push_back({"HSET", imp, "rows", std::to_string(progress->rows_committed)});
+      tx.push_back({"SADD", p + "imps:" + list, imp});
+    }
+    tx.push_back({"EXEC"});
+    auto done = s.Pipeline(tx);
+    if (!done.ok()) return done.status();
+    if (done->back().is_nil()) {
+      return Aborted("CONCURRENT_MODIFICATION", "the list changed meanwhile; retry");
+    }
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
   return res;
 }
 

@@ -19,6 +19,7 @@ namespace dialgrid::contacts {
 //   P lz:<list>             ZSET seq, score = lease expiry (ms)
 //   P li:<list>             HASH seq -> "<lease id>|<priority>|<holder>"
 //   P imp:<list>:<import>   HASH rows (committed data rows)
+//   P imps:<list>           SET of the list's import keys (dropped with the list)
 //   P contacts              STRING contacts of the tenant (quota)
 class RedisContactStore final : public ContactStore {
  public:
@@ -55,6 +56,10 @@ class RedisContactStore final : public ContactStore {
                                      const std::vector<ContactWrite>& writes,
                                      const ImportProgress* progress,
                                      int64_t max_contacts) override;
+  absl::StatusOr<BatchResult> InsertNew(const std::string& tenant, const std::string& list,
+                                        const std::vector<ContactWrite>& writes,
+                                        const ImportProgress* progress,
+                                        int64_t max_contacts) override;
   absl::StatusOr<int64_t> ImportCommitted(const std::string& tenant, const std::string& list,
                                           const std::string& import_id) override;
   absl::StatusOr<std::vector<Lease>> LeaseDue(const std::string& tenant, const std::string& list,

@@ -44,8 +44,14 @@ void CsvReader::Feed(absl::string_view bytes, const Sink& sink) {
       if (c == '\n') continue;  // CRLF already ended the record
     }
     if (skipping_) {
-      if (c == '\n' || c == '\r') {
-        ++line_;
+      // Quotes still count while skipping, so a newline inside the long
+      // quoted field does not end the record ("" toggles twice: no change).
+      if (c == '"') {
+        in_quotes_ = !in_quotes_;
+        continue;
+      }
+      if (c == '\n') ++line_;
+      if ((c == '\n' || c == '\r') && !in_quotes_) {
         record_.fields.clear();
         record_.error = "RECORD_TOO_LONG";
         sink(record_);
@@ -55,6 +61,8 @@ void CsvReader::Feed(absl::string_view bytes, const Sink& sink) {
         skipping_ = false;
         in_quotes_ = false;
         quote_pending_ = false;
+        field_was_quoted_ = false;
+        after_quote_garbage_ = false;
         field_.clear();
         pending_cr_ = c == '\r';
       }
@@ -62,6 +70,31 @@ void CsvReader::Feed(absl::string_view bytes, const Sink& sink) {
     }
     if (++record_bytes_ > max_record_bytes_) {
       skipping_ = true;
+      // Carry the quote state into skipping mode: a pending '"' followed by
+      // another is an escaped quote (still inside), otherwise it closed.
+      if (quote_pending_) {
+        quote_pending_ = false;
+        if (c != '"') in_quotes_ = false;
+      } else if (c == '"') {
+        in_quotes_ = !in_quotes_;
+      } else if (c == '\n' || c == '\r') {
+        // Only reachable outside quotes: the limit hit exactly at a line end.
+        if (!in_quotes_) {
+          record_.fields.clear();
+          record_.error = "RECORD_TOO_LONG";
+          sink(record_);
+          record_ = Record();
+          record_started_ = false;
+          record_bytes_ = 0;
+          skipping_ = false;
+          field_was_quoted_ = false;
+          after_quote_garbage_ = false;
+          field_.clear();
+          pending_cr_ = c == '\r';
+          if (c == '\n') ++line_;
+          continue;
+        }
+      }
       field_.clear();
       field_.shrink_to_fit();
       continue;

@@ -89,9 +89,10 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportContactsReq
 
   void Done(const absl::Status& st) {
     absl::Status out = st;
-    if (!st.ok() && session_ && session_->report().rows_committed() > 0) {
+    if (!st.ok() && session_) {
       // Tell the client what is already committed; a resend resumes after it.
-      out = WithMetadata(st, "rows_committed", std::to_string(session_->report().rows_committed()));
+      int64_t committed = session_->ReportSnapshot().rows_committed();
+      if (committed > 0) out = WithMetadata(st, "rows_committed", std::to_string(committed));
     }
     EndCall(env_, call_, start_, out);
     Finish(ToGrpcStatus(out, env_.error_domain));

@@ -78,3 +78,39 @@ TEST(Utf8, ValidAndInvalid) {
 
 }  // namespace
 }  // namespace dialgrid::contacts
+
+namespace dialgrid::contacts {
+namespace {
+
+// Regression: while skipping an over-long quoted field, a newline inside the
+// quotes ended the record and the rest of the field was read as new rows.
+TEST(CsvReader, OverlongQuotedFieldWithNewlinesIsSkippedWhole) {
+  std::string big(3000, 'x');
+  auto rows = ReadAll("a,b\n1,\"" + big + "\nstill, \"\"inside\"\"\n" + big + "\"\n2,ok\n3,ok\n", 100,
+                      1000);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[1].error, "RECORD_TOO_LONG");
+  EXPECT_EQ(rows[2].fields, (std::vector<std::string>{"2", "ok"}));
+  EXPECT_EQ(rows[3].fields, (std::vector<std::string>{"3", "ok"}));
+}
+
+}  // namespace
+}  // namespace dialgrid::contacts
+
+namespace dialgrid::contacts {
+namespace {
+
+TEST(CsvReader, OverlongQuotedFieldAcrossMegabyteChunks) {
+  std::string csv = "h1,h2,h3,h4,h5,h6\nm1,Short,One,+1 212 201 0311,1,gold\nm2,\"" +
+                    std::string(2 << 20, 'x') + "\n,\"\"\",Long,+1 212 201 0312,1,gold\n" +
+                    "m3,Short,Three,+1 212 201 0313,1,gold\nm4,Short,Four,+1 212 201 0314,1,gold\n";
+  auto rows = ReadAll(csv, 1 << 20);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(rows[2].error, "RECORD_TOO_LONG");
+  EXPECT_EQ(rows[3].fields[0], "m3");
+  EXPECT_EQ(rows[3].error, "");
+  EXPECT_EQ(rows[4].fields[0], "m4");
+}
+
+}  // namespace
+}  // namespace dialgrid::contacts
