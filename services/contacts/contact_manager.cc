@@ -731,8 +731,9 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
     std::vector<std::string> keys;
     keys.reserve(unique.size());
     for (const auto& r : unique) keys.push_back(r.key);
-    auto seqs = by_phone ? m.store_->FindByPhones(tenant_, list_, keys)
-                         : m.store_->FindByExternalIds(tenant_, list_, keys);
+    std::string snapshot;
+    auto seqs = by_phone ? m.store_->FindByPhones(tenant_, list_, keys, &snapshot)
+                         : m.store_->FindByExternalIds(tenant_, list_, keys, &snapshot);
     if (!seqs.ok()) return seqs.status();
     std::vector<int64_t> existing_seqs;
     for (int64_t s : *seqs) {
@@ -792,7 +793,10 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
       }
     }
     if (st.ok() && !inserts.empty()) {
-      auto r = m.store_->InsertNew(tenant_, list_, inserts, &progress, max_contacts_);
+      // After our own Commit of the updates the list has moved on: the
+      // inserts then look their ids up again instead of trusting the snapshot.
+      auto r = m.store_->InsertNew(tenant_, list_, inserts, &progress, max_contacts_,
+                                   updates.empty() ? snapshot : "");
       st = r.status();
       if (r.ok()) {
         for (size_t j = 0; j < insert_at.size(); ++j) merged.seqs[insert_at[j]] = r->seqs[j];

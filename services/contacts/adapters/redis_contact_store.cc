@@ -206,6 +206,7 @@ if added - removed ~= 0 then
   redis.call('HINCRBY', lkey, 'count', added - removed)
   redis.call('INCRBY', P .. 'contacts', added - removed)
 end
+redis.call('HINCRBY', lkey, 'version', 1)  -- see InsertNew: concurrent inserts watch it
 if impkey ~= '' then
   redis.call('HSET', impkey, 'rows', improws)
   redis.call('SADD', P .. 'imps:' .. list, impkey)
@@ -427,14 +428,39 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
   return removed;
 }
 
+static std::string SnapshotOf(const redis::Reply& hmget) {
+  return absl::StrCat(hmget.elements.size() > 0 ? hmget.elements[0].str : "", ":",
+                      hmget.elements.size() > 1 ? hmget.elements[1].str : "");
+}
+
+absl::StatusOr<std::vector<redis::Reply>> RedisContactStore::AtomicRead(
+    const std::string& lkey, const std::vector<std::vector<std::string>>& reads,
+    std::string* snapshot) {
+  if (snapshot == nullptr) return redis_->Pipeline(reads);
+  std::vector<std::vector<std::string>> tx;
+  tx.reserve(reads.size() + 3);
+  tx.push_back({"MULTI"});
+  tx.push_back({"HMGET", lkey, "version", "count"});
+  tx.insert(tx.end(), reads.begin(), reads.end());
+  tx.push_back({"EXEC"});
+  auto r = redis_->Pipeline(tx);
+  if (!r.ok()) return r.status();
+  std::vector<redis::Reply> out = std::move(r->back().elements);
+  if (out.size() != reads.size() + 1) return absl::InternalError("redis: short EXEC reply");
+  *snapshot = SnapshotOf(out[0]);
+  out.erase(out.begin());
+  return out;
+}
+
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByExternalIds(
-    const std::string& tenant, const std::string& list, const std::vector<std::string>& ids) {
+    const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
+    std::string* snapshot) {
   std::string p = Prefix(tenant);
   std::vector<std::vector<std::string>> cmds;
   for (const auto& id : ids) {
     cmds.push_back({"HGET", absl::StrCat(p, "x:", list, ":", ExtBucket(id)), id});
   }
-  auto r = redis_->Pipeline(cmds);
+  auto r = AtomicRead(ListKey(p, list), cmds, snapshot);
   if (!r.ok()) return r.status();
   std::vector<int64_t> out;
   for (const auto& rep : *r) {
@@ -469,11 +495,12 @@ bool SplitRef(absl::string_view ref, std::string& list, int64_t& seq) {
 }  // namespace
 
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByPhones(
-    const std::string& tenant, const std::string& list, const std::vector<std::string>& e164) {
+    const std::string& tenant, const std::string& list, const std::vector<std::string>& e164,
+    std::string* snapshot) {
   std::string p = Prefix(tenant);
   std::vector<std::vector<std::string>> cmds;
   for (const auto& n : e164) cmds.push_back({"HGETALL", p + "p:" + PhoneBucket(n)});
-  auto r = redis_->Pipeline(cmds);
+  auto r = AtomicRead(ListKey(p, list), cmds, snapshot);
   if (!r.ok()) return r.status();
   std::vector<int64_t> out;
   for (size_t i = 0; i < e164.size(); ++i) {
@@ -511,7 +538,7 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisContactStore::
       if (!ids.ok()) return ids.status();
       if (ids->empty()) break;
       for (const auto& list : *ids) {
-        auto seqs = FindByExternalIds(tenant, list, {external_id});
+        auto seqs = FindByExternalIds(tenant, list, {external_id}, nullptr);
         if (!seqs.ok()) return seqs.status();
         if ((*seqs)[0] > 0) out.emplace_back(list, (*seqs)[0]);
       }
@@ -635,7 +662,8 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
                                                          const std::string& list,
                                                          const std::vector<ContactWrite>& writes,
                                                          const ImportProgress* progress,
-                                                         int64_t max_contacts) {
+                                                         int64_t max_contacts,
+                                                         const std::string& snapshot) {
   std::string p = Prefix(tenant);
   std::string lkey = ListKey(p, list);
   std::string count_key = p + "contacts";
@@ -646,24 +674,36 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
   auto reserved = redis_->Command({"HINCRBY", lkey, "next_seq", std::to_string(writes.size())});
   if (!reserved.ok()) return reserved.status();
   int64_t first_seq = reserved->integer - static_cast<int64_t>(writes.size()) + 1;
+  // Every write to a list's contacts bumps the list hash (Commit bumps
+  // "version", inserts bump "count"), so watching the list hash and the
+  // tenant's contact count catches any concurrent change that could claim one
+  // of our external ids or spend the quota, without watching 1000 keys.
   std::vector<std::string> xkeys(writes.size());
   std::vector<std::string> watch = {"WATCH", lkey, count_key};
   for (size_t i = 0; i < writes.size(); ++i) {
     if (writes[i].new_external_id.empty()) continue;
     xkeys[i] = absl::StrCat(p, "x:", list, ":", ExtBucket(writes[i].new_external_id));
-    watch.push_back(xkeys[i]);
   }
   absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
-    std::vector<std::vector<std::string>> reads = {watch, {"EXISTS", lkey}, {"GET", count_key}};
-    for (size_t i = 0; i < writes.size(); ++i) {
-      if (!xkeys[i].empty()) reads.push_back({"HEXISTS", xkeys[i], writes[i].new_external_id});
+    std::vector<std::vector<std::string>> reads = {
+        watch, {"EXISTS", lkey}, {"GET", count_key}, {"HMGET", lkey, "version", "count"}};
+    if (snapshot.empty()) {
+      for (size_t i = 0; i < writes.size(); ++i) {
+        if (!xkeys[i].empty()) reads.push_back({"HEXISTS", xkeys[i], writes[i].new_external_id});
+      }
     }
     auto r = s.Pipeline(reads);
     if (!r.ok()) return r.status();
     if ((*r)[1].integer == 0) return NotFound("CONTACT_LIST_NOT_FOUND", "contact list not found");
     int64_t total = 0;
     if (!(*r)[2].is_nil()) (void)absl::SimpleAtoi((*r)[2].str, &total);
-    for (size_t j = 3; j < r->size(); ++j) {
+    // The list is unchanged since the caller's lookup (our own HINCRBY of
+    // next_seq above touches neither version nor count), so its absent ids
+    // are still absent; WATCH covers the rest of the way to EXEC.
+    if (!snapshot.empty() && SnapshotOf((*r)[3]) != snapshot) {
+      return Aborted("CONCURRENT_MODIFICATION", "the list changed since it was read; retry");
+    }
+    for (size_t j = 4; j < r->size(); ++j) {
       if ((*r)[j].integer == 1) {
         return Aborted("CONCURRENT_MODIFICATION", "an external id was claimed meanwhile; retry");
       }

@@ -12,7 +12,7 @@ namespace dialgrid::contacts {
 //   P l:<list>              HASH proto, etag, next_seq, count, n:<STATUS>
 //   P lists                 ZSET list ids
 //   P c:<list>:<seq/128>    HASH <seq> -> stored contact (small hashes: listpack)
-//   P x:<list>:<b>          HASH external id -> seq   (b = hash(id) % 16384)
+//   P x:<list>:<b>          HASH external id -> seq   (b = hash(id) % 65536)
 //   P p:<b>                 HASH "<E.164>|<list>:<seq>" -> 1   (b = hash % 65536)
 //   P q:<list>:<prio>:<s>   ZSET seq, score = next callable (ms); s = seq/128
 //   P qi:<list>:<prio>      ZSET queue shard s, score = its earliest due (ms)
@@ -36,11 +36,12 @@ class RedisContactStore final : public ContactStore {
                            v1::ContactList& contact_list, const std::string& expected_etag) override;
   absl::StatusOr<int64_t> DeleteList(const std::string& tenant, const std::string& list) override;
   absl::StatusOr<std::vector<int64_t>> FindByExternalIds(
-      const std::string& tenant, const std::string& list,
-      const std::vector<std::string>& ids) override;
+      const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
+      std::string* snapshot) override;
   absl::StatusOr<std::vector<int64_t>> FindByPhones(const std::string& tenant,
                                                     const std::string& list,
-                                                    const std::vector<std::string>& e164) override;
+                                                    const std::vector<std::string>& e164,
+                                                    std::string* snapshot) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FindAcrossLists(
       const std::string& tenant, const std::string& phone,
       const std::string& external_id) override;
@@ -59,7 +60,8 @@ class RedisContactStore final : public ContactStore {
   absl::StatusOr<BatchResult> InsertNew(const std::string& tenant, const std::string& list,
                                         const std::vector<ContactWrite>& writes,
                                         const ImportProgress* progress,
-                                        int64_t max_contacts) override;
+                                        int64_t max_contacts,
+                                        const std::string& snapshot) override;
   absl::StatusOr<int64_t> ImportCommitted(const std::string& tenant, const std::string& list,
                                           const std::string& import_id) override;
   absl::StatusOr<std::vector<Lease>> LeaseDue(const std::string& tenant, const std::string& list,
@@ -70,10 +72,15 @@ class RedisContactStore final : public ContactStore {
   absl::Status Ping() override;
 
   static constexpr int kBucketSize = 128;
-  static constexpr int kExternalIdBuckets = 16384;
+  static constexpr int kExternalIdBuckets = 65536;
   static constexpr int kPhoneBuckets = 65536;
 
  private:
+  // Runs `reads` as one MULTI/EXEC together with a read of the list's
+  // version and count; `*snapshot` gets "<version>:<count>".
+  absl::StatusOr<std::vector<redis::Reply>> AtomicRead(
+      const std::string& lkey, const std::vector<std::vector<std::string>>& reads,
+      std::string* snapshot);
   std::shared_ptr<redis::Client> redis_;
 };
 

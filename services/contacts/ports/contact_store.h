@@ -71,12 +71,15 @@ class ContactStore {
   virtual absl::StatusOr<int64_t> DeleteList(const std::string& tenant, const std::string& list) = 0;
 
   // Existing contacts by external id / by phone (E.164) within a list:
-  // seq or 0 per input.
+  // seq or 0 per input. With `snapshot`, the lookups are one atomic read and
+  // `*snapshot` identifies the list's state they saw (for InsertNew).
   virtual absl::StatusOr<std::vector<int64_t>> FindByExternalIds(
-      const std::string& tenant, const std::string& list, const std::vector<std::string>& ids) = 0;
+      const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
+      std::string* snapshot = nullptr) = 0;
   virtual absl::StatusOr<std::vector<int64_t>> FindByPhones(const std::string& tenant,
                                                             const std::string& list,
-                                                            const std::vector<std::string>& e164) = 0;
+                                                            const std::vector<std::string>& e164,
+                                                            std::string* snapshot = nullptr) = 0;
   // Every contact of the tenant with this phone or external id: (list, seq).
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FindAcrossLists(
       const std::string& tenant, const std::string& phone, const std::string& external_id) = 0;
@@ -102,11 +105,14 @@ class ContactStore {
   // Inserts new contacts (every write has seq 0 and no `expect`) in one
   // optimistic transaction: ABORTED CONCURRENT_MODIFICATION when an external
   // id was claimed meanwhile (nothing written; retry). Far cheaper per row
-  // than Commit, so imports use it for their new rows.
+  // than Commit, so imports use it for their new rows. With the `snapshot`
+  // of the Find that showed the ids absent, the ids are not looked up again:
+  // any change to the list since that read aborts instead.
   virtual absl::StatusOr<BatchResult> InsertNew(const std::string& tenant, const std::string& list,
                                                 const std::vector<ContactWrite>& writes,
                                                 const ImportProgress* progress,
-                                                int64_t max_contacts) = 0;
+                                                int64_t max_contacts,
+                                                const std::string& snapshot = "") = 0;
   virtual absl::StatusOr<int64_t> ImportCommitted(const std::string& tenant,
                                                   const std::string& list,
                                                   const std::string& import_id) = 0;
