@@ -2,8 +2,8 @@
 """Starts the local platform and shows it doing its job, as a client company's
 systems and the vendor's operators would see it. Run through tools/run.sh.
 
-Today the platform is the tenancy service (with Redis and the Kafka-protocol
-broker); the demo grows as services land.
+Today the platform is the tenancy and contacts services (with Redis and the
+Kafka-protocol broker); the demo grows as services land.
 """
 import argparse
 import os
@@ -17,6 +17,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyl
 from dialgrid_local import Platform  # noqa: E402
 import dialgrid_client as dc  # noqa: E402
 from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, health_pb2_grpc  # noqa: E402
+from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
+from dialgrid.event.v1 import envelope_pb2  # noqa: E402
+from google.protobuf import duration_pb2, timestamp_pb2  # noqa: E402
 
 
 def step(text):
@@ -27,10 +30,63 @@ def show(label, value):
     print(f"   {label:<34} {value}", flush=True)
 
 
+# The file ACME's back office exports from its CRM: 8 data rows. Row 5 has a
+# phone number that cannot exist, row 7 repeats row 2's CRM id (with the
+# mobile number added), row 2's phone is national format (the import's
+# default country is US), and the rows show each way a time zone is found:
+# ZIP code, state, explicit zone, phone number.
+ACME_CSV = """\
+crm_id,first_name,last_name,phone,mobile,zip,state,time_zone,priority,segment
+A-1001,Maria,Lopez,+1 312 555 0101,,60601,,,5,renewal
+A-1002,James,Carter,(212) 555-0102,,,,,9,upsell
+A-1003,Wei,Chen,+1 512 555 0103,,,TX,,5,renewal
+A-1004,Olivia,Brown,+1 602 555 0104,,,,America/Phoenix,5,renewal
+A-1005,Tom,Reed,555-12,,,,,5,renewal
+A-1006,Emma,Wilson,+44 20 7946 0958,,,,,5,winback
+A-1002,James,Carter,(212) 555-0102,(917) 555-0134,,,,9,upsell
+A-1007,Sam,"O'Neil, Jr.",+1 415 555 0107,,94105,,,7,renewal
+"""
+
+
+def short_enum(enum_type, value, prefix):
+    return enum_type.Name(value)[len(prefix):]
+
+
+def zone_text(c):
+    if c.time_zone:
+        return c.time_zone
+    if c.candidate_time_zones:
+        return "ambiguous: " + " | ".join(c.candidate_time_zones)
+    return "(unknown)"
+
+
+def counts_text(cl):
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(cl.counts_by_status.items()))
+    return f"{cl.contact_count} contacts ({counts or 'none'})"
+
+
+def read_topic(kafka, topic):
+    """Every record of `topic` as decoded Envelopes, oldest first. kcat prints
+    each value's length before it, so binary values are read exactly."""
+    out = subprocess.run(["kcat", "-C", "-b", kafka, "-t", topic, "-o", "beginning", "-e", "-q",
+                          "-f", "%S\\n%s\\n"], capture_output=True, timeout=30).stdout
+    events, pos = [], 0
+    while pos < len(out):
+        nl = out.index(b"\n", pos)
+        length = int(out[pos:nl])
+        env = envelope_pb2.Envelope()
+        env.ParseFromString(out[nl + 1:nl + 1 + max(length, 0)])
+        events.append(env)
+        pos = nl + 1 + max(length, 0) + 1
+    return sorted(events, key=lambda e: (e.time.seconds, e.time.nanos))
+
+
 def run_demo(p):
     tenancy = p.endpoints["tenancy"]
     channel = grpc.insecure_channel(tenancy["grpc"])
     stub = tenancy_pb2_grpc.TenancyServiceStub(channel)
+    contacts_channel = grpc.insecure_channel(p.endpoints["contacts"]["grpc"])
+    contacts = contacts_pb2_grpc.ContactsServiceStub(contacts_channel)
     admin = dc.bearer(p.admin_secret)
 
     step("Platform processes")
@@ -41,11 +97,15 @@ def run_demo(p):
     show("logs and secrets in", p.run_dir)
 
     step("Health and reflection (what Kubernetes probes and grpcurl see)")
-    health = health_pb2_grpc.HealthStub(channel)
-    for svc in ("liveness", "", "dialgrid.tenancy.v1.TenancyService"):
-        status = health.Check(health_pb2.HealthCheckRequest(service=svc), timeout=5).status
-        show(f"health '{svc or '(readiness)'}'", health_pb2.HealthCheckResponse.ServingStatus.Name(status))
-    show("services by reflection", ", ".join(dc.list_services_by_reflection(channel)))
+    for name, ch, full in (("tenancy", channel, "dialgrid.tenancy.v1.TenancyService"),
+                           ("contacts", contacts_channel, "dialgrid.contacts.v1.ContactsService")):
+        health = health_pb2_grpc.HealthStub(ch)
+        states = []
+        for svc in ("liveness", "", full):
+            status = health.Check(health_pb2.HealthCheckRequest(service=svc), timeout=5).status
+            states.append(f"{svc or '(readiness)'} {health_pb2.HealthCheckResponse.ServingStatus.Name(status)}")
+        show(f"{name} health", ", ".join(states))
+        show(f"{name} services by reflection", ", ".join(dc.list_services_by_reflection(ch)))
 
     step("The vendor onboards two client companies")
     for tid, name, zone in (("acme-insurance", "ACME Insurance", "America/Chicago"),
@@ -62,17 +122,23 @@ def run_demo(p):
                 raise
             t = stub.GetTenant(tenancy_pb2.GetTenantRequest(name=f"tenants/{tid}"), metadata=admin, timeout=5)
         show(t.name, f"{t.display_name}, {t.time_zone}, {t.quota.max_agents} agents, "
-                     f"{tenancy_pb2.Tenant.State.Name(t.state)}")
+                     f"{t.quota.max_contacts:,} contacts, {tenancy_pb2.Tenant.State.Name(t.state)}")
 
-    step("ACME's admin gets a credential (the secret is shown once, stored hashed)")
-    created = stub.CreateCredential(tenancy_pb2.CreateCredentialRequest(
-        parent="tenants/acme-insurance",
-        credential=tenancy_pb2.Credential(display_name="ACME CRM integration",
-                                          roles=[tenancy_pb2.ROLE_TENANT_ADMIN])),
-        metadata=admin, timeout=5)
-    acme = dc.bearer(created.secret)
-    show("credential", created.credential.name)
-    show("secret", created.secret[:12] + "…")
+    step("Credentials (each secret is shown once, stored hashed)")
+    creds = {}
+    for key, parent, display in (("acme", "tenants/acme-insurance", "ACME CRM integration"),
+                                 ("acme_office", "tenants/acme-insurance", "ACME back office"),
+                                 ("globex", "tenants/globex-energy", "Globex admin")):
+        created = stub.CreateCredential(tenancy_pb2.CreateCredentialRequest(
+            parent=parent,
+            credential=tenancy_pb2.Credential(display_name=display,
+                                              roles=[tenancy_pb2.ROLE_TENANT_ADMIN])),
+            metadata=admin, timeout=5)
+        creds[key] = created
+        show(display, f"{created.credential.name}  secret {created.secret[:12]}…")
+    acme = dc.bearer(creds["acme"].secret)
+    office = dc.bearer(creds["acme_office"].secret)
+    globex = dc.bearer(creds["globex"].secret)
 
     step("Tenant isolation: ACME's credential against its own and Globex's resources")
     t = stub.GetTenant(tenancy_pb2.GetTenantRequest(name="tenants/acme-insurance"), metadata=acme, timeout=5)
@@ -99,27 +165,181 @@ def run_demo(p):
     stub.ResumeTenant(tenancy_pb2.ResumeTenantRequest(name="tenants/acme-insurance"), metadata=admin, timeout=5)
     stub.GetTenant(tenancy_pb2.GetTenantRequest(name="tenants/acme-insurance"), metadata=acme, timeout=5)
     show("ACME call after resume", "OK")
-    stub.RevokeCredential(tenancy_pb2.RevokeCredentialRequest(name=created.credential.name),
+    stub.RevokeCredential(tenancy_pb2.RevokeCredentialRequest(name=creds["acme"].credential.name),
                           metadata=admin, timeout=5)
     code, reason = dc.call_error(stub.GetTenant, tenancy_pb2.GetTenantRequest(name="tenants/acme-insurance"),
                                  metadata=acme, timeout=5)
-    show("ACME call after revocation", f"{code.name} ({reason})")
+    show("CRM integration after revocation", f"{code.name} ({reason})")
+    stub.GetTenant(tenancy_pb2.GetTenantRequest(name="tenants/acme-insurance"), metadata=office, timeout=5)
+    show("ACME back office (not revoked)", "OK")
 
-    step("Events on Kafka topic 'tenancy' (read with kcat, a client that is not ours)")
-    out = subprocess.run(["kcat", "-C", "-b", p.kafka, "-t", "tenancy", "-e", "-q",
-                          "-f", "%k  %h\\n"], capture_output=True, text=True, timeout=30)
-    lines = [l for l in out.stdout.splitlines() if l.strip()]
-    for line in lines[-8:]:
-        key, _, headers = line.partition("  ")
-        etype = next((h.split("=", 1)[1] for h in headers.split(",") if h.startswith("dialgrid-event-type=")), "?")
-        show(etype.rsplit(".", 1)[-1], key)
-    show("events in all", len(lines))
+    step("Events on Kafka topic 'tenancy' (read with kcat, a client that is not ours; oldest first)")
+    events = read_topic(p.kafka, "tenancy")
+    for env in events:
+        show(env.type.rsplit(".", 1)[-1], f"{env.tenant}/{env.subject}")  # = the record key
+    show("events in all", len(events))
+
+    run_contacts(p, contacts, office, globex)
 
     step("Metrics (admin HTTP /metrics, Prometheus text)")
-    body = urllib.request.urlopen(f"http://{tenancy['admin']}/metrics", timeout=5).read().decode()
-    for line in body.splitlines():
-        if line.startswith("dialgrid_tenancy_rpc_requests_total{"):
-            show(line.split("{", 1)[1].split("}")[0], line.rsplit(" ", 1)[1])
+    for service in ("tenancy", "contacts"):
+        body = urllib.request.urlopen(f"http://{p.endpoints[service]['admin']}/metrics", timeout=5).read().decode()
+        prefix = f"dialgrid_{service}_rpc_requests_total{{"
+        show(prefix + "method,code}", "")
+        by_method = {}
+        for line in body.splitlines():
+            if line.startswith(prefix):
+                labels = dict(kv.split("=", 1) for kv in line.split("{", 1)[1].split("}")[0].split(","))
+                by_method.setdefault(labels["method"].strip('"'), []).append(
+                    f"{labels['code'].strip(chr(34))} {line.rsplit(' ', 1)[1]}")
+        for method in sorted(by_method):
+            show(f"  {method}", ", ".join(sorted(by_method[method])))
+
+
+def run_contacts(p, contacts, office, globex):
+    """The contacts service as ACME's back office and a dialer see it."""
+    tenant = "tenants/acme-insurance"
+    list_name = f"{tenant}/contactLists/spring-renewals"
+
+    step("Contacts: ACME's back office creates a contact list")
+    create = contacts_pb2.CreateContactListRequest(
+        parent=tenant, contact_list_id="spring-renewals",
+        contact_list=contacts_pb2.ContactList(display_name="Spring renewals",
+                                              description="Policies up for renewal, from the CRM"))
+    try:
+        cl = contacts.CreateContactList(create, metadata=office, timeout=5)
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+        # Left over from an earlier demo on the same run directory: start afresh.
+        contacts.DeleteContactList(contacts_pb2.DeleteContactListRequest(name=list_name),
+                                   metadata=office, timeout=30)
+        cl = contacts.CreateContactList(create, metadata=office, timeout=5)
+    show(cl.name, f'"{cl.display_name}", {counts_text(cl)}')
+
+    step("Import: the CRM export (8 rows) streamed in 3 chunks with ImportContacts")
+    for line in ACME_CSV.splitlines():
+        print(f"     {line}")
+    data = ACME_CSV.encode()
+    cuts = [0, 150, 400, len(data)]  # chunks end mid-line: records may span chunks
+    chunks = [data[a:b] for a, b in zip(cuts, cuts[1:])]
+    header = contacts_pb2.ImportHeader(
+        parent=list_name, import_id="crm-2026-03-02", format=contacts_pb2.IMPORT_FORMAT_CSV,
+        default_country="US", duplicate_policy=contacts_pb2.DUPLICATE_POLICY_EXTERNAL_ID,
+        mapping=contacts_pb2.ColumnMapping(
+            external_id="crm_id", first_name="first_name", last_name="last_name",
+            phones=["phone", "mobile"], postal_code="zip", region="state",
+            time_zone="time_zone", priority="priority", attributes={"segment": "segment"}))
+
+    def stream():
+        yield contacts_pb2.ImportContactsRequest(header=header)
+        for chunk in chunks:
+            yield contacts_pb2.ImportContactsRequest(chunk=chunk)
+
+    show("1st message: header", f"import id {header.import_id}, default country US, upsert by crm_id")
+    show("then chunks (cut mid-row)", " + ".join(str(len(c)) for c in chunks) + " bytes")
+    report = contacts.ImportContacts(stream(), metadata=office, timeout=30)
+    show("rows read / committed", f"{report.rows_read} / {report.rows_committed}")
+    show("accepted (new) / updated / rejected",
+         f"{report.rows_accepted} / {report.rows_updated} / {report.rows_rejected}")
+    show("duplicates merged within the file", f"{report.duplicates_merged} (the later row wins)")
+    for r in report.rejections:
+        show(f"rejected row {r.row}", f"{r.reason}: {r.message}")
+    again = contacts.ImportContacts(stream(), metadata=office, timeout=30)
+    show("same file, same import id again", f"{again.rows_skipped} rows skipped, "
+                                            f"{again.rows_accepted} accepted (no duplicates)")
+
+    step("The list's counts")
+    cl = contacts.GetContactList(contacts_pb2.GetContactListRequest(name=list_name),
+                                 metadata=office, timeout=5)
+    show("GetContactList", counts_text(cl))
+
+    step("The contacts: E.164 phones, time zone and where it came from")
+    listed = contacts.ListContacts(contacts_pb2.ListContactsRequest(parent=list_name, page_size=50),
+                                   metadata=office, timeout=10).contacts
+    by_id = {c.external_id: c for c in listed}
+    for c in listed:
+        source = short_enum(contacts_pb2.TimeZoneSource, c.time_zone_source, "TIME_ZONE_SOURCE_")
+        phones = " ".join(ph.number.e164 for ph in c.phones)
+        show(f"{c.external_id} {c.first_name} {c.last_name}"[:34], f"{phones}  prio {c.priority}")
+        show("", f"{zone_text(c)}  (source: {source.lower().replace('_', ' ')})")
+
+    step("A dialer leases the next 2 contacts (highest priority first) and reports outcomes")
+    show("holder", "demo-dialer (ACME's credential here; later the dialing service's)")
+    leases = contacts.LeaseContacts(contacts_pb2.LeaseContactsRequest(
+        parent=list_name, count=2, holder="demo-dialer",
+        lease_duration=duration_pb2.Duration(seconds=60)), metadata=office, timeout=5).leases
+    for lc in leases:
+        c = lc.contact
+        show(f"leased {c.external_id} (prio {c.priority})",
+             f"{c.name.rsplit('/', 1)[-1]}, lease {lc.lease_id}, "
+             f"{short_enum(contacts_pb2.ContactStatus, c.status, 'CONTACT_STATUS_')} for 60 s")
+    cl = contacts.GetContactList(contacts_pb2.GetContactListRequest(name=list_name), metadata=office, timeout=5)
+    show("list while leased", counts_text(cl))
+    retry_at = timestamp_pb2.Timestamp(seconds=int(time.time()) + 3600)
+    for lc, kind, outcome in zip(leases, (contacts_pb2.OUTCOME_KIND_RETRY, contacts_pb2.OUTCOME_KIND_COMPLETED),
+                                 ("NO_ANSWER", "SALE")):
+        c = contacts.ReportOutcome(contacts_pb2.ReportOutcomeRequest(
+            name=lc.contact.name, lease_id=lc.lease_id, kind=kind, outcome=outcome,
+            next_callable_time=retry_at if kind == contacts_pb2.OUTCOME_KIND_RETRY else None),
+            metadata=office, timeout=5)
+        kind_name = short_enum(contacts_pb2.OutcomeKind, kind, "OUTCOME_KIND_")
+        after = short_enum(contacts_pb2.ContactStatus, c.status, "CONTACT_STATUS_")
+        extra = " again in 1 h" if kind == contacts_pb2.OUTCOME_KIND_RETRY else ""
+        show(f"{c.external_id}: {kind_name} {outcome}", f"now {after}{extra}, attempts {c.attempts}")
+    code, reason = dc.call_error(contacts.ReportOutcome, contacts_pb2.ReportOutcomeRequest(
+        name=leases[0].contact.name, lease_id=leases[0].lease_id,
+        kind=contacts_pb2.OUTCOME_KIND_COMPLETED, outcome="SALE"), metadata=office, timeout=5)
+    show("the same lease reported twice", f"{code.name} ({reason})")
+    cl = contacts.GetContactList(contacts_pb2.GetContactListRequest(name=list_name), metadata=office, timeout=5)
+    show("list after the outcomes", counts_text(cl))
+
+    step("Tenant isolation: Globex's admin credential against ACME's contacts")
+    for label, fn, req in (
+            ("GetContactList (ACME's list)", contacts.GetContactList,
+             contacts_pb2.GetContactListRequest(name=list_name)),
+            ("LeaseContacts (ACME's list)", contacts.LeaseContacts,
+             contacts_pb2.LeaseContactsRequest(parent=list_name, count=1, holder="globex")),
+            ("GetContactList (no such ACME list)", contacts.GetContactList,
+             contacts_pb2.GetContactListRequest(name=f"{tenant}/contactLists/no-such-list")),
+            ("EraseContactData (ACME)", contacts.EraseContactData,
+             contacts_pb2.EraseContactDataRequest(parent=tenant, external_id="A-1001"))):
+        code, reason = dc.call_error(fn, req, metadata=globex, timeout=5)
+        show(label, f"{code.name} ({reason})")
+
+    step("Erasure: James Carter asks ACME to erase his data (he gives his mobile number)")
+    erased = contacts.EraseContactData(contacts_pb2.EraseContactDataRequest(
+        parent=tenant, phone_number="(917) 555-0134", default_country="US"), metadata=office, timeout=10)
+    for name in erased.erased_contacts:
+        show("erased", name)
+    show("numbers kept for do-not-call", ", ".join(erased.do_not_call_numbers))
+    code, reason = dc.call_error(contacts.GetContact, contacts_pb2.GetContactRequest(
+        name=by_id["A-1002"].name), metadata=office, timeout=5)
+    show("GetContact on the erased contact", f"{code.name} ({reason})")
+    cl = contacts.GetContactList(contacts_pb2.GetContactListRequest(name=list_name), metadata=office, timeout=5)
+    show("list after the erasure", counts_text(cl))
+
+    step("Events on Kafka topic 'contacts' (read with kcat, Envelopes decoded; oldest first)")
+    events = read_topic(p.kafka, "contacts")
+    for env in events:
+        etype = env.type.rsplit(".", 1)[-1]
+        detail = env.subject
+        if etype == "ContactListImported":
+            ev = contacts_pb2.ContactListImported()
+            env.payload.Unpack(ev)
+            detail += f"  ({ev.report.rows_accepted} accepted, {ev.report.rows_skipped} skipped)"
+        elif etype == "ContactErased":
+            ev = contacts_pb2.ContactErased()
+            env.payload.Unpack(ev)
+            detail += f"  do-not-call {', '.join(ev.do_not_call_numbers)}"
+        elif etype == "ContactUpdated":
+            ev = contacts_pb2.ContactUpdated()
+            env.payload.Unpack(ev)
+            detail = f"{detail.rsplit('/', 1)[-1]} {ev.contact.external_id} " \
+                     f"{short_enum(contacts_pb2.ContactStatus, ev.contact.status, 'CONTACT_STATUS_')}" \
+                     f" ({ev.contact.last_outcome})"
+        show(etype, detail)
+    show("events in all", len(events))
 
 
 def main():

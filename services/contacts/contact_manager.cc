@@ -88,6 +88,24 @@ absl::StatusOr<absl::Duration> LeaseDuration(const v1::LeaseContactsRequest& req
   return d;
 }
 
+// A contact's raw fields through the column mapping; `get` returns the value
+// of a column (CSV header name or JSON key).
+RawContact MapRow(const v1::ColumnMapping& m,
+                  const std::function<std::string(const std::string&)>& get) {
+  RawContact raw;
+  for (const auto& p : m.phones()) raw.phones.push_back(get(p));
+  for (const auto& [attr, col] : m.attributes()) raw.attributes[attr] = get(col);
+  raw.external_id = get(m.external_id());
+  raw.first_name = get(m.first_name());
+  raw.last_name = get(m.last_name());
+  raw.time_zone = get(m.time_zone());
+  raw.postal_code = get(m.postal_code());
+  raw.region = get(m.region());
+  raw.country = get(m.country());
+  raw.priority = get(m.priority());
+  return raw;
+}
+
 }  // namespace
 
 ContactWrite MakeWrite(int64_t seq, const std::string& before_bytes, const v1::Contact* before,
@@ -564,26 +582,11 @@ absl::Status ImportSession::OnRecord(CsvReader::Record& rec) {
     Reject(row, "WRONG_COLUMN_COUNT",
            absl::StrCat("expected ", column_count_, " columns, got ", rec.fields.size()));
   } else {
-    const auto& m = header_.mapping();
-    auto get = [&](const std::string& col) -> std::string {
-      if (col.empty()) return "";
-      return std::move(rec.fields[static_cast<size_t>(cols_.at(col))]);
-    };
     Row r;
     r.row = row;
-    // Phones and attributes may share columns with others: copy, not move.
-    for (const auto& p : m.phones()) r.raw.phones.push_back(rec.fields[static_cast<size_t>(cols_.at(p))]);
-    for (const auto& [attr, col] : m.attributes()) {
-      r.raw.attributes[attr] = rec.fields[static_cast<size_t>(cols_.at(col))];
-    }
-    r.raw.external_id = get(m.external_id());
-    r.raw.first_name = get(m.first_name());
-    r.raw.last_name = get(m.last_name());
-    r.raw.time_zone = get(m.time_zone());
-    r.raw.postal_code = get(m.postal_code());
-    r.raw.region = get(m.region());
-    r.raw.country = get(m.country());
-    r.raw.priority = get(m.priority());
+    r.raw = MapRow(header_.mapping(), [&](const std::string& col) -> std::string {
+      return col.empty() ? std::string() : rec.fields[static_cast<size_t>(cols_.at(col))];
+    });
     pending_.push_back(std::move(r));
   }
   if (pending_.size() >= kBatchRows) return Flush();
@@ -619,19 +622,9 @@ absl::Status ImportSession::OnJsonLine(absl::string_view line, int64_t row) {
       if (v.has_bool_value()) return v.bool_value() ? "true" : "false";
       return "";
     };
-    const auto& m = header_.mapping();
     Row r;
     r.row = row;
-    for (const auto& p : m.phones()) r.raw.phones.push_back(get(p));
-    for (const auto& [attr, key] : m.attributes()) r.raw.attributes[attr] = get(key);
-    r.raw.external_id = get(m.external_id());
-    r.raw.first_name = get(m.first_name());
-    r.raw.last_name = get(m.last_name());
-    r.raw.time_zone = get(m.time_zone());
-    r.raw.postal_code = get(m.postal_code());
-    r.raw.region = get(m.region());
-    r.raw.country = get(m.country());
-    r.raw.priority = get(m.priority());
+    r.raw = MapRow(header_.mapping(), get);
     pending_.push_back(std::move(r));
   }
   if (pending_.size() >= kBatchRows) return Flush();
@@ -997,11 +990,13 @@ absl::StatusOr<v1::Contact> ContactManager::ReportOutcome(const v1::ReportOutcom
     return InvalidField("kind", "FIELD_REQUIRED", "give the outcome kind");
   }
   DG_ASSIGN_OR_RETURN(Loaded l, Load(req.name()));
-  DG_ASSIGN_OR_RETURN(std::string holder_lease, store_->LeaseOf(l.tenant, l.list, l.seq));
-  if (holder_lease != req.lease_id()) {
+  DG_ASSIGN_OR_RETURN(Lease held, store_->LeaseOf(l.tenant, l.list, l.seq));
+  absl::Time now = clock_.Now();
+  // An expired lease no longer holds the contact, even before the next
+  // LeaseContacts returns it to the queue.
+  if (held.lease_id != req.lease_id() || held.expire_time <= now) {
     return FailedPrecondition("LEASE_NOT_HELD", "the lease is not held (expired, reported or wrong id)");
   }
-  absl::Time now = clock_.Now();
   v1::Contact next = l.contact;
   *next.mutable_update_time() = ToProto(now);
   if (req.kind() != v1::OUTCOME_KIND_RELEASED) {

@@ -12,6 +12,7 @@
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/redis/redis_client.h"
+#include "services/common/server/backends.h"
 #include "services/common/server/rate_limiter.h"
 #include "services/common/server/service_host.h"
 #include "services/contacts/adapters/redis_contact_store.h"
@@ -58,36 +59,26 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Dialgrid contacts service: lists, import, dialer feed, erasure.");
   absl::ParseCommandLine(argc, argv);
 
-  std::ifstream secret_in(absl::GetFlag(FLAGS_service_secret_file));
-  std::string secret((std::istreambuf_iterator<char>(secret_in)), std::istreambuf_iterator<char>());
-  secret = std::string(absl::StripAsciiWhitespace(secret));
-  if (secret.empty()) {
-    return Fail("--service_secret_file", absl::InvalidArgumentError("no platform service secret"));
-  }
+  auto secret = ReadSecretFile(absl::GetFlag(FLAGS_service_secret_file));
+  if (!secret.ok()) return Fail("--service_secret_file", secret.status());
   auto zones = contacts::ZoneResolver::Load(absl::GetFlag(FLAGS_data_dir), absl::GetFlag(FLAGS_zone_tab));
   if (!zones.ok()) return Fail("time-zone tables", zones.status());
 
-  redis::Options redis_options;
-  // Imports pipeline large batches; give each call room.
-  redis_options.command_timeout = absl::Seconds(10);
-  absl::Status st = redis::ParseAddress(absl::GetFlag(FLAGS_redis), redis_options);
-  if (!st.ok()) return Fail("bad --redis", st);
-  auto redis_client = redis::Client::Create(redis_options);
-  if (!redis_client.ok()) return Fail("redis client", redis_client.status());
-  std::shared_ptr<redis::Client> redis = std::move(*redis_client);
-
-  std::string instance = absl::StrCat("contacts/", RandomHex(3));
-  kafka::ProducerOptions producer_options;
-  producer_options.bootstrap_servers = absl::GetFlag(FLAGS_kafka);
-  producer_options.client_id = instance;
-  auto producer = kafka::KafkaProducer::Create(producer_options);
-  if (!producer.ok()) return Fail("kafka producer", producer.status());
-  std::shared_ptr<kafka::KafkaProducer> publisher = std::move(*producer);
+  BackendOptions backend_options;
+  backend_options.service = "contacts";
+  backend_options.redis_address = absl::GetFlag(FLAGS_redis);
+  backend_options.redis_command_timeout = absl::Seconds(10);  // imports send large batches
+  backend_options.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
+  auto backends = ConnectBackends(backend_options);
+  if (!backends.ok()) return Fail("backends", backends.status());
+  std::shared_ptr<redis::Client> redis = backends->redis;
+  std::shared_ptr<kafka::KafkaProducer> publisher = backends->producer;
+  std::string instance = backends->instance;
 
   PlatformClientsOptions platform_options;
   platform_options.service = "contacts";
   platform_options.tenancy_address = absl::GetFlag(FLAGS_tenancy);
-  platform_options.service_secret = secret;
+  platform_options.service_secret = *secret;
   platform_options.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
   auto platform_or = PlatformClients::Create(platform_options, SystemClock::Get());
   if (!platform_or.ok()) return Fail("platform clients", platform_or.status());
@@ -132,16 +123,11 @@ int main(int argc, char** argv) {
   env.admission = &limiter;
   contacts::ContactsServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.contacts.v1.ContactsService");
-  host.AddReadinessCheck("redis", [store] { return store->Ping(); });
-  host.AddReadinessCheck("kafka", [publisher] { return publisher->Ping(absl::Seconds(1)); });
-  host.AddStopStep("kafka flush", [publisher] {
-    absl::Status fs = publisher->Flush(absl::Seconds(5));
-    if (!fs.ok()) Log(LogLevel::kWarning, "contacts", "kafka flush", {{"error", fs.ToString()}});
-  });
+  RegisterBackends(host, *backends);
   host.AddStopStep("tenancy events", [platform] { platform->Stop(); });
 
   platform->Start();
-  st = host.Start();
+  absl::Status st = host.Start();
   if (!st.ok()) return Fail("start", st);
   int sig = ServiceHost::WaitForTerminationSignal();
   Log(LogLevel::kInfo, "contacts", "termination signal", {{"signal", sig}});

@@ -13,6 +13,7 @@
 #include "services/common/core/random.h"
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/redis/redis_client.h"
+#include "services/common/server/backends.h"
 #include "services/common/server/rate_limiter.h"
 #include "services/common/server/service_host.h"
 #include "services/tenancy/adapters/redis_tenancy_store.h"
@@ -46,13 +47,6 @@ ABSL_FLAG(bool, print_new_secret, false,
 
 namespace {
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return std::string(absl::StripAsciiWhitespace(s));
-}
-
 int Fail(absl::string_view what, const absl::Status& st) {
   dialgrid::Log(dialgrid::LogLevel::kError, "tenancy", what, {{"error", st.ToString()}});
   return 1;
@@ -70,20 +64,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  redis::Options redis_options;
-  absl::Status st = redis::ParseAddress(absl::GetFlag(FLAGS_redis), redis_options);
-  if (!st.ok()) return Fail("bad --redis", st);
-  auto redis_client = redis::Client::Create(redis_options);
-  if (!redis_client.ok()) return Fail("redis client", redis_client.status());
-  std::shared_ptr<redis::Client> redis = std::move(*redis_client);
-
-  std::string instance = absl::StrCat("tenancy/", RandomHex(3));
-  kafka::ProducerOptions producer_options;
-  producer_options.bootstrap_servers = absl::GetFlag(FLAGS_kafka);
-  producer_options.client_id = instance;
-  auto producer = kafka::KafkaProducer::Create(producer_options);
-  if (!producer.ok()) return Fail("kafka producer", producer.status());
-  std::shared_ptr<kafka::KafkaProducer> publisher = std::move(*producer);
+  BackendOptions backend_options;
+  backend_options.service = "tenancy";
+  backend_options.redis_address = absl::GetFlag(FLAGS_redis);
+  backend_options.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
+  auto backends = ConnectBackends(backend_options);
+  if (!backends.ok()) return Fail("backends", backends.status());
+  std::shared_ptr<redis::Client> redis = backends->redis;
+  std::shared_ptr<kafka::KafkaProducer> publisher = backends->producer;
+  std::string instance = backends->instance;
 
   auto store = std::make_shared<tenancy::RedisTenancyStore>(redis);
   tenancy::TenancyManager manager(store, publisher, SystemClock::Get(), instance);
@@ -96,7 +85,7 @@ int main(int argc, char** argv) {
     if (path.empty()) continue;
     auto secret = ReadSecretFile(path);
     if (!secret.ok()) return Fail("bootstrap secret file", secret.status());
-    st = manager.EnsureBootstrapCredential(
+    absl::Status st = manager.EnsureBootstrapCredential(
         *secret, role,
         role == tenancy::v1::ROLE_VENDOR_ADMIN ? "bootstrap vendor admin" : "platform services");
     if (!st.ok()) return Fail("bootstrap credential", st);
@@ -132,14 +121,9 @@ int main(int argc, char** argv) {
   env.admission = &limiter;
   tenancy::TenancyServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.tenancy.v1.TenancyService");
-  host.AddReadinessCheck("redis", [store] { return store->Ping(); });
-  host.AddReadinessCheck("kafka", [publisher] { return publisher->Ping(absl::Seconds(1)); });
-  host.AddStopStep("kafka flush", [publisher] {
-    absl::Status fs = publisher->Flush(absl::Seconds(5));
-    if (!fs.ok()) Log(LogLevel::kWarning, "tenancy", "kafka flush", {{"error", fs.ToString()}});
-  });
+  RegisterBackends(host, *backends);
 
-  st = host.Start();
+  absl::Status st = host.Start();
   if (!st.ok()) return Fail("start", st);
   int sig = ServiceHost::WaitForTerminationSignal();
   Log(LogLevel::kInfo, "tenancy", "termination signal", {{"signal", sig}});

@@ -102,6 +102,8 @@ class Platform:
 
     def start_broker(self):
         address_file = os.path.join(self.run_dir, "kafka.address")
+        if os.path.exists(address_file):  # from an earlier run in this directory
+            os.remove(address_file)
         proc = self.spawn("broker", [os.path.join(BUILD, "tools/broker/dialgrid-broker"),
                                      "--topics=" + ",".join(TOPICS),
                                      "--address_file=" + address_file])

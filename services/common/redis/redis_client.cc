@@ -288,6 +288,23 @@ absl::Status Client::Ping() {
   return r.ok() ? absl::OkStatus() : r.status();
 }
 
+absl::StatusOr<CasResult> ReplaceIfEtag(Client& client, const std::string& key,
+                                        const std::string& expected_etag, const std::string& proto,
+                                        const std::string& new_etag) {
+  static const Script* script = new Script(R"lua(
+local cur = redis.call('HGET', KEYS[1], 'etag')
+if not cur then return -1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'etag', ARGV[3])
+return 1
+)lua");
+  auto r = client.Eval(*script, {key}, {expected_etag, proto, new_etag});
+  if (!r.ok()) return r.status();
+  if (r->integer == -1) return CasResult::kMissing;
+  if (r->integer == 0) return CasResult::kEtagMismatch;
+  return CasResult::kReplaced;
+}
+
 absl::StatusOr<std::string> StringOrNotFound(const Reply& reply) {
   if (reply.is_nil()) return absl::NotFoundError("key not found");
   return reply.str;

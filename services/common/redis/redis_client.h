@@ -116,6 +116,15 @@ class Client {
   std::vector<Conn*> idle_;
 };
 
+// Outcome of ReplaceIfEtag.
+enum class CasResult { kReplaced, kEtagMismatch, kMissing };
+
+// Versioned records kept as a hash {proto, etag}: sets both when the stored
+// etag equals `expected_etag`, atomically (one script).
+absl::StatusOr<CasResult> ReplaceIfEtag(Client& client, const std::string& key,
+                                        const std::string& expected_etag, const std::string& proto,
+                                        const std::string& new_etag);
+
 // Convenience: the reply's string, or NOT_FOUND when nil.
 absl::StatusOr<std::string> StringOrNotFound(const Reply& reply);
 

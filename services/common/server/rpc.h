@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/common/auth/credential_verifier.h"
@@ -79,6 +80,15 @@ void BeginCall(RpcEnv& env, grpc::CallbackServerContext* ctx, absl::string_view 
                CallContext& call);
 // Metrics and the failed/slow log line for a finished call.
 void EndCall(RpcEnv& env, const CallContext& call, absl::Time start, const absl::Status& st);
+
+// Moves a StatusOr's value into a response message, or passes its error on:
+// `return Into(manager.GetThing(req), resp);` in a handler.
+template <typename T>
+absl::Status Into(absl::StatusOr<T> result, T* resp) {
+  if (!result.ok()) return result.status();
+  *resp = *std::move(result);
+  return absl::OkStatus();
+}
 
 // All roles, for methods any authenticated caller of the tenant may use.
 std::vector<auth::Role> AnyRole();

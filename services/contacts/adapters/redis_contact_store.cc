@@ -358,23 +358,20 @@ absl::StatusOr<std::vector<std::string>> RedisContactStore::ListListIds(const st
 
 absl::Status RedisContactStore::ReplaceList(const std::string& tenant, const std::string& list,
                                             v1::ContactList& cl, const std::string& expected) {
-  static const redis::Script* s = new redis::Script(R"lua(
-local cur = redis.call('HGET', KEYS[1], 'etag')
-if not cur then return -1 end
-if cur ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'etag', ARGV[3])
-return 1
-)lua");
   cl.set_etag(RandomHex(8));
   v1::ContactList stored = cl;
   stored.clear_counts_by_status();
   stored.clear_contact_count();
   stored.clear_etag();
-  auto r = redis_->Eval(*s, {ListKey(Prefix(tenant), list)},
-                        {expected, stored.SerializeAsString(), cl.etag()});
+  auto r = redis::ReplaceIfEtag(*redis_, ListKey(Prefix(tenant), list), expected,
+                                stored.SerializeAsString(), cl.etag());
   if (!r.ok()) return r.status();
-  if (r->integer == -1) return NotFound("CONTACT_LIST_NOT_FOUND", "contact list not found");
-  if (r->integer == 0) return Aborted("ETAG_MISMATCH", "the list changed; read it again and retry");
+  if (*r == redis::CasResult::kMissing) {
+    return NotFound("CONTACT_LIST_NOT_FOUND", "contact list not found");
+  }
+  if (*r == redis::CasResult::kEtagMismatch) {
+    return Aborted("ETAG_MISMATCH", "the list changed; read it again and retry");
+  }
   return absl::OkStatus();
 }
 
@@ -383,6 +380,7 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
   // Contacts go through Commit (deletes), so every index and count follows;
   // then the list's own keys.
   int64_t removed = 0, after = 0;
+  int conflicts = 0;
   for (;;) {
     int64_t next = 0;
     auto page = Scan(tenant, list, after, 500, next);
@@ -404,7 +402,7 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
     }
     if (!writes.empty()) {
       auto res = Commit(tenant, list, writes, nullptr, -1);
-      if (absl::IsAborted(res.status())) continue;  // changed meanwhile: rescan this page
+      if (absl::IsAborted(res.status()) && ++conflicts < 50) continue;  // changed: rescan the page
       if (!res.ok()) return res.status();
       removed += static_cast<int64_t>(writes.size());
     }
@@ -825,12 +823,20 @@ absl::StatusOr<std::vector<Lease>> RedisContactStore::LeaseDue(const std::string
   return out;
 }
 
-absl::StatusOr<std::string> RedisContactStore::LeaseOf(const std::string& tenant,
-                                                       const std::string& list, int64_t seq) {
-  auto r = redis_->Command({"HGET", Prefix(tenant) + "li:" + list, std::to_string(seq)});
+absl::StatusOr<Lease> RedisContactStore::LeaseOf(const std::string& tenant,
+                                                 const std::string& list, int64_t seq) {
+  std::string p = Prefix(tenant);
+  std::string sseq = std::to_string(seq);
+  auto r = redis_->Pipeline({{"HGET", p + "li:" + list, sseq}, {"ZSCORE", p + "lz:" + list, sseq}});
   if (!r.ok()) return r.status();
-  if (r->is_nil()) return std::string();
-  return std::string(r->str.substr(0, r->str.find('|')));
+  Lease l;
+  l.seq = seq;
+  if ((*r)[0].is_nil()) return l;
+  l.lease_id = (*r)[0].str.substr(0, (*r)[0].str.find('|'));
+  int64_t ms = 0;
+  if (!(*r)[1].is_nil()) (void)absl::SimpleAtoi((*r)[1].str, &ms);
+  l.expire_time = absl::FromUnixMillis(ms);
+  return l;
 }
 
 absl::Status RedisContactStore::Ping() { return redis_->Ping(); }

@@ -67,8 +67,8 @@ class RedisContactStore final : public ContactStore {
   absl::StatusOr<std::vector<Lease>> LeaseDue(const std::string& tenant, const std::string& list,
                                               int count, absl::Time now, absl::Duration duration,
                                               const std::string& holder) override;
-  absl::StatusOr<std::string> LeaseOf(const std::string& tenant, const std::string& list,
-                                      int64_t seq) override;
+  absl::StatusOr<Lease> LeaseOf(const std::string& tenant, const std::string& list,
+                                int64_t seq) override;
   absl::Status Ping() override;
 
   static constexpr int kBucketSize = 128;

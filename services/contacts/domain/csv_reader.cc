@@ -20,6 +20,22 @@ void CsvReader::EndRecord(const Sink& sink) {
   record_bytes_ = 0;
 }
 
+void CsvReader::EndSkippedRecord(char terminator, const Sink& sink) {
+  record_.fields.clear();
+  record_.error = "RECORD_TOO_LONG";
+  sink(record_);
+  record_ = Record();
+  record_started_ = false;
+  record_bytes_ = 0;
+  skipping_ = false;
+  in_quotes_ = false;
+  quote_pending_ = false;
+  field_was_quoted_ = false;
+  after_quote_garbage_ = false;
+  field_.clear();
+  pending_cr_ = terminator == '\r';
+}
+
 void CsvReader::Feed(absl::string_view bytes, const Sink& sink) {
   bytes_seen_ += static_cast<int64_t>(bytes.size());
   size_t i = 0;
@@ -51,21 +67,7 @@ void CsvReader::Feed(absl::string_view bytes, const Sink& sink) {
         continue;
       }
       if (c == '\n') ++line_;
-      if ((c == '\n' || c == '\r') && !in_quotes_) {
-        record_.fields.clear();
-        record_.error = "RECORD_TOO_LONG";
-        sink(record_);
-        record_ = Record();
-        record_started_ = false;
-        record_bytes_ = 0;
-        skipping_ = false;
-        in_quotes_ = false;
-        quote_pending_ = false;
-        field_was_quoted_ = false;
-        after_quote_garbage_ = false;
-        field_.clear();
-        pending_cr_ = c == '\r';
-      }
+      if ((c == '\n' || c == '\r') && !in_quotes_) EndSkippedRecord(c, sink);
       continue;
     }
     if (++record_bytes_ > max_record_bytes_) {
@@ -80,18 +82,8 @@ void CsvReader::Feed(absl::string_view bytes, const Sink& sink) {
       } else if (c == '\n' || c == '\r') {
         // Only reachable outside quotes: the limit hit exactly at a line end.
         if (!in_quotes_) {
-          record_.fields.clear();
-          record_.error = "RECORD_TOO_LONG";
-          sink(record_);
-          record_ = Record();
-          record_started_ = false;
-          record_bytes_ = 0;
-          skipping_ = false;
-          field_was_quoted_ = false;
-          after_quote_garbage_ = false;
-          field_.clear();
-          pending_cr_ = c == '\r';
           if (c == '\n') ++line_;
+          EndSkippedRecord(c, sink);
           continue;
         }
       }
@@ -150,12 +142,7 @@ void CsvReader::Finish(const Sink& sink) {
     Feed(head, sink);
   }
   if (skipping_) {
-    record_.fields.clear();
-    record_.error = "RECORD_TOO_LONG";
-    sink(record_);
-    record_ = Record();
-    record_started_ = false;
-    skipping_ = false;
+    EndSkippedRecord('\0', sink);
     return;
   }
   if (quote_pending_) {  // closing quote was the last byte

@@ -35,6 +35,8 @@ class CsvReader {
  private:
   void EndField();
   void EndRecord(const Sink& sink);
+  // Reports the over-long record being skipped and resets the parser state.
+  void EndSkippedRecord(char terminator, const Sink& sink);
 
   size_t max_record_bytes_;
   int64_t bytes_seen_ = 0;

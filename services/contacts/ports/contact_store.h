@@ -123,9 +123,9 @@ class ContactStore {
                                                       const std::string& list, int count,
                                                       absl::Time now, absl::Duration duration,
                                                       const std::string& holder) = 0;
-  // The lease id holding `seq`, "" if none.
-  virtual absl::StatusOr<std::string> LeaseOf(const std::string& tenant, const std::string& list,
-                                              int64_t seq) = 0;
+  // The lease holding `seq` (lease_id and expire_time; lease_id "" if none).
+  virtual absl::StatusOr<Lease> LeaseOf(const std::string& tenant, const std::string& list,
+                                        int64_t seq) = 0;
 
   virtual absl::Status Ping() = 0;
 };

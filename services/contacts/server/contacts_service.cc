@@ -25,13 +25,6 @@ const std::vector<auth::Role> kContactReaders = {ROLE_VENDOR_ADMIN,  ROLE_TENANT
                                                  ROLE_AGENT,         ROLE_PLATFORM_SERVICE};
 const std::vector<auth::Role> kDialer = {ROLE_PLATFORM_SERVICE, ROLE_TENANT_ADMIN, ROLE_INTEGRATION};
 
-template <typename T>
-absl::Status Into(absl::StatusOr<T> result, T* resp) {
-  if (!result.ok()) return result.status();
-  *resp = *std::move(result);
-  return absl::OkStatus();
-}
-
 // ImportContacts: header, then chunks; each message is handled on the
 // executor before the next is read, so at most one chunk is in memory.
 class ImportReactor final : public grpc::ServerReadReactor<v1::ImportContactsRequest> {

@@ -31,19 +31,6 @@ return 1
   return *s;
 }
 
-// KEYS[1] tenant hash; ARGV expected etag, proto, new etag.
-// 1 = replaced, 0 = etag mismatch, -1 = missing.
-const redis::Script& ReplaceTenantScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
-local cur = redis.call('HGET', KEYS[1], 'etag')
-if not cur then return -1 end
-if cur ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'etag', ARGV[3])
-return 1
-)lua");
-  return *s;
-}
-
 absl::StatusOr<StoredCredential> DecodeCredential(const redis::Reply& reply) {
   // HMGET proto hash tenant
   if (reply.elements.size() != 3 || reply.elements[0].is_nil()) {
@@ -128,11 +115,11 @@ absl::StatusOr<std::vector<v1::Tenant>> RedisTenancyStore::ListTenants(const Pag
 absl::Status RedisTenancyStore::ReplaceTenant(v1::Tenant& tenant, absl::string_view expected_etag) {
   std::string id = tenant.name().substr(std::string("tenants/").size());
   tenant.set_etag(RandomHex(8));
-  auto r = redis_->Eval(ReplaceTenantScript(), {TenantKey(id)},
-                        {std::string(expected_etag), tenant.SerializeAsString(), tenant.etag()});
+  auto r = redis::ReplaceIfEtag(*redis_, TenantKey(id), std::string(expected_etag),
+                                tenant.SerializeAsString(), tenant.etag());
   if (!r.ok()) return r.status();
-  if (r->integer == -1) return NotFound("TENANT_NOT_FOUND", "tenant not found");
-  if (r->integer == 0) {
+  if (*r == redis::CasResult::kMissing) return NotFound("TENANT_NOT_FOUND", "tenant not found");
+  if (*r == redis::CasResult::kEtagMismatch) {
     return Aborted("ETAG_MISMATCH", "the tenant changed since it was read; read it again and retry");
   }
   return absl::OkStatus();

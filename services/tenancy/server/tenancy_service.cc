@@ -10,14 +10,6 @@ using v1::ROLE_PLATFORM_SERVICE;
 using v1::ROLE_TENANT_ADMIN;
 using v1::ROLE_VENDOR_ADMIN;
 
-// Stores a StatusOr's value in the response, or passes its error on.
-template <typename T>
-absl::Status Into(absl::StatusOr<T> result, T* resp) {
-  if (!result.ok()) return result.status();
-  *resp = *std::move(result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::CreateTenant(grpc::CallbackServerContext* ctx,
