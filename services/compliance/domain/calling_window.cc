@@ -1,0 +1,219 @@
+#include "services/compliance/domain/calling_window.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "services/common/core/errors.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+int WeekdayIndex(absl::CivilDay day) {
+  switch (absl::GetWeekday(day)) {
+    case absl::Weekday::monday: return 0;
+    case absl::Weekday::tuesday: return 1;
+    case absl::Weekday::wednesday: return 2;
+    case absl::Weekday::thursday: return 3;
+    case absl::Weekday::friday: return 4;
+    case absl::Weekday::saturday: return 5;
+    case absl::Weekday::sunday: return 6;
+  }
+  return 0;
+}
+
+// n-th (1-based) given weekday of a month, or the last one for n = -1.
+absl::CivilDay NthWeekday(int64_t year, int month, absl::Weekday wd, int n) {
+  if (n > 0) {
+    absl::CivilDay d(year, month, 1);
+    while (absl::GetWeekday(d) != wd) ++d;
+    return d + 7 * (n - 1);
+  }
+  absl::CivilDay d = absl::CivilDay(absl::CivilMonth(year, month) + 1) - 1;
+  while (absl::GetWeekday(d) != wd) --d;
+  return d;
+}
+
+absl::StatusOr<int> ParseClock(absl::string_view s, int line) {
+  std::vector<absl::string_view> hm = absl::StrSplit(s, ':');
+  int h = 0, m = 0;
+  if (hm.size() != 2 || !absl::SimpleAtoi(hm[0], &h) || !absl::SimpleAtoi(hm[1], &m) || h < 0 ||
+      h > 24 || m < 0 || m > 59 || (h == 24 && m != 0)) {
+    return InvalidField("calling_hours", "INVALID_TIME",
+                        absl::StrCat("line ", line, ": \"", s, "\" is not HH:MM"));
+  }
+  return h * 60 + m;
+}
+
+// The instant a local civil minute begins; a skipped minute (spring forward)
+// begins at the transition, a repeated one (fall back) at its later
+// occurrence, so a window never opens early.
+absl::Time StartOf(absl::CivilMinute m, const absl::TimeZone& tz) {
+  absl::TimeZone::TimeInfo ti = tz.At(m);
+  switch (ti.kind) {
+    case absl::TimeZone::TimeInfo::SKIPPED: return ti.trans;
+    case absl::TimeZone::TimeInfo::REPEATED: return ti.post;
+    default: return ti.pre;
+  }
+}
+
+// Earliest instant >= t allowed by one rule in one zone (InfiniteFuture if
+// none before `limit`).
+absl::Time NextAllowed(const CallingHoursRule& rule, const absl::TimeZone& tz, absl::Time t,
+                       absl::Time limit) {
+  absl::CivilMinute now = absl::ToCivilMinute(t, tz);
+  absl::CivilDay day = absl::CivilDay(now);
+  int minute_of_day = static_cast<int>(now.hour()) * 60 + static_cast<int>(now.minute());
+  for (int i = 0; i < 400; ++i, ++day) {
+    if (!IsHoliday(rule, day)) {
+      for (const LocalWindow& w : rule.by_weekday[static_cast<size_t>(WeekdayIndex(day))]) {
+        if (i == 0 && minute_of_day >= w.end_minute) continue;
+        if (i == 0 && minute_of_day >= w.start_minute) return t;  // inside now
+        absl::Time start = StartOf(absl::CivilMinute(day) + w.start_minute, tz);
+        if (start >= t) return start;
+        return t;  // the skipped hour made the window open before `now`
+      }
+    }
+    if (StartOf(absl::CivilMinute(day + 1), tz) > limit) break;
+  }
+  return absl::InfiniteFuture();
+}
+
+}  // namespace
+
+bool IsHoliday(const CallingHoursRule& rule, absl::CivilDay day) {
+  for (const std::string& h : rule.holidays) {
+    int64_t y = day.year();
+    absl::CivilDay hd;
+    if (h == "MLK") {
+      hd = NthWeekday(y, 1, absl::Weekday::monday, 3);
+    } else if (h == "MEMORIAL") {
+      hd = NthWeekday(y, 5, absl::Weekday::monday, -1);
+    } else if (h == "LABOR") {
+      hd = NthWeekday(y, 9, absl::Weekday::monday, 1);
+    } else if (h == "THANKSGIVING") {
+      hd = NthWeekday(y, 11, absl::Weekday::thursday, 4);
+    } else {
+      int mo = 0, d = 0;
+      std::vector<absl::string_view> md = absl::StrSplit(h, '-');
+      if (md.size() != 2 || !absl::SimpleAtoi(md[0], &mo) || !absl::SimpleAtoi(md[1], &d)) continue;
+      hd = absl::CivilDay(y, mo, d);
+    }
+    if (hd == day) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_view tsv) {
+  std::vector<CallingHoursRule> rules;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(tsv, '\n')) {
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<absl::string_view> cols = absl::StrSplit(line, '\t');
+    if (cols.size() < 11) {
+      return InvalidField("calling_hours", "MALFORMED_RULE",
+                          absl::StrCat("line ", line_no, ": expected 11 tab-separated columns"));
+    }
+    CallingHoursRule r;
+    r.id = std::string(cols[0]);
+    r.jurisdiction = std::string(cols[1]);
+    for (size_t d = 0; d < 7; ++d) {
+      absl::string_view spec = cols[2 + d];
+      if (spec == "-") continue;
+      for (absl::string_view win : absl::StrSplit(spec, ',')) {
+        std::vector<absl::string_view> se = absl::StrSplit(win, '-');
+        if (se.size() != 2) {
+          return InvalidField("calling_hours", "MALFORMED_WINDOW",
+                              absl::StrCat("line ", line_no, ": \"", win, "\" is not HH:MM-HH:MM"));
+        }
+        auto start = ParseClock(se[0], line_no);
+        auto end = ParseClock(se[1], line_no);
+        if (!start.ok()) return start.status();
+        if (!end.ok()) return end.status();
+        if (*end <= *start) {
+          return InvalidField("calling_hours", "WINDOW_ENDS_BEFORE_START",
+                              absl::StrCat("line ", line_no, ": window ", win,
+                                           " ends before it starts"));
+        }
+        r.by_weekday[d].push_back({*start, *end});
+      }
+      std::sort(r.by_weekday[d].begin(), r.by_weekday[d].end(),
+                [](const LocalWindow& a, const LocalWindow& b) {
+                  return a.start_minute < b.start_minute;
+                });
+    }
+    if (cols[9] != "-") {
+      for (absl::string_view h : absl::StrSplit(cols[9], ',')) r.holidays.emplace_back(h);
+    }
+    r.source = std::string(cols[10]);
+    rules.push_back(std::move(r));
+  }
+  return rules;
+}
+
+std::vector<const CallingHoursRule*> ApplicableRules(const std::vector<CallingHoursRule>& rules,
+                                                     absl::string_view country,
+                                                     const std::vector<std::string>& regions) {
+  std::vector<const CallingHoursRule*> out;
+  for (const auto& r : rules) {
+    bool match = r.jurisdiction == country;
+    for (const auto& region : regions) {
+      match = match || r.jurisdiction == absl::StrCat(country, "-", region);
+    }
+    if (match) out.push_back(&r);
+  }
+  return out;
+}
+
+WindowDecision CheckCallingWindow(const std::vector<absl::TimeZone>& zones,
+                                  const std::vector<const CallingHoursRule*>& rules, absl::Time t,
+                                  absl::Duration horizon) {
+  WindowDecision d;
+  if (zones.empty()) {
+    d.reasons.push_back("TIME_ZONE_UNKNOWN");
+    return d;
+  }
+  if (rules.empty()) {
+    d.reasons.push_back("NO_CALLING_HOURS_RULE");  // fail closed: nothing says when is legal
+    return d;
+  }
+  absl::Time limit = t + horizon;
+  for (const auto& tz : zones) {
+    for (const CallingHoursRule* r : rules) {
+      if (NextAllowed(*r, tz, t, limit) != t) {
+        bool holiday = IsHoliday(*r, absl::ToCivilDay(t, tz));
+        d.reasons.push_back(absl::StrCat(holiday ? "HOLIDAY:" : "OUTSIDE_CALLING_HOURS:", r->id,
+                                         "@", tz.name()));
+      }
+    }
+  }
+  d.allowed = d.reasons.empty();
+  if (d.allowed) {
+    d.next_allowed = t;
+    return d;
+  }
+  // The earliest instant every pair allows: move to the latest "next" of any
+  // pair until all agree (a fixed point), within the horizon.
+  absl::Time candidate = t;
+  for (int round = 0; round < 64; ++round) {
+    absl::Time latest = candidate;
+    for (const auto& tz : zones) {
+      for (const CallingHoursRule* r : rules) {
+        latest = std::max(latest, NextAllowed(*r, tz, candidate, limit));
+      }
+    }
+    if (latest == candidate) {
+      d.next_allowed = candidate;
+      return d;
+    }
+    if (latest > limit) break;
+    candidate = latest;
+  }
+  d.next_allowed = absl::InfiniteFuture();
+  return d;
+}
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,73 @@
+#pragma once
+
+// Calling-hour rules evaluated in the callee's local time. Pure logic over
+// Abseil time zones (the system tzdata), DST included: windows are compared
+// in local civil time, so "08:00-21:00" means the same wall-clock hours on
+// both sides of a DST change, and a window opening at a skipped time opens
+// at the transition instant.
+
+#include <array>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+
+namespace dialgrid::compliance {
+
+// [start, end) in minutes after local midnight; end may be 1440 (midnight).
+struct LocalWindow {
+  int start_minute = 0;
+  int end_minute = 0;
+};
+
+// One jurisdiction's calling hours, e.g. US federal 08:00-21:00 every day.
+struct CallingHoursRule {
+  std::string id;            // "US-FED", "US-FL", "CA-CRTC", ...
+  std::string jurisdiction;  // "US" (whole country) or "US-FL" (a region)
+  // Monday = 0 ... Sunday = 6; an empty list means no calling that day.
+  std::array<std::vector<LocalWindow>, 7> by_weekday;
+  // Month-day holidays with no calling ("01-01"), and computed ones
+  // ("MLK": third Monday of January, "MEMORIAL", "LABOR", "THANKSGIVING").
+  std::vector<std::string> holidays;
+  std::string source;  // where the parameters come from
+};
+
+// Parses the preset table (services/compliance/data/calling_hours.tsv):
+// id, jurisdiction, seven day columns ("08:00-21:00", "-" for none,
+// several windows joined by ","), holidays (","-joined or "-"), source.
+// INVALID_ARGUMENT with the line for any malformed entry, including windows
+// that end before they start.
+absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_view tsv);
+
+// Rules that apply to a callee: the country-wide rules of `country` and the
+// regional rules of every region in `regions` (the contact's state and the
+// area code's presumed state: "strictest wins", so both apply).
+std::vector<const CallingHoursRule*> ApplicableRules(const std::vector<CallingHoursRule>& rules,
+                                                     absl::string_view country,
+                                                     const std::vector<std::string>& regions);
+
+struct WindowDecision {
+  bool allowed = false;
+  // When not allowed: the earliest instant at which every zone and rule
+  // allows the call (InfiniteFuture if none within the search horizon).
+  absl::Time next_allowed = absl::InfiniteFuture();
+  // Reason codes, e.g. "OUTSIDE_CALLING_HOURS:US-FL@America/New_York",
+  // "HOLIDAY:US-AL@America/Chicago".
+  std::vector<std::string> reasons;
+};
+
+// Allowed only if allowed in every (zone, rule) pair: when the callee's zone
+// is ambiguous, the most restrictive combination wins. No zones at all is
+// refused (reason TIME_ZONE_UNKNOWN): compliance is fail-closed.
+WindowDecision CheckCallingWindow(const std::vector<absl::TimeZone>& zones,
+                                  const std::vector<const CallingHoursRule*>& rules, absl::Time t,
+                                  absl::Duration horizon = absl::Hours(24 * 14));
+
+// True when `day` is one of the rule's holidays.
+bool IsHoliday(const CallingHoursRule& rule, absl::CivilDay day);
+
+}  // namespace dialgrid::compliance

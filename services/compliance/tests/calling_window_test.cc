@@ -1,0 +1,158 @@
+#include "services/compliance/domain/calling_window.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "services/common/core/errors.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+absl::TimeZone Zone(const std::string& name) {
+  absl::TimeZone tz;
+  EXPECT_TRUE(absl::LoadTimeZone(name, &tz)) << name;
+  return tz;
+}
+
+// The instant of a local civil time in a zone (unambiguous times only).
+absl::Time At(const std::string& zone, int y, int mo, int d, int h, int mi) {
+  return absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), Zone(zone));
+}
+
+class CallingWindowTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::ifstream in(DIALGRID_COMPLIANCE_DATA_DIR "/calling_hours.tsv");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto rules = ParseCallingHours(ss.str());
+    ASSERT_TRUE(rules.ok()) << rules.status();
+    rules_ = new std::vector<CallingHoursRule>(*std::move(rules));
+  }
+  std::vector<const CallingHoursRule*> For(const std::string& country,
+                                           std::vector<std::string> regions) {
+    return ApplicableRules(*rules_, country, regions);
+  }
+  static std::vector<CallingHoursRule>* rules_;
+};
+std::vector<CallingHoursRule>* CallingWindowTest::rules_ = nullptr;
+
+TEST_F(CallingWindowTest, PresetsLoadWithSources) {
+  EXPECT_GE(rules_->size(), 15u);
+  for (const auto& r : *rules_) EXPECT_FALSE(r.source.empty()) << r.id;
+}
+
+TEST_F(CallingWindowTest, FederalWindowBoundaries) {
+  auto rules = For("US", {});
+  ASSERT_EQ(rules.size(), 1u);
+  std::vector<absl::TimeZone> ny = {Zone("America/New_York")};
+  EXPECT_FALSE(CheckCallingWindow(ny, rules, At("America/New_York", 2026, 6, 10, 7, 59)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(ny, rules, At("America/New_York", 2026, 6, 10, 8, 0)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(ny, rules, At("America/New_York", 2026, 6, 10, 20, 59)).allowed);
+  auto late = CheckCallingWindow(ny, rules, At("America/New_York", 2026, 6, 10, 21, 0));
+  EXPECT_FALSE(late.allowed);
+  EXPECT_EQ(late.reasons, std::vector<std::string>{"OUTSIDE_CALLING_HOURS:US-FED@America/New_York"});
+  // Across midnight: the next window is 08:00 the next local day.
+  EXPECT_EQ(late.next_allowed, At("America/New_York", 2026, 6, 11, 8, 0));
+  auto night = CheckCallingWindow(ny, rules, At("America/New_York", 2026, 6, 11, 0, 30));
+  EXPECT_EQ(night.next_allowed, At("America/New_York", 2026, 6, 11, 8, 0));
+}
+
+TEST_F(CallingWindowTest, StateRulesAreStricterAndBothApply) {
+  // A Florida resident (or a Florida area code): 8 pm, not 9 pm.
+  auto rules = For("US", {"FL"});
+  ASSERT_EQ(rules.size(), 2u);
+  std::vector<absl::TimeZone> ny = {Zone("America/New_York")};
+  auto d = CheckCallingWindow(ny, rules, At("America/New_York", 2026, 6, 10, 20, 30));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reasons, std::vector<std::string>{"OUTSIDE_CALLING_HOURS:US-FL@America/New_York"});
+}
+
+TEST_F(CallingWindowTest, AmbiguousZonesTakeTheMostRestrictive) {
+  // Florida straddles Eastern and Central: 8:30 Eastern is 7:30 Central.
+  auto rules = For("US", {"FL"});
+  std::vector<absl::TimeZone> fl = {Zone("America/New_York"), Zone("America/Chicago")};
+  absl::Time t = At("America/New_York", 2026, 6, 10, 8, 30);
+  auto d = CheckCallingWindow(fl, rules, t);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.next_allowed, At("America/Chicago", 2026, 6, 10, 8, 0));
+  // 19:30 Eastern is fine in Eastern (FL 8 pm) but 18:30 Central is fine too;
+  // 20:00 Eastern is over in Eastern.
+  EXPECT_TRUE(CheckCallingWindow(fl, rules, At("America/New_York", 2026, 6, 10, 19, 30)).allowed);
+  auto late = CheckCallingWindow(fl, rules, At("America/New_York", 2026, 6, 10, 20, 0));
+  EXPECT_FALSE(late.allowed);
+  // Next: 08:00 Central the next day (later than 08:00 Eastern).
+  EXPECT_EQ(late.next_allowed, At("America/Chicago", 2026, 6, 11, 8, 0));
+}
+
+TEST_F(CallingWindowTest, DaylightSavingChanges) {
+  auto rules = For("US", {});
+  std::vector<absl::TimeZone> ny = {Zone("America/New_York")};
+  // 2026-03-08: clocks jump 02:00 -> 03:00. 07:59 EDT is still too early;
+  // 08:00 EDT is 12:00 UTC (not 13:00 as on the day before).
+  EXPECT_FALSE(CheckCallingWindow(ny, rules, At("America/New_York", 2026, 3, 8, 7, 59)).allowed);
+  absl::Time open = At("America/New_York", 2026, 3, 8, 8, 0);
+  EXPECT_EQ(open, absl::FromCivil(absl::CivilMinute(2026, 3, 8, 12, 0), absl::UTCTimeZone()));
+  EXPECT_TRUE(CheckCallingWindow(ny, rules, open).allowed);
+  auto before = CheckCallingWindow(ny, rules, At("America/New_York", 2026, 3, 8, 1, 30));
+  EXPECT_EQ(before.next_allowed, open);
+  // 2026-11-01: clocks fall back 02:00 -> 01:00; the window still opens at
+  // 08:00 local, which is 13:00 UTC that day.
+  auto fall = CheckCallingWindow(ny, rules, At("America/New_York", 2026, 10, 31, 22, 0));
+  EXPECT_EQ(fall.next_allowed,
+            absl::FromCivil(absl::CivilMinute(2026, 11, 1, 13, 0), absl::UTCTimeZone()));
+  // Arizona keeps standard time all year: the same UTC hour both seasons.
+  std::vector<absl::TimeZone> az = {Zone("America/Phoenix")};
+  absl::Time summer = absl::FromCivil(absl::CivilMinute(2026, 7, 1, 14, 59), absl::UTCTimeZone());
+  absl::Time winter = absl::FromCivil(absl::CivilMinute(2026, 12, 1, 14, 59), absl::UTCTimeZone());
+  EXPECT_FALSE(CheckCallingWindow(az, rules, summer).allowed);  // 07:59 MST
+  EXPECT_FALSE(CheckCallingWindow(az, rules, winter).allowed);
+}
+
+TEST_F(CallingWindowTest, SundaysAndHolidays) {
+  auto rules = For("US", {"AL"});
+  std::vector<absl::TimeZone> chi = {Zone("America/Chicago")};
+  // 2026-07-04 is a Saturday and a listed holiday; 07-05 a Sunday.
+  auto d = CheckCallingWindow(chi, rules, At("America/Chicago", 2026, 7, 4, 12, 0));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reasons, std::vector<std::string>{"HOLIDAY:US-AL@America/Chicago"});
+  EXPECT_EQ(d.next_allowed, At("America/Chicago", 2026, 7, 6, 8, 0));  // Monday
+  // MLK Day 2026 is Monday 19 January.
+  EXPECT_FALSE(CheckCallingWindow(chi, rules, At("America/Chicago", 2026, 1, 19, 12, 0)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(chi, rules, At("America/Chicago", 2026, 1, 20, 12, 0)).allowed);
+  // Canada: weekend window 10:00-18:00.
+  auto ca = For("CA", {});
+  std::vector<absl::TimeZone> tor = {Zone("America/Toronto")};
+  EXPECT_FALSE(CheckCallingWindow(tor, ca, At("America/Toronto", 2026, 6, 13, 9, 30)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(tor, ca, At("America/Toronto", 2026, 6, 12, 21, 0)).allowed);
+  EXPECT_FALSE(CheckCallingWindow(tor, ca, At("America/Toronto", 2026, 6, 13, 18, 0)).allowed);
+}
+
+TEST_F(CallingWindowTest, FailsClosedWithoutZoneOrRule) {
+  auto rules = For("US", {});
+  auto none = CheckCallingWindow({}, rules, absl::Now());
+  EXPECT_FALSE(none.allowed);
+  EXPECT_EQ(none.reasons, std::vector<std::string>{"TIME_ZONE_UNKNOWN"});
+  auto norule = CheckCallingWindow({Zone("Europe/Paris")}, For("FR", {}), absl::Now());
+  EXPECT_FALSE(norule.allowed);
+  EXPECT_EQ(norule.reasons, std::vector<std::string>{"NO_CALLING_HOURS_RULE"});
+}
+
+TEST(CallingHoursParse, BadInputIsRefusedWithReasons) {
+  const char* ends_first =
+      "X\tUS\t21:00-08:00\t-\t-\t-\t-\t-\t-\t-\tsrc\n";
+  EXPECT_EQ(ReasonOf(ParseCallingHours(ends_first).status()), "WINDOW_ENDS_BEFORE_START");
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\t25:00-26:00\t-\t-\t-\t-\t-\t-\t-\tsrc\n").status()),
+            "INVALID_TIME");
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\t08:00\t-\t-\t-\t-\t-\t-\t-\tsrc\n").status()),
+            "MALFORMED_WINDOW");
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\n").status()), "MALFORMED_RULE");
+  auto two = ParseCallingHours("X\tUS\t13:00-17:00,09:00-12:00\t-\t-\t-\t-\t-\t-\t-\tsrc\n");
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ((*two)[0].by_weekday[0][0].start_minute, 9 * 60);  // sorted
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance
