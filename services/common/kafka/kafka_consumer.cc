@@ -66,7 +66,11 @@ void KafkaConsumer::Start() {
 }
 
 void KafkaConsumer::Stop() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (consumer_) {
     consumer_->close();
@@ -111,7 +115,11 @@ void KafkaConsumer::Run() {
       }
       Log(LogLevel::kWarning, "kafka", "event handler failed; retrying",
           {{"event_id", event.event_id()}, {"type", event.type()}, {"error", st.ToString()}});
-      absl::SleepFor(backoff);
+      {
+        // Interruptible: Stop() must not wait out a long backoff.
+        std::unique_lock<std::mutex> lock(stop_mu_);
+        stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(backoff), [this] { return stop_.load(); });
+      }
       backoff = std::min(backoff * 2, absl::Seconds(5));
     }
     if (!done) break;  // stopping before success: not committed, redelivered later

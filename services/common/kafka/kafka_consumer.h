@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <list>
 #include <memory>
@@ -82,6 +83,9 @@ class KafkaConsumer {
   std::unique_ptr<EventDeduper> deduper_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   std::atomic<bool> stop_{false};
+  // Wakes a handler retry backoff when Stop() is called.
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
   std::atomic<int64_t> handled_{0};
   std::atomic<int64_t> duplicates_{0};
   std::thread thread_;

@@ -3,6 +3,8 @@
 // (dialgrid-broker, librdkafka's mock cluster, started by tests/fixtures).
 
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <functional>
@@ -299,6 +301,27 @@ TEST_F(KafkaTest, FailingHandlerIsRetriedAndNotSkipped) {
   }
   // One partition: the failing event held back the ones after it.
   EXPECT_EQ(recorder.Handled(), expected_order);
+}
+
+// Regression: the retry backoff used to be a plain sleep (up to 5 s), so
+// Stop() waited it out while a handler kept failing, delaying shutdown.
+TEST_F(KafkaTest, StopInterruptsTheRetryBackoff) {
+  const std::vector<event::v1::Envelope> events = PublishEvents(kRetryTopic, 1, "stop");
+  ASSERT_EQ(events.size(), 1u);
+  std::atomic<int> calls{0};
+  std::unique_ptr<KafkaConsumer> consumer = StartConsumer(
+      kRetryTopic, UniqueGroup("stop"),
+      [&](const event::v1::Envelope&) {
+        ++calls;
+        return absl::UnavailableError("downstream is down");
+      },
+      /*retry_backoff=*/absl::Seconds(30));
+  ASSERT_NE(consumer, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return calls.load() >= 1; }, kConsumeTimeout));
+  absl::Time start = absl::Now();
+  consumer->Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << "Stop() waited for the 30 s backoff";
+  EXPECT_EQ(consumer->handled(), 0);
 }
 
 TEST_F(KafkaTest, OffsetsAreCommittedOnlyAfterProcessing) {
