@@ -4,8 +4,10 @@
 #include <stdlib.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -65,9 +67,24 @@ void ExpectSameAs(const DncIndex& index, const std::set<uint64_t>& ref, uint64_t
     }
   }
   std::uniform_int_distribution<uint64_t> any(0, universe - 1);
+  std::vector<uint64_t> probes = {0, universe - 1, universe, ~uint64_t{0}};
   for (int i = 0; i < 20000; ++i) {
     const uint64_t key = any(rng);
     ASSERT_EQ(index.Contains(key), ref.count(key) == 1) << key;
+    probes.push_back(key);
+  }
+  for (uint64_t key : ref) {
+    if (probes.size() > 60000) break;
+    probes.push_back(key);
+    probes.push_back(key + 1);
+  }
+  std::shuffle(probes.begin(), probes.end(), rng);
+  std::unique_ptr<bool[]> out(new bool[probes.size()]);
+  size_t expected_hits = 0;
+  for (uint64_t key : probes) expected_hits += ref.count(key);
+  ASSERT_EQ(index.ContainsBatch(probes, absl::MakeSpan(out.get(), probes.size())), expected_hits);
+  for (size_t i = 0; i < probes.size(); ++i) {
+    ASSERT_EQ(out[i], ref.count(probes[i]) == 1) << probes[i];
   }
   EXPECT_EQ(index.Contains(0), ref.count(0) == 1);
   EXPECT_EQ(index.Contains(universe - 1), ref.count(universe - 1) == 1);
@@ -102,6 +119,35 @@ TEST(ParseDncKey, E164Formats) {
   EXPECT_FALSE(ParseDncKey("+0 201 555 0123", NumberPlan::kE164).ok());
   EXPECT_FALSE(ParseDncKey("1234560000000000", NumberPlan::kE164).ok());  // 16 digits
   EXPECT_FALSE(ParseDncKey("+123456", NumberPlan::kE164).ok());
+}
+
+TEST(DncBitOps, PopcountAndSelectMatchNaive) {
+  std::mt19937_64 rng(1);
+  const bool fast = dnc_internal::CpuHasFastBitOps();
+  for (int i = 0; i < 20000; ++i) {
+    uint64_t x = rng();
+    if (i % 3 == 1) x &= rng();  // sparser words
+    if (i % 3 == 2) x |= rng();  // denser words
+    if (x == 0) continue;
+    const unsigned count = static_cast<unsigned>(__builtin_popcountll(x));
+    ASSERT_EQ(dnc_internal::PopcountPortable(x), count);
+    if (fast) {
+      ASSERT_EQ(dnc_internal::PopcountFast(x), count);
+    }
+    unsigned r = 0;
+    for (unsigned bit = 0; bit < 64; ++bit) {
+      if (((x >> bit) & 1) == 0) continue;
+      ASSERT_EQ(dnc_internal::SelectInWordPortable(x, r), bit) << x << " " << r;
+      if (fast) {
+        ASSERT_EQ(dnc_internal::SelectInWordFast(x, r), bit) << x << " " << r;
+      }
+      ++r;
+    }
+  }
+  ASSERT_EQ(dnc_internal::SelectInWordPortable(~uint64_t{0}, 63), 63u);
+  if (fast) {
+    ASSERT_EQ(dnc_internal::SelectInWordFast(~uint64_t{0}, 63), 63u);
+  }
 }
 
 TEST(DncIndex, MembershipMatchesReferenceAcrossDensities) {
@@ -443,6 +489,13 @@ TEST(DncList, CompactAndReplaceBase) {
   auto check = [&] {
     for (uint64_t key : base_keys) ASSERT_EQ(list.Contains(key), expected.count(key) == 1);
     for (uint64_t key : expected) ASSERT_TRUE(list.Contains(key));
+    std::vector<uint64_t> probes(base_keys.begin(), base_keys.end());
+    probes.insert(probes.end(), expected.begin(), expected.end());
+    std::unique_ptr<bool[]> out(new bool[probes.size()]);
+    size_t hits = 0;
+    for (uint64_t key : probes) hits += expected.count(key);
+    ASSERT_EQ(list.ContainsBatch(probes, absl::MakeSpan(out.get(), probes.size())), hits);
+    for (size_t i = 0; i < probes.size(); ++i) ASSERT_EQ(out[i], expected.count(probes[i]) == 1);
   };
   check();
   EXPECT_GT(list.overlay_size(), 0u);
