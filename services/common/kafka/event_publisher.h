@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -17,6 +18,16 @@ class EventPublisher {
  public:
   virtual ~EventPublisher() = default;
   virtual absl::Status Publish(absl::string_view topic, const event::v1::Envelope& event) = 0;
+  // Publishes several events; OK only when every one is durable. The default
+  // publishes them one at a time.
+  virtual absl::Status PublishAll(absl::string_view topic,
+                                  const std::vector<event::v1::Envelope>& events) {
+    for (const auto& e : events) {
+      absl::Status st = Publish(topic, e);
+      if (!st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
   // Waits for every event under way; used when draining.
   virtual absl::Status Flush(absl::Duration timeout) = 0;
 };

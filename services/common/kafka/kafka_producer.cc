@@ -95,7 +95,8 @@ KafkaProducer::~KafkaProducer() {
   producer_.reset();
 }
 
-absl::Status KafkaProducer::Publish(absl::string_view topic, const event::v1::Envelope& event) {
+absl::StatusOr<std::future<absl::Status>> KafkaProducer::Enqueue(absl::string_view topic,
+                                                                 const event::v1::Envelope& event) {
   std::string payload;
   if (!event.SerializeToString(&payload)) return absl::InternalError("kafka: envelope serialize");
   std::string key = RecordKey(event);
@@ -114,12 +115,41 @@ absl::Status KafkaProducer::Publish(absl::string_view topic, const event::v1::En
     return Unavailable("KAFKA_PRODUCE_FAILED",
                        absl::StrCat("kafka: produce to ", topic, ": ", RdKafka::err2str(ec)));
   }
+  return result;
+}
+
+absl::Status KafkaProducer::Await(std::future<absl::Status>& result) {
   // The delivery report fires within message.timeout.ms; wait a little longer.
   if (result.wait_for(absl::ToChronoMilliseconds(options_.delivery_timeout + absl::Seconds(2))) !=
       std::future_status::ready) {
     return Unavailable("KAFKA_DELIVERY_TIMEOUT", "kafka: no delivery report in time");
   }
   return result.get();
+}
+
+absl::Status KafkaProducer::Publish(absl::string_view topic, const event::v1::Envelope& event) {
+  auto result = Enqueue(topic, event);
+  if (!result.ok()) return result.status();
+  return Await(*result);
+}
+
+absl::Status KafkaProducer::PublishAll(absl::string_view topic,
+                                       const std::vector<event::v1::Envelope>& events) {
+  std::vector<std::future<absl::Status>> pending;
+  absl::Status first = absl::OkStatus();
+  for (const auto& e : events) {
+    auto result = Enqueue(topic, e);
+    if (!result.ok()) {
+      first = result.status();
+      break;
+    }
+    pending.push_back(*std::move(result));
+  }
+  for (auto& p : pending) {
+    absl::Status st = Await(p);
+    if (first.ok() && !st.ok()) first = st;
+  }
+  return first;
 }
 
 absl::Status KafkaProducer::Ping(absl::Duration timeout) {

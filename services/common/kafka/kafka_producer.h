@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +33,10 @@ class KafkaProducer final : public EventPublisher {
   ~KafkaProducer() override;  // flushes (bounded) then destroys
 
   absl::Status Publish(absl::string_view topic, const event::v1::Envelope& event) override;
+  // Publishes every event (in order, pipelined) and waits for all delivery
+  // reports: OK only when all are durable.
+  absl::Status PublishAll(absl::string_view topic,
+                          const std::vector<event::v1::Envelope>& events) override;
   absl::Status Flush(absl::Duration timeout) override;
   // Asks the cluster for its brokers: UNAVAILABLE when none answers in time.
   // Readiness checks call it; the first call also warms the connection.
@@ -40,6 +45,9 @@ class KafkaProducer final : public EventPublisher {
  private:
   class DeliveryReports;
   KafkaProducer() = default;
+  absl::StatusOr<std::future<absl::Status>> Enqueue(absl::string_view topic,
+                                                    const event::v1::Envelope& event);
+  absl::Status Await(std::future<absl::Status>& result);
 
   ProducerOptions options_;
   std::unique_ptr<DeliveryReports> reports_;

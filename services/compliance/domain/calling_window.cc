@@ -36,13 +36,13 @@ absl::CivilDay NthWeekday(int64_t year, int month, absl::Weekday wd, int n) {
   return d;
 }
 
-absl::StatusOr<int> ParseClock(absl::string_view s, int line) {
+absl::StatusOr<int> ParseClock(absl::string_view s, absl::string_view where) {
   std::vector<absl::string_view> hm = absl::StrSplit(s, ':');
   int h = 0, m = 0;
   if (hm.size() != 2 || !absl::SimpleAtoi(hm[0], &h) || !absl::SimpleAtoi(hm[1], &m) || h < 0 ||
       h > 24 || m < 0 || m > 59 || (h == 24 && m != 0)) {
     return InvalidField("calling_hours", "INVALID_TIME",
-                        absl::StrCat("line ", line, ": \"", s, "\" is not HH:MM"));
+                        absl::StrCat(where, ": \"", s, "\" is not HH:MM"));
   }
   return h * 60 + m;
 }
@@ -106,6 +106,85 @@ bool IsHoliday(const CallingHoursRule& rule, absl::CivilDay day) {
   return false;
 }
 
+namespace {
+
+bool ValidHoliday(absl::string_view h) {
+  if (h == "MLK" || h == "MEMORIAL" || h == "LABOR" || h == "THANKSGIVING") return true;
+  std::vector<absl::string_view> md = absl::StrSplit(h, '-');
+  int mo = 0, d = 0;
+  if (md.size() != 2 || md[0].size() != 2 || md[1].size() != 2 || !absl::SimpleAtoi(md[0], &mo) ||
+      !absl::SimpleAtoi(md[1], &d)) {
+    return false;
+  }
+  // Any year: February 29 is a valid holiday date (it occurs in leap years).
+  return mo >= 1 && mo <= 12 && d >= 1 && absl::CivilDay(2024, mo, d).day() == d;
+}
+
+}  // namespace
+
+absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::string_view>& cols,
+                                                       absl::string_view where) {
+  if (cols.size() < 11) {
+    return InvalidField("calling_hours", "MALFORMED_RULE",
+                        absl::StrCat(where, ": expected 11 columns (id, jurisdiction, 7 days, "
+                                            "holidays, source)"));
+  }
+  CallingHoursRule r;
+  r.id = std::string(cols[0]);
+  r.jurisdiction = std::string(cols[1]);
+  if (r.id.empty() || r.id.size() > 64) {
+    return InvalidField("calling_hours", "MALFORMED_RULE", absl::StrCat(where, ": id must be 1-64 characters"));
+  }
+  std::vector<absl::string_view> jur = absl::StrSplit(r.jurisdiction, '-');
+  if (jur.size() > 2 || jur[0].size() != 2 || (jur.size() == 2 && jur[1].empty())) {
+    return InvalidField("calling_hours", "MALFORMED_JURISDICTION",
+                        absl::StrCat(where, ": jurisdiction \"", r.jurisdiction,
+                                     "\" is not a country (\"US\") or country-region (\"US-FL\")"));
+  }
+  for (size_t d = 0; d < 7; ++d) {
+    absl::string_view spec = cols[2 + d];
+    if (spec == "-") continue;
+    for (absl::string_view win : absl::StrSplit(spec, ',')) {
+      std::vector<absl::string_view> se = absl::StrSplit(win, '-');
+      if (se.size() != 2) {
+        return InvalidField("calling_hours", "MALFORMED_WINDOW",
+                            absl::StrCat(where, ": \"", win, "\" is not HH:MM-HH:MM"));
+      }
+      auto start = ParseClock(se[0], where);
+      auto end = ParseClock(se[1], where);
+      if (!start.ok()) return start.status();
+      if (!end.ok()) return end.status();
+      if (*end <= *start) {
+        return InvalidField("calling_hours", "WINDOW_ENDS_BEFORE_START",
+                            absl::StrCat(where, ": window ", win, " ends before it starts"));
+      }
+      r.by_weekday[d].push_back({*start, *end});
+    }
+    std::sort(r.by_weekday[d].begin(), r.by_weekday[d].end(),
+              [](const LocalWindow& a, const LocalWindow& b) {
+                return a.start_minute < b.start_minute;
+              });
+    for (size_t i = 1; i < r.by_weekday[d].size(); ++i) {
+      if (r.by_weekday[d][i].start_minute < r.by_weekday[d][i - 1].end_minute) {
+        return InvalidField("calling_hours", "OVERLAPPING_WINDOWS",
+                            absl::StrCat(where, ": windows of day ", d + 1, " overlap"));
+      }
+    }
+  }
+  if (cols[9] != "-" && !cols[9].empty()) {
+    for (absl::string_view h : absl::StrSplit(cols[9], ',')) {
+      if (!ValidHoliday(h)) {
+        return InvalidField("calling_hours", "MALFORMED_HOLIDAY",
+                            absl::StrCat(where, ": holiday \"", h,
+                                         "\" is not MM-DD, MLK, MEMORIAL, LABOR or THANKSGIVING"));
+      }
+      r.holidays.emplace_back(h);
+    }
+  }
+  r.source = std::string(cols[10]);
+  return r;
+}
+
 absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_view tsv) {
   std::vector<CallingHoursRule> rules;
   int line_no = 0;
@@ -113,43 +192,9 @@ absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_vie
     ++line_no;
     if (line.empty() || line[0] == '#') continue;
     std::vector<absl::string_view> cols = absl::StrSplit(line, '\t');
-    if (cols.size() < 11) {
-      return InvalidField("calling_hours", "MALFORMED_RULE",
-                          absl::StrCat("line ", line_no, ": expected 11 tab-separated columns"));
-    }
-    CallingHoursRule r;
-    r.id = std::string(cols[0]);
-    r.jurisdiction = std::string(cols[1]);
-    for (size_t d = 0; d < 7; ++d) {
-      absl::string_view spec = cols[2 + d];
-      if (spec == "-") continue;
-      for (absl::string_view win : absl::StrSplit(spec, ',')) {
-        std::vector<absl::string_view> se = absl::StrSplit(win, '-');
-        if (se.size() != 2) {
-          return InvalidField("calling_hours", "MALFORMED_WINDOW",
-                              absl::StrCat("line ", line_no, ": \"", win, "\" is not HH:MM-HH:MM"));
-        }
-        auto start = ParseClock(se[0], line_no);
-        auto end = ParseClock(se[1], line_no);
-        if (!start.ok()) return start.status();
-        if (!end.ok()) return end.status();
-        if (*end <= *start) {
-          return InvalidField("calling_hours", "WINDOW_ENDS_BEFORE_START",
-                              absl::StrCat("line ", line_no, ": window ", win,
-                                           " ends before it starts"));
-        }
-        r.by_weekday[d].push_back({*start, *end});
-      }
-      std::sort(r.by_weekday[d].begin(), r.by_weekday[d].end(),
-                [](const LocalWindow& a, const LocalWindow& b) {
-                  return a.start_minute < b.start_minute;
-                });
-    }
-    if (cols[9] != "-") {
-      for (absl::string_view h : absl::StrSplit(cols[9], ',')) r.holidays.emplace_back(h);
-    }
-    r.source = std::string(cols[10]);
-    rules.push_back(std::move(r));
+    auto rule = ParseCallingHoursRule(cols, absl::StrCat("line ", line_no));
+    if (!rule.ok()) return rule.status();
+    rules.push_back(*std::move(rule));
   }
   return rules;
 }

@@ -43,6 +43,12 @@ struct CallingHoursRule {
 // that end before they start.
 absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_view tsv);
 
+// One rule from its 11 columns (as in the table); `where` names it in errors
+// ("line 12", "rule_set.custom_calling_hours[0]"). Also refuses overlapping
+// windows, unknown holidays and malformed jurisdictions.
+absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::string_view>& cols,
+                                                       absl::string_view where);
+
 // Rules that apply to a callee: the country-wide rules of `country` and the
 // regional rules of every region in `regions` (the contact's state and the
 // area code's presumed state: "strictest wins", so both apply).

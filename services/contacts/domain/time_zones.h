@@ -46,11 +46,13 @@ class ZoneResolver {
   const std::vector<std::string>* RegionZones(const std::string& country,
                                               const std::string& region) const;
   size_t region_count() const { return region_zones_.size(); }
+  // A region's code ("FL") from its code or English name ("Florida"),
+  // within `country` when given; "" when unknown.
+  std::string NormalizeRegion(const std::string& country, const std::string& region) const;
 
  private:
   std::vector<std::string> PostalRegions(const std::string& country,
                                          const std::string& postal) const;
-  std::string NormalizeRegion(const std::string& country, const std::string& region) const;
 
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> region_zones_;
   std::map<std::string, std::string> region_by_name_;  // upper-case name -> code

@@ -1,0 +1,79 @@
+#pragma once
+
+// ComplianceStore and EventOutbox on Redis. Keys (prefix {t:<tenant>}:):
+//   cr               HASH  current -> version, v<N> -> RuleSet
+//   dnc, dnc:<camp>  SET   E.164 numbers on the tenant / campaign list
+//   dncm, dncm:<camp> HASH E.164 -> DoNotCallEntry (reason, who, when)
+//   cons             HASH  E.164 -> "grant_ms|expire_ms|revoke_ms" (scripts)
+//   consp            HASH  E.164 -> Consent
+//   an:<e164>        ZSET  attempts of a number: decision id -> dial ms
+//   ac:<contact>     ZSET  attempts of a contact
+//   ab:<e164>        STRING last abandoned call ms
+//   abr:<camp>       HASH  a:<hour> / l:<hour> -> abandoned / live answers
+//   ev:<event id>    STRING call events applied (30 days)
+//   aud:<e164>       ZSET  audit records (decisions, calls) by ms
+//   dreq:<request>   STRING decision of a request id (24 h)
+// and the platform-wide outbox list dg:compliance:outbox (+ :lock).
+
+#include <memory>
+
+#include "services/common/redis/redis_client.h"
+#include "services/compliance/ports/compliance_store.h"
+
+namespace dialgrid::compliance {
+
+class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
+ public:
+  // `instance` identifies this replica for the outbox relay lock.
+  RedisComplianceStore(std::shared_ptr<redis::Client> redis, std::string instance);
+
+  absl::StatusOr<v1::RuleSet> GetRuleSet(const std::string& tenant, int64_t version) override;
+  absl::Status PutRuleSet(const std::string& tenant, const v1::RuleSet& rule_set,
+                          int64_t expected_version, const event::v1::Envelope& event) override;
+  absl::StatusOr<CheckOutcome> CheckDial(const DialCheck& check) override;
+  absl::StatusOr<DncChange> AddDoNotCall(const std::string& tenant, const std::string& list,
+                                         const std::vector<std::string>& numbers,
+                                         const v1::DoNotCallEntry& meta,
+                                         const event::v1::Envelope& event) override;
+  absl::StatusOr<DncChange> RemoveDoNotCall(const std::string& tenant, const std::string& list,
+                                            const std::vector<std::string>& numbers,
+                                            const event::v1::Envelope& event) override;
+  absl::StatusOr<std::vector<v1::DoNotCallEntry>> DoNotCallEntries(
+      const std::string& tenant, const std::string& number, const std::string& campaign) override;
+  absl::Status PutConsent(const std::string& tenant, const v1::Consent& consent,
+                          const event::v1::Envelope& event) override;
+  absl::StatusOr<v1::Consent> GetConsent(const std::string& tenant,
+                                         const std::string& number) override;
+  absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant, const std::string& event_id,
+                                      const dialing::v1::CallAttemptEnded& call,
+                                      absl::Duration keep_attempts,
+                                      absl::Duration audit_retention) override;
+  absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
+                                                 const std::string& campaign,
+                                                 absl::Time now) override;
+  absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
+                                                          const std::string& number,
+                                                          absl::Time from, absl::Time to,
+                                                          int offset, int limit) override;
+
+  // EventOutbox. Only the replica holding the relay lock (renewed on each
+  // Peek, 10 s) gets events, so two relays never pop each other's.
+  absl::StatusOr<OutboxBatch> Peek(int max) override;
+  absl::Status Pop(int n) override;
+
+  static constexpr char kOutboxKey[] = "dg:compliance:outbox";
+
+ private:
+  std::shared_ptr<redis::Client> redis_;
+  std::string instance_;
+};
+
+// Decoding of the records the scripts write (exposed for tests): a kind
+// byte ('D' decision, 'C' call, 'E' plain event), a 10-digit length, the
+// protobuf bytes and, for decisions, the script's verdict
+// "<allowed 0|1>\t<not-before ms, -1 never>\t<code|rule|detail>\x1f...".
+// For 'D' the result is the decision merged with the verdict.
+absl::StatusOr<v1::DialDecision> DecodeDecisionRecord(absl::string_view record);
+absl::StatusOr<event::v1::Envelope> DecodeOutboxRecord(absl::string_view record);
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,755 @@
+#include "services/compliance/compliance_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "dialgrid/contacts/v1/contacts.pb.h"
+#include "dialgrid/dialing/v1/call_events.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/log.h"
+#include "services/common/core/names.h"
+#include "services/common/core/random.h"
+#include "services/common/core/status_macros.h"
+#include "services/common/kafka/event_publisher.h"
+#include "services/contacts/domain/phone_numbers.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr char kCampaignPattern[] = "tenants/{tenant}/campaigns/{campaign}";
+constexpr char kContactPattern[] = "tenants/{tenant}/contactLists/{list}/contacts/{contact}";
+constexpr char kConsentPattern[] = "tenants/{tenant}/consents/{consent}";
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(t));
+}
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(t));
+}
+
+bool Automated(type::v1::DialingMode mode) {
+  return mode == type::v1::DIALING_MODE_PROGRESSIVE || mode == type::v1::DIALING_MODE_PREDICTIVE ||
+         mode == type::v1::DIALING_MODE_AGENTLESS;
+}
+
+absl::Status TenantMismatch(absl::string_view field) {
+  return WithMetadata(PermissionDenied("TENANT_MISMATCH",
+                                       absl::StrCat(field, " belongs to another tenant")),
+                      "field", field);
+}
+
+// Tenant and campaign id of "tenants/{t}/campaigns/{c}".
+absl::StatusOr<std::pair<std::string, std::string>> ParseCampaign(absl::string_view field,
+                                                                 const std::string& name) {
+  if (name.empty()) return InvalidField(field, "FIELD_REQUIRED", absl::StrCat(field, " is required"));
+  auto ids = ParseName(field, name, kCampaignPattern);
+  if (!ids.ok()) return ids.status();
+  return std::make_pair((*ids)[0], (*ids)[1]);
+}
+
+// "tenants/{t}" -> (t, ""), "tenants/{t}/campaigns/{c}" -> (t, c).
+absl::StatusOr<std::pair<std::string, std::string>> ParseListParent(const std::string& parent) {
+  auto c = ParseName("parent", parent, kCampaignPattern);
+  if (c.ok()) return std::make_pair((*c)[0], (*c)[1]);
+  auto t = ParseName("parent", parent, "tenants/{tenant}");
+  if (!t.ok()) {
+    return InvalidField("parent", "MALFORMED_NAME",
+                        "parent is \"tenants/{tenant}\" or \"tenants/{tenant}/campaigns/{campaign}\"");
+  }
+  return std::make_pair((*t)[0], std::string());
+}
+
+// "tenants/{t}/consents/tel-{digits}" -> (t, "+digits").
+absl::StatusOr<std::pair<std::string, std::string>> ParseConsentName(const std::string& name) {
+  auto ids = ParseName("name", name, kConsentPattern);
+  if (!ids.ok()) return ids.status();
+  const std::string& id = (*ids)[1];
+  if (!absl::StartsWith(id, "tel-") || id.size() < 6 || id.size() > 19 ||
+      !std::all_of(id.begin() + 4, id.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return InvalidField("name", "MALFORMED_NAME",
+                        "a consent is named tenants/{tenant}/consents/tel-{E.164 digits}");
+  }
+  return std::make_pair((*ids)[0], "+" + id.substr(4));
+}
+
+absl::StatusOr<contacts::NormalizedPhone> Normalize(absl::string_view field, const std::string& raw,
+                                                   const std::string& country) {
+  if (raw.empty()) return InvalidField(field, "FIELD_REQUIRED", absl::StrCat(field, " is required"));
+  if (raw.size() > 64) return InvalidField(field, "FIELD_TOO_LONG", "phone numbers are at most 64 characters");
+  auto n = contacts::NormalizePhone(raw, country.empty() ? "US" : country);
+  if (!n.ok()) {
+    std::string reason = ReasonOf(n.status());
+    return InvalidField(field, reason.empty() ? "INVALID_PHONE_NUMBER" : reason, n.status().message());
+  }
+  return n;
+}
+
+// "OUTSIDE_CALLING_HOURS:US-FL@America/New_York" -> code, rule, zone.
+v1::DenialReason WindowReason(const std::string& text) {
+  v1::DenialReason r;
+  std::vector<std::string> cr = absl::StrSplit(text, absl::MaxSplits(':', 1));
+  r.set_code(cr[0]);
+  if (cr.size() > 1) {
+    std::vector<std::string> rz = absl::StrSplit(cr[1], absl::MaxSplits('@', 1));
+    r.set_rule(rz[0]);
+    if (rz.size() > 1) r.set_detail(rz[1]);
+  }
+  return r;
+}
+
+absl::Status CheckText(absl::string_view field, const std::string& v, size_t max) {
+  if (v.size() > max) {
+    return InvalidField(field, "FIELD_TOO_LONG", absl::StrCat(field, " is at most ", max, " characters"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool Registry::Contains(const std::string& e164) const {
+  uint64_t key = 0;
+  if (plan == NumberPlan::kNanp) {
+    if (e164.size() != 12 || !absl::StartsWith(e164, "+1") ||
+        !absl::SimpleAtoi(absl::string_view(e164).substr(2), &key)) {
+      return false;
+    }
+  } else if (e164.size() < 2 || !absl::SimpleAtoi(absl::string_view(e164).substr(1), &key)) {
+    return false;
+  }
+  if (key >= UniverseOf(plan)) return false;
+  return list->Contains(key);
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
+    const std::vector<std::string>& specs) {
+  std::vector<std::unique_ptr<Registry>> out;
+  for (const std::string& spec : specs) {
+    std::vector<std::string> parts = absl::StrSplit(spec, absl::MaxSplits(':', 2));
+    if (parts.size() != 3 || parts[0].empty() || parts[2].empty() ||
+        (parts[1] != "dnc" && parts[1] != "wireless")) {
+      return InvalidField("registries", "MALFORMED_REGISTRY_SPEC",
+                          absl::StrCat("\"", spec, "\" is not id:dnc|wireless:path"));
+    }
+    for (const auto& r : out) {
+      if (r->id == parts[0]) {
+        return InvalidField("registries", "DUPLICATE_REGISTRY", absl::StrCat("\"", parts[0], "\" twice"));
+      }
+    }
+    auto index = DncIndex::Open(parts[2], DncIndex::OpenOptions{});
+    if (!index.ok()) {
+      return absl::Status(index.status().code(),
+                          absl::StrCat("registry ", parts[0], ": ", index.status().message()));
+    }
+    auto reg = std::make_unique<Registry>();
+    reg->id = parts[0];
+    reg->kind = parts[1] == "dnc" ? v1::REGISTRY_KIND_DO_NOT_CALL : v1::REGISTRY_KIND_WIRELESS;
+    reg->plan = index->universe() == UniverseOf(NumberPlan::kNanp) ? NumberPlan::kNanp
+                                                                   : NumberPlan::kE164;
+    reg->path = parts[2];
+    reg->list = std::make_unique<DncList>(std::make_shared<const DncIndex>(*std::move(index)));
+    out.push_back(std::move(reg));
+  }
+  return out;
+}
+
+ComplianceManager::ComplianceManager(std::shared_ptr<ComplianceStore> store,
+                                     std::shared_ptr<const contacts::ZoneResolver> zones,
+                                     std::vector<CallingHoursRule> presets,
+                                     std::vector<std::unique_ptr<Registry>> registries,
+                                     const Clock& clock, ComplianceOptions options)
+    : store_(std::move(store)),
+      zones_(std::move(zones)),
+      presets_(std::move(presets)),
+      registries_(std::move(registries)),
+      clock_(clock),
+      options_(std::move(options)) {
+  for (const auto& r : registries_) {
+    if (r->kind == v1::REGISTRY_KIND_DO_NOT_CALL) dnc_registry_ids_.insert(r->id);
+  }
+}
+
+event::v1::Envelope ComplianceManager::Event(const std::string& tenant, const std::string& subject,
+                                             const google::protobuf::Message& payload) const {
+  return kafka::MakeEnvelope(tenant, subject, payload, options_.producer, clock_);
+}
+
+absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> ComplianceManager::RuleSetOf(
+    const std::string& tenant, bool reload) {
+  if (!reload) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = rule_sets_.find(tenant);
+    if (it != rule_sets_.end()) return it->second;
+  }
+  auto rs = store_->GetRuleSet(tenant, 0);
+  if (!rs.ok()) return rs.status();
+  auto compiled = CompileRuleSet(tenant, *rs, presets_, dnc_registry_ids_);
+  if (!compiled.ok()) {
+    // A stored rule set this replica cannot compile (e.g. it names a
+    // registry this replica has not loaded): fail closed.
+    return FailedPrecondition("RULE_SET_NOT_APPLICABLE",
+                              absl::StrCat("the tenant's rule set cannot be applied here: ",
+                                           compiled.status().message()));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  rule_sets_[tenant] = *compiled;
+  return *compiled;
+}
+
+absl::StatusOr<AbandonCounts> ComplianceManager::CachedAbandonCounts(const std::string& tenant,
+                                                                     const std::string& campaign) {
+  std::string key = absl::StrCat(tenant, "/", campaign);
+  absl::Time now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = abandon_cache_.find(key);
+    if (it != abandon_cache_.end() && now - it->second.read < options_.abandon_cache_ttl) {
+      return it->second.counts;
+    }
+  }
+  auto counts = store_->GetAbandonCounts(tenant, campaign, now);
+  if (!counts.ok()) return counts.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  abandon_cache_[key] = {*counts, now};
+  return counts;
+}
+
+absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
+    const Actor& actor, const std::string& tenant, const std::string& campaign_id,
+    const std::string& campaign, const std::string& contact, const std::string& phone,
+    const v1::Callee& callee, type::v1::DialingMode mode, absl::Time when, bool reserve,
+    const std::string& request_id) {
+  DG_ASSIGN_OR_RETURN(contacts::NormalizedPhone number,
+                      Normalize("phone_number", phone, callee.country()));
+  for (int attempt = 0;; ++attempt) {
+    DG_ASSIGN_OR_RETURN(std::shared_ptr<const CompiledRuleSet> rs, RuleSetOf(tenant, attempt > 0));
+
+    v1::DialDecision d;
+    d.set_decision_id(RandomHex(16));
+    d.set_rule_set(absl::StrCat("tenants/", tenant, "/ruleSet"));
+    d.set_rule_set_version(rs->version);
+    *d.mutable_decision_time() = ToProto(when);
+    d.set_campaign(campaign);
+    d.set_contact(contact);
+    *d.mutable_phone_number() = number.number;
+    d.set_dialing_mode(mode);
+    d.set_scrub(!reserve);
+    d.set_request_id(request_id);
+    d.set_requested_by(actor.subject);
+
+    // Where the callee is.
+    std::vector<std::string> zone_names(callee.time_zones().begin(), callee.time_zones().end());
+    if (zone_names.empty()) {
+      contacts::LocationHints hints;
+      hints.postal_code = callee.postal_code();
+      hints.region = callee.region();
+      hints.country = callee.country().empty() ? number.number.region_code() : callee.country();
+      hints.phone_regions.push_back({number.number.region_code(), number.nanp_region});
+      auto answer = zones_->Resolve(hints);
+      if (answer.ok()) zone_names = answer->zones;
+    }
+    std::vector<absl::TimeZone> zones;
+    for (size_t i = 0; i < zone_names.size(); ++i) {
+      absl::TimeZone tz;
+      if (!absl::LoadTimeZone(zone_names[i], &tz)) {
+        return InvalidField("callee.time_zones", "UNKNOWN_TIME_ZONE",
+                            absl::StrCat("\"", zone_names[i], "\" is not an IANA time zone"));
+      }
+      zones.push_back(tz);
+      d.add_time_zones(zone_names[i]);
+    }
+    std::vector<std::string> countries = {number.number.region_code()};
+    if (!callee.country().empty() && callee.country() != countries[0]) countries.push_back(callee.country());
+    std::vector<std::string> regions;
+    for (const std::string& r : {zones_->NormalizeRegion(callee.country(), callee.region()),
+                                 zones_->NormalizeRegion("", number.nanp_region)}) {
+      if (!r.empty() && std::find(regions.begin(), regions.end(), r) == regions.end()) {
+        regions.push_back(r);
+      }
+    }
+    for (const auto& r : regions) d.add_regions(r);
+    std::vector<const CallingHoursRule*> rules;
+    for (const auto& c : countries) {
+      for (const CallingHoursRule* r : ApplicableRules(rs->calling_rules, c, regions)) {
+        if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);
+      }
+    }
+    for (const auto* r : rules) d.add_calling_hours_rules(r->id);
+
+    // In-process rules: calling hours, registries, the campaign's abandon rate.
+    bool never = false;
+    WindowDecision window = CheckCallingWindow(zones, rules, when);
+    for (const auto& reason : window.reasons) *d.add_reasons() = WindowReason(reason);
+    if (!window.allowed) {
+      if (window.next_allowed == absl::InfiniteFuture()) {
+        never = true;
+      } else {
+        *d.mutable_next_allowed_time() = ToProto(window.next_allowed);
+      }
+    }
+    const std::string& e164 = number.number.e164();
+    for (const std::string& id : rs->registries) {
+      auto it = std::find_if(registries_.begin(), registries_.end(),
+                             [&](const auto& r) { return r->id == id; });
+      if (it == registries_.end()) {
+        return FailedPrecondition("REGISTRY_NOT_LOADED",
+                                  absl::StrCat("registry \"", id, "\" is not loaded on this replica"));
+      }
+      if ((*it)->Contains(e164)) {
+        v1::DenialReason* r = d.add_reasons();
+        r->set_code("DNC_REGISTRY");
+        r->set_rule(id);
+        never = true;
+      }
+    }
+    bool wireless = number.number.type() == type::v1::PHONE_NUMBER_TYPE_MOBILE;
+    bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
+                        number.number.type() == type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
+    for (const auto& r : registries_) {
+      if (!wireless && r->kind == v1::REGISTRY_KIND_WIRELESS && r->Contains(e164)) wireless = true;
+    }
+    if (!wireless && unknown_type && rs->unknown_line_type_is_wireless) wireless = true;
+    if (mode == type::v1::DIALING_MODE_PREDICTIVE && rs->max_abandon_rate > 0 && !campaign_id.empty()) {
+      DG_ASSIGN_OR_RETURN(AbandonCounts c, CachedAbandonCounts(tenant, campaign_id));
+      double r24 = c.live_24h > 0 ? static_cast<double>(c.abandoned_24h) / c.live_24h : 0;
+      double r30 = c.live_30d > 0 ? static_cast<double>(c.abandoned_30d) / c.live_30d : 0;
+      if (r24 > rs->max_abandon_rate || r30 > rs->max_abandon_rate) {
+        v1::DenialReason* r = d.add_reasons();
+        r->set_code("ABANDON_RATE_EXCEEDED");
+        r->set_rule("max_abandon_rate");
+        r->set_detail(absl::StrCat("24h ", c.abandoned_24h, "/", c.live_24h, ", 30d ",
+                                   c.abandoned_30d, "/", c.live_30d, " over ", rs->max_abandon_rate));
+        never = true;
+      }
+    }
+    if (never) d.clear_next_allowed_time();
+
+    // Shared state, atomically: lists, consent, caps, quiet period, reservation.
+    DialCheck check;
+    check.tenant = tenant;
+    check.rule_set_version = rs->version;
+    check.number = e164;
+    check.contact = contact;
+    check.campaign = campaign_id;
+    check.time = when;
+    check.reserve = reserve;
+    check.allowed_so_far = d.reasons_size() == 0;
+    check.need_consent = rs->require_consent_for_automated_wireless && Automated(mode) && wireless;
+    check.abandon_quiet = rs->abandon_quiet;
+    check.number_caps = rs->number_caps;
+    check.contact_caps = rs->contact_caps;
+    check.keep_attempts = rs->longest_window;
+    check.audit_retention = options_.audit_retention;
+    check.decision_id = d.decision_id();
+    check.request_id = request_id;
+    check.partial = d;
+    check.event = Event(tenant, e164, d);
+    DG_ASSIGN_OR_RETURN(CheckOutcome outcome, store_->CheckDial(check));
+    if (outcome.kind == CheckOutcome::Kind::kStaleRuleSet) {
+      if (attempt >= 2) {
+        return Aborted("RULE_SET_CHANGING", "the rule set kept changing during the check; retry");
+      }
+      continue;  // reload the rule set and decide again
+    }
+    if (options_.on_decision && outcome.kind == CheckOutcome::Kind::kDecided) {
+      options_.on_decision(outcome.decision);
+    }
+    return outcome.decision;
+  }
+}
+
+absl::StatusOr<v1::DialDecision> ComplianceManager::CheckDial(const Actor& actor,
+                                                              const v1::CheckDialRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto campaign, ParseCampaign("campaign", req.campaign()));
+  if (!req.contact().empty()) {
+    DG_ASSIGN_OR_RETURN(auto ids, ParseName("contact", req.contact(), kContactPattern));
+    if (ids[0] != campaign.first) return TenantMismatch("contact");
+  }
+  if (req.dialing_mode() == type::v1::DIALING_MODE_UNSPECIFIED) {
+    return InvalidField("dialing_mode", "FIELD_REQUIRED", "dialing_mode is required");
+  }
+  DG_RETURN_IF_ERROR(CheckText("request_id", req.request_id(), 128));
+  return Decide(actor, campaign.first, campaign.second, req.campaign(), req.contact(),
+                req.phone_number(), req.callee(), req.dialing_mode(), clock_.Now(),
+                /*reserve=*/true, req.request_id());
+}
+
+absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
+    const Actor& actor, const v1::ScrubNumbersRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto campaign, ParseCampaign("campaign", req.campaign()));
+  if (req.dialing_mode() == type::v1::DIALING_MODE_UNSPECIFIED) {
+    return InvalidField("dialing_mode", "FIELD_REQUIRED", "dialing_mode is required");
+  }
+  if (req.entries_size() == 0 || req.entries_size() > options_.max_scrub_entries) {
+    return InvalidField("entries", "INVALID_BATCH_SIZE",
+                        absl::StrCat("1 to ", options_.max_scrub_entries, " entries per call"));
+  }
+  for (int i = 0; i < req.entries_size(); ++i) {
+    const std::string& c = req.entries(i).contact();
+    if (c.empty()) continue;
+    std::string field = absl::StrCat("entries[", i, "].contact");
+    DG_ASSIGN_OR_RETURN(auto ids, ParseName(field, c, kContactPattern));
+    if (ids[0] != campaign.first) return TenantMismatch(field);
+  }
+  // The rule set must exist before anything is scrubbed (fail closed).
+  DG_RETURN_IF_ERROR(RuleSetOf(campaign.first, false).status());
+  absl::Time when = req.has_dial_time() ? FromProto(req.dial_time()) : clock_.Now();
+  v1::ScrubNumbersResponse resp;
+  for (const auto& e : req.entries()) {
+    auto d = Decide(actor, campaign.first, campaign.second, req.campaign(), e.contact(),
+                    e.phone_number(), e.callee(), req.dialing_mode(), when,
+                    /*reserve=*/false, "");
+    v1::ScrubResult* r = resp.add_results();
+    if (d.ok()) {
+      *r->mutable_decision() = *std::move(d);
+    } else if (d.status().code() == absl::StatusCode::kInvalidArgument) {
+      r->set_error(absl::StrCat(ReasonOf(d.status()), ": ", d.status().message()));
+    } else {
+      return d.status();  // storage trouble fails the whole call (fail closed)
+    }
+  }
+  return resp;
+}
+
+absl::StatusOr<v1::RuleSet> ComplianceManager::UpdateRuleSet(const Actor& actor,
+                                                             const v1::UpdateRuleSetRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("rule_set.name", req.rule_set().name(), "tenants/{tenant}/ruleSet"));
+  const std::string& tenant = ids[0];
+  if (req.expected_version() < 0) {
+    return InvalidField("expected_version", "INVALID_VERSION", "expected_version is 0 or more");
+  }
+  v1::RuleSet current;
+  auto cur = store_->GetRuleSet(tenant, 0);
+  if (cur.ok()) {
+    current = *cur;
+  } else if (ReasonOf(cur.status()) != "RULE_SET_MISSING") {
+    return cur.status();
+  }
+  if (!actor.vendor_admin) {
+    std::vector<std::string> before(current.do_not_call_registries().begin(),
+                                    current.do_not_call_registries().end());
+    std::vector<std::string> after(req.rule_set().do_not_call_registries().begin(),
+                                   req.rule_set().do_not_call_registries().end());
+    std::sort(before.begin(), before.end());
+    std::sort(after.begin(), after.end());
+    if (before != after) {
+      return PermissionDenied("ROLE_NOT_ALLOWED",
+                              "only vendor administrators change do_not_call_registries");
+    }
+  }
+  if (current.version() != req.expected_version()) {
+    return Aborted("VERSION_MISMATCH",
+                   absl::StrCat("the current version is ", current.version(), ", not ",
+                                req.expected_version(), "; get it and apply your change again"));
+  }
+  v1::RuleSet next = req.rule_set();
+  next.set_version(req.expected_version() + 1);
+  *next.mutable_update_time() = ToProto(clock_.Now());
+  next.set_updated_by(actor.subject);
+  DG_ASSIGN_OR_RETURN(auto compiled, CompileRuleSet(tenant, next, presets_, dnc_registry_ids_));
+  v1::RuleSetChanged changed;
+  *changed.mutable_rule_set() = next;
+  DG_RETURN_IF_ERROR(store_->PutRuleSet(tenant, next, req.expected_version(),
+                                        Event(tenant, next.name(), changed)));
+  std::lock_guard<std::mutex> lock(mu_);
+  rule_sets_[tenant] = compiled;
+  return next;
+}
+
+absl::StatusOr<v1::RuleSet> ComplianceManager::GetRuleSet(const v1::GetRuleSetRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("name", req.name(), "tenants/{tenant}/ruleSet"));
+  if (req.version() < 0) return InvalidField("version", "INVALID_VERSION", "version is 0 or more");
+  auto rs = store_->GetRuleSet(ids[0], req.version());
+  if (!rs.ok() && ReasonOf(rs.status()) == "RULE_SET_MISSING") {
+    return NotFound("RULE_SET_NOT_FOUND", "the tenant has no rule set yet");
+  }
+  return rs;
+}
+
+v1::ListCallingHoursPresetsResponse ComplianceManager::ListPresets() const {
+  v1::ListCallingHoursPresetsResponse resp;
+  for (const auto& p : presets_) *resp.add_presets() = PresetToProto(p);
+  return resp;
+}
+
+absl::StatusOr<v1::AddDoNotCallNumbersResponse> ComplianceManager::AddDoNotCall(
+    const Actor& actor, const v1::AddDoNotCallNumbersRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto parent, ParseListParent(req.parent()));
+  if (req.phone_numbers_size() == 0 || req.phone_numbers_size() > options_.max_dnc_numbers) {
+    return InvalidField("phone_numbers", "INVALID_BATCH_SIZE",
+                        absl::StrCat("1 to ", options_.max_dnc_numbers, " numbers per call"));
+  }
+  DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
+  std::vector<std::string> numbers;
+  for (int i = 0; i < req.phone_numbers_size(); ++i) {
+    DG_ASSIGN_OR_RETURN(auto n, Normalize(absl::StrCat("phone_numbers[", i, "]"),
+                                          req.phone_numbers(i), req.default_country()));
+    numbers.push_back(n.number.e164());
+  }
+  v1::DoNotCallEntry meta;
+  meta.set_reason(req.reason());
+  meta.set_added_by(actor.subject);
+  *meta.mutable_add_time() = ToProto(clock_.Now());
+  v1::DoNotCallChanged changed;
+  changed.set_list(parent.second.empty() ? "tenant" : "campaign:" + parent.second);
+  for (const auto& n : numbers) changed.add_added(n);
+  changed.set_reason(req.reason());
+  changed.set_changed_by(actor.subject);
+  DG_ASSIGN_OR_RETURN(DncChange c, store_->AddDoNotCall(parent.first, parent.second, numbers, meta,
+                                                        Event(parent.first, req.parent(), changed)));
+  v1::AddDoNotCallNumbersResponse resp;
+  resp.set_added(c.changed);
+  resp.set_already_listed(c.unchanged);
+  return resp;
+}
+
+absl::StatusOr<v1::RemoveDoNotCallNumbersResponse> ComplianceManager::RemoveDoNotCall(
+    const Actor& actor, const v1::RemoveDoNotCallNumbersRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto parent, ParseListParent(req.parent()));
+  if (req.phone_numbers_size() == 0 || req.phone_numbers_size() > options_.max_dnc_numbers) {
+    return InvalidField("phone_numbers", "INVALID_BATCH_SIZE",
+                        absl::StrCat("1 to ", options_.max_dnc_numbers, " numbers per call"));
+  }
+  DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
+  std::vector<std::string> numbers;
+  for (int i = 0; i < req.phone_numbers_size(); ++i) {
+    DG_ASSIGN_OR_RETURN(auto n, Normalize(absl::StrCat("phone_numbers[", i, "]"),
+                                          req.phone_numbers(i), req.default_country()));
+    numbers.push_back(n.number.e164());
+  }
+  v1::DoNotCallChanged changed;
+  changed.set_list(parent.second.empty() ? "tenant" : "campaign:" + parent.second);
+  for (const auto& n : numbers) changed.add_removed(n);
+  changed.set_reason(req.reason());
+  changed.set_changed_by(actor.subject);
+  DG_ASSIGN_OR_RETURN(DncChange c, store_->RemoveDoNotCall(parent.first, parent.second, numbers,
+                                                           Event(parent.first, req.parent(), changed)));
+  v1::RemoveDoNotCallNumbersResponse resp;
+  resp.set_removed(c.changed);
+  resp.set_not_listed(c.unchanged);
+  return resp;
+}
+
+absl::StatusOr<v1::CheckDoNotCallResponse> ComplianceManager::CheckDoNotCall(
+    const v1::CheckDoNotCallRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto parent, ParseListParent(req.parent()));
+  DG_ASSIGN_OR_RETURN(auto n, Normalize("phone_number", req.phone_number(), req.default_country()));
+  const std::string& e164 = n.number.e164();
+  DG_ASSIGN_OR_RETURN(auto entries, store_->DoNotCallEntries(parent.first, e164, parent.second));
+  v1::CheckDoNotCallResponse resp;
+  resp.set_phone_number(e164);
+  for (auto& e : entries) *resp.add_entries() = std::move(e);
+  auto rs = RuleSetOf(parent.first, false);
+  if (rs.ok()) {
+    for (const std::string& id : (*rs)->registries) {
+      for (const auto& r : registries_) {
+        if (r->id == id && r->Contains(e164)) resp.add_entries()->set_list("registry:" + id);
+      }
+    }
+  } else if (ReasonOf(rs.status()) != "RULE_SET_MISSING") {
+    return rs.status();
+  }
+  return resp;
+}
+
+v1::ListRegistriesResponse ComplianceManager::ListRegistries() const {
+  v1::ListRegistriesResponse resp;
+  for (const auto& r : registries_) {
+    v1::Registry* p = resp.add_registries();
+    p->set_id(r->id);
+    p->set_kind(r->kind);
+    auto base = r->list->base();
+    p->set_numbers(static_cast<int64_t>(base->size()));
+    p->set_size_bytes(static_cast<int64_t>(base->SizeInBytes()));
+    p->set_path(r->path);
+  }
+  return resp;
+}
+
+absl::StatusOr<v1::Consent> ComplianceManager::RecordConsent(const Actor& actor,
+                                                             const v1::RecordConsentRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("parent", req.parent(), "tenants/{tenant}"));
+  const v1::Consent& in = req.consent();
+  DG_ASSIGN_OR_RETURN(auto n, Normalize("consent.phone_number", in.phone_number(), req.default_country()));
+  if (in.type() == v1::CONSENT_TYPE_UNSPECIFIED) {
+    return InvalidField("consent.type", "FIELD_REQUIRED", "consent.type is required");
+  }
+  if (!in.has_grant_time()) {
+    return InvalidField("consent.grant_time", "FIELD_REQUIRED", "consent.grant_time is required");
+  }
+  absl::Time now = clock_.Now();
+  if (FromProto(in.grant_time()) > now + absl::Minutes(5)) {
+    return InvalidField("consent.grant_time", "TIME_IN_FUTURE", "consent cannot be granted in the future");
+  }
+  if (in.has_expire_time() && FromProto(in.expire_time()) <= FromProto(in.grant_time())) {
+    return InvalidField("consent.expire_time", "EXPIRES_BEFORE_GRANT",
+                        "consent.expire_time must be after grant_time");
+  }
+  DG_RETURN_IF_ERROR(CheckText("consent.source", in.source(), 500));
+  v1::Consent c = in;
+  c.set_phone_number(n.number.e164());
+  c.set_name(absl::StrCat("tenants/", ids[0], "/consents/tel-", n.number.e164().substr(1)));
+  c.clear_revoke_time();
+  c.set_recorded_by(actor.subject);
+  v1::ConsentChanged changed;
+  *changed.mutable_consent() = c;
+  DG_RETURN_IF_ERROR(store_->PutConsent(ids[0], c, Event(ids[0], c.name(), changed)));
+  return c;
+}
+
+absl::StatusOr<v1::Consent> ComplianceManager::RevokeConsent(const Actor& actor,
+                                                             const v1::RevokeConsentRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseConsentName(req.name()));
+  DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
+  DG_ASSIGN_OR_RETURN(v1::Consent c, store_->GetConsent(ids.first, ids.second));
+  if (c.has_revoke_time()) return c;  // already revoked
+  *c.mutable_revoke_time() = ToProto(clock_.Now());
+  v1::ConsentChanged changed;
+  *changed.mutable_consent() = c;
+  changed.set_reason(req.reason().empty() ? absl::StrCat("revoked by ", actor.subject) : req.reason());
+  DG_RETURN_IF_ERROR(store_->PutConsent(ids.first, c, Event(ids.first, c.name(), changed)));
+  return c;
+}
+
+absl::StatusOr<v1::Consent> ComplianceManager::GetConsent(const v1::GetConsentRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseConsentName(req.name()));
+  return store_->GetConsent(ids.first, ids.second);
+}
+
+absl::StatusOr<v1::AbandonRate> ComplianceManager::GetAbandonRate(const v1::GetAbandonRateRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto campaign, ParseCampaign("campaign", req.campaign()));
+  DG_ASSIGN_OR_RETURN(AbandonCounts c,
+                      store_->GetAbandonCounts(campaign.first, campaign.second, clock_.Now()));
+  v1::AbandonRate out;
+  out.set_campaign(req.campaign());
+  auto fill = [](v1::AbandonWindow* w, int64_t a, int64_t l) {
+    w->set_abandoned(a);
+    w->set_live_answers(l);
+    w->set_rate(l > 0 ? static_cast<double>(a) / static_cast<double>(l) : 0);
+  };
+  fill(out.mutable_last_24_hours(), c.abandoned_24h, c.live_24h);
+  fill(out.mutable_last_30_days(), c.abandoned_30d, c.live_30d);
+  auto rs = RuleSetOf(campaign.first, false);
+  if (rs.ok()) {
+    out.set_max_abandon_rate((*rs)->max_abandon_rate);
+    out.set_over_cap((*rs)->max_abandon_rate > 0 &&
+                     (out.last_24_hours().rate() > (*rs)->max_abandon_rate ||
+                      out.last_30_days().rate() > (*rs)->max_abandon_rate));
+  } else if (ReasonOf(rs.status()) != "RULE_SET_MISSING") {
+    return rs.status();
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ListDialRecordsResponse> ComplianceManager::ListDialRecords(
+    const v1::ListDialRecordsRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("parent", req.parent(), "tenants/{tenant}"));
+  DG_ASSIGN_OR_RETURN(auto n, Normalize("phone_number", req.phone_number(), req.default_country()));
+  if (req.page_size() < 0 || req.page_size() > 1000) {
+    return InvalidField("page_size", "INVALID_PAGE_SIZE", "page_size is 0 to 1000");
+  }
+  int size = req.page_size() == 0 ? 100 : req.page_size();
+  absl::Time now = clock_.Now();
+  absl::Time from = req.has_start_time() ? FromProto(req.start_time()) : now - options_.audit_retention;
+  absl::Time to = req.has_end_time() ? FromProto(req.end_time()) : now + absl::Milliseconds(1);
+  if (to <= from) return InvalidField("end_time", "EMPTY_RANGE", "end_time must be after start_time");
+  int offset = 0;
+  std::string bound = absl::StrCat(absl::ToUnixMillis(from), ":", absl::ToUnixMillis(to), ":",
+                                   n.number.e164());
+  if (!req.page_token().empty()) {
+    // "<offset>/<from ms>:<to ms>:<number>": bound to the number, and the
+    // first page's range is kept so offsets stay meaningful.
+    std::vector<std::string> t = absl::StrSplit(req.page_token(), absl::MaxSplits('/', 1));
+    std::vector<std::string> b;
+    if (t.size() == 2) b = absl::StrSplit(t[1], ':');
+    int64_t f = 0, u = 0;
+    if (t.size() != 2 || !absl::SimpleAtoi(t[0], &offset) || offset < 0 || b.size() != 3 ||
+        !absl::SimpleAtoi(b[0], &f) || !absl::SimpleAtoi(b[1], &u) || b[2] != n.number.e164()) {
+      return InvalidField("page_token", "INVALID_PAGE_TOKEN", "page_token does not belong to this query");
+    }
+    from = absl::FromUnixMillis(f);
+    to = absl::FromUnixMillis(u);
+    bound = t[1];
+  }
+  DG_ASSIGN_OR_RETURN(auto records,
+                      store_->ListRecords(ids[0], n.number.e164(), from, to, offset, size + 1));
+  v1::ListDialRecordsResponse resp;
+  for (size_t i = 0; i < records.size() && static_cast<int>(i) < size; ++i) {
+    *resp.add_records() = std::move(records[i]);
+  }
+  if (static_cast<int>(records.size()) > size) {
+    resp.set_next_page_token(absl::StrCat(offset + size, "/", bound));
+  }
+  return resp;
+}
+
+absl::Status ComplianceManager::ApplyDoNotCallEvent(
+    const event::v1::Envelope& event, const google::protobuf::RepeatedPtrField<std::string>& numbers,
+    const std::string& reason) {
+  std::vector<std::string> valid;
+  for (const auto& n : numbers) {
+    if (absl::StartsWith(n, "+") && n.size() <= 16) valid.push_back(n);
+  }
+  if (valid.empty() || event.tenant().empty()) return absl::OkStatus();
+  v1::DoNotCallEntry meta;
+  meta.set_reason(reason);
+  meta.set_added_by(absl::StrCat("event:", event.event_id()));
+  *meta.mutable_add_time() = event.time();
+  v1::DoNotCallChanged changed;
+  changed.set_list("tenant");
+  for (const auto& n : valid) changed.add_added(n);
+  changed.set_reason(reason);
+  changed.set_changed_by(meta.added_by());
+  return store_
+      ->AddDoNotCall(event.tenant(), "", valid, meta,
+                     Event(event.tenant(), absl::StrCat("tenants/", event.tenant()), changed))
+      .status();
+}
+
+absl::Status ComplianceManager::HandleEvent(const event::v1::Envelope& event) {
+  const std::string& type = event.type();
+  if (type == "dialgrid.contacts.v1.ContactErased") {
+    contacts::v1::ContactErased e;
+    if (!event.payload().UnpackTo(&e)) return absl::OkStatus();  // logged by the consumer as skipped
+    return ApplyDoNotCallEvent(event, e.do_not_call_numbers(), "personal data erased on request");
+  }
+  if (type == "dialgrid.contacts.v1.ContactOptedOut") {
+    contacts::v1::ContactOptedOut e;
+    if (!event.payload().UnpackTo(&e)) return absl::OkStatus();
+    return ApplyDoNotCallEvent(event, e.do_not_call_numbers(),
+                               absl::StrCat("opted out (", e.contact(), ")"));
+  }
+  if (type == "dialgrid.dialing.v1.CallAttemptEnded") {
+    dialing::v1::CallAttemptEnded call;
+    if (!event.payload().UnpackTo(&call) || event.tenant().empty() ||
+        !absl::StartsWith(call.phone_number(), "+") || !call.has_dial_time() ||
+        call.outcome() == dialing::v1::CALL_OUTCOME_UNSPECIFIED) {
+      Log(LogLevel::kWarning, "compliance", "call event skipped: incomplete",
+          {{"event_id", event.event_id()}, {"tenant", event.tenant()}});
+      return absl::OkStatus();
+    }
+    absl::Duration keep = absl::Hours(24 * 90);
+    auto rs = RuleSetOf(event.tenant(), false);
+    if (rs.ok()) {
+      keep = std::max((*rs)->longest_window, absl::Hours(24));
+    } else if (rs.status().code() == absl::StatusCode::kUnavailable) {
+      return rs.status();
+    }
+    auto applied = store_->ApplyCallEvent(event.tenant(), event.event_id(), call, keep,
+                                          options_.audit_retention);
+    if (!applied.ok()) return applied.status();
+    if (*applied && call.outcome() == dialing::v1::CALL_OUTCOME_ABANDONED) {
+      std::lock_guard<std::mutex> lock(mu_);
+      abandon_cache_.clear();  // the next predictive check sees the new rate
+    }
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,136 @@
+#pragma once
+
+// The compliance logic: decides dials (fail-closed), manages rule sets,
+// do-not-call lists and consent, applies call and contact events. Storage,
+// Kafka and gRPC stay behind ports; the caller's identity comes in as plain
+// values.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "dialgrid/compliance/v1/compliance.pb.h"
+#include "dialgrid/event/v1/envelope.pb.h"
+#include "services/common/core/clock.h"
+#include "services/compliance/domain/calling_window.h"
+#include "services/compliance/domain/dnc_index.h"
+#include "services/compliance/domain/rule_set.h"
+#include "services/compliance/ports/compliance_store.h"
+#include "services/contacts/domain/time_zones.h"
+
+namespace dialgrid::compliance {
+
+// A vendor-wide number set loaded from an index file: a do-not-call
+// registry, or a list of known wireless numbers.
+struct Registry {
+  std::string id;
+  v1::RegistryKind kind = v1::REGISTRY_KIND_UNSPECIFIED;
+  NumberPlan plan = NumberPlan::kNanp;
+  std::string path;
+  std::unique_ptr<DncList> list;
+  // True when the E.164 number is in the set (false for numbers outside
+  // its plan, e.g. a UK number against the US registry).
+  bool Contains(const std::string& e164) const;
+};
+
+// Registries from "id:kind:path" specs (kind "dnc" or "wireless"), each
+// file opened read-only (mmap, shared by every process on the host).
+// INVALID_ARGUMENT for a malformed spec, the index's own errors otherwise.
+absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
+    const std::vector<std::string>& specs);
+
+// Who is asking.
+struct Actor {
+  std::string subject;        // credential subject, for the audit
+  bool vendor_admin = false;  // may change vendor-controlled fields
+};
+
+struct ComplianceOptions {
+  std::string producer = "compliance";
+  absl::Duration audit_retention = absl::Hours(24 * 90);
+  // How long a campaign's abandon counts are reused between reads.
+  absl::Duration abandon_cache_ttl = absl::Seconds(1);
+  int max_scrub_entries = 1000;
+  int max_dnc_numbers = 10000;
+  // Called with every decision taken (metrics).
+  std::function<void(const v1::DialDecision&)> on_decision;
+};
+
+class ComplianceManager {
+ public:
+  ComplianceManager(std::shared_ptr<ComplianceStore> store,
+                    std::shared_ptr<const contacts::ZoneResolver> zones,
+                    std::vector<CallingHoursRule> presets,
+                    std::vector<std::unique_ptr<Registry>> registries, const Clock& clock,
+                    ComplianceOptions options);
+
+  absl::StatusOr<v1::DialDecision> CheckDial(const Actor& actor, const v1::CheckDialRequest& req);
+  absl::StatusOr<v1::ScrubNumbersResponse> ScrubNumbers(const Actor& actor,
+                                                        const v1::ScrubNumbersRequest& req);
+
+  absl::StatusOr<v1::RuleSet> UpdateRuleSet(const Actor& actor, const v1::UpdateRuleSetRequest& req);
+  absl::StatusOr<v1::RuleSet> GetRuleSet(const v1::GetRuleSetRequest& req);
+  v1::ListCallingHoursPresetsResponse ListPresets() const;
+
+  absl::StatusOr<v1::AddDoNotCallNumbersResponse> AddDoNotCall(
+      const Actor& actor, const v1::AddDoNotCallNumbersRequest& req);
+  absl::StatusOr<v1::RemoveDoNotCallNumbersResponse> RemoveDoNotCall(
+      const Actor& actor, const v1::RemoveDoNotCallNumbersRequest& req);
+  absl::StatusOr<v1::CheckDoNotCallResponse> CheckDoNotCall(const v1::CheckDoNotCallRequest& req);
+  v1::ListRegistriesResponse ListRegistries() const;
+
+  absl::StatusOr<v1::Consent> RecordConsent(const Actor& actor, const v1::RecordConsentRequest& req);
+  absl::StatusOr<v1::Consent> RevokeConsent(const Actor& actor, const v1::RevokeConsentRequest& req);
+  absl::StatusOr<v1::Consent> GetConsent(const v1::GetConsentRequest& req);
+
+  absl::StatusOr<v1::AbandonRate> GetAbandonRate(const v1::GetAbandonRateRequest& req);
+  absl::StatusOr<v1::ListDialRecordsResponse> ListDialRecords(const v1::ListDialRecordsRequest& req);
+
+  // Events from the `contacts` topic (ContactErased, ContactOptedOut: the
+  // numbers go on the tenant's list) and the `dialing` topic
+  // (CallAttemptEnded: attempts, abandoned calls). Other types are ignored.
+  absl::Status HandleEvent(const event::v1::Envelope& event);
+
+ private:
+  struct Evaluation;
+
+  absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> RuleSetOf(const std::string& tenant,
+                                                                   bool reload);
+  absl::StatusOr<v1::DialDecision> Decide(const Actor& actor, const std::string& tenant,
+                                          const std::string& campaign_id,
+                                          const std::string& campaign, const std::string& contact,
+                                          const std::string& phone, const v1::Callee& callee,
+                                          type::v1::DialingMode mode, absl::Time when,
+                                          bool reserve, const std::string& request_id);
+  absl::StatusOr<AbandonCounts> CachedAbandonCounts(const std::string& tenant,
+                                                    const std::string& campaign);
+  event::v1::Envelope Event(const std::string& tenant, const std::string& subject,
+                            const google::protobuf::Message& payload) const;
+  absl::Status ApplyDoNotCallEvent(const event::v1::Envelope& event,
+                                   const google::protobuf::RepeatedPtrField<std::string>& numbers,
+                                   const std::string& reason);
+
+  std::shared_ptr<ComplianceStore> store_;
+  std::shared_ptr<const contacts::ZoneResolver> zones_;
+  std::vector<CallingHoursRule> presets_;
+  std::vector<std::unique_ptr<Registry>> registries_;
+  std::set<std::string> dnc_registry_ids_;
+  const Clock& clock_;
+  ComplianceOptions options_;
+
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const CompiledRuleSet>> rule_sets_;
+  struct CachedCounts {
+    AbandonCounts counts;
+    absl::Time read;
+  };
+  absl::flat_hash_map<std::string, CachedCounts> abandon_cache_;
+};
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,130 @@
+#pragma once
+
+// What the compliance logic needs from storage. The Redis adapter keeps
+// every tenant's state under its hash tag and writes each change together
+// with its audit record and outgoing event (an outbox) in one atomic step,
+// so nothing is acknowledged that is not durable and nothing durable misses
+// its event.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dialgrid/compliance/v1/compliance.pb.h"
+#include "dialgrid/dialing/v1/call_events.pb.h"
+#include "dialgrid/event/v1/envelope.pb.h"
+#include "services/compliance/domain/attempt_caps.h"
+
+namespace dialgrid::compliance {
+
+// The part of a dial check that needs the tenant's shared state: do-not-call
+// lists, consent, attempt history, abandon quiet period. Evaluated and, when
+// allowed, reserved atomically.
+struct DialCheck {
+  std::string tenant;
+  int64_t rule_set_version = 0;  // the check is refused as stale if not current
+  std::string number;            // E.164
+  std::string contact;           // contact name, "" for none
+  std::string campaign;          // campaign id, "" for none
+  absl::Time time;               // decision time
+  bool reserve = false;          // count an allowed dial as an attempt now
+  bool allowed_so_far = false;   // the in-process rules' verdict
+  bool need_consent = false;
+  absl::Duration abandon_quiet = absl::ZeroDuration();
+  std::vector<AttemptCap> number_caps;
+  std::vector<AttemptCap> contact_caps;
+  absl::Duration keep_attempts = absl::ZeroDuration();  // longest cap window
+  absl::Duration audit_retention = absl::Hours(24 * 90);
+  std::string decision_id;
+  std::string request_id;  // "" for none
+  // The decision as decided in process (inputs, in-process reasons) and the
+  // event carrying it; the store completes both with its own reasons.
+  v1::DialDecision partial;
+  event::v1::Envelope event;
+};
+
+struct CheckOutcome {
+  enum class Kind { kDecided, kStaleRuleSet, kDuplicate };
+  Kind kind = Kind::kDecided;
+  v1::DialDecision decision;  // kDecided, kDuplicate: the complete decision
+};
+
+// Counts of one campaign.
+struct AbandonCounts {
+  int64_t abandoned_24h = 0, live_24h = 0, abandoned_30d = 0, live_30d = 0;
+};
+
+struct DncChange {
+  int64_t changed = 0;    // added / removed
+  int64_t unchanged = 0;  // already listed / not listed
+};
+
+class ComplianceStore {
+ public:
+  virtual ~ComplianceStore() = default;
+
+  // Rule sets: version 0 reads the current one; NOT_FOUND when none.
+  virtual absl::StatusOr<v1::RuleSet> GetRuleSet(const std::string& tenant, int64_t version) = 0;
+  // Stores `rule_set` (its version field set to expected_version + 1) if the
+  // current version is expected_version; ABORTED (VERSION_MISMATCH) otherwise.
+  virtual absl::Status PutRuleSet(const std::string& tenant, const v1::RuleSet& rule_set,
+                                  int64_t expected_version, const event::v1::Envelope& event) = 0;
+
+  virtual absl::StatusOr<CheckOutcome> CheckDial(const DialCheck& check) = 0;
+
+  // `list` is "" for the tenant's internal list or a campaign id.
+  virtual absl::StatusOr<DncChange> AddDoNotCall(const std::string& tenant, const std::string& list,
+                                                 const std::vector<std::string>& numbers,
+                                                 const v1::DoNotCallEntry& meta,
+                                                 const event::v1::Envelope& event) = 0;
+  virtual absl::StatusOr<DncChange> RemoveDoNotCall(const std::string& tenant,
+                                                    const std::string& list,
+                                                    const std::vector<std::string>& numbers,
+                                                    const event::v1::Envelope& event) = 0;
+  // Entries for the tenant list and, when campaign is not "", that campaign's.
+  virtual absl::StatusOr<std::vector<v1::DoNotCallEntry>> DoNotCallEntries(
+      const std::string& tenant, const std::string& number, const std::string& campaign) = 0;
+
+  virtual absl::Status PutConsent(const std::string& tenant, const v1::Consent& consent,
+                                  const event::v1::Envelope& event) = 0;
+  // NOT_FOUND when the number has no record.
+  virtual absl::StatusOr<v1::Consent> GetConsent(const std::string& tenant,
+                                                 const std::string& number) = 0;
+
+  // Applies a call's end once per event id: attempts, abandoned-call time,
+  // campaign counts, audit. False when the event was applied before.
+  virtual absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant, const std::string& event_id,
+                                              const dialing::v1::CallAttemptEnded& call,
+                                              absl::Duration keep_attempts,
+                                              absl::Duration audit_retention) = 0;
+  virtual absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
+                                                         const std::string& campaign,
+                                                         absl::Time now) = 0;
+
+  // Audit records of a number with from <= time < to, oldest first.
+  virtual absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
+                                                                  const std::string& number,
+                                                                  absl::Time from, absl::Time to,
+                                                                  int offset, int limit) = 0;
+};
+
+// The oldest events of the outbox.
+struct OutboxBatch {
+  std::vector<event::v1::Envelope> events;
+  int records = 0;    // records read (Pop this many once published)
+  int malformed = 0;  // records that did not decode (skipped, counted)
+};
+
+// The events written with the changes, handed to Kafka by a relay.
+class EventOutbox {
+ public:
+  virtual ~EventOutbox() = default;
+  // Up to `max` of the oldest events, without removing them.
+  virtual absl::StatusOr<OutboxBatch> Peek(int max) = 0;
+  // Removes the `n` oldest (after they were published).
+  virtual absl::Status Pop(int n) = 0;
+};
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,39 @@
+#pragma once
+
+#include "dialgrid/compliance/v1/compliance.grpc.pb.h"
+#include "services/common/server/rpc.h"
+#include "services/compliance/compliance_manager.h"
+
+namespace dialgrid::compliance {
+
+// gRPC handlers: who may call what (role, then tenant of the named
+// resource, before anything is looked up), then the manager.
+class ComplianceServiceImpl final : public v1::ComplianceService::CallbackService {
+ public:
+  ComplianceServiceImpl(RpcEnv& env, ComplianceManager& manager) : env_(env), manager_(manager) {}
+
+#define DG_UNARY(Method, Req, Resp)                                                      \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Req* req, \
+                                   v1::Resp* resp) override;
+  DG_UNARY(CheckDial, CheckDialRequest, DialDecision)
+  DG_UNARY(ScrubNumbers, ScrubNumbersRequest, ScrubNumbersResponse)
+  DG_UNARY(UpdateRuleSet, UpdateRuleSetRequest, RuleSet)
+  DG_UNARY(GetRuleSet, GetRuleSetRequest, RuleSet)
+  DG_UNARY(ListCallingHoursPresets, ListCallingHoursPresetsRequest, ListCallingHoursPresetsResponse)
+  DG_UNARY(AddDoNotCallNumbers, AddDoNotCallNumbersRequest, AddDoNotCallNumbersResponse)
+  DG_UNARY(RemoveDoNotCallNumbers, RemoveDoNotCallNumbersRequest, RemoveDoNotCallNumbersResponse)
+  DG_UNARY(CheckDoNotCall, CheckDoNotCallRequest, CheckDoNotCallResponse)
+  DG_UNARY(ListRegistries, ListRegistriesRequest, ListRegistriesResponse)
+  DG_UNARY(RecordConsent, RecordConsentRequest, Consent)
+  DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
+  DG_UNARY(GetConsent, GetConsentRequest, Consent)
+  DG_UNARY(GetAbandonRate, GetAbandonRateRequest, AbandonRate)
+  DG_UNARY(ListDialRecords, ListDialRecordsRequest, ListDialRecordsResponse)
+#undef DG_UNARY
+
+ private:
+  RpcEnv& env_;
+  ComplianceManager& manager_;
+};
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,765 @@
+// Component tests: ComplianceManager with the Redis store against a real
+// redis-server, an injected clock (calling hours are deterministic) and, for
+// the outbox relay, a recording publisher.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "dialgrid/contacts/v1/contacts.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/core/clock.h"
+#include "services/common/core/errors.h"
+#include "services/common/kafka/event_publisher.h"
+#include "services/compliance/adapters/redis_compliance_store.h"
+#include "services/compliance/compliance_manager.h"
+#include "services/compliance/domain/attempt_caps.h"
+#include "services/compliance/outbox_relay.h"
+#include "tests/fixtures/servers.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+using dialgrid::testing::RedisServer;
+using google::protobuf::util::TimeUtil;
+
+constexpr char kNy[] = "+12122010601";   // New York
+constexpr char kCa[] = "+16502530077";   // California
+constexpr char kFl[] = "+13052010123";   // Florida (US-FL: 08:00-20:00)
+
+absl::Time Utc(int y, int mo, int d, int h, int mi = 0) {
+  return absl::FromCivil(absl::CivilMinute(y, mo, d, h, mi), absl::UTCTimeZone());
+}
+
+absl::Time FromUnixMillisForTest(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(t));
+}
+
+google::protobuf::Duration Dur(absl::Duration d) {
+  return TimeUtil::SecondsToDuration(absl::ToInt64Seconds(d));
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class RecordingPublisher final : public kafka::EventPublisher {
+ public:
+  absl::Status Publish(absl::string_view topic, const event::v1::Envelope& e) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fail_) return Unavailable("KAFKA_DOWN", "test: kafka is down");
+    topics.emplace_back(topic);
+    events.push_back(e);
+    return absl::OkStatus();
+  }
+  absl::Status Flush(absl::Duration) override { return absl::OkStatus(); }
+  void set_fail(bool f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = f;
+  }
+  std::vector<std::string> topics;
+  std::vector<event::v1::Envelope> events;
+
+ private:
+  std::mutex mu_;
+  bool fail_ = false;
+};
+
+class ComplianceComponentTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = redis->release();
+    auto zones = contacts::ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+    ASSERT_TRUE(zones.ok()) << zones.status();
+    zones_ = new std::shared_ptr<const contacts::ZoneResolver>(*zones);
+    auto presets = ParseCallingHours(ReadFile(std::string(DIALGRID_COMPLIANCE_DATA_DIR) + "/calling_hours.tsv"));
+    ASSERT_TRUE(presets.ok()) << presets.status();
+    presets_ = new std::vector<CallingHoursRule>(*presets);
+    dir_ = new std::string(dialgrid::testing::MakeTempDir("compliance-component"));
+    // A small do-not-call registry and a wireless list, as built for production.
+    DncIndexBuilder dnc;
+    ASSERT_TRUE(dnc.Add(6502530077).ok());
+    auto dnc_index = dnc.Build();
+    ASSERT_TRUE(dnc_index.ok());
+    ASSERT_TRUE(dnc_index->WriteTo(*dir_ + "/us.dncidx").ok());
+    DncIndexBuilder wireless;
+    ASSERT_TRUE(wireless.Add(2122010601).ok());
+    auto w_index = wireless.Build();
+    ASSERT_TRUE(w_index.ok());
+    ASSERT_TRUE(w_index->WriteTo(*dir_ + "/wireless.idx").ok());
+  }
+  static void TearDownTestSuite() {
+    delete redis_;
+    delete zones_;
+    delete presets_;
+    delete dir_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(dir_, nullptr);
+    redis::Options o;
+    o.port = redis_->port();
+    auto client = redis::Client::Create(o);
+    ASSERT_TRUE(client.ok());
+    client_ = std::shared_ptr<redis::Client>(std::move(*client));
+    store_ = std::make_shared<RedisComplianceStore>(client_, "test/1");
+    clock_.Set(Utc(2026, 1, 5, 15));  // Monday 10:00 in New York, 07:00 in California
+    manager_ = NewManager();
+    tenant_ = absl::StrCat("tenant-", ++tenant_seq_);
+    campaign_ = absl::StrCat("tenants/", tenant_, "/campaigns/spring");
+  }
+
+  std::unique_ptr<ComplianceManager> NewManager() {
+    auto regs = LoadRegistries({"us-dnc:dnc:" + *dir_ + "/us.dncidx",
+                                "us-wireless:wireless:" + *dir_ + "/wireless.idx"});
+    EXPECT_TRUE(regs.ok()) << regs.status();
+    ComplianceOptions options;
+    options.abandon_cache_ttl = absl::ZeroDuration();
+    return std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs), clock_,
+                                               options);
+  }
+
+  // Creates or replaces the rule set; `edit` fills it in.
+  v1::RuleSet SetRules(const std::function<void(v1::RuleSet&)>& edit, bool vendor = true,
+                       ComplianceManager* m = nullptr) {
+    v1::UpdateRuleSetRequest req;
+    req.mutable_rule_set()->set_name(absl::StrCat("tenants/", tenant_, "/ruleSet"));
+    edit(*req.mutable_rule_set());
+    v1::GetRuleSetRequest get;
+    get.set_name(req.rule_set().name());
+    auto cur = manager_->GetRuleSet(get);
+    req.set_expected_version(cur.ok() ? cur->version() : 0);
+    auto out = (m ? m : manager_.get())->UpdateRuleSet(Actor{"tester", vendor}, req);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : v1::RuleSet();
+  }
+
+  // A rule set whose calling hours are open around the clock (only the
+  // custom rule applies: the presets chosen are for another country).
+  static void AlwaysOpen(v1::RuleSet& rs) {
+    rs.add_calling_hours_presets("KR-ICNA");
+    auto* r = rs.add_custom_calling_hours();
+    r->set_id("TEST-ALWAYS");
+    r->set_jurisdiction("US");
+    for (int i = 0; i < 7; ++i) r->add_weekday_windows("00:00-24:00");
+    r->set_source("test");
+  }
+
+  absl::StatusOr<v1::DialDecision> Check(const std::string& number,
+                                         type::v1::DialingMode mode = type::v1::DIALING_MODE_PREVIEW,
+                                         const std::string& contact = "",
+                                         const std::string& request_id = "",
+                                         ComplianceManager* m = nullptr) {
+    v1::CheckDialRequest req;
+    req.set_campaign(campaign_);
+    req.set_contact(contact);
+    req.set_phone_number(number);
+    req.set_dialing_mode(mode);
+    req.set_request_id(request_id);
+    return (m ? m : manager_.get())->CheckDial(Actor{"dialer", false}, req);
+  }
+
+  static std::vector<std::string> Codes(const v1::DialDecision& d) {
+    std::vector<std::string> out;
+    for (const auto& r : d.reasons()) out.push_back(r.code() + (r.rule().empty() ? "" : ":" + r.rule()));
+    return out;
+  }
+
+  absl::Status CallEnded(const std::string& number, dialing::v1::CallOutcome outcome,
+                         const std::string& decision_id = "", const std::string& event_id = "",
+                         const std::string& contact = "") {
+    dialing::v1::CallAttemptEnded call;
+    call.set_campaign(campaign_);
+    call.set_contact(contact);
+    call.set_phone_number(number);
+    call.set_decision_id(decision_id);
+    call.set_outcome(outcome);
+    *call.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+    *call.mutable_end_time() = call.dial_time();
+    event::v1::Envelope e = kafka::MakeEnvelope(tenant_, "call", call, "dialing/test", clock_);
+    if (!event_id.empty()) e.set_event_id(event_id);
+    return manager_->HandleEvent(e);
+  }
+
+  static RedisServer* redis_;
+  static std::shared_ptr<const contacts::ZoneResolver>* zones_;
+  static std::vector<CallingHoursRule>* presets_;
+  static std::string* dir_;
+  static int tenant_seq_;
+
+  FakeClock clock_;
+  std::shared_ptr<redis::Client> client_;
+  std::shared_ptr<RedisComplianceStore> store_;
+  std::unique_ptr<ComplianceManager> manager_;
+  std::string tenant_, campaign_;
+};
+
+RedisServer* ComplianceComponentTest::redis_ = nullptr;
+std::shared_ptr<const contacts::ZoneResolver>* ComplianceComponentTest::zones_ = nullptr;
+std::vector<CallingHoursRule>* ComplianceComponentTest::presets_ = nullptr;
+std::string* ComplianceComponentTest::dir_ = nullptr;
+int ComplianceComponentTest::tenant_seq_ = 0;
+
+TEST_F(ComplianceComponentTest, NoRuleSetFailsClosed) {
+  auto d = Check(kNy);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(d.status()), "RULE_SET_MISSING");
+}
+
+TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
+  SetRules([](v1::RuleSet&) {});  // every preset
+  auto ny = Check(kNy);
+  ASSERT_TRUE(ny.ok()) << ny.status();
+  EXPECT_TRUE(ny->allowed()) << ny->DebugString();
+  EXPECT_EQ(ny->rule_set_version(), 1);
+  ASSERT_EQ(ny->time_zones_size(), 1);
+  EXPECT_EQ(ny->time_zones(0), "America/New_York");
+
+  auto ca = Check(kCa);  // 07:00 in California
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  EXPECT_FALSE(ca->allowed());
+  EXPECT_EQ(Codes(*ca), std::vector<std::string>{"OUTSIDE_CALLING_HOURS:US-FED"});
+  EXPECT_EQ(ca->reasons(0).detail(), "America/Los_Angeles");
+  EXPECT_EQ(FromUnixMillisForTest(ca->next_allowed_time()), Utc(2026, 1, 5, 16));  // 08:00 PST
+
+  // Florida's stricter law: 20:30 in Miami is legal federally, not in Florida.
+  clock_.Set(Utc(2026, 1, 6, 1, 30));
+  auto fl = Check(kFl);
+  ASSERT_TRUE(fl.ok()) << fl.status();
+  EXPECT_FALSE(fl->allowed());
+  EXPECT_EQ(Codes(*fl), std::vector<std::string>{"OUTSIDE_CALLING_HOURS:US-FL"});
+  auto ny_evening = Check(kNy);
+  ASSERT_TRUE(ny_evening.ok());
+  EXPECT_TRUE(ny_evening->allowed());
+
+  // Ambiguous zones: the most restrictive wins.
+  clock_.Set(Utc(2026, 1, 5, 14));
+  v1::CheckDialRequest req;
+  req.set_campaign(campaign_);
+  req.set_phone_number(kNy);
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  req.mutable_callee()->add_time_zones("America/New_York");
+  req.mutable_callee()->add_time_zones("America/Los_Angeles");
+  auto amb = manager_->CheckDial(Actor{"dialer", false}, req);
+  ASSERT_TRUE(amb.ok()) << amb.status();
+  EXPECT_FALSE(amb->allowed());
+  EXPECT_EQ(amb->reasons(0).detail(), "America/Los_Angeles");
+}
+
+TEST_F(ComplianceComponentTest, TenantAndCampaignDoNotCallLists) {
+  SetRules(AlwaysOpen);
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers("(212) 201-0601");
+  add.set_default_country("US");
+  add.set_reason("asked not to be called");
+  auto added = manager_->AddDoNotCall(Actor{"agent-7", false}, add);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->added(), 1);
+  auto again = manager_->AddDoNotCall(Actor{"agent-7", false}, add);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->already_listed(), 1);
+
+  auto d = Check(kNy);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->allowed());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"DNC_TENANT:tenant"});
+  EXPECT_FALSE(d->has_next_allowed_time());  // never, while listed
+
+  // Another replica (a second manager on the same Redis) sees it at once.
+  auto other = NewManager();
+  auto d2 = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", other.get());
+  ASSERT_TRUE(d2.ok());
+  EXPECT_FALSE(d2->allowed());
+
+  // Another tenant's checks are not affected.
+  std::string mine = tenant_;
+  tenant_ = mine + "x";
+  campaign_ = absl::StrCat("tenants/", tenant_, "/campaigns/spring");
+  SetRules(AlwaysOpen);
+  auto theirs = Check(kNy);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_TRUE(theirs->allowed());
+  tenant_ = mine;
+  campaign_ = absl::StrCat("tenants/", tenant_, "/campaigns/spring");
+
+  v1::CheckDoNotCallRequest chk;
+  chk.set_parent("tenants/" + tenant_);
+  chk.set_phone_number(kNy);
+  auto listed = manager_->CheckDoNotCall(chk);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->entries_size(), 1);
+  EXPECT_EQ(listed->entries(0).list(), "tenant");
+  EXPECT_EQ(listed->entries(0).added_by(), "agent-7");
+  EXPECT_EQ(listed->entries(0).reason(), "asked not to be called");
+
+  v1::RemoveDoNotCallNumbersRequest rm;
+  rm.set_parent("tenants/" + tenant_);
+  rm.add_phone_numbers(kNy);
+  auto removed = manager_->RemoveDoNotCall(Actor{"admin", false}, rm);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->removed(), 1);
+  EXPECT_TRUE(Check(kNy)->allowed());
+
+  // A campaign list applies to that campaign only.
+  add.set_parent(campaign_);
+  ASSERT_TRUE(manager_->AddDoNotCall(Actor{"admin", false}, add).ok());
+  auto d3 = Check(kNy);
+  ASSERT_TRUE(d3.ok());
+  EXPECT_EQ(Codes(*d3), std::vector<std::string>{"DNC_CAMPAIGN:campaign:spring"});
+  campaign_ = absl::StrCat("tenants/", tenant_, "/campaigns/autumn");
+  EXPECT_TRUE(Check(kNy)->allowed());
+}
+
+TEST_F(ComplianceComponentTest, BadNumbersAreRefusedAndNothingIsHalfApplied) {
+  SetRules(AlwaysOpen);
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(kNy);
+  add.add_phone_numbers("not a number");
+  auto r = manager_->AddDoNotCall(Actor{"a", false}, add);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(r.status()), "phone_numbers[1]");
+  EXPECT_TRUE(Check(kNy)->allowed());  // the valid one was not added either
+
+  auto d = Check("12");
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldOf(d.status()), "phone_number");
+
+  v1::CheckDialRequest req;
+  req.set_campaign(campaign_);
+  req.set_phone_number(kNy);
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  req.mutable_callee()->add_time_zones("Mars/Olympus_Mons");
+  auto z = manager_->CheckDial(Actor{"d", false}, req);
+  ASSERT_FALSE(z.ok());
+  EXPECT_EQ(ReasonOf(z.status()), "UNKNOWN_TIME_ZONE");
+
+  req.clear_callee();
+  req.set_contact("tenants/someone-else/contactLists/l/contacts/c");
+  auto other = manager_->CheckDial(Actor{"d", false}, req);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kPermissionDenied);
+
+  req.clear_contact();
+  req.set_dialing_mode(type::v1::DIALING_MODE_UNSPECIFIED);
+  EXPECT_EQ(manager_->CheckDial(Actor{"d", false}, req).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ComplianceComponentTest, RuleSetsAreValidatedVersionedAndVendorControlsRegistries) {
+  v1::RuleSet v1rs = SetRules(AlwaysOpen);
+  EXPECT_EQ(v1rs.version(), 1);
+
+  v1::UpdateRuleSetRequest bad;
+  *bad.mutable_rule_set() = v1rs;
+  bad.set_expected_version(1);
+  bad.mutable_rule_set()->mutable_custom_calling_hours(0)->set_weekday_windows(2, "21:00-08:00");
+  auto r = manager_->UpdateRuleSet(Actor{"admin", false}, bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ReasonOf(r.status()), "WINDOW_ENDS_BEFORE_START");
+  EXPECT_EQ(FieldOf(r.status()), "calling_hours");
+
+  *bad.mutable_rule_set() = v1rs;
+  bad.mutable_rule_set()->add_calling_hours_presets("XX-NOWHERE");
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"admin", false}, bad).status()), "UNKNOWN_PRESET");
+
+  *bad.mutable_rule_set() = v1rs;
+  auto* cap = bad.mutable_rule_set()->add_number_caps();
+  cap->set_id("zero");
+  cap->set_max_attempts(0);
+  *cap->mutable_window() = Dur(absl::Hours(24));
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"admin", false}, bad).status()), "INVALID_CAP");
+
+  // Only vendor administrators choose registries.
+  *bad.mutable_rule_set() = v1rs;
+  bad.mutable_rule_set()->add_do_not_call_registries("us-dnc");
+  auto denied = manager_->UpdateRuleSet(Actor{"tenant-admin", false}, bad);
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  auto unknown = bad;
+  unknown.mutable_rule_set()->set_do_not_call_registries(0, "nope");
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"vendor", true}, unknown).status()), "UNKNOWN_REGISTRY");
+
+  // Stale expected_version: ABORTED, nothing stored.
+  bad.set_expected_version(0);
+  EXPECT_EQ(manager_->UpdateRuleSet(Actor{"vendor", true}, bad).status().code(),
+            absl::StatusCode::kAborted);
+  v1::GetRuleSetRequest get;
+  get.set_name(v1rs.name());
+  EXPECT_EQ(manager_->GetRuleSet(get)->version(), 1);
+
+  bad.set_expected_version(1);
+  auto v2 = manager_->UpdateRuleSet(Actor{"vendor", true}, bad);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->version(), 2);
+  auto d = Check(kCa);  // in the test registry
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"DNC_REGISTRY:us-dnc"});
+  EXPECT_EQ(d->rule_set_version(), 2);
+  get.set_version(1);
+  EXPECT_EQ(manager_->GetRuleSet(get)->do_not_call_registries_size(), 0);  // old version kept
+}
+
+TEST_F(ComplianceComponentTest, AttemptCapsCountAllowedDialsAtOnce) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    auto* c = rs.add_number_caps();
+    c->set_id("2-PER-24H");
+    c->set_max_attempts(2);
+    *c->mutable_window() = Dur(absl::Hours(24));
+    auto* k = rs.add_contact_caps();
+    k->set_id("3-PER-7D");
+    k->set_max_attempts(3);
+    *k->mutable_window() = Dur(absl::Hours(24 * 7));
+  });
+  std::string contact = absl::StrCat("tenants/", tenant_, "/contactLists/l/contacts/c1");
+  absl::Time first = clock_.Now();
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_PREVIEW, contact)->allowed());
+  clock_.Advance(absl::Hours(1));
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_PREVIEW, contact)->allowed());
+  clock_.Advance(absl::Hours(1));
+  auto third = Check(kNy, type::v1::DIALING_MODE_PREVIEW, contact);
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->allowed());
+  EXPECT_EQ(Codes(*third), std::vector<std::string>{"ATTEMPT_CAP_NUMBER:2-PER-24H"});
+  EXPECT_EQ(FromUnixMillisForTest(third->next_allowed_time()), first + absl::Hours(24));
+
+  // The contact's other number counts toward the contact's cap.
+  EXPECT_TRUE(Check(kFl, type::v1::DIALING_MODE_PREVIEW, contact)->allowed());
+  auto fourth = Check("+13052010124", type::v1::DIALING_MODE_PREVIEW, contact);
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_EQ(Codes(*fourth), std::vector<std::string>{"ATTEMPT_CAP_CONTACT:3-PER-7D"});
+
+  clock_.Set(first + absl::Hours(24));
+  EXPECT_TRUE(Check(kNy)->allowed());  // the first attempt left the window
+}
+
+TEST_F(ComplianceComponentTest, TwoReplicasCannotBothSpendTheLastAttempt) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    auto* c = rs.add_number_caps();
+    c->set_id("1-PER-DAY");
+    c->set_max_attempts(1);
+    *c->mutable_window() = Dur(absl::Hours(24));
+  });
+  auto replica = NewManager();
+  for (int round = 0; round < 5; ++round) {
+    std::string number = absl::StrCat("+1212201070", round);
+    std::atomic<int> allowed{0}, failed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&, i] {
+        auto d = Check(number, type::v1::DIALING_MODE_PREVIEW, "", "",
+                       i % 2 ? replica.get() : manager_.get());
+        if (!d.ok()) ++failed;
+        else if (d->allowed()) ++allowed;
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failed.load(), 0);
+    EXPECT_EQ(allowed.load(), 1) << "round " << round;
+  }
+}
+
+TEST_F(ComplianceComponentTest, RetriedRequestIdReturnsTheSameDecisionAndCountsOnce) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    auto* c = rs.add_number_caps();
+    c->set_id("2-PER-DAY");
+    c->set_max_attempts(2);
+    *c->mutable_window() = Dur(absl::Hours(24));
+  });
+  auto a = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "req-1");
+  auto b = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "req-1");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->decision_id(), b->decision_id());
+  EXPECT_TRUE(b->allowed());
+  EXPECT_TRUE(Check(kNy)->allowed());    // second real attempt
+  EXPECT_FALSE(Check(kNy)->allowed());   // third: capped
+}
+
+TEST_F(ComplianceComponentTest, CallEventsDriveQuietPeriodAbandonRateAndAttempts) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    *rs.mutable_abandon_quiet_period() = Dur(absl::Hours(72));
+    rs.set_max_abandon_rate(0.03);
+    auto* c = rs.add_number_caps();
+    c->set_id("1-PER-DAY");
+    c->set_max_attempts(1);
+    *c->mutable_window() = Dur(absl::Hours(24));
+  });
+  // An allowed dial that was never placed gives its attempt back.
+  auto d = Check(kNy);
+  ASSERT_TRUE(d.ok() && d->allowed());
+  ASSERT_TRUE(CallEnded(kNy, dialing::v1::CALL_OUTCOME_NOT_PLACED, d->decision_id()).ok());
+  auto d2 = Check(kNy);
+  ASSERT_TRUE(d2.ok());
+  EXPECT_TRUE(d2->allowed());
+
+  // An abandoned call: 72 h quiet period for the number; the same event
+  // delivered twice counts once.
+  absl::Time abandoned_at = clock_.Now();
+  ASSERT_TRUE(CallEnded(kCa, dialing::v1::CALL_OUTCOME_ABANDONED, "", "ev-1").ok());
+  ASSERT_TRUE(CallEnded(kCa, dialing::v1::CALL_OUTCOME_ABANDONED, "", "ev-1").ok());
+  for (int i = 0; i < 9; ++i) {
+    ASSERT_TRUE(CallEnded(absl::StrCat("+1650253010", i), dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED).ok());
+  }
+  clock_.Advance(absl::Hours(30));
+  auto quiet = Check(kCa);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(Codes(*quiet), std::vector<std::string>{"ABANDON_QUIET_PERIOD:abandon_quiet_period"});
+  EXPECT_EQ(FromUnixMillisForTest(quiet->next_allowed_time()), abandoned_at + absl::Hours(72));
+
+  v1::GetAbandonRateRequest rate_req;
+  rate_req.set_campaign(campaign_);
+  auto rate = manager_->GetAbandonRate(rate_req);
+  ASSERT_TRUE(rate.ok()) << rate.status();
+  EXPECT_EQ(rate->last_24_hours().abandoned(), 0);  // 30 h ago
+  EXPECT_EQ(rate->last_30_days().abandoned(), 1);
+  EXPECT_EQ(rate->last_30_days().live_answers(), 10);
+  EXPECT_DOUBLE_EQ(rate->last_30_days().rate(), 0.1);
+  EXPECT_TRUE(rate->over_cap());
+
+  // Over the cap: predictive dials refused, progressive ones not.
+  auto pred = Check(kFl, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(pred.ok());
+  EXPECT_EQ(Codes(*pred), std::vector<std::string>{"ABANDON_RATE_EXCEEDED:max_abandon_rate"});
+  EXPECT_TRUE(Check(kFl, type::v1::DIALING_MODE_PROGRESSIVE)->allowed());
+
+  clock_.Advance(absl::Hours(43));
+  EXPECT_TRUE(Check(kCa)->allowed());
+}
+
+TEST_F(ComplianceComponentTest, AutomatedCallsToWirelessNumbersNeedConsent) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.set_require_consent_for_automated_wireless(true);
+    rs.set_unknown_line_type_policy(v1::UNKNOWN_LINE_TYPE_POLICY_WIRELINE);
+  });
+  // kNy is on the wireless list; kFl's type is unknown and treated as wireline.
+  auto d = Check(kNy, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"CONSENT_REQUIRED:consent"});
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_PREVIEW)->allowed());  // a person dials
+  EXPECT_TRUE(Check(kFl, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+
+  v1::RecordConsentRequest rec;
+  rec.set_parent("tenants/" + tenant_);
+  rec.mutable_consent()->set_phone_number(kNy);
+  rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  *rec.mutable_consent()->mutable_grant_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now() - absl::Hours(1)));
+  *rec.mutable_consent()->mutable_expire_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now() + absl::Hours(48)));
+  rec.mutable_consent()->set_source("web form 42");
+  auto consent = manager_->RecordConsent(Actor{"crm", false}, rec);
+  ASSERT_TRUE(consent.ok()) << consent.status();
+  EXPECT_EQ(consent->name(), absl::StrCat("tenants/", tenant_, "/consents/tel-12122010601"));
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+
+  v1::RevokeConsentRequest rev;
+  rev.set_name(consent->name());
+  auto revoked = manager_->RevokeConsent(Actor{"crm", false}, rev);
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(revoked->has_revoke_time());
+  EXPECT_FALSE(Check(kNy, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+
+  // Re-recorded, then lapsed.
+  ASSERT_TRUE(manager_->RecordConsent(Actor{"crm", false}, rec).ok());
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+  clock_.Advance(absl::Hours(49));
+  EXPECT_FALSE(Check(kNy, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+
+  // The safe default: unknown line types count as wireless.
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.set_require_consent_for_automated_wireless(true);
+  });
+  EXPECT_FALSE(Check(kFl, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+
+  // Bad consent records are refused.
+  rec.mutable_consent()->clear_grant_time();
+  EXPECT_EQ(FieldOf(manager_->RecordConsent(Actor{"crm", false}, rec).status()), "consent.grant_time");
+}
+
+TEST_F(ComplianceComponentTest, StaleRuleSetOnAnotherReplicaIsReloaded) {
+  auto replica = NewManager();
+  SetRules(AlwaysOpen);
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", replica.get())->allowed());
+  // Version 2 (through the first replica) adds the number's campaign list.
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    auto* c = rs.add_number_caps();
+    c->set_id("1-PER-DAY");
+    c->set_max_attempts(1);
+    *c->mutable_window() = Dur(absl::Hours(24));
+  });
+  auto d = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", replica.get());
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->rule_set_version(), 2);
+  EXPECT_FALSE(d->allowed());  // version 2's cap, counted with the first dial
+}
+
+TEST_F(ComplianceComponentTest, AuditListsDecisionsAndCallsInOrderWithPages) {
+  SetRules(AlwaysOpen);
+  auto a = Check(kNy);
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(CallEnded(kNy, dialing::v1::CALL_OUTCOME_NO_ANSWER, a->decision_id()).ok());
+  clock_.Advance(absl::Minutes(1));
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(kNy);
+  ASSERT_TRUE(manager_->AddDoNotCall(Actor{"a", false}, add).ok());
+  auto b = Check(kNy);
+
+  v1::ListDialRecordsRequest req;
+  req.set_parent("tenants/" + tenant_);
+  req.set_phone_number(kNy);
+  req.set_page_size(2);
+  auto page1 = manager_->ListDialRecords(req);
+  ASSERT_TRUE(page1.ok()) << page1.status();
+  ASSERT_EQ(page1->records_size(), 2);
+  EXPECT_EQ(page1->records(0).decision().decision_id(), a->decision_id());
+  EXPECT_TRUE(page1->records(0).decision().allowed());
+  EXPECT_EQ(page1->records(1).call().outcome(), dialing::v1::CALL_OUTCOME_NO_ANSWER);
+  ASSERT_FALSE(page1->next_page_token().empty());
+  req.set_page_token(page1->next_page_token());
+  auto page2 = manager_->ListDialRecords(req);
+  ASSERT_TRUE(page2.ok()) << page2.status();
+  ASSERT_EQ(page2->records_size(), 1);
+  EXPECT_EQ(page2->records(0).decision().decision_id(), b->decision_id());
+  EXPECT_FALSE(page2->records(0).decision().allowed());
+  EXPECT_EQ(page2->records(0).decision().reasons(0).code(), "DNC_TENANT");
+  EXPECT_TRUE(page2->next_page_token().empty());
+
+  req.set_phone_number(kCa);  // a token is bound to its number
+  EXPECT_EQ(ReasonOf(manager_->ListDialRecords(req).status()), "INVALID_PAGE_TOKEN");
+}
+
+TEST_F(ComplianceComponentTest, ScrubDecidesWithoutCounting) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    auto* c = rs.add_number_caps();
+    c->set_id("1-PER-DAY");
+    c->set_max_attempts(1);
+    *c->mutable_window() = Dur(absl::Hours(24));
+  });
+  v1::ScrubNumbersRequest req;
+  req.set_campaign(campaign_);
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  req.add_entries()->set_phone_number(kNy);
+  req.add_entries()->set_phone_number("garbage");
+  req.add_entries()->set_phone_number(kNy);
+  auto r = manager_->ScrubNumbers(Actor{"s", false}, req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->results_size(), 3);
+  EXPECT_TRUE(r->results(0).decision().allowed());
+  EXPECT_TRUE(r->results(0).decision().scrub());
+  EXPECT_FALSE(r->results(1).error().empty());
+  EXPECT_TRUE(r->results(2).decision().allowed());  // nothing was counted
+  EXPECT_TRUE(Check(kNy)->allowed());
+  EXPECT_FALSE(Check(kNy)->allowed());
+}
+
+TEST_F(ComplianceComponentTest, ContactEventsPutNumbersOnTheTenantList) {
+  SetRules(AlwaysOpen);
+  contacts::v1::ContactErased erased;
+  erased.add_contacts("tenants/" + tenant_ + "/contactLists/l/contacts/1");
+  erased.add_do_not_call_numbers(kNy);
+  auto e = kafka::MakeEnvelope(tenant_, "x", erased, "contacts/test", clock_);
+  ASSERT_TRUE(manager_->HandleEvent(e).ok());
+  ASSERT_TRUE(manager_->HandleEvent(e).ok());  // redelivered: still one entry
+  contacts::v1::ContactOptedOut opted;
+  opted.set_contact("tenants/" + tenant_ + "/contactLists/l/contacts/2");
+  opted.add_do_not_call_numbers(kFl);
+  ASSERT_TRUE(manager_->HandleEvent(kafka::MakeEnvelope(tenant_, "y", opted, "contacts/test", clock_)).ok());
+  EXPECT_EQ(Codes(*Check(kNy)), std::vector<std::string>{"DNC_TENANT:tenant"});
+  EXPECT_EQ(Codes(*Check(kFl)), std::vector<std::string>{"DNC_TENANT:tenant"});
+}
+
+TEST_F(ComplianceComponentTest, OutboxRelayPublishesCompleteDecisionsAndRetries) {
+  // Drain what earlier tests left.
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  while (*relay.RunOnce() > 0) {
+  }
+  publisher->events.clear();
+
+  SetRules(AlwaysOpen);
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(kCa);
+  ASSERT_TRUE(manager_->AddDoNotCall(Actor{"a", false}, add).ok());
+  auto d = Check(kCa);
+  ASSERT_TRUE(d.ok());
+
+  publisher->set_fail(true);
+  EXPECT_FALSE(relay.RunOnce().ok());  // nothing popped
+  publisher->set_fail(false);
+  auto n = relay.RunOnce();
+  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_EQ(*n, 3);  // rule set, DNC change, decision
+  EXPECT_EQ(publisher->events[0].type(), "dialgrid.compliance.v1.RuleSetChanged");
+  EXPECT_EQ(publisher->events[1].type(), "dialgrid.compliance.v1.DoNotCallChanged");
+  ASSERT_EQ(publisher->events[2].type(), "dialgrid.compliance.v1.DialDecision");
+  v1::DialDecision published;
+  ASSERT_TRUE(publisher->events[2].payload().UnpackTo(&published));
+  EXPECT_EQ(published.decision_id(), d->decision_id());
+  EXPECT_FALSE(published.allowed());
+  ASSERT_EQ(published.reasons_size(), 1);
+  EXPECT_EQ(published.reasons(0).code(), "DNC_TENANT");
+  EXPECT_EQ(publisher->events[2].tenant(), tenant_);
+  EXPECT_EQ(*relay.RunOnce(), 0);
+}
+
+// The caps in the Lua script agree with the domain model (CheckAttemptCaps)
+// on random attempt histories.
+TEST_F(ComplianceComponentTest, ScriptCapsAgreeWithTheDomainModel) {
+  std::vector<AttemptCap> caps = {{"3-PER-24H", 3, absl::Hours(24)}, {"5-PER-7D", 5, absl::Hours(24 * 7)}};
+  SetRules([&](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    for (const auto& c : caps) {
+      auto* p = rs.add_number_caps();
+      p->set_id(c.id);
+      p->set_max_attempts(c.max_attempts);
+      *p->mutable_window() = Dur(c.window);
+    }
+  });
+  std::mt19937 rng(7);
+  absl::Time start = clock_.Now();
+  for (int round = 0; round < 30; ++round) {
+    std::string number = absl::StrCat("+1212202", 1000 + round);
+    std::vector<absl::Time> attempts;
+    int n = static_cast<int>(rng() % 8);
+    for (int i = 0; i < n; ++i) {
+      clock_.Set(start + absl::Minutes(static_cast<int64_t>(rng() % (60 * 24 * 8))));
+      attempts.push_back(clock_.Now());
+      ASSERT_TRUE(CallEnded(number, dialing::v1::CALL_OUTCOME_NO_ANSWER).ok());
+    }
+    absl::Time now = start + absl::Hours(24 * 8) + absl::Minutes(static_cast<int64_t>(rng() % 600));
+    clock_.Set(now);
+    CapDecision want = CheckAttemptCaps(caps, attempts, now);
+    auto got = Check(number);
+    ASSERT_TRUE(got.ok());
+    EXPECT_EQ(got->allowed(), want.allowed) << "round " << round;
+    if (!want.allowed) {
+      EXPECT_EQ(FromUnixMillisForTest(got->next_allowed_time()), want.next_allowed) << "round " << round;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance
