@@ -1,0 +1,511 @@
+// Service tests: the dialgrid-compliance binary (with dialgrid-tenancy for
+// credentials and dialgrid-contacts for erasure events) against a real
+// redis-server and the Kafka-protocol broker, over loopback gRPC.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "dialgrid/compliance/v1/compliance.grpc.pb.h"
+#include "dialgrid/contacts/v1/contacts.grpc.pb.h"
+#include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
+#include "dialgrid/type/v1/error.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/auth/principal.h"
+#include "services/common/core/clock.h"
+#include "services/common/kafka/event_publisher.h"
+#include "services/common/kafka/kafka_consumer.h"
+#include "services/common/kafka/kafka_producer.h"
+#include "tests/fixtures/servers.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+using dialgrid::testing::ChildProcess;
+using dialgrid::testing::KafkaBroker;
+using dialgrid::testing::RedisServer;
+using google::protobuf::util::TimeUtil;
+using Stub = v1::ComplianceService::Stub;
+
+constexpr char kNy[] = "+12122010601";
+
+absl::StatusOr<std::string> GrpcAddress(const std::string& port_file) {
+  auto ports = dialgrid::testing::WaitForFile(port_file, absl::Seconds(30));
+  if (!ports.ok()) return ports.status();
+  for (absl::string_view line : absl::StrSplit(*ports, '\n')) {
+    if (absl::StartsWith(line, "grpc=")) return std::string(line.substr(5));
+  }
+  return absl::InternalError(absl::StrCat("no grpc= line in ", port_file));
+}
+
+// The ErrorInfo reason and BadRequest field of a failed call.
+std::string ReasonOf(const grpc::Status& st) {
+  type::v1::RpcStatus details;
+  if (!details.ParseFromString(st.error_details())) return "";
+  for (const auto& any : details.details()) {
+    type::v1::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
+struct Process {
+  std::string address;
+  std::unique_ptr<ChildProcess> process;
+};
+
+class ComplianceServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = redis->release();
+    auto broker = KafkaBroker::Start({"tenancy", "contacts", "compliance", "dialing"});
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = broker->release();
+    dir_ = new std::string(dialgrid::testing::MakeTempDir("compliance-service-test"));
+    admin_ = new std::string(auth::NewSecret(auth::NewCredentialId()));
+    std::string service_secret = auth::NewSecret(auth::NewCredentialId());
+    std::ofstream(*dir_ + "/admin.secret") << *admin_ << "\n";
+    std::ofstream(*dir_ + "/service.secret") << service_secret << "\n";
+    service_ = new std::string(service_secret);
+
+    tenancy_ = Spawn("tenancy", {DIALGRID_TENANCY_BIN,
+                                 "--bootstrap_admin_secret_file=" + *dir_ + "/admin.secret",
+                                 "--bootstrap_service_secret_file=" + *dir_ + "/service.secret"});
+    ASSERT_NE(tenancy_, nullptr);
+    contacts_ = Spawn("contacts", {DIALGRID_CONTACTS_BIN, "--tenancy=" + tenancy_->address,
+                                   "--service_secret_file=" + *dir_ + "/service.secret"});
+    ASSERT_NE(contacts_, nullptr);
+    compliance_ = Spawn("compliance", {DIALGRID_COMPLIANCE_BIN, "--tenancy=" + tenancy_->address,
+                                       "--service_secret_file=" + *dir_ + "/service.secret"});
+    ASSERT_NE(compliance_, nullptr);
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel(compliance_->address, grpc::InsecureChannelCredentials()));
+
+    CreateTenant("cs-a");
+    CreateTenant("cs-b");
+    a_ = new std::string(Credential("cs-a", tenancy::v1::ROLE_TENANT_ADMIN));
+    b_ = new std::string(Credential("cs-b", tenancy::v1::ROLE_TENANT_ADMIN));
+    agent_a_ = new std::string(Credential("cs-a", tenancy::v1::ROLE_AGENT));
+  }
+
+  static void TearDownTestSuite() {
+    delete channel_;
+    delete compliance_;
+    delete contacts_;
+    delete tenancy_;
+    delete broker_;
+    delete redis_;
+    for (auto* s : {a_, b_, agent_a_, admin_, service_, dir_}) delete s;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(agent_a_, nullptr) << "suite setup failed; logs under "
+                                 << (dir_ ? *dir_ : std::string("(none)"));
+  }
+
+  static Process* Spawn(const std::string& name, std::vector<std::string> argv) {
+    argv.push_back("--redis=" + redis_->address());
+    argv.push_back("--kafka=" + broker_->bootstrap());
+    argv.push_back("--port_file=" + *dir_ + "/" + name + ".ports");
+    auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/" + name + ".log");
+    EXPECT_TRUE(proc.ok()) << proc.status();
+    if (!proc.ok()) return nullptr;
+    auto addr = GrpcAddress(*dir_ + "/" + name + ".ports");
+    EXPECT_TRUE(addr.ok()) << addr.status() << " (see " << *dir_ << "/" << name << ".log)";
+    if (!addr.ok()) return nullptr;
+    auto* p = new Process();
+    p->address = *addr;
+    p->process = std::move(*proc);
+    return p;
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& secret) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    if (!secret.empty()) ctx->AddMetadata("authorization", "Bearer " + secret);
+    return ctx;
+  }
+  static std::unique_ptr<Stub> stub() { return v1::ComplianceService::NewStub(*channel_); }
+  static std::unique_ptr<tenancy::v1::TenancyService::Stub> tenancy() {
+    return tenancy::v1::TenancyService::NewStub(
+        grpc::CreateChannel(tenancy_->address, grpc::InsecureChannelCredentials()));
+  }
+
+  static void CreateTenant(const std::string& id) {
+    tenancy::v1::CreateTenantRequest req;
+    req.set_tenant_id(id);
+    req.mutable_tenant()->set_display_name("Tenant " + id);
+    req.mutable_tenant()->set_time_zone("America/New_York");
+    req.mutable_tenant()->mutable_quota()->set_max_contacts(1000);
+    tenancy::v1::Tenant t;
+    grpc::Status st = tenancy()->CreateTenant(Ctx(*admin_).get(), req, &t);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  static std::string Credential(const std::string& tenant, tenancy::v1::Role role) {
+    tenancy::v1::CreateCredentialRequest req;
+    req.set_parent("tenants/" + tenant);
+    req.mutable_credential()->set_display_name("test");
+    req.mutable_credential()->add_roles(role);
+    tenancy::v1::CreateCredentialResponse resp;
+    grpc::Status st = tenancy()->CreateCredential(Ctx(*admin_).get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.secret();
+  }
+
+  // Around-the-clock calling hours (deterministic whatever the time of day)
+  // and one attempt per number per day.
+  static void SetRules(const std::string& secret, const std::string& tenant) {
+    v1::UpdateRuleSetRequest req;
+    v1::RuleSet* rs = req.mutable_rule_set();
+    rs->set_name("tenants/" + tenant + "/ruleSet");
+    rs->add_calling_hours_presets("KR-ICNA");
+    auto* r = rs->add_custom_calling_hours();
+    r->set_id("TEST-ALWAYS");
+    r->set_jurisdiction("US");
+    for (int i = 0; i < 7; ++i) r->add_weekday_windows("00:00-24:00");
+    auto* cap = rs->add_number_caps();
+    cap->set_id("1-PER-DAY");
+    cap->set_max_attempts(1);
+    *cap->mutable_window() = TimeUtil::SecondsToDuration(86400);
+    v1::GetRuleSetRequest get;
+    get.set_name(rs->name());
+    v1::RuleSet cur;
+    if (stub()->GetRuleSet(Ctx(secret).get(), get, &cur).ok()) req.set_expected_version(cur.version());
+    v1::RuleSet out;
+    grpc::Status st = stub()->UpdateRuleSet(Ctx(secret).get(), req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  static grpc::Status Check(const std::string& secret, const std::string& tenant,
+                            const std::string& number, v1::DialDecision* out) {
+    v1::CheckDialRequest req;
+    req.set_campaign("tenants/" + tenant + "/campaigns/c1");
+    req.set_phone_number(number);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    return stub()->CheckDial(Ctx(secret).get(), req, out);
+  }
+
+  // Polls `fn` until it returns true (events travel through Kafka).
+  static bool Eventually(const std::function<bool()>& fn, absl::Duration limit = absl::Seconds(30)) {
+    absl::Time deadline = absl::Now() + limit;
+    while (absl::Now() < deadline) {
+      if (fn()) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
+  static RedisServer* redis_;
+  static KafkaBroker* broker_;
+  static Process *tenancy_, *contacts_, *compliance_;
+  static std::shared_ptr<grpc::Channel>* channel_;
+  static std::string *dir_, *admin_, *service_, *a_, *b_, *agent_a_;
+};
+
+RedisServer* ComplianceServiceTest::redis_ = nullptr;
+KafkaBroker* ComplianceServiceTest::broker_ = nullptr;
+Process* ComplianceServiceTest::tenancy_ = nullptr;
+Process* ComplianceServiceTest::contacts_ = nullptr;
+Process* ComplianceServiceTest::compliance_ = nullptr;
+std::shared_ptr<grpc::Channel>* ComplianceServiceTest::channel_ = nullptr;
+std::string* ComplianceServiceTest::dir_ = nullptr;
+std::string* ComplianceServiceTest::admin_ = nullptr;
+std::string* ComplianceServiceTest::service_ = nullptr;
+std::string* ComplianceServiceTest::a_ = nullptr;
+std::string* ComplianceServiceTest::b_ = nullptr;
+std::string* ComplianceServiceTest::agent_a_ = nullptr;
+
+TEST_F(ComplianceServiceTest, CheckDialAllowsThenCountsAndPublishesTheDecision) {
+  std::mutex mu;
+  std::vector<event::v1::Envelope> events;
+  kafka::ConsumerOptions co;
+  co.bootstrap_servers = broker_->bootstrap();
+  co.group_id = "decisions-" + auth::NewCredentialId();
+  co.topics = {"compliance"};
+  auto consumer = kafka::KafkaConsumer::Create(
+      co,
+      [&](const event::v1::Envelope& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        events.push_back(e);
+        return absl::OkStatus();
+      },
+      nullptr);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  (*consumer)->Start();
+
+  SetRules(*a_, "cs-a");
+  v1::DialDecision first, second;
+  // The dialer checks with the platform services' credential.
+  grpc::Status st = Check(*service_, "cs-a", kNy, &first);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(first.allowed()) << first.DebugString();
+  EXPECT_FALSE(first.decision_id().empty());
+  ASSERT_TRUE(Check(*service_, "cs-a", kNy, &second).ok());
+  EXPECT_FALSE(second.allowed());
+  ASSERT_EQ(second.reasons_size(), 1);
+  EXPECT_EQ(second.reasons(0).code(), "ATTEMPT_CAP_NUMBER");
+  EXPECT_TRUE(second.has_next_allowed_time());
+
+  bool seen = Eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    int found = 0;
+    for (const auto& e : events) {
+      v1::DialDecision d;
+      if (e.type() == "dialgrid.compliance.v1.DialDecision" && e.payload().UnpackTo(&d) &&
+          (d.decision_id() == first.decision_id() || d.decision_id() == second.decision_id())) {
+        EXPECT_EQ(e.tenant(), "cs-a");
+        EXPECT_EQ(d.allowed(), d.decision_id() == first.decision_id());
+        ++found;
+      }
+    }
+    return found == 2;
+  });
+  EXPECT_TRUE(seen) << "both decisions on the compliance topic";
+  (*consumer)->Stop();
+
+  // Audit query.
+  v1::ListDialRecordsRequest list;
+  list.set_parent("tenants/cs-a");
+  list.set_phone_number(kNy);
+  v1::ListDialRecordsResponse records;
+  ASSERT_TRUE(stub()->ListDialRecords(Ctx(*a_).get(), list, &records).ok());
+  ASSERT_GE(records.records_size(), 2);
+}
+
+TEST_F(ComplianceServiceTest, EveryRpcRefusesAnotherTenantsResources) {
+  SetRules(*b_, "cs-b");
+  auto expect_denied = [](const grpc::Status& st, const char* what) {
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << what << ": " << st.error_message();
+    EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH") << what;
+  };
+  const std::string& a = *a_;
+  v1::DialDecision d;
+  expect_denied(Check(a, "cs-b", kNy, &d), "CheckDial");
+  {
+    v1::ScrubNumbersRequest r;
+    r.set_campaign("tenants/cs-b/campaigns/c1");
+    r.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    r.add_entries()->set_phone_number(kNy);
+    v1::ScrubNumbersResponse out;
+    expect_denied(stub()->ScrubNumbers(Ctx(a).get(), r, &out), "ScrubNumbers");
+  }
+  {
+    v1::UpdateRuleSetRequest r;
+    r.mutable_rule_set()->set_name("tenants/cs-b/ruleSet");
+    r.set_expected_version(1);
+    v1::RuleSet out;
+    expect_denied(stub()->UpdateRuleSet(Ctx(a).get(), r, &out), "UpdateRuleSet");
+    v1::GetRuleSetRequest g;
+    g.set_name("tenants/cs-b/ruleSet");
+    expect_denied(stub()->GetRuleSet(Ctx(a).get(), g, &out), "GetRuleSet");
+  }
+  {
+    v1::AddDoNotCallNumbersRequest r;
+    r.set_parent("tenants/cs-b");
+    r.add_phone_numbers(kNy);
+    v1::AddDoNotCallNumbersResponse out;
+    expect_denied(stub()->AddDoNotCallNumbers(Ctx(a).get(), r, &out), "AddDoNotCallNumbers");
+    v1::RemoveDoNotCallNumbersRequest rm;
+    rm.set_parent("tenants/cs-b/campaigns/c1");
+    rm.add_phone_numbers(kNy);
+    v1::RemoveDoNotCallNumbersResponse rout;
+    expect_denied(stub()->RemoveDoNotCallNumbers(Ctx(a).get(), rm, &rout), "RemoveDoNotCallNumbers");
+    v1::CheckDoNotCallRequest c;
+    c.set_parent("tenants/cs-b");
+    c.set_phone_number(kNy);
+    v1::CheckDoNotCallResponse cout;
+    expect_denied(stub()->CheckDoNotCall(Ctx(a).get(), c, &cout), "CheckDoNotCall");
+  }
+  {
+    v1::RecordConsentRequest r;
+    r.set_parent("tenants/cs-b");
+    v1::Consent out;
+    expect_denied(stub()->RecordConsent(Ctx(a).get(), r, &out), "RecordConsent");
+    v1::RevokeConsentRequest rv;
+    rv.set_name("tenants/cs-b/consents/tel-12122010601");
+    expect_denied(stub()->RevokeConsent(Ctx(a).get(), rv, &out), "RevokeConsent");
+    v1::GetConsentRequest g;
+    g.set_name("tenants/cs-b/consents/tel-12122010601");
+    expect_denied(stub()->GetConsent(Ctx(a).get(), g, &out), "GetConsent");
+  }
+  {
+    v1::GetAbandonRateRequest r;
+    r.set_campaign("tenants/cs-b/campaigns/c1");
+    v1::AbandonRate out;
+    expect_denied(stub()->GetAbandonRate(Ctx(a).get(), r, &out), "GetAbandonRate");
+    v1::ListDialRecordsRequest l;
+    l.set_parent("tenants/cs-b");
+    l.set_phone_number(kNy);
+    v1::ListDialRecordsResponse lout;
+    expect_denied(stub()->ListDialRecords(Ctx(a).get(), l, &lout), "ListDialRecords");
+    v1::ListCallingHoursPresetsRequest p;
+    p.set_parent("tenants/cs-b");
+    v1::ListCallingHoursPresetsResponse pout;
+    expect_denied(stub()->ListCallingHoursPresets(Ctx(a).get(), p, &pout), "ListCallingHoursPresets");
+    v1::ListRegistriesRequest rg;
+    rg.set_parent("tenants/cs-b");
+    v1::ListRegistriesResponse rgout;
+    expect_denied(stub()->ListRegistries(Ctx(a).get(), rg, &rgout), "ListRegistries");
+  }
+  // A contact of another tenant inside an own campaign's check.
+  v1::CheckDialRequest mixed;
+  mixed.set_campaign("tenants/cs-a/campaigns/c1");
+  mixed.set_contact("tenants/cs-b/contactLists/l/contacts/x");
+  mixed.set_phone_number(kNy);
+  mixed.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  expect_denied(stub()->CheckDial(Ctx(a).get(), mixed, &d), "CheckDial contact");
+}
+
+TEST_F(ComplianceServiceTest, AuthenticationRolesAndBadInput) {
+  v1::DialDecision d;
+  EXPECT_EQ(Check("", "cs-a", kNy, &d).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Check("dgk_nope", "cs-a", kNy, &d).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // Agents record opt-outs but neither decide dials nor take numbers off a list.
+  grpc::Status st = Check(*agent_a_, "cs-a", kNy, &d);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "ROLE_NOT_ALLOWED");
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/cs-a");
+  add.add_phone_numbers("+12122010999");
+  add.set_reason("callee asked during the call");
+  v1::AddDoNotCallNumbersResponse added;
+  st = stub()->AddDoNotCallNumbers(Ctx(*agent_a_).get(), add, &added);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(added.added(), 1);
+  v1::RemoveDoNotCallNumbersRequest rm;
+  rm.set_parent("tenants/cs-a");
+  rm.add_phone_numbers("+12122010999");
+  v1::RemoveDoNotCallNumbersResponse removed;
+  EXPECT_EQ(stub()->RemoveDoNotCallNumbers(Ctx(*agent_a_).get(), rm, &removed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  st = Check(*a_, "cs-a", "555", &d);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(ReasonOf(st).empty());
+
+  v1::UpdateRuleSetRequest bad;
+  bad.mutable_rule_set()->set_name("tenants/cs-a/ruleSet");
+  auto* r = bad.mutable_rule_set()->add_custom_calling_hours();
+  r->set_id("BAD");
+  r->set_jurisdiction("US");
+  for (int i = 0; i < 7; ++i) r->add_weekday_windows("21:00-08:00");
+  v1::GetRuleSetRequest get;
+  get.set_name("tenants/cs-a/ruleSet");
+  v1::RuleSet cur;
+  if (stub()->GetRuleSet(Ctx(*a_).get(), get, &cur).ok()) bad.set_expected_version(cur.version());
+  v1::RuleSet out;
+  st = stub()->UpdateRuleSet(Ctx(*a_).get(), bad, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "WINDOW_ENDS_BEFORE_START");
+
+  v1::ListCallingHoursPresetsRequest p;
+  p.set_parent("tenants/cs-a");
+  v1::ListCallingHoursPresetsResponse presets;
+  ASSERT_TRUE(stub()->ListCallingHoursPresets(Ctx(*agent_a_).get(), p, &presets).ok());
+  bool fed = false;
+  for (const auto& pr : presets.presets()) {
+    if (pr.id() == "US-FED") {
+      fed = true;
+      EXPECT_EQ(pr.weekday_windows(0), "08:00-21:00");
+      EXPECT_FALSE(pr.source().empty());
+    }
+  }
+  EXPECT_TRUE(fed);
+}
+
+TEST_F(ComplianceServiceTest, ErasureInContactsPutsTheNumberOnTheDoNotCallList) {
+  SetRules(*a_, "cs-a");
+  auto contacts = contacts::v1::ContactsService::NewStub(
+      grpc::CreateChannel(contacts_->address, grpc::InsecureChannelCredentials()));
+  contacts::v1::CreateContactListRequest cl;
+  cl.set_parent("tenants/cs-a");
+  cl.set_contact_list_id("erase");
+  cl.mutable_contact_list()->set_display_name("Erase");
+  contacts::v1::ContactList list;
+  grpc::Status st = contacts->CreateContactList(Ctx(*a_).get(), cl, &list);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  contacts::v1::CreateContactRequest cc;
+  cc.set_parent(list.name());
+  cc.mutable_contact()->set_external_id("p-1");
+  cc.mutable_contact()->add_phones()->mutable_number()->set_e164("+13052010123");
+  contacts::v1::Contact contact;
+  st = contacts->CreateContact(Ctx(*a_).get(), cc, &contact);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  contacts::v1::EraseContactDataRequest er;
+  er.set_parent("tenants/cs-a");
+  er.set_phone_number("+13052010123");
+  contacts::v1::EraseContactDataResponse erased;
+  st = contacts->EraseContactData(Ctx(*a_).get(), er, &erased);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  bool listed = Eventually([&] {
+    v1::CheckDoNotCallRequest c;
+    c.set_parent("tenants/cs-a");
+    c.set_phone_number("+13052010123");
+    v1::CheckDoNotCallResponse out;
+    return stub()->CheckDoNotCall(Ctx(*a_).get(), c, &out).ok() && out.entries_size() == 1;
+  });
+  EXPECT_TRUE(listed) << "the ContactErased event reached the compliance service";
+  v1::DialDecision d;
+  ASSERT_TRUE(Check(*service_, "cs-a", "+13052010123", &d).ok());
+  EXPECT_FALSE(d.allowed());
+  ASSERT_GE(d.reasons_size(), 1);
+  EXPECT_EQ(d.reasons(0).code(), "DNC_TENANT");
+  // The other tenant may still call the number.
+  SetRules(*b_, "cs-b");
+  ASSERT_TRUE(Check(*service_, "cs-b", "+13052010123", &d).ok());
+  EXPECT_TRUE(d.allowed());
+}
+
+TEST_F(ComplianceServiceTest, CallEventsOnTheDialingTopicAreCounted) {
+  SetRules(*a_, "cs-a");
+  const std::string number = "+16502530010";
+  v1::DialDecision d;
+  ASSERT_TRUE(Check(*service_, "cs-a", number, &d).ok());
+  ASSERT_TRUE(d.allowed());
+  // The dialer could not place the call: the attempt is given back.
+  kafka::ProducerOptions po;
+  po.bootstrap_servers = broker_->bootstrap();
+  auto producer = kafka::KafkaProducer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  dialing::v1::CallAttemptEnded call;
+  call.set_campaign("tenants/cs-a/campaigns/c1");
+  call.set_phone_number(number);
+  call.set_decision_id(d.decision_id());
+  call.set_outcome(dialing::v1::CALL_OUTCOME_NOT_PLACED);
+  *call.mutable_dial_time() = TimeUtil::GetCurrentTime();
+  ASSERT_TRUE((*producer)->Publish("dialing", kafka::MakeEnvelope("cs-a", "call-1", call, "test",
+                                                                 SystemClock::Get())).ok());
+  bool released = Eventually([&] {
+    v1::ScrubNumbersRequest r;
+    r.set_campaign("tenants/cs-a/campaigns/c1");
+    r.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    r.add_entries()->set_phone_number(number);
+    v1::ScrubNumbersResponse out;
+    return stub()->ScrubNumbers(Ctx(*a_).get(), r, &out).ok() && out.results_size() == 1 &&
+           out.results(0).decision().allowed();
+  });
+  EXPECT_TRUE(released) << "the NOT_PLACED event gave the attempt back";
+}
+
+TEST_F(ComplianceServiceTest, SigtermStopsCleanly) {
+  auto extra = Spawn("compliance-2", {DIALGRID_COMPLIANCE_BIN, "--tenancy=" + tenancy_->address,
+                                      "--service_secret_file=" + *dir_ + "/service.secret",
+                                      "--consumer_group=compliance-2"});
+  ASSERT_NE(extra, nullptr);
+  std::unique_ptr<Process> owned(extra);
+  auto code = extra->process->Terminate(absl::Seconds(20));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance
