@@ -557,18 +557,96 @@ absl::StatusOr<v1::CheckDoNotCallResponse> ComplianceManager::CheckDoNotCall(
   return resp;
 }
 
+Registry* ComplianceManager::FindRegistry(const std::string& id) const {
+  for (const auto& r : registries_) {
+    if (r->id == id) return r.get();
+  }
+  return nullptr;
+}
+
+v1::Registry ComplianceManager::RegistryProto(const Registry& r) const {
+  v1::Registry p;
+  p.set_id(r.id);
+  p.set_kind(r.kind);
+  auto base = r.list->base();
+  p.set_numbers(static_cast<int64_t>(base->size()));
+  p.set_size_bytes(static_cast<int64_t>(base->SizeInBytes()));
+  p.set_path(r.path);
+  p.set_overlay_additions(static_cast<int64_t>(r.list->added_size()));
+  p.set_overlay_removals(static_cast<int64_t>(r.list->removed_size()));
+  return p;
+}
+
 v1::ListRegistriesResponse ComplianceManager::ListRegistries() const {
   v1::ListRegistriesResponse resp;
-  for (const auto& r : registries_) {
-    v1::Registry* p = resp.add_registries();
-    p->set_id(r->id);
-    p->set_kind(r->kind);
-    auto base = r->list->base();
-    p->set_numbers(static_cast<int64_t>(base->size()));
-    p->set_size_bytes(static_cast<int64_t>(base->SizeInBytes()));
-    p->set_path(r->path);
-  }
+  for (const auto& r : registries_) *resp.add_registries() = RegistryProto(*r);
   return resp;
+}
+
+absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
+    const Actor& actor, const v1::UpdateRegistryRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("name", req.name(), "vendor/registries/{registry}"));
+  Registry* reg = FindRegistry(ids[0]);
+  if (reg == nullptr) {
+    return NotFound("REGISTRY_NOT_FOUND", absl::StrCat("no registry \"", ids[0], "\" is loaded"));
+  }
+  int total = req.add_numbers_size() + req.remove_numbers_size();
+  if (total == 0 || total > options_.max_registry_numbers) {
+    return InvalidField("add_numbers", "INVALID_BATCH_SIZE",
+                        absl::StrCat("1 to ", options_.max_registry_numbers, " numbers per call"));
+  }
+  DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
+  std::vector<uint64_t> add, remove;
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto& in = pass == 0 ? req.add_numbers() : req.remove_numbers();
+    for (int i = 0; i < in.size(); ++i) {
+      auto key = ParseDncKey(in[i], reg->plan);
+      if (!key.ok()) {
+        return InvalidField(absl::StrCat(pass == 0 ? "add_numbers[" : "remove_numbers[", i, "]"),
+                            "INVALID_NUMBER", key.status().message());
+      }
+      (pass == 0 ? add : remove).push_back(*key);
+    }
+  }
+  v1::RegistryChanged changed;
+  changed.set_registry(reg->id);
+  for (uint64_t k : add) changed.add_added(std::to_string(k));
+  for (uint64_t k : remove) changed.add_removed(std::to_string(k));
+  changed.set_reason(req.reason());
+  changed.set_changed_by(actor.subject);
+  DG_RETURN_IF_ERROR(store_->UpdateRegistry(reg->id, add, remove, Event("", req.name(), changed)));
+  // This replica at once; the others through the event.
+  for (uint64_t k : add) DG_RETURN_IF_ERROR(reg->list->Add(k));
+  for (uint64_t k : remove) DG_RETURN_IF_ERROR(reg->list->Remove(k));
+  v1::UpdateRegistryResponse resp;
+  *resp.mutable_registry() = RegistryProto(*reg);
+  return resp;
+}
+
+absl::Status ComplianceManager::LoadRegistryOverlays() {
+  for (const auto& r : registries_) {
+    DG_ASSIGN_OR_RETURN(auto overlay, store_->GetRegistryOverlay(r->id));
+    for (uint64_t k : overlay.added) DG_RETURN_IF_ERROR(r->list->Add(k));
+    for (uint64_t k : overlay.removed) DG_RETURN_IF_ERROR(r->list->Remove(k));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ComplianceManager::HandleRegistryEvent(const event::v1::Envelope& event) {
+  if (event.type() != "dialgrid.compliance.v1.RegistryChanged") return absl::OkStatus();
+  v1::RegistryChanged e;
+  if (!event.payload().UnpackTo(&e)) return absl::OkStatus();
+  Registry* reg = FindRegistry(e.registry());
+  if (reg == nullptr) return absl::OkStatus();  // not loaded on this replica
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& text : pass == 0 ? e.added() : e.removed()) {
+      uint64_t k = 0;
+      if (!absl::SimpleAtoi(text, &k) || k >= UniverseOf(reg->plan)) continue;
+      absl::Status st = pass == 0 ? reg->list->Add(k) : reg->list->Remove(k);
+      if (!st.ok()) return st;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Consent> ComplianceManager::RecordConsent(const Actor& actor,

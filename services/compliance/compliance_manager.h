@@ -58,6 +58,7 @@ struct ComplianceOptions {
   absl::Duration abandon_cache_ttl = absl::Seconds(1);
   int max_scrub_entries = 1000;
   int max_dnc_numbers = 10000;
+  int max_registry_numbers = 100000;
   // Called with every decision taken (metrics).
   std::function<void(const v1::DialDecision&)> on_decision;
 };
@@ -84,6 +85,14 @@ class ComplianceManager {
       const Actor& actor, const v1::RemoveDoNotCallNumbersRequest& req);
   absl::StatusOr<v1::CheckDoNotCallResponse> CheckDoNotCall(const v1::CheckDoNotCallRequest& req);
   v1::ListRegistriesResponse ListRegistries() const;
+  absl::StatusOr<v1::UpdateRegistryResponse> UpdateRegistry(const Actor& actor,
+                                                            const v1::UpdateRegistryRequest& req);
+  // Replays every registry's stored additions and removals into this
+  // replica's overlays (on start, before serving).
+  absl::Status LoadRegistryOverlays();
+  // RegistryChanged events from the `compliance` topic (every replica reads
+  // them in a consumer group of its own); other types are ignored.
+  absl::Status HandleRegistryEvent(const event::v1::Envelope& event);
 
   absl::StatusOr<v1::Consent> RecordConsent(const Actor& actor, const v1::RecordConsentRequest& req);
   absl::StatusOr<v1::Consent> RevokeConsent(const Actor& actor, const v1::RevokeConsentRequest& req);
@@ -112,6 +121,8 @@ class ComplianceManager {
                                                     const std::string& campaign);
   event::v1::Envelope Event(const std::string& tenant, const std::string& subject,
                             const google::protobuf::Message& payload) const;
+  Registry* FindRegistry(const std::string& id) const;
+  v1::Registry RegistryProto(const Registry& r) const;
   absl::Status ApplyDoNotCallEvent(const event::v1::Envelope& event,
                                    const google::protobuf::RepeatedPtrField<std::string>& numbers,
                                    const std::string& reason);

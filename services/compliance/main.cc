@@ -1,10 +1,14 @@
 // dialgrid-compliance: flags -> config, wiring, run, drain, stop.
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "prometheus/counter.h"
 #include "services/common/core/env.h"
@@ -157,6 +161,33 @@ int main(int argc, char** argv) {
       std::make_unique<kafka::LruEventDeduper>());
   if (!consumer.ok()) return Fail("kafka consumer", consumer.status());
 
+  // Registry changes reach every replica: a consumer group of its own.
+  absl::Status overlays = manager.LoadRegistryOverlays();
+  if (!overlays.ok()) return Fail("registry overlays", overlays);
+  kafka::ConsumerOptions registry_options;
+  registry_options.bootstrap_servers = absl::GetFlag(FLAGS_kafka);
+  registry_options.group_id = absl::StrCat(backends->instance, "-registries");
+  registry_options.topics = {"compliance"};
+  registry_options.auto_offset_reset = "latest";  // earlier changes came from Redis above
+  auto registry_consumer = kafka::KafkaConsumer::Create(
+      registry_options,
+      [&manager](const event::v1::Envelope& e) { return manager.HandleRegistryEvent(e); }, nullptr);
+  if (!registry_consumer.ok()) return Fail("kafka consumer", registry_consumer.status());
+  // Changes published while the consumer was joining its group are not lost:
+  // Redis holds every overlay, replayed every 30 s (idempotent).
+  std::mutex resync_mu;
+  std::condition_variable resync_cv;
+  bool resync_stop = false;
+  std::thread resync([&] {
+    std::unique_lock<std::mutex> lock(resync_mu);
+    while (!resync_cv.wait_for(lock, std::chrono::seconds(30), [&] { return resync_stop; })) {
+      lock.unlock();
+      absl::Status rs = manager.LoadRegistryOverlays();
+      if (!rs.ok()) Log(LogLevel::kWarning, "compliance", "registry resync", {{"error", rs.ToString()}});
+      lock.lock();
+    }
+  });
+
   TenantRateLimiter limiter(
       [platform](const std::string& tenant) -> absl::StatusOr<int64_t> {
         auto t = platform->tenants().Get(tenant);
@@ -174,15 +205,28 @@ int main(int argc, char** argv) {
   compliance::ComplianceServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.compliance.v1.ComplianceService");
   RegisterBackends(host, *backends);
-  host.AddStopStep("event consumers", [&consumer] { (*consumer)->Stop(); });
+  host.AddStopStep("event consumers", [&] {
+    (*consumer)->Stop();
+    (*registry_consumer)->Stop();
+    {
+      std::lock_guard<std::mutex> lock(resync_mu);
+      resync_stop = true;
+    }
+    resync_cv.notify_all();
+    resync.join();
+  });
   host.AddStopStep("outbox relay", [&relay] { relay.Stop(absl::Seconds(5)); });
   host.AddStopStep("tenancy events", [platform] { platform->Stop(); });
 
   platform->Start();
   relay.Start();
   (*consumer)->Start();
+  (*registry_consumer)->Start();
   absl::Status st = host.Start();
-  if (!st.ok()) return Fail("start", st);
+  if (!st.ok()) {
+    host.Shutdown();  // runs the stop steps: consumers, resync thread, relay
+    return Fail("start", st);
+  }
   int sig = ServiceHost::WaitForTerminationSignal();
   Log(LogLevel::kInfo, "compliance", "termination signal", {{"signal", sig}});
   host.Shutdown();

@@ -165,7 +165,7 @@ local rec = frame('D', ARGV[15]) .. verdict
 audit(P .. 'aud:' .. num, now, rec, tonumber(ARGV[13]))
 outbox(frame('D', ARGV[16]) .. verdict)
 if req ~= '' then redis.call('SET', P .. 'dreq:' .. req, rec, 'PX', 86400000) end
-return {'OK', rec}
+return {'OK', verdict}
 )lua");
   return *s;
 }
@@ -359,10 +359,15 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
     out.kind = CheckOutcome::Kind::kStaleRuleSet;
     return out;
   }
-  out.kind = tag == "DUP" ? CheckOutcome::Kind::kDuplicate : CheckOutcome::Kind::kDecided;
-  auto d = DecodeDecisionRecord(r->elements[1].str);
-  if (!d.ok()) return d.status();
-  out.decision = *std::move(d);
+  if (tag == "DUP") {
+    out.kind = CheckOutcome::Kind::kDuplicate;
+    auto d = DecodeDecisionRecord(r->elements[1].str);
+    if (!d.ok()) return d.status();
+    out.decision = *std::move(d);
+    return out;
+  }
+  out.decision = c.partial;
+  if (absl::Status st = MergeVerdict(r->elements[1].str, out.decision); !st.ok()) return st;
   return out;
 }
 
@@ -480,6 +485,52 @@ absl::StatusOr<AbandonCounts> RedisComplianceStore::GetAbandonCounts(const std::
     if (h > hour - 720 && h <= hour) (abandoned ? c.abandoned_30d : c.live_30d) += n;
   }
   return c;
+}
+
+// ARGV: event record, number of additions, additions..., removals...
+const redis::Script& RegistryScript() {
+  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
+local add, del = KEYS[1], KEYS[2]
+local n = tonumber(ARGV[2])
+for i = 3, 2 + n do
+  redis.call('SADD', add, ARGV[i]); redis.call('SREM', del, ARGV[i])
+end
+for i = 3 + n, #ARGV do
+  redis.call('SADD', del, ARGV[i]); redis.call('SREM', add, ARGV[i])
+end
+outbox(ARGV[1])
+return 1
+)lua");
+  return *s;
+}
+
+absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
+                                                  const std::vector<uint64_t>& add,
+                                                  const std::vector<uint64_t>& remove,
+                                                  const event::v1::Envelope& event) {
+  std::vector<std::string> args = {Framed('E', event.SerializeAsString()), std::to_string(add.size())};
+  for (uint64_t k : add) args.push_back(std::to_string(k));
+  for (uint64_t k : remove) args.push_back(std::to_string(k));
+  std::string base = absl::StrCat("dg:registry:", registry);
+  auto r = redis_->Eval(RegistryScript(), {base + ":add", base + ":del"}, args);
+  if (!r.ok()) return ScriptError(r.status(), "updating the registry");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegistryOverlay(
+    const std::string& registry) {
+  std::string base = absl::StrCat("dg:registry:", registry);
+  auto r = redis_->Pipeline({{"SMEMBERS", base + ":add"}, {"SMEMBERS", base + ":del"}});
+  if (!r.ok()) return r.status();
+  RegistryOverlay out;
+  for (int i = 0; i < 2; ++i) {
+    for (const auto& e : (*r)[static_cast<size_t>(i)].elements) {
+      uint64_t k = 0;
+      if (!absl::SimpleAtoi(e.str, &k)) return absl::DataLossError("a registry overlay key is malformed");
+      (i == 0 ? out.added : out.removed).push_back(k);
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<v1::DialRecord>> RedisComplianceStore::ListRecords(

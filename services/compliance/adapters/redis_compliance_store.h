@@ -13,7 +13,8 @@
 //   ev:<event id>    STRING call events applied (30 days)
 //   aud:<e164>       ZSET  audit records (decisions, calls) by ms
 //   dreq:<request>   STRING decision of a request id (24 h)
-// and the platform-wide outbox list dg:compliance:outbox (+ :lock).
+// and the platform-wide outbox list dg:compliance:outbox (+ :lock) and
+// registry overlays dg:registry:<id>:add / :del (SETs of registry keys).
 
 #include <memory>
 
@@ -51,6 +52,10 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
   absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
                                                  const std::string& campaign,
                                                  absl::Time now) override;
+  absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
+                              const std::vector<uint64_t>& remove,
+                              const event::v1::Envelope& event) override;
+  absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
   absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
                                                           const std::string& number,
                                                           absl::Time from, absl::Time to,

@@ -858,6 +858,16 @@ size_t DncList::overlay_size() const {
   return added_.size() + removed_.size();
 }
 
+size_t DncList::added_size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return added_.size();
+}
+
+size_t DncList::removed_size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return removed_.size();
+}
+
 std::shared_ptr<const DncIndex> DncList::base() const {
   absl::ReaderMutexLock lock(&mu_);
   return base_;

@@ -220,6 +220,8 @@ class DncList {
   absl::StatusOr<DncIndex> Compact() const ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t overlay_size() const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t added_size() const ABSL_LOCKS_EXCLUDED(mu_);    // keys added, not in base
+  size_t removed_size() const ABSL_LOCKS_EXCLUDED(mu_);  // keys of base removed
   std::shared_ptr<const DncIndex> base() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

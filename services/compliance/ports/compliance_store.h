@@ -103,6 +103,16 @@ class ComplianceStore {
                                                          const std::string& campaign,
                                                          absl::Time now) = 0;
 
+  // Registry overlays (vendor scope): keys added / removed since the index
+  // was built, stored durably and replayed by every replica on start.
+  virtual absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
+                                      const std::vector<uint64_t>& remove,
+                                      const event::v1::Envelope& event) = 0;
+  struct RegistryOverlay {
+    std::vector<uint64_t> added, removed;
+  };
+  virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;
+
   // Audit records of a number with from <= time < to, oldest first.
   virtual absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
                                                                   const std::string& number,

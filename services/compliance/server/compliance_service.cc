@@ -102,6 +102,11 @@ grpc::ServerUnaryReactor* ComplianceServiceImpl::ListRegistries(
                       return absl::OkStatus();
                     });
 }
+grpc::ServerUnaryReactor* ComplianceServiceImpl::UpdateRegistry(
+    grpc::CallbackServerContext* ctx, const v1::UpdateRegistryRequest* req,
+    v1::UpdateRegistryResponse* resp) {
+  DG_SERVE_ACTOR(UpdateRegistry, (Resource{"name", req->name()}), {ROLE_VENDOR_ADMIN})
+}
 grpc::ServerUnaryReactor* ComplianceServiceImpl::RecordConsent(grpc::CallbackServerContext* ctx,
                                                                const v1::RecordConsentRequest* req,
                                                                v1::Consent* resp) {

@@ -24,6 +24,7 @@ class ComplianceServiceImpl final : public v1::ComplianceService::CallbackServic
   DG_UNARY(RemoveDoNotCallNumbers, RemoveDoNotCallNumbersRequest, RemoveDoNotCallNumbersResponse)
   DG_UNARY(CheckDoNotCall, CheckDoNotCallRequest, CheckDoNotCallResponse)
   DG_UNARY(ListRegistries, ListRegistriesRequest, ListRegistriesResponse)
+  DG_UNARY(UpdateRegistry, UpdateRegistryRequest, UpdateRegistryResponse)
   DG_UNARY(RecordConsent, RecordConsentRequest, Consent)
   DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
   DG_UNARY(GetConsent, GetConsentRequest, Consent)

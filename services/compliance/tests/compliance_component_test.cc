@@ -725,6 +725,60 @@ TEST_F(ComplianceComponentTest, OutboxRelayPublishesCompleteDecisionsAndRetries)
   EXPECT_EQ(*relay.RunOnce(), 0);
 }
 
+TEST_F(ComplianceComponentTest, RegistryChangesBetweenRebuildsReachEveryReplica) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.add_do_not_call_registries("us-dnc");
+  });
+  auto replica = NewManager();
+  const std::string fresh = "+13052010555";
+  EXPECT_TRUE(Check(fresh)->allowed());
+
+  v1::UpdateRegistryRequest req;
+  req.set_name("vendor/registries/us-dnc");
+  req.add_add_numbers("305-201-0555");
+  req.add_remove_numbers(kCa);  // was in the index
+  req.set_reason("daily change file");
+  auto resp = manager_->UpdateRegistry(Actor{"vendor", true}, req);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(resp->registry().overlay_additions(), 1);
+  EXPECT_EQ(resp->registry().overlay_removals(), 1);
+  EXPECT_EQ(Codes(*Check(fresh)), std::vector<std::string>{"DNC_REGISTRY:us-dnc"});
+  EXPECT_TRUE(Check(kCa)->allowed());
+
+  // The other replica: not yet, then through the event, as its consumer delivers it.
+  EXPECT_TRUE(Check(fresh, type::v1::DIALING_MODE_PREVIEW, "", "", replica.get())->allowed());
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  while (*relay.RunOnce() > 0) {
+  }
+  int applied = 0;
+  for (const auto& e : publisher->events) {
+    if (e.type() == "dialgrid.compliance.v1.RegistryChanged") {
+      ASSERT_TRUE(replica->HandleRegistryEvent(e).ok());
+      ++applied;
+    }
+  }
+  EXPECT_GE(applied, 1);
+  EXPECT_FALSE(Check(fresh, type::v1::DIALING_MODE_PREVIEW, "", "", replica.get())->allowed());
+
+  // A replica that starts later replays the stored overlay.
+  auto late = NewManager();
+  ASSERT_TRUE(late->LoadRegistryOverlays().ok());
+  EXPECT_FALSE(Check(fresh, type::v1::DIALING_MODE_PREVIEW, "", "", late.get())->allowed());
+  EXPECT_TRUE(Check(kCa, type::v1::DIALING_MODE_PREVIEW, "", "", late.get())->allowed());
+
+  // Garbage is refused, nothing applied.
+  v1::UpdateRegistryRequest bad;
+  bad.set_name("vendor/registries/us-dnc");
+  bad.add_add_numbers("+13052010556");
+  bad.add_add_numbers("12345");
+  EXPECT_EQ(FieldOf(manager_->UpdateRegistry(Actor{"vendor", true}, bad).status()), "add_numbers[1]");
+  EXPECT_TRUE(Check("+13052010556")->allowed());
+  bad.set_name("vendor/registries/nope");
+  EXPECT_EQ(manager_->UpdateRegistry(Actor{"vendor", true}, bad).status().code(), absl::StatusCode::kNotFound);
+}
+
 // The caps in the Lua script agree with the domain model (CheckAttemptCaps)
 // on random attempt histories.
 TEST_F(ComplianceComponentTest, ScriptCapsAgreeWithTheDomainModel) {

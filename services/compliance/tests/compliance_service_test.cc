@@ -406,6 +406,16 @@ TEST_F(ComplianceServiceTest, AuthenticationRolesAndBadInput) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(st), "WINDOW_ENDS_BEFORE_START");
 
+  // Registries are the vendor's.
+  v1::UpdateRegistryRequest ureg;
+  ureg.set_name("vendor/registries/us-national");
+  ureg.add_add_numbers(kNy);
+  v1::UpdateRegistryResponse ureg_out;
+  st = stub()->UpdateRegistry(Ctx(*a_).get(), ureg, &ureg_out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  st = stub()->UpdateRegistry(Ctx(*admin_).get(), ureg, &ureg_out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << "no registry loaded here";
+
   v1::ListCallingHoursPresetsRequest p;
   p.set_parent("tenants/cs-a");
   v1::ListCallingHoursPresetsResponse presets;
