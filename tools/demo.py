@@ -2,8 +2,8 @@
 """Starts the local platform and shows it doing its job, as a client company's
 systems and the vendor's operators would see it. Run through tools/run.sh.
 
-Today the platform is the tenancy and contacts services (with Redis and the
-Kafka-protocol broker); the demo grows as services land.
+Today the platform is the tenancy, contacts and compliance services (with Redis
+and the Kafka-protocol broker); the demo grows as services land.
 """
 import argparse
 import os
@@ -18,8 +18,13 @@ from dialgrid_local import Platform  # noqa: E402
 import dialgrid_client as dc  # noqa: E402
 from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, health_pb2_grpc  # noqa: E402
 from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
+from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, dialing_mode_pb2  # noqa: E402
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
-from google.protobuf import duration_pb2, timestamp_pb2  # noqa: E402
+from google.protobuf import any_pb2, duration_pb2, timestamp_pb2  # noqa: E402
+import datetime  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
 
 
 def step(text):
@@ -97,8 +102,10 @@ def run_demo(p):
     show("logs and secrets in", p.run_dir)
 
     step("Health and reflection (what Kubernetes probes and grpcurl see)")
+    compliance_channel = grpc.insecure_channel(p.endpoints["compliance"]["grpc"])
     for name, ch, full in (("tenancy", channel, "dialgrid.tenancy.v1.TenancyService"),
-                           ("contacts", contacts_channel, "dialgrid.contacts.v1.ContactsService")):
+                           ("contacts", contacts_channel, "dialgrid.contacts.v1.ContactsService"),
+                           ("compliance", compliance_channel, "dialgrid.compliance.v1.ComplianceService")):
         health = health_pb2_grpc.HealthStub(ch)
         states = []
         for svc in ("liveness", "", full):
@@ -180,9 +187,10 @@ def run_demo(p):
     show("events in all", len(events))
 
     run_contacts(p, contacts, office, globex)
+    run_compliance(p, compliance_channel, contacts, office, globex, admin)
 
     step("Metrics (admin HTTP /metrics, Prometheus text)")
-    for service in ("tenancy", "contacts"):
+    for service in ("tenancy", "contacts", "compliance"):
         body = urllib.request.urlopen(f"http://{p.endpoints[service]['admin']}/metrics", timeout=5).read().decode()
         prefix = f"dialgrid_{service}_rpc_requests_total{{"
         show(prefix + "method,code}", "")
@@ -340,6 +348,223 @@ def run_contacts(p, contacts, office, globex):
                      f" ({ev.contact.last_outcome})"
         show(etype, detail)
     show("events in all", len(events))
+
+
+MODE = dialing_mode_pb2.DialingMode
+
+
+def decision_text(d):
+    if d.allowed:
+        return "ALLOWED"
+    reasons = ", ".join(f"{r.code}" + (f" {r.rule}" if r.rule and r.rule not in ("tenant",) else "")
+                        + (f" @{r.detail}" if r.code == "OUTSIDE_CALLING_HOURS" and r.detail else "")
+                        for r in d.reasons)
+    nxt = ""
+    if d.HasField("next_allowed_time"):
+        nxt = "; next " + datetime.datetime.fromtimestamp(
+            d.next_allowed_time.seconds, datetime.timezone.utc).strftime("%a %H:%M UTC")
+    return f"DENIED {reasons}{nxt}"
+
+
+def local_times(zones, now):
+    return ", ".join(f"{now.astimezone(ZoneInfo(z)).strftime('%a %H:%M')} {z.split('/')[-1]}"
+                     for z in zones)
+
+
+def publish_call(kafka, tenant, call):
+    """Produces a CallAttemptEnded envelope on 'dialing' with kcat (as the
+    dialing service will), one file per message so binary values stay whole."""
+    env = envelope_pb2.Envelope(event_id=uuid.uuid4().hex, tenant=tenant.split("/")[1],
+                                type="dialgrid.dialing.v1.CallAttemptEnded", subject=call.call,
+                                producer="demo-dialer")
+    env.time.GetCurrentTime()
+    env.payload.Pack(call)
+    with tempfile.NamedTemporaryFile(suffix=".bin", delete=False) as f:
+        f.write(env.SerializeToString())
+    try:
+        subprocess.run(["kcat", "-P", "-b", kafka, "-t", "dialing", "-k", f"{env.tenant}/{call.call}", f.name],
+                       check=True, capture_output=True, timeout=30)
+    finally:
+        os.unlink(f.name)
+
+
+def eventually(fn, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
+
+
+def run_compliance(p, channel, contacts, office, globex, admin):
+    """The compliance service: every dial checked, and why."""
+    comp = compliance_pb2_grpc.ComplianceServiceStub(channel)
+    dialer = dc.bearer(p.service_secret)  # the dialing service's (platform) credential
+    acme = "tenants/acme-insurance"
+    campaign = f"{acme}/campaigns/spring-renewals"
+
+    step("Compliance: the vendor's national do-not-call registry (mmap-shared index)")
+    for r in comp.ListRegistries(compliance_pb2.ListRegistriesRequest(parent="vendor"),
+                                 metadata=admin, timeout=5).registries:
+        show(r.id, f"{compliance_pb2.RegistryKind.Name(r.kind)}, {r.numbers:,} numbers in "
+                   f"{r.size_bytes:,} bytes ({r.size_bytes / max(r.numbers, 1):.2f} B/number)")
+
+    step("ACME's rule set: every calling-hour preset, caps, 72 h quiet period, 3 % abandon cap, consent")
+    presets = comp.ListCallingHoursPresets(compliance_pb2.ListCallingHoursPresetsRequest(parent=acme),
+                                           metadata=office, timeout=5).presets
+    show("calling-hour presets shipped", ", ".join(p_.id for p_ in presets))
+    for p_ in presets:
+        if p_.id in ("US-FED", "US-FL"):
+            show(f"  {p_.id}", f"Mon {p_.weekday_windows[0]}, Sun {p_.weekday_windows[6]}; {p_.source[:60]}")
+
+    def caps(*items):
+        return [compliance_pb2.AttemptCap(id=i, max_attempts=n, window=duration_pb2.Duration(seconds=s))
+                for i, n, s in items]
+
+    def update_rules(name, metadata, rules):
+        try:
+            cur = comp.GetRuleSet(compliance_pb2.GetRuleSetRequest(name=name), metadata=metadata, timeout=5).version
+        except grpc.RpcError:
+            cur = 0
+        rules.name = name
+        return comp.UpdateRuleSet(compliance_pb2.UpdateRuleSetRequest(rule_set=rules, expected_version=cur),
+                                  metadata=metadata, timeout=5)
+
+    rules = compliance_pb2.RuleSet(
+        number_caps=caps(("3-PER-24H", 3, 86400), ("7-PER-7D", 7, 7 * 86400)),
+        contact_caps=caps(("6-PER-7D", 6, 7 * 86400)),
+        abandon_quiet_period=duration_pb2.Duration(seconds=72 * 3600), max_abandon_rate=0.03,
+        require_consent_for_automated_wireless=True, do_not_call_registries=["us-national"])
+    code, reason = dc.call_error(update_rules, f"{acme}/ruleSet", office, rules)
+    show("ACME admin sets registries", f"{code.name} ({reason}): the vendor chooses registries")
+    rs = update_rules(f"{acme}/ruleSet", admin, rules)
+    show(f"{rs.name} v{rs.version}", f"by {rs.updated_by.rsplit('/', 1)[-1]}, "
+                                     f"{len(rs.number_caps)} number caps, registries {list(rs.do_not_call_registries)}")
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    step(f"CheckDial for each contact, now ({now.strftime('%a %H:%M UTC')}), in the callee's time zone")
+    listed = contacts.ListContacts(contacts_pb2.ListContactsRequest(
+        parent=f"{acme}/contactLists/spring-renewals", page_size=50), metadata=office, timeout=10).contacts
+    for c in listed:
+        zones = [c.time_zone] if c.time_zone else list(c.candidate_time_zones)
+        d = comp.CheckDial(compliance_pb2.CheckDialRequest(
+            campaign=campaign, contact=c.name, phone_number=c.phones[0].number.e164,
+            dialing_mode=MODE.Value("DIALING_MODE_PREVIEW"),
+            callee=compliance_pb2.Callee(time_zones=zones, region=c.region, postal_code=c.postal_code,
+                                         country=c.country)), metadata=dialer, timeout=5)
+        show(f"{c.external_id} {c.phones[0].number.e164}", f"{local_times(zones, now)}: {decision_text(d)}")
+
+    step("Do-not-call: James Carter's erasure reached compliance through the 'contacts' topic")
+    erased = "+19175550134"
+    def listed_entry():
+        r = comp.CheckDoNotCall(compliance_pb2.CheckDoNotCallRequest(parent=acme, phone_number=erased),
+                                metadata=office, timeout=5)
+        return r.entries[0] if r.entries else None
+    entry = eventually(listed_entry)
+    show(f"CheckDoNotCall {erased}", f"{entry.list}: {entry.reason} ({entry.added_by})" if entry else "NOT LISTED")
+    for number, label in ((erased, "the erased mobile"), (p.SAMPLE_REGISTRY_NUMBER, "a registry-listed number")):
+        d = comp.CheckDial(compliance_pb2.CheckDialRequest(
+            campaign=campaign, phone_number=number, dialing_mode=MODE.Value("DIALING_MODE_PREVIEW")),
+            metadata=dialer, timeout=5)
+        show(f"CheckDial {label}", decision_text(d))
+    code, reason = dc.call_error(comp.CheckDial, compliance_pb2.CheckDialRequest(
+        campaign=campaign, phone_number=erased, dialing_mode=MODE.Value("DIALING_MODE_PREVIEW")),
+        metadata=globex, timeout=5)
+    show("Globex checks an ACME campaign", f"{code.name} ({reason})")
+
+    g = "tenants/globex-energy"
+    gcampaign = f"{g}/campaigns/winback"
+    step("Globex (an around-the-clock custom window, so the rest reads the same at any hour)")
+    grules = compliance_pb2.RuleSet(
+        calling_hours_presets=["CA-CRTC"],
+        custom_calling_hours=[compliance_pb2.CallingHoursRule(
+            id="GLOBEX-24X7", jurisdiction="US", weekday_windows=["00:00-24:00"] * 7,
+            source="demo only: no real jurisdiction allows this")],
+        number_caps=caps(("3-PER-24H", 3, 86400)),
+        abandon_quiet_period=duration_pb2.Duration(seconds=72 * 3600), max_abandon_rate=0.03,
+        require_consent_for_automated_wireless=True)
+    rs = update_rules(f"{g}/ruleSet", globex, grules)
+    show(f"{rs.name} v{rs.version}", "custom US window 00:00-24:00, 3 per 24 h, consent for automated wireless")
+
+    def check(number, mode="DIALING_MODE_PREVIEW", request_id=""):
+        return comp.CheckDial(compliance_pb2.CheckDialRequest(
+            campaign=gcampaign, phone_number=number, dialing_mode=MODE.Value(mode), request_id=request_id),
+            metadata=dialer, timeout=5)
+
+    step("Consent: predictive (automated) dials to a possibly-wireless number")
+    mobile = "+12025550188"
+    show("PREDICTIVE, no consent", decision_text(check(mobile, "DIALING_MODE_PREDICTIVE")))
+    show("PREVIEW (a person dials)", decision_text(check(mobile)))
+    grant = timestamp_pb2.Timestamp()
+    grant.GetCurrentTime()
+    grant.seconds -= 86400
+    c = comp.RecordConsent(compliance_pb2.RecordConsentRequest(parent=g, consent=compliance_pb2.Consent(
+        phone_number=mobile, type=compliance_pb2.CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN, grant_time=grant,
+        source="web form #4411")), metadata=globex, timeout=5)
+    show("RecordConsent", f"{c.name} ({compliance_pb2.ConsentType.Name(c.type)})")
+    show("PREDICTIVE, with consent", decision_text(check(mobile, "DIALING_MODE_PREDICTIVE")))
+    comp.RevokeConsent(compliance_pb2.RevokeConsentRequest(name=c.name, reason="callee revoked by SMS"),
+                       metadata=globex, timeout=5)
+    show("PREDICTIVE, after revocation", decision_text(check(mobile, "DIALING_MODE_PREDICTIVE")))
+
+    step("Attempt caps: an allowed dial counts at once (3 per 24 h)")
+    number = "+12025550177"
+    for i in range(4):
+        d = check(number)
+        show(f"dial {i + 1} of {number}", decision_text(d))
+    first = check("+12025550199", request_id="dial-42")
+    again = check("+12025550199", request_id="dial-42")
+    show("retry with request_id dial-42", f"same decision: {first.decision_id == again.decision_id}, counted once")
+
+    step("Call outcomes arrive on the 'dialing' topic: one abandoned call, two connected")
+    dropped = "+12025550166"
+    d = check(dropped, "DIALING_MODE_PREVIEW")
+    for i, (num, outcome, did) in enumerate(((dropped, "CALL_OUTCOME_ABANDONED", d.decision_id),
+                                             ("+12025550155", "CALL_OUTCOME_ANSWERED_CONNECTED", ""),
+                                             ("+12025550144", "CALL_OUTCOME_ANSWERED_CONNECTED", ""))):
+        call = call_events_pb2.CallAttemptEnded(
+            call=f"{g}/calls/demo-{uuid.uuid4().hex[:8]}", campaign=gcampaign, phone_number=num,
+            decision_id=did, outcome=call_events_pb2.CallOutcome.Value(outcome),
+            dialing_mode=MODE.Value("DIALING_MODE_PREDICTIVE"))
+        call.dial_time.GetCurrentTime()
+        call.end_time.GetCurrentTime()
+        publish_call(p.kafka, g, call)
+        show(f"published {outcome[13:]}", num)
+    rate = eventually(lambda: (lambda r: r if r.last_24_hours.live_answers >= 3 else None)(
+        comp.GetAbandonRate(compliance_pb2.GetAbandonRateRequest(campaign=gcampaign), metadata=globex, timeout=5)))
+    if rate:
+        show("GetAbandonRate 24 h", f"{rate.last_24_hours.abandoned}/{rate.last_24_hours.live_answers} = "
+                                    f"{rate.last_24_hours.rate:.1%} (cap {rate.max_abandon_rate:.0%}), over cap: {rate.over_cap}")
+    show(f"redial {dropped}", decision_text(check(dropped)))
+    consented = "+12025550133"
+    comp.RecordConsent(compliance_pb2.RecordConsentRequest(parent=g, consent=compliance_pb2.Consent(
+        phone_number=consented, type=compliance_pb2.CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN, grant_time=grant,
+        source="web form #4412")), metadata=globex, timeout=5)
+    show("PREDICTIVE dial, campaign over its cap", decision_text(check(consented, "DIALING_MODE_PREDICTIVE")))
+    show("PROGRESSIVE dial (no abandons possible)", decision_text(check(consented, "DIALING_MODE_PROGRESSIVE")))
+
+    step(f"Audit: what happened to {number} and {dropped}, and why (ListDialRecords)")
+    for num in (number, dropped):
+        recs = comp.ListDialRecords(compliance_pb2.ListDialRecordsRequest(parent=g, phone_number=num),
+                                    metadata=globex, timeout=5).records
+        for r in recs:
+            when = datetime.datetime.fromtimestamp(r.time.seconds, datetime.timezone.utc).strftime("%H:%M:%S")
+            if r.HasField("decision"):
+                show(f"{num} {when} decision", f"{decision_text(r.decision)} (rule set v{r.decision.rule_set_version}, "
+                                               f"{r.decision.decision_id[:8]}…)")
+            else:
+                show(f"{num} {when} call", call_events_pb2.CallOutcome.Name(r.call.outcome)[13:])
+
+    step("Events on Kafka topic 'compliance' (read with kcat; every decision is one)")
+    events = eventually(lambda: (lambda ev: ev if len(ev) >= 20 else None)(read_topic(p.kafka, "compliance")), 10) \
+        or read_topic(p.kafka, "compliance")
+    by_type = {}
+    for env in events:
+        by_type[env.type.rsplit(".", 1)[-1]] = by_type.get(env.type.rsplit(".", 1)[-1], 0) + 1
+    for t, n in sorted(by_type.items()):
+        show(t, n)
 
 
 def main():

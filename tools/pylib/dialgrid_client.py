@@ -15,6 +15,9 @@ grpc.__path__.append(os.path.join(BUILD, "python", "grpc"))
 
 from dialgrid.tenancy.v1 import tenancy_pb2, tenancy_pb2_grpc  # noqa: E402,F401
 from dialgrid.contacts.v1 import contacts_pb2, contacts_pb2_grpc  # noqa: E402,F401
+from dialgrid.compliance.v1 import compliance_pb2, compliance_pb2_grpc  # noqa: E402,F401
+from dialgrid.dialing.v1 import call_events_pb2  # noqa: E402,F401
+from dialgrid.type.v1 import dialing_mode_pb2  # noqa: E402,F401
 from dialgrid.type.v1 import error_pb2  # noqa: E402
 from grpc.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402,F401
 

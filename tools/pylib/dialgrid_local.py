@@ -20,7 +20,7 @@ BUILD = os.environ.get("DIALGRID_BUILD_DIR", os.path.join(ROOT, "build"))
 TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "dialing:6", "agent-state:6", "recording:3"]
 
 # Services that exist so far, in start order.
-SERVICES = ["tenancy", "contacts"]
+SERVICES = ["tenancy", "contacts", "compliance"]
 
 
 def free_port():
@@ -142,12 +142,36 @@ class Platform:
         else:
             args += ["--tenancy=" + self.endpoints["tenancy"]["grpc"],
                      "--service_secret_file=" + os.path.join(self.run_dir, "service.secret")]
+        if name == "compliance":
+            args += ["--registries=us-national:dnc:" + self.sample_registry()]
         proc = self.spawn(name, args + list(extra_args))
         def ports():
             self.check_alive(name, proc)
             return read_kv_file(port_file)
         self.endpoints[name] = wait_for(ports, 20, f"the {name} service")
         return proc
+
+    # A listed number the demo and tests can rely on, in the sample registry.
+    SAMPLE_REGISTRY_NUMBER = "+13125550147"
+
+    def sample_registry(self):
+        """A sample national do-not-call registry (100,000 generated NANP
+        numbers plus SAMPLE_REGISTRY_NUMBER), written as the registry's
+        download file and indexed with dialgrid-registry-build, as an operator
+        would for the real one."""
+        index = os.path.join(self.run_dir, "us-national-sample.dncidx")
+        if os.path.exists(index):
+            return index
+        import random
+        rng = random.Random(2026)
+        text = os.path.join(self.run_dir, "us-national-sample.txt")
+        with open(text, "w") as f:
+            f.write(self.SAMPLE_REGISTRY_NUMBER[2:] + "\n")
+            for _ in range(100_000):
+                f.write(f"{rng.randint(200, 999)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}\n")
+        subprocess.run([os.path.join(BUILD, "services/compliance/dialgrid-registry-build"),
+                        "--input=" + text, "--output=" + index], check=True, capture_output=True)
+        return index
 
     def up(self):
         self.start_redis()

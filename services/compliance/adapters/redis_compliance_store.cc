@@ -250,7 +250,7 @@ if camp ~= '' and (outcome == 'ABANDONED' or outcome == 'ANSWERED_CONNECTED') th
     end
   end
 end
-audit(P .. 'aud:' .. num, dial, ARGV[13], retention)
+audit(P .. 'aud:' .. num, ended, ARGV[13], retention)
 return 1
 )lua");
   return *s;
@@ -461,7 +461,7 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
                          outcome, std::to_string(dial), std::to_string(ended),
                          std::to_string(answered / 3600000), call.decision_id(),
                          Ms(std::max(keep_attempts, absl::Hours(24))), Ms(audit_retention),
-                         Framed('C', call.SerializeAsString())});
+                         Framed('T', call.SerializeAsString())});
   if (!r.ok()) return ScriptError(r.status(), "applying the call event");
   return r->integer == 1;
 }

@@ -74,7 +74,8 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
 };
 
 // Decoding of the records the scripts write (exposed for tests): a kind
-// byte ('D' decision, 'C' call, 'E' plain event), a 10-digit length, the
+// byte ('D' decision, 'T' call: sorts after a decision of the same
+// millisecond, 'E' plain event), a 10-digit length, the
 // protobuf bytes and, for decisions, the script's verdict
 // "<allowed 0|1>\t<not-before ms, -1 never>\t<code|rule|detail>\x1f...".
 // For 'D' the result is the decision merged with the verdict.
