@@ -167,7 +167,7 @@ int main(int argc, char** argv) {
   kafka::ConsumerOptions registry_options;
   registry_options.bootstrap_servers = absl::GetFlag(FLAGS_kafka);
   registry_options.group_id = absl::StrCat(backends->instance, "-registries");
-  registry_options.topics = {"compliance"};
+  registry_options.topics = {compliance::OutboxRelayOptions{}.registry_topic};
   registry_options.auto_offset_reset = "latest";  // earlier changes came from Redis above
   auto registry_consumer = kafka::KafkaConsumer::Create(
       registry_options,

@@ -41,8 +41,19 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
     Log(LogLevel::kError, "compliance", "outbox records that do not decode were skipped",
         {{"count", batch->malformed}});
   }
-  if (!batch->events.empty()) {
-    absl::Status st = publisher_->PublishAll(options_.topic, batch->events);
+  // In order, one run of same-topic events at a time.
+  size_t i = 0;
+  while (i < batch->events.size()) {
+    auto topic_of = [this](const event::v1::Envelope& e) -> const std::string& {
+      return e.type() == "dialgrid.compliance.v1.RegistryChanged" ? options_.registry_topic
+                                                                  : options_.topic;
+    };
+    const std::string& topic = topic_of(batch->events[i]);
+    std::vector<event::v1::Envelope> run;
+    while (i < batch->events.size() && topic_of(batch->events[i]) == topic) {
+      run.push_back(std::move(batch->events[i++]));
+    }
+    absl::Status st = publisher_->PublishAll(topic, run);
     if (!st.ok()) return st;
   }
   absl::Status st = outbox_->Pop(batch->records);

@@ -20,6 +20,9 @@ namespace dialgrid::compliance {
 
 struct OutboxRelayOptions {
   std::string topic = "compliance";
+  // RegistryChanged goes to a topic of its own: every replica consumes it,
+  // and it must not make each replica read every dial decision.
+  std::string registry_topic = "compliance-registries";
   int batch = 500;
   absl::Duration idle_poll = absl::Milliseconds(50);
   absl::Duration error_backoff = absl::Milliseconds(500);

@@ -17,7 +17,8 @@ BUILD = os.environ.get("DIALGRID_BUILD_DIR", os.path.join(ROOT, "build"))
 
 # Topics every service publishes on; the local broker creates them up front
 # (in production the Helm chart's topic job does).
-TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "dialing:6", "agent-state:6", "recording:3"]
+TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", "dialing:6",
+          "agent-state:6", "recording:3"]
 
 # Services that exist so far, in start order.
 SERVICES = ["tenancy", "contacts", "compliance"]

@@ -13,7 +13,7 @@
 namespace dialgrid {
 namespace {
 
-std::string Metadata(grpc::CallbackServerContext* ctx, absl::string_view key) {
+std::string Metadata(grpc::ServerContextBase* ctx, absl::string_view key) {
   const auto& md = ctx->client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return "";
@@ -22,7 +22,7 @@ std::string Metadata(grpc::CallbackServerContext* ctx, absl::string_view key) {
 
 }  // namespace
 
-absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
+absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
                            const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call) {
   std::string header = Metadata(ctx, "authorization");
@@ -71,7 +71,7 @@ void EndCall(RpcEnv& env, const CallContext& call, absl::Time start, const absl:
   }
 }
 
-void BeginCall(RpcEnv& env, grpc::CallbackServerContext* ctx, absl::string_view method,
+void BeginCall(RpcEnv& env, grpc::ServerContextBase* ctx, absl::string_view method,
                CallContext& call) {
   env.metrics->Started();
   call.method = std::string(method);
@@ -126,6 +126,27 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
            Unavailable("OVERLOADED", "the service is at capacity; retry with backoff"));
   }
   return reactor;
+}
+
+grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view method,
+                       const Resource& resource, const std::vector<auth::Role>& roles,
+                       const std::function<absl::Status(const CallContext&)>& handler) {
+  absl::Time start = env.clock->Now();
+  CallContext call;
+  BeginCall(env, ctx, method, call);
+  absl::Status st;
+  if (env.sync_inflight->fetch_add(1) >= env.max_sync_inflight) {
+    env.metrics->Shed(method);
+    st = Unavailable("OVERLOADED", "the service is at capacity; retry with backoff");
+  } else if (ctx->IsCancelled()) {
+    st = absl::CancelledError("the caller cancelled the call");
+  } else {
+    st = AuthorizeCall(env, ctx, resource, roles, call);
+    if (st.ok()) st = handler(call);
+  }
+  env.sync_inflight->fetch_sub(1);
+  EndCall(env, call, start, st);
+  return ToGrpcStatus(st, env.error_domain);
 }
 
 }  // namespace dialgrid

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,10 @@ struct RpcEnv {
   Admission* admission = nullptr;  // optional
   const Clock* clock = &SystemClock::Get();
   absl::Duration slow_threshold = absl::Milliseconds(250);
+  // ServeSync: calls running at once before new ones are shed (UNAVAILABLE
+  // OVERLOADED); copies of an RpcEnv share the count.
+  int max_sync_inflight = 256;
+  std::shared_ptr<std::atomic<int>> sync_inflight = std::make_shared<std::atomic<int>>(0);
 };
 
 // The resource a request names, with the request field that names it (for
@@ -70,13 +76,24 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
                                      std::vector<auth::Role> roles,
                                      std::function<absl::Status(const CallContext&)> handler);
 
+// The same for a synchronous service's unary method, run on the gRPC thread
+// that received the call. For hot paths: with Debian's gRPC 1.51 the callback
+// API passes every reaction through extra threads (the "alternative"
+// completion queue on Linux), which costs more CPU per call than the handler
+// of a short RPC (measured in docs/performance.md). Blocking here is fine:
+// gRPC's synchronous server grows its own thread pool; more than
+// env.max_sync_inflight calls at once are shed with UNAVAILABLE OVERLOADED.
+grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view method,
+                       const Resource& resource, const std::vector<auth::Role>& roles,
+                       const std::function<absl::Status(const CallContext&)>& handler);
+
 // The checks ServeUnary makes (1-4 above), for streaming handlers that learn
 // the resource name from their first message.
-absl::Status AuthorizeCall(RpcEnv& env, grpc::CallbackServerContext* ctx,
+absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
                            const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call);
 // Starts a call's bookkeeping (request id, deadline, in-flight gauge).
-void BeginCall(RpcEnv& env, grpc::CallbackServerContext* ctx, absl::string_view method,
+void BeginCall(RpcEnv& env, grpc::ServerContextBase* ctx, absl::string_view method,
                CallContext& call);
 // Metrics and the failed/slow log line for a finished call.
 void EndCall(RpcEnv& env, const CallContext& call, absl::Time start, const absl::Status& st);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -126,6 +127,11 @@ absl::Status ServiceHost::Start() {
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen_address, creds, &port_);
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  // Synchronous services (ServeSync) run on gRPC's own polling threads: keep
+  // enough of them alive that a burst does not create and end threads per call.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::max(4, options_.executor_threads * 2));
   for (auto& [svc, name] : services_) builder.RegisterService(svc);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {

@@ -38,6 +38,8 @@ ABSL_FLAG(int, registry_numbers, 10000000, "Numbers in the generated do-not-call
 ABSL_FLAG(std::string, calling_hours, "presets",
           "presets: every shipped preset (at night in the US most dials are refused); open: a "
           "custom around-the-clock rule, so dials are allowed and reserve attempts.");
+ABSL_FLAG(std::string, compliance_env, "",
+          "Extra KEY=value for the compliance process's environment (e.g. LD_PRELOAD=...).");
 ABSL_FLAG(std::string, tenancy_bin, DIALGRID_TENANCY_BIN, "dialgrid-tenancy binary.");
 ABSL_FLAG(std::string, compliance_bin, DIALGRID_COMPLIANCE_BIN, "dialgrid-compliance binary.");
 
@@ -163,18 +165,19 @@ int main(int argc, char** argv) {
 
   auto redis = testing::RedisServer::Start();
   if (!redis.ok()) return Fail(redis.status().ToString());
-  auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "dialing"});
+  auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
   if (!broker.ok()) return Fail(broker.status().ToString());
   std::string admin = auth::NewSecret(auth::NewCredentialId());
   std::string service = auth::NewSecret(auth::NewCredentialId());
   std::ofstream(dir + "/admin.secret") << admin << "\n";
   std::ofstream(dir + "/service.secret") << service << "\n";
-  auto spawn = [&](const std::string& name, std::vector<std::string> args)
+  auto spawn = [&](const std::string& name, std::vector<std::string> args,
+                   std::vector<std::string> env = {})
       -> absl::StatusOr<std::pair<std::unique_ptr<testing::ChildProcess>, std::string>> {
     args.push_back("--redis=" + (*redis)->address());
     args.push_back("--kafka=" + (*broker)->bootstrap());
     args.push_back("--port_file=" + dir + "/" + name + ".ports");
-    auto p = testing::ChildProcess::Spawn(args, {}, dir + "/" + name + ".log");
+    auto p = testing::ChildProcess::Spawn(args, env, dir + "/" + name + ".log");
     if (!p.ok()) return p.status();
     auto ports = testing::WaitForFile(dir + "/" + name + ".ports", absl::Seconds(30));
     if (!ports.ok()) return ports.status();
@@ -189,7 +192,10 @@ int main(int argc, char** argv) {
   if (!tenancy.ok()) return Fail(tenancy.status().ToString());
   auto comp = spawn("compliance", {absl::GetFlag(FLAGS_compliance_bin), "--tenancy=" + tenancy->second,
                                    "--service_secret_file=" + dir + "/service.secret",
-                                   "--registries=us-national:dnc:" + dir + "/registry.idx"});
+                                   "--registries=us-national:dnc:" + dir + "/registry.idx"},
+                    absl::GetFlag(FLAGS_compliance_env).empty()
+                        ? std::vector<std::string>{}
+                        : std::vector<std::string>{absl::GetFlag(FLAGS_compliance_env)});
   if (!comp.ok()) return Fail(comp.status().ToString());
 
   auto tstub = tenancy::v1::TenancyService::NewStub(
@@ -200,7 +206,7 @@ int main(int argc, char** argv) {
   ct.mutable_tenant()->set_time_zone("America/New_York");
   tenancy::v1::Tenant tenant;
   grpc::Status st = tstub->CreateTenant(Ctx(admin).get(), ct, &tenant);
-  if (!st.ok()) return Fail("create tenant: " + st.error_message());
+  if (!st.ok()) return Fail(absl::StrCat("create tenant: code ", st.error_code(), " ", st.error_message()));
 
   // Realistic rule set: every calling-hour preset, caps per number and
   // contact, 72 h quiet period, 3 % abandon cap, consent for automated calls
@@ -264,10 +270,22 @@ int main(int argc, char** argv) {
     compliance::v1::RuleSet r;
     return stubs[static_cast<size_t>(n) % stubs.size()]->GetRuleSet(Ctx(service).get(), req, &r);
   };
+  auto floor = [&](std::mt19937_64&, bool*) {
+    int64_t n = seq++;
+    compliance::v1::ListRegistriesRequest req;
+    req.set_parent("tenants/bench");
+    compliance::v1::ListRegistriesResponse r;
+    return stubs[static_cast<size_t>(n) % stubs.size()]->ListRegistries(Ctx(service).get(), req, &r);
+  };
   // Warm-up (connections, script load, caches).
   Drive(500, 2, 4, check);
+  Result floor_run = Drive(rate, seconds, threads, floor);
   Result base = Drive(rate, seconds, threads, baseline);
   Result main_run = Drive(rate, seconds, threads, check);
+  std::cout << "ListRegistries: the same server path without Redis (authentication, quota, executor,\n"
+               "  metrics); GetRuleSet: plus two Redis reads; CheckDial: rules, one Lua script\n"
+               "  (lists, consent, caps, reservation, audit, outbox), and the outbox relay to Kafka\n";
+  Print("ListRegistr", rate, floor_run);
   Print("GetRuleSet", rate, base);
   Print("CheckDial", rate, main_run);
   std::cout << "target: CheckDial p99 <= 1000 us at 5000/s\n";

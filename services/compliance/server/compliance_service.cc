@@ -35,100 +35,92 @@ Actor ActorOf(const CallContext& call) {
 }  // namespace
 
 // Handlers that need the caller pass it as an Actor; the others only the request.
-#define DG_SERVE_ACTOR(Method, Res, Roles)                                         \
-  return ServeUnary(env_, ctx, #Method, Res, Roles, [=](const CallContext& call) { \
-    return Into(manager_.Method(ActorOf(call), *req), resp);                       \
+#define DG_SERVE_ACTOR(Method, Res, Roles)                                        \
+  return ServeSync(env_, ctx, #Method, Res, Roles, [&](const CallContext& call) { \
+    return Into(manager_.Method(ActorOf(call), *req), resp);                      \
   });
-#define DG_SERVE(Method, Res, Roles)                                                \
-  return ServeUnary(env_, ctx, #Method, Res, Roles,                                 \
-                    [=](const CallContext&) { return Into(manager_.Method(*req), resp); });
+#define DG_SERVE(Method, Res, Roles)                                               \
+  return ServeSync(env_, ctx, #Method, Res, Roles,                                 \
+                   [&](const CallContext&) { return Into(manager_.Method(*req), resp); });
 
-grpc::ServerUnaryReactor* ComplianceServiceImpl::CheckDial(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::CheckDial(grpc::ServerContext* ctx,
                                                            const v1::CheckDialRequest* req,
                                                            v1::DialDecision* resp) {
   DG_SERVE_ACTOR(CheckDial, (Resource{"campaign", req->campaign()}), kDeciders)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::ScrubNumbers(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::ScrubNumbers(grpc::ServerContext* ctx,
                                                               const v1::ScrubNumbersRequest* req,
                                                               v1::ScrubNumbersResponse* resp) {
   DG_SERVE_ACTOR(ScrubNumbers, (Resource{"campaign", req->campaign()}), kScrubbers)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::UpdateRuleSet(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::UpdateRuleSet(grpc::ServerContext* ctx,
                                                                const v1::UpdateRuleSetRequest* req,
                                                                v1::RuleSet* resp) {
   DG_SERVE_ACTOR(UpdateRuleSet, (Resource{"rule_set.name", req->rule_set().name()}), kRuleEditors)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::GetRuleSet(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::GetRuleSet(grpc::ServerContext* ctx,
                                                             const v1::GetRuleSetRequest* req,
                                                             v1::RuleSet* resp) {
   DG_SERVE(GetRuleSet, (Resource{"name", req->name()}), kReaders)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::ListCallingHoursPresets(
-    grpc::CallbackServerContext* ctx, const v1::ListCallingHoursPresetsRequest* req,
+grpc::Status ComplianceServiceImpl::ListCallingHoursPresets(grpc::ServerContext* ctx, const v1::ListCallingHoursPresetsRequest* req,
     v1::ListCallingHoursPresetsResponse* resp) {
-  return ServeUnary(env_, ctx, "ListCallingHoursPresets", Resource{"parent", req->parent()},
-                    AnyRole(), [=](const CallContext&) {
+  return ServeSync(env_, ctx, "ListCallingHoursPresets", Resource{"parent", req->parent()},
+                    AnyRole(), [&](const CallContext&) {
                       *resp = manager_.ListPresets();
                       return absl::OkStatus();
                     });
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::AddDoNotCallNumbers(
-    grpc::CallbackServerContext* ctx, const v1::AddDoNotCallNumbersRequest* req,
+grpc::Status ComplianceServiceImpl::AddDoNotCallNumbers(grpc::ServerContext* ctx, const v1::AddDoNotCallNumbersRequest* req,
     v1::AddDoNotCallNumbersResponse* resp) {
-  return ServeUnary(env_, ctx, "AddDoNotCallNumbers", Resource{"parent", req->parent()},
-                    kListWriters, [=](const CallContext& call) {
+  return ServeSync(env_, ctx, "AddDoNotCallNumbers", Resource{"parent", req->parent()},
+                    kListWriters, [&](const CallContext& call) {
                       return Into(manager_.AddDoNotCall(ActorOf(call), *req), resp);
                     });
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::RemoveDoNotCallNumbers(
-    grpc::CallbackServerContext* ctx, const v1::RemoveDoNotCallNumbersRequest* req,
+grpc::Status ComplianceServiceImpl::RemoveDoNotCallNumbers(grpc::ServerContext* ctx, const v1::RemoveDoNotCallNumbersRequest* req,
     v1::RemoveDoNotCallNumbersResponse* resp) {
-  return ServeUnary(env_, ctx, "RemoveDoNotCallNumbers", Resource{"parent", req->parent()},
-                    kListRemovers, [=](const CallContext& call) {
+  return ServeSync(env_, ctx, "RemoveDoNotCallNumbers", Resource{"parent", req->parent()},
+                    kListRemovers, [&](const CallContext& call) {
                       return Into(manager_.RemoveDoNotCall(ActorOf(call), *req), resp);
                     });
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::CheckDoNotCall(
-    grpc::CallbackServerContext* ctx, const v1::CheckDoNotCallRequest* req,
+grpc::Status ComplianceServiceImpl::CheckDoNotCall(grpc::ServerContext* ctx, const v1::CheckDoNotCallRequest* req,
     v1::CheckDoNotCallResponse* resp) {
   DG_SERVE(CheckDoNotCall, (Resource{"parent", req->parent()}), kReaders)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::ListRegistries(
-    grpc::CallbackServerContext* ctx, const v1::ListRegistriesRequest* req,
+grpc::Status ComplianceServiceImpl::ListRegistries(grpc::ServerContext* ctx, const v1::ListRegistriesRequest* req,
     v1::ListRegistriesResponse* resp) {
-  return ServeUnary(env_, ctx, "ListRegistries", Resource{"parent", req->parent()}, AnyRole(),
-                    [=](const CallContext&) {
+  return ServeSync(env_, ctx, "ListRegistries", Resource{"parent", req->parent()}, AnyRole(),
+                    [&](const CallContext&) {
                       *resp = manager_.ListRegistries();
                       return absl::OkStatus();
                     });
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::UpdateRegistry(
-    grpc::CallbackServerContext* ctx, const v1::UpdateRegistryRequest* req,
+grpc::Status ComplianceServiceImpl::UpdateRegistry(grpc::ServerContext* ctx, const v1::UpdateRegistryRequest* req,
     v1::UpdateRegistryResponse* resp) {
   DG_SERVE_ACTOR(UpdateRegistry, (Resource{"name", req->name()}), {ROLE_VENDOR_ADMIN})
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::RecordConsent(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::RecordConsent(grpc::ServerContext* ctx,
                                                                const v1::RecordConsentRequest* req,
                                                                v1::Consent* resp) {
   DG_SERVE_ACTOR(RecordConsent, (Resource{"parent", req->parent()}), kConsentWriters)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::RevokeConsent(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::RevokeConsent(grpc::ServerContext* ctx,
                                                                const v1::RevokeConsentRequest* req,
                                                                v1::Consent* resp) {
   DG_SERVE_ACTOR(RevokeConsent, (Resource{"name", req->name()}), kConsentWriters)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::GetConsent(grpc::CallbackServerContext* ctx,
+grpc::Status ComplianceServiceImpl::GetConsent(grpc::ServerContext* ctx,
                                                             const v1::GetConsentRequest* req,
                                                             v1::Consent* resp) {
   DG_SERVE(GetConsent, (Resource{"name", req->name()}), kReaders)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::GetAbandonRate(
-    grpc::CallbackServerContext* ctx, const v1::GetAbandonRateRequest* req,
+grpc::Status ComplianceServiceImpl::GetAbandonRate(grpc::ServerContext* ctx, const v1::GetAbandonRateRequest* req,
     v1::AbandonRate* resp) {
   DG_SERVE(GetAbandonRate, (Resource{"campaign", req->campaign()}), kReaders)
 }
-grpc::ServerUnaryReactor* ComplianceServiceImpl::ListDialRecords(
-    grpc::CallbackServerContext* ctx, const v1::ListDialRecordsRequest* req,
+grpc::Status ComplianceServiceImpl::ListDialRecords(grpc::ServerContext* ctx, const v1::ListDialRecordsRequest* req,
     v1::ListDialRecordsResponse* resp) {
   DG_SERVE(ListDialRecords, (Resource{"parent", req->parent()}), kReaders)
 }

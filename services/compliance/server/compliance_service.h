@@ -7,14 +7,16 @@
 namespace dialgrid::compliance {
 
 // gRPC handlers: who may call what (role, then tenant of the named
-// resource, before anything is looked up), then the manager.
-class ComplianceServiceImpl final : public v1::ComplianceService::CallbackService {
+// resource, before anything is looked up), then the manager. A synchronous
+// service (ServeSync): every RPC is short and CheckDial is on the dial's
+// critical path, where the callback API's extra thread hops of Debian's gRPC
+// 1.51 cost more than the check itself (docs/performance.md).
+class ComplianceServiceImpl final : public v1::ComplianceService::Service {
  public:
   ComplianceServiceImpl(RpcEnv& env, ComplianceManager& manager) : env_(env), manager_(manager) {}
 
-#define DG_UNARY(Method, Req, Resp)                                                      \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const v1::Req* req, \
-                                   v1::Resp* resp) override;
+#define DG_UNARY(Method, Req, Resp) \
+  grpc::Status Method(grpc::ServerContext* ctx, const v1::Req* req, v1::Resp* resp) override;
   DG_UNARY(CheckDial, CheckDialRequest, DialDecision)
   DG_UNARY(ScrubNumbers, ScrubNumbersRequest, ScrubNumbersResponse)
   DG_UNARY(UpdateRuleSet, UpdateRuleSetRequest, RuleSet)

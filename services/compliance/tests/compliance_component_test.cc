@@ -753,8 +753,10 @@ TEST_F(ComplianceComponentTest, RegistryChangesBetweenRebuildsReachEveryReplica)
   while (*relay.RunOnce() > 0) {
   }
   int applied = 0;
-  for (const auto& e : publisher->events) {
+  for (size_t i = 0; i < publisher->events.size(); ++i) {
+    const auto& e = publisher->events[i];
     if (e.type() == "dialgrid.compliance.v1.RegistryChanged") {
+      EXPECT_EQ(publisher->topics[i], "compliance-registries");
       ASSERT_TRUE(replica->HandleRegistryEvent(e).ok());
       ++applied;
     }

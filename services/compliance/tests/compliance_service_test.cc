@@ -65,7 +65,7 @@ class ComplianceServiceTest : public ::testing::Test {
     auto redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = redis->release();
-    auto broker = KafkaBroker::Start({"tenancy", "contacts", "compliance", "dialing"});
+    auto broker = KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = broker->release();
     dir_ = new std::string(dialgrid::testing::MakeTempDir("compliance-service-test"));
