@@ -685,6 +685,7 @@ ImportSession::Batch ImportSession::Prepare() {
   batch.last_row = pending_.back().row;
   bool by_phone = header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE;
   absl::flat_hash_map<std::string, size_t> index;
+  std::vector<v1::Contact> contacts;  // beside batch.rows
   int64_t merged = 0;
   for (auto& r : pending_) {
     auto c = BuildContact(r.raw, header_.default_country(), *m.zones_);
@@ -701,11 +702,13 @@ ImportSession::Batch ImportSession::Prepare() {
     // Duplicates inside the batch: the later row wins.
     auto it = index.find(key);
     if (it != index.end()) {
-      batch.rows[it->second] = Ready{r.row, *std::move(c), std::move(key)};
+      batch.rows[it->second].row = r.row;
+      contacts[it->second] = *std::move(c);
       ++merged;
     } else {
       index[key] = batch.rows.size();
-      batch.rows.push_back(Ready{r.row, *std::move(c), std::move(key)});
+      batch.rows.push_back(Ready{r.row, std::move(key), ContactWrite(), false});
+      contacts.push_back(*std::move(c));
     }
   }
   pending_.clear();
@@ -713,23 +716,77 @@ ImportSession::Batch ImportSession::Prepare() {
     std::lock_guard<std::mutex> lock(mu_);
     report_.set_duplicates_merged(report_.duplicates_merged() + merged);
   }
+  // The insert form of every row, here rather than on the committer thread,
+  // which is the import's bottleneck (most rows of most imports are new).
+  absl::Time now = m.clock_.Now();
+  for (size_t i = 0; i < contacts.size(); ++i) {
+    Ready& r = batch.rows[i];
+    v1::Contact& c = contacts[i];
+    r.explicit_next_callable = c.has_next_callable_time();
+    InitNewContact(c, now);
+    r.fresh = MakeWrite(0, "", nullptr, &c, "");
+    r.fresh.bytes = ToStored(std::move(c));
+  }
   return batch;
+}
+
+absl::Status ImportSession::Lookup(const std::vector<Ready>& rows, std::vector<int64_t>& seqs,
+                                   ListSnapshot& snapshot) {
+  ContactManager& m = manager_;
+  bool by_phone = header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE;
+  seqs.assign(rows.size(), 0);
+  std::vector<size_t> at;
+  std::vector<std::string> keys;
+  at.reserve(rows.size());
+  keys.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (own_list_ && !own_keys_.MayContain(rows[i].key)) continue;  // cannot be in the list
+    at.push_back(i);
+    keys.push_back(rows[i].key);
+  }
+  if (own_list_ && keys.empty() && !own_recheck_) {
+    snapshot.token = own_snapshot_;
+    return absl::OkStatus();
+  }
+  auto found = by_phone ? m.store_->FindByPhones(tenant_, list_, keys, &snapshot)
+                        : m.store_->FindByExternalIds(tenant_, list_, keys, &snapshot);
+  if (!found.ok()) return found.status();
+  own_recheck_ = false;
+  if (own_list_ && snapshot.token != own_snapshot_) {
+    // Another writer changed the list: the filter no longer covers it.
+    own_list_ = false;
+    return Lookup(rows, seqs, snapshot);
+  }
+  for (size_t j = 0; j < at.size(); ++j) seqs[at[j]] = (*found)[j];
+  return absl::OkStatus();
+}
+
+void ImportSession::OwnInserted(const std::vector<ContactWrite>& inserts, const BatchResult& res) {
+  bool by_phone = header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE;
+  for (size_t j = 0; j < inserts.size(); ++j) {
+    if (res.seqs[j] <= 0) continue;  // not inserted (quota)
+    if (by_phone) {
+      for (const auto& phone : inserts[j].new_phones) own_keys_.Add(phone);
+    } else {
+      own_keys_.Add(inserts[j].new_external_id);
+    }
+  }
+  own_snapshot_ = res.snapshot_after;
+  own_list_ = !own_snapshot_.empty() && !own_keys_.full();
 }
 
 absl::Status ImportSession::CommitBatch(Batch& batch) {
   ContactManager& m = manager_;
-  bool by_phone = header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE;
   std::vector<Ready>& unique = batch.rows;
   for (int attempt = 0;; ++attempt) {
-    std::vector<std::string> keys;
-    keys.reserve(unique.size());
-    for (const auto& r : unique) keys.push_back(r.key);
-    std::string snapshot;
-    auto seqs = by_phone ? m.store_->FindByPhones(tenant_, list_, keys, &snapshot)
-                         : m.store_->FindByExternalIds(tenant_, list_, keys, &snapshot);
-    if (!seqs.ok()) return seqs.status();
+    std::vector<int64_t> seqs;
+    ListSnapshot snapshot;
+    DG_RETURN_IF_ERROR(Lookup(unique, seqs, snapshot));
+    // Seen empty (or only holding our own contacts): inserts from this state
+    // keep the list covered by own_keys_.
+    bool covered = own_list_ || snapshot.contacts == 0;
     std::vector<int64_t> existing_seqs;
-    for (int64_t s : *seqs) {
+    for (int64_t s : seqs) {
       if (s > 0) existing_seqs.push_back(s);
     }
     std::vector<std::string> old_bytes;
@@ -739,12 +796,15 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
       old_bytes = *std::move(got);
     }
     absl::Time now = m.clock_.Now();
-    std::vector<ContactWrite> writes;
-    writes.reserve(unique.size());
-    std::vector<bool> is_update;
+    // Existing contacts change by compare-and-set (Commit); new ones go in
+    // one optimistic transaction (InsertNew), which records the progress.
+    // New rows lend their prepared write for the attempt and get it back.
+    std::vector<ContactWrite> updates, inserts;
+    std::vector<size_t> update_at, insert_at;
+    std::vector<bool> is_update(unique.size(), false);
     size_t k = 0;
     for (size_t i = 0; i < unique.size(); ++i) {
-      int64_t seq = (*seqs)[i];
+      int64_t seq = seqs[i];
       const std::string* before_bytes = nullptr;
       v1::Contact before;
       if (seq > 0) {
@@ -753,29 +813,28 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
           before_bytes = nullptr;  // index without a contact (crash mid-write): recreate at seq
         }
       }
-      v1::Contact next = unique[i].contact;
       if (before_bytes != nullptr) {
-        next = MergeUpsert(before, next, now);
-        writes.push_back(MakeWrite(seq, *before_bytes, &before, &next, ToStored(next)));
-        is_update.push_back(true);
+        v1::Contact fresh;
+        if (!fresh.ParseFromString(unique[i].fresh.bytes)) {
+          return absl::InternalError("prepared contact does not parse");
+        }
+        if (!unique[i].explicit_next_callable) fresh.clear_next_callable_time();
+        v1::Contact next = MergeUpsert(before, fresh, now);
+        updates.push_back(MakeWrite(seq, *before_bytes, &before, &next, ToStored(next)));
+        update_at.push_back(i);
+        is_update[i] = true;
+      } else if (seq > 0) {
+        updates.push_back(unique[i].fresh);
+        updates.back().seq = seq;
+        update_at.push_back(i);
       } else {
-        InitNewContact(next, now);
-        writes.push_back(MakeWrite(seq > 0 ? seq : 0, "", nullptr, &next, ToStored(next)));
-        is_update.push_back(false);
+        inserts.push_back(std::move(unique[i].fresh));
+        insert_at.push_back(i);
       }
-    }
-    // Existing contacts change by compare-and-set (Commit); new ones go in
-    // one optimistic transaction (InsertNew), which records the progress.
-    std::vector<ContactWrite> updates, inserts;
-    std::vector<size_t> update_at, insert_at;
-    for (size_t i = 0; i < writes.size(); ++i) {
-      bool fresh = writes[i].seq == 0;
-      (fresh ? inserts : updates).push_back(std::move(writes[i]));
-      (fresh ? insert_at : update_at).push_back(i);
     }
     ImportProgress progress{header_.import_id(), batch.last_row};
     BatchResult merged;
-    merged.seqs.assign(writes.size(), 0);
+    merged.seqs.assign(unique.size(), 0);
     absl::Status st;
     if (!updates.empty() || inserts.empty()) {
       auto r = m.store_->Commit(tenant_, list_, updates, inserts.empty() ? &progress : nullptr,
@@ -784,16 +843,29 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
       if (r.ok()) {
         for (size_t j = 0; j < update_at.size(); ++j) merged.seqs[update_at[j]] = r->seqs[j];
       }
+      own_list_ = false;  // the state after our own script is not known here
     }
     if (st.ok() && !inserts.empty()) {
       // After our own Commit of the updates the list has moved on: the
       // inserts then look their ids up again instead of trusting the snapshot.
+      bool trusted = updates.empty();
       auto r = m.store_->InsertNew(tenant_, list_, inserts, &progress, max_contacts_,
-                                   updates.empty() ? snapshot : "");
+                                   trusted ? snapshot.token : "");
       st = r.status();
       if (r.ok()) {
         for (size_t j = 0; j < insert_at.size(); ++j) merged.seqs[insert_at[j]] = r->seqs[j];
+        if (trusted && covered) {
+          OwnInserted(inserts, *r);
+        } else {
+          own_list_ = false;
+        }
       }
+    }
+    for (size_t j = 0; j < insert_at.size(); ++j) unique[insert_at[j]].fresh = std::move(inserts[j]);
+    if (absl::IsAborted(st)) {
+      own_recheck_ = own_list_;
+    } else if (!st.ok()) {
+      own_list_ = false;
     }
     if (absl::IsAborted(st) && attempt < kCommitAttempts) continue;
     if (!st.ok()) return st;

@@ -16,6 +16,7 @@
 #include "services/common/kafka/event_publisher.h"
 #include "services/contacts/domain/contact_rules.h"
 #include "services/contacts/domain/csv_reader.h"
+#include "services/contacts/domain/key_filter.h"
 #include "services/contacts/domain/time_zones.h"
 #include "services/contacts/ports/contact_store.h"
 
@@ -30,7 +31,8 @@ class ContactManager;
 
 // One ImportContacts stream: fed chunk by chunk, it parses, normalizes and
 // commits rows in atomic batches, so memory stays bounded by one chunk plus
-// one batch however large the file. Not thread-safe (one stream, one user).
+// one batch (and a fixed 2 MiB key filter when the list started empty)
+// however large the file. Not thread-safe (one stream, one user).
 class ImportSession {
  public:
   ~ImportSession();
@@ -48,10 +50,14 @@ class ImportSession {
     int64_t row;
     RawContact raw;
   };
+  // A row ready to commit, in the form that inserts it as a new contact
+  // (built while parsing; the committer only picks it up). An update reads
+  // the row's data back from `fresh.bytes`.
   struct Ready {
     int64_t row;
-    v1::Contact contact;
     std::string key;
+    ContactWrite fresh;
+    bool explicit_next_callable = false;  // the row itself set next_callable_time
   };
   struct Batch {
     std::vector<Ready> rows;
@@ -67,6 +73,13 @@ class ImportSession {
   absl::Status Flush();
   Batch Prepare();
   absl::Status CommitBatch(Batch& batch);
+  // Looks the batch's keys up: seq or 0 per row, and the list state seen.
+  absl::Status Lookup(const std::vector<Ready>& rows, std::vector<int64_t>& seqs,
+                      ListSnapshot& snapshot);
+  // After an InsertNew made from a state own_keys_ covered (own_list_ held,
+  // or a lookup saw the list empty): adds the inserted rows' keys and moves
+  // own_snapshot_ to the state the insert left.
+  void OwnInserted(const std::vector<ContactWrite>& inserts, const BatchResult& res);
   void CommitLoop();
   // Waits until the committer has written everything handed to it.
   absl::Status Drain();
@@ -95,6 +108,20 @@ class ImportSession {
   bool stop_ = false;
   absl::Status commit_error_;
   std::thread committer_;
+  // Committer thread only. While own_list_ is set, the list in state
+  // own_snapshot_ holds only contacts this session inserted after seeing it
+  // empty, and every key a lookup in it could match (external id, or every
+  // phone number for the PHONE policy) is in own_keys_: a key the filter has
+  // never seen cannot be in the list, so its lookup is skipped. Any other
+  // writer moves the list's snapshot: the session's next InsertNew aborts or
+  // its next lookup sees it, and the session goes back to full lookups (as it
+  // does after updating contacts itself). After an abort (possibly only the
+  // tenant's contact count moved, by an import into another list) the next
+  // lookup reads the list's state again before skipping anything.
+  bool own_list_ = false;
+  bool own_recheck_ = false;
+  std::string own_snapshot_;
+  KeyFilter own_keys_;
 };
 
 // The contacts service's logic between the gRPC handlers (caller already

@@ -48,6 +48,13 @@ def redis_info(port, section):
     return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process (all its threads) so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def redis_benchmark_set(rows):
     """redis-benchmark -P 64 SET against a fresh redis-server with the same config."""
     port = free_port()
@@ -113,9 +120,13 @@ def main():
                         return
                     yield contacts_pb2.ImportContactsRequest(chunk=chunk)
 
+        pids = {name: proc.pid for name, proc in p.procs if name in ("redis", "contacts")}
+        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        load = os.getloadavg()
         t0 = time.monotonic()
         report = stub.ImportContacts(requests(), metadata=md, timeout=3600)
         took = time.monotonic() - t0
+        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
         after = int(redis_info(redis_port, "memory")["used_memory"])
         contacts = report.rows_accepted + report.rows_updated
         print(f"import report: read={report.rows_read:,} accepted={report.rows_accepted:,} "
@@ -124,6 +135,10 @@ def main():
             print(f"  rejected row {r.row}: {r.reason} {r.message}")
         print(f"end to end:        {report.rows_read / took:,.0f} rows/s ({took:.1f} s for {report.rows_read:,} rows, "
               f"{size / 1e6 / took:.1f} MB/s)")
+        print(f"cpu during import: " + ", ".join(
+            f"{name} {cpu[name]:.1f} s ({cpu[name] * 1e6 / max(report.rows_read, 1):.1f} us/row)"
+            for name in ("contacts", "redis") if name in cpu) +
+            f"; load average before {load[0]:.2f} (other work on the machine skews wall-clock figures)")
         print(f"redis memory:      {(after - before) / max(contacts, 1):.0f} bytes per contact "
               f"({(after - before) / 1e6:.1f} MB for {contacts:,} contacts, used_memory delta)")
         keys = redis_info(redis_port, "keyspace")

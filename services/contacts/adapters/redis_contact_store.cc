@@ -1,5 +1,6 @@
 #include "services/contacts/adapters/redis_contact_store.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/container/flat_hash_set.h"
@@ -426,19 +427,43 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
   return removed;
 }
 
-static std::string SnapshotOf(const redis::Reply& hmget) {
-  return absl::StrCat(hmget.elements.size() > 0 ? hmget.elements[0].str : "", ":",
-                      hmget.elements.size() > 1 ? hmget.elements[1].str : "");
+namespace {
+
+// The list fields a snapshot is made of, in HMGET order. `version` moves with
+// every commit script run, `count` with every insert or deletion and `etag`
+// with every list update and with a list deleted and created again, so two
+// reads with the same token saw the same contacts.
+constexpr const char* kSnapshotFields[] = {"version", "count", "etag"};
+
+std::vector<std::string> SnapshotRead(const std::string& lkey) {
+  std::vector<std::string> cmd = {"HMGET", lkey};
+  for (const char* f : kSnapshotFields) cmd.push_back(f);
+  return cmd;
 }
+
+// From the reply of SnapshotRead (extra fields after the snapshot's own are
+// ignored).
+ListSnapshot SnapshotOf(const redis::Reply& hmget) {
+  ListSnapshot snap;
+  auto field = [&](size_t i) -> const std::string& {
+    static const std::string* empty = new std::string;
+    return i < hmget.elements.size() ? hmget.elements[i].str : *empty;
+  };
+  snap.token = absl::StrCat(field(0), ":", field(1), ":", field(2));
+  if (!absl::SimpleAtoi(field(1), &snap.contacts)) snap.contacts = 0;
+  return snap;
+}
+
+}  // namespace
 
 absl::StatusOr<std::vector<redis::Reply>> RedisContactStore::AtomicRead(
     const std::string& lkey, const std::vector<std::vector<std::string>>& reads,
-    std::string* snapshot) {
+    ListSnapshot* snapshot) {
   if (snapshot == nullptr) return redis_->Pipeline(reads);
   std::vector<std::vector<std::string>> tx;
   tx.reserve(reads.size() + 3);
   tx.push_back({"MULTI"});
-  tx.push_back({"HMGET", lkey, "version", "count"});
+  tx.push_back(SnapshotRead(lkey));
   tx.insert(tx.end(), reads.begin(), reads.end());
   tx.push_back({"EXEC"});
   auto r = redis_->Pipeline(tx);
@@ -452,7 +477,7 @@ absl::StatusOr<std::vector<redis::Reply>> RedisContactStore::AtomicRead(
 
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByExternalIds(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
-    std::string* snapshot) {
+    ListSnapshot* snapshot) {
   std::string p = Prefix(tenant);
   std::vector<std::vector<std::string>> cmds;
   for (const auto& id : ids) {
@@ -494,7 +519,7 @@ bool SplitRef(absl::string_view ref, std::string& list, int64_t& seq) {
 
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByPhones(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& e164,
-    std::string* snapshot) {
+    ListSnapshot* snapshot) {
   std::string p = Prefix(tenant);
   std::vector<std::vector<std::string>> cmds;
   for (const auto& n : e164) cmds.push_back({"HGETALL", p + "p:" + PhoneBucket(n)});
@@ -667,27 +692,27 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
   std::string count_key = p + "contacts";
   BatchResult res;
   if (writes.empty()) return res;
-  // Sequence numbers are reserved before the transaction (a write inside it
-  // would abort our own WATCH); an aborted attempt leaves a harmless gap.
-  auto reserved = redis_->Command({"HINCRBY", lkey, "next_seq", std::to_string(writes.size())});
-  if (!reserved.ok()) return reserved.status();
-  int64_t first_seq = reserved->integer - static_cast<int64_t>(writes.size()) + 1;
   // Every write to a list's contacts bumps the list hash (Commit bumps
-  // "version", inserts bump "count"), so watching the list hash and the
-  // tenant's contact count catches any concurrent change that could claim one
-  // of our external ids or spend the quota, without watching 1000 keys.
-  std::vector<std::string> xkeys(writes.size());
-  std::vector<std::string> watch = {"WATCH", lkey, count_key};
+  // "version" and "next_seq", inserts bump "count" and "next_seq"), so
+  // watching the list hash and the tenant's contact count catches any
+  // concurrent change that could claim one of our external ids or spend the
+  // quota, without watching 1000 keys. The sequence numbers come from
+  // "next_seq" as read under the watch and are claimed inside the
+  // transaction, so an aborted attempt leaves no gap.
+  std::vector<std::string> xbucket(writes.size());
   for (size_t i = 0; i < writes.size(); ++i) {
-    if (writes[i].new_external_id.empty()) continue;
-    xkeys[i] = absl::StrCat(p, "x:", list, ":", ExtBucket(writes[i].new_external_id));
+    if (!writes[i].new_external_id.empty()) xbucket[i] = ExtBucket(writes[i].new_external_id);
   }
   absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+    std::vector<std::string> state = SnapshotRead(lkey);
+    state.push_back("next_seq");
     std::vector<std::vector<std::string>> reads = {
-        watch, {"EXISTS", lkey}, {"GET", count_key}, {"HMGET", lkey, "version", "count"}};
+        {"WATCH", lkey, count_key}, {"EXISTS", lkey}, {"GET", count_key}, std::move(state)};
     if (snapshot.empty()) {
       for (size_t i = 0; i < writes.size(); ++i) {
-        if (!xkeys[i].empty()) reads.push_back({"HEXISTS", xkeys[i], writes[i].new_external_id});
+        if (xbucket[i].empty()) continue;
+        reads.push_back({"HEXISTS", absl::StrCat(p, "x:", list, ":", xbucket[i]),
+                         writes[i].new_external_id});
       }
     }
     auto r = s.Pipeline(reads);
@@ -695,10 +720,9 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
     if ((*r)[1].integer == 0) return NotFound("CONTACT_LIST_NOT_FOUND", "contact list not found");
     int64_t total = 0;
     if (!(*r)[2].is_nil()) (void)absl::SimpleAtoi((*r)[2].str, &total);
-    // The list is unchanged since the caller's lookup (our own HINCRBY of
-    // next_seq above touches neither version nor count), so its absent ids
-    // are still absent; WATCH covers the rest of the way to EXEC.
-    if (!snapshot.empty() && SnapshotOf((*r)[3]) != snapshot) {
+    // The list is unchanged since the caller's lookup, so its absent ids are
+    // still absent; WATCH covers the rest of the way to EXEC.
+    if (!snapshot.empty() && SnapshotOf((*r)[3]).token != snapshot) {
       return Aborted("CONCURRENT_MODIFICATION", "the list changed since it was read; retry");
     }
     for (size_t j = 4; j < r->size(); ++j) {
@@ -706,69 +730,104 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
         return Aborted("CONCURRENT_MODIFICATION", "an external id was claimed meanwhile; retry");
       }
     }
+    int64_t next_seq = 0;
+    const auto& state_reply = (*r)[3].elements;
+    if (state_reply.size() > 3 && !state_reply[3].is_nil()) {
+      (void)absl::SimpleAtoi(state_reply[3].str, &next_seq);
+    }
     int64_t room = static_cast<int64_t>(writes.size());
     if (max_contacts >= 0) room = std::max<int64_t>(0, std::min(room, max_contacts - total));
-    // Group the writes per key: a few hundred commands for a 1000-row batch.
-    std::map<std::string, std::vector<std::string>> hset, zadd;
-    std::map<std::string, std::pair<int64_t, std::string>> shard_min;  // qi key+shard -> min
-    std::map<std::string, int64_t> status_counts;
+    // The first `room` writes get consecutive sequence numbers, the rest -1.
+    size_t added = static_cast<size_t>(room);
     res.seqs.assign(writes.size(), -1);
-    int64_t added = 0;
-    for (size_t i = 0; i < writes.size() && added < room; ++i) {
+    for (size_t i = 0; i < added; ++i) res.seqs[i] = next_seq + 1 + static_cast<int64_t>(i);
+    res.quota_rejected = static_cast<int64_t>(writes.size() - added);
+
+    std::vector<std::vector<std::string>> tx;
+    tx.reserve(added * 2 + 64);
+    tx.push_back({"MULTI"});
+    std::vector<std::string> sseq(added);
+    for (size_t i = 0; i < added; ++i) sseq[i] = std::to_string(res.seqs[i]);
+    // Contact records: consecutive seqs, so each bucket is one run.
+    for (size_t i = 0; i < added;) {
+      int64_t bucket = res.seqs[i] / kBucketSize;
+      std::vector<std::string> cmd = {"HSET", absl::StrCat(p, "c:", list, ":", bucket)};
+      for (; i < added && res.seqs[i] / kBucketSize == bucket; ++i) {
+        cmd.push_back(sseq[i]);
+        cmd.push_back(writes[i].bytes);
+      }
+      tx.push_back(std::move(cmd));
+    }
+    // Index entries, one HSET per bucket touched (sorted by bucket).
+    std::vector<std::pair<uint32_t, uint32_t>> xs, ps;  // (bucket, write) / (bucket, phone ref)
+    std::vector<std::pair<size_t, size_t>> phone_refs;   // (write, phone index)
+    for (size_t i = 0; i < added; ++i) {
+      if (!xbucket[i].empty()) {
+        xs.emplace_back(static_cast<uint32_t>(Fnv(writes[i].new_external_id) % kExternalIdBuckets),
+                        static_cast<uint32_t>(i));
+      }
+      for (size_t k = 0; k < writes[i].new_phones.size(); ++k) {
+        ps.emplace_back(static_cast<uint32_t>(Fnv(writes[i].new_phones[k]) % kPhoneBuckets),
+                        static_cast<uint32_t>(phone_refs.size()));
+        phone_refs.emplace_back(i, k);
+      }
+    }
+    std::sort(xs.begin(), xs.end());
+    std::sort(ps.begin(), ps.end());
+    for (size_t j = 0; j < xs.size();) {
+      uint32_t b = xs[j].first;
+      std::vector<std::string> cmd = {"HSET", absl::StrCat(p, "x:", list, ":", b)};
+      for (; j < xs.size() && xs[j].first == b; ++j) {
+        cmd.push_back(writes[xs[j].second].new_external_id);
+        cmd.push_back(sseq[xs[j].second]);
+      }
+      tx.push_back(std::move(cmd));
+    }
+    for (size_t j = 0; j < ps.size();) {
+      uint32_t b = ps[j].first;
+      std::vector<std::string> cmd = {"HSET", absl::StrCat(p, "p:", b)};
+      for (; j < ps.size() && ps[j].first == b; ++j) {
+        auto [i, k] = phone_refs[ps[j].second];
+        cmd.push_back(absl::StrCat(writes[i].new_phones[k], "|", list, ":", sseq[i]));
+        cmd.push_back("1");
+      }
+      tx.push_back(std::move(cmd));
+    }
+    // Queue shards: (priority, shard) -> (due ms, seq). Members go in
+    // descending (score, member) order: a listpack sorted set inserts by
+    // walking from its head, so each member then lands at the head after
+    // one comparison instead of after a walk over the whole shard.
+    std::map<std::pair<int, int64_t>, std::vector<std::pair<int64_t, size_t>>> shards;
+    std::map<std::string, int64_t> status_counts;
+    for (size_t i = 0; i < added; ++i) {
       const ContactWrite& w = writes[i];
-      int64_t seq = first_seq + static_cast<int64_t>(i);
-      std::string sseq = std::to_string(seq);
-      res.seqs[i] = seq;
-      ++added;
-      auto& b = hset[BucketKey(p, list, seq)];
-      b.push_back(sseq);
-      b.push_back(w.bytes);
-      if (!xkeys[i].empty()) {
-        auto& x = hset[xkeys[i]];
-        x.push_back(w.new_external_id);
-        x.push_back(sseq);
-      }
-      for (const auto& phone : w.new_phones) {
-        auto& ph = hset[p + "p:" + PhoneBucket(phone)];
-        ph.push_back(absl::StrCat(phone, "|", list, ":", sseq));
-        ph.push_back("1");
-      }
       if (w.queue_at) {
-        int64_t due = Millis(*w.queue_at);
-        std::string shard = std::to_string(seq / kBucketSize);
-        std::string prio = std::to_string(w.new_priority);
-        auto& q = zadd[absl::StrCat(p, "q:", list, ":", prio, ":", shard)];
-        q.push_back(std::to_string(due));
-        q.push_back(sseq);
-        std::string qi = absl::StrCat(p, "qi:", list, ":", prio);
-        auto it = shard_min.find(qi + "\n" + shard);
-        if (it == shard_min.end() || due < it->second.first) {
-          shard_min[qi + "\n" + shard] = {due, shard};
-        }
+        shards[{w.new_priority, res.seqs[i] / kBucketSize}].emplace_back(Millis(*w.queue_at), i);
       }
       if (!w.new_status.empty()) ++status_counts[w.new_status];
     }
-    res.quota_rejected = static_cast<int64_t>(writes.size()) - added;
-    std::vector<std::vector<std::string>> tx = {{"MULTI"}};
-    for (auto& [key, args] : hset) {
-      std::vector<std::string> cmd = {"HSET", key};
-      cmd.insert(cmd.end(), args.begin(), args.end());
+    for (auto& [prio_shard, members] : shards) {
+      std::sort(members.begin(), members.end(), [&](const auto& a, const auto& b) {
+        if (a.first != b.first) return a.first > b.first;
+        return sseq[a.second] > sseq[b.second];
+      });
+      std::string prio = std::to_string(prio_shard.first);
+      std::string shard = std::to_string(prio_shard.second);
+      std::vector<std::string> cmd = {"ZADD", absl::StrCat(p, "q:", list, ":", prio, ":", shard)};
+      for (const auto& [due, i] : members) {
+        cmd.push_back(std::to_string(due));
+        cmd.push_back(sseq[i]);
+      }
       tx.push_back(std::move(cmd));
-    }
-    for (auto& [key, args] : zadd) {
-      std::vector<std::string> cmd = {"ZADD", key};
-      cmd.insert(cmd.end(), args.begin(), args.end());
-      tx.push_back(std::move(cmd));
-    }
-    for (auto& [qi_shard, v] : shard_min) {
       // LT: the shard's earliest due only ever moves earlier here.
-      tx.push_back({"ZADD", qi_shard.substr(0, qi_shard.find('\n')), "LT",
-                    std::to_string(v.first), v.second});
+      tx.push_back({"ZADD", absl::StrCat(p, "qi:", list, ":", prio), "LT",
+                    std::to_string(members.back().first), shard});
     }
     for (auto& [status, n] : status_counts) {
       tx.push_back({"HINCRBY", lkey, "n:" + status, std::to_string(n)});
     }
     if (added > 0) {
+      tx.push_back({"HINCRBY", lkey, "next_seq", std::to_string(added)});
       tx.push_back({"HINCRBY", lkey, "count", std::to_string(added)});
       tx.push_back({"INCRBY", count_key, std::to_string(added)});
     }
@@ -777,12 +836,16 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
       tx.push_back({"HSET", imp, "rows", std::to_string(progress->rows_committed)});
       tx.push_back({"SADD", p + "imps:" + list, imp});
     }
+    tx.push_back(SnapshotRead(lkey));  // the state this transaction leaves
     tx.push_back({"EXEC"});
     auto done = s.Pipeline(tx);
     if (!done.ok()) return done.status();
     if (done->back().is_nil()) {
       return Aborted("CONCURRENT_MODIFICATION", "the list changed meanwhile; retry");
     }
+    const auto& results = done->back().elements;
+    if (results.empty()) return absl::InternalError("redis: short EXEC reply");
+    res.snapshot_after = SnapshotOf(results.back()).token;
     return absl::OkStatus();
   });
   if (!st.ok()) return st;

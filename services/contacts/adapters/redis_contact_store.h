@@ -37,11 +37,11 @@ class RedisContactStore final : public ContactStore {
   absl::StatusOr<int64_t> DeleteList(const std::string& tenant, const std::string& list) override;
   absl::StatusOr<std::vector<int64_t>> FindByExternalIds(
       const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
-      std::string* snapshot) override;
+      ListSnapshot* snapshot) override;
   absl::StatusOr<std::vector<int64_t>> FindByPhones(const std::string& tenant,
                                                     const std::string& list,
                                                     const std::vector<std::string>& e164,
-                                                    std::string* snapshot) override;
+                                                    ListSnapshot* snapshot) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FindAcrossLists(
       const std::string& tenant, const std::string& phone,
       const std::string& external_id) override;
@@ -77,10 +77,10 @@ class RedisContactStore final : public ContactStore {
 
  private:
   // Runs `reads` as one MULTI/EXEC together with a read of the list's
-  // version and count; `*snapshot` gets "<version>:<count>".
+  // version, count and etag (the snapshot token "<version>:<count>:<etag>").
   absl::StatusOr<std::vector<redis::Reply>> AtomicRead(
       const std::string& lkey, const std::vector<std::vector<std::string>>& reads,
-      std::string* snapshot);
+      ListSnapshot* snapshot);
   std::shared_ptr<redis::Client> redis_;
 };
 

@@ -153,14 +153,15 @@ v1::Contact MergeUpsert(const v1::Contact& existing, const v1::Contact& fresh, a
   return c;
 }
 
-std::string ToStored(const v1::Contact& c) {
-  v1::Contact s = c;
-  s.clear_name();
-  s.clear_etag();
-  if (s.candidate_time_zones_size() == 1 && s.candidate_time_zones(0) == s.time_zone()) {
-    s.clear_candidate_time_zones();
+std::string ToStored(const v1::Contact& c) { return ToStored(v1::Contact(c)); }
+
+std::string ToStored(v1::Contact&& c) {
+  c.clear_name();
+  c.clear_etag();
+  if (c.candidate_time_zones_size() == 1 && c.candidate_time_zones(0) == c.time_zone()) {
+    c.clear_candidate_time_zones();
   }
-  return s.SerializeAsString();
+  return c.SerializeAsString();
 }
 
 std::string ContactName(absl::string_view list_name, int64_t seq) {

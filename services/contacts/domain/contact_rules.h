@@ -50,6 +50,8 @@ v1::Contact MergeUpsert(const v1::Contact& existing, const v1::Contact& fresh, a
 
 // Stored form: no name, no etag, no redundant candidate list.
 std::string ToStored(const v1::Contact& c);
+// The same from a contact the caller gives up (no copy).
+std::string ToStored(v1::Contact&& c);
 // From the stored form, with name and etag filled in.
 absl::StatusOr<v1::Contact> FromStored(absl::string_view bytes, absl::string_view list_name,
                                        int64_t seq);

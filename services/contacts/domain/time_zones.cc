@@ -109,19 +109,23 @@ std::vector<std::string> ZoneResolver::PostalRegions(const std::string& country,
                                                      const std::string& postal) const {
   std::string p = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(postal));
   if (p.empty()) return {};
+  // The lookup key per table, worked out once: a ZIP code's first 3 digits,
+  // a Canadian code's first letter ("" when the code has not that form).
+  std::string us_key, ca_key;
+  if (p.size() >= 5 && std::all_of(p.begin(), p.begin() + 5, absl::ascii_isdigit)) {
+    us_key = p.substr(0, 3);
+  }
+  if (p.size() >= 6 && absl::ascii_isalpha(p[0])) ca_key = p.substr(0, 1);
   for (const auto& range : postal_ranges_) {
     if (!country.empty() && range.country != country) continue;
-    std::string key;
+    const std::string* key = nullptr;
     if (range.country == "US") {
-      if (p.size() < 5 || !std::all_of(p.begin(), p.begin() + 5, absl::ascii_isdigit)) continue;
-      key = p.substr(0, 3);
+      key = &us_key;
     } else if (range.country == "CA") {
-      if (p.size() < 6 || !absl::ascii_isalpha(p[0])) continue;
-      key = p.substr(0, 1);
-    } else {
-      continue;
+      key = &ca_key;
     }
-    if (key >= range.from && key <= range.to) return range.regions;
+    if (key == nullptr || key->empty()) continue;
+    if (*key >= range.from && *key <= range.to) return range.regions;
   }
   return {};
 }

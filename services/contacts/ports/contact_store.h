@@ -31,6 +31,17 @@ struct ContactWrite {
 struct BatchResult {
   std::vector<int64_t> seqs;
   int64_t quota_rejected = 0;
+  // InsertNew only: the token of the list's state right after this batch
+  // (read inside the same transaction), for the caller's next InsertNew.
+  std::string snapshot_after;
+};
+
+// What an atomic lookup saw of its list: `token` names the list's state
+// (InsertNew aborts when the list has moved on from it) and `contacts` is
+// how many contacts the list held at that instant.
+struct ListSnapshot {
+  std::string token;
+  int64_t contacts = 0;
 };
 
 struct ImportProgress {
@@ -72,14 +83,14 @@ class ContactStore {
 
   // Existing contacts by external id / by phone (E.164) within a list:
   // seq or 0 per input. With `snapshot`, the lookups are one atomic read and
-  // `*snapshot` identifies the list's state they saw (for InsertNew).
+  // `*snapshot` describes the list's state they saw (for InsertNew).
   virtual absl::StatusOr<std::vector<int64_t>> FindByExternalIds(
       const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
-      std::string* snapshot = nullptr) = 0;
+      ListSnapshot* snapshot = nullptr) = 0;
   virtual absl::StatusOr<std::vector<int64_t>> FindByPhones(const std::string& tenant,
                                                             const std::string& list,
                                                             const std::vector<std::string>& e164,
-                                                            std::string* snapshot = nullptr) = 0;
+                                                            ListSnapshot* snapshot = nullptr) = 0;
   // Every contact of the tenant with this phone or external id: (list, seq).
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> FindAcrossLists(
       const std::string& tenant, const std::string& phone, const std::string& external_id) = 0;
@@ -106,8 +117,9 @@ class ContactStore {
   // optimistic transaction: ABORTED CONCURRENT_MODIFICATION when an external
   // id was claimed meanwhile (nothing written; retry). Far cheaper per row
   // than Commit, so imports use it for their new rows. With the `snapshot`
-  // of the Find that showed the ids absent, the ids are not looked up again:
-  // any change to the list since that read aborts instead.
+  // token of the Find that showed the ids absent (or a `snapshot_after` of an
+  // earlier InsertNew), the ids are not looked up again: any change to the
+  // list since that state aborts instead.
   virtual absl::StatusOr<BatchResult> InsertNew(const std::string& tenant, const std::string& list,
                                                 const std::vector<ContactWrite>& writes,
                                                 const ImportProgress* progress,

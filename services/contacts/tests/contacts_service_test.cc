@@ -190,9 +190,11 @@ protected:
     CreateTenant("ct-a", 1000);
     CreateTenant("ct-b", 1000);
     CreateTenant("ct-small", 3);
+    CreateTenant("ct-big", 100000);
     a_ = new std::string(TenantAdmin("ct-a"));
     b_ = new std::string(TenantAdmin("ct-b"));
     small_ = new std::string(TenantAdmin("ct-small"));
+    big_ = new std::string(TenantAdmin("ct-big"));
   }
 
   static void TearDownTestSuite() {
@@ -205,12 +207,13 @@ protected:
     delete a_;
     delete b_;
     delete small_;
+    delete big_;
     delete admin_;
     delete dir_;
   }
 
   void SetUp() override {
-    ASSERT_NE(small_, nullptr)
+    ASSERT_NE(big_, nullptr)
         << "suite setup failed; see the logs under "
         << (dir_ != nullptr ? *dir_ : std::string("(none)"));
   }
@@ -462,6 +465,7 @@ protected:
   static std::string *a_;     // tenant admin of ct-a
   static std::string *b_;     // tenant admin of ct-b
   static std::string *small_; // tenant admin of ct-small
+  static std::string *big_;   // tenant admin of ct-big (room for multi-batch imports)
 };
 
 RedisServer *ContactsServiceTest::redis_ = nullptr;
@@ -475,6 +479,7 @@ std::string *ContactsServiceTest::admin_ = nullptr;
 std::string *ContactsServiceTest::a_ = nullptr;
 std::string *ContactsServiceTest::b_ = nullptr;
 std::string *ContactsServiceTest::small_ = nullptr;
+std::string *ContactsServiceTest::big_ = nullptr;
 
 #define EXPECT_RPC_ERROR(call, code, reason)                                   \
   do {                                                                         \
@@ -941,6 +946,124 @@ TEST_F(ContactsServiceTest, ImportIsIdempotentByImportId) {
   ASSERT_EQ(upserted.size(), 6u);
   for (const auto &[id, c] : before)
     EXPECT_EQ(upserted[id].name(), c.name()) << id;
+}
+
+// ---- 3b. imports over several batches (1000 rows each) ----
+
+// A new list lets an import skip the lookups of ids it has not inserted
+// itself (contact_manager.cc, ImportSession::Lookup): a row in a later batch
+// that repeats an earlier batch's id must still find that contact.
+TEST_F(ContactsServiceTest, ImportFindsItsOwnEarlierBatches) {
+  v1::ContactList list = CreateList(*big_, "ct-big", "mb-ext");
+  std::string csv = absl::StrCat(kCsvHeader, Rows(1, 2500, "mb", 3),
+                                 "mb5,Again,Five,+1 212 209 0005,7,gold\n",
+                                 "mb1200,Again,Twelve,+1 212 209 1200,1,gold\n");
+  ImportResult r = Import(*big_, CsvHeader(list.name(), "mb-1"),
+                          SplitAt(csv, {csv.size() / 3, csv.size() / 2}));
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.report.rows_read(), 2502);
+  EXPECT_EQ(r.report.rows_accepted(), 2500);
+  EXPECT_EQ(r.report.rows_updated(), 2);
+  EXPECT_EQ(r.report.rows_rejected(), 0);
+  EXPECT_EQ(r.report.rows_committed(), 2502);
+  auto by_id = ByExternalId(ListAll(*big_, list.name()));  // no duplicates
+  ASSERT_EQ(by_id.size(), 2500u);
+  EXPECT_EQ(by_id["mb5"].first_name(), "Again");
+  EXPECT_EQ(by_id["mb5"].phones(0).number().e164(), "+12122090005");
+  EXPECT_EQ(by_id["mb5"].priority(), 7);
+  EXPECT_EQ(by_id["mb1200"].first_name(), "Again");
+  EXPECT_EQ(by_id["mb2500"].first_name(), "First2500");
+  // The replaced number left the phone index, the new one is in it.
+  EXPECT_EQ(Count(*big_, list.name(), "phone = \"+12122030005\""), 0);
+  EXPECT_EQ(Count(*big_, list.name(), "phone = \"+12122090005\""), 1);
+  v1::ContactList got = GetList(*big_, list.name());
+  EXPECT_EQ(got.contact_count(), 2500);
+  EXPECT_EQ(got.counts_by_status().at("CALLABLE"), 2500);
+  // Sequence numbers have no gaps: the last new row is c2500.
+  EXPECT_EQ(by_id["mb2500"].name(), list.name() + "/contacts/c2500");
+
+  // Every contact is queued exactly once: leasing drains exactly 2500.
+  std::set<std::string> leased;
+  for (int guard = 0; guard < 10; ++guard) {
+    v1::LeaseContactsResponse resp;
+    ASSERT_TRUE(Lease(*big_, list.name(), 1000, &resp).ok());
+    if (resp.leases_size() == 0)
+      break;
+    for (const auto &l : resp.leases())
+      EXPECT_TRUE(leased.insert(l.contact().name()).second) << l.contact().name();
+  }
+  EXPECT_EQ(leased.size(), 2500u);
+}
+
+// The same with the PHONE policy: a later row whose first number is the
+// second number of an earlier batch's contact updates that contact.
+TEST_F(ContactsServiceTest, ImportByPhoneFindsEarlierBatchesSecondNumbers) {
+  v1::ContactList list = CreateList(*big_, "ct-big", "mb-phone");
+  std::string csv = "external_id,first,last,phone,phone2\n";
+  for (int i = 1; i <= 1500; ++i) {
+    csv += absl::StrFormat("ph%d,First%d,Last,+1 312 555 %04d,+1 312 556 %04d\n", i, i, i, i);
+  }
+  csv += "ph-new,Moved,Last,+1 312 556 0042,\n";  // contact ph42's second number
+  v1::ImportHeader h = CsvHeader(list.name(), "mb-phone-1");
+  h.set_duplicate_policy(v1::DUPLICATE_POLICY_PHONE);
+  auto *m = h.mutable_mapping();
+  m->clear_phones();
+  m->add_phones("phone");
+  m->add_phones("phone2");
+  m->clear_priority();
+  m->clear_attributes();
+  ImportResult r = Import(*big_, h, {csv});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.report.rows_accepted(), 1500);
+  EXPECT_EQ(r.report.rows_updated(), 1);
+  auto by_id = ByExternalId(ListAll(*big_, list.name()));
+  ASSERT_EQ(by_id.size(), 1500u);
+  EXPECT_EQ(by_id.count("ph42"), 0u);
+  ASSERT_EQ(by_id.count("ph-new"), 1u);
+  EXPECT_EQ(by_id["ph-new"].first_name(), "Moved");
+  EXPECT_EQ(by_id["ph-new"].name(), list.name() + "/contacts/c42");
+}
+
+// Two imports into one list at once, overlapping ids: whichever commits a
+// shared id first creates it, the other updates it; never two contacts with
+// one id, and the list's count is exact.
+TEST_F(ContactsServiceTest, ConcurrentImportsIntoOneListCreateNoDuplicates) {
+  v1::ContactList list = CreateList(*big_, "ct-big", "mb-conc");
+  std::string first = absl::StrCat(kCsvHeader, Rows(1, 3000, "cc", 4));
+  std::string second = absl::StrCat(kCsvHeader, Rows(1501, 4500, "cc", 4));
+  ImportResult r1, r2;
+  std::thread t1([&] {
+    r1 = Import(*big_, CsvHeader(list.name(), "conc-1"), SplitAt(first, {first.size() / 2}));
+  });
+  std::thread t2([&] {
+    r2 = Import(*big_, CsvHeader(list.name(), "conc-2"), SplitAt(second, {second.size() / 2}));
+  });
+  t1.join();
+  t2.join();
+  ASSERT_TRUE(r1.status.ok()) << r1.status.error_message();
+  ASSERT_TRUE(r2.status.ok()) << r2.status.error_message();
+  EXPECT_EQ(r1.report.rows_accepted() + r2.report.rows_accepted(), 4500);
+  EXPECT_EQ(r1.report.rows_updated() + r2.report.rows_updated(), 1500);
+  auto by_id = ByExternalId(ListAll(*big_, list.name()));
+  EXPECT_EQ(by_id.size(), 4500u);
+  EXPECT_EQ(GetList(*big_, list.name()).contact_count(), 4500);
+  EXPECT_EQ(Count(*big_, list.name(), "external_id = \"cc2000\""), 1);
+}
+
+// A list that already holds contacts: a new import looks every id up (its
+// first batch does not see an empty list).
+TEST_F(ContactsServiceTest, ImportIntoAFilledListUpdatesAcrossBatches) {
+  v1::ContactList list = CreateList(*big_, "ct-big", "mb-filled");
+  CreateContact(*big_, list.name(), NewContact("fl2100", "+1 415 555 0100"));
+  std::string csv = absl::StrCat(kCsvHeader, Rows(1, 2200, "fl", 5));
+  ImportResult r = Import(*big_, CsvHeader(list.name(), "filled-1"), {csv});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.report.rows_accepted(), 2199);
+  EXPECT_EQ(r.report.rows_updated(), 1);
+  auto by_id = ByExternalId(ListAll(*big_, list.name()));
+  EXPECT_EQ(by_id.size(), 2200u);
+  EXPECT_EQ(by_id["fl2100"].name(), list.name() + "/contacts/c1");
+  EXPECT_EQ(by_id["fl2100"].first_name(), "First2100");
 }
 
 // ---- 4. bad input ----
