@@ -217,6 +217,28 @@ TEST_F(ComplianceComponentTest, NoRuleSetFailsClosed) {
   EXPECT_EQ(ReasonOf(d.status()), "RULE_SET_MISSING");
 }
 
+TEST_F(ComplianceComponentTest, RedisDownFailsClosed) {
+  auto own = RedisServer::Start();
+  ASSERT_TRUE(own.ok()) << own.status();
+  redis::Options o;
+  o.port = (*own)->port();
+  o.command_timeout = absl::Milliseconds(500);
+  auto client = redis::Client::Create(o);
+  ASSERT_TRUE(client.ok());
+  store_ = std::make_shared<RedisComplianceStore>(std::shared_ptr<redis::Client>(std::move(*client)), "t/2");
+  manager_ = NewManager();
+  SetRules(AlwaysOpen);
+  ASSERT_TRUE(Check(kNy)->allowed());
+  ASSERT_TRUE((*own)->Stop().ok());
+  auto d = Check(kNy);  // rule set cached: the script cannot run
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kUnavailable);
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(kNy);
+  EXPECT_EQ(manager_->AddDoNotCall(Actor{"a", false}, add).status().code(), absl::StatusCode::kUnavailable);
+}
+
 TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   SetRules([](v1::RuleSet&) {});  // every preset
   auto ny = Check(kNy);
