@@ -24,7 +24,7 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr size_t kBatchRows = 1000;
+constexpr size_t kBatchRows = 2000;
 constexpr int kMaxRejectionsKept = 100;
 constexpr int kCommitAttempts = 20;
 

@@ -68,7 +68,7 @@ end
 // Applies a batch of contact writes atomically. Pass 1 checks every
 // compare-and-set (and that new external ids are still free) before pass 2
 // writes anything, so a conflict leaves Redis untouched. Writes are grouped
-// per key so a 1000-row batch costs a few hundred Redis calls, not thousands.
+// per key so a 2000-row batch costs a few hundred Redis calls, not thousands.
 // ARGV: prefix, list, max_contacts (-1 none), import key ("" none),
 //       import rows, then 16 fields per write (see Commit()).
 const redis::Script& CommitScript() {
@@ -696,7 +696,7 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
   // "version" and "next_seq", inserts bump "count" and "next_seq"), so
   // watching the list hash and the tenant's contact count catches any
   // concurrent change that could claim one of our external ids or spend the
-  // quota, without watching 1000 keys. The sequence numbers come from
+  // quota, without watching thousands of keys. The sequence numbers come from
   // "next_seq" as read under the watch and are claimed inside the
   // transaction, so an aborted attempt leaves no gap.
   std::vector<std::string> xbucket(writes.size());

@@ -948,7 +948,7 @@ TEST_F(ContactsServiceTest, ImportIsIdempotentByImportId) {
     EXPECT_EQ(upserted[id].name(), c.name()) << id;
 }
 
-// ---- 3b. imports over several batches (1000 rows each) ----
+// ---- 3b. imports over several batches (2000 rows each) ----
 
 // A new list lets an import skip the lookups of ids it has not inserted
 // itself (contact_manager.cc, ImportSession::Lookup): a row in a later batch
@@ -1000,7 +1000,7 @@ TEST_F(ContactsServiceTest, ImportFindsItsOwnEarlierBatches) {
 TEST_F(ContactsServiceTest, ImportByPhoneFindsEarlierBatchesSecondNumbers) {
   v1::ContactList list = CreateList(*big_, "ct-big", "mb-phone");
   std::string csv = "external_id,first,last,phone,phone2\n";
-  for (int i = 1; i <= 1500; ++i) {
+  for (int i = 1; i <= 4500; ++i) {
     csv += absl::StrFormat("ph%d,First%d,Last,+1 312 555 %04d,+1 312 556 %04d\n", i, i, i, i);
   }
   csv += "ph-new,Moved,Last,+1 312 556 0042,\n";  // contact ph42's second number
@@ -1014,10 +1014,10 @@ TEST_F(ContactsServiceTest, ImportByPhoneFindsEarlierBatchesSecondNumbers) {
   m->clear_attributes();
   ImportResult r = Import(*big_, h, {csv});
   ASSERT_TRUE(r.status.ok()) << r.status.error_message();
-  EXPECT_EQ(r.report.rows_accepted(), 1500);
+  EXPECT_EQ(r.report.rows_accepted(), 4500);
   EXPECT_EQ(r.report.rows_updated(), 1);
   auto by_id = ByExternalId(ListAll(*big_, list.name()));
-  ASSERT_EQ(by_id.size(), 1500u);
+  ASSERT_EQ(by_id.size(), 4500u);
   EXPECT_EQ(by_id.count("ph42"), 0u);
   ASSERT_EQ(by_id.count("ph-new"), 1u);
   EXPECT_EQ(by_id["ph-new"].first_name(), "Moved");
