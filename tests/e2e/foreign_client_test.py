@@ -7,7 +7,7 @@ $DIALGRID_BUILD_DIR/python by the build target dialgrid_python_protos),
 urllib for the admin HTTP port, kcat for the Kafka topic and the files
 redis-server writes. The server side is the real platform started by
 tools/pylib/dialgrid_local.py: redis-server, the Kafka-protocol broker and
-the tenancy service as separate processes.
+the services (tenancy, contacts, compliance) as separate processes.
 
 Run:  DIALGRID_BUILD_DIR=/work/main/build /usr/bin/python3 tests/e2e/foreign_client_test.py -v
 
@@ -255,11 +255,11 @@ class ForeignClientTest(unittest.TestCase):
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode(errors="replace")
 
-    def consume_tenancy_topic(self, until, timeout=30):
-        """Reads topic 'tenancy' from the beginning with kcat until until(records)
-        is true; returns (records, raw kcat output)."""
+    def consume_tenancy_topic(self, until, timeout=30, topic="tenancy"):
+        """Reads a topic ('tenancy' by default) from the beginning with kcat until
+        until(records) is true; returns (records, raw kcat output)."""
         self.assertTrue(shutil.which("kcat"), "kcat is not installed (apt-get install kcat)")
-        argv = ["kcat", "-C", "-b", self.platform.kafka, "-t", "tenancy", "-o", "beginning",
+        argv = ["kcat", "-C", "-b", self.platform.kafka, "-t", topic, "-o", "beginning",
                 "-e", "-q", "-f", "%K\n%k\n%h\n%S\n%s\n"]
         deadline = time.monotonic() + timeout
         while True:
@@ -626,6 +626,70 @@ class ForeignClientTest(unittest.TestCase):
         self.assert_rpc_error(self.stub.GetTenant, get, Code.UNAUTHENTICATED, "CREDENTIAL_UNKNOWN",
                               metadata=dc.bearer(unknown))
         self.assert_rpc_error(self.stub.GetTenant, get, Code.UNAUTHENTICATED, "MISSING_CREDENTIAL")
+
+    def test_08_compliance_check_dial_and_decision_events(self):
+        """A client company's system decides dials through the compliance
+        service; every decision is on topic 'compliance'."""
+        from dialgrid_client import compliance_pb2, compliance_pb2_grpc, dialing_mode_pb2
+        tenant_id, _ = self.create_tenant("dial", time_zone="America/New_York")
+        other_id, _ = self.create_tenant("nodial")
+        mine = dc.bearer(self.create_credential(f"tenants/{tenant_id}", [tenancy_pb2.ROLE_TENANT_ADMIN]).secret)
+        theirs = dc.bearer(self.create_credential(f"tenants/{other_id}", [tenancy_pb2.ROLE_TENANT_ADMIN]).secret)
+        channel = grpc.insecure_channel(self.platform.endpoints["compliance"]["grpc"])
+        comp = compliance_pb2_grpc.ComplianceServiceStub(channel)
+        rules = compliance_pb2.RuleSet(
+            name=f"tenants/{tenant_id}/ruleSet", calling_hours_presets=["CA-CRTC"],
+            custom_calling_hours=[compliance_pb2.CallingHoursRule(
+                id="E2E-OPEN", jurisdiction="US", weekday_windows=["00:00-24:00"] * 7, source="e2e")])
+        rs = comp.UpdateRuleSet(compliance_pb2.UpdateRuleSetRequest(rule_set=rules), metadata=mine,
+                                timeout=TIMEOUT)
+        self.assertEqual(rs.version, 1)
+        campaign = f"tenants/{tenant_id}/campaigns/e2e"
+        request = compliance_pb2.CheckDialRequest(
+            campaign=campaign, phone_number="(212) 201-0601",
+            dialing_mode=dialing_mode_pb2.DIALING_MODE_PREVIEW, callee=compliance_pb2.Callee(country="US"))
+        allowed = comp.CheckDial(request, metadata=mine, timeout=TIMEOUT)
+        self.assertTrue(allowed.allowed, str(allowed))
+        self.assertEqual(allowed.phone_number.e164, "+12122010601")
+        self.assertEqual(list(allowed.time_zones), ["America/New_York"])
+        comp.AddDoNotCallNumbers(compliance_pb2.AddDoNotCallNumbersRequest(
+            parent=f"tenants/{tenant_id}", phone_numbers=["+12122010601"], reason="e2e opt-out"),
+            metadata=mine, timeout=TIMEOUT)
+        denied = comp.CheckDial(request, metadata=mine, timeout=TIMEOUT)
+        self.assertFalse(denied.allowed)
+        self.assertEqual([r.code for r in denied.reasons], ["DNC_TENANT"])
+        self.assertFalse(denied.HasField("next_allowed_time"))
+        try:
+            comp.CheckDial(request, metadata=theirs, timeout=TIMEOUT)
+            self.fail("another tenant's credential decided a dial")
+        except grpc.RpcError as err:
+            self.assertEqual((err.code(), dc.reason_of(err)), (Code.PERMISSION_DENIED, "TENANT_MISMATCH"))
+        try:
+            comp.CheckDial(compliance_pb2.CheckDialRequest(
+                campaign=campaign, phone_number="not a number",
+                dialing_mode=dialing_mode_pb2.DIALING_MODE_PREVIEW), metadata=mine, timeout=TIMEOUT)
+            self.fail("an unparseable number was decided")
+        except grpc.RpcError as err:
+            self.assertEqual(err.code(), Code.INVALID_ARGUMENT)
+        channel.close()
+
+        wanted = {allowed.decision_id: True, denied.decision_id: False}
+
+        def decisions(records):
+            found = {}
+            for r in records:
+                if r["headers"].get("dialgrid-event-type") != "dialgrid.compliance.v1.DialDecision":
+                    continue
+                env = envelope_pb2.Envelope.FromString(r["value"])
+                d = compliance_pb2.DialDecision()
+                self.assertTrue(env.payload.Unpack(d))
+                if d.decision_id in wanted:
+                    self.assertEqual(env.tenant, tenant_id)
+                    found[d.decision_id] = d.allowed
+            return found
+
+        records, _ = self.consume_tenancy_topic(lambda rs_: decisions(rs_) == wanted, topic="compliance")
+        self.assertEqual(decisions(records), wanted, "both decisions, as decided, on topic 'compliance'")
 
     def test_zz_graceful_stop(self):
         procs = [proc for name, proc in self.platform.procs if name == "tenancy"]
