@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "services/common/core/errors.h"
@@ -71,6 +72,22 @@ absl::StatusOr<std::shared_ptr<const ZoneResolver>> ZoneResolver::Load(
     }
     r->postal_ranges_.push_back(std::move(pr));
   }
+  // Every possible key looked up once here, so a row's lookup is an index.
+  auto first_range = [&](const std::string& country, const std::string& key) {
+    for (size_t i = 0; i < r->postal_ranges_.size(); ++i) {
+      const auto& range = r->postal_ranges_[i];
+      if (range.country == country && key >= range.from && key <= range.to) {
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
+  for (int zip3 = 0; zip3 < 1000; ++zip3) {
+    r->us_postal_.push_back(first_range("US", absl::StrFormat("%03d", zip3)));
+  }
+  for (char letter = 'A'; letter <= 'Z'; ++letter) {
+    r->ca_postal_.push_back(first_range("CA", std::string(1, letter)));
+  }
   std::ifstream tab(zone_tab);
   if (!tab) return absl::NotFoundError(absl::StrCat("cannot read ", zone_tab));
   std::string line;
@@ -105,29 +122,18 @@ std::string ZoneResolver::NormalizeRegion(const std::string& country,
   return code;
 }
 
-std::vector<std::string> ZoneResolver::PostalRegions(const std::string& country,
-                                                     const std::string& postal) const {
-  std::string p = absl::AsciiStrToUpper(absl::StripAsciiWhitespace(postal));
-  if (p.empty()) return {};
-  // The lookup key per table, worked out once: a ZIP code's first 3 digits,
-  // a Canadian code's first letter ("" when the code has not that form).
-  std::string us_key, ca_key;
-  if (p.size() >= 5 && std::all_of(p.begin(), p.begin() + 5, absl::ascii_isdigit)) {
-    us_key = p.substr(0, 3);
+const std::vector<std::string>* ZoneResolver::PostalRegions(const std::string& country,
+                                                            const std::string& postal) const {
+  absl::string_view p = absl::StripAsciiWhitespace(postal);
+  if (p.empty()) return nullptr;
+  int range = -1;
+  if ((country.empty() || country == "US") && p.size() >= 5 &&
+      std::all_of(p.begin(), p.begin() + 5, absl::ascii_isdigit)) {
+    range = us_postal_[static_cast<size_t>((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'))];
+  } else if ((country.empty() || country == "CA") && p.size() >= 6 && absl::ascii_isalpha(p[0])) {
+    range = ca_postal_[static_cast<size_t>(absl::ascii_toupper(p[0]) - 'A')];
   }
-  if (p.size() >= 6 && absl::ascii_isalpha(p[0])) ca_key = p.substr(0, 1);
-  for (const auto& range : postal_ranges_) {
-    if (!country.empty() && range.country != country) continue;
-    const std::string* key = nullptr;
-    if (range.country == "US") {
-      key = &us_key;
-    } else if (range.country == "CA") {
-      key = &ca_key;
-    }
-    if (key == nullptr || key->empty()) continue;
-    if (*key >= range.from && *key <= range.to) return range.regions;
-  }
-  return {};
+  return range < 0 ? nullptr : &postal_ranges_[static_cast<size_t>(range)].regions;
 }
 
 absl::StatusOr<ZoneAnswer> ZoneResolver::Resolve(const LocationHints& hints) const {
@@ -150,9 +156,11 @@ absl::StatusOr<ZoneAnswer> ZoneResolver::Resolve(const LocationHints& hints) con
     if (z != nullptr) zones.insert(z->begin(), z->end());
   };
   // Postal code (country given, or tried against every table).
-  for (const auto& region : PostalRegions(country, hints.postal_code)) {
-    auto c = country_of_region_.find(region);
-    if (c != country_of_region_.end()) add_region(c->second, region);
+  if (const auto* regions = PostalRegions(country, hints.postal_code)) {
+    for (const auto& region : *regions) {
+      auto c = country_of_region_.find(region);
+      if (c != country_of_region_.end()) add_region(c->second, region);
+    }
   }
   if (!zones.empty()) {
     a.source = ZoneSource::kPostalCode;

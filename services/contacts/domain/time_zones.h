@@ -51,8 +51,10 @@ class ZoneResolver {
   std::string NormalizeRegion(const std::string& country, const std::string& region) const;
 
  private:
-  std::vector<std::string> PostalRegions(const std::string& country,
-                                         const std::string& postal) const;
+  // Regions of a postal code (nullptr when none), through the lookup
+  // tables built by Load from postal_ranges_.
+  const std::vector<std::string>* PostalRegions(const std::string& country,
+                                                const std::string& postal) const;
 
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> region_zones_;
   std::map<std::string, std::string> region_by_name_;  // upper-case name -> code
@@ -62,6 +64,9 @@ class ZoneResolver {
     std::vector<std::string> regions;
   };
   std::vector<PostalRange> postal_ranges_;
+  // The first range (in file order) holding each possible key: a ZIP code's
+  // first three digits 000-999, a Canadian code's first letter A-Z; -1 none.
+  std::vector<int> us_postal_, ca_postal_;
   std::map<std::string, std::vector<std::string>> country_zones_;
 };
 

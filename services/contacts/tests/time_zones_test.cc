@@ -74,6 +74,38 @@ TEST_F(ZoneResolverTest, PostalCodeThenRegionThenPhone) {
                                                  "America/Winnipeg"}));
 }
 
+// The postal tables are indexed once at load (time_zones.cc): the forms a
+// code must have, the country filter and lower case still apply.
+TEST_F(ZoneResolverTest, PostalCodeForms) {
+  LocationHints h;
+  h.postal_code = " m5v 2t6 ";  // no country: any table, case-insensitive
+  auto a = z().Resolve(h);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->source, ZoneSource::kPostalCode);
+  EXPECT_EQ(a->zones, (std::vector<std::string>{"America/Atikokan", "America/Toronto",
+                                                 "America/Winnipeg"}));
+  h.postal_code = "10001";
+  a = z().Resolve(h);
+  EXPECT_EQ(a->source, ZoneSource::kPostalCode);
+  EXPECT_EQ(a->zones, std::vector<std::string>{"America/New_York"});
+
+  LocationHints wrong_country;  // a ZIP code with country CA is not looked up
+  wrong_country.postal_code = "10001";
+  wrong_country.country = "CA";
+  EXPECT_NE(z().Resolve(wrong_country)->source, ZoneSource::kPostalCode);
+
+  LocationHints short_zip;  // four digits are no ZIP code: the region decides
+  short_zip.postal_code = "1000";
+  short_zip.region = "TX";
+  short_zip.country = "US";
+  EXPECT_EQ(z().Resolve(short_zip)->source, ZoneSource::kRegion);
+
+  LocationHints short_ca;  // a Canadian code needs six characters
+  short_ca.postal_code = "M5V";
+  short_ca.country = "CA";
+  EXPECT_NE(z().Resolve(short_ca)->source, ZoneSource::kPostalCode);
+}
+
 TEST_F(ZoneResolverTest, OtherCountriesComeFromZoneTab) {
   LocationHints h;
   h.phone_regions = {{"GB", ""}};
