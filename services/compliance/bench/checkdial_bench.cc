@@ -40,6 +40,9 @@ ABSL_FLAG(std::string, calling_hours, "presets",
           "custom around-the-clock rule, so dials are allowed and reserve attempts.");
 ABSL_FLAG(std::string, compliance_env, "",
           "Extra KEY=value for the compliance process's environment (e.g. LD_PRELOAD=...).");
+ABSL_FLAG(std::string, redis_appendfsync, "always",
+          "Redis AOF fsync policy: always (as the platform runs it: acknowledged means durable), "
+          "everysec or no (to see what the fsync costs).");
 ABSL_FLAG(std::string, tenancy_bin, DIALGRID_TENANCY_BIN, "dialgrid-tenancy binary.");
 ABSL_FLAG(std::string, compliance_bin, DIALGRID_COMPLIANCE_BIN, "dialgrid-compliance binary.");
 
@@ -185,7 +188,10 @@ int main(int argc, char** argv) {
     if (!index.ok() || !index->WriteTo(dir + "/registry.idx").ok()) return Fail("registry");
   }
 
-  auto redis = testing::RedisServer::Start();
+  // Redis as the platform runs it: every acknowledged write fsynced.
+  std::vector<std::string> redis_args = {"--appendonly", "yes", "--appendfsync",
+                                         absl::GetFlag(FLAGS_redis_appendfsync)};
+  auto redis = testing::RedisServer::Start(redis_args);
   if (!redis.ok()) return Fail(redis.status().ToString());
   auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
   if (!broker.ok()) return Fail(broker.status().ToString());
@@ -268,10 +274,11 @@ int main(int argc, char** argv) {
   if (!st.ok()) return Fail("rule set: " + st.error_message());
 
   std::cout << absl::StrFormat("load: %d/s for %d s, open loop from an async client over %d "
-                               "channels, calling hours %s; one 2-core machine runs client, "
-                               "server, redis and broker\n",
+                               "channels, calling hours %s, redis appendfsync %s; one 2-core "
+                               "machine runs client, server, redis and broker\n",
                                rate, seconds, static_cast<int>(stubs.size()),
-                               absl::GetFlag(FLAGS_calling_hours));
+                               absl::GetFlag(FLAGS_calling_hours),
+                               absl::GetFlag(FLAGS_redis_appendfsync));
   std::atomic<int64_t> seq{0};
   auto prepare = [&](Pending* p, absl::Time due) {
     p->due = due;
