@@ -1,5 +1,6 @@
 #include "services/contacts/contact_manager.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -849,10 +850,30 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
       // After our own Commit of the updates the list has moved on: the
       // inserts then look their ids up again instead of trusting the snapshot.
       bool trusted = updates.empty();
-      auto r = m.store_->InsertNew(tenant_, list_, inserts, &progress, max_contacts_,
-                                   trusted ? snapshot.token : "");
-      st = r.status();
-      if (r.ok()) {
+      std::string token = trusted ? snapshot.token : "";
+      if (!trusted && header_.duplicate_policy() == v1::DUPLICATE_POLICY_PHONE) {
+        // InsertNew re-checks external ids by itself, not phones (a phone is
+        // no per-list key in the index), so look the new rows' phones up
+        // again, as one atomic read after our own updates, and let InsertNew
+        // hold the list to that state. A phone claimed meanwhile: retry.
+        std::vector<std::string> phones;
+        for (size_t j : insert_at) phones.push_back(unique[j].key);
+        ListSnapshot again;
+        auto found = m.store_->FindByPhones(tenant_, list_, phones, &again);
+        if (!found.ok()) {
+          st = found.status();
+        } else if (std::any_of(found->begin(), found->end(), [](int64_t s) { return s > 0; })) {
+          st = Aborted("CONCURRENT_MODIFICATION", "a phone was claimed meanwhile; retry");
+        } else {
+          token = again.token;
+        }
+      }
+      absl::StatusOr<BatchResult> r = absl::AbortedError("not attempted");
+      if (st.ok()) {
+        r = m.store_->InsertNew(tenant_, list_, inserts, &progress, max_contacts_, token);
+        st = r.status();
+      }
+      if (st.ok()) {
         for (size_t j = 0; j < insert_at.size(); ++j) merged.seqs[insert_at[j]] = r->seqs[j];
         if (trusted && covered) {
           OwnInserted(inserts, *r);
