@@ -43,6 +43,8 @@ ABSL_FLAG(std::string, compliance_env, "",
 ABSL_FLAG(std::string, redis_appendfsync, "always",
           "Redis AOF fsync policy: always (as the platform runs it: acknowledged means durable), "
           "everysec or no (to see what the fsync costs).");
+ABSL_FLAG(std::string, redis_args, "",
+          "More redis-server arguments, comma-separated (e.g. --auto-aof-rewrite-min-size,4gb).");
 ABSL_FLAG(std::string, tenancy_bin, DIALGRID_TENANCY_BIN, "dialgrid-tenancy binary.");
 ABSL_FLAG(std::string, compliance_bin, DIALGRID_COMPLIANCE_BIN, "dialgrid-compliance binary.");
 
@@ -191,6 +193,9 @@ int main(int argc, char** argv) {
   // Redis as the platform runs it: every acknowledged write fsynced.
   std::vector<std::string> redis_args = {"--appendonly", "yes", "--appendfsync",
                                          absl::GetFlag(FLAGS_redis_appendfsync)};
+  for (absl::string_view a : absl::StrSplit(absl::GetFlag(FLAGS_redis_args), ',', absl::SkipEmpty())) {
+    redis_args.emplace_back(a);
+  }
   auto redis = testing::RedisServer::Start(redis_args);
   if (!redis.ok()) return Fail(redis.status().ToString());
   auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
