@@ -1,5 +1,8 @@
 #include "services/compliance/server/compliance_service.h"
 
+#include "services/common/core/errors.h"
+#include "services/common/server/grpc_status.h"
+
 namespace dialgrid::compliance {
 namespace {
 
@@ -126,5 +129,41 @@ grpc::Status ComplianceServiceImpl::ListDialRecords(grpc::ServerContext* ctx, co
 }
 #undef DG_SERVE
 #undef DG_SERVE_ACTOR
+
+grpc::Status ComplianceServiceImpl::ScrubStream(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::ScrubStreamResponse, v1::ScrubStreamRequest>* stream) {
+  absl::Time start = env_.clock->Now();
+  CallContext call;
+  BeginCall(env_, ctx, "ScrubStream", call);
+  absl::Status st;
+  std::string campaign;
+  v1::ScrubStreamRequest msg;
+  while (st.ok() && stream->Read(&msg)) {
+    const v1::ScrubNumbersRequest& req = msg.page();
+    if (campaign.empty()) {
+      // The first message names the campaign: authorize once, before anything is read.
+      st = AuthorizeCall(env_, ctx, Resource{"page.campaign", req.campaign()}, kScrubbers, call);
+      if (!st.ok()) break;
+      campaign = req.campaign();
+    } else if (req.campaign() != campaign) {
+      st = InvalidField("page.campaign", "CAMPAIGN_CHANGED",
+                        "every message of a stream names the same campaign");
+      break;
+    }
+    auto page = manager_.ScrubNumbers(ActorOf(call), req);
+    v1::ScrubStreamResponse resp;
+    if (!page.ok()) {
+      st = page.status();
+    } else if (*resp.mutable_page() = *std::move(page); !stream->Write(resp)) {
+      st = absl::CancelledError("the caller went away");
+    }
+  }
+  if (st.ok() && campaign.empty()) {
+    st = InvalidField("page.campaign", "FIELD_REQUIRED", "the stream was empty");
+  }
+  EndCall(env_, call, start, st);
+  return ToGrpcStatus(st, env_.error_domain);
+}
 
 }  // namespace dialgrid::compliance

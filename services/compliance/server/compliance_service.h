@@ -33,6 +33,9 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   DG_UNARY(GetAbandonRate, GetAbandonRateRequest, AbandonRate)
   DG_UNARY(ListDialRecords, ListDialRecordsRequest, ListDialRecordsResponse)
 #undef DG_UNARY
+  grpc::Status ScrubStream(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::ScrubStreamResponse, v1::ScrubStreamRequest>* stream) override;
 
  private:
   RpcEnv& env_;

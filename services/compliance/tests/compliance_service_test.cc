@@ -506,6 +506,64 @@ TEST_F(ComplianceServiceTest, CallEventsOnTheDialingTopicAreCounted) {
   EXPECT_TRUE(released) << "the NOT_PLACED event gave the attempt back";
 }
 
+TEST_F(ComplianceServiceTest, ScrubStreamDecidesAListAtTheClientsPace) {
+  SetRules(*a_, "cs-a");
+  auto ctx = Ctx(*a_);
+  auto stream = stub()->ScrubStream(ctx.get());
+  int decided = 0;
+  for (int page = 0; page < 3; ++page) {
+    v1::ScrubStreamRequest msg;
+    v1::ScrubNumbersRequest& req = *msg.mutable_page();
+    req.set_campaign("tenants/cs-a/campaigns/c1");
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    req.add_entries()->set_phone_number(absl::StrCat("+1650253020", page));
+    req.add_entries()->set_phone_number(page == 1 ? "garbage" : absl::StrCat("+1212201090", page));
+    ASSERT_TRUE(stream->Write(msg));
+    v1::ScrubStreamResponse resp;
+    ASSERT_TRUE(stream->Read(&resp));
+    ASSERT_EQ(resp.page().results_size(), 2);
+    for (const auto& r : resp.page().results()) {
+      if (r.has_decision()) {
+        EXPECT_TRUE(r.decision().allowed()) << r.decision().DebugString();
+        EXPECT_TRUE(r.decision().scrub());
+        ++decided;
+      } else {
+        EXPECT_FALSE(r.error().empty());
+      }
+    }
+  }
+  stream->WritesDone();
+  grpc::Status st = stream->Finish();
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(decided, 5);
+
+  // Another tenant's campaign, and a campaign changed mid-stream.
+  auto ctx_b = Ctx(*b_);
+  auto other = stub()->ScrubStream(ctx_b.get());
+  v1::ScrubStreamRequest msg;
+  v1::ScrubNumbersRequest& req = *msg.mutable_page();
+  req.set_campaign("tenants/cs-a/campaigns/c1");
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  req.add_entries()->set_phone_number(kNy);
+  other->Write(msg);
+  other->WritesDone();
+  st = other->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+
+  auto ctx_c = Ctx(*a_);
+  auto changed = stub()->ScrubStream(ctx_c.get());
+  ASSERT_TRUE(changed->Write(msg));
+  v1::ScrubStreamResponse first;
+  ASSERT_TRUE(changed->Read(&first));
+  req.set_campaign("tenants/cs-a/campaigns/c2");
+  changed->Write(msg);
+  changed->WritesDone();
+  st = changed->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "CAMPAIGN_CHANGED");
+}
+
 TEST_F(ComplianceServiceTest, SigtermStopsCleanly) {
   auto extra = Spawn("compliance-2", {DIALGRID_COMPLIANCE_BIN, "--tenancy=" + tenancy_->address,
                                       "--service_secret_file=" + *dir_ + "/service.secret",
