@@ -110,6 +110,39 @@ absl::Status CheckText(absl::string_view field, const std::string& v, size_t max
   return absl::OkStatus();
 }
 
+// A DNC list change request, checked: the tenant, the list ("" = the
+// tenant's own, else a campaign id) and the numbers in E.164. All-or-nothing:
+// one bad number refuses the whole request.
+struct DncRequest {
+  std::string tenant, list;
+  std::vector<std::string> numbers;
+  v1::DoNotCallChanged event;
+};
+
+absl::StatusOr<DncRequest> ParseDncRequest(const std::string& parent,
+                                           const google::protobuf::RepeatedPtrField<std::string>& raw,
+                                           const std::string& default_country,
+                                           const std::string& reason, const Actor& actor,
+                                           int max_numbers) {
+  DncRequest out;
+  DG_ASSIGN_OR_RETURN(auto p, ParseListParent(parent));
+  out.tenant = p.first;
+  out.list = p.second;
+  if (raw.empty() || raw.size() > max_numbers) {
+    return InvalidField("phone_numbers", "INVALID_BATCH_SIZE",
+                        absl::StrCat("1 to ", max_numbers, " numbers per call"));
+  }
+  DG_RETURN_IF_ERROR(CheckText("reason", reason, 500));
+  for (int i = 0; i < raw.size(); ++i) {
+    DG_ASSIGN_OR_RETURN(auto n, Normalize(absl::StrCat("phone_numbers[", i, "]"), raw[i], default_country));
+    out.numbers.push_back(n.number.e164());
+  }
+  out.event.set_list(out.list.empty() ? "tenant" : "campaign:" + out.list);
+  out.event.set_reason(reason);
+  out.event.set_changed_by(actor.subject);
+  return out;
+}
+
 }  // namespace
 
 bool Registry::Contains(const std::string& e164) const {
@@ -479,29 +512,16 @@ v1::ListCallingHoursPresetsResponse ComplianceManager::ListPresets() const {
 
 absl::StatusOr<v1::AddDoNotCallNumbersResponse> ComplianceManager::AddDoNotCall(
     const Actor& actor, const v1::AddDoNotCallNumbersRequest& req) {
-  DG_ASSIGN_OR_RETURN(auto parent, ParseListParent(req.parent()));
-  if (req.phone_numbers_size() == 0 || req.phone_numbers_size() > options_.max_dnc_numbers) {
-    return InvalidField("phone_numbers", "INVALID_BATCH_SIZE",
-                        absl::StrCat("1 to ", options_.max_dnc_numbers, " numbers per call"));
-  }
-  DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
-  std::vector<std::string> numbers;
-  for (int i = 0; i < req.phone_numbers_size(); ++i) {
-    DG_ASSIGN_OR_RETURN(auto n, Normalize(absl::StrCat("phone_numbers[", i, "]"),
-                                          req.phone_numbers(i), req.default_country()));
-    numbers.push_back(n.number.e164());
-  }
+  DG_ASSIGN_OR_RETURN(DncRequest r, ParseDncRequest(req.parent(), req.phone_numbers(),
+                                                    req.default_country(), req.reason(), actor,
+                                                    options_.max_dnc_numbers));
   v1::DoNotCallEntry meta;
   meta.set_reason(req.reason());
   meta.set_added_by(actor.subject);
   *meta.mutable_add_time() = ToProto(clock_.Now());
-  v1::DoNotCallChanged changed;
-  changed.set_list(parent.second.empty() ? "tenant" : "campaign:" + parent.second);
-  for (const auto& n : numbers) changed.add_added(n);
-  changed.set_reason(req.reason());
-  changed.set_changed_by(actor.subject);
-  DG_ASSIGN_OR_RETURN(DncChange c, store_->AddDoNotCall(parent.first, parent.second, numbers, meta,
-                                                        Event(parent.first, req.parent(), changed)));
+  for (const auto& n : r.numbers) r.event.add_added(n);
+  DG_ASSIGN_OR_RETURN(DncChange c, store_->AddDoNotCall(r.tenant, r.list, r.numbers, meta,
+                                                        Event(r.tenant, req.parent(), r.event)));
   v1::AddDoNotCallNumbersResponse resp;
   resp.set_added(c.changed);
   resp.set_already_listed(c.unchanged);
@@ -510,25 +530,12 @@ absl::StatusOr<v1::AddDoNotCallNumbersResponse> ComplianceManager::AddDoNotCall(
 
 absl::StatusOr<v1::RemoveDoNotCallNumbersResponse> ComplianceManager::RemoveDoNotCall(
     const Actor& actor, const v1::RemoveDoNotCallNumbersRequest& req) {
-  DG_ASSIGN_OR_RETURN(auto parent, ParseListParent(req.parent()));
-  if (req.phone_numbers_size() == 0 || req.phone_numbers_size() > options_.max_dnc_numbers) {
-    return InvalidField("phone_numbers", "INVALID_BATCH_SIZE",
-                        absl::StrCat("1 to ", options_.max_dnc_numbers, " numbers per call"));
-  }
-  DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
-  std::vector<std::string> numbers;
-  for (int i = 0; i < req.phone_numbers_size(); ++i) {
-    DG_ASSIGN_OR_RETURN(auto n, Normalize(absl::StrCat("phone_numbers[", i, "]"),
-                                          req.phone_numbers(i), req.default_country()));
-    numbers.push_back(n.number.e164());
-  }
-  v1::DoNotCallChanged changed;
-  changed.set_list(parent.second.empty() ? "tenant" : "campaign:" + parent.second);
-  for (const auto& n : numbers) changed.add_removed(n);
-  changed.set_reason(req.reason());
-  changed.set_changed_by(actor.subject);
-  DG_ASSIGN_OR_RETURN(DncChange c, store_->RemoveDoNotCall(parent.first, parent.second, numbers,
-                                                           Event(parent.first, req.parent(), changed)));
+  DG_ASSIGN_OR_RETURN(DncRequest r, ParseDncRequest(req.parent(), req.phone_numbers(),
+                                                    req.default_country(), req.reason(), actor,
+                                                    options_.max_dnc_numbers));
+  for (const auto& n : r.numbers) r.event.add_removed(n);
+  DG_ASSIGN_OR_RETURN(DncChange c, store_->RemoveDoNotCall(r.tenant, r.list, r.numbers,
+                                                           Event(r.tenant, req.parent(), r.event)));
   v1::RemoveDoNotCallNumbersResponse resp;
   resp.set_removed(c.changed);
   resp.set_not_listed(c.unchanged);
