@@ -558,8 +558,15 @@ def run_compliance(p, channel, contacts, office, globex, admin):
                 show(f"{num} {when} call", call_events_pb2.CallOutcome.Name(r.call.outcome)[13:])
 
     step("Events on Kafka topic 'compliance' (read with kcat; every decision is one)")
-    events = eventually(lambda: (lambda ev: ev if len(ev) >= 20 else None)(read_topic(p.kafka, "compliance")), 10) \
-        or read_topic(p.kafka, "compliance")
+    metrics = urllib.request.urlopen(f"http://{p.endpoints['compliance']['admin']}/metrics", timeout=5).read().decode()
+    decided = sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines()
+                  if line.startswith("dialgrid_compliance_decisions_total{"))
+    show("decisions taken (dialgrid_compliance_decisions_total)", decided)
+
+    def all_published():
+        ev = read_topic(p.kafka, "compliance")
+        return ev if sum(e.type.endswith(".DialDecision") for e in ev) >= decided else None
+    events = eventually(all_published, 15) or read_topic(p.kafka, "compliance")
     by_type = {}
     for env in events:
         by_type[env.type.rsplit(".", 1)[-1]] = by_type.get(env.type.rsplit(".", 1)[-1], 0) + 1
