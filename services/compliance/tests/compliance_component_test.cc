@@ -239,6 +239,19 @@ TEST_F(ComplianceComponentTest, RedisDownFailsClosed) {
   EXPECT_EQ(manager_->AddDoNotCall(Actor{"a", false}, add).status().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST_F(ComplianceComponentTest, ReplicaWithoutTheTenantsRegistryFailsClosed) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.add_do_not_call_registries("us-dnc");
+  });
+  ASSERT_TRUE(Check(kNy).ok());
+  ComplianceManager bare(store_, *zones_, *presets_, {}, clock_, ComplianceOptions{});
+  auto d = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &bare);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(d.status()), "RULE_SET_NOT_APPLICABLE");
+}
+
 TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   SetRules([](v1::RuleSet&) {});  // every preset
   auto ny = Check(kNy);
