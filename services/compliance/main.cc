@@ -151,7 +151,24 @@ int main(int argc, char** argv) {
   compliance::ComplianceManager manager(store, *zones, *std::move(presets), *std::move(registries),
                                         SystemClock::Get(), options);
 
-  compliance::OutboxRelay relay(store, backends->producer, compliance::OutboxRelayOptions{});
+  auto& outbox_events = prometheus::BuildCounter()
+                            .Name("dialgrid_compliance_outbox_events_total")
+                            .Help("Events moved from the outbox to Kafka, and records skipped as malformed.")
+                            .Register(host.registry());
+  auto& published = outbox_events.Add({{"result", "published"}});
+  auto& malformed = outbox_events.Add({{"result", "malformed"}});
+  auto& relay_errors = prometheus::BuildCounter()
+                           .Name("dialgrid_compliance_outbox_relay_errors_total")
+                           .Help("Relay passes that failed (Redis or Kafka unavailable); retried.")
+                           .Register(host.registry())
+                           .Add({});
+  compliance::OutboxRelayOptions relay_options;
+  relay_options.on_batch = [&](int n, int bad) {
+    published.Increment(n);
+    malformed.Increment(bad);
+  };
+  relay_options.on_error = [&] { relay_errors.Increment(); };
+  compliance::OutboxRelay relay(store, backends->producer, relay_options);
   kafka::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = absl::GetFlag(FLAGS_kafka);
   consumer_options.group_id = absl::GetFlag(FLAGS_consumer_group);

@@ -59,6 +59,7 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
   absl::Status st = outbox_->Pop(batch->records);
   if (!st.ok()) return st;
   published_ += static_cast<int64_t>(batch->events.size());
+  if (options_.on_batch) options_.on_batch(static_cast<int>(batch->events.size()), batch->malformed);
   return static_cast<int>(batch->events.size());
 }
 
@@ -67,6 +68,7 @@ void OutboxRelay::Loop() {
     absl::Duration wait = options_.idle_poll;
     auto n = RunOnce();
     if (!n.ok()) {
+      if (options_.on_error) options_.on_error();
       Log(LogLevel::kWarning, "compliance", "outbox relay failed; retrying",
           {{"error", n.status().ToString()}});
       wait = options_.error_backoff;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,11 @@ struct OutboxRelayOptions {
   int batch = 500;
   absl::Duration idle_poll = absl::Milliseconds(50);
   absl::Duration error_backoff = absl::Milliseconds(500);
+  // Called after each batch moved to Kafka (metrics): events published,
+  // records skipped as malformed.
+  std::function<void(int published, int malformed)> on_batch;
+  // Called when a pass fails (metrics).
+  std::function<void()> on_error;
 };
 
 class OutboxRelay {
