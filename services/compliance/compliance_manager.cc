@@ -370,6 +370,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     check.contact = contact;
     check.campaign = campaign_id;
     check.time = when;
+    check.recorded = clock_.Now();
     check.reserve = reserve;
     check.allowed_so_far = d.reasons_size() == 0;
     check.need_consent = rs->require_consent_for_automated_wireless && Automated(mode) && wireless;

@@ -147,7 +147,7 @@ local function caps(key, idx, code)
   end
   return idx + 1 + 3 * n
 end
-local cidx = caps(P .. 'an:' .. num, 17, 'ATTEMPT_CAP_NUMBER')
+local cidx = caps(P .. 'an:' .. num, 18, 'ATTEMPT_CAP_NUMBER')
 caps(contact ~= '' and (P .. 'ac:' .. contact) or nil, cidx, 'ATTEMPT_CAP_CONTACT')
 local allowed = #reasons == 0 and ARGV[14] == '1'
 if allowed and reserve then
@@ -162,7 +162,8 @@ end
 local verdict = (allowed and '1' or '0') .. '\t' .. (never and '-1' or tostring(nb)) .. '\t' ..
   table.concat(reasons, '\31')
 local rec = frame('D', ARGV[15]) .. verdict
-audit(P .. 'aud:' .. num, now, rec, tonumber(ARGV[13]))
+-- audited at the time it was taken (a scrub may evaluate a future dial time)
+audit(P .. 'aud:' .. num, tonumber(ARGV[17]), rec, tonumber(ARGV[13]))
 outbox(frame('D', ARGV[16]) .. verdict)
 if req ~= '' then redis.call('SET', P .. 'dreq:' .. req, rec, 'PX', 86400000) end
 return {'OK', verdict}
@@ -341,6 +342,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       c.allowed_so_far ? "1" : "0",                       // 14
       c.partial.SerializeAsString(),                      // 15
       c.event.SerializeAsString(),                        // 16
+      Ms(c.recorded),                                     // 17
   };
   for (const auto* caps : {&c.number_caps, &c.contact_caps}) {
     args.push_back(std::to_string(caps->size()));

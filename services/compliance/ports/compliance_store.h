@@ -28,7 +28,8 @@ struct DialCheck {
   std::string number;            // E.164
   std::string contact;           // contact name, "" for none
   std::string campaign;          // campaign id, "" for none
-  absl::Time time;               // decision time
+  absl::Time time;               // the time the rules are evaluated at
+  absl::Time recorded;           // now: the audit record's time
   bool reserve = false;          // count an allowed dial as an attempt now
   bool allowed_so_far = false;   // the in-process rules' verdict
   bool need_consent = false;

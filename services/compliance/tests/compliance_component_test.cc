@@ -705,8 +705,28 @@ TEST_F(ComplianceComponentTest, ScrubDecidesWithoutCounting) {
   EXPECT_TRUE(r->results(0).decision().scrub());
   EXPECT_FALSE(r->results(1).error().empty());
   EXPECT_TRUE(r->results(2).decision().allowed());  // nothing was counted
-  EXPECT_TRUE(Check(kNy)->allowed());
+  auto real = Check(kNy);
+  ASSERT_TRUE(real.ok());
+  EXPECT_TRUE(real->allowed());
   EXPECT_FALSE(Check(kNy)->allowed());
+
+  // A scrub for a dial far ahead is audited now and trims no history.
+  *req.mutable_dial_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now() + absl::Hours(24 * 200)));
+  ASSERT_TRUE(manager_->ScrubNumbers(Actor{"s", false}, req).ok());
+  v1::ListDialRecordsRequest list;
+  list.set_parent("tenants/" + tenant_);
+  list.set_phone_number(kNy);
+  list.set_page_size(100);
+  auto records = manager_->ListDialRecords(list);
+  ASSERT_TRUE(records.ok()) << records.status();
+  bool kept = false;
+  for (const auto& rec : records->records()) {
+    kept = kept || rec.decision().decision_id() == real->decision_id();
+    EXPECT_LE(FromUnixMillisForTest(rec.time()), clock_.Now());
+  }
+  EXPECT_TRUE(kept) << "the real dial's decision was trimmed by a future scrub";
+  EXPECT_EQ(records->records_size(), 6);  // 2 + 2 scrub decisions, 2 real checks
 }
 
 TEST_F(ComplianceComponentTest, ContactEventsPutNumbersOnTheTenantList) {
