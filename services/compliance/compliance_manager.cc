@@ -377,7 +377,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     check.abandon_quiet = rs->abandon_quiet;
     check.number_caps = rs->number_caps;
     check.contact_caps = rs->contact_caps;
-    check.keep_attempts = rs->longest_window;
+    check.keep_attempts = kMaxCapWindow;
     check.audit_retention = options_.audit_retention;
     check.decision_id = d.decision_id();
     check.request_id = request_id;
@@ -819,13 +819,7 @@ absl::Status ComplianceManager::HandleEvent(const event::v1::Envelope& event) {
           {{"event_id", event.event_id()}, {"tenant", event.tenant()}});
       return absl::OkStatus();
     }
-    absl::Duration keep = absl::Hours(24 * 90);
-    auto rs = RuleSetOf(event.tenant(), false);
-    if (rs.ok()) {
-      keep = std::max((*rs)->longest_window, absl::Hours(24));
-    } else if (rs.status().code() == absl::StatusCode::kUnavailable) {
-      return rs.status();
-    }
+    absl::Duration keep = kMaxCapWindow;  // whatever the caps: a cap added later counts these
     auto applied = store_->ApplyCallEvent(event.tenant(), event.event_id(), call, keep,
                                           options_.audit_retention);
     if (!applied.ok()) return applied.status();

@@ -32,7 +32,7 @@ absl::Status CompileCaps(const google::protobuf::RepeatedPtrField<v1::AttemptCap
     if (c.max_attempts() < 1 || c.max_attempts() > 1000) {
       return InvalidField(f + ".max_attempts", "INVALID_CAP", "max_attempts must be 1-1000");
     }
-    if (w < absl::Minutes(1) || w > absl::Hours(24 * 90)) {
+    if (w < absl::Minutes(1) || w > kMaxCapWindow) {
       return InvalidField(f + ".window", "INVALID_CAP", "window must be 1 minute to 90 days");
     }
     out->push_back({c.id(), c.max_attempts(), w});

@@ -36,6 +36,9 @@ struct CompiledRuleSet {
 inline constexpr int kMaxCaps = 10;
 inline constexpr int kMaxCustomRules = 100;
 inline constexpr int kMaxRegistries = 10;
+// The longest cap window a rule set may have. Attempt history is kept this
+// long whatever the current caps, so a cap added later counts earlier dials.
+inline constexpr absl::Duration kMaxCapWindow = absl::Hours(24 * 90);
 
 // Checks every field and compiles; INVALID_ARGUMENT naming the field and a
 // reason (UNKNOWN_PRESET, UNKNOWN_REGISTRY, INVALID_CAP, WINDOW_ENDS_BEFORE_START,

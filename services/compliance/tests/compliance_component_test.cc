@@ -482,6 +482,32 @@ TEST_F(ComplianceComponentTest, AttemptCapsCountAllowedDialsAtOnce) {
   EXPECT_TRUE(Check(kNy)->allowed());  // the first attempt left the window
 }
 
+TEST_F(ComplianceComponentTest, ACapAddedLaterCountsEarlierDials) {
+  auto cap = [](v1::RuleSet& rs, const char* id, int n, absl::Duration w) {
+    auto* c = rs.add_number_caps();
+    c->set_id(id);
+    c->set_max_attempts(n);
+    *c->mutable_window() = Dur(w);
+  };
+  SetRules([&](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    cap(rs, "10-PER-1H", 10, absl::Hours(1));
+  });
+  ASSERT_TRUE(Check(kNy)->allowed());
+  clock_.Advance(absl::Hours(2));  // the first dial is out of every current window
+  ASSERT_TRUE(Check(kNy)->allowed());
+  clock_.Advance(absl::Minutes(1));
+  SetRules([&](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    cap(rs, "10-PER-1H", 10, absl::Hours(1));
+    cap(rs, "2-PER-24H", 2, absl::Hours(24));
+  });
+  auto d = Check(kNy);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"ATTEMPT_CAP_NUMBER:2-PER-24H"})
+      << "the dial of two hours ago was forgotten";
+}
+
 TEST_F(ComplianceComponentTest, TwoReplicasCannotBothSpendTheLastAttempt) {
   SetRules([](v1::RuleSet& rs) {
     AlwaysOpen(rs);
