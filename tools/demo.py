@@ -7,6 +7,7 @@ and the Kafka-protocol broker); the demo grows as services land.
 """
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -574,7 +575,13 @@ def run_compliance(p, channel, contacts, office, globex, admin):
         show(t, n)
 
 
+def _stop_on_signal(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM/SIGHUP stop the platform the way Ctrl-C does
+
+
 def main():
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    signal.signal(signal.SIGHUP, _stop_on_signal)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--exit", action="store_true", help="stop the platform after the demo")
     parser.add_argument("--run-dir", default=None, help="where logs, data and secrets go")
