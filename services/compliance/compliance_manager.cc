@@ -146,17 +146,10 @@ absl::StatusOr<DncRequest> ParseDncRequest(const std::string& parent,
 }  // namespace
 
 bool Registry::Contains(const std::string& e164) const {
-  uint64_t key = 0;
-  if (plan == NumberPlan::kNanp) {
-    if (e164.size() != 12 || !absl::StartsWith(e164, "+1") ||
-        !absl::SimpleAtoi(absl::string_view(e164).substr(2), &key)) {
-      return false;
-    }
-  } else if (e164.size() < 2 || !absl::SimpleAtoi(absl::string_view(e164).substr(1), &key)) {
-    return false;
-  }
-  if (key >= UniverseOf(plan)) return false;
-  return list->Contains(key);
+  // A number outside the registry's plan (a UK number against a NANP
+  // registry) is not a key of it.
+  absl::StatusOr<uint64_t> key = ParseDncKey(e164, plan);
+  return key.ok() && list->Contains(*key);
 }
 
 absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
@@ -327,13 +320,12 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     }
     const std::string& e164 = number.number.e164();
     for (const std::string& id : rs->registries) {
-      auto it = std::find_if(registries_.begin(), registries_.end(),
-                             [&](const auto& r) { return r->id == id; });
-      if (it == registries_.end()) {
+      const Registry* registry = FindRegistry(id);
+      if (registry == nullptr) {
         return FailedPrecondition("REGISTRY_NOT_LOADED",
                                   absl::StrCat("registry \"", id, "\" is not loaded on this replica"));
       }
-      if ((*it)->Contains(e164)) {
+      if (registry->Contains(e164)) {
         v1::DenialReason* r = d.add_reasons();
         r->set_code("DNC_REGISTRY");
         r->set_rule(id);
@@ -381,8 +373,8 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     check.audit_retention = options_.audit_retention;
     check.decision_id = d.decision_id();
     check.request_id = request_id;
-    check.partial = d;
     check.event = Event(tenant, e164, d);
+    check.partial = std::move(d);
     DG_ASSIGN_OR_RETURN(CheckOutcome outcome, store_->CheckDial(check));
     if (outcome.kind == CheckOutcome::Kind::kStaleRuleSet) {
       if (attempt >= 2) {
@@ -555,9 +547,8 @@ absl::StatusOr<v1::CheckDoNotCallResponse> ComplianceManager::CheckDoNotCall(
   auto rs = RuleSetOf(parent.first, false);
   if (rs.ok()) {
     for (const std::string& id : (*rs)->registries) {
-      for (const auto& r : registries_) {
-        if (r->id == id && r->Contains(e164)) resp.add_entries()->set_list("registry:" + id);
-      }
+      const Registry* registry = FindRegistry(id);
+      if (registry != nullptr && registry->Contains(e164)) resp.add_entries()->set_list("registry:" + id);
     }
   } else if (ReasonOf(rs.status()) != "RULE_SET_MISSING") {
     return rs.status();

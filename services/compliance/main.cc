@@ -205,13 +205,8 @@ int main(int argc, char** argv) {
     }
   });
 
-  TenantRateLimiter limiter(
-      [platform](const std::string& tenant) -> absl::StatusOr<int64_t> {
-        auto t = platform->tenants().Get(tenant);
-        if (!t.ok()) return t.status();
-        return t->quota().max_requests_per_second();
-      },
-      SystemClock::Get());
+  TenantRateLimiter limiter(platform->QuotaLookup(&tenancy::v1::Quota::max_requests_per_second),
+                            SystemClock::Get());
   RpcEnv env;
   env.service = "compliance";
   env.error_domain = "compliance.dialgrid";

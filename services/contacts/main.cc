@@ -87,11 +87,7 @@ int main(int argc, char** argv) {
   auto store = std::make_shared<contacts::RedisContactStore>(redis);
   contacts::ContactManager manager(
       store, *zones, publisher,
-      [platform](const std::string& tenant) -> absl::StatusOr<int64_t> {
-        auto t = platform->tenants().Get(tenant);
-        if (!t.ok()) return t.status();
-        return t->quota().max_contacts();
-      },
+      platform->QuotaLookup(&tenancy::v1::Quota::max_contacts),
       SystemClock::Get(), instance);
 
   ServiceHostOptions host_options;
@@ -107,13 +103,8 @@ int main(int argc, char** argv) {
   if (!host_or.ok()) return Fail("service host", host_or.status());
   ServiceHost& host = **host_or;
 
-  TenantRateLimiter limiter(
-      [platform](const std::string& tenant) -> absl::StatusOr<int64_t> {
-        auto t = platform->tenants().Get(tenant);
-        if (!t.ok()) return t.status();
-        return t->quota().max_requests_per_second();
-      },
-      SystemClock::Get());
+  TenantRateLimiter limiter(platform->QuotaLookup(&tenancy::v1::Quota::max_requests_per_second),
+                            SystemClock::Get());
   RpcEnv env;
   env.service = "contacts";
   env.error_domain = "contacts.dialgrid";

@@ -99,6 +99,15 @@ PlatformClients::~PlatformClients() { Stop(); }
 
 TenantDirectory& PlatformClients::tenants() { return *tenants_; }
 
+std::function<absl::StatusOr<int64_t>(const std::string&)> PlatformClients::QuotaLookup(
+    int64_t (tenancy::v1::Quota::*quota)() const) {
+  return [this, quota](const std::string& tenant) -> absl::StatusOr<int64_t> {
+    auto t = tenants().Get(tenant);
+    if (!t.ok()) return t.status();
+    return (t->quota().*quota)();
+  };
+}
+
 void PlatformClients::Start() { consumer_->Start(); }
 
 void PlatformClients::Stop() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,6 +45,12 @@ class PlatformClients {
 
   auth::CredentialVerifier& verifier() { return *verifier_; }
   TenantDirectory& tenants();
+  // One quota of a tenant from the cached directory, as TenantRateLimiter and
+  // other quota checks take it, e.g.
+  // QuotaLookup(&tenancy::v1::Quota::max_requests_per_second). The function
+  // refers to this object, which must outlive it.
+  std::function<absl::StatusOr<int64_t>(const std::string&)> QuotaLookup(
+      int64_t (tenancy::v1::Quota::*quota)() const);
   // Starts and stops the tenancy-topic consumer.
   void Start();
   void Stop();

@@ -212,12 +212,9 @@ int main(int argc, char** argv) {
     args.push_back("--port_file=" + dir + "/" + name + ".ports");
     auto p = testing::ChildProcess::Spawn(args, env, dir + "/" + name + ".log");
     if (!p.ok()) return p.status();
-    auto ports = testing::WaitForFile(dir + "/" + name + ".ports", absl::Seconds(30));
-    if (!ports.ok()) return ports.status();
-    for (absl::string_view line : absl::StrSplit(*ports, '\n')) {
-      if (absl::StartsWith(line, "grpc=")) return std::make_pair(std::move(*p), std::string(line.substr(5)));
-    }
-    return absl::InternalError("no port");
+    auto address = testing::WaitForGrpcAddress(dir + "/" + name + ".ports");
+    if (!address.ok()) return address.status();
+    return std::make_pair(std::move(*p), *address);
   };
   auto tenancy = spawn("tenancy", {absl::GetFlag(FLAGS_tenancy_bin),
                                    "--bootstrap_admin_secret_file=" + dir + "/admin.secret",

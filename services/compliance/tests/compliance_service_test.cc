@@ -14,13 +14,14 @@
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
-#include "dialgrid/type/v1/error.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/auth/principal.h"
 #include "services/common/core/clock.h"
+#include "services/common/core/errors.h"
 #include "services/common/kafka/event_publisher.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/kafka/kafka_producer.h"
+#include "services/common/server/grpc_status.h"
 #include "tests/fixtures/servers.h"
 
 namespace dialgrid::compliance {
@@ -34,25 +35,9 @@ using Stub = v1::ComplianceService::Stub;
 
 constexpr char kNy[] = "+12122010601";
 
-absl::StatusOr<std::string> GrpcAddress(const std::string& port_file) {
-  auto ports = dialgrid::testing::WaitForFile(port_file, absl::Seconds(30));
-  if (!ports.ok()) return ports.status();
-  for (absl::string_view line : absl::StrSplit(*ports, '\n')) {
-    if (absl::StartsWith(line, "grpc=")) return std::string(line.substr(5));
-  }
-  return absl::InternalError(absl::StrCat("no grpc= line in ", port_file));
-}
 
-// The ErrorInfo reason and BadRequest field of a failed call.
-std::string ReasonOf(const grpc::Status& st) {
-  type::v1::RpcStatus details;
-  if (!details.ParseFromString(st.error_details())) return "";
-  for (const auto& any : details.details()) {
-    type::v1::ErrorInfo info;
-    if (any.UnpackTo(&info)) return info.reason();
-  }
-  return "";
-}
+// The ErrorInfo reason of a failed call.
+std::string ReasonOf(const grpc::Status& st) { return dialgrid::ReasonOf(FromGrpcStatus(st)); }
 
 struct Process {
   std::string address;
@@ -117,7 +102,7 @@ class ComplianceServiceTest : public ::testing::Test {
     auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/" + name + ".log");
     EXPECT_TRUE(proc.ok()) << proc.status();
     if (!proc.ok()) return nullptr;
-    auto addr = GrpcAddress(*dir_ + "/" + name + ".ports");
+    auto addr = dialgrid::testing::WaitForGrpcAddress(*dir_ + "/" + name + ".ports");
     EXPECT_TRUE(addr.ok()) << addr.status() << " (see " << *dir_ << "/" << name << ".log)";
     if (!addr.ok()) return nullptr;
     auto* p = new Process();

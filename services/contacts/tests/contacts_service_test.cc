@@ -44,16 +44,6 @@ struct ServiceProcess {
   std::unique_ptr<ChildProcess> process;
 };
 
-absl::StatusOr<std::string> GrpcAddress(const std::string &port_file) {
-  auto ports = dialgrid::testing::WaitForFile(port_file, absl::Seconds(30));
-  if (!ports.ok())
-    return ports.status();
-  for (absl::string_view line : absl::StrSplit(*ports, '\n')) {
-    if (absl::StartsWith(line, "grpc="))
-      return std::string(line.substr(5));
-  }
-  return absl::InternalError(absl::StrCat("no grpc= line in ", port_file));
-}
 
 // One parsed CSV (RFC 4180) document: rows of fields.
 std::vector<std::vector<std::string>> ParseCsv(const std::string &text) {
@@ -159,7 +149,7 @@ protected:
       auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/tenancy.log");
       ASSERT_TRUE(proc.ok()) << proc.status();
       tenancy_->process = std::move(*proc);
-      auto addr = GrpcAddress(*dir_ + "/tenancy.ports");
+      auto addr = dialgrid::testing::WaitForGrpcAddress(*dir_ + "/tenancy.ports");
       ASSERT_TRUE(addr.ok()) << addr.status();
       tenancy_->address = *addr;
     }
@@ -175,7 +165,7 @@ protected:
       auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/contacts.log");
       ASSERT_TRUE(proc.ok()) << proc.status();
       contacts_->process = std::move(*proc);
-      auto addr = GrpcAddress(*dir_ + "/contacts.ports");
+      auto addr = dialgrid::testing::WaitForGrpcAddress(*dir_ + "/contacts.ports");
       ASSERT_TRUE(addr.ok())
           << addr.status() << " (see " << *dir_ << "/contacts.log)";
       contacts_->address = *addr;

@@ -58,11 +58,9 @@ absl::StatusOr<TenancyProcess> StartTenancy(const std::string& redis, const std:
   auto proc = ChildProcess::Spawn(argv, {}, t.dir + "/tenancy.log");
   if (!proc.ok()) return proc.status();
   t.process = std::move(*proc);
-  auto ports = dialgrid::testing::WaitForFile(t.dir + "/ports", absl::Seconds(20));
-  if (!ports.ok()) return ports.status();
-  for (absl::string_view line : absl::StrSplit(*ports, '\n')) {
-    if (absl::StartsWith(line, "grpc=")) t.address = std::string(line.substr(5));
-  }
+  auto address = dialgrid::testing::WaitForGrpcAddress(t.dir + "/ports", absl::Seconds(20));
+  if (!address.ok()) return address.status();
+  t.address = *address;
   return t;
 }
 
