@@ -732,7 +732,9 @@ absl::StatusOr<v1::ListDialRecordsResponse> ComplianceManager::ListDialRecords(
   }
   int size = req.page_size() == 0 ? 100 : req.page_size();
   absl::Time now = clock_.Now();
-  absl::Time from = req.has_start_time() ? FromProto(req.start_time()) : now - options_.audit_retention;
+  // Nothing older than the retention is returned, trimmed yet or not.
+  absl::Time from = std::max(req.has_start_time() ? FromProto(req.start_time()) : absl::InfinitePast(),
+                             now - options_.audit_retention);
   absl::Time to = req.has_end_time() ? FromProto(req.end_time()) : now + absl::Milliseconds(1);
   if (to <= from) return InvalidField("end_time", "EMPTY_RANGE", "end_time must be after start_time");
   int offset = 0;

@@ -710,6 +710,22 @@ TEST_F(ComplianceComponentTest, AuditListsDecisionsAndCallsInOrderWithPages) {
   EXPECT_EQ(ReasonOf(manager_->ListDialRecords(req).status()), "INVALID_PAGE_TOKEN");
 }
 
+TEST_F(ComplianceComponentTest, AuditReturnsNothingOlderThanTheRetention) {
+  SetRules(AlwaysOpen);
+  absl::Time first = clock_.Now();
+  auto old = Check(kNy);
+  ASSERT_TRUE(old.ok()) << old.status();
+  // No write to this number since: its record is still in Redis, untrimmed.
+  clock_.Set(first + absl::Hours(24 * 90) + absl::Hours(1));
+  v1::ListDialRecordsRequest req;
+  req.set_parent("tenants/" + tenant_);
+  req.set_phone_number(kNy);
+  *req.mutable_start_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(first - absl::Hours(1)));
+  auto records = manager_->ListDialRecords(req);
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_EQ(records->records_size(), 0) << "a decision older than the 90-day retention was returned";
+}
+
 TEST_F(ComplianceComponentTest, ScrubDecidesWithoutCounting) {
   SetRules([](v1::RuleSet& rs) {
     AlwaysOpen(rs);
