@@ -14,16 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/files.h"
 #include "services/common/core/log.h"
 
 namespace dialgrid {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& content) {
   std::string tmp = absl::StrCat(path, ".tmp");
@@ -116,8 +111,8 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (!options_.tls_cert_file.empty()) {
-    auto cert = ReadFile(options_.tls_cert_file);
-    auto key = ReadFile(options_.tls_key_file);
+    auto cert = ReadFileToString(options_.tls_cert_file);
+    auto key = ReadFileToString(options_.tls_key_file);
     if (!cert.ok()) return cert.status();
     if (!key.ok()) return key.status();
     grpc::SslServerCredentialsOptions ssl;

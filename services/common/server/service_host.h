@@ -54,6 +54,7 @@ class ServiceHost {
   static absl::StatusOr<std::unique_ptr<ServiceHost>> Create(const ServiceHostOptions& options);
   ~ServiceHost();
 
+  const std::string& service() const { return options_.service; }
   prometheus::Registry& registry() { return *registry_; }
   std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
   BoundedExecutor& executor() { return *executor_; }

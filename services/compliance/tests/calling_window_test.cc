@@ -2,10 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "services/common/core/errors.h"
+#include "services/common/core/files.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -24,10 +22,9 @@ absl::Time At(const std::string& zone, int y, int mo, int d, int h, int mi) {
 class CallingWindowTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    std::ifstream in(DIALGRID_COMPLIANCE_DATA_DIR "/calling_hours.tsv");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto rules = ParseCallingHours(ss.str());
+    auto table = ReadFileToString(DIALGRID_COMPLIANCE_DATA_DIR "/calling_hours.tsv");
+    ASSERT_TRUE(table.ok()) << table.status();
+    auto rules = ParseCallingHours(*table);
     ASSERT_TRUE(rules.ok()) << rules.status();
     rules_ = new std::vector<CallingHoursRule>(*std::move(rules));
   }

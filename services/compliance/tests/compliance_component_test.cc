@@ -4,9 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/files.h"
 #include "services/common/kafka/event_publisher.h"
 #include "services/compliance/adapters/redis_compliance_store.h"
 #include "services/compliance/compliance_manager.h"
@@ -42,13 +41,6 @@ absl::Time FromUnixMillisForTest(const google::protobuf::Timestamp& t) {
 
 google::protobuf::Duration Dur(absl::Duration d) {
   return TimeUtil::SecondsToDuration(absl::ToInt64Seconds(d));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 class RecordingPublisher final : public kafka::EventPublisher {
@@ -82,7 +74,9 @@ class ComplianceComponentTest : public ::testing::Test {
     auto zones = contacts::ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
     ASSERT_TRUE(zones.ok()) << zones.status();
     zones_ = new std::shared_ptr<const contacts::ZoneResolver>(*zones);
-    auto presets = ParseCallingHours(ReadFile(std::string(DIALGRID_COMPLIANCE_DATA_DIR) + "/calling_hours.tsv"));
+    auto table = ReadFileToString(std::string(DIALGRID_COMPLIANCE_DATA_DIR) + "/calling_hours.tsv");
+    ASSERT_TRUE(table.ok()) << table.status();
+    auto presets = ParseCallingHours(*table);
     ASSERT_TRUE(presets.ok()) << presets.status();
     presets_ = new std::vector<CallingHoursRule>(*presets);
     dir_ = new std::string(dialgrid::testing::MakeTempDir("compliance-component"));

@@ -1,0 +1,19 @@
+#pragma once
+
+// The flags of every service that reaches the platform (all but tenancy),
+// defined once in platform_flags.cc: --tenancy and --service_secret_file.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/common/platform/platform_clients.h"
+#include "services/common/server/backends.h"
+
+namespace dialgrid {
+
+// From --tenancy and --service_secret_file (read here: INVALID_ARGUMENT when
+// unreadable or empty); Kafka as in `backends`.
+absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::string& service,
+                                                                const BackendOptions& backends);
+
+}  // namespace dialgrid

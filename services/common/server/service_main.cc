@@ -1,0 +1,77 @@
+#include "services/common/server/service_main.h"
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/core/env.h"
+#include "services/common/core/log.h"
+
+ABSL_FLAG(std::string, listen, dialgrid::EnvOr("DIALGRID_LISTEN", "127.0.0.1:0"),
+          "gRPC address (host:port; port 0 picks one). Env DIALGRID_LISTEN.");
+ABSL_FLAG(std::string, admin_listen, dialgrid::EnvOr("DIALGRID_ADMIN_LISTEN", "127.0.0.1:0"),
+          "Admin HTTP address for /metrics, /healthz, /readyz. Env DIALGRID_ADMIN_LISTEN.");
+ABSL_FLAG(std::string, port_file, dialgrid::EnvOr("DIALGRID_PORT_FILE", ""),
+          "Write the bound ports here once serving. Env DIALGRID_PORT_FILE.");
+ABSL_FLAG(std::string, redis, dialgrid::EnvOr("DIALGRID_REDIS", "127.0.0.1:6379"),
+          "Redis address host:port or unix:/path. Env DIALGRID_REDIS.");
+ABSL_FLAG(std::string, kafka, dialgrid::EnvOr("DIALGRID_KAFKA", "127.0.0.1:9092"),
+          "Kafka bootstrap servers. Env DIALGRID_KAFKA.");
+ABSL_FLAG(std::string, tls_cert_file, dialgrid::EnvOr("DIALGRID_TLS_CERT_FILE", ""),
+          "PEM certificate for the gRPC port (with --tls_key_file).");
+ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""),
+          "PEM private key for the gRPC port.");
+ABSL_FLAG(int, drain_seconds, 10, "How long in-flight RPCs may finish on SIGTERM.");
+ABSL_FLAG(int, workers, 8, "Handler threads (Redis calls block on these, not on gRPC's).");
+
+namespace dialgrid {
+
+int StartupFailure(absl::string_view service, absl::string_view what, const absl::Status& st) {
+  Log(LogLevel::kError, service, what, {{"error", st.ToString()}});
+  return 1;
+}
+
+ServiceHostOptions HostOptionsFromFlags(const std::string& service) {
+  ServiceHostOptions o;
+  o.service = service;
+  o.listen_address = absl::GetFlag(FLAGS_listen);
+  o.admin_address = absl::GetFlag(FLAGS_admin_listen);
+  o.port_file = absl::GetFlag(FLAGS_port_file);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
+  o.executor_threads = absl::GetFlag(FLAGS_workers);
+  return o;
+}
+
+BackendOptions BackendOptionsFromFlags(const std::string& service) {
+  BackendOptions o;
+  o.service = service;
+  o.redis_address = absl::GetFlag(FLAGS_redis);
+  o.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
+  return o;
+}
+
+RpcEnv RpcEnvFor(const std::string& service, auth::CredentialVerifier* verifier, ServiceHost& host,
+                 Admission* admission) {
+  RpcEnv env;
+  env.service = service;
+  env.error_domain = absl::StrCat(service, ".dialgrid");
+  env.verifier = verifier;
+  env.executor = &host.executor();
+  env.metrics = &host.rpc_metrics();
+  env.admission = admission;
+  return env;
+}
+
+int ServeUntilSignal(ServiceHost& host) {
+  absl::Status st = host.Start();
+  if (!st.ok()) {
+    host.Shutdown();  // runs the stop steps of whatever was started
+    return StartupFailure(host.service(), "start", st);
+  }
+  int sig = ServiceHost::WaitForTerminationSignal();
+  Log(LogLevel::kInfo, host.service(), "termination signal", {{"signal", sig}});
+  host.Shutdown();
+  return 0;
+}
+
+}  // namespace dialgrid
