@@ -171,6 +171,17 @@ return {'OK', verdict}
   return *s;
 }
 
+// ARGV: the rule-set hash. The current version and its bytes in one round
+// trip: {} when the tenant has none, {version, bytes or false}.
+const redis::Script& CurrentRuleSetScript() {
+  static const redis::Script* s = new redis::Script(R"lua(
+local cur = redis.call('HGET', ARGV[1], 'current')
+if not cur then return {} end
+return {cur, redis.call('HGET', ARGV[1], 'v' .. cur)}
+)lua");
+  return *s;
+}
+
 // ARGV: P, expected version, new version bytes, event record.
 const redis::Script& PutRuleSetScript() {
   static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
@@ -289,22 +300,25 @@ RedisComplianceStore::RedisComplianceStore(std::shared_ptr<redis::Client> redis,
 absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& tenant,
                                                              int64_t version) {
   std::string key = Prefix(tenant) + "cr";
-  std::string field = absl::StrCat("v", version);
+  redis::Reply bytes;
   if (version == 0) {
-    auto cur = redis_->Command({"HGET", key, "current"});
-    if (!cur.ok()) return cur.status();
-    if (cur->is_nil()) {
+    auto r = redis_->Eval(CurrentRuleSetScript(), {}, {key});
+    if (!r.ok()) return ScriptError(r.status(), "reading the rule set");
+    if (r->elements.empty()) {
       return FailedPrecondition("RULE_SET_MISSING",
                                 "the tenant has no rule set yet (UpdateRuleSet creates it); "
                                 "nothing may be dialed until it has one");
     }
-    field = "v" + cur->str;
+    if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the rule-set script");
+    bytes = std::move(r->elements[1]);
+  } else {
+    auto r = redis_->Command({"HGET", key, absl::StrCat("v", version)});
+    if (!r.ok()) return r.status();
+    bytes = *std::move(r);
   }
-  auto r = redis_->Command({"HGET", key, field});
-  if (!r.ok()) return r.status();
-  if (r->is_nil()) return NotFound("RULE_SET_VERSION_NOT_FOUND", "no such rule-set version");
+  if (bytes.is_nil()) return NotFound("RULE_SET_VERSION_NOT_FOUND", "no such rule-set version");
   v1::RuleSet rs;
-  if (!rs.ParseFromString(r->str)) return absl::DataLossError("a stored rule set does not parse");
+  if (!rs.ParseFromString(bytes.str)) return absl::DataLossError("a stored rule set does not parse");
   return rs;
 }
 
@@ -340,7 +354,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       Ms(c.keep_attempts),                                // 12
       Ms(c.audit_retention),                              // 13
       c.allowed_so_far ? "1" : "0",                       // 14
-      c.partial.SerializeAsString(),                      // 15
+      c.event.payload().value(),                          // 15 the partial decision's bytes
       c.event.SerializeAsString(),                        // 16
       Ms(c.recorded),                                     // 17
   };

@@ -41,7 +41,9 @@ struct DialCheck {
   std::string decision_id;
   std::string request_id;  // "" for none
   // The decision as decided in process (inputs, in-process reasons) and the
-  // event carrying it; the store completes both with its own reasons.
+  // event carrying it (its payload holds `partial`'s serialized bytes, which
+  // the store audits as they are); the store completes both with its own
+  // reasons.
   v1::DialDecision partial;
   event::v1::Envelope event;
 };
