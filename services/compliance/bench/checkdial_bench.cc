@@ -3,7 +3,8 @@
 // do-not-call registry), sets a realistic rule set, then drives CheckDial over
 // loopback gRPC at a fixed rate and prints throughput and latency
 // percentiles. Side by side, the same load of GetRuleSet (same server, same
-// authentication and executor, two Redis reads, no script) as the baseline.
+// authentication and executor, one Redis round trip: a read-only script) as a baseline,
+// and ListRegistries (no Redis at all).
 //
 //   build/services/compliance/checkdial_bench --rate=5000 --seconds=20
 //
@@ -320,7 +321,7 @@ int main(int argc, char** argv) {
   Result base = Drive(rate, seconds, baseline);
   Result main_run = Drive(rate, seconds, check);
   std::cout << "ListRegistries: the same server path without Redis (authentication, quota, executor,\n"
-               "  metrics); GetRuleSet: plus two Redis reads; CheckDial: rules, one Lua script\n"
+               "  metrics); GetRuleSet: plus one Redis round trip; CheckDial: rules, one Lua script\n"
                "  (lists, consent, caps, reservation, audit, outbox), and the outbox relay to Kafka\n";
   Print("ListRegistr", rate, floor_run);
   Print("GetRuleSet", rate, base);
