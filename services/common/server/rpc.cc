@@ -8,6 +8,7 @@
 #include "services/common/core/log.h"
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
+#include "services/common/core/status_macros.h"
 #include "services/common/server/grpc_status.h"
 
 namespace dialgrid {
@@ -97,6 +98,24 @@ std::vector<auth::Role> AnyRole() {
           tenancy::v1::ROLE_INTEGRATION,  tenancy::v1::ROLE_PLATFORM_SERVICE};
 }
 
+namespace {
+
+// What ServeUnary and ServeSync run once a call has its turn: nothing for a
+// cancelled call or one whose deadline passed while it waited, else
+// authentication, role, tenant and quota, then the handler.
+absl::Status AuthorizeAndRun(RpcEnv& env, grpc::ServerContextBase* ctx, const Resource& resource,
+                             const std::vector<auth::Role>& roles, CallContext& call,
+                             const std::function<absl::Status(const CallContext&)>& handler) {
+  if (ctx->IsCancelled()) return absl::CancelledError("the caller cancelled the call");
+  if (env.clock->Now() >= call.deadline) {
+    return absl::DeadlineExceededError("deadline passed while the call waited for a thread");
+  }
+  DG_RETURN_IF_ERROR(AuthorizeCall(env, ctx, resource, roles, call));
+  return handler(call);
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
                                      absl::string_view method, Resource resource,
                                      std::vector<auth::Role> roles,
@@ -109,16 +128,7 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
                                          resource = std::move(resource),
                                          roles = std::move(roles),
                                          handler = std::move(handler)] {
-    absl::Status st;
-    if (ctx->IsCancelled()) {
-      st = absl::CancelledError("the caller cancelled the call");
-    } else if (env.clock->Now() >= call->deadline) {
-      st = absl::DeadlineExceededError("deadline passed while the call was queued");
-    } else {
-      st = AuthorizeCall(env, ctx, resource, roles, *call);
-      if (st.ok()) st = handler(*call);
-    }
-    Finish(env, reactor, *call, start, st);
+    Finish(env, reactor, *call, start, AuthorizeAndRun(env, ctx, resource, roles, *call, handler));
   });
   if (!queued) {
     env.metrics->Shed(method);
@@ -138,11 +148,8 @@ grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view 
   if (env.sync_inflight->fetch_add(1) >= env.max_sync_inflight) {
     env.metrics->Shed(method);
     st = Unavailable("OVERLOADED", "the service is at capacity; retry with backoff");
-  } else if (ctx->IsCancelled()) {
-    st = absl::CancelledError("the caller cancelled the call");
   } else {
-    st = AuthorizeCall(env, ctx, resource, roles, call);
-    if (st.ok()) st = handler(call);
+    st = AuthorizeAndRun(env, ctx, resource, roles, call, handler);
   }
   env.sync_inflight->fetch_sub(1);
   EndCall(env, call, start, st);
