@@ -152,6 +152,24 @@ bool Registry::Contains(const std::string& e164) const {
   return key.ok() && list->Contains(*key);
 }
 
+namespace {
+
+// A registry clears dials only while its data is recent enough (the
+// registry's rule, e.g. US TSR: a download at most 31 days old), judged when
+// the decision is taken (a scrub for a later dial time is decided again by
+// CheckDial before the dial).
+absl::Status FreshEnough(const Registry& r, absl::Time when) {
+  if (when < r.manifest.StaleFrom()) return absl::OkStatus();
+  return FailedPrecondition(
+      "REGISTRY_STALE",
+      absl::StrCat("registry \"", r.id, "\" holds data of ",
+                   absl::FormatCivilTime(r.manifest.as_of), ", older than its ",
+                   r.manifest.max_age_days, "-day limit; load a newer download "
+                   "(dialgrid-registry-build --as_of) before dialing"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
     const std::vector<std::string>& specs) {
   std::vector<std::unique_ptr<Registry>> out;
@@ -169,11 +187,19 @@ absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
     }
     auto index = DncIndex::Open(parts[2], DncIndex::OpenOptions{});
     if (!index.ok()) {
-      return absl::Status(index.status().code(),
-                          absl::StrCat("registry ", parts[0], ": ", index.status().message()));
+      return WithReason(absl::Status(index.status().code(),
+                                     absl::StrCat("registry ", parts[0], ": ", index.status().message())),
+                        ReasonOf(index.status()));
+    }
+    auto manifest = ReadRegistryManifest(parts[2], *index);
+    if (!manifest.ok()) {
+      return WithReason(absl::Status(manifest.status().code(),
+                                     absl::StrCat("registry ", parts[0], ": ", manifest.status().message())),
+                        ReasonOf(manifest.status()));
     }
     auto reg = std::make_unique<Registry>();
     reg->id = parts[0];
+    reg->manifest = *manifest;
     reg->kind = parts[1] == "dnc" ? v1::REGISTRY_KIND_DO_NOT_CALL : v1::REGISTRY_KIND_WIRELESS;
     reg->plan = index->universe() == UniverseOf(NumberPlan::kNanp) ? NumberPlan::kNanp
                                                                    : NumberPlan::kE164;
@@ -325,6 +351,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
         return FailedPrecondition("REGISTRY_NOT_LOADED",
                                   absl::StrCat("registry \"", id, "\" is not loaded on this replica"));
       }
+      DG_RETURN_IF_ERROR(FreshEnough(*registry, clock_.Now()));
       if (registry->Contains(e164)) {
         v1::DenialReason* r = d.add_reasons();
         r->set_code("DNC_REGISTRY");
@@ -336,7 +363,9 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
                         number.number.type() == type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
     for (const auto& r : registries_) {
-      if (!wireless && r->kind == v1::REGISTRY_KIND_WIRELESS && r->Contains(e164)) wireless = true;
+      if (r->kind != v1::REGISTRY_KIND_WIRELESS) continue;
+      DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
+      if (!wireless && r->Contains(e164)) wireless = true;
     }
     if (!wireless && unknown_type && rs->unknown_line_type_is_wireless) wireless = true;
     if (mode == type::v1::DIALING_MODE_PREDICTIVE && rs->max_abandon_rate > 0 && !campaign_id.empty()) {
@@ -573,6 +602,9 @@ v1::Registry ComplianceManager::RegistryProto(const Registry& r) const {
   p.set_path(r.path);
   p.set_overlay_additions(static_cast<int64_t>(r.list->added_size()));
   p.set_overlay_removals(static_cast<int64_t>(r.list->removed_size()));
+  *p.mutable_as_of_time() = ToProto(absl::FromCivil(r.manifest.as_of, absl::UTCTimeZone()));
+  p.set_max_age_days(r.manifest.max_age_days);
+  if (r.manifest.max_age_days > 0) *p.mutable_stale_time() = ToProto(r.manifest.StaleFrom());
   return p;
 }
 

@@ -20,6 +20,7 @@
 #include "services/common/core/clock.h"
 #include "services/compliance/domain/calling_window.h"
 #include "services/compliance/domain/dnc_index.h"
+#include "services/compliance/domain/registry_manifest.h"
 #include "services/compliance/domain/rule_set.h"
 #include "services/compliance/ports/compliance_store.h"
 #include "services/contacts/domain/time_zones.h"
@@ -33,6 +34,7 @@ struct Registry {
   v1::RegistryKind kind = v1::REGISTRY_KIND_UNSPECIFIED;
   NumberPlan plan = NumberPlan::kNanp;
   std::string path;
+  RegistryManifest manifest;  // the data's date and age limit
   std::unique_ptr<DncList> list;
   // True when the E.164 number is in the set (false for numbers outside
   // its plan, e.g. a UK number against the US registry).
@@ -40,8 +42,10 @@ struct Registry {
 };
 
 // Registries from "id:kind:path" specs (kind "dnc" or "wireless"), each
-// file opened read-only (mmap, shared by every process on the host).
-// INVALID_ARGUMENT for a malformed spec, the index's own errors otherwise.
+// file opened read-only (mmap, shared by every process on the host) with its
+// manifest ("<path>.manifest", written by dialgrid-registry-build).
+// INVALID_ARGUMENT for a malformed spec, the index's and the manifest's own
+// errors otherwise (a missing manifest: NOT_FOUND REGISTRY_MANIFEST_MISSING).
 absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
     const std::vector<std::string>& specs);
 

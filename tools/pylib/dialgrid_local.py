@@ -161,7 +161,9 @@ class Platform:
         download file and indexed with dialgrid-registry-build, as an operator
         would for the real one."""
         index = os.path.join(self.run_dir, "us-national-sample.dncidx")
-        if os.path.exists(index):
+        as_of = time.strftime("%Y-%m-%d", time.gmtime())  # a download of today
+        manifest = index + ".manifest"
+        if os.path.exists(manifest) and ("as_of=" + as_of) in open(manifest).read():
             return index
         import random
         rng = random.Random(2026)
@@ -171,7 +173,8 @@ class Platform:
             for _ in range(100_000):
                 f.write(f"{rng.randint(200, 999)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}\n")
         subprocess.run([os.path.join(BUILD, "services/compliance/dialgrid-registry-build"),
-                        "--input=" + text, "--output=" + index], check=True, capture_output=True)
+                        "--input=" + text, "--output=" + index, "--as_of=" + as_of],
+                       check=True, capture_output=True)
         return index
 
     def up(self):

@@ -31,6 +31,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/auth/principal.h"
 #include "services/compliance/domain/dnc_index.h"
+#include "services/compliance/domain/registry_manifest.h"
 #include "tests/fixtures/servers.h"
 
 ABSL_FLAG(int, rate, 5000, "Requests per second offered.");
@@ -189,6 +190,10 @@ int main(int argc, char** argv) {
     }
     auto index = builder.Build();
     if (!index.ok() || !index->WriteTo(dir + "/registry.idx").ok()) return Fail("registry");
+    const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+    if (!compliance::WriteRegistryManifest(dir + "/registry.idx", *index, today, 31).ok()) {
+      return Fail("registry manifest");
+    }
   }
 
   // Redis as the platform runs it: every acknowledged write fsynced.

@@ -380,6 +380,7 @@ DncIndex& DncIndex::operator=(DncIndex&& other) noexcept {
   dir_ = other.dir_;
   data_ = other.data_;
   image_bytes_ = other.image_bytes_;
+  checksum_ = other.checksum_;
   fast_bits_ = other.fast_bits_;
   map_ = std::exchange(other.map_, nullptr);  // the region moves; views stay valid
   map_bytes_ = std::exchange(other.map_bytes_, 0);
@@ -403,6 +404,7 @@ void DncIndex::Reset() {
   dir_ = nullptr;
   data_ = nullptr;
   image_bytes_ = 0;
+  checksum_ = 0;
 }
 
 void DncIndex::BindViews(const uint64_t* image, size_t bytes) {
@@ -410,6 +412,7 @@ void DncIndex::BindViews(const uint64_t* image, size_t bytes) {
   universe_ = image[kUniverseWord];
   low_bits_ = static_cast<int>(image[kShapeWord] & 0xFFFFFFFF);
   groups_ = image[kGroupsWord];
+  checksum_ = image[kChecksumWord];
   dir_ = reinterpret_cast<const uint32_t*>(image + kHeaderWords);
   data_ = image + kHeaderWords + (groups_ + 2) / 2;
   image_bytes_ = bytes;

@@ -117,6 +117,8 @@ class DncIndex {
   size_t SizeInBytes() const { return image_bytes_; }
   // True when the image is a memory-mapped file (else anonymous memory).
   bool mapped() const { return file_backed_; }
+  // The image's checksum (header): what a registry manifest binds to.
+  uint64_t checksum() const { return checksum_; }
 
  private:
   struct Unbound {};
@@ -137,6 +139,7 @@ class DncIndex {
   const uint32_t* dir_ = nullptr;   // groups_ + 1 entries
   const uint64_t* data_ = nullptr;  // bit data, padded with one zero word
   size_t image_bytes_ = 0;
+  uint64_t checksum_ = 0;
 
   // Lookups use POPCNT/BMI2 when the CPU has fast ones (checked at run time).
   bool fast_bits_ = false;

@@ -18,6 +18,7 @@
 #include "services/compliance/adapters/redis_compliance_store.h"
 #include "services/compliance/compliance_manager.h"
 #include "services/compliance/domain/attempt_caps.h"
+#include "services/compliance/domain/registry_manifest.h"
 #include "services/compliance/outbox_relay.h"
 #include "tests/fixtures/servers.h"
 
@@ -86,11 +87,14 @@ class ComplianceComponentTest : public ::testing::Test {
     auto dnc_index = dnc.Build();
     ASSERT_TRUE(dnc_index.ok());
     ASSERT_TRUE(dnc_index->WriteTo(*dir_ + "/us.dncidx").ok());
+    // Data of 2026-01-01, usable for a year: the clock moves weeks in some tests.
+    ASSERT_TRUE(WriteRegistryManifest(*dir_ + "/us.dncidx", *dnc_index, absl::CivilDay(2026, 1, 1), 365).ok());
     DncIndexBuilder wireless;
     ASSERT_TRUE(wireless.Add(2122010601).ok());
     auto w_index = wireless.Build();
     ASSERT_TRUE(w_index.ok());
     ASSERT_TRUE(w_index->WriteTo(*dir_ + "/wireless.idx").ok());
+    ASSERT_TRUE(WriteRegistryManifest(*dir_ + "/wireless.idx", *w_index, absl::CivilDay(2026, 1, 1), 0).ok());
   }
   static void TearDownTestSuite() {
     delete redis_;
@@ -244,6 +248,51 @@ TEST_F(ComplianceComponentTest, ReplicaWithoutTheTenantsRegistryFailsClosed) {
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReasonOf(d.status()), "RULE_SET_NOT_APPLICABLE");
+}
+
+TEST_F(ComplianceComponentTest, RegistryOlderThanItsLimitFailsClosed) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.add_do_not_call_registries("us-dnc");
+  });
+  // The same index with a manifest of its own: data of 2025-12-04, 31 days.
+  const std::string path = *dir_ + "/us-dec.dncidx";
+  DncIndexBuilder dnc;
+  ASSERT_TRUE(dnc.Add(6502530077).ok());
+  auto index = dnc.Build();
+  ASSERT_TRUE(index.ok());
+  ASSERT_TRUE(index->WriteTo(path).ok());
+  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2025, 12, 4), 31).ok());
+  auto regs = LoadRegistries({"us-dnc:dnc:" + path});
+  ASSERT_TRUE(regs.ok()) << regs.status();
+  ComplianceManager replica(store_, *zones_, *presets_, *std::move(regs), clock_, ComplianceOptions{});
+
+  // 2026-01-04 is day 31 after the download: still in time, to the last second.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 1, 4, 23, 59, 59), absl::UTCTimeZone()));
+  auto in_time = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &replica);
+  ASSERT_TRUE(in_time.ok()) << in_time.status();
+  EXPECT_TRUE(in_time->allowed());
+  auto listed = Check("+16502530077", type::v1::DIALING_MODE_PREVIEW, "", "", &replica);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_FALSE(listed->allowed());
+
+  // From 2026-01-05 on, nothing is cleared with it: not even a number it does not list.
+  clock_.Set(Utc(2026, 1, 5, 0));
+  auto stale = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &replica);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(stale.status()), "REGISTRY_STALE");
+  auto shown = replica.ListRegistries();
+  ASSERT_EQ(shown.registries_size(), 1);
+  EXPECT_EQ(shown.registries(0).max_age_days(), 31);
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(shown.registries(0).stale_time()),
+            absl::ToUnixMillis(Utc(2026, 1, 5, 0)));
+
+  // An index without its manifest is refused at start, not used undated.
+  ASSERT_EQ(std::remove(ManifestPath(path).c_str()), 0);
+  auto undated = LoadRegistries({"us-dnc:dnc:" + path});
+  ASSERT_FALSE(undated.ok());
+  EXPECT_EQ(ReasonOf(undated.status()), "REGISTRY_MANIFEST_MISSING");
 }
 
 TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {

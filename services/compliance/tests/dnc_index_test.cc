@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/core/errors.h"
+#include "services/compliance/domain/registry_manifest.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -522,6 +523,70 @@ TEST(DncList, CompactAndReplaceBase) {
 
   auto wrong = list.ReplaceBase(std::make_shared<const DncIndex>(1000));
   EXPECT_EQ(ReasonOf(wrong), "UNIVERSE_MISMATCH");
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance
+
+namespace dialgrid::compliance {
+namespace {
+
+TEST(RegistryManifestTest, RoundTripsAndBindsToItsIndex) {
+  const std::string dir = ::testing::TempDir();
+  const std::string path = dir + "/manifest-test.dncidx";
+  DncIndexBuilder b;
+  ASSERT_TRUE(b.Add(2125550100).ok());
+  ASSERT_TRUE(b.Add(3125550147).ok());
+  auto index = b.Build();
+  ASSERT_TRUE(index.ok());
+  ASSERT_TRUE(index->WriteTo(path).ok());
+  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2026, 11, 20), 28).ok());
+  auto opened = DncIndex::Open(path, DncIndex::OpenOptions{});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto m = ReadRegistryManifest(path, *opened);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->as_of, absl::CivilDay(2026, 11, 20));
+  EXPECT_EQ(m->max_age_days, 28);
+  EXPECT_EQ(m->numbers, 2u);
+  EXPECT_EQ(m->index_checksum, opened->checksum());
+
+  // Another image under the same name: the manifest no longer belongs to it.
+  ASSERT_TRUE(b.Add(3125550148).ok());
+  auto other = b.Build();
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(other->WriteTo(path).ok());
+  auto reopened = DncIndex::Open(path, DncIndex::OpenOptions{});
+  ASSERT_TRUE(reopened.ok());
+  auto stale = ReadRegistryManifest(path, *reopened);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(ReasonOf(stale.status()), "REGISTRY_MANIFEST_MISMATCH");
+
+  EXPECT_EQ(WriteRegistryManifest(path, *reopened, absl::CivilDay(2026, 11, 20), -1).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RegistryManifestTest, StaleFromTheDayAfterTheLimitAndParsingIsStrict) {
+  RegistryManifest m;
+  m.as_of = absl::CivilDay(2026, 1, 31);
+  m.max_age_days = 31;  // a call on 2026-03-03 is 31 days after: still in time
+  EXPECT_EQ(m.StaleFrom(), absl::FromCivil(absl::CivilDay(2026, 3, 4), absl::UTCTimeZone()));
+  m.max_age_days = 0;
+  EXPECT_EQ(m.StaleFrom(), absl::InfiniteFuture());
+
+  m.max_age_days = 31;
+  m.index_checksum = 0xfeedface12345678ULL;
+  m.numbers = 250000000;
+  auto back = ParseRegistryManifest("# comment\n" + FormatRegistryManifest(m) + "future_key=1\n");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->as_of, m.as_of);
+  EXPECT_EQ(back->index_checksum, m.index_checksum);
+  EXPECT_EQ(back->numbers, m.numbers);
+  for (const char* bad : {"", "as_of=2026-13-01\nmax_age_days=31\nindex_checksum=1\nnumbers=1\n",
+                          "as_of=2026-01-01\nmax_age_days=-2\nindex_checksum=1\nnumbers=1\n",
+                          "as_of=2026-01-01\nmax_age_days=31\nnumbers=1\n",
+                          "as_of=2026-01-01\nmax_age_days=31\nindex_checksum=xyz\nnumbers=1\n"}) {
+    EXPECT_EQ(ReasonOf(ParseRegistryManifest(bad).status()), "REGISTRY_MANIFEST_MISMATCH") << bad;
+  }
 }
 
 }  // namespace
