@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "services/common/core/env.h"
 #include "services/common/core/files.h"
 #include "services/common/core/log.h"
@@ -109,6 +110,20 @@ int main(int argc, char** argv) {
                            .Help("Relay passes that failed (Redis or Kafka unavailable); retried.")
                            .Register(host.registry())
                            .Add({});
+  // When each registry's data becomes too old to clear a dial (alert well
+  // before: checks relying on it fail closed from then on).
+  auto& stale_at = prometheus::BuildGauge()
+                       .Name("dialgrid_compliance_registry_stale_timestamp_seconds")
+                       .Help("Unix time from which a registry's data is too old to clear a dial "
+                             "(absent: no age limit).")
+                       .Register(host.registry());
+  const compliance::v1::ListRegistriesResponse loaded = manager.ListRegistries();
+  for (const auto& r : loaded.registries()) {
+    if (r.has_stale_time()) {
+      stale_at.Add({{"registry", r.id()}}).Set(static_cast<double>(r.stale_time().seconds()));
+    }
+  }
+
   compliance::OutboxRelayOptions relay_options;
   relay_options.on_batch = [&](int n, int bad) {
     published.Increment(n);
