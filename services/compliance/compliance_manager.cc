@@ -362,9 +362,12 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     bool wireless = number.number.type() == type::v1::PHONE_NUMBER_TYPE_MOBILE;
     bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
                         number.number.type() == type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
+    // Wireless lists matter only where consent does (an automated dial
+    // under a rule set that requires it); there they must be fresh.
+    const bool consent_rule = rs->require_consent_for_automated_wireless && Automated(mode);
     for (const auto& r : registries_) {
       if (r->kind != v1::REGISTRY_KIND_WIRELESS) continue;
-      DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
+      if (consent_rule) DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
       if (!wireless && r->Contains(e164)) wireless = true;
     }
     if (!wireless && unknown_type && rs->unknown_line_type_is_wireless) wireless = true;
@@ -394,7 +397,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     check.recorded = clock_.Now();
     check.reserve = reserve;
     check.allowed_so_far = d.reasons_size() == 0;
-    check.need_consent = rs->require_consent_for_automated_wireless && Automated(mode) && wireless;
+    check.need_consent = consent_rule && wireless;
     check.abandon_quiet = rs->abandon_quiet;
     check.number_caps = rs->number_caps;
     check.contact_caps = rs->contact_caps;

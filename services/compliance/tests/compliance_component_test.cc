@@ -295,6 +295,29 @@ TEST_F(ComplianceComponentTest, RegistryOlderThanItsLimitFailsClosed) {
   EXPECT_EQ(ReasonOf(undated.status()), "REGISTRY_MANIFEST_MISSING");
 }
 
+TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatters) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.set_require_consent_for_automated_wireless(true);
+  });
+  const std::string path = *dir_ + "/wireless-old.idx";
+  DncIndexBuilder wireless;
+  ASSERT_TRUE(wireless.Add(2122010601).ok());
+  auto index = wireless.Build();
+  ASSERT_TRUE(index.ok());
+  ASSERT_TRUE(index->WriteTo(path).ok());
+  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2025, 11, 1), 31).ok());
+  auto regs = LoadRegistries({"old-wireless:wireless:" + path});
+  ASSERT_TRUE(regs.ok()) << regs.status();
+  ComplianceManager replica(store_, *zones_, *presets_, *std::move(regs), clock_, ComplianceOptions{});
+
+  auto preview = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &replica);
+  ASSERT_TRUE(preview.ok()) << preview.status();  // a person dials: consent rule not involved
+  auto predictive = Check(kNy, type::v1::DIALING_MODE_PREDICTIVE, "", "", &replica);
+  ASSERT_FALSE(predictive.ok());
+  EXPECT_EQ(ReasonOf(predictive.status()), "REGISTRY_STALE");
+}
+
 TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   SetRules([](v1::RuleSet&) {});  // every preset
   auto ny = Check(kNy);
