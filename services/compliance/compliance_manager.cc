@@ -152,6 +152,19 @@ bool Registry::Contains(const std::string& e164) const {
   return key.ok() && list->Contains(*key);
 }
 
+absl::CivilDay Registry::DataAsOf() const {
+  const int64_t changes = changes_as_of_.load(std::memory_order_relaxed);
+  if (changes == std::numeric_limits<int64_t>::min()) return manifest.as_of;
+  return std::max(manifest.as_of, absl::CivilDay(1970, 1, 1) + changes);
+}
+
+void Registry::NoteChangesAsOf(absl::CivilDay day) {
+  const int64_t days = day - absl::CivilDay(1970, 1, 1);
+  int64_t cur = changes_as_of_.load(std::memory_order_relaxed);
+  while (days > cur && !changes_as_of_.compare_exchange_weak(cur, days)) {
+  }
+}
+
 namespace {
 
 // A registry clears dials only while its data is recent enough (the
@@ -159,11 +172,12 @@ namespace {
 // the decision is taken (a scrub for a later dial time is decided again by
 // CheckDial before the dial).
 absl::Status FreshEnough(const Registry& r, absl::Time when) {
-  if (when < r.manifest.StaleFrom()) return absl::OkStatus();
+  const absl::CivilDay as_of = r.DataAsOf();
+  if (when < StaleFrom(as_of, r.manifest.max_age_days)) return absl::OkStatus();
   return FailedPrecondition(
       "REGISTRY_STALE",
-      absl::StrCat("registry \"", r.id, "\" holds data of ",
-                   absl::FormatCivilTime(r.manifest.as_of), ", older than its ",
+      absl::StrCat("registry \"", r.id, "\" holds data of ", absl::FormatCivilTime(as_of),
+                   ", older than its ",
                    r.manifest.max_age_days, "-day limit; load a newer download "
                    "(dialgrid-registry-build --as_of) before dialing"));
 }
@@ -605,9 +619,12 @@ v1::Registry ComplianceManager::RegistryProto(const Registry& r) const {
   p.set_path(r.path);
   p.set_overlay_additions(static_cast<int64_t>(r.list->added_size()));
   p.set_overlay_removals(static_cast<int64_t>(r.list->removed_size()));
-  *p.mutable_as_of_time() = ToProto(absl::FromCivil(r.manifest.as_of, absl::UTCTimeZone()));
+  const absl::CivilDay as_of = r.DataAsOf();
+  *p.mutable_as_of_time() = ToProto(absl::FromCivil(as_of, absl::UTCTimeZone()));
   p.set_max_age_days(r.manifest.max_age_days);
-  if (r.manifest.max_age_days > 0) *p.mutable_stale_time() = ToProto(r.manifest.StaleFrom());
+  if (r.manifest.max_age_days > 0) {
+    *p.mutable_stale_time() = ToProto(StaleFrom(as_of, r.manifest.max_age_days));
+  }
   return p;
 }
 
@@ -624,8 +641,17 @@ absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
   if (reg == nullptr) {
     return NotFound("REGISTRY_NOT_FOUND", absl::StrCat("no registry \"", ids[0], "\" is loaded"));
   }
+  absl::CivilDay as_of;
+  if (!req.as_of().empty()) {
+    if (!absl::ParseCivilTime(req.as_of(), &as_of)) {
+      return InvalidField("as_of", "INVALID_DATE", "as_of is a date, YYYY-MM-DD");
+    }
+    if (as_of > absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone())) {
+      return InvalidField("as_of", "AS_OF_IN_FUTURE", "a change file cannot be dated after today (UTC)");
+    }
+  }
   int total = req.add_numbers_size() + req.remove_numbers_size();
-  if (total == 0 || total > options_.max_registry_numbers) {
+  if ((total == 0 && req.as_of().empty()) || total > options_.max_registry_numbers) {
     return InvalidField("add_numbers", "INVALID_BATCH_SIZE",
                         absl::StrCat("1 to ", options_.max_registry_numbers, " numbers per call"));
   }
@@ -648,10 +674,13 @@ absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
   for (uint64_t k : remove) changed.add_removed(std::to_string(k));
   changed.set_reason(req.reason());
   changed.set_changed_by(actor.subject);
-  DG_RETURN_IF_ERROR(store_->UpdateRegistry(reg->id, add, remove, Event("", req.name(), changed)));
+  changed.set_as_of(req.as_of());
+  DG_RETURN_IF_ERROR(
+      store_->UpdateRegistry(reg->id, add, remove, req.as_of(), Event("", req.name(), changed)));
   // This replica at once; the others through the event.
   for (uint64_t k : add) DG_RETURN_IF_ERROR(reg->list->Add(k));
   for (uint64_t k : remove) DG_RETURN_IF_ERROR(reg->list->Remove(k));
+  if (!req.as_of().empty()) reg->NoteChangesAsOf(as_of);
   v1::UpdateRegistryResponse resp;
   *resp.mutable_registry() = RegistryProto(*reg);
   return resp;
@@ -662,6 +691,8 @@ absl::Status ComplianceManager::LoadRegistryOverlays() {
     DG_ASSIGN_OR_RETURN(auto overlay, store_->GetRegistryOverlay(r->id));
     for (uint64_t k : overlay.added) DG_RETURN_IF_ERROR(r->list->Add(k));
     for (uint64_t k : overlay.removed) DG_RETURN_IF_ERROR(r->list->Remove(k));
+    absl::CivilDay day;
+    if (!overlay.as_of.empty() && absl::ParseCivilTime(overlay.as_of, &day)) r->NoteChangesAsOf(day);
   }
   return absl::OkStatus();
 }
@@ -680,6 +711,8 @@ absl::Status ComplianceManager::HandleRegistryEvent(const event::v1::Envelope& e
       if (!st.ok()) return st;
     }
   }
+  absl::CivilDay day;
+  if (!e.as_of().empty() && absl::ParseCivilTime(e.as_of(), &day)) reg->NoteChangesAsOf(day);
   return absl::OkStatus();
 }
 

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <atomic>
+#include <limits>
+
 // The compliance logic: decides dials (fail-closed), manages rule sets,
 // do-not-call lists and consent, applies call and contact events. Storage,
 // Kafka and gRPC stay behind ports; the caller's identity comes in as plain
@@ -34,11 +37,19 @@ struct Registry {
   v1::RegistryKind kind = v1::REGISTRY_KIND_UNSPECIFIED;
   NumberPlan plan = NumberPlan::kNanp;
   std::string path;
-  RegistryManifest manifest;  // the data's date and age limit
+  RegistryManifest manifest;  // the index data's date and the age limit
   std::unique_ptr<DncList> list;
   // True when the E.164 number is in the set (false for numbers outside
   // its plan, e.g. a UK number against the US registry).
   bool Contains(const std::string& e164) const;
+
+  // The data's date: the index's, or a later change file's
+  // (UpdateRegistry as_of); only moves forward. Thread-safe.
+  absl::CivilDay DataAsOf() const;
+  void NoteChangesAsOf(absl::CivilDay day);
+
+ private:
+  std::atomic<int64_t> changes_as_of_{std::numeric_limits<int64_t>::min()};  // days since 1970-01-01
 };
 
 // Registries from "id:kind:path" specs (kind "dnc" or "wireless"), each

@@ -117,12 +117,15 @@ int main(int argc, char** argv) {
                        .Help("Unix time from which a registry's data is too old to clear a dial "
                              "(absent: no age limit).")
                        .Register(host.registry());
-  const compliance::v1::ListRegistriesResponse loaded = manager.ListRegistries();
-  for (const auto& r : loaded.registries()) {
-    if (r.has_stale_time()) {
-      stale_at.Add({{"registry", r.id()}}).Set(static_cast<double>(r.stale_time().seconds()));
+  // Set now and after each overlay resync (a change file's as_of moves it).
+  auto publish_stale_times = [&manager, &stale_at] {
+    const compliance::v1::ListRegistriesResponse loaded = manager.ListRegistries();
+    for (const auto& r : loaded.registries()) {
+      if (r.has_stale_time()) {
+        stale_at.Add({{"registry", r.id()}}).Set(static_cast<double>(r.stale_time().seconds()));
+      }
     }
-  }
+  };
 
   compliance::OutboxRelayOptions relay_options;
   relay_options.on_batch = [&](int n, int bad) {
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
   // Registry changes reach every replica: a consumer group of its own.
   absl::Status overlays = manager.LoadRegistryOverlays();
   if (!overlays.ok()) return fail("registry overlays", overlays);
+  publish_stale_times();
   kafka::ConsumerOptions registry_options;
   registry_options.bootstrap_servers = backend_options.kafka_bootstrap;
   registry_options.group_id = absl::StrCat(backends->instance, "-registries");
@@ -163,6 +167,7 @@ int main(int argc, char** argv) {
       lock.unlock();
       absl::Status rs = manager.LoadRegistryOverlays();
       if (!rs.ok()) Log(LogLevel::kWarning, "compliance", "registry resync", {{"error", rs.ToString()}});
+      publish_stale_times();
       lock.lock();
     }
   });

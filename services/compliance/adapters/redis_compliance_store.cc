@@ -507,12 +507,16 @@ absl::StatusOr<AbandonCounts> RedisComplianceStore::GetAbandonCounts(const std::
 const redis::Script& RegistryScript() {
   static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
 local add, del = KEYS[1], KEYS[2]
-local n = tonumber(ARGV[2])
-for i = 3, 2 + n do
+local n, asof = tonumber(ARGV[2]), ARGV[3]
+for i = 4, 3 + n do
   redis.call('SADD', add, ARGV[i]); redis.call('SREM', del, ARGV[i])
 end
-for i = 3 + n, #ARGV do
+for i = 4 + n, #ARGV do
   redis.call('SADD', del, ARGV[i]); redis.call('SREM', add, ARGV[i])
+end
+if asof ~= '' then  -- YYYY-MM-DD compares as text
+  local cur = redis.call('GET', KEYS[3])
+  if not cur or asof > cur then redis.call('SET', KEYS[3], asof) end
 end
 outbox(ARGV[1])
 return 1
@@ -523,12 +527,14 @@ return 1
 absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
                                                   const std::vector<uint64_t>& add,
                                                   const std::vector<uint64_t>& remove,
+                                                  const std::string& as_of,
                                                   const event::v1::Envelope& event) {
-  std::vector<std::string> args = {Framed('E', event.SerializeAsString()), std::to_string(add.size())};
+  std::vector<std::string> args = {Framed('E', event.SerializeAsString()), std::to_string(add.size()),
+                                   as_of};
   for (uint64_t k : add) args.push_back(std::to_string(k));
   for (uint64_t k : remove) args.push_back(std::to_string(k));
   std::string base = absl::StrCat("dg:registry:", registry);
-  auto r = redis_->Eval(RegistryScript(), {base + ":add", base + ":del"}, args);
+  auto r = redis_->Eval(RegistryScript(), {base + ":add", base + ":del", base + ":asof"}, args);
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
 }
@@ -536,9 +542,11 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
 absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegistryOverlay(
     const std::string& registry) {
   std::string base = absl::StrCat("dg:registry:", registry);
-  auto r = redis_->Pipeline({{"SMEMBERS", base + ":add"}, {"SMEMBERS", base + ":del"}});
+  auto r = redis_->Pipeline(
+      {{"SMEMBERS", base + ":add"}, {"SMEMBERS", base + ":del"}, {"GET", base + ":asof"}});
   if (!r.ok()) return r.status();
   RegistryOverlay out;
+  if (!(*r)[2].is_nil()) out.as_of = (*r)[2].str;
   for (int i = 0; i < 2; ++i) {
     for (const auto& e : (*r)[static_cast<size_t>(i)].elements) {
       uint64_t k = 0;

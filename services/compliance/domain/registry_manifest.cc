@@ -31,10 +31,12 @@ absl::Status WriteError(absl::string_view what, const std::string& path) {
 
 }  // namespace
 
-absl::Time RegistryManifest::StaleFrom() const {
+absl::Time StaleFrom(absl::CivilDay as_of, int max_age_days) {
   if (max_age_days <= 0) return absl::InfiniteFuture();
   return absl::FromCivil(as_of + max_age_days + 1, absl::UTCTimeZone());
 }
+
+absl::Time RegistryManifest::StaleFrom() const { return compliance::StaleFrom(as_of, max_age_days); }
 
 std::string ManifestPath(const std::string& index_path) { return index_path + ".manifest"; }
 

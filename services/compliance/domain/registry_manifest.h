@@ -36,6 +36,9 @@ struct RegistryManifest {
   absl::Time StaleFrom() const;
 };
 
+// The same rule for data of any date (a change file's, for one).
+absl::Time StaleFrom(absl::CivilDay as_of, int max_age_days);
+
 std::string ManifestPath(const std::string& index_path);
 
 // INVALID_ARGUMENT for a negative max age.

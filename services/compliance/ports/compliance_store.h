@@ -108,11 +108,14 @@ class ComplianceStore {
 
   // Registry overlays (vendor scope): keys added / removed since the index
   // was built, stored durably and replayed by every replica on start.
+  // `as_of` ("YYYY-MM-DD" or ""): the change file's date; the stored date
+  // only moves forward.
   virtual absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
-                                      const std::vector<uint64_t>& remove,
+                                      const std::vector<uint64_t>& remove, const std::string& as_of,
                                       const event::v1::Envelope& event) = 0;
   struct RegistryOverlay {
     std::vector<uint64_t> added, removed;
+    std::string as_of;  // latest change file's date, "" if none
   };
   virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;
 

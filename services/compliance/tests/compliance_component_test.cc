@@ -295,6 +295,70 @@ TEST_F(ComplianceComponentTest, RegistryOlderThanItsLimitFailsClosed) {
   EXPECT_EQ(ReasonOf(undated.status()), "REGISTRY_MANIFEST_MISSING");
 }
 
+TEST_F(ComplianceComponentTest, AChangeFileRestartsTheAgeLimitOnEveryReplica) {
+  // Downloaded 2025-12-04, 31 days: too old from 2026-01-05 00:00 UTC (now is 15:00).
+  const std::string path = *dir_ + "/us-old.dncidx";
+  DncIndexBuilder dnc;
+  ASSERT_TRUE(dnc.Add(6502530077).ok());
+  auto index = dnc.Build();
+  ASSERT_TRUE(index.ok());
+  ASSERT_TRUE(index->WriteTo(path).ok());
+  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2025, 12, 4), 31).ok());
+  auto replica = [&] {
+    auto regs = LoadRegistries({"us-old:dnc:" + path});
+    EXPECT_TRUE(regs.ok()) << regs.status();
+    return std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs), clock_,
+                                               ComplianceOptions{});
+  };
+  auto a = replica(), b = replica();
+  // "allowed" on that replica; "REGISTRY_STALE" (or another reason) when it fails.
+  auto verdict = [&](ComplianceManager* m) -> std::string {
+    auto d = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", m);
+    if (!d.ok()) return ReasonOf(d.status());
+    return d->allowed() ? "allowed" : "denied";
+  };
+  SetRules(
+      [](v1::RuleSet& rs) {
+        AlwaysOpen(rs);
+        rs.add_do_not_call_registries("us-old");
+      },
+      true, a.get());
+  EXPECT_EQ(verdict(a.get()), "REGISTRY_STALE");
+
+  v1::UpdateRegistryRequest req;
+  req.set_name("vendor/registries/us-old");
+  req.set_as_of("2026-01-06");  // tomorrow: refused
+  EXPECT_EQ(ReasonOf(a->UpdateRegistry(Actor{"vendor", true}, req).status()), "AS_OF_IN_FUTURE");
+  req.set_as_of("2026-01-04 or so");
+  EXPECT_EQ(ReasonOf(a->UpdateRegistry(Actor{"vendor", true}, req).status()), "INVALID_DATE");
+  req.set_as_of("2026-01-04");  // yesterday's change file, no changes in it
+  req.set_reason("daily change file 2026-01-04");
+  auto resp = a->UpdateRegistry(Actor{"vendor", true}, req);
+  ASSERT_TRUE(resp.ok()) << resp.status();
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(resp->registry().stale_time()),
+            absl::ToUnixMillis(Utc(2026, 2, 5, 0)));
+  EXPECT_EQ(verdict(a.get()), "allowed");
+
+  // The other replica through the event; a replica started later from Redis.
+  EXPECT_EQ(verdict(b.get()), "REGISTRY_STALE");
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  while (*relay.RunOnce() > 0) {
+  }
+  for (const auto& e : publisher->events) ASSERT_TRUE(b->HandleRegistryEvent(e).ok());
+  EXPECT_EQ(verdict(b.get()), "allowed");
+  auto late = replica();
+  ASSERT_TRUE(late->LoadRegistryOverlays().ok());
+  EXPECT_EQ(verdict(late.get()), "allowed");
+
+  // An older change file does not move the date back.
+  req.set_as_of("2025-12-20");
+  ASSERT_TRUE(a->UpdateRegistry(Actor{"vendor", true}, req).ok());
+  auto again = replica();
+  ASSERT_TRUE(again->LoadRegistryOverlays().ok());
+  EXPECT_EQ(verdict(again.get()), "allowed");
+}
+
 TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatters) {
   SetRules([](v1::RuleSet& rs) {
     AlwaysOpen(rs);
