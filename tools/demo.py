@@ -454,8 +454,11 @@ def run_compliance(p, channel, contacts, office, globex, admin):
             campaign=campaign, contact=c.name, phone_number=c.phones[0].number.e164,
             dialing_mode=MODE.Value("DIALING_MODE_PREVIEW"),
             callee=compliance_pb2.Callee(time_zones=zones, region=c.region, postal_code=c.postal_code,
-                                         country=c.country)), metadata=dialer, timeout=5)
-        show(f"{c.external_id} {c.phones[0].number.e164}", f"{local_times(zones, now)}: {decision_text(d)}")
+                                         country=c.country, time_zone_source=c.time_zone_source)),
+            metadata=dialer, timeout=5)
+        source = contacts_pb2.TimeZoneSource.Name(d.time_zone_source).replace("TIME_ZONE_SOURCE_", "").lower()
+        show(f"{c.external_id} {c.phones[0].number.e164}",
+             f"{local_times(zones, now)} (zone from {source}): {decision_text(d)}")
 
     step("Do-not-call: James Carter's erasure reached compliance through the 'contacts' topic")
     erased = "+19175550134"

@@ -310,14 +310,21 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
 
     // Where the callee is.
     std::vector<std::string> zone_names(callee.time_zones().begin(), callee.time_zones().end());
-    if (zone_names.empty()) {
+    if (!zone_names.empty()) {
+      d.set_time_zone_source(callee.time_zone_source() != contacts::v1::TIME_ZONE_SOURCE_UNSPECIFIED
+                                 ? callee.time_zone_source()
+                                 : contacts::v1::TIME_ZONE_SOURCE_EXPLICIT);
+    } else {
       contacts::LocationHints hints;
       hints.postal_code = callee.postal_code();
       hints.region = callee.region();
       hints.country = callee.country().empty() ? number.number.region_code() : callee.country();
       hints.phone_regions.push_back({number.number.region_code(), number.nanp_region});
       auto answer = zones_->Resolve(hints);
-      if (answer.ok()) zone_names = answer->zones;
+      if (answer.ok() && !answer->zones.empty()) {
+        zone_names = answer->zones;
+        d.set_time_zone_source(contacts::ToProtoSource(answer->source));
+      }
     }
     std::vector<absl::TimeZone> zones;
     for (size_t i = 0; i < zone_names.size(); ++i) {

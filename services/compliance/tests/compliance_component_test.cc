@@ -390,6 +390,7 @@ TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   EXPECT_EQ(ny->rule_set_version(), 1);
   ASSERT_EQ(ny->time_zones_size(), 1);
   EXPECT_EQ(ny->time_zones(0), "America/New_York");
+  EXPECT_EQ(ny->time_zone_source(), contacts::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);  // the area code
 
   auto ca = Check(kCa);  // 07:00 in California
   ASSERT_TRUE(ca.ok()) << ca.status();
@@ -420,6 +421,20 @@ TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   ASSERT_TRUE(amb.ok()) << amb.status();
   EXPECT_FALSE(amb->allowed());
   EXPECT_EQ(amb->reasons(0).detail(), "America/Los_Angeles");
+  EXPECT_EQ(amb->time_zone_source(), contacts::v1::TIME_ZONE_SOURCE_EXPLICIT);  // given with the request
+  req.mutable_callee()->set_time_zone_source(contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  EXPECT_EQ(manager_->CheckDial(Actor{"dialer", false}, req)->time_zone_source(),
+            contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);  // as the contact record says
+
+  // Derived here from the postal code before the number: a New York number in Los Angeles.
+  req.mutable_callee()->Clear();
+  req.mutable_callee()->set_postal_code("90012");
+  req.mutable_callee()->set_country("US");
+  auto la = manager_->CheckDial(Actor{"dialer", false}, req);
+  ASSERT_TRUE(la.ok()) << la.status();
+  EXPECT_EQ(la->time_zone_source(), contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  ASSERT_EQ(la->time_zones_size(), 1);
+  EXPECT_EQ(la->time_zones(0), "America/Los_Angeles");
 }
 
 TEST_F(ComplianceComponentTest, TenantAndCampaignDoNotCallLists) {

@@ -191,4 +191,15 @@ absl::StatusOr<ZoneAnswer> ZoneResolver::Resolve(const LocationHints& hints) con
   return a;
 }
 
+v1::TimeZoneSource ToProtoSource(ZoneSource s) {
+  switch (s) {
+    case ZoneSource::kExplicit: return v1::TIME_ZONE_SOURCE_EXPLICIT;
+    case ZoneSource::kPostalCode: return v1::TIME_ZONE_SOURCE_POSTAL_CODE;
+    case ZoneSource::kRegion: return v1::TIME_ZONE_SOURCE_REGION;
+    case ZoneSource::kPhoneNumber: return v1::TIME_ZONE_SOURCE_PHONE_NUMBER;
+    case ZoneSource::kCountry: return v1::TIME_ZONE_SOURCE_COUNTRY;
+    default: return v1::TIME_ZONE_SOURCE_UNSPECIFIED;
+  }
+}
+
 }  // namespace dialgrid::contacts

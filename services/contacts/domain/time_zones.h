@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dialgrid/contacts/v1/contacts.pb.h"
 
 namespace dialgrid::contacts {
 
@@ -22,6 +23,9 @@ struct LocationHints {
 };
 
 enum class ZoneSource { kUnknown, kExplicit, kPostalCode, kRegion, kPhoneNumber, kCountry };
+
+// The API's name for a source.
+v1::TimeZoneSource ToProtoSource(ZoneSource s);
 
 struct ZoneAnswer {
   std::vector<std::string> zones;  // sorted, unique; >1 means ambiguous
