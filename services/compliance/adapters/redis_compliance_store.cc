@@ -609,7 +609,23 @@ absl::StatusOr<OutboxBatch> RedisComplianceStore::Peek(int max) {
 
 absl::Status RedisComplianceStore::Pop(int n) {
   if (n <= 0) return absl::OkStatus();
-  return redis_->Command({"LTRIM", kOutboxKey, std::to_string(n), "-1"}).status();
+  // Only while this replica still holds the lock: if it lapsed during a slow
+  // publish, another relay may have taken over, re-read the same events and
+  // popped them already; trimming again would drop events nobody published.
+  static const redis::Script* pop = new redis::Script(R"lua(
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', KEYS[1], ARGV[2], -1)
+return 1
+)lua");
+  auto r = redis_->Eval(*pop, {kOutboxKey, absl::StrCat(kOutboxKey, ":lock")},
+                        {instance_, std::to_string(n)});
+  if (!r.ok()) return ScriptError(r.status(), "popping the outbox");
+  if (r->integer != 1) {
+    return WithReason(absl::AbortedError("the outbox relay lock lapsed before the pop; the batch "
+                                         "stays and is published again (consumers dedup by event id)"),
+                      "RELAY_LOCK_LOST");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace dialgrid::compliance

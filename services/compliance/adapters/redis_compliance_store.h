@@ -63,7 +63,9 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
                                                           int offset, int limit) override;
 
   // EventOutbox. Only the replica holding the relay lock (renewed on each
-  // Peek, 10 s) gets events, so two relays never pop each other's.
+  // Peek, 10 s) gets events, and Pop trims only while it still holds it
+  // (else ABORTED RELAY_LOCK_LOST, nothing removed), so two relays never pop
+  // each other's.
   absl::StatusOr<OutboxBatch> Peek(int max) override;
   absl::Status Pop(int n) override;
 

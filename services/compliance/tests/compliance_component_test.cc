@@ -967,6 +967,30 @@ TEST_F(ComplianceComponentTest, OutboxRelayPublishesCompleteDecisionsAndRetries)
   EXPECT_EQ(*relay.RunOnce(), 0);
 }
 
+TEST_F(ComplianceComponentTest, ARelayWhoseLockLapsedPopsNothing) {
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelay drain(store_, publisher, OutboxRelayOptions{});
+  while (*drain.RunOnce() > 0) {
+  }
+  SetRules(AlwaysOpen);
+  ASSERT_TRUE(Check(kNy).ok());
+  auto slow = std::make_shared<RedisComplianceStore>(client_, "test/slow");
+  ASSERT_TRUE(client_->Command({"DEL", std::string(RedisComplianceStore::kOutboxKey) + ":lock"}).ok());
+  auto batch = slow->Peek(100);
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->records, 2);  // rule set, decision
+  // Its lock lapses while it publishes; another replica takes over, relays and pops.
+  ASSERT_TRUE(client_->Command({"SET", std::string(RedisComplianceStore::kOutboxKey) + ":lock", "test/1"}).ok());
+  ASSERT_TRUE(client_->Command({"RPUSH", RedisComplianceStore::kOutboxKey, "later-record"}).ok());
+  auto late = slow->Pop(batch->records);
+  EXPECT_EQ(ReasonOf(late), "RELAY_LOCK_LOST");
+  auto len = client_->Command({"LLEN", RedisComplianceStore::kOutboxKey});
+  ASSERT_TRUE(len.ok());
+  EXPECT_EQ(len->integer, 3) << "the lapsed relay removed events it no longer owned";
+  ASSERT_TRUE(client_->Command({"DEL", RedisComplianceStore::kOutboxKey,
+                                std::string(RedisComplianceStore::kOutboxKey) + ":lock"}).ok());
+}
+
 TEST_F(ComplianceComponentTest, RegistryChangesBetweenRebuildsReachEveryReplica) {
   SetRules([](v1::RuleSet& rs) {
     AlwaysOpen(rs);
