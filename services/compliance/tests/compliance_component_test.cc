@@ -81,20 +81,11 @@ class ComplianceComponentTest : public ::testing::Test {
     ASSERT_TRUE(presets.ok()) << presets.status();
     presets_ = new std::vector<CallingHoursRule>(*presets);
     dir_ = new std::string(dialgrid::testing::MakeTempDir("compliance-component"));
-    // A small do-not-call registry and a wireless list, as built for production.
-    DncIndexBuilder dnc;
-    ASSERT_TRUE(dnc.Add(6502530077).ok());
-    auto dnc_index = dnc.Build();
-    ASSERT_TRUE(dnc_index.ok());
-    ASSERT_TRUE(dnc_index->WriteTo(*dir_ + "/us.dncidx").ok());
-    // Data of 2026-01-01, usable for a year: the clock moves weeks in some tests.
-    ASSERT_TRUE(WriteRegistryManifest(*dir_ + "/us.dncidx", *dnc_index, absl::CivilDay(2026, 1, 1), 365).ok());
-    DncIndexBuilder wireless;
-    ASSERT_TRUE(wireless.Add(2122010601).ok());
-    auto w_index = wireless.Build();
-    ASSERT_TRUE(w_index.ok());
-    ASSERT_TRUE(w_index->WriteTo(*dir_ + "/wireless.idx").ok());
-    ASSERT_TRUE(WriteRegistryManifest(*dir_ + "/wireless.idx", *w_index, absl::CivilDay(2026, 1, 1), 0).ok());
+    // A small do-not-call registry and a wireless list, as built for production:
+    // data of 2026-01-01, the registry usable for a year (the clock moves weeks
+    // in some tests), the wireless list without a limit.
+    DatedIndex("us.dncidx", 6502530077, absl::CivilDay(2026, 1, 1), 365);
+    DatedIndex("wireless.idx", 2122010601, absl::CivilDay(2026, 1, 1), 0);
   }
   static void TearDownTestSuite() {
     delete redis_;
@@ -115,6 +106,27 @@ class ComplianceComponentTest : public ::testing::Test {
     manager_ = NewManager();
     tenant_ = absl::StrCat("tenant-", ++tenant_seq_);
     campaign_ = absl::StrCat("tenants/", tenant_, "/campaigns/spring");
+  }
+
+  // An index holding `key`, with a manifest dated `as_of`, at dir/name.
+  static std::string DatedIndex(const std::string& name, uint64_t key, absl::CivilDay as_of,
+                                int max_age_days) {
+    const std::string path = *dir_ + "/" + name;
+    DncIndexBuilder b;
+    EXPECT_TRUE(b.Add(key).ok());
+    auto index = b.Build();
+    EXPECT_TRUE(index.ok());
+    EXPECT_TRUE(index->WriteTo(path).ok());
+    EXPECT_TRUE(WriteRegistryManifest(path, *index, as_of, max_age_days).ok());
+    return path;
+  }
+
+  // A replica with just these registries ("id:kind:path").
+  std::unique_ptr<ComplianceManager> ManagerWith(const std::vector<std::string>& specs) {
+    auto regs = LoadRegistries(specs);
+    EXPECT_TRUE(regs.ok()) << regs.status();
+    return std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs), clock_,
+                                               ComplianceOptions{});
   }
 
   std::unique_ptr<ComplianceManager> NewManager() {
@@ -256,16 +268,9 @@ TEST_F(ComplianceComponentTest, RegistryOlderThanItsLimitFailsClosed) {
     rs.add_do_not_call_registries("us-dnc");
   });
   // The same index with a manifest of its own: data of 2025-12-04, 31 days.
-  const std::string path = *dir_ + "/us-dec.dncidx";
-  DncIndexBuilder dnc;
-  ASSERT_TRUE(dnc.Add(6502530077).ok());
-  auto index = dnc.Build();
-  ASSERT_TRUE(index.ok());
-  ASSERT_TRUE(index->WriteTo(path).ok());
-  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2025, 12, 4), 31).ok());
-  auto regs = LoadRegistries({"us-dnc:dnc:" + path});
-  ASSERT_TRUE(regs.ok()) << regs.status();
-  ComplianceManager replica(store_, *zones_, *presets_, *std::move(regs), clock_, ComplianceOptions{});
+  const std::string path = DatedIndex("us-dec.dncidx", 6502530077, absl::CivilDay(2025, 12, 4), 31);
+  auto owned = ManagerWith({"us-dnc:dnc:" + path});
+  ComplianceManager& replica = *owned;
 
   // 2026-01-04 is day 31 after the download: still in time, to the last second.
   clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 1, 4, 23, 59, 59), absl::UTCTimeZone()));
@@ -297,19 +302,8 @@ TEST_F(ComplianceComponentTest, RegistryOlderThanItsLimitFailsClosed) {
 
 TEST_F(ComplianceComponentTest, AChangeFileRestartsTheAgeLimitOnEveryReplica) {
   // Downloaded 2025-12-04, 31 days: too old from 2026-01-05 00:00 UTC (now is 15:00).
-  const std::string path = *dir_ + "/us-old.dncidx";
-  DncIndexBuilder dnc;
-  ASSERT_TRUE(dnc.Add(6502530077).ok());
-  auto index = dnc.Build();
-  ASSERT_TRUE(index.ok());
-  ASSERT_TRUE(index->WriteTo(path).ok());
-  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2025, 12, 4), 31).ok());
-  auto replica = [&] {
-    auto regs = LoadRegistries({"us-old:dnc:" + path});
-    EXPECT_TRUE(regs.ok()) << regs.status();
-    return std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs), clock_,
-                                               ComplianceOptions{});
-  };
+  const std::string path = DatedIndex("us-old.dncidx", 6502530077, absl::CivilDay(2025, 12, 4), 31);
+  auto replica = [&] { return ManagerWith({"us-old:dnc:" + path}); };
   auto a = replica(), b = replica();
   // "allowed" on that replica; "REGISTRY_STALE" (or another reason) when it fails.
   auto verdict = [&](ComplianceManager* m) -> std::string {
@@ -364,16 +358,9 @@ TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatt
     AlwaysOpen(rs);
     rs.set_require_consent_for_automated_wireless(true);
   });
-  const std::string path = *dir_ + "/wireless-old.idx";
-  DncIndexBuilder wireless;
-  ASSERT_TRUE(wireless.Add(2122010601).ok());
-  auto index = wireless.Build();
-  ASSERT_TRUE(index.ok());
-  ASSERT_TRUE(index->WriteTo(path).ok());
-  ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2025, 11, 1), 31).ok());
-  auto regs = LoadRegistries({"old-wireless:wireless:" + path});
-  ASSERT_TRUE(regs.ok()) << regs.status();
-  ComplianceManager replica(store_, *zones_, *presets_, *std::move(regs), clock_, ComplianceOptions{});
+  const std::string path = DatedIndex("wireless-old.idx", 2122010601, absl::CivilDay(2025, 11, 1), 31);
+  auto owned = ManagerWith({"old-wireless:wireless:" + path});
+  ComplianceManager& replica = *owned;
 
   auto preview = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &replica);
   ASSERT_TRUE(preview.ok()) << preview.status();  // a person dials: consent rule not involved
