@@ -409,8 +409,11 @@ def run_compliance(p, channel, contacts, office, globex, admin):
     step("Compliance: the vendor's national do-not-call registry (mmap-shared index)")
     for r in comp.ListRegistries(compliance_pb2.ListRegistriesRequest(parent="vendor"),
                                  metadata=admin, timeout=5).registries:
+        fresh = (f", data of {r.as_of_time.ToDatetime():%Y-%m-%d}, clears dials until "
+                 f"{r.stale_time.ToDatetime():%Y-%m-%d %H:%M} UTC ({r.max_age_days}-day limit)"
+                 if r.HasField("stale_time") else "")
         show(r.id, f"{compliance_pb2.RegistryKind.Name(r.kind)}, {r.numbers:,} numbers in "
-                   f"{r.size_bytes:,} bytes ({r.size_bytes / max(r.numbers, 1):.2f} B/number)")
+                   f"{r.size_bytes:,} bytes ({r.size_bytes / max(r.numbers, 1):.2f} B/number){fresh}")
 
     step("ACME's rule set: every calling-hour preset, caps, 72 h quiet period, 3 % abandon cap, consent")
     presets = comp.ListCallingHoursPresets(compliance_pb2.ListCallingHoursPresetsRequest(parent=acme),
