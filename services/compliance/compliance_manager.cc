@@ -158,6 +158,12 @@ absl::CivilDay Registry::DataAsOf() const {
   return std::max(manifest.as_of, absl::CivilDay(1970, 1, 1) + changes);
 }
 
+absl::StatusOr<bool> Registry::ApplyChange(uint64_t key, bool add, absl::CivilDay date) {
+  if (add ? date < manifest.as_of : date <= manifest.as_of) return false;
+  DG_RETURN_IF_ERROR(add ? list->Add(key) : list->Remove(key));
+  return true;
+}
+
 void Registry::NoteChangesAsOf(absl::CivilDay day) {
   const int64_t days = day - absl::CivilDay(1970, 1, 1);
   int64_t cur = changes_as_of_.load(std::memory_order_relaxed);
@@ -682,11 +688,14 @@ absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
   changed.set_reason(req.reason());
   changed.set_changed_by(actor.subject);
   changed.set_as_of(req.as_of());
-  DG_RETURN_IF_ERROR(
-      store_->UpdateRegistry(reg->id, add, remove, req.as_of(), Event("", req.name(), changed)));
+  const absl::CivilDay dated =
+      req.as_of().empty() ? absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone()) : as_of;
+  changed.set_change_date(absl::FormatCivilTime(dated));
+  DG_RETURN_IF_ERROR(store_->UpdateRegistry(reg->id, add, remove, req.as_of(), changed.change_date(),
+                                            Event("", req.name(), changed)));
   // This replica at once; the others through the event.
-  for (uint64_t k : add) DG_RETURN_IF_ERROR(reg->list->Add(k));
-  for (uint64_t k : remove) DG_RETURN_IF_ERROR(reg->list->Remove(k));
+  for (uint64_t k : add) DG_RETURN_IF_ERROR(reg->ApplyChange(k, true, dated).status());
+  for (uint64_t k : remove) DG_RETURN_IF_ERROR(reg->ApplyChange(k, false, dated).status());
   if (!req.as_of().empty()) reg->NoteChangesAsOf(as_of);
   v1::UpdateRegistryResponse resp;
   *resp.mutable_registry() = RegistryProto(*reg);
@@ -696,8 +705,16 @@ absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
 absl::Status ComplianceManager::LoadRegistryOverlays() {
   for (const auto& r : registries_) {
     DG_ASSIGN_OR_RETURN(auto overlay, store_->GetRegistryOverlay(r->id));
-    for (uint64_t k : overlay.added) DG_RETURN_IF_ERROR(r->list->Add(k));
-    for (uint64_t k : overlay.removed) DG_RETURN_IF_ERROR(r->list->Remove(k));
+    for (int pass = 0; pass < 2; ++pass) {
+      for (uint64_t k : pass == 0 ? overlay.added : overlay.removed) {
+        // Keys stored without a date (before dates were kept) always apply.
+        absl::CivilDay date = absl::CivilDay::max();
+        absl::CivilDay stored;
+        auto it = overlay.dates.find(k);
+        if (it != overlay.dates.end() && absl::ParseCivilTime(it->second, &stored)) date = stored;
+        DG_RETURN_IF_ERROR(r->ApplyChange(k, pass == 0, date).status());
+      }
+    }
     absl::CivilDay day;
     if (!overlay.as_of.empty() && absl::ParseCivilTime(overlay.as_of, &day)) r->NoteChangesAsOf(day);
   }
@@ -710,12 +727,14 @@ absl::Status ComplianceManager::HandleRegistryEvent(const event::v1::Envelope& e
   if (!event.payload().UnpackTo(&e)) return absl::OkStatus();
   Registry* reg = FindRegistry(e.registry());
   if (reg == nullptr) return absl::OkStatus();  // not loaded on this replica
+  absl::CivilDay date = absl::CivilDay::max();  // events from before dates were kept
+  absl::CivilDay stated;
+  if (absl::ParseCivilTime(e.change_date(), &stated)) date = stated;
   for (int pass = 0; pass < 2; ++pass) {
     for (const std::string& text : pass == 0 ? e.added() : e.removed()) {
       uint64_t k = 0;
       if (!absl::SimpleAtoi(text, &k) || k >= UniverseOf(reg->plan)) continue;
-      absl::Status st = pass == 0 ? reg->list->Add(k) : reg->list->Remove(k);
-      if (!st.ok()) return st;
+      DG_RETURN_IF_ERROR(reg->ApplyChange(k, pass == 0, date).status());
     }
   }
   absl::CivilDay day;

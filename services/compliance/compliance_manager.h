@@ -48,6 +48,11 @@ struct Registry {
   absl::CivilDay DataAsOf() const;
   void NoteChangesAsOf(absl::CivilDay day);
 
+  // Applies an overlay change dated `date` unless the index's data is newer
+  // (an addition of the index's own day applies, a removal does not: the
+  // stricter reading). Returns whether it was applied.
+  absl::StatusOr<bool> ApplyChange(uint64_t key, bool add, absl::CivilDay date);
+
  private:
   std::atomic<int64_t> changes_as_of_{std::numeric_limits<int64_t>::min()};  // days since 1970-01-01
 };

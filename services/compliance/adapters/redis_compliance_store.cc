@@ -506,13 +506,13 @@ absl::StatusOr<AbandonCounts> RedisComplianceStore::GetAbandonCounts(const std::
 // ARGV: event record, number of additions, additions..., removals...
 const redis::Script& RegistryScript() {
   static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local add, del = KEYS[1], KEYS[2]
-local n, asof = tonumber(ARGV[2]), ARGV[3]
-for i = 4, 3 + n do
-  redis.call('SADD', add, ARGV[i]); redis.call('SREM', del, ARGV[i])
+local add, del, dates = KEYS[1], KEYS[2], KEYS[4]
+local n, asof, dated = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+for i = 5, 4 + n do
+  redis.call('SADD', add, ARGV[i]); redis.call('SREM', del, ARGV[i]); redis.call('HSET', dates, ARGV[i], dated)
 end
-for i = 4 + n, #ARGV do
-  redis.call('SADD', del, ARGV[i]); redis.call('SREM', add, ARGV[i])
+for i = 5 + n, #ARGV do
+  redis.call('SADD', del, ARGV[i]); redis.call('SREM', add, ARGV[i]); redis.call('HSET', dates, ARGV[i], dated)
 end
 if asof ~= '' then  -- YYYY-MM-DD compares as text
   local cur = redis.call('GET', KEYS[3])
@@ -528,13 +528,15 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
                                                   const std::vector<uint64_t>& add,
                                                   const std::vector<uint64_t>& remove,
                                                   const std::string& as_of,
+                                                  const std::string& dated,
                                                   const event::v1::Envelope& event) {
   std::vector<std::string> args = {Framed('E', event.SerializeAsString()), std::to_string(add.size()),
-                                   as_of};
+                                   as_of, dated};
   for (uint64_t k : add) args.push_back(std::to_string(k));
   for (uint64_t k : remove) args.push_back(std::to_string(k));
   std::string base = absl::StrCat("dg:registry:", registry);
-  auto r = redis_->Eval(RegistryScript(), {base + ":add", base + ":del", base + ":asof"}, args);
+  auto r = redis_->Eval(RegistryScript(),
+                        {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args);
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
 }
@@ -542,11 +544,18 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
 absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegistryOverlay(
     const std::string& registry) {
   std::string base = absl::StrCat("dg:registry:", registry);
-  auto r = redis_->Pipeline(
-      {{"SMEMBERS", base + ":add"}, {"SMEMBERS", base + ":del"}, {"GET", base + ":asof"}});
+  auto r = redis_->Pipeline({{"SMEMBERS", base + ":add"},
+                             {"SMEMBERS", base + ":del"},
+                             {"GET", base + ":asof"},
+                             {"HGETALL", base + ":dates"}});
   if (!r.ok()) return r.status();
   RegistryOverlay out;
   if (!(*r)[2].is_nil()) out.as_of = (*r)[2].str;
+  const auto& dates = (*r)[3].elements;
+  for (size_t i = 0; i + 1 < dates.size(); i += 2) {
+    uint64_t k = 0;
+    if (absl::SimpleAtoi(dates[i].str, &k)) out.dates[k] = dates[i + 1].str;
+  }
   for (int i = 0; i < 2; ++i) {
     for (const auto& e : (*r)[static_cast<size_t>(i)].elements) {
       uint64_t k = 0;

@@ -15,7 +15,8 @@
 //   dreq:<request>   STRING decision of a request id (24 h)
 // and the platform-wide outbox list dg:compliance:outbox (+ :lock) and
 // registry overlays dg:registry:<id>:add / :del (SETs of registry keys) and
-// dg:registry:<id>:asof (STRING, the latest change file's date).
+// dg:registry:<id>:asof (STRING, the latest change file's date) and
+// dg:registry:<id>:dates (HASH key -> date of its last change).
 
 #include <memory>
 
@@ -55,7 +56,7 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
                                                  absl::Time now) override;
   absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
                               const std::vector<uint64_t>& remove, const std::string& as_of,
-                              const event::v1::Envelope& event) override;
+                              const std::string& dated, const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
   absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
                                                           const std::string& number,

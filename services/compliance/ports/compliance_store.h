@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dialgrid/compliance/v1/compliance.pb.h"
@@ -109,12 +110,17 @@ class ComplianceStore {
   // Registry overlays (vendor scope): keys added / removed since the index
   // was built, stored durably and replayed by every replica on start.
   // `as_of` ("YYYY-MM-DD" or ""): the change file's date; the stored date
-  // only moves forward.
+  // only moves forward. `dated` ("YYYY-MM-DD"): the date the changed keys
+  // are recorded with (the change file's, else the day of the change), so a
+  // replica can tell which changes a newer index already reflects.
   virtual absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
                                       const std::vector<uint64_t>& remove, const std::string& as_of,
-                                      const event::v1::Envelope& event) = 0;
+                                      const std::string& dated, const event::v1::Envelope& event) = 0;
   struct RegistryOverlay {
     std::vector<uint64_t> added, removed;
+    // The date each key was changed with ("" for keys stored before dates
+    // were kept).
+    absl::flat_hash_map<uint64_t, std::string> dates;
     std::string as_of;  // latest change file's date, "" if none
   };
   virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;

@@ -353,6 +353,59 @@ TEST_F(ComplianceComponentTest, AChangeFileRestartsTheAgeLimitOnEveryReplica) {
   EXPECT_EQ(verdict(again.get()), "allowed");
 }
 
+TEST_F(ComplianceComponentTest, ANewerIndexWinsOverOlderChangesInTheOverlay) {
+  // Index data of 2026-01-01 lists X; change files before and after it.
+  const std::string x = "+16502530077", y = "+13052010777", z = "+13052010778";
+  const std::string path = DatedIndex("us-dated.dncidx", 6502530077, absl::CivilDay(2026, 1, 1), 365);
+  auto a = ManagerWith({"us-dated:dnc:" + path}), b = ManagerWith({"us-dated:dnc:" + path});
+  SetRules(
+      [](v1::RuleSet& rs) {
+        AlwaysOpen(rs);
+        rs.add_do_not_call_registries("us-dated");
+      },
+      true, a.get());
+  auto listed = [&](ComplianceManager* m, const std::string& n) {
+    auto d = Check(n, type::v1::DIALING_MODE_PREVIEW, "", "", m);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() && Codes(*d) == std::vector<std::string>{"DNC_REGISTRY:us-dated"};
+  };
+  auto update = [&](const std::string& as_of, std::vector<std::string> add, std::vector<std::string> del) {
+    v1::UpdateRegistryRequest req;
+    req.set_name("vendor/registries/us-dated");
+    req.set_as_of(as_of);
+    for (const auto& n : add) req.add_add_numbers(n);
+    for (const auto& n : del) req.add_remove_numbers(n);
+    ASSERT_TRUE(a->UpdateRegistry(Actor{"vendor", true}, req).ok());
+  };
+  // A December change file the January download already reflects: X was
+  // re-registered since, Y dropped since. The index wins.
+  update("2025-12-20", {y}, {x});
+  EXPECT_TRUE(listed(a.get(), x));
+  EXPECT_FALSE(listed(a.get(), y));
+  // A change file of the index's own day: its addition applies (stricter), its removal does not.
+  update("2026-01-01", {z}, {x});
+  EXPECT_TRUE(listed(a.get(), z));
+  EXPECT_TRUE(listed(a.get(), x));
+  // A change after the index (no as_of: dated today, 2026-01-05) applies.
+  update("", {}, {x});
+  EXPECT_FALSE(listed(a.get(), x));
+
+  // Another replica through the events, one that starts later from Redis: the same.
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  while (*relay.RunOnce() > 0) {
+  }
+  for (const auto& e : publisher->events) ASSERT_TRUE(b->HandleRegistryEvent(e).ok());
+  EXPECT_FALSE(listed(b.get(), x));
+  EXPECT_FALSE(listed(b.get(), y));
+  EXPECT_TRUE(listed(b.get(), z));
+  auto late = ManagerWith({"us-dated:dnc:" + path});
+  ASSERT_TRUE(late->LoadRegistryOverlays().ok());
+  EXPECT_FALSE(listed(late.get(), x));
+  EXPECT_FALSE(listed(late.get(), y));
+  EXPECT_TRUE(listed(late.get(), z));
+}
+
 TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatters) {
   SetRules([](v1::RuleSet& rs) {
     AlwaysOpen(rs);
