@@ -702,6 +702,35 @@ absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
   return resp;
 }
 
+absl::StatusOr<v1::PruneRegistryOverlayResponse> ComplianceManager::PruneRegistryOverlay(
+    const Actor& actor, const v1::PruneRegistryOverlayRequest& req) {
+  (void)actor;  // vendor admins only (checked by the RPC layer)
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("name", req.name(), "vendor/registries/{registry}"));
+  const Registry* reg = FindRegistry(ids[0]);
+  if (reg == nullptr) {
+    return NotFound("REGISTRY_NOT_FOUND", absl::StrCat("no registry \"", ids[0], "\" is loaded"));
+  }
+  absl::CivilDay through;
+  if (!absl::ParseCivilTime(req.through(), &through)) {
+    return InvalidField("through", "INVALID_DATE", "through is a date, YYYY-MM-DD");
+  }
+  // Changes of the index's own day still apply (additions), so only earlier
+  // ones are reflected by it.
+  if (through >= reg->manifest.as_of) {
+    return FailedPrecondition(
+        "INDEX_OLDER_THAN_PRUNE_DATE",
+        absl::StrCat("this replica's index of \"", reg->id, "\" holds data of ",
+                     absl::FormatCivilTime(reg->manifest.as_of),
+                     "; changes from that day on are still needed. Prune through the day before at most, "
+                     "once every replica runs an index at least that recent"));
+  }
+  DG_ASSIGN_OR_RETURN(auto count, store_->PruneRegistryOverlay(reg->id, absl::FormatCivilTime(through)));
+  v1::PruneRegistryOverlayResponse resp;
+  resp.set_pruned(count.pruned);
+  resp.set_kept(count.kept);
+  return resp;
+}
+
 absl::Status ComplianceManager::LoadRegistryOverlays() {
   for (const auto& r : registries_) {
     DG_ASSIGN_OR_RETURN(auto overlay, store_->GetRegistryOverlay(r->id));

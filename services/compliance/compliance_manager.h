@@ -107,6 +107,8 @@ class ComplianceManager {
   v1::ListRegistriesResponse ListRegistries() const;
   absl::StatusOr<v1::UpdateRegistryResponse> UpdateRegistry(const Actor& actor,
                                                             const v1::UpdateRegistryRequest& req);
+  absl::StatusOr<v1::PruneRegistryOverlayResponse> PruneRegistryOverlay(
+      const Actor& actor, const v1::PruneRegistryOverlayRequest& req);
   // Replays every registry's stored additions and removals into this
   // replica's overlays (on start, before serving).
   absl::Status LoadRegistryOverlays();

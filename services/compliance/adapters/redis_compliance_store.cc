@@ -541,6 +541,48 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
   return absl::OkStatus();
 }
 
+absl::StatusOr<ComplianceStore::PruneCount> RedisComplianceStore::PruneRegistryOverlay(
+    const std::string& registry, const std::string& through) {
+  // KEYS: add, del, dates. ARGV: through, then keys found dated on or before
+  // it by the scan; each is checked again here (it may have changed since).
+  static const redis::Script* prune = new redis::Script(R"lua(
+local n = 0
+for i = 2, #ARGV do
+  local d = redis.call('HGET', KEYS[3], ARGV[i])
+  if d and d <= ARGV[1] then
+    redis.call('SREM', KEYS[1], ARGV[i]); redis.call('SREM', KEYS[2], ARGV[i])
+    redis.call('HDEL', KEYS[3], ARGV[i]); n = n + 1
+  end
+end
+return n
+)lua");
+  const std::string base = absl::StrCat("dg:registry:", registry);
+  PruneCount count;
+  std::string cursor = "0";
+  do {
+    auto page = redis_->Command({"HSCAN", base + ":dates", cursor, "COUNT", "1000"});
+    if (!page.ok()) return page.status();
+    if (page->elements.size() != 2) return absl::InternalError("unexpected HSCAN reply");
+    cursor = page->elements[0].str;
+    std::vector<std::string> args = {through};
+    const auto& fields = page->elements[1].elements;
+    for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+      if (fields[i + 1].str <= through) {
+        args.push_back(fields[i].str);
+      } else {
+        ++count.kept;
+      }
+    }
+    if (args.size() > 1) {
+      auto r = redis_->Eval(*prune, {base + ":add", base + ":del", base + ":dates"}, args);
+      if (!r.ok()) return ScriptError(r.status(), "pruning the registry overlay");
+      count.pruned += r->integer;
+      count.kept += static_cast<int64_t>(args.size() - 1) - r->integer;
+    }
+  } while (cursor != "0");
+  return count;
+}
+
 absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegistryOverlay(
     const std::string& registry) {
   std::string base = absl::StrCat("dg:registry:", registry);

@@ -58,6 +58,8 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
                               const std::vector<uint64_t>& remove, const std::string& as_of,
                               const std::string& dated, const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
+  absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
+                                                  const std::string& through) override;
   absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
                                                           const std::string& number,
                                                           absl::Time from, absl::Time to,

@@ -124,6 +124,14 @@ class ComplianceStore {
     std::string as_of;  // latest change file's date, "" if none
   };
   virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;
+  // Removes the overlay's changes dated on or before `through`
+  // ("YYYY-MM-DD"), in small atomic steps (Redis is never held long); a key
+  // changed again meanwhile (newer date) is kept. Returns {pruned, kept}.
+  struct PruneCount {
+    int64_t pruned = 0, kept = 0;
+  };
+  virtual absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
+                                                          const std::string& through) = 0;
 
   // Audit records of a number with from <= time < to, oldest first.
   virtual absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,

@@ -104,6 +104,11 @@ grpc::Status ComplianceServiceImpl::UpdateRegistry(grpc::ServerContext* ctx, con
     v1::UpdateRegistryResponse* resp) {
   DG_SERVE_ACTOR(UpdateRegistry, (Resource{"name", req->name()}), {ROLE_VENDOR_ADMIN})
 }
+grpc::Status ComplianceServiceImpl::PruneRegistryOverlay(grpc::ServerContext* ctx,
+                                                        const v1::PruneRegistryOverlayRequest* req,
+                                                        v1::PruneRegistryOverlayResponse* resp) {
+  DG_SERVE_ACTOR(PruneRegistryOverlay, (Resource{"name", req->name()}), {ROLE_VENDOR_ADMIN})
+}
 grpc::Status ComplianceServiceImpl::RecordConsent(grpc::ServerContext* ctx,
                                                                const v1::RecordConsentRequest* req,
                                                                v1::Consent* resp) {

@@ -27,6 +27,7 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   DG_UNARY(CheckDoNotCall, CheckDoNotCallRequest, CheckDoNotCallResponse)
   DG_UNARY(ListRegistries, ListRegistriesRequest, ListRegistriesResponse)
   DG_UNARY(UpdateRegistry, UpdateRegistryRequest, UpdateRegistryResponse)
+  DG_UNARY(PruneRegistryOverlay, PruneRegistryOverlayRequest, PruneRegistryOverlayResponse)
   DG_UNARY(RecordConsent, RecordConsentRequest, Consent)
   DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
   DG_UNARY(GetConsent, GetConsentRequest, Consent)

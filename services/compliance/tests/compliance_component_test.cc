@@ -404,6 +404,25 @@ TEST_F(ComplianceComponentTest, ANewerIndexWinsOverOlderChangesInTheOverlay) {
   EXPECT_FALSE(listed(late.get(), x));
   EXPECT_FALSE(listed(late.get(), y));
   EXPECT_TRUE(listed(late.get(), z));
+
+  // Pruning: only changes older than the index's data, which it reflects.
+  v1::PruneRegistryOverlayRequest prune;
+  prune.set_name("vendor/registries/us-dated");
+  prune.set_through("2026-01-01");  // the index's own day: its additions still apply
+  EXPECT_EQ(ReasonOf(a->PruneRegistryOverlay(Actor{"vendor", true}, prune).status()),
+            "INDEX_OLDER_THAN_PRUNE_DATE");
+  prune.set_through("2025-12-31");
+  auto pruned = a->PruneRegistryOverlay(Actor{"vendor", true}, prune);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  EXPECT_EQ(pruned->pruned(), 1);  // Y's December addition
+  EXPECT_EQ(pruned->kept(), 2);    // X's removal of today, Z's addition of the index's day
+  auto after = ManagerWith({"us-dated:dnc:" + path});
+  ASSERT_TRUE(after->LoadRegistryOverlays().ok());
+  EXPECT_FALSE(listed(after.get(), x));
+  EXPECT_FALSE(listed(after.get(), y));
+  EXPECT_TRUE(listed(after.get(), z));
+  prune.set_through("31.12.2025");
+  EXPECT_EQ(ReasonOf(a->PruneRegistryOverlay(Actor{"vendor", true}, prune).status()), "INVALID_DATE");
 }
 
 TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatters) {

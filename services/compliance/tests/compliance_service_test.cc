@@ -400,6 +400,14 @@ TEST_F(ComplianceServiceTest, AuthenticationRolesAndBadInput) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   st = stub()->UpdateRegistry(Ctx(*admin_).get(), ureg, &ureg_out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << "no registry loaded here";
+  v1::PruneRegistryOverlayRequest prune;
+  prune.set_name("vendor/registries/us-national");
+  prune.set_through("2025-12-31");
+  v1::PruneRegistryOverlayResponse pruned;
+  st = stub()->PruneRegistryOverlay(Ctx(*a_).get(), prune, &pruned);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  st = stub()->PruneRegistryOverlay(Ctx(*admin_).get(), prune, &pruned);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << "no registry loaded here";
 
   v1::ListCallingHoursPresetsRequest p;
   p.set_parent("tenants/cs-a");
