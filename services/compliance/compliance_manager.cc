@@ -159,6 +159,12 @@ absl::CivilDay Registry::DataAsOf() const {
 }
 
 absl::StatusOr<bool> Registry::ApplyChange(uint64_t key, bool add, absl::CivilDay date) {
+  absl::MutexLock lock(&changes_mu_);
+  auto [it, fresh] = change_dates_.try_emplace(key, date);
+  if (!fresh) {
+    if (it->second > date) return false;  // a newer change of this key came first
+    it->second = date;
+  }
   if (add ? date < manifest.as_of : date <= manifest.as_of) return false;
   DG_RETURN_IF_ERROR(add ? list->Add(key) : list->Remove(key));
   return true;

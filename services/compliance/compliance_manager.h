@@ -1,14 +1,13 @@
 #pragma once
 
-#include <atomic>
-#include <limits>
-
 // The compliance logic: decides dials (fail-closed), manages rule sets,
 // do-not-call lists and consent, applies call and contact events. Storage,
 // Kafka and gRPC stay behind ports; the caller's identity comes in as plain
 // values.
 
+#include <atomic>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/event/v1/envelope.pb.h"
 #include "services/common/core/clock.h"
@@ -50,11 +50,15 @@ struct Registry {
 
   // Applies an overlay change dated `date` unless the index's data is newer
   // (an addition of the index's own day applies, a removal does not: the
-  // stricter reading). Returns whether it was applied.
+  // stricter reading) or the key already had a newer change (change files
+  // applied out of order), as the store does. Returns whether it was applied.
   absl::StatusOr<bool> ApplyChange(uint64_t key, bool add, absl::CivilDay date);
 
  private:
   std::atomic<int64_t> changes_as_of_{std::numeric_limits<int64_t>::min()};  // days since 1970-01-01
+  absl::Mutex changes_mu_;
+  // The date of each overlay key's latest change seen here.
+  absl::flat_hash_map<uint64_t, absl::CivilDay> change_dates_ ABSL_GUARDED_BY(changes_mu_);
 };
 
 // Registries from "id:kind:path" specs (kind "dnc" or "wireless"), each

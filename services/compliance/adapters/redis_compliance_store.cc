@@ -508,12 +508,15 @@ const redis::Script& RegistryScript() {
   static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
 local add, del, dates = KEYS[1], KEYS[2], KEYS[4]
 local n, asof, dated = tonumber(ARGV[2]), ARGV[3], ARGV[4]
-for i = 5, 4 + n do
-  redis.call('SADD', add, ARGV[i]); redis.call('SREM', del, ARGV[i]); redis.call('HSET', dates, ARGV[i], dated)
+-- A key keeps its newest change: an older change file applied late is ignored
+-- for the keys a newer one already changed (dates compare as text).
+local function change(key, to, from)
+  local d = redis.call('HGET', dates, key)
+  if d and d > dated then return end
+  redis.call('SADD', to, key); redis.call('SREM', from, key); redis.call('HSET', dates, key, dated)
 end
-for i = 5 + n, #ARGV do
-  redis.call('SADD', del, ARGV[i]); redis.call('SREM', add, ARGV[i]); redis.call('HSET', dates, ARGV[i], dated)
-end
+for i = 5, 4 + n do change(ARGV[i], add, del) end
+for i = 5 + n, #ARGV do change(ARGV[i], del, add) end
 if asof ~= '' then  -- YYYY-MM-DD compares as text
   local cur = redis.call('GET', KEYS[3])
   if not cur or asof > cur then redis.call('SET', KEYS[3], asof) end

@@ -425,6 +425,43 @@ TEST_F(ComplianceComponentTest, ANewerIndexWinsOverOlderChangesInTheOverlay) {
   EXPECT_EQ(ReasonOf(a->PruneRegistryOverlay(Actor{"vendor", true}, prune).status()), "INVALID_DATE");
 }
 
+TEST_F(ComplianceComponentTest, AChangeFileAppliedLateDoesNotUndoANewerOne) {
+  const std::string x = "+16502530077";  // in the index of 2025-12-01
+  const std::string path = DatedIndex("us-order.dncidx", 6502530077, absl::CivilDay(2025, 12, 1), 365);
+  auto a = ManagerWith({"us-order:dnc:" + path}), b = ManagerWith({"us-order:dnc:" + path});
+  SetRules(
+      [](v1::RuleSet& rs) {
+        AlwaysOpen(rs);
+        rs.add_do_not_call_registries("us-order");
+      },
+      true, a.get());
+  auto listed = [&](ComplianceManager* m) {
+    auto d = Check(x, type::v1::DIALING_MODE_PREVIEW, "", "", m);
+    EXPECT_TRUE(d.ok()) << d.status();
+    return d.ok() && !d->allowed();
+  };
+  auto update = [&](const std::string& as_of, bool add) {
+    v1::UpdateRegistryRequest req;
+    req.set_name("vendor/registries/us-order");
+    req.set_as_of(as_of);
+    (add ? req.add_add_numbers(x) : req.add_remove_numbers(x));
+    ASSERT_TRUE(a->UpdateRegistry(Actor{"vendor", true}, req).ok());
+  };
+  update("2026-01-03", false);  // the newer file first: X deregistered
+  update("2025-12-20", true);   // then an older one that still lists X
+  EXPECT_FALSE(listed(a.get()));
+
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  while (*relay.RunOnce() > 0) {
+  }
+  for (const auto& e : publisher->events) ASSERT_TRUE(b->HandleRegistryEvent(e).ok());
+  EXPECT_FALSE(listed(b.get()));
+  auto late = ManagerWith({"us-order:dnc:" + path});
+  ASSERT_TRUE(late->LoadRegistryOverlays().ok());
+  EXPECT_FALSE(listed(late.get()));
+}
+
 TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatters) {
   SetRules([](v1::RuleSet& rs) {
     AlwaysOpen(rs);
