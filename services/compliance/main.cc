@@ -1,5 +1,6 @@
 // dialgrid-compliance: flags -> config, wiring, run, drain, stop.
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -36,6 +37,13 @@ ABSL_FLAG(std::string, registries, dialgrid::EnvOr("DIALGRID_REGISTRIES", ""),
           "Vendor-wide registries, comma-separated id:dnc|wireless:/path/to/index (built with "
           "dialgrid-registry-build). Env DIALGRID_REGISTRIES.");
 ABSL_FLAG(int, audit_retention_days, 90, "How long decisions and calls stay queryable in Redis.");
+ABSL_FLAG(int, redis_wait_replicas,
+          std::atoi(dialgrid::EnvOr("DIALGRID_REDIS_WAIT_REPLICAS", "0").c_str()),
+          "Redis replicas that must acknowledge every write (decisions, opt-outs, consent, rule sets) "
+          "before it is acknowledged (WAIT); 0: the master's persistence only. With Sentinel failover, "
+          "1 keeps a failover from losing acknowledged writes. Env DIALGRID_REDIS_WAIT_REPLICAS.");
+ABSL_FLAG(int, redis_wait_timeout_ms, 100,
+          "How long a write waits for those replicas before it fails (UNAVAILABLE NOT_REPLICATED).");
 ABSL_FLAG(std::string, consumer_group, "compliance",
           "Kafka consumer group for the contacts and dialing topics (shared by all replicas).");
 
@@ -50,6 +58,10 @@ int main(int argc, char** argv) {
     return StartupFailure("compliance", what, st);
   };
 
+  if (absl::GetFlag(FLAGS_redis_wait_replicas) < 0 || absl::GetFlag(FLAGS_redis_wait_timeout_ms) <= 0) {
+    return fail("--redis_wait_replicas", absl::InvalidArgumentError(
+                                             "replicas must be 0 or more and the timeout positive"));
+  }
   BackendOptions backend_options = BackendOptionsFromFlags("compliance");
   auto platform_options = PlatformOptionsFromFlags("compliance", backend_options);
   if (!platform_options.ok()) return fail("--service_secret_file", platform_options.status());
@@ -88,7 +100,11 @@ int main(int argc, char** argv) {
                       .Help("Reasons of denied dials, by reason code.")
                       .Register(host.registry());
 
-  auto store = std::make_shared<compliance::RedisComplianceStore>(backends->redis, backends->instance);
+  compliance::RedisReplication replication;
+  replication.replicas = absl::GetFlag(FLAGS_redis_wait_replicas);
+  replication.timeout = absl::Milliseconds(absl::GetFlag(FLAGS_redis_wait_timeout_ms));
+  auto store = std::make_shared<compliance::RedisComplianceStore>(backends->redis, backends->instance,
+                                                                  replication);
   compliance::ComplianceOptions options;
   options.producer = backends->instance;
   options.audit_retention = absl::Hours(24) * absl::GetFlag(FLAGS_audit_retention_days);

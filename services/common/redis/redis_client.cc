@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/time.h>
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -232,17 +234,45 @@ absl::StatusOr<Reply> Client::Command(const std::vector<std::string>& args) {
 
 absl::StatusOr<Reply> Client::Eval(const Script& script, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args) {
+  auto replies = EvalThen(script, keys, args, {});
+  if (!replies.ok()) return replies.status();
+  return std::move((*replies)[0]);
+}
+
+absl::StatusOr<Reply> Client::EvalReplicated(const Script& script, const std::vector<std::string>& keys,
+                                             const std::vector<std::string>& args, int replicas,
+                                             absl::Duration timeout) {
+  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
+  auto replies = EvalThen(script, keys, args,
+                          {{"WAIT", std::to_string(replicas), std::to_string(ms)}});
+  if (!replies.ok()) return replies.status();
+  const long long acked = (*replies)[1].integer;
+  if (acked < replicas) {
+    return WithReason(absl::UnavailableError(absl::StrCat(
+                          "the write reached ", acked, " of ", replicas, " Redis replicas within ", ms,
+                          " ms; it is on the master only and is not acknowledged")),
+                      "NOT_REPLICATED");
+  }
+  return std::move((*replies)[0]);
+}
+
+absl::StatusOr<std::vector<Reply>> Client::EvalThen(const Script& script,
+                                                    const std::vector<std::string>& keys,
+                                                    const std::vector<std::string>& args,
+                                                    const std::vector<std::vector<std::string>>& then) {
   std::vector<std::string> cmd = {"EVALSHA", script.sha(), std::to_string(keys.size())};
   cmd.insert(cmd.end(), keys.begin(), keys.end());
   cmd.insert(cmd.end(), args.begin(), args.end());
+  std::vector<std::vector<std::string>> batch = {cmd};
+  batch.insert(batch.end(), then.begin(), then.end());
   auto conn = Acquire();
   if (!conn.ok()) return conn.status();
   std::vector<std::string> errors;
-  auto replies = RunPipeline(**conn, {cmd}, /*keep_error_replies=*/true, &errors);
+  auto replies = RunPipeline(**conn, batch, /*keep_error_replies=*/true, &errors);
   if (replies.ok() && absl::StartsWith(errors[0], "NOSCRIPT")) {
     errors.clear();
-    replies = RunPipeline(**conn, {{"SCRIPT", "LOAD", script.source()}, cmd},
-                          /*keep_error_replies=*/true, &errors);
+    batch.insert(batch.begin(), {"SCRIPT", "LOAD", script.source()});
+    replies = RunPipeline(**conn, batch, /*keep_error_replies=*/true, &errors);
     if (replies.ok()) {
       replies->erase(replies->begin());
       errors.erase(errors.begin());
@@ -253,7 +283,7 @@ absl::StatusOr<Reply> Client::Eval(const Script& script, const std::vector<std::
   for (const auto& e : errors) {
     if (!e.empty()) return absl::InternalError(absl::StrCat("redis script: ", e));
   }
-  return std::move((*replies)[0]);
+  return replies;
 }
 
 absl::StatusOr<Reply> Client::Session::Command(const std::vector<std::string>& args) {

@@ -76,6 +76,14 @@ class Client {
   // EVALSHA, falling back to SCRIPT LOAD on NOSCRIPT.
   absl::StatusOr<Reply> Eval(const Script& script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args);
+  // As Eval, then WAIT on the same connection in the same round trip: the
+  // script's writes are acknowledged by `replicas` replicas (Redis
+  // replication is asynchronous; without this, a failover can lose a write
+  // the master acknowledged). UNAVAILABLE NOT_REPLICATED when fewer
+  // acknowledged within `timeout`: the writes stay on the master.
+  absl::StatusOr<Reply> EvalReplicated(const Script& script, const std::vector<std::string>& keys,
+                                       const std::vector<std::string>& args, int replicas,
+                                       absl::Duration timeout);
   absl::Status Ping();
 
   // One connection held for a sequence of calls (WATCH ... MULTI/EXEC
@@ -105,6 +113,11 @@ class Client {
   void Release(Conn* conn);
   absl::Status EnsureConnected(Conn& conn);
   void Drop(Conn& conn);
+  // EVALSHA (SCRIPT LOAD on NOSCRIPT) followed by `then`, on one connection
+  // in one round trip; the replies in order (the script's first).
+  absl::StatusOr<std::vector<Reply>> EvalThen(const Script& script, const std::vector<std::string>& keys,
+                                              const std::vector<std::string>& args,
+                                              const std::vector<std::vector<std::string>>& then);
   absl::StatusOr<std::vector<Reply>> RunPipeline(Conn& conn,
                                                  const std::vector<std::vector<std::string>>& commands,
                                                  bool keep_error_replies, std::vector<std::string>* errors);

@@ -294,8 +294,15 @@ absl::StatusOr<event::v1::Envelope> DecodeOutboxRecord(absl::string_view record)
 }
 
 RedisComplianceStore::RedisComplianceStore(std::shared_ptr<redis::Client> redis,
-                                           std::string instance)
-    : redis_(std::move(redis)), instance_(std::move(instance)) {}
+                                           std::string instance, RedisReplication replication)
+    : redis_(std::move(redis)), instance_(std::move(instance)), replication_(replication) {}
+
+absl::StatusOr<redis::Reply> RedisComplianceStore::Write(const redis::Script& script,
+                                                         const std::vector<std::string>& keys,
+                                                         const std::vector<std::string>& args) {
+  if (replication_.replicas <= 0) return redis_->Eval(script, keys, args);
+  return redis_->EvalReplicated(script, keys, args, replication_.replicas, replication_.timeout);
+}
 
 absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& tenant,
                                                              int64_t version) {
@@ -325,7 +332,7 @@ absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& 
 absl::Status RedisComplianceStore::PutRuleSet(const std::string& tenant, const v1::RuleSet& rule_set,
                                               int64_t expected_version,
                                               const event::v1::Envelope& event) {
-  auto r = redis_->Eval(PutRuleSetScript(), {},
+  auto r = Write(PutRuleSetScript(), {},
                         {Prefix(tenant), std::to_string(expected_version),
                          rule_set.SerializeAsString(), Framed('E', event.SerializeAsString())});
   if (!r.ok()) {
@@ -366,7 +373,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       args.push_back(Ms(cap.window));
     }
   }
-  auto r = redis_->Eval(CheckScript(), {}, args);
+  auto r = Write(CheckScript(), {}, args);
   if (!r.ok()) return ScriptError(r.status(), "checking the dial");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the check script");
   CheckOutcome out;
@@ -395,7 +402,7 @@ absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(const std::string& 
   std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "add",
                                    meta.SerializeAsString(), Framed('E', event.SerializeAsString())};
   args.insert(args.end(), numbers.begin(), numbers.end());
-  auto r = redis_->Eval(DncScript(), {}, args);
+  auto r = Write(DncScript(), {}, args);
   if (!r.ok()) return ScriptError(r.status(), "adding to the do-not-call list");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the DNC script");
   return DncChange{r->elements[0].integer, r->elements[1].integer};
@@ -407,7 +414,7 @@ absl::StatusOr<DncChange> RedisComplianceStore::RemoveDoNotCall(
   std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "remove", "",
                                    Framed('E', event.SerializeAsString())};
   args.insert(args.end(), numbers.begin(), numbers.end());
-  auto r = redis_->Eval(DncScript(), {}, args);
+  auto r = Write(DncScript(), {}, args);
   if (!r.ok()) return ScriptError(r.status(), "removing from the do-not-call list");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the DNC script");
   return DncChange{r->elements[0].integer, r->elements[1].integer};
@@ -439,13 +446,18 @@ absl::Status RedisComplianceStore::PutConsent(const std::string& tenant, const v
   std::string compact = absl::StrCat(ms(c.grant_time(), true), "|",
                                      ms(c.expire_time(), c.has_expire_time()), "|",
                                      ms(c.revoke_time(), c.has_revoke_time()));
-  std::string p = Prefix(tenant);
-  auto r = redis_->Pipeline({{"MULTI"},
-                             {"HSET", p + "cons", c.phone_number(), compact},
-                             {"HSET", p + "consp", c.phone_number(), c.SerializeAsString()},
-                             {"RPUSH", kOutboxKey, Framed('E', event.SerializeAsString())},
-                             {"EXEC"}});
-  return r.status();
+  // ARGV: P, number, compact form, record, outbox entry.
+  static const redis::Script* put = new redis::Script(std::string(kLuaHelpers) + R"lua(
+redis.call('HSET', ARGV[1] .. 'cons', ARGV[2], ARGV[3])
+redis.call('HSET', ARGV[1] .. 'consp', ARGV[2], ARGV[4])
+outbox(ARGV[5])
+return 1
+)lua");
+  auto r = Write(*put, {},
+                 {Prefix(tenant), c.phone_number(), compact, c.SerializeAsString(),
+                  Framed('E', event.SerializeAsString())});
+  if (!r.ok()) return ScriptError(r.status(), "recording the consent");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Consent> RedisComplianceStore::GetConsent(const std::string& tenant,
@@ -472,7 +484,7 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
     auto ids = ParseName("campaign", call.campaign(), "tenants/{tenant}/campaigns/{campaign}");
     if (ids.ok()) campaign = (*ids)[1];
   }
-  auto r = redis_->Eval(CallEventScript(), {},
+  auto r = Write(CallEventScript(), {},
                         {Prefix(tenant), event_id, call.phone_number(), call.contact(), campaign,
                          outcome, std::to_string(dial), std::to_string(ended),
                          std::to_string(answered / 3600000), call.decision_id(),
@@ -538,7 +550,7 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
   for (uint64_t k : add) args.push_back(std::to_string(k));
   for (uint64_t k : remove) args.push_back(std::to_string(k));
   std::string base = absl::StrCat("dg:registry:", registry);
-  auto r = redis_->Eval(RegistryScript(),
+  auto r = Write(RegistryScript(),
                         {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args);
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
@@ -577,7 +589,7 @@ return n
       }
     }
     if (args.size() > 1) {
-      auto r = redis_->Eval(*prune, {base + ":add", base + ":del", base + ":dates"}, args);
+      auto r = Write(*prune, {base + ":add", base + ":del", base + ":dates"}, args);
       if (!r.ok()) return ScriptError(r.status(), "pruning the registry overlay");
       count.pruned += r->integer;
       count.kept += static_cast<int64_t>(args.size() - 1) - r->integer;

@@ -20,15 +20,26 @@
 
 #include <memory>
 
+#include "absl/time/time.h"
 #include "services/common/redis/redis_client.h"
 #include "services/compliance/ports/compliance_store.h"
 
 namespace dialgrid::compliance {
 
+// How many Redis replicas must acknowledge each write before it counts as
+// done (0: the master's own persistence only). With Sentinel failover, a
+// write acknowledged by the master alone can be lost; with replicas = 1 it
+// is not, at the cost of a round trip to a replica (WAIT) per write.
+struct RedisReplication {
+  int replicas = 0;
+  absl::Duration timeout = absl::Milliseconds(100);
+};
+
 class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
  public:
   // `instance` identifies this replica for the outbox relay lock.
-  RedisComplianceStore(std::shared_ptr<redis::Client> redis, std::string instance);
+  RedisComplianceStore(std::shared_ptr<redis::Client> redis, std::string instance,
+                       RedisReplication replication = {});
 
   absl::StatusOr<v1::RuleSet> GetRuleSet(const std::string& tenant, int64_t version) override;
   absl::Status PutRuleSet(const std::string& tenant, const v1::RuleSet& rule_set,
@@ -75,8 +86,14 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
   static constexpr char kOutboxKey[] = "dg:compliance:outbox";
 
  private:
+  // Every write script goes through here: EVALSHA, and WAIT when replicas
+  // must acknowledge (UNAVAILABLE NOT_REPLICATED otherwise).
+  absl::StatusOr<redis::Reply> Write(const redis::Script& script, const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& args);
+
   std::shared_ptr<redis::Client> redis_;
   std::string instance_;
+  RedisReplication replication_;
 };
 
 // Decoding of the records the scripts write (exposed for tests): a kind

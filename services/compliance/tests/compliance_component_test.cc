@@ -478,6 +478,46 @@ TEST_F(ComplianceComponentTest, StaleWirelessListFailsClosedOnlyWhereConsentMatt
   EXPECT_EQ(ReasonOf(predictive.status()), "REGISTRY_STALE");
 }
 
+TEST_F(ComplianceComponentTest, WritesWaitForAReplicaWhenAskedAndFailClosedWithoutOne) {
+  SetRules(AlwaysOpen);
+  // The master would wait 5 s to batch replicas into one transfer.
+  ASSERT_TRUE(client_->Command({"CONFIG", "SET", "repl-diskless-sync-delay", "0"}).ok());
+  auto replica = RedisServer::Start({"--replicaof", "127.0.0.1", std::to_string(redis_->port())});
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  // Until the replica has synced and acknowledges writes.
+  bool acking = false;
+  for (int i = 0; i < 100 && !acking; ++i) {
+    auto probe = client_->Pipeline({{"SET", "replica-probe", "1"}, {"WAIT", "1", "50"}});
+    acking = probe.ok() && (*probe)[1].integer >= 1;
+  }
+  ASSERT_TRUE(acking) << "the replica did not come online";
+  RedisReplication one;
+  one.replicas = 1;
+  one.timeout = absl::Milliseconds(200);
+  auto durable = std::make_shared<RedisComplianceStore>(client_, "test/durable", one);
+  auto regs = LoadRegistries({});
+  ASSERT_TRUE(regs.ok());
+  ComplianceManager m(durable, *zones_, *presets_, *std::move(regs), clock_, ComplianceOptions{});
+  auto d = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &m);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->allowed());
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(kCa);
+  ASSERT_TRUE(m.AddDoNotCall(Actor{"a", false}, add).ok());
+
+  // Without a replica to acknowledge, nothing is acknowledged: no allowed dial.
+  ASSERT_TRUE((*replica)->Stop().ok());
+  auto lost = Check(kNy, type::v1::DIALING_MODE_PREVIEW, "", "", &m);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(ReasonOf(lost.status()), "NOT_REPLICATED");
+  add.set_phone_numbers(0, kFl);
+  EXPECT_EQ(ReasonOf(m.AddDoNotCall(Actor{"a", false}, add).status()), "NOT_REPLICATED");
+  // The store that does not wait carries on.
+  EXPECT_TRUE(Check(kNy)->allowed());
+}
+
 TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   SetRules([](v1::RuleSet&) {});  // every preset
   auto ny = Check(kNy);
