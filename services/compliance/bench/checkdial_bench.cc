@@ -47,6 +47,10 @@ ABSL_FLAG(std::string, redis_appendfsync, "always",
           "everysec or no (to see what the fsync costs).");
 ABSL_FLAG(std::string, redis_args, "",
           "More redis-server arguments, comma-separated (e.g. --auto-aof-rewrite-min-size,4gb).");
+ABSL_FLAG(bool, redis_replica, false,
+          "Also start a Redis replica (same persistence) and run compliance with "
+          "--redis_wait_replicas=1: durability by a replica's acknowledgement (e.g. with "
+          "--redis_appendfsync=everysec) instead of, or on top of, the master's fsync.");
 ABSL_FLAG(std::string, tenancy_bin, DIALGRID_TENANCY_BIN, "dialgrid-tenancy binary.");
 ABSL_FLAG(std::string, compliance_bin, DIALGRID_COMPLIANCE_BIN, "dialgrid-compliance binary.");
 
@@ -202,8 +206,17 @@ int main(int argc, char** argv) {
   for (absl::string_view a : absl::StrSplit(absl::GetFlag(FLAGS_redis_args), ',', absl::SkipEmpty())) {
     redis_args.emplace_back(a);
   }
+  redis_args.insert(redis_args.end(), {"--repl-diskless-sync-delay", "0"});
   auto redis = testing::RedisServer::Start(redis_args);
   if (!redis.ok()) return Fail(redis.status().ToString());
+  std::unique_ptr<testing::RedisServer> replica;
+  if (absl::GetFlag(FLAGS_redis_replica)) {
+    std::vector<std::string> replica_args = redis_args;
+    replica_args.insert(replica_args.end(), {"--replicaof", "127.0.0.1", std::to_string((*redis)->port())});
+    auto r = testing::RedisServer::Start(replica_args);
+    if (!r.ok()) return Fail(r.status().ToString());
+    replica = *std::move(r);
+  }
   auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
   if (!broker.ok()) return Fail(broker.status().ToString());
   std::string admin = auth::NewSecret(auth::NewCredentialId());
@@ -228,7 +241,8 @@ int main(int argc, char** argv) {
   if (!tenancy.ok()) return Fail(tenancy.status().ToString());
   auto comp = spawn("compliance", {absl::GetFlag(FLAGS_compliance_bin), "--tenancy=" + tenancy->second,
                                    "--service_secret_file=" + dir + "/service.secret",
-                                   "--registries=us-national:dnc:" + dir + "/registry.idx"},
+                                   "--registries=us-national:dnc:" + dir + "/registry.idx",
+                                   absl::StrCat("--redis_wait_replicas=", replica ? 1 : 0)},
                     absl::GetFlag(FLAGS_compliance_env).empty()
                         ? std::vector<std::string>{}
                         : std::vector<std::string>{absl::GetFlag(FLAGS_compliance_env)});
@@ -282,11 +296,12 @@ int main(int argc, char** argv) {
   if (!st.ok()) return Fail("rule set: " + st.error_message());
 
   std::cout << absl::StrFormat("load: %d/s for %d s, open loop from an async client over %d "
-                               "channels, calling hours %s, redis appendfsync %s; one 2-core "
+                               "channels, calling hours %s, redis appendfsync %s%s; one 2-core "
                                "machine runs client, server, redis and broker\n",
                                rate, seconds, static_cast<int>(stubs.size()),
                                absl::GetFlag(FLAGS_calling_hours),
-                               absl::GetFlag(FLAGS_redis_appendfsync));
+                               absl::GetFlag(FLAGS_redis_appendfsync),
+                               replica ? " + a replica acknowledging every write (WAIT 1)" : "");
   std::atomic<int64_t> seq{0};
   auto prepare = [&](Pending* p, absl::Time due) {
     p->due = due;
