@@ -129,6 +129,27 @@ class ComplianceComponentTest : public ::testing::Test {
                                                ComplianceOptions{});
   }
 
+  // Around-the-clock rules checked against registry `id`, set through `m`
+  // (a replica that has it loaded).
+  void SetOpenRulesWithRegistry(const std::string& id, ComplianceManager* m) {
+    SetRules(
+        [&id](v1::RuleSet& rs) {
+          AlwaysOpen(rs);
+          rs.add_do_not_call_registries(id);
+        },
+        true, m);
+  }
+
+  // Relays the outbox and hands every event to `m`'s registry consumer, as
+  // its Kafka consumer would.
+  void DeliverRegistryEvents(ComplianceManager* m) {
+    auto publisher = std::make_shared<RecordingPublisher>();
+    OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+    while (*relay.RunOnce() > 0) {
+    }
+    for (const auto& e : publisher->events) ASSERT_TRUE(m->HandleRegistryEvent(e).ok());
+  }
+
   std::unique_ptr<ComplianceManager> NewManager() {
     auto regs = LoadRegistries({"us-dnc:dnc:" + *dir_ + "/us.dncidx",
                                 "us-wireless:wireless:" + *dir_ + "/wireless.idx"});
@@ -311,12 +332,7 @@ TEST_F(ComplianceComponentTest, AChangeFileRestartsTheAgeLimitOnEveryReplica) {
     if (!d.ok()) return ReasonOf(d.status());
     return d->allowed() ? "allowed" : "denied";
   };
-  SetRules(
-      [](v1::RuleSet& rs) {
-        AlwaysOpen(rs);
-        rs.add_do_not_call_registries("us-old");
-      },
-      true, a.get());
+  SetOpenRulesWithRegistry("us-old", a.get());
   EXPECT_EQ(verdict(a.get()), "REGISTRY_STALE");
 
   v1::UpdateRegistryRequest req;
@@ -335,11 +351,7 @@ TEST_F(ComplianceComponentTest, AChangeFileRestartsTheAgeLimitOnEveryReplica) {
 
   // The other replica through the event; a replica started later from Redis.
   EXPECT_EQ(verdict(b.get()), "REGISTRY_STALE");
-  auto publisher = std::make_shared<RecordingPublisher>();
-  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
-  while (*relay.RunOnce() > 0) {
-  }
-  for (const auto& e : publisher->events) ASSERT_TRUE(b->HandleRegistryEvent(e).ok());
+  DeliverRegistryEvents(b.get());
   EXPECT_EQ(verdict(b.get()), "allowed");
   auto late = replica();
   ASSERT_TRUE(late->LoadRegistryOverlays().ok());
@@ -358,12 +370,7 @@ TEST_F(ComplianceComponentTest, ANewerIndexWinsOverOlderChangesInTheOverlay) {
   const std::string x = "+16502530077", y = "+13052010777", z = "+13052010778";
   const std::string path = DatedIndex("us-dated.dncidx", 6502530077, absl::CivilDay(2026, 1, 1), 365);
   auto a = ManagerWith({"us-dated:dnc:" + path}), b = ManagerWith({"us-dated:dnc:" + path});
-  SetRules(
-      [](v1::RuleSet& rs) {
-        AlwaysOpen(rs);
-        rs.add_do_not_call_registries("us-dated");
-      },
-      true, a.get());
+  SetOpenRulesWithRegistry("us-dated", a.get());
   auto listed = [&](ComplianceManager* m, const std::string& n) {
     auto d = Check(n, type::v1::DIALING_MODE_PREVIEW, "", "", m);
     EXPECT_TRUE(d.ok()) << d.status();
@@ -391,11 +398,7 @@ TEST_F(ComplianceComponentTest, ANewerIndexWinsOverOlderChangesInTheOverlay) {
   EXPECT_FALSE(listed(a.get(), x));
 
   // Another replica through the events, one that starts later from Redis: the same.
-  auto publisher = std::make_shared<RecordingPublisher>();
-  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
-  while (*relay.RunOnce() > 0) {
-  }
-  for (const auto& e : publisher->events) ASSERT_TRUE(b->HandleRegistryEvent(e).ok());
+  DeliverRegistryEvents(b.get());
   EXPECT_FALSE(listed(b.get(), x));
   EXPECT_FALSE(listed(b.get(), y));
   EXPECT_TRUE(listed(b.get(), z));
@@ -429,12 +432,7 @@ TEST_F(ComplianceComponentTest, AChangeFileAppliedLateDoesNotUndoANewerOne) {
   const std::string x = "+16502530077";  // in the index of 2025-12-01
   const std::string path = DatedIndex("us-order.dncidx", 6502530077, absl::CivilDay(2025, 12, 1), 365);
   auto a = ManagerWith({"us-order:dnc:" + path}), b = ManagerWith({"us-order:dnc:" + path});
-  SetRules(
-      [](v1::RuleSet& rs) {
-        AlwaysOpen(rs);
-        rs.add_do_not_call_registries("us-order");
-      },
-      true, a.get());
+  SetOpenRulesWithRegistry("us-order", a.get());
   auto listed = [&](ComplianceManager* m) {
     auto d = Check(x, type::v1::DIALING_MODE_PREVIEW, "", "", m);
     EXPECT_TRUE(d.ok()) << d.status();
@@ -451,11 +449,7 @@ TEST_F(ComplianceComponentTest, AChangeFileAppliedLateDoesNotUndoANewerOne) {
   update("2025-12-20", true);   // then an older one that still lists X
   EXPECT_FALSE(listed(a.get()));
 
-  auto publisher = std::make_shared<RecordingPublisher>();
-  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
-  while (*relay.RunOnce() > 0) {
-  }
-  for (const auto& e : publisher->events) ASSERT_TRUE(b->HandleRegistryEvent(e).ok());
+  DeliverRegistryEvents(b.get());
   EXPECT_FALSE(listed(b.get()));
   auto late = ManagerWith({"us-order:dnc:" + path});
   ASSERT_TRUE(late->LoadRegistryOverlays().ok());
