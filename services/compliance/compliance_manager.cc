@@ -1,6 +1,7 @@
 #include "services/compliance/compliance_manager.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -192,6 +193,19 @@ absl::Status FreshEnough(const Registry& r, absl::Time when) {
                    ", older than its ",
                    r.manifest.max_age_days, "-day limit; load a newer download "
                    "(dialgrid-registry-build --as_of) before dialing"));
+}
+
+// A stored or published "YYYY-MM-DD"; nullopt when absent or malformed.
+std::optional<absl::CivilDay> ParseDay(const std::string& text) {
+  absl::CivilDay day;
+  if (text.empty() || !absl::ParseCivilTime(text, &day)) return std::nullopt;
+  return day;
+}
+
+// The date a registry change applies with; changes stored or published
+// before dates were kept have none and always apply.
+absl::CivilDay ChangeDate(const std::string& text) {
+  return ParseDay(text).value_or(absl::CivilDay::max());
 }
 
 }  // namespace
@@ -742,16 +756,12 @@ absl::Status ComplianceManager::LoadRegistryOverlays() {
     DG_ASSIGN_OR_RETURN(auto overlay, store_->GetRegistryOverlay(r->id));
     for (int pass = 0; pass < 2; ++pass) {
       for (uint64_t k : pass == 0 ? overlay.added : overlay.removed) {
-        // Keys stored without a date (before dates were kept) always apply.
-        absl::CivilDay date = absl::CivilDay::max();
-        absl::CivilDay stored;
         auto it = overlay.dates.find(k);
-        if (it != overlay.dates.end() && absl::ParseCivilTime(it->second, &stored)) date = stored;
+        const absl::CivilDay date = ChangeDate(it == overlay.dates.end() ? "" : it->second);
         DG_RETURN_IF_ERROR(r->ApplyChange(k, pass == 0, date).status());
       }
     }
-    absl::CivilDay day;
-    if (!overlay.as_of.empty() && absl::ParseCivilTime(overlay.as_of, &day)) r->NoteChangesAsOf(day);
+    if (auto day = ParseDay(overlay.as_of)) r->NoteChangesAsOf(*day);
   }
   return absl::OkStatus();
 }
@@ -762,9 +772,7 @@ absl::Status ComplianceManager::HandleRegistryEvent(const event::v1::Envelope& e
   if (!event.payload().UnpackTo(&e)) return absl::OkStatus();
   Registry* reg = FindRegistry(e.registry());
   if (reg == nullptr) return absl::OkStatus();  // not loaded on this replica
-  absl::CivilDay date = absl::CivilDay::max();  // events from before dates were kept
-  absl::CivilDay stated;
-  if (absl::ParseCivilTime(e.change_date(), &stated)) date = stated;
+  const absl::CivilDay date = ChangeDate(e.change_date());
   for (int pass = 0; pass < 2; ++pass) {
     for (const std::string& text : pass == 0 ? e.added() : e.removed()) {
       uint64_t k = 0;
@@ -772,8 +780,7 @@ absl::Status ComplianceManager::HandleRegistryEvent(const event::v1::Envelope& e
       DG_RETURN_IF_ERROR(reg->ApplyChange(k, pass == 0, date).status());
     }
   }
-  absl::CivilDay day;
-  if (!e.as_of().empty() && absl::ParseCivilTime(e.as_of(), &day)) reg->NoteChangesAsOf(day);
+  if (auto day = ParseDay(e.as_of())) reg->NoteChangesAsOf(*day);
   return absl::OkStatus();
 }
 
