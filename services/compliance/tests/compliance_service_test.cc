@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,10 +18,10 @@
 #include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
 #include "services/common/kafka/event_publisher.h"
-#include "services/common/kafka/kafka_consumer.h"
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/servers.h"
+#include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -30,6 +29,7 @@ namespace {
 using dialgrid::testing::ChildProcess;
 using dialgrid::testing::KafkaBroker;
 using dialgrid::testing::RedisServer;
+using dialgrid::testing::TopicRecorder;
 using google::protobuf::util::TimeUtil;
 using Stub = v1::ComplianceService::Stub;
 
@@ -209,22 +209,8 @@ std::string* ComplianceServiceTest::b_ = nullptr;
 std::string* ComplianceServiceTest::agent_a_ = nullptr;
 
 TEST_F(ComplianceServiceTest, CheckDialAllowsThenCountsAndPublishesTheDecision) {
-  std::mutex mu;
-  std::vector<event::v1::Envelope> events;
-  kafka::ConsumerOptions co;
-  co.bootstrap_servers = broker_->bootstrap();
-  co.group_id = "decisions-" + auth::NewCredentialId();
-  co.topics = {"compliance"};
-  auto consumer = kafka::KafkaConsumer::Create(
-      co,
-      [&](const event::v1::Envelope& e) {
-        std::lock_guard<std::mutex> lock(mu);
-        events.push_back(e);
-        return absl::OkStatus();
-      },
-      nullptr);
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  (*consumer)->Start();
+  auto recorder = TopicRecorder::Start(broker_->bootstrap(), {"compliance"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
 
   SetRules(*a_, "cs-a");
   v1::DialDecision first, second;
@@ -239,8 +225,7 @@ TEST_F(ComplianceServiceTest, CheckDialAllowsThenCountsAndPublishesTheDecision) 
   EXPECT_EQ(second.reasons(0).code(), "ATTEMPT_CAP_NUMBER");
   EXPECT_TRUE(second.has_next_allowed_time());
 
-  bool seen = Eventually([&] {
-    std::lock_guard<std::mutex> lock(mu);
+  bool seen = (*recorder)->WaitFor([&](const std::vector<event::v1::Envelope>& events) {
     int found = 0;
     for (const auto& e : events) {
       v1::DialDecision d;
@@ -254,7 +239,7 @@ TEST_F(ComplianceServiceTest, CheckDialAllowsThenCountsAndPublishesTheDecision) 
     return found == 2;
   });
   EXPECT_TRUE(seen) << "both decisions on the compliance topic";
-  (*consumer)->Stop();
+  (*recorder)->Stop();
 
   // Audit query.
   v1::ListDialRecordsRequest list;

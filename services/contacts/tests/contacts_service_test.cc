@@ -25,6 +25,7 @@
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/servers.h"
+#include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::contacts {
 namespace {
@@ -1724,22 +1725,8 @@ TEST_F(ContactsServiceTest, ChangingALeasedContactKeepsItLeased) {
 // ---- 8. erasure ----
 
 TEST_F(ContactsServiceTest, EraseContactDataAcrossListsPublishesEvent) {
-  std::mutex mu;
-  std::vector<event::v1::Envelope> events;
-  kafka::ConsumerOptions co;
-  co.bootstrap_servers = broker_->bootstrap();
-  co.group_id = "erase-test-" + auth::NewCredentialId();
-  co.topics = {"contacts"};
-  auto consumer = kafka::KafkaConsumer::Create(
-      co,
-      [&](const event::v1::Envelope &e) {
-        std::lock_guard<std::mutex> lock(mu);
-        events.push_back(e);
-        return absl::OkStatus();
-      },
-      nullptr);
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  (*consumer)->Start();
+  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {"contacts"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
 
   v1::ContactList l1 = CreateList(*a_, "ct-a", "erase-1");
   v1::ContactList l2 = CreateList(*a_, "ct-a", "erase-2");
@@ -1799,35 +1786,29 @@ TEST_F(ContactsServiceTest, EraseContactDataAcrossListsPublishesEvent) {
   EXPECT_EQ(Count(*a_, l1.name()), 0);
 
   // The opt-out reached the contacts topic.
-  absl::Time deadline = absl::Now() + absl::Seconds(30);
-  bool found = false;
-  while (!found && absl::Now() < deadline) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (const auto &e : events) {
-        if (e.type() != "dialgrid.contacts.v1.ContactErased" ||
-            e.tenant() != "ct-a")
-          continue;
-        v1::ContactErased ev;
-        if (!e.payload().UnpackTo(&ev))
-          continue;
-        std::set<std::string> numbers(ev.do_not_call_numbers().begin(),
-                                      ev.do_not_call_numbers().end());
-        if (!numbers.count("+16502530077"))
-          continue;
-        found = true;
-        EXPECT_EQ(e.subject(), "tenants/ct-a");
-        EXPECT_EQ(
-            std::set<std::string>(ev.contacts().begin(), ev.contacts().end()),
-            erased);
-      }
+  bool found = (*recorder)->WaitFor([&](const std::vector<event::v1::Envelope> &events) {
+    bool seen = false;
+    for (const auto &e : events) {
+      if (e.type() != "dialgrid.contacts.v1.ContactErased" ||
+          e.tenant() != "ct-a")
+        continue;
+      v1::ContactErased ev;
+      if (!e.payload().UnpackTo(&ev))
+        continue;
+      std::set<std::string> numbers(ev.do_not_call_numbers().begin(),
+                                    ev.do_not_call_numbers().end());
+      if (!numbers.count("+16502530077"))
+        continue;
+      seen = true;
+      EXPECT_EQ(e.subject(), "tenants/ct-a");
+      EXPECT_EQ(
+          std::set<std::string>(ev.contacts().begin(), ev.contacts().end()),
+          erased);
     }
-    if (!found)
-      absl::SleepFor(absl::Milliseconds(50));
-  }
+    return seen;
+  });
   EXPECT_TRUE(found)
       << "no ContactErased event with the number on topic contacts";
-  (*consumer)->Stop();
 }
 
 // ---- 9. export ----

@@ -23,6 +23,7 @@
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/servers.h"
+#include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::tenancy {
 namespace {
@@ -470,43 +471,26 @@ TEST_F(TenancyServiceTest, RevocationReachesOtherServicesCachesThroughKafka) {
 }
 
 TEST_F(TenancyServiceTest, ChangesArePublishedAsEvents) {
-  kafka::ConsumerOptions co;
-  co.bootstrap_servers = broker_->bootstrap();
-  co.group_id = "events-test-" + auth::NewCredentialId();
-  co.topics = {auth::kTenancyTopic};
-  std::mutex mu;
-  std::vector<event::v1::Envelope> got;
-  auto consumer = kafka::KafkaConsumer::Create(
-      co,
-      [&](const event::v1::Envelope& e) {
-        std::lock_guard<std::mutex> lock(mu);
-        got.push_back(e);
-        return absl::OkStatus();
-      },
-      nullptr);
-  ASSERT_TRUE(consumer.ok());
-  (*consumer)->Start();
+  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {auth::kTenancyTopic});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
   CreateTenant("events-a");
-  absl::Time deadline = absl::Now() + absl::Seconds(20);
-  bool found = false;
-  while (!found && absl::Now() < deadline) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (const auto& e : got) {
-        if (e.type() == "dialgrid.tenancy.v1.TenantCreated" && e.tenant() == "events-a") {
-          found = true;
-          EXPECT_EQ(e.subject(), "tenants/events-a");
-          EXPECT_EQ(e.event_id().size(), 32u);
-          v1::TenantCreated created;
-          ASSERT_TRUE(e.payload().UnpackTo(&created));
-          EXPECT_EQ(created.tenant().display_name(), "Tenant events-a");
+  bool found = (*recorder)->WaitFor(
+      [](const std::vector<event::v1::Envelope>& got) {
+        bool seen = false;
+        for (const auto& e : got) {
+          if (e.type() == "dialgrid.tenancy.v1.TenantCreated" && e.tenant() == "events-a") {
+            seen = true;
+            EXPECT_EQ(e.subject(), "tenants/events-a");
+            EXPECT_EQ(e.event_id().size(), 32u);
+            v1::TenantCreated created;
+            EXPECT_TRUE(e.payload().UnpackTo(&created));
+            EXPECT_EQ(created.tenant().display_name(), "Tenant events-a");
+          }
         }
-      }
-    }
-    if (!found) absl::SleepFor(absl::Milliseconds(50));
-  }
+        return seen;
+      },
+      absl::Seconds(20));
   EXPECT_TRUE(found);
-  (*consumer)->Stop();
 }
 
 // SIGTERM while clients are calling: calls in flight finish, the process
