@@ -46,6 +46,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
         out = WithReason(out, info.reason());
         for (const auto& [k, v] : info.metadata()) out = WithMetadata(out, k, v);
       }
+      type::v1::BadRequest bad;
+      if (any.UnpackTo(&bad) && bad.field_violations_size() > 0 && FieldOf(out).empty()) {
+        out.SetPayload(kFieldPayload, absl::Cord(bad.field_violations(0).field()));
+      }
     }
   }
   return out;

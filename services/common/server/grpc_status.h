@@ -13,7 +13,8 @@ namespace dialgrid {
 // field for INVALID_ARGUMENT.
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain);
 
-// grpc::Status -> absl::Status, keeping the reason from the details.
+// grpc::Status -> absl::Status, keeping the reason, metadata and the first
+// field violation from the details.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace dialgrid

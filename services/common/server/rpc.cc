@@ -10,6 +10,7 @@
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/request_checks.h"
 
 namespace dialgrid {
 namespace {
@@ -24,7 +25,7 @@ std::string Metadata(grpc::ServerContextBase* ctx, absl::string_view key) {
 }  // namespace
 
 absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
-                           const Resource& resource, const std::vector<auth::Role>& roles,
+                           const google::protobuf::Message& request, const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call) {
   std::string header = Metadata(ctx, "authorization");
   if (header.empty()) {
@@ -46,6 +47,9 @@ absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
   if (!tenant.ok()) return tenant.status();
   call.resource_tenant = *tenant;
   absl::Status st = auth::RequireTenantAccess(call.principal, call.resource_tenant);
+  if (!st.ok()) return st;
+  // Validation after authorization: a caller learns nothing of what it may not touch.
+  st = CheckEnumValues(request);
   if (!st.ok()) return st;
   if (env.admission != nullptr) return env.admission->Admit(call);
   return absl::OkStatus();
@@ -103,32 +107,34 @@ namespace {
 // What ServeUnary and ServeSync run once a call has its turn: nothing for a
 // cancelled call or one whose deadline passed while it waited, else
 // authentication, role, tenant and quota, then the handler.
-absl::Status AuthorizeAndRun(RpcEnv& env, grpc::ServerContextBase* ctx, const Resource& resource,
+absl::Status AuthorizeAndRun(RpcEnv& env, grpc::ServerContextBase* ctx,
+                             const google::protobuf::Message& request, const Resource& resource,
                              const std::vector<auth::Role>& roles, CallContext& call,
                              const std::function<absl::Status(const CallContext&)>& handler) {
   if (ctx->IsCancelled()) return absl::CancelledError("the caller cancelled the call");
   if (env.clock->Now() >= call.deadline) {
     return absl::DeadlineExceededError("deadline passed while the call waited for a thread");
   }
-  DG_RETURN_IF_ERROR(AuthorizeCall(env, ctx, resource, roles, call));
+  DG_RETURN_IF_ERROR(AuthorizeCall(env, ctx, request, resource, roles, call));
   return handler(call);
 }
 
 }  // namespace
 
 grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                                     absl::string_view method, Resource resource,
+                                     absl::string_view method,
+                                     const google::protobuf::Message& request, Resource resource,
                                      std::vector<auth::Role> roles,
                                      std::function<absl::Status(const CallContext&)> handler) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::Time start = env.clock->Now();
   auto call = std::make_shared<CallContext>();
   BeginCall(env, ctx, method, *call);
-  bool queued = env.executor->TrySubmit([&env, ctx, reactor, call, start,
+  bool queued = env.executor->TrySubmit([&env, ctx, reactor, call, start, request = &request,
                                          resource = std::move(resource),
                                          roles = std::move(roles),
                                          handler = std::move(handler)] {
-    Finish(env, reactor, *call, start, AuthorizeAndRun(env, ctx, resource, roles, *call, handler));
+    Finish(env, reactor, *call, start, AuthorizeAndRun(env, ctx, *request, resource, roles, *call, handler));
   });
   if (!queued) {
     env.metrics->Shed(method);
@@ -139,7 +145,7 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
 }
 
 grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view method,
-                       const Resource& resource, const std::vector<auth::Role>& roles,
+                       const google::protobuf::Message& request, const Resource& resource, const std::vector<auth::Role>& roles,
                        const std::function<absl::Status(const CallContext&)>& handler) {
   absl::Time start = env.clock->Now();
   CallContext call;
@@ -149,7 +155,7 @@ grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view 
     env.metrics->Shed(method);
     st = Unavailable("OVERLOADED", "the service is at capacity; retry with backoff");
   } else {
-    st = AuthorizeAndRun(env, ctx, resource, roles, call, handler);
+    st = AuthorizeAndRun(env, ctx, request, resource, roles, call, handler);
   }
   env.sync_inflight->fetch_sub(1);
   EndCall(env, call, start, st);

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
 #include "services/common/auth/credential_verifier.h"
 #include "services/common/auth/principal.h"
 #include "services/common/core/clock.h"
@@ -68,11 +69,14 @@ struct Resource {
 //  2. check the caller holds one of `roles` (PERMISSION_DENIED),
 //  3. check the caller may touch the tenant that `resource` belongs to
 //     (PERMISSION_DENIED, before anything is looked up: no existence leak),
-//  4. admission (per-tenant quotas), then `handler`,
+//  4. check every enum value in `request` is a defined one (INVALID_ARGUMENT
+//     UNKNOWN_ENUM_VALUE naming the field; see request_checks.h),
+//  5. admission (per-tenant quotas), then `handler`,
 // recording metrics and logging one JSON line per failed or slow call.
 // The executor being full sheds the call with UNAVAILABLE.
 grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* ctx,
-                                     absl::string_view method, Resource resource,
+                                     absl::string_view method,
+                                     const google::protobuf::Message& request, Resource resource,
                                      std::vector<auth::Role> roles,
                                      std::function<absl::Status(const CallContext&)> handler);
 
@@ -84,13 +88,14 @@ grpc::ServerUnaryReactor* ServeUnary(RpcEnv& env, grpc::CallbackServerContext* c
 // gRPC's synchronous server grows its own thread pool; more than
 // env.max_sync_inflight calls at once are shed with UNAVAILABLE OVERLOADED.
 grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view method,
-                       const Resource& resource, const std::vector<auth::Role>& roles,
+                       const google::protobuf::Message& request, const Resource& resource, const std::vector<auth::Role>& roles,
                        const std::function<absl::Status(const CallContext&)>& handler);
 
-// The checks ServeUnary makes (1-4 above), for streaming handlers that learn
-// the resource name from their first message.
+// The checks ServeUnary makes (1-5 above), for streaming handlers that learn
+// the resource name from their first message (`request`); they check the
+// enum values of every later message with CheckEnumValues.
 absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
-                           const Resource& resource, const std::vector<auth::Role>& roles,
+                           const google::protobuf::Message& request, const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call);
 // Starts a call's bookkeeping (request id, deadline, in-flight gauge).
 void BeginCall(RpcEnv& env, grpc::ServerContextBase* ctx, absl::string_view method,

@@ -3,12 +3,15 @@
 #include <atomic>
 #include <future>
 
+#include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/type/v1/error.pb.h"
+#include "dialgrid/type/v1/time_window.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/executor.h"
 #include "services/common/server/grpc_status.h"
 #include "services/common/server/rate_limiter.h"
+#include "services/common/server/request_checks.h"
 
 namespace dialgrid {
 namespace {
@@ -116,6 +119,43 @@ TEST(TenantRateLimiter, EnforcesEachTenantsQuotaWithBurstAndRefill) {
   CallContext down;
   down.principal.tenant = "down";
   EXPECT_TRUE(limiter.Admit(down).ok());  // unknown limit: not limited
+}
+
+}  // namespace
+}  // namespace dialgrid
+
+namespace dialgrid {
+namespace {
+
+TEST(CheckEnumValuesTest, DefinedValuesPass) {
+  compliance::v1::ScrubNumbersRequest req;
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREDICTIVE);
+  req.add_entries()->mutable_callee()->set_time_zone_source(
+      contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  EXPECT_TRUE(CheckEnumValues(req).ok());
+  EXPECT_TRUE(CheckEnumValues(compliance::v1::ScrubNumbersRequest()).ok());
+}
+
+TEST(CheckEnumValuesTest, UndefinedValueAnywhereIsRefusedNamingTheField) {
+  compliance::v1::ScrubNumbersRequest req;
+  req.set_dialing_mode(static_cast<type::v1::DialingMode>(6));
+  absl::Status st = CheckEnumValues(req);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE");
+  EXPECT_EQ(FieldOf(st), "dialing_mode");
+
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  req.add_entries();
+  req.add_entries()->mutable_callee()->set_time_zone_source(
+      static_cast<contacts::v1::TimeZoneSource>(-1));
+  st = CheckEnumValues(req);
+  EXPECT_EQ(FieldOf(st), "entries[1].callee.time_zone_source");
+
+  type::v1::TimeWindow w;
+  w.add_days(type::v1::DAY_OF_WEEK_MONDAY);
+  w.add_days(static_cast<type::v1::DayOfWeek>(1000));
+  st = CheckEnumValues(w);
+  EXPECT_EQ(FieldOf(st), "days[1]");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -478,7 +479,13 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
   int64_t dial = TimeUtil::TimestampToMilliseconds(call.dial_time());
   int64_t ended = call.has_end_time() ? TimeUtil::TimestampToMilliseconds(call.end_time()) : dial;
   int64_t answered = call.has_answer_time() ? TimeUtil::TimestampToMilliseconds(call.answer_time()) : dial;
-  std::string outcome = dialing::v1::CallOutcome_Name(call.outcome()).substr(strlen("CALL_OUTCOME_"));
+  // An outcome this build does not define (a newer dialer's, or a client's
+  // typo) still counts as a placed attempt: skipping it would under-count the
+  // attempt caps, and it is neither an abandon nor a live answer.
+  const std::string& name = dialing::v1::CallOutcome_Name(call.outcome());
+  std::string outcome = absl::StartsWith(name, "CALL_OUTCOME_")
+                            ? name.substr(strlen("CALL_OUTCOME_"))
+                            : std::string("UNDEFINED");
   std::string campaign;
   if (!call.campaign().empty()) {
     auto ids = ParseName("campaign", call.campaign(), "tenants/{tenant}/campaigns/{campaign}");

@@ -2,6 +2,7 @@
 
 #include "services/common/core/errors.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/server/request_checks.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -39,11 +40,11 @@ Actor ActorOf(const CallContext& call) {
 
 // Handlers that need the caller pass it as an Actor; the others only the request.
 #define DG_SERVE_ACTOR(Method, Res, Roles)                                        \
-  return ServeSync(env_, ctx, #Method, Res, Roles, [&](const CallContext& call) { \
+  return ServeSync(env_, ctx, #Method, *req, Res, Roles, [&](const CallContext& call) { \
     return Into(manager_.Method(ActorOf(call), *req), resp);                      \
   });
 #define DG_SERVE(Method, Res, Roles)                                               \
-  return ServeSync(env_, ctx, #Method, Res, Roles,                                 \
+  return ServeSync(env_, ctx, #Method, *req, Res, Roles,                                 \
                    [&](const CallContext&) { return Into(manager_.Method(*req), resp); });
 
 grpc::Status ComplianceServiceImpl::CheckDial(grpc::ServerContext* ctx,
@@ -68,7 +69,7 @@ grpc::Status ComplianceServiceImpl::GetRuleSet(grpc::ServerContext* ctx,
 }
 grpc::Status ComplianceServiceImpl::ListCallingHoursPresets(grpc::ServerContext* ctx, const v1::ListCallingHoursPresetsRequest* req,
     v1::ListCallingHoursPresetsResponse* resp) {
-  return ServeSync(env_, ctx, "ListCallingHoursPresets", Resource{"parent", req->parent()},
+  return ServeSync(env_, ctx, "ListCallingHoursPresets", *req, Resource{"parent", req->parent()},
                     AnyRole(), [&](const CallContext&) {
                       *resp = manager_.ListPresets();
                       return absl::OkStatus();
@@ -76,14 +77,14 @@ grpc::Status ComplianceServiceImpl::ListCallingHoursPresets(grpc::ServerContext*
 }
 grpc::Status ComplianceServiceImpl::AddDoNotCallNumbers(grpc::ServerContext* ctx, const v1::AddDoNotCallNumbersRequest* req,
     v1::AddDoNotCallNumbersResponse* resp) {
-  return ServeSync(env_, ctx, "AddDoNotCallNumbers", Resource{"parent", req->parent()},
+  return ServeSync(env_, ctx, "AddDoNotCallNumbers", *req, Resource{"parent", req->parent()},
                     kListWriters, [&](const CallContext& call) {
                       return Into(manager_.AddDoNotCall(ActorOf(call), *req), resp);
                     });
 }
 grpc::Status ComplianceServiceImpl::RemoveDoNotCallNumbers(grpc::ServerContext* ctx, const v1::RemoveDoNotCallNumbersRequest* req,
     v1::RemoveDoNotCallNumbersResponse* resp) {
-  return ServeSync(env_, ctx, "RemoveDoNotCallNumbers", Resource{"parent", req->parent()},
+  return ServeSync(env_, ctx, "RemoveDoNotCallNumbers", *req, Resource{"parent", req->parent()},
                     kListRemovers, [&](const CallContext& call) {
                       return Into(manager_.RemoveDoNotCall(ActorOf(call), *req), resp);
                     });
@@ -94,7 +95,7 @@ grpc::Status ComplianceServiceImpl::CheckDoNotCall(grpc::ServerContext* ctx, con
 }
 grpc::Status ComplianceServiceImpl::ListRegistries(grpc::ServerContext* ctx, const v1::ListRegistriesRequest* req,
     v1::ListRegistriesResponse* resp) {
-  return ServeSync(env_, ctx, "ListRegistries", Resource{"parent", req->parent()}, AnyRole(),
+  return ServeSync(env_, ctx, "ListRegistries", *req, Resource{"parent", req->parent()}, AnyRole(),
                     [&](const CallContext&) {
                       *resp = manager_.ListRegistries();
                       return absl::OkStatus();
@@ -148,12 +149,15 @@ grpc::Status ComplianceServiceImpl::ScrubStream(
     const v1::ScrubNumbersRequest& req = msg.page();
     if (campaign.empty()) {
       // The first message names the campaign: authorize once, before anything is read.
-      st = AuthorizeCall(env_, ctx, Resource{"page.campaign", req.campaign()}, kScrubbers, call);
+      st = AuthorizeCall(env_, ctx, msg, Resource{"page.campaign", req.campaign()}, kScrubbers,
+                         call);
       if (!st.ok()) break;
       campaign = req.campaign();
     } else if (req.campaign() != campaign) {
       st = InvalidField("page.campaign", "CAMPAIGN_CHANGED",
                         "every message of a stream names the same campaign");
+      break;
+    } else if (st = CheckEnumValues(msg); !st.ok()) {
       break;
     }
     auto page = manager_.ScrubNumbers(ActorOf(call), req);

@@ -757,6 +757,24 @@ TEST_F(ComplianceComponentTest, AttemptCapsCountAllowedDialsAtOnce) {
   EXPECT_TRUE(Check(kNy)->allowed());  // the first attempt left the window
 }
 
+// A call event whose outcome this build does not define (a newer dialer's)
+// counts as a placed attempt: it must not be dropped (that would under-count
+// the caps) nor crash the consumer. It is neither an abandon nor a live answer.
+TEST_F(ComplianceComponentTest, AnUndefinedCallOutcomeCountsAsAnAttempt) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    auto* c = rs.add_number_caps();
+    c->set_id("1-PER-24H");
+    c->set_max_attempts(1);
+    *c->mutable_window() = Dur(absl::Hours(24));
+  });
+  ASSERT_TRUE(CallEnded(kNy, static_cast<dialing::v1::CallOutcome>(99)).ok());
+  auto d = Check(kNy, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->allowed());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"ATTEMPT_CAP_NUMBER:1-PER-24H"});
+}
+
 TEST_F(ComplianceComponentTest, ACapAddedLaterCountsEarlierDials) {
   auto cap = [](v1::RuleSet& rs, const char* id, int n, absl::Duration w) {
     auto* c = rs.add_number_caps();

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -20,6 +21,7 @@
 #include "services/common/kafka/event_publisher.h"
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/server/grpc_status.h"
+#include "tests/fixtures/enum_walk.h"
 #include "tests/fixtures/servers.h"
 #include "tests/fixtures/topic_recorder.h"
 
@@ -540,6 +542,85 @@ TEST_F(ComplianceServiceTest, ScrubStreamDecidesAListAtTheClientsPace) {
   st = changed->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(st), "CAMPAIGN_CHANGED");
+}
+
+// proto3 enums are open: every enum field of every request, set to a number
+// its enum does not define, is refused naming the field, before any handler
+// runs. Found by a black-box client: CheckDial with dialing_mode 6, 99 or 1000
+// was taken for a person dialing and skipped the consent rule (ALLOWED where
+// PROGRESSIVE is CONSENT_REQUIRED), and RecordConsent stored consent.type 99,
+// which then satisfied the consent rule.
+TEST_F(ComplianceServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
+  const std::string c1 = "campaign: \"tenants/cs-a/campaigns/c1\"";
+  std::map<std::string, dialgrid::testing::EnumProbeCase> cases = {
+      {"CheckDial", {c1, *a_}},
+      {"ScrubNumbers", {c1, *a_}},
+      {"UpdateRuleSet", {"rule_set { name: \"tenants/cs-a/ruleSet\" }", *a_}},
+      {"GetRuleSet", {"name: \"tenants/cs-a/ruleSet\"", *a_}},
+      {"ListCallingHoursPresets", {"parent: \"tenants/cs-a\"", *a_}},
+      {"AddDoNotCallNumbers", {"parent: \"tenants/cs-a\"", *a_}},
+      {"RemoveDoNotCallNumbers", {"parent: \"tenants/cs-a\"", *a_}},
+      {"CheckDoNotCall", {"parent: \"tenants/cs-a\"", *a_}},
+      {"ListRegistries", {"parent: \"tenants/cs-a\"", *a_}},
+      {"RecordConsent", {"parent: \"tenants/cs-a\"", *a_}},
+      {"RevokeConsent", {"name: \"tenants/cs-a/consents/tel-12125550100\"", *a_}},
+      {"GetConsent", {"name: \"tenants/cs-a/consents/tel-12125550100\"", *a_}},
+      {"GetAbandonRate", {c1, *a_}},
+      {"ListDialRecords", {"parent: \"tenants/cs-a\"", *a_}},
+  };
+  std::vector<std::string> problems = dialgrid::testing::ProbeEnums(
+      *channel_, *v1::CheckDialRequest::descriptor()->file()->FindServiceByName("ComplianceService"), cases);
+  EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
+
+  // The case the black-box client found, spelled out: still refused with the
+  // consent rule in force, and never decided.
+  SetRules(*a_, "cs-a");
+  for (int mode : {6, 99, 1000}) {
+    v1::CheckDialRequest req;
+    req.set_campaign("tenants/cs-a/campaigns/c1");
+    req.set_phone_number("+16502530999");
+    req.set_dialing_mode(static_cast<type::v1::DialingMode>(mode));
+    v1::DialDecision d;
+    grpc::Status st = stub()->CheckDial(Ctx(*service_).get(), req, &d);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << mode;
+    EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE") << mode;
+    EXPECT_EQ(FieldOf(FromGrpcStatus(st)), "dialing_mode") << mode;
+  }
+  // Authorization still comes first: another tenant's campaign is
+  // PERMISSION_DENIED whatever the enum says.
+  v1::CheckDialRequest other;
+  other.set_campaign("tenants/cs-b/campaigns/c1");
+  other.set_dialing_mode(static_cast<type::v1::DialingMode>(99));
+  v1::DialDecision d;
+  EXPECT_EQ(stub()->CheckDial(Ctx(*a_).get(), other, &d).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Every message of a streamed scrub is checked, not only the first.
+TEST_F(ComplianceServiceTest, ScrubStreamRefusesAnUndefinedEnumInAnyPage) {
+  SetRules(*a_, "cs-a");
+  for (int bad_page : {0, 1}) {
+    auto ctx = Ctx(*a_);
+    auto stream = stub()->ScrubStream(ctx.get());
+    for (int page = 0; page <= bad_page; ++page) {
+      v1::ScrubStreamRequest msg;
+      v1::ScrubNumbersRequest& req = *msg.mutable_page();
+      req.set_campaign("tenants/cs-a/campaigns/c1");
+      req.set_dialing_mode(page == bad_page ? static_cast<type::v1::DialingMode>(99)
+                                            : type::v1::DIALING_MODE_PREVIEW);
+      req.add_entries()->set_phone_number("+16502530201");
+      if (!stream->Write(msg)) break;
+      if (page < bad_page) {
+        v1::ScrubStreamResponse resp;
+        ASSERT_TRUE(stream->Read(&resp));
+      }
+    }
+    stream->WritesDone();
+    grpc::Status st = stream->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad_page;
+    EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE") << bad_page;
+    EXPECT_EQ(FieldOf(FromGrpcStatus(st)), "page.dialing_mode") << bad_page;
+  }
 }
 
 TEST_F(ComplianceServiceTest, SigtermStopsCleanly) {

@@ -60,7 +60,7 @@ class ImportReactor final : public grpc::ServerReadReactor<v1::ImportContactsReq
       if (!msg_.has_header()) {
         return Done(InvalidField("header", "FIELD_REQUIRED", "the first message must be the header"));
       }
-      absl::Status st = AuthorizeCall(env_, ctx_, Resource{"header.parent", msg_.header().parent()},
+      absl::Status st = AuthorizeCall(env_, ctx_, msg_, Resource{"header.parent", msg_.header().parent()},
                                       {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN, ROLE_INTEGRATION}, call_);
       if (!st.ok()) return Done(st);
       auto session = manager_.StartImport(msg_.header());
@@ -137,7 +137,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportContactsRe
       std::lock_guard<std::mutex> lock(mu_);
       running_ = true;
     }
-    absl::Status st = AuthorizeCall(env_, ctx_, Resource{"parent", req_.parent()}, kReaders, call_);
+    absl::Status st = AuthorizeCall(env_, ctx_, req_, Resource{"parent", req_.parent()}, kReaders, call_);
     if (st.ok()) {
       st = manager_.Export(req_, [this](std::string chunk) { return Write(std::move(chunk)); });
     }
@@ -183,7 +183,7 @@ class ExportReactor final : public grpc::ServerWriteReactor<v1::ExportContactsRe
 }  // namespace
 
 #define DG_SERVE(Method, Res, Roles, Call)                                              \
-  return ServeUnary(env_, ctx, #Method, Res, Roles,                                     \
+  return ServeUnary(env_, ctx, #Method, *req, Res, Roles,                                     \
                     [=](const CallContext&) { return Into(manager_.Call(*req), resp); });
 
 grpc::ServerUnaryReactor* ContactsServiceImpl::CreateContactList(

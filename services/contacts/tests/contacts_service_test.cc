@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/types/optional.h"
@@ -24,6 +25,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/grpc_status.h"
+#include "tests/fixtures/enum_walk.h"
 #include "tests/fixtures/servers.h"
 #include "tests/fixtures/topic_recorder.h"
 
@@ -2155,6 +2157,30 @@ TEST_F(ContactsServiceTest, TenantIsolationOnEveryRpc) {
                           v1::OUTCOME_KIND_COMPLETED, "X", &ct),
                    UNAUTHENTICATED, "MISSING_CREDENTIAL");
   EXPECT_EQ(Count(*a_, list), 0);
+}
+
+// proto3 enums are open: every enum field of every request, set to a number
+// its enum does not define, is refused naming the field.
+TEST_F(ContactsServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
+  const std::string list = ListName("ct-a", "enum-l");
+  std::map<std::string, dialgrid::testing::EnumProbeCase> cases = {
+      {"CreateContactList", {"parent: \"tenants/ct-a\"", *a_}},
+      {"GetContactList", {"name: \"" + list + "\"", *a_}},
+      {"ListContactLists", {"parent: \"tenants/ct-a\"", *a_}},
+      {"UpdateContactList", {"contact_list { name: \"" + list + "\" }", *a_}},
+      {"DeleteContactList", {"name: \"" + list + "\"", *a_}},
+      {"CreateContact", {"parent: \"" + list + "\"", *a_}},
+      {"GetContact", {"name: \"" + list + "/contacts/c1\"", *a_}},
+      {"ListContacts", {"parent: \"" + list + "\"", *a_}},
+      {"UpdateContact", {"contact { name: \"" + list + "/contacts/c1\" }", *a_}},
+      {"DeleteContact", {"name: \"" + list + "/contacts/c1\"", *a_}},
+      {"EraseContactData", {"parent: \"tenants/ct-a\"", *a_}},
+      {"LeaseContacts", {"parent: \"" + list + "\"", *a_}},
+      {"ReportOutcome", {"name: \"" + list + "/contacts/c1\"", *a_}},
+  };
+  std::vector<std::string> problems =
+      dialgrid::testing::ProbeEnums(*channel_, *v1::CreateContactRequest::descriptor()->file()->FindServiceByName("ContactsService"), cases);
+  EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
 }
 
 } // namespace

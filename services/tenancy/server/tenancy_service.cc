@@ -15,7 +15,7 @@ using v1::ROLE_VENDOR_ADMIN;
 grpc::ServerUnaryReactor* TenancyServiceImpl::CreateTenant(grpc::CallbackServerContext* ctx,
                                                            const v1::CreateTenantRequest* req,
                                                            v1::Tenant* resp) {
-  return ServeUnary(env_, ctx, "CreateTenant", Resource{"parent", "vendor"}, {ROLE_VENDOR_ADMIN},
+  return ServeUnary(env_, ctx, "CreateTenant", *req, Resource{"parent", "vendor"}, {ROLE_VENDOR_ADMIN},
                     [=](const CallContext& call) {
                       return Into(manager_.CreateTenant(call.principal, *req), resp);
                     });
@@ -24,21 +24,21 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::CreateTenant(grpc::CallbackServerC
 grpc::ServerUnaryReactor* TenancyServiceImpl::GetTenant(grpc::CallbackServerContext* ctx,
                                                         const v1::GetTenantRequest* req,
                                                         v1::Tenant* resp) {
-  return ServeUnary(env_, ctx, "GetTenant", Resource{"name", req->name()}, AnyRole(),
+  return ServeUnary(env_, ctx, "GetTenant", *req, Resource{"name", req->name()}, AnyRole(),
                     [=](const CallContext&) { return Into(manager_.GetTenant(*req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::ListTenants(grpc::CallbackServerContext* ctx,
                                                           const v1::ListTenantsRequest* req,
                                                           v1::ListTenantsResponse* resp) {
-  return ServeUnary(env_, ctx, "ListTenants", Resource{"parent", "vendor"}, {ROLE_VENDOR_ADMIN},
+  return ServeUnary(env_, ctx, "ListTenants", *req, Resource{"parent", "vendor"}, {ROLE_VENDOR_ADMIN},
                     [=](const CallContext&) { return Into(manager_.ListTenants(*req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::UpdateTenant(grpc::CallbackServerContext* ctx,
                                                            const v1::UpdateTenantRequest* req,
                                                            v1::Tenant* resp) {
-  return ServeUnary(env_, ctx, "UpdateTenant", Resource{"tenant.name", req->tenant().name()},
+  return ServeUnary(env_, ctx, "UpdateTenant", *req, Resource{"tenant.name", req->tenant().name()},
                     {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN}, [=](const CallContext& call) {
                       return Into(manager_.UpdateTenant(call.principal, *req), resp);
                     });
@@ -47,21 +47,21 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::UpdateTenant(grpc::CallbackServerC
 grpc::ServerUnaryReactor* TenancyServiceImpl::SuspendTenant(grpc::CallbackServerContext* ctx,
                                                             const v1::SuspendTenantRequest* req,
                                                             v1::Tenant* resp) {
-  return ServeUnary(env_, ctx, "SuspendTenant", Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN},
+  return ServeUnary(env_, ctx, "SuspendTenant", *req, Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN},
                     [=](const CallContext&) { return Into(manager_.SuspendTenant(*req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::ResumeTenant(grpc::CallbackServerContext* ctx,
                                                            const v1::ResumeTenantRequest* req,
                                                            v1::Tenant* resp) {
-  return ServeUnary(env_, ctx, "ResumeTenant", Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN},
+  return ServeUnary(env_, ctx, "ResumeTenant", *req, Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN},
                     [=](const CallContext&) { return Into(manager_.ResumeTenant(*req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::CreateCredential(
     grpc::CallbackServerContext* ctx, const v1::CreateCredentialRequest* req,
     v1::CreateCredentialResponse* resp) {
-  return ServeUnary(env_, ctx, "CreateCredential", Resource{"parent", req->parent()},
+  return ServeUnary(env_, ctx, "CreateCredential", *req, Resource{"parent", req->parent()},
                     {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN}, [=](const CallContext& call) {
                       return Into(manager_.CreateCredential(call.principal, *req), resp);
                     });
@@ -70,14 +70,14 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::CreateCredential(
 grpc::ServerUnaryReactor* TenancyServiceImpl::GetCredential(grpc::CallbackServerContext* ctx,
                                                             const v1::GetCredentialRequest* req,
                                                             v1::Credential* resp) {
-  return ServeUnary(env_, ctx, "GetCredential", Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN},
+  return ServeUnary(env_, ctx, "GetCredential", *req, Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN},
                     [=](const CallContext&) { return Into(manager_.GetCredential(*req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::ListCredentials(
     grpc::CallbackServerContext* ctx, const v1::ListCredentialsRequest* req,
     v1::ListCredentialsResponse* resp) {
-  return ServeUnary(env_, ctx, "ListCredentials", Resource{"parent", req->parent()},
+  return ServeUnary(env_, ctx, "ListCredentials", *req, Resource{"parent", req->parent()},
                     {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN}, [=](const CallContext&) {
                       return Into(manager_.ListCredentials(*req), resp);
                     });
@@ -86,7 +86,7 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::ListCredentials(
 grpc::ServerUnaryReactor* TenancyServiceImpl::RevokeCredential(
     grpc::CallbackServerContext* ctx, const v1::RevokeCredentialRequest* req,
     v1::Credential* resp) {
-  return ServeUnary(env_, ctx, "RevokeCredential", Resource{"name", req->name()},
+  return ServeUnary(env_, ctx, "RevokeCredential", *req, Resource{"name", req->name()},
                     {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN}, [=](const CallContext&) {
                       return Into(manager_.RevokeCredential(*req), resp);
                     });
@@ -95,7 +95,7 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::RevokeCredential(
 grpc::ServerUnaryReactor* TenancyServiceImpl::AuthenticateCredential(
     grpc::CallbackServerContext* ctx, const v1::AuthenticateCredentialRequest* req,
     v1::AuthenticateCredentialResponse* resp) {
-  return ServeUnary(env_, ctx, "AuthenticateCredential", Resource{"parent", "vendor"}, {ROLE_PLATFORM_SERVICE},
+  return ServeUnary(env_, ctx, "AuthenticateCredential", *req, Resource{"parent", "vendor"}, {ROLE_PLATFORM_SERVICE},
                     [=](const CallContext&) -> absl::Status {
                       auto p = manager_.Authenticate(req->secret());
                       // Marked as about the presented secret, so the caller can tell

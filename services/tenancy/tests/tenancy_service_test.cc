@@ -2,6 +2,8 @@
 // the Kafka-protocol broker, called over loopback gRPC as a client would.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+
+#include <map>
 #include <signal.h>
 
 #include <atomic>
@@ -22,6 +24,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/grpc_status.h"
+#include "tests/fixtures/enum_walk.h"
 #include "tests/fixtures/servers.h"
 #include "tests/fixtures/topic_recorder.h"
 
@@ -564,6 +567,30 @@ TEST_F(TenancyServiceTest, SigtermDuringLoadFinishesInFlightCalls) {
   EXPECT_EQ(failed_in_handler, 0);
   EXPECT_EQ(other.load(), 0) << "calls failed with something other than UNAVAILABLE: "
                              << absl::StrJoin(errors, "; ");
+}
+
+// proto3 enums are open: every enum field of every request, set to a number
+// its enum does not define, is refused naming the field (an undefined role on
+// a new credential must not be stored).
+TEST_F(TenancyServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
+  CreateTenant("enum-t");
+  const std::string& vendor = admin();
+  std::map<std::string, dialgrid::testing::EnumProbeCase> cases = {
+      {"CreateTenant", {"tenant_id: \"enum-u\"", vendor}},
+      {"GetTenant", {"name: \"tenants/enum-t\"", vendor}},
+      {"ListTenants", {"", vendor}},
+      {"UpdateTenant", {"tenant { name: \"tenants/enum-t\" }", vendor}},
+      {"SuspendTenant", {"name: \"tenants/enum-t\"", vendor}},
+      {"ResumeTenant", {"name: \"tenants/enum-t\"", vendor}},
+      {"CreateCredential", {"parent: \"tenants/enum-t\"", vendor}},
+      {"GetCredential", {"name: \"tenants/enum-t/credentials/k1\"", vendor}},
+      {"ListCredentials", {"parent: \"tenants/enum-t\"", vendor}},
+      {"RevokeCredential", {"name: \"tenants/enum-t/credentials/k1\"", vendor}},
+      {"AuthenticateCredential", {"", tenancy_->service_secret}},
+  };
+  std::vector<std::string> problems =
+      dialgrid::testing::ProbeEnums(*channel_, *v1::CreateTenantRequest::descriptor()->file()->FindServiceByName("TenancyService"), cases);
+  EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
 }
 
 }  // namespace
