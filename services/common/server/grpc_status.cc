@@ -7,11 +7,24 @@
 
 namespace dialgrid {
 
+std::string TruncateForClient(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Back up to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(text.substr(0, cut), "... (", text.size(), " bytes)");
+}
+
 grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) {
   if (status.ok()) return grpc::Status::OK;
+  // Messages may quote the caller's input; the details travel in trailing
+  // metadata, which default clients cap at 8 KiB. Bounded here, once, so no
+  // echoed value can turn an INVALID_ARGUMENT into the client's
+  // RESOURCE_EXHAUSTED.
+  const std::string message = TruncateForClient(status.message(), kMaxErrorMessageBytes);
   type::v1::RpcStatus rpc;
   rpc.set_code(static_cast<int>(status.code()));
-  rpc.set_message(std::string(status.message()));
+  rpc.set_message(message);
   type::v1::ErrorInfo info;
   std::string reason = ReasonOf(status);
   info.set_reason(reason.empty() ? absl::StatusCodeToString(status.code()) : reason);
@@ -19,7 +32,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   status.ForEachPayload([&](absl::string_view url, const absl::Cord& value) {
     if (absl::StartsWith(url, kMetadataPayloadPrefix)) {
       (*info.mutable_metadata())[std::string(url.substr(kMetadataPayloadPrefix.size()))] =
-          std::string(value);
+          TruncateForClient(std::string(value), kMaxErrorMetadataBytes);
     }
   });
   rpc.add_details()->PackFrom(info);
@@ -27,11 +40,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   if (!field.empty()) {
     type::v1::BadRequest bad;
     auto* v = bad.add_field_violations();
-    v->set_field(field);
-    v->set_description(std::string(status.message()));
+    v->set_field(TruncateForClient(field, kMaxErrorMetadataBytes));
+    v->set_description(message);
     rpc.add_details()->PackFrom(bad);
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()),
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
                       rpc.SerializeAsString());
 }
 

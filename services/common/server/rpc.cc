@@ -49,7 +49,7 @@ absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
   absl::Status st = auth::RequireTenantAccess(call.principal, call.resource_tenant);
   if (!st.ok()) return st;
   // Validation after authorization: a caller learns nothing of what it may not touch.
-  st = CheckEnumValues(request);
+  st = CheckRequestValues(request);
   if (!st.ok()) return st;
   if (env.admission != nullptr) return env.admission->Admit(call);
   return absl::OkStatus();

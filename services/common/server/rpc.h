@@ -93,7 +93,7 @@ grpc::Status ServeSync(RpcEnv& env, grpc::ServerContext* ctx, absl::string_view 
 
 // The checks ServeUnary makes (1-5 above), for streaming handlers that learn
 // the resource name from their first message (`request`); they check the
-// enum values of every later message with CheckEnumValues.
+// enum values of every later message with CheckRequestValues.
 absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
                            const google::protobuf::Message& request, const Resource& resource, const std::vector<auth::Role>& roles,
                            CallContext& call);

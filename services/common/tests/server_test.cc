@@ -3,6 +3,8 @@
 #include <atomic>
 #include <future>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/type/v1/error.pb.h"
 #include "dialgrid/type/v1/time_window.pb.h"
@@ -127,19 +129,19 @@ TEST(TenantRateLimiter, EnforcesEachTenantsQuotaWithBurstAndRefill) {
 namespace dialgrid {
 namespace {
 
-TEST(CheckEnumValuesTest, DefinedValuesPass) {
+TEST(CheckRequestValuesTest, DefinedValuesPass) {
   compliance::v1::ScrubNumbersRequest req;
   req.set_dialing_mode(type::v1::DIALING_MODE_PREDICTIVE);
   req.add_entries()->mutable_callee()->set_time_zone_source(
       contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
-  EXPECT_TRUE(CheckEnumValues(req).ok());
-  EXPECT_TRUE(CheckEnumValues(compliance::v1::ScrubNumbersRequest()).ok());
+  EXPECT_TRUE(CheckRequestValues(req).ok());
+  EXPECT_TRUE(CheckRequestValues(compliance::v1::ScrubNumbersRequest()).ok());
 }
 
-TEST(CheckEnumValuesTest, UndefinedValueAnywhereIsRefusedNamingTheField) {
+TEST(CheckRequestValuesTest, UndefinedValueAnywhereIsRefusedNamingTheField) {
   compliance::v1::ScrubNumbersRequest req;
   req.set_dialing_mode(static_cast<type::v1::DialingMode>(6));
-  absl::Status st = CheckEnumValues(req);
+  absl::Status st = CheckRequestValues(req);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE");
   EXPECT_EQ(FieldOf(st), "dialing_mode");
@@ -148,14 +150,67 @@ TEST(CheckEnumValuesTest, UndefinedValueAnywhereIsRefusedNamingTheField) {
   req.add_entries();
   req.add_entries()->mutable_callee()->set_time_zone_source(
       static_cast<contacts::v1::TimeZoneSource>(-1));
-  st = CheckEnumValues(req);
+  st = CheckRequestValues(req);
   EXPECT_EQ(FieldOf(st), "entries[1].callee.time_zone_source");
 
   type::v1::TimeWindow w;
   w.add_days(type::v1::DAY_OF_WEEK_MONDAY);
   w.add_days(static_cast<type::v1::DayOfWeek>(1000));
-  st = CheckEnumValues(w);
+  st = CheckRequestValues(w);
   EXPECT_EQ(FieldOf(st), "days[1]");
+}
+
+}  // namespace
+}  // namespace dialgrid
+
+namespace dialgrid {
+namespace {
+
+TEST(CheckRequestValuesTest, DurationsAndTimestampsMustBeWellFormed) {
+  compliance::v1::RuleSet rs;
+  auto* cap = rs.add_number_caps();
+  cap->mutable_window()->set_seconds(86400);
+  EXPECT_TRUE(CheckRequestValues(rs).ok());
+  cap->mutable_window()->set_nanos(-1);  // mixed signs
+  absl::Status st = CheckRequestValues(rs);
+  EXPECT_EQ(ReasonOf(st), "INVALID_DURATION");
+  EXPECT_EQ(FieldOf(st), "number_caps[0].window");
+  cap->mutable_window()->set_seconds(-5);  // negative, one sign: well-formed
+  EXPECT_TRUE(CheckRequestValues(rs).ok());
+  cap->mutable_window()->set_nanos(-1000000000);
+  EXPECT_EQ(ReasonOf(CheckRequestValues(rs)), "INVALID_DURATION");
+
+  compliance::v1::ScrubNumbersRequest scrub;
+  scrub.mutable_dial_time()->set_seconds(1700000000);
+  EXPECT_TRUE(CheckRequestValues(scrub).ok());
+  scrub.mutable_dial_time()->set_nanos(-1);
+  EXPECT_EQ(ReasonOf(CheckRequestValues(scrub)), "INVALID_TIME");
+  scrub.mutable_dial_time()->set_nanos(0);
+  scrub.mutable_dial_time()->set_seconds(253402300800);  // year 10000
+  st = CheckRequestValues(scrub);
+  EXPECT_EQ(ReasonOf(st), "INVALID_TIME");
+  EXPECT_EQ(FieldOf(st), "dial_time");
+}
+
+TEST(GrpcStatusTest, EchoedInputIsBoundedInMessageAndDetails) {
+  std::string huge(200000, 'x');
+  absl::Status st = InvalidField("rule_set.custom_calling_hours[0].holidays", "MALFORMED_HOLIDAY",
+                                 absl::StrCat("\"", huge, "\" is not a date"));
+  st = WithMetadata(st, "value", huge);
+  grpc::Status g = ToGrpcStatus(st, "test.dialgrid");
+  EXPECT_LE(g.error_message().size(), kMaxErrorMessageBytes + 32);
+  EXPECT_LT(g.error_details().size(), 4096u);  // message twice, metadata, names
+  absl::Status back = FromGrpcStatus(g);
+  EXPECT_EQ(ReasonOf(back), "MALFORMED_HOLIDAY");
+  EXPECT_EQ(FieldOf(back), "rule_set.custom_calling_hours[0].holidays");
+  EXPECT_TRUE(absl::StrContains(g.error_message(), absl::StrCat("(", st.message().size(), " bytes)")));
+}
+
+TEST(GrpcStatusTest, TruncationKeepsUtf8Whole) {
+  std::string s = "ab\xC3\xA9\xC3\xA9";  // "abéé"
+  EXPECT_EQ(TruncateForClient(s, 3), "ab... (6 bytes)");
+  EXPECT_EQ(TruncateForClient(s, 4), "ab\xC3\xA9... (6 bytes)");
+  EXPECT_EQ(TruncateForClient(s, 6), s);
 }
 
 }  // namespace

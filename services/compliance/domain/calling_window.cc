@@ -136,7 +136,16 @@ absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::s
     return InvalidField("calling_hours", "MALFORMED_RULE", absl::StrCat(where, ": id must be 1-64 characters"));
   }
   std::vector<absl::string_view> jur = absl::StrSplit(r.jurisdiction, '-');
-  if (jur.size() > 2 || jur[0].size() != 2 || (jur.size() == 2 && jur[1].empty())) {
+  auto upper_alnum = [](absl::string_view part, bool letters_only) {
+    for (char ch : part) {
+      bool ok = (ch >= 'A' && ch <= 'Z') || (!letters_only && ch >= '0' && ch <= '9');
+      if (!ok) return false;
+    }
+    return true;
+  };
+  // ISO 3166-1 alpha-2, optionally an ISO 3166-2 subdivision: "US", "US-FL", "JP-13".
+  if (jur.size() > 2 || jur[0].size() != 2 || !upper_alnum(jur[0], true) ||
+      (jur.size() == 2 && (jur[1].empty() || jur[1].size() > 3 || !upper_alnum(jur[1], false)))) {
     return InvalidField("calling_hours", "MALFORMED_JURISDICTION",
                         absl::StrCat(where, ": jurisdiction \"", r.jurisdiction,
                                      "\" is not a country (\"US\") or country-region (\"US-FL\")"));

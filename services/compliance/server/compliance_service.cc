@@ -157,7 +157,7 @@ grpc::Status ComplianceServiceImpl::ScrubStream(
       st = InvalidField("page.campaign", "CAMPAIGN_CHANGED",
                         "every message of a stream names the same campaign");
       break;
-    } else if (st = CheckEnumValues(msg); !st.ok()) {
+    } else if (st = CheckRequestValues(msg); !st.ok()) {
       break;
     }
     auto page = manager_.ScrubNumbers(ActorOf(call), req);

@@ -596,6 +596,56 @@ TEST_F(ComplianceServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// Found by a black-box client: a rule set with a 100 KB holiday string came
+// back with 200 KB of error details, which a default client (8 KB of
+// metadata) sees as RESOURCE_EXHAUSTED; a cap window of 86400 s and -1 ns and
+// a jurisdiction with control characters were accepted.
+TEST_F(ComplianceServiceTest, MalformedRuleSetsAreRefusedWithBoundedErrors) {
+  auto update = [&](const std::function<void(v1::RuleSet&)>& edit) {
+    v1::UpdateRuleSetRequest req;
+    v1::RuleSet* rs = req.mutable_rule_set();
+    rs->set_name("tenants/cs-b/ruleSet");
+    auto* r = rs->add_custom_calling_hours();
+    r->set_id("TEST-ALWAYS");
+    r->set_jurisdiction("US");
+    for (int i = 0; i < 7; ++i) r->add_weekday_windows("00:00-24:00");
+    edit(*rs);
+    v1::GetRuleSetRequest get;
+    get.set_name(rs->name());
+    v1::RuleSet cur;
+    if (stub()->GetRuleSet(Ctx(*b_).get(), get, &cur).ok()) req.set_expected_version(cur.version());
+    v1::RuleSet out;
+    return stub()->UpdateRuleSet(Ctx(*b_).get(), req, &out);
+  };
+  grpc::Status st = update([](v1::RuleSet& rs) {
+    rs.mutable_custom_calling_hours(0)->add_holidays(std::string(100 * 1024, '7'));
+  });
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message().size();
+  EXPECT_EQ(ReasonOf(st), "MALFORMED_HOLIDAY");
+  EXPECT_LT(st.error_message().size() + st.error_details().size(), 4096u);
+
+  st = update([](v1::RuleSet& rs) {
+    auto* cap = rs.add_number_caps();
+    cap->set_id("1-PER-DAY");
+    cap->set_max_attempts(1);
+    cap->mutable_window()->set_seconds(86400);
+    cap->mutable_window()->set_nanos(-1);
+  });
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "INVALID_DURATION");
+  EXPECT_EQ(FieldOf(FromGrpcStatus(st)), "rule_set.number_caps[0].window");
+
+  for (std::string j : {std::string("U\x01"), std::string("US-F\nL"), std::string("us"),
+                        std::string("US-\xE2\x80\xAE" "FL")}) {
+    st = update([&](v1::RuleSet& rs) { rs.mutable_custom_calling_hours(0)->set_jurisdiction(j); });
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << j;
+    EXPECT_EQ(ReasonOf(st), "MALFORMED_JURISDICTION") << j;
+  }
+  EXPECT_TRUE(update([](v1::RuleSet& rs) {
+                rs.mutable_custom_calling_hours(0)->set_jurisdiction("US-FL");
+              }).ok());
+}
+
 // Every message of a streamed scrub is checked, not only the first.
 TEST_F(ComplianceServiceTest, ScrubStreamRefusesAnUndefinedEnumInAnyPage) {
   SetRules(*a_, "cs-a");
