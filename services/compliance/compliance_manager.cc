@@ -148,6 +148,14 @@ absl::StatusOr<DncRequest> ParseDncRequest(const std::string& parent,
 
 }  // namespace
 
+events::OutboxRelayOptions RelayOptions() {
+  events::OutboxRelayOptions o;
+  o.service = "compliance";
+  o.default_topic = kComplianceTopic;
+  o.topic_by_type["dialgrid.compliance.v1.RegistryChanged"] = kRegistryTopic;
+  return o;
+}
+
 bool Registry::Contains(const std::string& e164) const {
   // A number outside the registry's plan (a UK number against a NANP
   // registry) is not a key of it.

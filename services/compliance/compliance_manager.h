@@ -21,6 +21,7 @@
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/event/v1/envelope.pb.h"
 #include "services/common/core/clock.h"
+#include "services/common/events/outbox_relay.h"
 #include "services/compliance/domain/calling_window.h"
 #include "services/compliance/domain/dnc_index.h"
 #include "services/compliance/domain/registry_manifest.h"
@@ -29,6 +30,15 @@
 #include "services/contacts/domain/time_zones.h"
 
 namespace dialgrid::compliance {
+
+// Topics compliance publishes on.
+inline constexpr char kComplianceTopic[] = "compliance";
+// RegistryChanged goes to a topic of its own: every replica consumes it, and
+// it must not make each replica read every dial decision.
+inline constexpr char kRegistryTopic[] = "compliance-registries";
+
+// How compliance's outbox relay routes its events (the topics above).
+events::OutboxRelayOptions RelayOptions();
 
 // A vendor-wide number set loaded from an index file: a do-not-call
 // registry, or a list of known wireless numbers.

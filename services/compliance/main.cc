@@ -14,6 +14,8 @@
 #include "services/common/core/env.h"
 #include "services/common/core/files.h"
 #include "services/common/core/log.h"
+#include "services/common/events/outbox_relay.h"
+#include "services/common/events/relay_metrics.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/platform/platform_flags.h"
@@ -23,7 +25,6 @@
 #include "services/common/server/service_main.h"
 #include "services/compliance/adapters/redis_compliance_store.h"
 #include "services/compliance/compliance_manager.h"
-#include "services/compliance/outbox_relay.h"
 #include "services/compliance/server/compliance_service.h"
 
 ABSL_FLAG(std::string, calling_hours,
@@ -115,17 +116,6 @@ int main(int argc, char** argv) {
   compliance::ComplianceManager manager(store, *zones, *std::move(presets), *std::move(registries),
                                         SystemClock::Get(), options);
 
-  auto& outbox_events = prometheus::BuildCounter()
-                            .Name("dialgrid_compliance_outbox_events_total")
-                            .Help("Events moved from the outbox to Kafka, and records skipped as malformed.")
-                            .Register(host.registry());
-  auto& published = outbox_events.Add({{"result", "published"}});
-  auto& malformed = outbox_events.Add({{"result", "malformed"}});
-  auto& relay_errors = prometheus::BuildCounter()
-                           .Name("dialgrid_compliance_outbox_relay_errors_total")
-                           .Help("Relay passes that failed (Redis or Kafka unavailable); retried.")
-                           .Register(host.registry())
-                           .Add({});
   // When each registry's data becomes too old to clear a dial (alert well
   // before: checks relying on it fail closed from then on).
   auto& stale_at = prometheus::BuildGauge()
@@ -143,13 +133,9 @@ int main(int argc, char** argv) {
     }
   };
 
-  compliance::OutboxRelayOptions relay_options;
-  relay_options.on_batch = [&](int n, int bad) {
-    published.Increment(n);
-    malformed.Increment(bad);
-  };
-  relay_options.on_error = [&] { relay_errors.Increment(); };
-  compliance::OutboxRelay relay(store, backends->producer, relay_options);
+  events::OutboxRelayOptions relay_options = compliance::RelayOptions();
+  events::InstrumentRelay(host.registry(), "compliance", relay_options);
+  events::OutboxRelay relay(store->outbox(), backends->producer, relay_options);
   kafka::ConsumerOptions consumer_options;
   consumer_options.bootstrap_servers = backend_options.kafka_bootstrap;
   consumer_options.group_id = absl::GetFlag(FLAGS_consumer_group);
@@ -166,7 +152,7 @@ int main(int argc, char** argv) {
   kafka::ConsumerOptions registry_options;
   registry_options.bootstrap_servers = backend_options.kafka_bootstrap;
   registry_options.group_id = absl::StrCat(backends->instance, "-registries");
-  registry_options.topics = {compliance::OutboxRelayOptions{}.registry_topic};
+  registry_options.topics = {compliance::kRegistryTopic};
   registry_options.auto_offset_reset = "latest";  // earlier changes came from Redis above
   auto registry_consumer = kafka::KafkaConsumer::Create(
       registry_options,

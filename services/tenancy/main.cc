@@ -5,7 +5,11 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "services/common/auth/principal.h"
+#include "services/common/auth/tenancy_events.h"
 #include "services/common/core/env.h"
+#include "services/common/events/outbox_relay.h"
+#include "services/common/events/redis_outbox.h"
+#include "services/common/events/relay_metrics.h"
 #include "services/common/server/backends.h"
 #include "services/common/server/rate_limiter.h"
 #include "services/common/server/service_host.h"
@@ -38,8 +42,12 @@ int main(int argc, char** argv) {
 
   auto backends = ConnectBackends(BackendOptionsFromFlags("tenancy"));
   if (!backends.ok()) return fail("backends", backends.status());
-  auto store = std::make_shared<tenancy::RedisTenancyStore>(backends->redis);
-  tenancy::TenancyManager manager(store, backends->producer, SystemClock::Get(), backends->instance);
+  events::RedisOutboxOptions outbox_options;
+  outbox_options.stream = "tenancy";
+  outbox_options.instance = backends->instance;
+  auto outbox = std::make_shared<events::RedisOutbox>(backends->redis, outbox_options);
+  auto store = std::make_shared<tenancy::RedisTenancyStore>(backends->redis, outbox);
+  tenancy::TenancyManager manager(store, SystemClock::Get(), backends->instance);
 
   const std::pair<std::string, tenancy::v1::Role> bootstrap[] = {
       {absl::GetFlag(FLAGS_bootstrap_admin_secret_file), tenancy::v1::ROLE_VENDOR_ADMIN},
@@ -71,6 +79,13 @@ int main(int argc, char** argv) {
   tenancy::TenancyServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.tenancy.v1.TenancyService");
   RegisterBackends(host, *backends);
+  events::OutboxRelayOptions relay_options;
+  relay_options.service = "tenancy";
+  relay_options.default_topic = auth::kTenancyTopic;
+  events::InstrumentRelay(host.registry(), "tenancy", relay_options);
+  events::OutboxRelay relay(outbox, backends->producer, relay_options);
+  host.AddStopStep("outbox relay", [&relay] { relay.Stop(absl::Seconds(5)); });
+  relay.Start();
 
   return ServeUntilSignal(host);
 }

@@ -5,6 +5,7 @@
 #include "services/common/auth/tenancy_events.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/tenancy/domain/tenancy_rules.h"
 
@@ -29,24 +30,13 @@ absl::StatusOr<std::string> TenantIdOf(absl::string_view name,
 
 }  // namespace
 
-TenancyManager::TenancyManager(std::shared_ptr<TenancyStore> store,
-                               std::shared_ptr<kafka::EventPublisher> publisher,
-                               const Clock& clock, std::string producer_name)
-    : store_(std::move(store)),
-      publisher_(std::move(publisher)),
-      clock_(clock),
-      producer_name_(std::move(producer_name)) {}
+TenancyManager::TenancyManager(std::shared_ptr<TenancyStore> store, const Clock& clock,
+                               std::string producer_name)
+    : store_(std::move(store)), clock_(clock), producer_name_(std::move(producer_name)) {}
 
-absl::Status TenancyManager::Publish(absl::string_view tenant, absl::string_view subject,
-                                     const google::protobuf::Message& payload) {
-  absl::Status st = publisher_->Publish(
-      auth::kTenancyTopic, kafka::MakeEnvelope(tenant, subject, payload, producer_name_, clock_));
-  if (!st.ok()) {
-    return Unavailable("EVENT_NOT_PUBLISHED",
-                       absl::StrCat("the change is stored but its event could not be published (",
-                                    st.message(), "); retry the call"));
-  }
-  return absl::OkStatus();
+Events TenancyManager::Event(absl::string_view tenant, absl::string_view subject,
+                             const google::protobuf::Message& payload) const {
+  return {kafka::MakeEnvelope(tenant, subject, payload, producer_name_, clock_)};
 }
 
 absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& caller,
@@ -61,10 +51,10 @@ absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& c
   absl::Time now = clock_.Now();
   *t.mutable_create_time() = ToProto(now);
   *t.mutable_update_time() = ToProto(now);
-  DG_RETURN_IF_ERROR(store_->CreateTenant(t));
+  t.set_etag(RandomHex(8));
   v1::TenantCreated ev;
   *ev.mutable_tenant() = t;
-  DG_RETURN_IF_ERROR(Publish(req.tenant_id(), t.name(), ev));
+  DG_RETURN_IF_ERROR(store_->CreateTenant(t, Event(req.tenant_id(), t.name(), ev)));
   return t;
 }
 
@@ -102,10 +92,10 @@ absl::StatusOr<v1::Tenant> TenancyManager::UpdateTenant(const auth::Principal& c
                       ApplyTenantUpdate(req.tenant(), req.update_mask().paths(), current));
   (void)u;
   *current.mutable_update_time() = ToProto(clock_.Now());
-  DG_RETURN_IF_ERROR(store_->ReplaceTenant(current, read_etag));
+  current.set_etag(RandomHex(8));
   v1::TenantUpdated ev;
   *ev.mutable_tenant() = current;
-  DG_RETURN_IF_ERROR(Publish(id, current.name(), ev));
+  DG_RETURN_IF_ERROR(store_->ReplaceTenant(current, read_etag, Event(id, current.name(), ev)));
   return current;
 }
 
@@ -118,28 +108,29 @@ absl::StatusOr<v1::Tenant> TenancyManager::SetState(absl::string_view name,
                         absl::StrCat("must be at most ", kMaxSuspendReason, " bytes"));
   }
   // Compare-and-set loop: a concurrent update of the tenant retries here.
+  // Already in that state: nothing to write, and the event of the change that
+  // put it there is already in the outbox.
   for (int attempt = 0;; ++attempt) {
     DG_ASSIGN_OR_RETURN(v1::Tenant t, store_->GetTenant(id));
-    if (t.state() != state) {
-      std::string etag = t.etag();
-      t.set_state(state);
-      t.set_suspend_reason(state == v1::Tenant::STATE_SUSPENDED ? std::string(reason) : "");
-      *t.mutable_update_time() = ToProto(clock_.Now());
-      absl::Status st = store_->ReplaceTenant(t, etag);
-      if (absl::IsAborted(st) && attempt < 5) continue;
-      DG_RETURN_IF_ERROR(st);
-    }
-    // Published even when already in that state, so a retry after a failed
-    // publish still tells every service.
+    if (t.state() == state) return t;
+    std::string etag = t.etag();
+    t.set_state(state);
+    t.set_suspend_reason(state == v1::Tenant::STATE_SUSPENDED ? std::string(reason) : "");
+    *t.mutable_update_time() = ToProto(clock_.Now());
+    t.set_etag(RandomHex(8));
+    Events events;
     if (state == v1::Tenant::STATE_SUSPENDED) {
       v1::TenantSuspended ev;
       *ev.mutable_tenant() = t;
-      DG_RETURN_IF_ERROR(Publish(id, t.name(), ev));
+      events = Event(id, t.name(), ev);
     } else {
       v1::TenantResumed ev;
       *ev.mutable_tenant() = t;
-      DG_RETURN_IF_ERROR(Publish(id, t.name(), ev));
+      events = Event(id, t.name(), ev);
     }
+    absl::Status st = store_->ReplaceTenant(t, etag, events);
+    if (absl::IsAborted(st) && attempt < 5) continue;
+    DG_RETURN_IF_ERROR(st);
     return t;
   }
 }
@@ -174,11 +165,11 @@ absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
   }
   *c.credential.mutable_create_time() = ToProto(now);
   c.credential.set_creator(caller.credential);
-  DG_RETURN_IF_ERROR(store_->CreateCredential(c));
-  c.credential.set_state(CredentialStateAt(c.credential, now));
   v1::CredentialCreated ev;
   *ev.mutable_credential() = c.credential;
-  DG_RETURN_IF_ERROR(Publish(tenant, c.credential.name(), ev));
+  ev.mutable_credential()->set_state(CredentialStateAt(c.credential, now));
+  DG_RETURN_IF_ERROR(store_->CreateCredential(c, Event(tenant, c.credential.name(), ev)));
+  c.credential.set_state(CredentialStateAt(c.credential, now));
   v1::CreateCredentialResponse resp;
   *resp.mutable_credential() = c.credential;
   resp.set_secret(secret);
@@ -217,13 +208,14 @@ absl::StatusOr<v1::Credential> TenancyManager::RevokeCredential(
   DG_ASSIGN_OR_RETURN(StoredCredential c, store_->GetCredential(ref.tenant, ref.id));
   absl::Time now = clock_.Now();
   if (!c.credential.has_revoke_time()) {
+    // Revoked once: a repeated call changes nothing and has no event of its own.
     *c.credential.mutable_revoke_time() = ToProto(now);
-    DG_RETURN_IF_ERROR(store_->UpdateCredential(c));
+    v1::CredentialRevoked ev;
+    *ev.mutable_credential() = c.credential;
+    ev.mutable_credential()->set_state(CredentialStateAt(c.credential, now));
+    DG_RETURN_IF_ERROR(store_->UpdateCredential(c, Event(ref.tenant, c.credential.name(), ev)));
   }
   c.credential.set_state(CredentialStateAt(c.credential, now));
-  v1::CredentialRevoked ev;
-  *ev.mutable_credential() = c.credential;
-  DG_RETURN_IF_ERROR(Publish(ref.tenant, c.credential.name(), ev));
   return c.credential;
 }
 
@@ -250,7 +242,7 @@ absl::Status TenancyManager::EnsureBootstrapCredential(absl::string_view secret,
   c.credential.add_roles(role);
   *c.credential.mutable_create_time() = ToProto(clock_.Now());
   c.credential.set_creator("bootstrap");
-  absl::Status st = store_->CreateCredential(c);
+  absl::Status st = store_->CreateCredential(c, {});  // no event: nobody listens yet
   if (absl::IsAlreadyExists(st)) {
     // Another replica bootstrapped the same secret at the same moment.
     auto now_there = store_->FindCredential(parsed->credential_id);

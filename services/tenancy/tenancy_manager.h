@@ -15,11 +15,11 @@ namespace dialgrid::tenancy {
 
 // The tenancy service's logic between the gRPC handlers (which have already
 // authenticated the caller and checked its tenant against the resource) and
-// the store. Publishes every change on the "tenancy" topic before answering.
+// the store. Every change is stored with its event in one step (the outbox);
+// a relay publishes the events on the "tenancy" topic.
 class TenancyManager final {
  public:
-  TenancyManager(std::shared_ptr<TenancyStore> store,
-                 std::shared_ptr<kafka::EventPublisher> publisher, const Clock& clock,
+  TenancyManager(std::shared_ptr<TenancyStore> store, const Clock& clock,
                  std::string producer_name);
 
   absl::StatusOr<v1::Tenant> CreateTenant(const auth::Principal& caller,
@@ -48,13 +48,13 @@ class TenancyManager final {
   absl::StatusOr<auth::Principal> Authenticate(absl::string_view secret);
 
  private:
-  absl::Status Publish(absl::string_view tenant, absl::string_view subject,
-                       const google::protobuf::Message& payload);
+  // The event of a change, as the store keeps it.
+  Events Event(absl::string_view tenant, absl::string_view subject,
+               const google::protobuf::Message& payload) const;
   absl::StatusOr<v1::Tenant> SetState(absl::string_view name, v1::Tenant::State state,
                                       absl::string_view reason);
 
   std::shared_ptr<TenancyStore> store_;
-  std::shared_ptr<kafka::EventPublisher> publisher_;
   const Clock& clock_;
   std::string producer_name_;
 };

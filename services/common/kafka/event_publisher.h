@@ -28,6 +28,16 @@ class EventPublisher {
     }
     return absl::OkStatus();
   }
+  // Publishes several events and reports each one's fate (in order), so a
+  // caller can retry only those not durable. The default publishes them one
+  // at a time.
+  virtual std::vector<absl::Status> PublishEach(absl::string_view topic,
+                                                const std::vector<event::v1::Envelope>& events) {
+    std::vector<absl::Status> out;
+    out.reserve(events.size());
+    for (const auto& e : events) out.push_back(Publish(topic, e));
+    return out;
+  }
   // Waits for every event under way; used when draining.
   virtual absl::Status Flush(absl::Duration timeout) = 0;
 };

@@ -152,6 +152,18 @@ absl::Status KafkaProducer::PublishAll(absl::string_view topic,
   return first;
 }
 
+std::vector<absl::Status> KafkaProducer::PublishEach(
+    absl::string_view topic, const std::vector<event::v1::Envelope>& events) {
+  std::vector<absl::Status> out(events.size());
+  std::vector<absl::StatusOr<std::future<absl::Status>>> pending;
+  pending.reserve(events.size());
+  for (const auto& e : events) pending.push_back(Enqueue(topic, e));
+  for (size_t i = 0; i < pending.size(); ++i) {
+    out[i] = pending[i].ok() ? Await(*pending[i]) : pending[i].status();
+  }
+  return out;
+}
+
 absl::Status KafkaProducer::Ping(absl::Duration timeout) {
   RdKafka::Metadata* raw = nullptr;
   RdKafka::ErrorCode ec = producer_->metadata(/*all_topics=*/false, nullptr, &raw,

@@ -37,6 +37,9 @@ class KafkaProducer final : public EventPublisher {
   // reports: OK only when all are durable.
   absl::Status PublishAll(absl::string_view topic,
                           const std::vector<event::v1::Envelope>& events) override;
+  // Pipelined like PublishAll; each event's own delivery result.
+  std::vector<absl::Status> PublishEach(absl::string_view topic,
+                                        const std::vector<event::v1::Envelope>& events) override;
   absl::Status Flush(absl::Duration timeout) override;
   // Asks the cluster for its brokers: UNAVAILABLE when none answers in time.
   // Readiness checks call it; the first call also warms the connection.

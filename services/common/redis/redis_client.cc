@@ -242,18 +242,26 @@ absl::StatusOr<Reply> Client::Eval(const Script& script, const std::vector<std::
 absl::StatusOr<Reply> Client::EvalReplicated(const Script& script, const std::vector<std::string>& keys,
                                              const std::vector<std::string>& args, int replicas,
                                              absl::Duration timeout) {
-  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
-  auto replies = EvalThen(script, keys, args,
-                          {{"WAIT", std::to_string(replicas), std::to_string(ms)}});
+  auto replies = EvalThen(script, keys, args, {WaitCommand(replicas, timeout)});
   if (!replies.ok()) return replies.status();
-  const long long acked = (*replies)[1].integer;
-  if (acked < replicas) {
-    return WithReason(absl::UnavailableError(absl::StrCat(
-                          "the write reached ", acked, " of ", replicas, " Redis replicas within ", ms,
-                          " ms; it is on the master only and is not acknowledged")),
-                      "NOT_REPLICATED");
-  }
+  absl::Status st = CheckReplicated((*replies)[1], replicas, timeout);
+  if (!st.ok()) return st;
   return std::move((*replies)[0]);
+}
+
+std::vector<std::string> WaitCommand(int replicas, absl::Duration timeout) {
+  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
+  return {"WAIT", std::to_string(replicas), std::to_string(ms)};
+}
+
+absl::Status CheckReplicated(const Reply& wait_reply, int replicas, absl::Duration timeout) {
+  const long long acked = wait_reply.integer;
+  if (acked >= replicas) return absl::OkStatus();
+  const int64_t ms = std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout));
+  return WithReason(absl::UnavailableError(absl::StrCat(
+                        "the write reached ", acked, " of ", replicas, " Redis replicas within ", ms,
+                        " ms; it is on the master only and is not acknowledged")),
+                    "NOT_REPLICATED");
 }
 
 absl::StatusOr<std::vector<Reply>> Client::EvalThen(const Script& script,

@@ -84,6 +84,11 @@ class Client {
   absl::StatusOr<Reply> EvalReplicated(const Script& script, const std::vector<std::string>& keys,
                                        const std::vector<std::string>& args, int replicas,
                                        absl::Duration timeout);
+  // EVALSHA (SCRIPT LOAD on NOSCRIPT) followed by `then`, on one connection
+  // in one round trip; the replies in order (the script's first).
+  absl::StatusOr<std::vector<Reply>> EvalThen(const Script& script, const std::vector<std::string>& keys,
+                                              const std::vector<std::string>& args,
+                                              const std::vector<std::vector<std::string>>& then);
   absl::Status Ping();
 
   // One connection held for a sequence of calls (WATCH ... MULTI/EXEC
@@ -113,11 +118,6 @@ class Client {
   void Release(Conn* conn);
   absl::Status EnsureConnected(Conn& conn);
   void Drop(Conn& conn);
-  // EVALSHA (SCRIPT LOAD on NOSCRIPT) followed by `then`, on one connection
-  // in one round trip; the replies in order (the script's first).
-  absl::StatusOr<std::vector<Reply>> EvalThen(const Script& script, const std::vector<std::string>& keys,
-                                              const std::vector<std::string>& args,
-                                              const std::vector<std::vector<std::string>>& then);
   absl::StatusOr<std::vector<Reply>> RunPipeline(Conn& conn,
                                                  const std::vector<std::vector<std::string>>& commands,
                                                  bool keep_error_replies, std::vector<std::string>* errors);
@@ -128,6 +128,12 @@ class Client {
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> idle_;
 };
+
+// The command that waits for `replicas` replicas to acknowledge this
+// connection's writes, and the check of its reply: UNAVAILABLE NOT_REPLICATED
+// when fewer did within `timeout` (the writes stay on the master only).
+std::vector<std::string> WaitCommand(int replicas, absl::Duration timeout);
+absl::Status CheckReplicated(const Reply& wait_reply, int replicas, absl::Duration timeout);
 
 // Outcome of ReplaceIfEtag.
 enum class CasResult { kReplaced, kEtagMismatch, kMissing };

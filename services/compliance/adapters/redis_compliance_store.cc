@@ -10,6 +10,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/events/outbox_record.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -20,24 +21,15 @@ std::string Prefix(const std::string& tenant) { return TenantHashTag(tenant) + "
 std::string Ms(absl::Time t) { return std::to_string(absl::ToUnixMillis(t)); }
 std::string Ms(absl::Duration d) { return std::to_string(absl::ToInt64Milliseconds(d)); }
 
-// "<kind><10-digit length><bytes>" as the scripts write it.
-std::string Framed(char kind, const std::string& bytes) {
-  return absl::StrCat(std::string(1, kind), absl::StrFormat("%010d", bytes.size()), bytes);
-}
+using events::FrameRecord;
+using events::Frame;
 
-struct Frame {
-  char kind = 0;
-  absl::string_view bytes;
-  absl::string_view rest;
-};
+std::string Framed(char kind, const std::string& bytes) { return FrameRecord(kind, bytes); }
 
 absl::StatusOr<Frame> Unframe(absl::string_view record) {
-  size_t len = 0;
-  if (record.size() < 11 || !absl::SimpleAtoi(record.substr(1, 10), &len) ||
-      record.size() < 11 + len) {
-    return absl::DataLossError("a compliance record in Redis is malformed");
-  }
-  return Frame{record[0], record.substr(11, len), record.substr(11 + len)};
+  auto f = events::UnframeRecord(record);
+  if (!f.ok()) return absl::DataLossError("a compliance record in Redis is malformed");
+  return f;
 }
 
 // Adds the script's verdict to a decision taken in process.
@@ -93,7 +85,8 @@ local function audit(key, ms, rec, retention)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (ms - retention))
   redis.call('PEXPIRE', key, retention)
 end
-local function outbox(rec) redis.call('RPUSH', 'dg:compliance:outbox', rec) end
+-- outbox(rec): the tenant's outbox is the script's last key (RedisOutbox::EvalWithEvents)
+local function outbox(rec) redis.call('RPUSH', KEYS[#KEYS], rec) end
 )lua";
 
 // The atomic part of CheckDial. ARGV: see the list in CheckDial().
@@ -296,13 +289,27 @@ absl::StatusOr<event::v1::Envelope> DecodeOutboxRecord(absl::string_view record)
 
 RedisComplianceStore::RedisComplianceStore(std::shared_ptr<redis::Client> redis,
                                            std::string instance, RedisReplication replication)
-    : redis_(std::move(redis)), instance_(std::move(instance)), replication_(replication) {}
+    : redis_(std::move(redis)), replication_(replication) {
+  events::RedisOutboxOptions o;
+  o.stream = "compliance";
+  o.instance = std::move(instance);
+  o.decode = DecodeOutboxRecord;
+  o.wait_replicas = replication.replicas;
+  o.wait_timeout = replication.timeout;
+  outbox_ = std::make_shared<events::RedisOutbox>(redis_, std::move(o));
+}
 
 absl::StatusOr<redis::Reply> RedisComplianceStore::Write(const redis::Script& script,
                                                          const std::vector<std::string>& keys,
                                                          const std::vector<std::string>& args) {
   if (replication_.replicas <= 0) return redis_->Eval(script, keys, args);
   return redis_->EvalReplicated(script, keys, args, replication_.replicas, replication_.timeout);
+}
+
+absl::StatusOr<redis::Reply> RedisComplianceStore::WriteWithEvents(
+    const redis::Script& script, const std::vector<std::string>& keys,
+    const std::vector<std::string>& args, const std::string& tenant) {
+  return outbox_->EvalWithEvents(script, keys, args, tenant);
 }
 
 absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& tenant,
@@ -333,9 +340,10 @@ absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& 
 absl::Status RedisComplianceStore::PutRuleSet(const std::string& tenant, const v1::RuleSet& rule_set,
                                               int64_t expected_version,
                                               const event::v1::Envelope& event) {
-  auto r = Write(PutRuleSetScript(), {},
-                        {Prefix(tenant), std::to_string(expected_version),
-                         rule_set.SerializeAsString(), Framed('E', event.SerializeAsString())});
+  auto r = WriteWithEvents(PutRuleSetScript(), {},
+                           {Prefix(tenant), std::to_string(expected_version),
+                            rule_set.SerializeAsString(), Framed('E', event.SerializeAsString())},
+                           tenant);
   if (!r.ok()) {
     if (absl::StrContains(r.status().message(), "VERSION_MISMATCH")) {
       return Aborted("VERSION_MISMATCH",
@@ -374,7 +382,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       args.push_back(Ms(cap.window));
     }
   }
-  auto r = Write(CheckScript(), {}, args);
+  auto r = WriteWithEvents(CheckScript(), {}, args, c.tenant);
   if (!r.ok()) return ScriptError(r.status(), "checking the dial");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the check script");
   CheckOutcome out;
@@ -403,7 +411,7 @@ absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(const std::string& 
   std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "add",
                                    meta.SerializeAsString(), Framed('E', event.SerializeAsString())};
   args.insert(args.end(), numbers.begin(), numbers.end());
-  auto r = Write(DncScript(), {}, args);
+  auto r = WriteWithEvents(DncScript(), {}, args, tenant);
   if (!r.ok()) return ScriptError(r.status(), "adding to the do-not-call list");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the DNC script");
   return DncChange{r->elements[0].integer, r->elements[1].integer};
@@ -415,7 +423,7 @@ absl::StatusOr<DncChange> RedisComplianceStore::RemoveDoNotCall(
   std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "remove", "",
                                    Framed('E', event.SerializeAsString())};
   args.insert(args.end(), numbers.begin(), numbers.end());
-  auto r = Write(DncScript(), {}, args);
+  auto r = WriteWithEvents(DncScript(), {}, args, tenant);
   if (!r.ok()) return ScriptError(r.status(), "removing from the do-not-call list");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the DNC script");
   return DncChange{r->elements[0].integer, r->elements[1].integer};
@@ -454,9 +462,10 @@ redis.call('HSET', ARGV[1] .. 'consp', ARGV[2], ARGV[4])
 outbox(ARGV[5])
 return 1
 )lua");
-  auto r = Write(*put, {},
-                 {Prefix(tenant), c.phone_number(), compact, c.SerializeAsString(),
-                  Framed('E', event.SerializeAsString())});
+  auto r = WriteWithEvents(*put, {},
+                           {Prefix(tenant), c.phone_number(), compact, c.SerializeAsString(),
+                            Framed('E', event.SerializeAsString())},
+                           tenant);
   if (!r.ok()) return ScriptError(r.status(), "recording the consent");
   return absl::OkStatus();
 }
@@ -557,8 +566,10 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
   for (uint64_t k : add) args.push_back(std::to_string(k));
   for (uint64_t k : remove) args.push_back(std::to_string(k));
   std::string base = absl::StrCat("dg:registry:", registry);
-  auto r = Write(RegistryScript(),
-                        {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args);
+  // Vendor scope: the vendor's outbox. (The registry keys are not
+  // hash-tagged with it yet: on Redis Cluster this script would cross slots.)
+  auto r = WriteWithEvents(RegistryScript(),
+                           {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args, "");
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
 }
@@ -656,49 +667,6 @@ absl::StatusOr<std::vector<v1::DialRecord>> RedisComplianceStore::ListRecords(
     out.push_back(std::move(rec));
   }
   return out;
-}
-
-absl::StatusOr<OutboxBatch> RedisComplianceStore::Peek(int max) {
-  std::string lock = absl::StrCat(kOutboxKey, ":lock");
-  auto r = redis_->Pipeline({{"SET", lock, instance_, "NX", "PX", "10000"}, {"GET", lock}});
-  if (!r.ok()) return r.status();
-  if ((*r)[1].str != instance_) return OutboxBatch{};  // another replica relays
-  auto renew = redis_->Command({"PEXPIRE", lock, "10000"});
-  if (!renew.ok()) return renew.status();
-  auto items = redis_->Command({"LRANGE", kOutboxKey, "0", std::to_string(max - 1)});
-  if (!items.ok()) return items.status();
-  OutboxBatch out;
-  for (const auto& item : items->elements) {
-    ++out.records;
-    auto env = DecodeOutboxRecord(item.str);
-    if (!env.ok()) {
-      ++out.malformed;
-      continue;
-    }
-    out.events.push_back(*std::move(env));
-  }
-  return out;
-}
-
-absl::Status RedisComplianceStore::Pop(int n) {
-  if (n <= 0) return absl::OkStatus();
-  // Only while this replica still holds the lock: if it lapsed during a slow
-  // publish, another relay may have taken over, re-read the same events and
-  // popped them already; trimming again would drop events nobody published.
-  static const redis::Script* pop = new redis::Script(R"lua(
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('LTRIM', KEYS[1], ARGV[2], -1)
-return 1
-)lua");
-  auto r = redis_->Eval(*pop, {kOutboxKey, absl::StrCat(kOutboxKey, ":lock")},
-                        {instance_, std::to_string(n)});
-  if (!r.ok()) return ScriptError(r.status(), "popping the outbox");
-  if (r->integer != 1) {
-    return WithReason(absl::AbortedError("the outbox relay lock lapsed before the pop; the batch "
-                                         "stays and is published again (consumers dedup by event id)"),
-                      "RELAY_LOCK_LOST");
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace dialgrid::compliance

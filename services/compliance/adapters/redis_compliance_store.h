@@ -1,6 +1,7 @@
 #pragma once
 
-// ComplianceStore and EventOutbox on Redis. Keys (prefix {t:<tenant>}:):
+// ComplianceStore on Redis, with its events in the tenant's outbox
+// (services/common/events, stream "compliance"). Keys (prefix {t:<tenant>}:):
 //   cr               HASH  current -> version, v<N> -> RuleSet
 //   dnc, dnc:<camp>  SET   E.164 numbers on the tenant / campaign list
 //   dncm, dncm:<camp> HASH E.164 -> DoNotCallEntry (reason, who, when)
@@ -13,14 +14,15 @@
 //   ev:<event id>    STRING call events applied (30 days)
 //   aud:<e164>       ZSET  audit records (decisions, calls) by ms
 //   dreq:<request>   STRING decision of a request id (24 h)
-// and the platform-wide outbox list dg:compliance:outbox (+ :lock) and
-// registry overlays dg:registry:<id>:add / :del (SETs of registry keys) and
+//   outbox:compliance LIST events written with the changes (RedisOutbox)
+// and registry overlays dg:registry:<id>:add / :del (SETs of registry keys) and
 // dg:registry:<id>:asof (STRING, the latest change file's date) and
 // dg:registry:<id>:dates (HASH key -> date of its last change).
 
 #include <memory>
 
 #include "absl/time/time.h"
+#include "services/common/events/redis_outbox.h"
 #include "services/common/redis/redis_client.h"
 #include "services/compliance/ports/compliance_store.h"
 
@@ -35,9 +37,9 @@ struct RedisReplication {
   absl::Duration timeout = absl::Milliseconds(100);
 };
 
-class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
+class RedisComplianceStore final : public ComplianceStore {
  public:
-  // `instance` identifies this replica for the outbox relay lock.
+  // `instance` identifies this replica as the holder of an outbox it relays.
   RedisComplianceStore(std::shared_ptr<redis::Client> redis, std::string instance,
                        RedisReplication replication = {});
 
@@ -76,24 +78,24 @@ class RedisComplianceStore final : public ComplianceStore, public EventOutbox {
                                                           absl::Time from, absl::Time to,
                                                           int offset, int limit) override;
 
-  // EventOutbox. Only the replica holding the relay lock (renewed on each
-  // Peek, 10 s) gets events, and Pop trims only while it still holds it
-  // (else ABORTED RELAY_LOCK_LOST, nothing removed), so two relays never pop
-  // each other's.
-  absl::StatusOr<OutboxBatch> Peek(int max) override;
-  absl::Status Pop(int n) override;
-
-  static constexpr char kOutboxKey[] = "dg:compliance:outbox";
+  // The outbox every write script appends to, for the relay.
+  std::shared_ptr<events::RedisOutbox> outbox() const { return outbox_; }
 
  private:
   // Every write script goes through here: EVALSHA, and WAIT when replicas
   // must acknowledge (UNAVAILABLE NOT_REPLICATED otherwise).
   absl::StatusOr<redis::Reply> Write(const redis::Script& script, const std::vector<std::string>& keys,
                                      const std::vector<std::string>& args);
+  // The same for scripts that write events: the tenant's outbox is their
+  // last key, and the tenant is marked for the relay in the same round trip.
+  absl::StatusOr<redis::Reply> WriteWithEvents(const redis::Script& script,
+                                               const std::vector<std::string>& keys,
+                                               const std::vector<std::string>& args,
+                                               const std::string& tenant);
 
   std::shared_ptr<redis::Client> redis_;
-  std::string instance_;
   RedisReplication replication_;
+  std::shared_ptr<events::RedisOutbox> outbox_;
 };
 
 // Decoding of the records the scripts write (exposed for tests): a kind

@@ -140,21 +140,4 @@ class ComplianceStore {
                                                                   int offset, int limit) = 0;
 };
 
-// The oldest events of the outbox.
-struct OutboxBatch {
-  std::vector<event::v1::Envelope> events;
-  int records = 0;    // records read (Pop this many once published)
-  int malformed = 0;  // records that did not decode (skipped, counted)
-};
-
-// The events written with the changes, handed to Kafka by a relay.
-class EventOutbox {
- public:
-  virtual ~EventOutbox() = default;
-  // Up to `max` of the oldest events, without removing them.
-  virtual absl::StatusOr<OutboxBatch> Peek(int max) = 0;
-  // Removes the `n` oldest (after they were published).
-  virtual absl::Status Pop(int n) = 0;
-};
-
 }  // namespace dialgrid::compliance

@@ -19,7 +19,7 @@
 #include "services/compliance/compliance_manager.h"
 #include "services/compliance/domain/attempt_caps.h"
 #include "services/compliance/domain/registry_manifest.h"
-#include "services/compliance/outbox_relay.h"
+#include "services/common/events/outbox_relay.h"
 #include "tests/fixtures/servers.h"
 
 namespace dialgrid::compliance {
@@ -144,7 +144,7 @@ class ComplianceComponentTest : public ::testing::Test {
   // its Kafka consumer would.
   void DeliverRegistryEvents(ComplianceManager* m) {
     auto publisher = std::make_shared<RecordingPublisher>();
-    OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+    events::OutboxRelay relay(store_->outbox(), publisher, RelayOptions());
     while (*relay.RunOnce() > 0) {
     }
     for (const auto& e : publisher->events) ASSERT_TRUE(m->HandleRegistryEvent(e).ok());
@@ -1083,7 +1083,7 @@ TEST_F(ComplianceComponentTest, ContactEventsPutNumbersOnTheTenantList) {
 TEST_F(ComplianceComponentTest, OutboxRelayPublishesCompleteDecisionsAndRetries) {
   // Drain what earlier tests left.
   auto publisher = std::make_shared<RecordingPublisher>();
-  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  events::OutboxRelay relay(store_->outbox(), publisher, RelayOptions());
   while (*relay.RunOnce() > 0) {
   }
   publisher->events.clear();
@@ -1113,30 +1113,10 @@ TEST_F(ComplianceComponentTest, OutboxRelayPublishesCompleteDecisionsAndRetries)
   EXPECT_EQ(published.reasons(0).code(), "DNC_TENANT");
   EXPECT_EQ(publisher->events[2].tenant(), tenant_);
   EXPECT_EQ(*relay.RunOnce(), 0);
-}
-
-TEST_F(ComplianceComponentTest, ARelayWhoseLockLapsedPopsNothing) {
-  auto publisher = std::make_shared<RecordingPublisher>();
-  OutboxRelay drain(store_, publisher, OutboxRelayOptions{});
-  while (*drain.RunOnce() > 0) {
-  }
-  SetRules(AlwaysOpen);
-  ASSERT_TRUE(Check(kNy).ok());
-  auto slow = std::make_shared<RedisComplianceStore>(client_, "test/slow");
-  ASSERT_TRUE(client_->Command({"DEL", std::string(RedisComplianceStore::kOutboxKey) + ":lock"}).ok());
-  auto batch = slow->Peek(100);
-  ASSERT_TRUE(batch.ok()) << batch.status();
-  ASSERT_EQ(batch->records, 2);  // rule set, decision
-  // Its lock lapses while it publishes; another replica takes over, relays and pops.
-  ASSERT_TRUE(client_->Command({"SET", std::string(RedisComplianceStore::kOutboxKey) + ":lock", "test/1"}).ok());
-  ASSERT_TRUE(client_->Command({"RPUSH", RedisComplianceStore::kOutboxKey, "later-record"}).ok());
-  auto late = slow->Pop(batch->records);
-  EXPECT_EQ(ReasonOf(late), "RELAY_LOCK_LOST");
-  auto len = client_->Command({"LLEN", RedisComplianceStore::kOutboxKey});
+  // The events went through this tenant's own outbox.
+  auto len = client_->Command({"LLEN", absl::StrCat("{t:", tenant_, "}:outbox:compliance")});
   ASSERT_TRUE(len.ok());
-  EXPECT_EQ(len->integer, 3) << "the lapsed relay removed events it no longer owned";
-  ASSERT_TRUE(client_->Command({"DEL", RedisComplianceStore::kOutboxKey,
-                                std::string(RedisComplianceStore::kOutboxKey) + ":lock"}).ok());
+  EXPECT_EQ(len->integer, 0);
 }
 
 TEST_F(ComplianceComponentTest, RegistryChangesBetweenRebuildsReachEveryReplica) {
@@ -1163,7 +1143,7 @@ TEST_F(ComplianceComponentTest, RegistryChangesBetweenRebuildsReachEveryReplica)
   // The other replica: not yet, then through the event, as its consumer delivers it.
   EXPECT_TRUE(Check(fresh, type::v1::DIALING_MODE_PREVIEW, "", "", replica.get())->allowed());
   auto publisher = std::make_shared<RecordingPublisher>();
-  OutboxRelay relay(store_, publisher, OutboxRelayOptions{});
+  events::OutboxRelay relay(store_->outbox(), publisher, RelayOptions());
   while (*relay.RunOnce() > 0) {
   }
   int applied = 0;

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
-#include "services/common/core/random.h"
+#include "services/common/events/outbox_record.h"
 
 namespace dialgrid::tenancy {
 namespace {
@@ -21,14 +21,36 @@ std::string CredentialListKey(absl::string_view tenant) {
   return absl::StrCat(TenantHashTag(tenant), ":credentials");
 }
 
-// KEYS[1] tenant hash; ARGV proto, etag. 1 = created, 0 = exists.
+// KEYS[1] tenant hash, KEYS[2] outbox; ARGV proto, etag, event records...
+// 1 = created, 0 = exists (nothing written).
 const redis::Script& CreateTenantScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
+  static const redis::Script* s = new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'proto', ARGV[1], 'etag', ARGV[2])
+for i = 3, #ARGV do outbox(ARGV[i]) end
 return 1
 )lua");
   return *s;
+}
+
+// KEYS[1] tenant hash, KEYS[2] outbox; ARGV expected etag, proto, new etag,
+// event records... 1 replaced, 0 etag mismatch, -1 missing.
+const redis::Script& ReplaceTenantScript() {
+  static const redis::Script* s = new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + R"lua(
+local cur = redis.call('HGET', KEYS[1], 'etag')
+if not cur then return -1 end
+if cur ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'etag', ARGV[3])
+for i = 4, #ARGV do outbox(ARGV[i]) end
+return 1
+)lua");
+  return *s;
+}
+
+std::vector<std::string> Records(const Events& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.push_back(events::EnvelopeRecord(e));
+  return out;
 }
 
 absl::StatusOr<StoredCredential> DecodeCredential(const redis::Reply& reply) {
@@ -47,14 +69,15 @@ absl::StatusOr<StoredCredential> DecodeCredential(const redis::Reply& reply) {
 
 }  // namespace
 
-RedisTenancyStore::RedisTenancyStore(std::shared_ptr<redis::Client> redis)
-    : redis_(std::move(redis)) {}
+RedisTenancyStore::RedisTenancyStore(std::shared_ptr<redis::Client> redis,
+                                     std::shared_ptr<events::RedisOutbox> outbox)
+    : redis_(std::move(redis)), outbox_(std::move(outbox)) {}
 
-absl::Status RedisTenancyStore::CreateTenant(v1::Tenant& tenant) {
+absl::Status RedisTenancyStore::CreateTenant(const v1::Tenant& tenant, const Events& events) {
   std::string id = tenant.name().substr(std::string("tenants/").size());
-  tenant.set_etag(RandomHex(8));
-  auto r = redis_->Eval(CreateTenantScript(), {TenantKey(id)},
-                        {tenant.SerializeAsString(), tenant.etag()});
+  std::vector<std::string> args = {tenant.SerializeAsString(), tenant.etag()};
+  for (auto& r : Records(events)) args.push_back(std::move(r));
+  auto r = outbox_->EvalWithEvents(CreateTenantScript(), {TenantKey(id)}, args, id);
   if (!r.ok()) return r.status();
   // The index is written even when the tenant exists, so a retry after a
   // crash between the two writes repairs it.
@@ -112,20 +135,23 @@ absl::StatusOr<std::vector<v1::Tenant>> RedisTenancyStore::ListTenants(const Pag
   return out;
 }
 
-absl::Status RedisTenancyStore::ReplaceTenant(v1::Tenant& tenant, absl::string_view expected_etag) {
+absl::Status RedisTenancyStore::ReplaceTenant(const v1::Tenant& tenant,
+                                              absl::string_view expected_etag,
+                                              const Events& events) {
   std::string id = tenant.name().substr(std::string("tenants/").size());
-  tenant.set_etag(RandomHex(8));
-  auto r = redis::ReplaceIfEtag(*redis_, TenantKey(id), std::string(expected_etag),
-                                tenant.SerializeAsString(), tenant.etag());
+  std::vector<std::string> args = {std::string(expected_etag), tenant.SerializeAsString(),
+                                   tenant.etag()};
+  for (auto& r : Records(events)) args.push_back(std::move(r));
+  auto r = outbox_->EvalWithEvents(ReplaceTenantScript(), {TenantKey(id)}, args, id);
   if (!r.ok()) return r.status();
-  if (*r == redis::CasResult::kMissing) return NotFound("TENANT_NOT_FOUND", "tenant not found");
-  if (*r == redis::CasResult::kEtagMismatch) {
+  if (r->integer == -1) return NotFound("TENANT_NOT_FOUND", "tenant not found");
+  if (r->integer == 0) {
     return Aborted("ETAG_MISMATCH", "the tenant changed since it was read; read it again and retry");
   }
   return absl::OkStatus();
 }
 
-absl::Status RedisTenancyStore::CreateCredential(const StoredCredential& c) {
+absl::Status RedisTenancyStore::CreateCredential(const StoredCredential& c, const Events& events) {
   std::string id = c.credential.name().substr(c.credential.name().rfind('/') + 1);
   // The index claims the id first (HSETNX), so an id collision never touches
   // the existing credential. Until the record is written the id cannot
@@ -133,11 +159,12 @@ absl::Status RedisTenancyStore::CreateCredential(const StoredCredential& c) {
   auto idx = redis_->Command({"HSETNX", kCredentialIndex, id, c.tenant});
   if (!idx.ok()) return idx.status();
   if (idx->integer == 0) return AlreadyExists("CREDENTIAL_EXISTS", "credential id already in use");
-  auto r = redis_->Pipeline({
-      {"HSET", CredentialKey(c.tenant, id), "proto", c.credential.SerializeAsString(), "hash",
-       c.secret_hash, "tenant", c.tenant},
-      {"ZADD", CredentialListKey(c.tenant), "0", id},
-  });
+  // The record, its listing and its events in one transaction.
+  auto r = outbox_->ExecWithEvents(
+      {{"HSET", CredentialKey(c.tenant, id), "proto", c.credential.SerializeAsString(), "hash",
+        c.secret_hash, "tenant", c.tenant},
+       {"ZADD", CredentialListKey(c.tenant), "0", id}},
+      c.tenant, events);
   return r.ok() ? absl::OkStatus() : r.status();
 }
 
@@ -173,10 +200,11 @@ absl::StatusOr<std::vector<v1::Credential>> RedisTenancyStore::ListCredentials(
   return out;
 }
 
-absl::Status RedisTenancyStore::UpdateCredential(const StoredCredential& c) {
+absl::Status RedisTenancyStore::UpdateCredential(const StoredCredential& c, const Events& events) {
   std::string id = c.credential.name().substr(c.credential.name().rfind('/') + 1);
-  auto r = redis_->Command({"HSET", CredentialKey(c.tenant, id), "proto",
-                            c.credential.SerializeAsString()});
+  auto r = outbox_->ExecWithEvents(
+      {{"HSET", CredentialKey(c.tenant, id), "proto", c.credential.SerializeAsString()}}, c.tenant,
+      events);
   return r.ok() ? absl::OkStatus() : r.status();
 }
 
