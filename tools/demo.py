@@ -87,6 +87,27 @@ def read_topic(kafka, topic):
     return sorted(events, key=lambda e: (e.time.seconds, e.time.nanos))
 
 
+def outbox_drained(p, service):
+    """True once no tenant's outbox of `service` holds an event: every change
+    is then on Kafka (the relay pops only what Kafka acknowledged). Services
+    store each change with its event and a relay publishes it a moment later,
+    so a reader that must see every event waits for this first."""
+    host, port = p.redis_address.rsplit(":", 1)
+    cli = ["redis-cli", "-h", host, "-p", port]
+    keys = subprocess.run(cli + ["--scan", "--pattern", f"*:outbox:{service}"],
+                          capture_output=True, text=True, timeout=10).stdout.split()
+    for key in keys:
+        n = subprocess.run(cli + ["LLEN", key], capture_output=True, text=True, timeout=10).stdout
+        if n.strip() not in ("", "0"):
+            return False
+    return True
+
+
+def read_topic_when_drained(p, topic, service):
+    eventually(lambda: outbox_drained(p, service), 15)
+    return read_topic(p.kafka, topic)
+
+
 def run_demo(p):
     tenancy = p.endpoints["tenancy"]
     channel = grpc.insecure_channel(tenancy["grpc"])
@@ -182,7 +203,7 @@ def run_demo(p):
     show("ACME back office (not revoked)", "OK")
 
     step("Events on Kafka topic 'tenancy' (read with kcat, a client that is not ours; oldest first)")
-    events = read_topic(p.kafka, "tenancy")
+    events = read_topic_when_drained(p, "tenancy", "tenancy")
     for env in events:
         show(env.type.rsplit(".", 1)[-1], f"{env.tenant}/{env.subject}")  # = the record key
     show("events in all", len(events))
@@ -329,7 +350,7 @@ def run_contacts(p, contacts, office, globex):
     show("list after the erasure", counts_text(cl))
 
     step("Events on Kafka topic 'contacts' (read with kcat, Envelopes decoded; oldest first)")
-    events = read_topic(p.kafka, "contacts")
+    events = read_topic_when_drained(p, "contacts", "contacts")
     for env in events:
         etype = env.type.rsplit(".", 1)[-1]
         detail = env.subject

@@ -15,8 +15,10 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/random.h"
 #include "services/common/core/names.h"
 #include "services/common/core/status_macros.h"
+#include "services/common/core/text.h"
 #include "services/contacts/domain/contact_rules.h"
 #include "services/contacts/domain/phone_numbers.h"
 
@@ -133,26 +135,16 @@ ContactWrite MakeWrite(int64_t seq, const std::string& before_bytes, const v1::C
 }
 
 ContactManager::ContactManager(std::shared_ptr<ContactStore> store,
-                               std::shared_ptr<const ZoneResolver> zones,
-                               std::shared_ptr<kafka::EventPublisher> publisher,
-                               ContactQuota quota, const Clock& clock, std::string producer)
+                               std::shared_ptr<const ZoneResolver> zones, ContactQuota quota, const Clock& clock, std::string producer)
     : store_(std::move(store)),
       zones_(std::move(zones)),
-      publisher_(std::move(publisher)),
       quota_(std::move(quota)),
       clock_(clock),
       producer_(std::move(producer)) {}
 
-absl::Status ContactManager::Publish(const std::string& tenant, const std::string& subject,
-                                     const google::protobuf::Message& payload) {
-  absl::Status st = publisher_->Publish(
-      kContactsTopic, kafka::MakeEnvelope(tenant, subject, payload, producer_, clock_));
-  if (!st.ok()) {
-    return Unavailable("EVENT_NOT_PUBLISHED",
-                       absl::StrCat("the event could not be published (", st.message(),
-                                    "); retry the call"));
-  }
-  return absl::OkStatus();
+event::v1::Envelope ContactManager::Event(const std::string& tenant, const std::string& subject,
+                                          const google::protobuf::Message& payload) const {
+  return kafka::MakeEnvelope(tenant, subject, payload, producer_, clock_);
 }
 
 absl::StatusOr<int64_t> ContactManager::MaxContacts(const std::string& tenant) {
@@ -175,18 +167,18 @@ absl::StatusOr<v1::ContactList> ContactManager::CreateContactList(
     return InvalidField("contact_list.description", "FIELD_TOO_LONG",
                         "must be at most 2000 bytes of UTF-8");
   }
+  DG_RETURN_IF_ERROR(ValidateText("contact_list.display_name", cl.display_name()));
   cl.set_name(absl::StrCat(req.parent(), "/contactLists/", req.contact_list_id()));
   cl.clear_counts_by_status();
   cl.clear_contact_count();
   absl::Time now = clock_.Now();
   *cl.mutable_create_time() = ToProto(now);
   *cl.mutable_update_time() = ToProto(now);
-  v1::ContactList stored = cl;
-  DG_RETURN_IF_ERROR(store_->CreateList(tenant, req.contact_list_id(), stored));
-  cl.set_etag(stored.etag());
+  cl.set_etag(RandomHex(8));
   v1::ContactListCreated ev;
   *ev.mutable_contact_list() = cl;
-  DG_RETURN_IF_ERROR(Publish(tenant, cl.name(), ev));
+  DG_RETURN_IF_ERROR(
+      store_->CreateList(tenant, req.contact_list_id(), cl, {Event(tenant, cl.name(), ev)}));
   return cl;
 }
 
@@ -238,6 +230,7 @@ absl::StatusOr<v1::ContactList> ContactManager::UpdateContactList(
         return InvalidField("contact_list.display_name", "INVALID_DISPLAY_NAME",
                             "must be 1-200 bytes of UTF-8");
       }
+      DG_RETURN_IF_ERROR(ValidateText("contact_list.display_name", v));
       cur.set_display_name(v);
     } else if (path == "description") {
       const std::string& v = req.contact_list().description();
@@ -305,18 +298,23 @@ absl::StatusOr<v1::Contact> ContactManager::CreateContact(const v1::CreateContac
   InitNewContact(c, clock_.Now());
   DG_ASSIGN_OR_RETURN(int64_t quota, MaxContacts(ref.tenant));
   std::string bytes = ToStored(c);
+  // The event is stored with the contact; the store names it once the
+  // contact has its sequence number.
+  BatchEvents events;
+  {
+    v1::ContactCreated ev;
+    DG_ASSIGN_OR_RETURN(*ev.mutable_contact(), FromStored(bytes, ref.name, 0));
+    ev.mutable_contact()->clear_name();
+    events.created = Event(ref.tenant, ref.name, ev);
+  }
   DG_ASSIGN_OR_RETURN(BatchResult res,
                       store_->Commit(ref.tenant, ref.list, {MakeWrite(0, "", nullptr, &c, bytes)},
-                                     nullptr, quota));
+                                     nullptr, quota, events));
   if (res.seqs[0] < 0) {
     return QuotaExceeded("max_contacts", absl::StrCat("the tenant's quota of ", quota,
                                                       " contacts is reached"));
   }
-  DG_ASSIGN_OR_RETURN(v1::Contact out, FromStored(bytes, ref.name, res.seqs[0]));
-  v1::ContactCreated ev;
-  *ev.mutable_contact() = out;
-  DG_RETURN_IF_ERROR(Publish(ref.tenant, out.name(), ev));
-  return out;
+  return FromStored(bytes, ref.name, res.seqs[0]);
 }
 
 absl::StatusOr<v1::Contact> ContactManager::GetContact(const v1::GetContactRequest& req) {
@@ -420,16 +418,15 @@ absl::StatusOr<v1::Contact> ContactManager::UpdateContact(const v1::UpdateContac
       }
     }
     std::string bytes = ToStored(next);
+    DG_ASSIGN_OR_RETURN(v1::Contact out, FromStored(bytes, l.list_name, l.seq));
+    v1::ContactUpdated ev;
+    *ev.mutable_contact() = out;
     auto res = store_->Commit(l.tenant, l.list, {MakeWrite(l.seq, l.bytes, &l.contact, &next, bytes)},
-                              nullptr, -1);
+                              nullptr, -1, {{Event(l.tenant, out.name(), ev)}, std::nullopt});
     if (absl::IsAborted(res.status()) && attempt < kCommitAttempts && req.contact().etag().empty()) {
       continue;
     }
     if (!res.ok()) return res.status();
-    DG_ASSIGN_OR_RETURN(v1::Contact out, FromStored(bytes, l.list_name, l.seq));
-    v1::ContactUpdated ev;
-    *ev.mutable_contact() = out;
-    DG_RETURN_IF_ERROR(Publish(l.tenant, out.name(), ev));
     return out;
   }
 }
@@ -439,7 +436,7 @@ absl::StatusOr<v1::DeleteContactResponse> ContactManager::DeleteContact(
   for (int attempt = 0;; ++attempt) {
     DG_ASSIGN_OR_RETURN(Loaded l, Load(req.name()));
     auto res = store_->Commit(l.tenant, l.list, {MakeWrite(l.seq, l.bytes, &l.contact, nullptr, "")},
-                              nullptr, -1);
+                              nullptr, -1, {});
     if (absl::IsAborted(res.status()) && attempt < kCommitAttempts) continue;
     if (!res.ok()) return res.status();
     return v1::DeleteContactResponse();
@@ -839,7 +836,7 @@ absl::Status ImportSession::CommitBatch(Batch& batch) {
     absl::Status st;
     if (!updates.empty() || inserts.empty()) {
       auto r = m.store_->Commit(tenant_, list_, updates, inserts.empty() ? &progress : nullptr,
-                                max_contacts_);
+                                max_contacts_, {});
       st = r.status();
       if (r.ok()) {
         for (size_t j = 0; j < update_at.size(); ++j) merged.seqs[update_at[j]] = r->seqs[j];
@@ -937,7 +934,8 @@ absl::StatusOr<v1::ImportReport> ImportSession::Finish() {
   }
   v1::ContactListImported ev;
   *ev.mutable_report() = report;
-  DG_RETURN_IF_ERROR(manager_.Publish(tenant_, header_.parent(), ev));
+  DG_RETURN_IF_ERROR(
+      manager_.store_->AppendEvents(tenant_, {manager_.Event(tenant_, header_.parent(), ev)}));
   return report;
 }
 
@@ -1030,13 +1028,15 @@ absl::StatusOr<v1::EraseContactDataResponse> ContactManager::EraseContactData(
     resp.add_erased_contacts(ContactName(absl::StrCat("tenants/", tenant, "/contactLists/", t.list), t.seq));
   }
   for (const auto& n : numbers) resp.add_do_not_call_numbers(n);
+  // The erasure's event (its numbers go on the do-not-call list) is durable
+  // before anything is erased, so no failure part-way can lose it.
   v1::ContactErased ev;
   *ev.mutable_contacts() = resp.erased_contacts();
   *ev.mutable_do_not_call_numbers() = resp.do_not_call_numbers();
-  DG_RETURN_IF_ERROR(Publish(tenant, req.parent(), ev));
+  DG_RETURN_IF_ERROR(store_->AppendEvents(tenant, {Event(tenant, req.parent(), ev)}));
   for (const auto& t : targets) {
     auto res = store_->Commit(tenant, t.list, {MakeWrite(t.seq, t.bytes, &t.contact, nullptr, "")},
-                              nullptr, -1);
+                              nullptr, -1, {});
     if (absl::IsAborted(res.status())) {
       return Aborted("CONCURRENT_MODIFICATION", "a contact changed during erasure; retry the call");
     }
@@ -1119,18 +1119,18 @@ absl::StatusOr<v1::Contact> ContactManager::ReportOutcome(const v1::ReportOutcom
     v1::ContactOptedOut ev;
     ev.set_contact(l.contact.name());
     for (const auto& n : Phones(l.contact)) ev.add_do_not_call_numbers(n);
-    DG_RETURN_IF_ERROR(Publish(l.tenant, l.contact.name(), ev));
+    DG_RETURN_IF_ERROR(store_->AppendEvents(l.tenant, {Event(l.tenant, l.contact.name(), ev)}));
   }
   std::string bytes = ToStored(next);
   ContactWrite w = MakeWrite(l.seq, l.bytes, &l.contact, &next, bytes);
   w.lease_id = req.lease_id();
   w.old_queued = false;  // a leased contact is out of the queue already
-  DG_ASSIGN_OR_RETURN(BatchResult res, store_->Commit(l.tenant, l.list, {w}, nullptr, -1));
-  (void)res;
   DG_ASSIGN_OR_RETURN(v1::Contact out, FromStored(bytes, l.list_name, l.seq));
   v1::ContactUpdated ev;
   *ev.mutable_contact() = out;
-  DG_RETURN_IF_ERROR(Publish(l.tenant, out.name(), ev));
+  DG_ASSIGN_OR_RETURN(BatchResult res, store_->Commit(l.tenant, l.list, {w}, nullptr, -1,
+                                                      {{Event(l.tenant, out.name(), ev)}, std::nullopt}));
+  (void)res;
   return out;
 }
 

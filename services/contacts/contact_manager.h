@@ -128,9 +128,10 @@ class ImportSession {
 // authenticated, tenant checked) and the store.
 class ContactManager {
  public:
+  // Every change is stored with its event in one step (the store's outbox);
+  // a relay publishes the events on the "contacts" topic.
   ContactManager(std::shared_ptr<ContactStore> store, std::shared_ptr<const ZoneResolver> zones,
-                 std::shared_ptr<kafka::EventPublisher> publisher, ContactQuota quota,
-                 const Clock& clock, std::string producer);
+                 ContactQuota quota, const Clock& clock, std::string producer);
 
   absl::StatusOr<v1::ContactList> CreateContactList(const v1::CreateContactListRequest& req);
   absl::StatusOr<v1::ContactList> GetContactList(const v1::GetContactListRequest& req);
@@ -160,8 +161,9 @@ class ContactManager {
 
  private:
   friend class ImportSession;
-  absl::Status Publish(const std::string& tenant, const std::string& subject,
-                       const google::protobuf::Message& payload);
+  // The event of a change, as the store keeps it.
+  event::v1::Envelope Event(const std::string& tenant, const std::string& subject,
+                            const google::protobuf::Message& payload) const;
   absl::StatusOr<int64_t> MaxContacts(const std::string& tenant);
   // Loads one contact: (tenant, list, seq, stored bytes, contact).
   struct Loaded {
@@ -174,7 +176,6 @@ class ContactManager {
 
   std::shared_ptr<ContactStore> store_;
   std::shared_ptr<const ZoneResolver> zones_;
-  std::shared_ptr<kafka::EventPublisher> publisher_;
   ContactQuota quota_;
   const Clock& clock_;
   std::string producer_;

@@ -3,6 +3,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "services/common/core/env.h"
+#include "services/common/events/outbox_relay.h"
+#include "services/common/events/redis_outbox.h"
+#include "services/common/events/relay_metrics.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/platform/platform_flags.h"
 #include "services/common/server/backends.h"
@@ -40,11 +43,12 @@ int main(int argc, char** argv) {
   if (!platform_or.ok()) return fail("platform clients", platform_or.status());
   std::shared_ptr<PlatformClients> platform = std::move(*platform_or);
 
-  auto store = std::make_shared<contacts::RedisContactStore>(backends->redis);
-  contacts::ContactManager manager(
-      store, *zones, backends->producer,
-      platform->QuotaLookup(&tenancy::v1::Quota::max_contacts),
-      SystemClock::Get(), backends->instance);
+  auto outbox = std::make_shared<events::RedisOutbox>(
+      backends->redis, contacts::RedisContactStore::OutboxOptions(backends->instance));
+  auto store = std::make_shared<contacts::RedisContactStore>(backends->redis, outbox);
+  contacts::ContactManager manager(store, *zones,
+                                   platform->QuotaLookup(&tenancy::v1::Quota::max_contacts),
+                                   SystemClock::Get(), backends->instance);
 
   auto host_or = ServiceHost::Create(HostOptionsFromFlags("contacts"));
   if (!host_or.ok()) return fail("service host", host_or.status());
@@ -56,8 +60,15 @@ int main(int argc, char** argv) {
   contacts::ContactsServiceImpl service(env, manager);
   host.AddService(&service, "dialgrid.contacts.v1.ContactsService");
   RegisterBackends(host, *backends);
+  events::OutboxRelayOptions relay_options;
+  relay_options.service = "contacts";
+  relay_options.default_topic = contacts::kContactsTopic;
+  events::InstrumentRelay(host.registry(), "contacts", relay_options);
+  events::OutboxRelay relay(outbox, backends->producer, relay_options);
+  host.AddStopStep("outbox relay", [&relay] { relay.Stop(absl::Seconds(5)); });
   host.AddStopStep("tenancy events", [platform] { platform->Stop(); });
 
   platform->Start();
+  relay.Start();
   return ServeUntilSignal(host);
 }

@@ -24,9 +24,6 @@ const char* LevelName(LogLevel level) {
 }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsWordChar(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
 bool IsNumberSeparator(char c) {
   return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '+';
 }
@@ -53,10 +50,10 @@ std::string MaskPhoneNumbers(absl::string_view text) {
       }
       ++j;
     }
-    // Digits inside a word (ids such as "k66abc2937461a0") are not numbers.
-    bool inside_word = (i > 0 && IsWordChar(out[i - 1]) && out[i - 1] != '+') ||
-                       (last_digit + 1 < out.size() && IsWordChar(out[last_digit + 1]));
-    if (digits >= 7 && !inside_word) {
+    // Letters around the digits do not make them less of a phone number
+    // ("+1415555012a", "tel4155550123"), so ids with long digit runs are
+    // masked too: leaking a number is worse than a partly masked id.
+    if (digits >= 7) {
       int to_mask = digits - 2;
       for (size_t k = i; k <= last_digit && to_mask > 0; ++k) {
         if (IsDigit(out[k])) {

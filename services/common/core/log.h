@@ -33,7 +33,9 @@ void SetMinLogLevel(LogLevel level);
 
 // Replaces every run of 7 or more digits (with the separators + - . ( ) and
 // spaces inside a number) by '*' except its last two digits, so phone numbers
-// never reach logs: "+1 (415) 555-0123" -> "+* (***) ***-**23".
+// never reach logs: "+1 (415) 555-0123" -> "+* (***) ***-**23". Letters
+// next to the run do not stop it: "+1415555012a" -> "+********12a", and ids
+// with 7 or more digits in a row are masked the same way. Linear time.
 std::string MaskPhoneNumbers(absl::string_view text);
 
 // JSON string escaping (without the surrounding quotes).

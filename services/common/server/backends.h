@@ -27,7 +27,8 @@ struct Backends {
 
 absl::StatusOr<Backends> ConnectBackends(const BackendOptions& options);
 
-// Readiness checks on Redis and Kafka, and the Kafka flush when draining.
+// The readiness check on Redis (services write through their outbox, so
+// Kafka is not one), and the Kafka flush when draining.
 void RegisterBackends(ServiceHost& host, const Backends& backends);
 
 // The first line of a file, trimmed (secrets from mounted files).

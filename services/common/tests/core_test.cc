@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
+#include "services/common/core/text.h"
 
 namespace dialgrid {
 namespace {
@@ -51,9 +54,81 @@ TEST(Log, MasksPhoneNumbers) {
   EXPECT_EQ(MaskPhoneNumbers("tenant acme, 42 agents, port 50051"), "tenant acme, 42 agents, port 50051");
   EXPECT_EQ(MaskPhoneNumbers("020 7946 0958"), "*** **** **58");
   EXPECT_EQ(MaskPhoneNumbers("phone=4155550123,"), "phone=********23,");
-  // Ids with long digit runs are left alone.
+  // Short digit runs inside ids are left alone.
+  EXPECT_EQ(MaskPhoneNumbers("vendor/credentials/k66abc293746a0"),
+            "vendor/credentials/k66abc293746a0");
+}
+
+// Regression: a run of digits touching a letter ("+1415555012a") was taken
+// for part of an id and logged in clear.
+TEST(Log, MasksPhoneNumbersNextToLetters) {
+  EXPECT_EQ(MaskPhoneNumbers("+1415555012a"), "+********12a");
+  EXPECT_EQ(MaskPhoneNumbers("phone=+1415555012a,"), "phone=+********12a,");
+  EXPECT_EQ(MaskPhoneNumbers("tel4155550123"), "tel********23");
+  EXPECT_EQ(MaskPhoneNumbers("x(415) 555-0123y"), "x(***) ***-**23y");
+  EXPECT_EQ(MaskPhoneNumbers("a415.555.0123b"), "a***.***.**23b");
+  // Ids with 7 or more digits in a row are masked like numbers.
   EXPECT_EQ(MaskPhoneNumbers("vendor/credentials/k66abc2937461a0"),
-            "vendor/credentials/k66abc2937461a0");
+            "vendor/credentials/k66abc*****61a0");
+  EXPECT_EQ(MaskPhoneNumbers("abc123456def"), "abc123456def");  // 6 digits
+}
+
+TEST(Log, MasksLongInputInOnePass) {
+  std::string digits(1 << 20, '5');
+  std::string masked = MaskPhoneNumbers(absl::StrCat("x", digits, "y"));
+  EXPECT_EQ(masked, absl::StrCat("x", std::string((1 << 20) - 2, '*'), "55y"));
+  std::string mixed;
+  for (int i = 0; i < (1 << 18); ++i) mixed += "1a2 ";
+  EXPECT_EQ(MaskPhoneNumbers(mixed), mixed);  // no run reaches 7 digits
+}
+
+TEST(Text, PlainTextIsAccepted) {
+  for (const char* ok : {"", "ACME Insurance", "Zürich — 東京 😀", "O'Brien-Smith (CRM #12)",
+                         "\xc2\xa0nbsp", "zwj \xe2\x80\x8d", "nnbsp \xe2\x80\xaf",
+                         "sup \xe2\x81\xb0", "arabic \xd8\x9b", "\xf4\x8f\xbf\xbf"}) {
+    EXPECT_TRUE(IsPlainText(ok)) << ok;
+    EXPECT_TRUE(ValidateText("f", ok).ok()) << ok;
+  }
+}
+
+TEST(Text, ControlDirectionAndBadUtf8AreRefused) {
+  const std::string bad[] = {
+      std::string("nul\0inside", 10),
+      "\x01", "tab\there", "new\nline", "cr\r", "del\x7f", "\x1f",
+      "c1 \xc2\x80", "nel \xc2\x85", "c1 \xc2\x9f",
+      "lre \xe2\x80\xaa", "rle \xe2\x80\xab", "pdf \xe2\x80\xac", "lro \xe2\x80\xad",
+      "rlo \xe2\x80\xae", "lri \xe2\x81\xa6", "rli \xe2\x81\xa7", "fsi \xe2\x81\xa8",
+      "pdi \xe2\x81\xa9", "lrm \xe2\x80\x8e", "rlm \xe2\x80\x8f", "alm \xd8\x9c",
+      "\xff", "cut \xc3", "cut3 \xe2\x80", "lone \x80", "overlong \xc0\xaf",
+      "overlong3 \xe0\x80\xaf", "surrogate \xed\xa0\x80", "too big \xf4\x90\x80\x80",
+      "\xf8\x88\x80\x80\x80"};
+  for (const std::string& s : bad) {
+    EXPECT_FALSE(IsPlainText(s)) << s;
+    absl::Status st = ValidateText("contact.first_name", s);
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << s;
+    EXPECT_EQ(ReasonOf(st), "INVALID_TEXT") << s;
+    EXPECT_EQ(FieldOf(st), "contact.first_name") << s;
+  }
+}
+
+TEST(Text, MultiLineTextTakesTabAndLineBreaksOnly) {
+  EXPECT_TRUE(IsPlainText("Lee, Jr.\nII\r\n\tend", TextKind::kMultiLine));
+  EXPECT_FALSE(IsPlainText("Lee, Jr.\nII", TextKind::kSingleLine));
+  for (const std::string& bad : {std::string("a\0b", 3), std::string("\x0b"), std::string("\x7f"),
+                                 std::string("\xc2\x85"), std::string("\xe2\x80\xae"),
+                                 std::string("\xff")}) {
+    EXPECT_EQ(ReasonOf(ValidateText("f", bad, TextKind::kMultiLine)), "INVALID_TEXT") << bad;
+  }
+}
+
+TEST(Text, ErrorGivesTheOffsetNotTheText) {
+  const std::string input = "secret-name \xe2\x80\xae evil";
+  EXPECT_EQ(FirstInvalidTextOffset(input), 12u);
+  EXPECT_EQ(FirstInvalidTextOffset("fine"), absl::string_view::npos);
+  absl::Status st = ValidateText("display_name", input);
+  EXPECT_TRUE(absl::StrContains(st.message(), "byte 12")) << st.message();
+  EXPECT_FALSE(absl::StrContains(st.message(), "secret")) << st.message();
+  EXPECT_FALSE(absl::StrContains(st.message(), "\xe2\x80\xae"));
 }
 
 TEST(Log, JsonEscape) {

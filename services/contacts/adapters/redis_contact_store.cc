@@ -12,6 +12,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
+#include "services/common/events/outbox_record.h"
 #include "services/contacts/domain/contact_rules.h"
 
 namespace dialgrid::contacts {
@@ -69,16 +70,21 @@ end
 // compare-and-set (and that new external ids are still free) before pass 2
 // writes anything, so a conflict leaves Redis untouched. Writes are grouped
 // per key so a 2000-row batch costs a few hundred Redis calls, not thousands.
+// KEYS: the list hash, the tenant's outbox (last).
 // ARGV: prefix, list, max_contacts (-1 none), import key ("" none),
-//       import rows, then 16 fields per write (see Commit()).
+//       import rows, number of event records E, then 16 fields per write
+//       (see Commit()), then the E event records ('C' records get the first
+//       write's new sequence number appended; see BatchEvents::created).
 const redis::Script& CommitScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
+  static const redis::Script* s = new redis::Script(
+      std::string(kLuaHelpers) + events::RedisOutbox::kLuaAppend + R"lua(
 local P, list, maxc, impkey, improws = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local nev = tonumber(ARGV[6])
 local N = 16
-local n = (#ARGV - 5) / N
+local n = (#ARGV - 6 - nev) / N
 local lkey = P .. 'l:' .. list
 if redis.call('EXISTS', lkey) == 0 then return {err = 'NO_LIST'} end
-local function f(i, k) return ARGV[5 + (i - 1) * N + k] end
+local function f(i, k) return ARGV[6 + (i - 1) * N + k] end
 local function bucket(seq) return P .. 'c:' .. list .. ':' .. math.floor(seq / 128) end
 local newcount = 0
 for i = 1, n do
@@ -132,7 +138,7 @@ local function add2(t, k, a, b)
   l[#l + 1] = b
 end
 for i = 1, n do
-  local o = 5 + (i - 1) * N
+  local o = 6 + (i - 1) * N
   local seq = tonumber(ARGV[o + 1])
   if seq == 0 and room == 0 then
     out[i] = -1
@@ -212,6 +218,14 @@ if impkey ~= '' then
   redis.call('HSET', impkey, 'rows', improws)
   redis.call('SADD', P .. 'imps:' .. list, impkey)
 end
+for j = #ARGV - nev + 1, #ARGV do
+  local rec = ARGV[j]
+  if string.sub(rec, 1, 1) == 'C' then
+    if out[1] and out[1] > 0 then outbox(rec .. tostring(out[1])) end
+  else
+    outbox(rec)
+  end
+end
 return out
 )lua");
   return *s;
@@ -289,21 +303,67 @@ absl::Status MapScriptError(const absl::Status& st) {
 
 }  // namespace
 
-RedisContactStore::RedisContactStore(std::shared_ptr<redis::Client> redis)
-    : redis_(std::move(redis)) {}
+RedisContactStore::RedisContactStore(std::shared_ptr<redis::Client> redis,
+                                     std::shared_ptr<events::RedisOutbox> outbox)
+    : redis_(std::move(redis)), outbox_(std::move(outbox)) {}
+
+events::RedisOutboxOptions RedisContactStore::OutboxOptions(std::string instance) {
+  events::RedisOutboxOptions o;
+  o.stream = "contacts";
+  o.instance = std::move(instance);
+  o.decode = DecodeContactsOutboxRecord;
+  return o;
+}
+
+absl::StatusOr<event::v1::Envelope> DecodeContactsOutboxRecord(absl::string_view record) {
+  auto f = events::UnframeRecord(record);
+  if (!f.ok()) return f.status();
+  if (f->kind != 'C') return events::DecodeEnvelopeRecord(record);
+  // A created contact's event, completed with the sequence number the
+  // commit script appended.
+  event::v1::Envelope env;
+  v1::ContactCreated created;
+  int64_t seq = 0;
+  if (!env.ParseFromArray(f->bytes.data(), static_cast<int>(f->bytes.size())) ||
+      !absl::SimpleAtoi(f->rest, &seq) || seq <= 0 || !env.payload().UnpackTo(&created)) {
+    return absl::DataLossError("a created contact's outbox record does not decode");
+  }
+  created.mutable_contact()->set_name(ContactName(env.subject(), seq));
+  env.set_subject(created.contact().name());
+  env.mutable_payload()->PackFrom(created);
+  return env;
+}
+
+// KEYS: the list hash, the tenant's lists, the outbox. ARGV: proto, etag,
+// event records... 1 created, 0 exists (nothing written).
+const redis::Script& CreateListScript() {
+  static const redis::Script* s = new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + R"lua(
+if redis.call('HSETNX', KEYS[1], 'proto', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'etag', ARGV[2], 'count', '0')
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+for i = 4, #ARGV do outbox(ARGV[i]) end
+return 1
+)lua");
+  return *s;
+}
 
 absl::Status RedisContactStore::CreateList(const std::string& tenant, const std::string& list,
-                                           v1::ContactList& cl) {
+                                           const v1::ContactList& cl, const Events& events) {
   std::string p = Prefix(tenant);
-  cl.set_etag(RandomHex(8));
-  auto r = redis_->Command({"HSETNX", ListKey(p, list), "proto", cl.SerializeAsString()});
+  std::vector<std::string> args = {cl.SerializeAsString(), cl.etag(), list};
+  for (const auto& e : events) args.push_back(events::EnvelopeRecord(e));
+  auto r = outbox_->EvalWithEvents(CreateListScript(), {ListKey(p, list), p + "lists"}, args, tenant);
   if (!r.ok()) return r.status();
   if (r->integer == 0) {
     return AlreadyExists("CONTACT_LIST_EXISTS", absl::StrCat("contact list \"", list, "\" exists"));
   }
-  auto w = redis_->Pipeline({{"HSET", ListKey(p, list), "etag", cl.etag(), "count", "0"},
-                             {"ZADD", p + "lists", "0", list}});
-  return w.ok() ? absl::OkStatus() : w.status();
+  return absl::OkStatus();
+}
+
+absl::Status RedisContactStore::AppendEvents(const std::string& tenant, const Events& events) {
+  if (events.empty()) return absl::OkStatus();
+  auto r = outbox_->ExecWithEvents({}, tenant, events);
+  return r.ok() ? absl::OkStatus() : r.status();
 }
 
 absl::StatusOr<v1::ContactList> RedisContactStore::GetList(const std::string& tenant,
@@ -402,7 +462,7 @@ absl::StatusOr<int64_t> RedisContactStore::DeleteList(const std::string& tenant,
       writes.push_back(std::move(w));
     }
     if (!writes.empty()) {
-      auto res = Commit(tenant, list, writes, nullptr, -1);
+      auto res = Commit(tenant, list, writes, nullptr, -1, {});
       if (absl::IsAborted(res.status()) && ++conflicts < 50) continue;  // changed: rescan the page
       if (!res.ok()) return res.status();
       removed += static_cast<int64_t>(writes.size());
@@ -640,13 +700,15 @@ absl::StatusOr<BatchResult> RedisContactStore::Commit(const std::string& tenant,
                                                       const std::string& list,
                                                       const std::vector<ContactWrite>& writes,
                                                       const ImportProgress* progress,
-                                                      int64_t max_contacts) {
+                                                      int64_t max_contacts,
+                                                      const BatchEvents& events) {
   std::string p = Prefix(tenant);
+  const size_t nev = events.events.size() + (events.created ? 1 : 0);
   std::vector<std::string> args = {
       p, list, std::to_string(max_contacts),
       progress != nullptr ? absl::StrCat(p, "imp:", list, ":", progress->import_id) : "",
-      progress != nullptr ? std::to_string(progress->rows_committed) : "0"};
-  args.reserve(5 + writes.size() * 16);
+      progress != nullptr ? std::to_string(progress->rows_committed) : "0", std::to_string(nev)};
+  args.reserve(6 + writes.size() * 16 + nev);
   auto phones = [](const std::vector<std::string>& v) {
     std::vector<std::string> parts;
     for (const auto& n : v) parts.push_back(absl::StrCat(PhoneBucket(n), "|", n));
@@ -671,7 +733,9 @@ absl::StatusOr<BatchResult> RedisContactStore::Commit(const std::string& tenant,
     args.push_back(w.new_status);                                           // 16
   }
   // Field count per write is 16 (the script's N must match).
-  auto r = redis_->Eval(CommitScript(), {ListKey(p, list)}, args);
+  for (const auto& e : events.events) args.push_back(events::EnvelopeRecord(e));
+  if (events.created) args.push_back(events::FrameRecord('C', events.created->SerializeAsString()));
+  auto r = outbox_->EvalWithEvents(CommitScript(), {ListKey(p, list)}, args, tenant);
   if (!r.ok()) return MapScriptError(r.status());
   BatchResult res;
   for (const auto& e : r->elements) {

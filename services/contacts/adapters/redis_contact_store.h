@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "services/common/events/redis_outbox.h"
 #include "services/common/redis/redis_client.h"
 #include "services/contacts/ports/contact_store.h"
 
@@ -21,12 +22,17 @@ namespace dialgrid::contacts {
 //   P imp:<list>:<import>   HASH rows (committed data rows)
 //   P imps:<list>           SET of the list's import keys (dropped with the list)
 //   P contacts              STRING contacts of the tenant (quota)
+//   P outbox:contacts       LIST events of the changes (RedisOutbox)
 class RedisContactStore final : public ContactStore {
  public:
-  explicit RedisContactStore(std::shared_ptr<redis::Client> redis);
+  // `outbox`: the "contacts" stream's, made with OutboxOptions() below.
+  RedisContactStore(std::shared_ptr<redis::Client> redis,
+                    std::shared_ptr<events::RedisOutbox> outbox);
+  // The outbox options contacts needs (its record decoder included).
+  static events::RedisOutboxOptions OutboxOptions(std::string instance);
 
   absl::Status CreateList(const std::string& tenant, const std::string& list,
-                          v1::ContactList& contact_list) override;
+                          const v1::ContactList& contact_list, const Events& events) override;
   absl::StatusOr<v1::ContactList> GetList(const std::string& tenant,
                                           const std::string& list) override;
   absl::StatusOr<std::vector<std::string>> ListListIds(const std::string& tenant,
@@ -56,7 +62,8 @@ class RedisContactStore final : public ContactStore {
   absl::StatusOr<BatchResult> Commit(const std::string& tenant, const std::string& list,
                                      const std::vector<ContactWrite>& writes,
                                      const ImportProgress* progress,
-                                     int64_t max_contacts) override;
+                                     int64_t max_contacts, const BatchEvents& events) override;
+  absl::Status AppendEvents(const std::string& tenant, const Events& events) override;
   absl::StatusOr<BatchResult> InsertNew(const std::string& tenant, const std::string& list,
                                         const std::vector<ContactWrite>& writes,
                                         const ImportProgress* progress,
@@ -82,6 +89,11 @@ class RedisContactStore final : public ContactStore {
       const std::string& lkey, const std::vector<std::vector<std::string>>& reads,
       ListSnapshot* snapshot);
   std::shared_ptr<redis::Client> redis_;
+  std::shared_ptr<events::RedisOutbox> outbox_;
 };
+
+// Decodes the contacts outbox's records: 'E' events, and 'C' records (a
+// created contact's event completed with its sequence number).
+absl::StatusOr<event::v1::Envelope> DecodeContactsOutboxRecord(absl::string_view record);
 
 }  // namespace dialgrid::contacts

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/text.h"
 #include "services/contacts/domain/csv_reader.h"
 #include "services/contacts/domain/phone_numbers.h"
 
@@ -15,13 +16,14 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max) {
+absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max,
+                       TextKind kind = TextKind::kSingleLine) {
   if (value.size() > max) {
     return InvalidField(field, "FIELD_TOO_LONG",
                         absl::StrCat("must be at most ", max, " bytes, got ", value.size()));
   }
   if (!IsValidUtf8(value)) return InvalidField(field, "INVALID_UTF8", "is not valid UTF-8");
-  return absl::OkStatus();
+  return ValidateText(field, value, kind);  // controls, text-direction characters: INVALID_TEXT
 }
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
@@ -83,8 +85,12 @@ absl::StatusOr<v1::Contact> BuildContact(const RawContact& raw, absl::string_vie
   }
   for (const auto& [k, v] : raw.attributes) {
     if (k.empty()) return InvalidField("attributes", "INVALID_ATTRIBUTE", "empty attribute name");
-    absl::Status st = CheckText(absl::StrCat("attributes.", k.substr(0, 64)), k, kMaxAttributeKey);
-    if (st.ok()) st = CheckText(absl::StrCat("attributes.", k.substr(0, 64)), v, kMaxAttributeValue);
+    // The name is checked before it names the field of the value's errors.
+    // Values are notes-like: a quoted CSV field may span lines.
+    absl::Status st = CheckText("attributes", k, kMaxAttributeKey);
+    if (st.ok()) {
+      st = CheckText(absl::StrCat("attributes.", k), v, kMaxAttributeValue, TextKind::kMultiLine);
+    }
     if (!st.ok()) return st;
     if (!v.empty()) (*c.mutable_attributes())[k] = v;
   }

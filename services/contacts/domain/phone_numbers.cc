@@ -85,6 +85,11 @@ std::string NanpDigits(absl::string_view s, bool nanp_default) {
   return "";
 }
 
+absl::Status PhoneTooLong() {
+  return InvalidField("phone", "INVALID_PHONE_NUMBER",
+                      absl::StrCat("phone number longer than ", kMaxPhoneInput, " characters"));
+}
+
 bool IsNanpRegion(absl::string_view region) {
   static const char* kNanp[] = {"US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO",
                                 "GD", "GU", "JM", "KN", "KY", "LC", "MP", "MS", "PR", "SX",
@@ -102,6 +107,8 @@ absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
 
 absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
                                                absl::string_view default_country) {
+  // Before the fast path, which skips any number of separators.
+  if (raw.size() > kMaxPhoneInput) return PhoneTooLong();
   std::string region_in = absl::AsciiStrToUpper(default_country);
   std::string national = NanpDigits(raw, IsNanpRegion(region_in));
   if (national.size() != 10) return NormalizePhoneSlow(raw, default_country);
@@ -140,11 +147,9 @@ absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
 
 absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
                                                    absl::string_view default_country) {
+  if (raw.size() > kMaxPhoneInput) return PhoneTooLong();
   absl::string_view trimmed = absl::StripAsciiWhitespace(raw);
   if (trimmed.empty()) return InvalidField("phone", "INVALID_PHONE_NUMBER", "empty phone number");
-  if (trimmed.size() > 40) {
-    return InvalidField("phone", "INVALID_PHONE_NUMBER", "phone number longer than 40 characters");
-  }
   const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
   PhoneNumber number;
   std::string region_in = absl::AsciiStrToUpper(default_country);

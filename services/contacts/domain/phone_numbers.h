@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,10 +17,14 @@ struct NormalizedPhone {
   std::string nanp_region;
 };
 
+// The longest phone number input taken, in bytes, whitespace included.
+inline constexpr size_t kMaxPhoneInput = 40;
+
 // Parses a number as written (E.164, national with `default_country`, with
 // spaces, dashes, dots or parentheses) with libphonenumber. INVALID_ARGUMENT
-// with reason INVALID_PHONE_NUMBER (unparseable) or IMPOSSIBLE_PHONE_NUMBER
-// (parses but no such number can exist in its region). Thread-safe.
+// with reason INVALID_PHONE_NUMBER (unparseable, empty or longer than
+// kMaxPhoneInput) or IMPOSSIBLE_PHONE_NUMBER (parses but no such number can
+// exist in its region). Thread-safe.
 // NANP numbers take a cached fast path keyed by their NPA-NXX prefix.
 absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
                                                absl::string_view default_country);

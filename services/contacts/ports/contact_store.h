@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
+#include "dialgrid/event/v1/envelope.pb.h"
 
 namespace dialgrid::contacts {
 
@@ -44,6 +45,19 @@ struct ListSnapshot {
   int64_t contacts = 0;
 };
 
+using Events = std::vector<event::v1::Envelope>;
+
+// Events stored with a batch, in the same atomic step (the tenant's outbox),
+// so a change that is stored is a change that will be published.
+struct BatchEvents {
+  Events events;
+  // For a batch creating one contact: the ContactCreated event, its subject
+  // the list's name and its contact without a name. The store completes both
+  // with the contact's name once the contact has its sequence number (and
+  // stores nothing when the quota refused the contact).
+  std::optional<event::v1::Envelope> created;
+};
+
 struct ImportProgress {
   std::string import_id;
   int64_t rows_committed = 0;  // data rows fully handled so far
@@ -69,7 +83,7 @@ class ContactStore {
   virtual ~ContactStore() = default;
 
   virtual absl::Status CreateList(const std::string& tenant, const std::string& list,
-                                  v1::ContactList& contact_list) = 0;
+                                  const v1::ContactList& contact_list, const Events& events) = 0;
   // With counts filled in.
   virtual absl::StatusOr<v1::ContactList> GetList(const std::string& tenant,
                                                   const std::string& list) = 0;
@@ -112,7 +126,11 @@ class ContactStore {
   virtual absl::StatusOr<BatchResult> Commit(const std::string& tenant, const std::string& list,
                                              const std::vector<ContactWrite>& writes,
                                              const ImportProgress* progress,
-                                             int64_t max_contacts) = 0;
+                                             int64_t max_contacts,
+                                             const BatchEvents& events) = 0;
+  // Stores events on their own (facts that must be durable before, or
+  // whatever happens to, the writes that follow: an opt-out, an erasure).
+  virtual absl::Status AppendEvents(const std::string& tenant, const Events& events) = 0;
   // Inserts new contacts (every write has seq 0 and no `expect`) in one
   // optimistic transaction: ABORTED CONCURRENT_MODIFICATION when an external
   // id was claimed meanwhile (nothing written; retry). Far cheaper per row

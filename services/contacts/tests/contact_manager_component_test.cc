@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/core/clock.h"
-#include "services/common/kafka/event_publisher.h"
 #include "services/contacts/adapters/redis_contact_store.h"
 #include "services/contacts/contact_manager.h"
 #include "tests/fixtures/servers.h"
@@ -18,13 +17,6 @@ namespace {
 
 using dialgrid::testing::RedisServer;
 
-class NullPublisher final : public kafka::EventPublisher {
- public:
-  absl::Status Publish(absl::string_view, const event::v1::Envelope&) override {
-    return absl::OkStatus();
-  }
-  absl::Status Flush(absl::Duration) override { return absl::OkStatus(); }
-};
 
 // Delegates everything to the Redis store; runs `after_commit` once, right
 // after the first Commit (the update step of a mixed import batch).
@@ -33,8 +25,12 @@ class InterleavingStore final : public ContactStore {
   explicit InterleavingStore(std::shared_ptr<ContactStore> inner) : inner_(std::move(inner)) {}
   std::function<void()> after_commit;
 
-  absl::Status CreateList(const std::string& t, const std::string& l, v1::ContactList& c) override {
-    return inner_->CreateList(t, l, c);
+  absl::Status CreateList(const std::string& t, const std::string& l, const v1::ContactList& c,
+                          const Events& e) override {
+    return inner_->CreateList(t, l, c, e);
+  }
+  absl::Status AppendEvents(const std::string& t, const Events& e) override {
+    return inner_->AppendEvents(t, e);
   }
   absl::StatusOr<v1::ContactList> GetList(const std::string& t, const std::string& l) override {
     return inner_->GetList(t, l);
@@ -77,8 +73,8 @@ class InterleavingStore final : public ContactStore {
   }
   absl::StatusOr<BatchResult> Commit(const std::string& t, const std::string& l,
                                      const std::vector<ContactWrite>& w, const ImportProgress* p,
-                                     int64_t m) override {
-    auto r = inner_->Commit(t, l, w, p, m);
+                                     int64_t m, const BatchEvents& e) override {
+    auto r = inner_->Commit(t, l, w, p, m, e);
     if (after_commit) {
       auto hook = std::move(after_commit);
       after_commit = nullptr;
@@ -119,12 +115,14 @@ class ContactManagerComponentTest : public ::testing::Test {
     o.port = redis_->port();
     auto client = redis::Client::Create(o);
     ASSERT_TRUE(client.ok());
-    auto inner = std::make_shared<RedisContactStore>(std::shared_ptr<redis::Client>(std::move(*client)));
+    std::shared_ptr<redis::Client> shared(std::move(*client));
+    auto outbox = std::make_shared<events::RedisOutbox>(shared, RedisContactStore::OutboxOptions("test"));
+    auto inner = std::make_shared<RedisContactStore>(shared, outbox);
     store_ = std::make_shared<InterleavingStore>(inner);
     auto zones = ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
     ASSERT_TRUE(zones.ok()) << zones.status();
     manager_ = std::make_unique<ContactManager>(
-        store_, *zones, std::make_shared<NullPublisher>(),
+        store_, *zones,
         [](const std::string&) -> absl::StatusOr<int64_t> { return 1000000; }, clock_, "test");
     v1::CreateContactListRequest req;
     req.set_parent("tenants/acme");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "services/common/core/errors.h"
+#include "services/contacts/domain/phone_numbers.h"
 
 namespace dialgrid::contacts {
 namespace {
@@ -62,6 +63,85 @@ TEST(ContactRules, RejectionsCarryReasons) {
   r = Raw();
   r.time_zone = "Nowhere/Zone";
   EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "UNKNOWN_TIME_ZONE");
+}
+
+// Regression: names, external ids and attributes took NUL and other control
+// characters and text-direction overrides (only UTF-8 validity was checked).
+TEST(ContactRules, TextFieldsRefuseControlAndDirectionCharacters) {
+  struct Case {
+    const char* field;
+    std::string value;
+  };
+  const std::string rlo = "\xe2\x80\xae";
+  const Case cases[] = {
+      {"first_name", "Ann" + rlo + "evil"},
+      {"last_name", std::string("Lee\0evil", 8)},
+      {"external_id", "crm-\xe2\x81\xa6" "evil"},
+      {"external_id", "crm-1\x7f"},
+      {"first_name", "c1 \xc2\x85"},
+      {"last_name", "lrm \xe2\x80\x8e"},
+      {"region", "CA\tevil"},
+  };
+  for (const Case& tc : cases) {
+    RawContact r = Raw();
+    if (std::string(tc.field) == "first_name") r.first_name = tc.value;
+    if (std::string(tc.field) == "last_name") r.last_name = tc.value;
+    if (std::string(tc.field) == "external_id") r.external_id = tc.value;
+    if (std::string(tc.field) == "region") r.region = tc.value;
+    absl::Status st = BuildContact(r, "US", *Resolver()).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << tc.field;
+    EXPECT_EQ(ReasonOf(st), "INVALID_TEXT") << tc.field;
+    EXPECT_EQ(FieldOf(st), tc.field);
+    EXPECT_EQ(st.message().find("evil"), absl::string_view::npos) << st.message();
+  }
+  RawContact r = Raw();
+  r.attributes = {{"plan" + rlo, "gold"}};
+  absl::Status st = BuildContact(r, "US", *Resolver()).status();
+  EXPECT_EQ(ReasonOf(st), "INVALID_TEXT");
+  EXPECT_EQ(FieldOf(st), "attributes");  // the bad name is not echoed as a field
+  r.attributes = {{"plan", std::string("gold\0evil", 9)}};
+  st = BuildContact(r, "US", *Resolver()).status();
+  EXPECT_EQ(ReasonOf(st), "INVALID_TEXT");
+  EXPECT_EQ(FieldOf(st), "attributes.plan");
+  r.attributes = {{"notes", "gold " + rlo + "evil"}};
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "INVALID_TEXT");
+  // Attribute values are notes: tab and line breaks stay allowed there.
+  r.attributes = {{"notes", "Lee, Jr.\nII\r\n\tend"}};
+  EXPECT_TRUE(BuildContact(r, "US", *Resolver()).ok());
+  // Invalid UTF-8 keeps its own reason.
+  r = Raw();
+  r.first_name = "bad \xff";
+  EXPECT_EQ(ReasonOf(BuildContact(r, "US", *Resolver()).status()), "INVALID_UTF8");
+  // Letters from any script, and joiners inside emoji, are fine.
+  r = Raw();
+  r.first_name = "Zo\xc3\xab \xd8\xb3\xd9\x84\xd9\x85\xd9\x89";
+  r.last_name = "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb";
+  EXPECT_TRUE(BuildContact(r, "US", *Resolver()).ok());
+}
+
+// Regression: the NANP fast path skips separators, so a 10-digit number
+// padded far past the 40-character limit was accepted.
+TEST(ContactRules, PhoneInputOverFortyCharactersIsRefused) {
+  const std::string padded = "+1 212 201 0101" + std::string(200, ' ') + " ";
+  for (const std::string& raw :
+       {"+1" + std::string(27, ' ') + "212 201 0101", "+1 (212) 201-0101" + std::string(24, ')'),
+        padded, std::string(41, '1'), "+44 20 7946 0958" + std::string(25, ' ')}) {
+    ASSERT_GT(raw.size(), kMaxPhoneInput);
+    auto n = NormalizePhone(raw, "US");
+    EXPECT_EQ(ReasonOf(n.status()), "INVALID_PHONE_NUMBER") << raw;
+    EXPECT_EQ(ReasonOf(NormalizePhoneSlow(raw, "US").status()), "INVALID_PHONE_NUMBER") << raw;
+    RawContact r = Raw();
+    r.phones = {raw};
+    absl::Status st = BuildContact(r, "US", *Resolver()).status();
+    EXPECT_EQ(ReasonOf(st), "INVALID_PHONE_NUMBER") << raw;
+    EXPECT_EQ(FieldOf(st), "phone");
+  }
+  // Exactly 40 characters is still a number.
+  const std::string forty = "+1" + std::string(26, ' ') + "212 201 0101";
+  ASSERT_EQ(forty.size(), kMaxPhoneInput);
+  auto n = NormalizePhone(forty, "US");
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->number.e164(), "+12122010101");
 }
 
 TEST(ContactRules, StoredFormRoundTripsAndIsCompact) {

@@ -1724,6 +1724,40 @@ TEST_F(ContactsServiceTest, ChangingALeasedContactKeepsItLeased) {
   }
 }
 
+// Found by a black-box client with the broker stopped: contacts stored a
+// contact and still answered UNAVAILABLE EVENT_NOT_PUBLISHED after 10-12 s,
+// the ContactCreated event lost. Now the contact and its event are stored
+// together: the calls answer with Kafka down, and the events follow with the
+// names the contacts were given.
+TEST_F(ContactsServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFollow) {
+  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {"contacts"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  v1::ContactList list = CreateList(*a_, "ct-a", "outbox-l");
+  ASSERT_TRUE(broker_->Pause().ok());
+  absl::Time start = absl::Now();
+  v1::Contact c1 = CreateContact(*a_, list.name(), NewContact("ob-1", "+1 650 253 0301"));
+  v1::Contact c2 = CreateContact(*a_, list.name(), NewContact("ob-2", "+1 650 253 0302"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "the calls waited for Kafka";
+  ASSERT_TRUE(broker_->Resume().ok());
+  ASSERT_FALSE(c1.name().empty());
+  ASSERT_FALSE(c2.name().empty());
+  bool found = (*recorder)->WaitFor(
+      [&](const std::vector<event::v1::Envelope> &got) {
+        std::set<std::string> seen;
+        for (const auto &e : got) {
+          v1::ContactCreated created;
+          if (e.type() != "dialgrid.contacts.v1.ContactCreated" || !e.payload().UnpackTo(&created)) {
+            continue;
+          }
+          EXPECT_EQ(e.subject(), created.contact().name());
+          seen.insert(created.contact().name() + "|" + created.contact().external_id());
+        }
+        return seen.count(c1.name() + "|ob-1") == 1 && seen.count(c2.name() + "|ob-2") == 1;
+      },
+      absl::Seconds(60));
+  EXPECT_TRUE(found);
+}
+
 // ---- 8. erasure ----
 
 TEST_F(ContactsServiceTest, EraseContactDataAcrossListsPublishesEvent) {
@@ -2181,6 +2215,97 @@ TEST_F(ContactsServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
   std::vector<std::string> problems =
       dialgrid::testing::ProbeEnums(*channel_, *v1::CreateContactRequest::descriptor()->file()->FindServiceByName("ContactsService"), cases);
   EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
+}
+
+// Regression: CreateContact took a phone string far past the documented
+// 40-character limit (the NANP fast path skipped the check), and names with
+// NUL or a text-direction override (U+202E) were stored as given. Each is
+// INVALID_ARGUMENT with its reason, an import rejects such rows and goes on,
+// and no error message repeats the offending text.
+TEST_F(ContactsServiceTest, CreateContactRefusesLongPhoneAndUnsafeText) {
+  v1::ContactList list = CreateList(*a_, "ct-a", "unsafe-text");
+  const std::string long_phone = "+1" + std::string(60, ' ') + "212 201 0601";
+  const std::string bad_name = std::string("Ann\u202E" "evil\0X", 11);
+  ASSERT_EQ(bad_name.find('\0'), 10u);
+  auto create = [&](const v1::Contact &c) {
+    v1::CreateContactRequest req;
+    req.set_parent(list.name());
+    *req.mutable_contact() = c;
+    v1::Contact out;
+    return stub()->CreateContact(Ctx(*a_).get(), req, &out);
+  };
+  {
+    v1::Contact c = NewContact("ut-1", long_phone);
+    grpc::Status st = create(c);
+    EXPECT_RPC_ERROR(st, INVALID_ARGUMENT, "INVALID_PHONE_NUMBER");
+    EXPECT_EQ(FieldOf(FromGrpcStatus(st)), "phone");
+  }
+  {
+    v1::Contact c = NewContact("ut-2", "+1 212 201 0602");
+    c.set_first_name(bad_name);
+    grpc::Status st = create(c);
+    EXPECT_RPC_ERROR(st, INVALID_ARGUMENT, "INVALID_TEXT");
+    EXPECT_EQ(FieldOf(FromGrpcStatus(st)), "first_name");
+    EXPECT_FALSE(absl::StrContains(st.error_message(), "evil"))
+        << st.error_message();
+  }
+  {
+    v1::Contact c = NewContact("ut-3", "+1 212 201 0603");
+    c.set_last_name(std::string("Lee\0", 4));
+    EXPECT_RPC_ERROR(create(c), INVALID_ARGUMENT, "INVALID_TEXT");
+  }
+  {
+    v1::Contact c = NewContact("ut-4\u202E", "+1 212 201 0604");
+    EXPECT_RPC_ERROR(create(c), INVALID_ARGUMENT, "INVALID_TEXT");
+  }
+  {
+    // Both at once: one error, the text fields being checked first.
+    v1::Contact c = NewContact("ut-5", long_phone);
+    c.set_first_name(bad_name);
+    EXPECT_RPC_ERROR(create(c), INVALID_ARGUMENT, "INVALID_TEXT");
+  }
+  {
+    v1::CreateContactListRequest req;
+    req.set_parent("tenants/ct-a");
+    req.set_contact_list_id("unsafe-list");
+    req.mutable_contact_list()->set_display_name("List \u202E" "evil");
+    v1::ContactList out;
+    EXPECT_RPC_ERROR(stub()->CreateContactList(Ctx(*a_).get(), req, &out),
+                     INVALID_ARGUMENT, "INVALID_TEXT");
+    v1::UpdateContactListRequest up;
+    up.mutable_contact_list()->set_name(list.name());
+    up.mutable_contact_list()->set_display_name(std::string("List\0", 5));
+    up.mutable_update_mask()->add_paths("display_name");
+    EXPECT_RPC_ERROR(stub()->UpdateContactList(Ctx(*a_).get(), up, &out),
+                     INVALID_ARGUMENT, "INVALID_TEXT");
+  }
+  EXPECT_EQ(Count(*a_, list.name()), 0);
+
+  // The same rows in an import are rejected one by one.
+  std::string csv = absl::StrCat(
+      kCsvHeader, "ui-1,Ok,One,+1 212 201 0611,1,gold\n",
+      "ui-2,Long,Phone,+1", std::string(60, ' '), "212 201 0612,1,gold\n",
+      "ui-3,Ann\u202E" "evil,Two,+1 212 201 0613,1,gold\n",
+      "ui-4,", std::string("Nul\0Name", 8), ",Three,+1 212 201 0614,1,gold\n",
+      "ui-5,Ok,Five,+1 212 201 0615,1,gold\n");
+  ImportResult r = Import(*a_, CsvHeader(list.name(), "unsafe-1"), {csv});
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  EXPECT_EQ(r.report.rows_read(), 5);
+  EXPECT_EQ(r.report.rows_accepted(), 2);
+  EXPECT_EQ(r.report.rows_rejected(), 3);
+  std::map<int64_t, std::string> rejected;
+  for (const auto &rj : r.report.rejections()) {
+    rejected[rj.row()] = rj.reason();
+    EXPECT_FALSE(absl::StrContains(rj.message(), "evil")) << rj.message();
+  }
+  EXPECT_EQ(rejected,
+            (std::map<int64_t, std::string>{{2, "INVALID_PHONE_NUMBER"},
+                                            {3, "INVALID_TEXT"},
+                                            {4, "INVALID_TEXT"}}));
+  auto by_id = ByExternalId(ListAll(*a_, list.name()));
+  EXPECT_EQ(by_id.size(), 2u);
+  EXPECT_EQ(by_id.count("ui-1"), 1u);
+  EXPECT_EQ(by_id.count("ui-5"), 1u);
 }
 
 } // namespace

@@ -7,37 +7,12 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/text.h"
 
 namespace dialgrid::tenancy {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-
-bool ValidUtf8NoControls(absl::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra;
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7f) return false;
-      extra = 0;
-    } else if ((c >> 5) == 0x6) {
-      extra = 1;
-    } else if ((c >> 4) == 0xe) {
-      extra = 2;
-    } else if ((c >> 3) == 0x1e) {
-      extra = 3;
-    } else {
-      return false;
-    }
-    if (i + extra >= s.size() && extra > 0) return false;
-    for (int k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
 
 absl::Time ToTime(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ts));
@@ -51,10 +26,7 @@ absl::Status ValidateDisplayName(absl::string_view field, absl::string_view name
     return InvalidField(field, "FIELD_TOO_LONG",
                         absl::StrCat("must be at most ", kMaxDisplayName, " bytes, got ", name.size()));
   }
-  if (!ValidUtf8NoControls(name)) {
-    return InvalidField(field, "INVALID_TEXT", "must be UTF-8 without control characters");
-  }
-  return absl::OkStatus();
+  return ValidateText(field, name);
 }
 
 absl::Status ValidateTimeZone(absl::string_view field, absl::string_view zone) {

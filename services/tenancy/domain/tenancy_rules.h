@@ -19,7 +19,8 @@ inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
 inline constexpr int64_t kMaxQuotaValue = 1'000'000'000'000;
 
-// A display name: 1..200 bytes of valid UTF-8 without control characters.
+// A display name: 1..200 bytes of plain text: valid UTF-8 without control or
+// text-direction characters (ValidateText, reason INVALID_TEXT).
 absl::Status ValidateDisplayName(absl::string_view field, absl::string_view name);
 // An IANA zone known to this machine's tzdata.
 absl::Status ValidateTimeZone(absl::string_view field, absl::string_view zone);

@@ -21,6 +21,35 @@ TEST(TenancyRules, DisplayName) {
   EXPECT_EQ(ReasonOf(ValidateDisplayName("f", "cut \xc3")), "INVALID_TEXT");
 }
 
+// Regression: display names took NUL-free C1 controls, text-direction
+// overrides and overlong/surrogate UTF-8, so a name could show reversed.
+TEST(TenancyRules, DisplayNameRefusesDirectionControlsAndBadUtf8) {
+  const std::string bad[] = {
+      std::string("nul\0name", 8), "rlo \xe2\x80\xae" "evil", "lri \xe2\x81\xa6x\xe2\x81\xa9",
+      "rlm \xe2\x80\x8f", "c1 \xc2\x85", "overlong \xc0\xaf", "surrogate \xed\xa0\x80"};
+  for (const std::string& name : bad) {
+    absl::Status st = ValidateDisplayName("tenant.display_name", name);
+    EXPECT_EQ(ReasonOf(st), "INVALID_TEXT") << name;
+    EXPECT_EQ(FieldOf(st), "tenant.display_name");
+    EXPECT_EQ(st.message().find("evil"), absl::string_view::npos) << st.message();
+  }
+  v1::Tenant t;
+  t.set_display_name("ACME \xe2\x80\xae" "ecnarusni");
+  EXPECT_EQ(ReasonOf(ValidateNewTenant(t)), "INVALID_TEXT");
+  v1::Tenant current;
+  current.set_display_name("Old");
+  google::protobuf::RepeatedPtrField<std::string> paths;
+  *paths.Add() = "display_name";
+  EXPECT_EQ(ReasonOf(ApplyTenantUpdate(t, paths, current).status()), "INVALID_TEXT");
+  EXPECT_EQ(current.display_name(), "Old");
+  v1::Credential c;
+  c.set_display_name(std::string("CRM\0", 4));
+  c.add_roles(v1::ROLE_INTEGRATION);
+  absl::Status st = ValidateNewCredential(c, /*vendor_scope=*/false, absl::FromUnixSeconds(0));
+  EXPECT_EQ(ReasonOf(st), "INVALID_TEXT");
+  EXPECT_EQ(FieldOf(st), "credential.display_name");
+}
+
 TEST(TenancyRules, TimeZone) {
   EXPECT_TRUE(ValidateTimeZone("f", "America/Chicago").ok());
   EXPECT_TRUE(ValidateTimeZone("f", "UTC").ok());

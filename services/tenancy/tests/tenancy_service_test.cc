@@ -529,6 +529,14 @@ TEST_F(TenancyServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFoll
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_FALSE(cred.secret().empty());
   EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "the calls waited for Kafka";
+  // Still ready: Kafka down fails no call, so it must not take the replica
+  // out of service (readiness is checked every second; give it three).
+  absl::SleepFor(absl::Seconds(3));
+  auto admin = dialgrid::testing::AdminAddress(t->dir + "/ports");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  auto ready = dialgrid::testing::HttpGetStatus(*admin, "/readyz");
+  ASSERT_TRUE(ready.ok()) << ready.status();
+  EXPECT_EQ(*ready, 200);
   ASSERT_TRUE((*broker)->Resume().ok());
 
   bool found = (*recorder)->WaitFor(
