@@ -1,8 +1,5 @@
 // dialgrid-compliance: flags -> config, wiring, run, drain, stop.
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -14,15 +11,11 @@
 #include "services/common/core/env.h"
 #include "services/common/core/files.h"
 #include "services/common/core/log.h"
-#include "services/common/events/outbox_relay.h"
-#include "services/common/events/relay_metrics.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/platform/platform_flags.h"
-#include "services/common/server/backends.h"
-#include "services/common/server/rate_limiter.h"
-#include "services/common/server/service_host.h"
 #include "services/common/server/service_main.h"
+#include "services/common/server/service_runtime.h"
 #include "services/compliance/adapters/redis_compliance_store.h"
 #include "services/compliance/compliance_manager.h"
 #include "services/compliance/server/compliance_service.h"
@@ -63,9 +56,6 @@ int main(int argc, char** argv) {
     return fail("--redis_wait_replicas", absl::InvalidArgumentError(
                                              "replicas must be 0 or more and the timeout positive"));
   }
-  BackendOptions backend_options = BackendOptionsFromFlags("compliance");
-  auto platform_options = PlatformOptionsFromFlags("compliance", backend_options);
-  if (!platform_options.ok()) return fail("--service_secret_file", platform_options.status());
   auto table = ReadFileToString(absl::GetFlag(FLAGS_calling_hours));
   if (!table.ok()) return fail("--calling_hours", table.status());
   auto presets = compliance::ParseCallingHours(*table);
@@ -79,35 +69,33 @@ int main(int argc, char** argv) {
   auto registries = compliance::LoadRegistries(specs);
   if (!registries.ok()) return fail("--registries", registries.status());
 
-  auto backends = ConnectBackends(backend_options);
-  if (!backends.ok()) return fail("backends", backends.status());
-  auto platform_or = PlatformClients::Create(*platform_options, SystemClock::Get());
-  if (!platform_or.ok()) return fail("platform clients", platform_or.status());
-  std::shared_ptr<PlatformClients> platform = std::move(*platform_or);
-
-  auto host_or = ServiceHost::Create(HostOptionsFromFlags("compliance"));
-  if (!host_or.ok()) return fail("service host", host_or.status());
-  ServiceHost& host = **host_or;
+  ServiceRuntimeOptions runtime_options = RuntimeOptionsFromFlags("compliance");
+  auto platform = PlatformOptionsFromFlags("compliance", runtime_options.backends);
+  if (!platform.ok()) return fail("--service_secret_file", platform.status());
+  runtime_options.platform = *std::move(platform);
+  auto rt_or = ServiceRuntime::Create(std::move(runtime_options));
+  if (!rt_or.ok()) return fail("runtime", rt_or.status());
+  ServiceRuntime& rt = **rt_or;
 
   // Metrics of the decisions themselves (RPC metrics come from the host).
   auto& decisions = prometheus::BuildCounter()
                         .Name("dialgrid_compliance_decisions_total")
                         .Help("Dial decisions taken, by result (scrubs included).")
-                        .Register(host.registry());
+                        .Register(rt.metrics());
   auto& allowed = decisions.Add({{"result", "allowed"}});
   auto& denied = decisions.Add({{"result", "denied"}});
   auto& reasons = prometheus::BuildCounter()
                       .Name("dialgrid_compliance_denial_reasons_total")
                       .Help("Reasons of denied dials, by reason code.")
-                      .Register(host.registry());
+                      .Register(rt.metrics());
 
   compliance::RedisReplication replication;
   replication.replicas = absl::GetFlag(FLAGS_redis_wait_replicas);
   replication.timeout = absl::Milliseconds(absl::GetFlag(FLAGS_redis_wait_timeout_ms));
-  auto store = std::make_shared<compliance::RedisComplianceStore>(backends->redis, backends->instance,
+  auto store = std::make_shared<compliance::RedisComplianceStore>(rt.redis(), rt.instance(),
                                                                   replication);
   compliance::ComplianceOptions options;
-  options.producer = backends->instance;
+  options.producer = rt.instance();
   options.audit_retention = absl::Hours(24) * absl::GetFlag(FLAGS_audit_retention_days);
   options.on_decision = [&](const compliance::v1::DialDecision& d) {
     (d.allowed() ? allowed : denied).Increment();
@@ -122,7 +110,7 @@ int main(int argc, char** argv) {
                        .Name("dialgrid_compliance_registry_stale_timestamp_seconds")
                        .Help("Unix time from which a registry's data is too old to clear a dial "
                              "(absent: no age limit).")
-                       .Register(host.registry());
+                       .Register(rt.metrics());
   // Set now and after each overlay resync (a change file's as_of moves it).
   auto publish_stale_times = [&manager, &stale_at] {
     const compliance::v1::ListRegistriesResponse loaded = manager.ListRegistries();
@@ -133,11 +121,9 @@ int main(int argc, char** argv) {
     }
   };
 
-  events::OutboxRelayOptions relay_options = compliance::RelayOptions();
-  events::InstrumentRelay(host.registry(), "compliance", relay_options);
-  events::OutboxRelay relay(store->outbox(), backends->producer, relay_options);
+  rt.StartRelay(store->outbox(), compliance::RelayOptions());
   kafka::ConsumerOptions consumer_options;
-  consumer_options.bootstrap_servers = backend_options.kafka_bootstrap;
+  consumer_options.bootstrap_servers = rt.options().backends.kafka_bootstrap;
   consumer_options.group_id = absl::GetFlag(FLAGS_consumer_group);
   consumer_options.topics = {"contacts", "dialing"};
   auto consumer = kafka::KafkaConsumer::Create(
@@ -150,8 +136,8 @@ int main(int argc, char** argv) {
   if (!overlays.ok()) return fail("registry overlays", overlays);
   publish_stale_times();
   kafka::ConsumerOptions registry_options;
-  registry_options.bootstrap_servers = backend_options.kafka_bootstrap;
-  registry_options.group_id = absl::StrCat(backends->instance, "-registries");
+  registry_options.bootstrap_servers = rt.options().backends.kafka_bootstrap;
+  registry_options.group_id = absl::StrCat(rt.instance(), "-registries");
   registry_options.topics = {compliance::kRegistryTopic};
   registry_options.auto_offset_reset = "latest";  // earlier changes came from Redis above
   auto registry_consumer = kafka::KafkaConsumer::Create(
@@ -160,42 +146,15 @@ int main(int argc, char** argv) {
   if (!registry_consumer.ok()) return fail("kafka consumer", registry_consumer.status());
   // Changes published while the consumer was joining its group are not lost:
   // Redis holds every overlay, replayed every 30 s (idempotent).
-  std::mutex resync_mu;
-  std::condition_variable resync_cv;
-  bool resync_stop = false;
-  std::thread resync([&] {
-    std::unique_lock<std::mutex> lock(resync_mu);
-    while (!resync_cv.wait_for(lock, std::chrono::seconds(30), [&] { return resync_stop; })) {
-      lock.unlock();
-      absl::Status rs = manager.LoadRegistryOverlays();
-      if (!rs.ok()) Log(LogLevel::kWarning, "compliance", "registry resync", {{"error", rs.ToString()}});
-      publish_stale_times();
-      lock.lock();
-    }
+  rt.scheduler().Every(absl::Seconds(30), [&manager, &publish_stale_times] {
+    absl::Status rs = manager.LoadRegistryOverlays();
+    if (!rs.ok()) Log(LogLevel::kWarning, "compliance", "registry resync", {{"error", rs.ToString()}});
+    publish_stale_times();
   });
+  rt.AddConsumer(*std::move(consumer));
+  rt.AddConsumer(*std::move(registry_consumer));
 
-  TenantRateLimiter limiter(platform->QuotaLookup(&tenancy::v1::Quota::max_requests_per_second),
-                            SystemClock::Get());
-  RpcEnv env = RpcEnvFor("compliance", &platform->verifier(), host, &limiter);
-  compliance::ComplianceServiceImpl service(env, manager);
-  host.AddService(&service, "dialgrid.compliance.v1.ComplianceService");
-  RegisterBackends(host, *backends);
-  host.AddStopStep("event consumers", [&] {
-    (*consumer)->Stop();
-    (*registry_consumer)->Stop();
-    {
-      std::lock_guard<std::mutex> lock(resync_mu);
-      resync_stop = true;
-    }
-    resync_cv.notify_all();
-    resync.join();
-  });
-  host.AddStopStep("outbox relay", [&relay] { relay.Stop(absl::Seconds(5)); });
-  host.AddStopStep("tenancy events", [platform] { platform->Stop(); });
-
-  platform->Start();
-  relay.Start();
-  (*consumer)->Start();
-  (*registry_consumer)->Start();
-  return ServeUntilSignal(host);  // on a failed start, its stop steps run too
+  compliance::ComplianceServiceImpl service(rt.Env(&rt.platform().verifier()), manager);
+  rt.AddService(&service, "dialgrid.compliance.v1.ComplianceService");
+  return rt.Run();  // on a failed start, its stop steps run too
 }

@@ -7,13 +7,8 @@
 #include "services/common/auth/principal.h"
 #include "services/common/auth/tenancy_events.h"
 #include "services/common/core/env.h"
-#include "services/common/events/outbox_relay.h"
-#include "services/common/events/redis_outbox.h"
-#include "services/common/events/relay_metrics.h"
-#include "services/common/server/backends.h"
-#include "services/common/server/rate_limiter.h"
-#include "services/common/server/service_host.h"
 #include "services/common/server/service_main.h"
+#include "services/common/server/service_runtime.h"
 #include "services/tenancy/adapters/redis_tenancy_store.h"
 #include "services/tenancy/server/tenancy_service.h"
 #include "services/tenancy/tenancy_manager.h"
@@ -40,14 +35,12 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto backends = ConnectBackends(BackendOptionsFromFlags("tenancy"));
-  if (!backends.ok()) return fail("backends", backends.status());
-  events::RedisOutboxOptions outbox_options;
-  outbox_options.stream = "tenancy";
-  outbox_options.instance = backends->instance;
-  auto outbox = std::make_shared<events::RedisOutbox>(backends->redis, outbox_options);
-  auto store = std::make_shared<tenancy::RedisTenancyStore>(backends->redis, outbox);
-  tenancy::TenancyManager manager(store, SystemClock::Get(), backends->instance);
+  auto rt_or = ServiceRuntime::Create(RuntimeOptionsFromFlags("tenancy"));
+  if (!rt_or.ok()) return fail("runtime", rt_or.status());
+  ServiceRuntime& rt = **rt_or;
+  auto outbox = rt.MakeOutbox({});
+  auto store = std::make_shared<tenancy::RedisTenancyStore>(rt.redis(), outbox);
+  tenancy::TenancyManager manager(store, SystemClock::Get(), rt.instance());
 
   const std::pair<std::string, tenancy::v1::Role> bootstrap[] = {
       {absl::GetFlag(FLAGS_bootstrap_admin_secret_file), tenancy::v1::ROLE_VENDOR_ADMIN},
@@ -63,29 +56,17 @@ int main(int argc, char** argv) {
     if (!st.ok()) return fail("bootstrap credential", st);
   }
 
-  auto host_or = ServiceHost::Create(HostOptionsFromFlags("tenancy"));
-  if (!host_or.ok()) return fail("service host", host_or.status());
-  ServiceHost& host = **host_or;
-
+  events::OutboxRelayOptions relay;
+  relay.default_topic = auth::kTenancyTopic;
+  rt.StartRelay(outbox, relay);
+  // Tenancy verifies callers against its own store and reads quotas there.
   tenancy::LocalCredentialVerifier verifier(manager);
-  TenantRateLimiter limiter(
-      [store](const std::string& tenant) -> absl::StatusOr<int64_t> {
-        auto t = store->GetTenant(tenant);
-        if (!t.ok()) return t.status();
-        return t->quota().max_requests_per_second();
-      },
-      SystemClock::Get());
-  RpcEnv env = RpcEnvFor("tenancy", &verifier, host, &limiter);
+  RpcEnv& env = rt.Env(&verifier, [store](const std::string& tenant) -> absl::StatusOr<int64_t> {
+    auto t = store->GetTenant(tenant);
+    if (!t.ok()) return t.status();
+    return t->quota().max_requests_per_second();
+  });
   tenancy::TenancyServiceImpl service(env, manager);
-  host.AddService(&service, "dialgrid.tenancy.v1.TenancyService");
-  RegisterBackends(host, *backends);
-  events::OutboxRelayOptions relay_options;
-  relay_options.service = "tenancy";
-  relay_options.default_topic = auth::kTenancyTopic;
-  events::InstrumentRelay(host.registry(), "tenancy", relay_options);
-  events::OutboxRelay relay(outbox, backends->producer, relay_options);
-  host.AddStopStep("outbox relay", [&relay] { relay.Stop(absl::Seconds(5)); });
-  relay.Start();
-
-  return ServeUntilSignal(host);
+  rt.AddService(&service, "dialgrid.tenancy.v1.TenancyService");
+  return rt.Run();
 }

@@ -40,7 +40,7 @@ if not os.path.exists(os.path.join(BUILD, "python", "dialgrid", "tenancy", "v1",
              f"(DIALGRID_BUILD_DIR selects the build directory)")
 
 import dialgrid_client as dc  # noqa: E402
-from dialgrid_client import (error_pb2, grpc, health_pb2, health_pb2_grpc,  # noqa: E402
+from dialgrid_client import (error_details_pb2, grpc, health_pb2, health_pb2_grpc,  # noqa: E402
                              tenancy_pb2, tenancy_pb2_grpc)
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
 from google.protobuf import descriptor_pb2  # noqa: E402
@@ -68,13 +68,8 @@ def secret_random_part(secret):
 
 
 def status_details(err):
-    """The RpcStatus in an error's grpc-status-details-bin trailer, or None."""
-    for key, value in (err.trailing_metadata() or ()):
-        if key == "grpc-status-details-bin":
-            status = error_pb2.RpcStatus()
-            status.ParseFromString(value)
-            return status
-    return None
+    """The google.rpc.Status in an error's grpc-status-details-bin trailer, or None."""
+    return dc.status_of(err)
 
 
 def unpack_all(status, cls):
@@ -228,8 +223,9 @@ class ForeignClientTest(unittest.TestCase):
 
     def assert_rpc_error(self, fn, request, code, reason, metadata=None, what=None):
         """Calls fn expecting a gRPC error with this code and ErrorInfo reason;
-        checks the details trailer is a well-formed RpcStatus from our domain.
-        Returns the RpcStatus."""
+        checks the details trailer is a well-formed google.rpc.Status from our
+        domain whose details all have standard google.rpc type URLs.
+        Returns the google.rpc.Status."""
         what = what or f"{getattr(fn, '_method', fn)} {str(request).strip()[:120]!r}"
         try:
             fn(request, metadata=metadata, timeout=TIMEOUT)
@@ -239,9 +235,12 @@ class ForeignClientTest(unittest.TestCase):
                              f"{what}: got {got_code.name} {got_reason} ({err.details()})")
             status = status_details(err)
             self.assertIsNotNone(status, f"{what}: no grpc-status-details-bin trailer")
-            self.assertEqual(status.code, code.value[0], f"{what}: RpcStatus.code")
-            self.assertEqual(status.message, err.details(), f"{what}: RpcStatus.message")
-            infos = unpack_all(status, error_pb2.ErrorInfo)
+            self.assertEqual(status.code, code.value[0], f"{what}: Status.code")
+            self.assertEqual(status.message, err.details(), f"{what}: Status.message")
+            for d in status.details:
+                self.assertRegex(d.type_url, r"^type\.googleapis\.com/google\.rpc\.[A-Za-z]+$",
+                                 f"{what}: detail type URL")
+            infos = unpack_all(status, error_details_pb2.ErrorInfo)
             self.assertEqual(len(infos), 1, f"{what}: ErrorInfo details {status.details}")
             self.assertEqual(infos[0].domain, ERROR_DOMAIN, f"{what}: ErrorInfo.domain")
             self.assertEqual(infos[0].reason, reason, f"{what}: ErrorInfo.reason")
@@ -462,10 +461,12 @@ class ForeignClientTest(unittest.TestCase):
         except grpc.RpcError as err:
             trailers = dict(err.trailing_metadata())
             self.assertIn("grpc-status-details-bin", trailers)
-            status = error_pb2.RpcStatus.FromString(trailers["grpc-status-details-bin"])
+            status = dc.status_pb2.Status.FromString(trailers["grpc-status-details-bin"])
             self.assertEqual(status.code, Code.PERMISSION_DENIED.value[0])
             self.assertEqual(status.message, err.details())
-            infos = unpack_all(status, error_pb2.ErrorInfo)
+            self.assertEqual([d.type_url for d in status.details],
+                             ["type.googleapis.com/google.rpc.ErrorInfo"])
+            infos = unpack_all(status, error_details_pb2.ErrorInfo)
             self.assertEqual([(i.domain, i.reason) for i in infos], [(ERROR_DOMAIN, "TENANT_MISMATCH")])
 
         # Nothing of B changed, nothing was created or revoked.
@@ -503,7 +504,7 @@ class ForeignClientTest(unittest.TestCase):
             with self.subTest(what):
                 status = self.assert_rpc_error(fn, req, Code.INVALID_ARGUMENT, "MALFORMED_NAME",
                                                metadata=self.admin, what=what)
-                violations = [v for br in unpack_all(status, error_pb2.BadRequest)
+                violations = [v for br in unpack_all(status, error_details_pb2.BadRequest)
                               for v in br.field_violations]
                 self.assertEqual([v.field for v in violations], [field], what)
 
@@ -520,7 +521,7 @@ class ForeignClientTest(unittest.TestCase):
             with self.subTest(what):
                 status = self.assert_rpc_error(fn, req, Code.INVALID_ARGUMENT, "FIELD_TOO_LONG",
                                                metadata=self.admin, what=what)
-                violations = [v for br in unpack_all(status, error_pb2.BadRequest)
+                violations = [v for br in unpack_all(status, error_details_pb2.BadRequest)
                               for v in br.field_violations]
                 self.assertEqual([v.field for v in violations], ["tenant.display_name"])
                 self.assertTrue(violations[0].description)

@@ -18,7 +18,11 @@ from dialgrid.contacts.v1 import contacts_pb2, contacts_pb2_grpc  # noqa: E402,F
 from dialgrid.compliance.v1 import compliance_pb2, compliance_pb2_grpc  # noqa: E402,F401
 from dialgrid.dialing.v1 import call_events_pb2  # noqa: E402,F401
 from dialgrid.type.v1 import dialing_mode_pb2  # noqa: E402,F401
-from dialgrid.type.v1 import error_pb2  # noqa: E402
+# google.rpc.Status and its standard details (ErrorInfo, BadRequest,
+# QuotaFailure), generated into build/python/google/rpc: Debian has no
+# grpcio-status or googleapis-common-protos for Python. `google` is a namespace
+# package, so these sit beside Debian's google.protobuf.
+from google.rpc import error_details_pb2, status_pb2  # noqa: E402,F401
 from grpc.health.v1 import health_pb2, health_pb2_grpc  # noqa: E402,F401
 
 
@@ -26,16 +30,32 @@ def bearer(secret):
     return (("authorization", f"Bearer {secret}"),)
 
 
-def reason_of(err):
-    """The ErrorInfo reason of a grpc.RpcError, or '' if none."""
+def status_of(err):
+    """The google.rpc.Status in a grpc.RpcError's grpc-status-details-bin
+    trailer, or None (what grpcio-status's rpc_status.from_call returns)."""
     for key, value in (err.trailing_metadata() or ()):
         if key == "grpc-status-details-bin":
-            status = error_pb2.RpcStatus()
-            status.ParseFromString(value)
-            for any_detail in status.details:
-                info = error_pb2.ErrorInfo()
-                if any_detail.Unpack(info):
-                    return info.reason
+            return status_pb2.Status.FromString(value)
+    return None
+
+
+def details_of(err, cls):
+    """The details of type cls (e.g. error_details_pb2.BadRequest) in a
+    grpc.RpcError's google.rpc.Status, in order; matched by type URL
+    (type.googleapis.com/google.rpc.<Name>)."""
+    status = status_of(err)
+    out = []
+    for any_detail in (status.details if status else ()):
+        msg = cls()
+        if any_detail.Unpack(msg):
+            out.append(msg)
+    return out
+
+
+def reason_of(err):
+    """The ErrorInfo reason of a grpc.RpcError, or '' if none."""
+    for info in details_of(err, error_details_pb2.ErrorInfo):
+        return info.reason
     return ""
 
 

@@ -2,7 +2,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "dialgrid/type/v1/error.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "services/common/core/errors.h"
 
 namespace dialgrid {
@@ -22,10 +23,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   // echoed value can turn an INVALID_ARGUMENT into the client's
   // RESOURCE_EXHAUSTED.
   const std::string message = TruncateForClient(status.message(), kMaxErrorMessageBytes);
-  type::v1::RpcStatus rpc;
+  google::rpc::Status rpc;
   rpc.set_code(static_cast<int>(status.code()));
   rpc.set_message(message);
-  type::v1::ErrorInfo info;
+  google::rpc::ErrorInfo info;
   std::string reason = ReasonOf(status);
   info.set_reason(reason.empty() ? absl::StatusCodeToString(status.code()) : reason);
   info.set_domain(std::string(domain));
@@ -38,11 +39,21 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
   rpc.add_details()->PackFrom(info);
   std::string field = FieldOf(status);
   if (!field.empty()) {
-    type::v1::BadRequest bad;
+    google::rpc::BadRequest bad;
     auto* v = bad.add_field_violations();
     v->set_field(TruncateForClient(field, kMaxErrorMetadataBytes));
     v->set_description(message);
     rpc.add_details()->PackFrom(bad);
+  }
+  // A quota that ran out is also a QuotaFailure, the detail standard clients
+  // look for on RESOURCE_EXHAUSTED; its subject is the quota's name.
+  auto quota = info.metadata().find("quota");
+  if (status.code() == absl::StatusCode::kResourceExhausted && quota != info.metadata().end()) {
+    google::rpc::QuotaFailure failure;
+    auto* v = failure.add_violations();
+    v->set_subject(quota->second);
+    v->set_description(message);
+    rpc.add_details()->PackFrom(failure);
   }
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), message,
                       rpc.SerializeAsString());
@@ -51,17 +62,22 @@ grpc::Status ToGrpcStatus(const absl::Status& status, absl::string_view domain) 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   absl::Status out(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  type::v1::RpcStatus rpc;
+  google::rpc::Status rpc;
   if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {
     for (const auto& any : rpc.details()) {
-      type::v1::ErrorInfo info;
+      google::rpc::ErrorInfo info;
       if (any.UnpackTo(&info)) {
         out = WithReason(out, info.reason());
         for (const auto& [k, v] : info.metadata()) out = WithMetadata(out, k, v);
       }
-      type::v1::BadRequest bad;
+      google::rpc::BadRequest bad;
       if (any.UnpackTo(&bad) && bad.field_violations_size() > 0 && FieldOf(out).empty()) {
         out.SetPayload(kFieldPayload, absl::Cord(bad.field_violations(0).field()));
+      }
+      google::rpc::QuotaFailure quota;
+      if (any.UnpackTo(&quota) && quota.violations_size() > 0 &&
+          !out.GetPayload(absl::StrCat(kMetadataPayloadPrefix, "quota"))) {
+        out = WithMetadata(out, "quota", quota.violations(0).subject());
       }
     }
   }

@@ -166,7 +166,8 @@ absl::Status ServiceHost::Start() {
   bool ok = true;
   for (auto& [name, check] : checks_) ok = ok && check().ok();
   SetReady(ok);
-  readiness_thread_ = std::thread([this] { ReadinessLoop(); });
+  readiness_ = std::make_unique<ThreadScheduler>();
+  readiness_->Every(options_.readiness_interval, [this] { CheckReadiness(); });
 
   if (!options_.port_file.empty()) {
     st = WriteFileAtomically(options_.port_file,
@@ -191,24 +192,18 @@ void ServiceHost::SetReady(bool ready) {
   }
 }
 
-void ServiceHost::ReadinessLoop() {
-  std::unique_lock<std::mutex> lock(stop_mu_);
-  while (!stopping_) {
-    stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.readiness_interval));
-    if (stopping_) break;
-    lock.unlock();
-    bool ok = true;
-    for (auto& [name, check] : checks_) {
-      absl::Status st = check();
-      if (!st.ok()) {
-        ok = false;
-        Log(LogLevel::kWarning, options_.service, "readiness check failed",
-            {{"check", name}, {"error", st.ToString()}});
-      }
+void ServiceHost::CheckReadiness() {
+  bool ok = true;
+  for (auto& [name, check] : checks_) {
+    absl::Status st = check();
+    if (!st.ok()) {
+      ok = false;
+      Log(LogLevel::kWarning, options_.service, "readiness check failed",
+          {{"check", name}, {"error", st.ToString()}});
     }
-    lock.lock();
-    if (!stopping_) SetReady(ok);
   }
+  std::lock_guard<std::mutex> lock(stop_mu_);
+  if (!stopping_) SetReady(ok);
 }
 
 void ServiceHost::Shutdown() {
@@ -218,8 +213,7 @@ void ServiceHost::Shutdown() {
     stopped_ = true;
     stopping_ = true;
   }
-  stop_cv_.notify_all();
-  if (readiness_thread_.joinable()) readiness_thread_.join();
+  if (readiness_) readiness_->Stop();
   Log(LogLevel::kInfo, options_.service, "draining");
   SetReady(false);
   if (server_) server_->Shutdown(absl::ToChronoTime(absl::Now() + options_.drain_timeout));

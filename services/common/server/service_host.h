@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "services/common/core/scheduler.h"
 #include "absl/time/time.h"
 #include "prometheus/registry.h"
 #include "services/common/server/executor.h"
@@ -78,7 +79,7 @@ class ServiceHost {
 
  private:
   explicit ServiceHost(const ServiceHostOptions& options);
-  void ReadinessLoop();
+  void CheckReadiness();  // every readiness_interval
   void SetReady(bool ready);
 
   ServiceHostOptions options_;
@@ -91,9 +92,8 @@ class ServiceHost {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<httplib::Server> admin_;
   std::thread admin_thread_;
-  std::thread readiness_thread_;
+  std::unique_ptr<ThreadScheduler> readiness_;
   std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
   bool stopping_ = false;
   bool stopped_ = false;
   std::atomic<bool> ready_{false};

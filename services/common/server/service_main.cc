@@ -50,6 +50,14 @@ BackendOptions BackendOptionsFromFlags(const std::string& service) {
   return o;
 }
 
+ServiceRuntimeOptions RuntimeOptionsFromFlags(const std::string& service) {
+  ServiceRuntimeOptions o;
+  o.service = service;
+  o.host = HostOptionsFromFlags(service);
+  o.backends = BackendOptionsFromFlags(service);
+  return o;
+}
+
 RpcEnv RpcEnvFor(const std::string& service, auth::CredentialVerifier* verifier, ServiceHost& host,
                  Admission* admission) {
   RpcEnv env;

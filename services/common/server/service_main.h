@@ -19,6 +19,7 @@
 #include "services/common/server/backends.h"
 #include "services/common/server/rpc.h"
 #include "services/common/server/service_host.h"
+#include "services/common/server/service_runtime.h"
 
 namespace dialgrid {
 
@@ -30,6 +31,10 @@ ServiceHostOptions HostOptionsFromFlags(const std::string& service);
 
 // From --redis and --kafka.
 BackendOptions BackendOptionsFromFlags(const std::string& service);
+
+// Host and backends from the flags above (add `platform` for services that
+// reach tenancy: PlatformOptionsFromFlags).
+ServiceRuntimeOptions RuntimeOptionsFromFlags(const std::string& service);
 
 // The per-RPC environment of `service` on `host`: errors in domain
 // "<service>.dialgrid", the host's executor and RPC metrics.

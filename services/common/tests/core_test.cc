@@ -1,11 +1,19 @@
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
+#include "services/common/core/scheduler.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
 
@@ -158,6 +166,87 @@ TEST(StatusMacros, PropagateErrors) {
   EXPECT_EQ(out, 4);
   EXPECT_TRUE(absl::IsInvalidArgument(UseMacros(3, out)));
   EXPECT_TRUE(absl::IsOutOfRange(UseMacros(40, out)));
+}
+
+}  // namespace
+}  // namespace dialgrid
+
+namespace dialgrid {
+namespace {
+
+TEST(ManualSchedulerTest, RunsDueTasksInTimeOrderInVirtualTime) {
+  FakeClock clock(absl::FromUnixSeconds(1000));
+  ManualScheduler s(clock);
+  std::vector<std::string> runs;
+  s.Every(absl::Seconds(10), [&] { runs.push_back(absl::StrCat("tick@", absl::ToUnixSeconds(clock.Now()))); });
+  s.After(absl::Seconds(15), [&] { runs.push_back(absl::StrCat("once@", absl::ToUnixSeconds(clock.Now()))); });
+  auto cancelled = s.At(absl::FromUnixSeconds(1012), [&] { runs.push_back("cancelled"); });
+  s.Cancel(cancelled);
+  EXPECT_EQ(s.AdvanceBy(absl::Seconds(9)), 0);
+  EXPECT_EQ(s.AdvanceBy(absl::Seconds(21)), 4);  // to 1030
+  EXPECT_EQ(runs, (std::vector<std::string>{"tick@1010", "once@1015", "tick@1020", "tick@1030"}));
+  EXPECT_EQ(clock.Now(), absl::FromUnixSeconds(1030));
+}
+
+TEST(ManualSchedulerTest, ATaskCanCancelItselfAndScheduleMore) {
+  FakeClock clock;
+  ManualScheduler s(clock);
+  int n = 0;
+  Scheduler::TaskId id = 0;
+  id = s.Every(absl::Seconds(1), [&] {
+    if (++n == 3) s.Cancel(id);
+  });
+  s.AdvanceBy(absl::Seconds(10));
+  EXPECT_EQ(n, 3);
+}
+
+TEST(ThreadSchedulerTest, RunsPeriodicTasksUntilCancelled) {
+  ThreadScheduler s;
+  std::mutex mu;
+  std::condition_variable cv;
+  int n = 0;
+  auto id = s.Every(absl::Milliseconds(5), [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    ++n;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return n >= 3; }));
+  }
+  s.Cancel(id);
+  int after;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    after = n;
+  }
+  absl::SleepFor(absl::Milliseconds(30));  // a cancelled task must not run again
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(n, after);
+}
+
+TEST(RandomSourceTest, SeededDrawsRepeatAndStayInRange) {
+  SeededRandom a(42), b(42), c(43);
+  std::vector<uint64_t> da, db, dc;
+  for (int i = 0; i < 5; ++i) {
+    da.push_back(a.Next());
+    db.push_back(b.Next());
+    dc.push_back(c.Next());
+  }
+  EXPECT_EQ(da, db);
+  EXPECT_NE(da, dc);
+  SeededRandom r(7);
+  double sum = 0;
+  for (int i = 0; i < 20000; ++i) {
+    int64_t v = r.UniformInt(-3, 3);
+    ASSERT_GE(v, -3);
+    ASSERT_LE(v, 3);
+    double u = r.Uniform01();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += r.Exponential(2.0);
+  }
+  EXPECT_NEAR(sum / 20000, 2.0, 0.1);
 }
 
 }  // namespace

@@ -6,8 +6,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "dialgrid/compliance/v1/compliance.pb.h"
-#include "dialgrid/type/v1/error.pb.h"
 #include "dialgrid/type/v1/time_window.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/executor.h"
@@ -22,14 +23,14 @@ TEST(GrpcStatus, CarriesReasonFieldAndMetadata) {
   grpc::Status g = ToGrpcStatus(InvalidField("tenant.time_zone", "UNKNOWN_TIME_ZONE", "no such zone"),
                                 "tenancy.dialgrid");
   EXPECT_EQ(g.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  type::v1::RpcStatus rpc;
+  google::rpc::Status rpc;
   ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
   ASSERT_EQ(rpc.details_size(), 2);
-  type::v1::ErrorInfo info;
+  google::rpc::ErrorInfo info;
   ASSERT_TRUE(rpc.details(0).UnpackTo(&info));
   EXPECT_EQ(info.reason(), "UNKNOWN_TIME_ZONE");
   EXPECT_EQ(info.domain(), "tenancy.dialgrid");
-  type::v1::BadRequest bad;
+  google::rpc::BadRequest bad;
   ASSERT_TRUE(rpc.details(1).UnpackTo(&bad));
   EXPECT_EQ(bad.field_violations(0).field(), "tenant.time_zone");
 
@@ -42,9 +43,9 @@ TEST(GrpcStatus, CarriesReasonFieldAndMetadata) {
 
 TEST(GrpcStatus, DefaultReasonIsTheCodeName) {
   grpc::Status g = ToGrpcStatus(absl::NotFoundError("gone"), "d");
-  type::v1::RpcStatus rpc;
+  google::rpc::Status rpc;
   ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
-  type::v1::ErrorInfo info;
+  google::rpc::ErrorInfo info;
   ASSERT_TRUE(rpc.details(0).UnpackTo(&info));
   EXPECT_EQ(info.reason(), "NOT_FOUND");
 }
@@ -211,6 +212,67 @@ TEST(GrpcStatusTest, TruncationKeepsUtf8Whole) {
   EXPECT_EQ(TruncateForClient(s, 3), "ab... (6 bytes)");
   EXPECT_EQ(TruncateForClient(s, 4), "ab\xC3\xA9... (6 bytes)");
   EXPECT_EQ(TruncateForClient(s, 6), s);
+}
+
+// Standard client libraries (grpcio-status, Go status.Details, Java
+// StatusProto) pick details by these type URLs.
+TEST(GrpcStatusTest, TrailerIsGoogleRpcStatusWithStandardTypeUrls) {
+  grpc::Status g = ToGrpcStatus(InvalidField("contact.phone", "INVALID_PHONE_NUMBER", "not a number"),
+                                "contacts.dialgrid");
+  google::rpc::Status rpc;
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  EXPECT_EQ(rpc.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(rpc.message(), g.error_message());
+  ASSERT_EQ(rpc.details_size(), 2);
+  EXPECT_EQ(rpc.details(0).type_url(), "type.googleapis.com/google.rpc.ErrorInfo");
+  EXPECT_EQ(rpc.details(1).type_url(), "type.googleapis.com/google.rpc.BadRequest");
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(rpc.details(1).UnpackTo(&bad));
+  ASSERT_EQ(bad.field_violations_size(), 1);
+  EXPECT_EQ(bad.field_violations(0).field(), "contact.phone");
+  EXPECT_EQ(bad.field_violations(0).description(), g.error_message());
+
+  g = ToGrpcStatus(QuotaExceeded("max_agents", "agent quota reached"), "tenancy.dialgrid");
+  ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+  ASSERT_EQ(rpc.details_size(), 2);
+  EXPECT_EQ(rpc.details(0).type_url(), "type.googleapis.com/google.rpc.ErrorInfo");
+  EXPECT_EQ(rpc.details(1).type_url(), "type.googleapis.com/google.rpc.QuotaFailure");
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(rpc.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "QUOTA_EXCEEDED");
+  EXPECT_EQ(info.domain(), "tenancy.dialgrid");
+  EXPECT_EQ(info.metadata().at("quota"), "max_agents");
+  google::rpc::QuotaFailure quota;
+  ASSERT_TRUE(rpc.details(1).UnpackTo(&quota));
+  ASSERT_EQ(quota.violations_size(), 1);
+  EXPECT_EQ(quota.violations(0).subject(), "max_agents");
+  EXPECT_EQ(quota.violations(0).description(), "agent quota reached");
+
+  // Neither a field nor a quota: ErrorInfo alone. A RESOURCE_EXHAUSTED that
+  // names no quota (e.g. out of memory) has no QuotaFailure.
+  for (const absl::Status& st : {Unavailable("REDIS_UNAVAILABLE", "redis down"),
+                                 WithReason(absl::ResourceExhaustedError("no memory"), "DNC_INDEX_NO_MEMORY")}) {
+    g = ToGrpcStatus(st, "d");
+    ASSERT_TRUE(rpc.ParseFromString(g.error_details()));
+    ASSERT_EQ(rpc.details_size(), 1) << st;
+    EXPECT_EQ(rpc.details(0).type_url(), "type.googleapis.com/google.rpc.ErrorInfo");
+  }
+}
+
+// A status from a server that sends only the standard QuotaFailure still
+// yields the quota's name.
+TEST(GrpcStatusTest, ReadsTheQuotaFromAForeignQuotaFailure) {
+  google::rpc::Status rpc;
+  rpc.set_code(static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  rpc.set_message("full");
+  google::rpc::QuotaFailure quota;
+  quota.add_violations()->set_subject("max_lists");
+  rpc.add_details()->PackFrom(quota);
+  absl::Status back =
+      FromGrpcStatus(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "full", rpc.SerializeAsString()));
+  EXPECT_TRUE(absl::IsResourceExhausted(back));
+  ASSERT_TRUE(back.GetPayload("dialgrid.meta.quota").has_value());
+  EXPECT_EQ(std::string(*back.GetPayload("dialgrid.meta.quota")), "max_lists");
 }
 
 }  // namespace

@@ -1730,8 +1730,6 @@ TEST_F(ContactsServiceTest, ChangingALeasedContactKeepsItLeased) {
 // together: the calls answer with Kafka down, and the events follow with the
 // names the contacts were given.
 TEST_F(ContactsServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFollow) {
-  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {"contacts"});
-  ASSERT_TRUE(recorder.ok()) << recorder.status();
   v1::ContactList list = CreateList(*a_, "ct-a", "outbox-l");
   ASSERT_TRUE(broker_->Pause().ok());
   absl::Time start = absl::Now();
@@ -1739,6 +1737,10 @@ TEST_F(ContactsServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFol
   v1::Contact c2 = CreateContact(*a_, list.name(), NewContact("ob-2", "+1 650 253 0302"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "the calls waited for Kafka";
   ASSERT_TRUE(broker_->Resume().ok());
+  // Read from the start with a consumer that joins now (one that lived
+  // through the pause may sit in a group rebalance for a session timeout).
+  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {"contacts"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
   ASSERT_FALSE(c1.name().empty());
   ASSERT_FALSE(c2.name().empty());
   bool found = (*recorder)->WaitFor(
