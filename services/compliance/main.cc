@@ -69,11 +69,9 @@ int main(int argc, char** argv) {
   auto registries = compliance::LoadRegistries(specs);
   if (!registries.ok()) return fail("--registries", registries.status());
 
-  ServiceRuntimeOptions runtime_options = RuntimeOptionsFromFlags("compliance");
-  auto platform = PlatformOptionsFromFlags("compliance", runtime_options.backends);
-  if (!platform.ok()) return fail("--service_secret_file", platform.status());
-  runtime_options.platform = *std::move(platform);
-  auto rt_or = ServiceRuntime::Create(std::move(runtime_options));
+  auto runtime_options = PlatformRuntimeOptionsFromFlags("compliance");
+  if (!runtime_options.ok()) return fail("--service_secret_file", runtime_options.status());
+  auto rt_or = ServiceRuntime::Create(*std::move(runtime_options));
   if (!rt_or.ok()) return fail("runtime", rt_or.status());
   ServiceRuntime& rt = **rt_or;
 

@@ -28,12 +28,10 @@ int main(int argc, char** argv) {
   auto zones = contacts::ZoneResolver::Load(absl::GetFlag(FLAGS_data_dir), absl::GetFlag(FLAGS_zone_tab));
   if (!zones.ok()) return fail("time-zone tables", zones.status());
 
-  ServiceRuntimeOptions options = RuntimeOptionsFromFlags("contacts");
-  options.backends.redis_command_timeout = absl::Seconds(10);  // imports send large batches
-  auto platform = PlatformOptionsFromFlags("contacts", options.backends);
-  if (!platform.ok()) return fail("--service_secret_file", platform.status());
-  options.platform = *std::move(platform);
-  auto rt_or = ServiceRuntime::Create(std::move(options));
+  auto options = PlatformRuntimeOptionsFromFlags("contacts");
+  if (!options.ok()) return fail("--service_secret_file", options.status());
+  options->backends.redis_command_timeout = absl::Seconds(10);  // imports send large batches
+  auto rt_or = ServiceRuntime::Create(*std::move(options));
   if (!rt_or.ok()) return fail("runtime", rt_or.status());
   ServiceRuntime& rt = **rt_or;
 

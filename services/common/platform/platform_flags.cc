@@ -2,6 +2,7 @@
 
 #include "absl/flags/flag.h"
 #include "services/common/core/env.h"
+#include "services/common/server/service_main.h"
 
 ABSL_FLAG(std::string, tenancy, dialgrid::EnvOr("DIALGRID_TENANCY", "127.0.0.1:7001"),
           "Tenancy service address. Env DIALGRID_TENANCY.");
@@ -20,6 +21,14 @@ absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::strin
   o.tenancy_address = absl::GetFlag(FLAGS_tenancy);
   o.service_secret = *std::move(secret);
   o.kafka_bootstrap = backends.kafka_bootstrap;
+  return o;
+}
+
+absl::StatusOr<ServiceRuntimeOptions> PlatformRuntimeOptionsFromFlags(const std::string& service) {
+  ServiceRuntimeOptions o = RuntimeOptionsFromFlags(service);
+  auto platform = PlatformOptionsFromFlags(service, o.backends);
+  if (!platform.ok()) return platform.status();
+  o.platform = *std::move(platform);
   return o;
 }
 

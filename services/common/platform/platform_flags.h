@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/server/backends.h"
+#include "services/common/server/service_runtime.h"
 
 namespace dialgrid {
 
@@ -15,5 +16,9 @@ namespace dialgrid {
 // unreadable or empty); Kafka as in `backends`.
 absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::string& service,
                                                                 const BackendOptions& backends);
+
+// The runtime options of a service that reaches the platform: the common
+// flags' (RuntimeOptionsFromFlags) with `platform` from the flags above.
+absl::StatusOr<ServiceRuntimeOptions> PlatformRuntimeOptionsFromFlags(const std::string& service);
 
 }  // namespace dialgrid
