@@ -24,6 +24,11 @@ std::string EnvelopeRecord(const event::v1::Envelope& event) {
   return FrameRecord('E', event.SerializeAsString());
 }
 
+void AppendEnvelopeRecords(const std::vector<event::v1::Envelope>& events,
+                           std::vector<std::string>& out) {
+  for (const auto& e : events) out.push_back(EnvelopeRecord(e));
+}
+
 absl::StatusOr<event::v1::Envelope> DecodeEnvelopeRecord(absl::string_view record) {
   auto f = UnframeRecord(record);
   if (!f.ok()) return f.status();

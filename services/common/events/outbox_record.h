@@ -6,6 +6,7 @@
 // (compliance's 'D': a decision completed by the script's verdict in `rest`).
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +26,9 @@ absl::StatusOr<Frame> UnframeRecord(absl::string_view record);
 
 // An 'E' record of `event`.
 std::string EnvelopeRecord(const event::v1::Envelope& event);
+// Appends an 'E' record of each event to `out` (e.g. a script's ARGV).
+void AppendEnvelopeRecords(const std::vector<event::v1::Envelope>& events,
+                           std::vector<std::string>& out);
 // Decodes an 'E' record; DATA_LOSS for anything else.
 absl::StatusOr<event::v1::Envelope> DecodeEnvelopeRecord(absl::string_view record);
 

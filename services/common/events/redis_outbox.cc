@@ -119,7 +119,7 @@ absl::StatusOr<std::vector<redis::Reply>> RedisOutbox::ExecWithEvents(
   for (auto& c : commands) batch.push_back(std::move(c));
   if (!events.empty()) {
     std::vector<std::string> records;
-    for (const auto& e : events) records.push_back(EnvelopeRecord(e));
+    AppendEnvelopeRecords(events, records);
     batch.push_back(AppendCommand(tenant, records));
   }
   batch.push_back({"EXEC"});

@@ -24,8 +24,6 @@ std::string Ms(absl::Duration d) { return std::to_string(absl::ToInt64Millisecon
 using events::FrameRecord;
 using events::Frame;
 
-std::string Framed(char kind, const std::string& bytes) { return FrameRecord(kind, bytes); }
-
 absl::StatusOr<Frame> Unframe(absl::string_view record) {
   auto f = events::UnframeRecord(record);
   if (!f.ok()) return absl::DataLossError("a compliance record in Redis is malformed");
@@ -342,7 +340,7 @@ absl::Status RedisComplianceStore::PutRuleSet(const std::string& tenant, const v
                                               const event::v1::Envelope& event) {
   auto r = WriteWithEvents(PutRuleSetScript(), {},
                            {Prefix(tenant), std::to_string(expected_version),
-                            rule_set.SerializeAsString(), Framed('E', event.SerializeAsString())},
+                            rule_set.SerializeAsString(), events::EnvelopeRecord(event)},
                            tenant);
   if (!r.ok()) {
     if (absl::StrContains(r.status().message(), "VERSION_MISMATCH")) {
@@ -409,7 +407,7 @@ absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(const std::string& 
                                                              const v1::DoNotCallEntry& meta,
                                                              const event::v1::Envelope& event) {
   std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "add",
-                                   meta.SerializeAsString(), Framed('E', event.SerializeAsString())};
+                                   meta.SerializeAsString(), events::EnvelopeRecord(event)};
   args.insert(args.end(), numbers.begin(), numbers.end());
   auto r = WriteWithEvents(DncScript(), {}, args, tenant);
   if (!r.ok()) return ScriptError(r.status(), "adding to the do-not-call list");
@@ -421,7 +419,7 @@ absl::StatusOr<DncChange> RedisComplianceStore::RemoveDoNotCall(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& numbers,
     const event::v1::Envelope& event) {
   std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "remove", "",
-                                   Framed('E', event.SerializeAsString())};
+                                   events::EnvelopeRecord(event)};
   args.insert(args.end(), numbers.begin(), numbers.end());
   auto r = WriteWithEvents(DncScript(), {}, args, tenant);
   if (!r.ok()) return ScriptError(r.status(), "removing from the do-not-call list");
@@ -464,7 +462,7 @@ return 1
 )lua");
   auto r = WriteWithEvents(*put, {},
                            {Prefix(tenant), c.phone_number(), compact, c.SerializeAsString(),
-                            Framed('E', event.SerializeAsString())},
+                            events::EnvelopeRecord(event)},
                            tenant);
   if (!r.ok()) return ScriptError(r.status(), "recording the consent");
   return absl::OkStatus();
@@ -505,7 +503,7 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
                          outcome, std::to_string(dial), std::to_string(ended),
                          std::to_string(answered / 3600000), call.decision_id(),
                          Ms(std::max(keep_attempts, absl::Hours(24))), Ms(audit_retention),
-                         Framed('T', call.SerializeAsString())});
+                         FrameRecord('T', call.SerializeAsString())});
   if (!r.ok()) return ScriptError(r.status(), "applying the call event");
   return r->integer == 1;
 }
@@ -561,7 +559,7 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
                                                   const std::string& as_of,
                                                   const std::string& dated,
                                                   const event::v1::Envelope& event) {
-  std::vector<std::string> args = {Framed('E', event.SerializeAsString()), std::to_string(add.size()),
+  std::vector<std::string> args = {events::EnvelopeRecord(event), std::to_string(add.size()),
                                    as_of, dated};
   for (uint64_t k : add) args.push_back(std::to_string(k));
   for (uint64_t k : remove) args.push_back(std::to_string(k));

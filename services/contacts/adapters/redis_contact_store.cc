@@ -351,7 +351,7 @@ absl::Status RedisContactStore::CreateList(const std::string& tenant, const std:
                                            const v1::ContactList& cl, const Events& events) {
   std::string p = Prefix(tenant);
   std::vector<std::string> args = {cl.SerializeAsString(), cl.etag(), list};
-  for (const auto& e : events) args.push_back(events::EnvelopeRecord(e));
+  events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(CreateListScript(), {ListKey(p, list), p + "lists"}, args, tenant);
   if (!r.ok()) return r.status();
   if (r->integer == 0) {
@@ -733,7 +733,7 @@ absl::StatusOr<BatchResult> RedisContactStore::Commit(const std::string& tenant,
     args.push_back(w.new_status);                                           // 16
   }
   // Field count per write is 16 (the script's N must match).
-  for (const auto& e : events.events) args.push_back(events::EnvelopeRecord(e));
+  events::AppendEnvelopeRecords(events.events, args);
   if (events.created) args.push_back(events::FrameRecord('C', events.created->SerializeAsString()));
   auto r = outbox_->EvalWithEvents(CommitScript(), {ListKey(p, list)}, args, tenant);
   if (!r.ok()) return MapScriptError(r.status());

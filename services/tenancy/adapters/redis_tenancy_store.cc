@@ -47,12 +47,6 @@ return 1
   return *s;
 }
 
-std::vector<std::string> Records(const Events& events) {
-  std::vector<std::string> out;
-  for (const auto& e : events) out.push_back(events::EnvelopeRecord(e));
-  return out;
-}
-
 absl::StatusOr<StoredCredential> DecodeCredential(const redis::Reply& reply) {
   // HMGET proto hash tenant
   if (reply.elements.size() != 3 || reply.elements[0].is_nil()) {
@@ -76,7 +70,7 @@ RedisTenancyStore::RedisTenancyStore(std::shared_ptr<redis::Client> redis,
 absl::Status RedisTenancyStore::CreateTenant(const v1::Tenant& tenant, const Events& events) {
   std::string id = tenant.name().substr(std::string("tenants/").size());
   std::vector<std::string> args = {tenant.SerializeAsString(), tenant.etag()};
-  for (auto& r : Records(events)) args.push_back(std::move(r));
+  events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(CreateTenantScript(), {TenantKey(id)}, args, id);
   if (!r.ok()) return r.status();
   // The index is written even when the tenant exists, so a retry after a
@@ -141,7 +135,7 @@ absl::Status RedisTenancyStore::ReplaceTenant(const v1::Tenant& tenant,
   std::string id = tenant.name().substr(std::string("tenants/").size());
   std::vector<std::string> args = {std::string(expected_etag), tenant.SerializeAsString(),
                                    tenant.etag()};
-  for (auto& r : Records(events)) args.push_back(std::move(r));
+  events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(ReplaceTenantScript(), {TenantKey(id)}, args, id);
   if (!r.ok()) return r.status();
   if (r->integer == -1) return NotFound("TENANT_NOT_FOUND", "tenant not found");
