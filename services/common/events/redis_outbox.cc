@@ -5,37 +5,26 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/events/outbox_record.h"
+#include "services/common/events/lua/outbox_append.lua.h"
+#include "services/common/events/lua/outbox_peek.lua.h"
+#include "services/common/events/lua/outbox_pop.lua.h"
+#include "services/common/events/lua/outbox_release.lua.h"
 
 namespace dialgrid::events {
 namespace {
 
-// KEYS: outbox, lock. ARGV: instance, hold ms, max. nil when another
-// instance holds the outbox.
 const redis::Script& PeekScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
-local holder = redis.call('GET', KEYS[2])
-if holder and holder ~= ARGV[1] then return false end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)
-)lua");
+  static const redis::Script* s = new redis::Script(lua::kOutboxPeek);
   return *s;
 }
 
-// KEYS: outbox, lock. ARGV: instance, n. 0 when the hold lapsed.
 const redis::Script& PopScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('LTRIM', KEYS[1], ARGV[2], -1)
-return 1
-)lua");
+  static const redis::Script* s = new redis::Script(lua::kOutboxPop);
   return *s;
 }
 
 const redis::Script& ReleaseScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-)lua");
+  static const redis::Script* s = new redis::Script(lua::kOutboxRelease);
   return *s;
 }
 
@@ -46,9 +35,7 @@ absl::Status ScriptError(const absl::Status& st, absl::string_view what) {
 
 }  // namespace
 
-const char RedisOutbox::kLuaAppend[] = R"lua(
-local function outbox(rec) redis.call('RPUSH', KEYS[#KEYS], rec) end
-)lua";
+const char* const RedisOutbox::kLuaAppend = lua::kOutboxAppend;
 
 RedisOutbox::RedisOutbox(std::shared_ptr<redis::Client> redis, RedisOutboxOptions options)
     : redis_(std::move(redis)), options_(std::move(options)) {

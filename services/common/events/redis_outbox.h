@@ -46,7 +46,7 @@ class RedisOutbox final : public EventOutbox {
   // Lua for scripts that write events: `outbox(record)` appends a framed
   // record to KEYS[#KEYS], which EvalWithEvents sets to the tenant's outbox.
   // Prepend it to the script's source.
-  static const char kLuaAppend[];
+  static const char* const kLuaAppend;
 
   // The tenant's outbox key.
   std::string Key(absl::string_view tenant) const;
