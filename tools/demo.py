@@ -19,7 +19,7 @@ from dialgrid_local import Platform  # noqa: E402
 import dialgrid_client as dc  # noqa: E402
 from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, health_pb2_grpc  # noqa: E402
 from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
-from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, dialing_mode_pb2  # noqa: E402
+from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, dialing_mode_pb2, time_zone_source_pb2  # noqa: E402
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2, timestamp_pb2  # noqa: E402
 import datetime  # noqa: E402
@@ -289,7 +289,7 @@ def run_contacts(p, contacts, office, globex):
                                    metadata=office, timeout=10).contacts
     by_id = {c.external_id: c for c in listed}
     for c in listed:
-        source = short_enum(contacts_pb2.TimeZoneSource, c.time_zone_source, "TIME_ZONE_SOURCE_")
+        source = short_enum(time_zone_source_pb2.TimeZoneSource, c.time_zone_source, "TIME_ZONE_SOURCE_")
         phones = " ".join(ph.number.e164 for ph in c.phones)
         show(f"{c.external_id} {c.first_name} {c.last_name}"[:34], f"{phones}  prio {c.priority}")
         show("", f"{zone_text(c)}  (source: {source.lower().replace('_', ' ')})")
@@ -480,7 +480,7 @@ def run_compliance(p, channel, contacts, office, globex, admin):
             callee=compliance_pb2.Callee(time_zones=zones, region=c.region, postal_code=c.postal_code,
                                          country=c.country, time_zone_source=c.time_zone_source)),
             metadata=dialer, timeout=5)
-        source = contacts_pb2.TimeZoneSource.Name(d.time_zone_source).replace("TIME_ZONE_SOURCE_", "").lower()
+        source = time_zone_source_pb2.TimeZoneSource.Name(d.time_zone_source).replace("TIME_ZONE_SOURCE_", "").lower()
         show(f"{c.external_id} {c.phones[0].number.e164}",
              f"{local_times(zones, now)} (zone from {source}): {decision_text(d)}")
 

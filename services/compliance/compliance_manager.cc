@@ -16,7 +16,7 @@
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/kafka/event_publisher.h"
-#include "services/contacts/domain/phone_numbers.h"
+#include "services/common/phone/phone_numbers.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -81,11 +81,11 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseConsentName(const std::
   return std::make_pair((*ids)[0], "+" + id.substr(4));
 }
 
-absl::StatusOr<contacts::NormalizedPhone> Normalize(absl::string_view field, const std::string& raw,
+absl::StatusOr<phone::NormalizedPhone> Normalize(absl::string_view field, const std::string& raw,
                                                    const std::string& country) {
   if (raw.empty()) return InvalidField(field, "FIELD_REQUIRED", absl::StrCat(field, " is required"));
   if (raw.size() > 64) return InvalidField(field, "FIELD_TOO_LONG", "phone numbers are at most 64 characters");
-  auto n = contacts::NormalizePhone(raw, country.empty() ? "US" : country);
+  auto n = phone::NormalizePhone(raw, country.empty() ? "US" : country);
   if (!n.ok()) {
     std::string reason = ReasonOf(n.status());
     return InvalidField(field, reason.empty() ? "INVALID_PHONE_NUMBER" : reason, n.status().message());
@@ -261,7 +261,7 @@ absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
 }
 
 ComplianceManager::ComplianceManager(std::shared_ptr<ComplianceStore> store,
-                                     std::shared_ptr<const contacts::ZoneResolver> zones,
+                                     std::shared_ptr<const geo::ZoneResolver> zones,
                                      std::vector<CallingHoursRule> presets,
                                      std::vector<std::unique_ptr<Registry>> registries,
                                      const Clock& clock, ComplianceOptions options)
@@ -326,7 +326,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     const std::string& campaign, const std::string& contact, const std::string& phone,
     const v1::Callee& callee, type::v1::DialingMode mode, absl::Time when, bool reserve,
     const std::string& request_id) {
-  DG_ASSIGN_OR_RETURN(contacts::NormalizedPhone number,
+  DG_ASSIGN_OR_RETURN(phone::NormalizedPhone number,
                       Normalize("phone_number", phone, callee.country()));
   for (int attempt = 0;; ++attempt) {
     DG_ASSIGN_OR_RETURN(std::shared_ptr<const CompiledRuleSet> rs, RuleSetOf(tenant, attempt > 0));
@@ -347,11 +347,11 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
     // Where the callee is.
     std::vector<std::string> zone_names(callee.time_zones().begin(), callee.time_zones().end());
     if (!zone_names.empty()) {
-      d.set_time_zone_source(callee.time_zone_source() != contacts::v1::TIME_ZONE_SOURCE_UNSPECIFIED
+      d.set_time_zone_source(callee.time_zone_source() != type::v1::TIME_ZONE_SOURCE_UNSPECIFIED
                                  ? callee.time_zone_source()
-                                 : contacts::v1::TIME_ZONE_SOURCE_EXPLICIT);
+                                 : type::v1::TIME_ZONE_SOURCE_EXPLICIT);
     } else {
-      contacts::LocationHints hints;
+      geo::LocationHints hints;
       hints.postal_code = callee.postal_code();
       hints.region = callee.region();
       hints.country = callee.country().empty() ? number.number.region_code() : callee.country();
@@ -359,7 +359,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(
       auto answer = zones_->Resolve(hints);
       if (answer.ok() && !answer->zones.empty()) {
         zone_names = answer->zones;
-        d.set_time_zone_source(contacts::ToProtoSource(answer->source));
+        d.set_time_zone_source(geo::ToProtoSource(answer->source));
       }
     }
     std::vector<absl::TimeZone> zones;

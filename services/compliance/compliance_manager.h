@@ -27,7 +27,7 @@
 #include "services/compliance/domain/registry_manifest.h"
 #include "services/compliance/domain/rule_set.h"
 #include "services/compliance/ports/compliance_store.h"
-#include "services/contacts/domain/time_zones.h"
+#include "services/common/geo/time_zones.h"
 
 namespace dialgrid::compliance {
 
@@ -100,7 +100,7 @@ struct ComplianceOptions {
 class ComplianceManager {
  public:
   ComplianceManager(std::shared_ptr<ComplianceStore> store,
-                    std::shared_ptr<const contacts::ZoneResolver> zones,
+                    std::shared_ptr<const geo::ZoneResolver> zones,
                     std::vector<CallingHoursRule> presets,
                     std::vector<std::unique_ptr<Registry>> registries, const Clock& clock,
                     ComplianceOptions options);
@@ -164,7 +164,7 @@ class ComplianceManager {
                                    const std::string& reason);
 
   std::shared_ptr<ComplianceStore> store_;
-  std::shared_ptr<const contacts::ZoneResolver> zones_;
+  std::shared_ptr<const geo::ZoneResolver> zones_;
   std::vector<CallingHoursRule> presets_;
   std::vector<std::unique_ptr<Registry>> registries_;
   std::set<std::string> dnc_registry_ids_;

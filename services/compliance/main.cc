@@ -23,7 +23,7 @@
 ABSL_FLAG(std::string, calling_hours,
           dialgrid::EnvOr("DIALGRID_CALLING_HOURS", DIALGRID_COMPLIANCE_DATA_DIR "/calling_hours.tsv"),
           "Calling-hour presets table. Env DIALGRID_CALLING_HOURS.");
-ABSL_FLAG(std::string, zone_data_dir, dialgrid::EnvOr("DIALGRID_CONTACTS_DATA_DIR", DIALGRID_CONTACTS_DATA_DIR),
+ABSL_FLAG(std::string, zone_data_dir, dialgrid::EnvOr("DIALGRID_ZONE_DATA_DIR", DIALGRID_ZONE_DATA_DIR),
           "Directory with region_time_zones.tsv and postal_code_regions.tsv (shared with contacts).");
 ABSL_FLAG(std::string, zone_tab, dialgrid::EnvOr("DIALGRID_ZONE_TAB", "/usr/share/zoneinfo/zone.tab"),
           "tzdata's zone.tab (country -> zones).");
@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   if (!table.ok()) return fail("--calling_hours", table.status());
   auto presets = compliance::ParseCallingHours(*table);
   if (!presets.ok()) return fail("--calling_hours", presets.status());
-  auto zones = contacts::ZoneResolver::Load(absl::GetFlag(FLAGS_zone_data_dir), absl::GetFlag(FLAGS_zone_tab));
+  auto zones = geo::ZoneResolver::Load(absl::GetFlag(FLAGS_zone_data_dir), absl::GetFlag(FLAGS_zone_tab));
   if (!zones.ok()) return fail("time-zone tables", zones.status());
   std::vector<std::string> specs;
   for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_registries), ',', absl::SkipEmpty())) {

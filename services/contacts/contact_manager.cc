@@ -20,7 +20,7 @@
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
 #include "services/contacts/domain/contact_rules.h"
-#include "services/contacts/domain/phone_numbers.h"
+#include "services/common/phone/phone_numbers.h"
 
 namespace dialgrid::contacts {
 namespace {
@@ -135,7 +135,7 @@ ContactWrite MakeWrite(int64_t seq, const std::string& before_bytes, const v1::C
 }
 
 ContactManager::ContactManager(std::shared_ptr<ContactStore> store,
-                               std::shared_ptr<const ZoneResolver> zones, ContactQuota quota, const Clock& clock, std::string producer)
+                               std::shared_ptr<const geo::ZoneResolver> zones, ContactQuota quota, const Clock& clock, std::string producer)
     : store_(std::move(store)),
       zones_(std::move(zones)),
       quota_(std::move(quota)),
@@ -281,8 +281,8 @@ absl::StatusOr<v1::Contact> ContactManager::CreateContact(const v1::CreateContac
   (void)cl;
   RawContact raw = RawFromContact(req.contact());
   DG_ASSIGN_OR_RETURN(v1::Contact c, BuildContact(raw, req.contact().country(), *zones_));
-  if (c.time_zone_source() == v1::TIME_ZONE_SOURCE_EXPLICIT || !req.contact().time_zone().empty()) {
-    c.set_time_zone_source(v1::TIME_ZONE_SOURCE_EXPLICIT);
+  if (c.time_zone_source() == type::v1::TIME_ZONE_SOURCE_EXPLICIT || !req.contact().time_zone().empty()) {
+    c.set_time_zone_source(type::v1::TIME_ZONE_SOURCE_EXPLICIT);
   }
   if (req.contact().has_next_callable_time()) {
     *c.mutable_next_callable_time() = req.contact().next_callable_time();
@@ -400,10 +400,10 @@ absl::StatusOr<v1::Contact> ContactManager::UpdateContact(const v1::UpdateContac
     bool zone_given = false;
     for (const auto& p : req.update_mask().paths()) zone_given = zone_given || p == "time_zone";
     RawContact raw = RawFromContact(merged);
-    if (!zone_given && merged.time_zone_source() != v1::TIME_ZONE_SOURCE_EXPLICIT) raw.time_zone.clear();
+    if (!zone_given && merged.time_zone_source() != type::v1::TIME_ZONE_SOURCE_EXPLICIT) raw.time_zone.clear();
     DG_ASSIGN_OR_RETURN(v1::Contact rebuilt, BuildContact(raw, merged.country(), *zones_));
-    if (zone_given || merged.time_zone_source() == v1::TIME_ZONE_SOURCE_EXPLICIT) {
-      if (!rebuilt.time_zone().empty()) rebuilt.set_time_zone_source(v1::TIME_ZONE_SOURCE_EXPLICIT);
+    if (zone_given || merged.time_zone_source() == type::v1::TIME_ZONE_SOURCE_EXPLICIT) {
+      if (!rebuilt.time_zone().empty()) rebuilt.set_time_zone_source(type::v1::TIME_ZONE_SOURCE_EXPLICIT);
     }
     for (int i = 0; i < rebuilt.phones_size() && i < merged.phones_size(); ++i) {
       rebuilt.mutable_phones(i)->set_callable(merged.phones(i).callable());
@@ -993,7 +993,7 @@ absl::StatusOr<v1::EraseContactDataResponse> ContactManager::EraseContactData(
   DG_ASSIGN_OR_RETURN(std::string tenant, ParseTenant("parent", req.parent()));
   std::string phone, external_id;
   if (req.subject_case() == v1::EraseContactDataRequest::kPhoneNumber) {
-    DG_ASSIGN_OR_RETURN(NormalizedPhone n, NormalizePhone(req.phone_number(), req.default_country()));
+    DG_ASSIGN_OR_RETURN(phone::NormalizedPhone n, phone::NormalizePhone(req.phone_number(), req.default_country()));
     phone = n.number.e164();
   } else if (req.subject_case() == v1::EraseContactDataRequest::kExternalId) {
     if (req.external_id().empty() || req.external_id().size() > kMaxExternalId) {

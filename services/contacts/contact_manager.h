@@ -17,7 +17,7 @@
 #include "services/contacts/domain/contact_rules.h"
 #include "services/contacts/domain/csv_reader.h"
 #include "services/contacts/domain/key_filter.h"
-#include "services/contacts/domain/time_zones.h"
+#include "services/common/geo/time_zones.h"
 #include "services/contacts/ports/contact_store.h"
 
 namespace dialgrid::contacts {
@@ -130,7 +130,7 @@ class ContactManager {
  public:
   // Every change is stored with its event in one step (the store's outbox);
   // a relay publishes the events on the "contacts" topic.
-  ContactManager(std::shared_ptr<ContactStore> store, std::shared_ptr<const ZoneResolver> zones,
+  ContactManager(std::shared_ptr<ContactStore> store, std::shared_ptr<const geo::ZoneResolver> zones,
                  ContactQuota quota, const Clock& clock, std::string producer);
 
   absl::StatusOr<v1::ContactList> CreateContactList(const v1::CreateContactListRequest& req);
@@ -175,7 +175,7 @@ class ContactManager {
   absl::StatusOr<Loaded> Load(absl::string_view name);
 
   std::shared_ptr<ContactStore> store_;
-  std::shared_ptr<const ZoneResolver> zones_;
+  std::shared_ptr<const geo::ZoneResolver> zones_;
   ContactQuota quota_;
   const Clock& clock_;
   std::string producer_;

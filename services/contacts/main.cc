@@ -11,7 +11,7 @@
 #include "services/contacts/contact_manager.h"
 #include "services/contacts/server/contacts_service.h"
 
-ABSL_FLAG(std::string, data_dir, dialgrid::EnvOr("DIALGRID_CONTACTS_DATA_DIR", DIALGRID_CONTACTS_DATA_DIR),
+ABSL_FLAG(std::string, zone_data_dir, dialgrid::EnvOr("DIALGRID_ZONE_DATA_DIR", DIALGRID_ZONE_DATA_DIR),
           "Directory with region_time_zones.tsv and postal_code_regions.tsv.");
 ABSL_FLAG(std::string, zone_tab, dialgrid::EnvOr("DIALGRID_ZONE_TAB", "/usr/share/zoneinfo/zone.tab"),
           "tzdata's zone.tab (country -> zones).");
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     return StartupFailure("contacts", what, st);
   };
 
-  auto zones = contacts::ZoneResolver::Load(absl::GetFlag(FLAGS_data_dir), absl::GetFlag(FLAGS_zone_tab));
+  auto zones = geo::ZoneResolver::Load(absl::GetFlag(FLAGS_zone_data_dir), absl::GetFlag(FLAGS_zone_tab));
   if (!zones.ok()) return fail("time-zone tables", zones.status());
 
   auto options = PlatformRuntimeOptionsFromFlags("contacts");

@@ -1,30 +1,39 @@
 #include "services/common/auth/remote_credential_verifier.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
-#include "services/common/server/grpc_status.h"
 
 namespace dialgrid::auth {
+namespace {
+
+client::PeerOptions TenancyPeer(std::string service_secret, absl::Duration timeout) {
+  client::PeerOptions o;
+  o.name = "tenancy";
+  o.credential = std::move(service_secret);
+  o.max_timeout = timeout;
+  return o;
+}
+
+}  // namespace
+
+RemoteCredentialVerifier::RemoteCredentialVerifier(std::shared_ptr<client::PeerChannel> tenancy)
+    : tenancy_(std::move(tenancy)) {}
 
 RemoteCredentialVerifier::RemoteCredentialVerifier(std::shared_ptr<grpc::Channel> tenancy_channel,
                                                    std::string service_secret,
                                                    absl::Duration timeout)
-    : stub_(tenancy::v1::TenancyService::NewStub(tenancy_channel)),
-      service_secret_(std::move(service_secret)),
-      timeout_(timeout) {}
+    : RemoteCredentialVerifier(client::PeerChannel::Wrap(
+          std::move(tenancy_channel), TenancyPeer(std::move(service_secret), timeout))) {}
 
 absl::StatusOr<Principal> RemoteCredentialVerifier::Verify(absl::string_view secret) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", service_secret_));
   tenancy::v1::AuthenticateCredentialRequest req;
   req.set_secret(std::string(secret));
-  tenancy::v1::AuthenticateCredentialResponse resp;
-  grpc::Status st = stub_->AuthenticateCredential(&ctx, req, &resp);
-  if (!st.ok()) {
-    absl::Status s = FromGrpcStatus(st);
+  // Outside of any incoming call's deadline (the verifier's interface has
+  // none): the peer's max_timeout.
+  auto resp = tenancy_.Call(&tenancy::v1::TenancyService::Stub::AuthenticateCredential, req);
+  if (!resp.ok()) {
+    const absl::Status& s = resp.status();
     // Only verdicts about the presented secret pass through (tenancy marks
     // them with metadata subject=secret); anything else (tenancy down, our
     // own platform credential refused) means "cannot answer now".
@@ -37,12 +46,12 @@ absl::StatusOr<Principal> RemoteCredentialVerifier::Verify(absl::string_view sec
                        absl::StrCat("cannot verify credentials now: ", s.message()));
   }
   Principal p;
-  p.credential = resp.credential();
-  p.tenant = resp.tenant();
-  for (int r : resp.roles()) p.roles.push_back(static_cast<Role>(r));
-  if (resp.has_expire_time()) {
+  p.credential = resp->credential();
+  p.tenant = resp->tenant();
+  for (int r : resp->roles()) p.roles.push_back(static_cast<Role>(r));
+  if (resp->has_expire_time()) {
     p.expire_time = absl::FromUnixNanos(
-        google::protobuf::util::TimeUtil::TimestampToNanoseconds(resp.expire_time()));
+        google::protobuf::util::TimeUtil::TimestampToNanoseconds(resp->expire_time()));
   }
   return p;
 }

@@ -6,19 +6,14 @@
 #include "services/common/auth/tenancy_events.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/random.h"
-#include "services/common/server/grpc_status.h"
 
 namespace dialgrid {
 
 class PlatformClients::CachedTenantDirectory final : public TenantDirectory {
  public:
-  CachedTenantDirectory(std::shared_ptr<grpc::Channel> channel, std::string secret,
-                        absl::Duration timeout, absl::Duration ttl, const Clock& clock)
-      : stub_(tenancy::v1::TenancyService::NewStub(channel)),
-        secret_(std::move(secret)),
-        timeout_(timeout),
-        ttl_(ttl),
-        clock_(clock) {}
+  CachedTenantDirectory(std::shared_ptr<client::PeerChannel> tenancy, absl::Duration ttl,
+                        const Clock& clock)
+      : tenancy_(std::move(tenancy)), ttl_(ttl), clock_(clock) {}
 
   absl::StatusOr<tenancy::v1::Tenant> Get(const std::string& tenant) override {
     absl::Time now = clock_.Now();
@@ -27,22 +22,19 @@ class PlatformClients::CachedTenantDirectory final : public TenantDirectory {
       auto it = cache_.find(tenant);
       if (it != cache_.end() && now < it->second.second) return it->second.first;
     }
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", secret_));
     tenancy::v1::GetTenantRequest req;
     req.set_name(absl::StrCat("tenants/", tenant));
-    tenancy::v1::Tenant t;
-    grpc::Status st = stub_->GetTenant(&ctx, req, &t);
-    if (!st.ok()) {
-      absl::Status s = FromGrpcStatus(st);
-      if (absl::IsNotFound(s)) return s;
+    // Outside of any incoming call's deadline (the directory's interface has
+    // none): the peer's max_timeout.
+    auto t = tenancy_.Call(&tenancy::v1::TenancyService::Stub::GetTenant, req);
+    if (!t.ok()) {
+      if (absl::IsNotFound(t.status())) return t.status();
       return Unavailable("TENANCY_UNAVAILABLE",
-                         absl::StrCat("cannot read tenant now: ", s.message()));
+                         absl::StrCat("cannot read tenant now: ", t.status().message()));
     }
     std::lock_guard<std::mutex> lock(mu_);
-    cache_[tenant] = {t, now + ttl_};
-    return t;
+    cache_[tenant] = {*t, now + ttl_};
+    return *std::move(t);
   }
 
   void Invalidate(const std::string& tenant) {
@@ -51,9 +43,7 @@ class PlatformClients::CachedTenantDirectory final : public TenantDirectory {
   }
 
  private:
-  std::unique_ptr<tenancy::v1::TenancyService::Stub> stub_;
-  std::string secret_;
-  absl::Duration timeout_;
+  client::PeerClient<tenancy::v1::TenancyService> tenancy_;
   absl::Duration ttl_;
   const Clock& clock_;
   std::mutex mu_;
@@ -66,14 +56,15 @@ absl::StatusOr<std::unique_ptr<PlatformClients>> PlatformClients::Create(
     return absl::InvalidArgumentError("the tenancy address and the service secret are required");
   }
   std::unique_ptr<PlatformClients> p(new PlatformClients());
-  p->channel_ = grpc::CreateChannel(options.tenancy_address, grpc::InsecureChannelCredentials());
-  auto remote = std::make_shared<auth::RemoteCredentialVerifier>(
-      p->channel_, options.service_secret, options.call_timeout);
+  p->options_ = options;
+  auto tenancy = p->ConnectPeer("tenancy", options.tenancy_address, options.call_timeout);
+  if (!tenancy.ok()) return tenancy.status();
+  p->tenancy_ = *std::move(tenancy);
+  auto remote = std::make_shared<auth::RemoteCredentialVerifier>(p->tenancy_);
   auth::CacheOptions cache_options;
   cache_options.ttl = options.cache_ttl;
   p->verifier_ = std::make_shared<auth::CachingCredentialVerifier>(remote, cache_options, clock);
-  p->tenants_ = std::make_shared<CachedTenantDirectory>(
-      p->channel_, options.service_secret, options.call_timeout, options.cache_ttl, clock);
+  p->tenants_ = std::make_shared<CachedTenantDirectory>(p->tenancy_, options.cache_ttl, clock);
 
   kafka::ConsumerOptions co;
   co.bootstrap_servers = options.kafka_bootstrap;
@@ -96,6 +87,17 @@ absl::StatusOr<std::unique_ptr<PlatformClients>> PlatformClients::Create(
 }
 
 PlatformClients::~PlatformClients() { Stop(); }
+
+absl::StatusOr<std::shared_ptr<client::PeerChannel>> PlatformClients::ConnectPeer(
+    std::string name, std::string address, absl::Duration max_timeout) {
+  client::PeerOptions o;
+  o.name = std::move(name);
+  o.address = std::move(address);
+  o.tls = options_.peer_tls;
+  o.credential = options_.service_secret;
+  o.max_timeout = max_timeout;
+  return client::PeerChannel::Create(std::move(o));
+}
 
 TenantDirectory& PlatformClients::tenants() { return *tenants_; }
 

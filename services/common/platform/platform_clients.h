@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
 #include "services/common/auth/credential_verifier.h"
+#include "services/common/client/peer_channel.h"
 #include "services/common/core/clock.h"
 #include "services/common/kafka/kafka_consumer.h"
 
@@ -27,7 +28,11 @@ struct PlatformClientsOptions {
   std::string service;            // e.g. "contacts"; names the consumer group
   std::string tenancy_address;    // host:port of the tenancy service
   std::string service_secret;     // this platform's ROLE_PLATFORM_SERVICE secret
+  // TLS to tenancy and to every peer from ConnectPeer; plaintext by default.
+  client::PeerTlsOptions peer_tls;
   std::string kafka_bootstrap;
+  // The longest a call to tenancy may take (no incoming call's deadline is
+  // known to the verifier and the directory, so always this).
   absl::Duration call_timeout = absl::Seconds(2);
   absl::Duration cache_ttl = absl::Seconds(10);
 };
@@ -51,6 +56,14 @@ class PlatformClients {
   // refers to this object, which must outlive it.
   std::function<absl::StatusOr<int64_t>(const std::string&)> QuotaLookup(
       int64_t (tenancy::v1::Quota::*quota)() const);
+  // The tenancy peer that the verifier and the directory call.
+  const std::shared_ptr<client::PeerChannel>& tenancy() const { return tenancy_; }
+  // A channel to another peer service, secured and credentialed as the one
+  // to tenancy (options.peer_tls, the service secret); calls take at most
+  // `max_timeout`. Call once per peer at start-up and share the result.
+  absl::StatusOr<std::shared_ptr<client::PeerChannel>> ConnectPeer(std::string name,
+                                                                   std::string address,
+                                                                   absl::Duration max_timeout);
   // Starts and stops the tenancy-topic consumer.
   void Start();
   void Stop();
@@ -59,7 +72,8 @@ class PlatformClients {
   class CachedTenantDirectory;
   PlatformClients() = default;
 
-  std::shared_ptr<grpc::Channel> channel_;
+  PlatformClientsOptions options_;
+  std::shared_ptr<client::PeerChannel> tenancy_;
   std::shared_ptr<auth::CachingCredentialVerifier> verifier_;
   std::shared_ptr<CachedTenantDirectory> tenants_;
   std::unique_ptr<kafka::KafkaConsumer> consumer_;

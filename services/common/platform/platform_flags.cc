@@ -1,7 +1,10 @@
 #include "services/common/platform/platform_flags.h"
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "services/common/core/env.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/files.h"
 #include "services/common/server/service_main.h"
 
 ABSL_FLAG(std::string, tenancy, dialgrid::EnvOr("DIALGRID_TENANCY", "127.0.0.1:7001"),
@@ -9,6 +12,12 @@ ABSL_FLAG(std::string, tenancy, dialgrid::EnvOr("DIALGRID_TENANCY", "127.0.0.1:7
 ABSL_FLAG(std::string, service_secret_file, dialgrid::EnvOr("DIALGRID_SERVICE_SECRET_FILE", ""),
           "File with the platform services' secret (ROLE_PLATFORM_SERVICE). "
           "Env DIALGRID_SERVICE_SECRET_FILE.");
+ABSL_FLAG(bool, peer_tls, dialgrid::EnvOr("DIALGRID_PEER_TLS", "") == "true",
+          "Call tenancy and other peer services over TLS (plaintext otherwise). "
+          "Env DIALGRID_PEER_TLS=true.");
+ABSL_FLAG(std::string, peer_tls_ca_file, dialgrid::EnvOr("DIALGRID_PEER_TLS_CA_FILE", ""),
+          "PEM roots that peers' certificates must chain to (implies --peer_tls; "
+          "default: the system's roots). Env DIALGRID_PEER_TLS_CA_FILE.");
 
 namespace dialgrid {
 
@@ -20,6 +29,16 @@ absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::strin
   o.service = service;
   o.tenancy_address = absl::GetFlag(FLAGS_tenancy);
   o.service_secret = *std::move(secret);
+  const std::string ca_file = absl::GetFlag(FLAGS_peer_tls_ca_file);
+  o.peer_tls.enabled = absl::GetFlag(FLAGS_peer_tls) || !ca_file.empty();
+  if (!ca_file.empty()) {
+    auto roots = ReadFileToString(ca_file);
+    if (!roots.ok()) return roots.status();
+    if (roots->empty()) {
+      return InvalidField("peer_tls_ca_file", "EMPTY_FILE", absl::StrCat(ca_file, " is empty"));
+    }
+    o.peer_tls.root_certs_pem = *std::move(roots);
+  }
   o.kafka_bootstrap = backends.kafka_bootstrap;
   return o;
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // The flags of every service that reaches the platform (all but tenancy),
-// defined once in platform_flags.cc: --tenancy and --service_secret_file.
+// defined once in platform_flags.cc: --tenancy, --service_secret_file,
+// --peer_tls and --peer_tls_ca_file.
 
 #include <string>
 
@@ -13,7 +14,8 @@
 namespace dialgrid {
 
 // From --tenancy and --service_secret_file (read here: INVALID_ARGUMENT when
-// unreadable or empty); Kafka as in `backends`.
+// unreadable or empty), TLS to peers from --peer_tls and --peer_tls_ca_file
+// (read here, likewise); Kafka as in `backends`.
 absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::string& service,
                                                                 const BackendOptions& backends);
 

@@ -30,18 +30,22 @@ RpcMetrics::RpcMetrics(prometheus::Registry& registry, absl::string_view service
 
 void RpcMetrics::Started() { in_flight_.Increment(); }
 
+prometheus::Counter& RpcMetrics::RequestCounterLocked(absl::string_view method,
+                                                      absl::StatusCode code) {
+  std::string code_name = absl::StatusCodeToString(code);
+  auto& c = request_counters_[absl::StrCat(method, "|", code_name)];
+  if (c == nullptr) c = &requests_.Add({{"method", std::string(method)}, {"code", code_name}});
+  return *c;
+}
+
 void RpcMetrics::Finished(absl::string_view method, absl::StatusCode code,
                           absl::Duration latency) {
   in_flight_.Decrement();
-  std::string code_name = absl::StatusCodeToString(code);
-  std::string key = absl::StrCat(method, "|", code_name);
   prometheus::Counter* counter;
   prometheus::Histogram* hist;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto& c = request_counters_[key];
-    if (c == nullptr) c = &requests_.Add({{"method", std::string(method)}, {"code", code_name}});
-    counter = c;
+    counter = &RequestCounterLocked(method, code);
     auto& h = histograms_[method];
     if (h == nullptr) {
       h = &duration_.Add({{"method", std::string(method)}},
@@ -53,6 +57,15 @@ void RpcMetrics::Finished(absl::string_view method, absl::StatusCode code,
   }
   counter->Increment();
   hist->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void RpcMetrics::Refused(absl::string_view method, absl::StatusCode code) {
+  prometheus::Counter* counter;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    counter = &RequestCounterLocked(method, code);
+  }
+  counter->Increment();
 }
 
 void RpcMetrics::Shed(absl::string_view method) {

@@ -20,7 +20,8 @@ namespace dialgrid {
 std::string SerializeMetrics(prometheus::Registry& registry);
 
 // The per-RPC metrics every service exports, declared in one block:
-//   dialgrid_<service>_rpc_requests_total{method,code}
+//   dialgrid_<service>_rpc_requests_total{method,code}   (also calls refused
+//                                                        before a handler: Refused)
 //   dialgrid_<service>_rpc_duration_seconds{method}      (histogram)
 //   dialgrid_<service>_rpc_in_flight                     (gauge)
 //   dialgrid_<service>_rpc_shed_total{method}            (refused: executor full)
@@ -29,6 +30,10 @@ class RpcMetrics {
   RpcMetrics(prometheus::Registry& registry, absl::string_view service);
   void Started();
   void Finished(absl::string_view method, absl::StatusCode code, absl::Duration latency);
+  // A call answered before any handler ran (a request whose bytes do not
+  // parse: MalformedRequestInterceptorFactory): counted in requests_total
+  // only, as it never entered the in-flight gauge and has no handler latency.
+  void Refused(absl::string_view method, absl::StatusCode code);
   void Shed(absl::string_view method);
 
  private:
@@ -39,6 +44,9 @@ class RpcMetrics {
   std::mutex mu_;
   absl::flat_hash_map<std::string, prometheus::Counter*> request_counters_;
   absl::flat_hash_map<std::string, prometheus::Histogram*> histograms_;
+
+  // requests_total{method,code}, created on first use; mu_ held.
+  prometheus::Counter& RequestCounterLocked(absl::string_view method, absl::StatusCode code);
 };
 
 }  // namespace dialgrid

@@ -16,6 +16,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 #include "services/common/core/log.h"
+#include "services/common/server/malformed_request.h"
 
 namespace dialgrid {
 namespace {
@@ -128,6 +129,16 @@ absl::Status ServiceHost::Start() {
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               std::max(4, options_.executor_threads * 2));
   for (auto& [svc, name] : services_) builder.RegisterService(svc);
+  // Requests whose bytes do not parse: INVALID_ARGUMENT MALFORMED_REQUEST,
+  // counted, instead of gRPC's own INTERNAL/UNIMPLEMENTED with no message.
+  MalformedRequestOptions malformed;
+  malformed.service = options_.service;
+  malformed.error_domain = absl::StrCat(options_.service, ".dialgrid");
+  malformed.metrics = rpc_metrics_.get();
+  for (auto& [svc, name] : services_) malformed.counted_services.push_back(name);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MalformedRequestInterceptorFactory(std::move(malformed)));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return Unavailable("LISTEN_FAILED",

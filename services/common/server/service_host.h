@@ -45,7 +45,9 @@ struct ServiceHostOptions {
 // name) and reflection, a bounded executor for handlers, Prometheus metrics,
 // and an admin HTTP port. Shutdown: not-ready, drain in-flight calls
 // (Shutdown(deadline)), drain the executor, then the registered stop steps in
-// reverse order (flush Kafka, close Redis), then the admin port.
+// reverse order (flush Kafka, close Redis), then the admin port. A request
+// whose bytes do not parse is answered INVALID_ARGUMENT MALFORMED_REQUEST and
+// counted in the RPC metrics (server/malformed_request.h).
 class ServiceHost {
  public:
   // Call first thing in main(), before any thread starts, so SIGTERM/SIGINT

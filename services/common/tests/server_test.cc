@@ -134,7 +134,7 @@ TEST(CheckRequestValuesTest, DefinedValuesPass) {
   compliance::v1::ScrubNumbersRequest req;
   req.set_dialing_mode(type::v1::DIALING_MODE_PREDICTIVE);
   req.add_entries()->mutable_callee()->set_time_zone_source(
-      contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+      type::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
   EXPECT_TRUE(CheckRequestValues(req).ok());
   EXPECT_TRUE(CheckRequestValues(compliance::v1::ScrubNumbersRequest()).ok());
 }
@@ -150,7 +150,7 @@ TEST(CheckRequestValuesTest, UndefinedValueAnywhereIsRefusedNamingTheField) {
   req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
   req.add_entries();
   req.add_entries()->mutable_callee()->set_time_zone_source(
-      static_cast<contacts::v1::TimeZoneSource>(-1));
+      static_cast<type::v1::TimeZoneSource>(-1));
   st = CheckRequestValues(req);
   EXPECT_EQ(FieldOf(st), "entries[1].callee.time_zone_source");
 

@@ -72,9 +72,9 @@ class ComplianceComponentTest : public ::testing::Test {
     auto redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = redis->release();
-    auto zones = contacts::ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+    auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
     ASSERT_TRUE(zones.ok()) << zones.status();
-    zones_ = new std::shared_ptr<const contacts::ZoneResolver>(*zones);
+    zones_ = new std::shared_ptr<const geo::ZoneResolver>(*zones);
     auto table = ReadFileToString(std::string(DIALGRID_COMPLIANCE_DATA_DIR) + "/calling_hours.tsv");
     ASSERT_TRUE(table.ok()) << table.status();
     auto presets = ParseCallingHours(*table);
@@ -223,7 +223,7 @@ class ComplianceComponentTest : public ::testing::Test {
   }
 
   static RedisServer* redis_;
-  static std::shared_ptr<const contacts::ZoneResolver>* zones_;
+  static std::shared_ptr<const geo::ZoneResolver>* zones_;
   static std::vector<CallingHoursRule>* presets_;
   static std::string* dir_;
   static int tenant_seq_;
@@ -236,7 +236,7 @@ class ComplianceComponentTest : public ::testing::Test {
 };
 
 RedisServer* ComplianceComponentTest::redis_ = nullptr;
-std::shared_ptr<const contacts::ZoneResolver>* ComplianceComponentTest::zones_ = nullptr;
+std::shared_ptr<const geo::ZoneResolver>* ComplianceComponentTest::zones_ = nullptr;
 std::vector<CallingHoursRule>* ComplianceComponentTest::presets_ = nullptr;
 std::string* ComplianceComponentTest::dir_ = nullptr;
 int ComplianceComponentTest::tenant_seq_ = 0;
@@ -520,7 +520,7 @@ TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   EXPECT_EQ(ny->rule_set_version(), 1);
   ASSERT_EQ(ny->time_zones_size(), 1);
   EXPECT_EQ(ny->time_zones(0), "America/New_York");
-  EXPECT_EQ(ny->time_zone_source(), contacts::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);  // the area code
+  EXPECT_EQ(ny->time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);  // the area code
 
   auto ca = Check(kCa);  // 07:00 in California
   ASSERT_TRUE(ca.ok()) << ca.status();
@@ -551,10 +551,10 @@ TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   ASSERT_TRUE(amb.ok()) << amb.status();
   EXPECT_FALSE(amb->allowed());
   EXPECT_EQ(amb->reasons(0).detail(), "America/Los_Angeles");
-  EXPECT_EQ(amb->time_zone_source(), contacts::v1::TIME_ZONE_SOURCE_EXPLICIT);  // given with the request
-  req.mutable_callee()->set_time_zone_source(contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  EXPECT_EQ(amb->time_zone_source(), type::v1::TIME_ZONE_SOURCE_EXPLICIT);  // given with the request
+  req.mutable_callee()->set_time_zone_source(type::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
   EXPECT_EQ(manager_->CheckDial(Actor{"dialer", false}, req)->time_zone_source(),
-            contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);  // as the contact record says
+            type::v1::TIME_ZONE_SOURCE_POSTAL_CODE);  // as the contact record says
 
   // Derived here from the postal code before the number: a New York number in Los Angeles.
   req.mutable_callee()->Clear();
@@ -562,7 +562,7 @@ TEST_F(ComplianceComponentTest, CallingHoursAreTheCalleesLocalTime) {
   req.mutable_callee()->set_country("US");
   auto la = manager_->CheckDial(Actor{"dialer", false}, req);
   ASSERT_TRUE(la.ok()) << la.status();
-  EXPECT_EQ(la->time_zone_source(), contacts::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  EXPECT_EQ(la->time_zone_source(), type::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
   ASSERT_EQ(la->time_zones_size(), 1);
   EXPECT_EQ(la->time_zones(0), "America/Los_Angeles");
 }

@@ -9,7 +9,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/text.h"
 #include "services/contacts/domain/csv_reader.h"
-#include "services/contacts/domain/phone_numbers.h"
+#include "services/common/phone/phone_numbers.h"
 
 namespace dialgrid::contacts {
 namespace {
@@ -34,7 +34,7 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 }  // namespace
 
 absl::StatusOr<v1::Contact> BuildContact(const RawContact& raw, absl::string_view default_country,
-                                         const ZoneResolver& zones) {
+                                         const geo::ZoneResolver& zones) {
   const std::pair<const char*, const std::string*> texts[] = {
       {"external_id", &raw.external_id}, {"first_name", &raw.first_name},
       {"last_name", &raw.last_name},     {"postal_code", &raw.postal_code},
@@ -62,13 +62,13 @@ absl::StatusOr<v1::Contact> BuildContact(const RawContact& raw, absl::string_vie
   std::string region_for_phones = country.empty() ? std::string(default_country) : country;
 
   int phones = 0;
-  LocationHints hints;
+  geo::LocationHints hints;
   for (const std::string& p : raw.phones) {
     if (absl::StripAsciiWhitespace(p).empty()) continue;
     if (++phones > kMaxPhones) {
       return InvalidField("phones", "TOO_MANY_PHONES", absl::StrCat("at most ", kMaxPhones));
     }
-    auto n = NormalizePhone(p, region_for_phones);
+    auto n = phone::NormalizePhone(p, region_for_phones);
     if (!n.ok()) return n.status();
     auto* cp = c.add_phones();
     *cp->mutable_number() = n->number;
@@ -110,7 +110,7 @@ absl::StatusOr<v1::Contact> BuildContact(const RawContact& raw, absl::string_vie
   if (!z.ok()) return z.status();
   for (const auto& zone : z->zones) c.add_candidate_time_zones(zone);
   if (z->zones.size() == 1) c.set_time_zone(z->zones[0]);
-  c.set_time_zone_source(ToProtoSource(z->source));
+  c.set_time_zone_source(geo::ToProtoSource(z->source));
   return c;
 }
 

@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
-#include "services/contacts/domain/time_zones.h"
+#include "services/common/geo/time_zones.h"
 
 namespace dialgrid::contacts {
 
@@ -36,7 +36,7 @@ struct RawContact {
 // Validates and normalizes: E.164 phones with type, derived zones, limits.
 // INVALID_ARGUMENT with a reason (INVALID_PHONE_NUMBER, FIELD_TOO_LONG, ...).
 absl::StatusOr<v1::Contact> BuildContact(const RawContact& raw, absl::string_view default_country,
-                                         const ZoneResolver& zones);
+                                         const geo::ZoneResolver& zones);
 
 // The same checks for a contact given as a message (CreateContact/UpdateContact).
 RawContact RawFromContact(const v1::Contact& c);

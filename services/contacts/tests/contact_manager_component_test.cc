@@ -119,7 +119,7 @@ class ContactManagerComponentTest : public ::testing::Test {
     auto outbox = std::make_shared<events::RedisOutbox>(shared, RedisContactStore::OutboxOptions("test"));
     auto inner = std::make_shared<RedisContactStore>(shared, outbox);
     store_ = std::make_shared<InterleavingStore>(inner);
-    auto zones = ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+    auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
     ASSERT_TRUE(zones.ok()) << zones.status();
     manager_ = std::make_unique<ContactManager>(
         store_, *zones,

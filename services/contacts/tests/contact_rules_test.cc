@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "services/common/core/errors.h"
-#include "services/contacts/domain/phone_numbers.h"
+#include "services/common/phone/phone_numbers.h"
 
 namespace dialgrid::contacts {
 namespace {
 
-std::shared_ptr<const ZoneResolver> Resolver() {
-  static auto* r = new std::shared_ptr<const ZoneResolver>(
-      *ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab"));
+std::shared_ptr<const geo::ZoneResolver> Resolver() {
+  static auto* r = new std::shared_ptr<const geo::ZoneResolver>(
+      *geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab"));
   return *r;
 }
 
@@ -38,7 +38,7 @@ TEST(ContactRules, BuildNormalizesAndDerivesZones) {
   // Indiana straddles two zones: ambiguous, so no single time_zone.
   EXPECT_EQ(c->time_zone(), "");
   EXPECT_EQ(c->candidate_time_zones_size(), 2);
-  EXPECT_EQ(c->time_zone_source(), v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
+  EXPECT_EQ(c->time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
 }
 
 TEST(ContactRules, RejectionsCarryReasons) {
@@ -126,10 +126,10 @@ TEST(ContactRules, PhoneInputOverFortyCharactersIsRefused) {
   for (const std::string& raw :
        {"+1" + std::string(27, ' ') + "212 201 0101", "+1 (212) 201-0101" + std::string(24, ')'),
         padded, std::string(41, '1'), "+44 20 7946 0958" + std::string(25, ' ')}) {
-    ASSERT_GT(raw.size(), kMaxPhoneInput);
-    auto n = NormalizePhone(raw, "US");
+    ASSERT_GT(raw.size(), phone::kMaxPhoneInput);
+    auto n = phone::NormalizePhone(raw, "US");
     EXPECT_EQ(ReasonOf(n.status()), "INVALID_PHONE_NUMBER") << raw;
-    EXPECT_EQ(ReasonOf(NormalizePhoneSlow(raw, "US").status()), "INVALID_PHONE_NUMBER") << raw;
+    EXPECT_EQ(ReasonOf(phone::NormalizePhoneSlow(raw, "US").status()), "INVALID_PHONE_NUMBER") << raw;
     RawContact r = Raw();
     r.phones = {raw};
     absl::Status st = BuildContact(r, "US", *Resolver()).status();
@@ -138,8 +138,8 @@ TEST(ContactRules, PhoneInputOverFortyCharactersIsRefused) {
   }
   // Exactly 40 characters is still a number.
   const std::string forty = "+1" + std::string(26, ' ') + "212 201 0101";
-  ASSERT_EQ(forty.size(), kMaxPhoneInput);
-  auto n = NormalizePhone(forty, "US");
+  ASSERT_EQ(forty.size(), phone::kMaxPhoneInput);
+  auto n = phone::NormalizePhone(forty, "US");
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(n->number.e164(), "+12122010101");
 }

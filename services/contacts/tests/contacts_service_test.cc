@@ -843,7 +843,7 @@ TEST_F(ContactsServiceTest, ImportCsvInChunksNormalizesAndReportsExactly) {
   EXPECT_TRUE(r1.phones(0).callable());
   EXPECT_EQ(r1.postal_code(), "94105");
   EXPECT_EQ(r1.time_zone(), "America/Los_Angeles");
-  EXPECT_EQ(r1.time_zone_source(), v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  EXPECT_EQ(r1.time_zone_source(), type::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
   EXPECT_EQ(std::vector<std::string>(r1.candidate_time_zones().begin(),
                                      r1.candidate_time_zones().end()),
             std::vector<std::string>{"America/Los_Angeles"});
@@ -855,13 +855,13 @@ TEST_F(ContactsServiceTest, ImportCsvInChunksNormalizesAndReportsExactly) {
   const v1::Contact &r2 = by_id["r2"];
   EXPECT_EQ(r2.phones(0).number().e164(), "+12122010002");
   EXPECT_EQ(r2.time_zone(), "America/Denver");
-  EXPECT_EQ(r2.time_zone_source(), v1::TIME_ZONE_SOURCE_EXPLICIT);
+  EXPECT_EQ(r2.time_zone_source(), type::v1::TIME_ZONE_SOURCE_EXPLICIT);
 
   const v1::Contact &r3 = by_id["r3"];
   EXPECT_EQ(r3.first_name(), "Cyrus");
   EXPECT_EQ(r3.phones(0).number().e164(), "+13172010003");
   EXPECT_EQ(r3.time_zone(), "");
-  EXPECT_EQ(r3.time_zone_source(), v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
+  EXPECT_EQ(r3.time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
   EXPECT_EQ(std::vector<std::string>(r3.candidate_time_zones().begin(),
                                      r3.candidate_time_zones().end()),
             (std::vector<std::string>{"America/Chicago",
@@ -869,7 +869,7 @@ TEST_F(ContactsServiceTest, ImportCsvInChunksNormalizesAndReportsExactly) {
 
   const v1::Contact &r9 = by_id["r9"];
   EXPECT_EQ(r9.region(), "TX");
-  EXPECT_EQ(r9.time_zone_source(), v1::TIME_ZONE_SOURCE_REGION);
+  EXPECT_EQ(r9.time_zone_source(), type::v1::TIME_ZONE_SOURCE_REGION);
   EXPECT_EQ(std::vector<std::string>(r9.candidate_time_zones().begin(),
                                      r9.candidate_time_zones().end()),
             (std::vector<std::string>{"America/Chicago", "America/Denver"}));
@@ -882,12 +882,12 @@ TEST_F(ContactsServiceTest, ImportCsvInChunksNormalizesAndReportsExactly) {
   EXPECT_EQ(r10.phones(1).number().region_code(), "GB");
   EXPECT_EQ(r10.attributes().count("notes") ? r10.attributes().at("notes") : "",
             "say \"hi\"");
-  EXPECT_EQ(r10.time_zone_source(), v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
+  EXPECT_EQ(r10.time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
 
   const v1::Contact &r11 = by_id["r11"];
   EXPECT_EQ(r11.last_name(), "Row");
   EXPECT_EQ(r11.time_zone(), "America/New_York");
-  EXPECT_EQ(r11.time_zone_source(), v1::TIME_ZONE_SOURCE_POSTAL_CODE);
+  EXPECT_EQ(r11.time_zone_source(), type::v1::TIME_ZONE_SOURCE_POSTAL_CODE);
 }
 
 // ---- 3. import idempotency ----

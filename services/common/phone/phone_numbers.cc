@@ -1,4 +1,4 @@
-#include "services/contacts/domain/phone_numbers.h"
+#include "services/common/phone/phone_numbers.h"
 
 #include <phonenumbers/geocoding/phonenumber_offline_geocoder.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
 
-namespace dialgrid::contacts {
+namespace dialgrid::phone {
 namespace {
 
 using i18n::phonenumbers::PhoneNumber;
@@ -176,4 +176,4 @@ absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
   return out;
 }
 
-}  // namespace dialgrid::contacts
+}  // namespace dialgrid::phone

@@ -7,9 +7,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "dialgrid/contacts/v1/contacts.pb.h"
+#include "dialgrid/type/v1/time_zone_source.pb.h"
 
-namespace dialgrid::contacts {
+namespace dialgrid::geo {
 
 // What a contact says about where it is.
 struct LocationHints {
@@ -25,7 +25,7 @@ struct LocationHints {
 enum class ZoneSource { kUnknown, kExplicit, kPostalCode, kRegion, kPhoneNumber, kCountry };
 
 // The API's name for a source.
-v1::TimeZoneSource ToProtoSource(ZoneSource s);
+type::v1::TimeZoneSource ToProtoSource(ZoneSource s);
 
 struct ZoneAnswer {
   std::vector<std::string> zones;  // sorted, unique; >1 means ambiguous
@@ -35,7 +35,7 @@ struct ZoneAnswer {
 // Derives a contact's candidate IANA zones: explicit zone, else postal code,
 // else region, else its phone numbers (NANP area-code states; other
 // countries' zones from the system tzdata's zone.tab), else its country.
-// Tables are data files (services/contacts/data) with their sources named.
+// Tables are data files (services/common/geo/data) with their sources named.
 class ZoneResolver {
  public:
   // Loads region_time_zones.tsv and postal_code_regions.tsv from `data_dir`
@@ -74,4 +74,4 @@ class ZoneResolver {
   std::map<std::string, std::vector<std::string>> country_zones_;
 };
 
-}  // namespace dialgrid::contacts
+}  // namespace dialgrid::geo

@@ -1,4 +1,4 @@
-#include "services/contacts/domain/time_zones.h"
+#include "services/common/geo/time_zones.h"
 
 #include <gtest/gtest.h>
 
@@ -8,16 +8,16 @@
 #include "absl/strings/str_format.h"
 
 #include "services/common/core/errors.h"
-#include "services/contacts/domain/phone_numbers.h"
+#include "services/common/phone/phone_numbers.h"
 
-namespace dialgrid::contacts {
+namespace dialgrid::geo {
 namespace {
 
 class ZoneResolverTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     // Load() checks every zone in the tables against the system tzdata.
-    auto r = ZoneResolver::Load(DIALGRID_CONTACTS_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+    auto r = ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
     ASSERT_TRUE(r.ok()) << r.status();
     resolver_ = new std::shared_ptr<const ZoneResolver>(*r);
   }
@@ -118,28 +118,28 @@ TEST_F(ZoneResolverTest, OtherCountriesComeFromZoneTab) {
 }
 
 TEST(PhoneNumbers, NormalizeNationalAndInternational) {
-  auto n = NormalizePhone("(415) 555-0100", "US");
+  auto n = phone::NormalizePhone("(415) 555-0100", "US");
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(n->number.e164(), "+14155550100");
   EXPECT_EQ(n->number.region_code(), "US");
   EXPECT_EQ(n->nanp_region, "CA");  // "San Francisco, CA"
-  auto uk = NormalizePhone("+44 20 7946 0958", "");
+  auto uk = phone::NormalizePhone("+44 20 7946 0958", "");
   ASSERT_TRUE(uk.ok());
   EXPECT_EQ(uk->number.e164(), "+442079460958");
   EXPECT_EQ(uk->number.type(), type::v1::PHONE_NUMBER_TYPE_FIXED_LINE);
-  auto mobile = NormalizePhone("+49 151 12345678", "");
+  auto mobile = phone::NormalizePhone("+49 151 12345678", "");
   ASSERT_TRUE(mobile.ok());
   EXPECT_EQ(mobile->number.type(), type::v1::PHONE_NUMBER_TYPE_MOBILE);
-  EXPECT_EQ(ReasonOf(NormalizePhone("not a number", "US").status()), "INVALID_PHONE_NUMBER");
-  EXPECT_EQ(ReasonOf(NormalizePhone("12", "US").status()), "IMPOSSIBLE_PHONE_NUMBER");
-  EXPECT_EQ(ReasonOf(NormalizePhone("4155550100", "").status()), "INVALID_PHONE_NUMBER");
-  EXPECT_EQ(ReasonOf(NormalizePhone(std::string(50, '1'), "US").status()), "INVALID_PHONE_NUMBER");
+  EXPECT_EQ(ReasonOf(phone::NormalizePhone("not a number", "US").status()), "INVALID_PHONE_NUMBER");
+  EXPECT_EQ(ReasonOf(phone::NormalizePhone("12", "US").status()), "IMPOSSIBLE_PHONE_NUMBER");
+  EXPECT_EQ(ReasonOf(phone::NormalizePhone("4155550100", "").status()), "INVALID_PHONE_NUMBER");
+  EXPECT_EQ(ReasonOf(phone::NormalizePhone(std::string(50, '1'), "US").status()), "INVALID_PHONE_NUMBER");
 }
 
 }  // namespace
-}  // namespace dialgrid::contacts
+}  // namespace dialgrid::geo
 
-namespace dialgrid::contacts {
+namespace dialgrid::geo {
 namespace {
 
 // The NANP fast path must agree with libphonenumber on every number, valid
@@ -156,8 +156,8 @@ TEST(PhoneNumbers, FastPathAgreesWithLibphonenumber) {
     std::string raw = absl::StrFormat(formats[i % 4], i % 4 == 3 ? national.substr(0, 3) + ") " +
                                                                        national.substr(3)
                                                                  : national);
-    auto fast = NormalizePhone(raw, "US");
-    auto slow = NormalizePhoneSlow(raw, "US");
+    auto fast = phone::NormalizePhone(raw, "US");
+    auto slow = phone::NormalizePhoneSlow(raw, "US");
     ASSERT_EQ(fast.ok(), slow.ok()) << raw;
     ++checked;
     if (!fast.ok()) {
@@ -175,4 +175,4 @@ TEST(PhoneNumbers, FastPathAgreesWithLibphonenumber) {
 }
 
 }  // namespace
-}  // namespace dialgrid::contacts
+}  // namespace dialgrid::geo

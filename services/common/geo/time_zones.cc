@@ -1,4 +1,4 @@
-#include "services/contacts/domain/time_zones.h"
+#include "services/common/geo/time_zones.h"
 
 #include <algorithm>
 #include <fstream>
@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "services/common/core/errors.h"
 
-namespace dialgrid::contacts {
+namespace dialgrid::geo {
 namespace {
 
 absl::StatusOr<std::vector<std::vector<std::string>>> ReadTsv(const std::string& path,
@@ -191,15 +191,15 @@ absl::StatusOr<ZoneAnswer> ZoneResolver::Resolve(const LocationHints& hints) con
   return a;
 }
 
-v1::TimeZoneSource ToProtoSource(ZoneSource s) {
+type::v1::TimeZoneSource ToProtoSource(ZoneSource s) {
   switch (s) {
-    case ZoneSource::kExplicit: return v1::TIME_ZONE_SOURCE_EXPLICIT;
-    case ZoneSource::kPostalCode: return v1::TIME_ZONE_SOURCE_POSTAL_CODE;
-    case ZoneSource::kRegion: return v1::TIME_ZONE_SOURCE_REGION;
-    case ZoneSource::kPhoneNumber: return v1::TIME_ZONE_SOURCE_PHONE_NUMBER;
-    case ZoneSource::kCountry: return v1::TIME_ZONE_SOURCE_COUNTRY;
-    default: return v1::TIME_ZONE_SOURCE_UNSPECIFIED;
+    case ZoneSource::kExplicit: return type::v1::TIME_ZONE_SOURCE_EXPLICIT;
+    case ZoneSource::kPostalCode: return type::v1::TIME_ZONE_SOURCE_POSTAL_CODE;
+    case ZoneSource::kRegion: return type::v1::TIME_ZONE_SOURCE_REGION;
+    case ZoneSource::kPhoneNumber: return type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER;
+    case ZoneSource::kCountry: return type::v1::TIME_ZONE_SOURCE_COUNTRY;
+    default: return type::v1::TIME_ZONE_SOURCE_UNSPECIFIED;
   }
 }
 
-}  // namespace dialgrid::contacts
+}  // namespace dialgrid::geo

@@ -7,7 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "dialgrid/type/v1/phone_number.pb.h"
 
-namespace dialgrid::contacts {
+namespace dialgrid::phone {
 
 struct NormalizedPhone {
   type::v1::PhoneNumber number;  // e164, type, region_code
@@ -32,4 +32,4 @@ absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
 absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
                                                    absl::string_view default_country);
 
-}  // namespace dialgrid::contacts
+}  // namespace dialgrid::phone

@@ -1,0 +1,227 @@
+#include "services/dialing/pacing/pacer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace dialgrid::pacing {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("pacing settings: ", field, ": ", why));
+}
+
+}  // namespace
+
+absl::Status PacingSettings::Validate() const {
+  if (!(abandon_cap > 0.0 && abandon_cap < 1.0)) {
+    return Invalid("abandon_cap", "must be in (0, 1)");
+  }
+  if (ledger_window_days < 1) return Invalid("ledger_window_days", "must be >= 1");
+  if (!(grace_s >= 0.0 && grace_s <= 60.0)) return Invalid("grace_s", "must be in [0, 60]");
+  if (!(max_lines_per_agent >= 1.0 && max_lines_per_agent <= 100.0)) {
+    return Invalid("max_lines_per_agent", "must be in [1, 100]");
+  }
+  if (!(power_ratio >= 0.0 && power_ratio <= 100.0)) {
+    return Invalid("power_ratio", "must be in [0, 100]");
+  }
+  if (agentless_lines < 0) return Invalid("agentless_lines", "must be >= 0");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Pacer>> Pacer::Create(const PacingSettings& settings,
+                                                     const ControllerOptions& options) {
+  if (absl::Status status = settings.Validate(); !status.ok()) return status;
+  if (!(options.theta_min > 0.0 && options.theta_min <= options.theta_initial &&
+        options.theta_initial <= options.theta_max && options.theta_max < 1.0)) {
+    return absl::InvalidArgumentError(
+        "controller options: theta_min <= theta_initial <= theta_max must hold in (0, 1)");
+  }
+  if (!(options.set_point_share > 0.0 && options.set_point_share < options.guard_share &&
+        options.guard_share <= 1.0)) {
+    return absl::InvalidArgumentError(
+        "controller options: 0 < set_point_share < guard_share <= 1 must hold");
+  }
+  return std::unique_ptr<Pacer>(new Pacer(settings, options));
+}
+
+Pacer::Pacer(const PacingSettings& settings, const ControllerOptions& options)
+    : settings_(settings),
+      options_(options),
+      answers_(options.attempt_half_life),
+      service_(options.call_half_life),
+      ledger_(settings.ledger_window_days),
+      log_theta_(std::log(options.theta_initial)),
+      mean_answers_(kCheckpoints),
+      var_answers_(kCheckpoints),
+      mean_free_(kCheckpoints),
+      var_free_(kCheckpoints) {
+  // Weak priors so that the tables are defined before data arrives; they
+  // weigh a few observations and are forgotten as data comes in. The model is
+  // not used before min_attempts / min_calls anyway.
+  for (int i = 0; i < 3; ++i) answers_.Add(10.0, true);
+  for (int i = 0; i < 7; ++i) answers_.Add(25.0, false);
+  for (int i = 0; i < 5; ++i) service_.Add(120.0, 20.0);
+}
+
+void Pacer::OnAttemptFinished(const FinishedAttempt& attempt) {
+  answers_.Add(attempt.age_s, attempt.needs_agent);
+}
+
+void Pacer::OnCallFinished(const FinishedCall& call) {
+  if (call.live_person) ledger_.RecordLiveAnswer(call.day, call.abandoned);
+  if (call.reached_agent) service_.Add(call.talk_s, call.wrap_s);
+}
+
+double Pacer::theta() const { return std::exp(log_theta_); }
+
+void Pacer::UpdateController(const CampaignSnapshot& snapshot) {
+  const double dt =
+      last_now_s_ < 0.0 ? 0.0 : std::clamp(snapshot.now_s - last_now_s_, 0.0, 60.0);
+  last_now_s_ = snapshot.now_s;
+  const double set_point = options_.set_point_share * settings_.abandon_cap;
+  const AbandonCounts today = ledger_.Day(snapshot.day);
+  const double rate = (today.abandoned + set_point * options_.prior_live_answers) /
+                      (today.live_answers + options_.prior_live_answers);
+  const double error = (set_point - rate) / set_point;
+  log_theta_ += options_.integral_gain_per_s * dt * std::clamp(error, -3.0, 1.0);
+  log_theta_ = std::clamp(log_theta_, std::log(options_.theta_min), std::log(options_.theta_max));
+}
+
+double Pacer::EffectiveTheta(int64_t day) const {
+  const double set_point = options_.set_point_share * settings_.abandon_cap;
+  const double guard = options_.guard_share * settings_.abandon_cap;
+  const AbandonCounts today = ledger_.Day(day);
+  const double rate = today.abandoned / (today.live_answers + options_.prior_live_answers);
+  const AbandonCounts window = ledger_.Window(day);
+  if (rate >= guard || (window.live_answers > 0.0 && window.Rate() >= guard)) return 0.0;
+  double theta = std::exp(log_theta_);
+  if (rate > set_point) theta *= (guard - rate) / (guard - set_point);
+  return std::max(theta, options_.theta_min);
+}
+
+PacingDecision Pacer::Decide(const CampaignSnapshot& snapshot) {
+  PacingDecision decision;
+  const int agents = static_cast<int>(snapshot.agents.size());
+  const int in_flight = static_cast<int>(snapshot.attempts_in_flight_age_s.size());
+  int idle = 0;
+  for (const AgentView& agent : snapshot.agents) idle += agent.state == AgentState::kIdle;
+  const int line_cap =
+      settings_.mode == DialingMode::kAgentless
+          ? settings_.agentless_lines
+          : static_cast<int>(std::floor(settings_.max_lines_per_agent * agents + 1e-9));
+  const int room = std::max(0, line_cap - in_flight);
+  const int progressive = idle - in_flight - snapshot.queued_answers;
+  int lines = 0;
+  switch (settings_.mode) {
+    case DialingMode::kPreview:
+      lines = snapshot.preview_requests;
+      break;
+    case DialingMode::kProgressive:
+      lines = progressive;
+      break;
+    case DialingMode::kPower:
+      lines = static_cast<int>(std::lround(settings_.power_ratio * idle)) - in_flight -
+              snapshot.queued_answers;
+      break;
+    case DialingMode::kAgentless:
+      lines = room;
+      break;
+    case DialingMode::kPredictive:
+      UpdateController(snapshot);
+      lines = Predictive(snapshot, idle, room, decision);
+      lines = std::max(lines, progressive);
+      break;
+  }
+  decision.lines = std::clamp(lines, 0, room);
+  return decision;
+}
+
+int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
+                      PacingDecision& decision) {
+  decision.model_ready = answers_.Observations() >= options_.min_attempts &&
+                         service_.Observations() >= options_.min_calls;
+  if (!decision.model_ready || room <= 0) return 0;
+  if (snapshot.now_s - answers_built_at_s_ >= options_.answer_refresh_s ||
+      snapshot.now_s < answers_built_at_s_) {
+    answers_.Rebuild();
+    answers_built_at_s_ = snapshot.now_s;
+  }
+  if (snapshot.now_s - service_built_at_s_ >= options_.service_refresh_s ||
+      snapshot.now_s < service_built_at_s_) {
+    service_.Rebuild(settings_.grace_s);
+    service_built_at_s_ = snapshot.now_s;
+  }
+  const double theta = EffectiveTheta(snapshot.day);
+  decision.theta = theta;
+  if (theta <= 0.0) return 0;  // guard: progressive for now
+
+  // Answers that will need an agent by each checkpoint (mean, variance of a
+  // sum of independent Bernoullis), and agents free by checkpoint + grace.
+  std::fill(mean_answers_.begin(), mean_answers_.end(), snapshot.queued_answers);
+  std::fill(var_answers_.begin(), var_answers_.end(), 0.0);
+  for (double age : snapshot.attempts_in_flight_age_s) {
+    const auto& p = answers_.Conditional(age);
+    for (size_t k = 0; k < kCheckpoints; ++k) {
+      mean_answers_[k] += p[k];
+      var_answers_[k] += p[k] * (1.0 - p[k]);
+    }
+  }
+  std::fill(mean_free_.begin(), mean_free_.end(), idle);
+  std::fill(var_free_.begin(), var_free_.end(), 0.0);
+  for (const AgentView& agent : snapshot.agents) {
+    if (agent.state == AgentState::kIdle) continue;
+    const auto& p = agent.state == AgentState::kTalking
+                        ? service_.FreeWhileTalking(agent.elapsed_s)
+                        : service_.FreeWhileWrapping(agent.elapsed_s);
+    for (size_t k = 0; k < kCheckpoints; ++k) {
+      mean_free_[k] += p[k];
+      var_free_[k] += p[k] * (1.0 - p[k]);
+    }
+  }
+  decision.expected_answers = mean_answers_[kCheckpoints - 1];
+  decision.expected_free_agents = mean_free_[kCheckpoints - 1];
+
+  // A new line needs an agent by checkpoint k with probability c[k].
+  const auto& c = answers_.Conditional(0.0);
+  const double routed = c[kCheckpoints - 1];
+  if (routed < 1e-6) return 0;
+
+  // Probability that the n-th new line's answer finds no agent within the
+  // grace period, given that it needs one.
+  auto risk = [&](int n) {
+    const double others = n - 1;
+    double sum = 0.0, previous = 0.0;
+    for (size_t k = 0; k < kCheckpoints; ++k) {
+      const double mass = c[k] - previous;
+      previous = c[k];
+      if (mass <= 0.0) continue;
+      const double margin = mean_free_[k] - mean_answers_[k] - others * c[k];
+      const double var =
+          var_free_[k] + var_answers_[k] + others * c[k] * (1.0 - c[k]) + 0.25;
+      sum += mass * 0.5 * std::erfc((margin - 0.5) / std::sqrt(2.0 * var));
+    }
+    return sum / routed;
+  };
+  if (risk(1) > theta) return 0;
+  // Largest n <= room with risk(n) <= theta (risk grows with n).
+  int lo = 1, hi = 2;
+  while (hi <= room && risk(hi) <= theta) {
+    lo = hi;
+    hi *= 2;
+  }
+  hi = std::min(hi, room + 1);
+  while (hi - lo > 1) {
+    const int mid = lo + (hi - lo) / 2;
+    if (risk(mid) <= theta) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+}  // namespace dialgrid::pacing

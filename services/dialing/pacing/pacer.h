@@ -1,0 +1,171 @@
+// The pacing engine: how many lines a campaign dials now.
+//
+// Pure logic. No I/O, no clock and no randomness of its own: the caller gives
+// the campaign's time (seconds since some origin of its choosing), the state a
+// live dialer knows, and the stream of finished attempts and calls; the engine
+// answers with a number of lines to dial. The simulator (tools/simulator) and
+// the dialing service run this same code. docs/pacing.md describes the model.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "services/dialing/pacing/abandon_ledger.h"
+#include "services/dialing/pacing/estimators.h"
+
+namespace dialgrid::pacing {
+
+enum class DialingMode {
+  kPreview,      // no line until an agent asks for one (preview_requests)
+  kProgressive,  // one line per free agent
+  kPower,        // power_ratio lines per free agent
+  kPredictive,   // the model below, controlled against the abandon ledger
+  kAgentless,    // agentless_lines in flight, no agents
+};
+
+// A campaign's pacing settings. The defaults are the engine's; nothing in
+// them depends on a campaign's size or list.
+struct PacingSettings {
+  DialingMode mode = DialingMode::kPredictive;
+  // The law's cap on abandoned live answers / live answers (FCC 3 %), per
+  // calendar day and over ledger_window_days.
+  double abandon_cap = 0.03;
+  int ledger_window_days = 30;
+  // Grace period: an answer not connected to an agent within it is abandoned.
+  double grace_s = 2.0;
+  // Cap on lines in flight (ringing or being classified) per logged-in agent.
+  double max_lines_per_agent = 3.0;
+  // kPower: lines per free agent.
+  double power_ratio = 2.0;
+  // kAgentless: lines kept in flight.
+  int agentless_lines = 0;
+
+  // Validates the settings; INVALID_ARGUMENT naming the field otherwise.
+  absl::Status Validate() const;
+};
+
+// The controller's constants. One set for every campaign (tuned once on the
+// simulator's tuning seeds, docs/pacing.md); exposed for tests and studies.
+struct ControllerOptions {
+  // Share of the cap the day's abandon rate is steered to.
+  double set_point_share = 0.62;
+  // Share of the cap at which the engine stops over-dialing for the rest of
+  // the day (progressive until the ratio falls back).
+  double guard_share = 0.80;
+  // Pseudo live answers at the set point that every day starts with, so the
+  // first abandons of a day do not swing the controller.
+  double prior_live_answers = 60.0;
+  // Speed of the integral term on log(theta), per second of campaign time at
+  // a relative error of 1.
+  double integral_gain_per_s = 1.0 / 900.0;
+  // Range of theta, the accepted probability that a new line's answer finds
+  // no agent within the grace period.
+  double theta_min = 0.002;
+  double theta_max = 0.40;
+  double theta_initial = 0.05;
+  // Learning: half-lives in observations, and what is needed before the
+  // predictive model is used (progressive until then).
+  double attempt_half_life = 1500.0;
+  double call_half_life = 600.0;
+  int min_attempts = 60;
+  int min_calls = 25;
+  // How often the derived tables are rebuilt, in seconds of campaign time.
+  double answer_refresh_s = 15.0;
+  double service_refresh_s = 120.0;
+};
+
+enum class AgentState { kIdle, kTalking, kWrapUp };
+
+struct AgentView {
+  AgentState state = AgentState::kIdle;
+  double elapsed_s = 0.0;  // time in the current state
+};
+
+// What a live dialer knows at one tick.
+struct CampaignSnapshot {
+  double now_s = 0.0;  // campaign time; must not go backwards
+  int64_t day = 0;     // calendar day index (the ledger's day)
+  absl::Span<const AgentView> agents;
+  // Age of every attempt that is dialing, ringing or being classified by AMD
+  // (not yet needing an agent, not yet ended).
+  absl::Span<const double> attempts_in_flight_age_s;
+  // Answers that need an agent and wait for one (within their grace period).
+  int queued_answers = 0;
+  // kPreview: agents who asked for their next call.
+  int preview_requests = 0;
+};
+
+// An attempt that left the in-flight set: either its answer now needs an
+// agent (needs_agent, at age_s after the dial) or it ended without needing
+// one (no answer, busy, failed, AMD hang-up) at age_s.
+struct FinishedAttempt {
+  double age_s = 0.0;
+  bool needs_agent = false;
+};
+
+// A routed answer's end. Talk and wrap are the agent's time on it (a machine
+// routed to an agent is a short talk). live_person and abandoned feed the
+// ledger; an AMD hang-up on a live person is reported as a call with
+// live_person and abandoned set and no agent time.
+struct FinishedCall {
+  bool live_person = false;
+  bool abandoned = false;
+  bool reached_agent = false;
+  double talk_s = 0.0;
+  double wrap_s = 0.0;
+  int64_t day = 0;
+};
+
+struct PacingDecision {
+  int lines = 0;
+  // Diagnostics: the model's view at this tick.
+  double theta = 0.0;
+  double expected_answers = 0.0;
+  double expected_free_agents = 0.0;
+  bool model_ready = false;
+};
+
+class Pacer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Pacer>> Create(const PacingSettings& settings,
+                                                        const ControllerOptions& options = {});
+
+  void OnAttemptFinished(const FinishedAttempt& attempt);
+  void OnCallFinished(const FinishedCall& call);
+
+  // How many lines to dial now.
+  PacingDecision Decide(const CampaignSnapshot& snapshot);
+
+  const AbandonLedger& ledger() const { return ledger_; }
+  const PacingSettings& settings() const { return settings_; }
+  double theta() const;
+  // Learned probability that an attempt's answer needs an agent.
+  double learned_answer_probability() const { return answers_.RoutedProbability(); }
+  double learned_mean_talk_s() const { return service_.MeanTalk(); }
+  double learned_mean_wrap_s() const { return service_.MeanWrap(); }
+
+ private:
+  Pacer(const PacingSettings& settings, const ControllerOptions& options);
+
+  int Predictive(const CampaignSnapshot& snapshot, int idle, int room,
+                 PacingDecision& decision);
+  void UpdateController(const CampaignSnapshot& snapshot);
+  double EffectiveTheta(int64_t day) const;
+
+  PacingSettings settings_;
+  ControllerOptions options_;
+  AnswerModel answers_;
+  ServiceModel service_;
+  AbandonLedger ledger_;
+  double log_theta_;
+  double last_now_s_ = -1.0;
+  double answers_built_at_s_ = -1e18;
+  double service_built_at_s_ = -1e18;
+  // Scratch, per checkpoint.
+  std::vector<double> mean_answers_, var_answers_, mean_free_, var_free_;
+};
+
+}  // namespace dialgrid::pacing
