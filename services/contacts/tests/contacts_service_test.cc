@@ -26,26 +26,18 @@
 #include "services/common/kafka/kafka_consumer.h"
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/enum_walk.h"
-#include "tests/fixtures/servers.h"
+#include "tests/fixtures/test_platform.h"
 #include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::contacts {
 namespace {
 
-using dialgrid::testing::ChildProcess;
-using dialgrid::testing::KafkaBroker;
-using dialgrid::testing::RedisServer;
+using dialgrid::testing::TestPlatform;
 using google::protobuf::util::TimeUtil;
 using Stub = v1::ContactsService::Stub;
 using TenancyStub = tenancy::v1::TenancyService::Stub;
 
 constexpr char kBom[] = "\xEF\xBB\xBF";
-
-struct ServiceProcess {
-  std::string dir;
-  std::string address;
-  std::unique_ptr<ChildProcess> process;
-};
 
 
 // One parsed CSV (RFC 4180) document: rows of fields.
@@ -125,60 +117,15 @@ struct ExportResult {
 class ContactsServiceTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = redis->release();
-    auto broker = KafkaBroker::Start({"tenancy", "contacts"});
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-
-    // Tenancy with bootstrap secrets (vendor admin, platform services).
-    dir_ = new std::string(
-        dialgrid::testing::MakeTempDir("contacts-service-test"));
-    ASSERT_FALSE(dir_->empty());
-    admin_ = new std::string(auth::NewSecret(auth::NewCredentialId()));
-    std::string service_secret = auth::NewSecret(auth::NewCredentialId());
-    std::ofstream(*dir_ + "/admin.secret") << *admin_ << "\n";
-    std::ofstream(*dir_ + "/service.secret") << service_secret << "\n";
-    tenancy_ = new ServiceProcess();
-    {
-      std::vector<std::string> argv = {
-          DIALGRID_TENANCY_BIN,
-          "--redis=" + redis_->address(),
-          "--kafka=" + broker_->bootstrap(),
-          "--port_file=" + *dir_ + "/tenancy.ports",
-          "--bootstrap_admin_secret_file=" + *dir_ + "/admin.secret",
-          "--bootstrap_service_secret_file=" + *dir_ + "/service.secret"};
-      auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/tenancy.log");
-      ASSERT_TRUE(proc.ok()) << proc.status();
-      tenancy_->process = std::move(*proc);
-      auto addr = dialgrid::testing::WaitForGrpcAddress(*dir_ + "/tenancy.ports");
-      ASSERT_TRUE(addr.ok()) << addr.status();
-      tenancy_->address = *addr;
-    }
-    contacts_ = new ServiceProcess();
-    {
-      std::vector<std::string> argv = {
-          DIALGRID_CONTACTS_BIN,
-          "--redis=" + redis_->address(),
-          "--kafka=" + broker_->bootstrap(),
-          "--port_file=" + *dir_ + "/contacts.ports",
-          "--tenancy=" + tenancy_->address,
-          "--service_secret_file=" + *dir_ + "/service.secret"};
-      auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/contacts.log");
-      ASSERT_TRUE(proc.ok()) << proc.status();
-      contacts_->process = std::move(*proc);
-      auto addr = dialgrid::testing::WaitForGrpcAddress(*dir_ + "/contacts.ports");
-      ASSERT_TRUE(addr.ok())
-          << addr.status() << " (see " << *dir_ << "/contacts.log)";
-      contacts_->address = *addr;
-    }
-    tenancy_channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
-        tenancy_->address, grpc::InsecureChannelCredentials()));
+    auto platform = TestPlatform::Start();
+    ASSERT_TRUE(platform.ok()) << platform.status();
+    platform_ = platform->release();
+    ASSERT_TRUE(platform_->StartService("contacts", DIALGRID_CONTACTS_BIN).ok())
+        << "see " << platform_->LogPath("contacts");
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(64 << 20);
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateCustomChannel(
-        contacts_->address, grpc::InsecureChannelCredentials(), args));
+        platform_->Address("contacts"), grpc::InsecureChannelCredentials(), args));
 
     CreateTenant("ct-a", 1000);
     CreateTenant("ct-b", 1000);
@@ -192,23 +139,17 @@ protected:
 
   static void TearDownTestSuite() {
     delete channel_;
-    delete tenancy_channel_;
-    delete contacts_; // stops the process (SIGTERM)
-    delete tenancy_;
-    delete broker_;
-    delete redis_;
+    delete platform_;  // stops contacts, tenancy, the broker and Redis
     delete a_;
     delete b_;
     delete small_;
     delete big_;
-    delete admin_;
-    delete dir_;
   }
 
   void SetUp() override {
     ASSERT_NE(big_, nullptr)
         << "suite setup failed; see the logs under "
-        << (dir_ != nullptr ? *dir_ : std::string("(none)"));
+        << (platform_ != nullptr ? platform_->dir() : std::string("(none)"));
   }
 
   static std::unique_ptr<grpc::ClientContext>
@@ -224,7 +165,7 @@ protected:
     return v1::ContactsService::NewStub(*channel_);
   }
   static std::unique_ptr<TenancyStub> tenancy() {
-    return tenancy::v1::TenancyService::NewStub(*tenancy_channel_);
+    return tenancy::v1::TenancyService::NewStub(platform_->Channel("tenancy"));
   }
 
   static void CreateTenant(const std::string &id, int64_t max_contacts) {
@@ -235,7 +176,7 @@ protected:
     req.mutable_tenant()->mutable_quota()->set_max_contacts(max_contacts);
     req.mutable_tenant()->mutable_quota()->set_max_requests_per_second(0);
     tenancy::v1::Tenant t;
-    grpc::Status st = tenancy()->CreateTenant(Ctx(*admin_).get(), req, &t);
+    grpc::Status st = tenancy()->CreateTenant(Ctx(platform_->admin_secret()).get(), req, &t);
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
 
@@ -246,7 +187,7 @@ protected:
     req.mutable_credential()->add_roles(tenancy::v1::ROLE_TENANT_ADMIN);
     tenancy::v1::CreateCredentialResponse resp;
     grpc::Status st =
-        tenancy()->CreateCredential(Ctx(*admin_).get(), req, &resp);
+        tenancy()->CreateCredential(Ctx(platform_->admin_secret()).get(), req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return resp.secret();
   }
@@ -447,28 +388,16 @@ protected:
     return stub()->ReportOutcome(Ctx(secret).get(), req, out);
   }
 
-  static RedisServer *redis_;
-  static KafkaBroker *broker_;
-  static ServiceProcess *tenancy_;
-  static ServiceProcess *contacts_;
-  static std::shared_ptr<grpc::Channel> *tenancy_channel_;
+  static TestPlatform *platform_;
   static std::shared_ptr<grpc::Channel> *channel_;
-  static std::string *dir_;
-  static std::string *admin_;
   static std::string *a_;     // tenant admin of ct-a
   static std::string *b_;     // tenant admin of ct-b
   static std::string *small_; // tenant admin of ct-small
   static std::string *big_;   // tenant admin of ct-big (room for multi-batch imports)
 };
 
-RedisServer *ContactsServiceTest::redis_ = nullptr;
-KafkaBroker *ContactsServiceTest::broker_ = nullptr;
-ServiceProcess *ContactsServiceTest::tenancy_ = nullptr;
-ServiceProcess *ContactsServiceTest::contacts_ = nullptr;
-std::shared_ptr<grpc::Channel> *ContactsServiceTest::tenancy_channel_ = nullptr;
+TestPlatform *ContactsServiceTest::platform_ = nullptr;
 std::shared_ptr<grpc::Channel> *ContactsServiceTest::channel_ = nullptr;
-std::string *ContactsServiceTest::dir_ = nullptr;
-std::string *ContactsServiceTest::admin_ = nullptr;
 std::string *ContactsServiceTest::a_ = nullptr;
 std::string *ContactsServiceTest::b_ = nullptr;
 std::string *ContactsServiceTest::small_ = nullptr;
@@ -1731,15 +1660,15 @@ TEST_F(ContactsServiceTest, ChangingALeasedContactKeepsItLeased) {
 // names the contacts were given.
 TEST_F(ContactsServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFollow) {
   v1::ContactList list = CreateList(*a_, "ct-a", "outbox-l");
-  ASSERT_TRUE(broker_->Pause().ok());
+  ASSERT_TRUE(platform_->broker().Pause().ok());
   absl::Time start = absl::Now();
   v1::Contact c1 = CreateContact(*a_, list.name(), NewContact("ob-1", "+1 650 253 0301"));
   v1::Contact c2 = CreateContact(*a_, list.name(), NewContact("ob-2", "+1 650 253 0302"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(5)) << "the calls waited for Kafka";
-  ASSERT_TRUE(broker_->Resume().ok());
+  ASSERT_TRUE(platform_->broker().Resume().ok());
   // Read from the start with a consumer that joins now (one that lived
   // through the pause may sit in a group rebalance for a session timeout).
-  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {"contacts"});
+  auto recorder = dialgrid::testing::TopicRecorder::Start(platform_->broker().bootstrap(), {"contacts"});
   ASSERT_TRUE(recorder.ok()) << recorder.status();
   ASSERT_FALSE(c1.name().empty());
   ASSERT_FALSE(c2.name().empty());
@@ -1763,7 +1692,7 @@ TEST_F(ContactsServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFol
 // ---- 8. erasure ----
 
 TEST_F(ContactsServiceTest, EraseContactDataAcrossListsPublishesEvent) {
-  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {"contacts"});
+  auto recorder = dialgrid::testing::TopicRecorder::Start(platform_->broker().bootstrap(), {"contacts"});
   ASSERT_TRUE(recorder.ok()) << recorder.status();
 
   v1::ContactList l1 = CreateList(*a_, "ct-a", "erase-1");
