@@ -21,20 +21,35 @@ OutboxRelay::OutboxRelay(std::shared_ptr<EventOutbox> outbox,
 OutboxRelay::~OutboxRelay() { Stop(absl::ZeroDuration()); }
 
 void OutboxRelay::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (scheduler_ != nullptr) return;
+    own_scheduler_ = std::make_unique<ThreadScheduler>();
+  }
+  Start(*own_scheduler_);
+}
+
+void OutboxRelay::Start(Scheduler& scheduler) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (thread_.joinable()) return;
+  if (scheduler_ != nullptr) return;
+  scheduler_ = &scheduler;
   stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  next_ = scheduler.After(absl::ZeroDuration(), [this] { Pass(); });
 }
 
 void OutboxRelay::Stop(absl::Duration drain) {
+  Scheduler* scheduler;
+  Scheduler::TaskId next;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!thread_.joinable()) return;
+    if (scheduler_ == nullptr || stop_) return;
     stop_ = true;
+    scheduler = scheduler_;
+    next = next_;
   }
-  cv_.notify_all();
-  thread_.join();
+  // Waits for a pass under way; that pass sees stop_ and schedules nothing.
+  scheduler->Cancel(next);
+  if (own_scheduler_) own_scheduler_->Stop();
   absl::Time deadline = absl::Now() + drain;
   while (absl::Now() < deadline) {
     auto n = RunOnce();
@@ -121,25 +136,20 @@ absl::StatusOr<int> OutboxRelay::RunOnce() {
   return published;
 }
 
-void OutboxRelay::Loop() {
-  for (;;) {
-    absl::Duration wait = options_.idle_poll;
-    auto n = RunOnce();
-    if (!n.ok()) {
-      if (options_.on_error) options_.on_error();
-      Log(LogLevel::kWarning, options_.service, "outbox relay failed; retrying",
-          {{"error", n.status().ToString()}});
-      wait = options_.error_backoff;
-    } else if (*n > 0) {
-      wait = absl::ZeroDuration();  // there may be more; the next pass finds out
-    }
-    std::unique_lock<std::mutex> lock(mu_);
-    if (stop_) return;
-    if (wait > absl::ZeroDuration()) {
-      cv_.wait_for(lock, absl::ToChronoMilliseconds(wait), [this] { return stop_; });
-      if (stop_) return;
-    }
+void OutboxRelay::Pass() {
+  absl::Duration wait = options_.idle_poll;
+  auto n = RunOnce();
+  if (!n.ok()) {
+    if (options_.on_error) options_.on_error();
+    Log(LogLevel::kWarning, options_.service, "outbox relay failed; retrying",
+        {{"error", n.status().ToString()}});
+    wait = options_.error_backoff;
+  } else if (*n > 0) {
+    wait = absl::ZeroDuration();  // there may be more; the next pass finds out
   }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stop_) return;
+  next_ = scheduler_->After(wait, [this] { Pass(); });
 }
 
 }  // namespace dialgrid::events

@@ -9,18 +9,17 @@
 // an outage does not duplicate whole batches.
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "services/common/core/clock.h"
+#include "services/common/core/scheduler.h"
 #include "services/common/events/outbox.h"
 #include "services/common/kafka/event_publisher.h"
 
@@ -56,8 +55,16 @@ class OutboxRelay {
               OutboxRelayOptions options);
   ~OutboxRelay();
 
+  // Runs passes on `scheduler` (which must outlive Stop): the next pass at
+  // once after one that published, after idle_poll after an empty one, after
+  // error_backoff after a failure. A pass waits for Kafka's delivery reports,
+  // so give the relay a scheduler of its own (ServiceRuntime does) or a
+  // ManualScheduler in tests.
+  void Start(Scheduler& scheduler);
+  // The same on a ThreadScheduler the relay owns.
   void Start();
-  // Stops the thread, then publishes what is pending (bounded by `drain`).
+  // Stops scheduling passes (a pass under way finishes), then publishes what
+  // is pending (bounded by `drain`).
   void Stop(absl::Duration drain = absl::Seconds(5));
 
   // One pass over the dirty tenants (and the rescan when it is due). Returns
@@ -69,7 +76,8 @@ class OutboxRelay {
   int64_t malformed() const { return malformed_.load(); }
 
  private:
-  void Loop();
+  // One scheduled pass; schedules the next unless stopped.
+  void Pass();
   const std::string& TopicOf(const event::v1::Envelope& e) const;
   // Publishes up to batches_per_tenant batches of one tenant; `more` is set
   // when the tenant still has events.
@@ -78,9 +86,10 @@ class OutboxRelay {
   std::shared_ptr<EventOutbox> outbox_;
   std::shared_ptr<kafka::EventPublisher> publisher_;
   OutboxRelayOptions options_;
-  std::thread thread_;
-  std::mutex mu_;  // stop_, and one pass at a time
-  std::condition_variable cv_;
+  std::unique_ptr<ThreadScheduler> own_scheduler_;
+  std::mutex mu_;  // scheduler_, next_, stop_
+  Scheduler* scheduler_ = nullptr;
+  Scheduler::TaskId next_ = 0;
   bool stop_ = false;
   std::mutex pass_mu_;
   absl::Time next_rescan_ = absl::InfinitePast();

@@ -18,6 +18,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/events/outbox_record.h"
+#include "services/common/core/scheduler.h"
 #include "services/common/events/outbox_relay.h"
 #include "services/common/events/redis_outbox.h"
 #include "services/common/kafka/event_publisher.h"
@@ -178,6 +179,41 @@ TEST_F(OutboxTest, ARetryDoesNotPublishAgainWhatWasDelivered) {
   EXPECT_EQ(Len("{t:acme}:outbox:svc"), 0);
   // e1 and e3 were delivered by the failed pass: only e2 is sent again.
   EXPECT_EQ(publisher->Subjects(), (std::vector<std::string>{"e1", "e3", "e2"}));
+}
+
+TEST_F(OutboxTest, PassesRunOnTheSchedulerWithPollAndBackoffInVirtualTime) {
+  ManualScheduler scheduler(clock_);
+  auto publisher = std::make_shared<RecordingPublisher>();
+  OutboxRelayOptions options = RelayOptions();
+  options.rescan_interval = absl::Hours(1);  // only the dirty set in this test
+  int errors = 0;
+  options.on_error = [&errors] { ++errors; };
+  OutboxRelay relay(outbox_, publisher, options);
+  relay.Start(scheduler);
+  EXPECT_EQ(scheduler.RunDue(), 1);  // the first pass, at once: nothing yet
+
+  Write("acme", Event("acme", "a1"));
+  // Idle: the next pass is one idle_poll after the empty one, not before.
+  EXPECT_EQ(scheduler.AdvanceBy(options.idle_poll - absl::Milliseconds(1)), 0);
+  EXPECT_TRUE(publisher->events.empty());
+  EXPECT_EQ(scheduler.AdvanceBy(absl::Milliseconds(1)), 2);  // publishes; looks again at once
+  EXPECT_EQ(publisher->Subjects(), (std::vector<std::string>{"a1"}));
+
+  // A failing pass waits error_backoff before the retry.
+  publisher->refuse = {"a2"};
+  Write("acme", Event("acme", "a2"));
+  EXPECT_EQ(scheduler.AdvanceBy(options.idle_poll), 1);
+  EXPECT_EQ(errors, 1);
+  publisher->refuse.clear();
+  EXPECT_EQ(scheduler.AdvanceBy(options.error_backoff - absl::Milliseconds(1)), 0);
+  EXPECT_EQ(scheduler.AdvanceBy(absl::Milliseconds(1)), 2);
+  EXPECT_EQ(publisher->Subjects(), (std::vector<std::string>{"a1", "a2"}));
+
+  // Stopped: no pass is scheduled any more; what is pending is drained by Stop.
+  relay.Stop(absl::Seconds(1));
+  Write("acme", Event("acme", "a3"));
+  EXPECT_EQ(scheduler.AdvanceBy(absl::Seconds(10)), 0);
+  EXPECT_EQ(publisher->events.size(), 2u);
 }
 
 TEST_F(OutboxTest, AnUnmarkedOutboxIsFoundByTheRescan) {

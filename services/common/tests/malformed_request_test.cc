@@ -1,7 +1,7 @@
 // Requests whose bytes do not parse, sent with grpc::GenericStub to a real
 // ServiceHost: INVALID_ARGUMENT MALFORMED_REQUEST, counted in the RPC metrics,
-// for a callback service (tenancy's style) and a synchronous one
-// (compliance's style).
+// for a callback service (tenancy's style), a synchronous one (compliance's
+// style) and a server-streaming method.
 
 #include <gtest/gtest.h>
 
@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
+#include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/server/grpc_status.h"
@@ -53,6 +54,11 @@ class SyncCompliance final : public compliance::v1::ComplianceService::Service {
   std::atomic<int> handled{0};
 };
 
+// Callback API with a server-streaming method (ExportContacts); nothing is
+// implemented: a request that parses gets UNIMPLEMENTED.
+class CallbackContacts final : public contacts::v1::ContactsService::CallbackService {};
+
+constexpr char kContacts[] = "dialgrid.contacts.v1.ContactsService";
 constexpr char kTenancy[] = "dialgrid.tenancy.v1.TenancyService";
 constexpr char kCompliance[] = "dialgrid.compliance.v1.ComplianceService";
 // Field 1 with wire type 7, which does not exist: no message parses from it.
@@ -69,6 +75,7 @@ class MalformedRequestTest : public ::testing::Test {
     host_ = std::move(*host);
     host_->AddService(&tenancy_, kTenancy);
     host_->AddService(&compliance_, kCompliance);
+    host_->AddService(&contacts_, kContacts);
     ASSERT_TRUE(host_->Start().ok());
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
                                    grpc::InsecureChannelCredentials());
@@ -106,8 +113,38 @@ class MalformedRequestTest : public ::testing::Test {
     return -1;
   }
 
+  // A server-streaming call of `method` with `bytes` as its one request
+  // message; its final status.
+  grpc::Status SendStreaming(const std::string& method, const std::string& bytes) {
+    grpc::GenericStub stub(channel_);
+    grpc::CompletionQueue cq;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    auto call = stub.PrepareCall(&ctx, method, &cq);
+    auto wait = [&cq] {
+      void* tag = nullptr;
+      bool ok = false;
+      EXPECT_TRUE(cq.Next(&tag, &ok));
+    };
+    call->StartCall(nullptr);
+    wait();
+    grpc::Slice slice(bytes);
+    call->WriteLast(grpc::ByteBuffer(&slice, 1), grpc::WriteOptions(), nullptr);
+    wait();  // may fail if the server has already answered: either way
+    grpc::Status st;
+    call->Finish(&st, nullptr);
+    wait();
+    cq.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq.Next(&tag, &ok)) {
+    }
+    return st;
+  }
+
   CallbackTenancy tenancy_;
   SyncCompliance compliance_;
+  CallbackContacts contacts_;
   std::unique_ptr<ServiceHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
 };
@@ -135,6 +172,16 @@ TEST_F(MalformedRequestTest, SyncServiceAnswersInvalidArgumentAndCountsIt) {
   ExpectMalformed(st, "dialgrid.compliance.v1.GetRuleSetRequest");
   EXPECT_EQ(compliance_.handled.load(), 0);
   EXPECT_EQ(Count("GetRuleSet", "INVALID_ARGUMENT"), 1);
+}
+
+TEST_F(MalformedRequestTest, ServerStreamingRequestIsCoveredToo) {
+  grpc::Status st = SendStreaming(absl::StrCat("/", kContacts, "/ExportContacts"), kGarbage);
+  ExpectMalformed(st, "dialgrid.contacts.v1.ExportContactsRequest");
+  EXPECT_EQ(Count("ExportContacts", "INVALID_ARGUMENT"), 1);
+  // A request that parses reaches the (unimplemented) method as before.
+  st = SendStreaming(absl::StrCat("/", kContacts, "/ExportContacts"), "");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << st.error_message();
+  EXPECT_EQ(Count("ExportContacts", "UNIMPLEMENTED"), -1);
 }
 
 TEST_F(MalformedRequestTest, WellFormedRequestsAreUntouched) {
