@@ -29,6 +29,10 @@ IGNORED = {
     "NO_LIST": "Lua error token of the contacts scripts, mapped to CONTACT_LIST_NOT_FOUND",
     "NOT_PLACED": "call outcome enum name compared inside a compliance Lua script",
     "ANSWERED_CONNECTED": "call outcome enum name compared inside a compliance Lua script",
+    "LOGGED_OUT": "agent state name (StateName), in messages, not a reason",
+    "NOT_READY": "agent state name (StateName), in messages, not a reason",
+    "ON_CALL": "agent state name (StateName), in messages, not a reason",
+    "WRAP_UP": "agent state name (StateName), in messages, not a reason",
 }
 
 SNAKE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"

@@ -1,0 +1,126 @@
+#pragma once
+
+// The agent state machine: which moves are legal from which state, who may
+// make them, and the timer every server-driven state carries, so that no
+// agent is ever stuck. Pure logic: the store applies a Move atomically with
+// the agent's version, and arms or clears the timer it names.
+//
+//   LOGGED_OUT --login--> NOT_READY(login) --ready--> READY
+//   READY --reserve(call)--> RESERVED --confirm(call)--> ON_CALL
+//   RESERVED --release(call) / reservation timer--> READY (or NOT_READY)
+//   ON_CALL --end call / max-call timer--> WRAP_UP
+//   WRAP_UP --ready / wrap-up timer--> READY (or NOT_READY)
+//   READY, NOT_READY, WRAP_UP --not ready(reason)--> NOT_READY(reason)
+//   READY, NOT_READY, WRAP_UP --logout / heartbeat timer--> LOGGED_OUT
+//
+// A not-ready or logout asked for during RESERVED or ON_CALL (by the agent or
+// forced by a supervisor) is kept as pending and applied when the call ends.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace dialgrid::agentstate {
+
+enum class AgentState { kLoggedOut, kReady, kNotReady, kReserved, kOnCall, kWrapUp };
+
+// "LOGGED_OUT", "READY", ... as the API names them.
+absl::string_view StateName(AgentState s);
+
+enum class MoveKind {
+  kLogin,
+  kLogout,
+  kReady,
+  kNotReady,
+  kReserve,
+  kConfirm,
+  kRelease,
+  kEndCall,
+  kHeartbeat,
+  kTimer,  // the state's timer fired (the store only fires it once due)
+};
+
+// Who asks: the agent's own desktop, a supervisor (forced moves, audited),
+// the dialer (reservations and calls), or the service's own timers.
+enum class Actor { kAgent, kSupervisor, kDialer, kTimer };
+
+// What a tenant or pool decides about its agents' timers and landing states.
+struct StatePolicy {
+  absl::Duration reservation_timeout = absl::Seconds(5);
+  absl::Duration max_wrap_up = absl::Seconds(120);
+  absl::Duration heartbeat_grace = absl::Seconds(60);
+  // A call the dialer never ended (its replica died) ends after this.
+  absl::Duration max_call = absl::Hours(4);
+  // Where an agent lands when the wrap-up timer fires: READY unless set.
+  bool not_ready_after_wrap_timeout = false;
+  // Where an agent lands after a reservation it did not confirm in time: a
+  // missed reservation usually means the agent is not at the desk.
+  bool not_ready_after_missed_reservation = true;
+  // A second login from another station takes the session over instead of
+  // being refused.
+  bool login_takes_over = false;
+};
+
+// An agent's state as stored.
+struct AgentStatus {
+  AgentState state = AgentState::kLoggedOut;
+  std::string reason;   // NOT_READY's reason code; "login" right after login
+  std::string station;  // the logged-in station (extension)
+  std::string session;  // id of the login session
+  // The call of RESERVED / ON_CALL / WRAP_UP and its tenant (a pool agent
+  // serves several tenants; the call's tenant is what its desktop sees).
+  std::string call_id;
+  std::string call_tenant;
+  std::string campaign;
+  absl::Time since = absl::InfinitePast();           // entered this state
+  absl::Time last_heartbeat = absl::InfinitePast();  // station's last sign of life
+  // When this state's timer fires; InfiniteFuture when the state has none.
+  absl::Time timer = absl::InfiniteFuture();
+  // Asked for during a call, applied when it ends: "" none, else a reason.
+  std::string pending_not_ready;
+  bool pending_logout = false;
+  int64_t missed_reservations = 0;
+  int64_t version = 0;
+};
+
+struct MoveRequest {
+  MoveKind kind = MoveKind::kHeartbeat;
+  Actor actor = Actor::kAgent;
+  std::string station;  // login, heartbeat (must match the session's)
+  std::string session;  // login: the new session's id
+  std::string reason;   // not-ready, forced moves
+  std::string call_id;  // reserve, confirm, release, end call
+  std::string call_tenant;
+  std::string campaign;
+};
+
+// The result of a legal move: the new status (version + 1) and what it means.
+struct Move {
+  AgentStatus next;
+  bool state_changed = false;
+  bool reservation_missed = false;  // the reservation timer fired
+  bool session_taken_over = false;  // a login replaced another station's session
+  // For the audit and the event: the state left, and why the move happened
+  // ("login", "reserve", "timer:wrap_up", "forced:<reason>", ...).
+  AgentState from = AgentState::kLoggedOut;
+  std::string cause;
+};
+
+// Applies `request` to `current` at `now`. Illegal moves are
+// FAILED_PRECONDITION with reason ILLEGAL_TRANSITION naming the current state
+// ("agent is ON_CALL"); a call id that does not match the agent's call is
+// FAILED_PRECONDITION CALL_MISMATCH; a login from another station while a
+// session is live is FAILED_PRECONDITION ALREADY_LOGGED_IN unless the policy
+// takes over; a timer that is not due yet is FAILED_PRECONDITION TIMER_NOT_DUE
+// (the store fires a timer only when due, so this guards double firing);
+// missing fields are INVALID_ARGUMENT.
+absl::StatusOr<Move> ApplyMove(const AgentStatus& current, const MoveRequest& request,
+                               absl::Time now, const StatePolicy& policy);
+
+// The time the state's timer fires, from a status just entered at `now`.
+absl::Time TimerFor(const AgentStatus& status, const StatePolicy& policy);
+
+}  // namespace dialgrid::agentstate
