@@ -80,9 +80,11 @@ std::vector<std::string> RedisOutbox::AppendCommand(absl::string_view tenant,
 absl::StatusOr<redis::Reply> RedisOutbox::EvalWithEvents(const redis::Script& script,
                                                          std::vector<std::string> keys,
                                                          const std::vector<std::string>& args,
-                                                         absl::string_view tenant) {
+                                                         absl::string_view tenant,
+                                                         std::vector<std::vector<std::string>> also) {
   keys.push_back(Key(tenant));
   std::vector<std::vector<std::string>> then = {MarkCommand(tenant)};
+  for (auto& c : also) then.push_back(std::move(c));
   if (options_.wait_replicas > 0) {
     then.push_back(redis::WaitCommand(options_.wait_replicas, options_.wait_timeout));
   }
@@ -90,7 +92,7 @@ absl::StatusOr<redis::Reply> RedisOutbox::EvalWithEvents(const redis::Script& sc
   if (!replies.ok()) return replies.status();
   if (options_.wait_replicas > 0) {
     absl::Status st =
-        redis::CheckReplicated((*replies)[2], options_.wait_replicas, options_.wait_timeout);
+        redis::CheckReplicated(replies->back(), options_.wait_replicas, options_.wait_timeout);
     if (!st.ok()) return st;
   }
   return std::move((*replies)[0]);

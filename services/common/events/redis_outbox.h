@@ -58,12 +58,15 @@ class RedisOutbox final : public EventOutbox {
 
   // Runs `script` with the tenant's outbox appended to `keys` (its last key),
   // then marks the tenant, in one round trip; with wait_replicas, also WAITs
-  // (UNAVAILABLE NOT_REPLICATED when too few acknowledged in time). Returns
-  // the script's reply.
+  // (UNAVAILABLE NOT_REPLICATED when too few acknowledged in time). `also`
+  // run right after the mark in the same round trip, not atomically with the
+  // script (hints kept outside the tenant's slot, e.g. an index of scopes).
+  // Returns the script's reply.
   absl::StatusOr<redis::Reply> EvalWithEvents(const redis::Script& script,
                                               std::vector<std::string> keys,
                                               const std::vector<std::string>& args,
-                                              absl::string_view tenant);
+                                              absl::string_view tenant,
+                                              std::vector<std::vector<std::string>> also = {});
   // Runs `commands` in MULTI/EXEC with the events' RPUSH as the last command
   // of the block, then marks the tenant (and WAITs as above), in one round
   // trip. Returns the EXEC reply's elements for `commands` (not the RPUSH).

@@ -1,0 +1,219 @@
+#include "services/agent-state/adapters/redis_agent_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/agent-state/adapters/lua/create_agent.lua.h"
+#include "services/agent-state/adapters/lua/put_status.lua.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/events/outbox_record.h"
+
+namespace dialgrid::agentstate {
+namespace {
+
+// The scope as kept in the scopes set: "" (the vendor's pools) as "-".
+std::string ScopeMember(absl::string_view scope) {
+  return scope.empty() ? "-" : std::string(scope);
+}
+std::string ScopeOfMember(const std::string& m) { return m == "-" ? "" : m; }
+
+std::string AgentKeyName(const AgentKey& k) {
+  return absl::StrCat(TenantHashTag(k.scope), ":agent:", k.id);
+}
+std::string ReadyKey(absl::string_view scope) {
+  return absl::StrCat(TenantHashTag(scope), ":agent-ready");
+}
+std::string TimersKey(absl::string_view scope) {
+  return absl::StrCat(TenantHashTag(scope), ":agent-timers");
+}
+std::string CallKey(absl::string_view scope, absl::string_view call) {
+  return absl::StrCat(TenantHashTag(scope), ":agent-call:", call);
+}
+
+std::string Ms(absl::Time t) {
+  if (t == absl::InfinitePast()) return "-inf";
+  if (t == absl::InfiniteFuture()) return "inf";
+  return std::to_string(absl::ToUnixMillis(t));
+}
+absl::Time FromMs(const std::string& s) {
+  if (s == "-inf" || s.empty()) return absl::InfinitePast();
+  if (s == "inf") return absl::InfiniteFuture();
+  int64_t ms = 0;
+  return absl::SimpleAtoi(s, &ms) ? absl::FromUnixMillis(ms) : absl::InfinitePast();
+}
+
+const char* const kStateNames[] = {"LOGGED_OUT", "READY", "NOT_READY",
+                                   "RESERVED",   "ON_CALL", "WRAP_UP"};
+bool ParseState(const std::string& s, AgentState& out) {
+  for (int i = 0; i < 6; ++i) {
+    if (s == kStateNames[i]) {
+      out = static_cast<AgentState>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::Status ScriptError(const absl::Status& st, absl::string_view what) {
+  if (st.code() == absl::StatusCode::kUnavailable) return st;
+  return absl::InternalError(absl::StrCat(what, ": ", st.message()));
+}
+
+}  // namespace
+
+RedisAgentStore::RedisAgentStore(std::shared_ptr<redis::Client> redis,
+                                 std::shared_ptr<events::RedisOutbox> outbox)
+    : redis_(std::move(redis)), outbox_(std::move(outbox)) {}
+
+absl::Status RedisAgentStore::CreateAgent(const AgentKey& key, const std::string& definition,
+                                          const Events& events) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kCreateAgent);
+  std::vector<std::string> args = {key.id, definition};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(
+      *script, {AgentKeyName(key), absl::StrCat(TenantHashTag(key.scope), ":agents")}, args,
+      key.scope, {{"SADD", kScopesKey, ScopeMember(key.scope)}});
+  if (!r.ok()) return ScriptError(r.status(), "creating the agent");
+  if (r->str == "EXISTS") return AlreadyExists("AGENT_EXISTS", "the agent already exists");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAgentStore::Definitions(
+    const std::vector<AgentKey>& keys) {
+  std::vector<std::vector<std::string>> cmds;
+  cmds.reserve(keys.size());
+  for (const auto& k : keys) cmds.push_back({"HGET", AgentKeyName(k), "def"});
+  if (cmds.empty()) return std::vector<std::string>{};
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  out.reserve(r->size());
+  for (const auto& e : *r) out.push_back(e.is_nil() ? std::string() : e.str);
+  return out;
+}
+
+absl::StatusOr<AgentStatus> RedisAgentStore::GetStatus(const AgentKey& key) {
+  auto r = redis_->Command({"HGETALL", AgentKeyName(key)});
+  if (!r.ok()) return r.status();
+  if (r->elements.empty()) return NotFound("AGENT_NOT_FOUND", "no such agent");
+  AgentStatus s;
+  bool has_def = false;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    const std::string& f = r->elements[i].str;
+    const std::string& v = r->elements[i + 1].str;
+    if (f == "def") has_def = true;
+    else if (f == "state") {
+      if (!ParseState(v, s.state)) return absl::DataLossError("stored agent state does not parse");
+    } else if (f == "reason") s.reason = v;
+    else if (f == "station") s.station = v;
+    else if (f == "session") s.session = v;
+    else if (f == "call_id") s.call_id = v;
+    else if (f == "call_tenant") s.call_tenant = v;
+    else if (f == "campaign") s.campaign = v;
+    else if (f == "since") s.since = FromMs(v);
+    else if (f == "hb") s.last_heartbeat = FromMs(v);
+    else if (f == "timer") s.timer = FromMs(v);
+    else if (f == "pnr") s.pending_not_ready = v;
+    else if (f == "plo") s.pending_logout = v == "1";
+    else if (f == "missed") (void)absl::SimpleAtoi(v, &s.missed_reservations);
+    else if (f == "ver") (void)absl::SimpleAtoi(v, &s.version);
+  }
+  if (!has_def) return NotFound("AGENT_NOT_FOUND", "no such agent");
+  if (s.timer == absl::InfinitePast()) s.timer = absl::InfiniteFuture();
+  return s;
+}
+
+absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& n,
+                                        const Events& events, absl::string_view call_ref) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kPutStatus);
+  const std::vector<std::pair<const char*, std::string>> fields = {
+      {"state", kStateNames[static_cast<int>(n.state)]},
+      {"reason", n.reason},
+      {"station", n.station},
+      {"session", n.session},
+      {"call_id", n.call_id},
+      {"call_tenant", n.call_tenant},
+      {"campaign", n.campaign},
+      {"since", Ms(n.since)},
+      {"hb", Ms(n.last_heartbeat)},
+      {"timer", Ms(n.timer)},
+      {"pnr", n.pending_not_ready},
+      {"plo", n.pending_logout ? "1" : "0"},
+      {"missed", std::to_string(n.missed_reservations)},
+      {"ver", std::to_string(n.version)}};
+  std::vector<std::string> args = {
+      std::to_string(n.version - 1),
+      key.id,
+      n.state == AgentState::kReady ? Ms(n.since) : std::string(),
+      n.timer == absl::InfiniteFuture() ? std::string() : Ms(n.timer),
+      call_ref.empty() ? std::string() : key.id,
+      std::to_string(fields.size())};
+  for (const auto& [f, v] : fields) {
+    args.emplace_back(f);
+    args.push_back(v);
+  }
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(
+      *script,
+      {AgentKeyName(key), ReadyKey(key.scope), TimersKey(key.scope),
+       CallKey(key.scope, call_ref)},
+      args, key.scope);
+  if (!r.ok()) return ScriptError(r.status(), "storing the agent's status");
+  if (r->str == "NOT_FOUND") return NotFound("AGENT_NOT_FOUND", "no such agent");
+  if (r->str == "VERSION_CONFLICT") {
+    return Aborted("VERSION_CONFLICT", "the agent's status changed meanwhile");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AgentKey> RedisAgentStore::AgentOfCall(absl::string_view scope,
+                                                      absl::string_view call_ref) {
+  auto r = redis_->Command({"GET", CallKey(scope, call_ref)});
+  if (!r.ok()) return r.status();
+  if (r->is_nil()) return NotFound("CALL_NOT_FOUND", "no agent holds this call");
+  return AgentKey{std::string(scope), r->str};
+}
+
+absl::StatusOr<std::vector<ReadyAgent>> RedisAgentStore::ReadyAgents(absl::string_view scope,
+                                                                     int max) {
+  auto r = redis_->Command({"ZRANGE", ReadyKey(scope), "0", std::to_string(max - 1), "WITHSCORES"});
+  if (!r.ok()) return r.status();
+  std::vector<ReadyAgent> out;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    out.push_back({AgentKey{std::string(scope), r->elements[i].str},
+                   FromMs(r->elements[i + 1].str)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<DueTimer>> RedisAgentStore::DueTimers(absl::Time now, int max) {
+  auto scopes = redis_->Command({"SMEMBERS", kScopesKey});
+  if (!scopes.ok()) return scopes.status();
+  std::vector<std::vector<std::string>> cmds;
+  std::vector<std::string> names;
+  for (const auto& m : scopes->elements) {
+    names.push_back(ScopeOfMember(m.str));
+    cmds.push_back({"ZRANGE", TimersKey(names.back()), "-inf", Ms(now), "BYSCORE", "LIMIT", "0",
+                    std::to_string(max), "WITHSCORES"});
+  }
+  std::vector<DueTimer> out;
+  if (cmds.empty()) return out;
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  for (size_t s = 0; s < r->size(); ++s) {
+    const auto& el = (*r)[s].elements;
+    for (size_t i = 0; i + 1 < el.size(); i += 2) {
+      out.push_back({AgentKey{names[s], el[i].str}, FromMs(el[i + 1].str)});
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const DueTimer& a, const DueTimer& b) { return a.due < b.due; });
+  if (static_cast<int>(out.size()) > max) out.resize(max);
+  return out;
+}
+
+}  // namespace dialgrid::agentstate

@@ -1,0 +1,49 @@
+#pragma once
+
+// AgentStore on Redis. Keys of a scope S (hash tag {t:<tenant>}, or {vendor}
+// for pool agents, so each scope's keys share one cluster slot):
+//   S:agent:<id>         hash: def (the Agent, serialized), the status
+//                        fields (state, reason, station, session, call_id,
+//                        call_tenant, campaign, since, hb, timer, pnr, plo,
+//                        missed; times in ms since the epoch) and ver
+//   S:agents             zset of agent ids (score 0: id order)
+//   S:agent-ready        zset: READY agents by the time they became ready
+//   S:agent-timers       zset: agents by the time their state's timer fires
+//   S:agent-call:<tenant>/<call>  the agent holding a call (a day)
+//   S:outbox:agentstate  the scope's events (services/common/events)
+// and one key outside the scopes, a hint for the timer sweep:
+//   {dg}:agentstate:scopes  set of scopes that have agents
+// Every write of a status is one script (lua/put_status.lua) in its scope.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "services/agent-state/ports/agent_store.h"
+#include "services/common/events/redis_outbox.h"
+#include "services/common/redis/redis_client.h"
+
+namespace dialgrid::agentstate {
+
+class RedisAgentStore final : public AgentStore {
+ public:
+  RedisAgentStore(std::shared_ptr<redis::Client> redis, std::shared_ptr<events::RedisOutbox> outbox);
+
+  absl::Status CreateAgent(const AgentKey& key, const std::string& definition,
+                           const Events& events) override;
+  absl::StatusOr<std::vector<std::string>> Definitions(const std::vector<AgentKey>& keys) override;
+  absl::StatusOr<AgentStatus> GetStatus(const AgentKey& key) override;
+  absl::Status PutStatus(const AgentKey& key, const AgentStatus& next, const Events& events,
+                         absl::string_view call_ref) override;
+  absl::StatusOr<AgentKey> AgentOfCall(absl::string_view scope, absl::string_view call_ref) override;
+  absl::StatusOr<std::vector<ReadyAgent>> ReadyAgents(absl::string_view scope, int max) override;
+  absl::StatusOr<std::vector<DueTimer>> DueTimers(absl::Time now, int max) override;
+
+  static constexpr char kScopesKey[] = "{dg}:agentstate:scopes";
+
+ private:
+  std::shared_ptr<redis::Client> redis_;
+  std::shared_ptr<events::RedisOutbox> outbox_;
+};
+
+}  // namespace dialgrid::agentstate

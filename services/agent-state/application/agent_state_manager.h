@@ -1,0 +1,79 @@
+#pragma once
+
+// The agent-state logic over the AgentStore port: applies state-machine moves
+// with optimistic retries, reserves the longest-ready eligible agent for an
+// answered call (idempotent by call), and fires due timers. No Redis, gRPC
+// or Kafka here; tests run it on an in-memory store.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dialgrid/agentstate/v1/agentstate.pb.h"
+#include "services/agent-state/domain/agent_state_machine.h"
+#include "services/agent-state/ports/agent_store.h"
+#include "services/common/core/clock.h"
+
+namespace dialgrid::agentstate {
+
+struct AgentStateOptions {
+  StatePolicy policy;
+  std::string producer = "agentstate";
+  // Attempts of one move when other writes keep coming first.
+  int max_attempts = 8;
+  // Ready agents read per scope when reserving.
+  int reserve_candidates = 64;
+};
+
+// "tenants/{t}/agents/{a}" <-> {t, a}; "agentPools/{p}/agents/{a}" <-> {"", "p/a"}.
+std::string AgentName(const AgentKey& key);
+absl::StatusOr<AgentKey> ParseAgentName(absl::string_view name);
+
+// The API's view of a status.
+v1::AgentStatus ToProto(const AgentKey& key, const AgentStatus& status);
+
+struct ReserveRequest {
+  std::string tenant;    // the call's tenant
+  std::string campaign;  // "tenants/{tenant}/campaigns/{id}"
+  std::string call_id;
+  std::vector<std::pair<std::string, int>> skills;  // name, minimum level
+};
+
+struct Reserved {
+  AgentKey agent;
+  AgentStatus status;
+  absl::Duration idle;  // how long it had been ready
+  bool replayed = false;
+};
+
+class AgentStateManager {
+ public:
+  AgentStateManager(std::shared_ptr<AgentStore> store, const Clock& clock,
+                    AgentStateOptions options);
+
+  absl::Status CreateAgent(const AgentKey& key, const v1::Agent& agent);
+
+  // Applies one move to the agent; the status after it.
+  absl::StatusOr<Move> Apply(const AgentKey& key, const MoveRequest& request);
+
+  // Reserves the agent that has been ready longest among the call tenant's
+  // agents and the pool agents, whose campaigns include the request's and
+  // whose skills meet it. A retry for a call already reserved returns that
+  // agent. FAILED_PRECONDITION NO_AGENT_AVAILABLE when nobody is eligible.
+  absl::StatusOr<Reserved> Reserve(const ReserveRequest& request);
+
+  // Fires up to `max` due timers; how many moved an agent.
+  absl::StatusOr<int> FireDueTimers(int max);
+
+ private:
+  bool Eligible(const v1::Agent& agent, const ReserveRequest& r) const;
+  Events EventsOf(const AgentKey& key, const Move& move) const;
+
+  std::shared_ptr<AgentStore> store_;
+  const Clock& clock_;
+  AgentStateOptions options_;
+};
+
+}  // namespace dialgrid::agentstate

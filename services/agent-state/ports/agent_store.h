@@ -1,0 +1,87 @@
+#pragma once
+
+// Where agents' statuses live. An agent has a home scope: its tenant, or the
+// vendor for a pool agent ("" here, as everywhere a tenant of "" means the
+// vendor scope). Every write is one atomic step in the home scope's slot,
+// guarded by the status version the caller read (optimistic: ABORTED
+// VERSION_CONFLICT when another write came first, and the caller reads again
+// and re-applies the state machine), stored with its events and timer.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "dialgrid/event/v1/envelope.pb.h"
+#include "services/agent-state/domain/agent_state_machine.h"
+
+namespace dialgrid::agentstate {
+
+// An agent's identity in the store: home scope and id ("acme", "a-17"), or
+// for a pool agent ("", "<pool>/<agent>").
+struct AgentKey {
+  std::string scope;  // tenant id, or "" for the vendor's pools
+  std::string id;
+  bool operator==(const AgentKey& o) const { return scope == o.scope && id == o.id; }
+};
+
+// What the dialer's reservation may pick from: a ready agent of the scope,
+// ordered by how long it has been ready (longest first).
+struct ReadyAgent {
+  AgentKey key;
+  absl::Time ready_since;
+};
+
+// A due timer.
+struct DueTimer {
+  AgentKey key;
+  absl::Time due;
+};
+
+using Events = std::vector<event::v1::Envelope>;
+
+class AgentStore {
+ public:
+  virtual ~AgentStore() = default;
+
+  // Creates the agent's record with `definition` (opaque to the store: the
+  // API's Agent, serialized) if its id is free in its scope; ALREADY_EXISTS
+  // AGENT_EXISTS otherwise (nothing written).
+  virtual absl::Status CreateAgent(const AgentKey& key, const std::string& definition,
+                                   const Events& events) = 0;
+  // The definitions of `keys`, in order; "" for an agent that does not exist.
+  virtual absl::StatusOr<std::vector<std::string>> Definitions(
+      const std::vector<AgentKey>& keys) = 0;
+
+  // The agent's status; a logged-out status (version 0) for an agent that
+  // never logged in. NOT_FOUND AGENT_NOT_FOUND when the agent does not exist.
+  virtual absl::StatusOr<AgentStatus> GetStatus(const AgentKey& key) = 0;
+
+  // Stores `next` if the stored version is still `next.version - 1`, with the
+  // agent's place in its scope's ready index (by `next.since` when READY, out
+  // of it otherwise) and timer index (by `next.timer`, out of it when
+  // infinite), and `events`, in one atomic step. A `call_ref` given
+  // ("<call's tenant>/<call id>") records which agent holds that call (a
+  // retried reserve finds it), kept a day.
+  // ABORTED VERSION_CONFLICT when another write came first (nothing written).
+  virtual absl::Status PutStatus(const AgentKey& key, const AgentStatus& next,
+                                 const Events& events, absl::string_view call_ref) = 0;
+
+  // The agent of `scope` holding `call_ref` (the record PutStatus kept);
+  // NOT_FOUND CALL_NOT_FOUND when none.
+  virtual absl::StatusOr<AgentKey> AgentOfCall(absl::string_view scope,
+                                               absl::string_view call_ref) = 0;
+
+  // Up to `max` ready agents of `scope`, longest ready first.
+  virtual absl::StatusOr<std::vector<ReadyAgent>> ReadyAgents(absl::string_view scope,
+                                                              int max) = 0;
+
+  // Up to `max` timers due at `now`, across scopes, earliest first. A timer
+  // whose write is not yet visible to this index may be found later (by the
+  // periodic full sweep), never lost.
+  virtual absl::StatusOr<std::vector<DueTimer>> DueTimers(absl::Time now, int max) = 0;
+};
+
+}  // namespace dialgrid::agentstate

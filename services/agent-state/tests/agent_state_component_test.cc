@@ -1,0 +1,255 @@
+// The agent-state application over the Redis store, against a real
+// redis-server: moves, reservations under concurrency, idempotent retries,
+// pool agents, timers in virtual time, survival of a Redis restart.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "services/agent-state/adapters/redis_agent_store.h"
+#include "services/agent-state/application/agent_state_manager.h"
+#include "services/common/core/clock.h"
+#include "services/common/core/errors.h"
+#include "services/common/events/redis_outbox.h"
+#include "tests/fixtures/servers.h"
+
+namespace dialgrid::agentstate {
+namespace {
+
+using ::dialgrid::testing::RedisServer;
+
+class AgentStateComponentTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto redis = RedisServer::Start({"--appendonly", "yes", "--appendfsync", "always"});
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = redis->release();
+  }
+  static void TearDownTestSuite() { delete redis_; }
+
+  void SetUp() override {
+    ASSERT_NE(redis_, nullptr);
+    redis::Options o;
+    ASSERT_TRUE(redis::ParseAddress(redis_->address(), o).ok());
+    o.pool_size = 16;
+    auto c = redis::Client::Create(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    client_ = std::shared_ptr<redis::Client>(std::move(*c));
+    ASSERT_TRUE(client_->Command({"FLUSHALL"}).ok());
+    events::RedisOutboxOptions oo;
+    oo.stream = "agentstate";
+    oo.instance = "test";
+    outbox_ = std::make_shared<events::RedisOutbox>(client_, oo);
+    store_ = std::make_shared<RedisAgentStore>(client_, outbox_);
+    manager_ = std::make_unique<AgentStateManager>(store_, clock_, AgentStateOptions());
+  }
+
+  AgentKey NewAgent(const std::string& scope, const std::string& id,
+                    const std::vector<std::string>& campaigns) {
+    AgentKey key{scope, id};
+    v1::Agent a;
+    a.set_display_name(id);
+    for (const auto& c : campaigns) a.add_campaigns(c);
+    auto* s = a.add_skills();
+    s->set_name("spanish");
+    s->set_level(5);
+    absl::Status st = manager_->CreateAgent(key, a);
+    EXPECT_TRUE(st.ok()) << st;
+    return key;
+  }
+
+  absl::StatusOr<Move> Do(const AgentKey& key, MoveKind kind, Actor actor,
+                          const std::string& arg = "") {
+    MoveRequest r;
+    r.kind = kind;
+    r.actor = actor;
+    r.station = "ext-" + key.id;
+    r.session = "s-" + key.id;
+    r.reason = arg;
+    r.call_id = arg;
+    r.call_tenant = key.scope;
+    return manager_->Apply(key, r);
+  }
+
+  void LoginReady(const AgentKey& key) {
+    ASSERT_TRUE(Do(key, MoveKind::kLogin, Actor::kAgent).ok());
+    ASSERT_TRUE(Do(key, MoveKind::kReady, Actor::kAgent).ok());
+  }
+
+  static ReserveRequest Reserve(const std::string& tenant, const std::string& call,
+                                const std::string& campaign = "c1") {
+    ReserveRequest r;
+    r.tenant = tenant;
+    r.campaign = absl::StrCat("tenants/", tenant, "/campaigns/", campaign);
+    r.call_id = call;
+    return r;
+  }
+
+  int64_t OutboxLength(const std::string& scope_tag) {
+    auto r = client_->Command({"LLEN", scope_tag + ":outbox:agentstate"});
+    return r.ok() ? r->integer : -1;
+  }
+
+  static RedisServer* redis_;
+  FakeClock clock_{absl::FromUnixSeconds(1800000000)};
+  std::shared_ptr<redis::Client> client_;
+  std::shared_ptr<events::RedisOutbox> outbox_;
+  std::shared_ptr<RedisAgentStore> store_;
+  std::unique_ptr<AgentStateManager> manager_;
+};
+
+RedisServer* AgentStateComponentTest::redis_ = nullptr;
+
+TEST_F(AgentStateComponentTest, MovesAreStoredWithTheirEventsAndVersions) {
+  AgentKey a = NewAgent("acme", "a1", {"tenants/acme/campaigns/c1"});
+  EXPECT_EQ(OutboxLength("{t:acme}"), 1);  // AgentCreated
+  LoginReady(a);
+  auto st = store_->GetStatus(a);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->state, AgentState::kReady);
+  EXPECT_EQ(st->version, 2);
+  EXPECT_EQ(st->station, "ext-a1");
+  EXPECT_EQ(OutboxLength("{t:acme}"), 3);
+  // A heartbeat moves the timer, not the state: no event.
+  clock_.Advance(absl::Seconds(10));
+  ASSERT_TRUE(Do(a, MoveKind::kHeartbeat, Actor::kAgent).ok());
+  EXPECT_EQ(OutboxLength("{t:acme}"), 3);
+  EXPECT_EQ(store_->GetStatus(a)->timer, clock_.Now() + StatePolicy().heartbeat_grace);
+
+  EXPECT_EQ(ReasonOf(Do(AgentKey{"acme", "nobody"}, MoveKind::kLogin, Actor::kAgent).status()),
+            "AGENT_NOT_FOUND");
+  EXPECT_EQ(ReasonOf(Do(a, MoveKind::kConfirm, Actor::kDialer, "x").status()),
+            "ILLEGAL_TRANSITION");
+}
+
+TEST_F(AgentStateComponentTest, ReservesTheLongestReadyEligibleAgentAndRetriesAreIdempotent) {
+  AgentKey a1 = NewAgent("acme", "a1", {"tenants/acme/campaigns/c1"});
+  AgentKey a2 = NewAgent("acme", "a2", {"tenants/acme/campaigns/c1"});
+  AgentKey other = NewAgent("acme", "a3", {"tenants/acme/campaigns/c2"});
+  LoginReady(other);
+  clock_.Advance(absl::Seconds(1));
+  LoginReady(a2);  // ready first of the eligible ones
+  clock_.Advance(absl::Seconds(1));
+  LoginReady(a1);
+
+  auto r = manager_->Reserve(Reserve("acme", "call-1"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->agent, a2);
+  EXPECT_EQ(r->idle, absl::Seconds(1));
+  EXPECT_FALSE(r->replayed);
+  auto again = manager_->Reserve(Reserve("acme", "call-1"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->agent, a2);
+  EXPECT_TRUE(again->replayed);
+  auto second = manager_->Reserve(Reserve("acme", "call-2"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->agent, a1);
+  EXPECT_EQ(ReasonOf(manager_->Reserve(Reserve("acme", "call-3")).status()), "NO_AGENT_AVAILABLE");
+  // Skills: nobody speaks French.
+  ReserveRequest fr = Reserve("acme", "call-4", "c2");
+  fr.skills = {{"french", 1}};
+  EXPECT_EQ(ReasonOf(manager_->Reserve(fr).status()), "NO_AGENT_AVAILABLE");
+  fr.skills = {{"spanish", 5}};
+  EXPECT_EQ(manager_->Reserve(fr)->agent, other);
+}
+
+TEST_F(AgentStateComponentTest, ConcurrentReserversNeverPutTwoCallsOnOneAgent) {
+  constexpr int kAgents = 20;
+  constexpr int kThreads = 8;
+  constexpr int kCallsPerThread = 10;
+  for (int i = 0; i < kAgents; ++i) {
+    LoginReady(NewAgent("acme", absl::StrCat("a", i), {"tenants/acme/campaigns/c1"}));
+  }
+  std::mutex mu;
+  std::map<std::string, std::string> call_of_agent;
+  std::atomic<int> reserved{0}, none{0}, double_booked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kCallsPerThread; ++c) {
+        auto r = manager_->Reserve(Reserve("acme", absl::StrCat("call-", t, "-", c)));
+        if (!r.ok()) {
+          if (ReasonOf(r.status()) == "NO_AGENT_AVAILABLE") ++none;
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        if (!call_of_agent.emplace(r->agent.id, r->status.call_id).second) ++double_booked;
+        ++reserved;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(double_booked.load(), 0);
+  EXPECT_EQ(reserved.load(), kAgents);  // every agent taken exactly once
+  EXPECT_EQ(none.load(), kThreads * kCallsPerThread - kAgents);
+  // And the store agrees: each agent holds the call it was reserved for.
+  for (const auto& [agent, call] : call_of_agent) {
+    auto st = store_->GetStatus(AgentKey{"acme", agent});
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->state, AgentState::kReserved);
+    EXPECT_EQ(st->call_id, call);
+  }
+}
+
+TEST_F(AgentStateComponentTest, PoolAgentsServeTheTenantsTheyAreGrantedTo) {
+  AgentKey pooled = NewAgent("", "bpo/p1", {"tenants/acme/campaigns/c1"});
+  LoginReady(pooled);
+  EXPECT_EQ(ReasonOf(manager_->Reserve(Reserve("globex", "g-1")).status()), "NO_AGENT_AVAILABLE");
+  auto r = manager_->Reserve(Reserve("acme", "a-1"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->agent, pooled);
+  EXPECT_EQ(r->status.call_tenant, "acme");
+  EXPECT_EQ(AgentName(r->agent), "agentPools/bpo/agents/p1");
+  // The same call id in another tenant is another call.
+  EXPECT_EQ(ReasonOf(manager_->Reserve(Reserve("globex", "a-1")).status()), "NO_AGENT_AVAILABLE");
+  EXPECT_TRUE(manager_->Reserve(Reserve("acme", "a-1"))->replayed);
+}
+
+TEST_F(AgentStateComponentTest, TimersFireOnceWhenDueAndFreeTheAgent) {
+  AgentKey a = NewAgent("acme", "a1", {"tenants/acme/campaigns/c1"});
+  LoginReady(a);
+  ASSERT_TRUE(manager_->Reserve(Reserve("acme", "call-1")).ok());
+  EXPECT_EQ(*manager_->FireDueTimers(100), 0);
+  clock_.Advance(StatePolicy().reservation_timeout);
+  // Two replicas sweep at once: the timer fires once.
+  AgentStateManager other(store_, clock_, AgentStateOptions());
+  int fired = 0;
+  std::thread t([&] { fired += *other.FireDueTimers(100); });
+  int here = *manager_->FireDueTimers(100);
+  t.join();
+  EXPECT_EQ(fired + here, 1);
+  auto st = store_->GetStatus(a);
+  EXPECT_EQ(st->state, AgentState::kNotReady);
+  EXPECT_EQ(st->reason, "missed_reservation");
+  EXPECT_EQ(st->missed_reservations, 1);
+  // Then the heartbeat grace logs the silent station out.
+  clock_.Advance(StatePolicy().heartbeat_grace);
+  EXPECT_EQ(*manager_->FireDueTimers(100), 1);
+  EXPECT_EQ(store_->GetStatus(a)->state, AgentState::kLoggedOut);
+  EXPECT_EQ(*manager_->FireDueTimers(100), 0);
+}
+
+TEST_F(AgentStateComponentTest, StatesAndTimersSurviveARedisRestart) {
+  AgentKey a = NewAgent("acme", "a1", {"tenants/acme/campaigns/c1"});
+  LoginReady(a);
+  ASSERT_TRUE(manager_->Reserve(Reserve("acme", "call-1")).ok());
+  ASSERT_TRUE(redis_->Stop().ok());
+  ASSERT_TRUE(redis_->Restart().ok());  // AOF, appendfsync always
+  auto st = Do(a, MoveKind::kConfirm, Actor::kDialer, "call-1");
+  for (int i = 0; i < 50 && !st.ok(); ++i) {  // the pool reconnects with backoff
+    absl::SleepFor(absl::Milliseconds(100));
+    st = Do(a, MoveKind::kConfirm, Actor::kDialer, "call-1");
+  }
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->next.state, AgentState::kOnCall);
+  clock_.Advance(StatePolicy().max_call);
+  EXPECT_EQ(*manager_->FireDueTimers(100), 1);
+  EXPECT_EQ(store_->GetStatus(a)->state, AgentState::kWrapUp);
+}
+
+}  // namespace
+}  // namespace dialgrid::agentstate
