@@ -68,16 +68,20 @@ RedisAgentStore::RedisAgentStore(std::shared_ptr<redis::Client> redis,
     : redis_(std::move(redis)), outbox_(std::move(outbox)) {}
 
 absl::Status RedisAgentStore::CreateAgent(const AgentKey& key, const std::string& definition,
-                                          const Events& events) {
+                                          int64_t max_agents, const Events& events) {
   static const redis::Script* script =
       new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kCreateAgent);
-  std::vector<std::string> args = {key.id, definition};
+  std::vector<std::string> args = {key.id, definition,
+                                   std::to_string(max_agents < 0 ? -1 : max_agents)};
   events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(
       *script, {AgentKeyName(key), absl::StrCat(TenantHashTag(key.scope), ":agents")}, args,
       key.scope, {{"SADD", kScopesKey, ScopeMember(key.scope)}});
   if (!r.ok()) return ScriptError(r.status(), "creating the agent");
   if (r->str == "EXISTS") return AlreadyExists("AGENT_EXISTS", "the agent already exists");
+  if (r->str == "QUOTA") {
+    return QuotaExceeded("max_agents", "the tenant has as many agents as its quota allows");
+  }
   return absl::OkStatus();
 }
 

@@ -30,7 +30,7 @@ class RedisAgentStore final : public AgentStore {
   RedisAgentStore(std::shared_ptr<redis::Client> redis, std::shared_ptr<events::RedisOutbox> outbox);
 
   absl::Status CreateAgent(const AgentKey& key, const std::string& definition,
-                           const Events& events) override;
+                           int64_t max_agents, const Events& events) override;
   absl::StatusOr<std::vector<std::string>> Definitions(const std::vector<AgentKey>& keys) override;
   absl::StatusOr<AgentStatus> GetStatus(const AgentKey& key) override;
   absl::Status PutStatus(const AgentKey& key, const AgentStatus& next, const Events& events,

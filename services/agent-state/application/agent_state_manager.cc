@@ -54,7 +54,7 @@ absl::StatusOr<AgentKey> ParseAgentName(absl::string_view name) {
     if (parts[0] == "tenants") return AgentKey{std::string(parts[1]), std::string(parts[3])};
     if (parts[0] == "agentPools") return AgentKey{"", absl::StrCat(parts[1], "/", parts[3])};
   }
-  return InvalidField("name", "INVALID_NAME",
+  return InvalidField("name", "MALFORMED_NAME",
                       "must be tenants/{tenant}/agents/{agent} or agentPools/{pool}/agents/{agent}");
 }
 
@@ -79,14 +79,29 @@ AgentStateManager::AgentStateManager(std::shared_ptr<AgentStore> store, const Cl
                                      AgentStateOptions options)
     : store_(std::move(store)), clock_(clock), options_(std::move(options)) {}
 
-absl::Status AgentStateManager::CreateAgent(const AgentKey& key, const v1::Agent& agent) {
+absl::Status AgentStateManager::CreateAgent(const AgentKey& key, const v1::Agent& agent,
+                                            int64_t max_agents) {
   v1::Agent stored = agent;
   stored.set_name(AgentName(key));
   stored.clear_status();
   *stored.mutable_create_time() = Ts(clock_.Now());
   *stored.mutable_update_time() = stored.create_time();
   Events events = {kafka::MakeEnvelope(key.scope, stored.name(), stored, options_.producer, clock_)};
-  return store_->CreateAgent(key, stored.SerializeAsString(), events);
+  return store_->CreateAgent(key, stored.SerializeAsString(), max_agents, events);
+}
+
+absl::StatusOr<v1::Agent> AgentStateManager::GetAgent(const AgentKey& key) {
+  auto defs = store_->Definitions({key});
+  if (!defs.ok()) return defs.status();
+  v1::Agent agent;
+  if ((*defs)[0].empty()) return NotFound("AGENT_NOT_FOUND", "no such agent");
+  if (!agent.ParseFromString((*defs)[0])) {
+    return absl::DataLossError("stored agent does not parse");
+  }
+  auto status = store_->GetStatus(key);
+  if (!status.ok()) return status.status();
+  *agent.mutable_status() = ToProto(key, *status);
+  return agent;
 }
 
 Events AgentStateManager::EventsOf(const AgentKey& key, const Move& move) const {
@@ -132,7 +147,7 @@ bool AgentStateManager::Eligible(const v1::Agent& agent, const ReserveRequest& r
 absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
   if (r.call_id.empty()) return InvalidField("call_id", "FIELD_REQUIRED", "a call id is required");
   if (!absl::StartsWith(r.campaign, absl::StrCat("tenants/", r.tenant, "/campaigns/"))) {
-    return InvalidField("campaign", "INVALID_NAME", "must be tenants/{tenant}/campaigns/{id}");
+    return InvalidField("campaign", "MALFORMED_NAME", "must be tenants/{tenant}/campaigns/{id}");
   }
   const std::string call_ref = absl::StrCat(r.tenant, "/", r.call_id);
   // A retry for a call already reserved: the same agent.

@@ -53,7 +53,11 @@ class AgentStateManager {
   AgentStateManager(std::shared_ptr<AgentStore> store, const Clock& clock,
                     AgentStateOptions options);
 
-  absl::Status CreateAgent(const AgentKey& key, const v1::Agent& agent);
+  // Creates an agent; `max_agents` is the tenant's quota (negative: none,
+  // as for pool agents).
+  absl::Status CreateAgent(const AgentKey& key, const v1::Agent& agent, int64_t max_agents = -1);
+  // The agent's definition and current status.
+  absl::StatusOr<v1::Agent> GetAgent(const AgentKey& key);
 
   // Applies one move to the agent; the status after it.
   absl::StatusOr<Move> Apply(const AgentKey& key, const MoveRequest& request);

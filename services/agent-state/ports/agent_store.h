@@ -47,10 +47,12 @@ class AgentStore {
   virtual ~AgentStore() = default;
 
   // Creates the agent's record with `definition` (opaque to the store: the
-  // API's Agent, serialized) if its id is free in its scope; ALREADY_EXISTS
-  // AGENT_EXISTS otherwise (nothing written).
+  // API's Agent, serialized) if its id is free in its scope and the scope
+  // has fewer than `max_agents` agents (negative: no limit); ALREADY_EXISTS
+  // AGENT_EXISTS or RESOURCE_EXHAUSTED QUOTA_EXCEEDED (max_agents)
+  // otherwise, nothing written.
   virtual absl::Status CreateAgent(const AgentKey& key, const std::string& definition,
-                                   const Events& events) = 0;
+                                   int64_t max_agents, const Events& events) = 0;
   // The definitions of `keys`, in order; "" for an agent that does not exist.
   virtual absl::StatusOr<std::vector<std::string>> Definitions(
       const std::vector<AgentKey>& keys) = 0;

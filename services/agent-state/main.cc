@@ -1,0 +1,70 @@
+// dialgrid-agentstate: flags -> config, wiring, run, drain, stop.
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "services/agent-state/adapters/redis_agent_store.h"
+#include "services/agent-state/application/agent_state_manager.h"
+#include "services/agent-state/server/agent_state_service.h"
+#include "services/common/core/log.h"
+#include "services/common/platform/platform_clients.h"
+#include "services/common/platform/platform_flags.h"
+#include "services/common/server/service_main.h"
+#include "services/common/server/service_runtime.h"
+
+ABSL_FLAG(int, reservation_timeout_ms, 5000,
+          "How long a reserved agent waits for the dialer's confirm before it is freed.");
+ABSL_FLAG(int, max_wrap_up_seconds, 120, "Wrap-up longer than this ends by itself.");
+ABSL_FLAG(int, heartbeat_grace_seconds, 60,
+          "A station silent this long is logged out (ready and not-ready agents).");
+ABSL_FLAG(bool, login_takes_over, false,
+          "A login from a second station takes the session over instead of being refused.");
+ABSL_FLAG(int, timer_sweep_ms, 250, "How often due timers are looked for.");
+
+int main(int argc, char** argv) {
+  using namespace dialgrid;
+  ServiceHost::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "Dialgrid agent-state service: agents, sessions, states with timers, reservations.");
+  absl::ParseCommandLine(argc, argv);
+  auto fail = [](absl::string_view what, const absl::Status& st) {
+    return StartupFailure("agentstate", what, st);
+  };
+
+  auto options = PlatformRuntimeOptionsFromFlags("agentstate");
+  if (!options.ok()) return fail("--service_secret_file", options.status());
+  auto rt_or = ServiceRuntime::Create(*std::move(options));
+  if (!rt_or.ok()) return fail("runtime", rt_or.status());
+  ServiceRuntime& rt = **rt_or;
+
+  events::RedisOutboxOptions outbox_options;
+  outbox_options.stream = "agentstate";
+  outbox_options.instance = rt.instance();
+  auto outbox = rt.MakeOutbox(outbox_options);
+  auto store = std::make_shared<agentstate::RedisAgentStore>(rt.redis(), outbox);
+  agentstate::AgentStateOptions manager_options;
+  manager_options.producer = rt.instance();
+  manager_options.policy.reservation_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_reservation_timeout_ms));
+  manager_options.policy.max_wrap_up = absl::Seconds(absl::GetFlag(FLAGS_max_wrap_up_seconds));
+  manager_options.policy.heartbeat_grace =
+      absl::Seconds(absl::GetFlag(FLAGS_heartbeat_grace_seconds));
+  manager_options.policy.login_takes_over = absl::GetFlag(FLAGS_login_takes_over);
+  agentstate::AgentStateManager manager(store, SystemClock::Get(), manager_options);
+
+  events::OutboxRelayOptions relay;
+  relay.default_topic = "agentstate";
+  rt.StartRelay(outbox, relay);
+  // Timers live in Redis: whichever replica sweeps first fires a due one.
+  rt.scheduler().Every(absl::Milliseconds(absl::GetFlag(FLAGS_timer_sweep_ms)), [&manager] {
+    auto fired = manager.FireDueTimers(1000);
+    if (!fired.ok()) {
+      Log(LogLevel::kWarning, "agentstate", "timer sweep failed",
+          {{"error", fired.status().ToString()}});
+    }
+  });
+  agentstate::AgentStateServiceImpl service(
+      rt.Env(&rt.platform().verifier()), manager,
+      rt.platform().QuotaLookup(&tenancy::v1::Quota::max_agents));
+  rt.AddService(&service, "dialgrid.agentstate.v1.AgentStateService");
+  return rt.Run();
+}

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <functional>
+
+#include "dialgrid/agentstate/v1/agentstate.grpc.pb.h"
+#include "services/agent-state/application/agent_state_manager.h"
+#include "services/common/server/rpc.h"
+
+namespace dialgrid::agentstate {
+
+// gRPC handlers: who may call what (roles, the resource's tenant), then the
+// manager: agents' creation and reading, the desktop's session and state
+// calls, supervisors' forced moves and the dialer's reservation calls.
+class AgentStateServiceImpl final : public v1::AgentStateService::CallbackService {
+ public:
+  // `max_agents`: a tenant's agent quota (tenancy's max_agents).
+  AgentStateServiceImpl(RpcEnv& env, AgentStateManager& manager,
+                        std::function<absl::StatusOr<int64_t>(const std::string&)> max_agents)
+      : env_(env), manager_(manager), max_agents_(std::move(max_agents)) {}
+
+  grpc::ServerUnaryReactor* CreateAgent(grpc::CallbackServerContext* ctx,
+                                        const v1::CreateAgentRequest* req, v1::Agent* resp) override;
+  grpc::ServerUnaryReactor* GetAgent(grpc::CallbackServerContext* ctx,
+                                     const v1::GetAgentRequest* req, v1::Agent* resp) override;
+  grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* req,
+                                  v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* ctx, const v1::LogoutRequest* req,
+                                   v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* SetReady(grpc::CallbackServerContext* ctx,
+                                     const v1::SetReadyRequest* req, v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* SetNotReady(grpc::CallbackServerContext* ctx,
+                                        const v1::SetNotReadyRequest* req,
+                                        v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext* ctx,
+                                      const v1::HeartbeatRequest* req,
+                                      v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* ForceState(grpc::CallbackServerContext* ctx,
+                                       const v1::ForceStateRequest* req,
+                                       v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* ReserveAgent(grpc::CallbackServerContext* ctx,
+                                         const v1::ReserveAgentRequest* req,
+                                         v1::Reservation* resp) override;
+  grpc::ServerUnaryReactor* ConfirmReservation(grpc::CallbackServerContext* ctx,
+                                               const v1::ConfirmReservationRequest* req,
+                                               v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* ReleaseReservation(grpc::CallbackServerContext* ctx,
+                                               const v1::ReleaseReservationRequest* req,
+                                               v1::AgentStatus* resp) override;
+  grpc::ServerUnaryReactor* EndCall(grpc::CallbackServerContext* ctx,
+                                    const v1::EndCallRequest* req, v1::AgentStatus* resp) override;
+
+ private:
+  // One state-machine move on the agent `name`, answered with its status;
+  // `check` (a validation of the request) is returned after authorization.
+  grpc::ServerUnaryReactor* ServeMove(grpc::CallbackServerContext* ctx, const char* method,
+                                      const google::protobuf::Message& req,
+                                      const std::string& name, std::vector<auth::Role> roles,
+                                      MoveRequest move, v1::AgentStatus* resp,
+                                      absl::Status check = absl::OkStatus());
+
+  RpcEnv& env_;
+  AgentStateManager& manager_;
+  std::function<absl::StatusOr<int64_t>(const std::string&)> max_agents_;
+};
+
+}  // namespace dialgrid::agentstate
