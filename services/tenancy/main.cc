@@ -11,7 +11,7 @@
 #include "services/common/server/service_runtime.h"
 #include "services/tenancy/adapters/redis_tenancy_store.h"
 #include "services/tenancy/server/tenancy_service.h"
-#include "services/tenancy/tenancy_manager.h"
+#include "services/tenancy/application/tenancy_manager.h"
 
 ABSL_FLAG(std::string, bootstrap_admin_secret_file,
           dialgrid::EnvOr("DIALGRID_BOOTSTRAP_ADMIN_SECRET_FILE", ""),

@@ -4,6 +4,11 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/events/outbox_record.h"
+#include "services/tenancy/adapters/lua/create_credential.lua.h"
+#include "services/tenancy/adapters/lua/create_tenant.lua.h"
+#include "services/tenancy/adapters/lua/replace_tenant.lua.h"
+#include "services/tenancy/adapters/lua/update_credential.lua.h"
+#include "services/tenancy/domain/tenancy_rules.h"
 
 namespace dialgrid::tenancy {
 namespace {
@@ -21,30 +26,55 @@ std::string CredentialListKey(absl::string_view tenant) {
   return absl::StrCat(TenantHashTag(tenant), ":credentials");
 }
 
-// KEYS[1] tenant hash, KEYS[2] outbox; ARGV proto, etag, event records...
-// 1 = created, 0 = exists (nothing written).
+std::string RequestKey(absl::string_view tenant, const RequestRecord& request) {
+  // Without a request id the script is given a key of the same slot that it
+  // never touches (every key a script may touch is in KEYS).
+  return request.present() ? absl::StrCat(TenantHashTag(tenant), ":request:", request.index)
+                           : absl::StrCat(TenantHashTag(tenant), ":none");
+}
+std::string TenantClaimKey(absl::string_view index) {
+  return absl::StrCat(TenantHashTag(""), ":tenant-claim:", index);
+}
+std::string Millis(absl::Duration d) { return std::to_string(absl::ToInt64Milliseconds(d)); }
+
+std::string WithOutbox(const char* body) {
+  return std::string(events::RedisOutbox::kLuaAppend) + body;
+}
 const redis::Script& CreateTenantScript() {
-  static const redis::Script* s = new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + R"lua(
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'proto', ARGV[1], 'etag', ARGV[2])
-for i = 3, #ARGV do outbox(ARGV[i]) end
-return 1
-)lua");
+  static const redis::Script* s = new redis::Script(WithOutbox(lua::kCreateTenant));
+  return *s;
+}
+const redis::Script& ReplaceTenantScript() {
+  static const redis::Script* s = new redis::Script(WithOutbox(lua::kReplaceTenant));
+  return *s;
+}
+const redis::Script& CreateCredentialScript() {
+  static const redis::Script* s = new redis::Script(WithOutbox(lua::kCreateCredential));
+  return *s;
+}
+const redis::Script& UpdateCredentialScript() {
+  static const redis::Script* s = new redis::Script(WithOutbox(lua::kUpdateCredential));
   return *s;
 }
 
-// KEYS[1] tenant hash, KEYS[2] outbox; ARGV expected etag, proto, new etag,
-// event records... 1 replaced, 0 etag mismatch, -1 missing.
-const redis::Script& ReplaceTenantScript() {
-  static const redis::Script* s = new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + R"lua(
-local cur = redis.call('HGET', KEYS[1], 'etag')
-if not cur then return -1 end
-if cur ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'etag', ARGV[3])
-for i = 4, #ARGV do outbox(ARGV[i]) end
-return 1
-)lua");
-  return *s;
+// The reply {1} / {0} / {2, sealed} of the create scripts: created, exists
+// (-> `exists`), or replayed.
+absl::StatusOr<Created> CreateOutcome(const redis::Reply& r, const absl::Status& exists) {
+  if (r.elements.empty() || r.elements[0].type != redis::Reply::Type::kInteger) {
+    return absl::InternalError("redis: unexpected reply of a create script");
+  }
+  switch (r.elements[0].integer) {
+    case 1:
+      return Created{};
+    case 0:
+      return exists;
+    case 2:
+      if (r.elements.size() == 2) return Created{true, r.elements[1].str};
+      break;
+    default:
+      break;
+  }
+  return absl::InternalError("redis: unexpected reply of a create script");
 }
 
 absl::StatusOr<StoredCredential> DecodeCredential(const redis::Reply& reply) {
@@ -67,20 +97,33 @@ RedisTenancyStore::RedisTenancyStore(std::shared_ptr<redis::Client> redis,
                                      std::shared_ptr<events::RedisOutbox> outbox)
     : redis_(std::move(redis)), outbox_(std::move(outbox)) {}
 
-absl::Status RedisTenancyStore::CreateTenant(const v1::Tenant& tenant, const Events& events) {
+absl::StatusOr<Created> RedisTenancyStore::CreateTenant(const v1::Tenant& tenant,
+                                                        const Events& events,
+                                                        const RequestRecord& request) {
   std::string id = tenant.name().substr(std::string("tenants/").size());
-  std::vector<std::string> args = {tenant.SerializeAsString(), tenant.etag()};
-  events::AppendEnvelopeRecords(events, args);
-  auto r = outbox_->EvalWithEvents(CreateTenantScript(), {TenantKey(id)}, args, id);
-  if (!r.ok()) return r.status();
-  // The index is written even when the tenant exists, so a retry after a
-  // crash between the two writes repairs it.
+  if (request.present()) {
+    // The request id is the vendor's, not the tenant's: it may name one
+    // tenant only. Claimed in the vendor scope ({vendor}, a slot of its own)
+    // before the tenant's script; a claim whose create never ran is harmless
+    // (a retry with the same request proceeds, another request is refused).
+    const std::string claim = TenantClaimKey(request.index);
+    auto c = redis_->Pipeline({{"SET", claim, id, "NX", "PX", Millis(kRequestRetention)},
+                               {"GET", claim}});
+    if (!c.ok()) return c.status();
+    if ((*c)[1].is_nil() || (*c)[1].str != id) return RequestIdReused();
+  }
+  // The listing first: a tenant is listed as soon as it exists, and a listed
+  // id without a tenant (a create that failed after this) is skipped.
   auto z = redis_->Command({"ZADD", kTenantIndex, "0", id});
   if (!z.ok()) return z.status();
-  if (r->integer == 0) {
-    return AlreadyExists("TENANT_EXISTS", absl::StrCat("tenant \"", id, "\" already exists"));
-  }
-  return absl::OkStatus();
+  std::vector<std::string> args = {tenant.SerializeAsString(), tenant.etag(), request.sealed,
+                                   Millis(kRequestRetention)};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(CreateTenantScript(), {TenantKey(id), RequestKey(id, request)},
+                                   args, id);
+  if (!r.ok()) return r.status();
+  return CreateOutcome(
+      *r, AlreadyExists("TENANT_EXISTS", absl::StrCat("tenant \"", id, "\" already exists")));
 }
 
 absl::StatusOr<v1::Tenant> RedisTenancyStore::GetTenant(absl::string_view tenant_id) {
@@ -145,21 +188,43 @@ absl::Status RedisTenancyStore::ReplaceTenant(const v1::Tenant& tenant,
   return absl::OkStatus();
 }
 
-absl::Status RedisTenancyStore::CreateCredential(const StoredCredential& c, const Events& events) {
+absl::StatusOr<Created> RedisTenancyStore::CreateCredential(const StoredCredential& c,
+                                                            const Events& events,
+                                                            const RequestRecord& request) {
   std::string id = c.credential.name().substr(c.credential.name().rfind('/') + 1);
-  // The index claims the id first (HSETNX), so an id collision never touches
-  // the existing credential. Until the record is written the id cannot
-  // authenticate (NOT_FOUND), so a crash in between leaves nothing usable.
+  // The index ({dg}, a slot of its own) claims the id first (HSETNX), so an
+  // id collision never touches the existing credential. Until the script has
+  // stored the record the id cannot authenticate (NOT_FOUND), so a crash in
+  // between leaves nothing usable.
   auto idx = redis_->Command({"HSETNX", kCredentialIndex, id, c.tenant});
   if (!idx.ok()) return idx.status();
   if (idx->integer == 0) return AlreadyExists("CREDENTIAL_EXISTS", "credential id already in use");
-  // The record, its listing and its events in one transaction.
-  auto r = outbox_->ExecWithEvents(
-      {{"HSET", CredentialKey(c.tenant, id), "proto", c.credential.SerializeAsString(), "hash",
-        c.secret_hash, "tenant", c.tenant},
-       {"ZADD", CredentialListKey(c.tenant), "0", id}},
-      c.tenant, events);
-  return r.ok() ? absl::OkStatus() : r.status();
+  // The record, its listing, the request record and the events in one script.
+  std::vector<std::string> args = {id, c.credential.SerializeAsString(), c.secret_hash, c.tenant,
+                                   request.sealed, Millis(kRequestRetention)};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(
+      CreateCredentialScript(),
+      {CredentialKey(c.tenant, id), CredentialListKey(c.tenant), RequestKey(c.tenant, request)},
+      args, c.tenant);
+  if (!r.ok()) return r.status();
+  auto out = CreateOutcome(*r, AlreadyExists("CREDENTIAL_EXISTS", "credential id already in use"));
+  if (out.ok() && out->replayed) {
+    // A concurrent retry stored the request first: give back the fresh id
+    // claimed above (nobody else can hold it). Best effort: an unreleased
+    // claim without a record authenticates nothing.
+    (void)redis_->Command({"HDEL", kCredentialIndex, id});
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> RedisTenancyStore::GetCredentialRequest(absl::string_view tenant,
+                                                                    absl::string_view index) {
+  if (index.empty()) return absl::NotFoundError("no request id");
+  auto r = redis_->Command({"GET", RequestKey(tenant, RequestRecord{std::string(index), ""})});
+  if (!r.ok()) return r.status();
+  if (r->is_nil()) return absl::NotFoundError("no request record");
+  return std::move(r->str);
 }
 
 absl::StatusOr<StoredCredential> RedisTenancyStore::GetCredential(absl::string_view tenant,
@@ -196,10 +261,13 @@ absl::StatusOr<std::vector<v1::Credential>> RedisTenancyStore::ListCredentials(
 
 absl::Status RedisTenancyStore::UpdateCredential(const StoredCredential& c, const Events& events) {
   std::string id = c.credential.name().substr(c.credential.name().rfind('/') + 1);
-  auto r = outbox_->ExecWithEvents(
-      {{"HSET", CredentialKey(c.tenant, id), "proto", c.credential.SerializeAsString()}}, c.tenant,
-      events);
-  return r.ok() ? absl::OkStatus() : r.status();
+  std::vector<std::string> args = {c.credential.SerializeAsString()};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(UpdateCredentialScript(), {CredentialKey(c.tenant, id)}, args,
+                                   c.tenant);
+  if (!r.ok()) return r.status();
+  if (r->integer != 1) return NotFound("CREDENTIAL_NOT_FOUND", "credential not found");
+  return absl::OkStatus();
 }
 
 absl::Status RedisTenancyStore::Ping() { return redis_->Ping(); }

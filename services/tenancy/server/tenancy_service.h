@@ -2,7 +2,7 @@
 
 #include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
 #include "services/common/server/rpc.h"
-#include "services/tenancy/tenancy_manager.h"
+#include "services/tenancy/application/tenancy_manager.h"
 
 namespace dialgrid::tenancy {
 

@@ -184,3 +184,31 @@ TEST(TenancyRules, EmptyMaskTouchesOnlyTheFieldsSet) {
 
 }  // namespace
 }  // namespace dialgrid::tenancy
+
+namespace dialgrid::tenancy {
+namespace {
+
+TEST(TenancyRules, RequestId) {
+  EXPECT_TRUE(ValidateRequestId("").ok());  // none
+  EXPECT_TRUE(ValidateRequestId("a").ok());
+  EXPECT_TRUE(ValidateRequestId("6f1c2a9e-4b7d-4c1e-9a3f-0d2b5e8c7a11").ok());
+  EXPECT_TRUE(ValidateRequestId(std::string(128, '~')).ok());
+  EXPECT_EQ(ReasonOf(ValidateRequestId(std::string(129, 'a'))), "FIELD_TOO_LONG");
+  for (const std::string& bad : {std::string("with space"), std::string("tab\t"),
+                                std::string("nul\0x", 5), std::string("\xc3\xa9t\xc3\xa9"),
+                                std::string("del\x7f")}) {
+    absl::Status st = ValidateRequestId(bad);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(ReasonOf(st), "INVALID_REQUEST_ID") << bad;
+  }
+  // CreateCredential's minimum.
+  EXPECT_EQ(ReasonOf(ValidateRequestId("short-id", kMinCredentialRequestId)), "INVALID_REQUEST_ID");
+  EXPECT_TRUE(ValidateRequestId("0123456789abcdef", kMinCredentialRequestId).ok());
+  EXPECT_TRUE(ValidateRequestId("", kMinCredentialRequestId).ok());
+  absl::Status reused = RequestIdReused();
+  EXPECT_EQ(reused.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReasonOf(reused), "REQUEST_ID_REUSED");
+}
+
+}  // namespace
+}  // namespace dialgrid::tenancy

@@ -1,5 +1,6 @@
 // Service tests: the dialgrid-tenancy binary against a real redis-server and
-// the Kafka-protocol broker, called over loopback gRPC as a client would.
+// the Kafka-protocol broker (the suite's from TestPlatform), called over
+// loopback gRPC as a client would.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +27,7 @@
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/enum_walk.h"
 #include "tests/fixtures/servers.h"
+#include "tests/fixtures/test_platform.h"
 #include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::tenancy {
@@ -34,8 +36,11 @@ namespace {
 using dialgrid::testing::ChildProcess;
 using dialgrid::testing::KafkaBroker;
 using dialgrid::testing::RedisServer;
+using dialgrid::testing::TestPlatform;
 using Stub = v1::TenancyService::Stub;
 
+// A tenancy process of a test's own (a Redis of its own, or a process to
+// stop); the suite's tenancy is the platform's.
 struct TenancyProcess {
   std::string dir;
   std::string admin_secret;
@@ -71,23 +76,14 @@ absl::StatusOr<TenancyProcess> StartTenancy(const std::string& redis, const std:
 class TenancyServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = redis->release();
-    auto broker = KafkaBroker::Start({"tenancy"});
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-    auto t = StartTenancy(redis_->address(), broker_->bootstrap());
-    ASSERT_TRUE(t.ok()) << t.status();
-    tenancy_ = new TenancyProcess(std::move(*t));
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel(tenancy_->address, grpc::InsecureChannelCredentials()));
+    auto p = TestPlatform::Start();
+    ASSERT_TRUE(p.ok()) << p.status();
+    platform_ = p->release();
+    channel_ = new std::shared_ptr<grpc::Channel>(platform_->Channel("tenancy"));
   }
   static void TearDownTestSuite() {
     delete channel_;
-    delete tenancy_;
-    delete broker_;
-    delete redis_;
+    delete platform_;
   }
 
   std::unique_ptr<Stub> stub() { return v1::TenancyService::NewStub(*channel_); }
@@ -125,17 +121,16 @@ class TenancyServiceTest : public ::testing::Test {
     return {resp.credential().name(), resp.secret()};
   }
 
-  static const std::string& admin() { return tenancy_->admin_secret; }
+  static const std::string& admin() { return platform_->admin_secret(); }
+  static const std::string& service_secret() { return platform_->service_secret(); }
+  static KafkaBroker& broker() { return platform_->broker(); }
+  static RedisServer& redis() { return platform_->redis(); }
 
-  static RedisServer* redis_;
-  static KafkaBroker* broker_;
-  static TenancyProcess* tenancy_;
+  static TestPlatform* platform_;
   static std::shared_ptr<grpc::Channel>* channel_;
 };
 
-RedisServer* TenancyServiceTest::redis_ = nullptr;
-KafkaBroker* TenancyServiceTest::broker_ = nullptr;
-TenancyProcess* TenancyServiceTest::tenancy_ = nullptr;
+TestPlatform* TenancyServiceTest::platform_ = nullptr;
 std::shared_ptr<grpc::Channel>* TenancyServiceTest::channel_ = nullptr;
 
 #define EXPECT_RPC_ERROR(call, code, reason)                                      \
@@ -312,6 +307,41 @@ TEST_F(TenancyServiceTest, TenantIsolationOnEveryRpc) {
                    "ROLE_NOT_IN_SCOPE");
 }
 
+// The same, table-driven: every RPC of the service has a case (a new RPC
+// without one fails MethodsWithoutCase), each a tenant admin of one tenant on
+// another tenant's resource or a vendor-only method.
+TEST_F(TenancyServiceTest, TenantIsolationTableCoversEveryRpc) {
+  CreateTenant("isot-a");
+  CreateTenant("isot-b");
+  auto [a_name, a_admin] = CreateCredential("tenants/isot-a", v1::ROLE_TENANT_ADMIN);
+  auto [b_cred, b_secret] = CreateCredential("tenants/isot-b", v1::ROLE_INTEGRATION);
+  (void)a_name;
+  const std::string svc = "/dialgrid.tenancy.v1.TenancyService/";
+  const std::vector<dialgrid::testing::IsolationCase> cases = {
+      {svc + "CreateTenant", "tenant_id: \"isot-c\" tenant { display_name: \"C\" }"},
+      {svc + "GetTenant", "name: \"tenants/isot-b\""},
+      {svc + "ListTenants", ""},
+      {svc + "UpdateTenant",
+       "tenant { name: \"tenants/isot-b\" display_name: \"x\" } update_mask { paths: \"display_name\" }"},
+      {svc + "SuspendTenant", "name: \"tenants/isot-b\""},
+      {svc + "ResumeTenant", "name: \"tenants/isot-b\""},
+      {svc + "CreateCredential",
+       "parent: \"tenants/isot-b\" credential { display_name: \"x\" roles: ROLE_AGENT } "
+       "request_id: \"isolation-request-0001\""},
+      {svc + "GetCredential", "name: \"" + b_cred + "\""},
+      {svc + "ListCredentials", "parent: \"tenants/isot-b\""},
+      {svc + "RevokeCredential", "name: \"" + b_cred + "\""},
+      {svc + "AuthenticateCredential", "secret: \"" + b_secret + "\""},
+  };
+  const auto* service =
+      v1::CreateTenantRequest::descriptor()->file()->FindServiceByName("TenancyService");
+  ASSERT_NE(service, nullptr);
+  auto missing = dialgrid::testing::MethodsWithoutCase(*service, cases);
+  EXPECT_TRUE(missing.empty()) << "RPCs without an isolation case: " << absl::StrJoin(missing, ", ");
+  auto problems = dialgrid::testing::CheckTenantIsolation(*channel_, a_admin, cases);
+  EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
+}
+
 TEST_F(TenancyServiceTest, BadInputGetsReasons) {
   v1::Tenant t;
   v1::GetTenantRequest get;
@@ -435,7 +465,7 @@ TEST_F(TenancyServiceTest, RequestQuotaIsEnforcedPerTenant) {
 TEST_F(TenancyServiceTest, RevocationReachesOtherServicesCachesThroughKafka) {
   CreateTenant("cache-a");
   auto [name, secret] = CreateCredential("tenants/cache-a", v1::ROLE_AGENT);
-  auto remote = std::make_shared<auth::RemoteCredentialVerifier>(*channel_, tenancy_->service_secret,
+  auto remote = std::make_shared<auth::RemoteCredentialVerifier>(*channel_, service_secret(),
                                                                  absl::Seconds(5));
   auth::CacheOptions options;
   options.ttl = absl::Hours(1);  // only the event can make it forget
@@ -446,7 +476,7 @@ TEST_F(TenancyServiceTest, RevocationReachesOtherServicesCachesThroughKafka) {
   EXPECT_EQ(p->credential, name);
 
   kafka::ConsumerOptions co;
-  co.bootstrap_servers = broker_->bootstrap();
+  co.bootstrap_servers = broker().bootstrap();
   co.group_id = "cache-test-" + auth::NewCredentialId();
   co.topics = {auth::kTenancyTopic};
   auto consumer = kafka::KafkaConsumer::Create(
@@ -474,7 +504,7 @@ TEST_F(TenancyServiceTest, RevocationReachesOtherServicesCachesThroughKafka) {
 }
 
 TEST_F(TenancyServiceTest, ChangesArePublishedAsEvents) {
-  auto recorder = dialgrid::testing::TopicRecorder::Start(broker_->bootstrap(), {auth::kTenancyTopic});
+  auto recorder = dialgrid::testing::TopicRecorder::Start(broker().bootstrap(), {auth::kTenancyTopic});
   ASSERT_TRUE(recorder.ok()) << recorder.status();
   CreateTenant("events-a");
   bool found = (*recorder)->WaitFor(
@@ -504,7 +534,7 @@ TEST_F(TenancyServiceTest, ChangesArePublishedAsEvents) {
 TEST_F(TenancyServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFollow) {
   auto broker = dialgrid::testing::KafkaBroker::Start({"tenancy"});
   ASSERT_TRUE(broker.ok()) << broker.status();
-  // A Redis of its own: the suite's tenancy shares redis_ and would relay
+  // A Redis of its own: the suite's tenancy shares the platform's and would relay
   // this deployment's outbox to the suite's broker (replicas of one service
   // share one Kafka).
   auto redis = RedisServer::Start();
@@ -570,7 +600,7 @@ TEST_F(TenancyServiceTest, ChangesAreAcknowledgedWithKafkaDownAndTheirEventsFoll
 // lasts: more than one per client thread when the machine is busy); none of
 // them ran any logic, which the service's log shows (no failed call).
 TEST_F(TenancyServiceTest, SigtermDuringLoadFinishesInFlightCalls) {
-  auto t = StartTenancy(redis_->address(), broker_->bootstrap(), {"--drain_seconds=10"});
+  auto t = StartTenancy(redis().address(), broker().bootstrap(), {"--drain_seconds=10"});
   ASSERT_TRUE(t.ok()) << t.status();
   auto channel = grpc::CreateChannel(t->address, grpc::InsecureChannelCredentials());
   {
@@ -652,7 +682,7 @@ TEST_F(TenancyServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
       {"GetCredential", {"name: \"tenants/enum-t/credentials/k1\"", vendor}},
       {"ListCredentials", {"parent: \"tenants/enum-t\"", vendor}},
       {"RevokeCredential", {"name: \"tenants/enum-t/credentials/k1\"", vendor}},
-      {"AuthenticateCredential", {"", tenancy_->service_secret}},
+      {"AuthenticateCredential", {"", service_secret()}},
   };
   std::vector<std::string> problems =
       dialgrid::testing::ProbeEnums(*channel_, *v1::CreateTenantRequest::descriptor()->file()->FindServiceByName("TenancyService"), cases);

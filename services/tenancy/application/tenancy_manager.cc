@@ -1,4 +1,6 @@
-#include "services/tenancy/tenancy_manager.h"
+#include "services/tenancy/application/tenancy_manager.h"
+
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -7,6 +9,7 @@
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
+#include "services/tenancy/application/request_seal.h"
 #include "services/tenancy/domain/tenancy_rules.h"
 
 namespace dialgrid::tenancy {
@@ -41,8 +44,8 @@ Events TenancyManager::Event(absl::string_view tenant, absl::string_view subject
 
 absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& caller,
                                                         const v1::CreateTenantRequest& req) {
-  (void)caller;
   DG_RETURN_IF_ERROR(ValidateTenantId(req.tenant_id()));
+  DG_RETURN_IF_ERROR(ValidateRequestId(req.request_id()));
   v1::Tenant t = req.tenant();
   DG_RETURN_IF_ERROR(ValidateNewTenant(t));
   t.set_name(TenantName(req.tenant_id()));
@@ -54,8 +57,25 @@ absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& c
   t.set_etag(RandomHex(8));
   v1::TenantCreated ev;
   *ev.mutable_tenant() = t;
-  DG_RETURN_IF_ERROR(store_->CreateTenant(t, Event(req.tenant_id(), t.name(), ev)));
-  return t;
+  // The request id is the vendor's: its record is named in the vendor scope
+  // (the store keeps it with the tenant, and claims the id for this tenant).
+  RequestRecord record;
+  std::optional<RequestSeal> seal;
+  std::string fingerprint;
+  if (!req.request_id().empty()) {
+    seal = RequestSeal::For("CreateTenant", "", req.request_id());
+    fingerprint = RequestFingerprint(caller.credential, req);
+    record.index = seal->index();
+    DG_ASSIGN_OR_RETURN(record.sealed, seal->Seal(fingerprint, t.SerializeAsString()));
+  }
+  DG_ASSIGN_OR_RETURN(Created created,
+                      store_->CreateTenant(t, Event(req.tenant_id(), t.name(), ev), record));
+  if (!created.replayed) return t;
+  if (!seal) return absl::InternalError("the store replayed a request without a request id");
+  DG_ASSIGN_OR_RETURN(std::string answer, seal->Open(created.sealed, fingerprint));
+  v1::Tenant first;
+  if (!first.ParseFromString(answer)) return absl::DataLossError("stored answer does not parse");
+  return first;
 }
 
 absl::StatusOr<v1::Tenant> TenancyManager::GetTenant(const v1::GetTenantRequest& req) {
@@ -146,6 +166,26 @@ absl::StatusOr<v1::Tenant> TenancyManager::ResumeTenant(const v1::ResumeTenantRe
 absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
     const auth::Principal& caller, const v1::CreateCredentialRequest& req) {
   DG_ASSIGN_OR_RETURN(std::string tenant, ParseCredentialParent(req.parent()));
+  DG_RETURN_IF_ERROR(ValidateRequestId(req.request_id(), kMinCredentialRequestId));
+  RequestRecord record;
+  std::optional<RequestSeal> seal;
+  std::string fingerprint;
+  auto replay = [&](const std::string& sealed) -> absl::StatusOr<v1::CreateCredentialResponse> {
+    DG_ASSIGN_OR_RETURN(std::string answer, seal->Open(sealed, fingerprint));
+    v1::CreateCredentialResponse first;
+    if (!first.ParseFromString(answer)) return absl::DataLossError("stored answer does not parse");
+    return first;
+  };
+  if (!req.request_id().empty()) {
+    seal = RequestSeal::For("CreateCredential", tenant, req.request_id());
+    fingerprint = RequestFingerprint(caller.credential, req);
+    record.index = seal->index();
+    // A retry is answered before validation: the first request passed it,
+    // and an expire_time that was in the future then may not be now.
+    auto kept = store_->GetCredentialRequest(tenant, record.index);
+    if (kept.ok()) return replay(*kept);
+    if (!absl::IsNotFound(kept.status())) return kept.status();
+  }
   absl::Time now = clock_.Now();
   DG_RETURN_IF_ERROR(ValidateNewCredential(req.credential(), tenant.empty(), now));
   if (!tenant.empty()) {
@@ -168,11 +208,21 @@ absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
   v1::CredentialCreated ev;
   *ev.mutable_credential() = c.credential;
   ev.mutable_credential()->set_state(CredentialStateAt(c.credential, now));
-  DG_RETURN_IF_ERROR(store_->CreateCredential(c, Event(tenant, c.credential.name(), ev)));
-  c.credential.set_state(CredentialStateAt(c.credential, now));
   v1::CreateCredentialResponse resp;
   *resp.mutable_credential() = c.credential;
+  resp.mutable_credential()->set_state(CredentialStateAt(c.credential, now));
   resp.set_secret(secret);
+  if (seal) {
+    // The answer, secret included, is kept only sealed under the request id.
+    DG_ASSIGN_OR_RETURN(record.sealed, seal->Seal(fingerprint, resp.SerializeAsString()));
+  }
+  DG_ASSIGN_OR_RETURN(Created created,
+                      store_->CreateCredential(c, Event(tenant, c.credential.name(), ev), record));
+  if (created.replayed) {
+    // A concurrent retry of the same request stored first: its answer wins.
+    if (!seal) return absl::InternalError("the store replayed a request without a request id");
+    return replay(created.sealed);
+  }
   return resp;
 }
 
@@ -242,7 +292,7 @@ absl::Status TenancyManager::EnsureBootstrapCredential(absl::string_view secret,
   c.credential.add_roles(role);
   *c.credential.mutable_create_time() = ToProto(clock_.Now());
   c.credential.set_creator("bootstrap");
-  absl::Status st = store_->CreateCredential(c, {});  // no event: nobody listens yet
+  absl::Status st = store_->CreateCredential(c, {}, {}).status();  // no event: nobody listens yet
   if (absl::IsAlreadyExists(st)) {
     // Another replica bootstrapped the same secret at the same moment.
     auto now_there = store_->FindCredential(parsed->credential_id);

@@ -16,7 +16,9 @@ namespace dialgrid::tenancy {
 // The tenancy service's logic between the gRPC handlers (which have already
 // authenticated the caller and checked its tenant against the resource) and
 // the store. Every change is stored with its event in one step (the outbox);
-// a relay publishes the events on the "tenancy" topic.
+// a relay publishes the events on the "tenancy" topic. A create with a
+// request_id stores its answer sealed with it (request_seal.h), so a retry
+// gets the first answer (README "Request ids").
 class TenancyManager final {
  public:
   TenancyManager(std::shared_ptr<TenancyStore> store, const Clock& clock,
