@@ -152,7 +152,7 @@ def self_test():
     failures = []
     if got != want:
         failures.append(f"reasons_in: got {sorted(got)}, want {sorted(want)}")
-    where = {r: "x.cc:1" for r in got | {"ANSWERED_CONNECTED"}}
+    where = {r: "x.cc:1" for r in got | set(IGNORED)}
     doc = ("| `FIELD_TOO_LONG` | x |\n| `OVERLOADED` | x |\n| `RELAY_BUSY` | x |\n"
            "| `HOLIDAY` | x |\n| `GONE_REASON` | x |\nsee `DNC_TENANT`\n")
     problems = check(where, doc)

@@ -17,7 +17,7 @@
 #include "services/common/server/service_main.h"
 #include "services/common/server/service_runtime.h"
 #include "services/compliance/adapters/redis_compliance_store.h"
-#include "services/compliance/compliance_manager.h"
+#include "services/compliance/application/compliance_manager.h"
 #include "services/compliance/server/compliance_service.h"
 
 ABSL_FLAG(std::string, calling_hours,

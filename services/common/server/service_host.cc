@@ -121,6 +121,11 @@ absl::Status ServiceHost::Start() {
     creds = grpc::SslServerCredentials(ssl);
   }
   grpc::ServerBuilder builder;
+  // No SO_REUSEPORT: with it, gRPC 1.51 clones the listening socket for each
+  // extra polling completion queue of a sync service, and with port 0 the
+  // clone binds another random port (a second, unlisted gRPC port); it also
+  // let a restarted process share a port still held by the old one.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options_.listen_address, creds, &port_);
   builder.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   // Synchronous services (ServeSync) run on gRPC's own polling threads: keep

@@ -1,6 +1,8 @@
 #include "services/compliance/adapters/redis_compliance_store.h"
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -10,7 +12,19 @@
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/status_macros.h"
 #include "services/common/events/outbox_record.h"
+#include "services/compliance/adapters/lua/call_event.lua.h"
+#include "services/compliance/adapters/lua/check_dial.lua.h"
+#include "services/compliance/adapters/lua/current_rule_set.lua.h"
+#include "services/compliance/adapters/lua/do_not_call_change.lua.h"
+#include "services/compliance/adapters/lua/list_page.lua.h"
+#include "services/compliance/adapters/lua/put_consent.lua.h"
+#include "services/compliance/adapters/lua/put_rule_set.lua.h"
+#include "services/compliance/adapters/lua/record_helpers.lua.h"
+#include "services/compliance/adapters/lua/registry_import.lua.h"
+#include "services/compliance/adapters/lua/registry_prune.lua.h"
+#include "services/compliance/adapters/lua/registry_update.lua.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -21,8 +35,8 @@ std::string Prefix(const std::string& tenant) { return TenantHashTag(tenant) + "
 std::string Ms(absl::Time t) { return std::to_string(absl::ToUnixMillis(t)); }
 std::string Ms(absl::Duration d) { return std::to_string(absl::ToInt64Milliseconds(d)); }
 
-using events::FrameRecord;
 using events::Frame;
+using events::FrameRecord;
 
 absl::StatusOr<Frame> Unframe(absl::string_view record) {
   auto f = events::UnframeRecord(record);
@@ -55,7 +69,8 @@ absl::Status MergeVerdict(absl::string_view verdict, v1::DialDecision& d) {
   } else if (not_before < 0 || pre_never) {
     d.clear_next_allowed_time();
   } else if (not_before > 0) {
-    int64_t pre = d.has_next_allowed_time() ? TimeUtil::TimestampToMilliseconds(d.next_allowed_time()) : 0;
+    int64_t pre =
+        d.has_next_allowed_time() ? TimeUtil::TimestampToMilliseconds(d.next_allowed_time()) : 0;
     *d.mutable_next_allowed_time() = TimeUtil::MillisecondsToTimestamp(std::max(pre, not_before));
   }
   return absl::OkStatus();
@@ -75,189 +90,77 @@ absl::Status ScriptError(const absl::Status& st, absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", st.message()));
 }
 
-// Shared Lua: framing and the audit/outbox writes.
-constexpr char kLuaHelpers[] = R"lua(
-local function frame(kind, bytes) return kind .. string.format('%010d', #bytes) .. bytes end
-local function audit(key, ms, rec, retention)
-  redis.call('ZADD', key, ms, rec)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (ms - retention))
-  redis.call('PEXPIRE', key, retention)
-end
--- outbox(rec): the tenant's outbox is the script's last key (RedisOutbox::EvalWithEvents)
-local function outbox(rec) redis.call('RPUSH', KEYS[#KEYS], rec) end
-)lua";
+// The scripts (adapters/lua/*.lua, compiled in). Each starts with the
+// "#!lua" shebang (Redis 7 function-style flags, none set): in cluster mode
+// Redis then refuses a script that touches a key of another hash slot than
+// its declared KEYS, so "no script spans slots" is enforced, not just
+// followed; and a write script is refused as a whole when Redis is out of
+// memory instead of failing halfway. Those that write records or events get
+// the outbox's append helper and the shared helpers first.
+std::string Plain(const char* body) { return absl::StrCat("#!lua\n", body); }
+std::string WithHelpers(const char* body) {
+  return absl::StrCat("#!lua\n", events::RedisOutbox::kLuaAppend, "\n", lua::kRecordHelpers, "\n",
+                      body);
+}
+#define DG_SCRIPT(Name, Source)                                \
+  const redis::Script& Name() {                                \
+    static const redis::Script* s = new redis::Script(Source); \
+    return *s;                                                 \
+  }
+DG_SCRIPT(CheckScript, WithHelpers(lua::kCheckDial))
+DG_SCRIPT(CurrentRuleSetScript, Plain(lua::kCurrentRuleSet))
+DG_SCRIPT(PutRuleSetScript, WithHelpers(lua::kPutRuleSet))
+DG_SCRIPT(DncScript, WithHelpers(lua::kDoNotCallChange))
+DG_SCRIPT(PutConsentScript, WithHelpers(lua::kPutConsent))
+DG_SCRIPT(ListPageScript, WithHelpers(lua::kListPage))
+DG_SCRIPT(CallEventScript, WithHelpers(lua::kCallEvent))
+DG_SCRIPT(RegistryScript, WithHelpers(lua::kRegistryUpdate))
+DG_SCRIPT(RegistryPruneScript, Plain(lua::kRegistryPrune))
+DG_SCRIPT(RegistryImportScript, Plain(lua::kRegistryImport))
+#undef DG_SCRIPT
 
-// The atomic part of CheckDial. ARGV: see the list in CheckDial().
-const redis::Script& CheckScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local P, now = ARGV[1], tonumber(ARGV[2])
-local num, contact, camp = ARGV[3], ARGV[4], ARGV[5]
-local reserve, req = ARGV[7] == '1', ARGV[9]
-if req ~= '' then
-  local prev = redis.call('GET', P .. 'dreq:' .. req)
-  if prev then return {'DUP', prev} end
-end
-local cur = redis.call('HGET', P .. 'cr', 'current') or '0'
-if cur ~= ARGV[6] then return {'STALE', cur} end
-local reasons, nb, never = {}, 0, false
-if redis.call('SISMEMBER', P .. 'dnc', num) == 1 then
-  reasons[#reasons + 1] = 'DNC_TENANT|tenant|'; never = true
-end
-if camp ~= '' and redis.call('SISMEMBER', P .. 'dnc:' .. camp, num) == 1 then
-  reasons[#reasons + 1] = 'DNC_CAMPAIGN|campaign:' .. camp .. '|'; never = true
-end
-if ARGV[10] == '1' then
-  local c = redis.call('HGET', P .. 'cons', num)
-  local ok = false
-  if c then
-    local g, e, r = string.match(c, '^(%d+)|(%d*)|(%d*)$')
-    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and r == ''
-  end
-  if not ok then reasons[#reasons + 1] = 'CONSENT_REQUIRED|consent|automated call to a wireless number'; never = true end
-end
-local quiet = tonumber(ARGV[11])
-if quiet > 0 then
-  local ab = redis.call('GET', P .. 'ab:' .. num)
-  if ab and tonumber(ab) + quiet > now then
-    reasons[#reasons + 1] = 'ABANDON_QUIET_PERIOD|abandon_quiet_period|abandoned at ' .. ab
-    nb = math.max(nb, tonumber(ab) + quiet)
-  end
-end
-local keep = tonumber(ARGV[12])
-local function caps(key, idx, code)
-  local n = tonumber(ARGV[idx])
-  if n == 0 or key == nil then return idx + 1 + 3 * n end
-  if reserve then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - keep)) end
-  for i = 0, n - 1 do
-    local id, max, w = ARGV[idx + 1 + 3 * i], tonumber(ARGV[idx + 2 + 3 * i]), tonumber(ARGV[idx + 3 + 3 * i])
-    local cnt = redis.call('ZCOUNT', key, '(' .. (now - w), now)
-    if cnt >= max then
-      local r = redis.call('ZRANGEBYSCORE', key, '(' .. (now - w), now, 'WITHSCORES', 'LIMIT', cnt - max, 1)
-      reasons[#reasons + 1] = code .. '|' .. id .. '|' .. cnt .. ' attempts of ' .. max .. ' allowed'
-      nb = math.max(nb, tonumber(r[2]) + w)
-    end
-  end
-  return idx + 1 + 3 * n
-end
-local cidx = caps(P .. 'an:' .. num, 18, 'ATTEMPT_CAP_NUMBER')
-caps(contact ~= '' and (P .. 'ac:' .. contact) or nil, cidx, 'ATTEMPT_CAP_CONTACT')
-local allowed = #reasons == 0 and ARGV[14] == '1'
-if allowed and reserve then
-  local ttl = math.max(keep, 86400000)
-  redis.call('ZADD', P .. 'an:' .. num, now, ARGV[8])
-  redis.call('PEXPIRE', P .. 'an:' .. num, ttl)
-  if contact ~= '' then
-    redis.call('ZADD', P .. 'ac:' .. contact, now, ARGV[8])
-    redis.call('PEXPIRE', P .. 'ac:' .. contact, ttl)
-  end
-end
-local verdict = (allowed and '1' or '0') .. '\t' .. (never and '-1' or tostring(nb)) .. '\t' ..
-  table.concat(reasons, '\31')
-local rec = frame('D', ARGV[15]) .. verdict
--- audited at the time it was taken (a scrub may evaluate a future dial time)
-audit(P .. 'aud:' .. num, tonumber(ARGV[17]), rec, tonumber(ARGV[13]))
-outbox(frame('D', ARGV[16]) .. verdict)
-if req ~= '' then redis.call('SET', P .. 'dreq:' .. req, rec, 'PX', 86400000) end
-return {'OK', verdict}
-)lua");
-  return *s;
+// The key that stands in KEYS for an optional key that is absent (same
+// slot, never touched).
+std::string None(const std::string& tenant) { return Prefix(tenant) + "none"; }
+
+std::string RequestKeyName(const std::string& tenant, const RequestKey& key) {
+  return key.id.empty() ? None(tenant) : Prefix(tenant) + "mreq:" + key.id;
 }
 
-// ARGV: the rule-set hash. The current version and its bytes in one round
-// trip: {} when the tenant has none, {version, bytes or false}.
-const redis::Script& CurrentRuleSetScript() {
-  static const redis::Script* s = new redis::Script(R"lua(
-local cur = redis.call('HGET', ARGV[1], 'current')
-if not cur then return {} end
-return {cur, redis.call('HGET', ARGV[1], 'v' .. cur)}
-)lua");
-  return *s;
+absl::Status RequestIdReused() {
+  return WithMetadata(AlreadyExists("REQUEST_ID_REUSED",
+                                    "request_id was used within 24 hours for a different request; "
+                                    "use a new id for a new request"),
+                      "field", "request_id");
 }
 
-// ARGV: P, expected version, new version bytes, event record.
-const redis::Script& PutRuleSetScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local P = ARGV[1]
-local cur = redis.call('HGET', P .. 'cr', 'current') or '0'
-if cur ~= ARGV[2] then return {err = 'VERSION_MISMATCH ' .. cur} end
-local v = tonumber(cur) + 1
-redis.call('HSET', P .. 'cr', 'v' .. v, ARGV[3], 'current', tostring(v))
-outbox(ARGV[4])
-return v
-)lua");
-  return *s;
+// The vendor-scope keys of a registry's overlay ({vendor}: the slot of the
+// vendor's outbox, which RegistryChanged events are written to).
+std::string RegistryBase(const std::string& registry) {
+  return absl::StrCat(TenantHashTag(""), ":registry:", registry);
+}
+std::string LegacyRegistryBase(const std::string& registry) {
+  return absl::StrCat("dg:registry:", registry);
 }
 
-// ARGV: P, set suffix ("" or ":<camp>"), add|remove, meta, event record,
-// numbers...
-const redis::Script& DncScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local P, sfx, op, meta = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local set, metakey = P .. 'dnc' .. sfx, P .. 'dncm' .. sfx
-local changed, same = 0, 0
-for i = 6, #ARGV do
-  local n = ARGV[i]
-  if op == 'add' then
-    if redis.call('SADD', set, n) == 1 then
-      changed = changed + 1
-      redis.call('HSET', metakey, n, meta)
-    else
-      same = same + 1
-    end
-  else
-    if redis.call('SREM', set, n) == 1 then
-      changed = changed + 1
-      redis.call('HDEL', metakey, n)
-    else
-      same = same + 1
-    end
-  end
-end
-outbox(ARGV[5])
-return {changed, same}
-)lua");
-  return *s;
+// A call's outcome as call_event.lua tells them apart. Any other outcome,
+// one this build does not define included (a newer dialer's, or a client's
+// typo), counts as a placed attempt: skipping it would under-count the
+// attempt caps, and it is neither an abandon nor a live answer.
+const char* ScriptOutcome(dialing::v1::CallOutcome outcome) {
+  switch (outcome) {
+    case dialing::v1::CALL_OUTCOME_NOT_PLACED: return "NOT_PLACED";
+    case dialing::v1::CALL_OUTCOME_ABANDONED: return "ABANDONED";
+    case dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED: return "ANSWERED_CONNECTED";
+    default: return "PLACED";
+  }
 }
 
-// ARGV: P, event id, number, contact, campaign, outcome, dial ms, end ms,
-// hour of the answer, decision id, keep ms, retention ms, record.
-const redis::Script& CallEventScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local P, eid, num, contact, camp, outcome = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local dial, ended, hour, did = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], ARGV[10]
-local keep, retention = tonumber(ARGV[11]), tonumber(ARGV[12])
-if not redis.call('SET', P .. 'ev:' .. eid, '1', 'NX', 'PX', 2592000000) then return 0 end
-local member = did ~= '' and did or ('ev:' .. eid)
-local keys = {P .. 'an:' .. num}
-if contact ~= '' then keys[2] = P .. 'ac:' .. contact end
-for _, k in ipairs(keys) do
-  if outcome == 'NOT_PLACED' then
-    redis.call('ZREM', k, member)
-  else
-    redis.call('ZADD', k, 'NX', dial, member)
-    if redis.call('PTTL', k) < keep then redis.call('PEXPIRE', k, keep) end
-  end
-end
-if outcome == 'ABANDONED' then
-  local prev = tonumber(redis.call('GET', P .. 'ab:' .. num) or '0')
-  if ended > prev then redis.call('SET', P .. 'ab:' .. num, ended, 'PX', 7776000000) end
-end
-if camp ~= '' and (outcome == 'ABANDONED' or outcome == 'ANSWERED_CONNECTED') then
-  local key = P .. 'abr:' .. camp
-  local fresh = redis.call('HINCRBY', key, 'l:' .. hour, 1) == 1
-  if outcome == 'ABANDONED' then redis.call('HINCRBY', key, 'a:' .. hour, 1) end
-  if fresh then
-    -- a new hour: drop the hours older than 30 days
-    local oldest = tonumber(hour) - 720
-    for _, f in ipairs(redis.call('HKEYS', key)) do
-      if tonumber(string.sub(f, 3)) <= oldest then redis.call('HDEL', key, f) end
-    end
-  end
-end
-audit(P .. 'aud:' .. num, ended, ARGV[13], retention)
-return 1
-)lua");
-  return *s;
+std::string Day(absl::CivilDay d) { return absl::FormatCivilTime(d); }
+std::optional<absl::CivilDay> ParseStoredDay(const std::string& text) {
+  absl::CivilDay d;
+  if (text.empty() || !absl::ParseCivilTime(text, &d)) return std::nullopt;
+  return d;
 }
 
 }  // namespace
@@ -278,7 +181,8 @@ absl::StatusOr<event::v1::Envelope> DecodeOutboxRecord(absl::string_view record)
   }
   if (f->kind == 'D') {
     v1::DialDecision d;
-    if (!env.payload().UnpackTo(&d)) return absl::DataLossError("an outbox decision does not parse");
+    if (!env.payload().UnpackTo(&d))
+      return absl::DataLossError("an outbox decision does not parse");
     if (absl::Status st = MergeVerdict(f->rest, d); !st.ok()) return st;
     env.mutable_payload()->PackFrom(d);
   }
@@ -315,14 +219,15 @@ absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& 
   std::string key = Prefix(tenant) + "cr";
   redis::Reply bytes;
   if (version == 0) {
-    auto r = redis_->Eval(CurrentRuleSetScript(), {}, {key});
+    auto r = redis_->Eval(CurrentRuleSetScript(), {key}, {});
     if (!r.ok()) return ScriptError(r.status(), "reading the rule set");
     if (r->elements.empty()) {
       return FailedPrecondition("RULE_SET_MISSING",
                                 "the tenant has no rule set yet (UpdateRuleSet creates it); "
                                 "nothing may be dialed until it has one");
     }
-    if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the rule-set script");
+    if (r->elements.size() != 2)
+      return absl::InternalError("unexpected reply from the rule-set script");
     bytes = std::move(r->elements[1]);
   } else {
     auto r = redis_->Command({"HGET", key, absl::StrCat("v", version)});
@@ -331,21 +236,23 @@ absl::StatusOr<v1::RuleSet> RedisComplianceStore::GetRuleSet(const std::string& 
   }
   if (bytes.is_nil()) return NotFound("RULE_SET_VERSION_NOT_FOUND", "no such rule-set version");
   v1::RuleSet rs;
-  if (!rs.ParseFromString(bytes.str)) return absl::DataLossError("a stored rule set does not parse");
+  if (!rs.ParseFromString(bytes.str))
+    return absl::DataLossError("a stored rule set does not parse");
   return rs;
 }
 
-absl::Status RedisComplianceStore::PutRuleSet(const std::string& tenant, const v1::RuleSet& rule_set,
-                                              int64_t expected_version,
+absl::Status RedisComplianceStore::PutRuleSet(const std::string& tenant,
+                                              const v1::RuleSet& rule_set, int64_t expected_version,
                                               const event::v1::Envelope& event) {
-  auto r = WriteWithEvents(PutRuleSetScript(), {},
-                           {Prefix(tenant), std::to_string(expected_version),
-                            rule_set.SerializeAsString(), events::EnvelopeRecord(event)},
+  auto r = WriteWithEvents(PutRuleSetScript(), {Prefix(tenant) + "cr"},
+                           {std::to_string(expected_version), rule_set.SerializeAsString(),
+                            events::EnvelopeRecord(event)},
                            tenant);
   if (!r.ok()) {
     if (absl::StrContains(r.status().message(), "VERSION_MISMATCH")) {
-      return Aborted("VERSION_MISMATCH",
-                     "the rule set changed since expected_version; get it and apply your change again");
+      return Aborted(
+          "VERSION_MISMATCH",
+          "the rule set changed since expected_version; get it and apply your change again");
     }
     return ScriptError(r.status(), "storing the rule set");
   }
@@ -353,24 +260,35 @@ absl::Status RedisComplianceStore::PutRuleSet(const std::string& tenant, const v
 }
 
 absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c) {
+  const std::string p = Prefix(c.tenant);
+  std::vector<std::string> keys = {
+      p + "cr",
+      p + "dnc",
+      c.campaign.empty() ? None(c.tenant) : p + "dnc:" + c.campaign,
+      p + "cons",
+      p + "ab:" + c.number,
+      p + "an:" + c.number,
+      c.contact.empty() ? None(c.tenant) : p + "ac:" + c.contact,
+      p + "aud:" + c.number,
+      c.request_id.empty() ? None(c.tenant) : p + "dreq:" + c.request_id,
+  };
   std::vector<std::string> args = {
-      Prefix(c.tenant),                                   // 1
-      Ms(c.time),                                         // 2
-      c.number,                                           // 3
-      c.contact,                                          // 4
-      c.campaign,                                         // 5
-      std::to_string(c.rule_set_version),                 // 6
-      c.reserve ? "1" : "0",                              // 7
-      c.decision_id,                                      // 8
-      c.request_id,                                       // 9
-      c.need_consent ? "1" : "0",                         // 10
-      Ms(c.abandon_quiet),                                // 11
-      Ms(c.keep_attempts),                                // 12
-      Ms(c.audit_retention),                              // 13
-      c.allowed_so_far ? "1" : "0",                       // 14
-      c.event.payload().value(),                          // 15 the partial decision's bytes
-      c.event.SerializeAsString(),                        // 16
-      Ms(c.recorded),                                     // 17
+      Ms(c.time),                          // 1
+      c.number,                            // 2
+      c.contact,                           // 3
+      c.campaign,                          // 4
+      std::to_string(c.rule_set_version),  // 5
+      c.reserve ? "1" : "0",               // 6
+      c.decision_id,                       // 7
+      c.request_id,                        // 8
+      c.need_consent ? "1" : "0",          // 9
+      Ms(c.abandon_quiet),                 // 10
+      Ms(c.keep_attempts),                 // 11
+      Ms(c.audit_retention),               // 12
+      c.allowed_so_far ? "1" : "0",        // 13
+      c.event.payload().value(),           // 14 the partial decision's bytes
+      c.event.SerializeAsString(),         // 15
+      Ms(c.recorded),                      // 16
   };
   for (const auto* caps : {&c.number_caps, &c.contact_caps}) {
     args.push_back(std::to_string(caps->size()));
@@ -380,7 +298,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       args.push_back(Ms(cap.window));
     }
   }
-  auto r = WriteWithEvents(CheckScript(), {}, args, c.tenant);
+  auto r = WriteWithEvents(CheckScript(), std::move(keys), args, c.tenant);
   if (!r.ok()) return ScriptError(r.status(), "checking the dial");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the check script");
   CheckOutcome out;
@@ -401,30 +319,49 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
   return out;
 }
 
-absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(const std::string& tenant,
-                                                             const std::string& list,
-                                                             const std::vector<std::string>& numbers,
-                                                             const v1::DoNotCallEntry& meta,
-                                                             const event::v1::Envelope& event) {
-  std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "add",
-                                   meta.SerializeAsString(), events::EnvelopeRecord(event)};
-  args.insert(args.end(), numbers.begin(), numbers.end());
-  auto r = WriteWithEvents(DncScript(), {}, args, tenant);
-  if (!r.ok()) return ScriptError(r.status(), "adding to the do-not-call list");
+namespace {
+
+// The keys of a do-not-call list ("" = the tenant's, else a campaign id):
+// its set, its entries and its listing index.
+std::vector<std::string> DncKeys(const std::string& tenant, const std::string& list) {
+  const std::string p = Prefix(tenant);
+  const std::string sfx = list.empty() ? "" : ":" + list;
+  return {p + "dnc" + sfx, p + "dncm" + sfx, p + "dncx" + sfx};
+}
+
+absl::StatusOr<DncChange> DncReply(const absl::StatusOr<redis::Reply>& r, absl::string_view what) {
+  if (!r.ok()) {
+    if (absl::StrContains(r.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
+    return ScriptError(r.status(), what);
+  }
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the DNC script");
   return DncChange{r->elements[0].integer, r->elements[1].integer};
 }
 
+}  // namespace
+
+absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(
+    const std::string& tenant, const std::string& list, const std::vector<std::string>& numbers,
+    const v1::DoNotCallEntry& meta, const event::v1::Envelope& event, const RequestKey& key) {
+  std::vector<std::string> keys = DncKeys(tenant, list);
+  keys.push_back(RequestKeyName(tenant, key));
+  std::vector<std::string> args = {"add", meta.SerializeAsString(), events::EnvelopeRecord(event),
+                                   key.id.empty() ? "" : key.request};
+  args.insert(args.end(), numbers.begin(), numbers.end());
+  return DncReply(WriteWithEvents(DncScript(), std::move(keys), args, tenant),
+                  "adding to the do-not-call list");
+}
+
 absl::StatusOr<DncChange> RedisComplianceStore::RemoveDoNotCall(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& numbers,
-    const event::v1::Envelope& event) {
-  std::vector<std::string> args = {Prefix(tenant), list.empty() ? "" : ":" + list, "remove", "",
-                                   events::EnvelopeRecord(event)};
+    const event::v1::Envelope& event, const RequestKey& key) {
+  std::vector<std::string> keys = DncKeys(tenant, list);
+  keys.push_back(RequestKeyName(tenant, key));
+  std::vector<std::string> args = {"remove", "", events::EnvelopeRecord(event),
+                                   key.id.empty() ? "" : key.request};
   args.insert(args.end(), numbers.begin(), numbers.end());
-  auto r = WriteWithEvents(DncScript(), {}, args, tenant);
-  if (!r.ok()) return ScriptError(r.status(), "removing from the do-not-call list");
-  if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the DNC script");
-  return DncChange{r->elements[0].integer, r->elements[1].integer};
+  return DncReply(WriteWithEvents(DncScript(), std::move(keys), args, tenant),
+                  "removing from the do-not-call list");
 }
 
 absl::StatusOr<std::vector<v1::DoNotCallEntry>> RedisComplianceStore::DoNotCallEntries(
@@ -445,27 +382,59 @@ absl::StatusOr<std::vector<v1::DoNotCallEntry>> RedisComplianceStore::DoNotCallE
   return out;
 }
 
-absl::Status RedisComplianceStore::PutConsent(const std::string& tenant, const v1::Consent& c,
-                                              const event::v1::Envelope& event) {
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RedisComplianceStore::ListPage(
+    const std::string& index, const std::string& hash, const std::string& after, int limit) {
+  auto r = redis_->Eval(ListPageScript(), {index, hash}, {after, std::to_string(limit)});
+  if (!r.ok()) return ScriptError(r.status(), "listing");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    out.emplace_back(std::move(r->elements[i].str), std::move(r->elements[i + 1].str));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::DoNotCallEntry>> RedisComplianceStore::ListDoNotCall(
+    const std::string& tenant, const std::string& list, const std::string& after, int limit) {
+  const std::vector<std::string> keys = DncKeys(tenant, list);
+  DG_ASSIGN_OR_RETURN(auto page, ListPage(keys[2], keys[1], after, limit));
+  std::vector<v1::DoNotCallEntry> out;
+  for (auto& [number, bytes] : page) {
+    v1::DoNotCallEntry e;
+    if (!e.ParseFromString(bytes)) return absl::DataLossError("a DNC entry does not parse");
+    e.set_list(list.empty() ? "tenant" : "campaign:" + list);
+    e.set_phone_number(number);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Consent> RedisComplianceStore::PutConsent(const std::string& tenant,
+                                                             const v1::Consent& c,
+                                                             const event::v1::Envelope& event,
+                                                             const RequestKey& key) {
   auto ms = [](const google::protobuf::Timestamp& t, bool set) {
     return set ? std::to_string(TimeUtil::TimestampToMilliseconds(t)) : std::string();
   };
-  std::string compact = absl::StrCat(ms(c.grant_time(), true), "|",
-                                     ms(c.expire_time(), c.has_expire_time()), "|",
-                                     ms(c.revoke_time(), c.has_revoke_time()));
-  // ARGV: P, number, compact form, record, outbox entry.
-  static const redis::Script* put = new redis::Script(std::string(kLuaHelpers) + R"lua(
-redis.call('HSET', ARGV[1] .. 'cons', ARGV[2], ARGV[3])
-redis.call('HSET', ARGV[1] .. 'consp', ARGV[2], ARGV[4])
-outbox(ARGV[5])
-return 1
-)lua");
-  auto r = WriteWithEvents(*put, {},
-                           {Prefix(tenant), c.phone_number(), compact, c.SerializeAsString(),
-                            events::EnvelopeRecord(event)},
+  std::string compact =
+      absl::StrCat(ms(c.grant_time(), true), "|", ms(c.expire_time(), c.has_expire_time()), "|",
+                   ms(c.revoke_time(), c.has_revoke_time()));
+  const std::string p = Prefix(tenant);
+  auto r = WriteWithEvents(PutConsentScript(),
+                           {p + "cons", p + "consp", p + "consx", RequestKeyName(tenant, key)},
+                           {c.phone_number(), compact, c.SerializeAsString(),
+                            events::EnvelopeRecord(event), key.id.empty() ? "" : key.request},
                            tenant);
-  if (!r.ok()) return ScriptError(r.status(), "recording the consent");
-  return absl::OkStatus();
+  if (!r.ok()) {
+    if (absl::StrContains(r.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
+    return ScriptError(r.status(), "recording the consent");
+  }
+  if (r->elements.size() != 2)
+    return absl::InternalError("unexpected reply from the consent script");
+  v1::Consent stored;
+  if (!stored.ParseFromString(r->elements[1].str)) {
+    return absl::DataLossError("a consent record does not parse");
+  }
+  return stored;
 }
 
 absl::StatusOr<v1::Consent> RedisComplianceStore::GetConsent(const std::string& tenant,
@@ -478,6 +447,19 @@ absl::StatusOr<v1::Consent> RedisComplianceStore::GetConsent(const std::string& 
   return c;
 }
 
+absl::StatusOr<std::vector<v1::Consent>> RedisComplianceStore::ListConsents(
+    const std::string& tenant, const std::string& after, int limit) {
+  const std::string p = Prefix(tenant);
+  DG_ASSIGN_OR_RETURN(auto page, ListPage(p + "consx", p + "consp", after, limit));
+  std::vector<v1::Consent> out;
+  for (auto& [number, bytes] : page) {
+    v1::Consent c;
+    if (!c.ParseFromString(bytes)) return absl::DataLossError("a consent record does not parse");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& tenant,
                                                           const std::string& event_id,
                                                           const dialing::v1::CallAttemptEnded& call,
@@ -485,25 +467,25 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
                                                           absl::Duration audit_retention) {
   int64_t dial = TimeUtil::TimestampToMilliseconds(call.dial_time());
   int64_t ended = call.has_end_time() ? TimeUtil::TimestampToMilliseconds(call.end_time()) : dial;
-  int64_t answered = call.has_answer_time() ? TimeUtil::TimestampToMilliseconds(call.answer_time()) : dial;
-  // An outcome this build does not define (a newer dialer's, or a client's
-  // typo) still counts as a placed attempt: skipping it would under-count the
-  // attempt caps, and it is neither an abandon nor a live answer.
-  const std::string& name = dialing::v1::CallOutcome_Name(call.outcome());
-  std::string outcome = absl::StartsWith(name, "CALL_OUTCOME_")
-                            ? name.substr(strlen("CALL_OUTCOME_"))
-                            : std::string("UNDEFINED");
+  int64_t answered =
+      call.has_answer_time() ? TimeUtil::TimestampToMilliseconds(call.answer_time()) : dial;
+  const std::string outcome = ScriptOutcome(call.outcome());
   std::string campaign;
   if (!call.campaign().empty()) {
     auto ids = ParseName("campaign", call.campaign(), "tenants/{tenant}/campaigns/{campaign}");
     if (ids.ok()) campaign = (*ids)[1];
   }
-  auto r = Write(CallEventScript(), {},
-                        {Prefix(tenant), event_id, call.phone_number(), call.contact(), campaign,
-                         outcome, std::to_string(dial), std::to_string(ended),
-                         std::to_string(answered / 3600000), call.decision_id(),
-                         Ms(std::max(keep_attempts, absl::Hours(24))), Ms(audit_retention),
-                         FrameRecord('T', call.SerializeAsString())});
+  const std::string p = Prefix(tenant);
+  const std::string& number = call.phone_number();
+  auto r =
+      Write(CallEventScript(),
+            {p + "ev:" + event_id, p + "an:" + number,
+             call.contact().empty() ? None(tenant) : p + "ac:" + call.contact(), p + "ab:" + number,
+             campaign.empty() ? None(tenant) : p + "abr:" + campaign, p + "aud:" + number},
+            {call.contact(), campaign, outcome, std::to_string(dial), std::to_string(ended),
+             std::to_string(answered / 3600000), call.decision_id(),
+             Ms(std::max(keep_attempts, absl::Hours(24))), Ms(audit_retention),
+             FrameRecord('T', call.SerializeAsString()), event_id});
   if (!r.ok()) return ScriptError(r.status(), "applying the call event");
   return r->integer == 1;
 }
@@ -529,65 +511,27 @@ absl::StatusOr<AbandonCounts> RedisComplianceStore::GetAbandonCounts(const std::
   return c;
 }
 
-// ARGV: event record, number of additions, additions..., removals...
-const redis::Script& RegistryScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local add, del, dates = KEYS[1], KEYS[2], KEYS[4]
-local n, asof, dated = tonumber(ARGV[2]), ARGV[3], ARGV[4]
--- A key keeps its newest change: an older change file applied late is ignored
--- for the keys a newer one already changed (dates compare as text).
-local function change(key, to, from)
-  local d = redis.call('HGET', dates, key)
-  if d and d > dated then return end
-  redis.call('SADD', to, key); redis.call('SREM', from, key); redis.call('HSET', dates, key, dated)
-end
-for i = 5, 4 + n do change(ARGV[i], add, del) end
-for i = 5 + n, #ARGV do change(ARGV[i], del, add) end
-if asof ~= '' then  -- YYYY-MM-DD compares as text
-  local cur = redis.call('GET', KEYS[3])
-  if not cur or asof > cur then redis.call('SET', KEYS[3], asof) end
-end
-outbox(ARGV[1])
-return 1
-)lua");
-  return *s;
-}
-
 absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
-                                                  const std::vector<uint64_t>& add,
-                                                  const std::vector<uint64_t>& remove,
-                                                  const std::string& as_of,
-                                                  const std::string& dated,
+                                                  const RegistryChange& change,
                                                   const event::v1::Envelope& event) {
-  std::vector<std::string> args = {events::EnvelopeRecord(event), std::to_string(add.size()),
-                                   as_of, dated};
-  for (uint64_t k : add) args.push_back(std::to_string(k));
-  for (uint64_t k : remove) args.push_back(std::to_string(k));
-  std::string base = absl::StrCat("dg:registry:", registry);
-  // Vendor scope: the vendor's outbox. (The registry keys are not
-  // hash-tagged with it yet: on Redis Cluster this script would cross slots.)
-  auto r = WriteWithEvents(RegistryScript(),
-                           {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args, "");
+  std::vector<std::string> args = {events::EnvelopeRecord(event), std::to_string(change.add.size()),
+                                   change.as_of ? Day(*change.as_of) : "", Day(change.dated)};
+  for (uint64_t k : change.add) args.push_back(std::to_string(k));
+  for (uint64_t k : change.remove) args.push_back(std::to_string(k));
+  const std::string base = RegistryBase(registry);
+  // Vendor scope: the vendor's outbox ({vendor}:outbox:compliance), the same
+  // slot as the registry's keys.
+  auto r = WriteWithEvents(
+      RegistryScript(), {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args, "");
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
 }
 
 absl::StatusOr<ComplianceStore::PruneCount> RedisComplianceStore::PruneRegistryOverlay(
-    const std::string& registry, const std::string& through) {
-  // KEYS: add, del, dates. ARGV: through, then keys found dated on or before
-  // it by the scan; each is checked again here (it may have changed since).
-  static const redis::Script* prune = new redis::Script(R"lua(
-local n = 0
-for i = 2, #ARGV do
-  local d = redis.call('HGET', KEYS[3], ARGV[i])
-  if d and d <= ARGV[1] then
-    redis.call('SREM', KEYS[1], ARGV[i]); redis.call('SREM', KEYS[2], ARGV[i])
-    redis.call('HDEL', KEYS[3], ARGV[i]); n = n + 1
-  end
-end
-return n
-)lua");
-  const std::string base = absl::StrCat("dg:registry:", registry);
+    const std::string& registry, absl::CivilDay through_day) {
+  DG_RETURN_IF_ERROR(ImportLegacyRegistryKeys(registry));
+  const std::string base = RegistryBase(registry);
+  const std::string through = Day(through_day);
   PruneCount count;
   std::string cursor = "0";
   do {
@@ -598,14 +542,14 @@ return n
     std::vector<std::string> args = {through};
     const auto& fields = page->elements[1].elements;
     for (size_t i = 0; i + 1 < fields.size(); i += 2) {
-      if (fields[i + 1].str <= through) {
+      if (fields[i + 1].str <= through) {  // YYYY-MM-DD compares as text
         args.push_back(fields[i].str);
       } else {
         ++count.kept;
       }
     }
     if (args.size() > 1) {
-      auto r = Write(*prune, {base + ":add", base + ":del", base + ":dates"}, args);
+      auto r = Write(RegistryPruneScript(), {base + ":add", base + ":del", base + ":dates"}, args);
       if (!r.ok()) return ScriptError(r.status(), "pruning the registry overlay");
       count.pruned += r->integer;
       count.kept += static_cast<int64_t>(args.size() - 1) - r->integer;
@@ -614,25 +558,78 @@ return n
   return count;
 }
 
+absl::Status RedisComplianceStore::ImportLegacyRegistryKeys(const std::string& registry) {
+  const std::string old = LegacyRegistryBase(registry);
+  const std::vector<std::string> old_keys = {old + ":add", old + ":del", old + ":asof",
+                                             old + ":dates"};
+  // One EXISTS per key: they hash to different slots.
+  std::vector<std::vector<std::string>> probes;
+  for (const std::string& k : old_keys) probes.push_back({"EXISTS", k});
+  auto exists = redis_->Pipeline(probes);
+  if (!exists.ok()) return exists.status();
+  int64_t found = 0;
+  for (const auto& e : *exists) found += e.integer;
+  if (found == 0) return absl::OkStatus();
+  // Another slot: read with plain commands, merge into the tagged keys with a
+  // script, delete the old keys last (a crash in between repeats the merge,
+  // which is idempotent).
+  auto r = redis_->Pipeline({{"SMEMBERS", old_keys[0]},
+                             {"SMEMBERS", old_keys[1]},
+                             {"GET", old_keys[2]},
+                             {"HGETALL", old_keys[3]}});
+  if (!r.ok()) return r.status();
+  absl::flat_hash_map<std::string, std::string> dates;
+  const auto& d = (*r)[3].elements;
+  for (size_t i = 0; i + 1 < d.size(); i += 2) dates[d[i].str] = d[i + 1].str;
+  const std::string base = RegistryBase(registry);
+  const std::vector<std::string> keys = {base + ":add", base + ":del", base + ":asof",
+                                         base + ":dates"};
+  std::vector<std::string> args = {(*r)[2].is_nil() ? "" : (*r)[2].str};
+  auto flush = [&]() -> absl::Status {
+    auto w = Write(RegistryImportScript(), keys, args);
+    if (!w.ok()) return ScriptError(w.status(), "taking over the registry overlay");
+    args.resize(1);
+    return absl::OkStatus();
+  };
+  for (int i = 0; i < 2; ++i) {
+    for (const auto& e : (*r)[static_cast<size_t>(i)].elements) {
+      auto it = dates.find(e.str);
+      args.push_back(e.str);
+      args.push_back(i == 0 ? "add" : "del");
+      args.push_back(it == dates.end() ? "" : it->second);
+      if (args.size() >= 3000) DG_RETURN_IF_ERROR(flush());
+    }
+  }
+  DG_RETURN_IF_ERROR(flush());
+  for (const std::string& k : old_keys) {
+    auto del = redis_->Command({"DEL", k});
+    if (!del.ok()) return del.status();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegistryOverlay(
     const std::string& registry) {
-  std::string base = absl::StrCat("dg:registry:", registry);
+  DG_RETURN_IF_ERROR(ImportLegacyRegistryKeys(registry));
+  const std::string base = RegistryBase(registry);
   auto r = redis_->Pipeline({{"SMEMBERS", base + ":add"},
                              {"SMEMBERS", base + ":del"},
                              {"GET", base + ":asof"},
                              {"HGETALL", base + ":dates"}});
   if (!r.ok()) return r.status();
   RegistryOverlay out;
-  if (!(*r)[2].is_nil()) out.as_of = (*r)[2].str;
+  if (!(*r)[2].is_nil()) out.as_of = ParseStoredDay((*r)[2].str);
   const auto& dates = (*r)[3].elements;
   for (size_t i = 0; i + 1 < dates.size(); i += 2) {
     uint64_t k = 0;
-    if (absl::SimpleAtoi(dates[i].str, &k)) out.dates[k] = dates[i + 1].str;
+    auto day = ParseStoredDay(dates[i + 1].str);
+    if (absl::SimpleAtoi(dates[i].str, &k) && day) out.dates[k] = *day;
   }
   for (int i = 0; i < 2; ++i) {
     for (const auto& e : (*r)[static_cast<size_t>(i)].elements) {
       uint64_t k = 0;
-      if (!absl::SimpleAtoi(e.str, &k)) return absl::DataLossError("a registry overlay key is malformed");
+      if (!absl::SimpleAtoi(e.str, &k))
+        return absl::DataLossError("a registry overlay key is malformed");
       (i == 0 ? out.added : out.removed).push_back(k);
     }
   }
@@ -642,9 +639,9 @@ absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegist
 absl::StatusOr<std::vector<v1::DialRecord>> RedisComplianceStore::ListRecords(
     const std::string& tenant, const std::string& number, absl::Time from, absl::Time to,
     int offset, int limit) {
-  auto r = redis_->Command({"ZRANGE", Prefix(tenant) + "aud:" + number, Ms(from),
-                            "(" + Ms(to), "BYSCORE", "WITHSCORES", "LIMIT",
-                            std::to_string(offset), std::to_string(limit)});
+  auto r = redis_->Command({"ZRANGE", Prefix(tenant) + "aud:" + number, Ms(from), "(" + Ms(to),
+                            "BYSCORE", "WITHSCORES", "LIMIT", std::to_string(offset),
+                            std::to_string(limit)});
   if (!r.ok()) return r.status();
   std::vector<v1::DialRecord> out;
   for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {

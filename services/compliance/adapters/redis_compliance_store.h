@@ -1,23 +1,37 @@
 #pragma once
 
-// ComplianceStore on Redis, with its events in the tenant's outbox
-// (services/common/events, stream "compliance"). Keys (prefix {t:<tenant>}:):
+// ComplianceStore on Redis, with its events in the outbox of the tenant
+// (services/common/events, stream "compliance"). Every script declares the
+// keys it touches in KEYS, and those keys share one hash tag, so no script
+// spans two slots (Redis Cluster can place a tenant on a node of its own).
+// Keys of a tenant (prefix {t:<tenant>}:):
 //   cr               HASH  current -> version, v<N> -> RuleSet
 //   dnc, dnc:<camp>  SET   E.164 numbers on the tenant / campaign list
 //   dncm, dncm:<camp> HASH E.164 -> DoNotCallEntry (reason, who, when)
+//   dncx, dncx:<camp> ZSET E.164 numbers, all scored 0: the list's listing
+//                    order (ZRANGE BYLEX)
 //   cons             HASH  E.164 -> "grant_ms|expire_ms|revoke_ms" (scripts)
 //   consp            HASH  E.164 -> Consent
+//   consx            ZSET  E.164 numbers with a consent record (listing order)
 //   an:<e164>        ZSET  attempts of a number: decision id -> dial ms
 //   ac:<contact>     ZSET  attempts of a contact
 //   ab:<e164>        STRING last abandoned call ms
 //   abr:<camp>       HASH  a:<hour> / l:<hour> -> abandoned / live answers
 //   ev:<event id>    STRING call events applied (30 days)
 //   aud:<e164>       ZSET  audit records (decisions, calls) by ms
-//   dreq:<request>   STRING decision of a request id (24 h)
+//   dreq:<request>   STRING decision of a CheckDial request id (24 h)
+//   mreq:<request>   STRING SHA-1 of a change request and its reply, by the
+//                    change's request id (do-not-call, consent; 24 h)
+//   none             never written: stands in KEYS for an optional key
+//                    (no campaign, contact or request id)
 //   outbox:compliance LIST events written with the changes (RedisOutbox)
-// and registry overlays dg:registry:<id>:add / :del (SETs of registry keys) and
-// dg:registry:<id>:asof (STRING, the latest change file's date) and
-// dg:registry:<id>:dates (HASH key -> date of its last change).
+// Vendor keys (prefix {vendor}:, the slot of the vendor's outbox):
+//   registry:<id>:add, registry:<id>:del  SET registry keys added / removed
+//   registry:<id>:asof                    STRING latest change file's date
+//   registry:<id>:dates                   HASH key -> date of its last change
+//   outbox:compliance                     LIST RegistryChanged events
+// Registry overlays stored before the keys carried the tag
+// (dg:registry:<id>:...) are taken over when first read.
 
 #include <memory>
 
@@ -50,16 +64,26 @@ class RedisComplianceStore final : public ComplianceStore {
   absl::StatusOr<DncChange> AddDoNotCall(const std::string& tenant, const std::string& list,
                                          const std::vector<std::string>& numbers,
                                          const v1::DoNotCallEntry& meta,
-                                         const event::v1::Envelope& event) override;
+                                         const event::v1::Envelope& event,
+                                         const RequestKey& key) override;
   absl::StatusOr<DncChange> RemoveDoNotCall(const std::string& tenant, const std::string& list,
                                             const std::vector<std::string>& numbers,
-                                            const event::v1::Envelope& event) override;
+                                            const event::v1::Envelope& event,
+                                            const RequestKey& key) override;
   absl::StatusOr<std::vector<v1::DoNotCallEntry>> DoNotCallEntries(
       const std::string& tenant, const std::string& number, const std::string& campaign) override;
-  absl::Status PutConsent(const std::string& tenant, const v1::Consent& consent,
-                          const event::v1::Envelope& event) override;
+  absl::StatusOr<std::vector<v1::DoNotCallEntry>> ListDoNotCall(const std::string& tenant,
+                                                                const std::string& list,
+                                                                const std::string& after,
+                                                                int limit) override;
+  absl::StatusOr<v1::Consent> PutConsent(const std::string& tenant, const v1::Consent& consent,
+                                         const event::v1::Envelope& event,
+                                         const RequestKey& key) override;
   absl::StatusOr<v1::Consent> GetConsent(const std::string& tenant,
                                          const std::string& number) override;
+  absl::StatusOr<std::vector<v1::Consent>> ListConsents(const std::string& tenant,
+                                                        const std::string& after,
+                                                        int limit) override;
   absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant, const std::string& event_id,
                                       const dialing::v1::CallAttemptEnded& call,
                                       absl::Duration keep_attempts,
@@ -67,12 +91,11 @@ class RedisComplianceStore final : public ComplianceStore {
   absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
                                                  const std::string& campaign,
                                                  absl::Time now) override;
-  absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
-                              const std::vector<uint64_t>& remove, const std::string& as_of,
-                              const std::string& dated, const event::v1::Envelope& event) override;
+  absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
+                              const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
   absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
-                                                  const std::string& through) override;
+                                                  absl::CivilDay through) override;
   absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
                                                           const std::string& number,
                                                           absl::Time from, absl::Time to,
@@ -84,7 +107,8 @@ class RedisComplianceStore final : public ComplianceStore {
  private:
   // Every write script goes through here: EVALSHA, and WAIT when replicas
   // must acknowledge (UNAVAILABLE NOT_REPLICATED otherwise).
-  absl::StatusOr<redis::Reply> Write(const redis::Script& script, const std::vector<std::string>& keys,
+  absl::StatusOr<redis::Reply> Write(const redis::Script& script,
+                                     const std::vector<std::string>& keys,
                                      const std::vector<std::string>& args);
   // The same for scripts that write events: the tenant's outbox is their
   // last key, and the tenant is marked for the relay in the same round trip.
@@ -92,6 +116,13 @@ class RedisComplianceStore final : public ComplianceStore {
                                                const std::vector<std::string>& keys,
                                                const std::vector<std::string>& args,
                                                const std::string& tenant);
+
+  // Takes over a registry overlay stored under the untagged keys of earlier
+  // builds (dg:registry:<id>:...), then deletes them; a no-op when none.
+  absl::Status ImportLegacyRegistryKeys(const std::string& registry);
+  // One page of a listing index (ZRANGE BYLEX after `after`) with records.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListPage(
+      const std::string& index, const std::string& hash, const std::string& after, int limit);
 
   std::shared_ptr<redis::Client> redis_;
   RedisReplication replication_;

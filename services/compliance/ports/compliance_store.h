@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/dialing/v1/call_events.pb.h"
@@ -49,6 +50,16 @@ struct DialCheck {
   event::v1::Envelope event;
 };
 
+// The denial codes the store's part of a check adds (the in-process rules
+// add the others); reasons carry the rule ("tenant", "campaign:<id>",
+// "consent", "abandon_quiet_period", a cap id).
+inline constexpr char kDenyTenantList[] = "DNC_TENANT";
+inline constexpr char kDenyCampaignList[] = "DNC_CAMPAIGN";
+inline constexpr char kDenyNoConsent[] = "CONSENT_REQUIRED";
+inline constexpr char kDenyQuietPeriod[] = "ABANDON_QUIET_PERIOD";
+inline constexpr char kDenyNumberCap[] = "ATTEMPT_CAP_NUMBER";
+inline constexpr char kDenyContactCap[] = "ATTEMPT_CAP_CONTACT";
+
 struct CheckOutcome {
   enum class Kind { kDecided, kStaleRuleSet, kDuplicate };
   Kind kind = Kind::kDecided;
@@ -64,6 +75,16 @@ struct DncChange {
   int64_t changed = 0;    // added / removed
   int64_t unchanged = 0;  // already listed / not listed
 };
+
+// The request id of a change (AIP-155). The store keeps it with the change,
+// in the same atomic step, for 24 h with the first reply: a retry with the
+// same id gets that reply and changes nothing; the same id with different
+// request bytes is ALREADY_EXISTS REQUEST_ID_REUSED. An empty id: none kept.
+struct RequestKey {
+  std::string id;
+  std::string request;  // the request's serialized bytes (compared by digest)
+};
+inline constexpr absl::Duration kRequestIdRetention = absl::Hours(24);
 
 class ComplianceStore {
  public:
@@ -82,24 +103,43 @@ class ComplianceStore {
   virtual absl::StatusOr<DncChange> AddDoNotCall(const std::string& tenant, const std::string& list,
                                                  const std::vector<std::string>& numbers,
                                                  const v1::DoNotCallEntry& meta,
-                                                 const event::v1::Envelope& event) = 0;
+                                                 const event::v1::Envelope& event,
+                                                 const RequestKey& key) = 0;
   virtual absl::StatusOr<DncChange> RemoveDoNotCall(const std::string& tenant,
                                                     const std::string& list,
                                                     const std::vector<std::string>& numbers,
-                                                    const event::v1::Envelope& event) = 0;
+                                                    const event::v1::Envelope& event,
+                                                    const RequestKey& key) = 0;
   // Entries for the tenant list and, when campaign is not "", that campaign's.
   virtual absl::StatusOr<std::vector<v1::DoNotCallEntry>> DoNotCallEntries(
       const std::string& tenant, const std::string& number, const std::string& campaign) = 0;
+  // Up to `limit` entries of a list ("" or a campaign id) whose numbers sort
+  // after `after` ("" from the start), in number order, phone_number and
+  // list set.
+  virtual absl::StatusOr<std::vector<v1::DoNotCallEntry>> ListDoNotCall(const std::string& tenant,
+                                                                        const std::string& list,
+                                                                        const std::string& after,
+                                                                        int limit) = 0;
 
-  virtual absl::Status PutConsent(const std::string& tenant, const v1::Consent& consent,
-                                  const event::v1::Envelope& event) = 0;
+  // Stores the consent record of its number with its event; returns it, or
+  // for a retry of a request id the record the first request stored.
+  virtual absl::StatusOr<v1::Consent> PutConsent(const std::string& tenant,
+                                                 const v1::Consent& consent,
+                                                 const event::v1::Envelope& event,
+                                                 const RequestKey& key) = 0;
   // NOT_FOUND when the number has no record.
   virtual absl::StatusOr<v1::Consent> GetConsent(const std::string& tenant,
                                                  const std::string& number) = 0;
+  // Up to `limit` consent records whose numbers sort after `after`, in
+  // number order.
+  virtual absl::StatusOr<std::vector<v1::Consent>> ListConsents(const std::string& tenant,
+                                                                const std::string& after,
+                                                                int limit) = 0;
 
   // Applies a call's end once per event id: attempts, abandoned-call time,
   // campaign counts, audit. False when the event was applied before.
-  virtual absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant, const std::string& event_id,
+  virtual absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant,
+                                              const std::string& event_id,
                                               const dialing::v1::CallAttemptEnded& call,
                                               absl::Duration keep_attempts,
                                               absl::Duration audit_retention) = 0;
@@ -109,29 +149,33 @@ class ComplianceStore {
 
   // Registry overlays (vendor scope): keys added / removed since the index
   // was built, stored durably and replayed by every replica on start.
-  // `as_of` ("YYYY-MM-DD" or ""): the change file's date; the stored date
-  // only moves forward. `dated` ("YYYY-MM-DD"): the date the changed keys
-  // are recorded with (the change file's, else the day of the change), so a
-  // replica can tell which changes a newer index already reflects.
-  virtual absl::Status UpdateRegistry(const std::string& registry, const std::vector<uint64_t>& add,
-                                      const std::vector<uint64_t>& remove, const std::string& as_of,
-                                      const std::string& dated, const event::v1::Envelope& event) = 0;
+  struct RegistryChange {
+    std::vector<uint64_t> add, remove;
+    // The change file's date, if given; the stored date only moves forward.
+    std::optional<absl::CivilDay> as_of;
+    // The date the changed keys are recorded with (the change file's, else
+    // the day of the change), so a replica can tell which changes a newer
+    // index already reflects.
+    absl::CivilDay dated;
+  };
+  virtual absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
+                                      const event::v1::Envelope& event) = 0;
   struct RegistryOverlay {
     std::vector<uint64_t> added, removed;
-    // The date each key was changed with ("" for keys stored before dates
-    // were kept).
-    absl::flat_hash_map<uint64_t, std::string> dates;
-    std::string as_of;  // latest change file's date, "" if none
+    // The date each key was changed with (absent for keys stored before
+    // dates were kept).
+    absl::flat_hash_map<uint64_t, absl::CivilDay> dates;
+    std::optional<absl::CivilDay> as_of;  // latest change file's date
   };
   virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;
-  // Removes the overlay's changes dated on or before `through`
-  // ("YYYY-MM-DD"), in small atomic steps (Redis is never held long); a key
-  // changed again meanwhile (newer date) is kept. Returns {pruned, kept}.
+  // Removes the overlay's changes dated on or before `through`, in small
+  // atomic steps (Redis is never held long); a key changed again meanwhile
+  // (newer date) is kept. Returns {pruned, kept}.
   struct PruneCount {
     int64_t pruned = 0, kept = 0;
   };
   virtual absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
-                                                          const std::string& through) = 0;
+                                                          absl::CivilDay through) = 0;
 
   // Audit records of a number with from <= time < to, oldest first.
   virtual absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,

@@ -93,6 +93,11 @@ grpc::Status ComplianceServiceImpl::CheckDoNotCall(grpc::ServerContext* ctx, con
     v1::CheckDoNotCallResponse* resp) {
   DG_SERVE(CheckDoNotCall, (Resource{"parent", req->parent()}), kReaders)
 }
+grpc::Status ComplianceServiceImpl::ListDoNotCallEntries(
+    grpc::ServerContext* ctx, const v1::ListDoNotCallEntriesRequest* req,
+    v1::ListDoNotCallEntriesResponse* resp) {
+  DG_SERVE(ListDoNotCallEntries, (Resource{"parent", req->parent()}), kReaders)
+}
 grpc::Status ComplianceServiceImpl::ListRegistries(grpc::ServerContext* ctx, const v1::ListRegistriesRequest* req,
     v1::ListRegistriesResponse* resp) {
   return ServeSync(env_, ctx, "ListRegistries", *req, Resource{"parent", req->parent()}, AnyRole(),
@@ -103,12 +108,13 @@ grpc::Status ComplianceServiceImpl::ListRegistries(grpc::ServerContext* ctx, con
 }
 grpc::Status ComplianceServiceImpl::UpdateRegistry(grpc::ServerContext* ctx, const v1::UpdateRegistryRequest* req,
     v1::UpdateRegistryResponse* resp) {
-  DG_SERVE_ACTOR(UpdateRegistry, (Resource{"name", req->name()}), {ROLE_VENDOR_ADMIN})
+  // Registries are vendor resources ("registries/{registry}").
+  DG_SERVE_ACTOR(UpdateRegistry, (Resource{"name", "vendor"}), {ROLE_VENDOR_ADMIN})
 }
 grpc::Status ComplianceServiceImpl::PruneRegistryOverlay(grpc::ServerContext* ctx,
                                                         const v1::PruneRegistryOverlayRequest* req,
                                                         v1::PruneRegistryOverlayResponse* resp) {
-  DG_SERVE_ACTOR(PruneRegistryOverlay, (Resource{"name", req->name()}), {ROLE_VENDOR_ADMIN})
+  DG_SERVE_ACTOR(PruneRegistryOverlay, (Resource{"name", "vendor"}), {ROLE_VENDOR_ADMIN})
 }
 grpc::Status ComplianceServiceImpl::RecordConsent(grpc::ServerContext* ctx,
                                                                const v1::RecordConsentRequest* req,
@@ -124,6 +130,11 @@ grpc::Status ComplianceServiceImpl::GetConsent(grpc::ServerContext* ctx,
                                                             const v1::GetConsentRequest* req,
                                                             v1::Consent* resp) {
   DG_SERVE(GetConsent, (Resource{"name", req->name()}), kReaders)
+}
+grpc::Status ComplianceServiceImpl::ListConsents(grpc::ServerContext* ctx,
+                                                const v1::ListConsentsRequest* req,
+                                                v1::ListConsentsResponse* resp) {
+  DG_SERVE(ListConsents, (Resource{"parent", req->parent()}), kReaders)
 }
 grpc::Status ComplianceServiceImpl::GetAbandonRate(grpc::ServerContext* ctx, const v1::GetAbandonRateRequest* req,
     v1::AbandonRate* resp) {

@@ -2,7 +2,7 @@
 
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
 #include "services/common/server/rpc.h"
-#include "services/compliance/compliance_manager.h"
+#include "services/compliance/application/compliance_manager.h"
 
 namespace dialgrid::compliance {
 
@@ -25,12 +25,14 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   DG_UNARY(AddDoNotCallNumbers, AddDoNotCallNumbersRequest, AddDoNotCallNumbersResponse)
   DG_UNARY(RemoveDoNotCallNumbers, RemoveDoNotCallNumbersRequest, RemoveDoNotCallNumbersResponse)
   DG_UNARY(CheckDoNotCall, CheckDoNotCallRequest, CheckDoNotCallResponse)
+  DG_UNARY(ListDoNotCallEntries, ListDoNotCallEntriesRequest, ListDoNotCallEntriesResponse)
   DG_UNARY(ListRegistries, ListRegistriesRequest, ListRegistriesResponse)
   DG_UNARY(UpdateRegistry, UpdateRegistryRequest, UpdateRegistryResponse)
   DG_UNARY(PruneRegistryOverlay, PruneRegistryOverlayRequest, PruneRegistryOverlayResponse)
   DG_UNARY(RecordConsent, RecordConsentRequest, Consent)
   DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
   DG_UNARY(GetConsent, GetConsentRequest, Consent)
+  DG_UNARY(ListConsents, ListConsentsRequest, ListConsentsResponse)
   DG_UNARY(GetAbandonRate, GetAbandonRateRequest, AbandonRate)
   DG_UNARY(ListDialRecords, ListDialRecordsRequest, ListDialRecordsResponse)
 #undef DG_UNARY

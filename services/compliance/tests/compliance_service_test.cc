@@ -22,15 +22,13 @@
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/enum_walk.h"
-#include "tests/fixtures/servers.h"
+#include "tests/fixtures/test_platform.h"
 #include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::compliance {
 namespace {
 
-using dialgrid::testing::ChildProcess;
-using dialgrid::testing::KafkaBroker;
-using dialgrid::testing::RedisServer;
+using dialgrid::testing::TestPlatform;
 using dialgrid::testing::TopicRecorder;
 using google::protobuf::util::TimeUtil;
 using Stub = v1::ComplianceService::Stub;
@@ -41,39 +39,20 @@ constexpr char kNy[] = "+12122010601";
 // The ErrorInfo reason of a failed call.
 std::string ReasonOf(const grpc::Status& st) { return dialgrid::ReasonOf(FromGrpcStatus(st)); }
 
-struct Process {
-  std::string address;
-  std::unique_ptr<ChildProcess> process;
-};
-
 class ComplianceServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = redis->release();
-    auto broker = KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
-    ASSERT_TRUE(broker.ok()) << broker.status();
-    broker_ = broker->release();
-    dir_ = new std::string(dialgrid::testing::MakeTempDir("compliance-service-test"));
-    admin_ = new std::string(auth::NewSecret(auth::NewCredentialId()));
-    std::string service_secret = auth::NewSecret(auth::NewCredentialId());
-    std::ofstream(*dir_ + "/admin.secret") << *admin_ << "\n";
-    std::ofstream(*dir_ + "/service.secret") << service_secret << "\n";
-    service_ = new std::string(service_secret);
-
-    tenancy_ = Spawn("tenancy", {DIALGRID_TENANCY_BIN,
-                                 "--bootstrap_admin_secret_file=" + *dir_ + "/admin.secret",
-                                 "--bootstrap_service_secret_file=" + *dir_ + "/service.secret"});
-    ASSERT_NE(tenancy_, nullptr);
-    contacts_ = Spawn("contacts", {DIALGRID_CONTACTS_BIN, "--tenancy=" + tenancy_->address,
-                                   "--service_secret_file=" + *dir_ + "/service.secret"});
-    ASSERT_NE(contacts_, nullptr);
-    compliance_ = Spawn("compliance", {DIALGRID_COMPLIANCE_BIN, "--tenancy=" + tenancy_->address,
-                                       "--service_secret_file=" + *dir_ + "/service.secret"});
-    ASSERT_NE(compliance_, nullptr);
-    channel_ = new std::shared_ptr<grpc::Channel>(
-        grpc::CreateChannel(compliance_->address, grpc::InsecureChannelCredentials()));
+    auto platform = TestPlatform::Start();
+    ASSERT_TRUE(platform.ok()) << platform.status();
+    platform_ = platform->release();
+    // contacts for its erasure events; compliance under test.
+    ASSERT_TRUE(platform_->StartService("contacts", DIALGRID_CONTACTS_BIN).ok())
+        << "see " << platform_->LogPath("contacts");
+    ASSERT_TRUE(platform_->StartService("compliance", DIALGRID_COMPLIANCE_BIN).ok())
+        << "see " << platform_->LogPath("compliance");
+    channel_ = new std::shared_ptr<grpc::Channel>(platform_->Channel("compliance"));
+    admin_ = new std::string(platform_->admin_secret());
+    service_ = new std::string(platform_->service_secret());
 
     CreateTenant("cs-a");
     CreateTenant("cs-b");
@@ -84,33 +63,13 @@ class ComplianceServiceTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     delete channel_;
-    delete compliance_;
-    delete contacts_;
-    delete tenancy_;
-    delete broker_;
-    delete redis_;
-    for (auto* s : {a_, b_, agent_a_, admin_, service_, dir_}) delete s;
+    delete platform_;  // stops compliance, contacts, tenancy, the broker and Redis
+    for (auto* s : {a_, b_, agent_a_, admin_, service_}) delete s;
   }
 
   void SetUp() override {
     ASSERT_NE(agent_a_, nullptr) << "suite setup failed; logs under "
-                                 << (dir_ ? *dir_ : std::string("(none)"));
-  }
-
-  static Process* Spawn(const std::string& name, std::vector<std::string> argv) {
-    argv.push_back("--redis=" + redis_->address());
-    argv.push_back("--kafka=" + broker_->bootstrap());
-    argv.push_back("--port_file=" + *dir_ + "/" + name + ".ports");
-    auto proc = ChildProcess::Spawn(argv, {}, *dir_ + "/" + name + ".log");
-    EXPECT_TRUE(proc.ok()) << proc.status();
-    if (!proc.ok()) return nullptr;
-    auto addr = dialgrid::testing::WaitForGrpcAddress(*dir_ + "/" + name + ".ports");
-    EXPECT_TRUE(addr.ok()) << addr.status() << " (see " << *dir_ << "/" << name << ".log)";
-    if (!addr.ok()) return nullptr;
-    auto* p = new Process();
-    p->address = *addr;
-    p->process = std::move(*proc);
-    return p;
+                                 << (platform_ ? platform_->dir() : std::string("(none)"));
   }
 
   static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& secret) {
@@ -122,7 +81,7 @@ class ComplianceServiceTest : public ::testing::Test {
   static std::unique_ptr<Stub> stub() { return v1::ComplianceService::NewStub(*channel_); }
   static std::unique_ptr<tenancy::v1::TenancyService::Stub> tenancy() {
     return tenancy::v1::TenancyService::NewStub(
-        grpc::CreateChannel(tenancy_->address, grpc::InsecureChannelCredentials()));
+        platform_->Channel("tenancy"));
   }
 
   static void CreateTenant(const std::string& id) {
@@ -190,20 +149,13 @@ class ComplianceServiceTest : public ::testing::Test {
     return false;
   }
 
-  static RedisServer* redis_;
-  static KafkaBroker* broker_;
-  static Process *tenancy_, *contacts_, *compliance_;
+  static TestPlatform* platform_;
   static std::shared_ptr<grpc::Channel>* channel_;
-  static std::string *dir_, *admin_, *service_, *a_, *b_, *agent_a_;
+  static std::string *admin_, *service_, *a_, *b_, *agent_a_;
 };
 
-RedisServer* ComplianceServiceTest::redis_ = nullptr;
-KafkaBroker* ComplianceServiceTest::broker_ = nullptr;
-Process* ComplianceServiceTest::tenancy_ = nullptr;
-Process* ComplianceServiceTest::contacts_ = nullptr;
-Process* ComplianceServiceTest::compliance_ = nullptr;
+TestPlatform* ComplianceServiceTest::platform_ = nullptr;
 std::shared_ptr<grpc::Channel>* ComplianceServiceTest::channel_ = nullptr;
-std::string* ComplianceServiceTest::dir_ = nullptr;
 std::string* ComplianceServiceTest::admin_ = nullptr;
 std::string* ComplianceServiceTest::service_ = nullptr;
 std::string* ComplianceServiceTest::a_ = nullptr;
@@ -211,7 +163,7 @@ std::string* ComplianceServiceTest::b_ = nullptr;
 std::string* ComplianceServiceTest::agent_a_ = nullptr;
 
 TEST_F(ComplianceServiceTest, CheckDialAllowsThenCountsAndPublishesTheDecision) {
-  auto recorder = TopicRecorder::Start(broker_->bootstrap(), {"compliance"});
+  auto recorder = TopicRecorder::Start(platform_->broker().bootstrap(), {"compliance"});
   ASSERT_TRUE(recorder.ok()) << recorder.status();
 
   SetRules(*a_, "cs-a");
@@ -380,7 +332,7 @@ TEST_F(ComplianceServiceTest, AuthenticationRolesAndBadInput) {
 
   // Registries are the vendor's.
   v1::UpdateRegistryRequest ureg;
-  ureg.set_name("vendor/registries/us-national");
+  ureg.set_name("registries/us-national");
   ureg.add_add_numbers(kNy);
   v1::UpdateRegistryResponse ureg_out;
   st = stub()->UpdateRegistry(Ctx(*a_).get(), ureg, &ureg_out);
@@ -388,8 +340,10 @@ TEST_F(ComplianceServiceTest, AuthenticationRolesAndBadInput) {
   st = stub()->UpdateRegistry(Ctx(*admin_).get(), ureg, &ureg_out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << "no registry loaded here";
   v1::PruneRegistryOverlayRequest prune;
-  prune.set_name("vendor/registries/us-national");
-  prune.set_through("2025-12-31");
+  prune.set_name("registries/us-national");
+  prune.mutable_through()->set_year(2025);
+  prune.mutable_through()->set_month(12);
+  prune.mutable_through()->set_day(31);
   v1::PruneRegistryOverlayResponse pruned;
   st = stub()->PruneRegistryOverlay(Ctx(*a_).get(), prune, &pruned);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -414,7 +368,7 @@ TEST_F(ComplianceServiceTest, AuthenticationRolesAndBadInput) {
 TEST_F(ComplianceServiceTest, ErasureInContactsPutsTheNumberOnTheDoNotCallList) {
   SetRules(*a_, "cs-a");
   auto contacts = contacts::v1::ContactsService::NewStub(
-      grpc::CreateChannel(contacts_->address, grpc::InsecureChannelCredentials()));
+      platform_->Channel("contacts"));
   contacts::v1::CreateContactListRequest cl;
   cl.set_parent("tenants/cs-a");
   cl.set_contact_list_id("erase");
@@ -463,7 +417,7 @@ TEST_F(ComplianceServiceTest, CallEventsOnTheDialingTopicAreCounted) {
   ASSERT_TRUE(d.allowed());
   // The dialer could not place the call: the attempt is given back.
   kafka::ProducerOptions po;
-  po.bootstrap_servers = broker_->bootstrap();
+  po.bootstrap_servers = platform_->broker().bootstrap();
   auto producer = kafka::KafkaProducer::Create(po);
   ASSERT_TRUE(producer.ok()) << producer.status();
   dialing::v1::CallAttemptEnded call;
@@ -674,12 +628,11 @@ TEST_F(ComplianceServiceTest, ScrubStreamRefusesAnUndefinedEnumInAnyPage) {
 }
 
 TEST_F(ComplianceServiceTest, SigtermStopsCleanly) {
-  auto extra = Spawn("compliance-2", {DIALGRID_COMPLIANCE_BIN, "--tenancy=" + tenancy_->address,
-                                      "--service_secret_file=" + *dir_ + "/service.secret",
-                                      "--consumer_group=compliance-2"});
-  ASSERT_NE(extra, nullptr);
-  std::unique_ptr<Process> owned(extra);
-  auto code = extra->process->Terminate(absl::Seconds(20));
+  ASSERT_TRUE(platform_
+                  ->StartService("compliance-2", DIALGRID_COMPLIANCE_BIN,
+                                 {"--consumer_group=compliance-2"})
+                  .ok());
+  auto code = platform_->StopService("compliance-2", absl::Seconds(20));
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 0);
 }

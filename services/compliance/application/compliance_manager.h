@@ -1,14 +1,19 @@
 #pragma once
 
 // The compliance logic: decides dials (fail-closed), manages rule sets,
-// do-not-call lists and consent, applies call and contact events. Storage,
-// Kafka and gRPC stay behind ports; the caller's identity comes in as plain
-// values.
+// do-not-call lists, consent and registries, applies call and contact
+// events. Storage, Kafka and gRPC stay behind ports; the caller's identity
+// comes in as plain values. One class (the service's RPCs map onto it), its
+// methods in one file per concern:
+//   dial_decisions.cc  CheckDial, ScrubNumbers, GetAbandonRate (Decide)
+//   rule_sets.cc       UpdateRuleSet, GetRuleSet, ListPresets
+//   do_not_call.cc     Add/Remove/Check/List do-not-call, contact events
+//   consents.cc        Record/Revoke/Get/List consents
+//   registries.cc      ListRegistries, UpdateRegistry, PruneRegistryOverlay,
+//                      overlay replay and RegistryChanged events
+//   call_events.cc     HandleEvent (contacts, dialing), ListDialRecords
 
-#include <atomic>
 #include <functional>
-#include <limits>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -17,17 +22,15 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/event/v1/envelope.pb.h"
 #include "services/common/core/clock.h"
 #include "services/common/events/outbox_relay.h"
+#include "services/common/geo/time_zones.h"
+#include "services/compliance/application/registry.h"
 #include "services/compliance/domain/calling_window.h"
-#include "services/compliance/domain/dnc_index.h"
-#include "services/compliance/domain/registry_manifest.h"
 #include "services/compliance/domain/rule_set.h"
 #include "services/compliance/ports/compliance_store.h"
-#include "services/common/geo/time_zones.h"
 
 namespace dialgrid::compliance {
 
@@ -39,45 +42,6 @@ inline constexpr char kRegistryTopic[] = "compliance-registries";
 
 // How compliance's outbox relay routes its events (the topics above).
 events::OutboxRelayOptions RelayOptions();
-
-// A vendor-wide number set loaded from an index file: a do-not-call
-// registry, or a list of known wireless numbers.
-struct Registry {
-  std::string id;
-  v1::RegistryKind kind = v1::REGISTRY_KIND_UNSPECIFIED;
-  NumberPlan plan = NumberPlan::kNanp;
-  std::string path;
-  RegistryManifest manifest;  // the index data's date and the age limit
-  std::unique_ptr<DncList> list;
-  // True when the E.164 number is in the set (false for numbers outside
-  // its plan, e.g. a UK number against the US registry).
-  bool Contains(const std::string& e164) const;
-
-  // The data's date: the index's, or a later change file's
-  // (UpdateRegistry as_of); only moves forward. Thread-safe.
-  absl::CivilDay DataAsOf() const;
-  void NoteChangesAsOf(absl::CivilDay day);
-
-  // Applies an overlay change dated `date` unless the index's data is newer
-  // (an addition of the index's own day applies, a removal does not: the
-  // stricter reading) or the key already had a newer change (change files
-  // applied out of order), as the store does. Returns whether it was applied.
-  absl::StatusOr<bool> ApplyChange(uint64_t key, bool add, absl::CivilDay date);
-
- private:
-  std::atomic<int64_t> changes_as_of_{std::numeric_limits<int64_t>::min()};  // days since 1970-01-01
-  absl::Mutex changes_mu_;
-  // The date of each overlay key's latest change seen here.
-  absl::flat_hash_map<uint64_t, absl::CivilDay> change_dates_ ABSL_GUARDED_BY(changes_mu_);
-};
-
-// Registries from "id:kind:path" specs (kind "dnc" or "wireless"), each
-// file opened read-only (mmap, shared by every process on the host) with its
-// manifest ("<path>.manifest", written by dialgrid-registry-build).
-// INVALID_ARGUMENT for a malformed spec, the index's and the manifest's own
-// errors otherwise (a missing manifest: NOT_FOUND REGISTRY_MANIFEST_MISSING).
-absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
-    const std::vector<std::string>& specs);
 
 // Who is asking.
 struct Actor {
@@ -97,6 +61,26 @@ struct ComplianceOptions {
   std::function<void(const v1::DialDecision&)> on_decision;
 };
 
+// Whether a decision spends an attempt.
+enum class DialUse {
+  kDial,   // CheckDial: an allowed dial is counted against the caps at once
+  kScrub,  // a scrub: nothing is counted
+};
+
+// One dial to decide, parsed and authorized.
+struct DialRequest {
+  std::string tenant;
+  std::string campaign_id;   // the campaign's id within the tenant
+  std::string campaign;      // its name, as recorded in the decision
+  std::string contact;       // the contact's name, "" for none
+  std::string phone_number;  // as given (normalized by the decision)
+  v1::Callee callee;
+  type::v1::DialingMode mode = type::v1::DIALING_MODE_UNSPECIFIED;
+  absl::Time when;  // the time the rules are evaluated at
+  DialUse use = DialUse::kDial;
+  std::string request_id;  // "" for none
+};
+
 class ComplianceManager {
  public:
   ComplianceManager(std::shared_ptr<ComplianceStore> store,
@@ -109,7 +93,8 @@ class ComplianceManager {
   absl::StatusOr<v1::ScrubNumbersResponse> ScrubNumbers(const Actor& actor,
                                                         const v1::ScrubNumbersRequest& req);
 
-  absl::StatusOr<v1::RuleSet> UpdateRuleSet(const Actor& actor, const v1::UpdateRuleSetRequest& req);
+  absl::StatusOr<v1::RuleSet> UpdateRuleSet(const Actor& actor,
+                                            const v1::UpdateRuleSetRequest& req);
   absl::StatusOr<v1::RuleSet> GetRuleSet(const v1::GetRuleSetRequest& req);
   v1::ListCallingHoursPresetsResponse ListPresets() const;
 
@@ -118,6 +103,9 @@ class ComplianceManager {
   absl::StatusOr<v1::RemoveDoNotCallNumbersResponse> RemoveDoNotCall(
       const Actor& actor, const v1::RemoveDoNotCallNumbersRequest& req);
   absl::StatusOr<v1::CheckDoNotCallResponse> CheckDoNotCall(const v1::CheckDoNotCallRequest& req);
+  absl::StatusOr<v1::ListDoNotCallEntriesResponse> ListDoNotCallEntries(
+      const v1::ListDoNotCallEntriesRequest& req);
+
   v1::ListRegistriesResponse ListRegistries() const;
   absl::StatusOr<v1::UpdateRegistryResponse> UpdateRegistry(const Actor& actor,
                                                             const v1::UpdateRegistryRequest& req);
@@ -126,16 +114,21 @@ class ComplianceManager {
   // Replays every registry's stored additions and removals into this
   // replica's overlays (on start, before serving).
   absl::Status LoadRegistryOverlays();
-  // RegistryChanged events from the `compliance` topic (every replica reads
-  // them in a consumer group of its own); other types are ignored.
+  // RegistryChanged events from the `compliance-registries` topic (every
+  // replica reads them in a consumer group of its own); other types are
+  // ignored.
   absl::Status HandleRegistryEvent(const event::v1::Envelope& event);
 
-  absl::StatusOr<v1::Consent> RecordConsent(const Actor& actor, const v1::RecordConsentRequest& req);
-  absl::StatusOr<v1::Consent> RevokeConsent(const Actor& actor, const v1::RevokeConsentRequest& req);
+  absl::StatusOr<v1::Consent> RecordConsent(const Actor& actor,
+                                            const v1::RecordConsentRequest& req);
+  absl::StatusOr<v1::Consent> RevokeConsent(const Actor& actor,
+                                            const v1::RevokeConsentRequest& req);
   absl::StatusOr<v1::Consent> GetConsent(const v1::GetConsentRequest& req);
+  absl::StatusOr<v1::ListConsentsResponse> ListConsents(const v1::ListConsentsRequest& req);
 
   absl::StatusOr<v1::AbandonRate> GetAbandonRate(const v1::GetAbandonRateRequest& req);
-  absl::StatusOr<v1::ListDialRecordsResponse> ListDialRecords(const v1::ListDialRecordsRequest& req);
+  absl::StatusOr<v1::ListDialRecordsResponse> ListDialRecords(
+      const v1::ListDialRecordsRequest& req);
 
   // Events from the `contacts` topic (ContactErased, ContactOptedOut: the
   // numbers go on the tenant's list) and the `dialing` topic
@@ -143,22 +136,14 @@ class ComplianceManager {
   absl::Status HandleEvent(const event::v1::Envelope& event);
 
  private:
-  struct Evaluation;
-
   absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> RuleSetOf(const std::string& tenant,
                                                                    bool reload);
-  absl::StatusOr<v1::DialDecision> Decide(const Actor& actor, const std::string& tenant,
-                                          const std::string& campaign_id,
-                                          const std::string& campaign, const std::string& contact,
-                                          const std::string& phone, const v1::Callee& callee,
-                                          type::v1::DialingMode mode, absl::Time when,
-                                          bool reserve, const std::string& request_id);
+  absl::StatusOr<v1::DialDecision> Decide(const Actor& actor, const DialRequest& dial);
   absl::StatusOr<AbandonCounts> CachedAbandonCounts(const std::string& tenant,
                                                     const std::string& campaign);
   event::v1::Envelope Event(const std::string& tenant, const std::string& subject,
                             const google::protobuf::Message& payload) const;
   Registry* FindRegistry(const std::string& id) const;
-  v1::Registry RegistryProto(const Registry& r) const;
   absl::Status ApplyDoNotCallEvent(const event::v1::Envelope& event,
                                    const google::protobuf::RepeatedPtrField<std::string>& numbers,
                                    const std::string& reason);

@@ -1,0 +1,86 @@
+-- The atomic part of CheckDial (and of each scrub entry): refuses a check
+-- computed under a rule-set version that is no longer current, checks the
+-- tenant and campaign lists, consent, the abandon quiet period and every cap,
+-- reserves the attempt when everything allows it, and writes the audit
+-- record, the outbox event and the request id's decision.
+-- KEYS (all {t:<tenant>}:...; the outbox is appended by EvalWithEvents):
+--   1 cr   2 dnc   3 dnc:<campaign>   4 cons   5 ab:<e164>   6 an:<e164>
+--   7 ac:<contact>   8 aud:<e164>   9 dreq:<request id>   10 outbox:compliance
+--   (3, 7 and 9 are {t:<tenant>}:none without a campaign, contact or request
+--   id: declared so the key list is fixed, never touched)
+-- ARGV: 1 evaluation ms, 2 number, 3 contact, 4 campaign id, 5 rule-set
+--   version, 6 reserve 0|1, 7 decision id, 8 request id, 9 need consent 0|1,
+--   10 quiet period ms, 11 attempts kept ms, 12 audit retention ms,
+--   13 allowed so far 0|1, 14 partial decision bytes, 15 event bytes,
+--   16 recorded ms, 17.. caps: n, then n x (id, max, window ms), for the
+--   number and then for the contact.
+-- Returns {'DUP', record} | {'STALE', current version} | {'OK', verdict}.
+local now = tonumber(ARGV[1])
+local num, contact, camp = ARGV[2], ARGV[3], ARGV[4]
+local reserve, req = ARGV[6] == '1', ARGV[8]
+if req ~= '' then
+  local prev = redis.call('GET', KEYS[9])
+  if prev then return {'DUP', prev} end
+end
+local cur = redis.call('HGET', KEYS[1], 'current') or '0'
+if cur ~= ARGV[5] then return {'STALE', cur} end
+local reasons, nb, never = {}, 0, false
+if redis.call('SISMEMBER', KEYS[2], num) == 1 then
+  reasons[#reasons + 1] = 'DNC_TENANT|tenant|'; never = true
+end
+if camp ~= '' and redis.call('SISMEMBER', KEYS[3], num) == 1 then
+  reasons[#reasons + 1] = 'DNC_CAMPAIGN|campaign:' .. camp .. '|'; never = true
+end
+if ARGV[9] == '1' then
+  local c = redis.call('HGET', KEYS[4], num)
+  local ok = false
+  if c then
+    local g, e, r = string.match(c, '^(%d+)|(%d*)|(%d*)$')
+    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and r == ''
+  end
+  if not ok then reasons[#reasons + 1] = 'CONSENT_REQUIRED|consent|automated call to a wireless number'; never = true end
+end
+local quiet = tonumber(ARGV[10])
+if quiet > 0 then
+  local ab = redis.call('GET', KEYS[5])
+  if ab and tonumber(ab) + quiet > now then
+    reasons[#reasons + 1] = 'ABANDON_QUIET_PERIOD|abandon_quiet_period|abandoned at ' .. ab
+    nb = math.max(nb, tonumber(ab) + quiet)
+  end
+end
+local keep = tonumber(ARGV[11])
+local function caps(key, idx, code)
+  local n = tonumber(ARGV[idx])
+  if n == 0 or key == nil then return idx + 1 + 3 * n end
+  if reserve then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - keep)) end
+  for i = 0, n - 1 do
+    local id, max, w = ARGV[idx + 1 + 3 * i], tonumber(ARGV[idx + 2 + 3 * i]), tonumber(ARGV[idx + 3 + 3 * i])
+    local cnt = redis.call('ZCOUNT', key, '(' .. (now - w), now)
+    if cnt >= max then
+      local r = redis.call('ZRANGEBYSCORE', key, '(' .. (now - w), now, 'WITHSCORES', 'LIMIT', cnt - max, 1)
+      reasons[#reasons + 1] = code .. '|' .. id .. '|' .. cnt .. ' attempts of ' .. max .. ' allowed'
+      nb = math.max(nb, tonumber(r[2]) + w)
+    end
+  end
+  return idx + 1 + 3 * n
+end
+local cidx = caps(KEYS[6], 17, 'ATTEMPT_CAP_NUMBER')
+caps(contact ~= '' and KEYS[7] or nil, cidx, 'ATTEMPT_CAP_CONTACT')
+local allowed = #reasons == 0 and ARGV[13] == '1'
+if allowed and reserve then
+  local ttl = math.max(keep, 86400000)
+  redis.call('ZADD', KEYS[6], now, ARGV[7])
+  redis.call('PEXPIRE', KEYS[6], ttl)
+  if contact ~= '' then
+    redis.call('ZADD', KEYS[7], now, ARGV[7])
+    redis.call('PEXPIRE', KEYS[7], ttl)
+  end
+end
+local verdict = (allowed and '1' or '0') .. '\t' .. (never and '-1' or tostring(nb)) .. '\t' ..
+  table.concat(reasons, '\31')
+local rec = frame('D', ARGV[14]) .. verdict
+-- audited at the time it was taken (a scrub may evaluate a future dial time)
+audit(KEYS[8], tonumber(ARGV[16]), rec, tonumber(ARGV[12]))
+outbox(frame('D', ARGV[15]) .. verdict)
+if req ~= '' then redis.call('SET', KEYS[9], rec, 'PX', 86400000) end
+return {'OK', verdict}

@@ -1,0 +1,36 @@
+#include "services/compliance/application/compliance_manager.h"
+
+#include "services/common/kafka/event_publisher.h"
+
+namespace dialgrid::compliance {
+
+events::OutboxRelayOptions RelayOptions() {
+  events::OutboxRelayOptions o;
+  o.service = "compliance";
+  o.default_topic = kComplianceTopic;
+  o.topic_by_type["dialgrid.compliance.v1.RegistryChanged"] = kRegistryTopic;
+  return o;
+}
+
+ComplianceManager::ComplianceManager(std::shared_ptr<ComplianceStore> store,
+                                     std::shared_ptr<const geo::ZoneResolver> zones,
+                                     std::vector<CallingHoursRule> presets,
+                                     std::vector<std::unique_ptr<Registry>> registries,
+                                     const Clock& clock, ComplianceOptions options)
+    : store_(std::move(store)),
+      zones_(std::move(zones)),
+      presets_(std::move(presets)),
+      registries_(std::move(registries)),
+      clock_(clock),
+      options_(std::move(options)) {
+  for (const auto& r : registries_) {
+    if (r->kind == v1::REGISTRY_KIND_DO_NOT_CALL) dnc_registry_ids_.insert(r->id);
+  }
+}
+
+event::v1::Envelope ComplianceManager::Event(const std::string& tenant, const std::string& subject,
+                                             const google::protobuf::Message& payload) const {
+  return kafka::MakeEnvelope(tenant, subject, payload, options_.producer, clock_);
+}
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,348 @@
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/random.h"
+#include "services/common/core/status_macros.h"
+#include "services/common/kafka/event_publisher.h"
+#include "services/compliance/application/compliance_manager.h"
+#include "services/compliance/application/request_fields.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+// "OUTSIDE_CALLING_HOURS:US-FL@America/New_York" -> code, rule, zone.
+v1::DenialReason WindowReason(const std::string& text) {
+  v1::DenialReason r;
+  std::vector<std::string> cr = absl::StrSplit(text, absl::MaxSplits(':', 1));
+  r.set_code(cr[0]);
+  if (cr.size() > 1) {
+    std::vector<std::string> rz = absl::StrSplit(cr[1], absl::MaxSplits('@', 1));
+    r.set_rule(rz[0]);
+    if (rz.size() > 1) r.set_detail(rz[1]);
+  }
+  return r;
+}
+
+// Where the callee is: its candidate zones (given with the request, else
+// derived from postal code, region, number or country), the regions and the
+// calling-hour rules that apply, all recorded in the decision `d`.
+struct CalleePlace {
+  std::vector<absl::TimeZone> zones;
+  std::vector<const CallingHoursRule*> rules;
+};
+
+absl::StatusOr<CalleePlace> LocateCallee(const geo::ZoneResolver& zones,
+                                         const phone::NormalizedPhone& number,
+                                         const v1::Callee& callee, const CompiledRuleSet& rs,
+                                         v1::DialDecision& d) {
+  std::vector<std::string> zone_names(callee.time_zones().begin(), callee.time_zones().end());
+  if (!zone_names.empty()) {
+    d.set_time_zone_source(callee.time_zone_source() != type::v1::TIME_ZONE_SOURCE_UNSPECIFIED
+                               ? callee.time_zone_source()
+                               : type::v1::TIME_ZONE_SOURCE_EXPLICIT);
+  } else {
+    geo::LocationHints hints;
+    hints.postal_code = callee.postal_code();
+    hints.region = callee.region();
+    hints.country = callee.country().empty() ? number.number.region_code() : callee.country();
+    hints.phone_regions.push_back({number.number.region_code(), number.nanp_region});
+    auto answer = zones.Resolve(hints);
+    if (answer.ok() && !answer->zones.empty()) {
+      zone_names = answer->zones;
+      d.set_time_zone_source(geo::ToProtoSource(answer->source));
+    }
+  }
+  CalleePlace place;
+  for (size_t i = 0; i < zone_names.size(); ++i) {
+    absl::TimeZone tz;
+    if (!absl::LoadTimeZone(zone_names[i], &tz)) {
+      return InvalidField("callee.time_zones", "UNKNOWN_TIME_ZONE",
+                          absl::StrCat("\"", zone_names[i], "\" is not an IANA time zone"));
+    }
+    place.zones.push_back(tz);
+    d.add_time_zones(zone_names[i]);
+  }
+  std::vector<std::string> countries = {number.number.region_code()};
+  if (!callee.country().empty() && callee.country() != countries[0])
+    countries.push_back(callee.country());
+  std::vector<std::string> regions;
+  for (const std::string& r : {zones.NormalizeRegion(callee.country(), callee.region()),
+                               zones.NormalizeRegion("", number.nanp_region)}) {
+    if (!r.empty() && std::find(regions.begin(), regions.end(), r) == regions.end()) {
+      regions.push_back(r);
+    }
+  }
+  for (const auto& r : regions) d.add_regions(r);
+  std::vector<const CallingHoursRule*>& rules = place.rules;
+  for (const auto& c : countries) {
+    for (const CallingHoursRule* r : ApplicableRules(rs.calling_rules, c, regions)) {
+      if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);
+    }
+  }
+  for (const auto* r : rules) d.add_calling_hours_rules(r->id);
+  return place;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> ComplianceManager::RuleSetOf(
+    const std::string& tenant, bool reload) {
+  if (!reload) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = rule_sets_.find(tenant);
+    if (it != rule_sets_.end()) return it->second;
+  }
+  auto rs = store_->GetRuleSet(tenant, 0);
+  if (!rs.ok()) return rs.status();
+  auto compiled = CompileRuleSet(tenant, *rs, presets_, dnc_registry_ids_);
+  if (!compiled.ok()) {
+    // A stored rule set this replica cannot compile (e.g. it names a
+    // registry this replica has not loaded): fail closed.
+    return FailedPrecondition("RULE_SET_NOT_APPLICABLE",
+                              absl::StrCat("the tenant's rule set cannot be applied here: ",
+                                           compiled.status().message()));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  rule_sets_[tenant] = *compiled;
+  return *compiled;
+}
+
+absl::StatusOr<AbandonCounts> ComplianceManager::CachedAbandonCounts(const std::string& tenant,
+                                                                     const std::string& campaign) {
+  std::string key = absl::StrCat(tenant, "/", campaign);
+  absl::Time now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = abandon_cache_.find(key);
+    if (it != abandon_cache_.end() && now - it->second.read < options_.abandon_cache_ttl) {
+      return it->second.counts;
+    }
+  }
+  auto counts = store_->GetAbandonCounts(tenant, campaign, now);
+  if (!counts.ok()) return counts.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  abandon_cache_[key] = {*counts, now};
+  return counts;
+}
+
+absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
+                                                           const DialRequest& dial) {
+  const std::string& tenant = dial.tenant;
+  const std::string& campaign_id = dial.campaign_id;
+  const v1::Callee& callee = dial.callee;
+  const type::v1::DialingMode mode = dial.mode;
+  const absl::Time when = dial.when;
+  const bool reserve = dial.use == DialUse::kDial;
+  DG_ASSIGN_OR_RETURN(phone::NormalizedPhone number,
+                      Normalize("phone_number", dial.phone_number, callee.country()));
+  for (int attempt = 0;; ++attempt) {
+    DG_ASSIGN_OR_RETURN(std::shared_ptr<const CompiledRuleSet> rs, RuleSetOf(tenant, attempt > 0));
+
+    v1::DialDecision d;
+    d.set_decision_id(RandomHex(16));
+    d.set_rule_set(absl::StrCat("tenants/", tenant, "/ruleSet"));
+    d.set_rule_set_version(rs->version);
+    *d.mutable_decision_time() = ToProto(when);
+    d.set_campaign(dial.campaign);
+    d.set_contact(dial.contact);
+    *d.mutable_phone_number() = number.number;
+    d.set_dialing_mode(mode);
+    d.set_scrub(!reserve);
+    d.set_request_id(dial.request_id);
+    d.set_requested_by(actor.subject);
+
+    DG_ASSIGN_OR_RETURN(CalleePlace place, LocateCallee(*zones_, number, callee, *rs, d));
+    const std::vector<absl::TimeZone>& zones = place.zones;
+    const std::vector<const CallingHoursRule*>& rules = place.rules;
+
+    // In-process rules: calling hours, registries, the campaign's abandon rate.
+    bool never = false;
+    WindowDecision window = CheckCallingWindow(zones, rules, when);
+    for (const auto& reason : window.reasons) *d.add_reasons() = WindowReason(reason);
+    if (!window.allowed) {
+      if (window.next_allowed == absl::InfiniteFuture()) {
+        never = true;
+      } else {
+        *d.mutable_next_allowed_time() = ToProto(window.next_allowed);
+      }
+    }
+    const std::string& e164 = number.number.e164();
+    for (const std::string& id : rs->registries) {
+      const Registry* registry = FindRegistry(id);
+      if (registry == nullptr) {
+        return FailedPrecondition(
+            "REGISTRY_NOT_LOADED",
+            absl::StrCat("registry \"", id, "\" is not loaded on this replica"));
+      }
+      DG_RETURN_IF_ERROR(FreshEnough(*registry, clock_.Now()));
+      if (registry->Contains(e164)) {
+        v1::DenialReason* r = d.add_reasons();
+        r->set_code("DNC_REGISTRY");
+        r->set_rule(id);
+        never = true;
+      }
+    }
+    bool wireless = number.number.type() == type::v1::PHONE_NUMBER_TYPE_MOBILE;
+    bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
+                        number.number.type() == type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
+    // Wireless lists matter only where consent does (an automated dial
+    // under a rule set that requires it); there they must be fresh.
+    const bool consent_rule = rs->require_consent_for_automated_wireless && Automated(mode);
+    for (const auto& r : registries_) {
+      if (r->kind != v1::REGISTRY_KIND_WIRELESS) continue;
+      if (consent_rule) DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
+      if (!wireless && r->Contains(e164)) wireless = true;
+    }
+    if (!wireless && unknown_type && rs->unknown_line_type_is_wireless) wireless = true;
+    if (mode == type::v1::DIALING_MODE_PREDICTIVE && rs->max_abandon_rate > 0 &&
+        !campaign_id.empty()) {
+      DG_ASSIGN_OR_RETURN(AbandonCounts c, CachedAbandonCounts(tenant, campaign_id));
+      double r24 = c.live_24h > 0 ? static_cast<double>(c.abandoned_24h) / c.live_24h : 0;
+      double r30 = c.live_30d > 0 ? static_cast<double>(c.abandoned_30d) / c.live_30d : 0;
+      if (r24 > rs->max_abandon_rate || r30 > rs->max_abandon_rate) {
+        v1::DenialReason* r = d.add_reasons();
+        r->set_code("ABANDON_RATE_EXCEEDED");
+        r->set_rule("max_abandon_rate");
+        r->set_detail(absl::StrCat("24h ", c.abandoned_24h, "/", c.live_24h, ", 30d ",
+                                   c.abandoned_30d, "/", c.live_30d, " over ",
+                                   rs->max_abandon_rate));
+        never = true;
+      }
+    }
+    if (never) d.clear_next_allowed_time();
+
+    // Shared state, atomically: lists, consent, caps, quiet period, reservation.
+    DialCheck check;
+    check.tenant = tenant;
+    check.rule_set_version = rs->version;
+    check.number = e164;
+    check.contact = dial.contact;
+    check.campaign = campaign_id;
+    check.time = when;
+    check.recorded = clock_.Now();
+    check.reserve = reserve;
+    check.allowed_so_far = d.reasons_size() == 0;
+    check.need_consent = consent_rule && wireless;
+    check.abandon_quiet = rs->abandon_quiet;
+    check.number_caps = rs->number_caps;
+    check.contact_caps = rs->contact_caps;
+    check.keep_attempts = kMaxCapWindow;
+    check.audit_retention = options_.audit_retention;
+    check.decision_id = d.decision_id();
+    check.request_id = dial.request_id;
+    check.event = Event(tenant, e164, d);
+    check.partial = std::move(d);
+    DG_ASSIGN_OR_RETURN(CheckOutcome outcome, store_->CheckDial(check));
+    if (outcome.kind == CheckOutcome::Kind::kStaleRuleSet) {
+      if (attempt >= 2) {
+        return Aborted("RULE_SET_CHANGING", "the rule set kept changing during the check; retry");
+      }
+      continue;  // reload the rule set and decide again
+    }
+    if (options_.on_decision && outcome.kind == CheckOutcome::Kind::kDecided) {
+      options_.on_decision(outcome.decision);
+    }
+    return outcome.decision;
+  }
+}
+
+absl::StatusOr<v1::DialDecision> ComplianceManager::CheckDial(const Actor& actor,
+                                                              const v1::CheckDialRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto campaign, ParseCampaign("campaign", req.campaign()));
+  if (!req.contact().empty()) {
+    DG_ASSIGN_OR_RETURN(auto ids, ParseName("contact", req.contact(), kContactPattern));
+    if (ids[0] != campaign.first) return TenantMismatch("contact");
+  }
+  if (req.dialing_mode() == type::v1::DIALING_MODE_UNSPECIFIED) {
+    return InvalidField("dialing_mode", "FIELD_REQUIRED", "dialing_mode is required");
+  }
+  DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
+  DialRequest dial;
+  dial.tenant = campaign.first;
+  dial.campaign_id = campaign.second;
+  dial.campaign = req.campaign();
+  dial.contact = req.contact();
+  dial.phone_number = req.phone_number();
+  dial.callee = req.callee();
+  dial.mode = req.dialing_mode();
+  dial.when = clock_.Now();
+  dial.use = DialUse::kDial;
+  dial.request_id = req.request_id();
+  return Decide(actor, dial);
+}
+
+absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
+    const Actor& actor, const v1::ScrubNumbersRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto campaign, ParseCampaign("campaign", req.campaign()));
+  if (req.dialing_mode() == type::v1::DIALING_MODE_UNSPECIFIED) {
+    return InvalidField("dialing_mode", "FIELD_REQUIRED", "dialing_mode is required");
+  }
+  if (req.entries_size() == 0 || req.entries_size() > options_.max_scrub_entries) {
+    return InvalidField("entries", "INVALID_BATCH_SIZE",
+                        absl::StrCat("1 to ", options_.max_scrub_entries, " entries per call"));
+  }
+  for (int i = 0; i < req.entries_size(); ++i) {
+    const std::string& c = req.entries(i).contact();
+    if (c.empty()) continue;
+    std::string field = absl::StrCat("entries[", i, "].contact");
+    DG_ASSIGN_OR_RETURN(auto ids, ParseName(field, c, kContactPattern));
+    if (ids[0] != campaign.first) return TenantMismatch(field);
+  }
+  // The rule set must exist before anything is scrubbed (fail closed).
+  DG_RETURN_IF_ERROR(RuleSetOf(campaign.first, false).status());
+  absl::Time when = req.has_dial_time() ? FromProto(req.dial_time()) : clock_.Now();
+  v1::ScrubNumbersResponse resp;
+  for (const auto& e : req.entries()) {
+    DialRequest dial;
+    dial.tenant = campaign.first;
+    dial.campaign_id = campaign.second;
+    dial.campaign = req.campaign();
+    dial.contact = e.contact();
+    dial.phone_number = e.phone_number();
+    dial.callee = e.callee();
+    dial.mode = req.dialing_mode();
+    dial.when = when;
+    dial.use = DialUse::kScrub;
+    auto d = Decide(actor, dial);
+    v1::ScrubResult* r = resp.add_results();
+    if (d.ok()) {
+      *r->mutable_decision() = *std::move(d);
+    } else if (d.status().code() == absl::StatusCode::kInvalidArgument) {
+      r->set_error(absl::StrCat(ReasonOf(d.status()), ": ", d.status().message()));
+    } else {
+      return d.status();  // storage trouble fails the whole call (fail closed)
+    }
+  }
+  return resp;
+}
+
+absl::StatusOr<v1::AbandonRate> ComplianceManager::GetAbandonRate(
+    const v1::GetAbandonRateRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto campaign, ParseCampaign("campaign", req.campaign()));
+  DG_ASSIGN_OR_RETURN(AbandonCounts c,
+                      store_->GetAbandonCounts(campaign.first, campaign.second, clock_.Now()));
+  v1::AbandonRate out;
+  out.set_campaign(req.campaign());
+  auto fill = [](v1::AbandonWindow* w, int64_t a, int64_t l) {
+    w->set_abandoned(a);
+    w->set_live_answers(l);
+    w->set_rate(l > 0 ? static_cast<double>(a) / static_cast<double>(l) : 0);
+  };
+  fill(out.mutable_last_24_hours(), c.abandoned_24h, c.live_24h);
+  fill(out.mutable_last_30_days(), c.abandoned_30d, c.live_30d);
+  auto rs = RuleSetOf(campaign.first, false);
+  if (rs.ok()) {
+    out.set_max_abandon_rate((*rs)->max_abandon_rate);
+    out.set_over_cap((*rs)->max_abandon_rate > 0 &&
+                     (out.last_24_hours().rate() > (*rs)->max_abandon_rate ||
+                      out.last_30_days().rate() > (*rs)->max_abandon_rate));
+  } else if (ReasonOf(rs.status()) != "RULE_SET_MISSING") {
+    return rs.status();
+  }
+  return out;
+}
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,117 @@
+#include "services/compliance/application/registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/status_macros.h"
+#include "services/compliance/application/request_fields.h"
+
+namespace dialgrid::compliance {
+
+bool Registry::Contains(const std::string& e164) const {
+  // A number outside the registry's plan (a UK number against a NANP
+  // registry) is not a key of it.
+  absl::StatusOr<uint64_t> key = ParseDncKey(e164, plan);
+  return key.ok() && list->Contains(*key);
+}
+
+absl::CivilDay Registry::DataAsOf() const {
+  const int64_t changes = changes_as_of_.load(std::memory_order_relaxed);
+  if (changes == std::numeric_limits<int64_t>::min()) return manifest.as_of;
+  return std::max(manifest.as_of, absl::CivilDay(1970, 1, 1) + changes);
+}
+
+absl::StatusOr<bool> Registry::ApplyChange(uint64_t key, bool add, absl::CivilDay date) {
+  absl::MutexLock lock(&changes_mu_);
+  auto [it, fresh] = change_dates_.try_emplace(key, date);
+  if (!fresh) {
+    if (it->second > date) return false;  // a newer change of this key came first
+    it->second = date;
+  }
+  if (add ? date < manifest.as_of : date <= manifest.as_of) return false;
+  DG_RETURN_IF_ERROR(add ? list->Add(key) : list->Remove(key));
+  return true;
+}
+
+void Registry::NoteChangesAsOf(absl::CivilDay day) {
+  const int64_t days = day - absl::CivilDay(1970, 1, 1);
+  int64_t cur = changes_as_of_.load(std::memory_order_relaxed);
+  while (days > cur && !changes_as_of_.compare_exchange_weak(cur, days)) {
+  }
+}
+
+absl::Status FreshEnough(const Registry& r, absl::Time when) {
+  const absl::CivilDay as_of = r.DataAsOf();
+  if (when < StaleFrom(as_of, r.manifest.max_age_days)) return absl::OkStatus();
+  return FailedPrecondition(
+      "REGISTRY_STALE",
+      absl::StrCat("registry \"", r.id, "\" holds data of ", absl::FormatCivilTime(as_of),
+                   ", older than its ", r.manifest.max_age_days,
+                   "-day limit; load a newer download "
+                   "(dialgrid-registry-build --as_of) before dialing"));
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
+    const std::vector<std::string>& specs) {
+  std::vector<std::unique_ptr<Registry>> out;
+  for (const std::string& spec : specs) {
+    std::vector<std::string> parts = absl::StrSplit(spec, absl::MaxSplits(':', 2));
+    if (parts.size() != 3 || parts[0].empty() || parts[2].empty() ||
+        (parts[1] != "dnc" && parts[1] != "wireless")) {
+      return InvalidField("registries", "MALFORMED_REGISTRY_SPEC",
+                          absl::StrCat("\"", spec, "\" is not id:dnc|wireless:path"));
+    }
+    for (const auto& r : out) {
+      if (r->id == parts[0]) {
+        return InvalidField("registries", "DUPLICATE_REGISTRY",
+                            absl::StrCat("\"", parts[0], "\" twice"));
+      }
+    }
+    auto index = DncIndex::Open(parts[2], DncIndex::OpenOptions{});
+    if (!index.ok()) {
+      return WithReason(
+          absl::Status(index.status().code(),
+                       absl::StrCat("registry ", parts[0], ": ", index.status().message())),
+          ReasonOf(index.status()));
+    }
+    auto manifest = ReadRegistryManifest(parts[2], *index);
+    if (!manifest.ok()) {
+      return WithReason(
+          absl::Status(manifest.status().code(),
+                       absl::StrCat("registry ", parts[0], ": ", manifest.status().message())),
+          ReasonOf(manifest.status()));
+    }
+    auto reg = std::make_unique<Registry>();
+    reg->id = parts[0];
+    reg->manifest = *manifest;
+    reg->kind = parts[1] == "dnc" ? v1::REGISTRY_KIND_DO_NOT_CALL : v1::REGISTRY_KIND_WIRELESS;
+    reg->plan =
+        index->universe() == UniverseOf(NumberPlan::kNanp) ? NumberPlan::kNanp : NumberPlan::kE164;
+    reg->list = std::make_unique<DncList>(std::make_shared<const DncIndex>(*std::move(index)));
+    out.push_back(std::move(reg));
+  }
+  return out;
+}
+
+v1::Registry RegistryProto(const Registry& r) {
+  v1::Registry p;
+  p.set_name(r.Name());
+  p.set_id(r.id);
+  p.set_kind(r.kind);
+  auto base = r.list->base();
+  p.set_numbers(static_cast<int64_t>(base->size()));
+  p.set_size_bytes(static_cast<int64_t>(base->SizeInBytes()));
+  p.set_overlay_additions(static_cast<int64_t>(r.list->added_size()));
+  p.set_overlay_removals(static_cast<int64_t>(r.list->removed_size()));
+  const absl::CivilDay as_of = r.DataAsOf();
+  *p.mutable_as_of_time() = ToProto(absl::FromCivil(as_of, absl::UTCTimeZone()));
+  p.set_max_age_days(r.manifest.max_age_days);
+  if (r.manifest.max_age_days > 0) {
+    *p.mutable_stale_time() = ToProto(StaleFrom(as_of, r.manifest.max_age_days));
+  }
+  return p;
+}
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,74 @@
+#pragma once
+
+// A vendor-wide number set loaded from an index file (a do-not-call registry
+// or a list of known wireless numbers) with the overlay of changes made
+// since the index was built.
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "dialgrid/compliance/v1/compliance.pb.h"
+#include "services/compliance/domain/dnc_index.h"
+#include "services/compliance/domain/registry_manifest.h"
+
+namespace dialgrid::compliance {
+
+struct Registry {
+  std::string id;
+  v1::RegistryKind kind = v1::REGISTRY_KIND_UNSPECIFIED;
+  NumberPlan plan = NumberPlan::kNanp;
+  RegistryManifest manifest;  // the index data's date and the age limit
+  std::unique_ptr<DncList> list;
+  // True when the E.164 number is in the set (false for numbers outside
+  // its plan, e.g. a UK number against the US registry).
+  bool Contains(const std::string& e164) const;
+
+  // "registries/<id>": how the API names it.
+  std::string Name() const { return "registries/" + id; }
+
+  // The data's date: the index's, or a later change file's
+  // (UpdateRegistry as_of); only moves forward. Thread-safe.
+  absl::CivilDay DataAsOf() const;
+  void NoteChangesAsOf(absl::CivilDay day);
+
+  // Applies an overlay change dated `date` unless the index's data is newer
+  // (an addition of the index's own day applies, a removal does not: the
+  // stricter reading) or the key already had a newer change (change files
+  // applied out of order), as the store does. Returns whether it was applied.
+  absl::StatusOr<bool> ApplyChange(uint64_t key, bool add, absl::CivilDay date);
+
+ private:
+  std::atomic<int64_t> changes_as_of_{
+      std::numeric_limits<int64_t>::min()};  // days since 1970-01-01
+  absl::Mutex changes_mu_;
+  // The date of each overlay key's latest change seen here.
+  absl::flat_hash_map<uint64_t, absl::CivilDay> change_dates_ ABSL_GUARDED_BY(changes_mu_);
+};
+
+// Registries from "id:kind:path" specs (kind "dnc" or "wireless"), each
+// file opened read-only (mmap, shared by every process on the host) with its
+// manifest ("<path>.manifest", written by dialgrid-registry-build).
+// INVALID_ARGUMENT for a malformed spec, the index's and the manifest's own
+// errors otherwise (a missing manifest: NOT_FOUND REGISTRY_MANIFEST_MISSING).
+// The path stays here: no response names it.
+absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
+    const std::vector<std::string>& specs);
+
+// A registry clears dials only while its data is recent enough (the
+// registry's rule, e.g. US TSR: a download at most 31 days old), judged when
+// the decision is taken. FAILED_PRECONDITION REGISTRY_STALE otherwise.
+absl::Status FreshEnough(const Registry& r, absl::Time when);
+
+// The API's view of a registry (no server path).
+v1::Registry RegistryProto(const Registry& r);
+
+}  // namespace dialgrid::compliance

@@ -1,0 +1,350 @@
+// Service tests of the compliance API points of issue 14, over gRPC against
+// the real binaries (tests/fixtures/test_platform.h: Redis, the broker,
+// tenancy and compliance as child processes):
+//   - request_id on do-not-call and consent changes (retries answer as the
+//     first call, apply nothing; another request under the same id refused),
+//   - dates as dialgrid.type.v1.Date (UpdateRegistry as_of, PruneRegistryOverlay
+//     through),
+//   - registries addressed by name, no server path in any response,
+//   - a tenant lists and exports its own do-not-call list and consents,
+//     paged, PERMISSION_DENIED for another tenant's.
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "dialgrid/compliance/v1/compliance.grpc.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/core/errors.h"
+#include "services/common/server/grpc_status.h"
+#include "services/compliance/domain/dnc_index.h"
+#include "services/compliance/domain/registry_manifest.h"
+#include "tests/fixtures/test_platform.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+using dialgrid::testing::TestPlatform;
+using google::protobuf::util::TimeUtil;
+using tenancy::v1::ROLE_AGENT;
+using tenancy::v1::ROLE_TENANT_ADMIN;
+
+std::string Reason(const grpc::Status& st) { return ReasonOf(FromGrpcStatus(st)); }
+
+type::v1::Date Day(int y, int m, int d) {
+  type::v1::Date out;
+  out.set_year(y);
+  out.set_month(m);
+  out.set_day(d);
+  return out;
+}
+
+class ComplianceApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto p = TestPlatform::Start();
+    ASSERT_TRUE(p.ok()) << p.status();
+    platform_ = p->release();
+    // A registry index (data of yesterday, 31-day limit) in the platform's dir.
+    registry_path_ = new std::string(platform_->dir() + "/us-national.dncidx");
+    DncIndexBuilder b;
+    ASSERT_TRUE(b.Add(6502530077).ok());
+    auto index = b.Build();
+    ASSERT_TRUE(index.ok()) << index.status();
+    ASSERT_TRUE(index->WriteTo(*registry_path_).ok());
+    const absl::CivilDay yesterday = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - 1;
+    ASSERT_TRUE(WriteRegistryManifest(*registry_path_, *index, yesterday, 31).ok());
+    absl::Status st = platform_->StartService("compliance", DIALGRID_COMPLIANCE_BIN,
+                                              {"--registries=us-national:dnc:" + *registry_path_});
+    ASSERT_TRUE(st.ok()) << st;
+    ASSERT_TRUE(platform_->CreateTenant("api-a").ok());
+    ASSERT_TRUE(platform_->CreateTenant("api-b").ok());
+    admin_a_ = new std::string(*platform_->Credential("api-a", ROLE_TENANT_ADMIN));
+    agent_a_ = new std::string(*platform_->Credential("api-a", ROLE_AGENT));
+    admin_b_ = new std::string(*platform_->Credential("api-b", ROLE_TENANT_ADMIN));
+  }
+  static void TearDownTestSuite() {
+    delete admin_a_;
+    delete agent_a_;
+    delete admin_b_;
+    delete registry_path_;
+    delete platform_;
+  }
+  void SetUp() override { ASSERT_NE(platform_, nullptr) << "the platform did not start"; }
+
+  static std::unique_ptr<v1::ComplianceService::Stub> Stub() {
+    return v1::ComplianceService::NewStub(platform_->Channel("compliance"));
+  }
+  static std::unique_ptr<grpc::ClientContext> Ctx(const std::string& secret) {
+    return TestPlatform::Context(secret);
+  }
+
+  static TestPlatform* platform_;
+  static std::string* registry_path_;
+  static std::string *admin_a_, *agent_a_, *admin_b_;
+};
+
+TestPlatform* ComplianceApiTest::platform_ = nullptr;
+std::string* ComplianceApiTest::registry_path_ = nullptr;
+std::string* ComplianceApiTest::admin_a_ = nullptr;
+std::string* ComplianceApiTest::agent_a_ = nullptr;
+std::string* ComplianceApiTest::admin_b_ = nullptr;
+
+TEST_F(ComplianceApiTest, DoNotCallChangesAreIdempotentByRequestId) {
+  auto stub = Stub();
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/api-a");
+  add.add_phone_numbers("+12122010601");
+  add.add_phone_numbers("+13052010123");
+  add.set_reason("asked on the phone");
+  add.set_request_id("idem-add-1");
+  v1::AddDoNotCallNumbersResponse first, retry;
+  ASSERT_TRUE(stub->AddDoNotCallNumbers(Ctx(*agent_a_).get(), add, &first).ok());
+  EXPECT_EQ(first.added(), 2);
+
+  v1::RemoveDoNotCallNumbersRequest rm;
+  rm.set_parent("tenants/api-a");
+  rm.add_phone_numbers("+13052010123");
+  rm.set_request_id("idem-rm-1");
+  v1::RemoveDoNotCallNumbersResponse removed, removed_again;
+  ASSERT_TRUE(stub->RemoveDoNotCallNumbers(Ctx(*admin_a_).get(), rm, &removed).ok());
+  EXPECT_EQ(removed.removed(), 1);
+
+  // The add's retry answers as the first time and does not list the removed number again.
+  ASSERT_TRUE(stub->AddDoNotCallNumbers(Ctx(*agent_a_).get(), add, &retry).ok());
+  EXPECT_EQ(retry.added(), 2);
+  EXPECT_EQ(retry.already_listed(), 0);
+  v1::CheckDoNotCallRequest chk;
+  chk.set_parent("tenants/api-a");
+  chk.set_phone_number("+13052010123");
+  v1::CheckDoNotCallResponse listed;
+  ASSERT_TRUE(stub->CheckDoNotCall(Ctx(*admin_a_).get(), chk, &listed).ok());
+  EXPECT_EQ(listed.entries_size(), 0) << "the retry applied the addition twice";
+  ASSERT_TRUE(stub->RemoveDoNotCallNumbers(Ctx(*admin_a_).get(), rm, &removed_again).ok());
+  EXPECT_EQ(removed_again.removed(), 1);
+
+  // The same id with another request.
+  add.add_phone_numbers("+16502530077");
+  v1::AddDoNotCallNumbersResponse reused;
+  grpc::Status st = stub->AddDoNotCallNumbers(Ctx(*agent_a_).get(), add, &reused);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+  // Ids are per tenant: tenant B may use the same one.
+  add.set_parent("tenants/api-b");
+  EXPECT_TRUE(stub->AddDoNotCallNumbers(Ctx(*admin_b_).get(), add, &reused).ok());
+}
+
+TEST_F(ComplianceApiTest, ConsentChangesAreIdempotentByRequestId) {
+  auto stub = Stub();
+  v1::RecordConsentRequest rec;
+  rec.set_parent("tenants/api-a");
+  rec.mutable_consent()->set_phone_number("+12122010777");
+  rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  *rec.mutable_consent()->mutable_grant_time() = TimeUtil::GetCurrentTime();
+  rec.set_request_id("idem-consent-1");
+  v1::Consent first, retry, revoked, revoked_again, now;
+  ASSERT_TRUE(stub->RecordConsent(Ctx(*agent_a_).get(), rec, &first).ok());
+  v1::RevokeConsentRequest revoke;
+  revoke.set_name(first.name());
+  revoke.set_request_id("idem-revoke-1");
+  ASSERT_TRUE(stub->RevokeConsent(Ctx(*agent_a_).get(), revoke, &revoked).ok());
+  ASSERT_TRUE(revoked.has_revoke_time());
+
+  ASSERT_TRUE(stub->RecordConsent(Ctx(*agent_a_).get(), rec, &retry).ok());
+  EXPECT_FALSE(retry.has_revoke_time());  // the first answer
+  v1::GetConsentRequest get;
+  get.set_name(first.name());
+  ASSERT_TRUE(stub->GetConsent(Ctx(*admin_a_).get(), get, &now).ok());
+  EXPECT_TRUE(now.has_revoke_time()) << "the retry recorded the consent again";
+  ASSERT_TRUE(stub->RevokeConsent(Ctx(*agent_a_).get(), revoke, &revoked_again).ok());
+  EXPECT_EQ(revoked_again.revoke_time().seconds(), revoked.revoke_time().seconds());
+
+  rec.mutable_consent()->set_source("form 12");
+  grpc::Status st = stub->RecordConsent(Ctx(*agent_a_).get(), rec, &retry);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(Reason(st), "REQUEST_ID_REUSED");
+}
+
+TEST_F(ComplianceApiTest, RegistriesAreNamedDatedAndShowNoServerPath) {
+  auto stub = Stub();
+  v1::ListRegistriesRequest list;
+  list.set_parent("vendor");
+  v1::ListRegistriesResponse regs;
+  ASSERT_TRUE(stub->ListRegistries(Ctx(platform_->admin_secret()).get(), list, &regs).ok());
+  ASSERT_EQ(regs.registries_size(), 1);
+  EXPECT_EQ(regs.registries(0).name(), "registries/us-national");
+  EXPECT_EQ(regs.registries(0).id(), "us-national");
+  EXPECT_FALSE(absl::StrContains(regs.SerializeAsString(), platform_->dir()));
+  EXPECT_FALSE(absl::StrContains(regs.SerializeAsString(), ".dncidx"));
+
+  v1::UpdateRegistryRequest update;
+  update.set_name(regs.registries(0).name());
+  update.add_add_numbers("+13052010999");
+  *update.mutable_as_of() = Day(2026, 2, 30);
+  v1::UpdateRegistryResponse updated;
+  grpc::Status st = stub->UpdateRegistry(Ctx(platform_->admin_secret()).get(), update, &updated);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "INVALID_DATE");
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  *update.mutable_as_of() = Day(static_cast<int>(today.year()), today.month(), today.day());
+  st = stub->UpdateRegistry(Ctx(platform_->admin_secret()).get(), update, &updated);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(updated.registry().name(), "registries/us-national");
+  EXPECT_FALSE(absl::StrContains(updated.SerializeAsString(), platform_->dir()));
+  EXPECT_EQ(updated.registry().overlay_additions(), 1);
+
+  v1::PruneRegistryOverlayRequest prune;
+  prune.set_name(regs.registries(0).name());
+  *prune.mutable_through() = Day(2025, 13, 1);
+  v1::PruneRegistryOverlayResponse pruned;
+  st = stub->PruneRegistryOverlay(Ctx(platform_->admin_secret()).get(), prune, &pruned);
+  EXPECT_EQ(Reason(st), "INVALID_DATE");
+  const absl::CivilDay long_ago = today - 400;
+  *prune.mutable_through() =
+      Day(static_cast<int>(long_ago.year()), long_ago.month(), long_ago.day());
+  st = stub->PruneRegistryOverlay(Ctx(platform_->admin_secret()).get(), prune, &pruned);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(pruned.pruned(), 0);
+  EXPECT_EQ(pruned.kept(), 1);
+}
+
+TEST_F(ComplianceApiTest, ATenantListsItsOwnDoNotCallListAndConsentsOnly) {
+  auto stub = Stub();
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/api-a/campaigns/export");
+  std::vector<std::string> numbers;
+  for (int i = 0; i < 7; ++i) {
+    numbers.push_back(absl::StrCat("+1646201", 9000 - i * 11));
+    add.add_phone_numbers(numbers.back());
+  }
+  v1::AddDoNotCallNumbersResponse added;
+  ASSERT_TRUE(stub->AddDoNotCallNumbers(Ctx(*agent_a_).get(), add, &added).ok());
+  std::sort(numbers.begin(), numbers.end());
+
+  v1::ListDoNotCallEntriesRequest req;
+  req.set_parent("tenants/api-a/campaigns/export");
+  req.set_page_size(3);
+  std::vector<std::string> seen;
+  int pages = 0;
+  for (; pages < 10; ++pages) {
+    v1::ListDoNotCallEntriesResponse resp;
+    grpc::Status st = stub->ListDoNotCallEntries(Ctx(*admin_a_).get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const auto& e : resp.entries()) {
+      seen.push_back(e.phone_number());
+      EXPECT_EQ(e.list(), "campaign:export");
+      EXPECT_FALSE(e.added_by().empty());
+    }
+    if (resp.next_page_token().empty()) break;
+    req.set_page_token(resp.next_page_token());
+  }
+  EXPECT_EQ(seen, numbers);
+  EXPECT_EQ(pages, 2);  // 3 + 3 + 1
+
+  v1::RecordConsentRequest rec;
+  rec.set_parent("tenants/api-a");
+  rec.mutable_consent()->set_phone_number("+16462010001");
+  rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS);
+  *rec.mutable_consent()->mutable_grant_time() = TimeUtil::GetCurrentTime();
+  v1::Consent consent;
+  ASSERT_TRUE(stub->RecordConsent(Ctx(*agent_a_).get(), rec, &consent).ok());
+  v1::ListConsentsRequest lc;
+  lc.set_parent("tenants/api-a");
+  v1::ListConsentsResponse consents;
+  ASSERT_TRUE(stub->ListConsents(Ctx(*admin_a_).get(), lc, &consents).ok());
+  bool found = false;
+  for (const auto& c : consents.consents()) found = found || c.name() == consent.name();
+  EXPECT_TRUE(found);
+
+  // Tenant B: nothing of A's, and A's resources are PERMISSION_DENIED.
+  v1::ListConsentsResponse theirs;
+  lc.set_parent("tenants/api-b");
+  ASSERT_TRUE(stub->ListConsents(Ctx(*admin_b_).get(), lc, &theirs).ok());
+  for (const auto& c : theirs.consents()) EXPECT_NE(c.phone_number(), "+16462010001");
+  std::vector<dialgrid::testing::IsolationCase> cases = {
+      {"/dialgrid.compliance.v1.ComplianceService/ListDoNotCallEntries",
+       R"pb(parent: "tenants/api-a")pb"},
+      {"/dialgrid.compliance.v1.ComplianceService/ListDoNotCallEntries",
+       R"pb(parent: "tenants/api-a/campaigns/export" page_size: 1)pb"},
+      {"/dialgrid.compliance.v1.ComplianceService/ListConsents", R"pb(parent: "tenants/api-a")pb"},
+      {"/dialgrid.compliance.v1.ComplianceService/AddDoNotCallNumbers",
+       R"pb(parent: "tenants/api-a" phone_numbers: "+16462010002" request_id: "x")pb"},
+      {"/dialgrid.compliance.v1.ComplianceService/RevokeConsent",
+       R"pb(name: "tenants/api-a/consents/tel-16462010001" request_id: "x")pb"},
+  };
+  auto failures =
+      dialgrid::testing::CheckTenantIsolation(platform_->Channel("compliance"), *admin_b_, cases);
+  EXPECT_TRUE(failures.empty()) << absl::StrJoin(failures, "\n");
+
+  // A page token of one tenant's listing is refused for another's.
+  req.set_parent("tenants/api-b/campaigns/export");
+  v1::ListDoNotCallEntriesResponse other;
+  grpc::Status st = stub->ListDoNotCallEntries(Ctx(*admin_b_).get(), req, &other);
+  EXPECT_EQ(Reason(st), "INVALID_PAGE_TOKEN");
+}
+
+// TCP ports a process listens on: its socket inodes (/proc/<pid>/fd) found
+// in LISTEN state (0A) in /proc/net/tcp and tcp6.
+std::set<int> ListeningPorts(pid_t pid) {
+  std::set<std::string> inodes;
+  const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+  if (DIR* dir = opendir(fd_dir.c_str())) {
+    while (dirent* e = readdir(dir)) {
+      char target[256];
+      const std::string link = fd_dir + "/" + e->d_name;
+      ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      target[n] = '\0';
+      absl::string_view t(target);
+      if (absl::ConsumePrefix(&t, "socket:[") && absl::ConsumeSuffix(&t, "]")) inodes.emplace(t);
+    }
+    closedir(dir);
+  }
+  std::set<int> ports;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (f.size() < 10 || f[3] != "0A" || inodes.count(f[9]) == 0) continue;
+      const std::string& local = f[1];
+      ports.insert(static_cast<int>(std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16)));
+    }
+  }
+  return ports;
+}
+
+int PortOf(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
+
+// Found after a restart of compliance: it also served gRPC on a loopback
+// port that is not in its ports file. Not a channel of ours: gRPC 1.51's TCP
+// server clones each listening socket once per extra polling completion queue
+// when SO_REUSEPORT is on (its default), binding the clone to the address as
+// requested, so with "127.0.0.1:0" the clone gets a second ephemeral port and
+// serves the same services there (grpc/grpc#24730, #11920); a synchronous
+// service (compliance) has such a queue, tenancy and contacts (callback API)
+// do not. Fixed in services/common/server/service_host.cc with
+// GRPC_ARG_ALLOW_REUSEPORT 0 (one listener, and a port already in use fails
+// LISTEN_FAILED instead of being shared by two processes).
+TEST_F(ComplianceApiTest, ListensOnlyOnThePortsOfItsPortsFile) {
+  const std::set<int> want = {PortOf(platform_->Address("compliance")),
+                              PortOf(platform_->AdminAddress("compliance"))};
+  EXPECT_EQ(ListeningPorts(platform_->Process("compliance")->pid()), want);
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance
