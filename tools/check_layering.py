@@ -7,6 +7,9 @@ Layers, as STYLE.md "Inside a service" describes them:
   ports        services/<svc>/ports/**         narrow interfaces the logic needs
   application  services/<svc>/*_manager.{h,cc} and services/<svc>/application/**
                the logic, written against ports
+  pacing       services/dialing/pacing/** (not its tests/)
+               the pacing engine: standard library and Abseil only, so it
+               runs unchanged in the simulator and the dialer
 
 What each layer must not include is in RULES below. An include is checked
 where it is written and also through the project headers it pulls in (a
@@ -52,6 +55,9 @@ KAFKA_CLIENT_WRAPPERS = re.compile(r"^services/common/kafka/kafka_(producer|cons
 COMMON_SERVER = re.compile(r"^services/common/server/")
 ANY_OUTER = re.compile(r"^services/[^/]+/(adapters|server)/")  # includes services/common/server/
 SERVICE_OUTER = re.compile(r"^services/(?!common/)[^/]+/(adapters|server)/")
+PROTOBUF = re.compile(r"^google/protobuf/|\.pb\.h$")
+# Any project header outside the engine itself.
+NOT_PACING = re.compile(r"^(services/(?!dialing/pacing/)|protos/|dialgrid/)")
 
 # (rule id, layer, what it forbids, pattern)
 RULES = [
@@ -80,6 +86,12 @@ RULES = [
     ("application-kafka", "application", "a Kafka client wrapper", KAFKA_CLIENT_WRAPPERS),
     ("application-outer", "application", "a service's adapters/ or server/ header",
      SERVICE_OUTER),
+    ("pacing-grpc", "pacing", "gRPC", GRPC),
+    ("pacing-redis", "pacing", "Redis (hiredis)", HIREDIS),
+    ("pacing-kafka", "pacing", "Kafka (librdkafka)", RDKAFKA),
+    ("pacing-protobuf", "pacing", "protobuf", PROTOBUF),
+    ("pacing-project", "pacing", "a project header outside services/dialing/pacing/",
+     NOT_PACING),
 ]
 
 # Headers of these layers are not followed from a file of the given layer:
@@ -89,6 +101,7 @@ CHECKED_ON_THEIR_OWN = {
     "domain": {"domain"},
     "ports": {"ports", "domain"},
     "application": {"application", "ports", "domain"},
+    "pacing": {"pacing"},
 }
 
 # --- Accepted existing violations -------------------------------------------
@@ -108,6 +121,8 @@ def layer_of(rel):
     parts = rel.split("/")
     if len(parts) < 3 or parts[0] != "services" or not rel.endswith(SOURCE_EXTENSIONS):
         return None
+    if parts[1:3] == ["dialing", "pacing"] and len(parts) > 3 and parts[3] != "tests":
+        return "pacing"
     if parts[2] == "domain" and len(parts) > 3:
         return "domain"
     if parts[2] == "ports" and len(parts) > 3:
@@ -345,6 +360,23 @@ SELF_TEST_FILES = {
         #include "services/common/kafka/kafka_producer.h"
         #include "services/common/core/leaky.h"
         """,
+    "services/dialing/pacing/pacer.h": """\
+        #pragma once
+        #include <vector>
+        #include "absl/types/span.h"
+        #include "services/dialing/pacing/estimators.h"
+        """,
+    "services/dialing/pacing/estimators.h": "#pragma once\n#include <array>\n",
+    "services/dialing/pacing/bad.cc": """\
+        #include "services/dialing/pacing/pacer.h"
+        #include <grpcpp/grpcpp.h>
+        #include <hiredis/hiredis.h>
+        #include <librdkafka/rdkafkacpp.h>
+        #include <google/protobuf/message.h>
+        #include "dialgrid/demo/v1/demo.pb.h"
+        #include "services/demo/domain/clean.h"
+        """,
+    "services/dialing/pacing/tests/pacer_test.cc": "#include <gtest/gtest.h>\n",
     # Outside every checked layer: anything goes.
     "services/demo/adapters/redis_store.cc": "#include <hiredis/hiredis.h>\n",
     "services/demo/main.cc": "#include <grpcpp/grpcpp.h>\n",
@@ -379,6 +411,12 @@ SELF_TEST_EXPECTED = {
     ("services/demo/application/importer.cc", 2, "application-redis"),
     ("services/demo/application/importer.cc", 3, "application-kafka"),
     ("services/demo/application/importer.cc", 4, "application-grpc"),  # through leaky.h
+    ("services/dialing/pacing/bad.cc", 2, "pacing-grpc"),
+    ("services/dialing/pacing/bad.cc", 3, "pacing-redis"),
+    ("services/dialing/pacing/bad.cc", 4, "pacing-kafka"),
+    ("services/dialing/pacing/bad.cc", 5, "pacing-protobuf"),
+    ("services/dialing/pacing/bad.cc", 6, "pacing-protobuf"),
+    ("services/dialing/pacing/bad.cc", 7, "pacing-project"),
 }
 
 
@@ -430,7 +468,8 @@ def self_test():
 
         # With the violating files gone the tree is clean and the exit status 0.
         for rel in ("services/demo/domain/bad.h", "services/demo/ports/bad_store.h",
-                    "services/demo/demo_manager.cc", "services/demo/application/importer.cc"):
+                    "services/demo/demo_manager.cc", "services/demo/application/importer.cc",
+                    "services/dialing/pacing/bad.cc"):
             os.remove(os.path.join(root, rel))
         violations, stale = check(root, {})
         expect(not violations, "violations in a clean tree: %r" % violations)
@@ -463,7 +502,7 @@ def main():
     status = run(args.root, ALLOWED, sys.stdout)
     if status == 0:
         checked = sum(1 for rel in source_files(args.root) if layer_of(rel))
-        print("layering: %d domain/ports/application files checked, no violation" % checked)
+        print("layering: %d domain/ports/application/pacing files checked, no violation" % checked)
     return status
 
 

@@ -43,8 +43,13 @@ int main(int argc, char** argv) {
   dialgrid::pacing::ControllerOptions engine;
   app.add_option("--engine-set-point", engine.set_point_share,
                  "tuning studies only: the engine's set point as a share of the cap");
+  app.add_option("--engine-set-point-sds", engine.set_point_sds,
+                 "tuning studies only: the engine's set point distance below the cap, in sds");
   app.add_option("--engine-guard", engine.guard_share,
                  "tuning studies only: the engine's guard as a share of the cap");
+  double ratio_max = 16.0;
+  app.add_option("--ratio-max", ratio_max, "largest ratio of the hindsight fixed-ratio search")
+      ->check(CLI::Range(1.0, 100.0));
   CLI11_PARSE(app, argc, argv);
 
   std::vector<dialgrid::sim::Scenario> scenarios;
@@ -60,6 +65,7 @@ int main(int argc, char** argv) {
   options.tuning_seeds = tuning;
   options.days = days;
   options.ratio_step = ratio_step;
+  options.ratio_max = ratio_max;
   options.engine = engine;
   options.policies = absl::StrSplit(policies, ',', absl::SkipEmpty());
   for (const std::string& p : options.policies) {

@@ -1,5 +1,7 @@
 #include "tools/simulator/policies.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -112,12 +114,31 @@ int EnginePolicy::Decide(const SimView& view) {
   snapshot.agents = view.agent_views;
   snapshot.attempts_in_flight_age_s = view.in_flight_ages;
   snapshot.queued_answers = view.queued;
+  timespec cpu_start{}, cpu_stop{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_start);
   const auto start = std::chrono::steady_clock::now();
   const pacing::PacingDecision decision = pacer_->Decide(snapshot);
   const auto stop = std::chrono::steady_clock::now();
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_stop);
+  decide_cpu_ns_ += 1e9 * static_cast<double>(cpu_stop.tv_sec - cpu_start.tv_sec) +
+                    static_cast<double>(cpu_stop.tv_nsec - cpu_start.tv_nsec);
   decide_ns_ += static_cast<double>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(stop - start).count());
   decisions_++;
+  if (decision.model_ready) {
+    if (decision.lambda <= 0.0) {
+      guard_ticks_++;
+    } else {
+      priced_ticks_++;
+      log_lambda_sum_ += std::log10(decision.lambda);
+    }
+  }
+  static const bool trace = std::getenv("DIALGRID_SIM_TRACE") != nullptr;
+  if (trace && decisions_ % 600 == 0) {
+    std::fprintf(stderr, "t=%.0f idle=%d lines=%d lambda=%.1f answers=%.2f free=%.2f\n",
+                 view.now_s, view.idle, decision.lines, decision.lambda,
+                 decision.expected_answers, decision.expected_free_agents);
+  }
   return decision.lines;
 }
 

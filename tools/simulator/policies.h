@@ -66,14 +66,23 @@ class EnginePolicy : public Policy {
   void OnAttemptFinished(double age_s, bool needs_agent) override;
   void OnCall(const CallEvent& call) override;
   double DecideNs() const override { return decide_ns_; }
+  // CPU time of this thread spent in Decide (CLOCK_THREAD_CPUTIME_ID).
+  double DecideCpuNs() const { return decide_cpu_ns_; }
   int64_t Decisions() const override { return decisions_; }
+  // Diagnostics: share of ticks the guard held the campaign at progressive,
+  // and the mean of log10(lambda) over the other ticks with a ready model.
+  double guard_share() const { return decisions_ > 0 ? double(guard_ticks_) / decisions_ : 0; }
+  double mean_log10_lambda() const { return priced_ticks_ > 0 ? log_lambda_sum_ / priced_ticks_ : 0; }
   const pacing::Pacer& pacer() const { return *pacer_; }
 
  private:
   explicit EnginePolicy(std::unique_ptr<pacing::Pacer> pacer) : pacer_(std::move(pacer)) {}
   std::unique_ptr<pacing::Pacer> pacer_;
   double decide_ns_ = 0.0;
+  double decide_cpu_ns_ = 0.0;
   int64_t decisions_ = 0;
+  int64_t guard_ticks_ = 0, priced_ticks_ = 0;
+  double log_lambda_sum_ = 0.0;
 };
 
 }  // namespace dialgrid::sim

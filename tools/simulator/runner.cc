@@ -92,7 +92,8 @@ PolicySummary Summarize(const std::string& name, const std::vector<DayResult>& d
 
 std::vector<DayResult> RunPolicy(const Scenario& scenario, TapeSet& tapes,
                                  const std::function<std::unique_ptr<Policy>()>& make,
-                                 double* decide_ns, int64_t* decisions) {
+                                 double* decide_ns, int64_t* decisions,
+                                 const std::function<void(Policy&)>& after_seed) {
   std::vector<DayResult> days;
   for (size_t s = 0; s < tapes.seeds(); ++s) {
     std::unique_ptr<Policy> policy = make();
@@ -101,6 +102,7 @@ std::vector<DayResult> RunPolicy(const Scenario& scenario, TapeSet& tapes,
     }
     if (decide_ns != nullptr) *decide_ns += policy->DecideNs();
     if (decisions != nullptr) *decisions += policy->Decisions();
+    if (after_seed) after_seed(*policy);
   }
   return days;
 }
@@ -151,12 +153,22 @@ CaseResult RunCase(const Scenario& scenario, const RunOptions& options) {
     } else if (name == "engine") {
       double ns = 0;
       int64_t decisions = 0;
+      double guard = 0, log_lambda = 0, cpu_ns = 0;
       auto runs = RunPolicy(
           scenario, tapes, [&] { return EnginePolicy::Create(scenario, options.engine); }, &ns,
-          &decisions);
+          &decisions, [&](Policy& p) {
+            auto& engine = static_cast<EnginePolicy&>(p);
+            guard += engine.guard_share() / static_cast<double>(tapes.seeds());
+            log_lambda += engine.mean_log10_lambda() / static_cast<double>(tapes.seeds());
+            cpu_ns += engine.DecideCpuNs();
+          });
       PolicySummary summary = Summarize("engine", runs, days, cap);
+      summary.engine_guard_share = guard;
+      summary.engine_mean_log10_lambda = log_lambda;
       summary.decisions = decisions;
       summary.ns_per_decision = decisions > 0 ? ns / static_cast<double>(decisions) : 0.0;
+      summary.cpu_ns_per_decision =
+          decisions > 0 ? cpu_ns / static_cast<double>(decisions) : 0.0;
       result.policies.push_back(summary);
     } else if (name == "power-best") {
       // Fixed ratios upward from 1; stop after two non-compliant ratios in a
@@ -205,18 +217,19 @@ std::string FormatCase(const CaseResult& r, bool timing) {
       "== %s: %d agents, live %.0f%%, AMD %s (B0 %.1f%%, B1 %.1f%% analytic%s)\n", r.scenario,
       r.agents, 100.0 * r.human_mean, r.amd ? "on" : "off", 100.0 * r.b0_analytic,
       100.0 * r.b1_analytic, timing ? absl::StrFormat("; %.1f s", r.seconds) : std::string());
-  absl::StrAppendFormat(&out, "%-30s %8s %13s %7s %7s %7s %5s %6s %6s %7s %6s %8s\n", "policy",
-                        "occup%", "seeds min-max", "talk/h", "aband%", "worst%", ">cap",
-                        "wait_s", "p95_s", "cont/h", "lines", "ns/dec");
+  absl::StrAppendFormat(&out, "%-30s %8s %13s %7s %7s %7s %5s %6s %6s %7s %6s %15s\n",
+                        "policy", "occup%", "seeds min-max", "talk/h", "aband%", "worst%", ">cap",
+                        "wait_s", "p95_s", "cont/h", "lines", "ns/dec wall/cpu");
   for (const PolicySummary& s : r.policies) {
     absl::StrAppendFormat(
-        &out, "%-30s %8.1f %6.1f-%-6.1f %7.1f %7.2f %7.2f %5d %6.1f %6.1f %7.2f %6.2f %8s\n",
+        &out, "%-30s %8.1f %6.1f-%-6.1f %7.1f %7.2f %7.2f %5d %6.1f %6.1f %7.2f %6.2f %15s\n",
         s.policy, 100.0 * s.occupancy, 100.0 * s.occupancy_seed_min,
         100.0 * s.occupancy_seed_max, s.talk_min_per_agent_hour, 100.0 * s.abandon,
         100.0 * s.abandon_worst_day, static_cast<int>(s.days_over_cap), s.wait_mean_s,
         s.wait_p95_s, s.contacts_per_agent_hour, s.lines_per_agent,
-        s.decisions > 0 && timing ? absl::StrFormat("%.0f", s.ns_per_decision)
-                                  : std::string("-"));
+        s.decisions > 0 && timing
+            ? absl::StrFormat("%.0f/%.0f", s.ns_per_decision, s.cpu_ns_per_decision)
+            : std::string("-"));
   }
   return out;
 }
@@ -257,7 +270,12 @@ nlohmann::json CaseJson(const CaseResult& r, bool timing) {
     p["lines_per_agent"] = s.lines_per_agent;
     if (s.decisions > 0) {
       p["decisions"] = s.decisions;
-      if (timing) p["ns_per_decision"] = s.ns_per_decision;
+      p["engine_guard_share"] = s.engine_guard_share;
+      p["engine_mean_log10_lambda"] = s.engine_mean_log10_lambda;
+      if (timing) {
+        p["ns_per_decision"] = s.ns_per_decision;
+        p["cpu_ns_per_decision"] = s.cpu_ns_per_decision;
+      }
     }
     p["day_abandon"] = s.day_abandon;
     p["day_occupancy"] = s.day_occupancy;

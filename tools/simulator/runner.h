@@ -31,8 +31,11 @@ struct PolicySummary {
   double dials_per_agent_hour = 0.0;
   double lines_per_agent = 0.0;
   double machines_to_agent_per_agent_hour = 0.0;
-  double ns_per_decision = 0.0;  // engine only
+  double ns_per_decision = 0.0;  // engine only: wall time in Decide
+  double cpu_ns_per_decision = 0.0;  // engine only: thread CPU time in Decide
   int64_t decisions = 0;
+  double engine_guard_share = 0.0;         // ticks held at progressive by the guard
+  double engine_mean_log10_lambda = 0.0;  // the controller's price of an abandon
   std::vector<double> day_abandon;  // per day, seeds in order
   std::vector<double> day_occupancy;
 };
@@ -65,7 +68,7 @@ struct RunOptions {
   std::vector<std::string> policies = {"progressive", "power-best", "vicidial", "engine", "b0",
                                        "b1"};
   double ratio_step = 0.25;
-  double ratio_max = 8.0;
+  double ratio_max = 16.0;  // above the 3-lines-per-agent cap's reach in the suite
   // The engine's controller constants (the defaults unless a tuning study
   // overrides them; the published runs use the defaults).
   pacing::ControllerOptions engine;
@@ -91,7 +94,8 @@ class TapeSet {
 // day d of seed s is calendar day d of that campaign).
 std::vector<DayResult> RunPolicy(const Scenario& scenario, TapeSet& tapes,
                                  const std::function<std::unique_ptr<Policy>()>& make,
-                                 double* decide_ns = nullptr, int64_t* decisions = nullptr);
+                                 double* decide_ns = nullptr, int64_t* decisions = nullptr,
+                                 const std::function<void(Policy&)>& after_seed = nullptr);
 
 CaseResult RunCase(const Scenario& scenario, const RunOptions& options);
 

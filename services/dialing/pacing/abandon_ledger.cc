@@ -28,4 +28,17 @@ AbandonCounts AbandonLedger::Window(int64_t day) const {
   return sum;
 }
 
+double AbandonLedger::MeanLiveAnswersBefore(int64_t day) const {
+  double sum = 0.0;
+  int days = 0;
+  for (auto it = days_.lower_bound(day - window_days_ + 1); it != days_.end() && it->first < day;
+       ++it) {
+    if (it->second.live_answers > 0.0) {
+      sum += it->second.live_answers;
+      ++days;
+    }
+  }
+  return days > 0 ? sum / days : 0.0;
+}
+
 }  // namespace dialgrid::pacing

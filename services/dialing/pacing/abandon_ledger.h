@@ -28,6 +28,9 @@ class AbandonLedger {
   AbandonCounts Day(int64_t day) const;
   // The window_days days ending with `day` (inclusive).
   AbandonCounts Window(int64_t day) const;
+  // Mean live answers per day over the window's days before `day` that had
+  // any (0 when there are none): the size of a typical day.
+  double MeanLiveAnswersBefore(int64_t day) const;
   int window_days() const { return window_days_; }
 
  private:

@@ -74,6 +74,11 @@ double AnswerModel::RoutedProbability() const {
   return r + e > 0.0 ? r / (r + e) : 0.0;
 }
 
+double AnswerModel::MeanAge() const {
+  const double r = routed_.Weight(), e = ended_.Weight();
+  return r + e > 0.0 ? (r * routed_.Mean() + e * ended_.Mean()) / (r + e) : 0.0;
+}
+
 void AnswerModel::Rebuild() {
   const double r = routed_.Weight(), e = ended_.Weight();
   std::vector<double> pr = routed_.Pmf(), pe = ended_.Pmf();

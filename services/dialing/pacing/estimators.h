@@ -57,6 +57,8 @@ class AnswerModel {
   double Observations() const { return routed_.Weight() + ended_.Weight(); }
   // Probability that an attempt needs an agent at some age.
   double RoutedProbability() const;
+  // Mean age at which attempts leave the in-flight set.
+  double MeanAge() const;
   // Rebuilds the conditional table from the histograms.
   void Rebuild();
   // P(an attempt now aged age_s needs an agent within checkpoint k | it is

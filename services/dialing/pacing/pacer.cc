@@ -34,15 +34,18 @@ absl::Status PacingSettings::Validate() const {
 absl::StatusOr<std::unique_ptr<Pacer>> Pacer::Create(const PacingSettings& settings,
                                                      const ControllerOptions& options) {
   if (absl::Status status = settings.Validate(); !status.ok()) return status;
-  if (!(options.theta_min > 0.0 && options.theta_min <= options.theta_initial &&
-        options.theta_initial <= options.theta_max && options.theta_max < 1.0)) {
+  if (!(options.lambda_min > 0.0 && options.lambda_min <= options.lambda_initial &&
+        options.lambda_initial <= options.lambda_max)) {
     return absl::InvalidArgumentError(
-        "controller options: theta_min <= theta_initial <= theta_max must hold in (0, 1)");
+        "controller options: 0 < lambda_min <= lambda_initial <= lambda_max must hold");
   }
   if (!(options.set_point_share > 0.0 && options.set_point_share < options.guard_share &&
-        options.guard_share <= 1.0)) {
+        options.first_day_set_point_share > 0.0 &&
+        options.first_day_set_point_share < options.guard_share && options.guard_share <= 1.0 &&
+        options.set_point_sds >= 0.0)) {
     return absl::InvalidArgumentError(
-        "controller options: 0 < set_point_share < guard_share <= 1 must hold");
+        "controller options: 0 < set_point_share, first_day_set_point_share < guard_share <= 1 "
+        "and set_point_sds >= 0 must hold");
   }
   return std::unique_ptr<Pacer>(new Pacer(settings, options));
 }
@@ -53,7 +56,7 @@ Pacer::Pacer(const PacingSettings& settings, const ControllerOptions& options)
       answers_(options.attempt_half_life),
       service_(options.call_half_life),
       ledger_(settings.ledger_window_days),
-      log_theta_(std::log(options.theta_initial)),
+      log_lambda_(std::log(options.lambda_initial)),
       mean_answers_(kCheckpoints),
       var_answers_(kCheckpoints),
       mean_free_(kCheckpoints),
@@ -75,31 +78,61 @@ void Pacer::OnCallFinished(const FinishedCall& call) {
   if (call.reached_agent) service_.Add(call.talk_s, call.wrap_s);
 }
 
-double Pacer::theta() const { return std::exp(log_theta_); }
+double Pacer::lambda() const { return std::exp(log_lambda_); }
+
+double Pacer::SetPoint(int64_t day) const {
+  const double cap = settings_.abandon_cap;
+  const double typical_day = ledger_.MeanLiveAnswersBefore(day);
+  if (typical_day <= 0.0) return options_.first_day_set_point_share * cap;
+  const double noise = options_.set_point_sds * std::sqrt(cap / typical_day);
+  return std::max(0.1 * cap, std::min(options_.set_point_share * cap, cap - noise));
+}
 
 void Pacer::UpdateController(const CampaignSnapshot& snapshot) {
   const double dt =
       last_now_s_ < 0.0 ? 0.0 : std::clamp(snapshot.now_s - last_now_s_, 0.0, 60.0);
   last_now_s_ = snapshot.now_s;
-  const double set_point = options_.set_point_share * settings_.abandon_cap;
+  const double set_point = SetPoint(snapshot.day);
   const AbandonCounts today = ledger_.Day(snapshot.day);
   const double rate = (today.abandoned + set_point * options_.prior_live_answers) /
                       (today.live_answers + options_.prior_live_answers);
   const double error = (set_point - rate) / set_point;
-  log_theta_ += options_.integral_gain_per_s * dt * std::clamp(error, -3.0, 1.0);
-  log_theta_ = std::clamp(log_theta_, std::log(options_.theta_min), std::log(options_.theta_max));
+  // Over the set point, abandons get dearer; under it, cheaper.
+  log_lambda_ -= options_.integral_gain_per_s * dt * std::clamp(error, -3.0, 1.0);
+  log_lambda_ =
+      std::clamp(log_lambda_, std::log(options_.lambda_min), std::log(options_.lambda_max));
 }
 
-double Pacer::EffectiveTheta(int64_t day) const {
-  const double set_point = options_.set_point_share * settings_.abandon_cap;
+double Pacer::EffectiveLambda(int64_t day) const {
+  const double set_point = SetPoint(day);
   const double guard = options_.guard_share * settings_.abandon_cap;
   const AbandonCounts today = ledger_.Day(day);
-  const double rate = today.abandoned / (today.live_answers + options_.prior_live_answers);
+  const double prior = options_.prior_live_answers;
+  const double rate = today.abandoned / (today.live_answers + prior);
+  // The day's rate as it would end if the rest of a typical day (learned
+  // from the ledger's past days) ran at the set point, counting
+  // guard_margin_abandons more abandons than the ledger holds (those the
+  // lines in flight may still cause). A burst early in a day is diluted by
+  // the rest of it; near the end of the day it is not.
+  const double typical_day = ledger_.MeanLiveAnswersBefore(day);
+  double projected = 0.0;
+  if (today.abandoned > 0.0) {
+    const double margin = options_.guard_margin_abandons;
+    projected = typical_day > 0.0
+                    ? (today.abandoned + margin +
+                       set_point * std::max(0.0, typical_day - today.live_answers)) /
+                          std::max(today.live_answers, typical_day)
+                    : (today.abandoned + margin) / (today.live_answers + prior);
+  }
   const AbandonCounts window = ledger_.Window(day);
-  if (rate >= guard || (window.live_answers > 0.0 && window.Rate() >= guard)) return 0.0;
-  double theta = std::exp(log_theta_);
-  if (rate > set_point) theta *= (guard - rate) / (guard - set_point);
-  return std::max(theta, options_.theta_min);
+  if (projected >= guard || rate >= guard ||
+      (window.live_answers > 0.0 && window.Rate() >= guard)) {
+    return 0.0;  // the guard: progressive
+  }
+  double lambda = std::exp(log_lambda_);
+  // Between the set point and the guard, abandons get dearer fast.
+  if (rate > set_point) lambda *= (guard - set_point) / (guard - rate);
+  return lambda;
 }
 
 PacingDecision Pacer::Decide(const CampaignSnapshot& snapshot) {
@@ -154,9 +187,9 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
     service_.Rebuild(settings_.grace_s);
     service_built_at_s_ = snapshot.now_s;
   }
-  const double theta = EffectiveTheta(snapshot.day);
-  decision.theta = theta;
-  if (theta <= 0.0) return 0;  // guard: progressive for now
+  const double lambda = EffectiveLambda(snapshot.day);
+  decision.lambda = lambda;
+  if (lambda <= 0.0) return 0;  // guard: progressive for now
 
   // Answers that will need an agent by each checkpoint (mean, variance of a
   // sum of independent Bernoullis), and agents free by checkpoint + grace.
@@ -189,33 +222,43 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
   const double routed = c[kCheckpoints - 1];
   if (routed < 1e-6) return 0;
 
-  // Probability that the n-th new line's answer finds no agent within the
-  // grace period, given that it needs one.
-  auto risk = [&](int n) {
+  // The n-th new line, given n-1 others: the agent idle time it is expected
+  // to save within the horizon against lambda times the abandons it is
+  // expected to cause. If its answer comes in checkpoint interval k and finds
+  // an agent (free by then, or within the grace period, and not taken by the
+  // answers before it), that agent's wait ends there: it saves the rest of
+  // the horizon. If it finds none, it is abandoned.
+  const double horizon = kCheckpointsS[kCheckpoints - 1];
+  auto worth = [&](int n) {
     const double others = n - 1;
-    double sum = 0.0, previous = 0.0;
+    double saved = 0.0, abandons = 0.0, previous_c = 0.0, previous_t = 0.0;
     for (size_t k = 0; k < kCheckpoints; ++k) {
-      const double mass = c[k] - previous;
-      previous = c[k];
+      const double mass = c[k] - previous_c;
+      const double mid = 0.5 * (previous_t + kCheckpointsS[k]);
+      previous_c = c[k];
+      previous_t = kCheckpointsS[k];
       if (mass <= 0.0) continue;
       const double margin = mean_free_[k] - mean_answers_[k] - others * c[k];
-      const double var =
-          var_free_[k] + var_answers_[k] + others * c[k] * (1.0 - c[k]) + 0.25;
-      sum += mass * 0.5 * std::erfc((margin - 0.5) / std::sqrt(2.0 * var));
+      const double sd =
+          std::sqrt(var_free_[k] + var_answers_[k] + others * c[k] * (1.0 - c[k]) + 1e-4);
+      // P(margin < 0.5): no agent left for one more answer.
+      const double none = 0.5 * std::erfc((margin - 0.5) / (sd * std::sqrt(2.0)));
+      abandons += mass * none;
+      saved += mass * (1.0 - none) * (horizon - mid);
     }
-    return sum / routed;
+    return saved - lambda * abandons;
   };
-  if (risk(1) > theta) return 0;
-  // Largest n <= room with risk(n) <= theta (risk grows with n).
+  if (worth(1) < 0.0) return 0;
+  // Largest n <= room worth dialing (the worth of one more line falls with n).
   int lo = 1, hi = 2;
-  while (hi <= room && risk(hi) <= theta) {
+  while (hi <= room && worth(hi) >= 0.0) {
     lo = hi;
     hi *= 2;
   }
   hi = std::min(hi, room + 1);
   while (hi - lo > 1) {
     const int mid = lo + (hi - lo) / 2;
-    if (risk(mid) <= theta) {
+    if (worth(mid) >= 0.0) {
       lo = mid;
     } else {
       hi = mid;

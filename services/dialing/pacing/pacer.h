@@ -50,22 +50,33 @@ struct PacingSettings {
 // The controller's constants. One set for every campaign (tuned once on the
 // simulator's tuning seeds, docs/pacing.md); exposed for tests and studies.
 struct ControllerOptions {
-  // Share of the cap the day's abandon rate is steered to.
-  double set_point_share = 0.62;
-  // Share of the cap at which the engine stops over-dialing for the rest of
-  // the day (progressive until the ratio falls back).
-  double guard_share = 0.80;
+  // The day's abandon rate is steered to a set point below the cap by
+  // set_point_sds standard deviations of a day's rate (Poisson: sqrt(cap /
+  // live answers of a typical day, learned from the ledger's past days)), and
+  // to at most set_point_share of the cap. Small pools, whose daily rate is
+  // noisier, get a lower set point; nothing is configured per pool size.
+  double set_point_share = 0.85;
+  double set_point_sds = 2.0;
+  // Before the ledger has a past day: this share of the cap.
+  double first_day_set_point_share = 0.70;
+  // The guard: when the day's rate, projected to the end of a typical day
+  // with guard_margin_abandons more abandons than the ledger holds, reaches
+  // this share of the cap, the engine dials progressive (no over-dialing)
+  // until the projection falls back.
+  double guard_share = 0.95;
+  double guard_margin_abandons = 2.0;
   // Pseudo live answers at the set point that every day starts with, so the
   // first abandons of a day do not swing the controller.
-  double prior_live_answers = 60.0;
-  // Speed of the integral term on log(theta), per second of campaign time at
+  double prior_live_answers = 100.0;
+  // Speed of the integral term on log(lambda), per second of campaign time at
   // a relative error of 1.
   double integral_gain_per_s = 1.0 / 900.0;
-  // Range of theta, the accepted probability that a new line's answer finds
-  // no agent within the grace period.
-  double theta_min = 0.002;
-  double theta_max = 0.40;
-  double theta_initial = 0.05;
+  // Range of lambda: the agent idle time (seconds) one abandoned answer is
+  // worth. A line is dialed when the idle time it is expected to save
+  // exceeds lambda times the abandons it is expected to cause.
+  double lambda_min = 1.0;
+  double lambda_max = 1e5;
+  double lambda_initial = 300.0;
   // Learning: half-lives in observations, and what is needed before the
   // predictive model is used (progressive until then).
   double attempt_half_life = 1500.0;
@@ -121,8 +132,9 @@ struct FinishedCall {
 
 struct PacingDecision {
   int lines = 0;
-  // Diagnostics: the model's view at this tick.
-  double theta = 0.0;
+  // Diagnostics: the model's view at this tick (lambda 0: the guard holds
+  // the campaign at progressive).
+  double lambda = 0.0;
   double expected_answers = 0.0;
   double expected_free_agents = 0.0;
   bool model_ready = false;
@@ -141,7 +153,8 @@ class Pacer {
 
   const AbandonLedger& ledger() const { return ledger_; }
   const PacingSettings& settings() const { return settings_; }
-  double theta() const;
+  // The controller's current price of an abandon, in seconds of idle time.
+  double lambda() const;
   // Learned probability that an attempt's answer needs an agent.
   double learned_answer_probability() const { return answers_.RoutedProbability(); }
   double learned_mean_talk_s() const { return service_.MeanTalk(); }
@@ -153,14 +166,15 @@ class Pacer {
   int Predictive(const CampaignSnapshot& snapshot, int idle, int room,
                  PacingDecision& decision);
   void UpdateController(const CampaignSnapshot& snapshot);
-  double EffectiveTheta(int64_t day) const;
+  double EffectiveLambda(int64_t day) const;
+  double SetPoint(int64_t day) const;
 
   PacingSettings settings_;
   ControllerOptions options_;
   AnswerModel answers_;
   ServiceModel service_;
   AbandonLedger ledger_;
-  double log_theta_;
+  double log_lambda_;
   double last_now_s_ = -1.0;
   double answers_built_at_s_ = -1e18;
   double service_built_at_s_ = -1e18;

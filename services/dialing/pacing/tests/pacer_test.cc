@@ -141,20 +141,20 @@ TEST(Pacer, GuardStopsOverDialingOnABadDay) {
   EXPECT_GT(pacer->Decide(next).lines, 1);
 }
 
-TEST(Pacer, ControllerLowersThetaWhenOverSetPoint) {
+TEST(Pacer, AbandonsGetDearerOverTheSetPoint) {
   auto pacer = Make(DialingMode::kPredictive);
   Teach(*pacer);
   Fixture f;
   f.agents.assign(10, {AgentState::kTalking, 50});
-  const double before = pacer->theta();
+  const double before = pacer->lambda();
   for (int i = 0; i < 100; ++i) {
     FinishedCall call;
     call.live_person = true;
-    call.abandoned = i < 3;  // 3 of 100: over the set point (62 % of 3 %), under the guard
+    call.abandoned = i < 3;  // 3 of 100: over the set point (75 % of 3 %), under the guard
     pacer->OnCallFinished(call);
   }
   for (int t = 0; t < 600; ++t) pacer->Decide(f.Snapshot(t));
-  EXPECT_LT(pacer->theta(), before);
+  EXPECT_GT(pacer->lambda(), before);
 }
 
 }  // namespace
