@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   agentstate::AgentStateManager manager(store, SystemClock::Get(), manager_options);
 
   events::OutboxRelayOptions relay;
-  relay.default_topic = "agentstate";
+  relay.default_topic = "agents";
   rt.StartRelay(outbox, relay);
   // Timers live in Redis: whichever replica sweeps first fires a due one.
   rt.scheduler().Every(absl::Milliseconds(absl::GetFlag(FLAGS_timer_sweep_ms)), [&manager] {

@@ -8,7 +8,7 @@
 #include "services/common/server/service_main.h"
 #include "services/common/server/service_runtime.h"
 #include "services/contacts/adapters/redis_contact_store.h"
-#include "services/contacts/contact_manager.h"
+#include "services/contacts/application/contact_manager.h"
 #include "services/contacts/server/contacts_service.h"
 
 ABSL_FLAG(std::string, zone_data_dir, dialgrid::EnvOr("DIALGRID_ZONE_DATA_DIR", DIALGRID_ZONE_DATA_DIR),

@@ -4,10 +4,17 @@
 Generates an N-row CSV (default 1,000,000; one phone each, NANP numbers with
 ZIP codes), streams it through ImportContacts over loopback gRPC into a fresh
 local platform, and prints rows/s end to end (gRPC stream -> parse ->
-normalize -> Redis) and Redis memory per contact, beside `redis-benchmark -P
-64 -t set` against the same kind of redis-server, in the same run.
+normalize -> Redis) and Redis memory per contact, beside two baselines of `redis-benchmark -P 64
+-t set` run in the same invocation: against a redis-server without AOF (the
+raw speed of Redis here) and against one with the AOF as the platform runs it
+(`appendonly yes`, `appendfsync` from DIALGRID_REDIS_APPENDFSYNC, default
+`always`: what a durable acknowledgement costs on this disk).
 
   tools/bench/contacts_import_bench.py [--rows 1000000] [--chunk-kib 1024]
+
+CPU seconds per row of dialgrid-contacts and redis-server are printed too
+(steadier than wall clock when other work shares the machine), with the load
+average before the import and the CPU model.
 
 Run it on an otherwise idle machine; figures go to docs/performance.md.
 """
@@ -15,8 +22,10 @@ import argparse
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pylib"))
@@ -55,11 +64,26 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def redis_benchmark_set(rows):
-    """redis-benchmark -P 64 SET against a fresh redis-server with the same config."""
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def redis_benchmark_set(rows, durable=False):
+    """redis-benchmark -P 64 SET against a fresh redis-server: without AOF, or
+    (durable) with the AOF and fsync policy the platform runs
+    (tools/pylib/dialgrid_local.py)."""
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-                             "--daemonize", "no"], stdout=subprocess.DEVNULL)
+    run_dir = tempfile.mkdtemp(prefix="dg-bench-redis-")
+    aof = ["--appendonly", "no"]
+    if durable:
+        aof = ["--appendonly", "yes",
+               "--appendfsync", os.environ.get("DIALGRID_REDIS_APPENDFSYNC", "always")]
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--dir", run_dir] + aof +
+                            ["--daemonize", "no"], stdout=subprocess.DEVNULL)
     try:
         wait_for(lambda: subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True,
                                         text=True).stdout.strip() == "PONG", 10, "redis")
@@ -70,6 +94,7 @@ def redis_benchmark_set(rows):
     finally:
         proc.terminate()
         proc.wait()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def main():
@@ -152,11 +177,17 @@ def main():
                 print("   ", k, v)
     finally:
         p.stop()
-    rps, line = redis_benchmark_set(args.rows)
-    print(f"baseline:          redis-benchmark -P 64 -t set -n {args.rows}: {rps:,.0f} SET/s" if rps else
-          f"baseline: redis-benchmark output: {line}")
-    if rps:
-        print(f"ratio:             import rows/s = {report.rows_read / took / rps:.2f} x pipelined SET/s")
+    rows_per_s = report.rows_read / took
+    fsync = os.environ.get("DIALGRID_REDIS_APPENDFSYNC", "always")
+    for label, durable in (("baseline (no AOF):", False), (f"baseline (AOF {fsync}):", True)):
+        rps, line = redis_benchmark_set(args.rows, durable=durable)
+        if rps:
+            print(f"{label:<27}redis-benchmark -P 64 -t set -n {args.rows}: {rps:,.0f} SET/s; "
+                  f"import rows/s = {rows_per_s / rps:.2f} x that")
+        else:
+            print(f"{label:<27}redis-benchmark output: {line}")
+    print(f"machine:           {cpu_model()}, {os.cpu_count()} CPUs; load average after "
+          f"{os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -18,10 +18,10 @@ BUILD = os.environ.get("DIALGRID_BUILD_DIR", os.path.join(ROOT, "build"))
 # Topics every service publishes on; the local broker creates them up front
 # (in production the Helm chart's topic job does).
 TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", "dialing:6",
-          "agent-state:6", "recording:3"]
+          "agents:6", "recording:3"]
 
 # Services that exist so far, in start order.
-SERVICES = ["tenancy", "contacts", "compliance"]
+SERVICES = ["tenancy", "contacts", "compliance", "agent-state"]
 
 
 def free_port():
@@ -134,7 +134,7 @@ class Platform:
         port_file = os.path.join(self.run_dir, f"{name}.ports")
         if os.path.exists(port_file):
             os.remove(port_file)
-        binary = os.path.join(BUILD, f"services/{name}/dialgrid-{name}")
+        binary = os.path.join(BUILD, f"services/{name}/dialgrid-{name.replace('-', '')}")
         args = [binary, "--redis=" + self.redis_address, "--kafka=" + self.kafka,
                 "--port_file=" + port_file]
         if name == "tenancy":

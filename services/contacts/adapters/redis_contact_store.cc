@@ -1,290 +1,84 @@
 #include "services/contacts/adapters/redis_contact_store.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
+#include "services/common/core/status_macros.h"
 #include "services/common/events/outbox_record.h"
+#include "services/contacts/adapters/lua/contacts_commit.lua.h"
+#include "services/contacts/adapters/lua/contacts_create_list.lua.h"
+#include "services/contacts/adapters/lua/contacts_helpers.lua.h"
+#include "services/contacts/adapters/lua/contacts_lease.lua.h"
 #include "services/contacts/domain/contact_rules.h"
+#include "services/contacts/domain/hash_buckets.h"
 
 namespace dialgrid::contacts {
 namespace {
 
 std::string Prefix(const std::string& tenant) { return TenantHashTag(tenant) + ":"; }
 
-uint64_t Fnv(absl::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
-
-std::string ExtBucket(absl::string_view id) {
-  return std::to_string(Fnv(id) % RedisContactStore::kExternalIdBuckets);
-}
-std::string PhoneBucket(absl::string_view e164) {
-  return std::to_string(Fnv(e164) % RedisContactStore::kPhoneBuckets);
-}
 std::string ListKey(const std::string& p, const std::string& list) { return p + "l:" + list; }
 std::string BucketKey(const std::string& p, const std::string& list, int64_t seq) {
   return absl::StrCat(p, "c:", list, ":", seq / RedisContactStore::kBucketSize);
 }
+std::string ExtPrefix(const std::string& p, const std::string& list) {
+  return absl::StrCat(p, "x:", list, ":");
+}
+std::string PhonePrefix(const std::string& p) { return p + "p:"; }
+std::string PhoneIndexKey(const std::string& p) { return p + "pi"; }
+std::string CountKey(const std::string& p) { return p + "contacts"; }
+std::string QueueIndexKey(const std::string& p, const std::string& list, int prio) {
+  return absl::StrCat(p, "qi:", list, ":", prio);
+}
+std::string RequestKey(const std::string& p, CreateKind kind, const std::string& request_id) {
+  return absl::StrCat(p, "req:", kind == CreateKind::kList ? "list:" : "contact:", request_id);
+}
 int64_t Millis(absl::Time t) { return absl::ToUnixMillis(t); }
+std::string ShapeText(const BucketShape& s) { return absl::StrCat(s.level, ":", s.split); }
 
-// Shared Lua: grouped writes and the queue-shard index.
-//   q:<list>:<prio>:<shard>  ZSET seq -> due ms (shard = seq / 128, so each
-//                            stays small enough for Redis's compact listpack)
-//   qi:<list>:<prio>         ZSET shard -> earliest due ms in that shard
-constexpr char kLuaHelpers[] = R"lua(
-local function push(t, k, ...)
-  local l = t[k]
-  if not l then l = {}; t[k] = l end
-  for _, v in ipairs({...}) do l[#l + 1] = v end
-end
-local function flush(cmd, t)
-  for k, l in pairs(t) do
-    for i = 1, #l, 1000 do
-      redis.call(cmd, k, unpack(l, i, math.min(i + 999, #l)))
-    end
-  end
-end
-local function fix_shards(P, touched)
-  for qkey, v in pairs(touched) do
-    local first = redis.call('ZRANGE', qkey, 0, 0, 'WITHSCORES')
-    if first[2] then redis.call('ZADD', v[1], first[2], v[2]) else redis.call('ZREM', v[1], v[2]) end
-  end
-end
-)lua";
+// The indexed key of an index field: an external-id field is the id; a phone
+// field is "<E.164>|<list>:<seq>".
+absl::string_view IndexedKey(absl::string_view field, bool phone) {
+  if (!phone) return field;
+  return field.substr(0, field.find('|'));
+}
 
-// Applies a batch of contact writes atomically. Pass 1 checks every
-// compare-and-set (and that new external ids are still free) before pass 2
-// writes anything, so a conflict leaves Redis untouched. Writes are grouped
-// per key so a 2000-row batch costs a few hundred Redis calls, not thousands.
-// KEYS: the list hash, the tenant's outbox (last).
-// ARGV: prefix, list, max_contacts (-1 none), import key ("" none),
-//       import rows, number of event records E, then 16 fields per write
-//       (see Commit()), then the E event records ('C' records get the first
-//       write's new sequence number appended; see BatchEvents::created).
 const redis::Script& CommitScript() {
-  static const redis::Script* s = new redis::Script(
-      std::string(kLuaHelpers) + events::RedisOutbox::kLuaAppend + R"lua(
-local P, list, maxc, impkey, improws = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local nev = tonumber(ARGV[6])
-local N = 16
-local n = (#ARGV - 6 - nev) / N
-local lkey = P .. 'l:' .. list
-if redis.call('EXISTS', lkey) == 0 then return {err = 'NO_LIST'} end
-local function f(i, k) return ARGV[6 + (i - 1) * N + k] end
-local function bucket(seq) return P .. 'c:' .. list .. ':' .. math.floor(seq / 128) end
-local newcount = 0
-for i = 1, n do
-  local seq = tonumber(f(i, 1))
-  if seq == 0 then
-    newcount = newcount + 1
-    if f(i, 5) ~= '' and redis.call('HEXISTS', P .. 'x:' .. list .. ':' .. f(i, 14), f(i, 5)) == 1 then
-      return {err = 'CONFLICT ' .. i}
-    end
-  else
-    local cur = redis.call('HGET', bucket(seq), tostring(seq))
-    if (cur or '') ~= f(i, 2) then return {err = 'CONFLICT ' .. i} end
-    if f(i, 13) ~= '' then
-      local li = redis.call('HGET', P .. 'li:' .. list, tostring(seq))
-      if not li or string.sub(li, 1, #f(i, 13) + 1) ~= f(i, 13) .. '|' then
-        return {err = 'LEASE ' .. i}
-      end
-    end
-  end
-end
-local total = tonumber(redis.call('GET', P .. 'contacts') or '0')
-local room = newcount
-if maxc >= 0 then room = math.max(0, math.min(newcount, maxc - total)) end
-local nextseq = 0
-if room > 0 then nextseq = redis.call('HINCRBY', lkey, 'next_seq', room) - room end
-local hset, hdel, zadd, zrem, counts, touched = {}, {}, {}, {}, {}, {}
-local added, removed = 0, 0
-local out = {}
-local cprefix, xprefix, lref = P .. 'c:' .. list .. ':', P .. 'x:' .. list .. ':', list .. ':'
-local shardkeys = {}
-local function shard(seq, prio)
-  local s = math.floor(seq / 128)
-  local id = prio .. ':' .. s
-  local q = shardkeys[id]
-  if not q then
-    q = P .. 'q:' .. list .. ':' .. id
-    shardkeys[id] = q
-    touched[q] = {P .. 'qi:' .. list .. ':' .. prio, tostring(s)}
-  end
-  return q
-end
-local function add1(t, k, a)
-  local l = t[k]
-  if not l then l = {}; t[k] = l end
-  l[#l + 1] = a
-end
-local function add2(t, k, a, b)
-  local l = t[k]
-  if not l then l = {}; t[k] = l end
-  l[#l + 1] = a
-  l[#l + 1] = b
-end
-for i = 1, n do
-  local o = 6 + (i - 1) * N
-  local seq = tonumber(ARGV[o + 1])
-  if seq == 0 and room == 0 then
-    out[i] = -1
-  else
-    if seq == 0 then
-      room = room - 1
-      nextseq = nextseq + 1
-      seq = nextseq
-      added = added + 1
-    end
-    local sseq = tostring(seq)
-    local ref = lref .. sseq
-    out[i] = seq
-    local bytes = ARGV[o + 3]
-    local live = bytes ~= ''
-    local bkey = cprefix .. math.floor(seq / 128)
-    if live then add2(hset, bkey, sseq, bytes) else add1(hdel, bkey, sseq); removed = removed + 1 end
-    local oldx, newx = ARGV[o + 4], ARGV[o + 5]
-    if oldx ~= '' and (oldx ~= newx or not live) then add1(hdel, xprefix .. ARGV[o + 15], oldx) end
-    if newx ~= '' and live then add2(hset, xprefix .. ARGV[o + 14], newx, sseq) end
-    -- phone index: field "<e164>|<list>:<seq>" in bucket hash P p:<b>;
-    -- entries arrive as "<b>|<e164>", several separated by tabs
-    local oldp, newp = ARGV[o + 6], live and ARGV[o + 7] or ''
-    if oldp ~= newp then
-      local keep = {}
-      for e in string.gmatch(newp, '[^\t]+') do keep[e] = true end
-      for e in string.gmatch(oldp, '[^\t]+') do
-        if not keep[e] then
-          local b, num = string.match(e, '([^|]+)|(.+)')
-          add1(hdel, P .. 'p:' .. b, num .. '|' .. ref)
-        end
-      end
-    end
-    if newp ~= '' then
-      if string.find(newp, '\t', 1, true) then
-        for e in string.gmatch(newp, '[^\t]+') do
-          local b, num = string.match(e, '([^|]+)|(.+)')
-          add2(hset, P .. 'p:' .. b, num .. '|' .. ref, '1')
-        end
-      else
-        local bar = string.find(newp, '|', 1, true)
-        add2(hset, P .. 'p:' .. string.sub(newp, 1, bar - 1), string.sub(newp, bar + 1) .. '|' .. ref, '1')
-      end
-    end
-    if ARGV[o + 10] == '1' then add1(zrem, shard(seq, ARGV[o + 11]), sseq) end
-    if ARGV[o + 13] ~= '' or not live then
-      redis.call('ZREM', P .. 'lz:' .. list, sseq)
-      redis.call('HDEL', P .. 'li:' .. list, sseq)
-    end
-    -- A contact leased to a dialer stays out of the queue until its lease
-    -- ends (the write ending the lease carries the lease id).
-    if ARGV[o + 9] ~= '' and live and (ARGV[o + 13] ~= '' or
-        redis.call('HEXISTS', P .. 'li:' .. list, sseq) == 0) then
-      add2(zadd, shard(seq, ARGV[o + 12]), ARGV[o + 9], sseq)
-    end
-    local os, ns = ARGV[o + 8], ARGV[o + 16]
-    if os ~= ns then
-      if os ~= '' then counts[os] = (counts[os] or 0) - 1 end
-      if ns ~= '' then counts[ns] = (counts[ns] or 0) + 1 end
-    end
-  end
-end
-flush('HDEL', hdel)
-flush('HSET', hset)
-flush('ZREM', zrem)
-flush('ZADD', zadd)
-fix_shards(P, touched)
-for k, d in pairs(counts) do
-  if d ~= 0 then redis.call('HINCRBY', lkey, 'n:' .. k, d) end
-end
-if added - removed ~= 0 then
-  redis.call('HINCRBY', lkey, 'count', added - removed)
-  redis.call('INCRBY', P .. 'contacts', added - removed)
-end
-redis.call('HINCRBY', lkey, 'version', 1)  -- see InsertNew: concurrent inserts watch it
-if impkey ~= '' then
-  redis.call('HSET', impkey, 'rows', improws)
-  redis.call('SADD', P .. 'imps:' .. list, impkey)
-end
-for j = #ARGV - nev + 1, #ARGV do
-  local rec = ARGV[j]
-  if string.sub(rec, 1, 1) == 'C' then
-    if out[1] and out[1] > 0 then outbox(rec .. tostring(out[1])) end
-  else
-    outbox(rec)
-  end
-end
-return out
-)lua");
+  static const redis::Script* s = new redis::Script(std::string(lua::kContactsHelpers) +
+                                                    events::RedisOutbox::kLuaAppend +
+                                                    lua::kContactsCommit);
   return *s;
 }
 
-// Returns expired leases to their queues, then leases up to N due contacts,
-// highest priority first, earliest-due shard first within a priority.
-// ARGV: prefix, list, now_ms, n, expire_ms, holder, then N lease ids.
-// Returns {seq, bytes, lease id, ...}.
 const redis::Script& LeaseScript() {
-  static const redis::Script* s = new redis::Script(std::string(kLuaHelpers) + R"lua(
-local P, list, now, n, exp, holder = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local lz, li = P .. 'lz:' .. list, P .. 'li:' .. list
-local touched = {}
-local function shard(seq, prio)
-  local s = tostring(math.floor(tonumber(seq) / 128))
-  local q = P .. 'q:' .. list .. ':' .. prio .. ':' .. s
-  touched[q] = {P .. 'qi:' .. list .. ':' .. prio, s}
-  return q
-end
-for _, seq in ipairs(redis.call('ZRANGEBYSCORE', lz, '-inf', now)) do
-  local info = redis.call('HGET', li, seq)
-  if info then
-    local prio = string.match(info, '^[^|]*|([^|]*)|')
-    redis.call('ZADD', shard(seq, prio), now, seq)
-    redis.call('HDEL', li, seq)
-  end
-  redis.call('ZREM', lz, seq)
-end
-fix_shards(P, touched)
-touched = {}
-local out = {}
-local got = 0
-for prio = 9, 0, -1 do
-  local qi = P .. 'qi:' .. list .. ':' .. prio
-  while got < n do
-    local shards = redis.call('ZRANGEBYSCORE', qi, '-inf', now, 'LIMIT', 0, 1)
-    if #shards == 0 then break end
-    local q = P .. 'q:' .. list .. ':' .. prio .. ':' .. shards[1]
-    touched[q] = {qi, shards[1]}
-    for _, seq in ipairs(redis.call('ZRANGEBYSCORE', q, '-inf', now, 'LIMIT', 0, n - got)) do
-      got = got + 1
-      local id = ARGV[6 + got]
-      redis.call('ZREM', q, seq)
-      redis.call('ZADD', lz, exp, seq)
-      redis.call('HSET', li, seq, id .. '|' .. prio .. '|' .. holder)
-      local bytes = redis.call('HGET', P .. 'c:' .. list .. ':' .. math.floor(tonumber(seq) / 128), seq)
-      out[#out + 1] = seq
-      out[#out + 1] = bytes or ''
-      out[#out + 1] = id
-    end
-    fix_shards(P, touched)
-    touched = {}
-  end
-  if got >= n then break end
-end
-return out
-)lua");
+  static const redis::Script* s =
+      new redis::Script(std::string(lua::kContactsHelpers) + lua::kContactsLease);
   return *s;
+}
+
+const redis::Script& CreateListScript() {
+  static const redis::Script* s = new redis::Script(
+      std::string(events::RedisOutbox::kLuaAppend) + lua::kContactsCreateList);
+  return *s;
+}
+
+absl::Status RequestReused() {
+  return WithMetadata(AlreadyExists("REQUEST_ID_REUSED",
+                                    "request_id was used within 24 hours for a different request; "
+                                    "a retry must repeat the request exactly, a new request needs "
+                                    "a new id"),
+                      "field", "request_id");
 }
 
 absl::Status MapScriptError(const absl::Status& st) {
@@ -298,7 +92,169 @@ absl::Status MapScriptError(const absl::Status& st) {
   if (msg.find("LEASE") != std::string::npos) {
     return FailedPrecondition("LEASE_NOT_HELD", "the lease is not held (expired or reported)");
   }
+  if (msg.find("REUSED") != std::string::npos) return RequestReused();
   return st;
+}
+
+bool IsReshard(const absl::Status& st) {
+  return absl::StrContains(st.message(), "RESHARD");
+}
+
+int64_t IntOf(const redis::Reply& r, int64_t otherwise = 0) {
+  int64_t v = otherwise;
+  if (r.type == redis::Reply::Type::kInteger) return r.integer;
+  if (r.is_nil() || !absl::SimpleAtoi(r.str, &v)) return otherwise;
+  return v;
+}
+
+// ---- index shapes (domain/hash_buckets.h) ----
+//
+// P l:<list> fields "xl", "xs": the shape of the list's external-id index
+// (absent: a list from before sizing, the fixed 65,536 buckets). P pi, fields
+// "l", "s", "n", "v": the shape of the tenant's phone index, its entry count
+// and a version every change of its buckets moves (absent: a new tenant, or
+// one from before sizing when P contacts exists). The Lua helpers
+// ext_shape/phone_shape read them the same way.
+
+// HMGET <list hash> xl xs count
+std::vector<std::string> ExtShapeRead(const std::string& lkey) {
+  return {"HMGET", lkey, "xl", "xs", "count"};
+}
+// HMGET P pi l s n
+std::vector<std::string> PhoneShapeRead(const std::string& p) {
+  return {"HMGET", PhoneIndexKey(p), "l", "s", "n"};
+}
+
+BucketShape ExtShapeOf(const redis::Reply& hmget) {
+  if (hmget.elements.size() < 2 || hmget.elements[0].is_nil()) return kLegacyShape;
+  return {static_cast<int>(IntOf(hmget.elements[0])), IntOf(hmget.elements[1])};
+}
+
+struct PhoneIndexState {
+  BucketShape shape;
+  bool exists = false;   // P pi is there
+  int64_t entries = 0;   // its n (an estimate for a tenant from before sizing)
+};
+// From PhoneShapeRead's reply and GET P contacts.
+PhoneIndexState PhoneStateOf(const redis::Reply& hmget, const redis::Reply& contacts) {
+  PhoneIndexState st;
+  if (hmget.elements.size() >= 3 && !hmget.elements[0].is_nil()) {
+    st.exists = true;
+    st.shape = {static_cast<int>(IntOf(hmget.elements[0])), IntOf(hmget.elements[1])};
+    st.entries = IntOf(hmget.elements[2]);
+    return st;
+  }
+  // `contacts` is GET P contacts: a tenant with contacts and no record is
+  // from before sizing; its phone entries are estimated as one per contact.
+  bool legacy = !contacts.is_nil();
+  st.shape = legacy ? kLegacyShape : BucketShape{0, 0};
+  st.entries = legacy ? IntOf(contacts) : 0;
+  return st;
+}
+
+// Growth of one index inside a transaction: the splits to make, the buckets
+// they need read first, and (once read) the moves.
+struct IndexGrowth {
+  std::string prefix;  // bucket key = prefix + number
+  bool phone = false;
+  BucketShape before, after;
+  std::vector<BucketSplit> splits;
+  std::vector<int64_t> to_read;  // existing buckets the splits take entries from
+
+  // At most this many splits per transaction, so one stays short; the rest
+  // follow with the next writes.
+  static constexpr int64_t kMaxSplits = 256;
+
+  IndexGrowth(std::string key_prefix, bool is_phone, BucketShape shape, int64_t entries)
+      : prefix(std::move(key_prefix)), phone(is_phone), before(shape), after(shape) {
+    int64_t n = std::min(SplitsNeeded(shape, entries), kMaxSplits);
+    if (n == 0) return;
+    splits = PlanSplits(shape, n, &after);
+    absl::flat_hash_set<int64_t> seen;
+    for (const auto& s : splits) {
+      if (s.from < before.Buckets() && seen.insert(s.from).second) to_read.push_back(s.from);
+    }
+  }
+  std::string Key(int64_t bucket) const { return absl::StrCat(prefix, bucket); }
+  // A phone bucket's values are all "1": its field names are enough.
+  void AddReads(std::vector<std::vector<std::string>>& cmds) const {
+    for (int64_t b : to_read) cmds.push_back({phone ? "HKEYS" : "HGETALL", Key(b)});
+  }
+  // With the replies of AddReads (in order; their strings are moved from),
+  // appends to `tx` the commands that move every entry to its bucket under
+  // `after`.
+  void AddMoves(redis::Reply* replies, std::vector<std::vector<std::string>>& tx) const {
+    if (splits.empty()) return;
+    struct Entry {
+      std::string field, value;
+      uint64_t hash;
+      int64_t from;
+    };
+    absl::flat_hash_map<int64_t, std::vector<Entry>> content;
+    for (size_t i = 0; i < to_read.size(); ++i) {
+      auto& v = content[to_read[i]];
+      auto& f = replies[i].elements;
+      const size_t step = phone ? 1 : 2;
+      v.reserve(f.size() / step);
+      for (size_t j = 0; j + step - 1 < f.size(); j += step) {
+        uint64_t h = BucketHash(IndexedKey(f[j].str, phone));
+        v.push_back({std::move(f[j].str), phone ? std::string("1") : std::move(f[j + 1].str), h,
+                     to_read[i]});
+      }
+    }
+    for (const auto& s : splits) {
+      auto it = content.find(s.from);
+      if (it == content.end()) continue;  // empty (created by this plan, nothing moved in)
+      std::vector<Entry> stay;
+      for (auto& e : it->second) {
+        if (MovesIn(s, e.hash)) {
+          content[s.to].push_back(std::move(e));
+        } else {
+          stay.push_back(std::move(e));
+        }
+      }
+      content[s.from] = std::move(stay);
+    }
+    std::map<int64_t, std::vector<std::string>> dels, sets;
+    for (const auto& [bucket, entries] : content) {
+      for (const auto& e : entries) {
+        if (e.from == bucket) continue;
+        dels[e.from].push_back(e.field);
+        auto& set = sets[bucket];
+        set.push_back(e.field);
+        set.push_back(e.value);
+      }
+    }
+    for (auto& [b, fields] : dels) {
+      std::vector<std::string> cmd = {"HDEL", Key(b)};
+      cmd.insert(cmd.end(), fields.begin(), fields.end());
+      tx.push_back(std::move(cmd));
+    }
+    for (auto& [b, fv] : sets) {
+      std::vector<std::string> cmd = {"HSET", Key(b)};
+      cmd.insert(cmd.end(), fv.begin(), fv.end());
+      tx.push_back(std::move(cmd));
+    }
+  }
+};
+
+// The shape records after the growths, and the phone entries a transaction
+// adds (every change to the phone buckets moves the record's version: inserts
+// and growths watch it).
+void AddShapeWrites(const std::string& p, const std::string& lkey, const IndexGrowth& xg,
+                    const IndexGrowth& pg, const PhoneIndexState& phone, int64_t phones_added,
+                    std::vector<std::vector<std::string>>& tx) {
+  if (!xg.splits.empty()) {
+    tx.push_back({"HSET", lkey, "xl", std::to_string(xg.after.level), "xs",
+                  std::to_string(xg.after.split)});
+  }
+  if (pg.splits.empty() && phones_added == 0) return;
+  std::string pikey = PhoneIndexKey(p);
+  if (!phone.exists) tx.push_back({"HSET", pikey, "n", std::to_string(phone.entries)});
+  tx.push_back({"HSET", pikey, "l", std::to_string(pg.after.level), "s",
+                std::to_string(pg.after.split)});
+  if (phones_added != 0) tx.push_back({"HINCRBY", pikey, "n", std::to_string(phones_added)});
+  tx.push_back({"HINCRBY", pikey, "v", "1"});
 }
 
 }  // namespace
@@ -334,30 +290,48 @@ absl::StatusOr<event::v1::Envelope> DecodeContactsOutboxRecord(absl::string_view
   return env;
 }
 
-// KEYS: the list hash, the tenant's lists, the outbox. ARGV: proto, etag,
-// event records... 1 created, 0 exists (nothing written).
-const redis::Script& CreateListScript() {
-  static const redis::Script* s = new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + R"lua(
-if redis.call('HSETNX', KEYS[1], 'proto', ARGV[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'etag', ARGV[2], 'count', '0')
-redis.call('ZADD', KEYS[2], 0, ARGV[3])
-for i = 4, #ARGV do outbox(ARGV[i]) end
-return 1
-)lua");
-  return *s;
-}
-
-absl::Status RedisContactStore::CreateList(const std::string& tenant, const std::string& list,
-                                           const v1::ContactList& cl, const Events& events) {
+absl::StatusOr<v1::ContactList> RedisContactStore::CreateList(const std::string& tenant,
+                                                              const std::string& list,
+                                                              const v1::ContactList& cl,
+                                                              const Events& events,
+                                                              const CreateRequest* request) {
   std::string p = Prefix(tenant);
-  std::vector<std::string> args = {cl.SerializeAsString(), cl.etag(), list};
+  std::vector<std::string> args = {
+      cl.SerializeAsString(), cl.etag(), list, request != nullptr ? request->fingerprint : "",
+      std::to_string(absl::ToInt64Seconds(kRequestIdLifetime))};
   events::AppendEnvelopeRecords(events, args);
-  auto r = outbox_->EvalWithEvents(CreateListScript(), {ListKey(p, list), p + "lists"}, args, tenant);
-  if (!r.ok()) return r.status();
-  if (r->integer == 0) {
+  // The request record is declared even without a request (the script does
+  // not touch it then), so the keys are the same every time.
+  std::string req = RequestKey(p, CreateKind::kList, request != nullptr ? request->request_id : "");
+  auto r = outbox_->EvalWithEvents(CreateListScript(), {ListKey(p, list), p + "lists", req}, args,
+                                   tenant);
+  if (!r.ok()) return MapScriptError(r.status());
+  if (r->elements.empty()) return absl::InternalError("redis: empty reply of the list script");
+  int64_t outcome = r->elements[0].integer;
+  if (outcome == 0) {
     return AlreadyExists("CONTACT_LIST_EXISTS", absl::StrCat("contact list \"", list, "\" exists"));
   }
-  return absl::OkStatus();
+  if (outcome == 2) {
+    v1::ContactList earlier;
+    if (r->elements.size() < 2 || !earlier.ParseFromString(r->elements[1].str)) {
+      return absl::DataLossError("a request record's list does not parse");
+    }
+    return earlier;
+  }
+  return cl;
+}
+
+absl::StatusOr<std::optional<CreatedRecord>> RedisContactStore::FindCreated(
+    const std::string& tenant, CreateKind kind, const std::string& request_id) {
+  auto r = redis_->Command({"HMGET", RequestKey(Prefix(tenant), kind, request_id), "fp", "seq",
+                            kind == CreateKind::kList ? "proto" : "bytes"});
+  if (!r.ok()) return r.status();
+  if (r->elements.size() < 3 || r->elements[0].is_nil()) return std::optional<CreatedRecord>();
+  CreatedRecord rec;
+  rec.fingerprint = r->elements[0].str;
+  rec.seq = IntOf(r->elements[1]);
+  rec.bytes = r->elements[2].str;
+  return std::optional<CreatedRecord>(std::move(rec));
 }
 
 absl::Status RedisContactStore::AppendEvents(const std::string& tenant, const Events& events) {
@@ -492,8 +466,9 @@ namespace {
 // The list fields a snapshot is made of, in HMGET order. `version` moves with
 // every commit script run, `count` with every insert or deletion and `etag`
 // with every list update and with a list deleted and created again, so two
-// reads with the same token saw the same contacts.
-constexpr const char* kSnapshotFields[] = {"version", "count", "etag"};
+// reads with the same token saw the same contacts. The external-id index's
+// shape follows (fields 3 and 4).
+constexpr const char* kSnapshotFields[] = {"version", "count", "etag", "xl", "xs"};
 
 std::vector<std::string> SnapshotRead(const std::string& lkey) {
   std::vector<std::string> cmd = {"HMGET", lkey};
@@ -514,36 +489,116 @@ ListSnapshot SnapshotOf(const redis::Reply& hmget) {
   return snap;
 }
 
+// The external-id shape in a SnapshotRead reply.
+BucketShape SnapshotExtShape(const redis::Reply& hmget) {
+  if (hmget.elements.size() < 5 || hmget.elements[3].is_nil()) return kLegacyShape;
+  return {static_cast<int>(IntOf(hmget.elements[3])), IntOf(hmget.elements[4])};
+}
+
 }  // namespace
 
-absl::StatusOr<std::vector<redis::Reply>> RedisContactStore::AtomicRead(
-    const std::string& lkey, const std::vector<std::vector<std::string>>& reads,
-    ListSnapshot* snapshot) {
-  if (snapshot == nullptr) return redis_->Pipeline(reads);
-  std::vector<std::vector<std::string>> tx;
-  tx.reserve(reads.size() + 3);
-  tx.push_back({"MULTI"});
-  tx.push_back(SnapshotRead(lkey));
-  tx.insert(tx.end(), reads.begin(), reads.end());
-  tx.push_back({"EXEC"});
-  auto r = redis_->Pipeline(tx);
+BucketShape RedisContactStore::CachedShape(const std::string& key, bool* known) {
+  std::lock_guard<std::mutex> lock(shapes_mu_);
+  auto it = shapes_.find(key);
+  *known = it != shapes_.end();
+  return *known ? it->second : BucketShape{};
+}
+
+void RedisContactStore::RememberShape(const std::string& key, const BucketShape& shape) {
+  std::lock_guard<std::mutex> lock(shapes_mu_);
+  if (shapes_.size() > 100000) shapes_.clear();  // bounded: a cache, refilled by reads
+  shapes_[key] = shape;
+}
+
+int64_t RedisContactStore::CachedEntries(const std::string& key) {
+  std::lock_guard<std::mutex> lock(shapes_mu_);
+  auto it = entries_.find(key);
+  return it == entries_.end() ? -1 : it->second;
+}
+
+void RedisContactStore::RememberEntries(const std::string& key, int64_t entries) {
+  std::lock_guard<std::mutex> lock(shapes_mu_);
+  if (entries_.size() > 100000) entries_.clear();
+  entries_[key] = entries;
+}
+
+absl::StatusOr<RedisContactStore::Shapes> RedisContactStore::LoadShapes(const std::string& tenant,
+                                                                        const std::string& list) {
+  std::string p = Prefix(tenant);
+  Shapes s;
+  bool xknown = false, pknown = false;
+  s.ext = CachedShape(absl::StrCat("x|", tenant, "|", list), &xknown);
+  s.phone = CachedShape(absl::StrCat("p|", tenant), &pknown);
+  if (xknown && pknown) return s;
+  auto r = redis_->Pipeline({ExtShapeRead(ListKey(p, list)), PhoneShapeRead(p), {"GET", CountKey(p)}});
   if (!r.ok()) return r.status();
-  std::vector<redis::Reply> out = std::move(r->back().elements);
-  if (out.size() != reads.size() + 1) return absl::InternalError("redis: short EXEC reply");
-  *snapshot = SnapshotOf(out[0]);
-  out.erase(out.begin());
-  return out;
+  s.ext = ExtShapeOf((*r)[0]);
+  s.phone = PhoneStateOf((*r)[1], (*r)[2]).shape;
+  RememberShapes(tenant, list, s);
+  return s;
+}
+
+void RedisContactStore::RememberShapes(const std::string& tenant, const std::string& list,
+                                       const Shapes& s) {
+  RememberShape(absl::StrCat("x|", tenant, "|", list), s.ext);
+  RememberShape(absl::StrCat("p|", tenant), s.phone);
+}
+
+void RedisContactStore::ForgetShapes(const std::string& tenant, const std::string& list) {
+  std::lock_guard<std::mutex> lock(shapes_mu_);
+  shapes_.erase(absl::StrCat("x|", tenant, "|", list));
+  shapes_.erase(absl::StrCat("p|", tenant));
+}
+
+absl::StatusOr<std::vector<redis::Reply>> RedisContactStore::ShapedRead(
+    const std::string& tenant, const std::string& list,
+    const std::function<std::vector<std::vector<std::string>>(const Shapes&)>& make_reads,
+    ListSnapshot* snapshot) {
+  std::string p = Prefix(tenant);
+  std::string lkey = ListKey(p, list);
+  for (int attempt = 0;; ++attempt) {
+    DG_ASSIGN_OR_RETURN(Shapes shapes, LoadShapes(tenant, list));
+    std::vector<std::vector<std::string>> reads = make_reads(shapes);
+    std::vector<std::vector<std::string>> tx;
+    tx.reserve(reads.size() + 5);
+    tx.push_back({"MULTI"});
+    tx.push_back(SnapshotRead(lkey));
+    tx.push_back(PhoneShapeRead(p));
+    tx.push_back({"GET", CountKey(p)});
+    tx.insert(tx.end(), reads.begin(), reads.end());
+    tx.push_back({"EXEC"});
+    auto r = redis_->Pipeline(tx);
+    if (!r.ok()) return r.status();
+    std::vector<redis::Reply> out = std::move(r->back().elements);
+    if (out.size() != reads.size() + 3) return absl::InternalError("redis: short EXEC reply");
+    Shapes seen{SnapshotExtShape(out[0]), PhoneStateOf(out[1], out[2]).shape};
+    if (seen.ext != shapes.ext || seen.phone != shapes.phone) {
+      // An index grew since the shapes were cached: read again with the new ones.
+      RememberShapes(tenant, list, seen);
+      if (attempt < 5) continue;
+      return Aborted("CONCURRENT_MODIFICATION", "an index of the list changed shape; retry");
+    }
+    if (snapshot != nullptr) *snapshot = SnapshotOf(out[0]);
+    out.erase(out.begin(), out.begin() + 3);
+    return out;
+  }
 }
 
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByExternalIds(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& ids,
     ListSnapshot* snapshot) {
-  std::string p = Prefix(tenant);
-  std::vector<std::vector<std::string>> cmds;
-  for (const auto& id : ids) {
-    cmds.push_back({"HGET", absl::StrCat(p, "x:", list, ":", ExtBucket(id)), id});
-  }
-  auto r = AtomicRead(ListKey(p, list), cmds, snapshot);
+  std::string xprefix = ExtPrefix(Prefix(tenant), list);
+  auto r = ShapedRead(
+      tenant, list,
+      [&](const Shapes& s) {
+        std::vector<std::vector<std::string>> cmds;
+        cmds.reserve(ids.size());
+        for (const auto& id : ids) {
+          cmds.push_back({"HGET", absl::StrCat(xprefix, s.ext.BucketOfKey(id)), id});
+        }
+        return cmds;
+      },
+      snapshot);
   if (!r.ok()) return r.status();
   std::vector<int64_t> out;
   for (const auto& rep : *r) {
@@ -580,10 +635,18 @@ bool SplitRef(absl::string_view ref, std::string& list, int64_t& seq) {
 absl::StatusOr<std::vector<int64_t>> RedisContactStore::FindByPhones(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& e164,
     ListSnapshot* snapshot) {
-  std::string p = Prefix(tenant);
-  std::vector<std::vector<std::string>> cmds;
-  for (const auto& n : e164) cmds.push_back({"HGETALL", p + "p:" + PhoneBucket(n)});
-  auto r = AtomicRead(ListKey(p, list), cmds, snapshot);
+  std::string pprefix = PhonePrefix(Prefix(tenant));
+  auto r = ShapedRead(
+      tenant, list,
+      [&](const Shapes& s) {
+        std::vector<std::vector<std::string>> cmds;
+        cmds.reserve(e164.size());
+        for (const auto& n : e164) {
+          cmds.push_back({"HGETALL", absl::StrCat(pprefix, s.phone.BucketOfKey(n))});
+        }
+        return cmds;
+      },
+      snapshot);
   if (!r.ok()) return r.status();
   std::vector<int64_t> out;
   for (size_t i = 0; i < e164.size(); ++i) {
@@ -606,9 +669,16 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> RedisContactStore::
   std::vector<std::pair<std::string, int64_t>> out;
   std::string p = Prefix(tenant);
   if (!phone.empty()) {
-    auto r = redis_->Command({"HGETALL", p + "p:" + PhoneBucket(phone)});
+    // The phone index is the tenant's; any list name serves for the read.
+    auto r = ShapedRead(
+        tenant, "",
+        [&](const Shapes& s) {
+          return std::vector<std::vector<std::string>>{
+              {"HGETALL", absl::StrCat(PhonePrefix(p), s.phone.BucketOfKey(phone))}};
+        },
+        nullptr);
     if (!r.ok()) return r.status();
-    for (const auto& ref : RefsOf(*r, phone)) {
+    for (const auto& ref : RefsOf((*r)[0], phone)) {
       std::string l;
       int64_t seq = 0;
       if (SplitRef(ref, l, seq)) out.emplace_back(l, seq);
@@ -701,48 +771,160 @@ absl::StatusOr<BatchResult> RedisContactStore::Commit(const std::string& tenant,
                                                       const std::vector<ContactWrite>& writes,
                                                       const ImportProgress* progress,
                                                       int64_t max_contacts,
-                                                      const BatchEvents& events) {
+                                                      const BatchEvents& events,
+                                                      const CreateRequest* request) {
+  for (int attempt = 0;; ++attempt) {
+    DG_ASSIGN_OR_RETURN(Shapes shapes, LoadShapes(tenant, list));
+    auto r = CommitWithShapes(tenant, list, writes, progress, max_contacts, events, request, shapes);
+    if (!r.ok() && IsReshard(r.status()) && attempt < 5) {
+      ForgetShapes(tenant, list);  // an index grew meanwhile: address it again
+      continue;
+    }
+    if (!r.ok()) return MapScriptError(r.status());
+    return r;
+  }
+}
+
+absl::StatusOr<BatchResult> RedisContactStore::CommitWithShapes(
+    const std::string& tenant, const std::string& list, const std::vector<ContactWrite>& writes,
+    const ImportProgress* progress, int64_t max_contacts, const BatchEvents& events,
+    const CreateRequest* request, const Shapes& shapes) {
   std::string p = Prefix(tenant);
-  const size_t nev = events.events.size() + (events.created ? 1 : 0);
-  std::vector<std::string> args = {
-      p, list, std::to_string(max_contacts),
-      progress != nullptr ? absl::StrCat(p, "imp:", list, ":", progress->import_id) : "",
-      progress != nullptr ? std::to_string(progress->rows_committed) : "0", std::to_string(nev)};
-  args.reserve(6 + writes.size() * 16 + nev);
-  auto phones = [](const std::vector<std::string>& v) {
+  std::string lkey = ListKey(p, list);
+  // KEYS: the fixed ones first (see contacts_commit.lua), then every other key
+  // the writes name, each once; the script gets their positions.
+  std::vector<std::string> keys = {lkey, CountKey(p), PhoneIndexKey(p), p + "lz:" + list,
+                                   p + "li:" + list, p + "imps:" + list};
+  for (int prio = 0; prio <= 9; ++prio) keys.push_back(QueueIndexKey(p, list, prio));
+  absl::flat_hash_map<std::string, size_t> at;
+  auto key = [&](std::string k) -> std::string {
+    auto it = at.find(k);
+    if (it == at.end()) {
+      keys.push_back(k);
+      it = at.emplace(std::move(k), keys.size()).first;  // Lua indexes from 1
+    }
+    return std::to_string(it->second);
+  };
+  std::string xprefix = ExtPrefix(p, list), pprefix = PhonePrefix(p);
+  auto phones = [&](const std::vector<std::string>& v) {
     std::vector<std::string> parts;
-    for (const auto& n : v) parts.push_back(absl::StrCat(PhoneBucket(n), "|", n));
+    for (const auto& n : v) {
+      parts.push_back(absl::StrCat(key(absl::StrCat(pprefix, shapes.phone.BucketOfKey(n))), "|", n));
+    }
     return absl::StrJoin(parts, "\t");
   };
+  auto ext = [&](const std::string& id) {
+    return id.empty() ? std::string("0") : key(absl::StrCat(xprefix, shapes.ext.BucketOfKey(id)));
+  };
+  auto shard = [&](int64_t seq, int prio) {
+    return key(absl::StrCat(p, "q:", list, ":", prio, ":", seq / kBucketSize));
+  };
+  const size_t nev = events.events.size() + (events.created ? 1 : 0);
+  std::vector<std::string> args = {p,
+                                   list,
+                                   std::to_string(max_contacts),
+                                   "0",
+                                   progress != nullptr ? std::to_string(progress->rows_committed) : "0",
+                                   std::to_string(nev),
+                                   ShapeText(shapes.ext),
+                                   ShapeText(shapes.phone),
+                                   "0",
+                                   request != nullptr ? request->fingerprint : "",
+                                   std::to_string(absl::ToInt64Seconds(kRequestIdLifetime))};
+  if (progress != nullptr) args[3] = key(absl::StrCat(p, "imp:", list, ":", progress->import_id));
+  if (request != nullptr) args[8] = key(RequestKey(p, CreateKind::kContact, request->request_id));
+  constexpr size_t kFields = 19;  // per write; the script's N must match
+  args.reserve(args.size() + writes.size() * kFields + nev);
   for (const auto& w : writes) {
-    args.push_back(std::to_string(w.seq));                                  // 1
-    args.push_back(w.expect);                                               // 2
-    args.push_back(w.bytes);                                                // 3
-    args.push_back(w.old_external_id);                                      // 4
-    args.push_back(w.new_external_id);                                      // 5
-    args.push_back(phones(w.old_phones));                                   // 6
-    args.push_back(phones(w.new_phones));                                   // 7
-    args.push_back(w.old_status);                                           // 8
-    args.push_back(w.queue_at ? std::to_string(Millis(*w.queue_at)) : ""); // 9
-    args.push_back(w.old_queued ? "1" : "");                                // 10
-    args.push_back(std::to_string(w.old_priority));                         // 11
-    args.push_back(std::to_string(w.new_priority));                         // 12
-    args.push_back(w.lease_id);                                             // 13
-    args.push_back(ExtBucket(w.new_external_id));                           // 14
-    args.push_back(ExtBucket(w.old_external_id));                           // 15
-    args.push_back(w.new_status);                                           // 16
+    bool old = w.seq > 0;
+    args.push_back(std::to_string(w.seq));                                            // 1
+    args.push_back(w.expect);                                                         // 2
+    args.push_back(w.bytes);                                                          // 3
+    args.push_back(w.old_external_id);                                                // 4
+    args.push_back(w.new_external_id);                                                // 5
+    args.push_back(phones(w.old_phones));                                             // 6
+    args.push_back(phones(w.new_phones));                                             // 7
+    args.push_back(w.old_status);                                                     // 8
+    args.push_back(w.queue_at ? std::to_string(Millis(*w.queue_at)) : "");            // 9
+    args.push_back(w.old_queued ? "1" : "");                                          // 10
+    args.push_back(std::to_string(w.old_priority));                                   // 11
+    args.push_back(std::to_string(w.new_priority));                                   // 12
+    args.push_back(w.lease_id);                                                       // 13
+    args.push_back(ext(w.new_external_id));                                           // 14
+    args.push_back(ext(w.old_external_id));                                           // 15
+    args.push_back(w.new_status);                                                     // 16
+    args.push_back(old ? key(BucketKey(p, list, w.seq)) : "0");                       // 17
+    args.push_back(old && w.old_queued ? shard(w.seq, w.old_priority) : "0");         // 18
+    args.push_back(old && w.queue_at ? shard(w.seq, w.new_priority) : "0");           // 19
   }
-  // Field count per write is 16 (the script's N must match).
   events::AppendEnvelopeRecords(events.events, args);
   if (events.created) args.push_back(events::FrameRecord('C', events.created->SerializeAsString()));
-  auto r = outbox_->EvalWithEvents(CommitScript(), {ListKey(p, list)}, args, tenant);
-  if (!r.ok()) return MapScriptError(r.status());
+  auto r = outbox_->EvalWithEvents(CommitScript(), keys, args, tenant);
+  if (!r.ok()) return r.status();
   BatchResult res;
-  for (const auto& e : r->elements) {
-    res.seqs.push_back(e.integer);
-    if (e.integer < 0) ++res.quota_rejected;
+  const auto& e = r->elements;
+  if (!e.empty() && e[0].type != redis::Reply::Type::kInteger) {  // {'R', seq, bytes}
+    if (e.size() < 3) return absl::InternalError("redis: short replay reply");
+    res.seqs.push_back(e[1].integer);
+    res.replayed = e[2].str;
+    return res;
+  }
+  if (e.size() != writes.size() + 6) return absl::InternalError("redis: unexpected commit reply");
+  for (size_t i = 0; i < writes.size(); ++i) {
+    res.seqs.push_back(e[i].integer);
+    if (e[i].integer < 0) ++res.quota_rejected;
+  }
+  const size_t o = writes.size();
+  Shapes now{{static_cast<int>(e[o].integer), e[o + 1].integer},
+             {static_cast<int>(e[o + 3].integer), e[o + 4].integer}};
+  RememberShapes(tenant, list, now);
+  RememberEntries(absl::StrCat("x|", tenant, "|", list), e[o + 2].integer);
+  RememberEntries(absl::StrCat("p|", tenant), e[o + 5].integer);
+  if (SplitsNeeded(now.ext, e[o + 2].integer) > 0 || SplitsNeeded(now.phone, e[o + 5].integer) > 0) {
+    // The write is done whatever this does; a failed or raced growth is
+    // made up by the next write.
+    (void)GrowIndexes(tenant, list);
   }
   return res;
+}
+
+absl::Status RedisContactStore::GrowIndexes(const std::string& tenant, const std::string& list) {
+  std::string p = Prefix(tenant);
+  std::string lkey = ListKey(p, list), pikey = PhoneIndexKey(p), count_key = CountKey(p);
+  return redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+    auto r = s.Pipeline({{"WATCH", lkey, pikey, count_key},
+                         {"EXISTS", lkey},
+                         ExtShapeRead(lkey),
+                         PhoneShapeRead(p),
+                         {"GET", count_key}});
+    if (!r.ok()) return r.status();
+    if ((*r)[1].integer == 0) return absl::OkStatus();
+    BucketShape ext = ExtShapeOf((*r)[2]);
+    int64_t count = (*r)[2].elements.size() > 2 ? IntOf((*r)[2].elements[2]) : 0;
+    PhoneIndexState phone = PhoneStateOf((*r)[3], (*r)[4]);
+    IndexGrowth xg(ExtPrefix(p, list), false, ext, count);
+    IndexGrowth pg(PhonePrefix(p), true, phone.shape, phone.entries);
+    if (xg.splits.empty() && pg.splits.empty()) return absl::OkStatus();
+    std::vector<std::vector<std::string>> reads;
+    xg.AddReads(reads);
+    pg.AddReads(reads);
+    std::vector<redis::Reply> got;
+    if (!reads.empty()) {
+      auto g = s.Pipeline(reads);
+      if (!g.ok()) return g.status();
+      got = *std::move(g);
+    }
+    std::vector<std::vector<std::string>> tx = {{"MULTI"}};
+    xg.AddMoves(got.data(), tx);
+    pg.AddMoves(got.data() + xg.to_read.size(), tx);
+    AddShapeWrites(p, lkey, xg, pg, phone, 0, tx);
+    tx.push_back({"EXEC"});
+    auto done = s.Pipeline(tx);
+    if (!done.ok()) return done.status();
+    if (done->back().is_nil()) return absl::OkStatus();  // raced: the next write grows them
+    RememberShapes(tenant, list, {xg.after, pg.after});
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tenant,
@@ -753,56 +935,110 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
                                                          const std::string& snapshot) {
   std::string p = Prefix(tenant);
   std::string lkey = ListKey(p, list);
-  std::string count_key = p + "contacts";
+  std::string count_key = CountKey(p);
+  std::string pikey = PhoneIndexKey(p);
   BatchResult res;
   if (writes.empty()) return res;
   // Every write to a list's contacts bumps the list hash (Commit bumps
-  // "version" and "next_seq", inserts bump "count" and "next_seq"), so
-  // watching the list hash and the tenant's contact count catches any
-  // concurrent change that could claim one of our external ids or spend the
-  // quota, without watching thousands of keys. The sequence numbers come from
-  // "next_seq" as read under the watch and are claimed inside the
-  // transaction, so an aborted attempt leaves no gap.
-  std::vector<std::string> xbucket(writes.size());
-  for (size_t i = 0; i < writes.size(); ++i) {
-    if (!writes[i].new_external_id.empty()) xbucket[i] = ExtBucket(writes[i].new_external_id);
-  }
-  absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
-    std::vector<std::string> state = SnapshotRead(lkey);
-    state.push_back("next_seq");
-    std::vector<std::vector<std::string>> reads = {
-        {"WATCH", lkey, count_key}, {"EXISTS", lkey}, {"GET", count_key}, std::move(state)};
+  // "version" and "next_seq", inserts bump "count" and "next_seq", index
+  // growth "xl"/"xs"), and every change to the tenant's phone buckets bumps
+  // its phone-index record, so watching those and the tenant's contact count
+  // catches any concurrent change that could claim one of our external ids,
+  // spend the quota or move index entries, without watching thousands of
+  // keys. The sequence numbers come from "next_seq" as read under the watch
+  // and are claimed inside the transaction, so an aborted attempt leaves no
+  // gap.
+  std::string xprefix = ExtPrefix(p, list), pprefix = PhonePrefix(p);
+  const std::string xcache = absl::StrCat("x|", tenant, "|", list), pcache = absl::StrCat("p|", tenant);
+  BucketShape ext_after, phone_after;
+  int64_t ext_entries_after = 0, phone_entries_after = 0;
+  int64_t all_phones = 0;
+  for (const auto& w : writes) all_phones += static_cast<int64_t>(w.new_phones.size());
+  // The reads a plan needs under the watch: the ids' lookups (without a
+  // snapshot) and the buckets the growth splits.
+  auto reads_for = [&](const BucketShape& ext, const IndexGrowth& xg, const IndexGrowth& pg) {
+    std::vector<std::vector<std::string>> reads;
     if (snapshot.empty()) {
-      for (size_t i = 0; i < writes.size(); ++i) {
-        if (xbucket[i].empty()) continue;
-        reads.push_back({"HEXISTS", absl::StrCat(p, "x:", list, ":", xbucket[i]),
-                         writes[i].new_external_id});
+      for (const auto& w : writes) {
+        if (w.new_external_id.empty()) continue;
+        reads.push_back({"HEXISTS", absl::StrCat(xprefix, ext.BucketOfKey(w.new_external_id)),
+                         w.new_external_id});
       }
     }
-    auto r = s.Pipeline(reads);
+    xg.AddReads(reads);
+    pg.AddReads(reads);
+    return reads;
+  };
+  absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+    // With the shapes and entry counts this process last left (the usual
+    // case: an import is its list's only writer), the lookups and the
+    // buckets to split go in the first round trip; the shapes read there
+    // confirm the guess, and a wrong guess costs a second round trip.
+    bool xknown = false, pknown = false;
+    BucketShape xguess = CachedShape(xcache, &xknown), pguess = CachedShape(pcache, &pknown);
+    int64_t xentries = CachedEntries(xcache), pentries = CachedEntries(pcache);
+    bool guessed = xknown && pknown && xentries >= 0 && pentries >= 0;
+    std::optional<IndexGrowth> xg, pg;
+    std::vector<std::vector<std::string>> cmds = {{"WATCH", lkey, count_key, pikey},
+                                                  {"EXISTS", lkey},
+                                                  {"GET", count_key},
+                                                  SnapshotRead(lkey),  // version count etag xl xs
+                                                  PhoneShapeRead(p)};
+    cmds[3].push_back("next_seq");  // [5]
+    const size_t fixed = cmds.size();
+    if (guessed) {
+      xg.emplace(xprefix, false, xguess, xentries + static_cast<int64_t>(writes.size()));
+      pg.emplace(pprefix, true, pguess, pentries + all_phones);
+      auto more = reads_for(xguess, *xg, *pg);
+      std::move(more.begin(), more.end(), std::back_inserter(cmds));
+    }
+    auto r = s.Pipeline(cmds);
     if (!r.ok()) return r.status();
     if ((*r)[1].integer == 0) return NotFound("CONTACT_LIST_NOT_FOUND", "contact list not found");
-    int64_t total = 0;
-    if (!(*r)[2].is_nil()) (void)absl::SimpleAtoi((*r)[2].str, &total);
+    int64_t total = IntOf((*r)[2]);
+    ListSnapshot now = SnapshotOf((*r)[3]);
     // The list is unchanged since the caller's lookup, so its absent ids are
     // still absent; WATCH covers the rest of the way to EXEC.
-    if (!snapshot.empty() && SnapshotOf((*r)[3]).token != snapshot) {
+    if (!snapshot.empty() && now.token != snapshot) {
       return Aborted("CONCURRENT_MODIFICATION", "the list changed since it was read; retry");
     }
-    for (size_t j = 4; j < r->size(); ++j) {
-      if ((*r)[j].integer == 1) {
-        return Aborted("CONCURRENT_MODIFICATION", "an external id was claimed meanwhile; retry");
-      }
-    }
-    int64_t next_seq = 0;
     const auto& state_reply = (*r)[3].elements;
-    if (state_reply.size() > 3 && !state_reply[3].is_nil()) {
-      (void)absl::SimpleAtoi(state_reply[3].str, &next_seq);
-    }
+    int64_t next_seq = state_reply.size() > 5 ? IntOf(state_reply[5]) : 0;
+    BucketShape ext = SnapshotExtShape((*r)[3]);
+    PhoneIndexState phone = PhoneStateOf((*r)[4], (*r)[2]);
+
     int64_t room = static_cast<int64_t>(writes.size());
     if (max_contacts >= 0) room = std::max<int64_t>(0, std::min(room, max_contacts - total));
     // The first `room` writes get consecutive sequence numbers, the rest -1.
     size_t added = static_cast<size_t>(room);
+    int64_t phones_added = 0;
+    for (size_t i = 0; i < added; ++i) phones_added += static_cast<int64_t>(writes[i].new_phones.size());
+
+    std::vector<redis::Reply> got;
+    if (guessed && ext == xguess && phone.shape == pguess) {
+      // The guess held: its plan is a valid one for the stored shapes (it may
+      // split a little more or less than the exact counts ask; the next
+      // write evens that out).
+      got.assign(std::make_move_iterator(r->begin() + static_cast<std::ptrdiff_t>(fixed)),
+                 std::make_move_iterator(r->end()));
+    } else {
+      xg.emplace(xprefix, false, ext, now.contacts + static_cast<int64_t>(added));
+      pg.emplace(pprefix, true, phone.shape, phone.entries + phones_added);
+      auto reads = reads_for(ext, *xg, *pg);
+      if (!reads.empty()) {
+        auto g = s.Pipeline(reads);
+        if (!g.ok()) return g.status();
+        got = *std::move(g);
+      }
+    }
+    const size_t lookups = got.size() - xg->to_read.size() - pg->to_read.size();
+    for (size_t j = 0; j < lookups; ++j) {
+      if (got[j].integer == 1) {
+        return Aborted("CONCURRENT_MODIFICATION", "an external id was claimed meanwhile; retry");
+      }
+    }
+    ext_entries_after = now.contacts + static_cast<int64_t>(added);
+    phone_entries_after = phone.entries + phones_added;
     res.seqs.assign(writes.size(), -1);
     for (size_t i = 0; i < added; ++i) res.seqs[i] = next_seq + 1 + static_cast<int64_t>(i);
     res.quota_rejected = static_cast<int64_t>(writes.size() - added);
@@ -822,16 +1058,18 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
       }
       tx.push_back(std::move(cmd));
     }
-    // Index entries, one HSET per bucket touched (sorted by bucket).
-    std::vector<std::pair<uint32_t, uint32_t>> xs, ps;  // (bucket, write) / (bucket, phone ref)
-    std::vector<std::pair<size_t, size_t>> phone_refs;   // (write, phone index)
+    // Entries the growth moves, then the new entries where the grown
+    // indexes keep them, one HSET per bucket touched (sorted by bucket).
+    xg->AddMoves(got.data() + lookups, tx);
+    pg->AddMoves(got.data() + lookups + xg->to_read.size(), tx);
+    std::vector<std::pair<int64_t, uint32_t>> xs, ps;  // (bucket, write) / (bucket, phone ref)
+    std::vector<std::pair<size_t, size_t>> phone_refs;  // (write, phone index)
     for (size_t i = 0; i < added; ++i) {
-      if (!xbucket[i].empty()) {
-        xs.emplace_back(static_cast<uint32_t>(Fnv(writes[i].new_external_id) % kExternalIdBuckets),
-                        static_cast<uint32_t>(i));
+      if (!writes[i].new_external_id.empty()) {
+        xs.emplace_back(xg->after.BucketOfKey(writes[i].new_external_id), static_cast<uint32_t>(i));
       }
       for (size_t k = 0; k < writes[i].new_phones.size(); ++k) {
-        ps.emplace_back(static_cast<uint32_t>(Fnv(writes[i].new_phones[k]) % kPhoneBuckets),
+        ps.emplace_back(pg->after.BucketOfKey(writes[i].new_phones[k]),
                         static_cast<uint32_t>(phone_refs.size()));
         phone_refs.emplace_back(i, k);
       }
@@ -839,8 +1077,8 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
     std::sort(xs.begin(), xs.end());
     std::sort(ps.begin(), ps.end());
     for (size_t j = 0; j < xs.size();) {
-      uint32_t b = xs[j].first;
-      std::vector<std::string> cmd = {"HSET", absl::StrCat(p, "x:", list, ":", b)};
+      int64_t b = xs[j].first;
+      std::vector<std::string> cmd = {"HSET", absl::StrCat(xprefix, b)};
       for (; j < xs.size() && xs[j].first == b; ++j) {
         cmd.push_back(writes[xs[j].second].new_external_id);
         cmd.push_back(sseq[xs[j].second]);
@@ -848,8 +1086,8 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
       tx.push_back(std::move(cmd));
     }
     for (size_t j = 0; j < ps.size();) {
-      uint32_t b = ps[j].first;
-      std::vector<std::string> cmd = {"HSET", absl::StrCat(p, "p:", b)};
+      int64_t b = ps[j].first;
+      std::vector<std::string> cmd = {"HSET", absl::StrCat(pprefix, b)};
       for (; j < ps.size() && ps[j].first == b; ++j) {
         auto [i, k] = phone_refs[ps[j].second];
         cmd.push_back(absl::StrCat(writes[i].new_phones[k], "|", list, ":", sseq[i]));
@@ -884,7 +1122,7 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
       }
       tx.push_back(std::move(cmd));
       // LT: the shard's earliest due only ever moves earlier here.
-      tx.push_back({"ZADD", absl::StrCat(p, "qi:", list, ":", prio), "LT",
+      tx.push_back({"ZADD", QueueIndexKey(p, list, prio_shard.first), "LT",
                     std::to_string(members.back().first), shard});
     }
     for (auto& [status, n] : status_counts) {
@@ -895,6 +1133,7 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
       tx.push_back({"HINCRBY", lkey, "count", std::to_string(added)});
       tx.push_back({"INCRBY", count_key, std::to_string(added)});
     }
+    AddShapeWrites(p, lkey, *xg, *pg, phone, phones_added, tx);
     if (progress != nullptr) {
       std::string imp = absl::StrCat(p, "imp:", list, ":", progress->import_id);
       tx.push_back({"HSET", imp, "rows", std::to_string(progress->rows_committed)});
@@ -910,9 +1149,14 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
     const auto& results = done->back().elements;
     if (results.empty()) return absl::InternalError("redis: short EXEC reply");
     res.snapshot_after = SnapshotOf(results.back()).token;
+    ext_after = xg->after;
+    phone_after = pg->after;
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
+  RememberShapes(tenant, list, {ext_after, phone_after});
+  RememberEntries(xcache, ext_entries_after);
+  RememberEntries(pcache, phone_entries_after);
   return res;
 }
 
@@ -933,10 +1177,13 @@ absl::StatusOr<std::vector<Lease>> RedisContactStore::LeaseDue(const std::string
                                                                absl::Duration duration,
                                                                const std::string& holder) {
   absl::Time expire = now + duration;
-  std::vector<std::string> args = {Prefix(tenant), list, std::to_string(Millis(now)),
+  std::string p = Prefix(tenant);
+  std::vector<std::string> args = {p, list, std::to_string(Millis(now)),
                                    std::to_string(count), std::to_string(Millis(expire)), holder};
   for (int i = 0; i < count; ++i) args.push_back(RandomHex(12));
-  auto r = redis_->Eval(LeaseScript(), {ListKey(Prefix(tenant), list)}, args);
+  std::vector<std::string> keys = {ListKey(p, list), p + "lz:" + list, p + "li:" + list};
+  for (int prio = 0; prio <= 9; ++prio) keys.push_back(QueueIndexKey(p, list, prio));
+  auto r = redis_->Eval(LeaseScript(), keys, args);
   if (!r.ok()) return r.status();
   std::vector<Lease> out;
   for (size_t i = 0; i + 2 < r->elements.size(); i += 3) {

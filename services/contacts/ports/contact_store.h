@@ -32,6 +32,10 @@ struct ContactWrite {
 struct BatchResult {
   std::vector<int64_t> seqs;
   int64_t quota_rejected = 0;
+  // Commit with a CreateRequest only: set when an earlier call with the same
+  // request id created the contact (nothing was written now): its stored
+  // bytes as created then; seqs[0] is its sequence number.
+  std::optional<std::string> replayed;
   // InsertNew only: the token of the list's state right after this batch
   // (read inside the same transaction), for the caller's next InsertNew.
   std::string snapshot_after;
@@ -58,6 +62,24 @@ struct BatchEvents {
   std::optional<event::v1::Envelope> created;
 };
 
+// A create made at most once per client request id (AIP-155): the store
+// keeps the request's fingerprint and what the create made, in the same
+// atomic step as the create, for kRequestIdLifetime.
+enum class CreateKind { kList, kContact };
+struct CreateRequest {
+  CreateKind kind = CreateKind::kContact;
+  std::string request_id;
+  std::string fingerprint;  // of the request without its request_id
+};
+inline constexpr absl::Duration kRequestIdLifetime = absl::Hours(24);
+// What a request id created: the list (its stored proto) or the contact
+// (sequence number and stored bytes), as created.
+struct CreatedRecord {
+  std::string fingerprint;
+  int64_t seq = 0;
+  std::string bytes;
+};
+
 struct ImportProgress {
   std::string import_id;
   int64_t rows_committed = 0;  // data rows fully handled so far
@@ -82,8 +104,17 @@ class ContactStore {
  public:
   virtual ~ContactStore() = default;
 
-  virtual absl::Status CreateList(const std::string& tenant, const std::string& list,
-                                  const v1::ContactList& contact_list, const Events& events) = 0;
+  // The list created; with a `request` whose id made a list before, that
+  // list as created then and nothing written (ALREADY_EXISTS
+  // REQUEST_ID_REUSED when that id came with another request).
+  virtual absl::StatusOr<v1::ContactList> CreateList(const std::string& tenant,
+                                                     const std::string& list,
+                                                     const v1::ContactList& contact_list,
+                                                     const Events& events,
+                                                     const CreateRequest* request) = 0;
+  // What `request_id` of this kind created in the last kRequestIdLifetime.
+  virtual absl::StatusOr<std::optional<CreatedRecord>> FindCreated(
+      const std::string& tenant, CreateKind kind, const std::string& request_id) = 0;
   // With counts filled in.
   virtual absl::StatusOr<v1::ContactList> GetList(const std::string& tenant,
                                                   const std::string& list) = 0;
@@ -122,12 +153,17 @@ class ContactStore {
 
   // Applies writes atomically (ABORTED CONCURRENT_MODIFICATION when a
   // compare-and-set failed: nothing was written). With `progress`, records it
-  // in the same step. `max_contacts` < 0 means no quota.
+  // in the same step. `max_contacts` < 0 means no quota. With `request` (a
+  // batch creating one contact), records what it created under the request
+  // id in the same step, or, when the id created a contact before, writes
+  // nothing and returns that contact in `replayed` (ALREADY_EXISTS
+  // REQUEST_ID_REUSED when the id came with another request).
   virtual absl::StatusOr<BatchResult> Commit(const std::string& tenant, const std::string& list,
                                              const std::vector<ContactWrite>& writes,
                                              const ImportProgress* progress,
                                              int64_t max_contacts,
-                                             const BatchEvents& events) = 0;
+                                             const BatchEvents& events,
+                                             const CreateRequest* request = nullptr) = 0;
   // Stores events on their own (facts that must be durable before, or
   // whatever happens to, the writes that follow: an opt-out, an erasure).
   virtual absl::Status AppendEvents(const std::string& tenant, const Events& events) = 0;

@@ -2,7 +2,7 @@
 
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "services/common/server/rpc.h"
-#include "services/contacts/contact_manager.h"
+#include "services/contacts/application/contact_manager.h"
 
 namespace dialgrid::contacts {
 

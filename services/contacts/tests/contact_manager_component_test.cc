@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/core/clock.h"
+#include "services/common/core/errors.h"
+#include "services/contacts/domain/hash_buckets.h"
 #include "services/contacts/adapters/redis_contact_store.h"
-#include "services/contacts/contact_manager.h"
+#include "services/contacts/application/contact_manager.h"
 #include "tests/fixtures/servers.h"
 
 namespace dialgrid::contacts {
@@ -25,9 +30,14 @@ class InterleavingStore final : public ContactStore {
   explicit InterleavingStore(std::shared_ptr<ContactStore> inner) : inner_(std::move(inner)) {}
   std::function<void()> after_commit;
 
-  absl::Status CreateList(const std::string& t, const std::string& l, const v1::ContactList& c,
-                          const Events& e) override {
-    return inner_->CreateList(t, l, c, e);
+  absl::StatusOr<v1::ContactList> CreateList(const std::string& t, const std::string& l,
+                                             const v1::ContactList& c, const Events& e,
+                                             const CreateRequest* r) override {
+    return inner_->CreateList(t, l, c, e, r);
+  }
+  absl::StatusOr<std::optional<CreatedRecord>> FindCreated(const std::string& t, CreateKind k,
+                                                           const std::string& id) override {
+    return inner_->FindCreated(t, k, id);
   }
   absl::Status AppendEvents(const std::string& t, const Events& e) override {
     return inner_->AppendEvents(t, e);
@@ -73,8 +83,9 @@ class InterleavingStore final : public ContactStore {
   }
   absl::StatusOr<BatchResult> Commit(const std::string& t, const std::string& l,
                                      const std::vector<ContactWrite>& w, const ImportProgress* p,
-                                     int64_t m, const BatchEvents& e) override {
-    auto r = inner_->Commit(t, l, w, p, m, e);
+                                     int64_t m, const BatchEvents& e,
+                                     const CreateRequest* req = nullptr) override {
+    auto r = inner_->Commit(t, l, w, p, m, e, req);
     if (after_commit) {
       auto hook = std::move(after_commit);
       after_commit = nullptr;
@@ -116,8 +127,10 @@ class ContactManagerComponentTest : public ::testing::Test {
     auto client = redis::Client::Create(o);
     ASSERT_TRUE(client.ok());
     std::shared_ptr<redis::Client> shared(std::move(*client));
+    raw_ = shared;
     auto outbox = std::make_shared<events::RedisOutbox>(shared, RedisContactStore::OutboxOptions("test"));
     auto inner = std::make_shared<RedisContactStore>(shared, outbox);
+    redis_store_ = inner;
     store_ = std::make_shared<InterleavingStore>(inner);
     auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
     ASSERT_TRUE(zones.ok()) << zones.status();
@@ -161,6 +174,8 @@ class ContactManagerComponentTest : public ::testing::Test {
   static constexpr char kList[] = "tenants/acme/contactLists/calls";
   FakeClock clock_;
   std::unique_ptr<RedisServer> redis_;
+  std::shared_ptr<redis::Client> raw_;
+  std::shared_ptr<RedisContactStore> redis_store_;
   std::shared_ptr<InterleavingStore> store_;
   std::unique_ptr<ContactManager> manager_;
 };
@@ -184,6 +199,158 @@ TEST_F(ContactManagerComponentTest, PhonePolicyInsertRechecksPhonesAfterItsOwnUp
   EXPECT_EQ(store_->after_commit, nullptr) << "the interleaving did not happen";
   EXPECT_EQ(CountPhone("+12122010601"), 1);
   EXPECT_EQ(CountPhone("+13052010123"), 1) << "two contacts with the same phone in one list";
+}
+
+// Entries per key of every index bucket ("{t:acme}:x:calls:*", "{t:acme}:p:*").
+std::map<std::string, int64_t> BucketSizes(redis::Client& r, const std::string& pattern) {
+  std::map<std::string, int64_t> out;
+  auto keys = r.Command({"KEYS", pattern});
+  EXPECT_TRUE(keys.ok());
+  for (const auto& k : keys->elements) out[k.str] = r.Command({"HLEN", k.str})->integer;
+  return out;
+}
+
+// The indexes of a new list and tenant start with one bucket and split as
+// contacts arrive (imports and single creates): every entry stays findable,
+// the bucket count follows the entries, no bucket nears the 128 entries of
+// Redis's compact encoding.
+TEST_F(ContactManagerComponentTest, IndexesGrowWithTheListAndKeepEveryEntry) {
+  std::string csv = "id,phone\n";
+  for (int i = 0; i < 4500; ++i) absl::StrAppend(&csv, "g-", i, ",+1212", 2000000 + i, "\n");
+  auto r = Import("grow", csv);  // three batches: inserts split the buckets
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows_accepted(), 4500);
+  for (int i = 4500; i < 4600; ++i) {  // single creates: the store grows the indexes after Commit
+    v1::CreateContactRequest req;
+    req.set_parent(kList);
+    req.mutable_contact()->set_external_id(absl::StrCat("g-", i));
+    req.mutable_contact()->add_phones()->mutable_number()->set_e164(absl::StrCat("+1212", 2000000 + i));
+    ASSERT_TRUE(manager_->CreateContact(req).ok());
+  }
+  std::vector<std::string> ids, phones;
+  for (int i = 0; i < 4600; ++i) {
+    ids.push_back(absl::StrCat("g-", i));
+    phones.push_back(absl::StrCat("+1212", 2000000 + i));
+  }
+  auto by_id = redis_store_->FindByExternalIds("acme", "calls", ids, nullptr);
+  auto by_phone = redis_store_->FindByPhones("acme", "calls", phones, nullptr);
+  ASSERT_TRUE(by_id.ok() && by_phone.ok());
+  for (int i = 0; i < 4600; ++i) {
+    EXPECT_GT((*by_id)[static_cast<size_t>(i)], 0) << ids[static_cast<size_t>(i)];
+    EXPECT_EQ((*by_id)[static_cast<size_t>(i)], (*by_phone)[static_cast<size_t>(i)]) << phones[static_cast<size_t>(i)];
+  }
+  auto shape = raw_->Command({"HMGET", "{t:acme}:l:calls", "xl", "xs"});
+  auto pshape = raw_->Command({"HMGET", "{t:acme}:pi", "l", "s", "n"});
+  ASSERT_TRUE(shape.ok() && pshape.ok());
+  BucketShape x{std::stoi(shape->elements[0].str), std::stoll(shape->elements[1].str)};
+  BucketShape p{std::stoi(pshape->elements[0].str), std::stoll(pshape->elements[1].str)};
+  EXPECT_EQ(x.Buckets(), (4600 + kBucketTargetLoad - 1) / kBucketTargetLoad);
+  EXPECT_EQ(p.Buckets(), (4600 + kBucketTargetLoad - 1) / kBucketTargetLoad);
+  EXPECT_EQ(pshape->elements[2].str, "4600");
+  for (const auto& [pattern, shape_of] :
+       std::vector<std::pair<std::string, BucketShape>>{{"{t:acme}:x:calls:*", x}, {"{t:acme}:p:*", p}}) {
+    auto sizes = BucketSizes(*raw_, pattern);
+    EXPECT_LE(static_cast<int64_t>(sizes.size()), shape_of.Buckets()) << pattern;
+    int64_t total = 0;
+    for (const auto& [key, n] : sizes) {
+      total += n;
+      EXPECT_LT(n, 100) << key;
+      int64_t b = std::stoll(key.substr(key.rfind(':') + 1));
+      EXPECT_LT(b, shape_of.Buckets()) << key;
+    }
+    EXPECT_EQ(total, 4600) << pattern;
+  }
+  // Erasure by phone still finds a contact through the grown index.
+  v1::EraseContactDataRequest erase;
+  erase.set_parent("tenants/acme");
+  erase.set_phone_number("+12122004321");
+  auto erased = manager_->EraseContactData(erase);
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  EXPECT_EQ(erased->erased_contacts_size(), 1);
+}
+
+// Data stored before sizing (list hash without "xl", no phone-index record,
+// 65,536 buckets by FNV-1a-64) is still found and keeps its layout.
+TEST_F(ContactManagerComponentTest, IndexesFromBeforeSizingKeepTheirLayout) {
+  ASSERT_TRUE(raw_->Command({"HDEL", "{t:acme}:l:calls", "xl", "xs"}).ok());
+  ASSERT_TRUE(raw_->Command({"DEL", "{t:acme}:pi"}).ok());
+  ASSERT_TRUE(raw_->Command({"SET", "{t:acme}:contacts", "0"}).ok());  // a tenant with history
+  v1::CreateContactRequest req;
+  req.set_parent(kList);
+  req.mutable_contact()->set_external_id("old-1");
+  req.mutable_contact()->add_phones()->mutable_number()->set_e164("+12125550123");
+  auto c = manager_->CreateContact(req);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::string xkey = absl::StrCat("{t:acme}:x:calls:", BucketHash("old-1") % 65536);
+  std::string pkey = absl::StrCat("{t:acme}:p:", BucketHash("+12125550123") % 65536);
+  EXPECT_EQ(raw_->Command({"HGET", xkey, "old-1"})->str, "1");
+  EXPECT_EQ(raw_->Command({"HEXISTS", pkey, "+12125550123|calls:1"})->integer, 1);
+  auto pi = raw_->Command({"HMGET", "{t:acme}:pi", "l", "s"});
+  EXPECT_EQ(pi->elements[0].str, "16");
+  EXPECT_EQ(pi->elements[1].str, "0");
+  EXPECT_EQ(raw_->Command({"HGET", "{t:acme}:l:calls", "xl"})->is_nil(), true);  // still legacy
+  // An entry written by the old code, by hand at its old bucket, is found.
+  ASSERT_TRUE(raw_->Command({"HSET", absl::StrCat("{t:acme}:x:calls:", BucketHash("hand-9") % 65536),
+                             "hand-9", "77"}).ok());
+  auto found = redis_store_->FindByExternalIds("acme", "calls", {"hand-9", "old-1"}, nullptr);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ((*found)[0], 77);
+  EXPECT_EQ((*found)[1], 1);
+}
+
+// A stale cached shape (another replica grew the index) is detected in the
+// same atomic step and the call retried with the stored shape.
+TEST_F(ContactManagerComponentTest, AnotherReplicasGrowthIsSeen) {
+  auto outbox = std::make_shared<events::RedisOutbox>(raw_, RedisContactStore::OutboxOptions("b"));
+  auto replica = std::make_shared<RedisContactStore>(raw_, outbox);
+  std::string csv = "id,phone\n";
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&csv, "s-", i, ",+1212", 3000000 + i, "\n");
+  ASSERT_TRUE(Import("s1", csv).ok());
+  // This store cached the shapes; the replica's import grows the indexes.
+  ASSERT_TRUE(redis_store_->FindByExternalIds("acme", "calls", {"s-1"}, nullptr).ok());
+  auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+  ContactManager other(replica, *zones, nullptr, clock_, "b");
+  v1::ImportHeader h;
+  h.set_parent(kList);
+  h.set_import_id("s2");
+  h.set_default_country("US");
+  h.mutable_mapping()->set_external_id("id");
+  h.mutable_mapping()->add_phones("phone");
+  std::string more = "id,phone\n";
+  for (int i = 40; i < 400; ++i) absl::StrAppend(&more, "s-", i, ",+1212", 3000000 + i, "\n");
+  auto session = other.StartImport(h);
+  ASSERT_TRUE(session.ok());
+  ASSERT_TRUE((*session)->Feed(more).ok());
+  ASSERT_TRUE((*session)->Finish().ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 400; ++i) ids.push_back(absl::StrCat("s-", i));
+  auto found = redis_store_->FindByExternalIds("acme", "calls", ids, nullptr);
+  ASSERT_TRUE(found.ok()) << found.status();
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_GT((*found)[i], 0) << ids[i];
+  // And a commit through the stale store addresses the grown buckets.
+  v1::CreateContactRequest req;
+  req.set_parent(kList);
+  req.mutable_contact()->set_external_id("s-5");
+  req.mutable_contact()->add_phones()->mutable_number()->set_e164("+12125550999");
+  EXPECT_EQ(ReasonOf(manager_->CreateContact(req).status()), "EXTERNAL_ID_EXISTS");
+  req.mutable_contact()->set_external_id("s-new");
+  auto created = manager_->CreateContact(req);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto again = replica->FindByExternalIds("acme", "calls", {"s-new"}, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT((*again)[0], 0);
+  // This store's next import plans its growth from what it last saw; the
+  // replica grew the indexes since, so the plan is made again from the
+  // stored shapes.
+  std::string last = "id,phone\n";
+  for (int i = 400; i < 1200; ++i) absl::StrAppend(&last, "s-", i, ",+1212", 3000000 + i, "\n");
+  auto r = Import("s3", last);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_accepted(), 800);
+  for (int i = 0; i < 1200; ++i) ids.push_back(absl::StrCat("s-", i));
+  auto all = replica->FindByExternalIds("acme", "calls", ids, nullptr);
+  ASSERT_TRUE(all.ok());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_GT((*all)[i], 0) << ids[i];
 }
 
 }  // namespace

@@ -873,7 +873,7 @@ TEST_F(ContactsServiceTest, ImportIsIdempotentByImportId) {
 // ---- 3b. imports over several batches (2000 rows each) ----
 
 // A new list lets an import skip the lookups of ids it has not inserted
-// itself (contact_manager.cc, ImportSession::Lookup): a row in a later batch
+// itself (application/import_session.cc, ImportSession::Lookup): a row in a later batch
 // that repeats an earlier batch's id must still find that contact.
 TEST_F(ContactsServiceTest, ImportFindsItsOwnEarlierBatches) {
   v1::ContactList list = CreateList(*big_, "ct-big", "mb-ext");
@@ -1386,7 +1386,7 @@ TEST_F(ContactsServiceTest, ContactCrudAndFilters) {
 // Two people of one list share a number (a household line): the phone
 // filter finds both, as ExportContacts' filter does.
 //
-// Regression test for a fixed bug (services/contacts/contact_manager.cc ListContacts, the "phone filter
+// Regression test for a fixed bug (services/contacts/application/contact_manager.cc ListContacts, the "phone filter
 // goes through the phone index" branch, with RedisContactStore::FindByPhones):
 // FindByPhones returns one seq per list (the first "<list>:<seq>" ref of the
 // number), so ListContacts with `phone = "+1..."` returns only the first
@@ -1603,7 +1603,7 @@ TEST_F(ContactsServiceTest, UnreportedLeaseReturnsToTheQueue) {
   EXPECT_EQ(third.leases_size(), 1);
 }
 
-// Regression test for a fixed bug (services/contacts/contact_manager.cc MakeWrite, used by UpdateContact
+// Regression test for a fixed bug (services/contacts/application, MakeWrite, used by UpdateContact
 // and ImportSession::Flush): a leased contact is stored as CALLABLE, so an
 // update or an import upsert of it writes queue_at and the commit script
 // ZADDs it back into the dialer queue q:<list>:<priority> while its lease

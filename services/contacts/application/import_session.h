@@ -1,33 +1,23 @@
 #pragma once
 
-#include <functional>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <thread>
-#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
-#include "services/common/core/clock.h"
-#include "services/common/kafka/event_publisher.h"
+#include "services/contacts/application/contacts_context.h"
 #include "services/contacts/domain/contact_rules.h"
 #include "services/contacts/domain/csv_reader.h"
 #include "services/contacts/domain/key_filter.h"
-#include "services/common/geo/time_zones.h"
 #include "services/contacts/ports/contact_store.h"
 
 namespace dialgrid::contacts {
-
-inline constexpr char kContactsTopic[] = "contacts";
-
-// The tenant's contact quota (Quota.max_contacts); -1 for "no quota".
-using ContactQuota = std::function<absl::StatusOr<int64_t>(const std::string& tenant)>;
-
-class ContactManager;
 
 // One ImportContacts stream: fed chunk by chunk, it parses, normalizes and
 // commits rows in atomic batches, so memory stays bounded by one chunk plus
@@ -35,6 +25,10 @@ class ContactManager;
 // however large the file. Not thread-safe (one stream, one user).
 class ImportSession {
  public:
+  // Validates the header (list exists, mapping sane) and opens a session;
+  // `ctx` must outlive it.
+  static absl::StatusOr<std::unique_ptr<ImportSession>> Start(const ContactsContext& ctx,
+                                                              const v1::ImportHeader& header);
   ~ImportSession();
   // Processes a chunk; errors end the import (what was committed stays,
   // and a resend with the same import id resumes after it).
@@ -45,7 +39,6 @@ class ImportSession {
   v1::ImportReport ReportSnapshot() const;
 
  private:
-  friend class ContactManager;
   struct Row {
     int64_t row;
     RawContact raw;
@@ -63,7 +56,7 @@ class ImportSession {
     std::vector<Ready> rows;
     int64_t last_row = 0;
   };
-  ImportSession(ContactManager& manager, std::string tenant, std::string list,
+  ImportSession(const ContactsContext& ctx, std::string tenant, std::string list,
                 v1::ImportHeader header, int64_t already_committed, int64_t max_contacts);
   absl::Status OnRecord(CsvReader::Record& rec);
   absl::Status OnJsonLine(absl::string_view line, int64_t row);
@@ -85,7 +78,7 @@ class ImportSession {
   absl::Status Drain();
   void Reject(int64_t row, absl::string_view reason, absl::string_view message);
 
-  ContactManager& manager_;
+  const ContactsContext& ctx_;
   std::string tenant_, list_;
   v1::ImportHeader header_;
   int64_t already_committed_;
@@ -123,66 +116,5 @@ class ImportSession {
   std::string own_snapshot_;
   KeyFilter own_keys_;
 };
-
-// The contacts service's logic between the gRPC handlers (caller already
-// authenticated, tenant checked) and the store.
-class ContactManager {
- public:
-  // Every change is stored with its event in one step (the store's outbox);
-  // a relay publishes the events on the "contacts" topic.
-  ContactManager(std::shared_ptr<ContactStore> store, std::shared_ptr<const geo::ZoneResolver> zones,
-                 ContactQuota quota, const Clock& clock, std::string producer);
-
-  absl::StatusOr<v1::ContactList> CreateContactList(const v1::CreateContactListRequest& req);
-  absl::StatusOr<v1::ContactList> GetContactList(const v1::GetContactListRequest& req);
-  absl::StatusOr<v1::ListContactListsResponse> ListContactLists(
-      const v1::ListContactListsRequest& req);
-  absl::StatusOr<v1::ContactList> UpdateContactList(const v1::UpdateContactListRequest& req);
-  absl::StatusOr<v1::DeleteContactListResponse> DeleteContactList(
-      const v1::DeleteContactListRequest& req);
-
-  absl::StatusOr<v1::Contact> CreateContact(const v1::CreateContactRequest& req);
-  absl::StatusOr<v1::Contact> GetContact(const v1::GetContactRequest& req);
-  absl::StatusOr<v1::ListContactsResponse> ListContacts(const v1::ListContactsRequest& req);
-  absl::StatusOr<v1::Contact> UpdateContact(const v1::UpdateContactRequest& req);
-  absl::StatusOr<v1::DeleteContactResponse> DeleteContact(const v1::DeleteContactRequest& req);
-
-  // Validates the header (list exists, mapping sane) and opens a session.
-  absl::StatusOr<std::unique_ptr<ImportSession>> StartImport(const v1::ImportHeader& header);
-  // Calls `emit` with CSV chunks of at most ~256 KiB; stops early when it
-  // returns false (client gone).
-  absl::Status Export(const v1::ExportContactsRequest& req,
-                      const std::function<bool(std::string)>& emit);
-
-  absl::StatusOr<v1::EraseContactDataResponse> EraseContactData(
-      const v1::EraseContactDataRequest& req);
-  absl::StatusOr<v1::LeaseContactsResponse> LeaseContacts(const v1::LeaseContactsRequest& req);
-  absl::StatusOr<v1::Contact> ReportOutcome(const v1::ReportOutcomeRequest& req);
-
- private:
-  friend class ImportSession;
-  // The event of a change, as the store keeps it.
-  event::v1::Envelope Event(const std::string& tenant, const std::string& subject,
-                            const google::protobuf::Message& payload) const;
-  absl::StatusOr<int64_t> MaxContacts(const std::string& tenant);
-  // Loads one contact: (tenant, list, seq, stored bytes, contact).
-  struct Loaded {
-    std::string tenant, list, list_name;
-    int64_t seq = 0;
-    std::string bytes;
-    v1::Contact contact;
-  };
-  absl::StatusOr<Loaded> Load(absl::string_view name);
-
-  std::shared_ptr<ContactStore> store_;
-  std::shared_ptr<const geo::ZoneResolver> zones_;
-  ContactQuota quota_;
-  const Clock& clock_;
-  std::string producer_;
-};
-
-// A write that turns `before` (stored bytes, "" if new) into `after`.
-ContactWrite MakeWrite(int64_t seq, const std::string& before_bytes, const v1::Contact* before,
-                       const v1::Contact* after, const std::string& after_bytes);
 
 }  // namespace dialgrid::contacts
