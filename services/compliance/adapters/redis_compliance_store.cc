@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/request_ids.h"
 #include "services/common/core/names.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/events/outbox_record.h"
@@ -125,13 +126,6 @@ std::string None(const std::string& tenant) { return Prefix(tenant) + "none"; }
 
 std::string RequestKeyName(const std::string& tenant, const RequestKey& key) {
   return key.id.empty() ? None(tenant) : Prefix(tenant) + "mreq:" + key.id;
-}
-
-absl::Status RequestIdReused() {
-  return WithMetadata(AlreadyExists("REQUEST_ID_REUSED",
-                                    "request_id was used within 24 hours for a different request; "
-                                    "use a new id for a new request"),
-                      "field", "request_id");
 }
 
 // The vendor-scope keys of a registry's overlay ({vendor}: the slot of the

@@ -11,6 +11,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/request_ids.h"
 #include "services/common/core/names.h"
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
@@ -23,35 +24,6 @@
 #include "services/contacts/domain/csv_reader.h"
 
 namespace dialgrid::contacts {
-namespace {
-
-// request_id: optional; up to 128 printable ASCII characters without spaces
-// (as tenancy's and compliance's).
-absl::Status ValidateRequestId(const std::string& id) {
-  if (id.size() > 128) {
-    return InvalidField("request_id", "FIELD_TOO_LONG",
-                        absl::StrCat("must be at most 128 characters, got ", id.size()));
-  }
-  for (size_t i = 0; i < id.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(id[i]);
-    if (c < 0x21 || c > 0x7e) {
-      return InvalidField(
-          "request_id", "INVALID_REQUEST_ID",
-          absl::StrCat("must be printable ASCII without spaces; byte ", i, " is not"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status RequestIdReused() {
-  return WithMetadata(AlreadyExists("REQUEST_ID_REUSED",
-                                    "request_id was used within 24 hours for a different request; "
-                                    "a retry must repeat the request exactly, a new request needs "
-                                    "a new id"),
-                      "field", "request_id");
-}
-
-}  // namespace
 
 // What a retry must repeat exactly: the request without its request_id,
 // serialized deterministically, hashed (two FNV-1a-64 passes with different

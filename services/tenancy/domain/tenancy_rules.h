@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dialgrid/tenancy/v1/tenancy.pb.h"
+#include "services/common/core/request_ids.h"
 
 namespace dialgrid::tenancy {
 
@@ -18,7 +19,6 @@ inline constexpr size_t kMaxSuspendReason = 500;
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
 inline constexpr int64_t kMaxQuotaValue = 1'000'000'000'000;
-inline constexpr size_t kMaxRequestId = 128;
 // CreateCredential's answer carries the secret, kept for a retry sealed under
 // a key derived from the request id: the id must be hard to guess.
 inline constexpr size_t kMinCredentialRequestId = 16;
@@ -59,12 +59,8 @@ absl::Status ValidateNewCredential(const v1::Credential& credential, bool vendor
 // The credential's state at `now`.
 v1::Credential::State CredentialStateAt(const v1::Credential& credential, absl::Time now);
 
-// A request id (AIP-155): empty (none), or `min_length`..128 printable ASCII
-// characters without spaces ('!'..'~'), e.g. a UUID. Longer: FIELD_TOO_LONG;
-// shorter or other characters: INVALID_REQUEST_ID (field `request_id`).
-absl::Status ValidateRequestId(absl::string_view request_id, size_t min_length = 1);
-// The id came within kRequestRetention with a different request (or caller).
-absl::Status RequestIdReused();
+// Request ids (AIP-155): ValidateRequestId and RequestIdReused from
+// services/common/core/request_ids.h.
 
 // Page tokens are opaque to clients: base64url of the last id returned.
 std::string EncodePageToken(absl::string_view last_id);
