@@ -11,6 +11,7 @@
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/enum_walk.h"
 #include "tests/fixtures/test_platform.h"
+#include "tests/fixtures/topic_recorder.h"
 
 namespace dialgrid::agentstate {
 namespace {
@@ -230,6 +231,32 @@ TEST_F(AgentStateServiceTest, UndefinedEnumValuesAreRefused) {
        {"CreateAgent",
         {"parent: 'tenants/as-a' agent_id: 'enum-2' agent { display_name: 'x' }", *admin_a_}}});
   for (const auto& pr : problems) ADD_FAILURE() << pr;
+}
+
+TEST_F(AgentStateServiceTest, WithTheBrokerFrozenCallsAnswerAndTheirEventsFollow) {
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(), {"agents"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  ASSERT_TRUE(p_->broker().Pause().ok());
+  const absl::Time start = absl::Now();
+  v1::Agent a = Create(*admin_a_, "as-a", "kafka-1");
+  LoginReady(*agent_a_, a.name());
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(p_->broker().Resume().ok());
+  EXPECT_LT(took, absl::Seconds(5)) << "calls waited for Kafka";
+  // Stored with their events: created, logged in, ready, in that order.
+  bool seen = (*recorder)->WaitFor([&](const std::vector<event::v1::Envelope>& events) {
+    std::vector<v1::State> states;
+    bool created = false;
+    for (const auto& e : events) {
+      if (e.subject() != a.name()) continue;
+      v1::AgentStatus st;
+      if (e.payload().UnpackTo(&st)) states.push_back(st.state());
+      if (e.payload().Is<v1::Agent>()) created = true;
+    }
+    return created && states == std::vector<v1::State>{v1::STATE_NOT_READY, v1::STATE_READY};
+  });
+  EXPECT_TRUE(seen) << "the agent's events on the agents topic after the broker came back";
+  (*recorder)->Stop();
 }
 
 TEST_F(AgentStateServiceTest, AnUnconfirmedReservationIsFreedEvenIfItsReplicaDies) {
