@@ -19,6 +19,7 @@ from dialgrid_local import Platform  # noqa: E402
 import dialgrid_client as dc  # noqa: E402
 from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, health_pb2_grpc  # noqa: E402
 from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
+from dialgrid_client import agentstate_pb2, agentstate_pb2_grpc  # noqa: E402
 from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, dialing_mode_pb2, time_zone_source_pb2  # noqa: E402
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2, timestamp_pb2  # noqa: E402
@@ -210,11 +211,12 @@ def run_demo(p):
 
     run_contacts(p, contacts, office, globex)
     run_compliance(p, compliance_channel, contacts, office, globex, admin)
+    run_agents(p, stub, admin, office, globex)
 
     step("Metrics (admin HTTP /metrics, Prometheus text)")
-    for service in ("tenancy", "contacts", "compliance"):
+    for service in ("tenancy", "contacts", "compliance", "agent-state"):
         body = urllib.request.urlopen(f"http://{p.endpoints[service]['admin']}/metrics", timeout=5).read().decode()
-        prefix = f"dialgrid_{service}_rpc_requests_total{{"
+        prefix = f"dialgrid_{service.replace('-', '')}_rpc_requests_total{{"
         show(prefix + "method,code}", "")
         by_method = {}
         for line in body.splitlines():
@@ -600,6 +602,83 @@ def run_compliance(p, channel, contacts, office, globex, admin):
         by_type[env.type.rsplit(".", 1)[-1]] = by_type.get(env.type.rsplit(".", 1)[-1], 0) + 1
     for t, n in sorted(by_type.items()):
         show(t, n)
+
+
+def run_agents(p, tenancy, admin, office, globex):
+    """Agent state: ACME's agents log in, the dialer reserves one for an answered call."""
+    agents = agentstate_pb2_grpc.AgentStateServiceStub(grpc.insecure_channel(p.endpoints["agent-state"]["grpc"]))
+    dialer = dc.bearer(p.service_secret)
+    desk = dc.bearer(tenancy.CreateCredential(tenancy_pb2.CreateCredentialRequest(
+        parent="tenants/acme-insurance",
+        credential=tenancy_pb2.Credential(display_name="ACME agent desktops", roles=[tenancy_pb2.ROLE_AGENT])),
+        metadata=admin, timeout=5).secret)
+    state = lambda st: agentstate_pb2.State.Name(st.state).replace("STATE_", "")  # noqa: E731
+
+    step("Agent state: ACME's back office creates three agents for campaign 'renewals'")
+    campaign = "tenants/acme-insurance/campaigns/renewals"
+    names = []
+    for aid, display, skill in (("maria", "Maria Lopez", "spanish"), ("tom", "Tom Baker", "english"),
+                                ("ines", "Ines Duarte", "spanish")):
+        a = agents.CreateAgent(agentstate_pb2.CreateAgentRequest(
+            parent="tenants/acme-insurance", agent_id=aid,
+            agent=agentstate_pb2.Agent(display_name=display, campaigns=[campaign],
+                                       skills=[agentstate_pb2.Skill(name=skill, level=7)])),
+            metadata=office, timeout=5)
+        names.append(a.name)
+        show(a.name, f"{a.display_name}, {skill}, {state(a.status)}")
+
+    step("They log in at their stations; Tom and Maria go ready (Tom first), Ines takes a break")
+    for name, station in zip(names, ("ext-201", "ext-202", "ext-203")):
+        agents.Login(agentstate_pb2.LoginRequest(name=name, station=station), metadata=desk, timeout=5)
+    for name in (names[1], names[0]):
+        agents.SetReady(agentstate_pb2.SetReadyRequest(name=name), metadata=desk, timeout=5)
+        time.sleep(0.01)  # so the two ready times differ
+    agents.SetNotReady(agentstate_pb2.SetNotReadyRequest(name=names[2], reason_code="break"),
+                       metadata=desk, timeout=5)
+    for name in names:
+        st = agents.GetAgent(agentstate_pb2.GetAgentRequest(name=name), metadata=office, timeout=5).status
+        show(name.rsplit("/", 1)[1], f"{state(st)}{' (' + st.reason_code + ')' if st.reason_code else ''}"
+                                     f" at {st.station}")
+
+    step("A call is answered: the dialer reserves the longest-ready agent, retries, confirms, ends")
+    r = agents.ReserveAgent(agentstate_pb2.ReserveAgentRequest(campaign=campaign, call_id="call-0001"),
+                            metadata=dialer, timeout=5)
+    show("ReserveAgent call-0001", f"{r.agent} (ready the longest)")
+    again = agents.ReserveAgent(agentstate_pb2.ReserveAgentRequest(campaign=campaign, call_id="call-0001"),
+                                metadata=dialer, timeout=5)
+    show("the same call again (a retry)", f"{again.agent} (the same agent, nothing counted twice)")
+    spanish = agents.ReserveAgent(agentstate_pb2.ReserveAgentRequest(
+        campaign=campaign, call_id="call-0002", skills=[agentstate_pb2.Skill(name="spanish", level=5)]),
+        metadata=dialer, timeout=5)
+    show("call-0002 needing Spanish", spanish.agent)
+    st = agents.ConfirmReservation(agentstate_pb2.ConfirmReservationRequest(name=r.agent, call_id="call-0001"),
+                                   metadata=dialer, timeout=5)
+    show("ConfirmReservation call-0001", state(st))
+    try:
+        agents.SetReady(agentstate_pb2.SetReadyRequest(name=r.agent), metadata=desk, timeout=5)
+    except grpc.RpcError as e:
+        show("SetReady while on the call", f"{e.code().name} {dc.reason_of(e)}: {e.details()}")
+    st = agents.EndCall(agentstate_pb2.EndCallRequest(name=r.agent, call_id="call-0001"),
+                        metadata=dialer, timeout=5)
+    show("EndCall call-0001", state(st))
+    try:
+        agents.ReserveAgent(agentstate_pb2.ReserveAgentRequest(campaign=campaign, call_id="call-0003"),
+                            metadata=dialer, timeout=5)
+    except grpc.RpcError as e:
+        show("call-0003 (nobody ready)", f"{e.code().name} {dc.reason_of(e)}")
+
+    step("A reservation the dialer never confirms is freed by the server's timer (5 s)")
+    def freed():
+        st = agents.GetAgent(agentstate_pb2.GetAgentRequest(name=spanish.agent), metadata=office, timeout=5).status
+        return st if st.state != agentstate_pb2.STATE_RESERVED else None
+    st = eventually(freed, timeout=20)
+    show(spanish.agent.rsplit("/", 1)[1], f"{state(st)} ({st.reason_code})" if st else "still reserved")
+
+    step("Tenant isolation: Globex's admin against ACME's agents")
+    try:
+        agents.GetAgent(agentstate_pb2.GetAgentRequest(name=names[0]), metadata=globex, timeout=5)
+    except grpc.RpcError as e:
+        show("GetAgent " + names[0], f"{e.code().name} {dc.reason_of(e)}")
 
 
 def _stop_on_signal(signum, frame):
