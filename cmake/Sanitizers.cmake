@@ -3,7 +3,7 @@
 #   ON, address              AddressSanitizer + UndefinedBehaviorSanitizer
 #   thread                   ThreadSanitizer (cannot be combined with address)
 # Debian's gRPC, Abseil, protobuf and librdkafka are not instrumented: see
-# docs/development.md and tools/tsan.supp for what that means under ThreadSanitizer.
+# docs/development.md for what that means under ThreadSanitizer.
 set(DIALGRID_SANITIZE OFF CACHE STRING
   "Sanitizer build: OFF, ON/address (ASan+UBSan) or thread (TSan)")
 set_property(CACHE DIALGRID_SANITIZE PROPERTY STRINGS OFF ON address thread)
