@@ -11,7 +11,10 @@ set_property(CACHE DIALGRID_SANITIZE PROPERTY STRINGS OFF ON address thread)
 string(TOLOWER "${DIALGRID_SANITIZE}" _dialgrid_sanitize)
 if(_dialgrid_sanitize STREQUAL "thread" OR _dialgrid_sanitize STREQUAL "tsan")
   set(DIALGRID_SANITIZER thread)
-  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  # -U__SANITIZE_THREAD__: protobuf's map_field.h changes MapFieldBase's
+  # layout when that macro is defined, and Debian's libprotobuf.so was built
+  # without it: reflection over a map field then crashes (docs/development.md).
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer -U__SANITIZE_THREAD__)
   add_link_options(-fsanitize=thread)
   # C11 <threads.h> forwarded to pthreads, so ThreadSanitizer knows
   # librdkafka's threads and locks (see the file). Linked into every
