@@ -8,6 +8,7 @@
 #include "services/common/core/log.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/platform/platform_flags.h"
+#include "services/common/redis/redis_subscriber.h"
 #include "services/common/server/service_main.h"
 #include "services/common/server/service_runtime.h"
 
@@ -19,6 +20,8 @@ ABSL_FLAG(int, heartbeat_grace_seconds, 60,
 ABSL_FLAG(bool, login_takes_over, false,
           "A login from a second station takes the session over instead of being refused.");
 ABSL_FLAG(int, timer_sweep_ms, 250, "How often due timers are looked for.");
+ABSL_FLAG(int, watch_max_pending, 10000,
+          "A watcher with more unsent changes than this gets a fresh snapshot instead.");
 
 int main(int argc, char** argv) {
   using namespace dialgrid;
@@ -62,9 +65,23 @@ int main(int argc, char** argv) {
           {{"error", fired.status().ToString()}});
     }
   });
+  // Watchers of every replica follow the store's change channel; after a
+  // break in it (messages may be lost) they take fresh snapshots.
+  agentstate::AgentWatchHub hub;
+  redis::Options feed_options;
+  if (auto st = redis::ParseAddress(rt.options().backends.redis_address, feed_options); !st.ok()) {
+    return fail("--redis", st);
+  }
+  redis::Subscriber feed(
+      feed_options, agentstate::RedisAgentStore::kChangesChannel,
+      [&hub](absl::string_view message) { hub.OnMessage(message); },
+      [&hub] { hub.OnFeedLost(); });
+  feed.Start();
+  rt.AddStopStep("change feed", [&feed] { feed.Stop(); });
   agentstate::AgentStateServiceImpl service(
       rt.Env(&rt.platform().verifier()), manager,
-      rt.platform().QuotaLookup(&tenancy::v1::Quota::max_agents));
+      rt.platform().QuotaLookup(&tenancy::v1::Quota::max_agents), hub,
+      absl::GetFlag(FLAGS_watch_max_pending));
   rt.AddService(&service, "dialgrid.agentstate.v1.AgentStateService");
   return rt.Run();
 }

@@ -5,7 +5,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/agent-state/adapters/lua/create_agent.lua.h"
+#include "services/agent-state/adapters/lua/delete_agent.lua.h"
 #include "services/agent-state/adapters/lua/put_status.lua.h"
+#include "services/agent-state/adapters/lua/update_agent.lua.h"
+#include "services/agent-state/application/agent_state_manager.h"
+#include "services/agent-state/application/agent_watch.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/events/outbox_record.h"
@@ -27,6 +31,13 @@ std::string ReadyKey(absl::string_view scope) {
 }
 std::string TimersKey(absl::string_view scope) {
   return absl::StrCat(TenantHashTag(scope), ":agent-timers");
+}
+std::string IndexKey(absl::string_view scope) {
+  return absl::StrCat(TenantHashTag(scope), ":agents");
+}
+// The pool agents granted to a tenant (in the vendor's slot, with the pools).
+std::string GrantsKey(absl::string_view tenant) {
+  return absl::StrCat(TenantHashTag(""), ":pool-grants:", tenant);
 }
 std::string CallKey(absl::string_view scope, absl::string_view call) {
   return absl::StrCat(TenantHashTag(scope), ":agent-call:", call);
@@ -71,11 +82,18 @@ absl::Status RedisAgentStore::CreateAgent(const AgentKey& key, const std::string
                                           int64_t max_agents, const Events& events) {
   static const redis::Script* script =
       new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kCreateAgent);
-  std::vector<std::string> args = {key.id, definition,
-                                   std::to_string(max_agents < 0 ? -1 : max_agents)};
+  v1::Agent parsed;
+  if (!parsed.ParseFromString(definition)) return absl::InternalError("definition does not parse");
+  std::vector<std::string> args = {key.id,
+                                   definition,
+                                   std::to_string(max_agents < 0 ? -1 : max_agents),
+                                   parsed.team(),
+                                   parsed.etag(),
+                                   kChangesChannel,
+                                   ResyncMessage({key.scope})};
   events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(
-      *script, {AgentKeyName(key), absl::StrCat(TenantHashTag(key.scope), ":agents")}, args,
+      *script, {AgentKeyName(key), IndexKey(key.scope)}, args,
       key.scope, {{"SADD", kScopesKey, ScopeMember(key.scope)}});
   if (!r.ok()) return ScriptError(r.status(), "creating the agent");
   if (r->str == "EXISTS") return AlreadyExists("AGENT_EXISTS", "the agent already exists");
@@ -102,12 +120,16 @@ absl::StatusOr<std::vector<std::string>> RedisAgentStore::Definitions(
 absl::StatusOr<AgentStatus> RedisAgentStore::GetStatus(const AgentKey& key) {
   auto r = redis_->Command({"HGETALL", AgentKeyName(key)});
   if (!r.ok()) return r.status();
-  if (r->elements.empty()) return NotFound("AGENT_NOT_FOUND", "no such agent");
+  return ParseStatus(*r);
+}
+
+absl::StatusOr<AgentStatus> RedisAgentStore::ParseStatus(const redis::Reply& r) {
+  if (r.elements.empty()) return NotFound("AGENT_NOT_FOUND", "no such agent");
   AgentStatus s;
   bool has_def = false;
-  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
-    const std::string& f = r->elements[i].str;
-    const std::string& v = r->elements[i + 1].str;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    const std::string& f = r.elements[i].str;
+    const std::string& v = r.elements[i + 1].str;
     if (f == "def") has_def = true;
     else if (f == "state") {
       if (!ParseState(v, s.state)) return absl::DataLossError("stored agent state does not parse");
@@ -155,6 +177,8 @@ absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& 
       n.state == AgentState::kReady ? Ms(n.since) : std::string(),
       n.timer == absl::InfiniteFuture() ? std::string() : Ms(n.timer),
       call_ref.empty() ? std::string() : key.id,
+      kChangesChannel,
+      ToProto(key, n).SerializeAsString(),
       std::to_string(fields.size())};
   for (const auto& [f, v] : fields) {
     args.emplace_back(f);
@@ -172,6 +196,128 @@ absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& 
     return Aborted("VERSION_CONFLICT", "the agent's status changed meanwhile");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAgentStore::ListIds(absl::string_view scope,
+                                                                  absl::string_view after,
+                                                                  int max) {
+  auto r = redis_->Command({"ZRANGE", IndexKey(scope),
+                            after.empty() ? "-" : absl::StrCat("(", after), "+", "BYLEX", "LIMIT",
+                            "0", std::to_string(max)});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  for (const auto& e : r->elements) out.push_back(e.str);
+  return out;
+}
+
+absl::Status RedisAgentStore::UpdateDefinition(const AgentKey& key, absl::string_view etag,
+                                               const std::string& definition,
+                                               absl::string_view team,
+                                               const std::vector<std::string>& tenants_granted,
+                                               const std::vector<std::string>& tenants_withdrawn,
+                                               const Events& events) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kUpdateAgent);
+  v1::Agent parsed;
+  if (!parsed.ParseFromString(definition)) return absl::InternalError("definition does not parse");
+  std::vector<std::string> keys = {AgentKeyName(key)};
+  std::vector<std::string> scopes = {key.scope};
+  for (const auto& t : tenants_granted) keys.push_back(GrantsKey(t));
+  for (const auto& t : tenants_withdrawn) keys.push_back(GrantsKey(t));
+  // A pool agent's change concerns the pool's watchers and every tenant it
+  // serves (or served).
+  if (key.scope.empty()) {
+    for (const auto& c : parsed.campaigns()) {
+      auto t = TenantOfName("campaigns", c);
+      if (t.ok()) scopes.push_back(*t);
+    }
+    scopes.insert(scopes.end(), tenants_withdrawn.begin(), tenants_withdrawn.end());
+  }
+  std::vector<std::string> args = {std::string(etag),
+                                   parsed.etag(),
+                                   definition,
+                                   std::string(team),
+                                   key.id,
+                                   std::to_string(tenants_granted.size()),
+                                   std::to_string(tenants_withdrawn.size()),
+                                   kChangesChannel,
+                                   ResyncMessage(scopes)};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(*script, std::move(keys), args, key.scope);
+  if (!r.ok()) return ScriptError(r.status(), "updating the agent");
+  if (r->str == "NOT_FOUND") return NotFound("AGENT_NOT_FOUND", "no such agent");
+  if (r->str == "ETAG_MISMATCH") {
+    return Aborted("ETAG_MISMATCH", "the agent was changed meanwhile; read it again");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisAgentStore::DeleteAgent(const AgentKey& key, absl::string_view etag,
+                                          int64_t status_version,
+                                          const std::vector<std::string>& granted_tenants,
+                                          const Events& events) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kDeleteAgent);
+  std::vector<std::string> keys = {AgentKeyName(key), IndexKey(key.scope), ReadyKey(key.scope),
+                                   TimersKey(key.scope)};
+  std::vector<std::string> scopes = {key.scope};
+  for (const auto& t : granted_tenants) {
+    keys.push_back(GrantsKey(t));
+    scopes.push_back(t);
+  }
+  std::vector<std::string> args = {std::string(etag),
+                                   std::to_string(status_version),
+                                   key.id,
+                                   std::to_string(granted_tenants.size()),
+                                   kChangesChannel,
+                                   ResyncMessage(scopes)};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(*script, std::move(keys), args, key.scope);
+  if (!r.ok()) return ScriptError(r.status(), "deleting the agent");
+  if (r->str == "NOT_FOUND") return NotFound("AGENT_NOT_FOUND", "no such agent");
+  if (r->str == "ETAG_MISMATCH") {
+    return Aborted("ETAG_MISMATCH", "the agent was changed meanwhile; read it again");
+  }
+  if (r->str == "VERSION_CONFLICT") {
+    return Aborted("VERSION_CONFLICT", "the agent's status changed meanwhile");
+  }
+  if (r->str == "BUSY") {
+    return FailedPrecondition("AGENT_LOGGED_IN", "log the agent out before deleting it");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAgentStore::PoolAgentsGrantedTo(
+    absl::string_view tenant) {
+  auto r = redis_->Command({"SMEMBERS", GrantsKey(tenant)});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  for (const auto& e : r->elements) out.push_back(e.str);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<std::vector<AgentStatus>> RedisAgentStore::Statuses(
+    const std::vector<AgentKey>& keys, std::vector<bool>* found) {
+  std::vector<std::vector<std::string>> cmds;
+  cmds.reserve(keys.size());
+  for (const auto& k : keys) cmds.push_back({"HGETALL", AgentKeyName(k)});
+  std::vector<AgentStatus> out;
+  found->assign(keys.size(), false);
+  if (cmds.empty()) return out;
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  out.resize(keys.size());
+  for (size_t i = 0; i < r->size(); ++i) {
+    auto st = ParseStatus((*r)[i]);
+    if (st.ok()) {
+      out[i] = *std::move(st);
+      (*found)[i] = true;
+    } else if (st.status().code() != absl::StatusCode::kNotFound) {
+      return st.status();
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<AgentKey> RedisAgentStore::AgentOfCall(absl::string_view scope,

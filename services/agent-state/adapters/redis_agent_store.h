@@ -2,11 +2,14 @@
 
 // AgentStore on Redis. Keys of a scope S (hash tag {t:<tenant>}, or {vendor}
 // for pool agents, so each scope's keys share one cluster slot):
-//   S:agent:<id>         hash: def (the Agent, serialized), the status
+//   S:agent:<id>         hash: def (the Agent, serialized), its etag and
+//                        team (watchers filter on it), the status
 //                        fields (state, reason, station, session, call_id,
 //                        call_tenant, campaign, since, hb, timer, pnr, plo,
 //                        missed; times in ms since the epoch) and ver
 //   S:agents             zset of agent ids (score 0: id order)
+//   {vendor}:pool-grants:<tenant>  set of pool agents ("<pool>/<agent>")
+//                        granted to the tenant's campaigns
 //   S:agent-ready        zset: READY agents by the time they became ready
 //   S:agent-timers       zset: agents by the time their state's timer fires
 //   S:agent-call:<tenant>/<call>  the agent holding a call (a day)
@@ -32,6 +35,19 @@ class RedisAgentStore final : public AgentStore {
   absl::Status CreateAgent(const AgentKey& key, const std::string& definition,
                            int64_t max_agents, const Events& events) override;
   absl::StatusOr<std::vector<std::string>> Definitions(const std::vector<AgentKey>& keys) override;
+  absl::StatusOr<std::vector<std::string>> ListIds(absl::string_view scope, absl::string_view after,
+                                                   int max) override;
+  absl::Status UpdateDefinition(const AgentKey& key, absl::string_view etag,
+                                const std::string& definition, absl::string_view team,
+                                const std::vector<std::string>& tenants_granted,
+                                const std::vector<std::string>& tenants_withdrawn,
+                                const Events& events) override;
+  absl::Status DeleteAgent(const AgentKey& key, absl::string_view etag, int64_t status_version,
+                           const std::vector<std::string>& granted_tenants,
+                           const Events& events) override;
+  absl::StatusOr<std::vector<std::string>> PoolAgentsGrantedTo(absl::string_view tenant) override;
+  absl::StatusOr<std::vector<AgentStatus>> Statuses(const std::vector<AgentKey>& keys,
+                                                    std::vector<bool>* found) override;
   absl::StatusOr<AgentStatus> GetStatus(const AgentKey& key) override;
   absl::Status PutStatus(const AgentKey& key, const AgentStatus& next, const Events& events,
                          absl::string_view call_ref) override;
@@ -40,8 +56,13 @@ class RedisAgentStore final : public AgentStore {
   absl::StatusOr<std::vector<DueTimer>> DueTimers(absl::Time now, int max) override;
 
   static constexpr char kScopesKey[] = "{dg}:agentstate:scopes";
+  // The Pub/Sub channel every write announces its change on (watchers of
+  // every replica subscribe to it; application/agent_watch.h has the format).
+  static constexpr char kChangesChannel[] = "dg:agentstate:changes";
 
  private:
+  static absl::StatusOr<AgentStatus> ParseStatus(const redis::Reply& reply);
+
   std::shared_ptr<redis::Client> redis_;
   std::shared_ptr<events::RedisOutbox> outbox_;
 };

@@ -1,12 +1,18 @@
 #include "services/agent-state/application/agent_state_manager.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/pages.h"
+#include "services/common/core/random.h"
+#include "services/common/core/status_macros.h"
+#include "services/common/core/text.h"
 #include "services/common/kafka/event_publisher.h"
 
 namespace dialgrid::agentstate {
@@ -79,18 +85,24 @@ AgentStateManager::AgentStateManager(std::shared_ptr<AgentStore> store, const Cl
                                      AgentStateOptions options)
     : store_(std::move(store)), clock_(clock), options_(std::move(options)) {}
 
+std::string AgentStateManager::NewEtag() const { return RandomHex(8); }
+
 absl::Status AgentStateManager::CreateAgent(const AgentKey& key, const v1::Agent& agent,
                                             int64_t max_agents) {
   v1::Agent stored = agent;
   stored.set_name(AgentName(key));
   stored.clear_status();
+  stored.set_etag(NewEtag());
+  // A pool agent's campaigns are its grants (SetPoolGrant).
+  if (key.scope.empty()) stored.clear_campaigns();
+  DG_RETURN_IF_ERROR(ValidateDefinition(key, stored));
   *stored.mutable_create_time() = Ts(clock_.Now());
   *stored.mutable_update_time() = stored.create_time();
   Events events = {kafka::MakeEnvelope(key.scope, stored.name(), stored, options_.producer, clock_)};
   return store_->CreateAgent(key, stored.SerializeAsString(), max_agents, events);
 }
 
-absl::StatusOr<v1::Agent> AgentStateManager::GetAgent(const AgentKey& key) {
+absl::StatusOr<v1::Agent> AgentStateManager::Definition(const AgentKey& key) {
   auto defs = store_->Definitions({key});
   if (!defs.ok()) return defs.status();
   v1::Agent agent;
@@ -98,10 +110,280 @@ absl::StatusOr<v1::Agent> AgentStateManager::GetAgent(const AgentKey& key) {
   if (!agent.ParseFromString((*defs)[0])) {
     return absl::DataLossError("stored agent does not parse");
   }
+  return agent;
+}
+
+absl::StatusOr<v1::Agent> AgentStateManager::GetAgent(const AgentKey& key) {
+  DG_ASSIGN_OR_RETURN(v1::Agent agent, Definition(key));
   auto status = store_->GetStatus(key);
   if (!status.ok()) return status.status();
   *agent.mutable_status() = ToProto(key, *status);
   return agent;
+}
+
+absl::StatusOr<AgentStateManager::Page> AgentStateManager::ListAgents(
+    absl::string_view parent, absl::string_view team, int page_size,
+    absl::string_view page_token) {
+  std::string scope;
+  if (absl::StartsWith(parent, "agentPools/")) {
+    std::string pool(parent.substr(strlen("agentPools/")));
+    if (!IsId(pool)) return InvalidField("parent", "MALFORMED_NAME", "must be agentPools/{pool}");
+    scope = "";
+    // Pool agents' ids are "<pool>/<agent>": list from "<pool>/" on.
+    DG_ASSIGN_OR_RETURN(int size, EffectivePageSize(page_size));
+    DG_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
+    if (!after.empty() && !IsId(after)) {
+      return InvalidField("page_token", "INVALID_PAGE_TOKEN", "not a token this service issued");
+    }
+    return ListScope("", absl::StrCat(pool, "/"), after, team, size);
+  }
+  DG_ASSIGN_OR_RETURN(scope, TenantOfName("parent", parent));
+  if (parent != absl::StrCat("tenants/", scope)) {
+    return InvalidField("parent", "MALFORMED_NAME", "must be tenants/{tenant} or agentPools/{pool}");
+  }
+  DG_ASSIGN_OR_RETURN(int size, EffectivePageSize(page_size));
+  DG_ASSIGN_OR_RETURN(std::string after, DecodePageToken(page_token));
+  if (!after.empty() && !IsId(after)) {
+    return InvalidField("page_token", "INVALID_PAGE_TOKEN", "not a token this service issued");
+  }
+  return ListScope(scope, "", after, team, size);
+}
+
+absl::StatusOr<AgentStateManager::Page> AgentStateManager::ListScope(
+    const std::string& scope, const std::string& prefix, std::string after,
+    absl::string_view team, int size) {
+  Page page;
+  // Reads ids in batches until the page is full (a team filter may skip
+  // many); the bound keeps one call from scanning a huge tenant, and the
+  // token says where to go on.
+  int scanned = 0;
+  while (static_cast<int>(page.agents.size()) < size && scanned < 20 * kMaxPageSize) {
+    DG_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                        store_->ListIds(scope, absl::StrCat(prefix, after), size));
+    std::vector<AgentKey> keys;
+    for (const auto& id : ids) {
+      if (!absl::StartsWith(id, prefix)) break;
+      keys.push_back(AgentKey{scope, id});
+    }
+    scanned += static_cast<int>(keys.size());
+    DG_ASSIGN_OR_RETURN(std::vector<std::string> defs, store_->Definitions(keys));
+    std::vector<bool> found;
+    DG_ASSIGN_OR_RETURN(std::vector<AgentStatus> statuses, store_->Statuses(keys, &found));
+    for (size_t i = 0; i < keys.size() && static_cast<int>(page.agents.size()) < size; ++i) {
+      after = keys[i].id.substr(prefix.size());
+      v1::Agent agent;
+      if (defs[i].empty() || !found[i] || !agent.ParseFromString(defs[i])) continue;  // deleted
+      if (!team.empty() && agent.team() != team) continue;
+      *agent.mutable_status() = ToProto(keys[i], statuses[i]);
+      page.agents.push_back(std::move(agent));
+    }
+    if (keys.size() < ids.size() || static_cast<int>(ids.size()) < size) {
+      // The scope ends here (unless the page filled before its last id).
+      if (keys.empty() || after == keys.back().id.substr(prefix.size())) return page;
+    }
+  }
+  page.next_page_token = EncodePageToken(after);
+  return page;
+}
+
+absl::StatusOr<v1::Agent> AgentStateManager::UpdateAgent(
+    const v1::Agent& update, const std::vector<std::string>& update_mask) {
+  DG_ASSIGN_OR_RETURN(AgentKey key, ParseAgentName(update.name()));
+  if (update_mask.empty()) return InvalidField("update_mask", "FIELD_REQUIRED", "name the fields to update");
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    DG_ASSIGN_OR_RETURN(v1::Agent agent, Definition(key));
+    if (!update.etag().empty() && update.etag() != agent.etag()) {
+      return Aborted("ETAG_MISMATCH", "the agent was changed since it was read");
+    }
+    const std::string etag = agent.etag();
+    for (const auto& path : update_mask) {
+      if (path == "display_name") {
+        agent.set_display_name(update.display_name());
+      } else if (path == "team") {
+        agent.set_team(update.team());
+      } else if (path == "skills") {
+        *agent.mutable_skills() = update.skills();
+      } else if (path == "targets") {
+        *agent.mutable_targets() = update.targets();
+      } else if (path == "campaigns") {
+        if (key.scope.empty()) {
+          return InvalidField("update_mask", "FIELD_NOT_UPDATABLE",
+                              "a pool agent's campaigns are its grants: use SetPoolGrant");
+        }
+        *agent.mutable_campaigns() = update.campaigns();
+      } else {
+        return InvalidField("update_mask", "FIELD_NOT_UPDATABLE",
+                            absl::StrCat("\"", path, "\" cannot be updated (display_name, team, "
+                                         "skills, campaigns, targets)"));
+      }
+    }
+    DG_RETURN_IF_ERROR(ValidateDefinition(key, agent));
+    agent.set_etag(NewEtag());
+    *agent.mutable_update_time() = Ts(clock_.Now());
+    Events events = {kafka::MakeEnvelope(key.scope, agent.name(), agent, options_.producer, clock_)};
+    absl::Status st = store_->UpdateDefinition(key, etag, agent.SerializeAsString(), agent.team(),
+                                               {}, {}, events);
+    if (st.ok()) return GetAgent(key);
+    // Another update came first: with no etag given, apply the mask again.
+    if (ReasonOf(st) != "ETAG_MISMATCH" || !update.etag().empty()) return st;
+  }
+  return Aborted("ETAG_MISMATCH", "the agent keeps changing; retry");
+}
+
+absl::Status AgentStateManager::DeleteAgent(const AgentKey& key, absl::string_view etag) {
+  DG_ASSIGN_OR_RETURN(v1::Agent agent, Definition(key));
+  if (!etag.empty() && etag != agent.etag()) {
+    return Aborted("ETAG_MISMATCH", "the agent was changed since it was read");
+  }
+  DG_ASSIGN_OR_RETURN(AgentStatus status, store_->GetStatus(key));
+  if (status.state != AgentState::kLoggedOut) {
+    return FailedPrecondition("AGENT_LOGGED_IN",
+                              absl::StrCat("agent is ", StateName(status.state),
+                                           "; log it out before deleting it"));
+  }
+  std::set<std::string> tenants;
+  if (key.scope.empty()) {
+    for (const auto& c : agent.campaigns()) {
+      auto t = TenantOfName("campaigns", c);
+      if (t.ok()) tenants.insert(*t);
+    }
+  }
+  v1::DeleteAgentResponse deleted;
+  Events events = {kafka::MakeEnvelope(key.scope, agent.name(), deleted, options_.producer, clock_)};
+  return store_->DeleteAgent(key, agent.etag(), status.version,
+                             std::vector<std::string>(tenants.begin(), tenants.end()), events);
+}
+
+absl::StatusOr<v1::Agent> AgentStateManager::SetPoolGrant(
+    const AgentKey& key, const std::string& tenant, const std::vector<std::string>& campaigns) {
+  if (!key.scope.empty()) {
+    return InvalidField("grant.agent", "MALFORMED_NAME", "must be agentPools/{pool}/agents/{agent}");
+  }
+  const std::string prefix = absl::StrCat("tenants/", tenant, "/campaigns/");
+  for (const auto& c : campaigns) {
+    if (!absl::StartsWith(c, prefix) || !IsId(c.substr(prefix.size()))) {
+      return InvalidField("grant.campaigns", "MALFORMED_NAME",
+                          absl::StrCat("each must be ", prefix, "{campaign} (the grant's tenant)"));
+    }
+  }
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    DG_ASSIGN_OR_RETURN(v1::Agent agent, Definition(key));
+    const std::string etag = agent.etag();
+    bool had = false;
+    google::protobuf::RepeatedPtrField<std::string> kept;
+    for (const auto& c : agent.campaigns()) {
+      if (absl::StartsWith(c, prefix)) {
+        had = true;
+      } else {
+        *kept.Add() = c;
+      }
+    }
+    std::set<std::string> fresh(campaigns.begin(), campaigns.end());
+    for (const auto& c : fresh) *kept.Add() = c;
+    *agent.mutable_campaigns() = std::move(kept);
+    agent.set_etag(NewEtag());
+    *agent.mutable_update_time() = Ts(clock_.Now());
+    std::vector<std::string> granted, withdrawn;
+    if (!fresh.empty() && !had) granted.push_back(tenant);
+    if (fresh.empty() && had) withdrawn.push_back(tenant);
+    if (!fresh.empty() && had) granted.push_back(tenant);  // SADD is idempotent
+    // The event goes to the tenant concerned (and names the vendor's agent).
+    v1::PoolGrant grant;
+    grant.set_agent(agent.name());
+    grant.set_tenant(absl::StrCat("tenants/", tenant));
+    for (const auto& c : fresh) grant.add_campaigns(c);
+    Events events = {kafka::MakeEnvelope(tenant, agent.name(), grant, options_.producer, clock_)};
+    absl::Status st = store_->UpdateDefinition(key, etag, agent.SerializeAsString(), agent.team(),
+                                               granted, withdrawn, events);
+    if (st.ok()) return GetAgent(key);
+    if (ReasonOf(st) != "ETAG_MISMATCH") return st;
+  }
+  return Aborted("ETAG_MISMATCH", "the agent keeps changing; retry");
+}
+
+absl::StatusOr<std::vector<v1::AgentStatus>> AgentStateManager::Snapshot(
+    const std::string& tenant, const std::string& pool, const std::string& team,
+    std::set<std::string>* pool_agents) {
+  std::vector<AgentKey> keys;
+  const std::string scope = pool.empty() ? tenant : std::string();
+  const std::string prefix = pool.empty() ? std::string() : absl::StrCat(pool, "/");
+  std::string after;
+  while (true) {
+    DG_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                        store_->ListIds(scope, absl::StrCat(prefix, after), kMaxPageSize));
+    bool more = static_cast<int>(ids.size()) == kMaxPageSize;
+    for (const auto& id : ids) {
+      if (!absl::StartsWith(id, prefix)) {
+        more = false;
+        break;
+      }
+      keys.push_back(AgentKey{scope, id});
+      after = id.substr(prefix.size());
+    }
+    if (!more) break;
+  }
+  if (pool.empty()) {
+    DG_ASSIGN_OR_RETURN(std::vector<std::string> granted, store_->PoolAgentsGrantedTo(tenant));
+    for (const auto& id : granted) {
+      keys.push_back(AgentKey{"", id});
+      pool_agents->insert(AgentName(keys.back()));
+    }
+  }
+  std::vector<bool> found;
+  DG_ASSIGN_OR_RETURN(std::vector<AgentStatus> statuses, store_->Statuses(keys, &found));
+  std::vector<std::string> defs;
+  if (!team.empty()) {
+    DG_ASSIGN_OR_RETURN(defs, store_->Definitions(keys));
+  }
+  std::vector<v1::AgentStatus> out;
+  out.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!found[i]) continue;
+    if (!team.empty()) {
+      v1::Agent agent;
+      if (!agent.ParseFromString(defs[i]) || agent.team() != team) continue;
+    }
+    out.push_back(ToProto(keys[i], statuses[i]));
+  }
+  return out;
+}
+
+absl::Status AgentStateManager::ValidateDefinition(const AgentKey& key, const v1::Agent& agent) const {
+  if (agent.display_name().empty()) {
+    return InvalidField("agent.display_name", "FIELD_REQUIRED", "is required");
+  }
+  if (agent.display_name().size() > 200) {
+    return InvalidField("agent.display_name", "FIELD_TOO_LONG", "at most 200 characters");
+  }
+  DG_RETURN_IF_ERROR(ValidateText("agent.display_name", agent.display_name()));
+  if (!agent.team().empty() && !IsId(agent.team())) {
+    return InvalidField("agent.team", "INVALID_ID", "1-63 characters of [a-z0-9-]");
+  }
+  if (agent.skills_size() > 50) return InvalidField("agent.skills", "TOO_MANY_VALUES", "at most 50 skills");
+  for (const auto& sk : agent.skills()) {
+    if (!IsId(sk.name())) return InvalidField("agent.skills.name", "INVALID_ID", "1-63 characters of [a-z0-9-]");
+    if (sk.level() < 1 || sk.level() > 10) {
+      return InvalidField("agent.skills.level", "VALUE_OUT_OF_RANGE", "must be 1-10");
+    }
+  }
+  if (agent.campaigns_size() > 500) {
+    return InvalidField("agent.campaigns", "TOO_MANY_VALUES", "at most 500 campaigns");
+  }
+  if (!key.scope.empty()) {
+    const std::string prefix = absl::StrCat("tenants/", key.scope, "/campaigns/");
+    for (const auto& c : agent.campaigns()) {
+      if (!absl::StartsWith(c, prefix) || !IsId(c.substr(prefix.size()))) {
+        return InvalidField("agent.campaigns", "MALFORMED_NAME",
+                            absl::StrCat("each must be ", prefix, "{campaign}"));
+      }
+    }
+  }
+  const auto& t = agent.targets();
+  if (t.calls_handled() < 0 || t.sales() < 0 || !(t.occupancy() >= 0 && t.occupancy() <= 1)) {
+    return InvalidField("agent.targets", "VALUE_OUT_OF_RANGE",
+                        "counts must not be negative and occupancy is 0-1");
+  }
+  return absl::OkStatus();
 }
 
 Events AgentStateManager::EventsOf(const AgentKey& key, const Move& move) const {

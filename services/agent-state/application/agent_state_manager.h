@@ -6,6 +6,7 @@
 // or Kafka here; tests run it on an in-memory store.
 
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,6 +60,38 @@ class AgentStateManager {
   // The agent's definition and current status.
   absl::StatusOr<v1::Agent> GetAgent(const AgentKey& key);
 
+  // A page of the agents of `parent` ("tenants/{t}": the tenant's own, then
+  // none of the pools'; "agentPools/{p}": the pool's), in name order, with
+  // their statuses; `team` filters. The token is the last name of the page.
+  struct Page {
+    std::vector<v1::Agent> agents;
+    std::string next_page_token;
+  };
+  absl::StatusOr<Page> ListAgents(absl::string_view parent, absl::string_view team,
+                                  int page_size, absl::string_view page_token);
+
+  // Updates the fields of `update_mask` (display_name, team, skills,
+  // campaigns, targets; a pool agent's campaigns come from SetPoolGrant),
+  // guarded by `agent.etag` when set.
+  absl::StatusOr<v1::Agent> UpdateAgent(const v1::Agent& agent,
+                                        const std::vector<std::string>& update_mask);
+  // Deletes a logged-out agent (FAILED_PRECONDITION AGENT_LOGGED_IN
+  // otherwise), guarded by `etag` when set.
+  absl::Status DeleteAgent(const AgentKey& key, absl::string_view etag);
+
+  // Grants the pool agent to `tenant`'s `campaigns` (replacing what it had
+  // of that tenant; empty withdraws the grant). The agent definition's
+  // campaigns are the union of its grants.
+  absl::StatusOr<v1::Agent> SetPoolGrant(const AgentKey& key, const std::string& tenant,
+                                         const std::vector<std::string>& campaigns);
+
+  // Every agent in `scope` with its status now (for a tenant, also the pool
+  // agents granted to it; `pool_agents` gets their names).
+  absl::StatusOr<std::vector<v1::AgentStatus>> Snapshot(const std::string& tenant,
+                                                        const std::string& pool,
+                                                        const std::string& team,
+                                                        std::set<std::string>* pool_agents);
+
   // Applies one move to the agent; the status after it.
   absl::StatusOr<Move> Apply(const AgentKey& key, const MoveRequest& request);
 
@@ -73,6 +106,11 @@ class AgentStateManager {
 
  private:
   bool Eligible(const v1::Agent& agent, const ReserveRequest& r) const;
+  absl::StatusOr<v1::Agent> Definition(const AgentKey& key);
+  absl::Status ValidateDefinition(const AgentKey& key, const v1::Agent& agent) const;
+  absl::StatusOr<Page> ListScope(const std::string& scope, const std::string& prefix,
+                                 std::string after, absl::string_view team, int size);
+  std::string NewEtag() const;
   Events EventsOf(const AgentKey& key, const Move& move) const;
 
   std::shared_ptr<AgentStore> store_;

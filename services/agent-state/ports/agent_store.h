@@ -57,6 +57,40 @@ class AgentStore {
   virtual absl::StatusOr<std::vector<std::string>> Definitions(
       const std::vector<AgentKey>& keys) = 0;
 
+  // Up to `max` agent ids of `scope` after `after` (exclusive; "" from the
+  // first), in id order.
+  virtual absl::StatusOr<std::vector<std::string>> ListIds(absl::string_view scope,
+                                                           absl::string_view after, int max) = 0;
+
+  // Replaces the agent's definition if its etag is still `etag` (the
+  // definition carries its new etag), with its team (what watchers filter
+  // on) and, for a pool agent, the tenants its grants gained or lost, and
+  // `events`, in one atomic step. NOT_FOUND AGENT_NOT_FOUND, or ABORTED
+  // ETAG_MISMATCH when another update came first (nothing written).
+  virtual absl::Status UpdateDefinition(const AgentKey& key, absl::string_view etag,
+                                        const std::string& definition, absl::string_view team,
+                                        const std::vector<std::string>& tenants_granted,
+                                        const std::vector<std::string>& tenants_withdrawn,
+                                        const Events& events) = 0;
+
+  // Deletes a logged-out agent whose definition's etag is still `etag` and
+  // status version still `status_version`, with its index entries and
+  // grants. NOT_FOUND, ABORTED ETAG_MISMATCH / VERSION_CONFLICT.
+  virtual absl::Status DeleteAgent(const AgentKey& key, absl::string_view etag,
+                                   int64_t status_version,
+                                   const std::vector<std::string>& granted_tenants,
+                                   const Events& events) = 0;
+
+  // The pool agents ("<pool>/<agent>") granted to `tenant`'s campaigns, in
+  // id order.
+  virtual absl::StatusOr<std::vector<std::string>> PoolAgentsGrantedTo(
+      absl::string_view tenant) = 0;
+
+  // The statuses of `keys`, in order (NOT_FOUND for any that does not exist
+  // leaves it out: `found` says which were).
+  virtual absl::StatusOr<std::vector<AgentStatus>> Statuses(const std::vector<AgentKey>& keys,
+                                                            std::vector<bool>* found) = 0;
+
   // The agent's status; a logged-out status (version 0) for an agent that
   // never logged in. NOT_FOUND AGENT_NOT_FOUND when the agent does not exist.
   virtual absl::StatusOr<AgentStatus> GetStatus(const AgentKey& key) = 0;

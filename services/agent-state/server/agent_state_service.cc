@@ -1,6 +1,10 @@
 #include "services/agent-state/server/agent_state_service.h"
 
+#include <condition_variable>
+#include <mutex>
+
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/auth/principal.h"
 #include "services/common/core/errors.h"
@@ -8,6 +12,7 @@
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
+#include "services/common/server/grpc_status.h"
 
 namespace dialgrid::agentstate {
 namespace {
@@ -25,13 +30,273 @@ Resource Of(const char* field, const std::string& name) {
   return Resource{field, name};
 }
 
-absl::Status CheckCode(const char* field, const std::string& code, size_t max) {
-  if (code.empty()) return InvalidField(field, "FIELD_REQUIRED", "is required");
-  if (code.size() > max) return InvalidField(field, "FIELD_TOO_LONG", "is too long");
-  return ValidateText(field, code);
+// Who may read agents and watch them.
+const std::vector<auth::Role> kReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_VENDOR_ADMIN,
+                                          ROLE_PLATFORM_SERVICE};
+
+absl::StatusOr<WatchScope> ParseWatchScope(const v1::WatchAgentsRequest& req) {
+  WatchScope scope;
+  std::vector<absl::string_view> parts = absl::StrSplit(req.parent(), '/');
+  if (parts.size() == 2 && parts[0] == "tenants" && !parts[1].empty()) {
+    scope.tenant = std::string(parts[1]);
+  } else if (parts.size() == 2 && parts[0] == "agentPools" && !parts[1].empty()) {
+    scope.pool = std::string(parts[1]);
+  } else {
+    return InvalidField("parent", "MALFORMED_NAME", "must be tenants/{tenant} or agentPools/{pool}");
+  }
+  if (req.team().size() > 63) return InvalidField("team", "FIELD_TOO_LONG", "at most 63 characters");
+  DG_RETURN_IF_ERROR(ValidateText("team", req.team()));
+  scope.team = req.team();
+  return scope;
 }
 
+// WatchAgents: a snapshot of the scope, then the changes as they come. The
+// hub wakes the reactor (Pump) from the change feed's thread; the snapshot
+// and every batch are built on the executor, one at a time, and one write
+// is in flight at most: a client that reads slowly holds one message in
+// gRPC's buffers and its watcher coalesces the rest (or resnapshots).
+class WatchReactor final : public grpc::ServerWriteReactor<v1::WatchAgentsResponse> {
+ public:
+  WatchReactor(RpcEnv& env, AgentStateManager& manager, AgentWatchHub& hub, int max_pending,
+               grpc::CallbackServerContext* ctx, const v1::WatchAgentsRequest* req)
+      : env_(env),
+        manager_(manager),
+        hub_(hub),
+        max_pending_(max_pending),
+        ctx_(ctx),
+        req_(*req),
+        start_(env.clock->Now()),
+        wake_(std::make_shared<Wake>()) {
+    BeginCall(env_, ctx_, "WatchAgents", call_);
+    wake_->reactor = this;
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_ = true;
+    if (!env_.executor->TrySubmit([this] { Begin(); })) {
+      env_.metrics->Shed("WatchAgents");
+      busy_ = false;
+      FinishLocked(Unavailable("OVERLOADED", "the service is at capacity; retry with backoff"));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_ = false;
+      cv_.notify_all();
+      if (!ok) {
+        FinishLocked(absl::CancelledError("the client went away"));
+        return;
+      }
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(absl::CancelledError("the client cancelled the watch"));
+  }
+
+  void OnDone() override {
+    if (watcher_) hub_.Remove(watcher_.get());
+    {
+      std::lock_guard<std::mutex> lock(wake_->mu);
+      wake_->reactor = nullptr;  // no wake reaches this any more
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !running_; });
+    lock.unlock();
+    delete this;
+  }
+
+ private:
+  // What the watcher's wake callback holds: it outlives the reactor.
+  struct Wake {
+    std::mutex mu;
+    WatchReactor* reactor = nullptr;
+  };
+
+  void Begin() {
+    SetRunning(true);
+    absl::Status st = AuthorizeCall(env_, ctx_, req_, Of("parent", req_.parent()), kReaders, call_);
+    absl::StatusOr<WatchScope> scope = st.ok() ? ParseWatchScope(req_) : st;
+    if (!scope.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_ = false;
+      FinishLocked(scope.status());
+      SetRunningLocked(false);
+      return;
+    }
+    std::weak_ptr<Wake> weak = wake_;
+    watcher_ = std::make_shared<AgentWatcher>(*scope, max_pending_, [weak] {
+      auto w = weak.lock();
+      if (!w) return;
+      std::lock_guard<std::mutex> lock(w->mu);
+      if (w->reactor != nullptr) w->reactor->Pump();
+    });
+    hub_.Add(watcher_);
+    Drain();
+  }
+
+  // Something is pending: drain it on the executor unless already busy.
+  void Pump() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    if (busy_) {
+      again_ = true;
+      return;
+    }
+    busy_ = true;
+    if (!env_.executor->TrySubmit([this] { Drain(); })) {
+      busy_ = false;
+      FinishLocked(Unavailable("OVERLOADED", "the service is at capacity; watch again"));
+    }
+  }
+
+  // Runs on the executor with busy_ set: builds the next message and starts
+  // its write (busy_ stays set until OnWriteDone), or clears busy_.
+  void Drain() {
+    SetRunning(true);
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        again_ = false;
+      }
+      AgentWatcher::Next next = watcher_->Take();
+      out_.Clear();
+      if (next.snapshot) {
+        std::set<std::string> pool_agents;
+        auto statuses = manager_.Snapshot(watcher_->scope().tenant, watcher_->scope().pool,
+                                          watcher_->scope().team, &pool_agents);
+        if (!statuses.ok()) {
+          std::lock_guard<std::mutex> lock(mu_);
+          busy_ = false;
+          FinishLocked(statuses.status());
+          SetRunningLocked(false);
+          return;
+        }
+        out_.set_snapshot(true);
+        for (auto& s : watcher_->Snapshot(*std::move(statuses), std::move(pool_agents))) {
+          *out_.add_statuses() = std::move(s);
+        }
+      } else {
+        for (auto& s : next.changes) *out_.add_statuses() = std::move(s);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) {
+        busy_ = false;
+        SetRunningLocked(false);
+        return;
+      }
+      if (next.snapshot || out_.statuses_size() > 0) {
+        StartWrite(&out_);
+        SetRunningLocked(false);
+        return;
+      }
+      if (!again_) {
+        busy_ = false;
+        SetRunningLocked(false);
+        return;
+      }
+    }
+  }
+
+  void SetRunning(bool running) {
+    std::lock_guard<std::mutex> lock(mu_);
+    SetRunningLocked(running);
+  }
+  void SetRunningLocked(bool running) {
+    running_ = running;
+    cv_.notify_all();
+  }
+
+  void FinishLocked(const absl::Status& st) {
+    if (finished_) return;
+    finished_ = true;
+    EndCall(env_, call_, start_, st);
+    Finish(ToGrpcStatus(st, env_.error_domain));
+  }
+
+  RpcEnv& env_;
+  AgentStateManager& manager_;
+  AgentWatchHub& hub_;
+  const int max_pending_;
+  grpc::CallbackServerContext* ctx_;
+  const v1::WatchAgentsRequest req_;
+  const absl::Time start_;
+  CallContext call_;
+  std::shared_ptr<Wake> wake_;
+  std::shared_ptr<AgentWatcher> watcher_;
+  v1::WatchAgentsResponse out_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool busy_ = false;     // a drain runs or a write is in flight
+  bool again_ = false;    // woken while busy
+  bool running_ = false;  // a task of this reactor is on the executor
+  bool finished_ = false;
+};
+
 }  // namespace
+
+grpc::ServerWriteReactor<v1::WatchAgentsResponse>* AgentStateServiceImpl::WatchAgents(
+    grpc::CallbackServerContext* ctx, const v1::WatchAgentsRequest* req) {
+  return new WatchReactor(env_, manager_, hub_, max_pending_, ctx, req);
+}
+
+grpc::ServerUnaryReactor* AgentStateServiceImpl::ListAgents(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListAgentsRequest* req,
+                                                            v1::ListAgentsResponse* resp) {
+  return ServeUnary(env_, ctx, "ListAgents", *req, Of("parent", req->parent()), kReaders,
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto page,
+                                          manager_.ListAgents(req->parent(), req->team(),
+                                                              req->page_size(), req->page_token()));
+                      for (auto& a : page.agents) *resp->add_agents() = std::move(a);
+                      resp->set_next_page_token(page.next_page_token);
+                      return absl::OkStatus();
+                    });
+}
+
+grpc::ServerUnaryReactor* AgentStateServiceImpl::UpdateAgent(grpc::CallbackServerContext* ctx,
+                                                             const v1::UpdateAgentRequest* req,
+                                                             v1::Agent* resp) {
+  return ServeUnary(env_, ctx, "UpdateAgent", *req, Of("agent.name", req->agent().name()),
+                    {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN},
+                    [=](const CallContext&) -> absl::Status {
+                      std::vector<std::string> mask(req->update_mask().paths().begin(),
+                                                    req->update_mask().paths().end());
+                      return Into(manager_.UpdateAgent(req->agent(), mask), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* AgentStateServiceImpl::DeleteAgent(grpc::CallbackServerContext* ctx,
+                                                             const v1::DeleteAgentRequest* req,
+                                                             v1::DeleteAgentResponse*) {
+  return ServeUnary(env_, ctx, "DeleteAgent", *req, Of("name", req->name()),
+                    {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN},
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(AgentKey key, ParseAgentName(req->name()));
+                      return manager_.DeleteAgent(key, req->etag());
+                    });
+}
+
+grpc::ServerUnaryReactor* AgentStateServiceImpl::SetPoolGrant(grpc::CallbackServerContext* ctx,
+                                                              const v1::SetPoolGrantRequest* req,
+                                                              v1::Agent* resp) {
+  // The vendor lends its agents: vendor admins only.
+  return ServeUnary(env_, ctx, "SetPoolGrant", *req, Of("grant.agent", req->grant().agent()),
+                    {ROLE_VENDOR_ADMIN}, [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(AgentKey key, ParseAgentName(req->grant().agent()));
+                      DG_ASSIGN_OR_RETURN(std::string tenant,
+                                          TenantOfName("grant.tenant", req->grant().tenant()));
+                      if (req->grant().tenant() != "tenants/" + tenant) {
+                        return InvalidField("grant.tenant", "MALFORMED_NAME",
+                                            "must be tenants/{tenant}");
+                      }
+                      std::vector<std::string> campaigns(req->grant().campaigns().begin(),
+                                                         req->grant().campaigns().end());
+                      return Into(manager_.SetPoolGrant(key, tenant, campaigns), resp);
+                    });
+}
 
 grpc::ServerUnaryReactor* AgentStateServiceImpl::CreateAgent(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateAgentRequest* req,
@@ -41,7 +306,6 @@ grpc::ServerUnaryReactor* AgentStateServiceImpl::CreateAgent(grpc::CallbackServe
       {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN}, [=](const CallContext&) -> absl::Status {
         auto key = ParseAgentName(req->parent() + "/agents/" + req->agent_id());
         if (!key.ok()) return InvalidField("agent_id", "MALFORMED_NAME", key.status().message());
-        DG_RETURN_IF_ERROR(CheckCode("agent.display_name", req->agent().display_name(), 200));
         int64_t max_agents = -1;
         if (!key->scope.empty()) {
           auto quota = max_agents_(key->scope);

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
 #include "dialgrid/agentstate/v1/agentstate.grpc.pb.h"
 #include "services/agent-state/application/agent_state_manager.h"
+#include "services/agent-state/application/agent_watch.h"
 #include "services/common/server/rpc.h"
 
 namespace dialgrid::agentstate {
@@ -14,14 +16,35 @@ namespace dialgrid::agentstate {
 class AgentStateServiceImpl final : public v1::AgentStateService::CallbackService {
  public:
   // `max_agents`: a tenant's agent quota (tenancy's max_agents).
+  // `hub` feeds WatchAgents (every replica's hub follows the store's change
+  // channel); a watcher holding more than `max_pending` unsent changes gets a
+  // fresh snapshot instead.
   AgentStateServiceImpl(RpcEnv& env, AgentStateManager& manager,
-                        std::function<absl::StatusOr<int64_t>(const std::string&)> max_agents)
-      : env_(env), manager_(manager), max_agents_(std::move(max_agents)) {}
+                        std::function<absl::StatusOr<int64_t>(const std::string&)> max_agents,
+                        AgentWatchHub& hub, int max_pending = 10000)
+      : env_(env),
+        manager_(manager),
+        max_agents_(std::move(max_agents)),
+        hub_(hub),
+        max_pending_(max_pending) {}
 
   grpc::ServerUnaryReactor* CreateAgent(grpc::CallbackServerContext* ctx,
                                         const v1::CreateAgentRequest* req, v1::Agent* resp) override;
   grpc::ServerUnaryReactor* GetAgent(grpc::CallbackServerContext* ctx,
                                      const v1::GetAgentRequest* req, v1::Agent* resp) override;
+  grpc::ServerUnaryReactor* ListAgents(grpc::CallbackServerContext* ctx,
+                                       const v1::ListAgentsRequest* req,
+                                       v1::ListAgentsResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateAgent(grpc::CallbackServerContext* ctx,
+                                        const v1::UpdateAgentRequest* req, v1::Agent* resp) override;
+  grpc::ServerUnaryReactor* DeleteAgent(grpc::CallbackServerContext* ctx,
+                                        const v1::DeleteAgentRequest* req,
+                                        v1::DeleteAgentResponse* resp) override;
+  grpc::ServerUnaryReactor* SetPoolGrant(grpc::CallbackServerContext* ctx,
+                                         const v1::SetPoolGrantRequest* req,
+                                         v1::Agent* resp) override;
+  grpc::ServerWriteReactor<v1::WatchAgentsResponse>* WatchAgents(
+      grpc::CallbackServerContext* ctx, const v1::WatchAgentsRequest* req) override;
   grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* req,
                                   v1::AgentStatus* resp) override;
   grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* ctx, const v1::LogoutRequest* req,
@@ -61,6 +84,8 @@ class AgentStateServiceImpl final : public v1::AgentStateService::CallbackServic
   RpcEnv& env_;
   AgentStateManager& manager_;
   std::function<absl::StatusOr<int64_t>(const std::string&)> max_agents_;
+  AgentWatchHub& hub_;
+  const int max_pending_;
 };
 
 }  // namespace dialgrid::agentstate

@@ -13,7 +13,9 @@
 #include "services/agent-state/adapters/redis_agent_store.h"
 #include "services/agent-state/application/agent_state_manager.h"
 #include "services/common/core/clock.h"
+#include "services/common/core/names.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/names.h"
 #include "services/common/events/redis_outbox.h"
 #include "tests/fixtures/servers.h"
 
@@ -59,6 +61,15 @@ class AgentStateComponentTest : public ::testing::Test {
     s->set_level(5);
     absl::Status st = manager_->CreateAgent(key, a);
     EXPECT_TRUE(st.ok()) << st;
+    // A pool agent's campaigns are its grants, one per tenant.
+    if (scope.empty()) {
+      std::map<std::string, std::vector<std::string>> by_tenant;
+      for (const auto& c : campaigns) by_tenant[*TenantOfName("campaign", c)].push_back(c);
+      for (const auto& [tenant, cs] : by_tenant) {
+        auto granted = manager_->SetPoolGrant(key, tenant, cs);
+        EXPECT_TRUE(granted.ok()) << granted.status();
+      }
+    }
     return key;
   }
 

@@ -3,11 +3,17 @@
 // as the agent desktop, a supervisor and the dialer would.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "dialgrid/agentstate/v1/agentstate.grpc.pb.h"
 #include "services/common/core/errors.h"
+#include "services/common/redis/redis_client.h"
 #include "services/common/server/grpc_status.h"
 #include "tests/fixtures/enum_walk.h"
 #include "tests/fixtures/test_platform.h"
@@ -184,7 +190,34 @@ TEST_F(AgentStateServiceTest, EveryServedRpcRefusesAnotherTenantsAgents) {
        "name: '" + other + "' target: TARGET_LOGGED_OUT reason_code: 'x'"},
       // An unknown agent of the other tenant answers the same: no existence leak.
       {"/dialgrid.agentstate.v1.AgentStateService/GetAgent", "name: 'tenants/as-b/agents/none'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/ListAgents", "parent: 'tenants/as-b'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/UpdateAgent",
+       "agent { name: '" + other + "' display_name: 'taken' } update_mask { paths: 'display_name' }"},
+      {"/dialgrid.agentstate.v1.AgentStateService/DeleteAgent", "name: '" + other + "'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/WatchAgents", "parent: 'tenants/as-b'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/ReserveAgent",
+       "campaign: 'tenants/as-b/campaigns/c1' call_id: 'iso'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/ConfirmReservation",
+       "name: '" + other + "' call_id: 'iso'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/ReleaseReservation",
+       "name: '" + other + "' call_id: 'iso'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/EndCall", "name: '" + other + "' call_id: 'iso'"},
+      // The vendor's pools: a tenant reads, lists, watches and lends none of
+      // them (it sees a pool agent only through a grant, in its own scope).
+      {"/dialgrid.agentstate.v1.AgentStateService/GetAgent",
+       "name: 'agentPools/iso-pool/agents/p1'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/ListAgents", "parent: 'agentPools/iso-pool'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/WatchAgents", "parent: 'agentPools/iso-pool'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/SetPoolGrant",
+       "grant { agent: 'agentPools/iso-pool/agents/p1' tenant: 'tenants/as-a' "
+       "campaigns: 'tenants/as-a/campaigns/c1' }"},
+      {"/dialgrid.agentstate.v1.AgentStateService/CreateAgent",
+       "parent: 'agentPools/iso-pool' agent_id: 'planted' agent { display_name: 'x' }"},
   };
+  for (const auto& m : dialgrid::testing::MethodsWithoutCase(
+           *v1::Agent::descriptor()->file()->FindServiceByName("AgentStateService"), cases)) {
+    ADD_FAILURE() << "no isolation case for " << m;
+  }
   // Each with the credential that would be allowed in its own tenant.
   for (const auto& secret : {*admin_a_, *agent_a_, *super_a_}) {
     auto problems = dialgrid::testing::CheckTenantIsolation(p_->Channel("agentstate"), secret, cases);
@@ -229,7 +262,11 @@ TEST_F(AgentStateServiceTest, UndefinedEnumValuesAreRefused) {
       *v1::Agent::descriptor()->file()->FindServiceByName("AgentStateService"),
       {{"ForceState", {"name: '" + a.name() + "' reason_code: 'x'", *super_a_}},
        {"CreateAgent",
-        {"parent: 'tenants/as-a' agent_id: 'enum-2' agent { display_name: 'x' }", *admin_a_}}});
+        {"parent: 'tenants/as-a' agent_id: 'enum-2' agent { display_name: 'x' }", *admin_a_}},
+       // The agent's status is output only, its state an enum all the same.
+       {"UpdateAgent",
+        {"agent { name: '" + a.name() + "' display_name: 'y' } update_mask { paths: 'display_name' }",
+         *admin_a_}}});
   for (const auto& pr : problems) ADD_FAILURE() << pr;
 }
 
@@ -277,6 +314,319 @@ TEST_F(AgentStateServiceTest, AnUnconfirmedReservationIsFreedEvenIfItsReplicaDie
   EXPECT_TRUE(TestPlatform::Eventually(
       [&] { return StateOf(a.name()) == v1::STATE_NOT_READY; }, absl::Seconds(10)));
   (void)p_->StopService("agentstate-2", absl::Seconds(1));
+}
+
+TEST_F(AgentStateServiceTest, AgentsAreListedUpdatedAndDeleted) {
+  for (const char* id : {"list-1", "list-2", "list-3"}) Create(*admin_b_, "as-b", id);
+  // Team "north" for two of them, through UpdateAgent.
+  for (const char* id : {"list-1", "list-3"}) {
+    v1::UpdateAgentRequest up;
+    up.mutable_agent()->set_name(absl::StrCat("tenants/as-b/agents/", id));
+    up.mutable_agent()->set_team("north");
+    up.mutable_update_mask()->add_paths("team");
+    v1::Agent out;
+    grpc::Status st = stub()->UpdateAgent(Ctx(*admin_b_).get(), up, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(out.team(), "north");
+    EXPECT_EQ(out.display_name(), absl::StrCat("Agent ", id));  // not in the mask: kept
+  }
+  // Pages of two, in name order, to the end.
+  std::vector<std::string> names;
+  v1::ListAgentsRequest list;
+  list.set_parent("tenants/as-b");
+  list.set_page_size(2);
+  for (int pages = 0; pages < 20; ++pages) {
+    v1::ListAgentsResponse resp;
+    grpc::Status st = stub()->ListAgents(Ctx(*admin_b_).get(), list, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_LE(resp.agents_size(), 2);
+    for (const auto& a : resp.agents()) names.push_back(a.name());
+    if (resp.next_page_token().empty()) break;
+    list.set_page_token(resp.next_page_token());
+  }
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  for (const char* id : {"list-1", "list-2", "list-3"}) {
+    EXPECT_EQ(std::count(names.begin(), names.end(), absl::StrCat("tenants/as-b/agents/", id)), 1);
+  }
+  list.set_page_token("");
+  list.set_page_size(0);
+  list.set_team("north");
+  v1::ListAgentsResponse north;
+  ASSERT_TRUE(stub()->ListAgents(Ctx(*admin_b_).get(), list, &north).ok());
+  ASSERT_EQ(north.agents_size(), 2);
+  EXPECT_EQ(north.agents(0).name(), "tenants/as-b/agents/list-1");
+  EXPECT_EQ(north.agents(1).name(), "tenants/as-b/agents/list-3");
+  list.set_page_token("bm90LWEtdG9rZW4");
+  v1::ListAgentsResponse bad;
+  EXPECT_EQ(ReasonOf(stub()->ListAgents(Ctx(*admin_b_).get(), list, &bad)), "INVALID_PAGE_TOKEN");
+
+  // An etag from before another update is refused; nothing changes.
+  v1::GetAgentRequest get;
+  get.set_name("tenants/as-b/agents/list-2");
+  v1::Agent before;
+  ASSERT_TRUE(stub()->GetAgent(Ctx(*admin_b_).get(), get, &before).ok());
+  ASSERT_FALSE(before.etag().empty());
+  v1::UpdateAgentRequest up;
+  *up.mutable_agent() = before;
+  up.mutable_agent()->set_display_name("First");
+  up.mutable_update_mask()->add_paths("display_name");
+  v1::Agent first;
+  ASSERT_TRUE(stub()->UpdateAgent(Ctx(*admin_b_).get(), up, &first).ok());
+  EXPECT_NE(first.etag(), before.etag());
+  up.mutable_agent()->set_display_name("Second");
+  v1::Agent second;
+  grpc::Status st = stub()->UpdateAgent(Ctx(*admin_b_).get(), up, &second);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_EQ(ReasonOf(st), "ETAG_MISMATCH");
+  // A field that cannot be updated, and a bad value, are refused by name.
+  up.mutable_agent()->clear_etag();
+  up.mutable_update_mask()->clear_paths();
+  up.mutable_update_mask()->add_paths("status");
+  st = stub()->UpdateAgent(Ctx(*admin_b_).get(), up, &second);
+  EXPECT_EQ(ReasonOf(st), "FIELD_NOT_UPDATABLE");
+  up.mutable_update_mask()->clear_paths();
+  up.mutable_update_mask()->add_paths("skills");
+  auto* skill = up.mutable_agent()->add_skills();
+  skill->set_name("spanish");
+  skill->set_level(11);
+  st = stub()->UpdateAgent(Ctx(*admin_b_).get(), up, &second);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(stub()->GetAgent(Ctx(*admin_b_).get(), get, &second).ok());
+  EXPECT_EQ(second.display_name(), "First");
+  EXPECT_EQ(second.skills_size(), 0);
+
+  // A logged-in agent cannot be deleted; logged out, it can, once.
+  LoginReady(*agent_b_, "tenants/as-b/agents/list-2");
+  v1::DeleteAgentRequest del;
+  del.set_name("tenants/as-b/agents/list-2");
+  v1::DeleteAgentResponse deleted;
+  st = stub()->DeleteAgent(Ctx(*admin_b_).get(), del, &deleted);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(st), "AGENT_LOGGED_IN");
+  v1::LogoutRequest logout;
+  logout.set_name(del.name());
+  v1::AgentStatus out;
+  ASSERT_TRUE(stub()->Logout(Ctx(*agent_b_).get(), logout, &out).ok());
+  st = stub()->DeleteAgent(Ctx(*admin_b_).get(), del, &deleted);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(stub()->GetAgent(Ctx(*admin_b_).get(), get, &second).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub()->DeleteAgent(Ctx(*admin_b_).get(), del, &deleted).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+// Reads a watch stream on a thread of its own, keeping each agent's newest
+// status as the stream tells it.
+class WatchClient {
+ public:
+  WatchClient(std::unique_ptr<Stub> stub, const std::string& secret, v1::WatchAgentsRequest req)
+      : stub_(std::move(stub)), ctx_(TestPlatform::Context(secret, absl::Seconds(120))) {
+    reader_ = stub_->WatchAgents(ctx_.get(), req);
+    thread_ = std::thread([this] {
+      v1::WatchAgentsResponse msg;
+      while (reader_->Read(&msg)) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (msg.snapshot()) {
+          ++snapshots_;
+          latest_.clear();
+        }
+        for (const auto& s : msg.statuses()) latest_[s.agent()] = s;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = reader_->Finish();
+      ended_ = true;
+    });
+  }
+  ~WatchClient() {
+    ctx_->TryCancel();
+    thread_.join();
+  }
+  bool Has(const std::string& agent, v1::State state) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = latest_.find(agent);
+    return it != latest_.end() && it->second.state() == state;
+  }
+  std::optional<v1::AgentStatus> Of(const std::string& agent) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = latest_.find(agent);
+    if (it == latest_.end()) return std::nullopt;
+    return it->second;
+  }
+  int snapshots() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return snapshots_;
+  }
+  bool ended(grpc::Status* st) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ended_) *st = status_;
+    return ended_;
+  }
+
+ private:
+  std::unique_ptr<Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::WatchAgentsResponse>> reader_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::map<std::string, v1::AgentStatus> latest_;
+  int snapshots_ = 0;
+  bool ended_ = false;
+  grpc::Status status_;
+};
+
+TEST_F(AgentStateServiceTest, AWatchSeesChangesMadeOnAnyReplicaAndOnlyItsScope) {
+  ASSERT_TRUE(p_->StartService("agentstate-w", DIALGRID_AGENTSTATE_BIN).ok());
+  v1::Agent a1 = Create(*admin_a_, "as-a", "watch-1");
+  v1::Agent b1 = Create(*admin_b_, "as-b", "watch-b1");
+  v1::WatchAgentsRequest req;
+  req.set_parent("tenants/as-a");
+  WatchClient watch(stub("agentstate-w"), *super_a_, req);
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return watch.Has(a1.name(), v1::STATE_LOGGED_OUT); },
+                                       absl::Seconds(10)));
+  // Changes made through the other replica reach this watch.
+  LoginReady(*agent_a_, a1.name());
+  EXPECT_TRUE(TestPlatform::Eventually([&] { return watch.Has(a1.name(), v1::STATE_READY); },
+                                       absl::Seconds(10)));
+  // A new agent of the tenant enters the view; another tenant's never does.
+  v1::Agent a2 = Create(*admin_a_, "as-a", "watch-2");
+  LoginReady(*agent_b_, b1.name());
+  EXPECT_TRUE(TestPlatform::Eventually([&] { return watch.Has(a2.name(), v1::STATE_LOGGED_OUT); },
+                                       absl::Seconds(10)));
+  EXPECT_FALSE(watch.Of(b1.name()).has_value());
+  // Only a team.
+  v1::UpdateAgentRequest up;
+  up.mutable_agent()->set_name(a2.name());
+  up.mutable_agent()->set_team("east");
+  up.mutable_update_mask()->add_paths("team");
+  v1::Agent out;
+  ASSERT_TRUE(stub()->UpdateAgent(Ctx(*admin_a_).get(), up, &out).ok());
+  req.set_team("east");
+  WatchClient east(stub(), *super_a_, req);
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return east.Has(a2.name(), v1::STATE_LOGGED_OUT); },
+                                       absl::Seconds(10)));
+  LoginReady(*agent_a_, a2.name());
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return east.Has(a2.name(), v1::STATE_READY); },
+                                       absl::Seconds(10)));
+  EXPECT_FALSE(east.Of(a1.name()).has_value());
+  grpc::Status ended;
+  EXPECT_FALSE(watch.ended(&ended));
+  (void)p_->StopService("agentstate-w", absl::Seconds(5));
+}
+
+TEST_F(AgentStateServiceTest, APoolAgentServesTheTenantsItIsGrantedToAndShowsEachOnlyItsCalls) {
+  const std::string& vendor = p_->admin_secret();
+  v1::CreateAgentRequest create;
+  create.set_parent("agentPools/bpo");
+  create.set_agent_id("pat");
+  create.mutable_agent()->set_display_name("Pat from the pool");
+  v1::Agent pat;
+  grpc::Status st = stub()->CreateAgent(Ctx(vendor).get(), create, &pat);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(pat.name(), "agentPools/bpo/agents/pat");
+
+  v1::WatchAgentsRequest wa;
+  wa.set_parent("tenants/as-a");
+  WatchClient watch_a(stub(), *super_a_, wa);
+  wa.set_parent("agentPools/bpo");
+  WatchClient watch_pool(stub(), vendor, wa);
+  ASSERT_TRUE(TestPlatform::Eventually(
+      [&] { return watch_pool.Has(pat.name(), v1::STATE_LOGGED_OUT); }, absl::Seconds(10)));
+  EXPECT_FALSE(watch_a.Of(pat.name()).has_value());  // not granted yet
+
+  // Granted to both tenants' campaigns.
+  for (const char* t : {"as-a", "as-b"}) {
+    v1::SetPoolGrantRequest grant;
+    grant.mutable_grant()->set_agent(pat.name());
+    grant.mutable_grant()->set_tenant(absl::StrCat("tenants/", t));
+    grant.mutable_grant()->add_campaigns(absl::StrCat("tenants/", t, "/campaigns/pool-c"));
+    st = stub()->SetPoolGrant(Ctx(vendor).get(), grant, &pat);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  EXPECT_EQ(pat.campaigns_size(), 2);
+  // A grant naming another tenant's campaign is refused.
+  v1::SetPoolGrantRequest wrong;
+  wrong.mutable_grant()->set_agent(pat.name());
+  wrong.mutable_grant()->set_tenant("tenants/as-a");
+  wrong.mutable_grant()->add_campaigns("tenants/as-b/campaigns/pool-c");
+  v1::Agent ignored;
+  EXPECT_EQ(stub()->SetPoolGrant(Ctx(vendor).get(), wrong, &ignored).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(TestPlatform::Eventually(
+      [&] { return watch_a.Has(pat.name(), v1::STATE_LOGGED_OUT); }, absl::Seconds(10)));
+
+  // Pat's desktop is the vendor's (a pool agent is no tenant's to log in).
+  auto pool_desk = p_->Credential("", tenancy::v1::ROLE_AGENT);
+  ASSERT_TRUE(pool_desk.ok()) << pool_desk.status();
+  v1::LoginRequest login;
+  login.set_name(pat.name());
+  login.set_station("pool-7");
+  v1::AgentStatus out;
+  EXPECT_EQ(stub()->Login(Ctx(*agent_a_).get(), login, &out).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  LoginReady(*pool_desk, pat.name());
+
+  // A call of a campaign Pat is not granted for never gets Pat.
+  v1::ReserveAgentRequest req;
+  req.set_campaign("tenants/as-a/campaigns/not-granted");
+  req.set_call_id("pool-call-0");
+  v1::Reservation r;
+  st = stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r);
+  if (st.ok()) {
+    EXPECT_NE(r.agent(), pat.name());
+  }
+  // A call of as-b: the pool's view has it; as-a's view shows Pat reserved
+  // without as-b's call.
+  req.set_campaign("tenants/as-b/campaigns/pool-c");
+  req.set_call_id("pool-call-1");
+  st = stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(r.agent(), pat.name());
+  ASSERT_TRUE(TestPlatform::Eventually(
+      [&] { return watch_pool.Has(pat.name(), v1::STATE_RESERVED); }, absl::Seconds(10)));
+  EXPECT_EQ(watch_pool.Of(pat.name())->call_tenant(), "as-b");
+  ASSERT_TRUE(TestPlatform::Eventually(
+      [&] { return watch_a.Has(pat.name(), v1::STATE_RESERVED); }, absl::Seconds(10)));
+  EXPECT_EQ(watch_a.Of(pat.name())->call_id(), "");
+  EXPECT_EQ(watch_a.Of(pat.name())->call_tenant(), "");
+  EXPECT_EQ(watch_a.Of(pat.name())->campaign(), "");
+
+  // The grant to as-a is withdrawn: Pat leaves as-a's view.
+  v1::SetPoolGrantRequest withdraw;
+  withdraw.mutable_grant()->set_agent(pat.name());
+  withdraw.mutable_grant()->set_tenant("tenants/as-a");
+  st = stub()->SetPoolGrant(Ctx(vendor).get(), withdraw, &pat);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(pat.campaigns_size(), 1);
+  EXPECT_TRUE(TestPlatform::Eventually([&] { return !watch_a.Of(pat.name()).has_value(); },
+                                       absl::Seconds(10)));
+  EXPECT_GE(watch_a.snapshots(), 2);
+}
+
+TEST_F(AgentStateServiceTest, WatchersTakeAFreshSnapshotAfterTheChangeFeedBreaks) {
+  v1::Agent a = Create(*admin_a_, "as-a", "watch-feed");
+  v1::WatchAgentsRequest req;
+  req.set_parent("tenants/as-a");
+  WatchClient watch(stub(), *super_a_, req);
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return watch.Has(a.name(), v1::STATE_LOGGED_OUT); },
+                                       absl::Seconds(10)));
+  const int before = watch.snapshots();
+  // Redis drops every subscriber connection (as a failover or a network
+  // break would): messages published meanwhile are lost to Pub/Sub, so the
+  // watch is made whole by a fresh snapshot, and goes on.
+  redis::Options ro;
+  ASSERT_TRUE(redis::ParseAddress(p_->redis().address(), ro).ok());
+  auto client = redis::Client::Create(ro);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto killed = (*client)->Command({"CLIENT", "KILL", "TYPE", "pubsub"});
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  EXPECT_GE(killed->integer, 1);
+  EXPECT_TRUE(TestPlatform::Eventually([&] { return watch.snapshots() > before; },
+                                       absl::Seconds(15)));
+  LoginReady(*agent_a_, a.name());
+  EXPECT_TRUE(TestPlatform::Eventually([&] { return watch.Has(a.name(), v1::STATE_READY); },
+                                       absl::Seconds(10)));
+  grpc::Status ended;
+  EXPECT_FALSE(watch.ended(&ended)) << ended.error_message();
 }
 
 }  // namespace

@@ -36,7 +36,10 @@ absl::Status RequireAnyRole(const Principal& principal, std::initializer_list<Ro
 
 absl::Status RequireTenantAccess(const Principal& principal, absl::string_view resource_tenant) {
   if (principal.CanActForAnyTenant()) return absl::OkStatus();
-  if (!principal.IsVendorScope() && principal.tenant == resource_tenant) return absl::OkStatus();
+  // Everyone else reaches their own scope only: a tenant's credential its
+  // tenant, a vendor-scope one (the pools' agents and supervisors) the
+  // vendor's resources, never a tenant's.
+  if (principal.tenant == resource_tenant) return absl::OkStatus();
   return PermissionDenied("TENANT_MISMATCH",
                           "the caller may not access resources of this tenant");
 }

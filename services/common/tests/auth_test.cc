@@ -48,6 +48,11 @@ TEST(Principal, TenantAccess) {
   EXPECT_TRUE(RequireTenantAccess(vendor, "").ok());
   Principal service = Make("vendor/credentials/k3", "", {ROLE_PLATFORM_SERVICE});
   EXPECT_TRUE(RequireTenantAccess(service, "acme").ok());
+  // A vendor-scope agent (of the vendor's pools) reaches the vendor's
+  // resources only.
+  Principal pool_agent = Make("vendor/credentials/k5", "", {ROLE_AGENT});
+  EXPECT_TRUE(RequireTenantAccess(pool_agent, "").ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(RequireTenantAccess(pool_agent, "acme")));
   // A tenant-scoped credential never acts for others, whatever its roles say.
   Principal odd = Make("tenants/acme/credentials/k4", "acme", {ROLE_VENDOR_ADMIN});
   EXPECT_TRUE(absl::IsPermissionDenied(RequireTenantAccess(odd, "globex")));

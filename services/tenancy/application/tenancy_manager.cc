@@ -87,7 +87,7 @@ absl::StatusOr<v1::ListTenantsResponse> TenancyManager::ListTenants(
     const v1::ListTenantsRequest& req) {
   Page page;
   DG_ASSIGN_OR_RETURN(page.size, EffectivePageSize(req.page_size()));
-  DG_ASSIGN_OR_RETURN(page.after, DecodePageToken(req.page_token()));
+  DG_ASSIGN_OR_RETURN(page.after, DecodeIdPageToken(req.page_token()));
   std::string next;
   DG_ASSIGN_OR_RETURN(std::vector<v1::Tenant> tenants, store_->ListTenants(page, next));
   v1::ListTenantsResponse resp;
@@ -238,7 +238,7 @@ absl::StatusOr<v1::ListCredentialsResponse> TenancyManager::ListCredentials(
   DG_ASSIGN_OR_RETURN(std::string tenant, ParseCredentialParent(req.parent()));
   Page page;
   DG_ASSIGN_OR_RETURN(page.size, EffectivePageSize(req.page_size()));
-  DG_ASSIGN_OR_RETURN(page.after, DecodePageToken(req.page_token()));
+  DG_ASSIGN_OR_RETURN(page.after, DecodeIdPageToken(req.page_token()));
   std::string next;
   DG_ASSIGN_OR_RETURN(std::vector<v1::Credential> creds,
                       store_->ListCredentials(tenant, page, next));

@@ -124,9 +124,13 @@ bool RoleAllowedInScope(v1::Role role, bool vendor_scope) {
     case v1::ROLE_VENDOR_ADMIN:
     case v1::ROLE_PLATFORM_SERVICE:
       return vendor_scope;
-    case v1::ROLE_TENANT_ADMIN:
+    // The vendor's own agents and supervisors (its agent pools) too; a
+    // vendor-scope credential of these roles reaches only vendor-scope
+    // resources (services/common/auth/principal.h).
     case v1::ROLE_SUPERVISOR:
     case v1::ROLE_AGENT:
+      return true;
+    case v1::ROLE_TENANT_ADMIN:
     case v1::ROLE_INTEGRATION:
       return !vendor_scope;
     default:
@@ -176,27 +180,13 @@ v1::Credential::State CredentialStateAt(const v1::Credential& credential, absl::
   return v1::Credential::STATE_ACTIVE;
 }
 
-std::string EncodePageToken(absl::string_view last_id) {
-  return absl::WebSafeBase64Escape(absl::StrCat("after:", last_id));
-}
-
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token) {
-  if (token.empty()) return std::string();
-  std::string raw;
-  if (token.size() > 200 || !absl::WebSafeBase64Unescape(token, &raw) ||
-      !absl::StartsWith(raw, "after:") || raw.size() == 6) {
+absl::StatusOr<std::string> DecodeIdPageToken(absl::string_view token) {
+  auto id = DecodePageToken(token);
+  if (!id.ok() || id->empty()) return id;
+  if (!ValidateResourceId("page_token", *id).ok()) {
     return InvalidField("page_token", "INVALID_PAGE_TOKEN", "not a token this service issued");
   }
-  std::string id = raw.substr(6);
-  absl::Status st = ValidateResourceId("page_token", id);
-  if (!st.ok()) return InvalidField("page_token", "INVALID_PAGE_TOKEN", "not a token this service issued");
   return id;
-}
-
-absl::StatusOr<int> EffectivePageSize(int requested) {
-  if (requested < 0) return InvalidField("page_size", "INVALID_PAGE_SIZE", "must not be negative");
-  if (requested == 0) return kDefaultPageSize;
-  return std::min(requested, kMaxPageSize);
 }
 
 std::string TenantName(absl::string_view tenant) { return absl::StrCat("tenants/", tenant); }

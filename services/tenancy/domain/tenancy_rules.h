@@ -10,14 +10,13 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dialgrid/tenancy/v1/tenancy.pb.h"
+#include "services/common/core/pages.h"
 #include "services/common/core/request_ids.h"
 
 namespace dialgrid::tenancy {
 
 inline constexpr size_t kMaxDisplayName = 200;
 inline constexpr size_t kMaxSuspendReason = 500;
-inline constexpr int kDefaultPageSize = 50;
-inline constexpr int kMaxPageSize = 1000;
 inline constexpr int64_t kMaxQuotaValue = 1'000'000'000'000;
 // CreateCredential's answer carries the secret, kept for a retry sealed under
 // a key derived from the request id: the id must be hard to guess.
@@ -62,12 +61,9 @@ v1::Credential::State CredentialStateAt(const v1::Credential& credential, absl::
 // Request ids (AIP-155): ValidateRequestId and RequestIdReused from
 // services/common/core/request_ids.h.
 
-// Page tokens are opaque to clients: base64url of the last id returned.
-std::string EncodePageToken(absl::string_view last_id);
-// "" -> "" (first page); otherwise the last id, or INVALID_ARGUMENT.
-absl::StatusOr<std::string> DecodePageToken(absl::string_view token);
-// 0 -> default, >max -> max, negative -> INVALID_ARGUMENT.
-absl::StatusOr<int> EffectivePageSize(int requested);
+// Pages: EncodePageToken, EffectivePageSize from services/common/core/pages.h;
+// a token of a list of ids must also hold a valid id.
+absl::StatusOr<std::string> DecodeIdPageToken(absl::string_view token);
 
 // Resource names.
 std::string TenantName(absl::string_view tenant);

@@ -117,6 +117,8 @@ TEST(TenancyRules, CredentialScopeAndExpiry) {
   EXPECT_EQ(ReasonOf(ValidateNewCredential(c, false, now)), "UNKNOWN_ROLE");
   c.clear_roles();
   c.add_roles(v1::ROLE_AGENT);
+  // Agents and supervisors exist in both scopes (the vendor's pools).
+  EXPECT_TRUE(ValidateNewCredential(c, true, now).ok());
   *c.mutable_expire_time() = TimeUtil::SecondsToTimestamp(1'800'000'000 - 1);
   EXPECT_EQ(ReasonOf(ValidateNewCredential(c, false, now)), "TIME_IN_PAST");
   *c.mutable_expire_time() = TimeUtil::SecondsToTimestamp(1'800'000'100);
@@ -128,10 +130,13 @@ TEST(TenancyRules, CredentialScopeAndExpiry) {
 }
 
 TEST(TenancyRules, PageTokens) {
-  EXPECT_EQ(*DecodePageToken(""), "");
-  EXPECT_EQ(*DecodePageToken(EncodePageToken("acme")), "acme");
-  for (const char* bad : {"garbage!", "YWZ0ZXI6", "bm9wZQ"}) {
-    EXPECT_EQ(ReasonOf(DecodePageToken(bad).status()), "INVALID_PAGE_TOKEN") << bad;
+  EXPECT_EQ(*DecodeIdPageToken(""), "");
+  EXPECT_EQ(*DecodeIdPageToken(EncodePageToken("acme")), "acme");
+  // Not base64url, "after:" with nothing after it, no prefix, not an id.
+  for (const std::string& bad :
+       {std::string("garbage!"), std::string("YWZ0ZXI6"), std::string("bm9wZQ"),
+        EncodePageToken("Not An Id"), EncodePageToken("a\x01b")}) {
+    EXPECT_EQ(ReasonOf(DecodeIdPageToken(bad).status()), "INVALID_PAGE_TOKEN") << bad;
   }
   EXPECT_EQ(*EffectivePageSize(0), kDefaultPageSize);
   EXPECT_EQ(*EffectivePageSize(5000), kMaxPageSize);
