@@ -2,6 +2,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "services/agent-state/adapters/redis_agent_store.h"
 #include "services/agent-state/application/agent_state_manager.h"
 #include "services/agent-state/server/agent_state_service.h"
@@ -20,6 +23,13 @@ ABSL_FLAG(int, heartbeat_grace_seconds, 60,
 ABSL_FLAG(bool, login_takes_over, false,
           "A login from a second station takes the session over instead of being refused.");
 ABSL_FLAG(int, timer_sweep_ms, 250, "How often due timers are looked for.");
+ABSL_FLAG(int, idle_alert_seconds, 0,
+          "An agent ready (idle) longer than this raises an AgentAlert event, once per state "
+          "entered (0: never).");
+ABSL_FLAG(int, not_ready_alert_seconds, 0,
+          "An agent not ready longer than this raises an AgentAlert event (0: never).");
+ABSL_FLAG(int, metrics_sweep_seconds, 5,
+          "How often the agents-per-state gauges and the alerts are brought up to date.");
 ABSL_FLAG(int, watch_max_pending, 10000,
           "A watcher with more unsent changes than this gets a fresh snapshot instead.");
 
@@ -52,7 +62,60 @@ int main(int argc, char** argv) {
   manager_options.policy.heartbeat_grace =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_grace_seconds));
   manager_options.policy.login_takes_over = absl::GetFlag(FLAGS_login_takes_over);
+  manager_options.idle_alert = absl::Seconds(absl::GetFlag(FLAGS_idle_alert_seconds));
+  manager_options.not_ready_alert = absl::Seconds(absl::GetFlag(FLAGS_not_ready_alert_seconds));
+  // KPI days are the tenant's (tenancy's time zone of the tenant).
+  auto platform = rt.shared_platform();
+  manager_options.zone_of = [platform](const std::string& tenant) {
+    absl::TimeZone zone = absl::UTCTimeZone();
+    auto t = platform->tenants().Get(tenant);
+    if (t.ok() && !t->time_zone().empty() && !absl::LoadTimeZone(t->time_zone(), &zone)) {
+      zone = absl::UTCTimeZone();
+    }
+    return zone;
+  };
   agentstate::AgentStateManager manager(store, SystemClock::Get(), manager_options);
+
+  // Agents per state and over an alert threshold, across the platform (every
+  // replica reports the same figures: aggregate with max, not sum). No
+  // per-agent labels.
+  auto& agents_gauge = prometheus::BuildGauge()
+                           .Name("dialgrid_agentstate_agents")
+                           .Help("Logged-in agents by state, across tenants and pools.")
+                           .Register(rt.metrics());
+  auto& over_gauge = prometheus::BuildGauge()
+                         .Name("dialgrid_agentstate_agents_over_threshold")
+                         .Help("Agents ready or not ready longer than the alert threshold.")
+                         .Register(rt.metrics());
+  auto& alerts = prometheus::BuildCounter()
+                     .Name("dialgrid_agentstate_alerts_total")
+                     .Help("AgentAlert events raised by this replica.")
+                     .Register(rt.metrics())
+                     .Add({});
+  rt.scheduler().Every(absl::Seconds(absl::GetFlag(FLAGS_metrics_sweep_seconds)), [&] {
+    auto counts = manager.StateCounts();
+    if (counts.ok()) {
+      for (auto state : {agentstate::AgentState::kReady, agentstate::AgentState::kNotReady,
+                         agentstate::AgentState::kReserved, agentstate::AgentState::kOnCall,
+                         agentstate::AgentState::kWrapUp}) {
+        auto it = counts->find(state);
+        agents_gauge.Add({{"state", std::string(agentstate::StateName(state))}})
+            .Set(it == counts->end() ? 0 : static_cast<double>(it->second));
+      }
+    }
+    auto sweep = manager.SweepAlerts();
+    if (!sweep.ok()) {
+      Log(LogLevel::kWarning, "agentstate", "alert sweep failed",
+          {{"error", sweep.status().ToString()}});
+      return;
+    }
+    for (auto state : {agentstate::AgentState::kReady, agentstate::AgentState::kNotReady}) {
+      auto it = sweep->over_threshold.find(state);
+      over_gauge.Add({{"state", std::string(agentstate::StateName(state))}})
+          .Set(it == sweep->over_threshold.end() ? 0 : static_cast<double>(it->second));
+    }
+    alerts.Increment(sweep->raised);
+  });
 
   events::OutboxRelayOptions relay;
   relay.default_topic = "agents";

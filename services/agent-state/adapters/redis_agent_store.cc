@@ -6,12 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "services/agent-state/adapters/lua/create_agent.lua.h"
 #include "services/agent-state/adapters/lua/delete_agent.lua.h"
+#include "services/agent-state/adapters/lua/mark_alerted.lua.h"
 #include "services/agent-state/adapters/lua/put_status.lua.h"
 #include "services/agent-state/adapters/lua/update_agent.lua.h"
 #include "services/agent-state/application/agent_state_manager.h"
 #include "services/agent-state/application/agent_watch.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/status_macros.h"
 #include "services/common/events/outbox_record.h"
 
 namespace dialgrid::agentstate {
@@ -38,6 +40,19 @@ std::string IndexKey(absl::string_view scope) {
 // The pool agents granted to a tenant (in the vendor's slot, with the pools).
 std::string GrantsKey(absl::string_view tenant) {
   return absl::StrCat(TenantHashTag(""), ":pool-grants:", tenant);
+}
+std::string SinceKey(absl::string_view scope) {
+  return absl::StrCat(TenantHashTag(scope), ":agent-since");
+}
+std::string StateCountsKey(absl::string_view scope) {
+  return absl::StrCat(TenantHashTag(scope), ":agent-state-counts");
+}
+std::string KpiKey(const AgentKey& k, absl::string_view day, absl::string_view part) {
+  return part.empty() ? absl::StrCat(TenantHashTag(k.scope), ":agent-kpi:", k.id, ":", day)
+                      : absl::StrCat(TenantHashTag(k.scope), ":agent-kpi:", k.id, ":", day, ":", part);
+}
+std::string AlertedKey(const AgentKey& k, int64_t version) {
+  return absl::StrCat(TenantHashTag(k.scope), ":agent-alerted:", k.id, ":", version);
 }
 std::string CallKey(absl::string_view scope, absl::string_view call) {
   return absl::StrCat(TenantHashTag(scope), ":agent-call:", call);
@@ -153,7 +168,8 @@ absl::StatusOr<AgentStatus> RedisAgentStore::ParseStatus(const redis::Reply& r) 
 }
 
 absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& n,
-                                        const Events& events, absl::string_view call_ref) {
+                                        const Events& events, absl::string_view call_ref,
+                                        const std::vector<KpiIncrement>& kpis) {
   static const redis::Script* script =
       new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kPutStatus);
   const std::vector<std::pair<const char*, std::string>> fields = {
@@ -179,17 +195,27 @@ absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& 
       call_ref.empty() ? std::string() : key.id,
       kChangesChannel,
       ToProto(key, n).SerializeAsString(),
+      n.state == AgentState::kLoggedOut ? std::string() : Ms(n.since),
       std::to_string(fields.size())};
   for (const auto& [f, v] : fields) {
     args.emplace_back(f);
     args.push_back(v);
   }
+  std::vector<std::string> keys = {AgentKeyName(key),           ReadyKey(key.scope),
+                                   TimersKey(key.scope),        CallKey(key.scope, call_ref),
+                                   SinceKey(key.scope),         StateCountsKey(key.scope)};
+  std::map<std::string, size_t> kpi_key_index;  // key -> 1-based index in KEYS
+  args.push_back(std::to_string(kpis.size()));
+  for (const auto& inc : kpis) {
+    const std::string k = KpiKey(key, inc.day, inc.part);
+    auto [it, added] = kpi_key_index.emplace(k, keys.size() + 1);
+    if (added) keys.push_back(k);
+    args.push_back(std::to_string(it->second));
+    args.push_back(inc.field);
+    args.push_back(std::to_string(inc.delta));
+  }
   events::AppendEnvelopeRecords(events, args);
-  auto r = outbox_->EvalWithEvents(
-      *script,
-      {AgentKeyName(key), ReadyKey(key.scope), TimersKey(key.scope),
-       CallKey(key.scope, call_ref)},
-      args, key.scope);
+  auto r = outbox_->EvalWithEvents(*script, std::move(keys), args, key.scope);
   if (!r.ok()) return ScriptError(r.status(), "storing the agent's status");
   if (r->str == "NOT_FOUND") return NotFound("AGENT_NOT_FOUND", "no such agent");
   if (r->str == "VERSION_CONFLICT") {
@@ -320,6 +346,84 @@ absl::StatusOr<std::vector<AgentStatus>> RedisAgentStore::Statuses(
   return out;
 }
 
+absl::StatusOr<std::map<std::string, int64_t>> RedisAgentStore::KpiCounters(
+    const AgentKey& key, absl::string_view day, absl::string_view part) {
+  auto r = redis_->Command({"HGETALL", KpiKey(key, day, part)});
+  if (!r.ok()) return r.status();
+  std::map<std::string, int64_t> out;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(r->elements[i + 1].str, &v)) {
+      return absl::DataLossError("a KPI counter does not parse");
+    }
+    out[r->elements[i].str] = v;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisAgentStore::Scopes() {
+  auto scopes = redis_->Command({"SMEMBERS", kScopesKey});
+  if (!scopes.ok()) return scopes.status();
+  std::vector<std::string> out;
+  for (const auto& m : scopes->elements) out.push_back(ScopeOfMember(m.str));
+  return out;
+}
+
+absl::StatusOr<std::map<AgentState, int64_t>> RedisAgentStore::StateCounts() {
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> scopes, Scopes());
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& sc : scopes) cmds.push_back({"HGETALL", StateCountsKey(sc)});
+  std::map<AgentState, int64_t> out;
+  if (cmds.empty()) return out;
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  for (const auto& reply : *r) {
+    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      AgentState st;
+      int64_t v = 0;
+      if (ParseState(reply.elements[i].str, st) && absl::SimpleAtoi(reply.elements[i + 1].str, &v)) {
+        out[st] += v;
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> RedisAgentStore::InStateSince(
+    absl::Time before, int max) {
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> scopes, Scopes());
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& sc : scopes) {
+    cmds.push_back({"ZRANGE", SinceKey(sc), "-inf", absl::StrCat("(", Ms(before)), "BYSCORE",
+                    "LIMIT", "0", std::to_string(max)});
+  }
+  std::vector<std::pair<AgentKey, AgentStatus>> out;
+  if (cmds.empty()) return out;
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  std::vector<AgentKey> keys;
+  for (size_t s = 0; s < r->size(); ++s) {
+    for (const auto& e : (*r)[s].elements) keys.push_back(AgentKey{scopes[s], e.str});
+  }
+  std::vector<bool> found;
+  DG_ASSIGN_OR_RETURN(std::vector<AgentStatus> statuses, Statuses(keys, &found));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (found[i]) out.emplace_back(keys[i], statuses[i]);
+  }
+  return out;
+}
+
+absl::StatusOr<bool> RedisAgentStore::MarkAlerted(const AgentKey& key, int64_t version,
+                                                  const Events& events) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kMarkAlerted);
+  std::vector<std::string> args;
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(*script, {AlertedKey(key, version)}, args, key.scope);
+  if (!r.ok()) return ScriptError(r.status(), "recording the alert");
+  return r->str == "OK";
+}
+
 absl::StatusOr<AgentKey> RedisAgentStore::AgentOfCall(absl::string_view scope,
                                                       absl::string_view call_ref) {
   auto r = redis_->Command({"GET", CallKey(scope, call_ref)});
@@ -341,13 +445,10 @@ absl::StatusOr<std::vector<ReadyAgent>> RedisAgentStore::ReadyAgents(absl::strin
 }
 
 absl::StatusOr<std::vector<DueTimer>> RedisAgentStore::DueTimers(absl::Time now, int max) {
-  auto scopes = redis_->Command({"SMEMBERS", kScopesKey});
-  if (!scopes.ok()) return scopes.status();
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> names, Scopes());
   std::vector<std::vector<std::string>> cmds;
-  std::vector<std::string> names;
-  for (const auto& m : scopes->elements) {
-    names.push_back(ScopeOfMember(m.str));
-    cmds.push_back({"ZRANGE", TimersKey(names.back()), "-inf", Ms(now), "BYSCORE", "LIMIT", "0",
+  for (const auto& name : names) {
+    cmds.push_back({"ZRANGE", TimersKey(name), "-inf", Ms(now), "BYSCORE", "LIMIT", "0",
                     std::to_string(max), "WITHSCORES"});
   }
   std::vector<DueTimer> out;

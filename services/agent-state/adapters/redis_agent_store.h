@@ -13,6 +13,14 @@
 //   S:agent-ready        zset: READY agents by the time they became ready
 //   S:agent-timers       zset: agents by the time their state's timer fires
 //   S:agent-call:<tenant>/<call>  the agent holding a call (a day)
+//   S:agent-since        zset: logged-in agents by when they entered their
+//                        state (for the too-long-in-a-state alerts)
+//   S:agent-state-counts hash: agents per state (not LOGGED_OUT), for metrics
+//   S:agent-kpi:<id>:<day>[:<tenant>]  hash: the KPI counters of a day
+//                        (domain/agent_kpis.h; a pool agent's tenant parts
+//                        with :<tenant>), kept 400 days
+//   S:agent-alerted:<id>:<version>  an alert about that status was raised
+//                        (a day)
 //   S:outbox:agentstate  the scope's events (services/common/events)
 // and one key outside the scopes, a hint for the timer sweep:
 //   {dg}:agentstate:scopes  set of scopes that have agents
@@ -50,7 +58,16 @@ class RedisAgentStore final : public AgentStore {
                                                     std::vector<bool>* found) override;
   absl::StatusOr<AgentStatus> GetStatus(const AgentKey& key) override;
   absl::Status PutStatus(const AgentKey& key, const AgentStatus& next, const Events& events,
-                         absl::string_view call_ref) override;
+                         absl::string_view call_ref,
+                         const std::vector<KpiIncrement>& kpis = {}) override;
+  absl::StatusOr<std::map<std::string, int64_t>> KpiCounters(const AgentKey& key,
+                                                             absl::string_view day,
+                                                             absl::string_view part) override;
+  absl::StatusOr<std::map<AgentState, int64_t>> StateCounts() override;
+  absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> InStateSince(absl::Time before,
+                                                                             int max) override;
+  absl::StatusOr<bool> MarkAlerted(const AgentKey& key, int64_t version,
+                                   const Events& events) override;
   absl::StatusOr<AgentKey> AgentOfCall(absl::string_view scope, absl::string_view call_ref) override;
   absl::StatusOr<std::vector<ReadyAgent>> ReadyAgents(absl::string_view scope, int max) override;
   absl::StatusOr<std::vector<DueTimer>> DueTimers(absl::Time now, int max) override;
@@ -62,6 +79,7 @@ class RedisAgentStore final : public AgentStore {
 
  private:
   static absl::StatusOr<AgentStatus> ParseStatus(const redis::Reply& reply);
+  absl::StatusOr<std::vector<std::string>> Scopes();
 
   std::shared_ptr<redis::Client> redis_;
   std::shared_ptr<events::RedisOutbox> outbox_;

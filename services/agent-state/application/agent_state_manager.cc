@@ -4,12 +4,13 @@
 #include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/time/civil_time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/pages.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
@@ -18,11 +19,6 @@
 namespace dialgrid::agentstate {
 namespace {
 
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp Ts(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 v1::State ToProtoState(AgentState s) {
   switch (s) {
@@ -73,8 +69,8 @@ v1::AgentStatus ToProto(const AgentKey& key, const AgentStatus& s) {
   p.set_call_id(s.call_id);
   p.set_call_tenant(s.call_tenant);
   p.set_campaign(s.campaign);
-  if (s.since != absl::InfinitePast()) *p.mutable_state_time() = Ts(s.since);
-  if (s.timer != absl::InfiniteFuture()) *p.mutable_timer_time() = Ts(s.timer);
+  if (s.since != absl::InfinitePast()) *p.mutable_state_time() = ToTimestamp(s.since);
+  if (s.timer != absl::InfiniteFuture()) *p.mutable_timer_time() = ToTimestamp(s.timer);
   p.set_pending_not_ready(s.pending_not_ready);
   p.set_pending_logout(s.pending_logout);
   p.set_version(s.version);
@@ -96,7 +92,7 @@ absl::Status AgentStateManager::CreateAgent(const AgentKey& key, const v1::Agent
   // A pool agent's campaigns are its grants (SetPoolGrant).
   if (key.scope.empty()) stored.clear_campaigns();
   DG_RETURN_IF_ERROR(ValidateDefinition(key, stored));
-  *stored.mutable_create_time() = Ts(clock_.Now());
+  *stored.mutable_create_time() = ToTimestamp(clock_.Now());
   *stored.mutable_update_time() = stored.create_time();
   Events events = {kafka::MakeEnvelope(key.scope, stored.name(), stored, options_.producer, clock_)};
   return store_->CreateAgent(key, stored.SerializeAsString(), max_agents, events);
@@ -219,7 +215,7 @@ absl::StatusOr<v1::Agent> AgentStateManager::UpdateAgent(
     }
     DG_RETURN_IF_ERROR(ValidateDefinition(key, agent));
     agent.set_etag(NewEtag());
-    *agent.mutable_update_time() = Ts(clock_.Now());
+    *agent.mutable_update_time() = ToTimestamp(clock_.Now());
     Events events = {kafka::MakeEnvelope(key.scope, agent.name(), agent, options_.producer, clock_)};
     absl::Status st = store_->UpdateDefinition(key, etag, agent.SerializeAsString(), agent.team(),
                                                {}, {}, events);
@@ -282,7 +278,7 @@ absl::StatusOr<v1::Agent> AgentStateManager::SetPoolGrant(
     for (const auto& c : fresh) *kept.Add() = c;
     *agent.mutable_campaigns() = std::move(kept);
     agent.set_etag(NewEtag());
-    *agent.mutable_update_time() = Ts(clock_.Now());
+    *agent.mutable_update_time() = ToTimestamp(clock_.Now());
     std::vector<std::string> granted, withdrawn;
     if (!fresh.empty() && !had) granted.push_back(tenant);
     if (fresh.empty() && had) withdrawn.push_back(tenant);
@@ -404,9 +400,11 @@ absl::StatusOr<Move> AgentStateManager::Apply(const AgentKey& key, const MoveReq
         request.kind == MoveKind::kReserve && move->next.call_id != current->call_id;
     // Heartbeats and repeated moves change nothing anyone watches: no event.
     const bool visible = move->cause != "heartbeat" && !absl::EndsWith(move->cause, ":again");
+    const auto kpis = KpiIncrements(*current, *move, clock_.Now(), ZoneOf(key), key.scope.empty());
     last = store_->PutStatus(key, move->next, visible ? EventsOf(key, *move) : Events(),
                              new_call ? absl::StrCat(request.call_tenant, "/", request.call_id)
-                                      : std::string());
+                                      : std::string(),
+                             kpis);
     if (last.ok()) return move;
     if (ReasonOf(last) != "VERSION_CONFLICT") return last;
   }
@@ -479,6 +477,134 @@ absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
     }
   }
   return FailedPrecondition("NO_AGENT_AVAILABLE", "no ready agent is eligible for this campaign");
+}
+
+absl::TimeZone AgentStateManager::ZoneOf(const AgentKey& key) const {
+  if (key.scope.empty() || !options_.zone_of) return absl::UTCTimeZone();
+  return options_.zone_of(key.scope);
+}
+
+namespace {
+
+int64_t Counter(const std::map<std::string, int64_t>& c, const std::string& f) {
+  auto it = c.find(f);
+  return it == c.end() ? 0 : it->second;
+}
+
+// The counters as the API shows them.
+v1::AgentKpis KpisOf(const std::map<std::string, int64_t>& c) {
+  v1::AgentKpis k;
+  auto ms = [&](const std::string& f) { return ToDurationProto(absl::Milliseconds(Counter(c, f))); };
+  *k.mutable_logged_in() = ms("logged_in");
+  *k.mutable_ready() = ms("ready");
+  *k.mutable_talk() = ms("talk");
+  *k.mutable_wrap_up() = ms("wrap_up");
+  for (const auto& [f, v] : c) {
+    if (absl::StartsWith(f, "nr:")) (*k.mutable_not_ready())[f.substr(3)] = ms(f);
+  }
+  k.set_calls_handled(static_cast<int32_t>(Counter(c, "calls")));
+  k.set_missed_reservations(static_cast<int32_t>(Counter(c, "missed")));
+  const int64_t logged_in = Counter(c, "logged_in");
+  k.set_occupancy(logged_in > 0 ? static_cast<double>(Counter(c, "talk")) / logged_in : 0);
+  return k;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::AgentKpis> AgentStateManager::GetAgentKpis(const AgentKey& key,
+                                                             absl::CivilDay day,
+                                                             const std::string& part) {
+  DG_ASSIGN_OR_RETURN(v1::Agent agent, Definition(key));
+  const std::string name = absl::FormatCivilTime(day);
+  DG_ASSIGN_OR_RETURN(auto counters, store_->KpiCounters(key, name, part));
+  // The state the agent is in now has not been counted yet: its time up to
+  // now that falls on the day is.
+  DG_ASSIGN_OR_RETURN(AgentStatus status, store_->GetStatus(key));
+  for (const auto& inc : OpenInterval(status, clock_.Now(), ZoneOf(key), key.scope.empty())) {
+    if (inc.day == name && inc.part == part) counters[inc.field] += inc.delta;
+  }
+  v1::AgentKpis k = KpisOf(counters);
+  k.set_agent(agent.name());
+  *k.mutable_targets() = agent.targets();
+  return k;
+}
+
+absl::StatusOr<v1::TeamKpis> AgentStateManager::GetTeamKpis(absl::string_view parent,
+                                                            absl::string_view team,
+                                                            absl::CivilDay day) {
+  v1::TeamKpis out;
+  std::map<std::string, int64_t> total;
+  std::string token;
+  do {
+    DG_ASSIGN_OR_RETURN(Page page, ListAgents(parent, team, kMaxPageSize, token));
+    for (const auto& a : page.agents) {
+      DG_ASSIGN_OR_RETURN(AgentKey key, ParseAgentName(a.name()));
+      DG_ASSIGN_OR_RETURN(v1::AgentKpis k, GetAgentKpis(key, day, ""));
+      auto add = [&](const char* f, const google::protobuf::Duration& d) {
+        total[f] += d.seconds() * 1000 + d.nanos() / 1000000;
+      };
+      add("logged_in", k.logged_in());
+      add("ready", k.ready());
+      add("talk", k.talk());
+      add("wrap_up", k.wrap_up());
+      for (const auto& [reason, d] : k.not_ready()) {
+        total["nr:" + reason] += d.seconds() * 1000 + d.nanos() / 1000000;
+      }
+      total["calls"] += k.calls_handled();
+      total["missed"] += k.missed_reservations();
+      auto* t = out.mutable_total()->mutable_targets();
+      t->set_calls_handled(t->calls_handled() + k.targets().calls_handled());
+      t->set_sales(t->sales() + k.targets().sales());
+      *out.add_agents() = std::move(k);
+    }
+    token = page.next_page_token;
+  } while (!token.empty());
+  v1::ShiftTargets targets = out.total().targets();
+  *out.mutable_total() = KpisOf(total);
+  // Occupancy targets do not add up: the team's is the agents' average.
+  double occupancy = 0;
+  for (const auto& a : out.agents()) occupancy += a.targets().occupancy();
+  if (out.agents_size() > 0) targets.set_occupancy(occupancy / out.agents_size());
+  *out.mutable_total()->mutable_targets() = targets;
+  return out;
+}
+
+absl::StatusOr<AgentStateManager::AlertSweep> AgentStateManager::SweepAlerts() {
+  AlertSweep sweep;
+  const absl::Duration idle = options_.idle_alert;
+  const absl::Duration away = options_.not_ready_alert;
+  absl::Duration shortest = absl::InfiniteDuration();
+  if (idle > absl::ZeroDuration()) shortest = std::min(shortest, idle);
+  if (away > absl::ZeroDuration()) shortest = std::min(shortest, away);
+  if (shortest == absl::InfiniteDuration()) return sweep;
+  const absl::Time now = clock_.Now();
+  DG_ASSIGN_OR_RETURN(auto long_ones, store_->InStateSince(now - shortest, 10000));
+  for (const auto& [key, status] : long_ones) {
+    absl::Duration threshold;
+    if (status.state == AgentState::kReady && idle > absl::ZeroDuration()) {
+      threshold = idle;
+    } else if (status.state == AgentState::kNotReady && away > absl::ZeroDuration()) {
+      threshold = away;
+    } else {
+      continue;
+    }
+    const absl::Duration in_state = now - status.since;
+    if (in_state < threshold) continue;
+    ++sweep.over_threshold[status.state];
+    v1::AgentAlert alert;
+    *alert.mutable_status() = ToProto(key, status);
+    *alert.mutable_in_state() = ToDurationProto(in_state);
+    *alert.mutable_threshold() = ToDurationProto(threshold);
+    // A pool agent's alert is the vendor's (it serves no call now).
+    Events events = {kafka::MakeEnvelope(key.scope, AgentName(key), alert, options_.producer, clock_)};
+    DG_ASSIGN_OR_RETURN(bool raised, store_->MarkAlerted(key, status.version, events));
+    if (raised) ++sweep.raised;
+  }
+  return sweep;
+}
+
+absl::StatusOr<std::map<AgentState, int64_t>> AgentStateManager::StateCounts() {
+  return store_->StateCounts();
 }
 
 absl::StatusOr<int> AgentStateManager::FireDueTimers(int max) {

@@ -5,6 +5,8 @@
 // answered call (idempotent by call), and fires due timers. No Redis, gRPC
 // or Kafka here; tests run it on an in-memory store.
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -12,6 +14,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "dialgrid/agentstate/v1/agentstate.pb.h"
 #include "services/agent-state/domain/agent_state_machine.h"
 #include "services/agent-state/ports/agent_store.h"
@@ -26,6 +30,12 @@ struct AgentStateOptions {
   int max_attempts = 8;
   // Ready agents read per scope when reserving.
   int reserve_candidates = 64;
+  // A tenant's time zone (its KPI days); pool agents use UTC. Unset: UTC.
+  std::function<absl::TimeZone(const std::string& tenant)> zone_of;
+  // An agent ready (idle) or not ready longer than this raises an alert
+  // event, once per state entered; zero: no alert.
+  absl::Duration idle_alert = absl::ZeroDuration();
+  absl::Duration not_ready_alert = absl::ZeroDuration();
 };
 
 // "tenants/{t}/agents/{a}" <-> {t, a}; "agentPools/{p}/agents/{a}" <-> {"", "p/a"}.
@@ -101,6 +111,24 @@ class AgentStateManager {
   // agent. FAILED_PRECONDITION NO_AGENT_AVAILABLE when nobody is eligible.
   absl::StatusOr<Reserved> Reserve(const ReserveRequest& request);
 
+  // An agent's KPIs for `day` in its home zone: its own counters (`part`
+  // "") or, for a pool agent, a tenant's part.
+  absl::StatusOr<v1::AgentKpis> GetAgentKpis(const AgentKey& key, absl::CivilDay day,
+                                             const std::string& part);
+  // Every agent of `parent` (and `team`) for `day`, and the sum.
+  absl::StatusOr<v1::TeamKpis> GetTeamKpis(absl::string_view parent, absl::string_view team,
+                                           absl::CivilDay day);
+
+  // Raises the idle / not-ready alerts due now (once per state entered,
+  // whichever replica sweeps first) and counts the agents over a threshold.
+  struct AlertSweep {
+    std::map<AgentState, int64_t> over_threshold;
+    int raised = 0;
+  };
+  absl::StatusOr<AlertSweep> SweepAlerts();
+  // Agents per state (not LOGGED_OUT), across tenants and pools.
+  absl::StatusOr<std::map<AgentState, int64_t>> StateCounts();
+
   // Fires up to `max` due timers; how many moved an agent.
   absl::StatusOr<int> FireDueTimers(int max);
 
@@ -111,6 +139,7 @@ class AgentStateManager {
   absl::StatusOr<Page> ListScope(const std::string& scope, const std::string& prefix,
                                  std::string after, absl::string_view team, int size);
   std::string NewEtag() const;
+  absl::TimeZone ZoneOf(const AgentKey& key) const;
   Events EventsOf(const AgentKey& key, const Move& move) const;
 
   std::shared_ptr<AgentStore> store_;

@@ -7,7 +7,9 @@
 // VERSION_CONFLICT when another write came first, and the caller reads again
 // and re-applies the state machine), stored with its events and timer.
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -15,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dialgrid/event/v1/envelope.pb.h"
+#include "services/agent-state/domain/agent_kpis.h"
 #include "services/agent-state/domain/agent_state_machine.h"
 
 namespace dialgrid::agentstate {
@@ -101,9 +104,30 @@ class AgentStore {
   // infinite), and `events`, in one atomic step. A `call_ref` given
   // ("<call's tenant>/<call id>") records which agent holds that call (a
   // retried reserve finds it), kept a day.
+  // `kpis` are added to the agent's KPI counters in the same step.
   // ABORTED VERSION_CONFLICT when another write came first (nothing written).
   virtual absl::Status PutStatus(const AgentKey& key, const AgentStatus& next,
-                                 const Events& events, absl::string_view call_ref) = 0;
+                                 const Events& events, absl::string_view call_ref,
+                                 const std::vector<KpiIncrement>& kpis = {}) = 0;
+
+  // The agent's KPI counters of `day` ("YYYY-MM-DD"), its own (`part` "")
+  // or a tenant's part of a pool agent's; empty when none.
+  virtual absl::StatusOr<std::map<std::string, int64_t>> KpiCounters(const AgentKey& key,
+                                                                     absl::string_view day,
+                                                                     absl::string_view part) = 0;
+
+  // How many agents are in each state but LOGGED_OUT now, across scopes.
+  virtual absl::StatusOr<std::map<AgentState, int64_t>> StateCounts() = 0;
+
+  // Up to `max` logged-in agents per scope that entered their current state
+  // before `before`, across scopes, with their statuses.
+  virtual absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> InStateSince(
+      absl::Time before, int max) = 0;
+
+  // Records that an alert about the agent's status `version` was raised;
+  // false when it already was (one alert per state entered).
+  virtual absl::StatusOr<bool> MarkAlerted(const AgentKey& key, int64_t version,
+                                           const Events& events) = 0;
 
   // The agent of `scope` holding `call_ref` (the record PutStatus kept);
   // NOT_FOUND CALL_NOT_FOUND when none.

@@ -5,10 +5,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/time_util.h"
 #include "services/common/auth/principal.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
@@ -17,7 +17,6 @@
 namespace dialgrid::agentstate {
 namespace {
 
-using google::protobuf::util::TimeUtil;
 using tenancy::v1::ROLE_AGENT;
 using tenancy::v1::ROLE_PLATFORM_SERVICE;
 using tenancy::v1::ROLE_SUPERVISOR;
@@ -242,6 +241,58 @@ grpc::ServerWriteReactor<v1::WatchAgentsResponse>* AgentStateServiceImpl::WatchA
   return new WatchReactor(env_, manager_, hub_, max_pending_, ctx, req);
 }
 
+grpc::ServerUnaryReactor* AgentStateServiceImpl::GetAgentKpis(grpc::CallbackServerContext* ctx,
+                                                              const v1::GetAgentKpisRequest* req,
+                                                              v1::AgentKpis* resp) {
+  // A tenant's part of a pool agent is that tenant's resource.
+  const Resource resource =
+      req->tenant().empty() ? Of("name", req->name()) : Resource{"tenant", req->tenant()};
+  return ServeUnary(
+      env_, ctx, "GetAgentKpis", *req, resource, kReaders,
+      [=](const CallContext&) -> absl::Status {
+        DG_ASSIGN_OR_RETURN(AgentKey key, ParseAgentName(req->name()));
+        DG_ASSIGN_OR_RETURN(absl::CivilDay day, ::dialgrid::DayOf("day", req->day()));
+        std::string part;
+        if (!req->tenant().empty()) {
+          DG_ASSIGN_OR_RETURN(part, TenantOfName("tenant", req->tenant()));
+          if (req->tenant() != "tenants/" + part) {
+            return InvalidField("tenant", "MALFORMED_NAME", "must be tenants/{tenant}");
+          }
+          if (!key.scope.empty()) {
+            return InvalidField("tenant", "NOT_A_POOL_AGENT",
+                                "only a pool agent's KPIs have a part per tenant");
+          }
+          // Only while the pool agent is granted to the tenant; otherwise
+          // the same answer as any resource of another scope.
+          auto agent = manager_.GetAgent(key);
+          bool granted = false;
+          if (agent.ok()) {
+            for (const auto& c : agent->campaigns()) {
+              granted = granted || absl::StartsWith(c, req->tenant() + "/campaigns/");
+            }
+          }
+          if (!granted) {
+            return PermissionDenied("TENANT_MISMATCH",
+                                    "the caller may not access resources of this tenant");
+          }
+        }
+        return Into(manager_.GetAgentKpis(key, day, part), resp);
+      });
+}
+
+grpc::ServerUnaryReactor* AgentStateServiceImpl::GetTeamKpis(grpc::CallbackServerContext* ctx,
+                                                             const v1::GetTeamKpisRequest* req,
+                                                             v1::TeamKpis* resp) {
+  return ServeUnary(env_, ctx, "GetTeamKpis", *req, Of("parent", req->parent()), kReaders,
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(absl::CivilDay day, ::dialgrid::DayOf("day", req->day()));
+                      if (!req->team().empty()) {
+                        DG_RETURN_IF_ERROR(ValidateText("team", req->team()));
+                      }
+                      return Into(manager_.GetTeamKpis(req->parent(), req->team(), day), resp);
+                    });
+}
+
 grpc::ServerUnaryReactor* AgentStateServiceImpl::ListAgents(grpc::CallbackServerContext* ctx,
                                                             const v1::ListAgentsRequest* req,
                                                             v1::ListAgentsResponse* resp) {
@@ -435,10 +486,8 @@ grpc::ServerUnaryReactor* AgentStateServiceImpl::ReserveAgent(grpc::CallbackServ
         if (!reserved.ok()) return reserved.status();
         resp->set_agent(AgentName(reserved->agent));
         resp->set_call_id(reserved->status.call_id);
-        *resp->mutable_expire_time() = TimeUtil::NanosecondsToTimestamp(
-            absl::ToUnixNanos(reserved->status.timer));
-        *resp->mutable_idle() =
-            TimeUtil::NanosecondsToDuration(absl::ToInt64Nanoseconds(reserved->idle));
+        *resp->mutable_expire_time() = ToTimestamp(reserved->status.timer);
+        *resp->mutable_idle() = ToDurationProto(reserved->idle);
         return absl::OkStatus();
       });
 }

@@ -45,6 +45,12 @@ class AgentStateServiceImpl final : public v1::AgentStateService::CallbackServic
                                          v1::Agent* resp) override;
   grpc::ServerWriteReactor<v1::WatchAgentsResponse>* WatchAgents(
       grpc::CallbackServerContext* ctx, const v1::WatchAgentsRequest* req) override;
+  grpc::ServerUnaryReactor* GetAgentKpis(grpc::CallbackServerContext* ctx,
+                                         const v1::GetAgentKpisRequest* req,
+                                         v1::AgentKpis* resp) override;
+  grpc::ServerUnaryReactor* GetTeamKpis(grpc::CallbackServerContext* ctx,
+                                        const v1::GetTeamKpisRequest* req,
+                                        v1::TeamKpis* resp) override;
   grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* req,
                                   v1::AgentStatus* resp) override;
   grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* ctx, const v1::LogoutRequest* req,

@@ -10,7 +10,9 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "dialgrid/agentstate/v1/agentstate.grpc.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/redis/redis_client.h"
@@ -35,7 +37,8 @@ class AgentStateServiceTest : public ::testing::Test {
     p_ = platform->release();
     // Short reservation timeout so the timer tests run in a second.
     ASSERT_TRUE(p_->StartService("agentstate", DIALGRID_AGENTSTATE_BIN,
-                                 {"--reservation_timeout_ms=500", "--timer_sweep_ms=50"})
+                                 {"--reservation_timeout_ms=500", "--timer_sweep_ms=50",
+                                  "--not_ready_alert_seconds=2", "--metrics_sweep_seconds=1"})
                     .ok())
         << "see " << p_->LogPath("agentstate");
     tenancy::v1::Quota small;
@@ -213,6 +216,16 @@ TEST_F(AgentStateServiceTest, EveryServedRpcRefusesAnotherTenantsAgents) {
        "campaigns: 'tenants/as-a/campaigns/c1' }"},
       {"/dialgrid.agentstate.v1.AgentStateService/CreateAgent",
        "parent: 'agentPools/iso-pool' agent_id: 'planted' agent { display_name: 'x' }"},
+      {"/dialgrid.agentstate.v1.AgentStateService/GetAgentKpis",
+       "name: '" + other + "' day { year: 2026 month: 12 day: 3 }"},
+      {"/dialgrid.agentstate.v1.AgentStateService/GetAgentKpis",
+       "name: 'agentPools/iso-pool/agents/p1' day { year: 2026 month: 12 day: 3 }"},
+      // A pool agent's part of another tenant.
+      {"/dialgrid.agentstate.v1.AgentStateService/GetAgentKpis",
+       "name: 'agentPools/iso-pool/agents/p1' tenant: 'tenants/as-b' "
+       "day { year: 2026 month: 12 day: 3 }"},
+      {"/dialgrid.agentstate.v1.AgentStateService/GetTeamKpis",
+       "parent: 'tenants/as-b' day { year: 2026 month: 12 day: 3 }"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Agent::descriptor()->file()->FindServiceByName("AgentStateService"), cases)) {
@@ -600,6 +613,122 @@ TEST_F(AgentStateServiceTest, APoolAgentServesTheTenantsItIsGrantedToAndShowsEac
   EXPECT_TRUE(TestPlatform::Eventually([&] { return !watch_a.Of(pat.name()).has_value(); },
                                        absl::Seconds(10)));
   EXPECT_GE(watch_a.snapshots(), 2);
+}
+
+v1::AgentKpis Kpis(Stub& stub, const std::string& secret, const std::string& name,
+                   const std::string& tenant_part, grpc::Status* st) {
+  v1::GetAgentKpisRequest req;
+  req.set_name(name);
+  req.set_tenant(tenant_part);
+  // Today in the tenant's zone (TestPlatform: America/New_York); pool
+  // agents count in UTC.
+  absl::TimeZone zone = absl::UTCTimeZone();
+  if (absl::StartsWith(name, "tenants/")) (void)absl::LoadTimeZone("America/New_York", &zone);
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), zone);
+  req.mutable_day()->set_year(static_cast<int32_t>(today.year()));
+  req.mutable_day()->set_month(today.month());
+  req.mutable_day()->set_day(today.day());
+  v1::AgentKpis out;
+  *st = stub.GetAgentKpis(TestPlatform::Context(secret).get(), req, &out);
+  return out;
+}
+
+TEST_F(AgentStateServiceTest, KpisCountTimeInEachStateAndCallsHandled) {
+  v1::CreateAgentRequest create;
+  create.set_parent("tenants/as-a");
+  create.set_agent_id("kpi-1");
+  create.mutable_agent()->set_display_name("Kim");
+  create.mutable_agent()->set_team("kpi-team");
+  create.mutable_agent()->add_campaigns("tenants/as-a/campaigns/c-kpi");
+  create.mutable_agent()->mutable_targets()->set_calls_handled(40);
+  create.mutable_agent()->mutable_targets()->set_occupancy(0.8);
+  v1::Agent a;
+  ASSERT_TRUE(stub()->CreateAgent(Ctx(*admin_a_).get(), create, &a).ok());
+  LoginReady(*agent_a_, a.name());
+  absl::SleepFor(absl::Milliseconds(300));
+  v1::ReserveAgentRequest req;
+  req.set_campaign("tenants/as-a/campaigns/c-kpi");
+  req.set_call_id("kpi-call");
+  v1::Reservation r;
+  ASSERT_TRUE(stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r).ok());
+  ASSERT_EQ(r.agent(), a.name());
+  v1::ConfirmReservationRequest confirm;
+  confirm.set_name(a.name());
+  confirm.set_call_id("kpi-call");
+  v1::AgentStatus out;
+  ASSERT_TRUE(stub()->ConfirmReservation(Ctx(p_->service_secret()).get(), confirm, &out).ok());
+  absl::SleepFor(absl::Milliseconds(400));
+  v1::EndCallRequest end;
+  end.set_name(a.name());
+  end.set_call_id("kpi-call");
+  ASSERT_TRUE(stub()->EndCall(Ctx(p_->service_secret()).get(), end, &out).ok());
+
+  grpc::Status st;
+  v1::AgentKpis k = Kpis(*stub(), *super_a_, a.name(), "", &st);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(k.agent(), a.name());
+  EXPECT_EQ(k.calls_handled(), 1);
+  EXPECT_GE(k.talk().seconds() * 1000 + k.talk().nanos() / 1000000, 400);
+  EXPECT_GE(k.ready().seconds() * 1000 + k.ready().nanos() / 1000000, 300);
+  EXPECT_EQ(k.not_ready().count("login"), 1u);
+  // Logged in is the sum of the states (wrap-up still open, counted to now).
+  const auto ms = [](const google::protobuf::Duration& d) { return d.seconds() * 1000 + d.nanos() / 1000000; };
+  int64_t parts = ms(k.ready()) + ms(k.talk()) + ms(k.wrap_up());
+  for (const auto& [reason, d] : k.not_ready()) parts += ms(d);
+  EXPECT_NEAR(static_cast<double>(ms(k.logged_in())), static_cast<double>(parts), 5.0);
+  EXPECT_GT(k.occupancy(), 0.0);
+  EXPECT_LT(k.occupancy(), 1.0);
+  EXPECT_EQ(k.targets().calls_handled(), 40);
+
+  // The team's figures: the one agent's, and the sum.
+  v1::GetTeamKpisRequest team;
+  team.set_parent("tenants/as-a");
+  team.set_team("kpi-team");
+  absl::TimeZone ny;
+  ASSERT_TRUE(absl::LoadTimeZone("America/New_York", &ny));
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), ny);
+  team.mutable_day()->set_year(static_cast<int32_t>(today.year()));
+  team.mutable_day()->set_month(today.month());
+  team.mutable_day()->set_day(today.day());
+  v1::TeamKpis tk;
+  st = stub()->GetTeamKpis(Ctx(*super_a_).get(), team, &tk);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(tk.agents_size(), 1);
+  EXPECT_EQ(tk.total().calls_handled(), 1);
+  EXPECT_EQ(tk.total().targets().calls_handled(), 40);
+
+  // A day that is not a date is refused by name.
+  team.mutable_day()->set_month(13);
+  st = stub()->GetTeamKpis(Ctx(*super_a_).get(), team, &tk);
+  EXPECT_EQ(ReasonOf(st), "INVALID_DATE");
+}
+
+TEST_F(AgentStateServiceTest, AnAgentAwayTooLongRaisesOneAlertPerStateEntered) {
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(), {"agents"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  v1::Agent a = Create(*admin_a_, "as-a", "alert-1");
+  v1::LoginRequest login;
+  login.set_name(a.name());
+  login.set_station("ext-alert");
+  v1::AgentStatus out;
+  ASSERT_TRUE(stub()->Login(Ctx(*agent_a_).get(), login, &out).ok());  // NOT_READY(login)
+  // The service runs with --not_ready_alert_seconds=2: one AgentAlert.
+  auto alerts_for = [&](const std::vector<event::v1::Envelope>& events) {
+    int n = 0;
+    for (const auto& e : events) {
+      v1::AgentAlert alert;
+      if (e.subject() == a.name() && e.payload().UnpackTo(&alert)) {
+        EXPECT_EQ(alert.status().state(), v1::STATE_NOT_READY);
+        EXPECT_GE(alert.in_state().seconds(), 2);
+        ++n;
+      }
+    }
+    return n;
+  };
+  EXPECT_TRUE((*recorder)->WaitFor([&](const auto& events) { return alerts_for(events) >= 1; }));
+  absl::SleepFor(absl::Seconds(2));  // more sweeps: still one alert for this state
+  EXPECT_TRUE((*recorder)->WaitFor([&](const auto& events) { return alerts_for(events) == 1; }));
+  (*recorder)->Stop();
 }
 
 TEST_F(AgentStateServiceTest, WatchersTakeAFreshSnapshotAfterTheChangeFeedBreaks) {

@@ -96,28 +96,6 @@ RequestKey ChangeKey(absl::string_view method, const std::string& request_id,
   return RequestKey{request_id, absl::StrCat(method, "\n", request.SerializeAsString())};
 }
 
-absl::StatusOr<absl::CivilDay> DayOf(absl::string_view field, const type::v1::Date& date) {
-  const absl::CivilDay day(date.year(), date.month(), date.day());
-  // CivilDay normalizes (2026-02-30 -> 2026-03-02): a date is valid when it
-  // comes back unchanged.
-  if (date.year() < 1 || date.year() > 9999 || day.year() != date.year() ||
-      day.month() != date.month() || day.day() != date.day()) {
-    return InvalidField(field, "INVALID_DATE",
-                        absl::StrCat(field,
-                                     " is not a calendar date (year 1-9999, month 1-12, "
-                                     "day of that month)"));
-  }
-  return day;
-}
-
-type::v1::Date DateOf(absl::CivilDay day) {
-  type::v1::Date d;
-  d.set_year(static_cast<int32_t>(day.year()));
-  d.set_month(day.month());
-  d.set_day(day.day());
-  return d;
-}
-
 absl::StatusOr<PageRequest> ParsePage(int32_t page_size, const std::string& page_token,
                                       absl::string_view listing) {
   if (page_size < 0 || page_size > 1000) {

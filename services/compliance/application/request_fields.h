@@ -15,6 +15,7 @@
 #include "dialgrid/type/v1/dialing_mode.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/phone/phone_numbers.h"
 #include "services/compliance/ports/compliance_store.h"
 
@@ -62,8 +63,7 @@ RequestKey ChangeKey(absl::string_view method, const std::string& request_id,
 
 // A calendar date of the API (dialgrid.type.v1.Date): every part set and
 // valid, else INVALID_ARGUMENT INVALID_DATE naming the field.
-absl::StatusOr<absl::CivilDay> DayOf(absl::string_view field, const type::v1::Date& date);
-type::v1::Date DateOf(absl::CivilDay day);
+// Dates: DayOf and DateOf from services/common/core/proto_time.h.
 
 // Paging by key (the last number of the previous page), bound to the
 // listing it came from: page_size 0-1000 (0: 100), else INVALID_PAGE_SIZE;

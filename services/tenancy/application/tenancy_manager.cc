@@ -3,10 +3,10 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
 #include "services/common/auth/tenancy_events.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/random.h"
 #include "services/common/core/status_macros.h"
 #include "services/tenancy/application/request_seal.h"
@@ -14,15 +14,6 @@
 
 namespace dialgrid::tenancy {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ts));
-}
 
 absl::StatusOr<std::string> TenantIdOf(absl::string_view name,
                                        absl::string_view field = "name") {
@@ -52,8 +43,8 @@ absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& c
   t.set_state(v1::Tenant::STATE_ACTIVE);
   t.clear_suspend_reason();
   absl::Time now = clock_.Now();
-  *t.mutable_create_time() = ToProto(now);
-  *t.mutable_update_time() = ToProto(now);
+  *t.mutable_create_time() = ToTimestamp(now);
+  *t.mutable_update_time() = ToTimestamp(now);
   t.set_etag(RandomHex(8));
   v1::TenantCreated ev;
   *ev.mutable_tenant() = t;
@@ -111,7 +102,7 @@ absl::StatusOr<v1::Tenant> TenancyManager::UpdateTenant(const auth::Principal& c
   DG_ASSIGN_OR_RETURN(TenantUpdate u,
                       ApplyTenantUpdate(req.tenant(), req.update_mask().paths(), current));
   (void)u;
-  *current.mutable_update_time() = ToProto(clock_.Now());
+  *current.mutable_update_time() = ToTimestamp(clock_.Now());
   current.set_etag(RandomHex(8));
   v1::TenantUpdated ev;
   *ev.mutable_tenant() = current;
@@ -136,7 +127,7 @@ absl::StatusOr<v1::Tenant> TenancyManager::SetState(absl::string_view name,
     std::string etag = t.etag();
     t.set_state(state);
     t.set_suspend_reason(state == v1::Tenant::STATE_SUSPENDED ? std::string(reason) : "");
-    *t.mutable_update_time() = ToProto(clock_.Now());
+    *t.mutable_update_time() = ToTimestamp(clock_.Now());
     t.set_etag(RandomHex(8));
     Events events;
     if (state == v1::Tenant::STATE_SUSPENDED) {
@@ -203,7 +194,7 @@ absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
   if (req.credential().has_expire_time()) {
     *c.credential.mutable_expire_time() = req.credential().expire_time();
   }
-  *c.credential.mutable_create_time() = ToProto(now);
+  *c.credential.mutable_create_time() = ToTimestamp(now);
   c.credential.set_creator(caller.credential);
   v1::CredentialCreated ev;
   *ev.mutable_credential() = c.credential;
@@ -259,7 +250,7 @@ absl::StatusOr<v1::Credential> TenancyManager::RevokeCredential(
   absl::Time now = clock_.Now();
   if (!c.credential.has_revoke_time()) {
     // Revoked once: a repeated call changes nothing and has no event of its own.
-    *c.credential.mutable_revoke_time() = ToProto(now);
+    *c.credential.mutable_revoke_time() = ToTimestamp(now);
     v1::CredentialRevoked ev;
     *ev.mutable_credential() = c.credential;
     ev.mutable_credential()->set_state(CredentialStateAt(c.credential, now));
@@ -290,7 +281,7 @@ absl::Status TenancyManager::EnsureBootstrapCredential(absl::string_view secret,
   c.credential.set_name(CredentialName("", parsed->credential_id));
   c.credential.set_display_name(std::string(display_name));
   c.credential.add_roles(role);
-  *c.credential.mutable_create_time() = ToProto(clock_.Now());
+  *c.credential.mutable_create_time() = ToTimestamp(clock_.Now());
   c.credential.set_creator("bootstrap");
   absl::Status st = store_->CreateCredential(c, {}, {}).status();  // no event: nobody listens yet
   if (absl::IsAlreadyExists(st)) {
@@ -334,7 +325,7 @@ absl::StatusOr<auth::Principal> TenancyManager::Authenticate(absl::string_view s
   p.credential = c->credential.name();
   p.tenant = c->tenant;
   for (int r : c->credential.roles()) p.roles.push_back(static_cast<auth::Role>(r));
-  if (c->credential.has_expire_time()) p.expire_time = FromProto(c->credential.expire_time());
+  if (c->credential.has_expire_time()) p.expire_time = FromTimestamp(c->credential.expire_time());
   return p;
 }
 

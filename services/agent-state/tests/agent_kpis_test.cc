@@ -1,0 +1,110 @@
+// KPI accounting: the time of each state closed by a move, by local day.
+#include "services/agent-state/domain/agent_kpis.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace dialgrid::agentstate {
+namespace {
+
+absl::TimeZone NewYork() {
+  absl::TimeZone z;
+  EXPECT_TRUE(absl::LoadTimeZone("America/New_York", &z));
+  return z;
+}
+
+// day|part|field -> sum
+std::map<std::string, int64_t> Sum(const std::vector<KpiIncrement>& incs) {
+  std::map<std::string, int64_t> out;
+  for (const auto& i : incs) out[i.day + "|" + i.part + "|" + i.field] += i.delta;
+  return out;
+}
+
+TEST(AgentKpis, TheStateLeftIsCountedAndSplitAtTheAgentsMidnight) {
+  const absl::TimeZone ny = NewYork();
+  AgentStatus before;
+  before.state = AgentState::kReady;
+  // 23:30 local on 2026-12-02 to 00:45 on 2026-12-03.
+  before.since = absl::FromCivil(absl::CivilMinute(2026, 12, 2, 23, 30), ny);
+  const absl::Time now = absl::FromCivil(absl::CivilMinute(2026, 12, 3, 0, 45), ny);
+  Move move;
+  move.next = before;
+  move.next.state = AgentState::kNotReady;
+  move.next.reason = "lunch";
+  move.next.since = now;
+  auto sums = Sum(KpiIncrements(before, move, now, ny, false));
+  EXPECT_EQ(sums["2026-12-02||ready"], 30 * 60 * 1000);
+  EXPECT_EQ(sums["2026-12-03||ready"], 45 * 60 * 1000);
+  EXPECT_EQ(sums["2026-12-02||logged_in"], 30 * 60 * 1000);
+  EXPECT_EQ(sums["2026-12-03||logged_in"], 45 * 60 * 1000);
+  EXPECT_EQ(sums.size(), 4u);  // no calls, nothing missed
+  // In UTC the same interval is one day (04:30-05:45).
+  auto utc = Sum(KpiIncrements(before, move, now, absl::UTCTimeZone(), false));
+  EXPECT_EQ(utc["2026-12-03||ready"], 75 * 60 * 1000);
+}
+
+TEST(AgentKpis, AMoveThatKeepsTheStateAddsNothing) {
+  AgentStatus before;
+  before.state = AgentState::kReady;
+  before.since = absl::FromUnixSeconds(1'800'000'000);
+  Move heartbeat;
+  heartbeat.next = before;  // same since
+  EXPECT_TRUE(KpiIncrements(before, heartbeat, before.since + absl::Minutes(5),
+                            absl::UTCTimeZone(), false)
+                  .empty());
+}
+
+TEST(AgentKpis, CallsAndMissedReservationsCountAndAPoolAgentHasATenantPart) {
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);  // 2027-01-15 08:00 UTC
+  AgentStatus on_call;
+  on_call.state = AgentState::kOnCall;
+  on_call.call_id = "c1";
+  on_call.call_tenant = "acme";
+  on_call.since = t0;
+  Move end;
+  end.next = on_call;
+  end.next.state = AgentState::kWrapUp;
+  end.next.since = t0 + absl::Minutes(3);
+  auto sums = Sum(KpiIncrements(on_call, end, end.next.since, absl::UTCTimeZone(), true));
+  const std::string day = DayOf(t0, absl::UTCTimeZone());
+  EXPECT_EQ(sums[day + "||talk"], 180000);
+  EXPECT_EQ(sums[day + "|acme|talk"], 180000);
+  EXPECT_EQ(sums[day + "|acme|logged_in"], 180000);
+  EXPECT_EQ(sums[day + "||calls"], 1);
+  EXPECT_EQ(sums[day + "|acme|calls"], 1);
+  // A tenant's own agent has no parts.
+  auto own = Sum(KpiIncrements(on_call, end, end.next.since, absl::UTCTimeZone(), false));
+  EXPECT_EQ(own.count(day + "|acme|talk"), 0u);
+
+  AgentStatus reserved = on_call;
+  reserved.state = AgentState::kReserved;
+  Move missed;
+  missed.next = reserved;
+  missed.next.state = AgentState::kNotReady;
+  missed.next.since = t0 + absl::Seconds(5);
+  missed.reservation_missed = true;
+  auto m = Sum(KpiIncrements(reserved, missed, missed.next.since, absl::UTCTimeZone(), true));
+  EXPECT_EQ(m[day + "||missed"], 1);
+  EXPECT_EQ(m[day + "|acme|missed"], 1);
+  EXPECT_EQ(m[day + "||calls"], 0);
+}
+
+TEST(AgentKpis, TheOpenIntervalAndAncientStatusesAreBounded) {
+  AgentStatus s;
+  s.state = AgentState::kNotReady;
+  s.reason = "break";
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  s.since = now - absl::Minutes(10);
+  auto open = Sum(OpenInterval(s, now, absl::UTCTimeZone(), false));
+  EXPECT_EQ(open[DayOf(now, absl::UTCTimeZone()) + "||nr:break"], 600000);
+  // A status from years ago adds at most 40 days of counters.
+  s.since = now - absl::Hours(24 * 365 * 3);
+  EXPECT_LE(OpenInterval(s, now, absl::UTCTimeZone(), false).size(), 2u * 41);
+  // Logged out: nothing.
+  s.state = AgentState::kLoggedOut;
+  EXPECT_TRUE(OpenInterval(s, now, absl::UTCTimeZone(), false).empty());
+}
+
+}  // namespace
+}  // namespace dialgrid::agentstate
