@@ -1,0 +1,167 @@
+#include "services/recording/adapters/fs_blob_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/random.h"
+
+namespace dialgrid::recording {
+namespace {
+
+absl::Status IoError(int err, absl::string_view what) {
+  std::string msg = absl::StrCat(what, ": ", std::strerror(err));
+  if (err == ENOSPC || err == EDQUOT) {
+    return WithReason(absl::ResourceExhaustedError(
+                          absl::StrCat("the recording volume is full (", msg, ")")),
+                      "STORAGE_FULL");
+  }
+  return Unavailable("STORAGE_UNAVAILABLE", msg);
+}
+
+absl::Status FsyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError(errno, "opening the directory");
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : IoError(err, "syncing the directory");
+}
+
+class FsWriter final : public BlobWriter {
+ public:
+  FsWriter(int fd, std::string dir, std::string tmp, std::string path)
+      : fd_(fd), dir_(std::move(dir)), tmp_(std::move(tmp)), path_(std::move(path)) {}
+  ~FsWriter() override {
+    if (!committed_) Abort();
+  }
+
+  absl::Status Append(absl::string_view bytes) override {
+    if (fd_ < 0) return absl::FailedPreconditionError("the writer was closed");
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return IoError(errno, "writing the recording");
+      }
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Commit() override {
+    if (fd_ < 0) return absl::FailedPreconditionError("the writer was closed");
+    absl::Status st;
+    if (::fsync(fd_) != 0) st = IoError(errno, "syncing the recording");
+    if (st.ok() && ::close(fd_) != 0) st = IoError(errno, "closing the recording");
+    else if (!st.ok()) ::close(fd_);
+    fd_ = -1;
+    // link() (not rename) so an existing file is never replaced.
+    if (st.ok() && ::link(tmp_.c_str(), path_.c_str()) != 0) st = IoError(errno, "naming the recording");
+    if (st.ok()) {
+      ::unlink(tmp_.c_str());
+      st = FsyncDir(dir_);
+      if (!st.ok()) ::unlink(path_.c_str());
+    }
+    if (!st.ok()) {
+      Abort();
+      return st;
+    }
+    committed_ = true;
+    return absl::OkStatus();
+  }
+
+  void Abort() override {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+  }
+
+ private:
+  int fd_;
+  std::string dir_, tmp_, path_;
+  bool committed_ = false;
+};
+
+class FsReader final : public BlobReader {
+ public:
+  FsReader(int fd, int64_t size) : fd_(fd), size_(size) {}
+  ~FsReader() override { ::close(fd_); }
+  int64_t Size() const override { return size_; }
+  absl::StatusOr<std::string> ReadAt(int64_t offset, int64_t length) override {
+    std::string out(static_cast<size_t>(length), '\0');
+    size_t got = 0;
+    while (got < out.size()) {
+      ssize_t n = ::pread(fd_, out.data() + got, out.size() - got, offset + static_cast<int64_t>(got));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return IoError(errno, "reading the recording");
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
+  }
+
+ private:
+  int fd_;
+  int64_t size_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FsBlobStore>> FsBlobStore::Create(std::string root) {
+  struct stat st;
+  if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat("no recordings directory ", root));
+  }
+  return std::unique_ptr<FsBlobStore>(new FsBlobStore(std::move(root)));
+}
+
+std::string FsBlobStore::PathOf(const RecordingRef& ref) const {
+  return absl::StrCat(root_, "/", ref.tenant, "/", ref.id, ".rec");
+}
+
+absl::StatusOr<std::unique_ptr<BlobWriter>> FsBlobStore::Create(const RecordingRef& ref) {
+  std::string dir = absl::StrCat(root_, "/", ref.tenant);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError(errno, "creating the tenant's directory");
+  }
+  std::string tmp = absl::StrCat(dir, "/.", ref.id, ".rec.", RandomHex(6));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError(errno, "creating the recording");
+  return std::unique_ptr<BlobWriter>(new FsWriter(fd, dir, tmp, PathOf(ref)));
+}
+
+absl::StatusOr<std::unique_ptr<BlobReader>> FsBlobStore::Open(const RecordingRef& ref) {
+  int fd = ::open(PathOf(ref).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return WithReason(absl::DataLossError("the recording's stored audio is missing"),
+                        "BLOB_MISSING");
+    }
+    return IoError(errno, "opening the recording");
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return IoError(err, "reading the recording's size");
+  }
+  return std::unique_ptr<BlobReader>(new FsReader(fd, st.st_size));
+}
+
+absl::Status FsBlobStore::Delete(const RecordingRef& ref) {
+  if (::unlink(PathOf(ref).c_str()) != 0 && errno != ENOENT) {
+    return IoError(errno, "deleting the recording");
+  }
+  return FsyncDir(absl::StrCat(root_, "/", ref.tenant));
+}
+
+}  // namespace dialgrid::recording

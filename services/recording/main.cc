@@ -1,0 +1,67 @@
+// dialgrid-recording: flags -> config, wiring, run, drain, stop.
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "services/common/core/log.h"
+#include "services/common/platform/platform_clients.h"
+#include "services/common/platform/platform_flags.h"
+#include "services/common/server/service_main.h"
+#include "services/common/server/service_runtime.h"
+#include "services/recording/adapters/file_key_ring.h"
+#include "services/recording/adapters/fs_blob_store.h"
+#include "services/recording/adapters/redis_recording_store.h"
+#include "services/recording/application/recording_manager.h"
+#include "services/recording/server/recording_service.h"
+
+ABSL_FLAG(std::string, recordings_dir, "",
+          "Directory (a volume) the encrypted recordings are stored in; required.");
+ABSL_FLAG(std::string, kek_dir, "",
+          "Directory of the tenants' key-encryption keys (a mounted secret): one file "
+          "<tenant>.<key id>.key of 64 hex digits per key; required.");
+ABSL_FLAG(int, retention_days, 365, "How long recordings are kept (their expire_time).");
+ABSL_FLAG(int, max_chunk_bytes, 1 << 20, "Largest audio chunk UploadAudio takes.");
+
+int main(int argc, char** argv) {
+  using namespace dialgrid;
+  ServiceHost::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "Dialgrid recording service: encrypted call recordings, playback, audit chain.");
+  absl::ParseCommandLine(argc, argv);
+  auto fail = [](absl::string_view what, const absl::Status& st) {
+    return StartupFailure("recording", what, st);
+  };
+  if (absl::GetFlag(FLAGS_kek_dir).empty()) {
+    return fail("--kek_dir", absl::InvalidArgumentError("--kek_dir is required"));
+  }
+  auto blobs = recording::FsBlobStore::Create(absl::GetFlag(FLAGS_recordings_dir));
+  if (!blobs.ok()) return fail("--recordings_dir", blobs.status());
+
+  auto options = PlatformRuntimeOptionsFromFlags("recording");
+  if (!options.ok()) return fail("--service_secret_file", options.status());
+  auto rt_or = ServiceRuntime::Create(*std::move(options));
+  if (!rt_or.ok()) return fail("runtime", rt_or.status());
+  ServiceRuntime& rt = **rt_or;
+
+  events::RedisOutboxOptions outbox_options;
+  outbox_options.stream = "recording";
+  outbox_options.instance = rt.instance();
+  auto outbox = rt.MakeOutbox(outbox_options);
+  auto store = std::make_shared<recording::RedisRecordingStore>(rt.redis(), outbox);
+  recording::RecordingOptions manager_options;
+  manager_options.producer = rt.instance();
+  manager_options.retention = absl::Hours(24) * absl::GetFlag(FLAGS_retention_days);
+  manager_options.max_chunk_bytes = absl::GetFlag(FLAGS_max_chunk_bytes);
+  recording::RecordingManager manager(
+      store, std::shared_ptr<recording::FsBlobStore>(std::move(*blobs)),
+      std::make_shared<recording::FileKeyRing>(absl::GetFlag(FLAGS_kek_dir)), SystemClock::Get(),
+      manager_options);
+
+  events::OutboxRelayOptions relay;
+  relay.default_topic = "recordings";
+  rt.StartRelay(outbox, relay);
+  recording::RecordingServiceImpl service(
+      rt.Env(&rt.platform().verifier()), manager,
+      rt.platform().QuotaLookup(&tenancy::v1::Quota::max_recording_storage_bytes));
+  rt.AddService(&service, "dialgrid.recording.v1.RecordingService");
+  return rt.Run();
+}

@@ -1,0 +1,123 @@
+#pragma once
+
+// Where recordings' metadata and the tenant's hash chain live. Every write
+// is one atomic step in the tenant's slot with its events (the outbox) and,
+// where it records a fact in the chain, its chain entry: the store links the
+// entry to the chain's head as it finds it (and tries again if another
+// entry came first), so the chain has no forks.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "dialgrid/event/v1/envelope.pb.h"
+#include "services/recording/domain/hash_chain.h"
+#include "services/recording/domain/recording.h"
+
+namespace dialgrid::recording {
+
+using Events = std::vector<event::v1::Envelope>;
+
+// The store's answer to one audio chunk.
+struct ChunkVerdict {
+  enum class Kind {
+    kStored,      // take it in
+    kDiscarded,   // paused: drop the audio (sequence advanced)
+    kDuplicate,   // already received: ignore
+    kOutOfOrder,  // a chunk before it is missing (`expected` is the next one)
+    kStopped,     // the recording stopped
+    kQuota,       // the tenant's storage quota is used up
+    kClosed,      // no upload is open (another stream's or ended)
+    kGone,        // the recording does not exist
+  };
+  Kind kind = Kind::kGone;
+  int64_t expected = 0;
+};
+
+// How an upload ended.
+struct UploadOutcome {
+  bool stored = true;  // false: nothing stored (e.g. the disk was full)
+  // Non-empty: the recording becomes INCOMPLETE with this reason.
+  std::string incomplete_reason;
+  int64_t audio_bytes = 0, stored_bytes = 0, segments = 0;
+  std::string sha256, file_sha256;
+  // Change of the tenant's storage usage (file size minus the audio bytes
+  // counted per chunk; minus all of them when nothing was stored).
+  int64_t usage_delta = 0;
+};
+
+// The tenant's chain as stored, and its head.
+struct ChainSnapshot {
+  std::vector<std::string> records;
+  std::string head_hash;
+  int64_t head_seq = 0;
+};
+
+class RecordingStore {
+ public:
+  virtual ~RecordingStore() = default;
+
+  // Creates `meta` (its ref.id is free) with its creation entry and events.
+  // With a request id: a retry with the same `fingerprint` returns the id the
+  // first call created (and writes nothing); another request with the same
+  // id is ALREADY_EXISTS REQUEST_ID_REUSED. Returns the recording's id.
+  virtual absl::StatusOr<std::string> Create(const RecordingMeta& meta,
+                                             absl::string_view request_id,
+                                             absl::string_view fingerprint,
+                                             const ChainDraft& created, const Events& events) = 0;
+  // NOT_FOUND RECORDING_NOT_FOUND when it does not exist.
+  virtual absl::StatusOr<RecordingMeta> Get(const RecordingRef& ref) = 0;
+  // The recordings of `ids` that exist, in order.
+  virtual absl::StatusOr<std::vector<RecordingMeta>> GetMany(absl::string_view tenant,
+                                                             const std::vector<std::string>& ids) = 0;
+  // Up to `max` list keys of the tenant's recordings after `after` ("" from
+  // the first), oldest first; IdOfListKey gives the id.
+  virtual absl::StatusOr<std::vector<std::string>> ListKeys(absl::string_view tenant,
+                                                            absl::string_view after, int max) = 0;
+  static std::string IdOfListKey(absl::string_view key) {
+    size_t dot = key.find('.');
+    return std::string(dot == absl::string_view::npos ? key : key.substr(dot + 1));
+  }
+
+  // Pause, resume or stop, if the state is still `expected_state` (ABORTED
+  // STATE_CHANGED otherwise, nothing written). A pause opens a gap at the
+  // audio taken in so far, with `actor` and `reason`; resume and stop close it.
+  virtual absl::Status ApplyTransition(const RecordingRef& ref, Transition t,
+                                       absl::string_view expected_state, absl::Time now,
+                                       absl::string_view actor, absl::string_view reason,
+                                       const Events& events) = 0;
+
+  // Opens the recording's one upload. FAILED_PRECONDITION UPLOAD_EXISTS when
+  // one was opened before, RECORDING_STOPPED when it stopped or is
+  // INCOMPLETE; NOT_FOUND.
+  virtual absl::Status OpenUpload(const RecordingRef& ref, absl::Time now) = 0;
+  // Decides on chunk `sequence` of `bytes` audio bytes; counts stored bytes
+  // against the tenant's usage, which may not pass `max_usage` (< 0: no limit).
+  virtual absl::StatusOr<ChunkVerdict> Chunk(const RecordingRef& ref, int64_t sequence,
+                                             int64_t bytes, int64_t max_usage) = 0;
+  // Ends the upload with `outcome`, its chain entry (`stored`, when
+  // something was stored) and events.
+  virtual absl::Status FinishUpload(const RecordingRef& ref, const UploadOutcome& outcome,
+                                    absl::Time now, const ChainDraft* stored,
+                                    const Events& events) = 0;
+
+  // Appends one chain entry (e.g. an access) with events.
+  virtual absl::Status AppendChain(absl::string_view tenant, const ChainDraft& entry,
+                                   const Events& events) = 0;
+  virtual absl::StatusOr<ChainSnapshot> ReadChain(absl::string_view tenant) = 0;
+  // Only events (e.g. the audit of a metadata read), into the tenant's outbox.
+  virtual absl::Status Publish(absl::string_view tenant, const Events& events) = 0;
+
+  // Replaces the wrapped data key if it is still wrapped with `old_key_id`
+  // (ABORTED STATE_CHANGED otherwise).
+  virtual absl::Status Rewrap(const RecordingRef& ref, absl::string_view old_key_id,
+                              absl::string_view new_key_id, absl::string_view wrapped) = 0;
+
+  // Bytes of the tenant's storage quota in use.
+  virtual absl::StatusOr<int64_t> Usage(absl::string_view tenant) = 0;
+};
+
+}  // namespace dialgrid::recording

@@ -1,0 +1,290 @@
+#include "services/recording/server/recording_service.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/status_macros.h"
+#include "services/common/server/grpc_status.h"
+#include "services/common/server/request_checks.h"
+
+namespace dialgrid::recording {
+namespace {
+
+using tenancy::v1::ROLE_AGENT;
+using tenancy::v1::ROLE_INTEGRATION;
+using tenancy::v1::ROLE_PLATFORM_SERVICE;
+using tenancy::v1::ROLE_SUPERVISOR;
+using tenancy::v1::ROLE_TENANT_ADMIN;
+using tenancy::v1::ROLE_VENDOR_ADMIN;
+
+const std::vector<auth::Role> kRecorders = {ROLE_PLATFORM_SERVICE, ROLE_TENANT_ADMIN,
+                                            ROLE_INTEGRATION};
+const std::vector<auth::Role> kPausers = {ROLE_PLATFORM_SERVICE, ROLE_TENANT_ADMIN,
+                                          ROLE_INTEGRATION, ROLE_AGENT, ROLE_SUPERVISOR};
+const std::vector<auth::Role> kReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_INTEGRATION,
+                                          ROLE_PLATFORM_SERVICE, ROLE_VENDOR_ADMIN};
+const std::vector<auth::Role> kListeners = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR};
+const std::vector<auth::Role> kAuditors = {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN};
+
+Actor ActorOf(const CallContext& call) {
+  return Actor{call.principal.credential.empty() ? "unknown" : call.principal.credential,
+               call.request_id};
+}
+
+// UploadAudio: each message is handled on the executor before the next is
+// read, so at most one chunk per stream is in memory besides the segment
+// being filled.
+class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioRequest> {
+ public:
+  UploadReactor(RpcEnv& env, RecordingManager& manager,
+                const std::function<absl::StatusOr<int64_t>(const std::string&)>& max_storage,
+                grpc::CallbackServerContext* ctx, v1::UploadAudioResponse* resp)
+      : env_(env),
+        manager_(manager),
+        max_storage_(max_storage),
+        ctx_(ctx),
+        resp_(resp),
+        start_(env.clock->Now()) {
+    BeginCall(env_, ctx_, "UploadAudio", call_);
+    StartRead(&msg_);
+  }
+
+  void OnReadDone(bool ok) override {
+    bool queued = env_.executor->TrySubmit([this, ok] { Handle(ok); });
+    if (!queued) {
+      env_.metrics->Shed("UploadAudio");
+      Done(Unavailable("OVERLOADED", "the service is at capacity; retry with backoff"));
+    }
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Handle(bool ok) {
+    if (ctx_->IsCancelled()) {
+      return Done(WithReason(absl::CancelledError("the upload stream broke off"), "STREAM_BROKEN"));
+    }
+    if (!ok) {  // the client finished sending
+      if (!session_) {
+        return Done(InvalidField("recording", "FIELD_REQUIRED", "the stream was empty"));
+      }
+      return Done(absl::OkStatus());
+    }
+    if (!session_) {
+      absl::Status st = AuthorizeCall(env_, ctx_, msg_, Resource{"recording", msg_.recording()},
+                                      kRecorders, call_);
+      if (!st.ok()) return Done(st);
+      auto ref = RecordingManager::ParseRecordingName("recording", msg_.recording());
+      if (!ref.ok()) return Done(ref.status());
+      auto quota = max_storage_(ref->tenant);
+      if (!quota.ok()) return Done(quota.status());
+      auto session = manager_.OpenUpload(*ref, *quota, ActorOf(call_));
+      if (!session.ok()) return Done(session.status());
+      session_ = *std::move(session);
+      name_ = msg_.recording();
+    } else {
+      absl::Status st = CheckRequestValues(msg_);
+      if (!st.ok()) return Done(st);
+      if (!msg_.recording().empty() && msg_.recording() != name_) {
+        return Done(InvalidField("recording", "RECORDING_CHANGED",
+                                 "a stream uploads one recording; later messages name it or leave it empty"));
+      }
+    }
+    absl::Status st = session_->Feed(msg_.sequence(), msg_.audio());
+    if (!st.ok()) return Done(st);
+    msg_.Clear();
+    StartRead(&msg_);
+  }
+
+  void Done(const absl::Status& st) {
+    absl::Status out = st;
+    if (session_) {
+      auto finished = session_->Finish(st);
+      if (!finished.ok()) {
+        out = st.ok() ? finished.status() : st;
+      } else if (st.ok()) {
+        *resp_ = *std::move(finished);
+      } else {
+        out = WithMetadata(st, "last_sequence",
+                           std::to_string(finished->recording().last_sequence()));
+      }
+      session_.reset();
+    }
+    EndCall(env_, call_, start_, out);
+    Finish(ToGrpcStatus(out, env_.error_domain));
+  }
+
+  RpcEnv& env_;
+  RecordingManager& manager_;
+  const std::function<absl::StatusOr<int64_t>(const std::string&)>& max_storage_;
+  grpc::CallbackServerContext* ctx_;
+  v1::UploadAudioResponse* resp_;
+  absl::Time start_;
+  CallContext call_;
+  v1::UploadAudioRequest msg_;
+  std::string name_;
+  std::unique_ptr<UploadSession> session_;
+};
+
+// DownloadRecording: the playback runs on the executor and hands each
+// message to the writer, waiting for the previous write (flow control).
+class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadRecordingResponse> {
+ public:
+  DownloadReactor(RpcEnv& env, RecordingManager& manager, grpc::CallbackServerContext* ctx,
+                  const v1::DownloadRecordingRequest* req)
+      : env_(env), manager_(manager), ctx_(ctx), req_(*req), start_(env.clock->Now()) {
+    BeginCall(env_, ctx_, "DownloadRecording", call_);
+    if (!env_.executor->TrySubmit([this] { Run(); })) {
+      env_.metrics->Shed("DownloadRecording");
+      Done(Unavailable("OVERLOADED", "the service is at capacity; retry with backoff"));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    write_ok_ = ok;
+    cv_.notify_all();
+  }
+
+  void OnDone() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !running_; });
+    lock.unlock();
+    delete this;
+  }
+
+ private:
+  void Run() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      running_ = true;
+    }
+    absl::Status st =
+        AuthorizeCall(env_, ctx_, req_, Resource{"name", req_.name()}, kListeners, call_);
+    if (st.ok()) {
+      auto ref = RecordingManager::ParseRecordingName("name", req_.name());
+      st = ref.ok() ? manager_.Download(*ref, req_.offset(), req_.length(), ActorOf(call_),
+                                        [this](v1::DownloadRecordingResponse& m) { return Write(m); })
+                    : ref.status();
+    }
+    Done(st);
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+    cv_.notify_all();
+  }
+
+  bool Write(v1::DownloadRecordingResponse& m) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (done_ || !write_ok_) return false;
+    out_ = std::move(m);
+    writing_ = true;
+    StartWrite(&out_);
+    // A client that stops reading for a minute loses its playback.
+    if (!cv_.wait_for(lock, std::chrono::seconds(60), [this] { return !writing_ || done_; })) {
+      return false;
+    }
+    return write_ok_ && !done_;
+  }
+
+  void Done(const absl::Status& st) {
+    EndCall(env_, call_, start_, st);
+    Finish(ToGrpcStatus(st, env_.error_domain));
+  }
+
+  RpcEnv& env_;
+  RecordingManager& manager_;
+  grpc::CallbackServerContext* ctx_;
+  v1::DownloadRecordingRequest req_;
+  absl::Time start_;
+  CallContext call_;
+  v1::DownloadRecordingResponse out_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool writing_ = false;
+  bool write_ok_ = true;
+  bool done_ = false;
+  bool running_ = false;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* RecordingServiceImpl::StartRecording(
+    grpc::CallbackServerContext* ctx, const v1::StartRecordingRequest* req, v1::Recording* resp) {
+  return ServeUnary(env_, ctx, "StartRecording", *req, Resource{"parent", req->parent()},
+                    kRecorders, [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids, ParseName("parent", req->parent(), "tenants/{tenant}"));
+                      return Into(manager_.Start(ids[0], req->recording(), req->request_id(),
+                                                 ActorOf(call)),
+                                  resp);
+                    });
+}
+
+grpc::ServerReadReactor<v1::UploadAudioRequest>* RecordingServiceImpl::UploadAudio(
+    grpc::CallbackServerContext* ctx, v1::UploadAudioResponse* resp) {
+  return new UploadReactor(env_, manager_, max_storage_, ctx, resp);
+}
+
+#define DG_SERVE_NAMED(Method, Roles, Body)                                             \
+  return ServeUnary(env_, ctx, #Method, *req, Resource{"name", req->name()}, Roles,     \
+                    [=](const CallContext& call) -> absl::Status {                      \
+                      DG_ASSIGN_OR_RETURN(RecordingRef ref,                             \
+                                          RecordingManager::ParseRecordingName("name",  \
+                                                                               req->name())); \
+                      return Into(Body, resp);                                          \
+                    });
+
+grpc::ServerUnaryReactor* RecordingServiceImpl::PauseRecording(
+    grpc::CallbackServerContext* ctx, const v1::PauseRecordingRequest* req, v1::Recording* resp) {
+  DG_SERVE_NAMED(PauseRecording, kPausers, manager_.Pause(ref, req->reason(), ActorOf(call)))
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::ResumeRecording(
+    grpc::CallbackServerContext* ctx, const v1::ResumeRecordingRequest* req, v1::Recording* resp) {
+  DG_SERVE_NAMED(ResumeRecording, kPausers, manager_.Resume(ref, ActorOf(call)))
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::StopRecording(
+    grpc::CallbackServerContext* ctx, const v1::StopRecordingRequest* req, v1::Recording* resp) {
+  DG_SERVE_NAMED(StopRecording, kRecorders, manager_.Stop(ref, ActorOf(call)))
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::GetRecording(
+    grpc::CallbackServerContext* ctx, const v1::GetRecordingRequest* req, v1::Recording* resp) {
+  DG_SERVE_NAMED(GetRecording, kReaders, manager_.Get(ref, ActorOf(call)))
+}
+#undef DG_SERVE_NAMED
+
+#define DG_SERVE_PARENT(Method, Roles, Body)                                             \
+  return ServeUnary(env_, ctx, #Method, *req, Resource{"parent", req->parent()}, Roles,  \
+                    [=](const CallContext&) -> absl::Status {                            \
+                      DG_ASSIGN_OR_RETURN(auto ids,                                      \
+                                          ParseName("parent", req->parent(), "tenants/{tenant}")); \
+                      return Into(Body, resp);                                           \
+                    });
+
+grpc::ServerUnaryReactor* RecordingServiceImpl::ListRecordings(
+    grpc::CallbackServerContext* ctx, const v1::ListRecordingsRequest* req,
+    v1::ListRecordingsResponse* resp) {
+  DG_SERVE_PARENT(ListRecordings, kReaders, manager_.List(ids[0], *req))
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::VerifyRecordings(
+    grpc::CallbackServerContext* ctx, const v1::VerifyRecordingsRequest* req,
+    v1::VerifyRecordingsResponse* resp) {
+  DG_SERVE_PARENT(VerifyRecordings, kAuditors, manager_.Verify(ids[0], req->check_audio()))
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::RewrapDataKeys(
+    grpc::CallbackServerContext* ctx, const v1::RewrapDataKeysRequest* req,
+    v1::RewrapDataKeysResponse* resp) {
+  DG_SERVE_PARENT(RewrapDataKeys, kAuditors, manager_.Rewrap(ids[0]))
+}
+#undef DG_SERVE_PARENT
+
+grpc::ServerWriteReactor<v1::DownloadRecordingResponse>* RecordingServiceImpl::DownloadRecording(
+    grpc::CallbackServerContext* ctx, const v1::DownloadRecordingRequest* req) {
+  return new DownloadReactor(env_, manager_, ctx, req);
+}
+
+}  // namespace dialgrid::recording
