@@ -6,12 +6,15 @@ Today the platform is the tenancy, contacts and compliance services (with Redis
 and the Kafka-protocol broker); the demo grows as services land.
 """
 import argparse
+import datetime
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+import zoneinfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
 
@@ -20,7 +23,7 @@ import dialgrid_client as dc  # noqa: E402
 from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, health_pb2_grpc  # noqa: E402
 from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
 from dialgrid_client import agentstate_pb2, agentstate_pb2_grpc  # noqa: E402
-from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, dialing_mode_pb2, time_zone_source_pb2  # noqa: E402
+from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, date_pb2, dialing_mode_pb2, time_zone_source_pb2  # noqa: E402
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2, timestamp_pb2  # noqa: E402
 import datetime  # noqa: E402
@@ -627,6 +630,32 @@ def run_agents(p, tenancy, admin, office, globex):
         names.append(a.name)
         show(a.name, f"{a.display_name}, {skill}, {state(a.status)}")
 
+    step("A supervisor's wallboard watches ACME's agents live (WatchAgents: a snapshot, then each change)")
+    supervisor = dc.bearer(tenancy.CreateCredential(tenancy_pb2.CreateCredentialRequest(
+        parent="tenants/acme-insurance",
+        credential=tenancy_pb2.Credential(display_name="ACME wallboard", roles=[tenancy_pb2.ROLE_SUPERVISOR])),
+        metadata=admin, timeout=5).secret)
+    board = {}  # agent -> the states the wallboard saw, in order
+    first = []
+    watch = agents.WatchAgents(agentstate_pb2.WatchAgentsRequest(parent="tenants/acme-insurance"),
+                               metadata=supervisor, timeout=300)
+
+    def follow():
+        try:
+            for msg in watch:
+                if msg.snapshot and not first:
+                    first.append(len(msg.statuses))
+                for s in msg.statuses:
+                    seen = board.setdefault(s.agent.rsplit("/", 1)[1], [])
+                    label = state(s) + (f"({s.reason_code})" if s.reason_code else "")
+                    if not seen or seen[-1] != label:
+                        seen.append(label)
+        except grpc.RpcError:
+            pass  # cancelled at the end of this part
+    threading.Thread(target=follow, daemon=True).start()
+    eventually(lambda: first or None, timeout=10)
+    show("snapshot", f"{first[0] if first else 0} agents")
+
     step("They log in at their stations; Tom and Maria go ready (Tom first), Ines takes a break")
     for name, station in zip(names, ("ext-201", "ext-202", "ext-203")):
         agents.Login(agentstate_pb2.LoginRequest(name=name, station=station), metadata=desk, timeout=5)
@@ -674,11 +703,34 @@ def run_agents(p, tenancy, admin, office, globex):
     st = eventually(freed, timeout=20)
     show(spanish.agent.rsplit("/", 1)[1], f"{state(st)} ({st.reason_code})" if st else "still reserved")
 
+    step("What the wallboard saw, agent by agent (every change, pushed as it happened)")
+    time.sleep(0.5)
+    watch.cancel()
+    for aid in sorted(board):
+        show(aid, " > ".join(board[aid]))
+
+    step("KPIs of today (GetAgentKpis; time per state counted from the state history)")
+    today = datetime.datetime.now(zoneinfo.ZoneInfo("America/Chicago")).date()  # ACME's zone
+    for name in (r.agent, spanish.agent):
+        k = agents.GetAgentKpis(agentstate_pb2.GetAgentKpisRequest(
+            name=name, day=date_pb2.Date(year=today.year, month=today.month, day=today.day)),
+            metadata=supervisor, timeout=5)
+        ms = lambda d: d.seconds * 1000 + d.nanos // 1000000  # noqa: E731
+        show(name.rsplit("/", 1)[1], f"logged in {ms(k.logged_in)} ms, ready {ms(k.ready)} ms, "
+                                     f"talk {ms(k.talk)} ms, calls handled {k.calls_handled}, "
+                                     f"missed reservations {k.missed_reservations}")
+
     step("Tenant isolation: Globex's admin against ACME's agents")
     try:
         agents.GetAgent(agentstate_pb2.GetAgentRequest(name=names[0]), metadata=globex, timeout=5)
     except grpc.RpcError as e:
         show("GetAgent " + names[0], f"{e.code().name} {dc.reason_of(e)}")
+    try:
+        for _ in agents.WatchAgents(agentstate_pb2.WatchAgentsRequest(parent="tenants/acme-insurance"),
+                                    metadata=globex, timeout=5):
+            break
+    except grpc.RpcError as e:
+        show("WatchAgents tenants/acme-insurance", f"{e.code().name} {dc.reason_of(e)}")
 
 
 def _stop_on_signal(signum, frame):

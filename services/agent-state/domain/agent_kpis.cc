@@ -12,13 +12,14 @@ namespace {
 // another era; it must not make a write add thousands of days).
 constexpr absl::Duration kLongestInterval = absl::Hours(24 * 40);
 
-// The counters time in `s`'s state goes to.
-std::vector<std::string> TimeFields(const AgentStatus& s) {
+// The counters time in `s`'s state goes to; `confirmed` says whether a
+// reservation led to the call (a released or missed one was waiting time).
+std::vector<std::string> TimeFields(const AgentStatus& s, bool confirmed) {
   switch (s.state) {
     case AgentState::kLoggedOut: return {};
     case AgentState::kReady: return {"logged_in", "ready"};
     case AgentState::kNotReady: return {"logged_in", absl::StrCat("nr:", s.reason)};
-    case AgentState::kReserved:
+    case AgentState::kReserved: return {"logged_in", confirmed ? "talk" : "ready"};
     case AgentState::kOnCall: return {"logged_in", "talk"};
     case AgentState::kWrapUp: return {"logged_in", "wrap_up"};
   }
@@ -32,11 +33,11 @@ bool ServesACall(const AgentStatus& s) {
 }
 
 // Adds the time of [from, to) in `s`'s state, split by day.
-void AddTime(const AgentStatus& s, absl::Time from, absl::Time to, absl::TimeZone zone,
-             bool pool_agent, std::vector<KpiIncrement>& out) {
+void AddTime(const AgentStatus& s, bool confirmed, absl::Time from, absl::Time to,
+             absl::TimeZone zone, bool pool_agent, std::vector<KpiIncrement>& out) {
   if (from == absl::InfinitePast() || to <= from) return;
   from = std::max(from, to - kLongestInterval);
-  const std::vector<std::string> fields = TimeFields(s);
+  const std::vector<std::string> fields = TimeFields(s, confirmed);
   if (fields.empty()) return;
   const std::string tenant_part = pool_agent && ServesACall(s) ? s.call_tenant : std::string();
   while (from < to) {
@@ -66,7 +67,8 @@ std::vector<KpiIncrement> KpiIncrements(const AgentStatus& before, const Move& m
                                         absl::Time now, absl::TimeZone zone, bool pool_agent) {
   std::vector<KpiIncrement> out;
   if (move.next.since != before.since) {
-    AddTime(before, before.since, std::min(now, move.next.since), zone, pool_agent, out);
+    const bool confirmed = move.next.state == AgentState::kOnCall;
+    AddTime(before, confirmed, before.since, std::min(now, move.next.since), zone, pool_agent, out);
   }
   const std::string today = DayOf(now, zone);
   auto count = [&](const char* field) {
@@ -83,7 +85,7 @@ std::vector<KpiIncrement> KpiIncrements(const AgentStatus& before, const Move& m
 std::vector<KpiIncrement> OpenInterval(const AgentStatus& status, absl::Time now,
                                        absl::TimeZone zone, bool pool_agent) {
   std::vector<KpiIncrement> out;
-  AddTime(status, status.since, now, zone, pool_agent, out);
+  AddTime(status, /*confirmed=*/true, status.since, now, zone, pool_agent, out);
   return out;
 }
 

@@ -10,7 +10,9 @@
 // Counters (milliseconds unless said):
 //   logged_in   every state but LOGGED_OUT
 //   ready       READY (idle)
-//   talk        RESERVED and ON_CALL
+//   talk        ON_CALL, and RESERVED when the reservation was confirmed
+//               (one released or missed counts as ready: waiting time; a
+//               reservation still open is counted as talk)
 //   wrap_up     WRAP_UP
 //   nr:<reason> NOT_READY with that reason ("login" right after logging in)
 //   calls       calls handled (ON_CALL ended: by the dialer or its timer), a count

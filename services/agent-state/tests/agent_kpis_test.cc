@@ -86,6 +86,15 @@ TEST(AgentKpis, CallsAndMissedReservationsCountAndAPoolAgentHasATenantPart) {
   missed.reservation_missed = true;
   auto m = Sum(KpiIncrements(reserved, missed, missed.next.since, absl::UTCTimeZone(), true));
   EXPECT_EQ(m[day + "||missed"], 1);
+  // A missed reservation's seconds were waiting, not talking.
+  EXPECT_EQ(m[day + "||ready"], 5000);
+  EXPECT_EQ(m[day + "||talk"], 0);
+  Move confirm;
+  confirm.next = reserved;
+  confirm.next.state = AgentState::kOnCall;
+  confirm.next.since = t0 + absl::Seconds(2);
+  auto c = Sum(KpiIncrements(reserved, confirm, confirm.next.since, absl::UTCTimeZone(), false));
+  EXPECT_EQ(c[day + "||talk"], 2000);
   EXPECT_EQ(m[day + "|acme|missed"], 1);
   EXPECT_EQ(m[day + "||calls"], 0);
 }
