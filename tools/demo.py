@@ -6,7 +6,6 @@ Today the platform is the tenancy, contacts and compliance services (with Redis
 and the Kafka-protocol broker); the demo grows as services land.
 """
 import argparse
-import datetime
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import dialgrid_client as dc  # noqa: E402
 from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, health_pb2_grpc  # noqa: E402
 from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
 from dialgrid_client import agentstate_pb2, agentstate_pb2_grpc  # noqa: E402
+from dialgrid_client import dialing_pb2, dialing_pb2_grpc  # noqa: E402
 from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, date_pb2, dialing_mode_pb2, time_zone_source_pb2  # noqa: E402
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2, timestamp_pb2  # noqa: E402
@@ -215,9 +215,10 @@ def run_demo(p):
     run_contacts(p, contacts, office, globex)
     run_compliance(p, compliance_channel, contacts, office, globex, admin)
     run_agents(p, stub, admin, office, globex)
+    run_campaigns(p, office, globex)
 
     step("Metrics (admin HTTP /metrics, Prometheus text)")
-    for service in ("tenancy", "contacts", "compliance", "agent-state"):
+    for service in ("tenancy", "contacts", "compliance", "agent-state", "dialing"):
         body = urllib.request.urlopen(f"http://{p.endpoints[service]['admin']}/metrics", timeout=5).read().decode()
         prefix = f"dialgrid_{service.replace('-', '')}_rpc_requests_total{{"
         show(prefix + "method,code}", "")
@@ -731,6 +732,51 @@ def run_agents(p, tenancy, admin, office, globex):
             break
     except grpc.RpcError as e:
         show("WatchAgents tenants/acme-insurance", f"{e.code().name} {dc.reason_of(e)}")
+
+
+def run_campaigns(p, office, globex):
+    """Dialing: ACME defines a predictive campaign over its list and runs its lifecycle."""
+    dialing = dialing_pb2_grpc.DialingServiceStub(grpc.insecure_channel(p.endpoints["dialing"]["grpc"]))
+    acme = "tenants/acme-insurance"
+
+    def campaign(ring_seconds):
+        return dialing_pb2.Campaign(
+            display_name="Spring renewals", contact_lists=[f"{acme}/contactLists/spring-renewals"],
+            mode=dialing_pb2.CAMPAIGN_MODE_PREDICTIVE, max_lines=30, caller_ids=["+13125550100", "+13125550101"],
+            ring_timeout=duration_pb2.Duration(seconds=ring_seconds),
+            dispositions=[dialing_pb2.Disposition(code="sale", outcome=dialing_pb2.DISPOSITION_OUTCOME_SUCCESS,
+                                                  sale=True),
+                          dialing_pb2.Disposition(code="stop-calling",
+                                                  outcome=dialing_pb2.DISPOSITION_OUTCOME_DO_NOT_CALL)])
+
+    step("Dialing: ACME's back office defines a predictive campaign over its list (the call path is next)")
+    try:
+        dialing.CreateCampaign(dialing_pb2.CreateCampaignRequest(
+            parent=acme, campaign_id="renewals", campaign=campaign(10)), metadata=office, timeout=5)
+    except grpc.RpcError as e:
+        show("ring timeout 10 s", f"{e.code().name} {dc.reason_of(e)}: {e.details()}")
+    c = dialing.CreateCampaign(dialing_pb2.CreateCampaignRequest(
+        parent=acme, campaign_id="renewals", campaign=campaign(25), request_id="demo-create-renewals-0001"),
+        metadata=office, timeout=5)
+    show(c.name, f"{dialing_pb2.CampaignState.Name(c.state)}, abandon target "
+                 f"{c.abandon_target.max_rate:.0%} ({dialing_pb2.AbandonMeasurement.Name(c.abandon_target.measurement)}),"
+                 f" ring {c.ring_timeout.seconds} s, zone {c.time_zone}")
+    name = c.name
+    c = dialing.StartCampaign(dialing_pb2.StartCampaignRequest(name=name), metadata=office, timeout=5)
+    show("StartCampaign", dialing_pb2.CampaignState.Name(c.state))
+    c = dialing.PauseCampaign(dialing_pb2.PauseCampaignRequest(name=name, reason="team huddle"),
+                              metadata=office, timeout=5)
+    show("PauseCampaign", f"{dialing_pb2.CampaignState.Name(c.state)} ({c.state_reason})")
+    try:
+        dialing.DeleteCampaign(dialing_pb2.DeleteCampaignRequest(name=name), metadata=office, timeout=5)
+    except grpc.RpcError as e:
+        show("DeleteCampaign while paused", f"{e.code().name} {dc.reason_of(e)}: {e.details()}")
+    c = dialing.ResumeCampaign(dialing_pb2.ResumeCampaignRequest(name=name), metadata=office, timeout=5)
+    show("ResumeCampaign", dialing_pb2.CampaignState.Name(c.state))
+    try:
+        dialing.GetCampaign(dialing_pb2.GetCampaignRequest(name=name), metadata=globex, timeout=5)
+    except grpc.RpcError as e:
+        show("Globex's GetCampaign", f"{e.code().name} {dc.reason_of(e)}")
 
 
 def _stop_on_signal(signum, frame):

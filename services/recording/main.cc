@@ -18,7 +18,16 @@ ABSL_FLAG(std::string, recordings_dir, "",
 ABSL_FLAG(std::string, kek_dir, "",
           "Directory of the tenants' key-encryption keys (a mounted secret): one file "
           "<tenant>.<key id>.key of 64 hex digits per key; required.");
-ABSL_FLAG(int, retention_days, 365, "How long recordings are kept (their expire_time).");
+ABSL_FLAG(int, retention_days, 365,
+          "How long recordings are kept (their expire_time) when neither their campaign nor "
+          "their tenant has a retention policy (SetRetentionPolicy).");
+ABSL_FLAG(int64_t, min_retention_seconds, 86400,
+          "The shortest retention policy SetRetentionPolicy takes (lower only for tests).");
+ABSL_FLAG(int, purge_interval_seconds, 3600,
+          "How often the retention purge runs (every replica; they share the work).");
+ABSL_FLAG(int, upload_lease_seconds, 60,
+          "An upload whose replica did not renew its lease for this long is taken over by "
+          "the sweep and left INCOMPLETE (REPLICA_LOST) with the audio it stored.");
 ABSL_FLAG(int, max_chunk_bytes, 1 << 20, "Largest audio chunk UploadAudio takes.");
 
 int main(int argc, char** argv) {
@@ -51,6 +60,8 @@ int main(int argc, char** argv) {
   manager_options.producer = rt.instance();
   manager_options.retention = absl::Hours(24) * absl::GetFlag(FLAGS_retention_days);
   manager_options.max_chunk_bytes = absl::GetFlag(FLAGS_max_chunk_bytes);
+  manager_options.min_retention = absl::Seconds(absl::GetFlag(FLAGS_min_retention_seconds));
+  manager_options.upload_lease = absl::Seconds(absl::GetFlag(FLAGS_upload_lease_seconds));
   recording::RecordingManager manager(
       store, std::shared_ptr<recording::FsBlobStore>(std::move(*blobs)),
       std::make_shared<recording::FileKeyRing>(absl::GetFlag(FLAGS_kek_dir)), SystemClock::Get(),
@@ -59,6 +70,37 @@ int main(int argc, char** argv) {
   events::OutboxRelayOptions relay;
   relay.default_topic = "recordings";
   rt.StartRelay(outbox, relay);
+  // Periodic work, on every replica (each step is safe to race): the
+  // heartbeat of this replica's uploads, the sweep of lost ones, the purge.
+  const absl::Duration lease = manager_options.upload_lease;
+  rt.scheduler().Every(lease / 4, [&manager] { manager.RenewLeases(); });
+  rt.scheduler().Every(lease / 2, [&manager] {
+    auto swept = manager.SweepUploads();
+    if (!swept.ok()) {
+      Log(LogLevel::kWarning, "recording", "upload sweep failed",
+          {{"error", swept.status().ToString()}});
+    } else if (swept->salvaged > 0) {
+      Log(LogLevel::kInfo, "recording", "lost uploads salvaged",
+          {{"salvaged", std::to_string(swept->salvaged)}});
+    }
+  });
+  rt.scheduler().Every(absl::Seconds(absl::GetFlag(FLAGS_purge_interval_seconds)), [&manager] {
+    auto removed = manager.RemoveStalePartials();
+    if (!removed.ok()) {
+      Log(LogLevel::kWarning, "recording", "temporary file sweep failed",
+          {{"error", removed.status().ToString()}});
+    }
+    auto purged = manager.PurgeAll();
+    if (!purged.ok()) {
+      Log(LogLevel::kWarning, "recording", "retention purge failed",
+          {{"error", purged.status().ToString()}});
+    } else if (purged->deleted > 0 || purged->finished > 0) {
+      Log(LogLevel::kInfo, "recording", "retention purge",
+          {{"deleted", std::to_string(purged->deleted)},
+           {"kept", std::to_string(purged->kept)},
+           {"finished", std::to_string(purged->finished)}});
+    }
+  });
   recording::RecordingServiceImpl service(
       rt.Env(&rt.platform().verifier()), manager,
       rt.platform().QuotaLookup(&tenancy::v1::Quota::max_recording_storage_bytes));

@@ -18,10 +18,10 @@ BUILD = os.environ.get("DIALGRID_BUILD_DIR", os.path.join(ROOT, "build"))
 # Topics every service publishes on; the local broker creates them up front
 # (in production the Helm chart's topic job does).
 TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", "dialing:6",
-          "agents:6", "recording:3"]
+          "agents:6", "recordings:3", "calls:6"]
 
 # Services that exist so far, in start order.
-SERVICES = ["tenancy", "contacts", "compliance", "agent-state"]
+SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing"]
 
 
 def free_port():
@@ -145,6 +145,8 @@ class Platform:
                      "--service_secret_file=" + os.path.join(self.run_dir, "service.secret")]
         if name == "compliance":
             args += ["--registries=us-national:dnc:" + self.sample_registry()]
+        if name == "dialing":
+            args += ["--contacts=" + self.endpoints["contacts"]["grpc"]]
         proc = self.spawn(name, args + list(extra_args))
         def ports():
             self.check_alive(name, proc)

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
@@ -140,7 +142,11 @@ absl::StatusOr<std::unique_ptr<BlobWriter>> FsBlobStore::Create(const RecordingR
 }
 
 absl::StatusOr<std::unique_ptr<BlobReader>> FsBlobStore::Open(const RecordingRef& ref) {
-  int fd = ::open(PathOf(ref).c_str(), O_RDONLY | O_CLOEXEC);
+  return OpenPath(PathOf(ref));
+}
+
+absl::StatusOr<std::unique_ptr<BlobReader>> FsBlobStore::OpenPath(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
       return WithReason(absl::DataLossError("the recording's stored audio is missing"),
@@ -162,6 +168,55 @@ absl::Status FsBlobStore::Delete(const RecordingRef& ref) {
     return IoError(errno, "deleting the recording");
   }
   return FsyncDir(absl::StrCat(root_, "/", ref.tenant));
+}
+
+absl::StatusOr<std::vector<PartialBlob>> FsBlobStore::ListPartials(const RecordingRef* ref) {
+  namespace fs = std::filesystem;
+  std::vector<PartialBlob> out;
+  std::vector<std::string> tenants;
+  std::error_code ec;
+  if (ref != nullptr) {
+    tenants.push_back(ref->tenant);
+  } else {
+    for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+      if (it->is_directory(ec)) tenants.push_back(it->path().filename().string());
+    }
+    if (ec) return IoError(ec.value(), "listing the recordings directory");
+  }
+  for (const std::string& tenant : tenants) {
+    const std::string dir = absl::StrCat(root_, "/", tenant);
+    std::error_code dec;
+    for (fs::directory_iterator it(dir, dec), end; !dec && it != end; it.increment(dec)) {
+      // ".<id>.rec.<rand>"
+      const std::string name = it->path().filename().string();
+      const size_t rec = name.rfind(".rec.");
+      if (name.size() < 2 || name[0] != '.' || rec == std::string::npos || rec < 2) continue;
+      PartialBlob p;
+      p.ref = RecordingRef{tenant, name.substr(1, rec - 1)};
+      if (ref != nullptr && p.ref.id != ref->id) continue;
+      p.key = it->path().string();
+      struct stat st;
+      if (::stat(p.key.c_str(), &st) != 0) continue;  // gone meanwhile
+      p.modified = absl::TimeFromTimespec(st.st_mtim);
+      p.size = st.st_size;
+      out.push_back(std::move(p));
+    }
+    if (dec && dec != std::errc::no_such_file_or_directory) {
+      return IoError(dec.value(), "listing a tenant's recordings");
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<BlobReader>> FsBlobStore::OpenPartial(const PartialBlob& partial) {
+  return OpenPath(partial.key);
+}
+
+absl::Status FsBlobStore::DeletePartial(const PartialBlob& partial) {
+  if (::unlink(partial.key.c_str()) != 0 && errno != ENOENT) {
+    return IoError(errno, "deleting a temporary recording");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace dialgrid::recording

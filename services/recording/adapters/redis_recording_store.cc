@@ -1,5 +1,6 @@
 #include "services/recording/adapters/redis_recording_store.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -13,6 +14,12 @@
 #include "services/common/core/request_ids.h"
 #include "services/common/events/outbox_record.h"
 #include "services/recording/adapters/lua/append_chain.lua.h"
+#include "services/recording/adapters/lua/begin_delete.lua.h"
+#include "services/recording/adapters/lua/claim_upload.lua.h"
+#include "services/recording/adapters/lua/finish_delete.lua.h"
+#include "services/recording/adapters/lua/place_hold.lua.h"
+#include "services/recording/adapters/lua/release_hold.lua.h"
+#include "services/recording/adapters/lua/renew_lease.lua.h"
 #include "services/recording/adapters/lua/chain.lua.h"
 #include "services/recording/adapters/lua/chunk.lua.h"
 #include "services/recording/adapters/lua/create_recording.lua.h"
@@ -34,6 +41,37 @@ std::string IndexKey(absl::string_view tenant) { return absl::StrCat(Tag(tenant)
 std::string UsageKey(absl::string_view tenant) { return absl::StrCat(Tag(tenant), ":rec-usage"); }
 std::string RequestKey(absl::string_view tenant, absl::string_view id) {
   return absl::StrCat(Tag(tenant), ":rec-req:", id);
+}
+std::string ExpiryKey(absl::string_view tenant) { return absl::StrCat(Tag(tenant), ":rec-expiry"); }
+std::string DeletingKey(absl::string_view tenant) {
+  return absl::StrCat(Tag(tenant), ":rec-deleting");
+}
+std::string OpenKey(absl::string_view tenant) { return absl::StrCat(Tag(tenant), ":rec-open"); }
+std::string ContactKey(absl::string_view tenant, absl::string_view contact) {
+  return absl::StrCat(Tag(tenant), ":rec-contact:", contact);
+}
+std::string RetentionKey(absl::string_view tenant) {
+  return absl::StrCat(Tag(tenant), ":rec-retention");
+}
+std::string HoldKey(absl::string_view tenant, absl::string_view id) {
+  return absl::StrCat(Tag(tenant), ":hold:", id);
+}
+std::string HoldsKey(absl::string_view tenant) { return absl::StrCat(Tag(tenant), ":holds"); }
+std::string HoldRequestKey(absl::string_view tenant, absl::string_view id) {
+  return absl::StrCat(Tag(tenant), ":hold-req:", id);
+}
+constexpr char kTenantsKey[] = "{dg}:recording:tenants";
+
+std::string ListMember(absl::Time t, absl::string_view id) {
+  char member[32];
+  std::snprintf(member, sizeof member, "%013lld.", static_cast<long long>(absl::ToUnixMillis(t)));
+  return absl::StrCat(member, id);
+}
+
+std::vector<std::string> Strings(const redis::Reply& r) {
+  std::vector<std::string> out;
+  for (const auto& e : r.elements) out.push_back(e.str);
+  return out;
 }
 
 std::string Ms(absl::Time t) { return std::to_string(absl::ToUnixMillis(t)); }
@@ -106,6 +144,8 @@ absl::StatusOr<RecordingMeta> Parse(const RecordingRef& ref, const redis::Reply&
     else if (f == "sha256") m.sha256 = v;
     else if (f == "file_sha256") m.file_sha256 = v;
     else if (f == "inc_reason") m.incomplete_reason = v;
+    else if (f == "lost") m.lost_bytes = Int(v);
+    else if (f == "del_ms") return NotFound("RECORDING_NOT_FOUND", "no such recording");
     else if (f == "pause_ms") { open.start = FromMs(v, absl::InfinitePast()); paused = true; }
     else if (f == "pause_off") open.audio_offset = Int(v);
     else if (f == "pause_disc") open.discarded_bytes = Int(v);
@@ -138,6 +178,35 @@ std::string RedisRecordingStore::ChainKey(absl::string_view tenant) {
 }
 std::string RedisRecordingStore::ChainHeadKey(absl::string_view tenant) {
   return absl::StrCat(Tag(tenant), ":rec-chain-head");
+}
+std::string RedisRecordingStore::HoldOnKey(absl::string_view tenant, absl::string_view scope,
+                                           absl::string_view target) {
+  return absl::StrCat(Tag(tenant), ":hold-on:", scope, ":", target);
+}
+
+absl::Status RedisRecordingStore::AddHolds(std::vector<RecordingMeta*> metas) {
+  std::vector<std::vector<std::string>> cmds;
+  std::vector<size_t> owner;
+  for (size_t i = 0; i < metas.size(); ++i) {
+    for (const auto& [scope, target] : HoldSelectorsOf(*metas[i])) {
+      cmds.push_back({"SMEMBERS", HoldOnKey(metas[i]->ref.tenant, scope, target)});
+      owner.push_back(i);
+    }
+  }
+  if (cmds.empty()) return absl::OkStatus();
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  for (size_t c = 0; c < cmds.size(); ++c) {
+    for (const auto& id : (*r)[c].elements) {
+      auto& holds = metas[owner[c]]->holds;
+      if (std::find(holds.begin(), holds.end(), id.str) == holds.end()) holds.push_back(id.str);
+    }
+  }
+  for (RecordingMeta* m : metas) {
+    std::sort(m->holds.begin(), m->holds.end());
+    m->legal_hold = !m->holds.empty();
+  }
+  return absl::OkStatus();
 }
 
 RedisRecordingStore::RedisRecordingStore(std::shared_ptr<redis::Client> redis,
@@ -202,10 +271,16 @@ absl::StatusOr<std::string> RedisRecordingStore::Create(const RecordingMeta& m,
     args.emplace_back(f);
     args.push_back(v);
   }
+  args.push_back(Ms(m.expire_time));
   events::AppendEnvelopeRecords(events, args);
+  // The periodic jobs find the tenant here (idempotent, outside its slot).
+  auto known = redis_->Command({"SADD", kTenantsKey, m.ref.tenant});
+  if (!known.ok()) return known.status();
   auto r = EvalChained(Chained(lua::kCreateRecording), m.ref.tenant, &created,
                        {RecordingKey(m.ref), IndexKey(m.ref.tenant),
-                        RequestKey(m.ref.tenant, request_id.empty() ? "-" : request_id)},
+                        RequestKey(m.ref.tenant, request_id.empty() ? "-" : request_id),
+                        ExpiryKey(m.ref.tenant),
+                        m.contact.empty() ? std::string() : ContactKey(m.ref.tenant, m.contact)},
                        args);
   if (!r.ok()) return ScriptError(r.status(), "creating the recording");
   const std::string verdict = r->elements.empty() ? r->str : r->elements[0].str;
@@ -219,7 +294,11 @@ absl::StatusOr<std::string> RedisRecordingStore::Create(const RecordingMeta& m,
 absl::StatusOr<RecordingMeta> RedisRecordingStore::Get(const RecordingRef& ref) {
   auto r = redis_->Pipeline({{"HGETALL", RecordingKey(ref)}, {"LRANGE", GapsKey(ref), "0", "-1"}});
   if (!r.ok()) return r.status();
-  return Parse(ref, (*r)[0], (*r)[1]);
+  auto m = Parse(ref, (*r)[0], (*r)[1]);
+  if (!m.ok()) return m.status();
+  absl::Status holds = AddHolds({&*m});
+  if (!holds.ok()) return holds;
+  return m;
 }
 
 absl::StatusOr<std::vector<RecordingMeta>> RedisRecordingStore::GetMany(
@@ -242,6 +321,10 @@ absl::StatusOr<std::vector<RecordingMeta>> RedisRecordingStore::GetMany(
       return m.status();
     }
   }
+  std::vector<RecordingMeta*> all;
+  for (auto& m : out) all.push_back(&m);
+  absl::Status holds = AddHolds(all);
+  if (!holds.ok()) return holds;
   return out;
 }
 
@@ -278,7 +361,7 @@ absl::Status RedisRecordingStore::ApplyTransition(const RecordingRef& ref, Trans
 
 absl::Status RedisRecordingStore::OpenUpload(const RecordingRef& ref, absl::Time now) {
   static const redis::Script* script = new redis::Script(lua::kOpenUpload);
-  auto r = redis_->Eval(*script, {RecordingKey(ref)}, {Ms(now)});
+  auto r = redis_->Eval(*script, {RecordingKey(ref), OpenKey(ref.tenant)}, {Ms(now), ref.id});
   if (!r.ok()) return ScriptError(r.status(), "opening the upload");
   if (r->str == "gone") return NotFound("RECORDING_NOT_FOUND", "no such recording");
   if (r->str == "busy") {
@@ -292,11 +375,12 @@ absl::Status RedisRecordingStore::OpenUpload(const RecordingRef& ref, absl::Time
 }
 
 absl::StatusOr<ChunkVerdict> RedisRecordingStore::Chunk(const RecordingRef& ref, int64_t sequence,
-                                                        int64_t bytes, int64_t max_usage) {
+                                                        int64_t bytes, int64_t max_usage,
+                                                        absl::Time now) {
   static const redis::Script* script = new redis::Script(lua::kChunk);
-  auto r = redis_->Eval(*script, {RecordingKey(ref), UsageKey(ref.tenant)},
+  auto r = redis_->Eval(*script, {RecordingKey(ref), UsageKey(ref.tenant), OpenKey(ref.tenant)},
                         {std::to_string(sequence), std::to_string(bytes),
-                         std::to_string(max_usage < 0 ? -1 : max_usage), Ms(absl::Now())});
+                         std::to_string(max_usage < 0 ? -1 : max_usage), Ms(now), ref.id});
   if (!r.ok()) return ScriptError(r.status(), "taking in a chunk");
   if (r->elements.empty()) return absl::InternalError("chunk script: unexpected reply");
   const std::string& v = r->elements[0].str;
@@ -317,7 +401,7 @@ absl::StatusOr<ChunkVerdict> RedisRecordingStore::Chunk(const RecordingRef& ref,
 
 absl::Status RedisRecordingStore::FinishUpload(const RecordingRef& ref, const UploadOutcome& o,
                                                absl::Time now, const ChainDraft* stored,
-                                               const Events& events) {
+                                               const Events& events, absl::string_view expected) {
   std::vector<std::string> args = {o.stored ? "done" : "failed",
                                    o.incomplete_reason,
                                    Ms(now),
@@ -326,12 +410,20 @@ absl::Status RedisRecordingStore::FinishUpload(const RecordingRef& ref, const Up
                                    std::to_string(o.segments),
                                    o.sha256,
                                    o.file_sha256,
-                                   std::to_string(o.usage_delta)};
+                                   std::to_string(o.usage_delta),
+                                   std::string(expected),
+                                   ref.id,
+                                   std::to_string(o.lost_bytes)};
   events::AppendEnvelopeRecords(events, args);
   auto r = EvalChained(Chained(lua::kFinishUpload), ref.tenant, stored,
-                       {RecordingKey(ref), GapsKey(ref), UsageKey(ref.tenant)}, args);
+                       {RecordingKey(ref), GapsKey(ref), UsageKey(ref.tenant), OpenKey(ref.tenant)},
+                       args);
   if (!r.ok()) return ScriptError(r.status(), "ending the upload");
   if (r->str == "gone") return NotFound("RECORDING_NOT_FOUND", "no such recording");
+  if (r->str == "closed") {
+    return FailedPrecondition("UPLOAD_CLOSED",
+                              "the upload was taken over (its lease expired) or had ended");
+  }
   return absl::OkStatus();
 }
 
@@ -385,6 +477,243 @@ absl::StatusOr<int64_t> RedisRecordingStore::Usage(absl::string_view tenant) {
   auto r = redis_->Command({"GET", UsageKey(tenant)});
   if (!r.ok()) return r.status();
   return r->is_nil() ? 0 : Int(r->str);
+}
+
+absl::Status RedisRecordingStore::RenewLease(const RecordingRef& ref, absl::Time now) {
+  static const redis::Script* script = new redis::Script(lua::kRenewLease);
+  auto r = redis_->Eval(*script, {RecordingKey(ref), OpenKey(ref.tenant)}, {Ms(now), ref.id});
+  if (!r.ok()) return ScriptError(r.status(), "renewing the upload's lease");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRecordingStore::StaleUploads(
+    absl::string_view tenant, absl::Time before, int max) {
+  auto r = redis_->Command({"ZRANGEBYSCORE", OpenKey(tenant), "-inf",
+                            absl::StrCat("(", absl::ToUnixMillis(before)), "LIMIT", "0",
+                            std::to_string(max)});
+  if (!r.ok()) return r.status();
+  return Strings(*r);
+}
+
+absl::StatusOr<bool> RedisRecordingStore::ClaimStaleUpload(const RecordingRef& ref,
+                                                           absl::Time before, absl::Time now) {
+  static const redis::Script* script = new redis::Script(lua::kClaimUpload);
+  auto r = redis_->Eval(*script, {RecordingKey(ref), OpenKey(ref.tenant)},
+                        {Ms(before), Ms(now), ref.id});
+  if (!r.ok()) return ScriptError(r.status(), "taking over a stale upload");
+  return r->integer == 1;
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRecordingStore::Tenants() {
+  auto r = redis_->Command({"SMEMBERS", kTenantsKey});
+  if (!r.ok()) return r.status();
+  return Strings(*r);
+}
+
+absl::Status RedisRecordingStore::PutRetention(absl::string_view tenant, const RetentionMeta& p,
+                                               const Events& events) {
+  auto r = outbox_->ExecWithEvents(
+      {{"HSET", RetentionKey(tenant), p.scope,
+        absl::StrCat(absl::ToInt64Seconds(p.retention), "|", Ms(p.update_time), "|",
+                     p.updated_by)}},
+      tenant, events);
+  return r.ok() ? absl::OkStatus() : r.status();
+}
+
+absl::StatusOr<RetentionMeta> RedisRecordingStore::GetRetention(absl::string_view tenant,
+                                                                absl::string_view scope) {
+  auto r = redis_->Command({"HGET", RetentionKey(tenant), std::string(scope)});
+  if (!r.ok()) return r.status();
+  if (r->is_nil()) return absl::NotFoundError("no retention policy set");
+  std::vector<std::string> p = absl::StrSplit(r->str, absl::MaxSplits('|', 2));
+  if (p.size() != 3) return absl::DataLossError("a stored retention policy does not parse");
+  RetentionMeta m;
+  m.scope = std::string(scope);
+  m.retention = absl::Seconds(Int(p[0]));
+  m.update_time = FromMs(p[1], absl::InfinitePast());
+  m.updated_by = p[2];
+  return m;
+}
+
+namespace {
+absl::StatusOr<HoldMeta> ParseHold(absl::string_view tenant, absl::string_view id,
+                                   const redis::Reply& hash) {
+  if (hash.elements.empty()) return NotFound("HOLD_NOT_FOUND", "no such legal hold");
+  HoldMeta h;
+  h.tenant = std::string(tenant);
+  h.id = std::string(id);
+  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& f = hash.elements[i].str;
+    const std::string& v = hash.elements[i + 1].str;
+    if (f == "scope") h.scope = v;
+    else if (f == "target") h.target = v;
+    else if (f == "reason") h.reason = v;
+    else if (f == "by") h.placed_by = v;
+    else if (f == "create_ms") h.create_time = FromMs(v, absl::InfinitePast());
+    else if (f == "state") h.released = v == "released";
+    else if (f == "release_ms") h.release_time = FromMs(v, absl::InfinitePast());
+    else if (f == "released_by") h.released_by = v;
+    else if (f == "release_reason") h.release_reason = v;
+  }
+  return h;
+}
+}  // namespace
+
+absl::StatusOr<std::string> RedisRecordingStore::PlaceHold(const HoldMeta& h,
+                                                           absl::string_view request_id,
+                                                           absl::string_view fingerprint,
+                                                           const ChainDraft& held,
+                                                           const Events& events) {
+  const std::vector<std::pair<const char*, std::string>> fields = {
+      {"scope", h.scope}, {"target", h.target},          {"reason", h.reason},
+      {"by", h.placed_by}, {"create_ms", Ms(h.create_time)}, {"state", "active"}};
+  std::vector<std::string> args = {h.id, ListMember(h.create_time, h.id), std::string(request_id),
+                                   std::string(fingerprint), std::to_string(fields.size())};
+  for (const auto& [f, v] : fields) {
+    args.emplace_back(f);
+    args.push_back(v);
+  }
+  events::AppendEnvelopeRecords(events, args);
+  auto r = EvalChained(Chained(lua::kPlaceHold), h.tenant, &held,
+                       {HoldKey(h.tenant, h.id), HoldsKey(h.tenant),
+                        HoldRequestKey(h.tenant, request_id.empty() ? "-" : request_id),
+                        HoldOnKey(h.tenant, h.scope, h.target)},
+                       args);
+  if (!r.ok()) return ScriptError(r.status(), "placing the legal hold");
+  const std::string verdict = r->elements.empty() ? r->str : r->elements[0].str;
+  if (verdict == "replay" && r->elements.size() == 2) return r->elements[1].str;
+  if (verdict == "reused") return RequestIdReused();
+  if (verdict == "exists") return AlreadyExists("HOLD_EXISTS", "the hold id is taken");
+  if (verdict != "ok") return absl::InternalError("placing the hold: unexpected reply");
+  return h.id;
+}
+
+absl::StatusOr<bool> RedisRecordingStore::ReleaseHold(absl::string_view tenant,
+                                                      absl::string_view id, absl::Time now,
+                                                      absl::string_view actor,
+                                                      absl::string_view reason,
+                                                      const ChainDraft& released,
+                                                      const Events& events) {
+  auto h = GetHold(tenant, id);
+  if (!h.ok()) return h.status();
+  std::vector<std::string> args = {std::string(id), Ms(now), std::string(actor),
+                                   std::string(reason)};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = EvalChained(Chained(lua::kReleaseHold), tenant, &released,
+                       {HoldKey(tenant, id), HoldOnKey(tenant, h->scope, h->target)}, args);
+  if (!r.ok()) return ScriptError(r.status(), "releasing the legal hold");
+  if (r->str == "gone") return NotFound("HOLD_NOT_FOUND", "no such legal hold");
+  return r->str == "ok";
+}
+
+absl::StatusOr<HoldMeta> RedisRecordingStore::GetHold(absl::string_view tenant,
+                                                      absl::string_view id) {
+  auto r = redis_->Command({"HGETALL", HoldKey(tenant, id)});
+  if (!r.ok()) return r.status();
+  return ParseHold(tenant, id, *r);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, HoldMeta>>> RedisRecordingStore::ListHolds(
+    absl::string_view tenant, absl::string_view after, int max) {
+  std::vector<std::pair<std::string, HoldMeta>> out;
+  auto keys = redis_->Command({"ZRANGEBYLEX", HoldsKey(tenant),
+                               after.empty() ? std::string("-") : absl::StrCat("(", after), "+",
+                               "LIMIT", "0", std::to_string(max)});
+  if (!keys.ok()) return keys.status();
+  if (keys->elements.empty()) return out;
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& k : keys->elements) {
+    cmds.push_back({"HGETALL", HoldKey(tenant, RecordingStore::IdOfListKey(k.str))});
+  }
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    const std::string& key = keys->elements[i].str;
+    auto h = ParseHold(tenant, RecordingStore::IdOfListKey(key), (*r)[i]);
+    if (h.ok()) out.emplace_back(key, *std::move(h));
+  }
+  return out;
+}
+
+absl::StatusOr<RecordingStore::DeleteVerdict> RedisRecordingStore::BeginDelete(
+    const RecordingRef& ref, DeleteCause cause, absl::Time now, const ChainDraft& deleted,
+    const Events& events) {
+  // The selector sets of the recording (its call, contact and campaign
+  // never change after the start).
+  auto fields = redis_->Command({"HMGET", RecordingKey(ref), "call", "contact", "campaign"});
+  if (!fields.ok()) return fields.status();
+  DeleteVerdict out;
+  if (fields->elements.size() != 3 || fields->elements[0].is_nil()) return out;  // gone
+  RecordingMeta m;
+  m.ref = ref;
+  m.call_id = fields->elements[0].str;
+  m.contact = fields->elements[1].str;
+  m.campaign = fields->elements[2].str;
+  std::vector<std::string> keys = {RecordingKey(ref), UsageKey(ref.tenant), ExpiryKey(ref.tenant),
+                                   DeletingKey(ref.tenant)};
+  for (const auto& [scope, target] : HoldSelectorsOf(m)) {
+    keys.push_back(HoldOnKey(ref.tenant, scope, target));
+  }
+  while (keys.size() < 8) keys.push_back(keys[4]);
+  std::vector<std::string> args = {ref.id, cause == DeleteCause::kRetention ? "retention" : "erasure",
+                                   Ms(now)};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = EvalChained(Chained(lua::kBeginDelete), ref.tenant, &deleted, keys, args);
+  if (!r.ok()) return ScriptError(r.status(), "deleting the recording");
+  const std::string verdict = r->elements.empty() ? r->str : r->elements[0].str;
+  using K = DeleteVerdict::Kind;
+  if (verdict == "ok") out.kind = K::kDeleted;
+  else if (verdict == "uploading") out.kind = K::kUploading;
+  else if (verdict == "notdue") out.kind = K::kNotDue;
+  else if (verdict == "held") {
+    out.kind = K::kHeld;
+    for (size_t i = 1; i < r->elements.size(); ++i) out.holds.push_back(r->elements[i].str);
+    std::sort(out.holds.begin(), out.holds.end());
+  } else out.kind = K::kGone;
+  return out;
+}
+
+absl::Status RedisRecordingStore::FinishDelete(const RecordingRef& ref) {
+  static const redis::Script* script = new redis::Script(lua::kFinishDelete);
+  auto r = redis_->Eval(*script,
+                        {RecordingKey(ref), GapsKey(ref), IndexKey(ref.tenant),
+                         DeletingKey(ref.tenant)},
+                        {ref.id, Tag(ref.tenant)});
+  if (!r.ok()) return ScriptError(r.status(), "removing the deleted recording's metadata");
+  if (r->str == "live") return absl::InternalError("the recording's deletion was not begun");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRecordingStore::Deleting(absl::string_view tenant,
+                                                                       int max) {
+  auto r = redis_->Command({"ZRANGE", DeletingKey(tenant), "0", std::to_string(max - 1)});
+  if (!r.ok()) return r.status();
+  return Strings(*r);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRecordingStore::Expired(absl::string_view tenant,
+                                                                      absl::Time now, int max) {
+  auto r = redis_->Command({"ZRANGEBYSCORE", ExpiryKey(tenant), "-inf",
+                            std::to_string(absl::ToUnixMillis(now)), "LIMIT", "0",
+                            std::to_string(max)});
+  if (!r.ok()) return r.status();
+  return Strings(*r);
+}
+
+absl::Status RedisRecordingStore::PostponeExpiry(const RecordingRef& ref, absl::Time when) {
+  // XX: only while it is in the index (a deletion meanwhile took it out).
+  auto r = redis_->Command({"ZADD", ExpiryKey(ref.tenant), "XX",
+                            std::to_string(absl::ToUnixMillis(when)), ref.id});
+  return r.ok() ? absl::OkStatus() : r.status();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisRecordingStore::OfContact(
+    absl::string_view tenant, absl::string_view contact) {
+  auto r = redis_->Command({"SMEMBERS", ContactKey(tenant, contact)});
+  if (!r.ok()) return r.status();
+  auto out = Strings(*r);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace dialgrid::recording

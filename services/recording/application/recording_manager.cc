@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -61,6 +62,44 @@ absl::Status CheckCallId(absl::string_view field, const std::string& call_id, bo
   return ValidateText(field, call_id);
 }
 
+// A value inside a chain entry's "k=v" detail: no spaces (nor '%').
+std::string DetailText(absl::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '%') out += "%25";
+    else if (c == ' ') out += "%20";
+    else if (c == '\t' || c == '\n' || c == '\r') out += "%20";
+    else out += c;
+  }
+  return out;
+}
+
+absl::Status CheckReason(absl::string_view field, absl::string_view reason) {
+  if (reason.empty()) return InvalidField(field, "FIELD_REQUIRED", "is required");
+  if (reason.size() > 500) return InvalidField(field, "FIELD_TOO_LONG", "at most 500 characters");
+  return ValidateText(field, reason);
+}
+
+const char* ScopeName(v1::HoldScope s) {
+  switch (s) {
+    case v1::HOLD_SCOPE_RECORDING: return kHoldRecording;
+    case v1::HOLD_SCOPE_CALL: return kHoldCall;
+    case v1::HOLD_SCOPE_CONTACT: return kHoldContact;
+    case v1::HOLD_SCOPE_CAMPAIGN: return kHoldCampaign;
+    default: return "";
+  }
+}
+
+v1::HoldScope ScopeOf(const std::string& s) {
+  if (s == kHoldRecording) return v1::HOLD_SCOPE_RECORDING;
+  if (s == kHoldCall) return v1::HOLD_SCOPE_CALL;
+  if (s == kHoldContact) return v1::HOLD_SCOPE_CONTACT;
+  if (s == kHoldCampaign) return v1::HOLD_SCOPE_CAMPAIGN;
+  return v1::HOLD_SCOPE_UNSPECIFIED;
+}
+
+constexpr char kSystem[] = "system";
+
 }  // namespace
 
 RecordingManager::RecordingManager(std::shared_ptr<RecordingStore> store,
@@ -75,6 +114,10 @@ RecordingManager::RecordingManager(std::shared_ptr<RecordingStore> store,
 
 std::string RecordingManager::NameOf(const RecordingRef& ref) {
   return absl::StrCat("tenants/", ref.tenant, "/recordings/", ref.id);
+}
+
+std::string RecordingManager::HoldName(absl::string_view tenant, absl::string_view id) {
+  return absl::StrCat("tenants/", tenant, "/legalHolds/", id);
 }
 
 absl::StatusOr<RecordingRef> RecordingManager::ParseRecordingName(absl::string_view field,
@@ -114,15 +157,40 @@ v1::Recording RecordingManager::ToProto(const RecordingMeta& m) {
   r.set_last_sequence(m.last_sequence);
   r.set_incomplete_reason(m.incomplete_reason);
   if (m.expire_time != absl::InfiniteFuture()) *r.mutable_expire_time() = Ts(m.expire_time);
-  r.set_legal_hold(m.legal_hold);
+  r.set_legal_hold(!m.holds.empty());
+  for (const auto& h : m.holds) r.add_holds(HoldName(m.ref.tenant, h));
   r.set_key_id(m.key_id);
   r.set_audio_stored(m.upload == kUploadDone);
+  r.set_lost_audio_bytes(m.lost_bytes);
   return r;
+}
+
+v1::LegalHold RecordingManager::ToProto(const HoldMeta& h) {
+  v1::LegalHold out;
+  out.set_name(HoldName(h.tenant, h.id));
+  out.set_scope(ScopeOf(h.scope));
+  out.set_target(h.scope == kHoldRecording ? NameOf(RecordingRef{h.tenant, h.target}) : h.target);
+  out.set_reason(h.reason);
+  out.set_state(h.released ? v1::HOLD_STATE_RELEASED : v1::HOLD_STATE_ACTIVE);
+  out.set_placed_by(h.placed_by);
+  if (h.create_time != absl::InfinitePast()) *out.mutable_create_time() = Ts(h.create_time);
+  if (h.released) {
+    if (h.release_time != absl::InfinitePast()) *out.mutable_release_time() = Ts(h.release_time);
+    out.set_released_by(h.released_by);
+    out.set_release_reason(h.release_reason);
+  }
+  return out;
 }
 
 event::v1::Envelope RecordingManager::Event(const RecordingRef& ref,
                                             const google::protobuf::Message& payload) {
   return kafka::MakeEnvelope(ref.tenant, NameOf(ref), payload, options_.producer, clock_);
+}
+
+event::v1::Envelope RecordingManager::Event(absl::string_view tenant, absl::string_view subject,
+                                            const google::protobuf::Message& payload) {
+  return kafka::MakeEnvelope(std::string(tenant), std::string(subject), payload,
+                             options_.producer, clock_);
 }
 
 absl::StatusOr<SecretKey> RecordingManager::DataKey(const RecordingMeta& meta) {
@@ -153,8 +221,9 @@ absl::StatusOr<v1::Recording> RecordingManager::Start(absl::string_view tenant,
   m.contact = in.contact();
   m.audio_format = in.audio_format();
   m.announcement_played = in.announcement_played();
+  DG_ASSIGN_OR_RETURN(absl::Duration retention, RetentionFor(tenant, m.campaign));
   m.create_time = clock_.Now();
-  m.expire_time = m.create_time + options_.retention;
+  m.expire_time = m.create_time + retention;
   m.key_id = kek.id;
   SecretKey data_key = SecretKey::Random();
   DG_ASSIGN_OR_RETURN(m.wrapped_key, WrapDataKey(kek.key, m.ref.tenant, m.ref.id, data_key));
@@ -171,7 +240,8 @@ absl::StatusOr<v1::Recording> RecordingManager::Start(absl::string_view tenant,
 
   ChainDraft created{kChainCreated, m.ref.id, actor.credential,
                      absl::StrCat("call=", m.call_id, " format=", m.audio_format,
-                                  " key=", m.key_id, " request=", actor.request_id),
+                                  " key=", m.key_id, " request=", actor.request_id,
+                                  " expire_ms=", absl::ToUnixMillis(m.expire_time)),
                      m.create_time};
   v1::RecordingStarted ev;
   *ev.mutable_recording() = ToProto(m);
@@ -309,6 +379,7 @@ absl::StatusOr<std::unique_ptr<UploadSession>> RecordingManager::OpenUpload(
   }
   auto session = std::unique_ptr<UploadSession>(
       new UploadSession(*this, ref, std::move(key), max_usage, std::move(writer), actor));
+  Track(session.get());
   DG_RETURN_IF_ERROR(session->Write(FileHeader()));
   return session;
 }
@@ -516,6 +587,504 @@ absl::StatusOr<v1::RewrapDataKeysResponse> RecordingManager::Rewrap(absl::string
   return out;
 }
 
+// Retention.
+
+absl::StatusOr<absl::Duration> RecordingManager::RetentionFor(absl::string_view tenant,
+                                                              absl::string_view campaign) {
+  if (!campaign.empty()) {
+    const std::string id(campaign.substr(campaign.rfind('/') + 1));
+    auto p = store_->GetRetention(tenant, id);
+    if (p.ok()) return p->retention;
+    if (!absl::IsNotFound(p.status())) return p.status();
+  }
+  auto d = store_->GetRetention(tenant, kRetentionDefault);
+  if (d.ok()) return d->retention;
+  if (!absl::IsNotFound(d.status())) return d.status();
+  return options_.retention;
+}
+
+namespace {
+absl::StatusOr<std::vector<std::string>> ParsePolicyName(absl::string_view field,
+                                                         absl::string_view name) {
+  return ParseName(field, name, "tenants/{tenant}/retentionPolicies/{policy}");
+}
+v1::RetentionPolicy PolicyProto(absl::string_view name, const RetentionMeta& m, bool inherited) {
+  v1::RetentionPolicy out;
+  out.set_name(std::string(name));
+  *out.mutable_retention() =
+      TimeUtil::SecondsToDuration(absl::ToInt64Seconds(m.retention));
+  if (!inherited && m.update_time != absl::InfinitePast()) {
+    *out.mutable_update_time() = Ts(m.update_time);
+  }
+  out.set_updated_by(m.updated_by);
+  out.set_inherited(inherited);
+  return out;
+}
+}  // namespace
+
+absl::StatusOr<v1::RetentionPolicy> RecordingManager::SetRetention(const v1::RetentionPolicy& in,
+                                                                   const Actor& actor) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParsePolicyName("policy.name", in.name()));
+  if (!in.has_retention()) {
+    return InvalidField("policy.retention", "FIELD_REQUIRED", "is required");
+  }
+  const auto& d = in.retention();
+  const absl::Duration retention = absl::Seconds(d.seconds());
+  if (d.nanos() != 0 || retention < options_.min_retention || retention > options_.max_retention) {
+    return InvalidField("policy.retention", "INVALID_RETENTION",
+                        absl::StrCat("whole seconds from ", absl::FormatDuration(options_.min_retention),
+                                     " to ", absl::FormatDuration(options_.max_retention)));
+  }
+  RetentionMeta m;
+  m.scope = ids[1];
+  m.retention = retention;
+  m.update_time = clock_.Now();
+  m.updated_by = actor.credential;
+  v1::RetentionPolicyChanged ev;
+  *ev.mutable_policy() = PolicyProto(in.name(), m, false);
+  DG_RETURN_IF_ERROR(store_->PutRetention(ids[0], m, {Event(ids[0], in.name(), ev)}));
+  return ev.policy();
+}
+
+absl::StatusOr<v1::RetentionPolicy> RecordingManager::GetRetention(absl::string_view name) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParsePolicyName("name", name));
+  auto p = store_->GetRetention(ids[0], ids[1]);
+  if (p.ok()) return PolicyProto(name, *p, false);
+  if (!absl::IsNotFound(p.status())) return p.status();
+  // Never set: what applies in its place (the default policy, then the flag).
+  RetentionMeta inherited;
+  inherited.retention = options_.retention;
+  if (ids[1] != kRetentionDefault) {
+    DG_ASSIGN_OR_RETURN(inherited.retention, RetentionFor(ids[0], ""));
+  }
+  return PolicyProto(name, inherited, true);
+}
+
+// Legal holds.
+
+absl::StatusOr<v1::LegalHold> RecordingManager::PlaceHold(absl::string_view tenant,
+                                                          const v1::LegalHold& in,
+                                                          absl::string_view request_id,
+                                                          const Actor& actor) {
+  DG_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  HoldMeta h;
+  h.tenant = std::string(tenant);
+  h.scope = ScopeName(in.scope());
+  if (h.scope.empty()) return InvalidField("hold.scope", "FIELD_REQUIRED", "is required");
+  if (in.target().empty()) return InvalidField("hold.target", "FIELD_REQUIRED", "is required");
+  switch (in.scope()) {
+    case v1::HOLD_SCOPE_RECORDING: {
+      DG_RETURN_IF_ERROR(CheckReference("hold.target", in.target(), tenant,
+                                        "tenants/{tenant}/recordings/{recording}"));
+      DG_ASSIGN_OR_RETURN(RecordingRef ref, ParseRecordingName("hold.target", in.target()));
+      DG_RETURN_IF_ERROR(store_->Get(ref).status());
+      h.target = ref.id;
+      break;
+    }
+    case v1::HOLD_SCOPE_CALL:
+      DG_RETURN_IF_ERROR(CheckCallId("hold.target", in.target(), true));
+      h.target = in.target();
+      break;
+    case v1::HOLD_SCOPE_CONTACT:
+      DG_RETURN_IF_ERROR(CheckReference("hold.target", in.target(), tenant,
+                                        "tenants/{tenant}/contactLists/{list}/contacts/{contact}"));
+      h.target = in.target();
+      break;
+    default:
+      DG_RETURN_IF_ERROR(CheckReference("hold.target", in.target(), tenant,
+                                        "tenants/{tenant}/campaigns/{campaign}"));
+      h.target = in.target();
+      break;
+  }
+  DG_RETURN_IF_ERROR(CheckReason("hold.reason", in.reason()));
+  h.id = absl::StrCat("h", RandomHex(12));
+  h.reason = in.reason();
+  h.placed_by = actor.credential;
+  h.create_time = clock_.Now();
+  v1::LegalHold asked;
+  asked.set_scope(in.scope());
+  asked.set_target(in.target());
+  asked.set_reason(in.reason());
+  std::string fingerprint =
+      Sha256Hex(absl::StrCat(actor.credential, "\n", asked.SerializeAsString()));
+  ChainDraft held{kChainHeld, h.scope == kHoldRecording ? h.target : std::string(),
+                  actor.credential,
+                  absl::StrCat("hold=", h.id, " scope=", h.scope, " target=", DetailText(h.target),
+                               " reason=", DetailText(h.reason), " request=", actor.request_id),
+                  h.create_time};
+  v1::LegalHoldPlaced ev;
+  *ev.mutable_hold() = ToProto(h);
+  DG_ASSIGN_OR_RETURN(std::string id,
+                      store_->PlaceHold(h, request_id, fingerprint, held,
+                                        {Event(tenant, HoldName(tenant, h.id), ev)}));
+  if (id == h.id) return ev.hold();
+  DG_ASSIGN_OR_RETURN(HoldMeta first, store_->GetHold(tenant, id));
+  return ToProto(first);
+}
+
+absl::StatusOr<v1::LegalHold> RecordingManager::ReleaseHold(absl::string_view name,
+                                                            absl::string_view reason,
+                                                            const Actor& actor) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("name", name, "tenants/{tenant}/legalHolds/{hold}"));
+  DG_RETURN_IF_ERROR(CheckReason("reason", reason));
+  DG_ASSIGN_OR_RETURN(HoldMeta h, store_->GetHold(ids[0], ids[1]));
+  if (h.released) return ToProto(h);  // released before: as it is
+  const absl::Time now = clock_.Now();
+  HoldMeta after = h;
+  after.released = true;
+  after.release_time = now;
+  after.released_by = actor.credential;
+  after.release_reason = std::string(reason);
+  ChainDraft released{kChainReleased, h.scope == kHoldRecording ? h.target : std::string(),
+                      actor.credential,
+                      absl::StrCat("hold=", h.id, " reason=", DetailText(reason),
+                                   " request=", actor.request_id),
+                      now};
+  v1::LegalHoldReleased ev;
+  *ev.mutable_hold() = ToProto(after);
+  DG_ASSIGN_OR_RETURN(bool changed,
+                      store_->ReleaseHold(ids[0], ids[1], now, actor.credential, reason, released,
+                                          {Event(ids[0], name, ev)}));
+  if (changed) return ev.hold();
+  DG_ASSIGN_OR_RETURN(HoldMeta current, store_->GetHold(ids[0], ids[1]));
+  return ToProto(current);
+}
+
+absl::StatusOr<v1::ListHoldsResponse> RecordingManager::ListHolds(
+    absl::string_view tenant, const v1::ListHoldsRequest& req) {
+  DG_ASSIGN_OR_RETURN(int page_size, EffectivePageSize(req.page_size()));
+  DG_ASSIGN_OR_RETURN(std::string after, DecodePageToken(req.page_token()));
+  v1::ListHoldsResponse out;
+  int scanned = 0;
+  const int scan_limit = std::max(10 * page_size, 1000);
+  while (true) {
+    DG_ASSIGN_OR_RETURN(auto page, store_->ListHolds(tenant, after, page_size));
+    for (const auto& [key, h] : page) {
+      after = key;
+      ++scanned;
+      const v1::HoldState state = h.released ? v1::HOLD_STATE_RELEASED : v1::HOLD_STATE_ACTIVE;
+      if (req.state() != v1::HOLD_STATE_UNSPECIFIED && req.state() != state) continue;
+      *out.add_holds() = ToProto(h);
+      if (out.holds_size() == page_size) break;
+    }
+    const bool at_end = static_cast<int>(page.size()) < page_size &&
+                        (page.empty() || after == page.back().first);
+    if (out.holds_size() == page_size || scanned >= scan_limit) {
+      if (!at_end) out.set_next_page_token(EncodePageToken(after));
+      return out;
+    }
+    if (at_end) return out;
+  }
+}
+
+// Deletion: retention purge and erasure.
+
+absl::StatusOr<RecordingStore::DeleteVerdict> RecordingManager::Delete(const RecordingMeta& m,
+                                                                       DeleteCause cause,
+                                                                       const Actor& actor) {
+  const absl::Time now = clock_.Now();
+  const char* cause_name = cause == DeleteCause::kRetention ? "retention" : "erasure";
+  ChainDraft deleted{kChainDeleted, m.ref.id, actor.credential,
+                     absl::StrCat("cause=", cause_name, " sha256=", m.sha256,
+                                  " file_sha256=", m.file_sha256, " bytes=", m.audio_bytes,
+                                  " request=", actor.request_id),
+                     now};
+  v1::RecordingDeleted ev;
+  *ev.mutable_recording() = ToProto(m);
+  ev.set_cause(cause_name);
+  ev.set_actor(actor.credential);
+  ev.set_request_id(actor.request_id);
+  DG_ASSIGN_OR_RETURN(RecordingStore::DeleteVerdict v,
+                      store_->BeginDelete(m.ref, cause, now, deleted, {Event(m.ref, ev)}));
+  if (v.kind == RecordingStore::DeleteVerdict::Kind::kDeleted) {
+    // Decided and on record: a failure from here on is finished by the
+    // next purge run (Deleting).
+    (void)FinishDelete(m.ref);
+  }
+  return v;
+}
+
+absl::Status RecordingManager::FinishDelete(const RecordingRef& ref) {
+  DG_RETURN_IF_ERROR(blobs_->Delete(ref));
+  return store_->FinishDelete(ref);
+}
+
+absl::StatusOr<v1::EraseContactRecordingsResponse> RecordingManager::EraseContact(
+    absl::string_view tenant, absl::string_view contact, absl::string_view reason,
+    const Actor& actor) {
+  if (contact.empty()) return InvalidField("contact", "FIELD_REQUIRED", "is required");
+  DG_RETURN_IF_ERROR(CheckReference("contact", std::string(contact), tenant,
+                                    "tenants/{tenant}/contactLists/{list}/contacts/{contact}"));
+  DG_RETURN_IF_ERROR(CheckReason("reason", reason));
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->OfContact(tenant, contact));
+  DG_ASSIGN_OR_RETURN(std::vector<RecordingMeta> metas, store_->GetMany(tenant, ids));
+  v1::EraseContactRecordingsResponse out;
+  using K = RecordingStore::DeleteVerdict::Kind;
+  for (const RecordingMeta& m : metas) {
+    if (m.contact != contact) continue;
+    DG_ASSIGN_OR_RETURN(RecordingStore::DeleteVerdict v, Delete(m, DeleteCause::kErasure, actor));
+    if (v.kind == K::kDeleted) {
+      out.add_erased(NameOf(m.ref));
+    } else if (v.kind == K::kHeld || v.kind == K::kUploading) {
+      v1::KeptRecording* kept = out.add_kept();
+      kept->set_recording(NameOf(m.ref));
+      kept->set_reason(v.kind == K::kHeld ? "LEGAL_HOLD" : "UPLOAD_OPEN");
+      for (const auto& h : v.holds) kept->add_holds(HoldName(tenant, h));
+    }
+  }
+  ChainDraft request{kChainErasure, "", actor.credential,
+                     absl::StrCat("contact=", DetailText(contact), " erased=", out.erased_size(),
+                                  " kept=", out.kept_size(), " reason=", DetailText(reason),
+                                  " request=", actor.request_id),
+                     clock_.Now()};
+  v1::ContactRecordingsErased ev;
+  ev.set_contact(std::string(contact));
+  ev.set_actor(actor.credential);
+  ev.set_reason(std::string(reason));
+  *ev.mutable_result() = out;
+  ev.set_request_id(actor.request_id);
+  DG_RETURN_IF_ERROR(store_->AppendChain(tenant, request, {Event(tenant, contact, ev)}));
+  return out;
+}
+
+absl::StatusOr<PurgeReport> RecordingManager::Purge(absl::string_view tenant) {
+  PurgeReport report;
+  const Actor system{kSystem, ""};
+  using K = RecordingStore::DeleteVerdict::Kind;
+  // Deletions begun by a run that died: their audio, then their metadata.
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> begun, store_->Deleting(tenant, options_.purge_batch));
+  for (const auto& id : begun) {
+    DG_RETURN_IF_ERROR(FinishDelete(RecordingRef{std::string(tenant), id}));
+    ++report.finished;
+  }
+  // Each step takes the expired recordings the index has; everything it
+  // looks at leaves the range (deleted, postponed, or gone), so it ends.
+  for (int step = 0; step < 100; ++step) {
+    const absl::Time now = clock_.Now();
+    DG_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                        store_->Expired(tenant, now, options_.purge_batch));
+    if (ids.empty()) break;
+    DG_ASSIGN_OR_RETURN(std::vector<RecordingMeta> metas, store_->GetMany(tenant, ids));
+    std::set<std::string> found;
+    for (const RecordingMeta& m : metas) {
+      found.insert(m.ref.id);
+      DG_ASSIGN_OR_RETURN(RecordingStore::DeleteVerdict v,
+                          Delete(m, DeleteCause::kRetention, system));
+      switch (v.kind) {
+        case K::kDeleted:
+          ++report.deleted;
+          break;
+        case K::kHeld:
+        case K::kUploading:
+          ++report.kept;
+          DG_RETURN_IF_ERROR(store_->PostponeExpiry(m.ref, now + options_.purge_recheck));
+          break;
+        case K::kNotDue:
+          DG_RETURN_IF_ERROR(store_->PostponeExpiry(m.ref, m.expire_time));
+          break;
+        case K::kGone:
+          break;
+      }
+    }
+    for (const auto& id : ids) {
+      if (found.count(id)) continue;
+      // Gone, or its deletion begun by another replica (it reads as gone):
+      // BeginDelete drops a dangling index entry and decides nothing.
+      DG_RETURN_IF_ERROR(store_->BeginDelete(RecordingRef{std::string(tenant), id},
+                                             DeleteCause::kRetention, now,
+                                             ChainDraft{kChainDeleted, id, kSystem, "", now}, {})
+                             .status());
+    }
+    if (static_cast<int>(ids.size()) < options_.purge_batch) break;
+  }
+  return report;
+}
+
+absl::StatusOr<PurgeReport> RecordingManager::PurgeAll() {
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> tenants, store_->Tenants());
+  PurgeReport all;
+  absl::Status first;
+  for (const auto& t : tenants) {
+    auto r = Purge(t);
+    if (!r.ok()) {
+      if (first.ok()) first = r.status();
+      continue;
+    }
+    all.deleted += r->deleted;
+    all.kept += r->kept;
+    all.finished += r->finished;
+  }
+  if (!first.ok()) return first;
+  return all;
+}
+
+// Lost uploads.
+
+void RecordingManager::Track(UploadSession* session) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  sessions_.insert(session);
+}
+
+void RecordingManager::Untrack(UploadSession* session) {
+  std::lock_guard<std::mutex> lock(sessions_mu_);
+  sessions_.erase(session);
+}
+
+void RecordingManager::RenewLeases() {
+  std::vector<RecordingRef> refs;
+  {
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    for (UploadSession* s : sessions_) refs.push_back(s->ref());
+  }
+  const absl::Time now = clock_.Now();
+  // Best effort: a renewal that fails is retried at the next beat, well
+  // within the lease.
+  for (const auto& ref : refs) (void)store_->RenewLease(ref, now);
+}
+
+absl::StatusOr<bool> RecordingManager::Salvage(const RecordingRef& ref) {
+  const absl::Time now = clock_.Now();
+  DG_ASSIGN_OR_RETURN(bool claimed, store_->ClaimStaleUpload(ref, now - options_.upload_lease, now));
+  if (!claimed) return false;
+  DG_ASSIGN_OR_RETURN(RecordingMeta m, store_->Get(ref));
+  // A committed file no metadata points to: left by a salvage that died
+  // before recording it. It is made again below.
+  if (blobs_->Open(ref).ok()) DG_RETURN_IF_ERROR(blobs_->Delete(ref));
+  DG_ASSIGN_OR_RETURN(std::vector<PartialBlob> partials, blobs_->ListPartials(&ref));
+  // The lost stream's file is the oldest (a dead salvage's own is newer).
+  const PartialBlob* source = nullptr;
+  for (const auto& p : partials) {
+    if (source == nullptr || p.modified < source->modified) source = &p;
+  }
+  UploadOutcome o;
+  o.incomplete_reason = "REPLICA_LOST";
+  auto key = DataKey(m);
+  std::unique_ptr<BlobWriter> writer;
+  Sha256 audio_sha, file_sha;
+  int64_t segments = 0, file_bytes = 0;
+  if (source != nullptr && key.ok()) {
+    auto reader = blobs_->OpenPartial(*source);
+    if (reader.ok()) {
+      const int64_t size = (*reader)->Size();
+      auto header = (*reader)->ReadAt(0, kFileHeaderBytes);
+      if (header.ok() && CheckFileHeader(*header).ok()) {
+        // Whole sealed segments that authenticate, in order; the last of
+        // them is sealed again as the last one.
+        DG_ASSIGN_OR_RETURN(writer, blobs_->Create(ref));
+        auto append = [&](absl::string_view bytes) -> absl::Status {
+          DG_RETURN_IF_ERROR(writer->Append(bytes));
+          file_sha.Update(bytes);
+          file_bytes += static_cast<int64_t>(bytes.size());
+          return absl::OkStatus();
+        };
+        DG_RETURN_IF_ERROR(append(FileHeader()));
+        std::string prev_sealed, prev_plain;
+        const int64_t whole = (size - int64_t{kFileHeaderBytes}) / int64_t{kSealedSegment};
+        for (int64_t i = 0; i < whole; ++i) {
+          auto sealed = (*reader)->ReadAt(int64_t{kFileHeaderBytes} + i * int64_t{kSealedSegment},
+                                          int64_t{kSealedSegment});
+          if (!sealed.ok()) break;
+          auto plain = OpenSegment(*key, ref.tenant, ref.id, static_cast<uint64_t>(i), false, *sealed);
+          if (!plain.ok()) break;
+          if (i > 0) DG_RETURN_IF_ERROR(append(prev_sealed));
+          audio_sha.Update(*plain);
+          prev_sealed = *std::move(sealed);
+          prev_plain = *std::move(plain);
+          ++segments;
+        }
+        if (segments > 0) {
+          DG_ASSIGN_OR_RETURN(std::string last,
+                              SealSegment(*key, ref.tenant, ref.id,
+                                          static_cast<uint64_t>(segments - 1), true, prev_plain));
+          DG_RETURN_IF_ERROR(append(last));
+          DG_RETURN_IF_ERROR(writer->Commit());
+        } else {
+          writer->Abort();
+        }
+      }
+    }
+  }
+  if (segments > 0) {
+    o.audio_bytes = segments * int64_t{kSegmentPlaintext};
+    o.stored_bytes = file_bytes;
+    o.segments = segments;
+    o.sha256 = audio_sha.FinalHex();
+    o.file_sha256 = file_sha.FinalHex();
+    o.usage_delta = file_bytes - m.accepted_bytes;
+  } else {
+    o.stored = false;
+    o.usage_delta = -m.accepted_bytes;
+  }
+  o.lost_bytes = m.accepted_bytes - o.audio_bytes;
+  ChainDraft entry{kChainStored, ref.id, kSystem,
+                   absl::StrCat("sha256=", o.sha256, " file_sha256=", o.file_sha256,
+                                " bytes=", o.audio_bytes, " segments=", o.segments,
+                                " incomplete=", o.incomplete_reason, " lost=", o.lost_bytes),
+                   now};
+  RecordingMeta after = m;
+  after.upload = o.stored ? kUploadDone : kUploadFailed;
+  after.audio_bytes = o.audio_bytes;
+  after.stored_bytes = o.stored_bytes;
+  after.segments = o.segments;
+  after.sha256 = o.sha256;
+  after.state = kStateIncomplete;
+  after.incomplete_reason = o.incomplete_reason;
+  after.lost_bytes = o.lost_bytes;
+  v1::RecordingStored ev;
+  *ev.mutable_recording() = ToProto(after);
+  absl::Status st = store_->FinishUpload(ref, o, now, o.stored ? &entry : nullptr,
+                                         {Event(ref, ev)}, kUploadSalvaging);
+  if (!st.ok()) {
+    if (o.stored) (void)blobs_->Delete(ref);
+    return st;
+  }
+  for (const auto& p : partials) DG_RETURN_IF_ERROR(blobs_->DeletePartial(p));
+  return true;
+}
+
+absl::StatusOr<SweepReport> RecordingManager::SweepUploads() {
+  SweepReport report;
+  const absl::Time cutoff = clock_.Now() - options_.upload_lease;
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> tenants, store_->Tenants());
+  // One upload that cannot be salvaged now (it stays claimed and is taken
+  // up again after a lease) does not hold the others back.
+  absl::Status first;
+  for (const auto& t : tenants) {
+    auto ids = store_->StaleUploads(t, cutoff, 100);
+    if (!ids.ok()) {
+      if (first.ok()) first = ids.status();
+      continue;
+    }
+    for (const auto& id : *ids) {
+      auto salvaged = Salvage(RecordingRef{t, id});
+      if (!salvaged.ok()) {
+        if (first.ok()) first = salvaged.status();
+        continue;
+      }
+      report.salvaged += *salvaged ? 1 : 0;
+    }
+  }
+  DG_RETURN_IF_ERROR(first);
+  return report;
+}
+
+absl::StatusOr<int64_t> RecordingManager::RemoveStalePartials() {
+  int64_t removed = 0;
+  const absl::Time cutoff = clock_.Now() - options_.upload_lease;
+  // Temporary files nobody writes: of no upload that is open (or being
+  // salvaged), and untouched for a lease.
+  DG_ASSIGN_OR_RETURN(std::vector<PartialBlob> partials, blobs_->ListPartials(nullptr));
+  for (const auto& p : partials) {
+    if (p.modified >= cutoff) continue;
+    auto m = store_->Get(p.ref);
+    if (m.ok() && (m->upload == kUploadOpen || m->upload == kUploadSalvaging)) continue;
+    if (!m.ok() && !absl::IsNotFound(m.status())) return m.status();
+    DG_RETURN_IF_ERROR(blobs_->DeletePartial(p));
+    ++removed;
+  }
+  return removed;
+}
+
 // UploadSession.
 
 UploadSession::UploadSession(RecordingManager& manager, RecordingRef ref, SecretKey key,
@@ -561,7 +1130,7 @@ absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio) {
   DG_RETURN_IF_ERROR(write_error_);
   DG_ASSIGN_OR_RETURN(ChunkVerdict v, manager_.store_->Chunk(ref_, sequence,
                                                              static_cast<int64_t>(audio.size()),
-                                                             max_usage_));
+                                                             max_usage_, manager_.clock_.Now()));
   using K = ChunkVerdict::Kind;
   switch (v.kind) {
     case K::kStored:
@@ -603,6 +1172,7 @@ absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio) {
 
 absl::StatusOr<v1::UploadAudioResponse> UploadSession::Finish(const absl::Status& ended) {
   finished_ = true;
+  manager_.Untrack(this);
   UploadOutcome o;
   if (!ended.ok() && ReasonOf(ended) != "RECORDING_STOPPED") {
     o.incomplete_reason = absl::IsCancelled(ended) ? "STREAM_BROKEN" : ReasonOf(ended);

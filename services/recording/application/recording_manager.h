@@ -5,10 +5,14 @@
 // uploads (UploadSession: chunks in order into sealed segments, the file
 // committed at the end), playback by byte range (authenticated segment by
 // segment, audited first), verification of the hash chain against the
-// stored files, and re-wrapping data keys after a key rotation.
+// stored files, and re-wrapping data keys after a key rotation; retention
+// policies and the purge, legal holds, erasure requests, and the sweep of
+// uploads whose replica was lost (with the heartbeat of this replica's own).
 
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -22,10 +26,32 @@ namespace dialgrid::recording {
 
 struct RecordingOptions {
   std::string producer = "recording";  // events' producer
-  // How long a recording is kept (its expire_time) unless held.
+  // How long a recording is kept (its expire_time) unless held, when neither
+  // its campaign nor its tenant has a retention policy.
   absl::Duration retention = absl::Hours(24 * 365);
+  // The shortest and longest retention policy SetRetention takes.
+  absl::Duration min_retention = absl::Hours(24);
+  absl::Duration max_retention = absl::Hours(24 * 365 * 100);
   // Largest audio chunk taken.
   int64_t max_chunk_bytes = 1 << 20;
+  // An upload whose lease was not renewed for this long (no chunk, no
+  // heartbeat) belongs to a lost replica: the sweep salvages it.
+  absl::Duration upload_lease = absl::Seconds(60);
+  // An expired recording the purge had to keep (held, uploading) is looked
+  // at again after this long.
+  absl::Duration purge_recheck = absl::Hours(1);
+  // Recordings per purge step (the purge goes on step by step).
+  int purge_batch = 200;
+};
+
+// What a purge or sweep run did.
+struct PurgeReport {
+  int64_t deleted = 0;   // recordings purged
+  int64_t kept = 0;      // expired but held (or uploading): looked at again later
+  int64_t finished = 0;  // deletions an earlier run began and did not finish
+};
+struct SweepReport {
+  int64_t salvaged = 0;  // lost uploads made INCOMPLETE (REPLICA_LOST)
 };
 
 // Who makes a call, for the audit.
@@ -68,8 +94,42 @@ class RecordingManager {
   absl::StatusOr<v1::VerifyRecordingsResponse> Verify(absl::string_view tenant, bool check_audio);
   absl::StatusOr<v1::RewrapDataKeysResponse> Rewrap(absl::string_view tenant);
 
+  // Retention policies ("tenants/{t}/retentionPolicies/{default|campaign}").
+  absl::StatusOr<v1::RetentionPolicy> SetRetention(const v1::RetentionPolicy& policy,
+                                                   const Actor& actor);
+  absl::StatusOr<v1::RetentionPolicy> GetRetention(absl::string_view name);
+
+  // Legal holds.
+  absl::StatusOr<v1::LegalHold> PlaceHold(absl::string_view tenant, const v1::LegalHold& hold,
+                                          absl::string_view request_id, const Actor& actor);
+  absl::StatusOr<v1::LegalHold> ReleaseHold(absl::string_view name, absl::string_view reason,
+                                            const Actor& actor);
+  absl::StatusOr<v1::ListHoldsResponse> ListHolds(absl::string_view tenant,
+                                                  const v1::ListHoldsRequest& req);
+
+  // An erasure request: deletes the contact's recordings no hold covers.
+  absl::StatusOr<v1::EraseContactRecordingsResponse> EraseContact(absl::string_view tenant,
+                                                                  absl::string_view contact,
+                                                                  absl::string_view reason,
+                                                                  const Actor& actor);
+
+  // The retention purge of one tenant, or of every tenant (the periodic
+  // job; one tenant's failure does not stop the others: the first error is
+  // returned after all were tried). Safe on several replicas at once.
+  absl::StatusOr<PurgeReport> Purge(absl::string_view tenant);
+  absl::StatusOr<PurgeReport> PurgeAll();
+  // Salvages the uploads of lost replicas (lease expired).
+  absl::StatusOr<SweepReport> SweepUploads();
+  // Removes temporary files no upload writes any more (it lists the whole
+  // store: run it seldom, e.g. with the purge). Returns how many.
+  absl::StatusOr<int64_t> RemoveStalePartials();
+  // The heartbeat: renews the leases of this replica's open uploads.
+  void RenewLeases();
+
   static v1::Recording ToProto(const RecordingMeta& meta);
+  static v1::LegalHold ToProto(const HoldMeta& hold);
   static std::string NameOf(const RecordingRef& ref);
+  static std::string HoldName(absl::string_view tenant, absl::string_view id);
   // "tenants/{tenant}/recordings/{recording}" -> ref; INVALID_ARGUMENT.
   static absl::StatusOr<RecordingRef> ParseRecordingName(absl::string_view field,
                                                          absl::string_view name);
@@ -83,14 +143,31 @@ class RecordingManager {
   absl::Status Play(const RecordingRef& ref, int64_t offset, int64_t length, const Actor* audit,
                     const std::function<bool(v1::DownloadRecordingResponse&)>& write);
   event::v1::Envelope Event(const RecordingRef& ref, const google::protobuf::Message& payload);
+  event::v1::Envelope Event(absl::string_view tenant, absl::string_view subject,
+                            const google::protobuf::Message& payload);
   // All recordings of the tenant, oldest first.
   absl::StatusOr<std::vector<RecordingMeta>> All(absl::string_view tenant);
+  // The retention that applies to a new recording of `campaign` ("" none).
+  absl::StatusOr<absl::Duration> RetentionFor(absl::string_view tenant,
+                                              absl::string_view campaign);
+  // Begins deleting `m` (chain entry, event) and, when it may, finishes it.
+  absl::StatusOr<RecordingStore::DeleteVerdict> Delete(const RecordingMeta& m, DeleteCause cause,
+                                                       const Actor& actor);
+  // Removes the audio, then the metadata, of a deletion begun.
+  absl::Status FinishDelete(const RecordingRef& ref);
+  // Salvages one stale upload; false when another sweep has it or it
+  // was not stale any more.
+  absl::StatusOr<bool> Salvage(const RecordingRef& ref);
+  void Track(UploadSession* session);
+  void Untrack(UploadSession* session);
 
   std::shared_ptr<RecordingStore> store_;
   std::shared_ptr<BlobStore> blobs_;
   std::shared_ptr<KeyRing> keys_;
   const Clock& clock_;
   RecordingOptions options_;
+  std::mutex sessions_mu_;
+  std::set<UploadSession*> sessions_;  // this replica's open uploads
 };
 
 // One recording's audio upload (one stream): chunks are taken in order,

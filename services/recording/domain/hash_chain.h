@@ -2,7 +2,7 @@
 
 // The tenant's tamper-evident history of its recordings: a hash chain whose
 // entries record a recording's creation, storage, every access, holds,
-// releases and deletions. Each entry carries its sequence number (from 1)
+// releases, deletions and erasure requests. Each entry carries its sequence number (from 1)
 // and the previous entry's hash; its own hash is SHA-256 over its text, so
 // changing or removing an entry breaks every link after it, and the chain's
 // head (the last hash, kept beside the chain) no longer matches when the
@@ -30,6 +30,8 @@ inline constexpr char kChainAccessed[] = "accessed";
 inline constexpr char kChainHeld[] = "held";
 inline constexpr char kChainReleased[] = "released";
 inline constexpr char kChainDeleted[] = "deleted";
+// An erasure request for a contact (recording empty; what it erased and kept).
+inline constexpr char kChainErasure[] = "erasure";
 // The hash before the first entry.
 inline constexpr char kChainGenesis[] =
     "0000000000000000000000000000000000000000000000000000000000000000";

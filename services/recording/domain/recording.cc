@@ -56,4 +56,12 @@ std::string StateAfter(const RecordingMeta& m, Transition t) {
   return m.state;
 }
 
+std::vector<std::pair<std::string, std::string>> HoldSelectorsOf(const RecordingMeta& m) {
+  std::vector<std::pair<std::string, std::string>> out = {{kHoldRecording, m.ref.id},
+                                                          {kHoldCall, m.call_id}};
+  if (!m.contact.empty()) out.emplace_back(kHoldContact, m.contact);
+  if (!m.campaign.empty()) out.emplace_back(kHoldCampaign, m.campaign);
+  return out;
+}
+
 }  // namespace dialgrid::recording

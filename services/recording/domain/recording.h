@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,6 +32,8 @@ inline constexpr char kUploadNone[] = "none";
 inline constexpr char kUploadOpen[] = "open";
 inline constexpr char kUploadDone[] = "done";
 inline constexpr char kUploadFailed[] = "failed";
+// An upload whose replica was lost, being salvaged by the sweep.
+inline constexpr char kUploadSalvaging[] = "salvaging";
 
 // A pause: a span of the call that is not stored.
 struct GapMeta {
@@ -63,8 +66,45 @@ struct RecordingMeta {
   int64_t segments = 0;
   std::string sha256, file_sha256;
   std::string incomplete_reason;
+  int64_t lost_bytes = 0;     // received, not stored (replica lost)
   std::vector<GapMeta> gaps;  // the open pause last, while paused
+  // Ids of the active legal holds covering it (by any selector).
+  std::vector<std::string> holds;
 };
+
+// Legal hold scopes (the API's HOLD_SCOPE_*), and what a hold covers: the
+// recordings whose value of that scope is the hold's target (the recording
+// id, call id, contact name or campaign name).
+inline constexpr char kHoldRecording[] = "recording";
+inline constexpr char kHoldCall[] = "call";
+inline constexpr char kHoldContact[] = "contact";
+inline constexpr char kHoldCampaign[] = "campaign";
+
+struct HoldMeta {
+  std::string tenant, id;
+  std::string scope, target;
+  std::string reason, placed_by;
+  absl::Time create_time = absl::InfinitePast();
+  bool released = false;
+  absl::Time release_time = absl::InfinitePast();
+  std::string released_by, release_reason;
+};
+
+// The (scope, target) pairs a recording is matched on: a hold covers the
+// recording when its own pair is one of these.
+std::vector<std::pair<std::string, std::string>> HoldSelectorsOf(const RecordingMeta& meta);
+
+// A retention policy: "default" or a campaign id.
+inline constexpr char kRetentionDefault[] = "default";
+struct RetentionMeta {
+  std::string scope;
+  absl::Duration retention = absl::ZeroDuration();
+  absl::Time update_time = absl::InfinitePast();
+  std::string updated_by;
+};
+
+// Why a recording is deleted.
+enum class DeleteCause { kRetention, kErasure };
 
 // Bytes of audio per second of the format; 0 for a format the vault does
 // not take (unspecified or unknown).

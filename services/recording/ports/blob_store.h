@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "services/recording/domain/recording.h"
 
 namespace dialgrid::recording {
@@ -39,6 +41,14 @@ class BlobReader {
   virtual absl::StatusOr<std::string> ReadAt(int64_t offset, int64_t length) = 0;
 };
 
+// A blob being written (or left behind by a writer that died).
+struct PartialBlob {
+  RecordingRef ref;
+  std::string key;  // the store's name for it
+  absl::Time modified = absl::InfinitePast();
+  int64_t size = 0;
+};
+
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
@@ -47,6 +57,12 @@ class BlobStore {
   virtual absl::StatusOr<std::unique_ptr<BlobReader>> Open(const RecordingRef& ref) = 0;
   // OK when already gone.
   virtual absl::Status Delete(const RecordingRef& ref) = 0;
+
+  // Blobs being written or left behind: of `ref` only, or (null) all of them.
+  virtual absl::StatusOr<std::vector<PartialBlob>> ListPartials(const RecordingRef* ref) = 0;
+  virtual absl::StatusOr<std::unique_ptr<BlobReader>> OpenPartial(const PartialBlob& partial) = 0;
+  // OK when already gone.
+  virtual absl::Status DeletePartial(const PartialBlob& partial) = 0;
 };
 
 }  // namespace dialgrid::recording

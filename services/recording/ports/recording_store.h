@@ -7,6 +7,7 @@
 // entry came first), so the chain has no forks.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,6 +48,8 @@ struct UploadOutcome {
   // Change of the tenant's storage usage (file size minus the audio bytes
   // counted per chunk; minus all of them when nothing was stored).
   int64_t usage_delta = 0;
+  // Audio received but not stored (a lost replica's unsealed tail).
+  int64_t lost_bytes = 0;
 };
 
 // The tenant's chain as stored, and its head.
@@ -96,13 +99,31 @@ class RecordingStore {
   virtual absl::Status OpenUpload(const RecordingRef& ref, absl::Time now) = 0;
   // Decides on chunk `sequence` of `bytes` audio bytes; counts stored bytes
   // against the tenant's usage, which may not pass `max_usage` (< 0: no limit).
+  // Each chunk renews the upload's lease (at `now`).
   virtual absl::StatusOr<ChunkVerdict> Chunk(const RecordingRef& ref, int64_t sequence,
-                                             int64_t bytes, int64_t max_usage) = 0;
+                                             int64_t bytes, int64_t max_usage,
+                                             absl::Time now) = 0;
   // Ends the upload with `outcome`, its chain entry (`stored`, when
-  // something was stored) and events.
+  // something was stored) and events, if the upload is still `expected`
+  // (kUploadOpen for the stream's own end, kUploadSalvaging for the sweep):
+  // FAILED_PRECONDITION UPLOAD_CLOSED otherwise (the sweep took it over),
+  // nothing written.
   virtual absl::Status FinishUpload(const RecordingRef& ref, const UploadOutcome& outcome,
                                     absl::Time now, const ChainDraft* stored,
-                                    const Events& events) = 0;
+                                    const Events& events,
+                                    absl::string_view expected = kUploadOpen) = 0;
+  // Renews the lease of an open upload (the heartbeat of the replica
+  // taking it); nothing when it is not open.
+  virtual absl::Status RenewLease(const RecordingRef& ref, absl::Time now) = 0;
+  // Up to `max` ids of uploads (open, or being salvaged) whose lease was
+  // last renewed before `before`: their replica is presumed lost.
+  virtual absl::StatusOr<std::vector<std::string>> StaleUploads(absl::string_view tenant,
+                                                                absl::Time before, int max) = 0;
+  // Takes a stale upload over for salvage: if its lease is still before
+  // `before`, it becomes kUploadSalvaging with the lease renewed at `now`
+  // (true); false when it is not stale any more or not open.
+  virtual absl::StatusOr<bool> ClaimStaleUpload(const RecordingRef& ref, absl::Time before,
+                                                absl::Time now) = 0;
 
   // Appends one chain entry (e.g. an access) with events.
   virtual absl::Status AppendChain(absl::string_view tenant, const ChainDraft& entry,
@@ -118,6 +139,62 @@ class RecordingStore {
 
   // Bytes of the tenant's storage quota in use.
   virtual absl::StatusOr<int64_t> Usage(absl::string_view tenant) = 0;
+
+  // The tenants that have (had) recordings, for the periodic jobs.
+  virtual absl::StatusOr<std::vector<std::string>> Tenants() = 0;
+
+  // Retention policies ("default" or a campaign id), with an event.
+  virtual absl::Status PutRetention(absl::string_view tenant, const RetentionMeta& policy,
+                                    const Events& events) = 0;
+  // NOT_FOUND (no reason) when never set.
+  virtual absl::StatusOr<RetentionMeta> GetRetention(absl::string_view tenant,
+                                                     absl::string_view scope) = 0;
+
+  // Legal holds. Places `hold` (its id is free) with its chain entry and
+  // events; with a request id as Create (returns the first hold's id on a
+  // replay). From then on the hold covers every recording matching it.
+  virtual absl::StatusOr<std::string> PlaceHold(const HoldMeta& hold, absl::string_view request_id,
+                                                absl::string_view fingerprint,
+                                                const ChainDraft& held, const Events& events) = 0;
+  // Releases an active hold with its chain entry and events; false (nothing
+  // written) when it was released before. NOT_FOUND HOLD_NOT_FOUND.
+  virtual absl::StatusOr<bool> ReleaseHold(absl::string_view tenant, absl::string_view id,
+                                           absl::Time now, absl::string_view actor,
+                                           absl::string_view reason, const ChainDraft& released,
+                                           const Events& events) = 0;
+  // NOT_FOUND HOLD_NOT_FOUND.
+  virtual absl::StatusOr<HoldMeta> GetHold(absl::string_view tenant, absl::string_view id) = 0;
+  // Up to `max` holds after list key `after`, oldest first, with their list keys.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, HoldMeta>>> ListHolds(
+      absl::string_view tenant, absl::string_view after, int max) = 0;
+
+  // Deletion, in three steps a re-run completes: BeginDelete decides and
+  // records it (chain entry, events, storage usage given back; the
+  // recording reads as gone from then on), the caller deletes the audio,
+  // FinishDelete removes the metadata. Deletions begun and not finished are
+  // listed by Deleting.
+  struct DeleteVerdict {
+    enum class Kind { kDeleted, kHeld, kNotDue, kUploading, kGone };
+    Kind kind = Kind::kGone;
+    std::vector<std::string> holds;  // kHeld: the holds covering it
+  };
+  // Deletes unless a hold covers it, the upload is open, or (retention) its
+  // expire_time is after `now`.
+  virtual absl::StatusOr<DeleteVerdict> BeginDelete(const RecordingRef& ref, DeleteCause cause,
+                                                    absl::Time now, const ChainDraft& deleted,
+                                                    const Events& events) = 0;
+  virtual absl::Status FinishDelete(const RecordingRef& ref) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> Deleting(absl::string_view tenant, int max) = 0;
+  // Up to `max` ids of recordings due for the purge at `now`: expired, and
+  // not postponed past `now`.
+  virtual absl::StatusOr<std::vector<std::string>> Expired(absl::string_view tenant,
+                                                           absl::Time now, int max) = 0;
+  // An expired recording the purge could not delete (held, uploading) is
+  // due again at `when` (its expire_time is unchanged).
+  virtual absl::Status PostponeExpiry(const RecordingRef& ref, absl::Time when) = 0;
+  // The ids of a contact's recordings.
+  virtual absl::StatusOr<std::vector<std::string>> OfContact(absl::string_view tenant,
+                                                             absl::string_view contact) = 0;
 };
 
 }  // namespace dialgrid::recording

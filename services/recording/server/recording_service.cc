@@ -28,6 +28,10 @@ const std::vector<auth::Role> kReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, RO
                                           ROLE_PLATFORM_SERVICE, ROLE_VENDOR_ADMIN};
 const std::vector<auth::Role> kListeners = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR};
 const std::vector<auth::Role> kAuditors = {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN};
+const std::vector<auth::Role> kPolicyMakers = {ROLE_TENANT_ADMIN};
+const std::vector<auth::Role> kLegal = {ROLE_TENANT_ADMIN, ROLE_INTEGRATION};
+const std::vector<auth::Role> kHoldReaders = {ROLE_TENANT_ADMIN, ROLE_INTEGRATION,
+                                              ROLE_VENDOR_ADMIN};
 
 Actor ActorOf(const CallContext& call) {
   return Actor{call.principal.credential.empty() ? "unknown" : call.principal.credential,
@@ -280,7 +284,63 @@ grpc::ServerUnaryReactor* RecordingServiceImpl::RewrapDataKeys(
     v1::RewrapDataKeysResponse* resp) {
   DG_SERVE_PARENT(RewrapDataKeys, kAuditors, manager_.Rewrap(ids[0]))
 }
+grpc::ServerUnaryReactor* RecordingServiceImpl::ListHolds(grpc::CallbackServerContext* ctx,
+                                                          const v1::ListHoldsRequest* req,
+                                                          v1::ListHoldsResponse* resp) {
+  DG_SERVE_PARENT(ListHolds, kHoldReaders, manager_.ListHolds(ids[0], *req))
+}
 #undef DG_SERVE_PARENT
+
+grpc::ServerUnaryReactor* RecordingServiceImpl::SetRetentionPolicy(
+    grpc::CallbackServerContext* ctx, const v1::SetRetentionPolicyRequest* req,
+    v1::RetentionPolicy* resp) {
+  return ServeUnary(env_, ctx, "SetRetentionPolicy", *req,
+                    Resource{"policy.name", req->policy().name()}, kPolicyMakers,
+                    [=](const CallContext& call) -> absl::Status {
+                      return Into(manager_.SetRetention(req->policy(), ActorOf(call)), resp);
+                    });
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::GetRetentionPolicy(
+    grpc::CallbackServerContext* ctx, const v1::GetRetentionPolicyRequest* req,
+    v1::RetentionPolicy* resp) {
+  return ServeUnary(env_, ctx, "GetRetentionPolicy", *req, Resource{"name", req->name()},
+                    kReaders, [=](const CallContext&) -> absl::Status {
+                      return Into(manager_.GetRetention(req->name()), resp);
+                    });
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::PlaceHold(grpc::CallbackServerContext* ctx,
+                                                          const v1::PlaceHoldRequest* req,
+                                                          v1::LegalHold* resp) {
+  return ServeUnary(env_, ctx, "PlaceHold", *req, Resource{"parent", req->parent()}, kLegal,
+                    [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("parent", req->parent(), "tenants/{tenant}"));
+                      return Into(manager_.PlaceHold(ids[0], req->hold(), req->request_id(),
+                                                     ActorOf(call)),
+                                  resp);
+                    });
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::ReleaseHold(grpc::CallbackServerContext* ctx,
+                                                            const v1::ReleaseHoldRequest* req,
+                                                            v1::LegalHold* resp) {
+  return ServeUnary(env_, ctx, "ReleaseHold", *req, Resource{"name", req->name()}, kLegal,
+                    [=](const CallContext& call) -> absl::Status {
+                      return Into(manager_.ReleaseHold(req->name(), req->reason(), ActorOf(call)),
+                                  resp);
+                    });
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::EraseContactRecordings(
+    grpc::CallbackServerContext* ctx, const v1::EraseContactRecordingsRequest* req,
+    v1::EraseContactRecordingsResponse* resp) {
+  return ServeUnary(env_, ctx, "EraseContactRecordings", *req, Resource{"parent", req->parent()},
+                    kLegal, [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("parent", req->parent(), "tenants/{tenant}"));
+                      return Into(manager_.EraseContact(ids[0], req->contact(), req->reason(),
+                                                        ActorOf(call)),
+                                  resp);
+                    });
+}
 
 grpc::ServerWriteReactor<v1::DownloadRecordingResponse>* RecordingServiceImpl::DownloadRecording(
     grpc::CallbackServerContext* ctx, const v1::DownloadRecordingRequest* req) {

@@ -17,6 +17,11 @@ namespace dialgrid::recording {
 //   Download (listening)    tenant admin, supervisor
 //   Verify                  tenant admin, vendor admin
 //   RewrapDataKeys          tenant admin, vendor admin
+//   SetRetentionPolicy      tenant admin
+//   GetRetentionPolicy      as Get/List
+//   PlaceHold/ReleaseHold   tenant admin, integration
+//   ListHolds               tenant admin, integration, vendor admin
+//   EraseContactRecordings  tenant admin, integration
 class RecordingServiceImpl final : public v1::RecordingService::CallbackService {
  public:
   // `max_storage`: a tenant's recording storage quota in bytes (tenancy's
@@ -53,6 +58,24 @@ class RecordingServiceImpl final : public v1::RecordingService::CallbackService 
   grpc::ServerUnaryReactor* RewrapDataKeys(grpc::CallbackServerContext* ctx,
                                            const v1::RewrapDataKeysRequest* req,
                                            v1::RewrapDataKeysResponse* resp) override;
+  grpc::ServerUnaryReactor* SetRetentionPolicy(grpc::CallbackServerContext* ctx,
+                                               const v1::SetRetentionPolicyRequest* req,
+                                               v1::RetentionPolicy* resp) override;
+  grpc::ServerUnaryReactor* GetRetentionPolicy(grpc::CallbackServerContext* ctx,
+                                               const v1::GetRetentionPolicyRequest* req,
+                                               v1::RetentionPolicy* resp) override;
+  grpc::ServerUnaryReactor* PlaceHold(grpc::CallbackServerContext* ctx,
+                                      const v1::PlaceHoldRequest* req,
+                                      v1::LegalHold* resp) override;
+  grpc::ServerUnaryReactor* ReleaseHold(grpc::CallbackServerContext* ctx,
+                                        const v1::ReleaseHoldRequest* req,
+                                        v1::LegalHold* resp) override;
+  grpc::ServerUnaryReactor* ListHolds(grpc::CallbackServerContext* ctx,
+                                      const v1::ListHoldsRequest* req,
+                                      v1::ListHoldsResponse* resp) override;
+  grpc::ServerUnaryReactor* EraseContactRecordings(
+      grpc::CallbackServerContext* ctx, const v1::EraseContactRecordingsRequest* req,
+      v1::EraseContactRecordingsResponse* resp) override;
 
  private:
   RpcEnv& env_;

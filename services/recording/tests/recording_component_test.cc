@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
@@ -71,8 +72,46 @@ class RecordingComponentTest : public ::testing::Test {
     auto blobs = FsBlobStore::Create(data_dir);
     ASSERT_TRUE(blobs.ok()) << blobs.status();
     blobs_ = std::shared_ptr<FsBlobStore>(std::move(*blobs));
-    manager_ = std::make_unique<RecordingManager>(
-        store_, blobs_, std::make_shared<FileKeyRing>(dir_ + "/keys"), clock_, RecordingOptions());
+    manager_ = Replica();
+  }
+  // Another manager over the same Redis and directory (a replica).
+  std::unique_ptr<RecordingManager> Replica() {
+    RecordingOptions o;
+    o.purge_batch = 7;  // several steps per run
+    return std::make_unique<RecordingManager>(std::make_shared<RedisRecordingStore>(client_, outbox_),
+                                              blobs_, std::make_shared<FileKeyRing>(dir_ + "/keys"),
+                                              clock_, o);
+  }
+  RecordingRef Stored(const std::string& call, const std::string& contact = "",
+                      size_t bytes = 3000) {
+    v1::Recording r;
+    r.set_call_id(call);
+    r.set_audio_format(v1::AUDIO_FORMAT_G711_MULAW);
+    r.set_campaign("tenants/acme/campaigns/c1");
+    r.set_contact(contact);
+    auto started = manager_->Start("acme", r, "", actor_);
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return {};
+    RecordingRef ref = *RecordingManager::ParseRecordingName("name", started->name());
+    auto up = Open(ref);
+    if (up == nullptr) return ref;
+    EXPECT_TRUE(up->Feed(1, Audio(bytes, 1)).ok());
+    EXPECT_TRUE(up->Finish(absl::OkStatus()).ok());
+    return ref;
+  }
+  int ChainCount(const std::string& kind) {
+    int n = 0;
+    auto chain = store_->ReadChain("acme");
+    if (!chain.ok()) return -1;
+    for (const auto& r : chain->records) {
+      auto e = ParseChainRecord(r);
+      n += e.ok() && e->kind == kind;
+    }
+    return n;
+  }
+  bool KeyExists(const std::string& key) {
+    auto r = client_->Command({"EXISTS", key});
+    return r.ok() && r->integer == 1;
   }
 
   RecordingRef Start(const std::string& tenant = "acme", const std::string& call = "call-1",
@@ -410,6 +449,179 @@ TEST_F(RecordingComponentTest, StartIsIdempotentByRequestIdAndListsFilterAndPage
   odd.set_campaign("tenants/globex/campaigns/c1");
   EXPECT_EQ(ReasonOf(manager_->List("acme", odd).status()), "TENANT_MISMATCH");
   EXPECT_TRUE(manager_->List("globex", v1::ListRecordingsRequest())->recordings().empty());
+}
+
+
+TEST_F(RecordingComponentTest, ThePurgeDeletesExpiredUnheldRecordingsFromRedisAndDisk) {
+  const std::string jane = "tenants/acme/contactLists/l/contacts/jane";
+  RecordingRef gone = Stored("call-1", jane);
+  RecordingRef held = Stored("call-2");
+  v1::LegalHold h;
+  h.set_scope(v1::HOLD_SCOPE_CALL);
+  h.set_target("call-2");
+  h.set_reason("matter 9");
+  auto hold = manager_->PlaceHold("acme", h, "hold-req", actor_);
+  ASSERT_TRUE(hold.ok()) << hold.status();
+  // A hold on a campaign covers a recording started after it.
+  h.set_scope(v1::HOLD_SCOPE_CAMPAIGN);
+  h.set_target("tenants/acme/campaigns/c2");
+  ASSERT_TRUE(manager_->PlaceHold("acme", h, "", actor_).ok());
+  v1::Recording later;
+  later.set_call_id("call-3");
+  later.set_audio_format(v1::AUDIO_FORMAT_G711_ALAW);
+  later.set_campaign("tenants/acme/campaigns/c2");
+  auto later_started = manager_->Start("acme", later, "", actor_);
+  ASSERT_TRUE(later_started.ok());
+  EXPECT_TRUE(later_started->holds().empty());  // as created; Get shows it held
+  RecordingRef later_ref = *RecordingManager::ParseRecordingName("n", later_started->name());
+  EXPECT_TRUE(Get(later_ref).legal_hold());
+  EXPECT_EQ(Get(held).holds(0), hold->name());
+
+  const std::string file = blobs_->PathOf(gone);
+  ASSERT_TRUE(fs::exists(file));
+  clock_.Advance(absl::Hours(24 * 366));
+  auto r = manager_->Purge("acme");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->deleted, 1);
+  EXPECT_EQ(r->kept, 2);
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_FALSE(KeyExists(RedisRecordingStore::RecordingKey(gone)));
+  EXPECT_FALSE(KeyExists("{t:acme}:rec-contact:" + jane));
+  EXPECT_EQ(manager_->Get(gone, actor_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(fs::exists(blobs_->PathOf(held)));
+  EXPECT_EQ(*store_->Usage("acme"), Get(held).stored_bytes());
+  EXPECT_EQ(ChainCount(kChainDeleted), 1);
+  EXPECT_EQ(ChainCount(kChainHeld), 2);
+  EXPECT_TRUE(Problems().empty());
+  // Listed neither.
+  auto all = manager_->List("acme", v1::ListRecordingsRequest());
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->recordings_size(), 2);
+  // The held ones are not looked at again within the recheck delay.
+  r = manager_->Purge("acme");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kept, 0);
+}
+
+TEST_F(RecordingComponentTest, ReplicasPurgingAtOnceDeleteEachRecordingOnce) {
+  std::vector<RecordingRef> refs;
+  for (int i = 0; i < 20; ++i) refs.push_back(Stored(absl::StrCat("call-", i)));
+  clock_.Advance(absl::Hours(24 * 366));
+  auto other = Replica();
+  absl::StatusOr<PurgeReport> a, b;
+  std::thread t1([&] { a = manager_->Purge("acme"); });
+  std::thread t2([&] { b = other->Purge("acme"); });
+  t1.join();
+  t2.join();
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->deleted + b->deleted, 20);
+  EXPECT_EQ(ChainCount(kChainDeleted), 20);
+  for (const auto& ref : refs) EXPECT_FALSE(fs::exists(blobs_->PathOf(ref)));
+  EXPECT_EQ(*store_->Usage("acme"), 0);
+  EXPECT_TRUE(Problems().empty());
+  auto v = manager_->Verify("acme", false);
+  EXPECT_EQ(v->recordings_checked(), 0);
+}
+
+TEST_F(RecordingComponentTest, ADeletionCutShortIsFinishedAndVerifyNeverCallsItMissing) {
+  const std::string joe = "tenants/acme/contactLists/l/contacts/joe";
+  RecordingRef ref = Stored("call-1", joe);
+  clock_.Advance(absl::Hours(24 * 366));
+  // The purge decided (chain entry, usage given back) and died.
+  auto v = store_->BeginDelete(ref, DeleteCause::kRetention, clock_.Now(),
+                               ChainDraft{kChainDeleted, ref.id, "system", "cause=retention",
+                                          clock_.Now()},
+                               {});
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->kind, RecordingStore::DeleteVerdict::Kind::kDeleted);
+  EXPECT_TRUE(fs::exists(blobs_->PathOf(ref)));
+  EXPECT_EQ(*store_->Usage("acme"), 0);
+  EXPECT_TRUE(Problems().empty());
+  // A second decision is not taken (nothing more on the chain).
+  v = store_->BeginDelete(ref, DeleteCause::kRetention, clock_.Now(),
+                          ChainDraft{kChainDeleted, ref.id, "system", "x", clock_.Now()}, {});
+  EXPECT_EQ(v->kind, RecordingStore::DeleteVerdict::Kind::kGone);
+  auto r = manager_->Purge("acme");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->finished, 1);
+  EXPECT_FALSE(fs::exists(blobs_->PathOf(ref)));
+  EXPECT_FALSE(KeyExists(RedisRecordingStore::RecordingKey(ref)));
+  EXPECT_FALSE(KeyExists("{t:acme}:rec-deleting"));
+  EXPECT_FALSE(KeyExists("{t:acme}:rec-contact:" + joe));
+  EXPECT_EQ(ChainCount(kChainDeleted), 1);
+  EXPECT_TRUE(Problems().empty());
+}
+
+TEST_F(RecordingComponentTest, ErasureKeepsHeldRecordingsAndNamesTheHolds) {
+  const std::string jane = "tenants/acme/contactLists/l/contacts/jane";
+  RecordingRef a = Stored("call-1", jane);
+  RecordingRef b = Stored("call-2", jane);
+  v1::LegalHold h;
+  h.set_scope(v1::HOLD_SCOPE_RECORDING);
+  h.set_target(RecordingManager::NameOf(b));
+  h.set_reason("dispute 4411");
+  auto hold = manager_->PlaceHold("acme", h, "", actor_);
+  ASSERT_TRUE(hold.ok()) << hold.status();
+  auto erased = manager_->EraseContact("acme", jane, "DSR 77", actor_);
+  ASSERT_TRUE(erased.ok()) << erased.status();
+  ASSERT_EQ(erased->erased_size(), 1);
+  EXPECT_EQ(erased->erased(0), RecordingManager::NameOf(a));
+  ASSERT_EQ(erased->kept_size(), 1);
+  EXPECT_EQ(erased->kept(0).recording(), RecordingManager::NameOf(b));
+  ASSERT_EQ(erased->kept(0).holds_size(), 1);
+  EXPECT_EQ(erased->kept(0).holds(0), hold->name());
+  EXPECT_FALSE(fs::exists(blobs_->PathOf(a)));
+  EXPECT_TRUE(fs::exists(blobs_->PathOf(b)));
+  EXPECT_EQ(ChainCount(kChainErasure), 1);
+  EXPECT_TRUE(Problems().empty());
+  // Released, a second request erases it.
+  ASSERT_TRUE(manager_->ReleaseHold(hold->name(), "dispute settled", actor_).ok());
+  erased = manager_->EraseContact("acme", jane, "DSR 77", actor_);
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(erased->erased_size(), 1);
+  EXPECT_EQ(erased->kept_size(), 0);
+  EXPECT_FALSE(fs::exists(blobs_->PathOf(b)));
+  EXPECT_EQ(*store_->Usage("acme"), 0);
+  EXPECT_TRUE(Problems().empty());
+}
+
+TEST_F(RecordingComponentTest, AStaleUploadIsSalvagedFromItsTemporaryFile) {
+  RecordingRef ref = Start();
+  auto up = Open(ref);
+  ASSERT_NE(up, nullptr);
+  std::string sent;
+  for (int i = 1; i <= 5; ++i) {
+    std::string chunk = Audio(40000, i);
+    ASSERT_TRUE(up->Feed(i, chunk).ok());
+    sent += chunk;
+  }
+  // The replica hangs (no chunk, no heartbeat) past the lease; another sweeps.
+  clock_.Advance(absl::Seconds(61));
+  auto other = Replica();
+  auto swept = other->SweepUploads();
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(swept->salvaged, 1);
+  v1::Recording r = Get(ref);
+  EXPECT_EQ(r.state(), v1::STATE_INCOMPLETE);
+  EXPECT_EQ(r.incomplete_reason(), "REPLICA_LOST");
+  EXPECT_EQ(r.audio_bytes(), 3 * 65536);
+  EXPECT_EQ(r.lost_audio_bytes(), 200000 - 3 * 65536);
+  auto played = Download(ref);
+  ASSERT_TRUE(played.ok()) << played.status();
+  EXPECT_TRUE(*played == sent.substr(0, 3 * 65536));
+  EXPECT_TRUE(Problems().empty());
+  int temporary = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir_ + "/data")) {
+    temporary += e.path().filename().string()[0] == '.';
+  }
+  EXPECT_EQ(temporary, 0);
+  // The hung stream comes back: refused, the salvaged recording stays.
+  EXPECT_EQ(ReasonOf(up->Feed(6, Audio(100, 6))), "UPLOAD_CLOSED");
+  EXPECT_EQ(ReasonOf(up->Finish(absl::OkStatus()).status()), "UPLOAD_CLOSED");
+  EXPECT_EQ(Get(ref).incomplete_reason(), "REPLICA_LOST");
+  EXPECT_TRUE(Problems().empty());
+  EXPECT_EQ(*store_->Usage("acme"), Get(ref).stored_bytes());
 }
 
 }  // namespace

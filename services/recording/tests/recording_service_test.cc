@@ -3,6 +3,8 @@
 // the media server, an agent, a supervisor and an auditor would.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -45,9 +47,12 @@ class RecordingServiceTest : public ::testing::Test {
     for (const char* t : {"rec-a", "rec-b", "rec-small"}) {
       std::ofstream(absl::StrCat(keys, "/", t, ".2026-01.key")) << RandomHex(32) << "\n";
     }
-    ASSERT_TRUE(p_->StartService("recording", DIALGRID_RECORDING_BIN,
-                                 {"--kek_dir=" + keys, "--recordings_dir=" + data})
-                    .ok())
+    // Short lease, purge interval and minimum retention, so the sweep and
+    // the purge act within a test.
+    args_ = new std::vector<std::string>{"--kek_dir=" + keys, "--recordings_dir=" + data,
+                                         "--upload_lease_seconds=2", "--purge_interval_seconds=1",
+                                         "--min_retention_seconds=1"};
+    ASSERT_TRUE(p_->StartService("recording", DIALGRID_RECORDING_BIN, *args_).ok())
         << "see " << p_->LogPath("recording");
     tenancy::v1::Quota quota;
     quota.set_max_agents(10);
@@ -66,6 +71,7 @@ class RecordingServiceTest : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete p_;
+    delete args_;
     for (auto* s : {admin_a_, super_a_, agent_a_, integ_a_, admin_b_, admin_small_}) delete s;
   }
   void SetUp() override { ASSERT_NE(admin_small_, nullptr) << "suite setup failed"; }
@@ -124,11 +130,30 @@ class RecordingServiceTest : public ::testing::Test {
     return writer->Finish();
   }
 
+  static grpc::Status PlaceHold(const std::string& tenant, v1::HoldScope scope,
+                                const std::string& target, const std::string& secret,
+                                v1::LegalHold* out) {
+    v1::PlaceHoldRequest req;
+    req.set_parent("tenants/" + tenant);
+    req.mutable_hold()->set_scope(scope);
+    req.mutable_hold()->set_target(target);
+    req.mutable_hold()->set_reason("matter 12");
+    return stub()->PlaceHold(Ctx(secret).get(), req, out);
+  }
+  static grpc::Status GetStatus(const std::string& name) {
+    v1::GetRecordingRequest req;
+    req.set_name(name);
+    v1::Recording out;
+    return stub()->GetRecording(Ctx(*admin_a_).get(), req, &out);
+  }
+
   static TestPlatform* p_;
+  static std::vector<std::string>* args_;
   static std::string *admin_a_, *super_a_, *agent_a_, *integ_a_, *admin_b_, *admin_small_;
 };
 
 TestPlatform* RecordingServiceTest::p_ = nullptr;
+std::vector<std::string>* RecordingServiceTest::args_ = nullptr;
 std::string* RecordingServiceTest::admin_a_ = nullptr;
 std::string* RecordingServiceTest::super_a_ = nullptr;
 std::string* RecordingServiceTest::agent_a_ = nullptr;
@@ -306,6 +331,8 @@ TEST_F(RecordingServiceTest, EveryRpcRefusesAnotherTenantsRecordings) {
   v1::Recording b = Start("rec-b", "call-b", *admin_b_);
   const std::string other = b.name();
   const std::string svc = "/dialgrid.recording.v1.RecordingService/";
+  v1::LegalHold hold_b;
+  ASSERT_TRUE(PlaceHold("rec-b", v1::HOLD_SCOPE_CALL, "call-b", *admin_b_, &hold_b).ok());
   const std::vector<dialgrid::testing::IsolationCase> cases = {
       {svc + "StartRecording",
        "parent: 'tenants/rec-b' recording { call_id: 'x' audio_format: AUDIO_FORMAT_G711_MULAW }"},
@@ -319,6 +346,21 @@ TEST_F(RecordingServiceTest, EveryRpcRefusesAnotherTenantsRecordings) {
       {svc + "DownloadRecording", "name: '" + other + "'"},
       {svc + "VerifyRecordings", "parent: 'tenants/rec-b'"},
       {svc + "RewrapDataKeys", "parent: 'tenants/rec-b'"},
+      {svc + "SetRetentionPolicy",
+       "policy { name: 'tenants/rec-b/retentionPolicies/default' retention { seconds: 86400 } }"},
+      {svc + "GetRetentionPolicy", "name: 'tenants/rec-b/retentionPolicies/default'"},
+      {svc + "GetRetentionPolicy", "name: 'tenants/rec-b/retentionPolicies/c1'"},
+      {svc + "PlaceHold",
+       "parent: 'tenants/rec-b' hold { scope: HOLD_SCOPE_CALL target: 'call-b' reason: 'x' }"},
+      {svc + "PlaceHold", "parent: 'tenants/rec-a' hold { scope: HOLD_SCOPE_RECORDING target: '" +
+                              other + "' reason: 'x' }"},
+      {svc + "ReleaseHold", "name: '" + hold_b.name() + "' reason: 'x'"},
+      {svc + "ReleaseHold", "name: 'tenants/rec-b/legalHolds/hnone' reason: 'x'"},
+      {svc + "ListHolds", "parent: 'tenants/rec-b'"},
+      {svc + "EraseContactRecordings",
+       "parent: 'tenants/rec-b' contact: 'tenants/rec-b/contactLists/l/contacts/c' reason: 'x'"},
+      {svc + "EraseContactRecordings",
+       "parent: 'tenants/rec-a' contact: 'tenants/rec-b/contactLists/l/contacts/c' reason: 'x'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Recording::descriptor()->file()->FindServiceByName("RecordingService"), cases)) {
@@ -333,6 +375,149 @@ TEST_F(RecordingServiceTest, EveryRpcRefusesAnotherTenantsRecordings) {
   v1::Recording still = Get(other, *admin_b_);
   EXPECT_EQ(still.state(), v1::STATE_RECORDING);
   EXPECT_EQ(still.last_sequence(), 0);
+  // And so is its hold; the policy was never set.
+  v1::ListHoldsRequest list;
+  list.set_parent("tenants/rec-b");
+  v1::ListHoldsResponse holds;
+  ASSERT_TRUE(stub()->ListHolds(Ctx(*admin_b_).get(), list, &holds).ok());
+  ASSERT_EQ(holds.holds_size(), 1);
+  EXPECT_EQ(holds.holds(0).state(), v1::HOLD_STATE_ACTIVE);
+  v1::GetRetentionPolicyRequest get;
+  get.set_name("tenants/rec-b/retentionPolicies/default");
+  v1::RetentionPolicy policy;
+  ASSERT_TRUE(stub()->GetRetentionPolicy(Ctx(*admin_b_).get(), get, &policy).ok());
+  EXPECT_TRUE(policy.inherited());
+}
+
+TEST_F(RecordingServiceTest, HoldsAndPoliciesRefuseUndefinedEnumsAndTheWrongRoles) {
+  v1::LegalHold out;
+  grpc::Status st = PlaceHold("rec-a", static_cast<v1::HoldScope>(99), "call-1", *admin_a_, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE");
+  st = PlaceHold("rec-a", v1::HOLD_SCOPE_UNSPECIFIED, "call-1", *admin_a_, &out);
+  EXPECT_EQ(ReasonOf(st), "FIELD_REQUIRED");
+  v1::ListHoldsRequest list;
+  list.set_parent("tenants/rec-a");
+  list.set_state(static_cast<v1::HoldState>(42));
+  v1::ListHoldsResponse holds;
+  st = stub()->ListHolds(Ctx(*admin_a_).get(), list, &holds);
+  EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE");
+  // Agents and supervisors place no holds; only admins set policies.
+  st = PlaceHold("rec-a", v1::HOLD_SCOPE_CALL, "call-1", *agent_a_, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  st = PlaceHold("rec-a", v1::HOLD_SCOPE_CALL, "call-1", *super_a_, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::SetRetentionPolicyRequest set;
+  set.mutable_policy()->set_name("tenants/rec-a/retentionPolicies/default");
+  set.mutable_policy()->mutable_retention()->set_seconds(86400 * 30);
+  v1::RetentionPolicy policy;
+  st = stub()->SetRetentionPolicy(Ctx(*integ_a_).get(), set, &policy);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  set.mutable_policy()->mutable_retention()->set_seconds(0);
+  st = stub()->SetRetentionPolicy(Ctx(*admin_a_).get(), set, &policy);
+  EXPECT_EQ(ReasonOf(st), "INVALID_RETENTION");
+}
+
+TEST_F(RecordingServiceTest, ThePurgeJobDeletesExpiredRecordingsAndSparesHeldOnes) {
+  v1::SetRetentionPolicyRequest set;
+  set.mutable_policy()->set_name("tenants/rec-a/retentionPolicies/shortlived");
+  set.mutable_policy()->mutable_retention()->set_seconds(2);
+  v1::RetentionPolicy policy;
+  grpc::Status st = stub()->SetRetentionPolicy(Ctx(*admin_a_).get(), set, &policy);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(policy.retention().seconds(), 2);
+  v1::LegalHold hold;
+  ASSERT_TRUE(PlaceHold("rec-a", v1::HOLD_SCOPE_CALL, "call-kept", *admin_a_, &hold).ok());
+  auto start = [&](const std::string& call) {
+    v1::StartRecordingRequest req;
+    req.set_parent("tenants/rec-a");
+    req.mutable_recording()->set_call_id(call);
+    req.mutable_recording()->set_audio_format(v1::AUDIO_FORMAT_G711_MULAW);
+    req.mutable_recording()->set_campaign("tenants/rec-a/campaigns/shortlived");
+    v1::Recording out;
+    grpc::Status s2 = stub()->StartRecording(Ctx(service()).get(), req, &out);
+    EXPECT_TRUE(s2.ok()) << s2.error_message();
+    v1::UploadAudioResponse resp;
+    EXPECT_TRUE(Upload(out.name(), {Audio(8000, 1)}, &resp).ok());
+    return out;
+  };
+  // The held one expires first: the purge run that deletes the other has
+  // looked at it (the expiry index is taken in order).
+  v1::Recording kept = start("call-kept");
+  v1::Recording doomed = start("call-doomed");
+  ASSERT_TRUE(TestPlatform::Eventually(
+      [&] { return GetStatus(doomed.name()).error_code() == grpc::StatusCode::NOT_FOUND; }))
+      << "the purge did not delete the expired recording";
+  v1::Recording still = Get(kept.name());
+  EXPECT_TRUE(still.legal_hold());
+  ASSERT_EQ(still.holds_size(), 1);
+  EXPECT_EQ(still.holds(0), hold.name());
+  std::string audio;
+  EXPECT_TRUE(Download(kept.name(), *admin_a_, &audio).ok());
+  v1::VerifyRecordingsRequest verify;
+  verify.set_parent("tenants/rec-a");
+  v1::VerifyRecordingsResponse report;
+  ASSERT_TRUE(stub()->VerifyRecordings(Ctx(*admin_a_).get(), verify, &report).ok());
+  EXPECT_EQ(report.problems_size(), 0) << report.DebugString();
+  // The deletion and the hold reach the topic.
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(), {"recordings"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  EXPECT_TRUE((*recorder)->WaitFor([&](const std::vector<event::v1::Envelope>& evs) {
+    bool deleted = false, placed = false;
+    for (const auto& e : evs) {
+      deleted |= e.subject() == doomed.name() && e.type() == "dialgrid.recording.v1.RecordingDeleted";
+      placed |= e.subject() == hold.name() && e.type() == "dialgrid.recording.v1.LegalHoldPlaced";
+    }
+    return deleted && placed;
+  }));
+}
+
+TEST_F(RecordingServiceTest, AReplicaKilledMidStreamLeavesTheRecordingIncompleteWithWhatItStored) {
+  ASSERT_TRUE(p_->StartService("recording-doomed", DIALGRID_RECORDING_BIN, *args_).ok())
+      << "see " << p_->LogPath("recording-doomed");
+  v1::Recording r = Start("rec-a", "call-killed");
+  v1::UploadAudioResponse resp;
+  auto ctx = Ctx(service());
+  auto writer =
+      v1::RecordingService::NewStub(p_->Channel("recording-doomed"))->UploadAudio(ctx.get(), &resp);
+  std::string sent;
+  for (int64_t i = 1; i <= 3; ++i) {
+    v1::UploadAudioRequest m;
+    if (i == 1) m.set_recording(r.name());
+    m.set_sequence(i);
+    m.set_audio(Audio(30000, static_cast<int>(i)));
+    sent += m.audio();
+    ASSERT_TRUE(writer->Write(m));
+  }
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return Get(r.name()).last_sequence() == 3; }));
+  ASSERT_TRUE(p_->Process("recording-doomed")->Signal(SIGKILL).ok());
+  ASSERT_TRUE(p_->Process("recording-doomed")->Wait(absl::Seconds(10)).ok());
+  ctx->TryCancel();
+  (void)writer->Finish();
+  // The surviving replica sweeps it after the lease (2 s here).
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return Get(r.name()).state() == v1::STATE_INCOMPLETE; }))
+      << Get(r.name()).DebugString();
+  v1::Recording after = Get(r.name());
+  EXPECT_EQ(after.incomplete_reason(), "REPLICA_LOST");
+  EXPECT_TRUE(after.audio_stored());
+  EXPECT_EQ(after.audio_bytes(), 65536);  // the one whole segment it had sealed
+  EXPECT_EQ(after.lost_audio_bytes(), 90000 - 65536);
+  std::string audio;
+  grpc::Status st = Download(r.name(), *admin_a_, &audio);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(audio == sent.substr(0, 65536));
+  // Its temporary file is gone.
+  int temporary = 0;
+  for (const auto& e : fs::recursive_directory_iterator(p_->dir() + "/recordings")) {
+    temporary += e.path().filename().string().rfind(".", 0) == 0;
+  }
+  EXPECT_EQ(temporary, 0);
+  v1::VerifyRecordingsRequest verify;
+  verify.set_parent("tenants/rec-a");
+  verify.set_check_audio(true);
+  v1::VerifyRecordingsResponse report;
+  ASSERT_TRUE(stub()->VerifyRecordings(Ctx(*admin_a_).get(), verify, &report).ok());
+  EXPECT_EQ(report.problems_size(), 0) << report.DebugString();
 }
 
 }  // namespace

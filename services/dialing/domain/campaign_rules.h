@@ -1,0 +1,61 @@
+#pragma once
+
+// Campaigns as data: what a valid campaign is, the defaults a created one
+// gets, which fields an update may touch, and the lifecycle (DRAFT ->
+// RUNNING <-> PAUSED -> STOPPED -> RUNNING ...). Pure logic, no I/O.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "dialgrid/dialing/v1/dialing.pb.h"
+#include "dialgrid/type/v1/dialing_mode.pb.h"
+
+namespace dialgrid::dialing {
+
+// Limits (also in the proto's comments).
+inline constexpr int kMaxContactLists = 50;
+inline constexpr int kMaxLines = 10000;
+inline constexpr int kMaxLinesPerAgent = 10;
+inline constexpr int kDefaultLinesPerAgent = 3;
+inline constexpr int kMaxCallerIds = 1000;
+inline constexpr int kMaxDispositions = 100;
+inline constexpr int kMaxSkills = 20;
+inline constexpr int kMaxWindows = 50;
+inline constexpr double kLegalAbandonCeiling = 0.03;
+
+// Fills what the caller left unset: abandon target 3 % per day and 30
+// days, ring timeout 25 s, 3 lines per agent, machine action HANG_UP, the
+// tenant's zone when none is given.
+void ApplyDefaults(v1::Campaign& campaign, absl::string_view tenant_time_zone);
+
+// The first thing wrong with `campaign` of `tenant`, as INVALID_ARGUMENT
+// naming the field (FIELD_REQUIRED, VALUE_OUT_OF_RANGE, MALFORMED_NAME,
+// TENANT_MISMATCH for another tenant's list, INVALID_PHONE_NUMBER,
+// DUPLICATE_VALUE, UNKNOWN_TIME_ZONE, ...); an enum value of 0 where one is
+// needed is FIELD_REQUIRED (undefined numbers are refused by the runtime).
+absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& campaign);
+
+// `current` with the fields of `mask` taken from `patch` (then validated by
+// the caller). FIELD_NOT_UPDATABLE for output-only fields or unknown paths.
+absl::StatusOr<v1::Campaign> ApplyCampaignUpdate(const v1::Campaign& current,
+                                                 const v1::Campaign& patch,
+                                                 const std::vector<std::string>& mask);
+
+enum class CampaignAction { kStart, kPause, kResume, kStop, kDelete };
+
+// The state `action` leads to from `from`, or FAILED_PRECONDITION
+// ILLEGAL_TRANSITION naming the current state ("the campaign is DRAFT").
+// kDelete answers `from` when deleting is allowed (not RUNNING or PAUSED).
+absl::StatusOr<v1::CampaignState> NextState(v1::CampaignState from, CampaignAction action);
+
+// "RUNNING", ...
+std::string StateName(v1::CampaignState state);
+
+// The dialing mode compliance is asked about for a campaign's dials: POWER
+// may abandon, so it is checked as PREDICTIVE.
+type::v1::DialingMode ComplianceMode(v1::CampaignMode mode);
+
+}  // namespace dialgrid::dialing

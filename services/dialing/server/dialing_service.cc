@@ -1,0 +1,117 @@
+#include "services/dialing/server/dialing_service.h"
+
+#include "services/common/auth/principal.h"
+#include "services/common/core/status_macros.h"
+
+namespace dialgrid::dialing {
+namespace {
+
+using tenancy::v1::ROLE_INTEGRATION;
+using tenancy::v1::ROLE_PLATFORM_SERVICE;
+using tenancy::v1::ROLE_SUPERVISOR;
+using tenancy::v1::ROLE_TENANT_ADMIN;
+using tenancy::v1::ROLE_VENDOR_ADMIN;
+
+// Who defines campaigns, who runs them, who reads them.
+const std::vector<auth::Role> kWriters = {ROLE_TENANT_ADMIN, ROLE_INTEGRATION};
+const std::vector<auth::Role> kOperators = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_INTEGRATION};
+const std::vector<auth::Role> kReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_INTEGRATION,
+                                          ROLE_VENDOR_ADMIN, ROLE_PLATFORM_SERVICE};
+
+}  // namespace
+
+CampaignManager::Caller DialingServiceImpl::CallerOf(const CallContext& call) const {
+  CampaignManager::Caller c;
+  c.actor = call.principal.credential;
+  c.deadline = call.deadline;
+  c.time_zone = tenant_zone_(call.resource_tenant);
+  return c;
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::CreateCampaign(grpc::CallbackServerContext* ctx,
+                                                             const v1::CreateCampaignRequest* req,
+                                                             v1::Campaign* resp) {
+  return ServeUnary(env_, ctx, "CreateCampaign", *req, Resource{"parent", req->parent()}, kWriters,
+                    [=](const CallContext& call) {
+                      return Into(campaigns_.Create(*req, CallerOf(call)), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::GetCampaign(grpc::CallbackServerContext* ctx,
+                                                          const v1::GetCampaignRequest* req,
+                                                          v1::Campaign* resp) {
+  return ServeUnary(env_, ctx, "GetCampaign", *req, Resource{"name", req->name()}, kReaders,
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(CampaignKey key, ParseCampaignName("name", req->name()));
+                      return Into(campaigns_.Get(key), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::ListCampaigns(grpc::CallbackServerContext* ctx,
+                                                            const v1::ListCampaignsRequest* req,
+                                                            v1::ListCampaignsResponse* resp) {
+  return ServeUnary(env_, ctx, "ListCampaigns", *req, Resource{"parent", req->parent()}, kReaders,
+                    [=](const CallContext&) { return Into(campaigns_.List(*req), resp); });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::UpdateCampaign(grpc::CallbackServerContext* ctx,
+                                                             const v1::UpdateCampaignRequest* req,
+                                                             v1::Campaign* resp) {
+  return ServeUnary(env_, ctx, "UpdateCampaign", *req,
+                    Resource{"campaign.name", req->campaign().name()}, kWriters,
+                    [=](const CallContext& call) {
+                      std::vector<std::string> mask(req->update_mask().paths().begin(),
+                                                    req->update_mask().paths().end());
+                      return Into(campaigns_.Update(req->campaign(), mask, CallerOf(call)), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::DeleteCampaign(grpc::CallbackServerContext* ctx,
+                                                             const v1::DeleteCampaignRequest* req,
+                                                             v1::DeleteCampaignResponse*) {
+  return ServeUnary(env_, ctx, "DeleteCampaign", *req, Resource{"name", req->name()}, kWriters,
+                    [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(CampaignKey key, ParseCampaignName("name", req->name()));
+                      return campaigns_.Delete(key, req->etag(), CallerOf(call));
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::ServeTransition(
+    grpc::CallbackServerContext* ctx, const char* method, const google::protobuf::Message& req,
+    const std::string& name, CampaignAction action, const std::string& reason,
+    v1::Campaign* resp) {
+  return ServeUnary(env_, ctx, method, req, Resource{"name", name}, kOperators,
+                    [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(CampaignKey key, ParseCampaignName("name", name));
+                      return Into(campaigns_.Transition(key, action, reason, CallerOf(call)), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::StartCampaign(grpc::CallbackServerContext* ctx,
+                                                            const v1::StartCampaignRequest* req,
+                                                            v1::Campaign* resp) {
+  return ServeTransition(ctx, "StartCampaign", *req, req->name(), CampaignAction::kStart, "", resp);
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::PauseCampaign(grpc::CallbackServerContext* ctx,
+                                                            const v1::PauseCampaignRequest* req,
+                                                            v1::Campaign* resp) {
+  return ServeTransition(ctx, "PauseCampaign", *req, req->name(), CampaignAction::kPause,
+                         req->reason(), resp);
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::ResumeCampaign(grpc::CallbackServerContext* ctx,
+                                                             const v1::ResumeCampaignRequest* req,
+                                                             v1::Campaign* resp) {
+  return ServeTransition(ctx, "ResumeCampaign", *req, req->name(), CampaignAction::kResume, "",
+                         resp);
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::StopCampaign(grpc::CallbackServerContext* ctx,
+                                                           const v1::StopCampaignRequest* req,
+                                                           v1::Campaign* resp) {
+  return ServeTransition(ctx, "StopCampaign", *req, req->name(), CampaignAction::kStop,
+                         req->reason(), resp);
+}
+
+}  // namespace dialgrid::dialing

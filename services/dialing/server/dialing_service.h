@@ -1,0 +1,61 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "dialgrid/dialing/v1/dialing.grpc.pb.h"
+#include "services/common/server/rpc.h"
+#include "services/dialing/application/campaign_manager.h"
+
+namespace dialgrid::dialing {
+
+// gRPC handlers of DialingService: who may call what (roles, the resource's
+// tenant), then the campaign manager.
+class DialingServiceImpl final : public v1::DialingService::CallbackService {
+ public:
+  // `tenant_zone`: a tenant's IANA time zone (tenancy's), for defaults.
+  DialingServiceImpl(RpcEnv& env, CampaignManager& campaigns,
+                     std::function<std::string(const std::string&)> tenant_zone)
+      : env_(env), campaigns_(campaigns), tenant_zone_(std::move(tenant_zone)) {}
+
+  grpc::ServerUnaryReactor* CreateCampaign(grpc::CallbackServerContext* ctx,
+                                           const v1::CreateCampaignRequest* req,
+                                           v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* GetCampaign(grpc::CallbackServerContext* ctx,
+                                        const v1::GetCampaignRequest* req,
+                                        v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* ListCampaigns(grpc::CallbackServerContext* ctx,
+                                          const v1::ListCampaignsRequest* req,
+                                          v1::ListCampaignsResponse* resp) override;
+  grpc::ServerUnaryReactor* UpdateCampaign(grpc::CallbackServerContext* ctx,
+                                           const v1::UpdateCampaignRequest* req,
+                                           v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* DeleteCampaign(grpc::CallbackServerContext* ctx,
+                                           const v1::DeleteCampaignRequest* req,
+                                           v1::DeleteCampaignResponse* resp) override;
+  grpc::ServerUnaryReactor* StartCampaign(grpc::CallbackServerContext* ctx,
+                                          const v1::StartCampaignRequest* req,
+                                          v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* PauseCampaign(grpc::CallbackServerContext* ctx,
+                                          const v1::PauseCampaignRequest* req,
+                                          v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* ResumeCampaign(grpc::CallbackServerContext* ctx,
+                                           const v1::ResumeCampaignRequest* req,
+                                           v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* StopCampaign(grpc::CallbackServerContext* ctx,
+                                         const v1::StopCampaignRequest* req,
+                                         v1::Campaign* resp) override;
+
+ private:
+  CampaignManager::Caller CallerOf(const CallContext& call) const;
+  grpc::ServerUnaryReactor* ServeTransition(grpc::CallbackServerContext* ctx, const char* method,
+                                            const google::protobuf::Message& req,
+                                            const std::string& name, CampaignAction action,
+                                            const std::string& reason, v1::Campaign* resp);
+
+  RpcEnv& env_;
+  CampaignManager& campaigns_;
+  std::function<std::string(const std::string&)> tenant_zone_;
+};
+
+}  // namespace dialgrid::dialing
