@@ -152,29 +152,27 @@ PhoneIndexState PhoneStateOf(const redis::Reply& hmget, const redis::Reply& cont
   return st;
 }
 
-// Growth of one index inside a transaction: the splits to make, the buckets
-// they need read first, and (once read) the moves.
+// Growth of one index inside a transaction: the shape it grows to (at most
+// kMaxReads buckets read, so one transaction stays short; the rest follows
+// with the next writes or the next step), the buckets that split on the way
+// (read first) and, once read, the moves. A moved entry goes straight to its
+// bucket under the new shape, however many splits the step makes.
 struct IndexGrowth {
   std::string prefix;  // bucket key = prefix + number
   bool phone = false;
   BucketShape before, after;
-  std::vector<BucketSplit> splits;
-  std::vector<int64_t> to_read;  // existing buckets the splits take entries from
+  std::vector<int64_t> to_read;  // existing buckets the growth takes entries from
 
-  // At most this many splits per transaction, so one stays short; the rest
-  // follow with the next writes.
-  static constexpr int64_t kMaxSplits = 256;
+  static constexpr int64_t kMaxReads = 256;
 
   IndexGrowth(std::string key_prefix, bool is_phone, BucketShape shape, int64_t entries)
       : prefix(std::move(key_prefix)), phone(is_phone), before(shape), after(shape) {
-    int64_t n = std::min(SplitsNeeded(shape, entries), kMaxSplits);
-    if (n == 0) return;
-    splits = PlanSplits(shape, n, &after);
-    absl::flat_hash_set<int64_t> seen;
-    for (const auto& s : splits) {
-      if (s.from < before.Buckets() && seen.insert(s.from).second) to_read.push_back(s.from);
-    }
+    after = GrowthStep(shape, ShapeFor(shape, entries), kMaxReads);
+    to_read = BucketsSplit(before, after);
   }
+  bool grows() const { return after != before; }
+  // Whether the index still lacks room for `entries` after this step.
+  bool more(int64_t entries) const { return ShapeFor(after, entries) != after; }
   std::string Key(int64_t bucket) const { return absl::StrCat(prefix, bucket); }
   // A phone bucket's values are all "1": its field names are enough.
   void AddReads(std::vector<std::vector<std::string>>& cmds) const {
@@ -182,57 +180,31 @@ struct IndexGrowth {
   }
   // With the replies of AddReads (in order; their strings are moved from),
   // appends to `tx` the commands that move every entry to its bucket under
-  // `after`.
+  // `after`: one HDEL per bucket left, one HSET per bucket reached.
   void AddMoves(redis::Reply* replies, std::vector<std::vector<std::string>>& tx) const {
-    if (splits.empty()) return;
-    struct Entry {
-      std::string field, value;
-      uint64_t hash;
-      int64_t from;
-    };
-    absl::flat_hash_map<int64_t, std::vector<Entry>> content;
-    for (size_t i = 0; i < to_read.size(); ++i) {
-      auto& v = content[to_read[i]];
-      auto& f = replies[i].elements;
-      const size_t step = phone ? 1 : 2;
-      v.reserve(f.size() / step);
-      for (size_t j = 0; j + step - 1 < f.size(); j += step) {
-        uint64_t h = BucketHash(IndexedKey(f[j].str, phone));
-        v.push_back({std::move(f[j].str), phone ? std::string("1") : std::move(f[j + 1].str), h,
-                     to_read[i]});
-      }
-    }
-    for (const auto& s : splits) {
-      auto it = content.find(s.from);
-      if (it == content.end()) continue;  // empty (created by this plan, nothing moved in)
-      std::vector<Entry> stay;
-      for (auto& e : it->second) {
-        if (MovesIn(s, e.hash)) {
-          content[s.to].push_back(std::move(e));
-        } else {
-          stay.push_back(std::move(e));
-        }
-      }
-      content[s.from] = std::move(stay);
-    }
+    if (!grows()) return;
     std::map<int64_t, std::vector<std::string>> dels, sets;
-    for (const auto& [bucket, entries] : content) {
-      for (const auto& e : entries) {
-        if (e.from == bucket) continue;
-        dels[e.from].push_back(e.field);
-        auto& set = sets[bucket];
-        set.push_back(e.field);
-        set.push_back(e.value);
+    const size_t step = phone ? 1 : 2;
+    for (size_t i = 0; i < to_read.size(); ++i) {
+      auto& f = replies[i].elements;
+      const int64_t from = to_read[i];
+      for (size_t j = 0; j + step - 1 < f.size(); j += step) {
+        int64_t to = after.BucketOf(BucketHash(IndexedKey(f[j].str, phone)));
+        if (to == from) continue;
+        dels[from].push_back(f[j].str);
+        auto& set = sets[to];
+        set.push_back(std::move(f[j].str));
+        set.push_back(phone ? std::string("1") : std::move(f[j + 1].str));
       }
     }
     for (auto& [b, fields] : dels) {
       std::vector<std::string> cmd = {"HDEL", Key(b)};
-      cmd.insert(cmd.end(), fields.begin(), fields.end());
+      std::move(fields.begin(), fields.end(), std::back_inserter(cmd));
       tx.push_back(std::move(cmd));
     }
     for (auto& [b, fv] : sets) {
       std::vector<std::string> cmd = {"HSET", Key(b)};
-      cmd.insert(cmd.end(), fv.begin(), fv.end());
+      std::move(fv.begin(), fv.end(), std::back_inserter(cmd));
       tx.push_back(std::move(cmd));
     }
   }
@@ -244,11 +216,11 @@ struct IndexGrowth {
 void AddShapeWrites(const std::string& p, const std::string& lkey, const IndexGrowth& xg,
                     const IndexGrowth& pg, const PhoneIndexState& phone, int64_t phones_added,
                     std::vector<std::vector<std::string>>& tx) {
-  if (!xg.splits.empty()) {
+  if (xg.grows()) {
     tx.push_back({"HSET", lkey, "xl", std::to_string(xg.after.level), "xs",
                   std::to_string(xg.after.split)});
   }
-  if (pg.splits.empty() && phones_added == 0) return;
+  if (!pg.grows() && phones_added == 0) return;
   std::string pikey = PhoneIndexKey(p);
   if (!phone.exists) tx.push_back({"HSET", pikey, "n", std::to_string(phone.entries)});
   tx.push_back({"HSET", pikey, "l", std::to_string(pg.after.level), "s",
@@ -889,9 +861,30 @@ absl::StatusOr<BatchResult> RedisContactStore::CommitWithShapes(
 }
 
 absl::Status RedisContactStore::GrowIndexes(const std::string& tenant, const std::string& list) {
+  auto r = GrowStep(tenant, list, 0, -1);
+  return r.ok() ? absl::OkStatus() : r.status();
+}
+
+absl::Status RedisContactStore::ReserveIndexes(const std::string& tenant, const std::string& list,
+                                               int64_t new_contacts, int64_t max_contacts) {
+  if (new_contacts <= 0) return absl::OkStatus();
+  int raced = 0;
+  for (int step = 0; step < kMaxReserveSteps; ++step) {
+    DG_ASSIGN_OR_RETURN(GrowOutcome r, GrowStep(tenant, list, new_contacts, max_contacts));
+    if (r == GrowOutcome::kDone) return absl::OkStatus();
+    if (r == GrowOutcome::kRaced && ++raced > 3) {
+      return Aborted("CONCURRENT_MODIFICATION", "the list's indexes kept changing; sized partly");
+    }
+  }
+  return absl::OkStatus();  // the rest grows with the writes, as without a reservation
+}
+
+absl::StatusOr<RedisContactStore::GrowOutcome> RedisContactStore::GrowStep(
+    const std::string& tenant, const std::string& list, int64_t reserve, int64_t max_contacts) {
   std::string p = Prefix(tenant);
   std::string lkey = ListKey(p, list), pikey = PhoneIndexKey(p), count_key = CountKey(p);
-  return redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+  GrowOutcome outcome = GrowOutcome::kDone;
+  absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
     auto r = s.Pipeline({{"WATCH", lkey, pikey, count_key},
                          {"EXISTS", lkey},
                          ExtShapeRead(lkey),
@@ -902,9 +895,15 @@ absl::Status RedisContactStore::GrowIndexes(const std::string& tenant, const std
     BucketShape ext = ExtShapeOf((*r)[2]);
     int64_t count = (*r)[2].elements.size() > 2 ? IntOf((*r)[2].elements[2]) : 0;
     PhoneIndexState phone = PhoneStateOf((*r)[3], (*r)[4]);
-    IndexGrowth xg(ExtPrefix(p, list), false, ext, count);
-    IndexGrowth pg(PhonePrefix(p), true, phone.shape, phone.entries);
-    if (xg.splits.empty() && pg.splits.empty()) return absl::OkStatus();
+    // A reservation never sizes for more contacts than the tenant's quota
+    // leaves room for.
+    if (max_contacts >= 0) {
+      reserve = std::max<int64_t>(0, std::min(reserve, max_contacts - IntOf((*r)[4])));
+    }
+    const int64_t ext_want = count + reserve, phone_want = phone.entries + reserve;
+    IndexGrowth xg(ExtPrefix(p, list), false, ext, ext_want);
+    IndexGrowth pg(PhonePrefix(p), true, phone.shape, phone_want);
+    if (!xg.grows() && !pg.grows()) return absl::OkStatus();
     std::vector<std::vector<std::string>> reads;
     xg.AddReads(reads);
     pg.AddReads(reads);
@@ -921,10 +920,18 @@ absl::Status RedisContactStore::GrowIndexes(const std::string& tenant, const std
     tx.push_back({"EXEC"});
     auto done = s.Pipeline(tx);
     if (!done.ok()) return done.status();
-    if (done->back().is_nil()) return absl::OkStatus();  // raced: the next write grows them
+    if (done->back().is_nil()) {  // raced: the next write (or step) grows them
+      outcome = GrowOutcome::kRaced;
+      return absl::OkStatus();
+    }
     RememberShapes(tenant, list, {xg.after, pg.after});
+    RememberEntries(absl::StrCat("x|", tenant, "|", list), count);
+    RememberEntries(absl::StrCat("p|", tenant), phone.entries);
+    outcome = xg.more(ext_want) || pg.more(phone_want) ? GrowOutcome::kMore : GrowOutcome::kDone;
     return absl::OkStatus();
   });
+  if (!st.ok()) return st;
+  return outcome;
 }
 
 absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tenant,

@@ -100,11 +100,24 @@ class RedisContactStore final : public ContactStore {
   // fill them in order).
   static constexpr int kBucketSize = 128;
 
-  // Splits index buckets until both indexes of the list's tenant hold their
-  // target load (done by InsertNew and after Commit; public for tests).
+  absl::Status ReserveIndexes(const std::string& tenant, const std::string& list,
+                              int64_t new_contacts, int64_t max_contacts) override;
+
+  // One growth step (at most 256 buckets read) toward the target load of
+  // both indexes of the list and its tenant (done by InsertNew and after
+  // Commit; public for tests).
   absl::Status GrowIndexes(const std::string& tenant, const std::string& list);
+  // ReserveIndexes stops after this many growth steps (each reads at most
+  // 256 buckets of entries that exist already; an empty index needs one
+  // step however far it grows); what is left grows with the writes.
+  static constexpr int kMaxReserveSteps = 4096;
 
  private:
+  // One growth transaction toward room for the stored entries plus
+  // `reserve` more contacts (capped by the quota room when max_contacts >= 0).
+  enum class GrowOutcome { kDone, kMore, kRaced };
+  absl::StatusOr<GrowOutcome> GrowStep(const std::string& tenant, const std::string& list,
+                                       int64_t reserve, int64_t max_contacts);
   // The shapes of the list's external-id index and the tenant's phone index.
   struct Shapes {
     BucketShape ext, phone;

@@ -370,7 +370,21 @@ void ImportSession::OwnInserted(const std::vector<ContactWrite>& inserts, const 
   own_list_ = !own_snapshot_.empty() && !own_keys_.full();
 }
 
+absl::Status ImportSession::SizeIndexes() {
+  // The header's hint, capped, less what an earlier stream with this import
+  // id committed (those rows are in the list already).
+  int64_t rows = std::min(header_.expected_rows(), kMaxExpectedRows) - already_committed_;
+  if (rows <= 0) return absl::OkStatus();
+  absl::Status st = ctx_.store().ReserveIndexes(tenant_, list_, rows, max_contacts_);
+  // ABORTED: other writers kept moving the indexes; they grow with the writes.
+  return absl::IsAborted(st) ? absl::OkStatus() : st;
+}
+
 absl::Status ImportSession::CommitBatch(Batch& batch) {
+  if (!sized_) {
+    sized_ = true;
+    DG_RETURN_IF_ERROR(SizeIndexes());
+  }
   std::vector<Ready>& unique = batch.rows;
   for (int attempt = 0;; ++attempt) {
     std::vector<int64_t> seqs;

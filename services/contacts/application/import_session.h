@@ -25,6 +25,11 @@ namespace dialgrid::contacts {
 // however large the file. Not thread-safe (one stream, one user).
 class ImportSession {
  public:
+  // ImportHeader.expected_rows is capped at this many rows: the indexes are
+  // never sized for more on a client's word (about 625,000 buckets per index;
+  // a list that grows past it keeps growing with its writes).
+  static constexpr int64_t kMaxExpectedRows = 10'000'000;
+
   // Validates the header (list exists, mapping sane) and opens a session;
   // `ctx` must outlive it.
   static absl::StatusOr<std::unique_ptr<ImportSession>> Start(const ContactsContext& ctx,
@@ -73,6 +78,9 @@ class ImportSession {
   // or a lookup saw the list empty): adds the inserted rows' keys and moves
   // own_snapshot_ to the state the insert left.
   void OwnInserted(const std::vector<ContactWrite>& inserts, const BatchResult& res);
+  // Before the first batch: sizes the indexes for the header's
+  // expected_rows (ContactStore::ReserveIndexes), capped.
+  absl::Status SizeIndexes();
   void CommitLoop();
   // Waits until the committer has written everything handed to it.
   absl::Status Drain();
@@ -101,6 +109,7 @@ class ImportSession {
   bool stop_ = false;
   absl::Status commit_error_;
   std::thread committer_;
+  bool sized_ = false;  // committer thread only: SizeIndexes ran
   // Committer thread only. While own_list_ is set, the list in state
   // own_snapshot_ holds only contacts this session inserted after seeing it
   // empty, and every key a lookup in it could match (external id, or every

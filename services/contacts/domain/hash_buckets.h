@@ -55,17 +55,32 @@ inline constexpr BucketShape kLegacyShape{16, 0};
 // buckets (0 when it has enough).
 int64_t SplitsNeeded(const BucketShape& shape, int64_t entries);
 
-// One split: bucket `from` gives the entries whose hash has bit `level` set
-// to bucket `to`; `level` is the level of the shape being split.
-struct BucketSplit {
-  int64_t from = 0, to = 0;
-  int level = 0;
-};
-// The splits that take `shape` up by `n` splits, in order, and the result.
-std::vector<BucketSplit> PlanSplits(BucketShape shape, int64_t n, BucketShape* result);
-// Whether an entry with this hash moves in `split`.
-inline bool MovesIn(const BucketSplit& split, uint64_t hash) {
-  return ((hash >> split.level) & 1) != 0;
-}
+// Growing by many splits at once. A shape is fixed by its bucket count, so
+// the shape an index grows to can be named directly, and every entry of a
+// bucket that splits (once or several times) goes straight to its bucket
+// under the new shape: after.BucketOf(hash). Only buckets that existed before
+// and split on the way hold entries that move; buckets created on the way
+// start empty. So the work of a growth is bounded by the buckets (and
+// entries) the index had, not by how far it grows: sizing a new list's index
+// for a million entries reads one bucket.
+
+// A safety bound on the entries any index is sized for (2^32 buckets, far
+// beyond any tenant; it keeps every bucket number and shift in range).
+inline constexpr int64_t kMaxSizedEntries = int64_t{1} << 36;
+// The smallest shape reached from `shape` by splits that has room for
+// `entries` at kBucketTargetLoad (`shape` itself when it has; `entries` is
+// clamped to kMaxSizedEntries).
+BucketShape ShapeFor(const BucketShape& shape, int64_t entries);
+// The buckets of `before` whose entries may move when the index grows to
+// `after` (the buckets split on the way), in increasing order. `after` must
+// have at least as many buckets as `before`.
+std::vector<int64_t> BucketsSplit(const BucketShape& before, const BucketShape& after);
+// How many BucketsSplit returns, without listing them.
+int64_t CountBucketsSplit(const BucketShape& before, const BucketShape& after);
+// The furthest shape on the way from `from` to `target` whose growth reads
+// at most `max_reads` buckets of `from` (BucketsSplit): `target` when it is
+// within reach, else at least one split further than `from` (when
+// max_reads >= 1).
+BucketShape GrowthStep(const BucketShape& from, const BucketShape& target, int64_t max_reads);
 
 }  // namespace dialgrid::contacts

@@ -179,6 +179,17 @@ class ContactStore {
                                                 const ImportProgress* progress,
                                                 int64_t max_contacts,
                                                 const std::string& snapshot = "") = 0;
+  // Sizes the list's external-id index and the tenant's phone index for
+  // `new_contacts` more contacts (one number each) before they arrive, so an
+  // import that knows its size does not grow them batch by batch (moving
+  // entries each time). A hint only: never more than the room `max_contacts`
+  // leaves (< 0: no quota), never lowers a size, and too small a hint just
+  // leaves the rest to grow with the writes. What it costs in Redis is bounded
+  // by the entries the indexes hold already (they may move; empty buckets
+  // are not stored), not by the hint. ABORTED when other writers kept
+  // changing the indexes (nothing lost; they grow with the writes).
+  virtual absl::Status ReserveIndexes(const std::string& tenant, const std::string& list,
+                                      int64_t new_contacts, int64_t max_contacts) = 0;
   virtual absl::StatusOr<int64_t> ImportCommitted(const std::string& tenant,
                                                   const std::string& list,
                                                   const std::string& import_id) = 0;

@@ -395,6 +395,22 @@ absl::StatusOr<BatchResult> MemoryContactStore::InsertNew(
   return res;
 }
 
+absl::Status MemoryContactStore::ReserveIndexes(const std::string& tenant,
+                                                const std::string& list, int64_t new_contacts,
+                                                int64_t max_contacts) {
+  (void)max_contacts;
+  std::lock_guard<std::mutex> lock(mu_);
+  reserved_[{tenant, list}].push_back(new_contacts);
+  return absl::OkStatus();
+}
+
+std::vector<int64_t> MemoryContactStore::ReservedFor(const std::string& tenant,
+                                                     const std::string& list) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = reserved_.find({tenant, list});
+  return it == reserved_.end() ? std::vector<int64_t>() : it->second;
+}
+
 absl::StatusOr<int64_t> MemoryContactStore::ImportCommitted(const std::string& tenant,
                                                             const std::string& list,
                                                             const std::string& import_id) {

@@ -63,6 +63,9 @@ class MemoryContactStore final : public ContactStore {
                                         const std::vector<ContactWrite>& writes,
                                         const ImportProgress* progress, int64_t max_contacts,
                                         const std::string& snapshot) override;
+  // Records the reservation (ReservedFor); there are no indexes to size here.
+  absl::Status ReserveIndexes(const std::string& tenant, const std::string& list,
+                              int64_t new_contacts, int64_t max_contacts) override;
   absl::StatusOr<int64_t> ImportCommitted(const std::string& tenant, const std::string& list,
                                           const std::string& import_id) override;
   absl::StatusOr<std::vector<Lease>> LeaseDue(const std::string& tenant, const std::string& list,
@@ -76,6 +79,8 @@ class MemoryContactStore final : public ContactStore {
   Events OutboxOf(const std::string& tenant) const;
   // Contacts the tenant holds across lists.
   int64_t ContactsOf(const std::string& tenant) const;
+  // The new_contacts of every ReserveIndexes call for the list, in order.
+  std::vector<int64_t> ReservedFor(const std::string& tenant, const std::string& list) const;
   // Whether a seq is in its list's dialer queue.
   bool Queued(const std::string& tenant, const std::string& list, int64_t seq) const;
 
@@ -111,6 +116,7 @@ class MemoryContactStore final : public ContactStore {
 
   mutable std::mutex mu_;
   std::map<std::string, TenantState> tenants_;
+  std::map<std::pair<std::string, std::string>, std::vector<int64_t>> reserved_;
   int64_t etags_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "services/common/core/errors.h"
 #include "services/contacts/domain/hash_buckets.h"
 #include "services/contacts/adapters/redis_contact_store.h"
+#include "services/contacts/application/import_session.h"
 #include "services/contacts/application/contact_manager.h"
 #include "tests/fixtures/servers.h"
 
@@ -98,6 +100,10 @@ class InterleavingStore final : public ContactStore {
                                         int64_t m, const std::string& s) override {
     return inner_->InsertNew(t, l, w, p, m, s);
   }
+  absl::Status ReserveIndexes(const std::string& t, const std::string& l, int64_t n,
+                              int64_t m) override {
+    return inner_->ReserveIndexes(t, l, n, m);
+  }
   absl::StatusOr<int64_t> ImportCommitted(const std::string& t, const std::string& l,
                                           const std::string& i) override {
     return inner_->ImportCommitted(t, l, i);
@@ -145,10 +151,12 @@ class ContactManagerComponentTest : public ::testing::Test {
   }
 
   // Imports `csv` (columns id,phone) with the PHONE duplicate policy.
-  absl::StatusOr<v1::ImportReport> Import(const std::string& import_id, const std::string& csv) {
+  absl::StatusOr<v1::ImportReport> Import(const std::string& import_id, const std::string& csv,
+                                          int64_t expected_rows = 0) {
     v1::ImportHeader h;
     h.set_parent(kList);
     h.set_import_id(import_id);
+    h.set_expected_rows(expected_rows);
     h.set_format(v1::IMPORT_FORMAT_CSV);
     h.set_default_country("US");
     h.set_duplicate_policy(v1::DUPLICATE_POLICY_PHONE);
@@ -267,6 +275,145 @@ TEST_F(ContactManagerComponentTest, IndexesGrowWithTheListAndKeepEveryEntry) {
   auto erased = manager_->EraseContactData(erase);
   ASSERT_TRUE(erased.ok()) << erased.status();
   EXPECT_EQ(erased->erased_contacts_size(), 1);
+}
+
+// The shapes of the list's external-id index and of the tenant's phone index.
+std::pair<BucketShape, BucketShape> Shapes(redis::Client& r) {
+  auto x = r.Command({"HMGET", "{t:acme}:l:calls", "xl", "xs"});
+  auto p = r.Command({"HMGET", "{t:acme}:pi", "l", "s"});
+  EXPECT_TRUE(x.ok() && p.ok());
+  auto shape = [](const redis::Reply& hmget) {
+    if (hmget.elements.size() < 2 || hmget.elements[0].is_nil()) return BucketShape{};
+    return BucketShape{std::stoi(hmget.elements[0].str), std::stoll(hmget.elements[1].str)};
+  };
+  return {shape(*x), shape(*p)};
+}
+
+// Calls of a Redis command since the last CONFIG RESETSTAT.
+int64_t Calls(redis::Client& r, const std::string& command) {
+  auto info = r.Command({"INFO", "commandstats"});
+  EXPECT_TRUE(info.ok());
+  std::string tag = absl::StrCat("cmdstat_", command, ":calls=");
+  size_t at = info->str.find(tag);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str.substr(at + tag.size()));
+}
+
+// Every id and phone of `n` rows "<prefix><i>", "+1212<base+i>" is found,
+// and the index buckets hold exactly `n` entries each, within their shape.
+void ExpectAllFound(RedisContactStore& store, redis::Client& r, const std::string& prefix,
+                    int64_t base, int n) {
+  std::vector<std::string> ids, phones;
+  for (int i = 0; i < n; ++i) {
+    ids.push_back(absl::StrCat(prefix, i));
+    phones.push_back(absl::StrCat("+1212", base + i));
+  }
+  auto by_id = store.FindByExternalIds("acme", "calls", ids, nullptr);
+  auto by_phone = store.FindByPhones("acme", "calls", phones, nullptr);
+  ASSERT_TRUE(by_id.ok() && by_phone.ok());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_GT((*by_id)[i], 0) << ids[i];
+    EXPECT_EQ((*by_id)[i], (*by_phone)[i]) << phones[i];
+  }
+  auto [x, p] = Shapes(r);
+  for (const auto& [pattern, shape] : std::vector<std::pair<std::string, BucketShape>>{
+           {"{t:acme}:x:calls:*", x}, {"{t:acme}:p:*", p}}) {
+    int64_t total = 0;
+    for (const auto& [key, entries] : BucketSizes(r, pattern)) {
+      total += entries;
+      EXPECT_LT(std::stoll(key.substr(key.rfind(':') + 1)), shape.Buckets()) << key;
+    }
+    EXPECT_EQ(total, n) << pattern;
+  }
+}
+
+std::string Rows(const std::string& prefix, int64_t base, int from, int to) {
+  std::string csv = "id,phone\n";
+  for (int i = from; i < to; ++i) absl::StrAppend(&csv, prefix, i, ",+1212", base + i, "\n");
+  return csv;
+}
+
+// ImportHeader.expected_rows: the indexes get their final shape before the
+// first batch (one bucket read, nothing moved), and the import's batches
+// then move no entry at all.
+TEST_F(ContactManagerComponentTest, ExpectedRowsSizesTheIndexesOnceAndNothingMoves) {
+  ASSERT_TRUE(raw_->Command({"CONFIG", "RESETSTAT"}).ok());
+  auto r = Import("sized", Rows("e-", 4000000, 0, 4500), 4500);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows_accepted(), 4500);
+  auto [x, p] = Shapes(*raw_);
+  EXPECT_EQ(x, ShapeFor(BucketShape{}, 4500));
+  EXPECT_EQ(p, ShapeFor(BucketShape{}, 4500));
+  EXPECT_EQ(x.Buckets(), 282);
+  EXPECT_EQ(Calls(*raw_, "hdel"), 0) << "an entry was moved";
+  // The phone index's growth reads are HKEYS: the reservation's one read only
+  // (this import's phone lookups are HGETALLs).
+  EXPECT_LE(Calls(*raw_, "hkeys"), 1);
+  ExpectAllFound(*redis_store_, *raw_, "e-", 4000000, 4500);
+}
+
+// A hint too small: the rest grows with the writes as without one.
+TEST_F(ContactManagerComponentTest, ExpectedRowsTooSmallIsMadeUpByGrowth) {
+  auto r = Import("small", Rows("s-", 5000000, 0, 3000), 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->rows_accepted(), 3000);
+  auto [x, p] = Shapes(*raw_);
+  EXPECT_EQ(x, ShapeFor(BucketShape{}, 3000));
+  EXPECT_EQ(p, ShapeFor(BucketShape{}, 3000));
+  ExpectAllFound(*redis_store_, *raw_, "s-", 5000000, 3000);
+}
+
+// An absurd hint is capped: by the import (10,000,000 rows) and by the
+// store at the room the tenant's quota leaves (1,000,000 here). The
+// reservation itself stores no bucket: what it can cost in Redis is bounded
+// by the entries that arrive (at worst a bucket each), never by the hint.
+TEST_F(ContactManagerComponentTest, AbsurdExpectedRowsIsCappedAndAllocatesNothing) {
+  auto before = raw_->Command({"DBSIZE"});
+  ASSERT_TRUE(redis_store_
+                  ->ReserveIndexes("acme", "calls", std::numeric_limits<int64_t>::max(),
+                                   /*max_contacts=*/1000000)
+                  .ok());
+  auto [x, p] = Shapes(*raw_);
+  EXPECT_EQ(x, ShapeFor(BucketShape{}, 1000000));  // the quota's room, not the hint
+  EXPECT_EQ(p, ShapeFor(BucketShape{}, 1000000));
+  EXPECT_EQ(raw_->Command({"DBSIZE"})->integer, before->integer + 1);  // P pi, no bucket
+  // Without a quota the import's own cap applies.
+  ASSERT_TRUE(raw_->Command({"DEL", "{t:acme}:pi"}).ok());
+  ASSERT_TRUE(raw_->Command({"HDEL", "{t:acme}:l:calls", "xl", "xs"}).ok());
+  ASSERT_TRUE(raw_->Command({"HSET", "{t:acme}:l:calls", "xl", "0", "xs", "0"}).ok());
+  auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+  ContactManager unlimited(redis_store_, *zones, nullptr, clock_, "u");
+  v1::ImportHeader h;
+  h.set_parent(kList);
+  h.set_import_id("absurd");
+  h.set_default_country("US");
+  h.mutable_mapping()->set_external_id("id");
+  h.mutable_mapping()->add_phones("phone");
+  h.set_expected_rows(std::numeric_limits<int64_t>::max());
+  auto session = unlimited.StartImport(h);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Feed(Rows("a-", 6000000, 0, 100)).ok());
+  auto r = (*session)->Finish();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_accepted(), 100);
+  std::tie(x, p) = Shapes(*raw_);
+  EXPECT_EQ(x, ShapeFor(BucketShape{}, ImportSession::kMaxExpectedRows));
+  ExpectAllFound(*redis_store_, *raw_, "a-", 6000000, 100);
+  EXPECT_LE(BucketSizes(*raw_, "{t:acme}:x:calls:*").size(), 100u);
+}
+
+// Sizing an index that holds entries moves them (in steps of at most 256
+// bucket reads) and every entry stays found.
+TEST_F(ContactManagerComponentTest, ReservingAFilledIndexMovesEveryEntryRight) {
+  ASSERT_TRUE(Import("fill", Rows("f-", 7000000, 0, 3000)).ok());
+  ASSERT_TRUE(redis_store_->ReserveIndexes("acme", "calls", 97000, -1).ok());
+  auto [x, p] = Shapes(*raw_);
+  EXPECT_EQ(x, ShapeFor(BucketShape{}, 100000));
+  EXPECT_EQ(p, ShapeFor(BucketShape{}, 100000));
+  ExpectAllFound(*redis_store_, *raw_, "f-", 7000000, 3000);
+  // Never lowered: a smaller reservation changes nothing.
+  ASSERT_TRUE(redis_store_->ReserveIndexes("acme", "calls", 10, -1).ok());
+  EXPECT_EQ(Shapes(*raw_).first, x);
 }
 
 // Data stored before sizing (list hash without "xl", no phone-index record,

@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 
 #include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
+#include "services/contacts/application/import_session.h"
 #include "services/contacts/testing/memory_contact_store.h"
 
 namespace dialgrid::contacts {
@@ -79,10 +81,12 @@ class ContactManagerTest : public ::testing::Test {
     return manager_.ReportOutcome(req);
   }
 
-  absl::StatusOr<v1::ImportReport> Import(const std::string& import_id, const std::string& csv) {
+  absl::StatusOr<v1::ImportReport> Import(const std::string& import_id, const std::string& csv,
+                                          int64_t expected_rows = 0) {
     v1::ImportHeader h;
     h.set_parent("tenants/acme/contactLists/a");
     h.set_import_id(import_id);
+    h.set_expected_rows(expected_rows);
     h.set_default_country("US");
     h.mutable_mapping()->set_external_id("id");
     h.mutable_mapping()->set_first_name("name");
@@ -141,6 +145,45 @@ TEST_F(ContactManagerTest, DuplicateRowsInOneBatchMergeLaterWins) {
   EXPECT_EQ(r->rows_accepted(), 1);
   EXPECT_EQ(r->duplicates_merged(), 1);
   EXPECT_EQ(store_->ContactsOf("acme"), 1);
+}
+
+TEST_F(ContactManagerTest, ExpectedRowsSizesTheIndexesOnceBeforeTheFirstBatch) {
+  const std::string csv = "id,name,phone\ncrm-1,Ann,+14155550101\ncrm-2,Bob,+14155550102\n";
+  auto r = Import("i1", csv, 50000);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_accepted(), 2);
+  EXPECT_EQ(store_->ReservedFor("acme", "a"), std::vector<int64_t>{50000});
+  // Without a hint nothing is reserved (the indexes grow with the writes).
+  ASSERT_TRUE(Import("i2", "id,name,phone\ncrm-3,Cy,+14155550103\n").ok());
+  EXPECT_EQ(store_->ReservedFor("acme", "a"), std::vector<int64_t>{50000});
+}
+
+TEST_F(ContactManagerTest, ExpectedRowsLessTheRowsAResumedImportCommitted) {
+  const std::string csv = "id,name,phone\ncrm-1,Ann,+14155550101\ncrm-2,Bob,+14155550102\n";
+  ASSERT_TRUE(Import("i1", csv).ok());
+  // The same import id again: 2 rows are committed already, 3 of 5 remain.
+  auto r = Import("i1", csv + "crm-3,Cy,+14155550103\n", 5);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_skipped(), 2);
+  EXPECT_EQ(r->rows_accepted(), 1);
+  EXPECT_EQ(store_->ReservedFor("acme", "a"), std::vector<int64_t>{3});
+  // A hint below what is committed already reserves nothing.
+  ASSERT_TRUE(Import("i1", csv, 1).ok());
+  EXPECT_EQ(store_->ReservedFor("acme", "a"), std::vector<int64_t>{3});
+}
+
+TEST_F(ContactManagerTest, AbsurdOrNegativeExpectedRowsAreCappedAndHarmless) {
+  const std::string csv = "id,name,phone\ncrm-1,Ann,+14155550101\n";
+  auto r = Import("i1", csv, std::numeric_limits<int64_t>::max());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rows_accepted(), 1);
+  EXPECT_EQ(store_->ReservedFor("acme", "a"),
+            std::vector<int64_t>{ImportSession::kMaxExpectedRows});
+  auto neg = Import("i2", "id,name,phone\ncrm-2,Bob,+14155550102\n", -7);
+  ASSERT_TRUE(neg.ok()) << neg.status();
+  EXPECT_EQ(neg->rows_accepted(), 1);
+  EXPECT_EQ(store_->ReservedFor("acme", "a").size(), 1u);  // no reservation for -7
+  EXPECT_EQ(store_->ContactsOf("acme"), 2);
 }
 
 TEST_F(ContactManagerTest, LeaseGoesByPriorityAndOutcomesMoveStatus) {
