@@ -7,6 +7,7 @@
 #include "services/agent-state/adapters/lua/create_agent.lua.h"
 #include "services/agent-state/adapters/lua/delete_agent.lua.h"
 #include "services/agent-state/adapters/lua/mark_alerted.lua.h"
+#include "services/agent-state/adapters/lua/put_settings.lua.h"
 #include "services/agent-state/adapters/lua/put_status.lua.h"
 #include "services/agent-state/adapters/lua/update_agent.lua.h"
 #include "services/agent-state/application/agent_state_manager.h"
@@ -361,6 +362,33 @@ absl::StatusOr<std::map<std::string, int64_t>> RedisAgentStore::KpiCounters(
   return out;
 }
 
+absl::StatusOr<AgentStore::StoredSettings> RedisAgentStore::GetSettings(absl::string_view scope) {
+  auto r = redis_->Command(
+      {"HMGET", absl::StrCat(TenantHashTag(scope), ":agent-settings"), "def", "etag"});
+  if (!r.ok()) return r.status();
+  StoredSettings out;
+  if (r->elements.size() == 2 && !r->elements[0].is_nil()) {
+    out.definition = r->elements[0].str;
+    out.etag = r->elements[1].str;
+  }
+  return out;
+}
+
+absl::Status RedisAgentStore::PutSettings(absl::string_view scope, absl::string_view etag,
+                                          const StoredSettings& settings, const Events& events) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kPutSettings);
+  std::vector<std::string> args = {std::string(etag), settings.definition, settings.etag};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(
+      *script, {absl::StrCat(TenantHashTag(scope), ":agent-settings")}, args, scope);
+  if (!r.ok()) return ScriptError(r.status(), "storing the agent settings");
+  if (r->str == "ETAG_MISMATCH") {
+    return Aborted("ETAG_MISMATCH", "the settings were changed meanwhile; read them again");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> RedisAgentStore::Scopes() {
   auto scopes = redis_->Command({"SMEMBERS", kScopesKey});
   if (!scopes.ok()) return scopes.status();
@@ -390,23 +418,15 @@ absl::StatusOr<std::map<AgentState, int64_t>> RedisAgentStore::StateCounts() {
 }
 
 absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> RedisAgentStore::InStateSince(
-    absl::Time before, int max) {
-  DG_ASSIGN_OR_RETURN(std::vector<std::string> scopes, Scopes());
-  std::vector<std::vector<std::string>> cmds;
-  for (const auto& sc : scopes) {
-    cmds.push_back({"ZRANGE", SinceKey(sc), "-inf", absl::StrCat("(", Ms(before)), "BYSCORE",
-                    "LIMIT", "0", std::to_string(max)});
-  }
-  std::vector<std::pair<AgentKey, AgentStatus>> out;
-  if (cmds.empty()) return out;
-  auto r = redis_->Pipeline(cmds);
+    const std::string& scope, absl::Time before, int max) {
+  auto r = redis_->Command({"ZRANGE", SinceKey(scope), "-inf", absl::StrCat("(", Ms(before)),
+                            "BYSCORE", "LIMIT", "0", std::to_string(max)});
   if (!r.ok()) return r.status();
   std::vector<AgentKey> keys;
-  for (size_t s = 0; s < r->size(); ++s) {
-    for (const auto& e : (*r)[s].elements) keys.push_back(AgentKey{scopes[s], e.str});
-  }
+  for (const auto& e : r->elements) keys.push_back(AgentKey{scope, e.str});
   std::vector<bool> found;
   DG_ASSIGN_OR_RETURN(std::vector<AgentStatus> statuses, Statuses(keys, &found));
+  std::vector<std::pair<AgentKey, AgentStatus>> out;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (found[i]) out.emplace_back(keys[i], statuses[i]);
   }

@@ -8,6 +8,7 @@
 //                        call_tenant, campaign, since, hb, timer, pnr, plo,
 //                        missed; times in ms since the epoch) and ver
 //   S:agents             zset of agent ids (score 0: id order)
+//   S:agent-settings     hash: def (the AgentSettings, serialized), etag
 //   {vendor}:pool-grants:<tenant>  set of pool agents ("<pool>/<agent>")
 //                        granted to the tenant's campaigns
 //   S:agent-ready        zset: READY agents by the time they became ready
@@ -63,9 +64,13 @@ class RedisAgentStore final : public AgentStore {
   absl::StatusOr<std::map<std::string, int64_t>> KpiCounters(const AgentKey& key,
                                                              absl::string_view day,
                                                              absl::string_view part) override;
+  absl::StatusOr<StoredSettings> GetSettings(absl::string_view scope) override;
+  absl::Status PutSettings(absl::string_view scope, absl::string_view etag,
+                           const StoredSettings& settings, const Events& events) override;
   absl::StatusOr<std::map<AgentState, int64_t>> StateCounts() override;
-  absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> InStateSince(absl::Time before,
-                                                                             int max) override;
+  absl::StatusOr<std::vector<std::string>> Scopes() override;
+  absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> InStateSince(
+      const std::string& scope, absl::Time before, int max) override;
   absl::StatusOr<bool> MarkAlerted(const AgentKey& key, int64_t version,
                                    const Events& events) override;
   absl::StatusOr<AgentKey> AgentOfCall(absl::string_view scope, absl::string_view call_ref) override;
@@ -79,7 +84,6 @@ class RedisAgentStore final : public AgentStore {
 
  private:
   static absl::StatusOr<AgentStatus> ParseStatus(const redis::Reply& reply);
-  absl::StatusOr<std::vector<std::string>> Scopes();
 
   std::shared_ptr<redis::Client> redis_;
   std::shared_ptr<events::RedisOutbox> outbox_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/time/civil_time.h"
@@ -389,7 +390,158 @@ Events AgentStateManager::EventsOf(const AgentKey& key, const Move& move) const 
                               clock_)};
 }
 
+namespace {
+
+// Reason codes only the service sets.
+bool SystemReason(absl::string_view code) {
+  return code == "login" || code == "missed_reservation";
+}
+
+std::string SettingsName(const std::string& scope) {
+  return scope.empty() ? "agentPools/-/agentSettings"
+                       : absl::StrCat("tenants/", scope, "/agentSettings");
+}
+
+absl::StatusOr<std::string> ScopeOfSettings(absl::string_view name) {
+  if (name == "agentPools/-/agentSettings") return std::string();
+  std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() == 3 && parts[0] == "tenants" && parts[2] == "agentSettings" &&
+      ValidateTenantId(parts[1]).ok()) {
+    return std::string(parts[1]);
+  }
+  return InvalidField("name", "MALFORMED_NAME",
+                      "must be tenants/{tenant}/agentSettings or agentPools/-/agentSettings");
+}
+
+absl::Duration DurationOf(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::AgentSettings> AgentStateManager::ReadSettings(const std::string& scope) {
+  DG_ASSIGN_OR_RETURN(AgentStore::StoredSettings stored, store_->GetSettings(scope));
+  v1::AgentSettings s;
+  if (!stored.definition.empty() && !s.ParseFromString(stored.definition)) {
+    return absl::DataLossError("stored agent settings do not parse");
+  }
+  s.set_name(SettingsName(scope));
+  s.set_etag(stored.etag);
+  return s;
+}
+
+absl::StatusOr<v1::AgentSettings> AgentStateManager::CachedSettings(const std::string& scope) {
+  const absl::Time now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> lock(settings_mu_);
+    auto it = settings_cache_.find(scope);
+    if (it != settings_cache_.end() && now - it->second.first < absl::Seconds(2)) {
+      return it->second.second;
+    }
+  }
+  DG_ASSIGN_OR_RETURN(v1::AgentSettings s, ReadSettings(scope));
+  std::lock_guard<std::mutex> lock(settings_mu_);
+  settings_cache_[scope] = {now, s};
+  return s;
+}
+
+absl::Status AgentStateManager::CheckReasonCode(const AgentKey& key, const std::string& code) {
+  if (code.empty()) return absl::OkStatus();  // the state machine asks for one
+  if (code.size() > 63 || !IsId(code)) {
+    return InvalidField("reason_code", "INVALID_ID", "1-63 characters of [a-z0-9-]");
+  }
+  DG_ASSIGN_OR_RETURN(v1::AgentSettings settings, CachedSettings(key.scope));
+  if (settings.reason_codes_size() == 0) return absl::OkStatus();
+  for (const auto& r : settings.reason_codes()) {
+    if (r.code() == code) return absl::OkStatus();
+  }
+  return InvalidField("reason_code", "UNKNOWN_REASON_CODE",
+                      absl::StrCat("\"", code, "\" is not one of the reason codes in ",
+                                   settings.name()));
+}
+
+absl::StatusOr<v1::AgentSettings> AgentStateManager::GetSettings(absl::string_view name) {
+  DG_ASSIGN_OR_RETURN(std::string scope, ScopeOfSettings(name));
+  return ReadSettings(scope);
+}
+
+absl::StatusOr<v1::AgentSettings> AgentStateManager::UpdateSettings(
+    const v1::AgentSettings& patch, const std::vector<std::string>& mask) {
+  DG_ASSIGN_OR_RETURN(std::string scope, ScopeOfSettings(patch.name()));
+  if (mask.empty()) return InvalidField("update_mask", "FIELD_REQUIRED", "name the fields to update");
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    DG_ASSIGN_OR_RETURN(v1::AgentSettings current, ReadSettings(scope));
+    if (!patch.etag().empty() && patch.etag() != current.etag()) {
+      return Aborted("ETAG_MISMATCH", "the settings were changed since they were read");
+    }
+    const std::string etag = current.etag();
+    v1::AgentSettings next = current;
+    for (const auto& path : mask) {
+      if (path == "reason_codes") {
+        *next.mutable_reason_codes() = patch.reason_codes();
+      } else if (path == "idle_alert") {
+        *next.mutable_idle_alert() = patch.idle_alert();
+      } else if (path == "not_ready_alert") {
+        *next.mutable_not_ready_alert() = patch.not_ready_alert();
+      } else {
+        return InvalidField("update_mask", "FIELD_NOT_UPDATABLE",
+                            absl::StrCat("\"", path, "\" cannot be updated (reason_codes, "
+                                         "idle_alert, not_ready_alert)"));
+      }
+    }
+    if (next.reason_codes_size() > 100) {
+      return InvalidField("settings.reason_codes", "TOO_MANY_VALUES", "at most 100 reason codes");
+    }
+    std::set<std::string> codes;
+    for (const auto& r : next.reason_codes()) {
+      if (!IsId(r.code())) {
+        return InvalidField("settings.reason_codes.code", "INVALID_ID",
+                            "1-63 characters of [a-z0-9-]");
+      }
+      if (SystemReason(r.code())) {
+        return InvalidField("settings.reason_codes.code", "RESERVED_REASON_CODE",
+                            "\"login\" and \"missed_reservation\" are the service's own");
+      }
+      if (!codes.insert(r.code()).second) {
+        return InvalidField("settings.reason_codes.code", "DUPLICATE_VALUE",
+                            absl::StrCat(r.code(), " twice"));
+      }
+      if (r.display_name().empty() || r.display_name().size() > 200) {
+        return InvalidField("settings.reason_codes.display_name", "FIELD_REQUIRED",
+                            "1-200 characters");
+      }
+      DG_RETURN_IF_ERROR(ValidateText("settings.reason_codes.display_name", r.display_name()));
+    }
+    for (const auto& [field, d] : {std::pair<const char*, const google::protobuf::Duration*>{
+                                       "settings.idle_alert", &next.idle_alert()},
+                                   {"settings.not_ready_alert", &next.not_ready_alert()}}) {
+      const absl::Duration v = DurationOf(*d);
+      if (v < absl::ZeroDuration() || v > absl::Hours(24)) {
+        return InvalidField(field, "VALUE_OUT_OF_RANGE", "must be 0 (the default) to 24 hours");
+      }
+    }
+    next.clear_etag();
+    next.set_name(SettingsName(scope));
+    const std::string new_etag = NewEtag();
+    v1::AgentSettings event = next;
+    event.set_etag(new_etag);
+    Events events = {kafka::MakeEnvelope(scope, next.name(), event, options_.producer, clock_)};
+    absl::Status st =
+        store_->PutSettings(scope, etag, {next.SerializeAsString(), new_etag}, events);
+    if (st.ok()) {
+      std::lock_guard<std::mutex> lock(settings_mu_);
+      settings_cache_.erase(scope);
+      return event;
+    }
+    if (ReasonOf(st) != "ETAG_MISMATCH" || !patch.etag().empty()) return st;
+  }
+  return Aborted("ETAG_MISMATCH", "the settings keep changing; retry");
+}
+
 absl::StatusOr<Move> AgentStateManager::Apply(const AgentKey& key, const MoveRequest& request) {
+  if (request.kind == MoveKind::kNotReady && request.actor != Actor::kTimer) {
+    DG_RETURN_IF_ERROR(CheckReasonCode(key, request.reason));
+  }
   absl::Status last;
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     auto current = store_->GetStatus(key);
@@ -571,15 +723,30 @@ absl::StatusOr<v1::TeamKpis> AgentStateManager::GetTeamKpis(absl::string_view pa
 
 absl::StatusOr<AgentStateManager::AlertSweep> AgentStateManager::SweepAlerts() {
   AlertSweep sweep;
-  const absl::Duration idle = options_.idle_alert;
-  const absl::Duration away = options_.not_ready_alert;
-  absl::Duration shortest = absl::InfiniteDuration();
-  if (idle > absl::ZeroDuration()) shortest = std::min(shortest, idle);
-  if (away > absl::ZeroDuration()) shortest = std::min(shortest, away);
-  if (shortest == absl::InfiniteDuration()) return sweep;
   const absl::Time now = clock_.Now();
-  DG_ASSIGN_OR_RETURN(auto long_ones, store_->InStateSince(now - shortest, 10000));
-  for (const auto& [key, status] : long_ones) {
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> scopes, store_->Scopes());
+  std::vector<std::tuple<AgentKey, AgentStatus, absl::Duration, absl::Duration>> long_ones;
+  for (const auto& scope : scopes) {
+    // The scope's own thresholds, else the service's.
+    absl::Duration idle = options_.idle_alert;
+    absl::Duration away = options_.not_ready_alert;
+    auto settings = CachedSettings(scope);
+    if (settings.ok()) {
+      if (DurationOf(settings->idle_alert()) > absl::ZeroDuration()) {
+        idle = DurationOf(settings->idle_alert());
+      }
+      if (DurationOf(settings->not_ready_alert()) > absl::ZeroDuration()) {
+        away = DurationOf(settings->not_ready_alert());
+      }
+    }
+    absl::Duration shortest = absl::InfiniteDuration();
+    if (idle > absl::ZeroDuration()) shortest = std::min(shortest, idle);
+    if (away > absl::ZeroDuration()) shortest = std::min(shortest, away);
+    if (shortest == absl::InfiniteDuration()) continue;
+    DG_ASSIGN_OR_RETURN(auto some, store_->InStateSince(scope, now - shortest, 10000));
+    for (auto& [key, status] : some) long_ones.emplace_back(key, status, idle, away);
+  }
+  for (const auto& [key, status, idle, away] : long_ones) {
     absl::Duration threshold;
     if (status.state == AgentState::kReady && idle > absl::ZeroDuration()) {
       threshold = idle;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -126,6 +127,13 @@ class AgentStateManager {
     int raised = 0;
   };
   absl::StatusOr<AlertSweep> SweepAlerts();
+  // A scope's agent settings ("tenants/{t}/agentSettings",
+  // "agentPools/-/agentSettings"): never set reads as empty (any reason
+  // code, the service's alert thresholds).
+  absl::StatusOr<v1::AgentSettings> GetSettings(absl::string_view name);
+  absl::StatusOr<v1::AgentSettings> UpdateSettings(const v1::AgentSettings& patch,
+                                                   const std::vector<std::string>& mask);
+
   // Agents per state (not LOGGED_OUT), across tenants and pools.
   absl::StatusOr<std::map<AgentState, int64_t>> StateCounts();
 
@@ -139,12 +147,19 @@ class AgentStateManager {
   absl::StatusOr<Page> ListScope(const std::string& scope, const std::string& prefix,
                                  std::string after, absl::string_view team, int size);
   std::string NewEtag() const;
+  // The scope's settings, read at most every few seconds (moves check
+  // reason codes against them).
+  absl::StatusOr<v1::AgentSettings> CachedSettings(const std::string& scope);
+  absl::StatusOr<v1::AgentSettings> ReadSettings(const std::string& scope);
+  absl::Status CheckReasonCode(const AgentKey& key, const std::string& code);
   absl::TimeZone ZoneOf(const AgentKey& key) const;
   Events EventsOf(const AgentKey& key, const Move& move) const;
 
   std::shared_ptr<AgentStore> store_;
   const Clock& clock_;
   AgentStateOptions options_;
+  std::mutex settings_mu_;
+  std::map<std::string, std::pair<absl::Time, v1::AgentSettings>> settings_cache_;
 };
 
 }  // namespace dialgrid::agentstate

@@ -116,13 +116,26 @@ class AgentStore {
                                                                      absl::string_view day,
                                                                      absl::string_view part) = 0;
 
+  // The scope's agent settings (the API's AgentSettings, serialized) and
+  // their etag; both "" when never set.
+  struct StoredSettings {
+    std::string definition;
+    std::string etag;
+  };
+  virtual absl::StatusOr<StoredSettings> GetSettings(absl::string_view scope) = 0;
+  // Replaces them if their etag is still `etag`; ABORTED ETAG_MISMATCH.
+  virtual absl::Status PutSettings(absl::string_view scope, absl::string_view etag,
+                                   const StoredSettings& settings, const Events& events) = 0;
+
   // How many agents are in each state but LOGGED_OUT now, across scopes.
   virtual absl::StatusOr<std::map<AgentState, int64_t>> StateCounts() = 0;
 
-  // Up to `max` logged-in agents per scope that entered their current state
-  // before `before`, across scopes, with their statuses.
+  // The scopes that have agents (tenant ids, "" for the pools).
+  virtual absl::StatusOr<std::vector<std::string>> Scopes() = 0;
+  // Up to `max` logged-in agents of `scope` that entered their current state
+  // before `before`, with their statuses.
   virtual absl::StatusOr<std::vector<std::pair<AgentKey, AgentStatus>>> InStateSince(
-      absl::Time before, int max) = 0;
+      const std::string& scope, absl::Time before, int max) = 0;
 
   // Records that an alert about the agent's status `version` was raised;
   // false when it already was (one alert per state entered).

@@ -293,6 +293,28 @@ grpc::ServerUnaryReactor* AgentStateServiceImpl::GetTeamKpis(grpc::CallbackServe
                     });
 }
 
+grpc::ServerUnaryReactor* AgentStateServiceImpl::GetAgentSettings(
+    grpc::CallbackServerContext* ctx, const v1::GetAgentSettingsRequest* req,
+    v1::AgentSettings* resp) {
+  // Desktops read the reason codes too.
+  return ServeUnary(env_, ctx, "GetAgentSettings", *req, Of("name", req->name()),
+                    {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_VENDOR_ADMIN,
+                     ROLE_PLATFORM_SERVICE},
+                    [=](const CallContext&) { return Into(manager_.GetSettings(req->name()), resp); });
+}
+
+grpc::ServerUnaryReactor* AgentStateServiceImpl::UpdateAgentSettings(
+    grpc::CallbackServerContext* ctx, const v1::UpdateAgentSettingsRequest* req,
+    v1::AgentSettings* resp) {
+  return ServeUnary(env_, ctx, "UpdateAgentSettings", *req,
+                    Of("settings.name", req->settings().name()),
+                    {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN}, [=](const CallContext&) {
+                      std::vector<std::string> mask(req->update_mask().paths().begin(),
+                                                    req->update_mask().paths().end());
+                      return Into(manager_.UpdateSettings(req->settings(), mask), resp);
+                    });
+}
+
 grpc::ServerUnaryReactor* AgentStateServiceImpl::ListAgents(grpc::CallbackServerContext* ctx,
                                                             const v1::ListAgentsRequest* req,
                                                             v1::ListAgentsResponse* resp) {

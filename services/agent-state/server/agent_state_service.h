@@ -51,6 +51,12 @@ class AgentStateServiceImpl final : public v1::AgentStateService::CallbackServic
   grpc::ServerUnaryReactor* GetTeamKpis(grpc::CallbackServerContext* ctx,
                                         const v1::GetTeamKpisRequest* req,
                                         v1::TeamKpis* resp) override;
+  grpc::ServerUnaryReactor* GetAgentSettings(grpc::CallbackServerContext* ctx,
+                                             const v1::GetAgentSettingsRequest* req,
+                                             v1::AgentSettings* resp) override;
+  grpc::ServerUnaryReactor* UpdateAgentSettings(grpc::CallbackServerContext* ctx,
+                                                const v1::UpdateAgentSettingsRequest* req,
+                                                v1::AgentSettings* resp) override;
   grpc::ServerUnaryReactor* Login(grpc::CallbackServerContext* ctx, const v1::LoginRequest* req,
                                   v1::AgentStatus* resp) override;
   grpc::ServerUnaryReactor* Logout(grpc::CallbackServerContext* ctx, const v1::LogoutRequest* req,

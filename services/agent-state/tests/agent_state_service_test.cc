@@ -226,6 +226,13 @@ TEST_F(AgentStateServiceTest, EveryServedRpcRefusesAnotherTenantsAgents) {
        "day { year: 2026 month: 12 day: 3 }"},
       {"/dialgrid.agentstate.v1.AgentStateService/GetTeamKpis",
        "parent: 'tenants/as-b' day { year: 2026 month: 12 day: 3 }"},
+      {"/dialgrid.agentstate.v1.AgentStateService/GetAgentSettings",
+       "name: 'tenants/as-b/agentSettings'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/GetAgentSettings",
+       "name: 'agentPools/-/agentSettings'"},
+      {"/dialgrid.agentstate.v1.AgentStateService/UpdateAgentSettings",
+       "settings { name: 'tenants/as-b/agentSettings' reason_codes { code: 'planted' "
+       "display_name: 'x' } } update_mask { paths: 'reason_codes' }"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Agent::descriptor()->file()->FindServiceByName("AgentStateService"), cases)) {
@@ -729,6 +736,76 @@ TEST_F(AgentStateServiceTest, AnAgentAwayTooLongRaisesOneAlertPerStateEntered) {
   absl::SleepFor(absl::Seconds(2));  // more sweeps: still one alert for this state
   EXPECT_TRUE((*recorder)->WaitFor([&](const auto& events) { return alerts_for(events) == 1; }));
   (*recorder)->Stop();
+}
+
+TEST_F(AgentStateServiceTest, ATenantsReasonCodesAndAlertThresholdsAreItsOwn) {
+  // as-b lists its reason codes and alerts on agents idle for a second.
+  v1::UpdateAgentSettingsRequest up;
+  up.mutable_settings()->set_name("tenants/as-b/agentSettings");
+  for (const char* code : {"lunch", "training"}) {
+    auto* r = up.mutable_settings()->add_reason_codes();
+    r->set_code(code);
+    r->set_display_name(code);
+  }
+  up.mutable_settings()->mutable_idle_alert()->set_seconds(1);
+  up.mutable_update_mask()->add_paths("reason_codes");
+  up.mutable_update_mask()->add_paths("idle_alert");
+  v1::AgentSettings settings;
+  grpc::Status st = stub()->UpdateAgentSettings(Ctx(*admin_b_).get(), up, &settings);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(settings.reason_codes_size(), 2);
+  EXPECT_FALSE(settings.etag().empty());
+  // The service's own codes cannot be listed; a supervisor cannot change them.
+  auto bad = up;
+  bad.mutable_settings()->clear_etag();
+  bad.mutable_settings()->mutable_reason_codes(0)->set_code("login");
+  EXPECT_EQ(ReasonOf(stub()->UpdateAgentSettings(Ctx(*admin_b_).get(), bad, &settings)),
+            "RESERVED_REASON_CODE");
+  // A stale etag.
+  up.mutable_settings()->set_etag("stale");
+  EXPECT_EQ(ReasonOf(stub()->UpdateAgentSettings(Ctx(*admin_b_).get(), up, &settings)),
+            "ETAG_MISMATCH");
+
+  v1::Agent b = Create(*admin_b_, "as-b", "reasons-1");
+  LoginReady(*agent_b_, b.name());
+  v1::SetNotReadyRequest nr;
+  nr.set_name(b.name());
+  nr.set_reason_code("coffee");
+  v1::AgentStatus out;
+  st = stub()->SetNotReady(Ctx(*agent_b_).get(), nr, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "UNKNOWN_REASON_CODE");
+  // Another tenant's list does not apply to as-a (it has none: any code).
+  v1::Agent a = Create(*admin_a_, "as-a", "reasons-a");
+  LoginReady(*agent_a_, a.name());
+  v1::SetNotReadyRequest nra;
+  nra.set_name(a.name());
+  nra.set_reason_code("coffee");
+  EXPECT_TRUE(stub()->SetNotReady(Ctx(*agent_a_).get(), nra, &out).ok());
+
+  // as-b's agent, ready for over a second, raises an idle alert with as-b's
+  // threshold (the service's own idle alert is off).
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(), {"agents"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  EXPECT_TRUE((*recorder)->WaitFor([&](const std::vector<event::v1::Envelope>& events) {
+    for (const auto& e : events) {
+      v1::AgentAlert alert;
+      if (e.subject() == b.name() && e.payload().UnpackTo(&alert) &&
+          alert.status().state() == v1::STATE_READY && alert.threshold().seconds() == 1) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  (*recorder)->Stop();
+  nr.set_reason_code("training");
+  EXPECT_TRUE(stub()->SetNotReady(Ctx(*agent_b_).get(), nr, &out).ok());
+  EXPECT_EQ(out.reason_code(), "training");
+  // The desktop reads the list.
+  v1::GetAgentSettingsRequest get;
+  get.set_name("tenants/as-b/agentSettings");
+  ASSERT_TRUE(stub()->GetAgentSettings(Ctx(*agent_b_).get(), get, &settings).ok());
+  EXPECT_EQ(settings.reason_codes(1).code(), "training");
 }
 
 TEST_F(AgentStateServiceTest, WatchersTakeAFreshSnapshotAfterTheChangeFeedBreaks) {

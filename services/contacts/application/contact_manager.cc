@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/request_ids.h"
 #include "services/common/core/names.h"
@@ -76,8 +77,8 @@ absl::StatusOr<v1::ContactList> ContactManager::CreateContactList(
   cl.clear_counts_by_status();
   cl.clear_contact_count();
   absl::Time now = ctx_.clock().Now();
-  *cl.mutable_create_time() = ToProto(now);
-  *cl.mutable_update_time() = ToProto(now);
+  *cl.mutable_create_time() = ToTimestamp(now);
+  *cl.mutable_update_time() = ToTimestamp(now);
   cl.set_etag(RandomHex(8));
   v1::ContactListCreated ev;
   *ev.mutable_contact_list() = cl;
@@ -163,7 +164,7 @@ absl::StatusOr<v1::ContactList> ContactManager::UpdateContactList(
                           absl::StrCat("\"", path.substr(0, 64), "\" cannot be updated"));
     }
   }
-  *cur.mutable_update_time() = ToProto(ctx_.clock().Now());
+  *cur.mutable_update_time() = ToTimestamp(ctx_.clock().Now());
   DG_RETURN_IF_ERROR(ctx_.store().ReplaceList(ref.tenant, ref.list, cur, etag));
   return cur;
 }

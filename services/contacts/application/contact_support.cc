@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/status_macros.h"
@@ -10,14 +11,7 @@
 
 namespace dialgrid::contacts {
 
-using google::protobuf::util::TimeUtil;
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(ts));
-}
 
 absl::StatusOr<ListRef> ParseList(absl::string_view field, absl::string_view name) {
   DG_ASSIGN_OR_RETURN(auto ids, ParseName(field, name, "tenants/{tenant}/contactLists/{list}"));
@@ -65,7 +59,7 @@ ContactWrite MakeWrite(int64_t seq, const std::string& before_bytes, const v1::C
     w.new_phones = Phones(*after);
     w.new_status = StatusKey(after->status());
     w.new_priority = after->priority();
-    if (InQueue(*after)) w.queue_at = FromProto(after->next_callable_time());
+    if (InQueue(*after)) w.queue_at = FromTimestamp(after->next_callable_time());
   }
   return w;
 }

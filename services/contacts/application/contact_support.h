@@ -21,8 +21,7 @@ namespace dialgrid::contacts {
 // Retries of a write that lost a compare-and-set to a concurrent writer.
 inline constexpr int kCommitAttempts = 20;
 
-google::protobuf::Timestamp ToProto(absl::Time t);
-absl::Time FromProto(const google::protobuf::Timestamp& ts);
+// Times: ToTimestamp and FromTimestamp from services/common/core/proto_time.h.
 
 struct ListRef {
   std::string tenant, list, name;

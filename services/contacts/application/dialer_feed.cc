@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "services/common/core/proto_time.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
@@ -47,7 +48,7 @@ absl::StatusOr<v1::LeaseContactsResponse> LeaseContacts(const ContactsContext& c
     DG_ASSIGN_OR_RETURN(*lc->mutable_contact(), FromStored(l.bytes, ref.name, l.seq));
     lc->mutable_contact()->set_status(v1::CONTACT_STATUS_LEASED);
     lc->set_lease_id(l.lease_id);
-    *lc->mutable_expire_time() = ToProto(l.expire_time);
+    *lc->mutable_expire_time() = ToTimestamp(l.expire_time);
   }
   return resp;
 }
@@ -72,7 +73,7 @@ absl::StatusOr<v1::Contact> ReportOutcome(const ContactsContext& ctx,
                               "the lease is not held (expired, reported or wrong id)");
   }
   v1::Contact next = l.contact;
-  *next.mutable_update_time() = ToProto(now);
+  *next.mutable_update_time() = ToTimestamp(now);
   if (req.kind() != v1::OUTCOME_KIND_RELEASED) {
     next.set_attempts(next.attempts() + 1);
     next.set_last_outcome(req.outcome());
@@ -81,7 +82,7 @@ absl::StatusOr<v1::Contact> ReportOutcome(const ContactsContext& ctx,
     case v1::OUTCOME_KIND_RETRY:
       next.set_status(v1::CONTACT_STATUS_CALLABLE);
       *next.mutable_next_callable_time() =
-          req.has_next_callable_time() ? req.next_callable_time() : ToProto(now);
+          req.has_next_callable_time() ? req.next_callable_time() : ToTimestamp(now);
       break;
     case v1::OUTCOME_KIND_COMPLETED: next.set_status(v1::CONTACT_STATUS_COMPLETED); break;
     case v1::OUTCOME_KIND_UNREACHABLE: next.set_status(v1::CONTACT_STATUS_UNREACHABLE); break;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/text.h"
 #include "services/contacts/domain/csv_reader.h"
@@ -14,7 +15,6 @@
 namespace dialgrid::contacts {
 namespace {
 
-using google::protobuf::util::TimeUtil;
 
 absl::Status CheckText(absl::string_view field, absl::string_view value, size_t max,
                        TextKind kind = TextKind::kSingleLine) {
@@ -26,9 +26,6 @@ absl::Status CheckText(absl::string_view field, absl::string_view value, size_t 
   return ValidateText(field, value, kind);  // controls, text-direction characters: INVALID_TEXT
 }
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 
 }  // namespace
@@ -133,9 +130,9 @@ void InitNewContact(v1::Contact& c, absl::Time now) {
   bool callable = false;
   for (const auto& p : c.phones()) callable = callable || p.callable();
   c.set_status(callable ? v1::CONTACT_STATUS_CALLABLE : v1::CONTACT_STATUS_UNREACHABLE);
-  if (!c.has_next_callable_time()) *c.mutable_next_callable_time() = ToProto(now);
-  *c.mutable_create_time() = ToProto(now);
-  *c.mutable_update_time() = ToProto(now);
+  if (!c.has_next_callable_time()) *c.mutable_next_callable_time() = ToTimestamp(now);
+  *c.mutable_create_time() = ToTimestamp(now);
+  *c.mutable_update_time() = ToTimestamp(now);
 }
 
 v1::Contact MergeUpsert(const v1::Contact& existing, const v1::Contact& fresh, absl::Time now) {
@@ -145,7 +142,7 @@ v1::Contact MergeUpsert(const v1::Contact& existing, const v1::Contact& fresh, a
   c.set_last_outcome(existing.last_outcome());
   *c.mutable_create_time() = existing.create_time();
   if (!fresh.has_next_callable_time()) *c.mutable_next_callable_time() = existing.next_callable_time();
-  *c.mutable_update_time() = ToProto(now);
+  *c.mutable_update_time() = ToTimestamp(now);
   return c;
 }
 

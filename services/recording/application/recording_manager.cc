@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/pages.h"
@@ -23,9 +24,6 @@ using google::protobuf::util::TimeUtil;
 
 constexpr int kTries = 5;
 
-google::protobuf::Timestamp Ts(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 v1::State StateOf(const std::string& s) {
   if (s == kStateRecording) return v1::STATE_RECORDING;
@@ -136,8 +134,8 @@ v1::Recording RecordingManager::ToProto(const RecordingMeta& m) {
   r.set_audio_format(static_cast<v1::AudioFormat>(m.audio_format));
   r.set_announcement_played(m.announcement_played);
   r.set_state(StateOf(m.state));
-  if (m.create_time != absl::InfinitePast()) *r.mutable_create_time() = Ts(m.create_time);
-  if (m.stop_time != absl::InfinitePast()) *r.mutable_stop_time() = Ts(m.stop_time);
+  if (m.create_time != absl::InfinitePast()) *r.mutable_create_time() = ToTimestamp(m.create_time);
+  if (m.stop_time != absl::InfinitePast()) *r.mutable_stop_time() = ToTimestamp(m.stop_time);
   int64_t audio = m.upload == kUploadDone ? m.audio_bytes : m.accepted_bytes;
   *r.mutable_duration() = TimeUtil::NanosecondsToDuration(
       absl::ToInt64Nanoseconds(AudioDuration(m.audio_format, audio)));
@@ -147,8 +145,8 @@ v1::Recording RecordingManager::ToProto(const RecordingMeta& m) {
   r.set_sha256(m.sha256);
   for (const auto& g : m.gaps) {
     v1::Gap* out = r.add_gaps();
-    if (g.start != absl::InfinitePast()) *out->mutable_start_time() = Ts(g.start);
-    if (g.end != absl::InfiniteFuture()) *out->mutable_end_time() = Ts(g.end);
+    if (g.start != absl::InfinitePast()) *out->mutable_start_time() = ToTimestamp(g.start);
+    if (g.end != absl::InfiniteFuture()) *out->mutable_end_time() = ToTimestamp(g.end);
     out->set_audio_offset(g.audio_offset);
     out->set_paused_by(g.paused_by);
     out->set_reason(g.reason);
@@ -156,7 +154,7 @@ v1::Recording RecordingManager::ToProto(const RecordingMeta& m) {
   }
   r.set_last_sequence(m.last_sequence);
   r.set_incomplete_reason(m.incomplete_reason);
-  if (m.expire_time != absl::InfiniteFuture()) *r.mutable_expire_time() = Ts(m.expire_time);
+  if (m.expire_time != absl::InfiniteFuture()) *r.mutable_expire_time() = ToTimestamp(m.expire_time);
   r.set_legal_hold(!m.holds.empty());
   for (const auto& h : m.holds) r.add_holds(HoldName(m.ref.tenant, h));
   r.set_key_id(m.key_id);
@@ -173,9 +171,9 @@ v1::LegalHold RecordingManager::ToProto(const HoldMeta& h) {
   out.set_reason(h.reason);
   out.set_state(h.released ? v1::HOLD_STATE_RELEASED : v1::HOLD_STATE_ACTIVE);
   out.set_placed_by(h.placed_by);
-  if (h.create_time != absl::InfinitePast()) *out.mutable_create_time() = Ts(h.create_time);
+  if (h.create_time != absl::InfinitePast()) *out.mutable_create_time() = ToTimestamp(h.create_time);
   if (h.released) {
-    if (h.release_time != absl::InfinitePast()) *out.mutable_release_time() = Ts(h.release_time);
+    if (h.release_time != absl::InfinitePast()) *out.mutable_release_time() = ToTimestamp(h.release_time);
     out.set_released_by(h.released_by);
     out.set_release_reason(h.release_reason);
   }
@@ -614,7 +612,7 @@ v1::RetentionPolicy PolicyProto(absl::string_view name, const RetentionMeta& m, 
   *out.mutable_retention() =
       TimeUtil::SecondsToDuration(absl::ToInt64Seconds(m.retention));
   if (!inherited && m.update_time != absl::InfinitePast()) {
-    *out.mutable_update_time() = Ts(m.update_time);
+    *out.mutable_update_time() = ToTimestamp(m.update_time);
   }
   out.set_updated_by(m.updated_by);
   out.set_inherited(inherited);
