@@ -228,13 +228,7 @@ absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& 
 absl::StatusOr<std::vector<std::string>> RedisAgentStore::ListIds(absl::string_view scope,
                                                                   absl::string_view after,
                                                                   int max) {
-  auto r = redis_->Command({"ZRANGE", IndexKey(scope),
-                            after.empty() ? "-" : absl::StrCat("(", after), "+", "BYLEX", "LIMIT",
-                            "0", std::to_string(max)});
-  if (!r.ok()) return r.status();
-  std::vector<std::string> out;
-  for (const auto& e : r->elements) out.push_back(e.str);
-  return out;
+  return redis::MembersAfter(*redis_, IndexKey(scope), after, max);
 }
 
 absl::Status RedisAgentStore::UpdateDefinition(const AgentKey& key, absl::string_view etag,

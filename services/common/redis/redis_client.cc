@@ -348,4 +348,16 @@ absl::StatusOr<std::string> StringOrNotFound(const Reply& reply) {
   return reply.str;
 }
 
+absl::StatusOr<std::vector<std::string>> MembersAfter(Client& client, absl::string_view key,
+                                                      absl::string_view after, int max) {
+  auto r = client.Command({"ZRANGE", std::string(key),
+                           after.empty() ? "-" : absl::StrCat("(", after), "+", "BYLEX", "LIMIT",
+                           "0", std::to_string(max)});
+  if (!r.ok()) return r.status();
+  std::vector<std::string> out;
+  out.reserve(r->elements.size());
+  for (const auto& e : r->elements) out.push_back(e.str);
+  return out;
+}
+
 }  // namespace dialgrid::redis

@@ -136,6 +136,12 @@ std::vector<std::string> WaitCommand(int replicas, absl::Duration timeout);
 absl::Status CheckReplicated(const Reply& wait_reply, int replicas, absl::Duration timeout);
 
 // Outcome of ReplaceIfEtag.
+// Up to `max` members of the sorted set `key` (all scored alike) after
+// `after` (exclusive; "" from the first), in lexical order: the page of ids a
+// List RPC reads from an index.
+absl::StatusOr<std::vector<std::string>> MembersAfter(Client& client, absl::string_view key,
+                                                      absl::string_view after, int max);
+
 enum class CasResult { kReplaced, kEtagMismatch, kMissing };
 
 // Versioned records kept as a hash {proto, etag}: sets both when the stored

@@ -72,13 +72,7 @@ absl::StatusOr<StoredCampaign> RedisCampaignStore::Get(const std::string& tenant
 absl::StatusOr<std::vector<std::string>> RedisCampaignStore::ListIds(const std::string& tenant,
                                                                      absl::string_view after,
                                                                      int max) {
-  auto r = redis_->Command({"ZRANGE", IndexKey(tenant),
-                            after.empty() ? "-" : absl::StrCat("(", after), "+", "BYLEX", "LIMIT",
-                            "0", std::to_string(max)});
-  if (!r.ok()) return r.status();
-  std::vector<std::string> out;
-  for (const auto& e : r->elements) out.push_back(e.str);
-  return out;
+  return redis::MembersAfter(*redis_, IndexKey(tenant), after, max);
 }
 
 absl::Status RedisCampaignStore::Replace(const std::string& tenant, const std::string& id,

@@ -331,13 +331,7 @@ absl::StatusOr<std::vector<RecordingMeta>> RedisRecordingStore::GetMany(
 absl::StatusOr<std::vector<std::string>> RedisRecordingStore::ListKeys(absl::string_view tenant,
                                                                        absl::string_view after,
                                                                        int max) {
-  auto r = redis_->Command({"ZRANGE", IndexKey(tenant),
-                            after.empty() ? "-" : absl::StrCat("(", after), "+", "BYLEX", "LIMIT",
-                            "0", std::to_string(max)});
-  if (!r.ok()) return r.status();
-  std::vector<std::string> out;
-  for (const auto& e : r->elements) out.push_back(e.str);
-  return out;
+  return redis::MembersAfter(*redis_, IndexKey(tenant), after, max);
 }
 
 absl::Status RedisRecordingStore::ApplyTransition(const RecordingRef& ref, Transition t,
