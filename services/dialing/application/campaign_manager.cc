@@ -138,6 +138,7 @@ absl::StatusOr<v1::Campaign> CampaignManager::Update(const v1::Campaign& patch,
                                                      const std::vector<std::string>& mask,
                                                      const Caller& caller) {
   DG_ASSIGN_OR_RETURN(CampaignKey key, ParseCampaignName("campaign.name", patch.name()));
+  DG_RETURN_IF_ERROR(CheckPatchReferences(key.tenant, patch, mask));
   bool lists_checked = false;
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     DG_ASSIGN_OR_RETURN(StoredCampaign stored, store_->Get(key.tenant, key.id));

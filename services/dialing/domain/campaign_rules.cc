@@ -78,8 +78,10 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
     auto ids = ParseName("campaign.contact_lists", l, "tenants/{tenant}/contactLists/{list}");
     if (!ids.ok()) return ids.status();
     if ((*ids)[0] != tenant) {
-      return InvalidField("campaign.contact_lists", "TENANT_MISMATCH",
-                          "every contact list must be the campaign's own tenant's");
+      // As everywhere: another tenant's resource is not to be named.
+      return WithMetadata(PermissionDenied("TENANT_MISMATCH",
+                                           "the caller may not access resources of this tenant"),
+                          "field", "campaign.contact_lists");
     }
     if (!lists.insert(l).second) {
       return InvalidField("campaign.contact_lists", "DUPLICATE_VALUE", absl::StrCat(l, " twice"));
@@ -233,6 +235,28 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
   }
   if (costs.per_minute_micros() < 0 || costs.per_attempt_micros() < 0) {
     return OutOfRange("campaign.costs", "must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckPatchReferences(absl::string_view tenant, const v1::Campaign& patch,
+                                  const std::vector<std::string>& mask) {
+  if (mask.empty()) {
+    return InvalidField("update_mask", "FIELD_REQUIRED", "name the fields to update");
+  }
+  // Whether masked or not: a request naming another tenant's resource
+  // anywhere is refused.
+  for (const auto& l : patch.contact_lists()) {
+    auto t = TenantOfName("campaign.contact_lists", l);
+    if (!t.ok()) return t.status();
+    if (*t != tenant) {
+      return WithMetadata(PermissionDenied("TENANT_MISMATCH",
+                                           "the caller may not access resources of this tenant"),
+                          "field", "campaign.contact_lists");
+    }
+  }
+  for (const auto& sk : patch.skills()) {
+    DG_RETURN_IF_ERROR(CheckId("campaign.skills.name", sk.name()));
   }
   return absl::OkStatus();
 }

@@ -33,10 +33,18 @@ void ApplyDefaults(v1::Campaign& campaign, absl::string_view tenant_time_zone);
 
 // The first thing wrong with `campaign` of `tenant`, as INVALID_ARGUMENT
 // naming the field (FIELD_REQUIRED, VALUE_OUT_OF_RANGE, MALFORMED_NAME,
-// TENANT_MISMATCH for another tenant's list, INVALID_PHONE_NUMBER,
-// DUPLICATE_VALUE, UNKNOWN_TIME_ZONE, ...); an enum value of 0 where one is
+// INVALID_PHONE_NUMBER,
+// DUPLICATE_VALUE, UNKNOWN_TIME_ZONE, ...), or PERMISSION_DENIED
+// TENANT_MISMATCH for another tenant's list; an enum value of 0 where one is
 // needed is FIELD_REQUIRED (undefined numbers are refused by the runtime).
 absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& campaign);
+
+// What an update names, checked before the campaign is read (so another
+// tenant's resource is PERMISSION_DENIED TENANT_MISMATCH whether or not the
+// campaign exists), masked or not: its contact lists' tenant, its skills'
+// names; and that the mask is not empty.
+absl::Status CheckPatchReferences(absl::string_view tenant, const v1::Campaign& patch,
+                                  const std::vector<std::string>& mask);
 
 // `current` with the fields of `mask` taken from `patch` (then validated by
 // the caller). FIELD_NOT_UPDATABLE for output-only fields or unknown paths.

@@ -54,7 +54,7 @@ TEST(CampaignRules, EachBadSettingIsRefusedByName) {
        "campaign.contact_lists"},
       {"another tenant's list",
        [](v1::Campaign& c) { c.set_contact_lists(0, "tenants/globex/contactLists/spring"); },
-       "TENANT_MISMATCH", "campaign.contact_lists"},
+       "TENANT_MISMATCH", ""},  // PERMISSION_DENIED, the field in its metadata
       {"a list twice",
        [](v1::Campaign& c) { c.add_contact_lists("tenants/acme/contactLists/spring"); },
        "DUPLICATE_VALUE", "campaign.contact_lists"},
@@ -183,6 +183,24 @@ TEST(CampaignRules, EachBadSettingIsRefusedByName) {
     EXPECT_EQ(Reason(c), k.reason) << k.what;
     EXPECT_EQ(Field(c), k.field) << k.what;
   }
+}
+
+TEST(CampaignRules, AnotherTenantsListIsPermissionDeniedBeforeAnythingIsRead) {
+  v1::Campaign c = Valid();
+  c.set_contact_lists(0, "tenants/globex/contactLists/spring");
+  EXPECT_TRUE(absl::IsPermissionDenied(ValidateCampaign("acme", c)));
+  v1::Campaign patch;
+  patch.add_contact_lists("tenants/globex/contactLists/spring");
+  absl::Status st = CheckPatchReferences("acme", patch, {"contact_lists"});
+  EXPECT_TRUE(absl::IsPermissionDenied(st));
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  // Named anywhere in the request, masked or not.
+  EXPECT_TRUE(absl::IsPermissionDenied(CheckPatchReferences("acme", patch, {"display_name"})));
+  patch.clear_contact_lists();
+  EXPECT_TRUE(CheckPatchReferences("acme", patch, {"display_name"}).ok());
+  EXPECT_EQ(ReasonOf(CheckPatchReferences("acme", patch, {})), "FIELD_REQUIRED");
+  patch.add_skills()->set_name("tenants/globex/skills/x");
+  EXPECT_EQ(ReasonOf(CheckPatchReferences("acme", patch, {"skills"})), "INVALID_ID");
 }
 
 TEST(CampaignRules, POWERWithARatioWithinLinesPerAgentIsValid) {

@@ -175,7 +175,9 @@ TEST_F(DialingServiceTest, BadSettingsAndMissingListsAreRefusedWithAReason) {
             "CONTACT_LIST_NOT_FOUND");
   req = CreateRequest("dl-a", "bad-3");
   req.mutable_campaign()->set_contact_lists(0, "tenants/dl-b/contactLists/spring");
-  EXPECT_EQ(ReasonOf(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &out)), "TENANT_MISMATCH");
+  st = stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
   req = CreateRequest("dl-a", "bad-4");
   req.mutable_campaign()->clear_caller_ids();
   EXPECT_EQ(ReasonOf(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &out)), "FIELD_REQUIRED");
@@ -267,6 +269,10 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
       {svc + "UpdateCampaign",
        "campaign { name: '" + other + "' max_lines: 5 } update_mask { paths: 'max_lines' }"},
       {svc + "DeleteCampaign", "name: '" + other + "'"},
+      // The caller's own (missing) campaign, naming the other tenant's list.
+      {svc + "UpdateCampaign",
+       "campaign { name: 'tenants/dl-a/campaigns/none' contact_lists: "
+       "'tenants/dl-b/contactLists/spring' } update_mask { paths: 'contact_lists' }"},
       {svc + "StartCampaign", "name: '" + other + "'"},
       {svc + "PauseCampaign", "name: '" + other + "' reason: 'x'"},
       {svc + "ResumeCampaign", "name: '" + other + "'"},
