@@ -20,6 +20,10 @@
 #include "services/compliance/application/compliance_manager.h"
 #include "services/compliance/server/compliance_service.h"
 
+ABSL_FLAG(std::string, statutory_rules_dir,
+          dialgrid::EnvOr("DIALGRID_STATUTORY_RULES_DIR", DIALGRID_COMPLIANCE_DATA_DIR),
+          "Directory of consent_rules.tsv, attempt_caps.tsv and lockouts.tsv (the law's rows "
+          "besides calling hours). Env DIALGRID_STATUTORY_RULES_DIR.");
 ABSL_FLAG(std::string, calling_hours,
           dialgrid::EnvOr("DIALGRID_CALLING_HOURS", DIALGRID_COMPLIANCE_DATA_DIR "/calling_hours.tsv"),
           "Calling-hour presets table. Env DIALGRID_CALLING_HOURS.");
@@ -60,6 +64,8 @@ int main(int argc, char** argv) {
   if (!table.ok()) return fail("--calling_hours", table.status());
   auto presets = compliance::ParseCallingHours(*table);
   if (!presets.ok()) return fail("--calling_hours", presets.status());
+  auto statutory = compliance::LoadStatutoryRules(absl::GetFlag(FLAGS_statutory_rules_dir));
+  if (!statutory.ok()) return fail("--statutory_rules_dir", statutory.status());
   auto zones = geo::ZoneResolver::Load(absl::GetFlag(FLAGS_zone_data_dir), absl::GetFlag(FLAGS_zone_tab));
   if (!zones.ok()) return fail("time-zone tables", zones.status());
   std::vector<std::string> specs;
@@ -95,6 +101,7 @@ int main(int argc, char** argv) {
   compliance::ComplianceOptions options;
   options.producer = rt.instance();
   options.audit_retention = absl::Hours(24) * absl::GetFlag(FLAGS_audit_retention_days);
+  options.statutory = *std::move(statutory);
   options.on_decision = [&](const compliance::v1::DialDecision& d) {
     (d.allowed() ? allowed : denied).Increment();
     for (const auto& r : d.reasons()) reasons.Add({{"code", r.code()}}).Increment();

@@ -60,6 +60,16 @@ absl::StatusOr<std::shared_ptr<const ZoneResolver>> ZoneResolver::Load(
     r->region_by_name_[absl::AsciiStrToUpper(row[2])] = row[1];
     r->country_of_region_[row[1]] = row[0];
   }
+  // Names libphonenumber's offline geocoder gives some NANP area codes
+  // instead of the region's own name (206/253/360/425/509/564 "Washington
+  // State", 202/771 "Washington D.C.", 445 "Philadelphia"): without them
+  // those numbers resolve to no region and their state's rules never apply.
+  for (const auto& [alias, code] : std::vector<std::pair<std::string, std::string>>{
+           {"WASHINGTON STATE", "WA"}, {"WASHINGTON D.C.", "DC"}, {"PHILADELPHIA", "PA"}}) {
+    if (r->country_of_region_.count(code) > 0 && r->region_by_name_.count(alias) == 0) {
+      r->region_by_name_[alias] = code;
+    }
+  }
   auto postal = ReadTsv(data_dir + "/postal_code_regions.tsv", 4);
   if (!postal.ok()) return postal.status();
   for (auto& row : *postal) {

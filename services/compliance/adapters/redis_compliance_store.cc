@@ -26,6 +26,7 @@
 #include "services/compliance/adapters/lua/registry_import.lua.h"
 #include "services/compliance/adapters/lua/registry_prune.lua.h"
 #include "services/compliance/adapters/lua/registry_update.lua.h"
+#include "services/compliance/domain/statutory_rules.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -146,6 +147,7 @@ const char* ScriptOutcome(dialing::v1::CallOutcome outcome) {
     case dialing::v1::CALL_OUTCOME_NOT_PLACED: return "NOT_PLACED";
     case dialing::v1::CALL_OUTCOME_ABANDONED: return "ABANDONED";
     case dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED: return "ANSWERED_CONNECTED";
+    case dialing::v1::CALL_OUTCOME_MACHINE: return "MACHINE";  // a placed attempt, and the AMD lockout
     default: return "PLACED";
   }
 }
@@ -265,6 +267,8 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       c.contact.empty() ? None(c.tenant) : p + "ac:" + c.contact,
       p + "aud:" + c.number,
       c.request_id.empty() ? None(c.tenant) : p + "dreq:" + c.request_id,
+      c.debt.empty() ? None(c.tenant) : p + "ad:" + c.debt,
+      p + "am:" + c.number,
   };
   std::vector<std::string> args = {
       Ms(c.time),                          // 1
@@ -275,7 +279,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       c.reserve ? "1" : "0",               // 6
       c.decision_id,                       // 7
       c.request_id,                        // 8
-      c.need_consent ? "1" : "0",          // 9
+      absl::StrCat(c.consent_level, "|", c.consent_rules),  // 9
       Ms(c.abandon_quiet),                 // 10
       Ms(c.keep_attempts),                 // 11
       Ms(c.audit_retention),               // 12
@@ -284,7 +288,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       c.event.SerializeAsString(),         // 15
       Ms(c.recorded),                      // 16
   };
-  for (const auto* caps : {&c.number_caps, &c.contact_caps}) {
+  for (const auto* caps : {&c.number_caps, &c.contact_caps, &c.debt_caps}) {
     args.push_back(std::to_string(caps->size()));
     for (const AttemptCap& cap : *caps) {
       args.push_back(cap.id);
@@ -292,6 +296,10 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       args.push_back(Ms(cap.window));
     }
   }
+  args.push_back(Ms(c.machine_lockout));
+  args.push_back(c.machine_rule);
+  args.push_back(c.abandon_rule);
+  args.push_back(c.debt);
   auto r = WriteWithEvents(CheckScript(), std::move(keys), args, c.tenant);
   if (!r.ok()) return ScriptError(r.status(), "checking the dial");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the check script");
@@ -411,7 +419,8 @@ absl::StatusOr<v1::Consent> RedisComplianceStore::PutConsent(const std::string& 
   };
   std::string compact =
       absl::StrCat(ms(c.grant_time(), true), "|", ms(c.expire_time(), c.has_expire_time()), "|",
-                   ms(c.revoke_time(), c.has_revoke_time()));
+                   ms(c.revoke_time(), c.has_revoke_time()), "|",
+                   static_cast<int>(LevelOf(c.type())));
   const std::string p = Prefix(tenant);
   auto r = WriteWithEvents(PutConsentScript(),
                            {p + "cons", p + "consp", p + "consx", RequestKeyName(tenant, key)},
@@ -475,7 +484,8 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
       Write(CallEventScript(),
             {p + "ev:" + event_id, p + "an:" + number,
              call.contact().empty() ? None(tenant) : p + "ac:" + call.contact(), p + "ab:" + number,
-             campaign.empty() ? None(tenant) : p + "abr:" + campaign, p + "aud:" + number},
+             campaign.empty() ? None(tenant) : p + "abr:" + campaign, p + "aud:" + number,
+             p + "am:" + number},
             {call.contact(), campaign, outcome, std::to_string(dial), std::to_string(ended),
              std::to_string(answered / 3600000), call.decision_id(),
              Ms(std::max(keep_attempts, absl::Hours(24))), Ms(audit_retention),

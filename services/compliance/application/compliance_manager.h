@@ -30,6 +30,7 @@
 #include "services/compliance/application/registry.h"
 #include "services/compliance/domain/calling_window.h"
 #include "services/compliance/domain/rule_set.h"
+#include "services/compliance/domain/statutory_rules.h"
 #include "services/compliance/ports/compliance_store.h"
 
 namespace dialgrid::compliance {
@@ -57,6 +58,10 @@ struct ComplianceOptions {
   int max_scrub_entries = 1000;
   int max_dnc_numbers = 10000;
   int max_registry_numbers = 100000;
+  // The law's consent rows, caps and lockouts (data/*.tsv, loaded by main
+  // with LoadStatutoryRules). Empty tables apply none of them: tests that
+  // exercise only tenant rules leave them empty.
+  StatutoryRules statutory;
   // Called with every decision taken (metrics).
   std::function<void(const v1::DialDecision&)> on_decision;
 };
@@ -79,6 +84,9 @@ struct DialRequest {
   absl::Time when;  // the time the rules are evaluated at
   DialUse use = DialUse::kDial;
   std::string request_id;  // "" for none
+  // Never UNSPECIFIED here: the request's unset purpose is TELEMARKETING.
+  v1::CallPurpose purpose = v1::CALL_PURPOSE_TELEMARKETING;
+  std::string debt;  // required for DEBT_COLLECTION
 };
 
 class ComplianceManager {

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
@@ -32,7 +33,22 @@ v1::DenialReason WindowReason(const std::string& text) {
 struct CalleePlace {
   std::vector<absl::TimeZone> zones;
   std::vector<const CallingHoursRule*> rules;
+  std::vector<std::string> countries;
+  std::vector<std::string> regions;
 };
+
+// Whether a tenant cap applies to this callee (its jurisdiction, if any,
+// matched as calling hours are).
+bool CapApplies(const AttemptCap& cap, const CalleePlace& place) {
+  if (cap.jurisdiction.empty()) return true;
+  for (const auto& c : place.countries) {
+    if (cap.jurisdiction == c) return true;
+    for (const auto& r : place.regions) {
+      if (cap.jurisdiction == absl::StrCat(c, "-", r)) return true;
+    }
+  }
+  return false;
+}
 
 absl::StatusOr<CalleePlace> LocateCallee(const geo::ZoneResolver& zones,
                                          const phone::NormalizedPhone& number,
@@ -83,7 +99,46 @@ absl::StatusOr<CalleePlace> LocateCallee(const geo::ZoneResolver& zones,
     }
   }
   for (const auto* r : rules) d.add_calling_hours_rules(r->id);
+  place.countries = countries;
+  place.regions = regions;
   return place;
+}
+
+}  // namespace
+
+namespace {
+
+// The purpose as decided on: unset reads as telemarketing (the most
+// restrictive reading); an undefined value is refused.
+absl::StatusOr<v1::CallPurpose> PurposeOf(v1::CallPurpose purpose) {
+  if (purpose == v1::CALL_PURPOSE_UNSPECIFIED) return v1::CALL_PURPOSE_TELEMARKETING;
+  if (!v1::CallPurpose_IsValid(purpose)) {
+    return InvalidField("purpose", "UNKNOWN_ENUM_VALUE",
+                        absl::StrCat("purpose ", static_cast<int>(purpose), " is not defined"));
+  }
+  return purpose;
+}
+
+// A debt id: required for debt collection (Reg F counts per debt), 1-128
+// characters of [A-Za-z0-9._:-].
+absl::Status CheckDebt(const std::string& field, const std::string& debt,
+                       v1::CallPurpose purpose) {
+  if (debt.empty()) {
+    if (purpose == v1::CALL_PURPOSE_DEBT_COLLECTION) {
+      return InvalidField(field, "DEBT_REQUIRED",
+                          "a debt-collection call names its debt (Reg F counts per debt)");
+    }
+    return absl::OkStatus();
+  }
+  bool ok = debt.size() <= 128;
+  for (char c : debt) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == ':' || c == '-');
+  }
+  if (!ok) {
+    return InvalidField(field, "INVALID_DEBT", "a debt id is 1-128 characters of [A-Za-z0-9._:-]");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -153,6 +208,8 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     d.set_scrub(!reserve);
     d.set_request_id(dial.request_id);
     d.set_requested_by(actor.subject);
+    d.set_purpose(dial.purpose);
+    d.set_debt(dial.debt);
 
     DG_ASSIGN_OR_RETURN(CalleePlace place, LocateCallee(*zones_, number, callee, *rs, d));
     const std::vector<absl::TimeZone>& zones = place.zones;
@@ -170,6 +227,8 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
       }
     }
     const std::string& e164 = number.number.e164();
+    // National registries restrict telephone solicitation only.
+    const bool telemarketing = dial.purpose == v1::CALL_PURPOSE_TELEMARKETING;
     for (const std::string& id : rs->registries) {
       const Registry* registry = FindRegistry(id);
       if (registry == nullptr) {
@@ -177,6 +236,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
             "REGISTRY_NOT_LOADED",
             absl::StrCat("registry \"", id, "\" is not loaded on this replica"));
       }
+      if (!telemarketing) continue;
       DG_RETURN_IF_ERROR(FreshEnough(*registry, clock_.Now()));
       if (registry->Contains(e164)) {
         v1::DenialReason* r = d.add_reasons();
@@ -190,7 +250,11 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
                         number.number.type() == type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
     // Wireless lists matter only where consent does (an automated dial
     // under a rule set that requires it); there they must be fresh.
-    const bool consent_rule = rs->require_consent_for_automated_wireless && Automated(mode);
+    // Any consent rule could hinge on the line type (fail closed: a stale
+    // wireless list cannot say a number is wireline).
+    const bool consent_rule = (rs->require_consent_for_automated_wireless ||
+                               !options_.statutory.consent.empty()) &&
+                              Automated(mode);
     for (const auto& r : registries_) {
       if (r->kind != v1::REGISTRY_KIND_WIRELESS) continue;
       if (consent_rule) DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
@@ -214,6 +278,21 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     }
     if (never) d.clear_next_allowed_time();
 
+    // The law's rows that apply to this callee, purpose and mode.
+    DialFacts facts;
+    facts.countries = place.countries;
+    facts.regions = place.regions;
+    facts.purpose = dial.purpose;
+    facts.mode = mode;
+    facts.wireless = wireless;
+    ConsentNeed consent = RequiredConsent(options_.statutory.consent, facts);
+    if (rs->require_consent_for_automated_wireless && Automated(mode) && wireless) {
+      consent.level = std::max(consent.level, ConsentLevel::kExpress);
+      consent.rules.push_back("rule_set.require_consent_for_automated_wireless");
+    }
+    d.set_required_consent(TypeOf(consent.level));
+    for (const auto& id : consent.rules) d.add_consent_rules(id);
+
     // Shared state, atomically: lists, consent, caps, quiet period, reservation.
     DialCheck check;
     check.tenant = tenant;
@@ -225,10 +304,38 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     check.recorded = clock_.Now();
     check.reserve = reserve;
     check.allowed_so_far = d.reasons_size() == 0;
-    check.need_consent = consent_rule && wireless;
+    check.debt = dial.debt;
+    check.consent_level = static_cast<int>(consent.level);
+    check.consent_rules = absl::StrJoin(consent.rules, ",");
     check.abandon_quiet = rs->abandon_quiet;
-    check.number_caps = rs->number_caps;
-    check.contact_caps = rs->contact_caps;
+    for (const Lockout& l : options_.statutory.lockouts) {
+      if (!Applies(l.scope, facts)) continue;
+      if (l.after == LockoutAfter::kAbandoned && l.duration > check.abandon_quiet) {
+        check.abandon_quiet = l.duration;
+        check.abandon_rule = l.id;
+      } else if (l.after == LockoutAfter::kMachine && l.duration > check.machine_lockout) {
+        check.machine_lockout = l.duration;
+        check.machine_rule = l.id;
+      }
+    }
+    for (const AttemptCap& cap : rs->number_caps) {
+      if (CapApplies(cap, place)) check.number_caps.push_back(cap);
+    }
+    for (const AttemptCap& cap : rs->contact_caps) {
+      if (CapApplies(cap, place)) check.contact_caps.push_back(cap);
+    }
+    for (const StatutoryCap& cap : options_.statutory.caps) {
+      if (!Applies(cap.scope, facts)) continue;
+      switch (cap.per) {
+        case CapPer::kPerson:  // the person across all its numbers; the number without a contact
+          (dial.contact.empty() ? check.number_caps : check.contact_caps).push_back(cap.cap);
+          break;
+        case CapPer::kNumber: check.number_caps.push_back(cap.cap); break;
+        case CapPer::kDebt:
+          if (!dial.debt.empty()) check.debt_caps.push_back(cap.cap);
+          break;
+      }
+    }
     check.keep_attempts = kMaxCapWindow;
     check.audit_retention = options_.audit_retention;
     check.decision_id = d.decision_id();
@@ -260,7 +367,11 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::CheckDial(const Actor& actor
     return InvalidField("dialing_mode", "FIELD_REQUIRED", "dialing_mode is required");
   }
   DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
+  DG_ASSIGN_OR_RETURN(v1::CallPurpose purpose, PurposeOf(req.purpose()));
+  DG_RETURN_IF_ERROR(CheckDebt("debt", req.debt(), purpose));
   DialRequest dial;
+  dial.purpose = purpose;
+  dial.debt = req.debt();
   dial.tenant = campaign.first;
   dial.campaign_id = campaign.second;
   dial.campaign = req.campaign();
@@ -291,6 +402,11 @@ absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
     DG_ASSIGN_OR_RETURN(auto ids, ParseName(field, c, kContactPattern));
     if (ids[0] != campaign.first) return TenantMismatch(field);
   }
+  DG_ASSIGN_OR_RETURN(v1::CallPurpose purpose, PurposeOf(req.purpose()));
+  for (int i = 0; i < req.entries_size(); ++i) {
+    DG_RETURN_IF_ERROR(
+        CheckDebt(absl::StrCat("entries[", i, "].debt"), req.entries(i).debt(), purpose));
+  }
   // The rule set must exist before anything is scrubbed (fail closed).
   DG_RETURN_IF_ERROR(RuleSetOf(campaign.first, false).status());
   absl::Time when = req.has_dial_time() ? FromProto(req.dial_time()) : clock_.Now();
@@ -306,6 +422,8 @@ absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
     dial.mode = req.dialing_mode();
     dial.when = when;
     dial.use = DialUse::kScrub;
+    dial.purpose = purpose;
+    dial.debt = e.debt();
     auto d = Decide(actor, dial);
     v1::ScrubResult* r = resp.add_results();
     if (d.ok()) {

@@ -16,7 +16,14 @@ struct AttemptCap {
   std::string id;     // "US-FL-3-PER-24H"
   int max_attempts;   // attempts allowed inside the window
   absl::Duration window;
+  // Where it applies ("US", "US-FL"); "" everywhere. Matched against the
+  // callee's countries and regions before the check.
+  std::string jurisdiction = "";
 };
+
+// The resolution of attempt and lockout times (Redis scores are ms): a
+// closed window clears this long after the oldest counted attempt leaves.
+inline constexpr absl::Duration kTimeResolution = absl::Milliseconds(1);
 
 struct CapDecision {
   bool allowed = true;
@@ -26,12 +33,14 @@ struct CapDecision {
 
 // `attempts` are the times of earlier dials of this number (or contact), any
 // order. A dial at `now` is allowed when, for every cap, fewer than
-// max_attempts fall in (now - window, now]; otherwise the earliest time at
-// which the oldest counted attempt leaves the window.
+// max_attempts fall in [now - window, now] (closed: an attempt exactly 24 h
+// earlier still counts, the restrictive reading); otherwise the earliest
+// time (ms resolution) at which the oldest counted attempt has left it.
 CapDecision CheckAttemptCaps(const std::vector<AttemptCap>& caps, std::vector<absl::Time> attempts,
                              absl::Time now);
 
-// Refused until `last_abandoned + quiet` (no redial after an abandoned call).
+// Refused through `last_abandoned + quiet` inclusive (closed: a redial
+// exactly 72 h later is still refused), allowed 1 ms later.
 CapDecision CheckAbandonQuietPeriod(absl::Time last_abandoned, absl::Duration quiet,
                                     absl::Time now);
 

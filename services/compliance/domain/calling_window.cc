@@ -11,6 +11,11 @@
 namespace dialgrid::compliance {
 namespace {
 
+// An input echoed in an error message, cut to a readable length.
+std::string Truncated(absl::string_view s) {
+  return s.size() <= 64 ? std::string(s) : absl::StrCat(s.substr(0, 64), "...");
+}
+
 int WeekdayIndex(absl::CivilDay day) {
   switch (absl::GetWeekday(day)) {
     case absl::Weekday::monday: return 0;
@@ -67,6 +72,10 @@ absl::Time NextAllowed(const CallingHoursRule& rule, const absl::TimeZone& tz, a
   absl::CivilDay day = absl::CivilDay(now);
   int minute_of_day = static_cast<int>(now.hour()) * 60 + static_cast<int>(now.minute());
   for (int i = 0; i < 400; ++i, ++day) {
+    if (!InEffect(rule, day)) {  // the law is not in force yet: any time
+      if (i == 0) return t;
+      return std::max(t, StartOf(absl::CivilMinute(day), tz));
+    }
     if (!IsHoliday(rule, day)) {
       for (const LocalWindow& w : rule.by_weekday[static_cast<size_t>(WeekdayIndex(day))]) {
         if (i == 0 && minute_of_day >= w.end_minute) continue;
@@ -83,11 +92,31 @@ absl::Time NextAllowed(const CallingHoursRule& rule, const absl::TimeZone& tz, a
 
 }  // namespace
 
+absl::CivilDay EasterSunday(int64_t y) {
+  int64_t a = y % 19, b = y / 100, c = y % 100, d = b / 4, e = b % 4, f = (b + 8) / 25,
+          g = (b - f + 1) / 3, h = (19 * a + b - d - g + 15) % 30, i = c / 4, k = c % 4,
+          l = (32 + 2 * e + 2 * i - h - k) % 7, m = (a + 11 * h + 22 * l) / 451;
+  int month = static_cast<int>((h + l - 7 * m + 114) / 31);
+  int dom = static_cast<int>((h + l - 7 * m + 114) % 31 + 1);
+  return absl::CivilDay(y, month, dom);
+}
+
+bool InEffect(const CallingHoursRule& rule, absl::CivilDay day) {
+  return !rule.effective_from.has_value() || day >= *rule.effective_from;
+}
+
 bool IsHoliday(const CallingHoursRule& rule, absl::CivilDay day) {
+  if (!InEffect(rule, day)) return false;
   for (const std::string& h : rule.holidays) {
     int64_t y = day.year();
     absl::CivilDay hd;
-    if (h == "MLK") {
+    if (h == "GOOD_FRIDAY") {
+      hd = EasterSunday(y) - 2;
+    } else if (h == "EASTER_SATURDAY") {
+      hd = EasterSunday(y) - 1;
+    } else if (h == "EASTER_MONDAY") {
+      hd = EasterSunday(y) + 1;
+    } else if (h == "MLK") {
       hd = NthWeekday(y, 1, absl::Weekday::monday, 3);
     } else if (h == "MEMORIAL") {
       hd = NthWeekday(y, 5, absl::Weekday::monday, -1);
@@ -109,7 +138,9 @@ bool IsHoliday(const CallingHoursRule& rule, absl::CivilDay day) {
 namespace {
 
 bool ValidHoliday(absl::string_view h) {
-  if (h == "MLK" || h == "MEMORIAL" || h == "LABOR" || h == "THANKSGIVING") return true;
+  for (const char* code : kComputedHolidays) {
+    if (h == code) return true;
+  }
   std::vector<absl::string_view> md = absl::StrSplit(h, '-');
   int mo = 0, d = 0;
   if (md.size() != 2 || md[0].size() != 2 || md[1].size() != 2 || !absl::SimpleAtoi(md[0], &mo) ||
@@ -184,13 +215,23 @@ absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::s
     for (absl::string_view h : absl::StrSplit(cols[9], ',')) {
       if (!ValidHoliday(h)) {
         return InvalidField("calling_hours", "MALFORMED_HOLIDAY",
-                            absl::StrCat(where, ": holiday \"", h,
-                                         "\" is not MM-DD, MLK, MEMORIAL, LABOR or THANKSGIVING"));
+                            absl::StrCat(where, ": holiday \"", Truncated(h),
+                                         "\" is not MM-DD, MLK, MEMORIAL, LABOR, THANKSGIVING, "
+                                         "GOOD_FRIDAY, EASTER_SATURDAY or EASTER_MONDAY"));
       }
       r.holidays.emplace_back(h);
     }
   }
   r.source = std::string(cols[10]);
+  if (cols.size() > 11 && cols[11] != "-" && !cols[11].empty()) {
+    absl::CivilDay from;
+    if (cols[11].size() != 10 || !absl::ParseCivilTime(cols[11], &from)) {
+      return InvalidField("calling_hours", "INVALID_DATE",
+                          absl::StrCat(where, ": effective date \"", Truncated(cols[11]),
+                                       "\" is not YYYY-MM-DD"));
+    }
+    r.effective_from = from;
+  }
   return r;
 }
 
@@ -238,9 +279,14 @@ WindowDecision CheckCallingWindow(const std::vector<absl::TimeZone>& zones,
   for (const auto& tz : zones) {
     for (const CallingHoursRule* r : rules) {
       if (NextAllowed(*r, tz, t, limit) != t) {
-        bool holiday = IsHoliday(*r, absl::ToCivilDay(t, tz));
-        d.reasons.push_back(absl::StrCat(holiday ? "HOLIDAY:" : "OUTSIDE_CALLING_HOURS:", r->id,
-                                         "@", tz.name()));
+        absl::CivilDay today = absl::ToCivilDay(t, tz);
+        const char* code = "OUTSIDE_CALLING_HOURS:";
+        if (IsHoliday(*r, today)) {
+          code = "HOLIDAY:";
+        } else if (r->by_weekday[static_cast<size_t>(WeekdayIndex(today))].empty()) {
+          code = "DAY_BANNED:";  // no calling at all on this weekday (e.g. Sunday)
+        }
+        d.reasons.push_back(absl::StrCat(code, r->id, "@", tz.name()));
       }
     }
   }

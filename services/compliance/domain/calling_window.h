@@ -8,6 +8,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,19 +32,32 @@ struct CallingHoursRule {
   // Monday = 0 ... Sunday = 6; an empty list means no calling that day.
   std::array<std::vector<LocalWindow>, 7> by_weekday;
   // Month-day holidays with no calling ("01-01"), and computed ones
-  // ("MLK": third Monday of January, "MEMORIAL", "LABOR", "THANKSGIVING").
+  // ("MLK": third Monday of January, "MEMORIAL", "LABOR", "THANKSGIVING",
+  // and the Easter days "GOOD_FRIDAY", "EASTER_SATURDAY", "EASTER_MONDAY").
   std::vector<std::string> holidays;
   std::string source;  // where the parameters come from
+  // The first local day the rule applies (a law taking effect later, e.g.
+  // Pennsylvania's Sunday ban from 2026-10-18); before it the rule allows
+  // any time. Unset: always in effect.
+  std::optional<absl::CivilDay> effective_from;
 };
+
+// The holiday codes a rule may name besides "MM-DD" dates.
+inline constexpr const char* kComputedHolidays[] = {
+    "MLK", "MEMORIAL", "LABOR", "THANKSGIVING", "GOOD_FRIDAY", "EASTER_SATURDAY", "EASTER_MONDAY"};
+
+// Easter Sunday of a Gregorian year (anonymous Gregorian algorithm).
+absl::CivilDay EasterSunday(int64_t year);
 
 // Parses the preset table (services/compliance/data/calling_hours.tsv):
 // id, jurisdiction, seven day columns ("08:00-21:00", "-" for none,
-// several windows joined by ","), holidays (","-joined or "-"), source.
+// several windows joined by ","), holidays (","-joined or "-"), source, and
+// optionally the day it takes effect ("YYYY-MM-DD", "-" or absent: always).
 // INVALID_ARGUMENT with the line for any malformed entry, including windows
 // that end before they start.
 absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_view tsv);
 
-// One rule from its 11 columns (as in the table); `where` names it in errors
+// One rule from its 11 or 12 columns (as in the table); `where` names it in errors
 // ("line 12", "rule_set.custom_calling_hours[0]"). Also refuses overlapping
 // windows, unknown holidays and malformed jurisdictions.
 absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::string_view>& cols,
@@ -62,7 +76,8 @@ struct WindowDecision {
   // allows the call (InfiniteFuture if none within the search horizon).
   absl::Time next_allowed = absl::InfiniteFuture();
   // Reason codes, e.g. "OUTSIDE_CALLING_HOURS:US-FL@America/New_York",
-  // "HOLIDAY:US-AL@America/Chicago".
+  // "HOLIDAY:US-AL@America/Chicago" (a listed holiday), "DAY_BANNED:US-AL@..."
+  // (a weekday with no calling at all, e.g. Sunday).
   std::vector<std::string> reasons;
 };
 
@@ -73,7 +88,10 @@ WindowDecision CheckCallingWindow(const std::vector<absl::TimeZone>& zones,
                                   const std::vector<const CallingHoursRule*>& rules, absl::Time t,
                                   absl::Duration horizon = absl::Hours(24 * 14));
 
-// True when `day` is one of the rule's holidays.
+// True when `day` is one of the rule's holidays and the rule is in effect.
 bool IsHoliday(const CallingHoursRule& rule, absl::CivilDay day);
+
+// True when the rule is in effect on `day` (see effective_from).
+bool InEffect(const CallingHoursRule& rule, absl::CivilDay day);
 
 }  // namespace dialgrid::compliance

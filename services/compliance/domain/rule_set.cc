@@ -11,6 +11,16 @@
 namespace dialgrid::compliance {
 namespace {
 
+bool ValidJurisdiction(const std::string& j);
+
+// A Duration whose seconds and nanos differ in sign, or nanos out of range
+// (the protobuf definition forbids both; accepting them would shorten a
+// window silently).
+bool Malformed(const google::protobuf::Duration& d) {
+  return (d.seconds() > 0 && d.nanos() < 0) || (d.seconds() < 0 && d.nanos() > 0) ||
+         d.nanos() <= -1000000000 || d.nanos() >= 1000000000;
+}
+
 absl::Duration FromProto(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
@@ -25,6 +35,10 @@ absl::Status CompileCaps(const google::protobuf::RepeatedPtrField<v1::AttemptCap
   for (int i = 0; i < in.size(); ++i) {
     const v1::AttemptCap& c = in[i];
     std::string f = absl::StrCat(field, "[", i, "]");
+    if (Malformed(c.window())) {
+      return InvalidField(f + ".window", "INVALID_CAP",
+                          "window seconds and nanos must have the same sign");
+    }
     absl::Duration w = FromProto(c.window());
     if (c.id().empty() || c.id().size() > 64 || !ids.insert(c.id()).second) {
       return InvalidField(f + ".id", "INVALID_CAP", "cap ids are 1-64 characters and unique");
@@ -35,10 +49,25 @@ absl::Status CompileCaps(const google::protobuf::RepeatedPtrField<v1::AttemptCap
     if (w < absl::Minutes(1) || w > kMaxCapWindow) {
       return InvalidField(f + ".window", "INVALID_CAP", "window must be 1 minute to 90 days");
     }
-    out->push_back({c.id(), c.max_attempts(), w});
+    if (!c.jurisdiction().empty() && !ValidJurisdiction(c.jurisdiction())) {
+      return InvalidField(f + ".jurisdiction", "MALFORMED_JURISDICTION",
+                          "a country (\"US\") or country-region (\"US-FL\")");
+    }
+    out->push_back({c.id(), c.max_attempts(), w, c.jurisdiction()});
     *longest = std::max(*longest, w);
   }
   return absl::OkStatus();
+}
+
+bool ValidJurisdiction(const std::string& j) {
+  if (j.size() < 2 || j.size() > 6) return false;
+  for (size_t i = 0; i < j.size(); ++i) {
+    char c = j[i];
+    bool letter = c >= 'A' && c <= 'Z';
+    bool digit = c >= '0' && c <= '9';
+    if (i < 2 ? !letter : i == 2 ? c != '-' : !(letter || digit)) return false;
+  }
+  return j.size() != 3;
 }
 
 std::string FormatWindows(const std::vector<LocalWindow>& windows) {
@@ -60,6 +89,11 @@ v1::CallingHoursRule PresetToProto(const CallingHoursRule& rule) {
   for (const auto& day : rule.by_weekday) p.add_weekday_windows(FormatWindows(day));
   for (const auto& h : rule.holidays) p.add_holidays(h);
   p.set_source(rule.source);
+  if (rule.effective_from.has_value()) {
+    p.mutable_effective_date()->set_year(static_cast<int32_t>(rule.effective_from->year()));
+    p.mutable_effective_date()->set_month(rule.effective_from->month());
+    p.mutable_effective_date()->set_day(rule.effective_from->day());
+  }
   return p;
 }
 
@@ -104,6 +138,17 @@ absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> CompileRuleSet(
     for (const auto& w : c.weekday_windows()) cols.push_back(w);
     cols.push_back(holidays);
     cols.push_back(c.source());
+    std::string effective = "-";
+    if (c.has_effective_date()) {
+      const auto& e = c.effective_date();
+      absl::CivilDay day(e.year(), e.month(), e.day());
+      if (e.year() < 1 || e.year() > 9999 || day.year() != e.year() || day.month() != e.month() ||
+          day.day() != e.day()) {
+        return InvalidField(where + ".effective_date", "INVALID_DATE", "not a calendar date");
+      }
+      effective = absl::FormatCivilTime(day);
+    }
+    cols.push_back(effective);
     auto rule = ParseCallingHoursRule(cols, where);
     if (!rule.ok()) return rule.status();
     if (!ids.insert(rule->id).second) {
@@ -120,7 +165,7 @@ absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> CompileRuleSet(
   out->longest_window = longest;
 
   out->abandon_quiet = FromProto(rs.abandon_quiet_period());
-  if (out->abandon_quiet < absl::ZeroDuration() || out->abandon_quiet > absl::Hours(24 * 90)) {
+  if (Malformed(rs.abandon_quiet_period()) || out->abandon_quiet < absl::ZeroDuration() || out->abandon_quiet > absl::Hours(24 * 90)) {
     return InvalidField("rule_set.abandon_quiet_period", "INVALID_DURATION",
                         "abandon_quiet_period must be 0 to 90 days");
   }

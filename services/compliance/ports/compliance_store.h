@@ -30,14 +30,28 @@ struct DialCheck {
   std::string number;            // E.164
   std::string contact;           // contact name, "" for none
   std::string campaign;          // campaign id, "" for none
+  std::string debt;              // the debt of a debt-collection call, "" for none
   absl::Time time;               // the time the rules are evaluated at
   absl::Time recorded;           // now: the audit record's time
   bool reserve = false;          // count an allowed dial as an attempt now
   bool allowed_so_far = false;   // the in-process rules' verdict
-  bool need_consent = false;
+  // The consent the rules ask for: 0 none, 1 express (any consent record),
+  // 2 written (PRIOR_EXPRESS_WRITTEN only); see ConsentLevel. A record of
+  // a type this build does not know meets nothing.
+  int consent_level = 0;
+  std::string consent_rules;  // the rows asking for it, for the reason
+  // No redial for this long after an abandoned call (closed), and the rule
+  // named in the reason ("abandon_quiet_period" or a lockout id).
   absl::Duration abandon_quiet = absl::ZeroDuration();
+  std::string abandon_rule = "abandon_quiet_period";
+  // No redial for this long after an answering machine (closed).
+  absl::Duration machine_lockout = absl::ZeroDuration();
+  std::string machine_rule;
+  // Caps over closed windows: the number's attempts, the contact's (all its
+  // numbers) and the debt's.
   std::vector<AttemptCap> number_caps;
   std::vector<AttemptCap> contact_caps;
+  std::vector<AttemptCap> debt_caps;
   absl::Duration keep_attempts = absl::ZeroDuration();  // longest cap window
   absl::Duration audit_retention = absl::Hours(24 * 90);
   std::string decision_id;
@@ -59,6 +73,8 @@ inline constexpr char kDenyNoConsent[] = "CONSENT_REQUIRED";
 inline constexpr char kDenyQuietPeriod[] = "ABANDON_QUIET_PERIOD";
 inline constexpr char kDenyNumberCap[] = "ATTEMPT_CAP_NUMBER";
 inline constexpr char kDenyContactCap[] = "ATTEMPT_CAP_CONTACT";
+inline constexpr char kDenyDebtCap[] = "ATTEMPT_CAP_DEBT";
+inline constexpr char kDenyMachineLockout[] = "MACHINE_LOCKOUT";
 
 struct CheckOutcome {
   enum class Kind { kDecided, kStaleRuleSet, kDuplicate };

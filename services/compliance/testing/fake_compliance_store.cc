@@ -1,5 +1,7 @@
 #include "services/compliance/testing/fake_compliance_store.h"
 
+#include "services/compliance/domain/statutory_rules.h"
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -110,46 +112,56 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
     Deny(d, kDenyCampaignList, "campaign:" + c.campaign, "");
     never = true;
   }
-  if (c.need_consent) {
+  if (c.consent_level > 0) {
     auto it = t.consents.find(c.number);
     bool ok = it != t.consents.end() &&
               TimeUtil::TimestampToMilliseconds(it->second.grant_time()) <= now &&
               (!it->second.has_expire_time() ||
                TimeUtil::TimestampToMilliseconds(it->second.expire_time()) > now) &&
-              !it->second.has_revoke_time();
+              !it->second.has_revoke_time() &&
+              static_cast<int>(LevelOf(it->second.type())) >= c.consent_level;
     if (!ok) {
-      Deny(d, kDenyNoConsent, "consent", "automated call to a wireless number");
+      Deny(d, kDenyNoConsent, c.consent_rules,
+           c.consent_level >= 2 ? "prior express written consent required"
+                                : "prior express consent required");
       never = true;
     }
   }
-  if (c.abandon_quiet > absl::ZeroDuration()) {
-    auto it = t.abandoned_ms.find(c.number);
-    if (it != t.abandoned_ms.end() && it->second + Ms(c.abandon_quiet) > now) {
-      Deny(d, kDenyQuietPeriod, "abandon_quiet_period", absl::StrCat("abandoned at ", it->second));
-      not_before = std::max(not_before, it->second + Ms(c.abandon_quiet));
+  auto lockout = [&](const std::map<std::string, int64_t>& last, absl::Duration length,
+                     absl::string_view code, const std::string& rule, absl::string_view what) {
+    if (length <= absl::ZeroDuration()) return;
+    auto it = last.find(c.number);
+    if (it != last.end() && it->second + Ms(length) >= now) {
+      Deny(d, code, rule, absl::StrCat(what, " at ", it->second));
+      not_before = std::max(not_before, it->second + Ms(length) + 1);
     }
-  }
+  };
+  lockout(t.abandoned_ms, c.abandon_quiet, kDenyQuietPeriod, c.abandon_rule, "abandoned");
+  lockout(t.machine_ms, c.machine_lockout, kDenyMachineLockout, c.machine_rule,
+          "answering machine");
   auto caps = [&](const std::map<std::string, int64_t>& attempts,
                   const std::vector<AttemptCap>& list, absl::string_view code) {
     for (const AttemptCap& cap : list) {
       std::vector<int64_t> in;
       for (const auto& [member, ms] : attempts) {
-        if (ms > now - Ms(cap.window) && ms <= now) in.push_back(ms);
+        if (ms >= now - Ms(cap.window) && ms <= now) in.push_back(ms);
       }
       if (static_cast<int>(in.size()) >= cap.max_attempts) {
         std::sort(in.begin(), in.end());
         Deny(d, code, cap.id,
              absl::StrCat(in.size(), " attempts of ", cap.max_attempts, " allowed"));
-        not_before = std::max(not_before, in[in.size() - cap.max_attempts] + Ms(cap.window));
+        not_before = std::max(not_before, in[in.size() - cap.max_attempts] + Ms(cap.window) + 1);
       }
     }
   };
   caps(t.number_attempts[c.number], c.number_caps, kDenyNumberCap);
   if (!c.contact.empty()) caps(t.contact_attempts[c.contact], c.contact_caps, kDenyContactCap);
+  if (!c.debt.empty()) caps(t.debt_attempts[c.debt], c.debt_caps, kDenyDebtCap);
   const bool allowed = d.reasons_size() == before && c.allowed_so_far;
   if (allowed && c.reserve) {
     t.number_attempts[c.number][c.decision_id] = now;
     if (!c.contact.empty()) t.contact_attempts[c.contact][c.decision_id] = now;
+    if (!c.debt.empty()) t.debt_attempts[c.debt][c.decision_id] = now;
   }
   d.set_allowed(allowed);
   if (allowed || never || pre_never) {
@@ -310,6 +322,11 @@ absl::StatusOr<bool> FakeComplianceStore::ApplyCallEvent(const std::string& tena
   if (call.outcome() == dialing::v1::CALL_OUTCOME_ABANDONED) {
     int64_t ended = call.has_end_time() ? TimeUtil::TimestampToMilliseconds(call.end_time()) : dial;
     int64_t& last = t.abandoned_ms[call.phone_number()];
+    last = std::max(last, ended);
+  }
+  if (call.outcome() == dialing::v1::CALL_OUTCOME_MACHINE) {
+    int64_t ended = call.has_end_time() ? TimeUtil::TimestampToMilliseconds(call.end_time()) : dial;
+    int64_t& last = t.machine_ms[call.phone_number()];
     last = std::max(last, ended);
   }
   return true;

@@ -98,6 +98,8 @@ class FakeComplianceStore final : public ComplianceStore {
     std::map<std::string, std::map<std::string, int64_t>> number_attempts,
         contact_attempts;  // member -> ms
     std::map<std::string, int64_t> abandoned_ms;
+    std::map<std::string, int64_t> machine_ms;  // last answering machine per number
+    std::map<std::string, std::map<std::string, int64_t>> debt_attempts;
     std::map<std::string, v1::DialDecision> decisions;  // CheckDial request id -> decision
     std::map<std::string, Kept> requests;               // change request id
     std::map<std::string, bool> call_events;

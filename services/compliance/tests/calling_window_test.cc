@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 
@@ -132,9 +133,129 @@ TEST_F(CallingWindowTest, FailsClosedWithoutZoneOrRule) {
   auto none = CheckCallingWindow({}, rules, absl::Now());
   EXPECT_FALSE(none.allowed);
   EXPECT_EQ(none.reasons, std::vector<std::string>{"TIME_ZONE_UNKNOWN"});
-  auto norule = CheckCallingWindow({Zone("Europe/Paris")}, For("FR", {}), absl::Now());
+  // Brazil: no preset (the rule doc does not cover it).
+  auto norule = CheckCallingWindow({Zone("America/Sao_Paulo")}, For("BR", {}), absl::Now());
   EXPECT_FALSE(norule.allowed);
   EXPECT_EQ(norule.reasons, std::vector<std::string>{"NO_CALLING_HOURS_RULE"});
+}
+
+// Issue 21, "Holidays and day bans as data": a day with no calling at all is
+// DAY_BANNED, a listed holiday HOLIDAY, and the earliest allowed time skips
+// every banned day. Rule doc 2.2 (AL, LA, MS Sunday; AL, LA, MS, RI, UT
+// holidays, LA adding Battle of New Orleans), 2.5 (AU: no Sundays, no
+// national public holidays).
+TEST_F(CallingWindowTest, SundayIsADayBanNotOutsideHours) {
+  std::vector<absl::TimeZone> chi = {Zone("America/Chicago")};
+  for (const char* state : {"AL", "LA", "MS"}) {
+    // 2026-07-12 is a Sunday.
+    auto d = CheckCallingWindow(chi, For("US", {state}), At("America/Chicago", 2026, 7, 12, 12, 0));
+    EXPECT_FALSE(d.allowed) << state;
+    EXPECT_EQ(d.reasons, std::vector<std::string>{absl::StrCat("DAY_BANNED:US-", state,
+                                                               "@America/Chicago")});
+    EXPECT_EQ(d.next_allowed, At("America/Chicago", 2026, 7, 13, 8, 0)) << state;
+    // Saturday 19:59 allowed, 20:00 not (state 8 pm), and not a day ban.
+    EXPECT_TRUE(
+        CheckCallingWindow(chi, For("US", {state}), At("America/Chicago", 2026, 7, 11, 19, 59))
+            .allowed);
+    auto sat = CheckCallingWindow(chi, For("US", {state}), At("America/Chicago", 2026, 7, 11, 20, 0));
+    EXPECT_EQ(sat.reasons, std::vector<std::string>{absl::StrCat("OUTSIDE_CALLING_HOURS:US-",
+                                                                 state, "@America/Chicago")});
+    EXPECT_EQ(sat.next_allowed, At("America/Chicago", 2026, 7, 13, 8, 0));  // skips Sunday
+  }
+}
+
+TEST_F(CallingWindowTest, StateHolidayBans) {
+  std::vector<absl::TimeZone> chi = {Zone("America/Chicago")};
+  // Louisiana: Battle of New Orleans, 8 January (2026: a Thursday).
+  auto la = CheckCallingWindow(chi, For("US", {"LA"}), At("America/Chicago", 2026, 1, 8, 12, 0));
+  EXPECT_EQ(la.reasons, std::vector<std::string>{"HOLIDAY:US-LA@America/Chicago"});
+  EXPECT_EQ(la.next_allowed, At("America/Chicago", 2026, 1, 9, 8, 0));
+  // The day before and after are ordinary days; Alabama has no 8 January ban.
+  EXPECT_TRUE(
+      CheckCallingWindow(chi, For("US", {"LA"}), At("America/Chicago", 2026, 1, 7, 12, 0)).allowed);
+  EXPECT_TRUE(
+      CheckCallingWindow(chi, For("US", {"AL"}), At("America/Chicago", 2026, 1, 8, 12, 0)).allowed);
+  // Rhode Island and Utah: holiday-only rows, the federal rule sets the hours.
+  std::vector<absl::TimeZone> ny = {Zone("America/New_York")};
+  auto ri = CheckCallingWindow(ny, For("US", {"RI"}), At("America/New_York", 2026, 7, 4, 12, 0));
+  EXPECT_EQ(ri.reasons, std::vector<std::string>{"HOLIDAY:US-RI@America/New_York"});
+  EXPECT_EQ(ri.next_allowed, At("America/New_York", 2026, 7, 5, 8, 0));  // Sunday: US-FED 8 am
+  EXPECT_TRUE(
+      CheckCallingWindow(ny, For("US", {"RI"}), At("America/New_York", 2026, 7, 3, 20, 59)).allowed);
+  std::vector<absl::TimeZone> den = {Zone("America/Denver")};
+  // New Year's Day and MLK Day 2027 (18 January) in Utah.
+  EXPECT_FALSE(
+      CheckCallingWindow(den, For("US", {"UT"}), At("America/Denver", 2027, 1, 1, 10, 0)).allowed);
+  auto ut = CheckCallingWindow(den, For("US", {"UT"}), At("America/Denver", 2027, 1, 18, 10, 0));
+  EXPECT_EQ(ut.reasons, std::vector<std::string>{"HOLIDAY:US-UT@America/Denver"});
+  // The holiday is the callee's local date: 00:30 UTC on 5 July is still
+  // 4 July (18:30) in Denver.
+  EXPECT_FALSE(CheckCallingWindow(
+                   den, For("US", {"UT"}),
+                   absl::FromCivil(absl::CivilMinute(2026, 7, 5, 0, 30), absl::UTCTimeZone()))
+                   .allowed);
+}
+
+TEST(Easter, ComputedForKnownYears) {
+  EXPECT_EQ(EasterSunday(2000), absl::CivilDay(2000, 4, 23));
+  EXPECT_EQ(EasterSunday(2024), absl::CivilDay(2024, 3, 31));
+  EXPECT_EQ(EasterSunday(2025), absl::CivilDay(2025, 4, 20));
+  EXPECT_EQ(EasterSunday(2026), absl::CivilDay(2026, 4, 5));
+  EXPECT_EQ(EasterSunday(2027), absl::CivilDay(2027, 3, 28));
+  EXPECT_EQ(EasterSunday(2038), absl::CivilDay(2038, 4, 25));
+}
+
+TEST_F(CallingWindowTest, AustraliaSkipsSundaysAndTheEasterDays) {
+  std::vector<absl::TimeZone> syd = {Zone("Australia/Sydney")};
+  auto au = For("AU", {});
+  // Thursday 2 April 2026, 20:00: after hours. Good Friday (3), Easter
+  // Saturday (4), Sunday (5) and Easter Monday (6) are banned: the next
+  // allowed time is Tuesday 7 April 09:00.
+  auto thu = CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 2, 20, 0));
+  EXPECT_FALSE(thu.allowed);
+  EXPECT_EQ(thu.next_allowed, At("Australia/Sydney", 2026, 4, 7, 9, 0));
+  auto fri = CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 3, 12, 0));
+  EXPECT_EQ(fri.reasons, std::vector<std::string>{"HOLIDAY:AU-DNCR@Australia/Sydney"});
+  auto sun = CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 5, 12, 0));
+  EXPECT_EQ(sun.reasons, std::vector<std::string>{"DAY_BANNED:AU-DNCR@Australia/Sydney"});
+  EXPECT_FALSE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 6, 12, 0)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 7, 9, 0)).allowed);
+  // 2027: Good Friday is 26 March.
+  EXPECT_FALSE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2027, 3, 26, 12, 0)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2027, 3, 25, 12, 0)).allowed);
+  // Anzac Day 2026 (Saturday 25 April).
+  EXPECT_FALSE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 25, 12, 0)).allowed);
+}
+
+// Pennsylvania's Sunday ban from 2026-10-18 (rule doc: [S-weak, unverified];
+// shipped restrictive): in effect from that local day on, not before.
+TEST_F(CallingWindowTest, PennsylvaniaSundayBanTakesEffectOn20261018) {
+  std::vector<absl::TimeZone> ny = {Zone("America/New_York")};
+  auto pa = For("US", {"PA"});
+  EXPECT_TRUE(CheckCallingWindow(ny, pa, At("America/New_York", 2026, 10, 11, 12, 0)).allowed);
+  auto first = CheckCallingWindow(ny, pa, At("America/New_York", 2026, 10, 18, 12, 0));
+  EXPECT_EQ(first.reasons, std::vector<std::string>{"DAY_BANNED:US-PA-SUN@America/New_York"});
+  EXPECT_EQ(first.next_allowed, At("America/New_York", 2026, 10, 19, 8, 0));
+  // Saturday 17 October 21:00 (after US-FED hours): the next allowed time
+  // skips the first banned Sunday.
+  auto sat = CheckCallingWindow(ny, pa, At("America/New_York", 2026, 10, 17, 21, 0));
+  EXPECT_EQ(sat.next_allowed, At("America/New_York", 2026, 10, 19, 8, 0));
+  // Saturday 10 October 21:00: Sunday 11 October is still callable.
+  auto before = CheckCallingWindow(ny, pa, At("America/New_York", 2026, 10, 10, 21, 0));
+  EXPECT_EQ(before.next_allowed, At("America/New_York", 2026, 10, 11, 8, 0));
+}
+
+// Issue 21: "no covered country refuses every dial for want of a rule". The
+// rule doc lists no calling hours for the UK, the EU or Japan.
+TEST_F(CallingWindowTest, CountriesWithoutStatutoryHoursHaveARule) {
+  for (const auto& [country, zone] : std::vector<std::pair<std::string, std::string>>{
+           {"GB", "Europe/London"}, {"DE", "Europe/Berlin"}, {"FR", "Europe/Paris"},
+           {"JP", "Asia/Tokyo"}}) {
+    auto rules = For(country, {});
+    ASSERT_EQ(rules.size(), 1u) << country;
+    EXPECT_TRUE(CheckCallingWindow({Zone(zone)}, rules, At(zone, 2026, 6, 14, 3, 0)).allowed)
+        << country;
+  }
 }
 
 TEST(CallingHoursParse, BadInputIsRefusedWithReasons) {
@@ -146,6 +267,15 @@ TEST(CallingHoursParse, BadInputIsRefusedWithReasons) {
   EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\t08:00\t-\t-\t-\t-\t-\t-\t-\tsrc\n").status()),
             "MALFORMED_WINDOW");
   EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\n").status()), "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\t-\t-\t-\t-\t-\t-\t-\t-\tsrc\t2026-13-01\n").status()),
+            "INVALID_DATE");
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tUS\t-\t-\t-\t-\t-\t-\t-\tEASTER\tsrc\n").status()),
+            "MALFORMED_HOLIDAY");
+  // An unbounded holiday string is not echoed whole.
+  auto huge = ParseCallingHours(
+      absl::StrCat("X\tUS\t-\t-\t-\t-\t-\t-\t-\t", std::string(100000, 'H'), "\tsrc\n"));
+  EXPECT_EQ(ReasonOf(huge.status()), "MALFORMED_HOLIDAY");
+  EXPECT_LT(huge.status().message().size(), 400u);
   auto two = ParseCallingHours("X\tUS\t13:00-17:00,09:00-12:00\t-\t-\t-\t-\t-\t-\t-\tsrc\n");
   ASSERT_TRUE(two.ok());
   EXPECT_EQ((*two)[0].by_weekday[0][0].start_minute, 9 * 60);  // sorted

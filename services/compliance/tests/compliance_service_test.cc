@@ -637,5 +637,83 @@ TEST_F(ComplianceServiceTest, SigtermStopsCleanly) {
   EXPECT_EQ(*code, 0);
 }
 
+// Issue 21 through the public API: consent by type (oral consent does not
+// meet the written-consent row for an automated dial to a US wireless
+// number), the purpose and debt inputs, and a day ban with its own reason
+// (a scrub at a stated future Sunday, Mississippi).
+TEST_F(ComplianceServiceTest, ConsentByTypePurposeAndDayBansThroughTheApi) {
+  SetRules(*a_, "cs-a");
+  const std::string number = "+16502530777";
+  v1::CheckDialRequest req;
+  req.set_campaign("tenants/cs-a/campaigns/c1");
+  req.set_phone_number(number);
+  req.set_dialing_mode(type::v1::DIALING_MODE_PREDICTIVE);
+  v1::DialDecision d;
+  ASSERT_TRUE(stub()->CheckDial(Ctx(*service_).get(), req, &d).ok());
+  EXPECT_FALSE(d.allowed());
+  ASSERT_EQ(d.reasons_size(), 1) << d.DebugString();
+  EXPECT_EQ(d.reasons(0).code(), "CONSENT_REQUIRED");
+  EXPECT_EQ(d.reasons(0).rule(), "US-TCPA-AUTODIALED-WIRELESS");
+  EXPECT_EQ(d.required_consent(), v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  EXPECT_EQ(d.purpose(), v1::CALL_PURPOSE_TELEMARKETING);
+
+  auto record = [&](v1::ConsentType type) {
+    v1::RecordConsentRequest rec;
+    rec.set_parent("tenants/cs-a");
+    rec.mutable_consent()->set_phone_number(number);
+    rec.mutable_consent()->set_type(type);
+    *rec.mutable_consent()->mutable_grant_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(absl::Now() - absl::Hours(1)));
+    v1::Consent out;
+    grpc::Status st = stub()->RecordConsent(Ctx(*a_).get(), rec, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  };
+  record(v1::CONSENT_TYPE_PRIOR_EXPRESS);  // oral
+  ASSERT_TRUE(stub()->CheckDial(Ctx(*service_).get(), req, &d).ok());
+  EXPECT_FALSE(d.allowed()) << d.DebugString();
+  record(v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  ASSERT_TRUE(stub()->CheckDial(Ctx(*service_).get(), req, &d).ok());
+  EXPECT_TRUE(d.allowed()) << d.DebugString();
+
+  // Debt collection names its debt.
+  v1::CheckDialRequest debt = req;
+  debt.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+  debt.set_purpose(v1::CALL_PURPOSE_DEBT_COLLECTION);
+  grpc::Status st = stub()->CheckDial(Ctx(*service_).get(), debt, &d);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "DEBT_REQUIRED");
+
+  // Mississippi bans Sundays: Sunday 2027-01-10 12:00 in Chicago.
+  v1::UpdateRuleSetRequest rules;
+  rules.mutable_rule_set()->set_name("tenants/cs-a/ruleSet");
+  rules.mutable_rule_set()->add_calling_hours_presets("US-FED");
+  rules.mutable_rule_set()->add_calling_hours_presets("US-MS");
+  v1::GetRuleSetRequest get;
+  get.set_name("tenants/cs-a/ruleSet");
+  v1::RuleSet cur;
+  ASSERT_TRUE(stub()->GetRuleSet(Ctx(*a_).get(), get, &cur).ok());
+  rules.set_expected_version(cur.version());
+  ASSERT_TRUE(stub()->UpdateRuleSet(Ctx(*a_).get(), rules, &cur).ok());
+  v1::ScrubNumbersRequest scrub;
+  scrub.set_campaign("tenants/cs-a/campaigns/c1");
+  scrub.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+  *scrub.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(
+      absl::FromCivil(absl::CivilHour(2027, 1, 10, 18), absl::UTCTimeZone())));
+  scrub.add_entries()->set_phone_number("+16012010123");
+  v1::ScrubNumbersResponse out;
+  st = stub()->ScrubNumbers(Ctx(*a_).get(), scrub, &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(out.results_size(), 1);
+  const v1::DialDecision& sunday = out.results(0).decision();
+  EXPECT_FALSE(sunday.allowed());
+  ASSERT_EQ(sunday.reasons_size(), 1) << sunday.DebugString();
+  EXPECT_EQ(sunday.reasons(0).code(), "DAY_BANNED");
+  EXPECT_EQ(sunday.reasons(0).rule(), "US-MS");
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(sunday.next_allowed_time()),
+            absl::ToUnixMillis(absl::FromCivil(absl::CivilHour(2027, 1, 11, 14),
+                                               absl::UTCTimeZone())));  // Monday 08:00 CST
+  SetRules(*a_, "cs-a");
+}
+
 }  // namespace
 }  // namespace dialgrid::compliance

@@ -1,7 +1,7 @@
 -- Applies a call's end once per event id: attempts, abandoned-call time,
 -- the campaign's hourly counts, audit.
 -- KEYS (all {t:<tenant>}:...): 1 ev:<event id>, 2 an:<e164>, 3 ac:<contact>,
---   4 ab:<e164>, 5 abr:<campaign>, 6 aud:<e164> (3 and 5 are
+--   4 ab:<e164>, 5 abr:<campaign>, 6 aud:<e164>, 7 am:<e164> (3 and 5 are
 --   {t:<tenant>}:none without a contact or campaign: never touched)
 -- ARGV: 1 contact, 2 campaign id, 3 outcome, 4 dial ms, 5 end ms, 6 hour of
 --   the answer, 7 decision id, 8 attempts kept ms, 9 retention ms, 10 record,
@@ -25,6 +25,10 @@ end
 if outcome == 'ABANDONED' then
   local prev = tonumber(redis.call('GET', KEYS[4]) or '0')
   if ended > prev then redis.call('SET', KEYS[4], ended, 'PX', 7776000000) end
+end
+if outcome == 'MACHINE' then
+  local prev = tonumber(redis.call('GET', KEYS[7]) or '0')
+  if ended > prev then redis.call('SET', KEYS[7], ended, 'PX', 7776000000) end
 end
 if camp ~= '' and (outcome == 'ABANDONED' or outcome == 'ANSWERED_CONNECTED') then
   local key = KEYS[5]

@@ -5,15 +5,20 @@
 -- record, the outbox event and the request id's decision.
 -- KEYS (all {t:<tenant>}:...; the outbox is appended by EvalWithEvents):
 --   1 cr   2 dnc   3 dnc:<campaign>   4 cons   5 ab:<e164>   6 an:<e164>
---   7 ac:<contact>   8 aud:<e164>   9 dreq:<request id>   10 outbox:compliance
---   (3, 7 and 9 are {t:<tenant>}:none without a campaign, contact or request
---   id: declared so the key list is fixed, never touched)
+--   7 ac:<contact>   8 aud:<e164>   9 dreq:<request id>   10 ad:<debt>
+--   11 am:<e164>   12 outbox:compliance
+--   (3, 7, 9 and 10 are {t:<tenant>}:none without a campaign, contact,
+--   request id or debt: declared so the key list is fixed, never touched)
 -- ARGV: 1 evaluation ms, 2 number, 3 contact, 4 campaign id, 5 rule-set
---   version, 6 reserve 0|1, 7 decision id, 8 request id, 9 need consent 0|1,
+--   version, 6 reserve 0|1, 7 decision id, 8 request id, 9 consent needed
+--   "<level>|<rules>" (level 0 none, 1 any consent, 2 written only),
 --   10 quiet period ms, 11 attempts kept ms, 12 audit retention ms,
 --   13 allowed so far 0|1, 14 partial decision bytes, 15 event bytes,
 --   16 recorded ms, 17.. caps: n, then n x (id, max, window ms), for the
---   number and then for the contact.
+--   number, the contact and the debt; then the machine lockout ms, its rule
+--   id, the rule id of the quiet period, and the debt ('' for none).
+-- Windows are closed: an attempt (or abandon) exactly one window earlier
+-- still counts; the next allowed time is 1 ms after it leaves.
 -- Returns {'DUP', record} | {'STALE', current version} | {'OK', verdict}.
 local now = tonumber(ARGV[1])
 local num, contact, camp = ARGV[2], ARGV[3], ARGV[4]
@@ -31,23 +36,36 @@ end
 if camp ~= '' and redis.call('SISMEMBER', KEYS[3], num) == 1 then
   reasons[#reasons + 1] = 'DNC_CAMPAIGN|campaign:' .. camp .. '|'; never = true
 end
-if ARGV[9] == '1' then
+local need, why = string.match(ARGV[9], '^(%d+)|(.*)$')
+need = tonumber(need or '2')
+if need > 0 then
   local c = redis.call('HGET', KEYS[4], num)
   local ok = false
   if c then
-    local g, e, r = string.match(c, '^(%d+)|(%d*)|(%d*)$')
-    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and r == ''
+    -- "grant|expire|revoke|level"; records of earlier builds have no level
+    -- and meet nothing (fail closed: re-record them with their type)
+    local g, e, r, l = string.match(c, '^(%d+)|(%d*)|(%d*)|(%d)$')
+    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and r == '' and
+      tonumber(l) >= need
   end
-  if not ok then reasons[#reasons + 1] = 'CONSENT_REQUIRED|consent|automated call to a wireless number'; never = true end
-end
-local quiet = tonumber(ARGV[10])
-if quiet > 0 then
-  local ab = redis.call('GET', KEYS[5])
-  if ab and tonumber(ab) + quiet > now then
-    reasons[#reasons + 1] = 'ABANDON_QUIET_PERIOD|abandon_quiet_period|abandoned at ' .. ab
-    nb = math.max(nb, tonumber(ab) + quiet)
+  if not ok then
+    reasons[#reasons + 1] = 'CONSENT_REQUIRED|' .. why .. '|' ..
+      (need >= 2 and 'prior express written consent required' or 'prior express consent required')
+    never = true
   end
 end
+local ntail = 17
+for _ = 1, 3 do ntail = ntail + 1 + 3 * tonumber(ARGV[ntail]) end
+local function lockout(key, ms, code, rule, what)
+  if ms <= 0 then return end
+  local at = redis.call('GET', key)
+  if at and tonumber(at) + ms >= now then
+    reasons[#reasons + 1] = code .. '|' .. rule .. '|' .. what .. ' at ' .. at
+    nb = math.max(nb, tonumber(at) + ms + 1)
+  end
+end
+lockout(KEYS[5], tonumber(ARGV[10]), 'ABANDON_QUIET_PERIOD', ARGV[ntail + 2], 'abandoned')
+lockout(KEYS[11], tonumber(ARGV[ntail]), 'MACHINE_LOCKOUT', ARGV[ntail + 1], 'answering machine')
 local keep = tonumber(ARGV[11])
 local function caps(key, idx, code)
   local n = tonumber(ARGV[idx])
@@ -55,17 +73,19 @@ local function caps(key, idx, code)
   if reserve then redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (now - keep)) end
   for i = 0, n - 1 do
     local id, max, w = ARGV[idx + 1 + 3 * i], tonumber(ARGV[idx + 2 + 3 * i]), tonumber(ARGV[idx + 3 + 3 * i])
-    local cnt = redis.call('ZCOUNT', key, '(' .. (now - w), now)
+    local cnt = redis.call('ZCOUNT', key, now - w, now)
     if cnt >= max then
-      local r = redis.call('ZRANGEBYSCORE', key, '(' .. (now - w), now, 'WITHSCORES', 'LIMIT', cnt - max, 1)
+      local r = redis.call('ZRANGEBYSCORE', key, now - w, now, 'WITHSCORES', 'LIMIT', cnt - max, 1)
       reasons[#reasons + 1] = code .. '|' .. id .. '|' .. cnt .. ' attempts of ' .. max .. ' allowed'
-      nb = math.max(nb, tonumber(r[2]) + w)
+      nb = math.max(nb, tonumber(r[2]) + w + 1)
     end
   end
   return idx + 1 + 3 * n
 end
+local debt = ARGV[ntail + 3] or ''
 local cidx = caps(KEYS[6], 17, 'ATTEMPT_CAP_NUMBER')
-caps(contact ~= '' and KEYS[7] or nil, cidx, 'ATTEMPT_CAP_CONTACT')
+local didx = caps(contact ~= '' and KEYS[7] or nil, cidx, 'ATTEMPT_CAP_CONTACT')
+caps(debt ~= '' and KEYS[10] or nil, didx, 'ATTEMPT_CAP_DEBT')
 local allowed = #reasons == 0 and ARGV[13] == '1'
 if allowed and reserve then
   local ttl = math.max(keep, 86400000)
@@ -74,6 +94,10 @@ if allowed and reserve then
   if contact ~= '' then
     redis.call('ZADD', KEYS[7], now, ARGV[7])
     redis.call('PEXPIRE', KEYS[7], ttl)
+  end
+  if debt ~= '' then
+    redis.call('ZADD', KEYS[10], now, ARGV[7])
+    redis.call('PEXPIRE', KEYS[10], ttl)
   end
 end
 local verdict = (allowed and '1' or '0') .. '\t' .. (never and '-1' or tostring(nb)) .. '\t' ..

@@ -1,0 +1,246 @@
+#include "services/compliance/domain/statutory_rules.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/files.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+// EU member states (ISO 3166-1 alpha-2) for "EU" in a table.
+constexpr const char* kEu[] = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI",
+                               "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
+                               "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"};
+
+absl::Status Bad(absl::string_view table, int line, absl::string_view what) {
+  return InvalidField(table, "MALFORMED_RULE", absl::StrCat(table, " line ", line, ": ", what));
+}
+
+bool ValidJurisdiction(absl::string_view j) {
+  std::vector<absl::string_view> parts = absl::StrSplit(j, '-');
+  if (parts.size() > 2 || parts[0].size() != 2) return false;
+  for (char c : parts[0]) {
+    if (c < 'A' || c > 'Z') return false;
+  }
+  if (parts.size() == 2) {
+    if (parts[1].empty() || parts[1].size() > 3) return false;
+    for (char c : parts[1]) {
+      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+    }
+  }
+  return true;
+}
+
+absl::Status ParseScope(absl::string_view table, int line, absl::string_view jur,
+                        absl::string_view purposes, absl::string_view modes, RuleScope* out) {
+  for (absl::string_view j : absl::StrSplit(jur, ',')) {
+    if (j == "EU") {
+      for (const char* c : kEu) out->jurisdictions.emplace_back(c);
+    } else if (ValidJurisdiction(j)) {
+      out->jurisdictions.emplace_back(j);
+    } else {
+      return Bad(table, line, absl::StrCat("jurisdiction \"", j, "\""));
+    }
+  }
+  if (purposes != "*") {
+    for (absl::string_view p : absl::StrSplit(purposes, ',')) {
+      v1::CallPurpose value;
+      if (!v1::CallPurpose_Parse(absl::StrCat("CALL_PURPOSE_", p), &value) ||
+          value == v1::CALL_PURPOSE_UNSPECIFIED) {
+        return Bad(table, line, absl::StrCat("purpose \"", p, "\""));
+      }
+      out->purposes.push_back(value);
+    }
+  }
+  for (absl::string_view m : absl::StrSplit(modes, ',')) {
+    type::v1::DialingMode value;
+    if (m != "*" && m != "AUTOMATED" &&
+        !type::v1::DialingMode_Parse(absl::StrCat("DIALING_MODE_", m), &value)) {
+      return Bad(table, line, absl::StrCat("dialing mode \"", m, "\""));
+    }
+    out->modes.emplace_back(m);
+  }
+  return absl::OkStatus();
+}
+
+// "24h", "72h", "168h".
+bool ParseHours(absl::string_view s, absl::Duration* out) {
+  int h = 0;
+  if (s.size() < 2 || s.back() != 'h' || !absl::SimpleAtoi(s.substr(0, s.size() - 1), &h) ||
+      h < 1 || h > 24 * 90) {
+    return false;
+  }
+  *out = absl::Hours(h);
+  return true;
+}
+
+// Rows of a table, comments and blank lines skipped, each with its line.
+std::vector<std::pair<int, std::vector<absl::string_view>>> Rows(absl::string_view tsv) {
+  std::vector<std::pair<int, std::vector<absl::string_view>>> rows;
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(tsv, '\n')) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    rows.emplace_back(n, absl::StrSplit(line, '\t'));
+  }
+  return rows;
+}
+
+}  // namespace
+
+ConsentLevel LevelOf(v1::ConsentType type) {
+  switch (type) {
+    case v1::CONSENT_TYPE_PRIOR_EXPRESS: return ConsentLevel::kExpress;
+    case v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN: return ConsentLevel::kWritten;
+    default: return ConsentLevel::kNone;
+  }
+}
+
+v1::ConsentType TypeOf(ConsentLevel level) {
+  switch (level) {
+    case ConsentLevel::kExpress: return v1::CONSENT_TYPE_PRIOR_EXPRESS;
+    case ConsentLevel::kWritten: return v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN;
+    default: return v1::CONSENT_TYPE_UNSPECIFIED;
+  }
+}
+
+bool AutomatedMode(type::v1::DialingMode mode) {
+  return mode != type::v1::DIALING_MODE_MANUAL && mode != type::v1::DIALING_MODE_PREVIEW;
+}
+
+bool Applies(const RuleScope& scope, const DialFacts& dial) {
+  bool where = false;
+  for (const std::string& j : scope.jurisdictions) {
+    for (const std::string& c : dial.countries) {
+      if (j == c) where = true;
+      for (const std::string& r : dial.regions) {
+        if (j == absl::StrCat(c, "-", r)) where = true;
+      }
+    }
+  }
+  if (!where) return false;
+  if (!scope.purposes.empty() &&
+      std::find(scope.purposes.begin(), scope.purposes.end(), dial.purpose) ==
+          scope.purposes.end()) {
+    return false;
+  }
+  for (const std::string& m : scope.modes) {
+    if (m == "*") return true;
+    if (m == "AUTOMATED" && AutomatedMode(dial.mode)) return true;
+    if (absl::StrCat("DIALING_MODE_", m) == type::v1::DialingMode_Name(dial.mode)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::vector<ConsentRule>> ParseConsentRules(absl::string_view tsv) {
+  std::vector<ConsentRule> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 7) return Bad("consent_rules", line, "expected 7 columns");
+    ConsentRule r;
+    r.id = std::string(c[0]);
+    if (absl::Status st = ParseScope("consent_rules", line, c[1], c[2], c[3], &r.scope); !st.ok())
+      return st;
+    if (c[4] != "*" && c[4] != "WIRELESS") return Bad("consent_rules", line, "lines: * or WIRELESS");
+    r.wireless_only = c[4] == "WIRELESS";
+    if (c[5] == "EXPRESS") {
+      r.need = ConsentLevel::kExpress;
+    } else if (c[5] == "WRITTEN") {
+      r.need = ConsentLevel::kWritten;
+    } else {
+      return Bad("consent_rules", line, "consent: EXPRESS or WRITTEN");
+    }
+    r.source = std::string(c[6]);
+    if (r.id.empty() || r.source.empty()) return Bad("consent_rules", line, "id and source");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<StatutoryCap>> ParseStatutoryCaps(absl::string_view tsv) {
+  std::vector<StatutoryCap> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 8) return Bad("attempt_caps", line, "expected 8 columns");
+    StatutoryCap r;
+    r.cap.id = std::string(c[0]);
+    if (absl::Status st = ParseScope("attempt_caps", line, c[1], c[2], c[3], &r.scope); !st.ok())
+      return st;
+    if (c[4] == "PERSON") {
+      r.per = CapPer::kPerson;
+    } else if (c[4] == "NUMBER") {
+      r.per = CapPer::kNumber;
+    } else if (c[4] == "DEBT") {
+      r.per = CapPer::kDebt;
+    } else {
+      return Bad("attempt_caps", line, "per: PERSON, NUMBER or DEBT");
+    }
+    if (!absl::SimpleAtoi(c[5], &r.cap.max_attempts) || r.cap.max_attempts < 1 ||
+        r.cap.max_attempts > 1000) {
+      return Bad("attempt_caps", line, "max attempts 1-1000");
+    }
+    if (!ParseHours(c[6], &r.cap.window)) return Bad("attempt_caps", line, "window like 24h");
+    r.source = std::string(c[7]);
+    if (r.cap.id.empty() || r.source.empty()) return Bad("attempt_caps", line, "id and source");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv) {
+  std::vector<Lockout> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 7) return Bad("lockouts", line, "expected 7 columns");
+    Lockout r;
+    r.id = std::string(c[0]);
+    if (absl::Status st = ParseScope("lockouts", line, c[1], c[2], c[3], &r.scope); !st.ok())
+      return st;
+    if (c[4] == "ABANDONED") {
+      r.after = LockoutAfter::kAbandoned;
+    } else if (c[4] == "MACHINE") {
+      r.after = LockoutAfter::kMachine;
+    } else {
+      return Bad("lockouts", line, "after: ABANDONED or MACHINE");
+    }
+    if (!ParseHours(c[5], &r.duration)) return Bad("lockouts", line, "duration like 72h");
+    r.source = std::string(c[6]);
+    if (r.id.empty() || r.source.empty()) return Bad("lockouts", line, "id and source");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir) {
+  StatutoryRules rules;
+  auto consent = ReadFileToString(dir + "/consent_rules.tsv");
+  if (!consent.ok()) return consent.status();
+  auto caps = ReadFileToString(dir + "/attempt_caps.tsv");
+  if (!caps.ok()) return caps.status();
+  auto lockouts = ReadFileToString(dir + "/lockouts.tsv");
+  if (!lockouts.ok()) return lockouts.status();
+  auto c = ParseConsentRules(*consent);
+  if (!c.ok()) return c.status();
+  auto k = ParseStatutoryCaps(*caps);
+  if (!k.ok()) return k.status();
+  auto l = ParseLockouts(*lockouts);
+  if (!l.ok()) return l.status();
+  rules.consent = *std::move(c);
+  rules.caps = *std::move(k);
+  rules.lockouts = *std::move(l);
+  return rules;
+}
+
+ConsentNeed RequiredConsent(const std::vector<ConsentRule>& rules, const DialFacts& dial) {
+  ConsentNeed need;
+  for (const ConsentRule& r : rules) {
+    if (r.wireless_only && !dial.wireless) continue;
+    if (!Applies(r.scope, dial)) continue;
+    need.level = std::max(need.level, r.need);
+    need.rules.push_back(r.id);
+  }
+  return need;
+}
+
+}  // namespace dialgrid::compliance

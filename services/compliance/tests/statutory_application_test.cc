@@ -1,0 +1,295 @@
+// The law's rows besides calling hours (data/consent_rules.tsv,
+// attempt_caps.tsv, lockouts.tsv) through ComplianceManager on the in-memory
+// store, with the rule doc's own examples and edge instants (issue 21).
+// The Redis script is held to the same answers by compliance.component.*.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/common/core/clock.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/files.h"
+#include "services/common/phone/phone_numbers.h"
+#include "services/compliance/application/compliance_manager.h"
+#include "services/compliance/testing/fake_compliance_store.h"
+#include "tests/fixtures/servers.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using testing::FakeComplianceStore;
+using type::v1::DialingMode;
+
+constexpr char kCampaign[] = "tenants/acme/campaigns/spring";
+constexpr char kNy[] = "+12122010601";   // New York, FIXED_LINE_OR_MOBILE
+constexpr char kFl[] = "+13052010123";   // Miami
+constexpr char kFl2[] = "+13052010124";  // the same person's second number
+constexpr char kGb[] = "+442079460000";  // London, fixed line
+constexpr char kContact[] = "tenants/acme/contactLists/l/contacts/c1";
+
+class StatutoryApplicationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Wednesday 2026-01-07 16:00 UTC: 11:00 in New York and Miami, 16:00 in London.
+    clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 1, 7, 16, 0), absl::UTCTimeZone()));
+    auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+    ASSERT_TRUE(zones.ok()) << zones.status();
+    auto table = ReadFileToString(std::string(DIALGRID_COMPLIANCE_DATA_DIR) + "/calling_hours.tsv");
+    ASSERT_TRUE(table.ok());
+    auto presets = ParseCallingHours(*table);
+    ASSERT_TRUE(presets.ok());
+    auto statutory = LoadStatutoryRules(DIALGRID_COMPLIANCE_DATA_DIR);
+    ASSERT_TRUE(statutory.ok()) << statutory.status();
+    ComplianceOptions options;
+    options.statutory = *std::move(statutory);
+    store_ = std::make_shared<FakeComplianceStore>(clock_);
+    manager_ = std::make_unique<ComplianceManager>(store_, *zones, *std::move(presets),
+                                                   std::vector<std::unique_ptr<Registry>>{},
+                                                   clock_, options);
+    v1::UpdateRuleSetRequest req;
+    req.mutable_rule_set()->set_name("tenants/acme/ruleSet");  // every preset, no tenant caps
+    ASSERT_TRUE(manager_->UpdateRuleSet(Actor{"admin", true}, req).ok());
+  }
+
+  absl::StatusOr<v1::DialDecision> Check(const std::string& number, DialingMode mode,
+                                         v1::CallPurpose purpose = v1::CALL_PURPOSE_UNSPECIFIED,
+                                         const std::string& debt = "",
+                                         const std::string& contact = "",
+                                         const std::string& region = "") {
+    v1::CheckDialRequest req;
+    req.set_campaign(kCampaign);
+    req.set_phone_number(number);
+    req.set_dialing_mode(mode);
+    req.set_purpose(purpose);
+    req.set_debt(debt);
+    req.set_contact(contact);
+    req.mutable_callee()->set_region(region);
+    return manager_->CheckDial(Actor{"dialer", false}, req);
+  }
+
+  void Consent(const std::string& number, v1::ConsentType type) {
+    v1::RecordConsentRequest req;
+    req.set_parent("tenants/acme");
+    req.mutable_consent()->set_phone_number(number);
+    req.mutable_consent()->set_type(type);
+    *req.mutable_consent()->mutable_grant_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now() - absl::Hours(1)));
+    auto c = manager_->RecordConsent(Actor{"agent", false}, req);
+    ASSERT_TRUE(c.ok()) << c.status();
+  }
+
+  void CallEnded(const std::string& number, dialing::v1::CallOutcome outcome, absl::Time end,
+                 const std::string& id) {
+    dialing::v1::CallAttemptEnded call;
+    call.set_phone_number(number);
+    call.set_outcome(outcome);
+    *call.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end) - 30000);
+    *call.mutable_end_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end));
+    ASSERT_TRUE(store_->ApplyCallEvent("acme", id, call, absl::Hours(24), absl::Hours(24)).ok());
+  }
+
+  static std::vector<std::string> Codes(const v1::DialDecision& d) {
+    std::vector<std::string> out;
+    for (const auto& r : d.reasons()) out.push_back(r.code());
+    return out;
+  }
+
+  FakeClock clock_;
+  std::shared_ptr<FakeComplianceStore> store_;
+  std::unique_ptr<ComplianceManager> manager_;
+};
+
+// Rule doc 2.1: autodialed calls to wireless numbers need prior express
+// written consent; oral (express) consent does not meet it.
+TEST_F(StatutoryApplicationTest, OralConsentDoesNotMeetTheWrittenConsentRule) {
+  auto none = Check(kNy, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->allowed());
+  EXPECT_EQ(Codes(*none), std::vector<std::string>{"CONSENT_REQUIRED"});
+  EXPECT_EQ(none->required_consent(), v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  EXPECT_EQ(none->reasons(0).rule(), "US-TCPA-AUTODIALED-WIRELESS");
+  EXPECT_FALSE(none->has_next_allowed_time());
+  Consent(kNy, v1::CONSENT_TYPE_PRIOR_EXPRESS);
+  auto oral = Check(kNy, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(oral.ok());
+  EXPECT_FALSE(oral->allowed());
+  EXPECT_EQ(Codes(*oral), std::vector<std::string>{"CONSENT_REQUIRED"});
+  Consent(kNy, v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  auto written = Check(kNy, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(written.ok());
+  EXPECT_TRUE(written->allowed()) << written->DebugString();
+  // A person dialing needs no consent.
+  auto manual = Check("+12122010602", type::v1::DIALING_MODE_MANUAL);
+  ASSERT_TRUE(manual.ok());
+  EXPECT_TRUE(manual->allowed());
+  EXPECT_EQ(manual->required_consent(), v1::CONSENT_TYPE_UNSPECIFIED);
+}
+
+// Florida: written consent for "automated system" calls, on top of the
+// federal rows; a Florida area code is presumed a Florida resident even when
+// the contact says New York.
+TEST_F(StatutoryApplicationTest, FloridaAutomatedCallsNeedWrittenConsent) {
+  auto d = Check(kFl, type::v1::DIALING_MODE_PROGRESSIVE, v1::CALL_PURPOSE_TELEMARKETING, "", "",
+                 "NY");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->allowed());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"CONSENT_REQUIRED"});
+  EXPECT_NE(d->reasons(0).rule().find("US-FL-FTSA-AUTOMATED"), std::string::npos)
+      << d->reasons(0).rule();
+}
+
+// Purpose: registries and state telemarketing rows restrict telemarketing;
+// a debt-collection call must name its debt.
+TEST_F(StatutoryApplicationTest, PurposeIsAnInputAndDebtCollectionNamesItsDebt) {
+  auto missing = Check(kNy, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_DEBT_COLLECTION);
+  EXPECT_EQ(ReasonOf(missing.status()), "DEBT_REQUIRED");
+  auto bad = Check(kNy, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_DEBT_COLLECTION, "a b");
+  EXPECT_EQ(ReasonOf(bad.status()), "INVALID_DEBT");
+  auto undefined = Check(kNy, type::v1::DIALING_MODE_MANUAL, static_cast<v1::CallPurpose>(9));
+  EXPECT_EQ(ReasonOf(undefined.status()), "UNKNOWN_ENUM_VALUE");
+  auto d = Check(kNy, type::v1::DIALING_MODE_MANUAL);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->purpose(), v1::CALL_PURPOSE_TELEMARKETING);  // unset reads as telemarketing
+}
+
+// Reg F: more than 7 calls within 7 consecutive days about a particular
+// debt; per debt, not per number; the window is closed.
+TEST_F(StatutoryApplicationTest, RegFSevenCallsInSevenDaysPerDebt) {
+  const absl::Time start = clock_.Now();
+  for (int i = 0; i < 7; ++i) {
+    // The same debt over two numbers (the debtor's home and mobile).
+    auto d = Check(i % 2 == 0 ? "+12122010611" : "+12122010612", type::v1::DIALING_MODE_MANUAL,
+                   v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_TRUE(d->allowed()) << i << d->DebugString();
+    clock_.Advance(absl::Minutes(10));
+  }
+  auto eighth = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
+                      v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+  ASSERT_TRUE(eighth.ok());
+  EXPECT_FALSE(eighth->allowed());
+  EXPECT_EQ(Codes(*eighth), std::vector<std::string>{"ATTEMPT_CAP_DEBT"});
+  EXPECT_EQ(eighth->reasons(0).rule(), "US-REGF-7-IN-7D");
+  // The first call leaves the closed 7-day window 1 ms after 7 days.
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(eighth->next_allowed_time()),
+            absl::ToUnixMillis(start + absl::Hours(24 * 7)) + 1);
+  // Another debt of the same person is counted apart.
+  auto other = Check("+12122010611", type::v1::DIALING_MODE_MANUAL,
+                     v1::CALL_PURPOSE_DEBT_COLLECTION, "card-7");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->allowed());
+  // Exactly 7 days after the first call: still counted; 1 ms later: free.
+  clock_.Set(start + absl::Hours(24 * 7));
+  auto edge = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
+                    v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+  ASSERT_TRUE(edge.ok());
+  EXPECT_FALSE(edge->allowed());
+  clock_.Set(start + absl::Hours(24 * 7) + absl::Milliseconds(1));
+  auto after = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
+                     v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->allowed()) << after->DebugString();
+}
+
+// Florida's 3 per 24 h: per person across all their numbers; a New York
+// callee of the same tenant is not throttled by it.
+TEST_F(StatutoryApplicationTest, FloridaCapCountsThePersonAcrossNumbersOnly) {
+  for (int i = 0; i < 3; ++i) {
+    auto d = Check(i == 1 ? kFl2 : kFl, type::v1::DIALING_MODE_MANUAL,
+                   v1::CALL_PURPOSE_TELEMARKETING, "", kContact);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_TRUE(d->allowed()) << i << d->DebugString();
+  }
+  auto fourth = Check(kFl2, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING, "",
+                      kContact);
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_FALSE(fourth->allowed());
+  EXPECT_EQ(Codes(*fourth), std::vector<std::string>{"ATTEMPT_CAP_CONTACT"});
+  EXPECT_EQ(fourth->reasons(0).rule(), "US-FL-FTSA-3-PER-24H");
+  for (int i = 0; i < 5; ++i) {
+    auto ny = Check(kNy, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING, "",
+                    "tenants/acme/contactLists/l/contacts/ny");
+    ASSERT_TRUE(ny.ok());
+    EXPECT_TRUE(ny->allowed()) << i;
+  }
+}
+
+// UK (rule doc 2.3): after an answering machine, no automated redial within
+// 24 h; after an abandoned call, 72 h; a manual or preview dial is a
+// guaranteed live operator. Windows are closed.
+TEST_F(StatutoryApplicationTest, UkLockoutsAfterMachineAndAbandon) {
+  auto first = Check(kGb, type::v1::DIALING_MODE_PROGRESSIVE);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->allowed()) << first->DebugString();  // GB-NONE: no statutory hours
+  const absl::Time machine = clock_.Now();
+  CallEnded(kGb, dialing::v1::CALL_OUTCOME_MACHINE, machine, "ev-1");
+  clock_.Advance(absl::Hours(1));
+  auto locked = Check(kGb, type::v1::DIALING_MODE_PROGRESSIVE);
+  ASSERT_TRUE(locked.ok());
+  EXPECT_FALSE(locked->allowed());
+  EXPECT_EQ(Codes(*locked), std::vector<std::string>{"MACHINE_LOCKOUT"});
+  EXPECT_EQ(locked->reasons(0).rule(), "GB-OFCOM-AMD-24H");
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(locked->next_allowed_time()),
+            absl::ToUnixMillis(machine + absl::Hours(24)) + 1);
+  auto manual = Check(kGb, type::v1::DIALING_MODE_MANUAL);
+  ASSERT_TRUE(manual.ok());
+  EXPECT_TRUE(manual->allowed());
+  clock_.Set(machine + absl::Hours(24));
+  EXPECT_FALSE(Check(kGb, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+  clock_.Set(machine + absl::Hours(24) + absl::Milliseconds(1));
+  EXPECT_TRUE(Check(kGb, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+
+  const absl::Time abandoned = clock_.Now();
+  CallEnded(kGb, dialing::v1::CALL_OUTCOME_ABANDONED, abandoned, "ev-2");
+  clock_.Set(abandoned + absl::Hours(72));
+  auto quiet = Check(kGb, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(Codes(*quiet), std::vector<std::string>{"ABANDON_QUIET_PERIOD"});
+  EXPECT_EQ(quiet->reasons(0).rule(), "GB-OFCOM-ABANDON-72H");
+  EXPECT_TRUE(Check(kGb, type::v1::DIALING_MODE_PREVIEW)->allowed());
+  clock_.Set(abandoned + absl::Hours(72) + absl::Milliseconds(1));
+  EXPECT_TRUE(Check(kGb, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+  // Not a UK number: the lockouts do not bind (no tenant quiet period).
+  CallEnded(kNy, dialing::v1::CALL_OUTCOME_MACHINE, clock_.Now(), "ev-3");
+  EXPECT_TRUE(Check(kNy, type::v1::DIALING_MODE_MANUAL)->allowed());
+}
+
+// Zones from the area code: every US state (and DC) and Canadian province
+// resolves to its region, Washington state and DC included (issue 21).
+TEST(AreaCodeRegions, EveryStateAndProvinceResolves) {
+  auto zones = geo::ZoneResolver::Load(DIALGRID_ZONE_DATA_DIR, "/usr/share/zoneinfo/zone.tab");
+  ASSERT_TRUE(zones.ok()) << zones.status();
+  const std::vector<std::pair<const char*, const char*>> npa = {
+      {"205", "AL"}, {"907", "AK"}, {"480", "AZ"}, {"479", "AR"}, {"213", "CA"}, {"303", "CO"},
+      {"203", "CT"}, {"302", "DE"}, {"202", "DC"}, {"771", "DC"}, {"305", "FL"}, {"404", "GA"},
+      {"808", "HI"}, {"208", "ID"}, {"312", "IL"}, {"317", "IN"}, {"319", "IA"}, {"316", "KS"},
+      {"502", "KY"}, {"504", "LA"}, {"207", "ME"}, {"301", "MD"}, {"617", "MA"}, {"313", "MI"},
+      {"612", "MN"}, {"601", "MS"}, {"314", "MO"}, {"406", "MT"}, {"402", "NE"}, {"702", "NV"},
+      {"603", "NH"}, {"201", "NJ"}, {"505", "NM"}, {"212", "NY"}, {"704", "NC"}, {"701", "ND"},
+      {"216", "OH"}, {"405", "OK"}, {"503", "OR"}, {"215", "PA"}, {"445", "PA"}, {"401", "RI"},
+      {"803", "SC"}, {"605", "SD"}, {"615", "TN"}, {"214", "TX"}, {"801", "UT"}, {"802", "VT"},
+      {"703", "VA"}, {"206", "WA"}, {"253", "WA"}, {"360", "WA"}, {"425", "WA"}, {"509", "WA"},
+      {"564", "WA"}, {"304", "WV"}, {"414", "WI"}, {"307", "WY"}, {"403", "AB"}, {"604", "BC"},
+      {"204", "MB"}, {"506", "NB"}, {"709", "NL"}, {"416", "ON"}, {"418", "QC"}, {"306", "SK"}};
+  for (const auto& [area, state] : npa) {
+    bool found = false;
+    for (const char* nxx : {"201", "234", "345", "456", "555", "567", "678", "789"}) {
+      auto n = phone::NormalizePhone(absl::StrCat("+1", area, nxx, "1234"), "");
+      if (!n.ok()) continue;
+      EXPECT_EQ((*zones)->NormalizeRegion("", n->nanp_region), state)
+          << area << " \"" << n->nanp_region << "\"";
+      found = true;
+      break;
+    }
+    EXPECT_TRUE(found) << area;
+  }
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance

@@ -1,0 +1,190 @@
+#include "services/compliance/domain/statutory_rules.h"
+
+#include <gtest/gtest.h>
+
+#include "services/common/core/errors.h"
+
+namespace dialgrid::compliance {
+namespace {
+
+using type::v1::DIALING_MODE_AGENTLESS;
+using type::v1::DIALING_MODE_MANUAL;
+using type::v1::DIALING_MODE_PREDICTIVE;
+using type::v1::DIALING_MODE_PREVIEW;
+using type::v1::DIALING_MODE_PROGRESSIVE;
+
+class StatutoryRulesTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto rules = LoadStatutoryRules(DIALGRID_COMPLIANCE_DATA_DIR);
+    ASSERT_TRUE(rules.ok()) << rules.status();
+    rules_ = new StatutoryRules(*std::move(rules));
+  }
+  static DialFacts Dial(std::vector<std::string> countries, std::vector<std::string> regions,
+                        v1::CallPurpose purpose, type::v1::DialingMode mode, bool wireless) {
+    DialFacts f;
+    f.countries = std::move(countries);
+    f.regions = std::move(regions);
+    f.purpose = purpose;
+    f.mode = mode;
+    f.wireless = wireless;
+    return f;
+  }
+  static ConsentLevel Need(const DialFacts& f) { return RequiredConsent(rules_->consent, f).level; }
+  static StatutoryRules* rules_;
+};
+StatutoryRules* StatutoryRulesTest::rules_ = nullptr;
+
+constexpr auto kTm = v1::CALL_PURPOSE_TELEMARKETING;
+constexpr auto kDebt = v1::CALL_PURPOSE_DEBT_COLLECTION;
+constexpr auto kInfo = v1::CALL_PURPOSE_INFORMATIONAL;
+
+TEST_F(StatutoryRulesTest, TablesLoadWithSources) {
+  EXPECT_GE(rules_->consent.size(), 7u);
+  EXPECT_GE(rules_->caps.size(), 4u);
+  EXPECT_EQ(rules_->lockouts.size(), 2u);
+  for (const auto& r : rules_->consent) EXPECT_FALSE(r.source.empty()) << r.id;
+  for (const auto& r : rules_->caps) EXPECT_FALSE(r.source.empty()) << r.cap.id;
+  for (const auto& r : rules_->lockouts) EXPECT_FALSE(r.source.empty()) << r.id;
+}
+
+// Rule doc 2.1: "Autodialed/prerecorded calls to wireless; prerecorded
+// telemarketing to residential: prior express written consent (2012 rule)".
+TEST_F(StatutoryRulesTest, UsWrittenConsentForAutomatedWirelessAndPrerecordedResidential) {
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_PREDICTIVE, true)), ConsentLevel::kWritten);
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_PROGRESSIVE, true)),
+            ConsentLevel::kWritten);
+  // A person dialing: no consent rule (in NY).
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_MANUAL, true)), ConsentLevel::kNone);
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_PREVIEW, true)), ConsentLevel::kNone);
+  // Residential (wireline): a predictive call with an agent needs none, a
+  // prerecorded telemarketing call needs written consent.
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_PREDICTIVE, false)), ConsentLevel::kNone);
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_AGENTLESS, false)), ConsentLevel::kWritten);
+  // Prerecorded informational call to a wireline: no row.
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kInfo, DIALING_MODE_AGENTLESS, false)), ConsentLevel::kNone);
+  // The wireless row has no purpose in the rule doc: every purpose.
+  EXPECT_EQ(Need(Dial({"US"}, {}, kDebt, DIALING_MODE_PREDICTIVE, true)), ConsentLevel::kWritten);
+  // An undefined dialing mode is automated (fail closed).
+  EXPECT_EQ(Need(Dial({"US"}, {}, kTm, static_cast<type::v1::DialingMode>(99), true)),
+            ConsentLevel::kWritten);
+}
+
+// Rule doc 2.2: Florida / Oklahoma "prior express written consent for
+// 'automated system' calls" (any line type), telemarketing only.
+TEST_F(StatutoryRulesTest, FloridaAndOklahomaAutomatedSystemCalls) {
+  for (const char* st : {"FL", "OK"}) {
+    auto need = RequiredConsent(rules_->consent, Dial({"US"}, {st}, kTm, DIALING_MODE_PREDICTIVE,
+                                                      /*wireless=*/false));
+    EXPECT_EQ(need.level, ConsentLevel::kWritten) << st;
+    EXPECT_EQ(need.rules.size(), 1u) << st;
+    EXPECT_EQ(Need(Dial({"US"}, {st}, kTm, DIALING_MODE_MANUAL, false)), ConsentLevel::kNone) << st;
+    // The state row is a telemarketing row (the rule set's reading).
+    EXPECT_EQ(Need(Dial({"US"}, {st}, kDebt, DIALING_MODE_PREDICTIVE, false)), ConsentLevel::kNone)
+        << st;
+  }
+  // New York wireline predictive: no row.
+  EXPECT_EQ(Need(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_PREDICTIVE, false)), ConsentLevel::kNone);
+  // The contact says New York, the area code is Florida's: both regions
+  // apply (presumption), so Florida's row binds.
+  EXPECT_EQ(Need(Dial({"US"}, {"NY", "FL"}, kTm, DIALING_MODE_PREDICTIVE, false)),
+            ConsentLevel::kWritten);
+}
+
+// Rule doc 2.4 (ADAD needs express consent, an EBR does not replace it),
+// 2.6 (automated calling systems need consent), 2.8 (telephone advertising
+// needs prior consent).
+TEST_F(StatutoryRulesTest, CanadaEuKorea) {
+  EXPECT_EQ(Need(Dial({"CA"}, {"ON"}, kTm, DIALING_MODE_AGENTLESS, false)), ConsentLevel::kExpress);
+  EXPECT_EQ(Need(Dial({"CA"}, {"ON"}, kTm, DIALING_MODE_PREDICTIVE, false)), ConsentLevel::kNone);
+  EXPECT_EQ(Need(Dial({"DE"}, {}, kTm, DIALING_MODE_AGENTLESS, true)), ConsentLevel::kExpress);
+  EXPECT_EQ(Need(Dial({"FR"}, {}, kTm, DIALING_MODE_MANUAL, true)), ConsentLevel::kNone);
+  EXPECT_EQ(Need(Dial({"KR"}, {}, kTm, DIALING_MODE_MANUAL, false)), ConsentLevel::kExpress);
+  EXPECT_EQ(Need(Dial({"KR"}, {}, kInfo, DIALING_MODE_MANUAL, false)), ConsentLevel::kNone);
+  // A country no row covers.
+  EXPECT_EQ(Need(Dial({"BR"}, {}, kTm, DIALING_MODE_AGENTLESS, true)), ConsentLevel::kNone);
+}
+
+// Oral consent must not satisfy a written-consent rule; a type this build
+// does not define satisfies nothing.
+TEST(ConsentLevels, OralNeverMeetsWritten) {
+  EXPECT_EQ(LevelOf(v1::CONSENT_TYPE_PRIOR_EXPRESS), ConsentLevel::kExpress);
+  EXPECT_EQ(LevelOf(v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN), ConsentLevel::kWritten);
+  EXPECT_LT(LevelOf(v1::CONSENT_TYPE_PRIOR_EXPRESS), ConsentLevel::kWritten);
+  EXPECT_EQ(LevelOf(v1::CONSENT_TYPE_UNSPECIFIED), ConsentLevel::kNone);
+  EXPECT_EQ(LevelOf(static_cast<v1::ConsentType>(7)), ConsentLevel::kNone);
+}
+
+// Caps by scope: Florida's 3 per 24 h counts Florida callees, per person;
+// it does not throttle a New York callee. Reg F: 7 in 7 days per debt.
+TEST_F(StatutoryRulesTest, CapsApplyWhereTheirRowApplies) {
+  auto ids = [&](const DialFacts& f) {
+    std::vector<std::string> out;
+    for (const auto& c : rules_->caps) {
+      if (Applies(c.scope, f)) out.push_back(c.cap.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(Dial({"US"}, {"FL"}, kTm, DIALING_MODE_MANUAL, true)),
+            std::vector<std::string>{"US-FL-FTSA-3-PER-24H"});
+  EXPECT_TRUE(ids(Dial({"US"}, {"NY"}, kTm, DIALING_MODE_PREDICTIVE, true)).empty());
+  EXPECT_EQ(ids(Dial({"US"}, {"NY"}, kDebt, DIALING_MODE_MANUAL, true)),
+            std::vector<std::string>{"US-REGF-7-IN-7D"});
+  for (const auto& c : rules_->caps) {
+    if (c.cap.id == "US-REGF-7-IN-7D") {
+      EXPECT_EQ(c.per, CapPer::kDebt);
+      EXPECT_EQ(c.cap.max_attempts, 7);  // "more than 7": the 8th is refused
+      EXPECT_EQ(c.cap.window, absl::Hours(24 * 7));
+    }
+    if (c.cap.id == "US-FL-FTSA-3-PER-24H") {
+      EXPECT_EQ(c.per, CapPer::kPerson);
+      EXPECT_EQ(c.cap.max_attempts, 3);
+      EXPECT_EQ(c.cap.window, absl::Hours(24));
+    }
+  }
+}
+
+// Rule doc 2.3: after AMD, 24 h; after an abandoned call, 72 h; a manual or
+// preview dial is a guaranteed live operator, a progressive one is not.
+TEST_F(StatutoryRulesTest, UkLockoutsBindAutomatedDialsOnly) {
+  int binding = 0;
+  for (const auto& l : rules_->lockouts) {
+    EXPECT_TRUE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PROGRESSIVE, true))) << l.id;
+    EXPECT_TRUE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PREDICTIVE, true))) << l.id;
+    EXPECT_FALSE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_MANUAL, true))) << l.id;
+    EXPECT_FALSE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PREVIEW, true))) << l.id;
+    EXPECT_FALSE(Applies(l.scope, Dial({"US"}, {}, kTm, DIALING_MODE_PREDICTIVE, true))) << l.id;
+    if (l.after == LockoutAfter::kMachine) {
+      EXPECT_EQ(l.duration, absl::Hours(24));
+      ++binding;
+    } else {
+      EXPECT_EQ(l.duration, absl::Hours(72));
+      ++binding;
+    }
+  }
+  EXPECT_EQ(binding, 2);
+}
+
+TEST(StatutoryRulesParse, MalformedRowsAreRefused) {
+  EXPECT_EQ(ReasonOf(ParseConsentRules("X\tUS\t*\t*\t*\tORAL\tsrc\n").status()), "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseConsentRules("X\tU$\t*\t*\t*\tWRITTEN\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseConsentRules("X\tUS\tSALES\t*\t*\tWRITTEN\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseConsentRules("X\tUS\t*\tROBOT\t*\tWRITTEN\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseStatutoryCaps("X\tUS\t*\t*\tHOUSE\t3\t24h\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseStatutoryCaps("X\tUS\t*\t*\tDEBT\t0\t24h\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseLockouts("X\tGB\t*\tAUTOMATED\tBUSY\t24h\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseLockouts("X\tGB\t*\tAUTOMATED\tMACHINE\t0h\tsrc\n").status()),
+            "MALFORMED_RULE");
+  auto eu = ParseConsentRules("X\tEU\t*\t*\t*\tEXPRESS\tsrc\n");
+  ASSERT_TRUE(eu.ok());
+  EXPECT_EQ((*eu)[0].scope.jurisdictions.size(), 27u);
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance
