@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "services/agent-state/adapters/lua/create_agent.lua.h"
 #include "services/agent-state/adapters/lua/delete_agent.lua.h"
 #include "services/agent-state/adapters/lua/mark_alerted.lua.h"
@@ -106,7 +107,8 @@ absl::Status RedisAgentStore::CreateAgent(const AgentKey& key, const std::string
                                    parsed.team(),
                                    parsed.etag(),
                                    kChangesChannel,
-                                   ResyncMessage({key.scope})};
+                                   ResyncMessage({key.scope}),
+                                   absl::StrJoin(parsed.campaigns(), "\n")};
   events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(
       *script, {AgentKeyName(key), IndexKey(key.scope)}, args,
@@ -262,7 +264,9 @@ absl::Status RedisAgentStore::UpdateDefinition(const AgentKey& key, absl::string
                                    std::to_string(tenants_granted.size()),
                                    std::to_string(tenants_withdrawn.size()),
                                    kChangesChannel,
-                                   ResyncMessage(scopes)};
+                                   ResyncMessage(scopes),
+                                   absl::StrJoin(parsed.campaigns(), "\n"),
+                                   TenantHashTag(key.scope)};
   events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(*script, std::move(keys), args, key.scope);
   if (!r.ok()) return ScriptError(r.status(), "updating the agent");
@@ -436,6 +440,28 @@ absl::StatusOr<bool> RedisAgentStore::MarkAlerted(const AgentKey& key, int64_t v
   auto r = outbox_->EvalWithEvents(*script, {AlertedKey(key, version)}, args, key.scope);
   if (!r.ok()) return ScriptError(r.status(), "recording the alert");
   return r->str == "OK";
+}
+
+absl::StatusOr<AgentStore::ReserveView> RedisAgentStore::ReserveCandidates(
+    absl::string_view tenant, absl::string_view campaign, absl::string_view call_ref, int max) {
+  const std::string n = std::to_string(max - 1);
+  auto r = redis_->Pipeline(
+      {{"GET", CallKey(tenant, call_ref)},
+       {"GET", CallKey("", call_ref)},
+       {"ZRANGE", absl::StrCat(TenantHashTag(tenant), ":ready-c:", campaign), "0", n, "WITHSCORES"},
+       {"ZRANGE", absl::StrCat(TenantHashTag(""), ":ready-c:", campaign), "0", n, "WITHSCORES"}});
+  if (!r.ok()) return r.status();
+  ReserveView view;
+  if (!(*r)[0].is_nil()) view.held.push_back(AgentKey{std::string(tenant), (*r)[0].str});
+  if (!(*r)[1].is_nil()) view.held.push_back(AgentKey{"", (*r)[1].str});
+  for (int i : {2, 3}) {
+    const auto& el = (*r)[i].elements;
+    for (size_t j = 0; j + 1 < el.size(); j += 2) {
+      view.ready.push_back({AgentKey{i == 2 ? std::string(tenant) : std::string(), el[j].str},
+                            FromMs(el[j + 1].str)});
+    }
+  }
+  return view;
 }
 
 absl::StatusOr<AgentKey> RedisAgentStore::AgentOfCall(absl::string_view scope,

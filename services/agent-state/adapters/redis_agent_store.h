@@ -12,6 +12,8 @@
 //   {vendor}:pool-grants:<tenant>  set of pool agents ("<pool>/<agent>")
 //                        granted to the tenant's campaigns
 //   S:agent-ready        zset: READY agents by the time they became ready
+//   S:ready-c:<campaign> zset: the READY agents of one campaign, the same way
+//                        (the agent hash's 'campaigns' field lists them)
 //   S:agent-timers       zset: agents by the time their state's timer fires
 //   S:agent-call:<tenant>/<call>  the agent holding a call (a day)
 //   S:agent-since        zset: logged-in agents by when they entered their
@@ -74,6 +76,9 @@ class RedisAgentStore final : public AgentStore {
   absl::StatusOr<bool> MarkAlerted(const AgentKey& key, int64_t version,
                                    const Events& events) override;
   absl::StatusOr<AgentKey> AgentOfCall(absl::string_view scope, absl::string_view call_ref) override;
+  absl::StatusOr<ReserveView> ReserveCandidates(absl::string_view tenant,
+                                                absl::string_view campaign,
+                                                absl::string_view call_ref, int max) override;
   absl::StatusOr<std::vector<ReadyAgent>> ReadyAgents(absl::string_view scope, int max) override;
   absl::StatusOr<std::vector<DueTimer>> DueTimers(absl::Time now, int max) override;
 

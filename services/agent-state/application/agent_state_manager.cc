@@ -582,33 +582,32 @@ absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
     return InvalidField("campaign", "MALFORMED_NAME", "must be tenants/{tenant}/campaigns/{id}");
   }
   const std::string call_ref = absl::StrCat(r.tenant, "/", r.call_id);
-  // A retry for a call already reserved: the same agent.
-  for (const std::string& scope : {r.tenant, std::string()}) {
-    auto held = store_->AgentOfCall(scope, call_ref);
-    if (held.ok()) {
-      auto st = store_->GetStatus(*held);
-      if (!st.ok()) return st.status();
-      if (st->call_id == r.call_id && st->call_tenant == r.tenant) {
-        return Reserved{*held, *st, absl::ZeroDuration(), true};
-      }
-    } else if (held.status().code() != absl::StatusCode::kNotFound) {
-      return held.status();
+  // One round trip: who holds the call already, and the campaign's ready
+  // agents (the tenant's and the pools'), longest ready first.
+  DG_ASSIGN_OR_RETURN(AgentStore::ReserveView view,
+                      store_->ReserveCandidates(r.tenant, r.campaign, call_ref,
+                                                options_.reserve_candidates));
+  for (const AgentKey& held : view.held) {  // a retry for a call already reserved
+    auto st = store_->GetStatus(held);
+    if (!st.ok()) {
+      if (st.status().code() == absl::StatusCode::kNotFound) continue;
+      return st.status();
+    }
+    if (st->call_id == r.call_id && st->call_tenant == r.tenant) {
+      return Reserved{held, *st, absl::ZeroDuration(), true};
     }
   }
-  // Candidates from both scopes, longest ready first.
-  std::vector<ReadyAgent> ready;
-  for (const std::string& scope : {r.tenant, std::string()}) {
-    auto some = store_->ReadyAgents(scope, options_.reserve_candidates);
-    if (!some.ok()) return some.status();
-    ready.insert(ready.end(), some->begin(), some->end());
-  }
+  std::vector<ReadyAgent>& ready = view.ready;
   std::stable_sort(ready.begin(), ready.end(), [](const ReadyAgent& a, const ReadyAgent& b) {
     return a.ready_since < b.ready_since;
   });
-  std::vector<AgentKey> keys;
-  for (const auto& c : ready) keys.push_back(c.key);
-  auto defs = store_->Definitions(keys);
-  if (!defs.ok()) return defs.status();
+  // The index is by campaign; skills, when asked for, need the definitions.
+  std::vector<std::string> defs;
+  if (!r.skills.empty()) {
+    std::vector<AgentKey> keys;
+    for (const auto& c : ready) keys.push_back(c.key);
+    DG_ASSIGN_OR_RETURN(defs, store_->Definitions(keys));
+  }
   MoveRequest move;
   move.kind = MoveKind::kReserve;
   move.actor = Actor::kDialer;
@@ -616,8 +615,10 @@ absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
   move.call_tenant = r.tenant;
   move.campaign = r.campaign;
   for (size_t i = 0; i < ready.size(); ++i) {
-    v1::Agent agent;
-    if ((*defs)[i].empty() || !agent.ParseFromString((*defs)[i]) || !Eligible(agent, r)) continue;
+    if (!r.skills.empty()) {
+      v1::Agent agent;
+      if (defs[i].empty() || !agent.ParseFromString(defs[i]) || !Eligible(agent, r)) continue;
+    }
     auto m = Apply(ready[i].key, move);
     if (m.ok()) {
       return Reserved{ready[i].key, m->next, m->next.since - ready[i].ready_since, false};

@@ -147,6 +147,18 @@ class AgentStore {
   virtual absl::StatusOr<AgentKey> AgentOfCall(absl::string_view scope,
                                                absl::string_view call_ref) = 0;
 
+  // What a reservation needs, in one round trip: the agents already holding
+  // `call_ref` (the call's tenant's, then a pool's) and up to `max` READY
+  // agents of the campaign from the tenant and from the pools, each longest
+  // ready first.
+  struct ReserveView {
+    std::vector<AgentKey> held;
+    std::vector<ReadyAgent> ready;
+  };
+  virtual absl::StatusOr<ReserveView> ReserveCandidates(absl::string_view tenant,
+                                                        absl::string_view campaign,
+                                                        absl::string_view call_ref, int max) = 0;
+
   // Up to `max` ready agents of `scope`, longest ready first.
   virtual absl::StatusOr<std::vector<ReadyAgent>> ReadyAgents(absl::string_view scope,
                                                               int max) = 0;

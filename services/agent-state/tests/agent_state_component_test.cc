@@ -220,6 +220,37 @@ TEST_F(AgentStateComponentTest, PoolAgentsServeTheTenantsTheyAreGrantedTo) {
   EXPECT_TRUE(manager_->Reserve(Reserve("acme", "a-1"))->replayed);
 }
 
+TEST_F(AgentStateComponentTest, AReadyAgentFollowsItsCampaignsWhenTheyChange) {
+  AgentKey a = NewAgent("acme", "moves-1", {"tenants/acme/campaigns/c1"});
+  LoginReady(a);
+  auto agent = manager_->GetAgent(a);
+  ASSERT_TRUE(agent.ok());
+  v1::Agent patch;
+  patch.set_name(agent->name());
+  patch.add_campaigns("tenants/acme/campaigns/c2");
+  ASSERT_TRUE(manager_->UpdateAgent(patch, {"campaigns"}).ok());
+  EXPECT_EQ(ReasonOf(manager_->Reserve(Reserve("acme", "m-1")).status()), "NO_AGENT_AVAILABLE");
+  ReserveRequest c2 = Reserve("acme", "m-2");
+  c2.campaign = "tenants/acme/campaigns/c2";
+  auto r = manager_->Reserve(c2);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->agent, a);
+  // A pool agent granted while ready is reservable for the new campaign at once.
+  AgentKey p = NewAgent("", "bpo/moves-2", {"tenants/acme/campaigns/c3"});
+  LoginReady(p);
+  ASSERT_TRUE(manager_->SetPoolGrant(p, "globex", {"tenants/globex/campaigns/g1"}).ok());
+  ReserveRequest g1 = Reserve("globex", "m-3");
+  g1.campaign = "tenants/globex/campaigns/g1";
+  auto rp = manager_->Reserve(g1);
+  ASSERT_TRUE(rp.ok()) << rp.status();
+  EXPECT_EQ(rp->agent, p);
+  // Withdrawn from acme: no longer reservable there.
+  ASSERT_TRUE(manager_->SetPoolGrant(p, "acme", {}).ok());
+  ReserveRequest c3 = Reserve("acme", "m-4");
+  c3.campaign = "tenants/acme/campaigns/c3";
+  EXPECT_EQ(ReasonOf(manager_->Reserve(c3).status()), "NO_AGENT_AVAILABLE");
+}
+
 TEST_F(AgentStateComponentTest, TimersFireOnceWhenDueAndFreeTheAgent) {
   AgentKey a = NewAgent("acme", "a1", {"tenants/acme/campaigns/c1"});
   LoginReady(a);

@@ -15,6 +15,7 @@ absl::StatusOr<Backends> ConnectBackends(const BackendOptions& options) {
   b.instance = absl::StrCat(options.service, "/", RandomHex(3));
   redis::Options redis_options;
   redis_options.command_timeout = options.redis_command_timeout;
+  redis_options.pool_size = options.redis_pool_size;
   absl::Status st = redis::ParseAddress(options.redis_address, redis_options);
   if (!st.ok()) return st;
   auto redis_client = redis::Client::Create(redis_options);

@@ -16,6 +16,9 @@ struct BackendOptions {
   std::string service;          // e.g. "contacts"; names the Kafka client id
   std::string redis_address;    // host:port or unix:/path
   absl::Duration redis_command_timeout = absl::Seconds(2);
+  // Connections to Redis: how many round trips may be in flight at once
+  // (with AOF fsync always, each waits for an fsync).
+  int redis_pool_size = 8;
   std::string kafka_bootstrap;
 };
 

@@ -21,6 +21,8 @@ ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""
           "PEM private key for the gRPC port.");
 ABSL_FLAG(int, drain_seconds, 10, "How long in-flight RPCs may finish on SIGTERM.");
 ABSL_FLAG(int, workers, 8, "Handler threads (Redis calls block on these, not on gRPC's).");
+ABSL_FLAG(int, redis_pool_size, 0,
+          "Connections to Redis (round trips in flight at once); 0: --workers plus 4.");
 
 namespace dialgrid {
 
@@ -46,6 +48,8 @@ BackendOptions BackendOptionsFromFlags(const std::string& service) {
   BackendOptions o;
   o.service = service;
   o.redis_address = absl::GetFlag(FLAGS_redis);
+  o.redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size) > 0 ? absl::GetFlag(FLAGS_redis_pool_size)
+                                                               : absl::GetFlag(FLAGS_workers) + 4;
   o.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
   return o;
 }

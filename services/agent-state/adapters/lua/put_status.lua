@@ -2,6 +2,8 @@
 -- with its index entries, the call it holds, the KPI counters the move adds
 -- to and its events, in one step, and tells every replica's watchers
 -- (PUBLISH). All keys are in the agent's home scope's slot.
+-- The agent's campaigns' ready indexes (S:ready-c:<campaign>) are found from
+-- its 'campaigns' field, in the same slot.
 -- KEYS[1] agent hash, KEYS[2] ready zset, KEYS[3] timer zset, KEYS[4] call
 -- key (used when ARGV[5] is not ""), KEYS[5] since zset (logged-in agents by
 -- the time they entered their state), KEYS[6] state counts hash,
@@ -35,6 +37,12 @@ local function index(key, score)
   end
 end
 index(KEYS[2], ARGV[3])
+-- The per-campaign ready indexes (reservation reads the call's campaign's
+-- only); their keys share the scope's hash tag, the prefix of KEYS[2].
+local prefix = string.sub(KEYS[2], 1, #KEYS[2] - #':agent-ready')
+for c in string.gmatch(redis.call('HGET', KEYS[1], 'campaigns') or '', '[^\n]+') do
+  index(prefix .. ':ready-c:' .. c, ARGV[3])
+end
 index(KEYS[3], ARGV[4])
 index(KEYS[5], ARGV[8])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', 86400) end
