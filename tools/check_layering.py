@@ -10,6 +10,11 @@ Layers, as STYLE.md "Inside a service" describes them:
   pacing       services/dialing/pacing/** (not its tests/)
                the pacing engine: standard library and Abseil only, so it
                runs unchanged in the simulator and the dialer
+  telephony    services/dialing/telephony/** (not its tests/)
+               the telephony port and the simulated carrier: no gRPC,
+               Redis, Kafka or protobuf, and of the project only
+               services/common/core/ and itself, so a SIP adapter or the
+               simulator can use it as it is
 
 What each layer must not include is in RULES below. An include is checked
 where it is written and also through the project headers it pulls in (a
@@ -58,6 +63,7 @@ SERVICE_OUTER = re.compile(r"^services/(?!common/)[^/]+/(adapters|server)/")
 PROTOBUF = re.compile(r"^google/protobuf/|\.pb\.h$")
 # Any project header outside the engine itself.
 NOT_PACING = re.compile(r"^(services/(?!dialing/pacing/)|protos/|dialgrid/)")
+NOT_TELEPHONY = re.compile(r"^(services/(?!dialing/telephony/|common/core/)|protos/|dialgrid/)")
 
 # (rule id, layer, what it forbids, pattern)
 RULES = [
@@ -92,6 +98,13 @@ RULES = [
     ("pacing-protobuf", "pacing", "protobuf", PROTOBUF),
     ("pacing-project", "pacing", "a project header outside services/dialing/pacing/",
      NOT_PACING),
+    ("telephony-grpc", "telephony", "gRPC", GRPC),
+    ("telephony-redis", "telephony", "Redis (hiredis)", HIREDIS),
+    ("telephony-kafka", "telephony", "Kafka (librdkafka)", RDKAFKA),
+    ("telephony-protobuf", "telephony", "protobuf", PROTOBUF),
+    ("telephony-project", "telephony",
+     "a project header outside services/dialing/telephony/ and services/common/core/",
+     NOT_TELEPHONY),
 ]
 
 # Headers of these layers are not followed from a file of the given layer:
@@ -102,6 +115,7 @@ CHECKED_ON_THEIR_OWN = {
     "ports": {"ports", "domain"},
     "application": {"application", "ports", "domain"},
     "pacing": {"pacing"},
+    "telephony": {"telephony"},
 }
 
 # --- Accepted existing violations -------------------------------------------
@@ -123,6 +137,8 @@ def layer_of(rel):
         return None
     if parts[1:3] == ["dialing", "pacing"] and len(parts) > 3 and parts[3] != "tests":
         return "pacing"
+    if parts[1:3] == ["dialing", "telephony"] and len(parts) > 3 and parts[3] != "tests":
+        return "telephony"
     if parts[2] == "domain" and len(parts) > 3:
         return "domain"
     if parts[2] == "ports" and len(parts) > 3:
@@ -377,6 +393,20 @@ SELF_TEST_FILES = {
         #include "services/demo/domain/clean.h"
         """,
     "services/dialing/pacing/tests/pacer_test.cc": "#include <gtest/gtest.h>\n",
+    "services/dialing/telephony/port.h": """\
+        #pragma once
+        #include "absl/status/status.h"
+        #include "services/common/core/clock.h"
+        """,
+    "services/dialing/telephony/bad.cc": """\
+        #include "services/dialing/telephony/port.h"
+        #include <grpcpp/grpcpp.h>
+        #include <hiredis/hiredis.h>
+        #include <librdkafka/rdkafkacpp.h>
+        #include <google/protobuf/message.h>
+        #include "services/demo/domain/clean.h"
+        """,
+    "services/dialing/telephony/tests/port_test.cc": "#include <grpcpp/grpcpp.h>\n",
     # Outside every checked layer: anything goes.
     "services/demo/adapters/redis_store.cc": "#include <hiredis/hiredis.h>\n",
     "services/demo/main.cc": "#include <grpcpp/grpcpp.h>\n",
@@ -417,6 +447,11 @@ SELF_TEST_EXPECTED = {
     ("services/dialing/pacing/bad.cc", 5, "pacing-protobuf"),
     ("services/dialing/pacing/bad.cc", 6, "pacing-protobuf"),
     ("services/dialing/pacing/bad.cc", 7, "pacing-project"),
+    ("services/dialing/telephony/bad.cc", 2, "telephony-grpc"),
+    ("services/dialing/telephony/bad.cc", 3, "telephony-redis"),
+    ("services/dialing/telephony/bad.cc", 4, "telephony-kafka"),
+    ("services/dialing/telephony/bad.cc", 5, "telephony-protobuf"),
+    ("services/dialing/telephony/bad.cc", 6, "telephony-project"),
 }
 
 
@@ -469,7 +504,7 @@ def self_test():
         # With the violating files gone the tree is clean and the exit status 0.
         for rel in ("services/demo/domain/bad.h", "services/demo/ports/bad_store.h",
                     "services/demo/demo_manager.cc", "services/demo/application/importer.cc",
-                    "services/dialing/pacing/bad.cc"):
+                    "services/dialing/pacing/bad.cc", "services/dialing/telephony/bad.cc"):
             os.remove(os.path.join(root, rel))
         violations, stale = check(root, {})
         expect(not violations, "violations in a clean tree: %r" % violations)

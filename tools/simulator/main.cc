@@ -15,8 +15,8 @@
 #include <CLI/CLI.hpp>
 
 #include "absl/strings/str_split.h"
+#include "services/dialing/telephony/scenario.h"
 #include "tools/simulator/runner.h"
-#include "tools/simulator/scenario.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Dialgrid campaign simulator: pacing policies side by side in virtual time"};

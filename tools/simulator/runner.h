@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tools/simulator/scenario.h"
+#include "services/dialing/telephony/scenario.h"
 #include "tools/simulator/simulation.h"
 
 namespace dialgrid::sim {

@@ -9,7 +9,7 @@
 
 #include "absl/types/span.h"
 #include "services/dialing/pacing/pacer.h"
-#include "tools/simulator/scenario.h"
+#include "services/dialing/telephony/scenario.h"
 
 namespace dialgrid::sim {
 

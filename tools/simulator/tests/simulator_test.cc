@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "services/dialing/telephony/scenario.h"
 #include "tools/simulator/policies.h"
 #include "tools/simulator/runner.h"
-#include "tools/simulator/scenario.h"
 #include "tools/simulator/simulation.h"
 
 namespace dialgrid::sim {

@@ -1,4 +1,4 @@
-#include "tools/simulator/scenario.h"
+#include "services/dialing/telephony/scenario.h"
 
 #include <algorithm>
 #include <cmath>
@@ -385,11 +385,13 @@ Scenario ParseRoot(const json& root) {
   }
 
   const json& outcomes = Required(root, "", "outcomes");
-  OnlyKeys(outcomes, "outcomes", {"human", "machine", "busy_failed"});
+  OnlyKeys(outcomes, "outcomes", {"human", "machine", "busy_failed", "busy_share"});
   s.human = ParseCurve(Required(outcomes, "outcomes", "human"), "outcomes.human");
   s.machine = Probability(NumberField(outcomes, "outcomes", "machine"), "outcomes.machine");
   s.busy_failed =
       Probability(NumberField(outcomes, "outcomes", "busy_failed"), "outcomes.busy_failed");
+  s.busy_share = Probability(OptionalNumber(outcomes, "outcomes", "busy_share", 0.5),
+                             "outcomes.busy_share");
   for (const auto& [hour, p] : s.human.points) {
     const double sum = p + s.machine + s.busy_failed;
     if (sum > 1.0 + 1e-9) {
@@ -399,7 +401,8 @@ Scenario ParseRoot(const json& root) {
   }
 
   const json& times = Required(root, "", "times");
-  OnlyKeys(times, "times", {"setup", "human_ring", "machine_ring", "fail", "talk", "wrap"});
+  OnlyKeys(times, "times",
+           {"setup", "human_ring", "machine_ring", "fail", "talk", "wrap", "patience"});
   s.setup = ParseDistribution(Required(times, "times", "setup"), "times.setup");
   s.human_ring = ParseDistribution(Required(times, "times", "human_ring"), "times.human_ring");
   s.machine_ring =
@@ -407,6 +410,9 @@ Scenario ParseRoot(const json& root) {
   s.fail = ParseDistribution(Required(times, "times", "fail"), "times.fail");
   s.talk = ParseDistribution(Required(times, "times", "talk"), "times.talk");
   s.wrap = ParseDistribution(Required(times, "times", "wrap"), "times.wrap");
+  if (auto it = times.find("patience"); it != times.end()) {
+    s.patience = ParseDistribution(*it, "times.patience");
+  }
 
   s.no_answer_timeout_s =
       Positive(NumberField(root, "", "no_answer_timeout_s"), "no_answer_timeout_s");

@@ -1,9 +1,13 @@
-// Scenarios of the campaign simulator: the JSON schema (docs/pacing.md,
-// "Scenario files"), its parser with field-named errors, the time
-// distributions and the random generator they draw from.
+// Scenarios of the campaign simulator (tools/simulator) and the simulated
+// carrier (simulated_carrier.h): the JSON schema (docs/pacing.md, "Scenario
+// files"; the carrier-only fields in this folder's README), its parser with
+// field-named errors, the time distributions and the random generator they
+// draw from. Library `dialing_scenario`: the standard library, Abseil and
+// nlohmann_json only.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +40,20 @@ struct Distribution {
   double min = 0.0, max = 0.0;    // uniform; normal's clip range
   double mean = 0.0, sd = 0.0;    // normal, lognormal, gamma
   std::vector<std::pair<double, Distribution>> components;  // mixture (weights sum to 1)
+
+  static Distribution Constant(double value) {
+    Distribution d;
+    d.value = value;
+    return d;
+  }
+  // By mean and standard deviation (both > 0).
+  static Distribution Gamma(double mean, double sd) {
+    Distribution d;
+    d.kind = Kind::kGamma;
+    d.mean = mean;
+    d.sd = sd;
+    return d;
+  }
 
   double Sample(Rng& rng) const;
   // Mean and standard deviation of the distribution as specified (a clipped
@@ -71,6 +89,12 @@ struct Scenario {
   ShiftCurve human;  // live person answers
   double machine = 0.0;
   double busy_failed = 0.0;  // the rest is no answer
+  // Optional (the simulated carrier's; the simulator does not use them):
+  // outcomes.busy_share, the share of busy_failed that is busy (the rest
+  // fails), 0.5 when absent; times.patience, how long a live person who
+  // answered waits for someone to speak before hanging up.
+  double busy_share = 0.5;
+  std::optional<Distribution> patience;
   Distribution setup, human_ring, machine_ring, fail, talk, wrap;
   double no_answer_timeout_s = 25.0;
   Distribution machine_talk, machine_wrap;  // a machine routed to an agent

@@ -1,0 +1,166 @@
+#pragma once
+
+// The embedded default carrier: every call's fate is drawn from a scenario of
+// the pacing simulator (tools/simulator, scenario.h) and played out on a
+// Scheduler: in virtual time under ManualScheduler and a FakeClock (tests,
+// benchmarks), in real time under ThreadScheduler (the local platform). The
+// parameters and where they come from: this folder's README.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/common/core/scheduler.h"
+#include "services/dialing/telephony/scenario.h"
+#include "services/dialing/telephony/telephony_port.h"
+
+namespace dialgrid::telephony {
+
+struct SimulatedCarrierOptions {
+  // Outcome shares, ring, failure and talk times, AMD delay and errors, and
+  // (if present) the patience of live callees. The request's AmdMode switches
+  // AMD per call; scenario.amd.enabled and no_answer_timeout_s are the
+  // simulator's and are not used (the request carries the ring timeout).
+  sim::Scenario scenario;
+  // Same seed, same calls (attempt id and number) -> same events.
+  uint64_t seed = 1;
+  // Calls in progress (placed and not yet Ended) at most; more are refused.
+  int max_concurrent_calls = 1000;
+  // Hour 0 of a live-answer share that varies over the shift;
+  // InfinitePast: when the carrier is created.
+  absl::Time shift_start = absl::InfinitePast();
+
+  // Not in the scenario schema (assumptions, README "Parameters"):
+  // a live callee's patience when the scenario has no times.patience;
+  sim::Distribution default_patience = sim::Distribution::Gamma(6.0, 3.0);
+  // how long an answering machine stays on the line (greeting, beep,
+  // recording limit) when nobody connects or plays a message;
+  sim::Distribution machine_hangup = sim::Distribution::Constant(30.0);
+  // ConnectToAgent -> AgentConnected (the bridge);
+  sim::Distribution connect_delay = sim::Distribution::Constant(0.05);
+  // the length of a message played by PlayMessageAndHangUp;
+  sim::Distribution message_length = sim::Distribution::Constant(6.0);
+  // the mix of failure causes among failed calls (weights > 0).
+  std::vector<std::pair<double, FailureCause>> failure_causes = {
+      {0.4, FailureCause::kNetwork},
+      {0.4, FailureCause::kInvalidNumber},
+      {0.1, FailureCause::kRejected},
+      {0.1, FailureCause::kUnavailable}};
+  // Attestation reported on every event of a call: per caller ID, else the
+  // default (kNotReported: the carrier does not report it).
+  Attestation default_attestation = Attestation::kFull;
+  absl::flat_hash_map<std::string, Attestation> attestation_by_caller_id;
+};
+
+// Who a call reaches and how it plays out: drawn once per call from the seed,
+// the attempt id and the number, in a fixed order, before the call starts.
+// The ground truth the port does not carry (an AMD verdict may be wrong), for
+// tests and for measuring a dialer against the simulation.
+struct CallFate {
+  enum class Callee { kLive, kMachine, kBusy, kFailed, kNoAnswer };
+  Callee callee = Callee::kNoAnswer;  // kNoAnswer also when the ring outlasts the timeout
+  absl::Duration setup;          // placed -> Ringing
+  absl::Duration ring;           // Ringing -> picked up (live, machine)
+  absl::Duration fail;           // placed -> Busy / Failed
+  AmdVerdict verdict = AmdVerdict::kNotRun;  // what AMD will say (when on)
+  absl::Duration amd_delay;      // picked up -> verdict
+  FailureCause failure_cause = FailureCause::kNetwork;
+  absl::Duration talk;           // AgentConnected -> RemoteHangup
+  absl::Duration callee_hangup;  // picked up -> the callee gives up unattended
+  absl::Duration connect_delay;
+  absl::Duration message_length;
+};
+
+// Counters, all in one place.
+struct SimulatedCarrierStats {
+  int64_t placed = 0;
+  int64_t refused_at_capacity = 0;
+  int64_t in_progress = 0;
+  int64_t peak_in_progress = 0;
+  int64_t ended = 0;
+};
+
+// Thread-safe. Events are delivered by the scheduler's tasks, so on the
+// scheduler's thread (ThreadScheduler) or the thread advancing the clock
+// (ManualScheduler), one at a time, each call's in order; the carrier's lock
+// is not held while the sink runs. The scheduler must run its tasks one at a
+// time (both of ours do). Destroying the carrier cancels what it scheduled
+// (waiting for a delivery under way); never destroy it from its sink.
+class SimulatedCarrier final : public TelephonyPort {
+ public:
+  // `scheduler` and `sink` must outlive the carrier.
+  static absl::StatusOr<std::unique_ptr<SimulatedCarrier>> Create(
+      SimulatedCarrierOptions options, Scheduler& scheduler, CallEventSink& sink);
+  ~SimulatedCarrier() override;
+  SimulatedCarrier(const SimulatedCarrier&) = delete;
+  SimulatedCarrier& operator=(const SimulatedCarrier&) = delete;
+
+  absl::Status PlaceCall(const CallRequest& request) override;
+  absl::Status ConnectToAgent(const AttemptId& attempt, const AgentId& agent) override;
+  absl::Status PlayMessageAndHangUp(const AttemptId& attempt,
+                                    const MessageRequest& message) override;
+  absl::Status HangUp(const AttemptId& attempt) override;
+
+  // The fate `request` would meet if placed at `placed_at` (a pure function
+  // of the options, the request and the time).
+  CallFate Fate(const CallRequest& request, absl::Time placed_at) const;
+  SimulatedCarrierStats Stats() const;
+
+ private:
+  enum class State {
+    kDialing,     // placed, not ringing yet
+    kRinging,
+    kPickedUp,    // answered, AMD still listening (the dialer knows nothing yet)
+    kAnswered,    // Answered sent
+    kConnecting,  // ConnectToAgent accepted
+    kConnected,   // AgentConnected sent
+    kMessage,     // PlayMessageAndHangUp accepted
+    kEnding,      // HangUp accepted
+  };
+  enum class Step {
+    kBusy, kFailed, kRing, kNoAnswer, kPickUp, kVerdict, kCalleeGivesUp, kAgentConnected,
+    kTalkEnd, kMessageDone, kLocalEnd
+  };
+  struct Call {
+    CallRequest request;
+    CallFate fate;
+    Attestation attestation = Attestation::kNotReported;
+    State state = State::kDialing;
+    uint64_t generation = 0;  // a scheduled step runs only if still current
+    int sequence = 0;
+    absl::Time placed_at, answered_at = absl::InfinitePast();
+    absl::Time connect_requested_at, connected_at, message_started_at, hangup_at;
+    AgentId agent;
+  };
+
+  SimulatedCarrier(SimulatedCarrierOptions options, Scheduler& scheduler, CallEventSink& sink);
+  static absl::string_view StateName(State state);
+  // The next step of `call` in its state and when; schedules it. Locked.
+  void ArmLocked(const AttemptId& id, Call& call);
+  void Run(const AttemptId& id, uint64_t generation, Step step, uint64_t token);
+  // Runs `step`, appending the events it sends; false when the call ends.
+  bool ApplyLocked(Call& call, Step step, absl::Time now, std::vector<CallEvent>& out);
+  CallEvent NewEventLocked(Call& call, CallEventType type, absl::Time now);
+  absl::StatusOr<Call*> FindLocked(const AttemptId& attempt);
+
+  const SimulatedCarrierOptions options_;
+  Scheduler& scheduler_;
+  CallEventSink& sink_;
+  absl::Time shift_start_;
+  double failure_weight_total_ = 0.0;
+
+  mutable std::mutex mu_;
+  bool stopped_ = false;
+  absl::flat_hash_map<AttemptId, Call> calls_;
+  uint64_t next_token_ = 1;
+  absl::flat_hash_map<uint64_t, Scheduler::TaskId> scheduled_;  // token -> task
+  SimulatedCarrierStats stats_;
+};
+
+}  // namespace dialgrid::telephony
