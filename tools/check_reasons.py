@@ -33,6 +33,14 @@ IGNORED = {
     "NOT_READY": "agent state name (StateName), in messages, not a reason",
     "ON_CALL": "agent state name (StateName), in messages, not a reason",
     "WRAP_UP": "agent state name (StateName), in messages, not a reason",
+    "NOT_AWAITING": "Lua reply token of dialing's put_call, mapped to CALL_NOT_AWAITING_DISPOSITION",
+    "NO_ANSWER": "call outcome name, the contact's last_outcome as the dialer reports it",
+    "NOT_DIALED": "the contact's last_outcome when the dialer gives a leased contact back",
+    "NO_DISPOSITION": "the contact's last_outcome when a connected call gets no disposition",
+    "NO_CALLABLE_NUMBER": "the contact's last_outcome (NOT_ALLOWED_...) when none of its numbers is callable",
+    "DISPOSITION_TIMED_OUT": "a CallUpdated step name (dialing.proto), not a reason",
+    "NO_CALLABLE_CONTACTS": "CampaignHopperChanged.reason value (dialing.proto), not an error",
+    "CONTACTS_UNAVAILABLE": "CampaignHopperChanged.reason value (dialing.proto), not an error",
 }
 
 SNAKE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"

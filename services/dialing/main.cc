@@ -1,24 +1,57 @@
 // dialgrid-dialing: flags -> config, wiring, run, drain, stop.
+#include <map>
+#include <memory>
+#include <string>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
 #include "services/common/core/log.h"
+#include "services/common/core/scheduler.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/platform/platform_flags.h"
 #include "services/common/server/service_main.h"
 #include "services/common/server/service_runtime.h"
+#include "services/dialing/adapters/call_path_clients.h"
 #include "services/dialing/adapters/contacts_client.h"
+#include "services/dialing/adapters/redis_call_store.h"
 #include "services/dialing/adapters/redis_campaign_store.h"
 #include "services/dialing/application/campaign_manager.h"
+#include "services/dialing/application/dialer.h"
+#include "services/dialing/application/executor.h"
 #include "services/dialing/server/dialing_service.h"
+#include "services/dialing/telephony/simulated_carrier.h"
 
 ABSL_FLAG(std::string, contacts, "", "The contacts service's gRPC address (host:port).");
+ABSL_FLAG(std::string, compliance, "",
+          "The compliance service's gRPC address: every dial is checked there just before it "
+          "is placed. Without it (and --agent_state) the service keeps campaigns but dials "
+          "nothing.");
+ABSL_FLAG(std::string, agent_state, "", "The agent-state service's gRPC address.");
 ABSL_FLAG(int, peer_timeout_ms, 2000, "The longest a call to a peer service may take.");
+ABSL_FLAG(std::string, carrier_scenario, "",
+          "The simulated carrier's scenario file (the pacing simulator's JSON format): who "
+          "answers, ring, talk and AMD times. Required to dial.");
+ABSL_FLAG(uint64_t, carrier_seed, 1, "The simulated carrier's seed.");
+ABSL_FLAG(int, carrier_max_calls, 2000, "Calls the simulated carrier carries at once.");
+ABSL_FLAG(int, dialer_threads, 8, "Threads of the call path (peer calls block one).");
+ABSL_FLAG(int, tick_ms, 250, "How often each owned campaign's pacing is decided.");
+ABSL_FLAG(int, lease_ttl_ms, 6000,
+          "How long a campaign's ownership lasts unless renewed: a dead replica's campaigns "
+          "are taken over after this.");
+ABSL_FLAG(int, grace_ms, 2000,
+          "Answer -> agent connected within this, or the abandon message plays (FCC: 2 s).");
+ABSL_FLAG(int, disposition_timeout_seconds, 900,
+          "A connected call without a disposition after this is closed as NO_DISPOSITION.");
+ABSL_FLAG(int, call_retention_days, 35, "How long a call's record is kept after its last write.");
 
 int main(int argc, char** argv) {
   using namespace dialgrid;
   ServiceHost::BlockTerminationSignals();
-  absl::SetProgramUsageMessage("Dialgrid dialing service: campaigns and their lifecycle.");
+  absl::SetProgramUsageMessage(
+      "Dialgrid dialing service: campaigns, and the call path that dials them.");
   absl::ParseCommandLine(argc, argv);
   auto fail = [](absl::string_view what, const absl::Status& st) {
     return StartupFailure("dialing", what, st);
@@ -26,16 +59,18 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_contacts).empty()) {
     return fail("--contacts", absl::InvalidArgumentError("the contacts service's address is required"));
   }
+  const bool dials = !absl::GetFlag(FLAGS_compliance).empty() &&
+                     !absl::GetFlag(FLAGS_agent_state).empty() &&
+                     !absl::GetFlag(FLAGS_carrier_scenario).empty();
 
   auto options = PlatformRuntimeOptionsFromFlags("dialing");
   if (!options.ok()) return fail("--service_secret_file", options.status());
   auto rt_or = ServiceRuntime::Create(*std::move(options));
   if (!rt_or.ok()) return fail("runtime", rt_or.status());
   ServiceRuntime& rt = **rt_or;
+  const absl::Duration peer_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_peer_timeout_ms));
 
-  auto contacts = rt.platform().ConnectPeer(
-      "contacts", absl::GetFlag(FLAGS_contacts),
-      absl::Milliseconds(absl::GetFlag(FLAGS_peer_timeout_ms)));
+  auto contacts = rt.platform().ConnectPeer("contacts", absl::GetFlag(FLAGS_contacts), peer_timeout);
   if (!contacts.ok()) return fail("--contacts", contacts.status());
 
   events::RedisOutboxOptions outbox_options;
@@ -48,16 +83,104 @@ int main(int argc, char** argv) {
   dialing::CampaignManager campaigns(store, std::make_shared<dialing::ContactsClient>(*contacts),
                                      SystemClock::Get(), campaign_options);
 
+  // The call path.
+  dialing::DialerPorts ports;
+  ports.campaigns = store;
+  ports.calls = std::make_shared<dialing::RedisCallStore>(
+      rt.redis(), outbox, absl::Hours(24 * absl::GetFlag(FLAGS_call_retention_days)));
+  ports.contacts = std::make_shared<dialing::ContactsLeaseClient>(*contacts);
+  if (dials) {
+    auto compliance = rt.platform().ConnectPeer("compliance", absl::GetFlag(FLAGS_compliance),
+                                                peer_timeout);
+    if (!compliance.ok()) return fail("--compliance", compliance.status());
+    auto agents = rt.platform().ConnectPeer("agent-state", absl::GetFlag(FLAGS_agent_state),
+                                            peer_timeout);
+    if (!agents.ok()) return fail("--agent_state", agents.status());
+    ports.compliance = std::make_shared<dialing::ComplianceClient>(*compliance);
+    ports.agents = std::make_shared<dialing::AgentStateClient>(*agents);
+  }
+  dialing::DialerOptions dialer_options;
+  dialer_options.instance = rt.instance();
+  dialer_options.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
+  dialer_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
+  dialer_options.grace = absl::Milliseconds(absl::GetFlag(FLAGS_grace_ms));
+  dialer_options.disposition_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_disposition_timeout_seconds));
+  ThreadScheduler call_scheduler;
+  auto executor = std::make_unique<dialing::StripedExecutor>(absl::GetFlag(FLAGS_dialer_threads));
+  dialing::Dialer dialer(ports, call_scheduler, *executor, dialer_options);
+  std::unique_ptr<telephony::SimulatedCarrier> carrier;
+  if (dials) {
+    auto scenario = sim::LoadScenario(absl::GetFlag(FLAGS_carrier_scenario));
+    if (!scenario.ok()) return fail("--carrier_scenario", scenario.status());
+    telephony::SimulatedCarrierOptions carrier_options;
+    carrier_options.scenario = *std::move(scenario);
+    carrier_options.seed = absl::GetFlag(FLAGS_carrier_seed);
+    carrier_options.max_concurrent_calls = absl::GetFlag(FLAGS_carrier_max_calls);
+    auto made = telephony::SimulatedCarrier::Create(std::move(carrier_options), call_scheduler, dialer);
+    if (!made.ok()) return fail("--carrier_scenario", made.status());
+    carrier = *std::move(made);
+    dialer.SetTelephony(carrier.get());
+  } else {
+    Log(LogLevel::kWarning, "dialing",
+        "not dialing: --compliance, --agent_state and --carrier_scenario are needed to dial");
+  }
+
+  // Call-path counters (no per-tenant or per-campaign labels).
+  auto& calls_total = prometheus::BuildCounter()
+                          .Name("dialgrid_dialing_call_steps_total")
+                          .Help("Call-path steps taken by this replica, by step.")
+                          .Register(rt.metrics());
+  std::map<std::string, int64_t> reported;
+  auto& owned = prometheus::BuildGauge()
+                    .Name("dialgrid_dialing_campaigns_owned")
+                    .Help("Running campaigns this replica paces.")
+                    .Register(rt.metrics())
+                    .Add({});
+  auto& in_flight = prometheus::BuildGauge()
+                        .Name("dialgrid_dialing_calls_in_progress")
+                        .Help("Calls of this replica placed and not yet ended.")
+                        .Register(rt.metrics())
+                        .Add({});
+  rt.scheduler().Every(absl::Seconds(1), [&] {
+    dialing::DialerStats s = dialer.Stats();
+    const std::pair<const char*, int64_t> steps[] = {
+        {"checked", s.checks},         {"denied", s.denied},
+        {"check_failed", s.check_errors}, {"placed", s.placed},
+        {"place_failed", s.place_errors}, {"answered", s.answered},
+        {"connected", s.connected},    {"abandoned", s.abandoned},
+        {"machine", s.machines},       {"ended", s.ended},
+        {"hopper_dry", s.hopper_dry},  {"fenced", s.fenced},
+        {"reconciled", s.reconciled},  {"disposed", s.dispositions},
+        {"store_failed", s.store_errors}};
+    for (const auto& [step, n] : steps) {
+      int64_t& before = reported[step];
+      calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));
+      before = n;
+    }
+    owned.Set(static_cast<double>(s.owned_campaigns));
+    in_flight.Set(static_cast<double>(s.in_flight));
+  });
+
   events::OutboxRelayOptions relay;
   relay.default_topic = "calls";
+  relay.topic_by_type["dialgrid.dialing.v1.CallAttemptEnded"] = "dialing";
   rt.StartRelay(outbox, relay);
 
   auto platform = rt.shared_platform();
-  dialing::DialingServiceImpl service(rt.Env(&rt.platform().verifier()), campaigns,
+  dialing::DialingServiceImpl service(rt.Env(&rt.platform().verifier()), campaigns, dialer,
                                       [platform](const std::string& tenant) {
                                         auto t = platform->tenants().Get(tenant);
                                         return t.ok() ? t->time_zone() : std::string();
                                       });
   rt.AddService(&service, "dialgrid.dialing.v1.DialingService");
-  return rt.Run();
+  if (dials) dialer.Start();
+  int code = rt.Run();
+  // Stop pacing and give the campaigns up, then the carrier, then let the
+  // call path's threads finish what they hold.
+  dialer.Stop();
+  call_scheduler.Stop();
+  carrier.reset();
+  executor.reset();
+  return code;
 }

@@ -18,6 +18,7 @@ namespace dialgrid {
 google::protobuf::Timestamp ToTimestamp(absl::Time t);
 absl::Time FromTimestamp(const google::protobuf::Timestamp& t);
 google::protobuf::Duration ToDurationProto(absl::Duration d);
+absl::Duration FromDurationProto(const google::protobuf::Duration& d);
 
 // The request's date as a civil day, or INVALID_ARGUMENT INVALID_DATE
 // naming `field` when it is not a calendar date (year 1-9999).

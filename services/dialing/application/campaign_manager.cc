@@ -204,6 +204,15 @@ absl::StatusOr<v1::Campaign> CampaignManager::Transition(const CampaignKey& key,
     DG_ASSIGN_OR_RETURN(StoredCampaign stored, store_->Get(key.tenant, key.id));
     DG_ASSIGN_OR_RETURN(v1::Campaign current, Parse(stored));
     DG_ASSIGN_OR_RETURN(v1::CampaignState next_state, NextState(current.state(), action));
+    if (next_state == v1::CAMPAIGN_STATE_RUNNING &&
+        (current.mode() == v1::CAMPAIGN_MODE_PREVIEW ||
+         current.mode() == v1::CAMPAIGN_MODE_AGENTLESS)) {
+      // The dialer paces progressive, power and predictive campaigns; the
+      // agent-driven preview dial and agentless messages are not built yet.
+      return FailedPrecondition("MODE_NOT_DIALED",
+                                "this version dials PROGRESSIVE, POWER and PREDICTIVE "
+                                "campaigns; PREVIEW and AGENTLESS cannot run yet");
+    }
     if (action == CampaignAction::kStart && lists_) {
       // The lists may have been deleted since the campaign was written.
       std::vector<std::string> names(current.contact_lists().begin(),

@@ -1,11 +1,15 @@
 #include "services/dialing/server/dialing_service.h"
 
 #include "services/common/auth/principal.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/status_macros.h"
 
 namespace dialgrid::dialing {
 namespace {
 
+using tenancy::v1::ROLE_AGENT;
 using tenancy::v1::ROLE_INTEGRATION;
 using tenancy::v1::ROLE_PLATFORM_SERVICE;
 using tenancy::v1::ROLE_SUPERVISOR;
@@ -17,6 +21,12 @@ const std::vector<auth::Role> kWriters = {ROLE_TENANT_ADMIN, ROLE_INTEGRATION};
 const std::vector<auth::Role> kOperators = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_INTEGRATION};
 const std::vector<auth::Role> kReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_INTEGRATION,
                                           ROLE_VENDOR_ADMIN, ROLE_PLATFORM_SERVICE};
+// Who reads calls, who gives their dispositions (the agent on the call, or
+// a supervisor).
+const std::vector<auth::Role> kCallReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT,
+                                              ROLE_INTEGRATION, ROLE_VENDOR_ADMIN,
+                                              ROLE_PLATFORM_SERVICE};
+const std::vector<auth::Role> kDisposers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TENANT_ADMIN};
 
 }  // namespace
 
@@ -112,6 +122,36 @@ grpc::ServerUnaryReactor* DialingServiceImpl::StopCampaign(grpc::CallbackServerC
                                                            v1::Campaign* resp) {
   return ServeTransition(ctx, "StopCampaign", *req, req->name(), CampaignAction::kStop,
                          req->reason(), resp);
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::GetCall(grpc::CallbackServerContext* ctx,
+                                                      const v1::GetCallRequest* req,
+                                                      v1::Call* resp) {
+  return ServeUnary(env_, ctx, "GetCall", *req, Resource{"name", req->name()}, kCallReaders,
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      return Into(dialer_.GetCall(ids[0], ids[1]), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::SetDisposition(grpc::CallbackServerContext* ctx,
+                                                             const v1::SetDispositionRequest* req,
+                                                             v1::Call* resp) {
+  return ServeUnary(env_, ctx, "SetDisposition", *req, Resource{"name", req->name()}, kDisposers,
+                    [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      if (req->code().empty()) {
+                        return InvalidField("code", "FIELD_REQUIRED", "code is required");
+                      }
+                      absl::Time callback = req->has_callback_time()
+                                                ? FromTimestamp(req->callback_time())
+                                                : absl::InfinitePast();
+                      return Into(dialer_.SetDisposition(ids[0], ids[1], req->code(), callback,
+                                                         call.principal.credential),
+                                  resp);
+                    });
 }
 
 }  // namespace dialgrid::dialing

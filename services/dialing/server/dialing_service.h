@@ -6,6 +6,7 @@
 #include "dialgrid/dialing/v1/dialing.grpc.pb.h"
 #include "services/common/server/rpc.h"
 #include "services/dialing/application/campaign_manager.h"
+#include "services/dialing/application/dialer.h"
 
 namespace dialgrid::dialing {
 
@@ -14,9 +15,10 @@ namespace dialgrid::dialing {
 class DialingServiceImpl final : public v1::DialingService::CallbackService {
  public:
   // `tenant_zone`: a tenant's IANA time zone (tenancy's), for defaults.
-  DialingServiceImpl(RpcEnv& env, CampaignManager& campaigns,
+  // `dialer`: the call path (GetCall, SetDisposition).
+  DialingServiceImpl(RpcEnv& env, CampaignManager& campaigns, Dialer& dialer,
                      std::function<std::string(const std::string&)> tenant_zone)
-      : env_(env), campaigns_(campaigns), tenant_zone_(std::move(tenant_zone)) {}
+      : env_(env), campaigns_(campaigns), dialer_(dialer), tenant_zone_(std::move(tenant_zone)) {}
 
   grpc::ServerUnaryReactor* CreateCampaign(grpc::CallbackServerContext* ctx,
                                            const v1::CreateCampaignRequest* req,
@@ -45,6 +47,11 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
   grpc::ServerUnaryReactor* StopCampaign(grpc::CallbackServerContext* ctx,
                                          const v1::StopCampaignRequest* req,
                                          v1::Campaign* resp) override;
+  grpc::ServerUnaryReactor* GetCall(grpc::CallbackServerContext* ctx,
+                                    const v1::GetCallRequest* req, v1::Call* resp) override;
+  grpc::ServerUnaryReactor* SetDisposition(grpc::CallbackServerContext* ctx,
+                                           const v1::SetDispositionRequest* req,
+                                           v1::Call* resp) override;
 
  private:
   CampaignManager::Caller CallerOf(const CallContext& call) const;
@@ -55,6 +62,7 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
 
   RpcEnv& env_;
   CampaignManager& campaigns_;
+  Dialer& dialer_;
   std::function<std::string(const std::string&)> tenant_zone_;
 };
 

@@ -1,0 +1,58 @@
+#pragma once
+
+// The call path's ports over the other services' public gRPC APIs, as a
+// peer with this service's credential: contacts (LeaseContacts,
+// ReportOutcome), compliance (CheckDial, AddDoNotCallNumbers) and agent
+// state (ReserveAgent, ConfirmReservation, ReleaseReservation, EndCall,
+// ListAgents). Every call has the peer's own deadline (--peer_timeout_ms).
+
+#include <memory>
+
+#include "services/common/client/peer_channel.h"
+#include "services/dialing/ports/call_path.h"
+
+namespace dialgrid::dialing {
+
+class ContactsLeaseClient final : public ContactSource {
+ public:
+  explicit ContactsLeaseClient(std::shared_ptr<client::PeerChannel> contacts);
+  absl::StatusOr<std::vector<LeasedContact>> Lease(const std::string& list, int count,
+                                                   const std::string& holder,
+                                                   absl::Duration duration) override;
+  absl::Status Report(const std::string& contact, const std::string& lease_id,
+                      contacts::v1::OutcomeKind kind, const std::string& outcome,
+                      absl::Time next_callable) override;
+
+ private:
+  std::shared_ptr<client::PeerChannel> peer_;
+};
+
+class ComplianceClient final : public ComplianceGate {
+ public:
+  explicit ComplianceClient(std::shared_ptr<client::PeerChannel> compliance);
+  absl::StatusOr<compliance::v1::DialDecision> CheckDial(
+      const compliance::v1::CheckDialRequest& request) override;
+  absl::Status AddOptOut(const std::string& tenant, const std::string& number,
+                         const std::string& reason) override;
+
+ private:
+  std::shared_ptr<client::PeerChannel> peer_;
+};
+
+class AgentStateClient final : public AgentRouter {
+ public:
+  explicit AgentStateClient(std::shared_ptr<client::PeerChannel> agent_state);
+  absl::StatusOr<std::string> Reserve(const std::string& campaign,
+                                      const std::vector<v1::SkillRequirement>& skills,
+                                      const std::string& call_id) override;
+  absl::Status Confirm(const std::string& agent, const std::string& call_id) override;
+  absl::Status Release(const std::string& agent, const std::string& call_id) override;
+  absl::Status EndCall(const std::string& agent, const std::string& call_id) override;
+  absl::StatusOr<std::vector<AgentSnapshot>> Agents(const std::string& tenant,
+                                                    const std::string& campaign) override;
+
+ private:
+  std::shared_ptr<client::PeerChannel> peer_;
+};
+
+}  // namespace dialgrid::dialing

@@ -1,0 +1,27 @@
+-- Writes a call and its events, fenced by the campaign's owner.
+-- KEYS[1] call hash, KEYS[2] the campaign's owner key, KEYS[3] the
+-- campaign's open calls (zset by dial time), KEYS[4] the campaign's hopper
+-- (the call's contact leaves it), KEYS[5] outbox.
+-- ARGV[1] fencing token ('0': a disposition, allowed on any replica while
+-- the stored call awaits one), ARGV[2] call (serialized), ARGV[3] lease id,
+-- ARGV[4] contact attempts, ARGV[5] '1' open / '0' finished, ARGV[6] call
+-- id, ARGV[7] dial time (ms), ARGV[8] retention (ms), ARGV[9] '1' awaiting a
+-- disposition, ARGV[10] the contact, then the event records.
+-- Returns 'OK', 'FENCED' or 'NOT_AWAITING'.
+if ARGV[1] ~= '0' then
+  local owner = redis.call('GET', KEYS[2])
+  if not owner or string.match(owner, '^(%d+)|') ~= ARGV[1] then return 'FENCED' end
+else
+  if redis.call('HGET', KEYS[1], 'awaiting') ~= '1' then return 'NOT_AWAITING' end
+end
+redis.call('HSET', KEYS[1], 'def', ARGV[2], 'lease', ARGV[3], 'attempts', ARGV[4],
+           'awaiting', ARGV[9])
+redis.call('PEXPIRE', KEYS[1], ARGV[8])
+if ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[6])
+else
+  redis.call('ZREM', KEYS[3], ARGV[6])
+end
+redis.call('HDEL', KEYS[4], ARGV[10])
+for i = 11, #ARGV do outbox(ARGV[i]) end
+return 'OK'

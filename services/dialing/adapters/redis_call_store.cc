@@ -1,0 +1,176 @@
+#include "services/dialing/adapters/redis_call_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/proto_time.h"
+#include "services/common/events/outbox_record.h"
+#include "services/dialing/adapters/lua/disown_campaign.lua.h"
+#include "services/dialing/adapters/lua/own_campaign.lua.h"
+#include "services/dialing/adapters/lua/put_call.lua.h"
+
+namespace dialgrid::dialing {
+namespace {
+
+std::string CallKey(const std::string& tenant, absl::string_view id) {
+  return absl::StrCat(TenantHashTag(tenant), ":call:", id);
+}
+std::string OpenKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":calls-open:", campaign);
+}
+std::string OwnerKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":campaign-owner:", campaign);
+}
+std::string HopperKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":hopper:", campaign);
+}
+std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":campaign-fence:", campaign);
+}
+
+absl::StatusOr<StoredCall> Decode(const redis::Reply& def, const redis::Reply& lease,
+                                  const redis::Reply& attempts) {
+  StoredCall out;
+  if (!out.call.ParseFromString(def.str)) return absl::DataLossError("stored call does not parse");
+  out.lease_id = lease.str;
+  if (!absl::SimpleAtoi(attempts.str, &out.contact_attempts)) out.contact_attempts = 0;
+  return out;
+}
+
+}  // namespace
+
+RedisCallStore::RedisCallStore(std::shared_ptr<redis::Client> redis,
+                               std::shared_ptr<events::RedisOutbox> outbox,
+                               absl::Duration retention)
+    : redis_(std::move(redis)), outbox_(std::move(outbox)), retention_(retention) {}
+
+absl::StatusOr<int64_t> RedisCallStore::Own(const std::string& tenant, const std::string& campaign,
+                                            const std::string& instance, absl::Duration ttl) {
+  static const redis::Script* script = new redis::Script(lua::kOwnCampaign);
+  auto r = redis_->Eval(*script, {OwnerKey(tenant, campaign), FenceKey(tenant, campaign)},
+                        {instance, absl::StrCat(absl::ToInt64Milliseconds(ttl))});
+  if (!r.ok()) return r.status();
+  return static_cast<int64_t>(r->integer);
+}
+
+absl::Status RedisCallStore::Disown(const std::string& tenant, const std::string& campaign,
+                                    const std::string& instance) {
+  static const redis::Script* script = new redis::Script(lua::kDisownCampaign);
+  return redis_->Eval(*script, {OwnerKey(tenant, campaign)}, {instance}).status();
+}
+
+absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& campaign_id,
+                                 const StoredCall& stored, int64_t token,
+                                 const std::vector<event::v1::Envelope>& events) {
+  static const redis::Script* script =
+      new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kPutCall);
+  const v1::Call& call = stored.call;
+  const std::string id(absl::StripPrefix(call.name(), absl::StrCat("tenants/", tenant, "/calls/")));
+  const bool open = call.state() != v1::CALL_STATE_ENDED || call.awaiting_disposition();
+  std::vector<std::string> args = {
+      absl::StrCat(token),
+      call.SerializeAsString(),
+      stored.lease_id,
+      absl::StrCat(stored.contact_attempts),
+      open ? "1" : "0",
+      id,
+      absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.dial_time()))),
+      absl::StrCat(absl::ToInt64Milliseconds(retention_)),
+      call.awaiting_disposition() ? "1" : "0",
+      call.contact()};
+  events::AppendEnvelopeRecords(events, args);
+  auto r = outbox_->EvalWithEvents(
+      *script,
+      {CallKey(tenant, id), OwnerKey(tenant, campaign_id), OpenKey(tenant, campaign_id),
+       HopperKey(tenant, campaign_id)},
+      args, tenant);
+  if (!r.ok()) {
+    if (r.status().code() == absl::StatusCode::kUnavailable) return r.status();
+    return absl::InternalError(absl::StrCat("storing the call: ", r.status().message()));
+  }
+  if (r->str == "FENCED") {
+    return FailedPrecondition("FENCED", "another replica owns the campaign now");
+  }
+  if (r->str == "NOT_AWAITING") {
+    return FailedPrecondition("CALL_NOT_AWAITING_DISPOSITION",
+                              "the call already has its disposition");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisCallStore::AddToHopper(const std::string& tenant,
+                                        const std::string& campaign_id,
+                                        const std::vector<LeasedContact>& leases) {
+  if (leases.empty()) return absl::OkStatus();
+  std::vector<std::string> cmd = {"HSET", HopperKey(tenant, campaign_id)};
+  for (const auto& l : leases) {
+    contacts::v1::LeasedContact lc;
+    *lc.mutable_contact() = l.contact;
+    lc.set_lease_id(l.lease_id);
+    *lc.mutable_expire_time() = ToTimestamp(l.expire_time);
+    cmd.push_back(l.contact.name());
+    cmd.push_back(lc.SerializeAsString());
+  }
+  return redis_->Command(cmd).status();
+}
+
+absl::Status RedisCallStore::RemoveFromHopper(const std::string& tenant,
+                                             const std::string& campaign_id,
+                                             const std::string& contact) {
+  return redis_->Command({"HDEL", HopperKey(tenant, campaign_id), contact}).status();
+}
+
+absl::StatusOr<std::vector<LeasedContact>> RedisCallStore::Hopper(const std::string& tenant,
+                                                                 const std::string& campaign_id) {
+  auto r = redis_->Command({"HVALS", HopperKey(tenant, campaign_id)});
+  if (!r.ok()) return r.status();
+  std::vector<LeasedContact> out;
+  for (const auto& e : r->elements) {
+    contacts::v1::LeasedContact lc;
+    if (!lc.ParseFromString(e.str)) continue;
+    LeasedContact l;
+    l.contact = std::move(*lc.mutable_contact());
+    l.lease_id = lc.lease_id();
+    l.expire_time = FromTimestamp(lc.expire_time());
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+absl::Status RedisCallStore::Publish(const std::string& tenant,
+                                     const std::vector<event::v1::Envelope>& events) {
+  return outbox_->ExecWithEvents({}, tenant, events).status();
+}
+
+absl::StatusOr<StoredCall> RedisCallStore::Get(const std::string& tenant, const std::string& id) {
+  auto r = redis_->Command({"HMGET", CallKey(tenant, id), "def", "lease", "attempts"});
+  if (!r.ok()) return r.status();
+  if (r->elements.size() != 3 || r->elements[0].is_nil()) {
+    return NotFound("CALL_NOT_FOUND", "no such call");
+  }
+  return Decode(r->elements[0], r->elements[1], r->elements[2]);
+}
+
+absl::StatusOr<std::vector<StoredCall>> RedisCallStore::Open(const std::string& tenant,
+                                                             const std::string& campaign_id) {
+  auto ids = redis_->Command({"ZRANGE", OpenKey(tenant, campaign_id), "0", "-1"});
+  if (!ids.ok()) return ids.status();
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& e : ids->elements) {
+    commands.push_back({"HMGET", CallKey(tenant, e.str), "def", "lease", "attempts"});
+  }
+  std::vector<StoredCall> out;
+  if (commands.empty()) return out;
+  auto replies = redis_->Pipeline(commands);
+  if (!replies.ok()) return replies.status();
+  for (const auto& r : *replies) {
+    if (r.elements.size() != 3 || r.elements[0].is_nil()) continue;  // expired
+    auto call = Decode(r.elements[0], r.elements[1], r.elements[2]);
+    if (call.ok()) out.push_back(*std::move(call));
+  }
+  return out;
+}
+
+}  // namespace dialgrid::dialing

@@ -1,0 +1,57 @@
+#pragma once
+
+// CallStore on Redis. Keys of a tenant T (hash tag {t:T}, one slot):
+//   {t:T}:call:<id>                 hash: def (the Call, serialized), lease,
+//                                   attempts, awaiting; expires `retention`
+//                                   after its last write
+//   {t:T}:calls-open:<campaign>     zset of the campaign's open calls (score:
+//                                   dial time, ms)
+//   {t:T}:hopper:<campaign>         hash: contact name -> its lease
+//                                   (contacts.v1.LeasedContact), leased and
+//                                   not dialed yet
+//   {t:T}:campaign-owner:<campaign> "<token>|<instance>", with a TTL: the
+//                                   replica pacing the running campaign
+//   {t:T}:campaign-fence:<campaign> the campaign's last fencing token
+//   {t:T}:outbox:dialing            the tenant's events
+// Every call write checks the owner in the same script (same slot), so a
+// replica that lost a campaign cannot write its calls any more.
+
+#include <memory>
+
+#include "services/common/events/redis_outbox.h"
+#include "services/common/redis/redis_client.h"
+#include "services/dialing/ports/call_path.h"
+
+namespace dialgrid::dialing {
+
+class RedisCallStore final : public CallStore {
+ public:
+  RedisCallStore(std::shared_ptr<redis::Client> redis, std::shared_ptr<events::RedisOutbox> outbox,
+                 absl::Duration retention);
+
+  absl::StatusOr<int64_t> Own(const std::string& tenant, const std::string& campaign,
+                              const std::string& instance, absl::Duration ttl) override;
+  absl::Status Disown(const std::string& tenant, const std::string& campaign,
+                      const std::string& instance) override;
+  absl::Status Put(const std::string& tenant, const std::string& campaign_id,
+                   const StoredCall& call, int64_t token,
+                   const std::vector<event::v1::Envelope>& events) override;
+  absl::Status AddToHopper(const std::string& tenant, const std::string& campaign_id,
+                           const std::vector<LeasedContact>& leases) override;
+  absl::Status RemoveFromHopper(const std::string& tenant, const std::string& campaign_id,
+                                const std::string& contact) override;
+  absl::StatusOr<std::vector<LeasedContact>> Hopper(const std::string& tenant,
+                                                    const std::string& campaign_id) override;
+  absl::Status Publish(const std::string& tenant,
+                       const std::vector<event::v1::Envelope>& events) override;
+  absl::StatusOr<StoredCall> Get(const std::string& tenant, const std::string& id) override;
+  absl::StatusOr<std::vector<StoredCall>> Open(const std::string& tenant,
+                                               const std::string& campaign_id) override;
+
+ private:
+  std::shared_ptr<redis::Client> redis_;
+  std::shared_ptr<events::RedisOutbox> outbox_;
+  absl::Duration retention_;
+};
+
+}  // namespace dialgrid::dialing

@@ -1,0 +1,1061 @@
+#include "services/dialing/application/dialer.h"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/civil_time.h"
+#include "dialgrid/dialing/v1/call_events.pb.h"
+#include "services/common/core/errors.h"
+#include "services/common/core/log.h"
+#include "services/common/core/proto_time.h"
+#include "services/common/core/random.h"
+#include "services/common/kafka/event_publisher.h"
+#include "services/dialing/domain/call_rules.h"
+#include "services/dialing/domain/campaign_rules.h"
+
+namespace dialgrid::dialing {
+namespace {
+
+using agentstate::v1::State;
+using Events = std::vector<event::v1::Envelope>;
+
+pacing::DialingMode PacingMode(v1::CampaignMode mode) {
+  switch (mode) {
+    case v1::CAMPAIGN_MODE_PROGRESSIVE: return pacing::DialingMode::kProgressive;
+    case v1::CAMPAIGN_MODE_POWER: return pacing::DialingMode::kPower;
+    case v1::CAMPAIGN_MODE_PREDICTIVE: return pacing::DialingMode::kPredictive;
+    case v1::CAMPAIGN_MODE_AGENTLESS: return pacing::DialingMode::kAgentless;
+    default: return pacing::DialingMode::kPreview;  // dials nothing by itself
+  }
+}
+
+pacing::PacingSettings SettingsOf(const v1::Campaign& c, absl::Duration grace) {
+  pacing::PacingSettings s;
+  s.mode = PacingMode(c.mode());
+  s.abandon_cap = c.abandon_target().max_rate() > 0 ? c.abandon_target().max_rate()
+                                                    : kLegalAbandonCeiling;
+  s.ledger_window_days =
+      c.abandon_target().measurement() == v1::ABANDON_MEASUREMENT_PER_DAY ? 1 : 30;
+  s.grace_s = absl::ToDoubleSeconds(grace);
+  s.max_lines_per_agent = c.max_lines_per_agent() > 0 ? c.max_lines_per_agent()
+                                                      : kDefaultLinesPerAgent;
+  s.power_ratio = c.power_ratio() > 0 ? std::min(c.power_ratio(), s.max_lines_per_agent) : 1.0;
+  s.agentless_lines = c.max_lines();
+  return s;
+}
+
+bool SameSettings(const pacing::PacingSettings& a, const pacing::PacingSettings& b) {
+  return a.mode == b.mode && a.abandon_cap == b.abandon_cap &&
+         a.ledger_window_days == b.ledger_window_days && a.grace_s == b.grace_s &&
+         a.max_lines_per_agent == b.max_lines_per_agent && a.power_ratio == b.power_ratio &&
+         a.agentless_lines == b.agentless_lines;
+}
+
+int64_t DayIndex(absl::Time now, const std::string& zone_name) {
+  absl::TimeZone zone = absl::UTCTimeZone();
+  absl::LoadTimeZone(zone_name, &zone);
+  return absl::ToCivilDay(now, zone) - absl::CivilDay(1970, 1, 1);
+}
+
+compliance::v1::Callee CalleeOf(const contacts::v1::Contact& c) {
+  compliance::v1::Callee callee;
+  if (!c.time_zone().empty()) {
+    callee.add_time_zones(c.time_zone());
+  } else {
+    for (const auto& z : c.candidate_time_zones()) callee.add_time_zones(z);
+  }
+  callee.set_region(c.region());
+  callee.set_postal_code(c.postal_code());
+  callee.set_country(c.country());
+  callee.set_time_zone_source(c.time_zone_source());
+  return callee;
+}
+
+v1::AmdResult AmdOf(telephony::AmdVerdict v) {
+  switch (v) {
+    case telephony::AmdVerdict::kLive: return v1::AMD_RESULT_LIVE;
+    case telephony::AmdVerdict::kMachine: return v1::AMD_RESULT_MACHINE;
+    case telephony::AmdVerdict::kUndecided: return v1::AMD_RESULT_UNDECIDED;
+    default: return v1::AMD_RESULT_UNSPECIFIED;
+  }
+}
+
+v1::CallerIdAttestation AttestationOf(telephony::Attestation a) {
+  switch (a) {
+    case telephony::Attestation::kFull: return v1::CALLER_ID_ATTESTATION_FULL;
+    case telephony::Attestation::kPartial: return v1::CALLER_ID_ATTESTATION_PARTIAL;
+    case telephony::Attestation::kGateway: return v1::CALLER_ID_ATTESTATION_GATEWAY;
+    default: return v1::CALLER_ID_ATTESTATION_UNSPECIFIED;
+  }
+}
+
+std::string DenialCode(const compliance::v1::DialDecision& d) {
+  return d.reasons().empty() ? std::string("DENIED") : d.reasons(0).code();
+}
+
+}  // namespace
+
+struct Dialer::Runner {
+  std::string tenant, id, name, member;
+  uint64_t key = 0;
+  Scheduler::TaskId tick_task = 0;
+
+  std::mutex mu;  // everything below, and the fields of this runner's attempts
+  int64_t token = 0;
+  bool dialing = true;  // owned and RUNNING
+  std::shared_ptr<const v1::Campaign> campaign;
+  std::string etag;
+  absl::Time campaign_read_at = absl::InfinitePast();
+  std::unique_ptr<pacing::Pacer> pacer;
+  pacing::PacingSettings settings;
+  absl::Time origin;
+  std::deque<LeasedContact> hopper;
+  size_t next_list = 0;
+  bool dry = false;
+  absl::Time refill_after = absl::InfinitePast();
+  int last_lines = 0;
+  std::vector<AgentSnapshot> agents;
+  bool agents_ok = false;
+  absl::Time agents_read_at = absl::InfinitePast();
+  absl::flat_hash_map<std::string, AgentSnapshot> agent_last;  // wrap-up lengths
+  double wrap_mean_s = 0.0;
+  int wrap_samples = 0;
+  absl::flat_hash_map<std::string, std::shared_ptr<Attempt>> live;
+  absl::Time checks_blocked_until = absl::InfinitePast();
+  uint64_t caller_turn = 0;
+};
+
+struct Dialer::Attempt {
+  std::shared_ptr<Runner> runner;
+  std::string id;
+  StoredCall stored;
+  LeasedContact lease;
+  std::shared_ptr<const v1::Campaign> campaign;
+  absl::Time created_at;
+  // Guarded by runner->mu.
+  bool in_flight = true;     // dialing, ringing or being classified (the pacer's view)
+  bool waiting_agent = false;
+  bool live = false;         // a person answered (or was hung up on as a machine)
+  bool machine = false;      // AMD said machine and it was not routed
+  bool invalid_number = false;
+  bool connected = false;
+  bool placed = false;
+};
+
+Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
+               DialerOptions options)
+    : ports_(std::move(ports)),
+      scheduler_(scheduler),
+      executor_(executor),
+      options_(std::move(options)) {}
+
+Dialer::~Dialer() { Stop(); }
+
+uint64_t Dialer::KeyOf(absl::string_view id) const {
+  return std::hash<std::string_view>()(std::string_view(id.data(), id.size()));
+}
+
+void Dialer::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_) return;
+  started_ = true;
+  ownership_task_ = scheduler_.Every(options_.ownership_period, [this] {
+    executor_.Post(0, [this] { OwnershipRound(); });
+  });
+}
+
+void Dialer::Stop() {
+  std::vector<std::shared_ptr<Runner>> runners;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) return;
+    started_ = false;
+    for (auto& [member, r] : runners_) runners.push_back(r);
+    runners_.clear();
+  }
+  scheduler_.Cancel(ownership_task_);
+  for (auto& r : runners) {
+    scheduler_.Cancel(r->tick_task);
+    std::deque<LeasedContact> hopper;
+    {
+      std::lock_guard<std::mutex> lock(r->mu);
+      r->dialing = false;
+      hopper.swap(r->hopper);
+    }
+    for (const auto& lease : hopper) GiveBack(*r, lease);
+    (void)ports_.calls->Disown(r->tenant, r->id, options_.instance);
+  }
+}
+
+DialerStats Dialer::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  DialerStats s = stats_;
+  s.owned_campaigns = static_cast<int64_t>(runners_.size());
+  s.in_flight = static_cast<int64_t>(attempts_.size());
+  return s;
+}
+
+// --- Ownership ---------------------------------------------------------------
+
+void Dialer::OwnershipRound() {
+  auto running = ports_.campaigns->Running();
+  std::set<std::string> wanted;
+  if (running.ok()) wanted.insert(running->begin(), running->end());
+  std::map<std::string, std::shared_ptr<Runner>> mine;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) return;
+    mine = runners_;
+  }
+  // Renew what we hold; stop dialing what is no longer running or was lost.
+  for (auto& [member, r] : mine) {
+    bool still_running = !running.ok() || wanted.count(member) > 0;
+    auto token = ports_.calls->Own(r->tenant, r->id, options_.instance, options_.lease_ttl);
+    bool drained = false;
+    std::deque<LeasedContact> hopper;
+    {
+      std::lock_guard<std::mutex> lock(r->mu);
+      if (token.ok() && *token == 0) r->dialing = false;  // another replica has it
+      if (!still_running) r->dialing = false;
+      if (!r->dialing) hopper.swap(r->hopper);
+      drained = !r->dialing && r->live.empty();
+    }
+    for (const auto& lease : hopper) GiveBack(*r, lease);
+    if (drained) {
+      scheduler_.Cancel(r->tick_task);
+      if (token.ok() && *token > 0) (void)ports_.calls->Disown(r->tenant, r->id, options_.instance);
+      std::lock_guard<std::mutex> lock(mu_);
+      runners_.erase(member);
+      Log(LogLevel::kInfo, "dialing", "campaign released", {{"campaign", r->name}});
+    }
+  }
+  if (!running.ok()) return;
+  for (const auto& member : wanted) {
+    if (mine.count(member)) continue;
+    std::vector<std::string> parts = absl::StrSplit(member, absl::MaxSplits('/', 1));
+    if (parts.size() != 2) continue;
+    auto token = ports_.calls->Own(parts[0], parts[1], options_.instance, options_.lease_ttl);
+    if (!token.ok() || *token == 0) continue;
+    auto r = Claim(parts[0], parts[1], *token);
+    if (r == nullptr) {
+      (void)ports_.calls->Disown(parts[0], parts[1], options_.instance);
+      continue;
+    }
+    Reconcile(r);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) return;
+    runners_[member] = r;
+    r->tick_task = scheduler_.Every(options_.tick, [this, r] {
+      executor_.Post(r->key, [this, r] { Tick(r); });
+    });
+    Log(LogLevel::kInfo, "dialing", "campaign claimed",
+        {{"campaign", r->name}, {"token", absl::StrCat(*token)}});
+  }
+}
+
+std::shared_ptr<Dialer::Runner> Dialer::Claim(const std::string& tenant, const std::string& id,
+                                              int64_t token) {
+  auto stored = ports_.campaigns->Get(tenant, id);
+  if (!stored.ok()) return nullptr;
+  auto campaign = std::make_shared<v1::Campaign>();
+  if (!campaign->ParseFromString(stored->definition)) return nullptr;
+  if (campaign->state() != v1::CAMPAIGN_STATE_RUNNING) return nullptr;
+  auto r = std::make_shared<Runner>();
+  r->tenant = tenant;
+  r->id = id;
+  r->name = campaign->name();
+  r->member = absl::StrCat(tenant, "/", id);
+  r->key = KeyOf(r->member);
+  r->token = token;
+  r->etag = stored->etag;
+  r->campaign_read_at = scheduler_.clock().Now();
+  r->origin = r->campaign_read_at;
+  r->settings = SettingsOf(*campaign, options_.grace);
+  auto pacer = pacing::Pacer::Create(r->settings, options_.controller);
+  if (!pacer.ok()) {
+    Log(LogLevel::kWarning, "dialing", "campaign not paced: bad settings",
+        {{"campaign", r->name}, {"error", pacer.status().ToString()}});
+    return nullptr;
+  }
+  r->pacer = *std::move(pacer);
+  r->campaign = std::move(campaign);
+  return r;
+}
+
+// The calls a previous owner left open: those in flight are ended from what
+// was stored of them (never dialed again); those awaiting a disposition get
+// their timeout here.
+void Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
+  const absl::Time now = scheduler_.clock().Now();
+  // The contacts the previous owner leased and did not dial: dialed here
+  // while their leases last.
+  auto kept = ports_.calls->Hopper(r->tenant, r->id);
+  if (kept.ok()) {
+    for (auto& lease : *kept) {
+      if (lease.expire_time < now + absl::Minutes(1)) {
+        (void)ports_.calls->RemoveFromHopper(r->tenant, r->id, lease.contact.name());
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(r->mu);
+      r->hopper.push_back(std::move(lease));
+    }
+  }
+  auto open = ports_.calls->Open(r->tenant, r->id);
+  if (!open.ok()) return;
+  for (auto& stored : *open) {
+    const std::string call_id = std::string(absl::StripPrefix(
+        stored.call.name(), absl::StrCat("tenants/", r->tenant, "/calls/")));
+    if (stored.call.state() == v1::CALL_STATE_ENDED) {
+      if (stored.call.awaiting_disposition()) {
+        absl::Time due = FromTimestamp(stored.call.end_time()) + options_.disposition_timeout;
+        std::string tenant = r->tenant;
+        scheduler_.At(due, [this, tenant, call_id] {
+          executor_.Post(KeyOf(call_id), [this, tenant, call_id] {
+            ExpireDisposition(tenant, call_id);
+          });
+        });
+      }
+      continue;
+    }
+    v1::Call& call = stored.call;
+    v1::CallOutcome outcome = v1::CALL_OUTCOME_FAILED;
+    if (call.state() == v1::CALL_STATE_CONNECTED) outcome = v1::CALL_OUTCOME_ANSWERED_CONNECTED;
+    if (call.state() == v1::CALL_STATE_ANSWERED) outcome = v1::CALL_OUTCOME_ABANDONED;
+    call.set_state(v1::CALL_STATE_ENDED);
+    call.set_outcome(outcome);
+    *call.mutable_end_time() = ToTimestamp(now);
+    const bool awaiting = outcome == v1::CALL_OUTCOME_ANSWERED_CONNECTED;
+    call.set_awaiting_disposition(awaiting);
+    call.set_fencing_token(r->token);
+    v1::CallUpdated updated;
+    *updated.mutable_call() = call;
+    updated.set_step("RECONCILED");
+    v1::CallAttemptEnded ended;
+    ended.set_call(call.name());
+    ended.set_campaign(call.campaign());
+    ended.set_contact(call.contact());
+    ended.set_phone_number(call.phone_number());
+    ended.set_decision_id(call.decision_id());
+    ended.set_outcome(outcome);
+    ended.set_dialing_mode(call.dialing_mode());
+    *ended.mutable_dial_time() = call.dial_time();
+    if (call.has_answer_time()) *ended.mutable_answer_time() = call.answer_time();
+    *ended.mutable_end_time() = call.end_time();
+    Events events = {
+        kafka::MakeEnvelope(r->tenant, call.name(), updated, options_.instance, scheduler_.clock()),
+        kafka::MakeEnvelope(r->tenant, call.name(), ended, options_.instance, scheduler_.clock())};
+    if (!ports_.calls->Put(r->tenant, r->id, stored, r->token, events).ok()) continue;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.reconciled;
+      if (outcome == v1::CALL_OUTCOME_ABANDONED) ++stats_.abandoned;
+    }
+    if (awaiting) {
+      if (!call.agent().empty()) (void)ports_.agents->EndCall(call.agent(), call.name());
+      std::string tenant = r->tenant;
+      scheduler_.At(now + options_.disposition_timeout, [this, tenant, call_id] {
+        executor_.Post(KeyOf(call_id), [this, tenant, call_id] {
+          ExpireDisposition(tenant, call_id);
+        });
+      });
+    } else {
+      ContactNext next = AfterAttempt(*r->campaign, outcome, false,
+                                      stored.contact_attempts + 1, now);
+      (void)ports_.contacts->Report(call.contact(), stored.lease_id, next.kind, next.outcome,
+                                    next.next_callable);
+    }
+    Log(LogLevel::kInfo, "dialing", "call reconciled after takeover",
+        {{"call", call.name()}, {"outcome", OutcomeName(outcome)}});
+  }
+}
+
+// --- Pacing ------------------------------------------------------------------
+
+void Dialer::RefreshCampaign(Runner& r, absl::Time now) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (now - r.campaign_read_at < options_.campaign_refresh) return;
+    r.campaign_read_at = now;
+  }
+  auto stored = ports_.campaigns->Get(r.tenant, r.id);
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!stored.ok()) {
+    if (stored.status().code() == absl::StatusCode::kNotFound) r.dialing = false;
+    return;
+  }
+  if (stored->etag == r.etag) return;
+  auto campaign = std::make_shared<v1::Campaign>();
+  if (!campaign->ParseFromString(stored->definition)) return;
+  r.etag = stored->etag;
+  if (campaign->state() != v1::CAMPAIGN_STATE_RUNNING) r.dialing = false;
+  pacing::PacingSettings settings = SettingsOf(*campaign, options_.grace);
+  if (!SameSettings(settings, r.settings)) {
+    auto pacer = pacing::Pacer::Create(settings, options_.controller);
+    if (pacer.ok()) {
+      r.pacer = *std::move(pacer);
+      r.settings = settings;
+    }
+  }
+  r.campaign = std::move(campaign);
+}
+
+void Dialer::RefreshAgents(Runner& r, absl::Time now) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (now - r.agents_read_at < options_.agent_refresh) return;
+    r.agents_read_at = now;
+  }
+  auto agents = ports_.agents->Agents(r.tenant, r.name);
+  std::lock_guard<std::mutex> lock(r.mu);
+  if (!agents.ok()) {
+    r.agents_ok = false;  // agent state unknown: no dials
+    return;
+  }
+  for (const auto& a : *agents) {
+    auto it = r.agent_last.find(a.agent);
+    if (it != r.agent_last.end() && it->second.state == agentstate::v1::STATE_WRAP_UP &&
+        a.state != agentstate::v1::STATE_WRAP_UP && a.since > it->second.since) {
+      double s = absl::ToDoubleSeconds(a.since - it->second.since);
+      r.wrap_mean_s = r.wrap_samples == 0 ? s : 0.9 * r.wrap_mean_s + 0.1 * s;
+      ++r.wrap_samples;
+    }
+    r.agent_last[a.agent] = a;
+  }
+  r.agents = *std::move(agents);
+  r.agents_ok = true;
+}
+
+void Dialer::RefillHopper(Runner& r, absl::Time now) {
+  std::vector<std::string> lists;
+  size_t start = 0;
+  int want = 0;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (!r.dialing || now < r.refill_after) return;
+    const int low = std::max(options_.hopper_min, 2 * r.last_lines);
+    if (static_cast<int>(r.hopper.size()) >= low) return;
+    want = std::max(options_.hopper_batch, low) - static_cast<int>(r.hopper.size());
+    lists.assign(r.campaign->contact_lists().begin(), r.campaign->contact_lists().end());
+    start = r.next_list;
+  }
+  std::vector<LeasedContact> got;
+  bool unavailable = false;
+  const std::string holder = absl::StrCat("dialing/", options_.instance, "/", r.id);
+  for (size_t i = 0; i < lists.size() && static_cast<int>(got.size()) < want; ++i) {
+    const std::string& list = lists[(start + i) % lists.size()];
+    auto leased = ports_.contacts->Lease(list, std::min(1000, want - static_cast<int>(got.size())),
+                                         holder, options_.contact_lease);
+    if (!leased.ok()) {
+      unavailable = true;
+      continue;
+    }
+    for (auto& l : *leased) got.push_back(std::move(l));
+  }
+  if (!got.empty() && !ports_.calls->AddToHopper(r.tenant, r.id, got).ok()) {
+    // Not kept: a replica taking over would not know them. Give them back.
+    for (const auto& l : got) GiveBack(r, l);
+    got.clear();
+  }
+  std::string reason;
+  bool changed = false, now_dry = false;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.next_list = lists.empty() ? 0 : (start + 1) % lists.size();
+    for (auto& l : got) r.hopper.push_back(std::move(l));
+    if (r.hopper.empty() && !r.dry) {
+      r.dry = changed = now_dry = true;
+      reason = unavailable ? "CONTACTS_UNAVAILABLE" : "NO_CALLABLE_CONTACTS";
+    } else if (!r.hopper.empty() && r.dry) {
+      r.dry = false;
+      changed = true;
+    }
+    if (got.empty()) r.refill_after = now + (unavailable ? absl::Seconds(1) : absl::Seconds(2));
+  }
+  if (!changed) return;
+  v1::CampaignHopperChanged e;
+  e.set_campaign(r.name);
+  e.set_empty(now_dry);
+  e.set_reason(reason);
+  (void)ports_.calls->Publish(
+      r.tenant, {kafka::MakeEnvelope(r.tenant, r.name, e, options_.instance, scheduler_.clock())});
+  if (now_dry) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.hopper_dry;
+  }
+  Log(LogLevel::kInfo, "dialing", now_dry ? "hopper dry" : "hopper refilled",
+      {{"campaign", r.name}, {"reason", reason}});
+}
+
+void Dialer::Tick(const std::shared_ptr<Runner>& r) {
+  const absl::Time now = scheduler_.clock().Now();
+  RefreshCampaign(*r, now);
+  RefreshAgents(*r, now);
+  RefillHopper(*r, now);
+  std::vector<std::shared_ptr<Attempt>> to_dial;
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    if (!r->dialing || now < r->checks_blocked_until) return;
+    if (!InActiveWindow(*r->campaign, now)) return;
+    if (!r->agents_ok) return;  // every mode dialed here needs agents
+    std::vector<pacing::AgentView> agents;
+    for (const auto& a : r->agents) {
+      pacing::AgentView v;
+      v.elapsed_s = std::max(0.0, absl::ToDoubleSeconds(now - a.since));
+      switch (a.state) {
+        case agentstate::v1::STATE_READY: v.state = pacing::AgentState::kIdle; break;
+        case agentstate::v1::STATE_RESERVED:
+        case agentstate::v1::STATE_ON_CALL: v.state = pacing::AgentState::kTalking; break;
+        case agentstate::v1::STATE_WRAP_UP: v.state = pacing::AgentState::kWrapUp; break;
+        default: continue;  // not ready, logged out
+      }
+      agents.push_back(v);
+    }
+    std::vector<double> ages;
+    int queued = 0;
+    for (const auto& [id, a] : r->live) {
+      if (a->in_flight) ages.push_back(std::max(0.0, absl::ToDoubleSeconds(now - a->created_at)));
+      if (a->waiting_agent) ++queued;
+    }
+    pacing::CampaignSnapshot snap;
+    snap.now_s = absl::ToDoubleSeconds(now - r->origin);
+    snap.day = DayIndex(now, r->campaign->time_zone());
+    snap.agents = agents;
+    snap.attempts_in_flight_age_s = ages;
+    snap.queued_answers = queued;
+    pacing::PacingDecision decision = r->pacer->Decide(snap);
+    const int room = r->campaign->max_lines() - static_cast<int>(r->live.size());
+    const int lines = std::max(0, std::min({decision.lines, room, static_cast<int>(r->hopper.size())}));
+    r->last_lines = std::max(decision.lines, 0);
+    for (int i = 0; i < lines; ++i) {
+      auto a = std::make_shared<Attempt>();
+      a->runner = r;
+      a->id = absl::StrCat("c", RandomHex(10));  // resource ids start with a letter
+      a->lease = std::move(r->hopper.front());
+      r->hopper.pop_front();
+      a->campaign = r->campaign;
+      a->created_at = now;
+      r->live[a->id] = a;
+      to_dial.push_back(std::move(a));
+    }
+  }
+  if (!to_dial.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& a : to_dial) attempts_[a->id] = a;
+  }
+  for (auto& a : to_dial) {
+    executor_.Post(KeyOf(a->id), [this, a] { Dial(a); });
+  }
+}
+
+// --- One call ----------------------------------------------------------------
+
+void Dialer::GiveBack(Runner& r, const LeasedContact& lease) {
+  (void)ports_.calls->RemoveFromHopper(r.tenant, r.id, lease.contact.name());
+  (void)ports_.contacts->Report(lease.contact.name(), lease.lease_id,
+                                contacts::v1::OUTCOME_KIND_RELEASED, "NOT_DIALED",
+                                absl::InfinitePast());
+}
+
+std::shared_ptr<Dialer::Attempt> Dialer::FindAttempt(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = attempts_.find(id);
+  return it == attempts_.end() ? nullptr : it->second;
+}
+
+void Dialer::DropAttempt(const std::string& id) {
+  std::shared_ptr<Attempt> a;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = attempts_.find(id);
+    if (it == attempts_.end()) return;
+    a = it->second;
+    attempts_.erase(it);
+  }
+  std::lock_guard<std::mutex> lock(a->runner->mu);
+  a->runner->live.erase(id);
+}
+
+bool Dialer::Store(Attempt& a, absl::string_view step, std::vector<event::v1::Envelope> extra) {
+  Runner& r = *a.runner;
+  int64_t token;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    token = r.token;
+  }
+  a.stored.call.set_fencing_token(token);
+  v1::CallUpdated updated;
+  *updated.mutable_call() = a.stored.call;
+  updated.set_step(std::string(step));
+  Events events = {kafka::MakeEnvelope(r.tenant, a.stored.call.name(), updated,
+                                       options_.instance, scheduler_.clock())};
+  for (auto& e : extra) events.push_back(std::move(e));
+  absl::Status st;
+  for (int i = 0; i < 3; ++i) {
+    st = ports_.calls->Put(r.tenant, r.id, a.stored, token, events);
+    if (st.ok() || st.code() != absl::StatusCode::kUnavailable) break;
+  }
+  if (st.ok()) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (st.code() == absl::StatusCode::kFailedPrecondition) {
+    ++stats_.fenced;
+    std::lock_guard<std::mutex> rlock(r.mu);
+    r.dialing = false;  // another replica owns the campaign now
+  } else {
+    ++stats_.store_errors;
+  }
+  Log(LogLevel::kWarning, "dialing", "call not stored",
+      {{"call", a.stored.call.name()}, {"step", std::string(step)}, {"error", st.ToString()}});
+  return false;
+}
+
+void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
+  Runner& r = *a->runner;
+  const v1::Campaign& campaign = *a->campaign;
+  const contacts::v1::Contact& contact = a->lease.contact;
+  const type::v1::DialingMode mode = ComplianceMode(campaign.mode());
+  compliance::v1::DialDecision allowed;
+  bool found = false;
+  absl::Time retry_at = absl::InfinitePast();
+  std::string denial;
+  int index = 0;
+  for (const auto& phone : contact.phones()) {
+    ++index;
+    if (!phone.callable() || phone.number().e164().empty()) continue;
+    compliance::v1::CheckDialRequest req;
+    req.set_campaign(r.name);
+    req.set_contact(contact.name());
+    req.set_phone_number(phone.number().e164());
+    req.set_dialing_mode(mode);
+    *req.mutable_callee() = CalleeOf(contact);
+    req.set_request_id(absl::StrCat(a->id, "-", index));
+    auto decision = ports_.compliance->CheckDial(req);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.checks;
+      if (!decision.ok()) ++stats_.check_errors;
+    }
+    if (!decision.ok()) {
+      // No decision, no dial: the contact goes back to the front of the
+      // hopper and the campaign waits before it asks again.
+      Log(LogLevel::kWarning, "dialing", "no compliance decision: not dialed",
+          {{"campaign", r.name}, {"error", decision.status().ToString()}});
+      DropAttempt(a->id);
+      std::lock_guard<std::mutex> lock(r.mu);
+      r.hopper.push_front(a->lease);
+      r.checks_blocked_until = scheduler_.clock().Now() + options_.compliance_backoff;
+      return;
+    }
+    if (decision->allowed()) {
+      allowed = *std::move(decision);
+      found = true;
+      break;
+    }
+    if (denial.empty()) denial = DenialCode(*decision);
+    if (decision->has_next_allowed_time()) {
+      absl::Time t = FromTimestamp(decision->next_allowed_time());
+      retry_at = retry_at == absl::InfinitePast() ? t : std::min(retry_at, t);
+    }
+  }
+  const absl::Time now = scheduler_.clock().Now();
+  if (!found) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.denied;
+    }
+    DropAttempt(a->id);
+    (void)ports_.calls->RemoveFromHopper(r.tenant, r.id, contact.name());
+    if (denial.empty()) denial = "NO_CALLABLE_NUMBER";
+    const bool later = retry_at != absl::InfinitePast();
+    (void)ports_.contacts->Report(
+        contact.name(), a->lease.lease_id,
+        later ? contacts::v1::OUTCOME_KIND_RETRY : contacts::v1::OUTCOME_KIND_COMPLETED,
+        absl::StrCat("NOT_ALLOWED_", denial), later ? retry_at : absl::InfinitePast());
+    return;
+  }
+  std::string caller_id;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    caller_id = PickCallerId(campaign, allowed.phone_number().e164(), r.caller_turn++);
+  }
+  v1::Call& call = a->stored.call;
+  call.set_name(absl::StrCat("tenants/", r.tenant, "/calls/", a->id));
+  call.set_campaign(r.name);
+  call.set_contact(contact.name());
+  call.set_phone_number(allowed.phone_number().e164());
+  call.set_caller_id(caller_id);
+  call.set_decision_id(allowed.decision_id());
+  call.set_state(v1::CALL_STATE_DIALING);
+  call.set_dialing_mode(mode);
+  *call.mutable_dial_time() = ToTimestamp(now);
+  a->stored.lease_id = a->lease.lease_id;
+  a->stored.contact_attempts = contact.attempts();
+  if (!Store(*a, "DIALED")) {
+    DropAttempt(a->id);
+    GiveBack(r, a->lease);
+    return;
+  }
+  telephony::CallRequest req;
+  req.attempt_id = telephony::AttemptId(a->id);
+  req.caller_id = caller_id;
+  req.to = call.phone_number();
+  req.ring_timeout = campaign.has_ring_timeout() ? FromDurationProto(campaign.ring_timeout())
+                                                 : absl::Seconds(25);
+  req.amd = campaign.machine().detect() ? telephony::AmdMode::kOn : telephony::AmdMode::kOff;
+  absl::Status placed = telephony_ == nullptr ? Unavailable("NO_CARRIER", "no telephony port")
+                                              : telephony_->PlaceCall(req);
+  if (!placed.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.place_errors;
+    }
+    call.set_state(v1::CALL_STATE_ENDED);
+    call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+    *call.mutable_end_time() = ToTimestamp(now);
+    Store(*a, "ENDED");
+    DropAttempt(a->id);
+    GiveBack(r, a->lease);
+    Log(LogLevel::kWarning, "dialing", "call not placed",
+        {{"call", call.name()}, {"error", placed.ToString()}});
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.placed;
+  std::lock_guard<std::mutex> rlock(r.mu);
+  a->placed = true;
+}
+
+void Dialer::OnCallEvent(const telephony::CallEvent& event) {
+  executor_.Post(KeyOf(event.attempt_id.value()), [this, event] { Handle(event); });
+}
+
+void Dialer::Handle(const telephony::CallEvent& e) {
+  auto a = FindAttempt(e.attempt_id.value());
+  if (a == nullptr) return;  // not ours (any more)
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  using T = telephony::CallEventType;
+  const double age = absl::ToDoubleSeconds(e.at - a->created_at);
+  switch (e.type) {
+    case T::kRinging:
+      call.set_state(v1::CALL_STATE_RINGING);
+      call.set_attestation(AttestationOf(e.attestation));
+      Store(*a, "RINGING");
+      return;
+    case T::kBusy:
+    case T::kNoAnswer:
+    case T::kFailed: {
+      std::lock_guard<std::mutex> lock(r.mu);
+      a->invalid_number = e.type == T::kFailed &&
+                          e.failure_cause == telephony::FailureCause::kInvalidNumber;
+      if (a->in_flight) {
+        a->in_flight = false;
+        r.pacer->OnAttemptFinished({std::max(0.0, age), false});
+      }
+      return;
+    }
+    case T::kAnswered: {
+      call.set_amd_result(AmdOf(e.amd_verdict));
+      *call.mutable_answer_time() =
+          ToTimestamp(e.answered_at == absl::InfinitePast() ? e.at : e.answered_at);
+      bool route = true;
+      std::string message;
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        const bool machine = e.amd_verdict == telephony::AmdVerdict::kMachine;
+        const auto action = a->campaign->machine().action();
+        if (machine && action != v1::MACHINE_ACTION_ROUTE_TO_AGENT) {
+          route = false;
+          a->machine = true;
+          if (action == v1::MACHINE_ACTION_LEAVE_MESSAGE) message = a->campaign->machine().message_id();
+        }
+        a->live = !machine;
+        if (a->in_flight) {
+          a->in_flight = false;
+          r.pacer->OnAttemptFinished({std::max(0.0, age), route});
+        }
+        a->waiting_agent = route && e.amd_verdict != telephony::AmdVerdict::kUndecided;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.answered;
+        if (!route) ++stats_.machines;
+      }
+      if (route) call.set_state(v1::CALL_STATE_ANSWERED);
+      Store(*a, "ANSWERED");
+      if (!route) {
+        absl::Status st = message.empty()
+                              ? telephony_->HangUp(e.attempt_id)
+                              : telephony_->PlayMessageAndHangUp(e.attempt_id, {message});
+        (void)st;  // the callee may be gone already: Ended follows either way
+        return;
+      }
+      if (e.amd_verdict != telephony::AmdVerdict::kUndecided) TryConnect(a->id);
+      return;
+    }
+    case T::kAgentConnected: {
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        a->connected = true;
+      }
+      call.set_state(v1::CALL_STATE_CONNECTED);
+      *call.mutable_connect_time() = ToTimestamp(e.at);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.connected;
+      }
+      Store(*a, "CONNECTED");
+      return;
+    }
+    case T::kRemoteHangup: {
+      std::lock_guard<std::mutex> lock(r.mu);
+      a->waiting_agent = false;
+      return;
+    }
+    case T::kEnded:
+      Finish(a, e);
+      return;
+  }
+}
+
+void Dialer::TryConnect(const std::string& id) {
+  auto a = FindAttempt(id);
+  if (a == nullptr) return;
+  Runner& r = *a->runner;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (!a->waiting_agent) return;
+  }
+  std::vector<v1::SkillRequirement> skills(a->campaign->skills().begin(),
+                                           a->campaign->skills().end());
+  auto agent = ports_.agents->Reserve(r.name, skills, a->stored.call.name());
+  if (agent.ok()) {
+    absl::Status st = telephony_->ConnectToAgent(telephony::AttemptId(id), telephony::AgentId(*agent));
+    if (!st.ok()) {
+      (void)ports_.agents->Release(*agent, a->stored.call.name());  // the callee is gone
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(r.mu);
+      a->waiting_agent = false;
+    }
+    a->stored.call.set_agent(*agent);
+    absl::Status confirmed = ports_.agents->Confirm(*agent, a->stored.call.name());
+    if (!confirmed.ok()) {
+      Log(LogLevel::kWarning, "dialing", "reservation not confirmed",
+          {{"call", a->stored.call.name()}, {"agent", *agent}, {"error", confirmed.ToString()}});
+    }
+    return;
+  }
+  const absl::Time now = scheduler_.clock().Now();
+  const absl::Time answered = FromTimestamp(a->stored.call.answer_time());
+  if (now + options_.reserve_retry - answered < options_.grace) {
+    scheduler_.After(options_.reserve_retry, [this, id] {
+      executor_.Post(KeyOf(id), [this, id] { TryConnect(id); });
+    });
+    return;
+  }
+  // Nobody within the grace period: the required message, then hang up.
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    a->waiting_agent = false;
+  }
+  (void)telephony_->PlayMessageAndHangUp(telephony::AttemptId(id), {options_.abandon_message});
+}
+
+void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEvent& ended) {
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  v1::CallOutcome outcome;
+  bool live, connected, machine, invalid;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    live = a->live;
+    connected = a->connected;
+    machine = a->machine;
+    invalid = a->invalid_number;
+    if (a->in_flight) {  // cancelled before any answer
+      a->in_flight = false;
+      r.pacer->OnAttemptFinished(
+          {std::max(0.0, absl::ToDoubleSeconds(ended.at - a->created_at)), false});
+    }
+  }
+  switch (ended.end_cause) {
+    case telephony::EndCause::kBusy: outcome = v1::CALL_OUTCOME_BUSY; break;
+    case telephony::EndCause::kNoAnswer: outcome = v1::CALL_OUTCOME_NO_ANSWER; break;
+    case telephony::EndCause::kFailed: outcome = v1::CALL_OUTCOME_FAILED; break;
+    default:
+      if (connected) {
+        outcome = v1::CALL_OUTCOME_ANSWERED_CONNECTED;
+      } else if (machine) {
+        outcome = v1::CALL_OUTCOME_MACHINE;
+      } else if (call.has_answer_time()) {
+        // A live answer that never reached an agent: abandoned (also when
+        // the callee hung up first, and when AMD could not decide).
+        outcome = v1::CALL_OUTCOME_ABANDONED;
+        live = true;
+      } else {
+        outcome = v1::CALL_OUTCOME_NO_ANSWER;  // hung up by us before an answer
+      }
+  }
+  const bool awaiting = outcome == v1::CALL_OUTCOME_ANSWERED_CONNECTED;
+  call.set_state(v1::CALL_STATE_ENDED);
+  call.set_outcome(outcome);
+  call.set_awaiting_disposition(awaiting);
+  *call.mutable_end_time() = ToTimestamp(ended.at);
+  v1::CallAttemptEnded attempt_ended;
+  attempt_ended.set_call(call.name());
+  attempt_ended.set_campaign(call.campaign());
+  attempt_ended.set_contact(call.contact());
+  attempt_ended.set_phone_number(call.phone_number());
+  attempt_ended.set_decision_id(call.decision_id());
+  attempt_ended.set_outcome(outcome);
+  attempt_ended.set_dialing_mode(call.dialing_mode());
+  *attempt_ended.mutable_dial_time() = call.dial_time();
+  if (call.has_answer_time()) *attempt_ended.mutable_answer_time() = call.answer_time();
+  *attempt_ended.mutable_end_time() = call.end_time();
+  Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), attempt_ended,
+                                          options_.instance, scheduler_.clock())});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.ended;
+    if (outcome == v1::CALL_OUTCOME_ABANDONED) ++stats_.abandoned;
+  }
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (live || connected) {
+      pacing::FinishedCall fc;
+      fc.live_person = live;
+      fc.abandoned = outcome == v1::CALL_OUTCOME_ABANDONED;
+      fc.reached_agent = connected;
+      if (connected && call.has_connect_time()) {
+        fc.talk_s = std::max(0.0, absl::ToDoubleSeconds(ended.at - FromTimestamp(call.connect_time())));
+        fc.wrap_s = r.wrap_mean_s;
+      }
+      fc.day = DayIndex(ended.at, a->campaign->time_zone());
+      r.pacer->OnCallFinished(fc);
+    }
+  }
+  DropAttempt(a->id);
+  if (connected && !call.agent().empty()) {
+    (void)ports_.agents->EndCall(call.agent(), call.name());
+  }
+  if (awaiting) {
+    const std::string tenant = r.tenant, id = a->id;
+    scheduler_.After(options_.disposition_timeout, [this, tenant, id] {
+      executor_.Post(KeyOf(id), [this, tenant, id] { ExpireDisposition(tenant, id); });
+    });
+    return;
+  }
+  ContactNext next = AfterAttempt(*a->campaign, outcome, invalid, a->stored.contact_attempts + 1,
+                                  scheduler_.clock().Now());
+  absl::Status st = ports_.contacts->Report(call.contact(), a->lease.lease_id, next.kind,
+                                            next.outcome, next.next_callable);
+  if (!st.ok()) {
+    Log(LogLevel::kWarning, "dialing", "outcome not reported to contacts",
+        {{"call", call.name()}, {"error", st.ToString()}});
+  }
+}
+
+// --- Dispositions --------------------------------------------------------------
+
+absl::StatusOr<v1::Call> Dialer::GetCall(const std::string& tenant, const std::string& call_id) {
+  auto stored = ports_.calls->Get(tenant, call_id);
+  if (!stored.ok()) return stored.status();
+  return stored->call;
+}
+
+absl::StatusOr<v1::Call> Dialer::SetDisposition(const std::string& tenant,
+                                                const std::string& call_id,
+                                                const std::string& code,
+                                                absl::Time callback_time,
+                                                const std::string& actor) {
+  auto stored = ports_.calls->Get(tenant, call_id);
+  if (!stored.ok()) return stored.status();
+  v1::Call& call = stored->call;
+  if (!call.awaiting_disposition()) {
+    if (!call.disposition().empty() && call.disposition() == code) return call;  // a retry
+    return FailedPrecondition("CALL_NOT_AWAITING_DISPOSITION",
+                              call.disposition().empty()
+                                  ? "the call was not connected to an agent, or is not over yet"
+                                  : "the call already has its disposition");
+  }
+  const std::string prefix = absl::StrCat("tenants/", tenant, "/campaigns/");
+  const std::string campaign_id(absl::StripPrefix(call.campaign(), prefix));
+  auto def = ports_.campaigns->Get(tenant, campaign_id);
+  if (!def.ok()) return def.status();
+  v1::Campaign campaign;
+  if (!campaign.ParseFromString(def->definition)) {
+    return absl::InternalError("stored campaign does not parse");
+  }
+  const v1::Disposition* d = FindDisposition(campaign, code);
+  if (d == nullptr) {
+    return InvalidField("code", "UNKNOWN_DISPOSITION",
+                        absl::StrCat("'", code, "' is not a disposition code of the campaign"));
+  }
+  const absl::Time now = scheduler_.clock().Now();
+  if (d->outcome() == v1::DISPOSITION_OUTCOME_CALLBACK) {
+    if (callback_time == absl::InfinitePast()) {
+      return InvalidField("callback_time", "FIELD_REQUIRED", "a callback code needs callback_time");
+    }
+    if (callback_time <= now || callback_time > now + absl::Hours(24 * 90)) {
+      return InvalidField("callback_time", "VALUE_OUT_OF_RANGE",
+                          "callback_time must be in the future, at most 90 days on");
+    }
+  }
+  ContactNext next = AfterDisposition(*d, callback_time);
+  if (d->outcome() == v1::DISPOSITION_OUTCOME_DO_NOT_CALL) {
+    absl::Status st = ports_.compliance->AddOptOut(
+        tenant, call.phone_number(), absl::StrCat("do-not-call disposition on ", call.name()));
+    if (!st.ok()) return st;  // nothing written: the agent retries
+  }
+  absl::Status reported = ports_.contacts->Report(call.contact(), stored->lease_id, next.kind,
+                                                  next.outcome, next.next_callable);
+  if (reported.code() == absl::StatusCode::kUnavailable) return reported;
+  if (!reported.ok()) {
+    Log(LogLevel::kWarning, "dialing", "disposition not reported to contacts",
+        {{"call", call.name()}, {"error", reported.ToString()}});
+  }
+  call.set_disposition(code);
+  if (d->outcome() == v1::DISPOSITION_OUTCOME_CALLBACK) {
+    *call.mutable_callback_time() = ToTimestamp(callback_time);
+  }
+  call.set_awaiting_disposition(false);
+  v1::CallUpdated updated;
+  *updated.mutable_call() = call;
+  updated.set_step("DISPOSED");
+  absl::Status st = ports_.calls->Put(
+      tenant, campaign_id, *stored, 0,
+      {kafka::MakeEnvelope(tenant, call.name(), updated, actor, scheduler_.clock())});
+  if (!st.ok()) {
+    if (st.code() == absl::StatusCode::kFailedPrecondition) return GetCall(tenant, call_id);
+    return st;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.dispositions;
+  return call;
+}
+
+void Dialer::ExpireDisposition(const std::string& tenant, const std::string& call_id) {
+  auto stored = ports_.calls->Get(tenant, call_id);
+  if (!stored.ok() || !stored->call.awaiting_disposition()) return;
+  v1::Call& call = stored->call;
+  (void)ports_.contacts->Report(call.contact(), stored->lease_id,
+                                contacts::v1::OUTCOME_KIND_COMPLETED, "NO_DISPOSITION",
+                                absl::InfinitePast());
+  call.set_awaiting_disposition(false);
+  v1::CallUpdated updated;
+  *updated.mutable_call() = call;
+  updated.set_step("DISPOSITION_TIMED_OUT");
+  const std::string campaign_id(
+      absl::StripPrefix(call.campaign(), absl::StrCat("tenants/", tenant, "/campaigns/")));
+  (void)ports_.calls->Put(tenant, campaign_id, *stored, 0,
+                          {kafka::MakeEnvelope(tenant, call.name(), updated, options_.instance,
+                                               scheduler_.clock())});
+}
+
+}  // namespace dialgrid::dialing

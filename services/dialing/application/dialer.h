@@ -1,0 +1,138 @@
+#pragma once
+
+// The call path: for every running campaign this replica owns, a hopper of
+// leased contacts, the pacing engine's lines each tick, a compliance
+// decision just before every dial (no decision, no dial), the call through
+// the telephony port with a caller ID from the campaign's pool, an agent
+// reserved and connected on a live answer within the grace period (else the
+// abandon message and an abandoned call, counted), the outcome to contacts
+// and, on the `dialing` topic, to compliance; every step of a call an event
+// on the `calls` topic under its stable id. One replica owns a running
+// campaign at a time (a lease with a fencing token); a replica that takes a
+// campaign over ends the calls the previous owner left open from what was
+// stored of them, and never dials them again. services/dialing/README.md
+// describes it; docs/architecture.md has the picture.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/common/core/clock.h"
+#include "services/common/core/scheduler.h"
+#include "services/dialing/application/executor.h"
+#include "services/dialing/pacing/pacer.h"
+#include "services/dialing/ports/call_path.h"
+#include "services/dialing/ports/campaign_store.h"
+#include "services/dialing/telephony/telephony_port.h"
+
+namespace dialgrid::dialing {
+
+struct DialerPorts {
+  std::shared_ptr<CampaignStore> campaigns;
+  std::shared_ptr<CallStore> calls;
+  std::shared_ptr<ContactSource> contacts;
+  std::shared_ptr<ComplianceGate> compliance;
+  std::shared_ptr<AgentRouter> agents;
+};
+
+struct DialerOptions {
+  std::string instance = "dialing";  // this replica (lease holder, event producer)
+  absl::Duration tick = absl::Milliseconds(250);      // pacing decisions
+  absl::Duration ownership_period = absl::Seconds(1);  // claim, renew, let go
+  absl::Duration lease_ttl = absl::Seconds(6);         // a dead owner's campaigns wait this long
+  absl::Duration campaign_refresh = absl::Seconds(2);  // settings changes reach the runner
+  absl::Duration agent_refresh = absl::Milliseconds(500);
+  absl::Duration grace = absl::Seconds(2);             // answer -> agent, else abandoned
+  absl::Duration reserve_retry = absl::Milliseconds(100);
+  absl::Duration contact_lease = absl::Hours(1);
+  absl::Duration disposition_timeout = absl::Minutes(15);
+  absl::Duration compliance_backoff = absl::Seconds(1);  // after compliance failed to answer
+  int hopper_min = 20;    // refill when fewer contacts wait than this or 2 ticks' lines
+  int hopper_batch = 100;
+  std::string abandon_message = "abandon";  // the prompt the carrier plays on an abandon
+  pacing::ControllerOptions controller;
+};
+
+struct DialerStats {
+  int64_t checks = 0, denied = 0, check_errors = 0, placed = 0, place_errors = 0;
+  int64_t answered = 0, connected = 0, abandoned = 0, machines = 0, ended = 0;
+  int64_t hopper_dry = 0, fenced = 0, reconciled = 0, dispositions = 0, store_errors = 0;
+  int64_t owned_campaigns = 0, in_flight = 0;
+};
+
+class Dialer final : public telephony::CallEventSink {
+ public:
+  Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor, DialerOptions options);
+  ~Dialer() override;
+  Dialer(const Dialer&) = delete;
+  Dialer& operator=(const Dialer&) = delete;
+
+  // The carrier (created with this dialer as its sink); before Start.
+  void SetTelephony(telephony::TelephonyPort* telephony) { telephony_ = telephony; }
+  // Starts claiming running campaigns and pacing them.
+  void Start();
+  // Stops dialing and gives every campaign up (calls in progress are not
+  // waited for: a replica that takes the campaigns ends them).
+  void Stop();
+
+  void OnCallEvent(const telephony::CallEvent& event) override;
+
+  // SetDisposition (any replica): NOT_FOUND CALL_NOT_FOUND,
+  // FAILED_PRECONDITION CALL_NOT_AWAITING_DISPOSITION, INVALID_ARGUMENT
+  // UNKNOWN_DISPOSITION / callback_time; UNAVAILABLE when contacts or
+  // compliance cannot take it (nothing written: retry).
+  absl::StatusOr<v1::Call> SetDisposition(const std::string& tenant, const std::string& call_id,
+                                          const std::string& code, absl::Time callback_time,
+                                          const std::string& actor);
+  absl::StatusOr<v1::Call> GetCall(const std::string& tenant, const std::string& call_id);
+
+  DialerStats Stats() const;
+
+ private:
+  struct Runner;
+  struct Attempt;
+
+  void OwnershipRound();
+  std::shared_ptr<Runner> Claim(const std::string& tenant, const std::string& id, int64_t token);
+  void Reconcile(const std::shared_ptr<Runner>& runner);
+  void Tick(const std::shared_ptr<Runner>& runner);
+  void RefreshCampaign(Runner& runner, absl::Time now);
+  void RefreshAgents(Runner& runner, absl::Time now);
+  void RefillHopper(Runner& runner, absl::Time now);
+  void Dial(const std::shared_ptr<Attempt>& attempt);
+  void Handle(const telephony::CallEvent& event);
+  void TryConnect(const std::string& attempt_id);
+  void Finish(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
+  void ExpireDisposition(const std::string& tenant, const std::string& call_id);
+  // Writes the attempt's call with its step event (and `extra`); false
+  // when the write was refused (fenced: the campaign stops dialing here).
+  bool Store(Attempt& attempt, absl::string_view step,
+             std::vector<event::v1::Envelope> extra = {});
+  void GiveBack(Runner& runner, const LeasedContact& lease);
+  std::shared_ptr<Attempt> FindAttempt(const std::string& id);
+  void DropAttempt(const std::string& id);
+  uint64_t KeyOf(absl::string_view id) const;
+
+  DialerPorts ports_;
+  Scheduler& scheduler_;
+  Executor& executor_;
+  DialerOptions options_;
+  telephony::TelephonyPort* telephony_ = nullptr;
+
+  mutable std::mutex mu_;  // runners_, attempts_, stats_, started_
+  bool started_ = false;
+  Scheduler::TaskId ownership_task_ = 0;
+  std::map<std::string, std::shared_ptr<Runner>> runners_;  // "<tenant>/<campaign>"
+  absl::flat_hash_map<std::string, std::shared_ptr<Attempt>> attempts_;
+  DialerStats stats_;
+  std::atomic<uint64_t> sequence_{0};
+};
+
+}  // namespace dialgrid::dialing

@@ -1,0 +1,130 @@
+#pragma once
+
+// What the dialer needs of the other services and of its store to run the
+// call path: contacts to dial (leases from the contacts service), a decision
+// for every dial (compliance), agents (agent state), and a place for calls
+// and campaign ownership (Redis). The dialer (application/dialer.h) is
+// written against these; the adapters speak gRPC and Redis.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "dialgrid/agentstate/v1/agentstate.pb.h"
+#include "dialgrid/compliance/v1/compliance.pb.h"
+#include "dialgrid/contacts/v1/contacts.pb.h"
+#include "dialgrid/dialing/v1/dialing.pb.h"
+#include "dialgrid/event/v1/envelope.pb.h"
+
+namespace dialgrid::dialing {
+
+// A contact leased for dialing: nobody else dials it until the lease is
+// reported or expires.
+struct LeasedContact {
+  contacts::v1::Contact contact;
+  std::string lease_id;
+  absl::Time expire_time;
+};
+
+class ContactSource {
+ public:
+  virtual ~ContactSource() = default;
+  // Up to `count` callable contacts of `list` (fewer, or none, when the list
+  // has no more callable now). UNAVAILABLE when contacts cannot answer.
+  virtual absl::StatusOr<std::vector<LeasedContact>> Lease(const std::string& list, int count,
+                                                           const std::string& holder,
+                                                           absl::Duration duration) = 0;
+  // Reports what a leased contact's attempt led to (ends the lease).
+  virtual absl::Status Report(const std::string& contact, const std::string& lease_id,
+                              contacts::v1::OutcomeKind kind, const std::string& outcome,
+                              absl::Time next_callable) = 0;
+};
+
+class ComplianceGate {
+ public:
+  virtual ~ComplianceGate() = default;
+  // The decision for one dial. Any error (compliance down, a timeout) means
+  // no decision: the dialer does not dial.
+  virtual absl::StatusOr<compliance::v1::DialDecision> CheckDial(
+      const compliance::v1::CheckDialRequest& request) = 0;
+  // Puts `number` on the tenant's do-not-call list at once (a DO_NOT_CALL
+  // disposition).
+  virtual absl::Status AddOptOut(const std::string& tenant, const std::string& number,
+                                 const std::string& reason) = 0;
+};
+
+// An agent as the pacer sees it.
+struct AgentSnapshot {
+  std::string agent;  // name
+  agentstate::v1::State state = agentstate::v1::STATE_UNSPECIFIED;
+  absl::Time since;
+};
+
+class AgentRouter {
+ public:
+  virtual ~AgentRouter() = default;
+  // Reserves a ready agent of `campaign` with `skills` for `call_id`
+  // (idempotent by call id). NOT_FOUND / RESOURCE_EXHAUSTED: nobody free.
+  virtual absl::StatusOr<std::string> Reserve(const std::string& campaign,
+                                              const std::vector<v1::SkillRequirement>& skills,
+                                              const std::string& call_id) = 0;
+  virtual absl::Status Confirm(const std::string& agent, const std::string& call_id) = 0;
+  virtual absl::Status Release(const std::string& agent, const std::string& call_id) = 0;
+  virtual absl::Status EndCall(const std::string& agent, const std::string& call_id) = 0;
+  // The logged-in agents who take `campaign`'s calls, by state.
+  virtual absl::StatusOr<std::vector<AgentSnapshot>> Agents(const std::string& tenant,
+                                                            const std::string& campaign) = 0;
+};
+
+// A call as stored: the API's resource and what the dialer needs to finish
+// it on any replica (the contact's lease, its attempts before this one).
+struct StoredCall {
+  v1::Call call;
+  std::string lease_id;
+  int contact_attempts = 0;
+};
+
+class CallStore {
+ public:
+  virtual ~CallStore() = default;
+  // Takes or renews `campaign`'s ownership for `instance` for `ttl`:
+  // the fencing token (> 0, larger than every earlier owner's), or 0 when
+  // another instance owns it.
+  virtual absl::StatusOr<int64_t> Own(const std::string& tenant, const std::string& campaign,
+                                      const std::string& instance, absl::Duration ttl) = 0;
+  // Gives ownership up (only if `instance` holds it).
+  virtual absl::Status Disown(const std::string& tenant, const std::string& campaign,
+                              const std::string& instance) = 0;
+  // Writes `call` with `events` in one atomic step. With a token: only if
+  // it still owns the call's campaign (FAILED_PRECONDITION FENCED otherwise:
+  // another replica took it). With token 0 (a disposition, on any replica):
+  // only if the stored call still awaits its disposition
+  // (FAILED_PRECONDITION CALL_NOT_AWAITING_DISPOSITION). The call is kept in
+  // its campaign's set of open calls while it is in flight or awaits its
+  // disposition (call.awaiting_disposition), and kept `retention` in all.
+  virtual absl::Status Put(const std::string& tenant, const std::string& campaign_id,
+                           const StoredCall& call, int64_t token,
+                           const std::vector<event::v1::Envelope>& events) = 0;
+  // The campaign's hopper: contacts leased and not dialed yet, kept so a
+  // replica that takes the campaign over dials them (a call's first write
+  // takes its contact out in the same atomic step).
+  virtual absl::Status AddToHopper(const std::string& tenant, const std::string& campaign_id,
+                                   const std::vector<LeasedContact>& leases) = 0;
+  virtual absl::Status RemoveFromHopper(const std::string& tenant, const std::string& campaign_id,
+                                        const std::string& contact) = 0;
+  virtual absl::StatusOr<std::vector<LeasedContact>> Hopper(const std::string& tenant,
+                                                            const std::string& campaign_id) = 0;
+  // Events with no call write (a campaign's hopper ran dry).
+  virtual absl::Status Publish(const std::string& tenant,
+                               const std::vector<event::v1::Envelope>& events) = 0;
+  // NOT_FOUND CALL_NOT_FOUND.
+  virtual absl::StatusOr<StoredCall> Get(const std::string& tenant, const std::string& id) = 0;
+  // The campaign's open calls (for a replica that takes the campaign over).
+  virtual absl::StatusOr<std::vector<StoredCall>> Open(const std::string& tenant,
+                                                       const std::string& campaign_id) = 0;
+};
+
+}  // namespace dialgrid::dialing
