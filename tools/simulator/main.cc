@@ -47,6 +47,20 @@ int main(int argc, char** argv) {
                  "tuning studies only: the engine's set point distance below the cap, in sds");
   app.add_option("--engine-guard", engine.guard_share,
                  "tuning studies only: the engine's guard as a share of the cap");
+  double engine_lambda = 0.0;
+  app.add_option("--engine-lambda", engine_lambda,
+                 "tuning studies only: pin the engine's price of an abandon (seconds of idle "
+                 "time; no integral term), to trace its occupancy/abandon frontier")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--engine-integral-gain", engine.integral_gain_per_s,
+                 "tuning studies only: the speed of the engine's integral term, per second");
+  app.add_option("--engine-ahead-credit", engine.ahead_credit,
+                 "tuning studies only: the engine's credit for answers reaching agents who "
+                 "free by then (1: as for agents waiting now)");
+  app.add_option("--engine-gain-per-live-answer", engine.integral_gain_per_live_answer,
+                 "tuning studies only: the engine's integral step per live answer (0: per second)");
+  app.add_option("--engine-lambda-initial", engine.lambda_initial,
+                 "tuning studies only: the engine's first price of an abandon");
   double ratio_max = 16.0;
   app.add_option("--ratio-max", ratio_max, "largest ratio of the hindsight fixed-ratio search")
       ->check(CLI::Range(1.0, 100.0));
@@ -60,6 +74,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     scenarios.push_back(*std::move(scenario));
+  }
+  if (engine_lambda > 0.0) {
+    engine.lambda_min = engine.lambda_initial = engine.lambda_max = engine_lambda;
   }
   dialgrid::sim::RunOptions options;
   options.tuning_seeds = tuning;

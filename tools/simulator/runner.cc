@@ -181,7 +181,7 @@ CaseResult RunCase(const Scenario& scenario, const RunOptions& options) {
             RunPolicy(scenario, tapes, [k] { return std::make_unique<PowerPolicy>(k); });
         PolicySummary s = Summarize(absl::StrFormat("power k=%.2f (hindsight best)", k), runs,
                                     days, cap);
-        result.ratio_search.push_back({k, s.occupancy, s.abandon_worst_day});
+        result.ratio_search.push_back({k, s.occupancy, s.abandon, s.abandon_worst_day});
         if (s.days_over_cap == 0) {
           misses = 0;
           if (!found || s.occupancy > best.occupancy) {
@@ -245,8 +245,10 @@ nlohmann::json CaseJson(const CaseResult& r, bool timing) {
   j["best_ratio"] = r.best_ratio;
   if (timing) j["seconds"] = r.seconds;
   for (const RatioPoint& p : r.ratio_search) {
-    j["ratio_search"].push_back(
-        {{"ratio", p.ratio}, {"occupancy", p.occupancy}, {"abandon_worst_day", p.abandon_worst_day}});
+    j["ratio_search"].push_back({{"ratio", p.ratio},
+                                 {"occupancy", p.occupancy},
+                                 {"abandon", p.abandon},
+                                 {"abandon_worst_day", p.abandon_worst_day}});
   }
   for (const PolicySummary& s : r.policies) {
     nlohmann::json p;

@@ -46,6 +46,7 @@ PolicySummary Summarize(const std::string& name, const std::vector<DayResult>& d
 struct RatioPoint {
   double ratio = 0.0;
   double occupancy = 0.0;
+  double abandon = 0.0;  // over all days
   double abandon_worst_day = 0.0;
 };
 

@@ -42,10 +42,12 @@ absl::StatusOr<std::unique_ptr<Pacer>> Pacer::Create(const PacingSettings& setti
   if (!(options.set_point_share > 0.0 && options.set_point_share < options.guard_share &&
         options.first_day_set_point_share > 0.0 &&
         options.first_day_set_point_share < options.guard_share && options.guard_share <= 1.0 &&
-        options.set_point_sds >= 0.0)) {
+        options.set_point_sds >= 0.0 && options.ahead_credit >= 0.0 &&
+        options.ahead_credit <= 1.0 && options.integral_gain_per_live_answer >= 0.0)) {
     return absl::InvalidArgumentError(
-        "controller options: 0 < set_point_share, first_day_set_point_share < guard_share <= 1 "
-        "and set_point_sds >= 0 must hold");
+        "controller options: 0 < set_point_share, first_day_set_point_share < guard_share <= 1, "
+        "set_point_sds >= 0, 0 <= ahead_credit <= 1 and integral_gain_per_live_answer >= 0 must "
+        "hold");
   }
   return std::unique_ptr<Pacer>(new Pacer(settings, options));
 }
@@ -74,7 +76,20 @@ void Pacer::OnAttemptFinished(const FinishedAttempt& attempt) {
 }
 
 void Pacer::OnCallFinished(const FinishedCall& call) {
-  if (call.live_person) ledger_.RecordLiveAnswer(call.day, call.abandoned);
+  if (call.live_person) {
+    ledger_.RecordLiveAnswer(call.day, call.abandoned);
+    if (settings_.mode == DialingMode::kPredictive &&
+        options_.integral_gain_per_live_answer > 0.0) {
+      // Stochastic approximation: each live answer moves log(lambda) by the
+      // gain times (abandoned - set point) / set point, so lambda settles
+      // where the campaign's abandon rate is the set point, at a speed set
+      // by the information (live answers), not by the clock.
+      const double set_point = SetPoint(call.day);
+      const double error = ((call.abandoned ? 1.0 : 0.0) - set_point) / set_point;
+      log_lambda_ = std::clamp(log_lambda_ + options_.integral_gain_per_live_answer * error,
+                               std::log(options_.lambda_min), std::log(options_.lambda_max));
+    }
+  }
   if (call.reached_agent) service_.Add(call.talk_s, call.wrap_s);
 }
 
@@ -84,14 +99,19 @@ double Pacer::SetPoint(int64_t day) const {
   const double cap = settings_.abandon_cap;
   const double typical_day = ledger_.MeanLiveAnswersBefore(day);
   if (typical_day <= 0.0) return options_.first_day_set_point_share * cap;
-  const double noise = options_.set_point_sds * std::sqrt(cap / typical_day);
-  return std::max(0.1 * cap, std::min(options_.set_point_share * cap, cap - noise));
+  // s + z * sqrt(s / L) = cap: the cap is z sds of a typical day's rate
+  // (Poisson at the set point itself) above the set point.
+  const double b = options_.set_point_sds / std::sqrt(typical_day);
+  const double root = 0.5 * (-b + std::sqrt(b * b + 4.0 * cap));
+  const double set_point = root * root;
+  return std::max(0.1 * cap, std::min(options_.set_point_share * cap, set_point));
 }
 
 void Pacer::UpdateController(const CampaignSnapshot& snapshot) {
   const double dt =
       last_now_s_ < 0.0 ? 0.0 : std::clamp(snapshot.now_s - last_now_s_, 0.0, 60.0);
   last_now_s_ = snapshot.now_s;
+  if (options_.integral_gain_per_live_answer > 0.0) return;  // moved per live answer
   const double set_point = SetPoint(snapshot.day);
   const AbandonCounts today = ledger_.Day(snapshot.day);
   const double rate = (today.abandoned + set_point * options_.prior_live_answers) /
@@ -229,6 +249,8 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
   // answers before it), that agent's wait ends there: it saves the rest of
   // the horizon. If it finds none, it is abandoned.
   const double horizon = kCheckpointsS[kCheckpoints - 1];
+  const double ahead_credit = options_.ahead_credit;
+  const double idle_agents = idle;
   auto worth = [&](int n) {
     const double others = n - 1;
     double saved = 0.0, abandons = 0.0, previous_c = 0.0, previous_t = 0.0;
@@ -238,27 +260,37 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
       previous_c = c[k];
       previous_t = kCheckpointsS[k];
       if (mass <= 0.0) continue;
-      const double margin = mean_free_[k] - mean_answers_[k] - others * c[k];
-      const double sd =
-          std::sqrt(var_free_[k] + var_answers_[k] + others * c[k] * (1.0 - c[k]) + 1e-4);
-      // P(margin < 0.5): no agent left for one more answer.
-      const double none = 0.5 * std::erfc((margin - 0.5) / (sd * std::sqrt(2.0)));
+      const double competing = mean_answers_[k] + others * c[k];
+      const double competing_var = var_answers_[k] + others * c[k] * (1.0 - c[k]) + 1e-4;
+      // P(margin < 0.5): no agent left for one more answer, counting the
+      // agents free by then (none) or only those idle now (none_idle).
+      const double none = 0.5 * std::erfc((mean_free_[k] - competing - 0.5) /
+                                          std::sqrt(2.0 * (var_free_[k] + competing_var)));
+      const double none_idle =
+          idle_agents <= 0.0
+              ? 1.0
+              : 0.5 * std::erfc((idle_agents - competing - 0.5) / std::sqrt(2.0 * competing_var));
       abandons += mass * none;
-      saved += mass * (1.0 - none) * (horizon - mid);
+      // An answer that reaches an agent waiting now ends that agent's wait;
+      // one that reaches an agent who frees just before it saves less (that
+      // agent would have had the lines dialed when it freed): ahead_credit.
+      const double useful = (1.0 - none_idle) + ahead_credit * std::max(0.0, none_idle - none);
+      saved += mass * useful * std::max(0.0, horizon - mid);
     }
     return saved - lambda * abandons;
   };
-  if (worth(1) < 0.0) return 0;
-  // Largest n <= room worth dialing (the worth of one more line falls with n).
+  if (worth(1) <= 0.0) return 0;
+  // Largest n <= room worth dialing (a line with nothing to gain is not
+  // dialed; the worth of one more line falls with n).
   int lo = 1, hi = 2;
-  while (hi <= room && worth(hi) >= 0.0) {
+  while (hi <= room && worth(hi) > 0.0) {
     lo = hi;
     hi *= 2;
   }
   hi = std::min(hi, room + 1);
   while (hi - lo > 1) {
     const int mid = lo + (hi - lo) / 2;
-    if (worth(mid) >= 0.0) {
+    if (worth(mid) > 0.0) {
       lo = mid;
     } else {
       hi = mid;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace dialgrid::pacing {
@@ -59,6 +60,22 @@ TEST(Pacer, FixedModes) {
   EXPECT_EQ(Make(DialingMode::kPower, 10.0)->Decide(f.Snapshot(0)).lines, 11);
 }
 
+// A predictive pacer that credits dialing ahead as fully as dialing for
+// agents who wait now (ControllerOptions::ahead_credit = 1; the default is 0),
+// at a fixed price of an abandon.
+std::unique_ptr<Pacer> MakeDialingAhead() {
+  ControllerOptions options;
+  options.ahead_credit = 1.0;
+  options.lambda_initial = 300.0;
+  options.integral_gain_per_live_answer = 0.0;
+  options.integral_gain_per_s = 0.0;
+  PacingSettings settings;
+  settings.mode = DialingMode::kPredictive;
+  auto pacer = Pacer::Create(settings, options);
+  EXPECT_TRUE(pacer.ok()) << pacer.status();
+  return std::move(*pacer);
+}
+
 // Teaches a pacer a campaign: 25 % of attempts need an agent after 10 s, the
 // rest end at 25 s; talk 100 s, wrap 20 s.
 void Teach(Pacer& pacer) {
@@ -85,7 +102,7 @@ TEST(Pacer, ProgressiveUntilLearned) {
 }
 
 TEST(Pacer, DialsAheadForAgentsAboutToFree) {
-  auto pacer = Make(DialingMode::kPredictive);
+  auto pacer = MakeDialingAhead();
   Teach(*pacer);
   Fixture f;
   // Ten agents 15 s into a 20 s wrap-up: all free within ~7 s, before a new
@@ -102,7 +119,7 @@ TEST(Pacer, DialsAheadForAgentsAboutToFree) {
 }
 
 TEST(Pacer, LinesInFlightCountAgainstFreeAgents) {
-  auto pacer = Make(DialingMode::kPredictive);
+  auto pacer = MakeDialingAhead();
   Teach(*pacer);
   Fixture f;
   f.agents.assign(10, {AgentState::kWrapUp, 15});
@@ -155,6 +172,117 @@ TEST(Pacer, AbandonsGetDearerOverTheSetPoint) {
   }
   for (int t = 0; t < 600; ++t) pacer->Decide(f.Snapshot(t));
   EXPECT_GT(pacer->lambda(), before);
+}
+
+std::unique_ptr<Pacer> MakePredictive(const ControllerOptions& options) {
+  PacingSettings settings;
+  settings.mode = DialingMode::kPredictive;
+  auto pacer = Pacer::Create(settings, options);
+  EXPECT_TRUE(pacer.ok()) << pacer.status();
+  return std::move(*pacer);
+}
+
+FinishedCall LiveAnswer(bool abandoned, int64_t day) {
+  FinishedCall call;
+  call.live_person = true;
+  call.abandoned = abandoned;
+  call.reached_agent = !abandoned;
+  call.talk_s = 100;
+  call.wrap_s = 20;
+  call.day = day;
+  return call;
+}
+
+TEST(Pacer, LambdaMovesPerLiveAnswerAndSettlesAtTheSetPoint) {
+  ControllerOptions options;
+  options.integral_gain_per_live_answer = 0.01;
+  auto pacer = MakePredictive(options);
+  const double start = pacer->lambda();
+  const double set_point = pacer->set_point(0);  // no past day: a share of the cap
+  EXPECT_NEAR(set_point, options.first_day_set_point_share * 0.03, 1e-12);
+  // An answered live person lowers log(lambda) by the gain; an abandoned one
+  // raises it by gain * (1 - s) / s.
+  pacer->OnCallFinished(LiveAnswer(false, 0));
+  EXPECT_NEAR(std::log(pacer->lambda()), std::log(start) - 0.01, 1e-12);
+  pacer->OnCallFinished(LiveAnswer(true, 0));
+  EXPECT_NEAR(std::log(pacer->lambda()),
+              std::log(start) - 0.01 + 0.01 * (1.0 - set_point) / set_point, 1e-9);
+  // Machines and calls that are not live answers do not move it.
+  const double now = pacer->lambda();
+  FinishedCall machine;
+  machine.reached_agent = true;
+  machine.talk_s = 8;
+  pacer->OnCallFinished(machine);
+  EXPECT_EQ(pacer->lambda(), now);
+  // 21 abandons in 1,000 live answers (every 48th) is the first day's set
+  // point (2.1 %): lambda ends where it started.
+  for (int i = 0; i < 1000; ++i) pacer->OnCallFinished(LiveAnswer(i % 48 == 0, 0));
+  EXPECT_NEAR(pacer->lambda(), now, 1e-6 * now);
+  // Twice that rate makes abandons dearer, half of it cheaper.
+  auto over = MakePredictive(options);
+  auto under = MakePredictive(options);
+  for (int i = 0; i < 1000; ++i) {
+    over->OnCallFinished(LiveAnswer(i % 24 == 0, 0));   // 4.2 %
+    under->OnCallFinished(LiveAnswer(i % 96 == 0, 0));  // 1.1 %
+  }
+  EXPECT_GT(over->lambda(), 10 * start);
+  EXPECT_LT(under->lambda(), start / 10);
+}
+
+TEST(Pacer, TimeBasedControllerIgnoresLiveAnswersWithoutAGain) {
+  ControllerOptions options;
+  options.integral_gain_per_live_answer = 0.0;
+  auto pacer = MakePredictive(options);
+  const double start = pacer->lambda();
+  for (int i = 0; i < 100; ++i) pacer->OnCallFinished(LiveAnswer(i < 10, 0));
+  EXPECT_EQ(pacer->lambda(), start);
+}
+
+TEST(Pacer, SetPointLeavesSdsOfATypicalDayBelowTheCap) {
+  ControllerOptions options;
+  auto pacer = MakePredictive(options);
+  // Day 0: 500 live answers. On day 1 the typical day is 500 live answers,
+  // and the set point s solves s + 2 sqrt(s / 500) = 3 %.
+  for (int i = 0; i < 500; ++i) pacer->OnCallFinished(LiveAnswer(i < 5, 0));
+  const double s = pacer->set_point(1);
+  EXPECT_NEAR(s + options.set_point_sds * std::sqrt(s / 500.0), 0.03, 1e-12);
+  EXPECT_LT(s, options.set_point_share * 0.03);
+  // A large pool's typical day: the set point is the share of the cap.
+  auto large = MakePredictive(options);
+  for (int i = 0; i < 50000; ++i) large->OnCallFinished(LiveAnswer(false, 0));
+  EXPECT_NEAR(large->set_point(1), options.set_point_share * 0.03, 1e-12);
+}
+
+TEST(Pacer, AheadCreditDecidesWhetherItDialsForAgentsNotYetFree) {
+  // Ten agents about to free and none idle (as in DialsAheadForAgentsAboutToFree).
+  Fixture f;
+  f.agents.assign(10, {AgentState::kWrapUp, 15});
+  ControllerOptions options;
+  options.lambda_initial = 20.0;  // an abandon is worth 20 s of idle time
+  options.integral_gain_per_live_answer = 0.0;
+  options.ahead_credit = 0.0;
+  auto no_credit = MakePredictive(options);
+  Teach(*no_credit);
+  EXPECT_EQ(no_credit->Decide(f.Snapshot(100)).lines, 0);
+  options.ahead_credit = 1.0;
+  auto full_credit = MakePredictive(options);
+  Teach(*full_credit);
+  EXPECT_GT(full_credit->Decide(f.Snapshot(100)).lines, 10);
+  // Without the credit it still dials more than one line for an agent
+  // waiting now (25 % of lines need an agent).
+  Fixture one_idle;
+  one_idle.agents.assign(10, {AgentState::kTalking, 1});
+  one_idle.agents[0] = {AgentState::kIdle, 0};
+  EXPECT_GT(no_credit->Decide(one_idle.Snapshot(101)).lines, 1);
+}
+
+TEST(Pacer, ControllerOptionsRefused) {
+  ControllerOptions options;
+  options.ahead_credit = 1.5;
+  EXPECT_FALSE(Pacer::Create(PacingSettings(), options).ok());
+  options = ControllerOptions();
+  options.integral_gain_per_live_answer = -1.0;
+  EXPECT_FALSE(Pacer::Create(PacingSettings(), options).ok());
 }
 
 }  // namespace
