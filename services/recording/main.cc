@@ -9,6 +9,7 @@
 #include "services/common/server/service_runtime.h"
 #include "services/recording/adapters/file_key_ring.h"
 #include "services/recording/adapters/fs_blob_store.h"
+#include "services/recording/adapters/prometheus_recording_probe.h"
 #include "services/recording/adapters/redis_recording_store.h"
 #include "services/recording/application/recording_manager.h"
 #include "services/recording/server/recording_service.h"
@@ -29,6 +30,8 @@ ABSL_FLAG(int, upload_lease_seconds, 60,
           "An upload whose replica did not renew its lease for this long is taken over by "
           "the sweep and left INCOMPLETE (REPLICA_LOST) with the audio it stored.");
 ABSL_FLAG(int, max_chunk_bytes, 1 << 20, "Largest audio chunk UploadAudio takes.");
+ABSL_FLAG(int, metrics_sweep_seconds, 30,
+          "How often dialgrid_recording_storage_bytes is read from Redis (all tenants).");
 
 int main(int argc, char** argv) {
   using namespace dialgrid;
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   manager_options.max_chunk_bytes = absl::GetFlag(FLAGS_max_chunk_bytes);
   manager_options.min_retention = absl::Seconds(absl::GetFlag(FLAGS_min_retention_seconds));
   manager_options.upload_lease = absl::Seconds(absl::GetFlag(FLAGS_upload_lease_seconds));
+  manager_options.probe = std::make_shared<recording::PrometheusRecordingProbe>(rt.metrics());
   recording::RecordingManager manager(
       store, std::shared_ptr<recording::FsBlobStore>(std::move(*blobs)),
       std::make_shared<recording::FileKeyRing>(absl::GetFlag(FLAGS_kek_dir)), SystemClock::Get(),
@@ -99,6 +103,13 @@ int main(int argc, char** argv) {
           {{"deleted", std::to_string(purged->deleted)},
            {"kept", std::to_string(purged->kept)},
            {"finished", std::to_string(purged->finished)}});
+    }
+  });
+  rt.scheduler().Every(absl::Seconds(absl::GetFlag(FLAGS_metrics_sweep_seconds)), [&manager] {
+    auto used = manager.StorageInUse();
+    if (!used.ok()) {
+      Log(LogLevel::kWarning, "recording", "storage metric not updated",
+          {{"error", used.status().ToString()}});
     }
   });
   recording::RecordingServiceImpl service(

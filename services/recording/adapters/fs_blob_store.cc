@@ -56,19 +56,40 @@ class FsWriter final : public BlobWriter {
     return absl::OkStatus();
   }
 
-  absl::Status Commit() override {
+  absl::Status Commit() override { return Finish(/*replace=*/false); }
+  absl::Status Replace() override { return Finish(/*replace=*/true); }
+
+  void Abort() override {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+  }
+
+ private:
+  absl::Status Finish(bool replace) {
     if (fd_ < 0) return absl::FailedPreconditionError("the writer was closed");
     absl::Status st;
     if (::fsync(fd_) != 0) st = IoError(errno, "syncing the recording");
     if (st.ok() && ::close(fd_) != 0) st = IoError(errno, "closing the recording");
     else if (!st.ok()) ::close(fd_);
     fd_ = -1;
-    // link() (not rename) so an existing file is never replaced.
-    if (st.ok() && ::link(tmp_.c_str(), path_.c_str()) != 0) st = IoError(errno, "naming the recording");
-    if (st.ok()) {
-      ::unlink(tmp_.c_str());
-      st = FsyncDir(dir_);
-      if (!st.ok()) ::unlink(path_.c_str());
+    if (replace) {
+      // rename() swaps the file in atomically; until the directory is
+      // synced a crash may bring either version back, both whole.
+      if (st.ok() && ::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        st = IoError(errno, "naming the recording");
+      }
+      if (st.ok()) st = FsyncDir(dir_);
+    } else {
+      // link() (not rename) so an existing file is never replaced.
+      if (st.ok() && ::link(tmp_.c_str(), path_.c_str()) != 0) {
+        st = IoError(errno, "naming the recording");
+      }
+      if (st.ok()) {
+        ::unlink(tmp_.c_str());
+        st = FsyncDir(dir_);
+        if (!st.ok()) ::unlink(path_.c_str());
+      }
     }
     if (!st.ok()) {
       Abort();
@@ -78,13 +99,6 @@ class FsWriter final : public BlobWriter {
     return absl::OkStatus();
   }
 
-  void Abort() override {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    ::unlink(tmp_.c_str());
-  }
-
- private:
   int fd_;
   std::string dir_, tmp_, path_;
   bool committed_ = false;

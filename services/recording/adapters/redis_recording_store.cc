@@ -16,6 +16,7 @@
 #include "services/recording/adapters/lua/append_chain.lua.h"
 #include "services/recording/adapters/lua/begin_delete.lua.h"
 #include "services/recording/adapters/lua/claim_upload.lua.h"
+#include "services/recording/adapters/lua/resume_upload.lua.h"
 #include "services/recording/adapters/lua/finish_delete.lua.h"
 #include "services/recording/adapters/lua/place_hold.lua.h"
 #include "services/recording/adapters/lua/release_hold.lua.h"
@@ -364,6 +365,26 @@ absl::Status RedisRecordingStore::OpenUpload(const RecordingRef& ref, absl::Time
   }
   if (r->str == "stopped") {
     return FailedPrecondition("RECORDING_STOPPED", "the recording has stopped");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisRecordingStore::ResumeUpload(const RecordingRef& ref, absl::Time now) {
+  static const redis::Script* script = new redis::Script(lua::kResumeUpload);
+  auto r = redis_->Eval(*script, {RecordingKey(ref), OpenKey(ref.tenant)}, {Ms(now), ref.id});
+  if (!r.ok()) return ScriptError(r.status(), "resuming the upload");
+  if (r->str == "gone") return NotFound("RECORDING_NOT_FOUND", "no such recording");
+  if (r->str == "busy") {
+    return FailedPrecondition("UPLOAD_EXISTS",
+                              "the recording's upload is still open on another stream");
+  }
+  if (r->str == "stopped") {
+    return FailedPrecondition("RECORDING_STOPPED", "the recording has stopped");
+  }
+  if (r->str == "no") {
+    return FailedPrecondition(
+        "UPLOAD_NOT_RESUMABLE",
+        "only an upload whose stream broke off (STREAM_BROKEN) can be resumed");
   }
   return absl::OkStatus();
 }

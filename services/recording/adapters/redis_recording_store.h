@@ -58,6 +58,7 @@ class RedisRecordingStore final : public RecordingStore {
                                absl::string_view actor, absl::string_view reason,
                                const Events& events) override;
   absl::Status OpenUpload(const RecordingRef& ref, absl::Time now) override;
+  absl::Status ResumeUpload(const RecordingRef& ref, absl::Time now) override;
   absl::StatusOr<ChunkVerdict> Chunk(const RecordingRef& ref, int64_t sequence, int64_t bytes,
                                      int64_t max_usage, absl::Time now) override;
   absl::Status FinishUpload(const RecordingRef& ref, const UploadOutcome& outcome, absl::Time now,

@@ -4,7 +4,9 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/proto_time.h"
@@ -16,6 +18,7 @@
 #include "services/common/core/status_macros.h"
 #include "services/common/core/text.h"
 #include "services/common/kafka/event_publisher.h"
+#include "services/recording/domain/wav.h"
 
 namespace dialgrid::recording {
 namespace {
@@ -108,7 +111,9 @@ RecordingManager::RecordingManager(std::shared_ptr<RecordingStore> store,
       blobs_(std::move(blobs)),
       keys_(std::move(keys)),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)) {
+  if (options_.probe == nullptr) options_.probe = std::make_shared<RecordingProbe>();
+}
 
 std::string RecordingManager::NameOf(const RecordingRef& ref) {
   return absl::StrCat("tenants/", ref.tenant, "/recordings/", ref.id);
@@ -245,7 +250,10 @@ absl::StatusOr<v1::Recording> RecordingManager::Start(absl::string_view tenant,
   *ev.mutable_recording() = ToProto(m);
   DG_ASSIGN_OR_RETURN(std::string id, store_->Create(m, request_id, fingerprint, created,
                                                      {Event(m.ref, ev)}));
-  if (id == m.ref.id) return ToProto(m);
+  if (id == m.ref.id) {
+    options_.probe->RecordingStarted();
+    return ToProto(m);
+  }
   DG_ASSIGN_OR_RETURN(RecordingMeta first, store_->Get(RecordingRef{m.ref.tenant, id}));
   return ToProto(first);
 }
@@ -280,6 +288,7 @@ absl::StatusOr<v1::Recording> RecordingManager::Move(const RecordingRef& ref, Tr
     absl::Status st = store_->ApplyTransition(ref, t, m.state, now, actor.credential, reason,
                                               {Event(ref, ev)});
     if (st.ok()) {
+      options_.probe->StateChanged(t);
       DG_ASSIGN_OR_RETURN(RecordingMeta after, store_->Get(ref));
       return ToProto(after);
     }
@@ -366,31 +375,73 @@ absl::StatusOr<v1::ListRecordingsResponse> RecordingManager::List(
 }
 
 absl::StatusOr<std::unique_ptr<UploadSession>> RecordingManager::OpenUpload(
-    const RecordingRef& ref, int64_t max_usage, const Actor& actor) {
+    const RecordingRef& ref, int64_t max_usage, const Actor& actor, UploadStart start) {
   DG_ASSIGN_OR_RETURN(RecordingMeta m, store_->Get(ref));
+  const bool resuming = start.resume && m.upload != kUploadNone;
+  if (resuming) {
+    // The store decides again atomically; these answer before the stored
+    // audio is read.
+    if (m.upload == kUploadOpen || m.upload == kUploadSalvaging) {
+      return FailedPrecondition("UPLOAD_EXISTS",
+                                "the recording's upload is still open on another stream");
+    }
+    if (m.stop_time != absl::InfinitePast() && m.incomplete_reason == "STREAM_BROKEN") {
+      return FailedPrecondition("RECORDING_STOPPED", "the recording has stopped");
+    }
+    if (m.upload != kUploadDone || m.incomplete_reason != "STREAM_BROKEN") {
+      return FailedPrecondition(
+          "UPLOAD_NOT_RESUMABLE",
+          m.upload == kUploadDone && m.incomplete_reason.empty()
+              ? "the recording's upload ended normally"
+              : absl::StrCat("only an upload whose stream broke off (STREAM_BROKEN) can be "
+                             "resumed; this one ended ",
+                             m.incomplete_reason.empty() ? m.upload : m.incomplete_reason));
+    }
+  }
   DG_ASSIGN_OR_RETURN(SecretKey key, DataKey(m));
   DG_ASSIGN_OR_RETURN(std::unique_ptr<BlobWriter> writer, blobs_->Create(ref));
-  absl::Status st = store_->OpenUpload(ref, clock_.Now());
+  auto session = std::unique_ptr<UploadSession>(
+      new UploadSession(*this, ref, std::move(key), max_usage, std::move(writer), actor,
+                        m.audio_format, !resuming && start.container == v1::AUDIO_CONTAINER_WAV));
+  // The new file is ready (the stored audio copied into it) before the
+  // upload opens: a process dying here leaves only a temporary file.
+  absl::Status st = session->Write(FileHeader());
+  if (st.ok() && resuming) st = session->Restore(m);
+  if (st.ok()) {
+    st = resuming ? store_->ResumeUpload(ref, clock_.Now()) : store_->OpenUpload(ref, clock_.Now());
+  }
   if (!st.ok()) {
-    writer->Abort();
+    session->Discard();
     return st;
   }
-  auto session = std::unique_ptr<UploadSession>(
-      new UploadSession(*this, ref, std::move(key), max_usage, std::move(writer), actor));
   Track(session.get());
-  DG_RETURN_IF_ERROR(session->Write(FileHeader()));
   return session;
 }
 
 absl::Status RecordingManager::Download(
     const RecordingRef& ref, int64_t offset, int64_t length, const Actor& actor,
-    const std::function<bool(v1::DownloadRecordingResponse&)>& write) {
-  return Play(ref, offset, length, &actor, write);
+    const std::function<bool(v1::DownloadRecordingResponse&)>& write,
+    v1::AudioContainer container) {
+  RecordingProbe& probe = *options_.probe;
+  bool began = false;
+  absl::Status st = Play(ref, offset, length, &actor,
+                         [&](v1::DownloadRecordingResponse& m) {
+                           if (!began) probe.PlaybackStarted();
+                           began = true;
+                           const int64_t bytes = static_cast<int64_t>(m.audio().size());
+                           if (!write(m)) return false;
+                           probe.AudioServed(bytes);
+                           return true;
+                         },
+                         container);
+  if (absl::IsDataLoss(st)) probe.PlaybackTampered();
+  return st;
 }
 
 absl::Status RecordingManager::Play(
     const RecordingRef& ref, int64_t offset, int64_t length, const Actor* audit,
-    const std::function<bool(v1::DownloadRecordingResponse&)>& write) {
+    const std::function<bool(v1::DownloadRecordingResponse&)>& write,
+    v1::AudioContainer container) {
   if (offset < 0) return InvalidField("offset", "INVALID_RANGE", "must not be negative");
   if (length < 0) return InvalidField("length", "INVALID_RANGE", "must not be negative");
   DG_ASSIGN_OR_RETURN(RecordingMeta m, store_->Get(ref));
@@ -445,7 +496,12 @@ absl::Status RecordingManager::Play(
     const int64_t from = pos - seg_start;
     const int64_t to = std::min<int64_t>(static_cast<int64_t>(plain.size()), end - seg_start);
     v1::DownloadRecordingResponse msg;
-    if (first_message) *msg.mutable_recording() = ToProto(m);
+    if (first_message) {
+      *msg.mutable_recording() = ToProto(m);
+      if (container == v1::AUDIO_CONTAINER_WAV) {
+        msg.set_container_header(WavHeader(m.audio_format, end - offset));
+      }
+    }
     first_message = false;
     msg.set_offset(pos);
     if (to > from) msg.set_audio(plain.substr(from, to - from));
@@ -459,6 +515,9 @@ absl::Status RecordingManager::Play(
   if (first_message) {  // an empty range: still answer with the recording
     v1::DownloadRecordingResponse msg;
     *msg.mutable_recording() = ToProto(m);
+    if (container == v1::AUDIO_CONTAINER_WAV) {
+      msg.set_container_header(WavHeader(m.audio_format, 0));
+    }
     msg.set_offset(offset);
     if (!write(msg)) return absl::CancelledError("the client stopped reading");
   }
@@ -550,7 +609,8 @@ absl::StatusOr<v1::VerifyRecordingsResponse> RecordingManager::Verify(absl::stri
     if (check_audio && key.ok()) {
       // Not an access to audit: nothing leaves the service.
       absl::Status audio = Play(m.ref, 0, 0, nullptr,
-                                [](v1::DownloadRecordingResponse&) { return true; });
+                                [](v1::DownloadRecordingResponse&) { return true; },
+                                v1::AUDIO_CONTAINER_RAW);
       if (!audio.ok()) {
         problem(v1::VerifyProblem::KIND_AUDIO_CORRUPT, name, facts.stored_seq,
                 std::string(audio.message()));
@@ -562,6 +622,11 @@ absl::StatusOr<v1::VerifyRecordingsResponse> RecordingManager::Verify(absl::stri
       problem(v1::VerifyProblem::KIND_METADATA_MISSING, NameOf(RecordingRef{std::string(tenant), id}),
               facts.created_seq, "the chain has the recording, its metadata is gone");
     }
+  }
+  for (const auto& p : out.problems()) {
+    absl::string_view kind = v1::VerifyProblem::Kind_Name(p.kind());
+    absl::ConsumePrefix(&kind, "KIND_");
+    options_.probe->VerifyProblem(absl::AsciiStrToLower(kind));
   }
   return out;
 }
@@ -795,6 +860,7 @@ absl::StatusOr<RecordingStore::DeleteVerdict> RecordingManager::Delete(const Rec
   DG_ASSIGN_OR_RETURN(RecordingStore::DeleteVerdict v,
                       store_->BeginDelete(m.ref, cause, now, deleted, {Event(m.ref, ev)}));
   if (v.kind == RecordingStore::DeleteVerdict::Kind::kDeleted) {
+    options_.probe->Deleted(cause);
     // Decided and on record: a failure from here on is finished by the
     // next purge run (Deleting).
     (void)FinishDelete(m.ref);
@@ -921,11 +987,24 @@ absl::StatusOr<PurgeReport> RecordingManager::PurgeAll() {
 void RecordingManager::Track(UploadSession* session) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
   sessions_.insert(session);
+  options_.probe->UploadsOpen(static_cast<int64_t>(sessions_.size()));
 }
 
 void RecordingManager::Untrack(UploadSession* session) {
   std::lock_guard<std::mutex> lock(sessions_mu_);
   sessions_.erase(session);
+  options_.probe->UploadsOpen(static_cast<int64_t>(sessions_.size()));
+}
+
+absl::StatusOr<int64_t> RecordingManager::StorageInUse() {
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> tenants, store_->Tenants());
+  int64_t total = 0;
+  for (const auto& t : tenants) {
+    DG_ASSIGN_OR_RETURN(int64_t used, store_->Usage(t));
+    total += used;
+  }
+  options_.probe->StorageBytes(total);
+  return total;
 }
 
 void RecordingManager::RenewLeases() {
@@ -945,9 +1024,6 @@ absl::StatusOr<bool> RecordingManager::Salvage(const RecordingRef& ref) {
   DG_ASSIGN_OR_RETURN(bool claimed, store_->ClaimStaleUpload(ref, now - options_.upload_lease, now));
   if (!claimed) return false;
   DG_ASSIGN_OR_RETURN(RecordingMeta m, store_->Get(ref));
-  // A committed file no metadata points to: left by a salvage that died
-  // before recording it. It is made again below.
-  if (blobs_->Open(ref).ok()) DG_RETURN_IF_ERROR(blobs_->Delete(ref));
   DG_ASSIGN_OR_RETURN(std::vector<PartialBlob> partials, blobs_->ListPartials(&ref));
   // The lost stream's file is the oldest (a dead salvage's own is newer).
   const PartialBlob* source = nullptr;
@@ -959,9 +1035,17 @@ absl::StatusOr<bool> RecordingManager::Salvage(const RecordingRef& ref) {
   auto key = DataKey(m);
   std::unique_ptr<BlobWriter> writer;
   Sha256 audio_sha, file_sha;
-  int64_t segments = 0, file_bytes = 0;
-  if (source != nullptr && key.ok()) {
-    auto reader = blobs_->OpenPartial(*source);
+  int64_t segments = 0, file_bytes = 0, last_plain = 0;
+  // What the tenant's usage counter holds for this upload: the stored file
+  // of a resumed upload (its audio_bytes/stored_bytes are the previous
+  // upload's until this one ends; both 0 otherwise) plus the chunks since.
+  const int64_t counted = m.stored_bytes + m.accepted_bytes - m.audio_bytes;
+  // From the lost stream's temporary file; without one, from the committed
+  // file (a resumed upload that died after replacing it, before its
+  // metadata was written). Whatever it holds is replaced at the end.
+  absl::StatusOr<std::unique_ptr<BlobReader>> reader =
+      source != nullptr ? blobs_->OpenPartial(*source) : blobs_->Open(ref);
+  if (key.ok()) {
     if (reader.ok()) {
       const int64_t size = (*reader)->Size();
       auto header = (*reader)->ReadAt(0, kFileHeaderBytes);
@@ -977,25 +1061,34 @@ absl::StatusOr<bool> RecordingManager::Salvage(const RecordingRef& ref) {
         };
         DG_RETURN_IF_ERROR(append(FileHeader()));
         std::string prev_sealed, prev_plain;
-        const int64_t whole = (size - int64_t{kFileHeaderBytes}) / int64_t{kSealedSegment};
-        for (int64_t i = 0; i < whole; ++i) {
-          auto sealed = (*reader)->ReadAt(int64_t{kFileHeaderBytes} + i * int64_t{kSealedSegment},
-                                          int64_t{kSealedSegment});
+        // Segments in order while they authenticate as inner ones; one that
+        // authenticates as the last (a committed file's tail) ends it.
+        for (int64_t i = 0;; ++i) {
+          const int64_t at = int64_t{kFileHeaderBytes} + i * int64_t{kSealedSegment};
+          if (at + int64_t{kSegmentOverhead} > size) break;
+          auto sealed = (*reader)->ReadAt(at, std::min<int64_t>(kSealedSegment, size - at));
           if (!sealed.ok()) break;
+          bool last = false;
           auto plain = OpenSegment(*key, ref.tenant, ref.id, static_cast<uint64_t>(i), false, *sealed);
-          if (!plain.ok()) break;
+          if (!plain.ok()) {
+            plain = OpenSegment(*key, ref.tenant, ref.id, static_cast<uint64_t>(i), true, *sealed);
+            if (!plain.ok()) break;
+            last = true;
+          }
           if (i > 0) DG_RETURN_IF_ERROR(append(prev_sealed));
           audio_sha.Update(*plain);
           prev_sealed = *std::move(sealed);
           prev_plain = *std::move(plain);
+          last_plain = static_cast<int64_t>(prev_plain.size());
           ++segments;
+          if (last) break;
         }
         if (segments > 0) {
           DG_ASSIGN_OR_RETURN(std::string last,
                               SealSegment(*key, ref.tenant, ref.id,
                                           static_cast<uint64_t>(segments - 1), true, prev_plain));
           DG_RETURN_IF_ERROR(append(last));
-          DG_RETURN_IF_ERROR(writer->Commit());
+          DG_RETURN_IF_ERROR(writer->Replace());
         } else {
           writer->Abort();
         }
@@ -1003,15 +1096,18 @@ absl::StatusOr<bool> RecordingManager::Salvage(const RecordingRef& ref) {
     }
   }
   if (segments > 0) {
-    o.audio_bytes = segments * int64_t{kSegmentPlaintext};
+    o.audio_bytes = (segments - 1) * int64_t{kSegmentPlaintext} +
+                    last_plain;
     o.stored_bytes = file_bytes;
     o.segments = segments;
     o.sha256 = audio_sha.FinalHex();
     o.file_sha256 = file_sha.FinalHex();
-    o.usage_delta = file_bytes - m.accepted_bytes;
+    o.usage_delta = file_bytes - counted;
   } else {
+    // Nothing authenticates: no audio is kept (a committed file goes too).
+    if (key.ok()) DG_RETURN_IF_ERROR(blobs_->Delete(ref));
     o.stored = false;
-    o.usage_delta = -m.accepted_bytes;
+    o.usage_delta = -counted;
   }
   o.lost_bytes = m.accepted_bytes - o.audio_bytes;
   ChainDraft entry{kChainStored, ref.id, kSystem,
@@ -1059,7 +1155,10 @@ absl::StatusOr<SweepReport> RecordingManager::SweepUploads() {
         if (first.ok()) first = salvaged.status();
         continue;
       }
-      report.salvaged += *salvaged ? 1 : 0;
+      if (*salvaged) {
+        ++report.salvaged;
+        options_.probe->UploadSalvaged();
+      }
     }
   }
   DG_RETURN_IF_ERROR(first);
@@ -1086,13 +1185,16 @@ absl::StatusOr<int64_t> RecordingManager::RemoveStalePartials() {
 // UploadSession.
 
 UploadSession::UploadSession(RecordingManager& manager, RecordingRef ref, SecretKey key,
-                             int64_t max_usage, std::unique_ptr<BlobWriter> writer, Actor actor)
+                             int64_t max_usage, std::unique_ptr<BlobWriter> writer, Actor actor,
+                             int audio_format, bool wav_header)
     : manager_(manager),
       ref_(std::move(ref)),
       key_(std::move(key)),
       max_usage_(max_usage),
       writer_(std::move(writer)),
-      actor_(std::move(actor)) {}
+      actor_(std::move(actor)),
+      audio_format_(audio_format),
+      wav_header_(wav_header) {}
 
 UploadSession::~UploadSession() {
   if (!finished_) {
@@ -1109,6 +1211,44 @@ absl::Status UploadSession::Write(absl::string_view bytes) {
   return absl::OkStatus();
 }
 
+absl::Status UploadSession::Restore(const RecordingMeta& m) {
+  auto tampered = [](absl::string_view why) {
+    return WithReason(
+        absl::DataLossError(absl::StrCat("the stored recording cannot be resumed: ", why)),
+        "AUDIO_TAMPERED");
+  };
+  DG_ASSIGN_OR_RETURN(std::unique_ptr<BlobReader> reader, manager_.blobs_->Open(ref_));
+  DG_ASSIGN_OR_RETURN(SegmentLayout layout, LayoutOfFile(reader->Size()));
+  if (layout.audio_bytes != m.audio_bytes || reader->Size() != m.stored_bytes) {
+    return tampered("its size differs from its record");
+  }
+  DG_ASSIGN_OR_RETURN(std::string header, reader->ReadAt(0, kFileHeaderBytes));
+  DG_RETURN_IF_ERROR(CheckFileHeader(header));
+  for (int64_t i = 0; i < layout.segments; ++i) {
+    const bool last = i + 1 == layout.segments;
+    DG_ASSIGN_OR_RETURN(std::string sealed, reader->ReadAt(layout.Offset(i), layout.SealedLength(i)));
+    DG_ASSIGN_OR_RETURN(std::string plain, OpenSegment(key_, ref_.tenant, ref_.id,
+                                                       static_cast<uint64_t>(i), last, sealed));
+    audio_sha_.Update(plain);
+    if (last) {
+      buffer_ = std::move(plain);  // sealed again, as an inner or the last segment
+    } else {
+      DG_RETURN_IF_ERROR(Write(sealed));
+      ++segments_;
+    }
+  }
+  audio_bytes_ = base_audio_ = m.audio_bytes;
+  base_stored_ = m.stored_bytes;
+  base_ = m;
+  resumed_ = true;
+  return absl::OkStatus();
+}
+
+void UploadSession::Discard() {
+  finished_ = true;
+  writer_->Abort();
+}
+
 absl::Status UploadSession::SealNext(absl::string_view plaintext, bool last) {
   DG_ASSIGN_OR_RETURN(std::string sealed,
                       SealSegment(key_, ref_.tenant, ref_.id, static_cast<uint64_t>(segments_),
@@ -1118,7 +1258,16 @@ absl::Status UploadSession::SealNext(absl::string_view plaintext, bool last) {
   return absl::OkStatus();
 }
 
-absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio) {
+absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio, absl::Time arrived) {
+  if (arrived == absl::InfinitePast()) arrived = manager_.clock_.Now();
+  ChunkResult result = ChunkResult::kRefused;
+  const int64_t before = audio_bytes_;
+  absl::Status st = Take(sequence, audio, &result);
+  manager_.options_.probe->Chunk(result, audio_bytes_ - before, manager_.clock_.Now() - arrived);
+  return st;
+}
+
+absl::Status UploadSession::Take(int64_t sequence, absl::string_view audio, ChunkResult* result) {
   if (sequence < 1) return InvalidField("sequence", "INVALID_SEQUENCE", "starts at 1");
   if (static_cast<int64_t>(audio.size()) > manager_.options_.max_chunk_bytes) {
     return InvalidField("audio", "CHUNK_TOO_LARGE",
@@ -1126,6 +1275,13 @@ absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio) {
                                      " bytes"));
   }
   DG_RETURN_IF_ERROR(write_error_);
+  if (wav_header_ && sequence == 1) {
+    // The container's header: checked against the recording's format, not
+    // stored (nor counted). A repeat of chunk 1 is a duplicate as any other.
+    DG_ASSIGN_OR_RETURN(size_t header, ParseWavHeader("audio", audio, audio_format_));
+    audio.remove_prefix(header);
+    wav_header_ = false;
+  }
   DG_ASSIGN_OR_RETURN(ChunkVerdict v, manager_.store_->Chunk(ref_, sequence,
                                                              static_cast<int64_t>(audio.size()),
                                                              max_usage_, manager_.clock_.Now()));
@@ -1135,9 +1291,11 @@ absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio) {
       break;
     case K::kDiscarded:
       ++discarded_;
+      *result = ChunkResult::kDiscarded;
       return absl::OkStatus();
     case K::kDuplicate:
       ++duplicates_;
+      *result = ChunkResult::kDuplicate;
       return absl::OkStatus();
     case K::kOutOfOrder:
       return WithMetadata(
@@ -1155,6 +1313,7 @@ absl::Status UploadSession::Feed(int64_t sequence, absl::string_view audio) {
       return NotFound("RECORDING_NOT_FOUND", "no such recording");
   }
   ++stored_;
+  *result = ChunkResult::kStored;
   audio_sha_.Update(audio);
   audio_bytes_ += static_cast<int64_t>(audio.size());
   buffer_.append(audio.data(), audio.size());
@@ -1179,20 +1338,37 @@ absl::StatusOr<v1::UploadAudioResponse> UploadSession::Finish(const absl::Status
   // After a failed write nothing more is written (the rest is thrown away).
   absl::Status stored = write_error_;
   if (stored.ok()) stored = SealNext(buffer_, true);
-  if (stored.ok()) stored = writer_->Commit();
+  if (stored.ok()) stored = resumed_ ? writer_->Replace() : writer_->Commit();
   buffer_.clear();
+  // The usage counter holds the previous file (resumed) and every chunk
+  // of this stream; it is set to this file's size.
+  const int64_t counted = base_stored_ + audio_bytes_ - base_audio_;
+  bool keep_previous = false;  // a resumed upload that could not be stored
   if (stored.ok()) {
     o.audio_bytes = audio_bytes_;
     o.stored_bytes = file_bytes_;
     o.segments = segments_;
     o.sha256 = audio_sha_.FinalHex();
     o.file_sha256 = file_sha_.FinalHex();
-    o.usage_delta = file_bytes_ - audio_bytes_;
+    o.usage_delta = file_bytes_ - counted;
   } else {
     writer_->Abort();
-    o.stored = false;
-    o.usage_delta = -audio_bytes_;
     o.incomplete_reason = ReasonOf(stored).empty() ? "STORAGE_UNAVAILABLE" : ReasonOf(stored);
+    if (resumed_) {
+      // The previous file is untouched: the recording keeps it, and what
+      // this stream brought is lost (and said so).
+      keep_previous = true;
+      o.audio_bytes = base_.audio_bytes;
+      o.stored_bytes = base_.stored_bytes;
+      o.segments = base_.segments;
+      o.sha256 = base_.sha256;
+      o.file_sha256 = base_.file_sha256;
+      o.lost_bytes = audio_bytes_ - base_audio_;
+      o.usage_delta = base_stored_ - counted;
+    } else {
+      o.stored = false;
+      o.usage_delta = -audio_bytes_;
+    }
   }
   const absl::Time now = manager_.clock_.Now();
   ChainDraft entry{kChainStored, ref_.id, actor_.credential,
@@ -1218,14 +1394,22 @@ absl::StatusOr<v1::UploadAudioResponse> UploadSession::Finish(const absl::Status
     *ev.mutable_recording() = RecordingManager::ToProto(m);
     events.push_back(manager_.Event(ref_, ev));
   }
-  absl::Status st = manager_.store_->FinishUpload(ref_, o, now, o.stored ? &entry : nullptr, events);
+  absl::Status st = manager_.store_->FinishUpload(
+      ref_, o, now, o.stored && !keep_previous ? &entry : nullptr, events);
+  if (st.ok()) {
+    manager_.options_.probe->UploadEnded(!o.stored                        ? UploadEnd::kNotStored
+                                         : o.incomplete_reason.empty() ? UploadEnd::kComplete
+                                                                       : UploadEnd::kIncomplete);
+  }
   if (!st.ok()) {
     // The metadata could not record the file: take the file away again, so
-    // the two never disagree (the upload stays open in the metadata).
-    if (o.stored) (void)manager_.blobs_->Delete(ref_);
+    // the two never disagree (the upload stays open in the metadata). A
+    // resumed upload's file replaced the previous one: it stays, and the
+    // sweep takes the upload over from it after the lease.
+    if (o.stored && !resumed_) (void)manager_.blobs_->Delete(ref_);
     return st;
   }
-  if (!o.stored) return stored;
+  if (!o.stored || keep_previous) return stored;
   DG_ASSIGN_OR_RETURN(RecordingMeta after, manager_.store_->Get(ref_));
   v1::UploadAudioResponse resp;
   *resp.mutable_recording() = RecordingManager::ToProto(after);

@@ -20,6 +20,7 @@
 #include "services/common/core/clock.h"
 #include "services/recording/ports/blob_store.h"
 #include "services/recording/ports/key_ring.h"
+#include "services/recording/ports/recording_probe.h"
 #include "services/recording/ports/recording_store.h"
 
 namespace dialgrid::recording {
@@ -42,6 +43,8 @@ struct RecordingOptions {
   absl::Duration purge_recheck = absl::Hours(1);
   // Recordings per purge step (the purge goes on step by step).
   int purge_batch = 200;
+  // Where the vault's metrics go; nullptr: nowhere.
+  std::shared_ptr<RecordingProbe> probe;
 };
 
 // What a purge or sweep run did.
@@ -52,6 +55,18 @@ struct PurgeReport {
 };
 struct SweepReport {
   int64_t salvaged = 0;  // lost uploads made INCOMPLETE (REPLICA_LOST)
+};
+
+// How an upload stream begins.
+struct UploadStart {
+  // AUDIO_CONTAINER_WAV: chunk 1 begins with a WAV header, checked against
+  // the recording's format and not stored (domain/wav.h).
+  v1::AudioContainer container = v1::AUDIO_CONTAINER_UNSPECIFIED;
+  // Continue after a stream that broke off (STREAM_BROKEN): the stored
+  // audio is authenticated and taken up again, chunks go on from
+  // last_sequence + 1, the file is replaced at the end. On a recording
+  // with no upload yet it opens one as usual.
+  bool resume = false;
 };
 
 // Who makes a call, for the audit.
@@ -80,16 +95,20 @@ class RecordingManager {
 
   // Opens the recording's upload; `max_usage` is the tenant's storage quota.
   absl::StatusOr<std::unique_ptr<UploadSession>> OpenUpload(const RecordingRef& ref,
-                                                            int64_t max_usage, const Actor& actor);
+                                                            int64_t max_usage, const Actor& actor,
+                                                            UploadStart start = {});
 
   // Plays `length` bytes (0: to the end) from `offset` back, audited first
   // (chain entry and event), through `write` (one message per segment at
   // most, the first with the recording); `write` returning false ends it
   // (CANCELLED). DATA_LOSS AUDIO_TAMPERED as soon as a segment does not
-  // authenticate: nothing unauthenticated is ever written.
+  // authenticate: nothing unauthenticated is ever written. With
+  // AUDIO_CONTAINER_WAV the first message carries a WAV header for the
+  // bytes returned (`container_header`).
   absl::Status Download(const RecordingRef& ref, int64_t offset, int64_t length,
                         const Actor& actor,
-                        const std::function<bool(v1::DownloadRecordingResponse&)>& write);
+                        const std::function<bool(v1::DownloadRecordingResponse&)>& write,
+                        v1::AudioContainer container = v1::AUDIO_CONTAINER_UNSPECIFIED);
 
   absl::StatusOr<v1::VerifyRecordingsResponse> Verify(absl::string_view tenant, bool check_audio);
   absl::StatusOr<v1::RewrapDataKeysResponse> Rewrap(absl::string_view tenant);
@@ -125,6 +144,9 @@ class RecordingManager {
   absl::StatusOr<int64_t> RemoveStalePartials();
   // The heartbeat: renews the leases of this replica's open uploads.
   void RenewLeases();
+  // Bytes of storage in use by all tenants (the sum of their quota
+  // counters), also handed to the probe (StorageBytes).
+  absl::StatusOr<int64_t> StorageInUse();
 
   static v1::Recording ToProto(const RecordingMeta& meta);
   static v1::LegalHold ToProto(const HoldMeta& hold);
@@ -141,7 +163,8 @@ class RecordingManager {
   absl::StatusOr<SecretKey> DataKey(const RecordingMeta& meta);
   // Download, audited as `audit` (nullptr: the vault's own check).
   absl::Status Play(const RecordingRef& ref, int64_t offset, int64_t length, const Actor* audit,
-                    const std::function<bool(v1::DownloadRecordingResponse&)>& write);
+                    const std::function<bool(v1::DownloadRecordingResponse&)>& write,
+                    v1::AudioContainer container);
   event::v1::Envelope Event(const RecordingRef& ref, const google::protobuf::Message& payload);
   event::v1::Envelope Event(absl::string_view tenant, absl::string_view subject,
                             const google::protobuf::Message& payload);
@@ -179,7 +202,10 @@ class UploadSession {
   const RecordingRef& ref() const { return ref_; }
 
   // Takes chunk `sequence`. An error ends the upload: call Finish with it.
-  absl::Status Feed(int64_t sequence, absl::string_view audio);
+  // `arrived`: when the chunk reached the service (the chunk latency metric
+  // counts from it; InfinitePast: from this call).
+  absl::Status Feed(int64_t sequence, absl::string_view audio,
+                    absl::Time arrived = absl::InfinitePast());
   // Ends the upload: `ended` OK when the client finished sending, otherwise
   // why the upload ends early: the recording becomes INCOMPLETE with what
   // was received (except for a chunk after the stop, RECORDING_STOPPED:
@@ -192,8 +218,17 @@ class UploadSession {
  private:
   friend class RecordingManager;
   UploadSession(RecordingManager& manager, RecordingRef ref, SecretKey key, int64_t max_usage,
-                std::unique_ptr<BlobWriter> writer, Actor actor);
+                std::unique_ptr<BlobWriter> writer, Actor actor, int audio_format,
+                bool wav_header);
   absl::Status Write(absl::string_view bytes);
+  // Takes up the stored recording `m` again (resume): its whole segments
+  // are authenticated and copied, the last one's audio goes back into the
+  // buffer. DATA_LOSS AUDIO_TAMPERED when it does not authenticate.
+  absl::Status Restore(const RecordingMeta& m);
+  // Ends a session that never opened the upload: nothing is recorded.
+  void Discard();
+  // Feed without the metrics; `result` says what became of the chunk.
+  absl::Status Take(int64_t sequence, absl::string_view audio, ChunkResult* result);
   absl::Status SealNext(absl::string_view plaintext, bool last);
 
   RecordingManager& manager_;
@@ -202,10 +237,17 @@ class UploadSession {
   int64_t max_usage_;
   std::unique_ptr<BlobWriter> writer_;
   Actor actor_;
+  int audio_format_;
+  bool wav_header_;     // chunk 1 begins with a WAV header (still to be read)
   std::string buffer_;  // audio not sealed yet
   Sha256 audio_sha_, file_sha_;
   int64_t audio_bytes_ = 0, file_bytes_ = 0, segments_ = 0;
   int64_t stored_ = 0, discarded_ = 0, duplicates_ = 0;
+  // A resumed upload: what was stored before (audio bytes, file bytes, and
+  // the record to keep if this stream cannot be stored).
+  bool resumed_ = false;
+  int64_t base_audio_ = 0, base_stored_ = 0;
+  RecordingMeta base_;
   absl::Status write_error_;
   bool finished_ = false;
 };

@@ -29,6 +29,10 @@ class BlobWriter {
   // Makes the blob durable under its name (replacing nothing: the name is
   // new). Errors as Append; nothing is left behind on error.
   virtual absl::Status Commit() = 0;
+  // As Commit, but atomically replaces the committed blob of that name if
+  // there is one (a resumed upload, a salvage): readers see the old blob or
+  // the new one, never a mix; on error the old one is still there.
+  virtual absl::Status Replace() = 0;
   // Removes what was written. Idempotent.
   virtual void Abort() = 0;
 };

@@ -97,6 +97,14 @@ class RecordingStore {
   // one was opened before, RECORDING_STOPPED when it stopped or is
   // INCOMPLETE; NOT_FOUND.
   virtual absl::Status OpenUpload(const RecordingRef& ref, absl::Time now) = 0;
+  // Opens an upload again after a stream that broke off: the recording is
+  // INCOMPLETE with reason STREAM_BROKEN, its upload ended (`done`) and it
+  // was not stopped. It becomes RECORDING with the upload open (lease at
+  // `now`); its sequence goes on from `last_sequence`. FAILED_PRECONDITION
+  // UPLOAD_EXISTS while an upload is open (or being salvaged),
+  // RECORDING_STOPPED after StopRecording, UPLOAD_NOT_RESUMABLE otherwise
+  // (nothing written); NOT_FOUND.
+  virtual absl::Status ResumeUpload(const RecordingRef& ref, absl::Time now) = 0;
   // Decides on chunk `sequence` of `bytes` audio bytes; counts stored bytes
   // against the tenant's usage, which may not pass `max_usage` (< 0: no limit).
   // Each chunk renews the upload's lease (at `now`).

@@ -57,6 +57,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
   }
 
   void OnReadDone(bool ok) override {
+    read_at_ = env_.clock->Now();  // the chunk's latency counts from here
     bool queued = env_.executor->TrySubmit([this, ok] { Handle(ok); });
     if (!queued) {
       env_.metrics->Shed("UploadAudio");
@@ -85,7 +86,10 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
       if (!ref.ok()) return Done(ref.status());
       auto quota = max_storage_(ref->tenant);
       if (!quota.ok()) return Done(quota.status());
-      auto session = manager_.OpenUpload(*ref, *quota, ActorOf(call_));
+      UploadStart start;
+      start.container = msg_.container();
+      start.resume = msg_.resume();
+      auto session = manager_.OpenUpload(*ref, *quota, ActorOf(call_), start);
       if (!session.ok()) return Done(session.status());
       session_ = *std::move(session);
       name_ = msg_.recording();
@@ -97,7 +101,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
                                  "a stream uploads one recording; later messages name it or leave it empty"));
       }
     }
-    absl::Status st = session_->Feed(msg_.sequence(), msg_.audio());
+    absl::Status st = session_->Feed(msg_.sequence(), msg_.audio(), read_at_);
     if (!st.ok()) return Done(st);
     msg_.Clear();
     StartRead(&msg_);
@@ -127,6 +131,7 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
   grpc::CallbackServerContext* ctx_;
   v1::UploadAudioResponse* resp_;
   absl::Time start_;
+  absl::Time read_at_ = absl::InfinitePast();
   CallContext call_;
   v1::UploadAudioRequest msg_;
   std::string name_;
@@ -173,8 +178,10 @@ class DownloadReactor final : public grpc::ServerWriteReactor<v1::DownloadRecord
         AuthorizeCall(env_, ctx_, req_, Resource{"name", req_.name()}, kListeners, call_);
     if (st.ok()) {
       auto ref = RecordingManager::ParseRecordingName("name", req_.name());
-      st = ref.ok() ? manager_.Download(*ref, req_.offset(), req_.length(), ActorOf(call_),
-                                        [this](v1::DownloadRecordingResponse& m) { return Write(m); })
+      st = ref.ok() ? manager_.Download(
+                          *ref, req_.offset(), req_.length(), ActorOf(call_),
+                          [this](v1::DownloadRecordingResponse& m) { return Write(m); },
+                          req_.container())
                     : ref.status();
     }
     Done(st);

@@ -108,6 +108,25 @@ class InMemoryRecordingStore final : public RecordingStore {
     lease_[Key(ref)] = now;
     return absl::OkStatus();
   }
+  absl::Status ResumeUpload(const RecordingRef& ref, absl::Time now) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = recs_.find(Key(ref));
+    if (it == recs_.end()) return NotFound("RECORDING_NOT_FOUND", "no such recording");
+    RecordingMeta& m = it->second;
+    if (m.upload == kUploadOpen || m.upload == kUploadSalvaging) {
+      return FailedPrecondition("UPLOAD_EXISTS", "busy");
+    }
+    if (m.upload != kUploadDone || m.state != kStateIncomplete ||
+        m.incomplete_reason != "STREAM_BROKEN") {
+      return FailedPrecondition("UPLOAD_NOT_RESUMABLE", "not broken off");
+    }
+    if (m.stop_time != absl::InfinitePast()) return FailedPrecondition("RECORDING_STOPPED", "stopped");
+    m.upload = kUploadOpen;
+    m.state = kStateRecording;
+    m.incomplete_reason.clear();
+    lease_[Key(ref)] = now;
+    return absl::OkStatus();
+  }
   absl::StatusOr<ChunkVerdict> Chunk(const RecordingRef& ref, int64_t seq, int64_t bytes,
                                      int64_t max_usage, absl::Time now) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -524,11 +543,17 @@ class InMemoryBlobStore final : public BlobStore {
       it->second.modified = s_.Now();
       return absl::OkStatus();
     }
-    absl::Status Commit() override {
+    absl::Status Commit() override { return Finish(false); }
+    absl::Status Replace() override { return Finish(true); }
+    absl::Status Finish(bool replace) {
       std::lock_guard<std::mutex> lock(s_.mu_);
       auto it = s_.partials_.find(tmp_);
       if (it == s_.partials_.end()) return absl::UnavailableError("the partial is gone");
-      if (s_.blobs_.count(key_)) return Unavailable("STORAGE_UNAVAILABLE", "exists");
+      auto old = s_.blobs_.find(key_);
+      if (old != s_.blobs_.end()) {
+        if (!replace) return Unavailable("STORAGE_UNAVAILABLE", "exists");
+        s_.used_ -= static_cast<int64_t>(old->second.size());
+      }
       s_.blobs_[key_] = std::move(it->second.data);
       s_.partials_.erase(it);
       committed_ = true;

@@ -442,5 +442,216 @@ TEST_F(RecordingManagerTest, TheHeartbeatKeepsALiveUploadAndStaleTemporaryFilesG
   EXPECT_EQ(blobs_->partials(), 0u);
 }
 
+
+// Helpers for the resume tests: a broken first stream of `bytes` in
+// 100,000-byte chunks (sequence 1..n), its audio returned.
+std::string Chunk(int i, size_t n = 100000) {
+  std::string c(n, '\0');
+  for (size_t k = 0; k < n; ++k) c[k] = static_cast<char>((k * 7 + static_cast<size_t>(i) * 31) & 0xff);
+  return c;
+}
+
+TEST_F(RecordingManagerTest, AnUploadResumedAfterABrokenStreamContinuesItsSequenceAndAudio) {
+  Build(int64_t{1} << 30);
+  RecordingRef ref = Start("call-resume");
+  std::string sent;
+  {
+    auto up = *manager_->OpenUpload(ref, -1, actor_);
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(up->Feed(i, Chunk(i)).ok());
+      sent += Chunk(i);
+    }
+    ASSERT_TRUE(up->Finish(absl::CancelledError("broke")).ok());  // stored, INCOMPLETE
+  }
+  ASSERT_EQ(store_->Get(ref)->incomplete_reason, "STREAM_BROKEN");
+  // Without `resume` a second stream is still refused.
+  EXPECT_EQ(ReasonOf(manager_->OpenUpload(ref, -1, actor_).status()), "UPLOAD_EXISTS");
+
+  UploadStart resume;
+  resume.resume = true;
+  auto up = manager_->OpenUpload(ref, -1, actor_, resume);
+  ASSERT_TRUE(up.ok()) << up.status();
+  EXPECT_EQ(store_->Get(ref)->state, kStateRecording);
+  // A second resume while this one is open: refused.
+  EXPECT_EQ(ReasonOf(manager_->OpenUpload(ref, -1, actor_, resume).status()), "UPLOAD_EXISTS");
+  ASSERT_TRUE((*up)->Feed(3, Chunk(3)).ok());  // a repeat of what was stored: ignored
+  EXPECT_EQ(ReasonOf((*up)->Feed(5, Chunk(5))), "OUT_OF_ORDER_CHUNK");
+  for (int i = 4; i <= 5; ++i) {
+    ASSERT_TRUE((*up)->Feed(i, Chunk(i, 30000)).ok());
+    sent += Chunk(i, 30000);
+  }
+  auto done = (*up)->Finish(absl::OkStatus());
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->duplicates_ignored(), 1);
+  EXPECT_EQ(done->chunks_stored(), 2);
+  EXPECT_EQ(done->recording().audio_bytes(), static_cast<int64_t>(sent.size()));
+  EXPECT_EQ(done->recording().last_sequence(), 5);
+  EXPECT_EQ(done->recording().state(), v1::STATE_RECORDING);
+  EXPECT_EQ(done->recording().sha256(), Sha256Hex(sent));
+  std::string played;
+  ASSERT_TRUE(manager_->Download(ref, 0, 0, actor_, [&](v1::DownloadRecordingResponse& m) {
+    played += m.audio();
+    return true;
+  }).ok());
+  EXPECT_TRUE(played == sent);
+  // One file, counted once; the chain has both storage entries.
+  EXPECT_EQ(blobs_->blobs(), 1u);
+  EXPECT_EQ(blobs_->partials(), 0u);
+  EXPECT_EQ(*store_->Usage("acme"), done->recording().stored_bytes());
+  EXPECT_EQ(Count(ChainKinds(), "stored"), 2);
+  ExpectVerifies();
+  // Nothing to resume after a stream that ended normally.
+  EXPECT_EQ(ReasonOf(manager_->OpenUpload(ref, -1, actor_, resume).status()),
+            "UPLOAD_NOT_RESUMABLE");
+}
+
+TEST_F(RecordingManagerTest, OnlyABrokenStreamOfARecordingNotStoppedIsResumed) {
+  Build(int64_t{1} << 30);
+  UploadStart resume;
+  resume.resume = true;
+  // No upload yet: resume opens one.
+  RecordingRef fresh = Start("call-fresh");
+  auto first = manager_->OpenUpload(fresh, -1, actor_, resume);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE((*first)->Feed(1, "abcd").ok());
+  ASSERT_TRUE((*first)->Finish(absl::OkStatus()).ok());
+  // Broken, then stopped: the call is over.
+  RecordingRef stopped = Start("call-stopped");
+  {
+    auto up = *manager_->OpenUpload(stopped, -1, actor_);
+    ASSERT_TRUE(up->Feed(1, "abcd").ok());
+    (void)up->Finish(absl::CancelledError("broke"));
+  }
+  ASSERT_TRUE(manager_->Stop(stopped, actor_).ok());
+  EXPECT_EQ(ReasonOf(manager_->OpenUpload(stopped, -1, actor_, resume).status()),
+            "RECORDING_STOPPED");
+  // Ended by a refused chunk (out of order), not a broken stream.
+  RecordingRef refused = Start("call-refused");
+  {
+    auto up = *manager_->OpenUpload(refused, -1, actor_);
+    absl::Status st = up->Feed(2, "abcd");
+    ASSERT_EQ(ReasonOf(st), "OUT_OF_ORDER_CHUNK");
+    (void)up->Finish(st);
+  }
+  EXPECT_EQ(ReasonOf(manager_->OpenUpload(refused, -1, actor_, resume).status()),
+            "UPLOAD_NOT_RESUMABLE");
+  EXPECT_EQ(blobs_->partials(), 0u);  // refusals leave no temporary file
+}
+
+TEST_F(RecordingManagerTest, AResumedUploadThatCannotBeStoredKeepsWhatWasStoredBefore) {
+  Build(500000);  // the first stream and its copy fit, not much more
+  RecordingRef ref = Start("call-full");
+  std::string sent;
+  {
+    auto up = *manager_->OpenUpload(ref, -1, actor_);
+    for (int i = 1; i <= 2; ++i) {
+      ASSERT_TRUE(up->Feed(i, Chunk(i)).ok());
+      sent += Chunk(i);
+    }
+    (void)up->Finish(absl::CancelledError("broke"));
+  }
+  const RecordingMeta before = *store_->Get(ref);
+  UploadStart resume;
+  resume.resume = true;
+  auto up = *manager_->OpenUpload(ref, -1, actor_, resume);
+  absl::Status st;
+  for (int i = 3; i <= 10 && st.ok(); ++i) st = up->Feed(i, Chunk(i));
+  ASSERT_EQ(ReasonOf(st), "STORAGE_FULL");
+  EXPECT_EQ(ReasonOf(up->Finish(st).status()), "STORAGE_FULL");
+  auto r = store_->Get(ref);
+  EXPECT_EQ(r->state, kStateIncomplete);
+  EXPECT_EQ(r->incomplete_reason, "STORAGE_FULL");
+  EXPECT_EQ(r->upload, kUploadDone);
+  EXPECT_EQ(r->audio_bytes, before.audio_bytes);
+  EXPECT_EQ(r->sha256, before.sha256);
+  EXPECT_GT(r->lost_bytes, 0);
+  EXPECT_EQ(*store_->Usage("acme"), before.stored_bytes);
+  std::string played;
+  ASSERT_TRUE(manager_->Download(ref, 0, 0, actor_, [&](v1::DownloadRecordingResponse& m) {
+    played += m.audio();
+    return true;
+  }).ok());
+  EXPECT_TRUE(played == sent);
+  EXPECT_EQ(blobs_->partials(), 0u);
+  ExpectVerifies();
+}
+
+TEST_F(RecordingManagerTest, AResumedUploadWhoseReplicaDiesIsSalvagedWithTheEarlierAudio) {
+  Build(int64_t{1} << 30);
+  RecordingRef ref = Start("call-resume-lost");
+  std::string sent;
+  {
+    auto up = *manager_->OpenUpload(ref, -1, actor_);
+    for (int i = 1; i <= 3; ++i) {
+      ASSERT_TRUE(up->Feed(i, Chunk(i)).ok());
+      sent += Chunk(i);
+    }
+    (void)up->Finish(absl::CancelledError("broke"));
+  }
+  UploadStart resume;
+  resume.resume = true;
+  auto up = *manager_->OpenUpload(ref, -1, actor_, resume);
+  for (int i = 4; i <= 5; ++i) {
+    ASSERT_TRUE(up->Feed(i, Chunk(i)).ok());
+    sent += Chunk(i);
+  }
+  blobs_->DropWriters();  // killed mid-stream
+  clock_.Advance(absl::Seconds(61));
+  auto swept = manager_->SweepUploads();
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(swept->salvaged, 1);
+  auto r = store_->Get(ref);
+  EXPECT_EQ(r->incomplete_reason, "REPLICA_LOST");
+  // The whole segments written (old and new): 500,000 bytes sent, 7 whole
+  // 64 KiB segments sealed; the rest was in the dead process's memory.
+  EXPECT_EQ(r->audio_bytes, 7 * 65536);
+  EXPECT_EQ(r->lost_bytes, 500000 - 7 * 65536);
+  EXPECT_EQ(*store_->Usage("acme"), r->stored_bytes);
+  std::string played;
+  ASSERT_TRUE(manager_->Download(ref, 0, 0, actor_, [&](v1::DownloadRecordingResponse& m) {
+    played += m.audio();
+    return true;
+  }).ok());
+  EXPECT_TRUE(played == sent.substr(0, 7 * 65536));
+  EXPECT_EQ(blobs_->partials(), 0u);
+  ExpectVerifies();
+}
+
+
+TEST_F(RecordingManagerTest, ASalvageWithoutATemporaryFileKeepsTheCommittedOneWhole) {
+  // A resumed upload whose file replaced the previous one and whose
+  // process died before the metadata said so: the upload is open, there is
+  // no temporary file, the committed file holds everything.
+  Build(int64_t{1} << 30);
+  RecordingRef ref = Start("call-committed");
+  std::string sent;
+  {
+    auto up = *manager_->OpenUpload(ref, -1, actor_);
+    for (int i = 1; i <= 2; ++i) {
+      ASSERT_TRUE(up->Feed(i, Chunk(i)).ok());
+      sent += Chunk(i);
+    }
+    ASSERT_TRUE(up->Finish(absl::CancelledError("broke")).ok());
+  }
+  ASSERT_TRUE(store_->ResumeUpload(ref, clock_.Now()).ok());
+  ASSERT_EQ(blobs_->partials(), 0u);
+  clock_.Advance(absl::Seconds(61));
+  auto swept = manager_->SweepUploads();
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  EXPECT_EQ(swept->salvaged, 1);
+  auto r = store_->Get(ref);
+  EXPECT_EQ(r->incomplete_reason, "REPLICA_LOST");
+  EXPECT_EQ(r->audio_bytes, 200000);  // the short last segment too
+  EXPECT_EQ(r->lost_bytes, 0);
+  EXPECT_EQ(*store_->Usage("acme"), r->stored_bytes);
+  std::string played;
+  ASSERT_TRUE(manager_->Download(ref, 0, 0, actor_, [&](v1::DownloadRecordingResponse& m) {
+    played += m.audio();
+    return true;
+  }).ok());
+  EXPECT_TRUE(played == sent);
+  ExpectVerifies();
+}
+
 }  // namespace
 }  // namespace dialgrid::recording

@@ -3,17 +3,27 @@
 // the media server, an agent, a supervisor and an auditor would.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "dialgrid/recording/v1/recording.grpc.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/random.h"
 #include "services/common/server/grpc_status.h"
 #include "services/recording/domain/vault_crypto.h"
+#include "services/recording/domain/wav.h"
 #include "tests/fixtures/test_platform.h"
 #include "tests/fixtures/topic_recorder.h"
 
@@ -30,6 +40,44 @@ std::string Audio(size_t n, int seed) {
   std::string s(n, '\0');
   for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 13 + seed * 5 + i / 97) & 0xff);
   return s;
+}
+
+// GET /metrics of an admin address ("host:port"): the Prometheus text.
+std::string Scrape(const std::string& host_port) {
+  const size_t colon = host_port.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(host_port.substr(colon + 1), &port)) {
+    return "";
+  }
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, host_port.substr(0, colon).c_str(), &addr.sin_addr);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET /metrics HTTP/1.0\r\nHost: " + host_port + "\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[8192];
+      for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// The value of the series `series` (name with its labels, as exposed) in a
+// scrape; -1 when it is not there.
+double Metric(const std::string& scrape, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(scrape, '\n')) {
+    if (!absl::ConsumePrefix(&line, series) || !absl::ConsumePrefix(&line, " ")) continue;
+    double v = 0;
+    if (absl::SimpleAtod(line, &v)) return v;
+  }
+  return -1;
 }
 
 class RecordingServiceTest : public ::testing::Test {
@@ -51,7 +99,7 @@ class RecordingServiceTest : public ::testing::Test {
     // the purge act within a test.
     args_ = new std::vector<std::string>{"--kek_dir=" + keys, "--recordings_dir=" + data,
                                          "--upload_lease_seconds=2", "--purge_interval_seconds=1",
-                                         "--min_retention_seconds=1"};
+                                         "--min_retention_seconds=1", "--metrics_sweep_seconds=1"};
     ASSERT_TRUE(p_->StartService("recording", DIALGRID_RECORDING_BIN, *args_).ok())
         << "see " << p_->LogPath("recording");
     tenancy::v1::Quota quota;
@@ -518,6 +566,404 @@ TEST_F(RecordingServiceTest, AReplicaKilledMidStreamLeavesTheRecordingIncomplete
   v1::VerifyRecordingsResponse report;
   ASSERT_TRUE(stub()->VerifyRecordings(Ctx(*admin_a_).get(), verify, &report).ok());
   EXPECT_EQ(report.problems_size(), 0) << report.DebugString();
+}
+
+}  // namespace
+}  // namespace dialgrid::recording
+
+namespace dialgrid::recording {
+namespace {
+
+TEST_F(RecordingServiceTest, TheVaultsMetricsCountWhatItDid) {
+  const std::string admin = p_->AdminAddress("recording");
+  const std::string before = Scrape(admin);
+  auto delta = [&](const std::string& after, const std::string& series) {
+    return Metric(after, series) - Metric(before, series);
+  };
+  // Every series is there from the start, without per-tenant labels.
+  for (const char* series :
+       {"dialgrid_recording_recordings_started_total",
+        "dialgrid_recording_chunks_total{result=\"duplicate\"}",
+        "dialgrid_recording_uploads_ended_total{result=\"not_stored\"}",
+        "dialgrid_recording_verify_problems_total{kind=\"file_missing\"}",
+        "dialgrid_recording_deleted_total{cause=\"erasure\"}", "dialgrid_recording_uploads_open",
+        "dialgrid_recording_storage_bytes", "dialgrid_recording_playback_tampered_total"}) {
+    EXPECT_GE(Metric(before, series), 0) << series;
+  }
+  EXPECT_EQ(before.find("tenant="), std::string::npos);
+
+  v1::Recording r = Start("rec-b", "call-metrics", *admin_b_);
+  v1::UploadAudioResponse resp;
+  {
+    auto ctx = Ctx(*admin_b_);
+    auto writer = stub()->UploadAudio(ctx.get(), &resp);
+    for (int64_t seq : {1, 2, 2}) {  // the second 2 is a repeat
+      v1::UploadAudioRequest m;
+      if (seq == 1) m.set_recording(r.name());
+      m.set_sequence(seq);
+      m.set_audio(Audio(1000, static_cast<int>(seq)));
+      ASSERT_TRUE(writer->Write(m));
+    }
+    // Open while the stream is: the gauge shows this replica's live upload.
+    ASSERT_TRUE(TestPlatform::Eventually([&] {
+      return Metric(Scrape(admin), "dialgrid_recording_uploads_open") >= 1;
+    }));
+    writer->WritesDone();
+    ASSERT_TRUE(writer->Finish().ok());
+  }
+  v1::StopRecordingRequest stop;
+  stop.set_name(r.name());
+  v1::Recording stopped;
+  ASSERT_TRUE(stub()->StopRecording(Ctx(*admin_b_).get(), stop, &stopped).ok());
+  std::string audio;
+  ASSERT_TRUE(Download(r.name(), *admin_b_, &audio).ok());
+  ASSERT_EQ(audio.size(), 2000u);
+
+  // A second recording whose file goes missing: verify names it.
+  v1::Recording gone = Start("rec-b", "call-metrics-2", *admin_b_);
+  ASSERT_TRUE(Upload(gone.name(), {Audio(500, 9)}, &resp, *admin_b_).ok());
+  const std::string id = gone.name().substr(gone.name().rfind('/') + 1);
+  ASSERT_TRUE(fs::remove(p_->dir() + "/recordings/rec-b/" + id + ".rec"));
+  v1::VerifyRecordingsRequest verify;
+  verify.set_parent("tenants/rec-b");
+  v1::VerifyRecordingsResponse report;
+  ASSERT_TRUE(stub()->VerifyRecordings(Ctx(*admin_b_).get(), verify, &report).ok());
+  int missing = 0;
+  for (const auto& problem : report.problems()) {
+    missing += problem.kind() == v1::VerifyProblem::KIND_FILE_MISSING ? 1 : 0;
+  }
+  ASSERT_GE(missing, 1);
+
+  const std::string after = Scrape(admin);
+  EXPECT_EQ(delta(after, "dialgrid_recording_recordings_started_total"), 2);
+  EXPECT_EQ(delta(after, "dialgrid_recording_chunks_total{result=\"stored\"}"), 3);
+  EXPECT_EQ(delta(after, "dialgrid_recording_chunks_total{result=\"duplicate\"}"), 1);
+  EXPECT_EQ(delta(after, "dialgrid_recording_ingested_bytes_total"), 2500);
+  EXPECT_EQ(delta(after, "dialgrid_recording_chunk_duration_seconds_count"), 4);
+  EXPECT_EQ(delta(after, "dialgrid_recording_uploads_ended_total{result=\"complete\"}"), 2);
+  EXPECT_EQ(delta(after, "dialgrid_recording_state_changes_total{transition=\"stop\"}"), 1);
+  EXPECT_EQ(delta(after, "dialgrid_recording_playbacks_total"), 1);
+  EXPECT_EQ(delta(after, "dialgrid_recording_served_bytes_total"), 2000);
+  EXPECT_EQ(delta(after, "dialgrid_recording_verify_problems_total{kind=\"file_missing\"}"),
+            missing);
+  EXPECT_TRUE(TestPlatform::Eventually(
+      [&] { return Metric(Scrape(admin), "dialgrid_recording_uploads_open") == 0; }));
+  // The storage gauge follows the quota counters (swept every second here).
+  ASSERT_TRUE(TestPlatform::Eventually([&] {
+    return Metric(Scrape(admin), "dialgrid_recording_storage_bytes") >=
+           static_cast<double>(stopped.stored_bytes());
+  }));
+}
+
+}  // namespace
+}  // namespace dialgrid::recording
+
+namespace dialgrid::recording {
+namespace {
+
+struct ToolRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs dialgrid-recording-verify with `args` (and nothing in the environment
+// that gives it a credential).
+ToolRun RunVerifyTool(const std::string& args) {
+  ToolRun run;
+  const std::string cmd =
+      absl::StrCat("env -u DIALGRID_CREDENTIAL ", DIALGRID_RECORDING_VERIFY_BIN, " ", args, " 2>&1");
+  FILE* out = popen(cmd.c_str(), "r");
+  if (out == nullptr) return run;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), out)) > 0;) run.output.append(buf, n);
+  const int status = pclose(out);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST_F(RecordingServiceTest, TheVerifyToolNamesATamperedFileAndExitsNonZero) {
+  // A tenant of its own, so nothing another test did is in its chain.
+  const std::string keys = p_->dir() + "/keks";
+  std::ofstream(keys + "/rec-verify.2026-01.key") << RandomHex(32) << "\n";
+  tenancy::v1::Quota quota;
+  quota.set_max_agents(10);
+  quota.set_max_requests_per_second(100000);
+  quota.set_max_recording_storage_bytes(100 << 20);
+  ASSERT_TRUE(p_->CreateTenant("rec-verify", &quota).ok());
+  auto admin = p_->Credential("rec-verify", tenancy::v1::ROLE_TENANT_ADMIN);
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  const std::string secret_file = p_->dir() + "/verify-admin.secret";
+  std::ofstream(secret_file) << *admin << "\n";
+  const std::string common = absl::StrCat("--target ", p_->Address("recording"),
+                                          " --tenant rec-verify --timeout_seconds 60");
+
+  std::vector<v1::Recording> recs;
+  for (int i = 0; i < 2; ++i) {
+    recs.push_back(Start("rec-verify", absl::StrCat("call-v", i), *admin));
+    v1::UploadAudioResponse resp;
+    ASSERT_TRUE(Upload(recs.back().name(), {Audio(70000, i), Audio(3000, i + 1)}, &resp, *admin).ok());
+  }
+  ToolRun clean = RunVerifyTool(absl::StrCat(common, " --credential_file ", secret_file,
+                                             " --check_audio"));
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_NE(clean.output.find("tenants/rec-verify: 2 recordings checked"), std::string::npos)
+      << clean.output;
+  EXPECT_NE(clean.output.find("no problems"), std::string::npos) << clean.output;
+
+  // One byte of the second recording's ciphertext flipped on disk.
+  const std::string id = recs[1].name().substr(recs[1].name().rfind('/') + 1);
+  const std::string file = p_->dir() + "/recordings/rec-verify/" + id + ".rec";
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.is_open()) << file;
+    f.seekg(100);
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x01);
+    f.seekp(100);
+    f.write(&c, 1);
+  }
+  ToolRun tampered = RunVerifyTool(absl::StrCat(common, " --credential_file ", secret_file,
+                                                " --check_audio"));
+  EXPECT_EQ(tampered.exit_code, 1) << tampered.output;
+  EXPECT_NE(tampered.output.find("FILE_ALTERED\t" + recs[1].name()), std::string::npos)
+      << tampered.output;
+  EXPECT_NE(tampered.output.find("AUDIO_CORRUPT\t" + recs[1].name()), std::string::npos)
+      << tampered.output;
+  EXPECT_EQ(tampered.output.find(recs[0].name()), std::string::npos) << tampered.output;
+
+  // JSON for anchoring the chain head elsewhere: the same verdict.
+  ToolRun json = RunVerifyTool(absl::StrCat(common, " --credential_file ", secret_file, " --json"));
+  EXPECT_EQ(json.exit_code, 1) << json.output;
+  EXPECT_NE(json.output.find("\"KIND_FILE_ALTERED\""), std::string::npos) << json.output;
+
+  // Another tenant's admin, and no credential at all: the call fails (2).
+  const std::string other_file = p_->dir() + "/verify-other.secret";
+  std::ofstream(other_file) << *admin_b_ << "\n";
+  ToolRun denied = RunVerifyTool(absl::StrCat(common, " --credential_file ", other_file));
+  EXPECT_EQ(denied.exit_code, 2) << denied.output;
+  EXPECT_NE(denied.output.find("PERMISSION_DENIED TENANT_MISMATCH"), std::string::npos)
+      << denied.output;
+  ToolRun anonymous = RunVerifyTool(common);
+  EXPECT_EQ(anonymous.exit_code, 2) << anonymous.output;
+  ToolRun usage = RunVerifyTool("--tenant rec-verify");
+  EXPECT_EQ(usage.exit_code, 2) << usage.output;
+}
+
+}  // namespace
+}  // namespace dialgrid::recording
+
+namespace dialgrid::recording {
+namespace {
+
+TEST_F(RecordingServiceTest, AWavUploadIsCheckedAndPlaysBackAsWav) {
+  v1::Recording r = Start("rec-a", "call-wav");  // PCM 16-bit 8 kHz
+  const std::string audio = Audio(70000, 4);     // more than one segment
+  const std::string header = WavHeader(1, 0);    // a live writer's: data size unknown
+  v1::UploadAudioResponse resp;
+  {
+    auto ctx = Ctx(service());
+    auto writer = stub()->UploadAudio(ctx.get(), &resp);
+    v1::UploadAudioRequest m;
+    m.set_recording(r.name());
+    m.set_container(v1::AUDIO_CONTAINER_WAV);
+    m.set_sequence(1);
+    m.set_audio(header + audio.substr(0, 30000));
+    ASSERT_TRUE(writer->Write(m));
+    m.Clear();
+    m.set_sequence(2);
+    m.set_audio(audio.substr(30000));
+    ASSERT_TRUE(writer->Write(m));
+    writer->WritesDone();
+    grpc::Status st = writer->Finish();
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  // The header is not stored: the audio is exactly the samples.
+  EXPECT_EQ(resp.recording().audio_bytes(), static_cast<int64_t>(audio.size()));
+  std::string raw;
+  ASSERT_TRUE(Download(r.name(), *admin_a_, &raw).ok());
+  EXPECT_EQ(raw, audio);
+
+  // As a WAV file: the header (for the range returned), then the audio.
+  auto as_wav = [&](int64_t offset, int64_t length, std::string* file) {
+    v1::DownloadRecordingRequest req;
+    req.set_name(r.name());
+    req.set_offset(offset);
+    req.set_length(length);
+    req.set_container(v1::AUDIO_CONTAINER_WAV);
+    auto ctx = Ctx(*admin_a_);
+    auto reader = stub()->DownloadRecording(ctx.get(), req);
+    v1::DownloadRecordingResponse m;
+    int headers = 0;
+    while (reader->Read(&m)) {
+      headers += m.container_header().empty() ? 0 : 1;
+      *file += m.container_header() + m.audio();
+    }
+    EXPECT_EQ(headers, 1);
+    return reader->Finish();
+  };
+  std::string file;
+  ASSERT_TRUE(as_wav(0, 0, &file).ok());
+  EXPECT_EQ(file, WavHeader(1, static_cast<int64_t>(audio.size())) + audio);
+  auto len = ParseWavHeader("file", file, 1);
+  ASSERT_TRUE(len.ok()) << len.status();
+  std::string part;
+  ASSERT_TRUE(as_wav(1000, 2000, &part).ok());
+  EXPECT_EQ(part, WavHeader(1, 2000) + audio.substr(1000, 2000));
+
+  // A header of another format (mu-law for a PCM recording): refused with
+  // both formats named; nothing of that stream is stored.
+  v1::Recording other = Start("rec-a", "call-wav-2");
+  {
+    auto ctx = Ctx(service());
+    v1::UploadAudioResponse r2;
+    auto writer = stub()->UploadAudio(ctx.get(), &r2);
+    v1::UploadAudioRequest m;
+    m.set_recording(other.name());
+    m.set_container(v1::AUDIO_CONTAINER_WAV);
+    m.set_sequence(1);
+    m.set_audio(WavHeader(3, 0) + Audio(800, 1));
+    writer->Write(m);
+    writer->WritesDone();
+    grpc::Status st = writer->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(ReasonOf(st), "WAV_FORMAT_MISMATCH") << st.error_message();
+    EXPECT_NE(st.error_message().find("mu-law"), std::string::npos) << st.error_message();
+  }
+  v1::Recording after = Get(other.name());
+  EXPECT_EQ(after.audio_bytes(), 0);
+  EXPECT_EQ(after.incomplete_reason(), "WAV_FORMAT_MISMATCH");
+
+  // An undefined container: refused before anything is read or opened.
+  {
+    v1::DownloadRecordingRequest req;
+    req.set_name(r.name());
+    req.set_container(static_cast<v1::AudioContainer>(99));
+    auto ctx = Ctx(*admin_a_);
+    auto reader = stub()->DownloadRecording(ctx.get(), req);
+    v1::DownloadRecordingResponse m;
+    EXPECT_FALSE(reader->Read(&m));
+    grpc::Status st = reader->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE") << st.error_message();
+  }
+  {
+    v1::Recording fourth = Start("rec-a", "call-wav-4");
+    auto ctx = Ctx(service());
+    v1::UploadAudioResponse r4;
+    auto writer = stub()->UploadAudio(ctx.get(), &r4);
+    v1::UploadAudioRequest m;
+    m.set_recording(fourth.name());
+    m.set_container(static_cast<v1::AudioContainer>(99));
+    m.set_sequence(1);
+    m.set_audio(Audio(800, 3));
+    writer->Write(m);
+    writer->WritesDone();
+    grpc::Status st = writer->Finish();
+    EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE") << st.error_message();
+    EXPECT_EQ(Get(fourth.name()).last_sequence(), 0);  // the upload never opened
+  }
+
+  // A first chunk that is not a WAV header at all.
+  v1::Recording third = Start("rec-a", "call-wav-3");
+  {
+    auto ctx = Ctx(service());
+    v1::UploadAudioResponse r3;
+    auto writer = stub()->UploadAudio(ctx.get(), &r3);
+    v1::UploadAudioRequest m;
+    m.set_recording(third.name());
+    m.set_container(v1::AUDIO_CONTAINER_WAV);
+    m.set_sequence(1);
+    m.set_audio(Audio(800, 2));
+    writer->Write(m);
+    writer->WritesDone();
+    grpc::Status st = writer->Finish();
+    EXPECT_EQ(ReasonOf(st), "WAV_HEADER_INVALID") << st.error_message();
+  }
+}
+
+}  // namespace
+}  // namespace dialgrid::recording
+
+namespace dialgrid::recording {
+namespace {
+
+TEST_F(RecordingServiceTest, AnUploadBrokenMidCallIsResumedOnANewStream) {
+  // Sends chunks `from`..`to` on a new stream (`resume` on its first
+  // message); `cut`: the stream breaks off once the service has them all.
+  auto stream = [&](const std::string& name, int64_t from, int64_t to, bool resume, bool cut,
+                    v1::UploadAudioResponse* resp) {
+    auto ctx = Ctx(service());
+    auto writer = stub()->UploadAudio(ctx.get(), resp);
+    for (int64_t i = from; i <= to; ++i) {
+      v1::UploadAudioRequest m;
+      if (i == from) {
+        m.set_recording(name);
+        m.set_resume(resume);
+      }
+      m.set_sequence(i);
+      m.set_audio(Audio(70000, static_cast<int>(i)));
+      if (!writer->Write(m)) break;
+    }
+    if (cut) {
+      EXPECT_TRUE(TestPlatform::Eventually([&] { return Get(name).last_sequence() == to; }));
+      ctx->TryCancel();
+      (void)writer->Finish();
+      EXPECT_TRUE(TestPlatform::Eventually([&] { return Get(name).state() == v1::STATE_INCOMPLETE; }));
+      return grpc::Status::CANCELLED;
+    }
+    writer->WritesDone();
+    return writer->Finish();
+  };
+  std::string all;
+  for (int i = 1; i <= 5; ++i) all += Audio(70000, i);
+
+  v1::Recording r = Start("rec-a", "call-resumed");
+  v1::UploadAudioResponse resp;
+  stream(r.name(), 1, 3, false, true, &resp);
+  ASSERT_EQ(Get(r.name()).incomplete_reason(), "STREAM_BROKEN");
+  // The media server reconnects: chunk 3 again (it was not sure), then on.
+  grpc::Status st = stream(r.name(), 3, 5, true, false, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.duplicates_ignored(), 1);
+  EXPECT_EQ(resp.recording().state(), v1::STATE_RECORDING);
+  EXPECT_EQ(resp.recording().last_sequence(), 5);
+  EXPECT_EQ(resp.recording().audio_bytes(), static_cast<int64_t>(all.size()));
+  EXPECT_TRUE(resp.recording().incomplete_reason().empty());
+  std::string audio;
+  ASSERT_TRUE(Download(r.name(), *admin_a_, &audio).ok());
+  EXPECT_TRUE(audio == all);
+  v1::VerifyRecordingsRequest verify;
+  verify.set_parent("tenants/rec-a");
+  verify.set_check_audio(true);
+  v1::VerifyRecordingsResponse report;
+  ASSERT_TRUE(stub()->VerifyRecordings(Ctx(*admin_a_).get(), verify, &report).ok());
+  for (const auto& p : report.problems()) EXPECT_NE(p.recording(), r.name()) << p.DebugString();
+  // Ended normally: nothing more to resume.
+  st = stream(r.name(), 6, 6, true, false, &resp);
+  EXPECT_EQ(ReasonOf(st), "UPLOAD_NOT_RESUMABLE") << st.error_message();
+
+  // A stored file altered while the stream was away: not taken up again.
+  v1::Recording t = Start("rec-a", "call-resume-tampered");
+  stream(t.name(), 1, 2, false, true, &resp);
+  const std::string id = t.name().substr(t.name().rfind('/') + 1);
+  {
+    std::fstream f(p_->dir() + "/recordings/rec-a/" + id + ".rec",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f.is_open());
+    f.seekg(200);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(200);
+    f.put(static_cast<char>(c ^ 0x5a));
+  }
+  st = stream(t.name(), 3, 3, true, false, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DATA_LOSS) << st.error_message();
+  EXPECT_EQ(ReasonOf(st), "AUDIO_TAMPERED");
+  v1::Recording after = Get(t.name());
+  EXPECT_EQ(after.state(), v1::STATE_INCOMPLETE);
+  EXPECT_EQ(after.incomplete_reason(), "STREAM_BROKEN");
+  EXPECT_EQ(after.last_sequence(), 2);
 }
 
 }  // namespace

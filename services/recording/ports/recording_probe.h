@@ -1,0 +1,56 @@
+#pragma once
+
+// What the recording vault tells its metrics (the adapter is
+// adapters/prometheus_recording_probe.h). No tenant, recording, call or
+// credential is ever passed: labels stay few and fixed. Calls must be cheap
+// and never block: they come from inside uploads and playbacks.
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/recording/domain/recording.h"
+
+namespace dialgrid::recording {
+
+// How an upload ended.
+enum class UploadEnd {
+  kComplete,    // the client finished the stream; everything stored
+  kIncomplete,  // ended early (broken stream, out of order, quota, ...): stored, INCOMPLETE
+  kNotStored,   // nothing could be stored (full disk, storage error)
+};
+
+// The vault's answer to one audio chunk.
+enum class ChunkResult {
+  kStored,     // taken in and (as its segment fills) sealed
+  kDiscarded,  // paused: the audio was dropped
+  kDuplicate,  // a repeat, ignored
+  kRefused,    // out of order, after stop, over quota, closed, too large, ...
+};
+
+class RecordingProbe {
+ public:
+  virtual ~RecordingProbe() = default;
+
+  virtual void RecordingStarted() {}  // a new recording (not an idempotent retry)
+  virtual void StateChanged(Transition) {}
+  // This replica's open upload streams (a gauge).
+  virtual void UploadsOpen(int64_t) {}
+  virtual void UploadEnded(UploadEnd) {}
+  virtual void UploadSalvaged() {}  // a lost replica's upload made INCOMPLETE here
+  // One chunk: `audio_bytes` counts for kStored only; `latency` from the
+  // chunk's arrival (read off the stream) to its decision and the sealing
+  // of what it filled.
+  virtual void Chunk(ChunkResult, int64_t /*audio_bytes*/, absl::Duration /*latency*/) {}
+  virtual void PlaybackStarted() {}     // an audited download sent its first message
+  virtual void AudioServed(int64_t) {}  // plaintext audio bytes sent to a listener
+  virtual void PlaybackTampered() {}    // a download stopped with DATA_LOSS AUDIO_TAMPERED
+  // One problem VerifyRecordings found; `kind` is the lower-case
+  // VerifyProblem kind without its prefix (e.g. "file_altered").
+  virtual void VerifyProblem(absl::string_view /*kind*/) {}
+  virtual void Deleted(DeleteCause) {}
+  // Bytes of storage in use across all tenants (the quota counters).
+  virtual void StorageBytes(int64_t) {}
+};
+
+}  // namespace dialgrid::recording
