@@ -28,3 +28,12 @@ if [[ ! -x "$root/tools/buf/node_modules/.bin/buf" ]]; then
   echo "setup: installing buf (npm)"
   (cd "$root/tools/buf" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+
+# Kubernetes schemas for the chart check (npm, pinned by package-lock.json).
+# Optional: when the registry cannot be reached the check runs without that
+# step and says so (tools/check_chart.py --k8s-validate=auto).
+if [[ ! -d "$root/tools/chart/k8s-validate/node_modules/kubernetes-models" ]]; then
+  echo "setup: installing the Kubernetes schemas for the chart check (npm)"
+  (cd "$root/tools/chart/k8s-validate" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null) ||
+    echo "setup: npm could not install tools/chart/k8s-validate; the chart check runs without Kubernetes schemas" >&2
+fi

@@ -1,0 +1,183 @@
+{{/*
+Names, labels and the pieces every service shares. A service is passed to the
+per-service helpers as (dict "root" $ "name" "<service>").
+*/}}
+
+{{- define "dialgrid.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "dialgrid.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* <fullname>-<service>: the Deployment, Service, ConfigMap, ... of one service. */}}
+{{- define "dialgrid.serviceName" -}}
+{{- printf "%s-%s" (include "dialgrid.fullname" .root) .name -}}
+{{- end -}}
+
+{{/* The executable inside each image (agent-state's drops the dash). */}}
+{{- define "dialgrid.binary" -}}
+{{- printf "/usr/bin/dialgrid-%s" (replace "-" "" .) -}}
+{{- end -}}
+
+{{- define "dialgrid.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "dialgrid.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: dialgrid
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "dialgrid.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "dialgrid.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{- define "dialgrid.serviceLabels" -}}
+{{ include "dialgrid.labels" .root }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{- define "dialgrid.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "dialgrid.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "dialgrid.image" -}}
+{{- $img := .root.Values.image -}}
+{{- $tag := default .root.Chart.AppVersion $img.tag -}}
+{{- if $img.registry -}}
+{{- printf "%s/%s/%s:%s" $img.registry $img.repository .name $tag -}}
+{{- else -}}
+{{- printf "%s/%s:%s" $img.repository .name $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The gRPC paths between services, the one place they are written down: each
+service lists the peers it calls. The flags (--tenancy, --contacts) and the
+NetworkPolicies are both made from it, so they cannot disagree.
+*/}}
+{{- define "dialgrid.peers" -}}
+tenancy: []
+contacts: [tenancy]
+compliance: [tenancy]
+agent-state: [tenancy]
+dialing: [tenancy, contacts, compliance, agent-state]
+recording: [tenancy]
+{{- end -}}
+
+{{/* host:port of a peer service inside the cluster. */}}
+{{- define "dialgrid.peerAddress" -}}
+{{- printf "%s-%s.%s.svc:%d" (include "dialgrid.fullname" .root) .name .root.Release.Namespace (int .root.Values.grpcPort) -}}
+{{- end -}}
+
+{{/* Where secrets and data are mounted in every container. */}}
+{{- define "dialgrid.paths" -}}
+bootstrap: /var/run/secrets/dialgrid/bootstrap
+tls: /var/run/secrets/dialgrid/tls
+ca: /var/run/secrets/dialgrid/ca
+kek: /var/run/secrets/dialgrid/kek
+config: /etc/dialgrid
+registries: /var/lib/dialgrid/registries
+recordings: /var/lib/dialgrid/recordings
+data: /usr/share/dialgrid
+{{- end -}}
+
+{{/*
+The service's flag file (absl --flagfile): every flag it is started with, one
+a line. The ConfigMap holds it and the pod template carries its checksum.
+*/}}
+{{- define "dialgrid.flags" -}}
+{{- $root := .root -}}
+{{- $name := .name -}}
+{{- $svc := index $root.Values.services $name -}}
+{{- $paths := include "dialgrid.paths" . | fromYaml -}}
+{{- $peers := index (include "dialgrid.peers" . | fromYaml) $name -}}
+--listen=0.0.0.0:{{ $root.Values.grpcPort }}
+--admin_listen=0.0.0.0:{{ $root.Values.adminPort }}
+--redis={{ required "redis.address is required (host:port of the vendor's Redis master)" $root.Values.redis.address }}
+--kafka={{ required "kafka.bootstrapServers is required" $root.Values.kafka.bootstrapServers }}
+--drain_seconds={{ $root.Values.drainSeconds }}
+--workers={{ $svc.workers }}
+{{- if $root.Values.tls.enabled }}
+--tls_cert_file={{ $paths.tls }}/tls.crt
+--tls_key_file={{ $paths.tls }}/tls.key
+{{- end }}
+{{- if eq $name "tenancy" }}
+--bootstrap_admin_secret_file={{ $paths.bootstrap }}/{{ $root.Values.bootstrap.adminSecretKey }}
+--bootstrap_service_secret_file={{ $paths.bootstrap }}/{{ $root.Values.bootstrap.serviceSecretKey }}
+{{- else }}
+--service_secret_file={{ $paths.bootstrap }}/{{ $root.Values.bootstrap.serviceSecretKey }}
+{{- if $root.Values.tls.enabled }}
+--peer_tls=true
+{{- if $root.Values.tls.caSecret }}
+--peer_tls_ca_file={{ $paths.ca }}/{{ $root.Values.tls.caKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $peer := $peers }}
+--{{ replace "-" "_" $peer }}={{ include "dialgrid.peerAddress" (dict "root" $root "name" $peer) }}
+{{- end }}
+{{- if or (eq $name "contacts") (eq $name "compliance") }}
+--zone_data_dir={{ $paths.data }}/geo
+--zone_tab=/usr/share/zoneinfo/zone.tab
+{{- end }}
+{{- if eq $name "compliance" }}
+--statutory_rules_dir={{ $paths.data }}/compliance
+--calling_hours={{ $paths.data }}/compliance/calling_hours.tsv
+--redis_wait_replicas={{ $svc.redisWaitReplicas }}
+--audit_retention_days={{ $svc.auditRetentionDays }}
+{{- if $svc.registries }}
+{{- $list := list }}
+{{- range $svc.registries }}
+{{- $list = append $list (printf "%s:%s:%s/%s" .id .kind $paths.registries .file) }}
+{{- end }}
+--registries={{ join "," $list }}
+{{- end }}
+{{- end }}
+{{- if eq $name "dialing" }}
+--peer_timeout_ms={{ $svc.peerTimeoutMs }}
+--carrier_scenario={{ $paths.data }}/scenarios/{{ $svc.carrierScenario }}
+--carrier_seed={{ $svc.carrierSeed }}
+--grace_ms={{ $svc.graceMs }}
+--lease_ttl_ms={{ $svc.leaseTtlMs }}
+{{- end }}
+{{- if eq $name "recording" }}
+--recordings_dir={{ $paths.recordings }}
+--kek_dir={{ $paths.kek }}
+--retention_days={{ $svc.retentionDays }}
+{{- end }}
+{{- range $flag, $value := $svc.extraFlags }}
+--{{ $flag }}={{ $value }}
+{{- end }}
+{{- end -}}
+
+{{/* The services that are enabled, in start order. */}}
+{{- define "dialgrid.enabledServices" -}}
+{{- $out := list -}}
+{{- range $name := list "tenancy" "contacts" "compliance" "agent-state" "dialing" "recording" -}}
+{{- if (index $.Values.services $name).enabled -}}
+{{- $out = append $out $name -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
