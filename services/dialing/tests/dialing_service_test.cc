@@ -254,6 +254,30 @@ TEST_F(DialingServiceTest, UpdatesHonourTheMaskAndTheEtagAndListsPage) {
                                              "tenants/dl-b/campaigns/pg-3"}));
 }
 
+TEST_F(DialingServiceTest, CallsAndDispositionsRefuseBadInputWithAReason) {
+  v1::GetCallRequest get;
+  get.set_name("tenants/dl-a/calls/c0123456789");
+  v1::Call call;
+  EXPECT_EQ(ReasonOf(stub()->GetCall(Ctx(*agent_a_).get(), get, &call)), "CALL_NOT_FOUND");
+  get.set_name("tenants/dl-a/calls/0bad");
+  EXPECT_EQ(ReasonOf(stub()->GetCall(Ctx(*agent_a_).get(), get, &call)), "INVALID_ID");
+  v1::SetDispositionRequest d;
+  d.set_name("tenants/dl-a/calls/c0123456789");
+  EXPECT_EQ(ReasonOf(stub()->SetDisposition(Ctx(*agent_a_).get(), d, &call)), "FIELD_REQUIRED");
+  d.set_code("sale");
+  EXPECT_EQ(ReasonOf(stub()->SetDisposition(Ctx(*agent_a_).get(), d, &call)), "CALL_NOT_FOUND");
+
+  // This version does not dial PREVIEW or AGENTLESS campaigns: refused at start.
+  v1::CreateCampaignRequest req = CreateRequest("dl-a", "preview-1");
+  req.mutable_campaign()->set_mode(v1::CAMPAIGN_MODE_PREVIEW);
+  v1::Campaign preview;
+  ASSERT_TRUE(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &preview).ok());
+  v1::StartCampaignRequest start;
+  start.set_name(preview.name());
+  v1::Campaign out;
+  EXPECT_EQ(ReasonOf(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out)), "MODE_NOT_DIALED");
+}
+
 TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
   v1::Campaign b = Create(*admin_b_, "dl-b", "iso-1");
   const std::string other = b.name();
@@ -277,6 +301,8 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
       {svc + "PauseCampaign", "name: '" + other + "' reason: 'x'"},
       {svc + "ResumeCampaign", "name: '" + other + "'"},
       {svc + "StopCampaign", "name: '" + other + "' reason: 'x'"},
+      {svc + "GetCall", "name: 'tenants/dl-b/calls/c0123456789'"},
+      {svc + "SetDisposition", "name: 'tenants/dl-b/calls/c0123456789' code: 'sale'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Campaign::descriptor()->file()->FindServiceByName("DialingService"), cases)) {
