@@ -216,6 +216,7 @@ def run_demo(p):
     run_compliance(p, compliance_channel, contacts, office, globex, admin)
     run_agents(p, stub, admin, office, globex)
     run_campaigns(p, office, globex)
+    run_live_campaign(p, stub, admin, office)
 
     step("Metrics (admin HTTP /metrics, Prometheus text)")
     for service in ("tenancy", "contacts", "compliance", "agent-state", "dialing"):
@@ -749,7 +750,7 @@ def run_campaigns(p, office, globex):
                           dialing_pb2.Disposition(code="stop-calling",
                                                   outcome=dialing_pb2.DISPOSITION_OUTCOME_DO_NOT_CALL)])
 
-    step("Dialing: ACME's back office defines a predictive campaign over its list (the call path is next)")
+    step("Dialing: ACME's back office defines a predictive campaign over its list and runs its lifecycle")
     try:
         dialing.CreateCampaign(dialing_pb2.CreateCampaignRequest(
             parent=acme, campaign_id="renewals", campaign=campaign(10)), metadata=office, timeout=5)
@@ -777,6 +778,151 @@ def run_campaigns(p, office, globex):
         dialing.GetCampaign(dialing_pb2.GetCampaignRequest(name=name), metadata=globex, timeout=5)
     except grpc.RpcError as e:
         show("Globex's GetCampaign", f"{e.code().name} {dc.reason_of(e)}")
+
+
+def run_live_campaign(p, tenancy, admin, office):
+    """The call path, live: a predictive campaign dials a list on the simulated
+    carrier; simulated agent desktops take the calls, give dispositions and go
+    ready again; every dial is checked by compliance just before it."""
+    acme = "tenants/acme-insurance"
+    name = f"{acme}/campaigns/uk-callbacks"
+    dialing = dialing_pb2_grpc.DialingServiceStub(grpc.insecure_channel(p.endpoints["dialing"]["grpc"]))
+    agents = agentstate_pb2_grpc.AgentStateServiceStub(grpc.insecure_channel(p.endpoints["agent-state"]["grpc"]))
+    contacts = contacts_pb2_grpc.ContactsServiceStub(grpc.insecure_channel(p.endpoints["contacts"]["grpc"]))
+    comp = compliance_pb2_grpc.ComplianceServiceStub(grpc.insecure_channel(p.endpoints["compliance"]["grpc"]))
+    desk = dc.bearer(tenancy.CreateCredential(tenancy_pb2.CreateCredentialRequest(
+        parent=acme, credential=tenancy_pb2.Credential(display_name="ACME UK desktops",
+                                                       roles=[tenancy_pb2.ROLE_AGENT])),
+        metadata=admin, timeout=5).secret)
+
+    step("The call path live: 200 London contacts (the UK sets no statutory calling hours, so this "
+         "reads the same at any hour), 10 agents, a predictive campaign on the simulated carrier")
+    lst = f"{acme}/contactLists/uk-callbacks"
+    contacts.CreateContactList(contacts_pb2.CreateContactListRequest(
+        parent=acme, contact_list_id="uk-callbacks",
+        contact_list=contacts_pb2.ContactList(display_name="UK callbacks")), metadata=office, timeout=5)
+    for i in range(200):  # Ofcom's drama range, 020 7946 0000-0999
+        contacts.CreateContact(contacts_pb2.CreateContactRequest(parent=lst, contact=contacts_pb2.Contact(
+            external_id=f"uk-{i:03d}", first_name="Caller", last_name=f"{i:03d}", time_zone="Europe/London",
+            country="GB", phones=[contacts_pb2.ContactPhone(number=dc.phone_number_pb2.PhoneNumber(e164=f"+442079460{i:03d}"))])),
+            metadata=office, timeout=5)
+    show(lst, "200 contacts")
+    names = []
+    for i in range(10):
+        a = agents.CreateAgent(agentstate_pb2.CreateAgentRequest(parent=acme, agent_id=f"uk-{i + 1}",
+            agent=agentstate_pb2.Agent(display_name=f"UK agent {i + 1}", campaigns=[name])),
+            metadata=office, timeout=5)
+        agents.Login(agentstate_pb2.LoginRequest(name=a.name, station=f"ext-3{i:02d}"), metadata=desk, timeout=5)
+        agents.SetReady(agentstate_pb2.SetReadyRequest(name=a.name), metadata=desk, timeout=5)
+        names.append(a.name)
+    show("agents logged in and ready", ", ".join(n.rsplit("/", 1)[1] for n in names))
+    c = dialing.CreateCampaign(dialing_pb2.CreateCampaignRequest(parent=acme, campaign_id="uk-callbacks",
+        campaign=dialing_pb2.Campaign(
+            display_name="UK callbacks", contact_lists=[lst], mode=dialing_pb2.CAMPAIGN_MODE_PREDICTIVE,
+            max_lines=20, caller_ids=["+442079460999"], time_zone="Europe/London",
+            ring_timeout=duration_pb2.Duration(seconds=15),
+            dispositions=[dialing_pb2.Disposition(code="sale", outcome=dialing_pb2.DISPOSITION_OUTCOME_SUCCESS, sale=True),
+                          dialing_pb2.Disposition(code="no-thanks", outcome=dialing_pb2.DISPOSITION_OUTCOME_NOT_INTERESTED),
+                          dialing_pb2.Disposition(code="stop-calling", outcome=dialing_pb2.DISPOSITION_OUTCOME_DO_NOT_CALL)])),
+        metadata=office, timeout=5)
+
+    # The agents' desktops: an agent in wrap-up gives the call's disposition
+    # and goes ready again (a heartbeat every few seconds keeps the session).
+    stop = threading.Event()
+    disposed = {}
+    codes = ["no-thanks", "sale", "no-thanks", "no-thanks", "sale", "no-thanks", "stop-calling"]
+
+    def desktops():
+        beat = 0.0
+        while not stop.is_set():
+            try:
+                listed = agents.ListAgents(agentstate_pb2.ListAgentsRequest(parent=acme, page_size=100),
+                                           metadata=office, timeout=5).agents
+                for a in listed:
+                    if a.name not in names:
+                        continue
+                    if time.monotonic() - beat > 5:
+                        agents.Heartbeat(agentstate_pb2.HeartbeatRequest(name=a.name, station=a.status.station),
+                                         metadata=desk, timeout=5)
+                    if a.status.state != agentstate_pb2.STATE_WRAP_UP:
+                        continue
+                    code = codes[len(disposed) % len(codes)]
+                    try:
+                        dialing.SetDisposition(dialing_pb2.SetDispositionRequest(name=a.status.call_id, code=code),
+                                               metadata=desk, timeout=5)
+                        disposed[a.status.call_id] = code
+                    except grpc.RpcError:
+                        pass
+                    agents.SetReady(agentstate_pb2.SetReadyRequest(name=a.name), metadata=desk, timeout=5)
+                if time.monotonic() - beat > 5:
+                    beat = time.monotonic()
+            except grpc.RpcError:
+                pass
+            time.sleep(0.1)
+    worker = threading.Thread(target=desktops, daemon=True)
+    worker.start()
+
+    def steps():
+        body = urllib.request.urlopen(f"http://{p.endpoints['dialing']['admin']}/metrics", timeout=5).read().decode()
+        out = {}
+        for line in body.splitlines():
+            if line.startswith("dialgrid_dialing_call_steps_total{"):
+                out[line.split('step="', 1)[1].split('"', 1)[0]] = int(float(line.rsplit(" ", 1)[1]))
+        return out
+
+    c = dialing.StartCampaign(dialing_pb2.StartCampaignRequest(name=name), metadata=office, timeout=5)
+    show("StartCampaign", dialing_pb2.CampaignState.Name(c.state))
+    started = time.monotonic()
+    # A new campaign starts cautious (about one line per free agent) and
+    # dials further ahead as its live answers come in without abandons
+    # (docs/pacing.md): a minute shows the start of that.
+    for _ in range(6):
+        time.sleep(10)
+        s = steps()
+        by_state = {}
+        for a in agents.ListAgents(agentstate_pb2.ListAgentsRequest(parent=acme, page_size=100),
+                                   metadata=office, timeout=5).agents:
+            if a.name in names:
+                st = agentstate_pb2.State.Name(a.status.state).replace("STATE_", "").lower()
+                by_state[st] = by_state.get(st, 0) + 1
+        show(f"after {time.monotonic() - started:4.0f} s",
+             f"checked {s.get('checked', 0)}, dialed {s.get('placed', 0)}, answered {s.get('answered', 0)}, "
+             f"connected {s.get('connected', 0)}, abandoned {s.get('abandoned', 0)}, ended {s.get('ended', 0)}, "
+             f"dispositions {s.get('disposed', 0)}; agents {by_state}")
+    c = dialing.PauseCampaign(dialing_pb2.PauseCampaignRequest(name=name, reason="end of the demo's shift"),
+                              metadata=office, timeout=5)
+    show("PauseCampaign", f"{dialing_pb2.CampaignState.Name(c.state)} ({c.state_reason})")
+    time.sleep(3)
+    stop.set()
+    worker.join(timeout=10)
+
+    step("What happened: a call, the contacts' outcomes, compliance's ledger and do-not-call list")
+    if disposed:
+        call = dialing.GetCall(dialing_pb2.GetCallRequest(name=next(iter(disposed))), metadata=office, timeout=5)
+        answered = call.answer_time.ToDatetime() - call.dial_time.ToDatetime()
+        show(call.name, f"{call.phone_number} from {call.caller_id}, decision {call.decision_id[:8]}..., "
+                        f"answered after {answered.total_seconds():.1f} s, agent {call.agent.rsplit('/', 1)[1]}, "
+                        f"{call_events_pb2.CallOutcome.Name(call.outcome)[13:]}, disposition {call.disposition}")
+    listed = contacts.ListContacts(contacts_pb2.ListContactsRequest(parent=lst, page_size=100),
+                                   metadata=office, timeout=5).contacts
+    outcomes = {}
+    for ct in listed:
+        key = ct.last_outcome or contacts_pb2.ContactStatus.Name(ct.status)[15:].lower()
+        outcomes[key] = outcomes.get(key, 0) + 1
+    show("contacts by last outcome", ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    rate = comp.GetAbandonRate(compliance_pb2.GetAbandonRateRequest(campaign=name), metadata=office, timeout=5)
+    show("compliance's abandon ledger (24 h)",
+         f"{rate.last_24_hours.abandoned} abandoned of {rate.last_24_hours.live_answers} live answers "
+         f"= {rate.last_24_hours.rate:.1%} (cap {rate.max_abandon_rate:.0%})")
+    for call_name, code in disposed.items():
+        if code != "stop-calling":
+            continue
+        number = dialing.GetCall(dialing_pb2.GetCallRequest(name=call_name), metadata=office, timeout=5).phone_number
+        entries = comp.CheckDoNotCall(compliance_pb2.CheckDoNotCallRequest(parent=acme, phone_number=number),
+                                      metadata=office, timeout=5).entries
+        show(f"'stop-calling' on {number}", f"on the do-not-call list: {bool(entries)}"
+                                             + (f" ({entries[0].reason})" if entries else ""))
+        break
 
 
 def _stop_on_signal(signum, frame):

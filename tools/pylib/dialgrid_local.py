@@ -146,7 +146,14 @@ class Platform:
         if name == "compliance":
             args += ["--registries=us-national:dnc:" + self.sample_registry()]
         if name == "dialing":
-            args += ["--contacts=" + self.endpoints["contacts"]["grpc"]]
+            # The call path: every dial checked by compliance, agents from
+            # agent state, calls on the simulated carrier (short calls).
+            args += ["--contacts=" + self.endpoints["contacts"]["grpc"],
+                     "--compliance=" + self.endpoints["compliance"]["grpc"],
+                     "--agent_state=" + self.endpoints["agent-state"]["grpc"],
+                     "--carrier_scenario=" + os.path.join(
+                         ROOT, "tools/simulator/scenarios/demo-short-calls.json"),
+                     "--tick_ms=200"]
         proc = self.spawn(name, args + list(extra_args))
         def ports():
             self.check_alive(name, proc)
