@@ -8,6 +8,7 @@
 #include "absl/flags/usage.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "services/common/core/log.h"
 #include "services/common/core/scheduler.h"
 #include "services/common/platform/platform_clients.h"
@@ -106,6 +107,17 @@ int main(int argc, char** argv) {
   dialer_options.grace = absl::Milliseconds(absl::GetFlag(FLAGS_grace_ms));
   dialer_options.disposition_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_disposition_timeout_seconds));
+  auto& answer_to_connect =
+      prometheus::BuildHistogram()
+          .Name("dialgrid_dialing_answer_to_connect_seconds")
+          .Help("From a live answer to the agent's connection asked of the carrier (the agent "
+                "reserved); over the grace period the call is abandoned instead.")
+          .Register(rt.metrics())
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                           0.1, 0.2, 0.5, 1, 2});
+  dialer_options.on_answer_to_connect = [&answer_to_connect](double s) {
+    answer_to_connect.Observe(s);
+  };
   ThreadScheduler call_scheduler;
   auto executor = std::make_unique<dialing::StripedExecutor>(absl::GetFlag(FLAGS_dialer_threads));
   dialing::Dialer dialer(ports, call_scheduler, *executor, dialer_options);
@@ -139,7 +151,7 @@ int main(int argc, char** argv) {
                     .Add({});
   auto& in_flight = prometheus::BuildGauge()
                         .Name("dialgrid_dialing_calls_in_progress")
-                        .Help("Calls of this replica placed and not yet ended.")
+                        .Help("Calls of this replica being checked, placed or in progress, not yet ended.")
                         .Register(rt.metrics())
                         .Add({});
   rt.scheduler().Every(absl::Seconds(1), [&] {

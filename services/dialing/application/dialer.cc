@@ -108,6 +108,7 @@ struct Dialer::Runner {
   std::mutex mu;  // everything below, and the fields of this runner's attempts
   int64_t token = 0;
   bool dialing = true;  // owned and RUNNING
+  bool lost = false;    // another replica owns the campaign now
   std::shared_ptr<const v1::Campaign> campaign;
   std::string etag;
   absl::Time campaign_read_at = absl::InfinitePast();
@@ -127,6 +128,11 @@ struct Dialer::Runner {
   int wrap_samples = 0;
   absl::flat_hash_map<std::string, std::shared_ptr<Attempt>> live;
   absl::Time checks_blocked_until = absl::InfinitePast();
+  absl::Time compliance_logged_at = absl::InfinitePast();
+  // Compliance refused predictive dials for the campaign's abandon rate:
+  // until then it dials progressively (one line per free agent, asked of
+  // compliance as PROGRESSIVE), which cannot abandon for want of an agent.
+  absl::Time progressive_until = absl::InfinitePast();
   uint64_t caller_turn = 0;
 };
 
@@ -218,17 +224,27 @@ void Dialer::OwnershipRound() {
     auto token = ports_.calls->Own(r->tenant, r->id, options_.instance, options_.lease_ttl);
     bool drained = false;
     std::deque<LeasedContact> hopper;
+    bool lost = false;
     {
       std::lock_guard<std::mutex> lock(r->mu);
-      if (token.ok() && *token == 0) r->dialing = false;  // another replica has it
-      if (!still_running) r->dialing = false;
+      if (token.ok() && *token == 0) r->lost = true;  // another replica has it
+      // Our own lease lapsed and was taken again by us: the new token is ours.
+      if (token.ok() && *token > 0) r->token = *token;
+      if (r->lost || !still_running) r->dialing = false;
+      lost = r->lost;
       if (!r->dialing) hopper.swap(r->hopper);
       drained = !r->dialing && r->live.empty();
     }
-    for (const auto& lease : hopper) GiveBack(*r, lease);
+    // A campaign that stopped running gives its hopper back to contacts; a
+    // campaign another replica took keeps it in Redis for that replica.
+    if (!lost) {
+      for (const auto& lease : hopper) GiveBack(*r, lease);
+    }
     if (drained) {
       scheduler_.Cancel(r->tick_task);
-      if (token.ok() && *token > 0) (void)ports_.calls->Disown(r->tenant, r->id, options_.instance);
+      if (!lost && token.ok() && *token > 0) {
+        (void)ports_.calls->Disown(r->tenant, r->id, options_.instance);
+      }
       std::lock_guard<std::mutex> lock(mu_);
       runners_.erase(member);
       Log(LogLevel::kInfo, "dialing", "campaign released", {{"campaign", r->name}});
@@ -246,7 +262,10 @@ void Dialer::OwnershipRound() {
       (void)ports_.calls->Disown(parts[0], parts[1], options_.instance);
       continue;
     }
-    Reconcile(r);
+    if (!Reconcile(r)) {  // the previous owner's open calls unknown: try again later
+      (void)ports_.calls->Disown(parts[0], parts[1], options_.instance);
+      continue;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_) return;
     runners_[member] = r;
@@ -290,7 +309,7 @@ std::shared_ptr<Dialer::Runner> Dialer::Claim(const std::string& tenant, const s
 // The calls a previous owner left open: those in flight are ended from what
 // was stored of them (never dialed again); those awaiting a disposition get
 // their timeout here.
-void Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
+bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
   const absl::Time now = scheduler_.clock().Now();
   // The contacts the previous owner leased and did not dial: dialed here
   // while their leases last.
@@ -306,7 +325,7 @@ void Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
     }
   }
   auto open = ports_.calls->Open(r->tenant, r->id);
-  if (!open.ok()) return;
+  if (!open.ok()) return false;
   for (auto& stored : *open) {
     const std::string call_id = std::string(absl::StripPrefix(
         stored.call.name(), absl::StrCat("tenants/", r->tenant, "/calls/")));
@@ -372,6 +391,7 @@ void Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
     Log(LogLevel::kInfo, "dialing", "call reconciled after takeover",
         {{"call", call.name()}, {"outcome", OutcomeName(outcome)}});
   }
+  return true;
 }
 
 // --- Pacing ------------------------------------------------------------------
@@ -497,6 +517,7 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
   RefreshAgents(*r, now);
   RefillHopper(*r, now);
   std::vector<std::shared_ptr<Attempt>> to_dial;
+  std::vector<std::string> expired;
   {
     std::lock_guard<std::mutex> lock(r->mu);
     if (!r->dialing || now < r->checks_blocked_until) return;
@@ -528,10 +549,23 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
     snap.attempts_in_flight_age_s = ages;
     snap.queued_answers = queued;
     pacing::PacingDecision decision = r->pacer->Decide(snap);
+    if (now < r->progressive_until) {
+      // One line per free agent, counting the lines already in flight.
+      int idle = 0;
+      for (const auto& v : agents) idle += v.state == pacing::AgentState::kIdle;
+      decision.lines = std::max(0, idle - static_cast<int>(ages.size()) - queued);
+    }
     const int room = r->campaign->max_lines() - static_cast<int>(r->live.size());
     const int lines = std::max(0, std::min({decision.lines, room, static_cast<int>(r->hopper.size())}));
     r->last_lines = std::max(decision.lines, 0);
-    for (int i = 0; i < lines; ++i) {
+    for (int i = 0; i < lines && !r->hopper.empty(); ++i) {
+      if (r->hopper.front().expire_time < now + options_.lease_margin) {
+        // Its lease ends before the call would: not ours to dial any more.
+        expired.push_back(r->hopper.front().contact.name());
+        r->hopper.pop_front();
+        --i;
+        continue;
+      }
       auto a = std::make_shared<Attempt>();
       a->runner = r;
       a->id = absl::StrCat("c", RandomHex(10));  // resource ids start with a letter
@@ -543,6 +577,7 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
       to_dial.push_back(std::move(a));
     }
   }
+  for (const auto& contact : expired) (void)ports_.calls->RemoveFromHopper(r->tenant, r->id, contact);
   if (!to_dial.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& a : to_dial) attempts_[a->id] = a;
@@ -605,6 +640,7 @@ bool Dialer::Store(Attempt& a, absl::string_view step, std::vector<event::v1::En
     ++stats_.fenced;
     std::lock_guard<std::mutex> rlock(r.mu);
     r.dialing = false;  // another replica owns the campaign now
+    r.lost = true;
   } else {
     ++stats_.store_errors;
   }
@@ -617,7 +653,11 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   Runner& r = *a->runner;
   const v1::Campaign& campaign = *a->campaign;
   const contacts::v1::Contact& contact = a->lease.contact;
-  const type::v1::DialingMode mode = ComplianceMode(campaign.mode());
+  type::v1::DialingMode mode = ComplianceMode(campaign.mode());
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (scheduler_.clock().Now() < r.progressive_until) mode = type::v1::DIALING_MODE_PROGRESSIVE;
+  }
   compliance::v1::DialDecision allowed;
   bool found = false;
   absl::Time retry_at = absl::InfinitePast();
@@ -641,14 +681,52 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     }
     if (!decision.ok()) {
       // No decision, no dial: the contact goes back to the front of the
-      // hopper and the campaign waits before it asks again.
-      Log(LogLevel::kWarning, "dialing", "no compliance decision: not dialed",
-          {{"campaign", r.name}, {"error", decision.status().ToString()}});
+      // hopper and the campaign waits before it asks again (logged once a
+      // minute while it lasts).
       DropAttempt(a->id);
-      std::lock_guard<std::mutex> lock(r.mu);
-      r.hopper.push_front(a->lease);
-      r.checks_blocked_until = scheduler_.clock().Now() + options_.compliance_backoff;
+      const absl::Time now = scheduler_.clock().Now();
+      bool log = false;
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        r.hopper.push_front(a->lease);
+        r.checks_blocked_until = now + options_.compliance_backoff;
+        if (now - r.compliance_logged_at >= absl::Minutes(1)) {
+          r.compliance_logged_at = now;
+          log = true;
+        }
+      }
+      if (log) {
+        Log(LogLevel::kWarning, "dialing", "no compliance decision: not dialing",
+            {{"campaign", r.name}, {"error", decision.status().ToString()}});
+      }
       return;
+    }
+    if (!decision->allowed() && DenialCode(*decision) == "ABANDON_RATE_EXCEEDED" &&
+        mode != type::v1::DIALING_MODE_PROGRESSIVE) {
+      // The campaign, not the contact, is over its abandon cap: dial
+      // progressively for a while, this contact too (asked again as such).
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        r.progressive_until = scheduler_.clock().Now() + options_.progressive_hold;
+      }
+      Log(LogLevel::kWarning, "dialing", "abandon rate over the cap: dialing progressively",
+          {{"campaign", r.name}, {"detail", decision->reasons(0).detail()}});
+      mode = type::v1::DIALING_MODE_PROGRESSIVE;
+      req.set_dialing_mode(mode);
+      req.set_request_id(absl::StrCat(a->id, "-", index, "-p"));
+      decision = ports_.compliance->CheckDial(req);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.checks;
+        if (!decision.ok()) ++stats_.check_errors;
+      }
+      if (!decision.ok()) {
+        DropAttempt(a->id);
+        std::lock_guard<std::mutex> lock(r.mu);
+        r.hopper.push_front(a->lease);
+        r.checks_blocked_until = scheduler_.clock().Now() + options_.compliance_backoff;
+        return;
+      }
     }
     if (decision->allowed()) {
       allowed = *std::move(decision);
@@ -696,7 +774,13 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   a->stored.contact_attempts = contact.attempts();
   if (!Store(*a, "DIALED")) {
     DropAttempt(a->id);
-    GiveBack(r, a->lease);
+    bool lost;
+    {
+      std::lock_guard<std::mutex> lock(r.mu);
+      lost = r.lost;
+    }
+    // Fenced: the contact stays in the Redis hopper for the new owner.
+    if (!lost) GiveBack(r, a->lease);
     return;
   }
   telephony::CallRequest req;
@@ -716,7 +800,19 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     call.set_state(v1::CALL_STATE_ENDED);
     call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
     *call.mutable_end_time() = ToTimestamp(now);
-    Store(*a, "ENDED");
+    // Compliance gives back the attempt its decision counted.
+    v1::CallAttemptEnded not_placed;
+    not_placed.set_call(call.name());
+    not_placed.set_campaign(call.campaign());
+    not_placed.set_contact(call.contact());
+    not_placed.set_phone_number(call.phone_number());
+    not_placed.set_decision_id(call.decision_id());
+    not_placed.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+    not_placed.set_dialing_mode(call.dialing_mode());
+    *not_placed.mutable_dial_time() = call.dial_time();
+    *not_placed.mutable_end_time() = call.end_time();
+    Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), not_placed, options_.instance,
+                                            scheduler_.clock())});
     DropAttempt(a->id);
     GiveBack(r, a->lease);
     Log(LogLevel::kWarning, "dialing", "call not placed",
@@ -842,6 +938,10 @@ void Dialer::TryConnect(const std::string& id) {
     {
       std::lock_guard<std::mutex> lock(r.mu);
       a->waiting_agent = false;
+    }
+    if (options_.on_answer_to_connect) {
+      options_.on_answer_to_connect(absl::ToDoubleSeconds(
+          scheduler_.clock().Now() - FromTimestamp(a->stored.call.answer_time())));
     }
     a->stored.call.set_agent(*agent);
     absl::Status confirmed = ports_.agents->Confirm(*agent, a->stored.call.name());
@@ -1009,6 +1109,9 @@ absl::StatusOr<v1::Call> Dialer::SetDisposition(const std::string& tenant,
   }
   ContactNext next = AfterDisposition(*d, callback_time);
   if (d->outcome() == v1::DISPOSITION_OUTCOME_DO_NOT_CALL) {
+    if (ports_.compliance == nullptr) {
+      return Unavailable("NO_COMPLIANCE", "this replica has no compliance peer (--compliance)");
+    }
     absl::Status st = ports_.compliance->AddOptOut(
         tenant, call.phone_number(), absl::StrCat("do-not-call disposition on ", call.name()));
     if (!st.ok()) return st;  // nothing written: the agent retries

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,12 +53,20 @@ struct DialerOptions {
   absl::Duration grace = absl::Seconds(2);             // answer -> agent, else abandoned
   absl::Duration reserve_retry = absl::Milliseconds(100);
   absl::Duration contact_lease = absl::Hours(1);
+  // A hopper contact whose lease ends within this is not dialed (dropped).
+  absl::Duration lease_margin = absl::Minutes(20);
   absl::Duration disposition_timeout = absl::Minutes(15);
   absl::Duration compliance_backoff = absl::Seconds(1);  // after compliance failed to answer
+  // After compliance refused a predictive dial for the campaign's abandon
+  // rate: progressive dialing this long (then predictive is asked again).
+  absl::Duration progressive_hold = absl::Minutes(5);
   int hopper_min = 20;    // refill when fewer contacts wait than this or 2 ticks' lines
   int hopper_batch = 100;
   std::string abandon_message = "abandon";  // the prompt the carrier plays on an abandon
   pacing::ControllerOptions controller;
+  // Called with the seconds from a live answer to the agent's connection
+  // being asked of the carrier (reservation included), for a histogram.
+  std::function<void(double)> on_answer_to_connect;
 };
 
 struct DialerStats {
@@ -101,7 +110,7 @@ class Dialer final : public telephony::CallEventSink {
 
   void OwnershipRound();
   std::shared_ptr<Runner> Claim(const std::string& tenant, const std::string& id, int64_t token);
-  void Reconcile(const std::shared_ptr<Runner>& runner);
+  bool Reconcile(const std::shared_ptr<Runner>& runner);
   void Tick(const std::shared_ptr<Runner>& runner);
   void RefreshCampaign(Runner& runner, absl::Time now);
   void RefreshAgents(Runner& runner, absl::Time now);

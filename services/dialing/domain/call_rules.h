@@ -22,7 +22,7 @@ bool InActiveWindow(const v1::Campaign& campaign, absl::Time now);
 
 // The caller ID for a call to `to` (E.164): one of the campaign's numbers
 // with the callee's area (the country code and, in the North American plan,
-// the 3-digit area code; elsewhere the first 2 national digits) when the
+// the 3-digit area code; elsewhere the first 4 digits after "+") when the
 // pool has any ("local presence"), else the pool's numbers in turn.
 // `turn` rotates among the candidates. Empty when the pool is empty.
 std::string PickCallerId(const v1::Campaign& campaign, absl::string_view to, uint64_t turn);

@@ -263,10 +263,17 @@ class FakeCompliance final : public ComplianceGate {
     if (down) return Unavailable("PEER_UNAVAILABLE", "compliance down");
     compliance::v1::DialDecision d;
     d.set_decision_id(absl::StrCat("d", checks.size() + 1));
-    const bool allowed = denied.count(r.phone_number()) == 0;
+    const bool over_cap = abandon_rate_exceeded &&
+                          r.dialing_mode() == type::v1::DIALING_MODE_PREDICTIVE;
+    const bool allowed = denied.count(r.phone_number()) == 0 && !over_cap;
     d.set_allowed(allowed);
     d.mutable_phone_number()->set_e164(r.phone_number());
-    if (!allowed) {
+    modes.push_back(r.dialing_mode());
+    if (over_cap) {
+      auto* reason = d.add_reasons();
+      reason->set_code("ABANDON_RATE_EXCEEDED");
+      reason->set_detail("24h 9/100 over 0.03");
+    } else if (!allowed) {
       d.add_reasons()->set_code("OUTSIDE_CALLING_HOURS");
       *d.mutable_next_allowed_time() = ToTimestamp(clock_.Now() + absl::Hours(3));
     }
@@ -281,6 +288,8 @@ class FakeCompliance final : public ComplianceGate {
   }
   const Clock& clock_;
   bool down = false;
+  bool abandon_rate_exceeded = false;
+  std::vector<type::v1::DialingMode> modes;
   std::set<std::string> denied;
   std::vector<Check> checks;
   std::vector<std::string> opt_outs;
@@ -785,6 +794,36 @@ TEST_F(DialerTest, PredictiveKeepsAbandonsUnderTheCapAndDialsAhead) {
   // answer rate only if it dialed ahead; it cannot exceed one line per agent.
   EXPECT_GT(static_cast<double>(port_->placed.size()), 2.0 * live);
   ExpectEveryDialAllowed();
+}
+
+}  // namespace
+}  // namespace dialgrid::dialing
+
+namespace dialgrid::dialing {
+namespace {
+
+// Compliance refuses predictive dials for the campaign's abandon rate: the
+// contacts are not used up; the campaign dials progressively (asked as such)
+// and no more lines than free agents.
+TEST_F(DialerTest, OverTheAbandonCapTheCampaignDialsProgressivelyAndKeepsItsContacts) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREDICTIVE);
+  contacts_->Add(30);
+  compliance_->abandon_rate_exceeded = true;
+  StartDialer(3, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  ASSERT_EQ(port_->placed.size(), 3u);  // one per free agent
+  for (const auto& r : contacts_->reports) {
+    EXPECT_FALSE(absl::StartsWith(r.outcome, "NOT_ALLOWED")) << r.contact << " " << r.outcome;
+  }
+  ExpectEveryDialAllowed();
+  EXPECT_EQ(compliance_->modes.front(), type::v1::DIALING_MODE_PREDICTIVE);
+  EXPECT_EQ(compliance_->modes.back(), type::v1::DIALING_MODE_PROGRESSIVE);
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  EXPECT_EQ(dialer_->Stats().abandoned, 0);
+  EXPECT_GT(port_->placed.size(), 6u);
+  int not_allowed = 0;
+  for (const auto& r : contacts_->reports) not_allowed += absl::StartsWith(r.outcome, "NOT_ALLOWED");
+  EXPECT_EQ(not_allowed, 0);
 }
 
 }  // namespace

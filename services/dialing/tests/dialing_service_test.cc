@@ -276,6 +276,15 @@ TEST_F(DialingServiceTest, CallsAndDispositionsRefuseBadInputWithAReason) {
   start.set_name(preview.name());
   v1::Campaign out;
   EXPECT_EQ(ReasonOf(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out)), "MODE_NOT_DIALED");
+  // Nor can a running campaign be switched to them.
+  v1::Campaign running = Create(*admin_a_, "dl-a", "preview-2");
+  start.set_name(running.name());
+  ASSERT_TRUE(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out).ok());
+  v1::UpdateCampaignRequest upd;
+  upd.mutable_campaign()->set_name(running.name());
+  upd.mutable_campaign()->set_mode(v1::CAMPAIGN_MODE_AGENTLESS);
+  upd.mutable_update_mask()->add_paths("mode");
+  EXPECT_EQ(ReasonOf(stub()->UpdateCampaign(Ctx(*admin_a_).get(), upd, &out)), "MODE_NOT_DIALED");
 }
 
 TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
