@@ -94,6 +94,23 @@ v1::CallerIdAttestation AttestationOf(telephony::Attestation a) {
   }
 }
 
+// The `dialing` topic's record of an ended call, for compliance's caps and
+// abandon ledger.
+v1::CallAttemptEnded AttemptEnded(const v1::Call& call) {
+  v1::CallAttemptEnded e;
+  e.set_call(call.name());
+  e.set_campaign(call.campaign());
+  e.set_contact(call.contact());
+  e.set_phone_number(call.phone_number());
+  e.set_decision_id(call.decision_id());
+  e.set_outcome(call.outcome());
+  e.set_dialing_mode(call.dialing_mode());
+  *e.mutable_dial_time() = call.dial_time();
+  if (call.has_answer_time()) *e.mutable_answer_time() = call.answer_time();
+  *e.mutable_end_time() = call.end_time();
+  return e;
+}
+
 std::string DenialCode(const compliance::v1::DialDecision& d) {
   return d.reasons().empty() ? std::string("DENIED") : d.reasons(0).code();
 }
@@ -354,17 +371,7 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
     v1::CallUpdated updated;
     *updated.mutable_call() = call;
     updated.set_step("RECONCILED");
-    v1::CallAttemptEnded ended;
-    ended.set_call(call.name());
-    ended.set_campaign(call.campaign());
-    ended.set_contact(call.contact());
-    ended.set_phone_number(call.phone_number());
-    ended.set_decision_id(call.decision_id());
-    ended.set_outcome(outcome);
-    ended.set_dialing_mode(call.dialing_mode());
-    *ended.mutable_dial_time() = call.dial_time();
-    if (call.has_answer_time()) *ended.mutable_answer_time() = call.answer_time();
-    *ended.mutable_end_time() = call.end_time();
+    const v1::CallAttemptEnded ended = AttemptEnded(call);
     Events events = {
         kafka::MakeEnvelope(r->tenant, call.name(), updated, options_.instance, scheduler_.clock()),
         kafka::MakeEnvelope(r->tenant, call.name(), ended, options_.instance, scheduler_.clock())};
@@ -801,18 +808,8 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
     *call.mutable_end_time() = ToTimestamp(now);
     // Compliance gives back the attempt its decision counted.
-    v1::CallAttemptEnded not_placed;
-    not_placed.set_call(call.name());
-    not_placed.set_campaign(call.campaign());
-    not_placed.set_contact(call.contact());
-    not_placed.set_phone_number(call.phone_number());
-    not_placed.set_decision_id(call.decision_id());
-    not_placed.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
-    not_placed.set_dialing_mode(call.dialing_mode());
-    *not_placed.mutable_dial_time() = call.dial_time();
-    *not_placed.mutable_end_time() = call.end_time();
-    Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), not_placed, options_.instance,
-                                            scheduler_.clock())});
+    Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
+                                            options_.instance, scheduler_.clock())});
     DropAttempt(a->id);
     GiveBack(r, a->lease);
     Log(LogLevel::kWarning, "dialing", "call not placed",
@@ -1007,18 +1004,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
   call.set_outcome(outcome);
   call.set_awaiting_disposition(awaiting);
   *call.mutable_end_time() = ToTimestamp(ended.at);
-  v1::CallAttemptEnded attempt_ended;
-  attempt_ended.set_call(call.name());
-  attempt_ended.set_campaign(call.campaign());
-  attempt_ended.set_contact(call.contact());
-  attempt_ended.set_phone_number(call.phone_number());
-  attempt_ended.set_decision_id(call.decision_id());
-  attempt_ended.set_outcome(outcome);
-  attempt_ended.set_dialing_mode(call.dialing_mode());
-  *attempt_ended.mutable_dial_time() = call.dial_time();
-  if (call.has_answer_time()) *attempt_ended.mutable_answer_time() = call.answer_time();
-  *attempt_ended.mutable_end_time() = call.end_time();
-  Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), attempt_ended,
+  Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
                                           options_.instance, scheduler_.clock())});
   {
     std::lock_guard<std::mutex> lock(mu_);
