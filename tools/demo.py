@@ -23,6 +23,7 @@ from dialgrid_client import grpc, tenancy_pb2, tenancy_pb2_grpc, health_pb2, hea
 from dialgrid_client import contacts_pb2, contacts_pb2_grpc  # noqa: E402
 from dialgrid_client import agentstate_pb2, agentstate_pb2_grpc  # noqa: E402
 from dialgrid_client import dialing_pb2, dialing_pb2_grpc  # noqa: E402
+from dialgrid_client import recording_pb2, recording_pb2_grpc  # noqa: E402
 from dialgrid_client import compliance_pb2, compliance_pb2_grpc, call_events_pb2, date_pb2, dialing_mode_pb2, time_zone_source_pb2  # noqa: E402
 from dialgrid.event.v1 import envelope_pb2  # noqa: E402
 from google.protobuf import any_pb2, duration_pb2, timestamp_pb2  # noqa: E402
@@ -148,7 +149,8 @@ def run_demo(p):
                 tenant_id=tid, tenant=tenancy_pb2.Tenant(
                     display_name=name, time_zone=zone,
                     quota=tenancy_pb2.Quota(max_agents=50, max_concurrent_lines=150,
-                                            max_contacts=2_000_000, max_requests_per_second=500))),
+                                            max_contacts=2_000_000, max_requests_per_second=500,
+                                            max_recording_storage_bytes=1 << 30))),
                 metadata=admin, timeout=5)
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.ALREADY_EXISTS:
@@ -216,10 +218,11 @@ def run_demo(p):
     run_compliance(p, compliance_channel, contacts, office, globex, admin)
     run_agents(p, stub, admin, office, globex)
     run_campaigns(p, office, globex)
-    run_live_campaign(p, stub, admin, office)
+    call = run_live_campaign(p, stub, admin, office)
+    run_recording(p, stub, admin, office, globex, call)
 
     step("Metrics (admin HTTP /metrics, Prometheus text)")
-    for service in ("tenancy", "contacts", "compliance", "agent-state", "dialing"):
+    for service in ("tenancy", "contacts", "compliance", "agent-state", "dialing", "recording"):
         body = urllib.request.urlopen(f"http://{p.endpoints[service]['admin']}/metrics", timeout=5).read().decode()
         prefix = f"dialgrid_{service.replace('-', '')}_rpc_requests_total{{"
         show(prefix + "method,code}", "")
@@ -923,6 +926,66 @@ def run_live_campaign(p, tenancy, admin, office):
         show(f"'stop-calling' on {number}", f"on the do-not-call list: {bool(entries)}"
                                              + (f" ({entries[0].reason})" if entries else ""))
         break
+    return next(iter(disposed), "")
+
+
+def run_recording(p, tenancy, admin, office, globex, call):
+    """Recording: one of the campaign's calls recorded, with a PCI pause, kept
+    encrypted under ACME's key, played back as WAV, verified against the
+    tenant's hash chain; another tenant gets nothing."""
+    import hashlib
+    import math
+    import struct
+    rec = recording_pb2_grpc.RecordingServiceStub(grpc.insecure_channel(p.endpoints["recording"]["grpc"]))
+    acme = "tenants/acme-insurance"
+    call_id = call.rsplit("/", 1)[-1] if call else "demo-call-0001"
+    step(f"Recording: call {call_id} recorded (8 kHz PCM), paused while the callee reads a card number")
+    r = rec.StartRecording(recording_pb2.StartRecordingRequest(parent=acme, recording=recording_pb2.Recording(
+        call_id=call_id, audio_format=recording_pb2.AUDIO_FORMAT_PCM_S16LE_8K, announcement_played=True)),
+        metadata=office, timeout=5)
+    show(r.name, f"{recording_pb2.State.Name(r.state)}, key {r.key_id}")
+
+    def tone(seconds, hz):  # 16-bit little-endian samples at 8 kHz
+        return b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / 8000)))
+                        for i in range(int(8000 * seconds)))
+    before, after = tone(2, 440), tone(2, 660)
+    sent = []
+
+    def chunks():
+        seq = 0
+        for part in (before, after):
+            for i in range(0, len(part), 3200):  # 200 ms a chunk, sent as it is spoken
+                time.sleep(0.2)
+                seq += 1
+                sent.append(part[i:i + 3200])
+                yield recording_pb2.UploadAudioRequest(recording=r.name, sequence=seq, audio=part[i:i + 3200])
+            if part is before:
+                rec.PauseRecording(recording_pb2.PauseRecordingRequest(name=r.name, reason="card number (PCI)"),
+                                   metadata=office, timeout=5)
+                time.sleep(0.5)  # the card number is read: nothing is sent or kept
+                rec.ResumeRecording(recording_pb2.ResumeRecordingRequest(name=r.name), metadata=office, timeout=5)
+    upload = rec.UploadAudio(chunks(), metadata=office, timeout=30)
+    r = rec.StopRecording(recording_pb2.StopRecordingRequest(name=r.name), metadata=office, timeout=5)
+    r = rec.GetRecording(recording_pb2.GetRecordingRequest(name=r.name), metadata=office, timeout=5)
+    show("uploaded", f"{upload.chunks_stored} of {len(sent)} chunks stored, {r.audio_bytes:,} bytes of audio "
+                     f"in {r.segments} encrypted segment(s), {r.stored_bytes:,} bytes on disk")
+    for g in r.gaps:
+        show("gap (never stored)", f"at byte {g.audio_offset:,}: {g.reason}, paused by "
+                                   f"{g.paused_by.rsplit('/', 1)[-1]}")
+    wav = b"".join(m.container_header + m.audio for m in rec.DownloadRecording(
+        recording_pb2.DownloadRecordingRequest(name=r.name, container=recording_pb2.AUDIO_CONTAINER_WAV),
+        metadata=office, timeout=30))
+    audio = wav[44:] if wav[:4] == b"RIFF" else wav
+    show("played back as WAV", f"{len(wav):,} bytes ({wav[:4].decode(errors='replace')}/{wav[8:12].decode(errors='replace')}), "
+                               f"SHA-256 of the audio matches the record: "
+                               f"{hashlib.sha256(audio).hexdigest() == r.sha256}")
+    v = rec.VerifyRecordings(recording_pb2.VerifyRecordingsRequest(parent=acme, check_audio=True),
+                             metadata=office, timeout=30)
+    show("VerifyRecordings (hash chain + every file)",
+         f"{v.chain_entries} chain entries, {v.recordings_checked} recordings checked, {len(v.problems)} problems")
+    code, reason = dc.call_error(rec.GetRecording, recording_pb2.GetRecordingRequest(name=r.name),
+                                 metadata=globex, timeout=5)
+    show("Globex's GetRecording", f"{code.name} ({reason})")
 
 
 def _stop_on_signal(signum, frame):

@@ -18,6 +18,7 @@ from dialgrid.contacts.v1 import contacts_pb2, contacts_pb2_grpc  # noqa: E402,F
 from dialgrid.compliance.v1 import compliance_pb2, compliance_pb2_grpc  # noqa: E402,F401
 from dialgrid.agentstate.v1 import agentstate_pb2, agentstate_pb2_grpc  # noqa: E402,F401
 from dialgrid.dialing.v1 import call_events_pb2, dialing_pb2, dialing_pb2_grpc  # noqa: E402,F401
+from dialgrid.recording.v1 import recording_pb2, recording_pb2_grpc  # noqa: E402,F401
 from dialgrid.type.v1 import date_pb2, dialing_mode_pb2, phone_number_pb2, time_zone_source_pb2  # noqa: E402,F401
 # google.rpc.Status and its standard details (ErrorInfo, BadRequest,
 # QuotaFailure), generated into build/python/google/rpc: Debian has no

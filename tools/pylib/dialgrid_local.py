@@ -21,7 +21,11 @@ TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", 
           "agents:6", "recordings:3", "calls:6"]
 
 # Services that exist so far, in start order.
-SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing"]
+SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording"]
+
+# Tenants the local platform keeps recording keys for (their KEK files, as
+# an operator mounts them from a secret; services/recording/README.md).
+RECORDING_TENANTS = ["acme-insurance", "globex-energy"]
 
 
 def free_port():
@@ -154,12 +158,29 @@ class Platform:
                      "--carrier_scenario=" + os.path.join(
                          ROOT, "tools/simulator/scenarios/demo-short-calls.json"),
                      "--tick_ms=200"]
+        if name == "recording":
+            args += ["--recordings_dir=" + os.path.join(self.run_dir, "recordings"),
+                     "--kek_dir=" + self.recording_keys()]
         proc = self.spawn(name, args + list(extra_args))
         def ports():
             self.check_alive(name, proc)
             return read_kv_file(port_file)
         self.endpoints[name] = wait_for(ports, 20, f"the {name} service")
         return proc
+
+    def recording_keys(self):
+        """One key-encryption key per tenant ("<tenant>.<key id>.key", 64 hex
+        digits, mode 0600), made once per run directory."""
+        keys = os.path.join(self.run_dir, "keks")
+        os.makedirs(keys, mode=0o700, exist_ok=True)
+        os.makedirs(os.path.join(self.run_dir, "recordings"), mode=0o700, exist_ok=True)
+        for tenant in RECORDING_TENANTS:
+            path = os.path.join(keys, f"{tenant}.2026-01.key")
+            if not os.path.exists(path):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(os.urandom(32).hex() + "\n")
+        return keys
 
     # A listed number the demo and tests can rely on, in the sample registry.
     SAMPLE_REGISTRY_NUMBER = "+13125550147"
