@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
         {"machine", s.machines},       {"ended", s.ended},
         {"hopper_dry", s.hopper_dry},  {"fenced", s.fenced},
         {"reconciled", s.reconciled},  {"disposed", s.dispositions},
-        {"store_failed", s.store_errors}};
+        {"store_failed", s.store_errors}, {"caller_id_rested", s.caller_ids_rested}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];
       calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));

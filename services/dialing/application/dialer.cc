@@ -16,6 +16,7 @@
 #include "services/common/core/random.h"
 #include "services/common/kafka/event_publisher.h"
 #include "services/dialing/domain/call_rules.h"
+#include "services/dialing/domain/caller_id_health.h"
 #include "services/dialing/domain/campaign_rules.h"
 
 namespace dialgrid::dialing {
@@ -151,6 +152,7 @@ struct Dialer::Runner {
   // compliance as PROGRESSIVE), which cannot abandon for want of an agent.
   absl::Time progressive_until = absl::InfinitePast();
   uint64_t caller_turn = 0;
+  CallerIdHealth caller_ids;
 };
 
 struct Dialer::Attempt {
@@ -765,7 +767,8 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   std::string caller_id;
   {
     std::lock_guard<std::mutex> lock(r.mu);
-    caller_id = PickCallerId(campaign, allowed.phone_number().e164(), r.caller_turn++);
+    caller_id = PickCallerId(campaign, allowed.phone_number().e164(), r.caller_turn++,
+                             r.caller_ids.Resting(scheduler_.clock().Now()));
   }
   v1::Call& call = a->stored.call;
   call.set_name(absl::StrCat("tenants/", r.tenant, "/calls/", a->id));
@@ -1011,8 +1014,17 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     ++stats_.ended;
     if (outcome == v1::CALL_OUTCOME_ABANDONED) ++stats_.abandoned;
   }
+  std::vector<RestedCallerId> rested;
   {
     std::lock_guard<std::mutex> lock(r.mu);
+    const absl::Duration talk = call.has_connect_time()
+                                    ? ended.at - FromTimestamp(call.connect_time())
+                                    : absl::ZeroDuration();
+    r.caller_ids.Record(call.caller_id(), call.has_answer_time(),
+                        connected ? talk : absl::InfiniteDuration());
+    const std::vector<std::string> pool(a->campaign->caller_ids().begin(),
+                                        a->campaign->caller_ids().end());
+    rested = r.caller_ids.Evaluate(pool, ended.at);
     if (live || connected) {
       pacing::FinishedCall fc;
       fc.live_person = live;
@@ -1025,6 +1037,23 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
       fc.day = DayIndex(ended.at, a->campaign->time_zone());
       r.pacer->OnCallFinished(fc);
     }
+  }
+  for (const auto& c : rested) {
+    v1::CallerIdRested e;
+    e.set_campaign(r.name);
+    e.set_caller_id(c.caller_id);
+    e.set_answer_rate(c.answer_rate);
+    e.set_pool_answer_rate(c.pool_answer_rate);
+    e.set_short_call_share(c.short_share);
+    e.set_attempts(c.attempts);
+    *e.mutable_until() = ToTimestamp(c.until);
+    (void)ports_.calls->Publish(
+        r.tenant, {kafka::MakeEnvelope(r.tenant, r.name, e, options_.instance, scheduler_.clock())});
+    Log(LogLevel::kWarning, "dialing", "caller ID rested: its answer rate collapsed",
+        {{"campaign", r.name}, {"caller_id", c.caller_id},
+         {"answer_rate", absl::StrCat(c.answer_rate)}, {"pool", absl::StrCat(c.pool_answer_rate)}});
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.caller_ids_rested;
   }
   DropAttempt(a->id);
   if (connected && !call.agent().empty()) {

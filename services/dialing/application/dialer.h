@@ -73,6 +73,7 @@ struct DialerStats {
   int64_t checks = 0, denied = 0, check_errors = 0, placed = 0, place_errors = 0;
   int64_t answered = 0, connected = 0, abandoned = 0, machines = 0, ended = 0;
   int64_t hopper_dry = 0, fenced = 0, reconciled = 0, dispositions = 0, store_errors = 0;
+  int64_t caller_ids_rested = 0;
   int64_t owned_campaigns = 0, in_flight = 0;
 };
 

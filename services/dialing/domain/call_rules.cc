@@ -41,18 +41,25 @@ std::string AreaPrefix(absl::string_view e164) {
   return std::string(e164.substr(0, 5));
 }
 
-std::string PickCallerId(const v1::Campaign& campaign, absl::string_view to, uint64_t turn) {
-  const auto& pool = campaign.caller_ids();
+std::string PickCallerId(const v1::Campaign& campaign, absl::string_view to, uint64_t turn,
+                         const absl::flat_hash_set<std::string>& resting) {
+  std::vector<const std::string*> pool;
+  for (const auto& id : campaign.caller_ids()) {
+    if (!resting.contains(id)) pool.push_back(&id);
+  }
+  if (pool.empty()) {  // every number resting: better a rested one than none
+    for (const auto& id : campaign.caller_ids()) pool.push_back(&id);
+  }
   if (pool.empty()) return "";
   const std::string area = AreaPrefix(to);
   std::vector<const std::string*> local;
   if (!area.empty()) {
-    for (const auto& id : pool) {
-      if (absl::StartsWith(id, area)) local.push_back(&id);
+    for (const auto* id : pool) {
+      if (absl::StartsWith(*id, area)) local.push_back(id);
     }
   }
   if (!local.empty()) return *local[turn % local.size()];
-  return pool[static_cast<int>(turn % static_cast<uint64_t>(pool.size()))];
+  return *pool[turn % pool.size()];
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
@@ -25,7 +26,10 @@ bool InActiveWindow(const v1::Campaign& campaign, absl::Time now);
 // the 3-digit area code; elsewhere the first 4 digits after "+") when the
 // pool has any ("local presence"), else the pool's numbers in turn.
 // `turn` rotates among the candidates. Empty when the pool is empty.
-std::string PickCallerId(const v1::Campaign& campaign, absl::string_view to, uint64_t turn);
+// Numbers in `resting` (caller_id_health.h) are skipped while any other is
+// left.
+std::string PickCallerId(const v1::Campaign& campaign, absl::string_view to, uint64_t turn,
+                         const absl::flat_hash_set<std::string>& resting = {});
 // The area prefix PickCallerId matches on ("+1312", "+4420"), "" if unknown.
 std::string AreaPrefix(absl::string_view e164);
 

@@ -1,0 +1,66 @@
+#pragma once
+
+// Caller-ID health: per number of a campaign's pool, the answer rate and the
+// share of short calls over its recent attempts. A number whose answer rate
+// collapses against the rest of the pool's (the usual sign that carriers or
+// phones label it as spam) is rested for a while, and the campaign dials with
+// the others. Pure logic: the dialer feeds it every ended attempt.
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+
+namespace dialgrid::dialing {
+
+struct CallerIdHealthOptions {
+  // A number is judged once it has this many attempts in its window.
+  int min_attempts = 100;
+  // Rested when its answer rate is below this share of the rest of the
+  // pool's (e.g. 8 % against 20 %).
+  double collapse_ratio = 0.5;
+  // How long a rested number is not used.
+  absl::Duration rest = absl::Hours(24);
+  // An answered call that ends within this is "short" (callees hanging up
+  // on a number they distrust).
+  absl::Duration short_call = absl::Seconds(6);
+  // Counts decay so the window is about this many recent attempts.
+  int window = 400;
+};
+
+struct CallerIdStats {
+  double attempts = 0, answers = 0, short_calls = 0;
+  absl::Time resting_until = absl::InfinitePast();
+  double answer_rate() const { return attempts > 0 ? answers / attempts : 0.0; }
+  double short_share() const { return answers > 0 ? short_calls / answers : 0.0; }
+};
+
+struct RestedCallerId {
+  std::string caller_id;
+  double answer_rate = 0, pool_answer_rate = 0, short_share = 0;
+  int attempts = 0;
+  absl::Time until;
+};
+
+class CallerIdHealth {
+ public:
+  explicit CallerIdHealth(CallerIdHealthOptions options = {}) : options_(options) {}
+
+  // One ended attempt placed with `caller_id`. `answered`: anyone (a person
+  // or a machine) picked up; `talk`: how long an answered call lasted.
+  void Record(const std::string& caller_id, bool answered, absl::Duration talk);
+  // Judges the numbers of `pool` at `now`: those newly rested. The last
+  // number not resting is never rested (a campaign keeps a caller ID).
+  std::vector<RestedCallerId> Evaluate(const std::vector<std::string>& pool, absl::Time now);
+  // Numbers of the pool resting at `now`.
+  absl::flat_hash_set<std::string> Resting(absl::Time now) const;
+  const CallerIdStats* Stats(const std::string& caller_id) const;
+
+ private:
+  CallerIdHealthOptions options_;
+  absl::flat_hash_map<std::string, CallerIdStats> stats_;
+};
+
+}  // namespace dialgrid::dialing
