@@ -34,6 +34,7 @@ IGNORED = {
     "ON_CALL": "agent state name (StateName), in messages, not a reason",
     "WRAP_UP": "agent state name (StateName), in messages, not a reason",
     "NOT_AWAITING": "Lua reply token of dialing's put_call, mapped to CALL_NOT_AWAITING_DISPOSITION",
+    "LINE_QUOTA": "Lua reply token of dialing's put_call, mapped to QUOTA_EXCEEDED (quota max_concurrent_lines)",
     "NO_ANSWER": "call outcome name, the contact's last_outcome as the dialer reports it",
     "NOT_DIALED": "the contact's last_outcome when the dialer gives a leased contact back",
     "NO_DISPOSITION": "the contact's last_outcome when a connected call gets no disposition",

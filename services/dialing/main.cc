@@ -118,6 +118,13 @@ int main(int argc, char** argv) {
   dialer_options.on_answer_to_connect = [&answer_to_connect](double s) {
     answer_to_connect.Observe(s);
   };
+  {
+    auto platform = rt.shared_platform();
+    dialer_options.tenant_max_lines = [platform](const std::string& tenant) -> int64_t {
+      auto t = platform->tenants().Get(tenant);  // cached by the platform client
+      return t.ok() ? t->quota().max_concurrent_lines() : 0;
+    };
+  }
   ThreadScheduler call_scheduler;
   auto executor = std::make_unique<dialing::StripedExecutor>(absl::GetFlag(FLAGS_dialer_threads));
   dialing::Dialer dialer(ports, call_scheduler, *executor, dialer_options);
@@ -164,7 +171,8 @@ int main(int argc, char** argv) {
         {"machine", s.machines},       {"ended", s.ended},
         {"hopper_dry", s.hopper_dry},  {"fenced", s.fenced},
         {"reconciled", s.reconciled},  {"disposed", s.dispositions},
-        {"store_failed", s.store_errors}, {"caller_id_rested", s.caller_ids_rested}};
+        {"store_failed", s.store_errors}, {"caller_id_rested", s.caller_ids_rested},
+        {"line_quota", s.line_quota}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];
       calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));

@@ -1,5 +1,7 @@
 #include "services/dialing/adapters/redis_call_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -25,6 +27,9 @@ std::string OwnerKey(const std::string& tenant, absl::string_view campaign) {
 }
 std::string HopperKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":hopper:", campaign);
+}
+std::string LinesKey(const std::string& tenant) {
+  return absl::StrCat(TenantHashTag(tenant), ":lines");
 }
 std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-fence:", campaign);
@@ -63,7 +68,8 @@ absl::Status RedisCallStore::Disown(const std::string& tenant, const std::string
 
 absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& campaign_id,
                                  const StoredCall& stored, int64_t token,
-                                 const std::vector<event::v1::Envelope>& events) {
+                                 const std::vector<event::v1::Envelope>& events,
+                                 int64_t max_tenant_lines) {
   static const redis::Script* script =
       new redis::Script(std::string(events::RedisOutbox::kLuaAppend) + lua::kPutCall);
   const v1::Call& call = stored.call;
@@ -79,12 +85,16 @@ absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& c
       absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.dial_time()))),
       absl::StrCat(absl::ToInt64Milliseconds(retention_)),
       call.awaiting_disposition() ? "1" : "0",
-      call.contact()};
+      call.contact(),
+      call.state() != v1::CALL_STATE_ENDED ? "1" : "0",
+      absl::StrCat(std::max<int64_t>(0, max_tenant_lines)),
+      // A line held longer than 4 hours belongs to a call nobody ended.
+      absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.dial_time()) - absl::Hours(4)))};
   events::AppendEnvelopeRecords(events, args);
   auto r = outbox_->EvalWithEvents(
       *script,
       {CallKey(tenant, id), OwnerKey(tenant, campaign_id), OpenKey(tenant, campaign_id),
-       HopperKey(tenant, campaign_id)},
+       HopperKey(tenant, campaign_id), LinesKey(tenant)},
       args, tenant);
   if (!r.ok()) {
     if (r.status().code() == absl::StatusCode::kUnavailable) return r.status();
@@ -92,6 +102,9 @@ absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& c
   }
   if (r->str == "FENCED") {
     return FailedPrecondition("FENCED", "another replica owns the campaign now");
+  }
+  if (r->str == "LINE_QUOTA") {
+    return QuotaExceeded("max_concurrent_lines", "the tenant's concurrent lines are all in use");
   }
   if (r->str == "NOT_AWAITING") {
     return FailedPrecondition("CALL_NOT_AWAITING_DISPOSITION",

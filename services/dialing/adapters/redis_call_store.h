@@ -6,6 +6,8 @@
 //                                   after its last write
 //   {t:T}:calls-open:<campaign>     zset of the campaign's open calls (score:
 //                                   dial time, ms)
+//   {t:T}:lines                     zset: the tenant's calls holding a line
+//                                   (not ended), by dial time, all campaigns
 //   {t:T}:hopper:<campaign>         hash: contact name -> its lease
 //                                   (contacts.v1.LeasedContact), leased and
 //                                   not dialed yet
@@ -35,7 +37,8 @@ class RedisCallStore final : public CallStore {
                       const std::string& instance) override;
   absl::Status Put(const std::string& tenant, const std::string& campaign_id,
                    const StoredCall& call, int64_t token,
-                   const std::vector<event::v1::Envelope>& events) override;
+                   const std::vector<event::v1::Envelope>& events,
+                   int64_t max_tenant_lines) override;
   absl::Status AddToHopper(const std::string& tenant, const std::string& campaign_id,
                            const std::vector<LeasedContact>& leases) override;
   absl::Status RemoveFromHopper(const std::string& tenant, const std::string& campaign_id,

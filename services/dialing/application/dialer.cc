@@ -624,7 +624,8 @@ void Dialer::DropAttempt(const std::string& id) {
   a->runner->live.erase(id);
 }
 
-bool Dialer::Store(Attempt& a, absl::string_view step, std::vector<event::v1::Envelope> extra) {
+absl::Status Dialer::Store(Attempt& a, absl::string_view step,
+                           std::vector<event::v1::Envelope> extra) {
   Runner& r = *a.runner;
   int64_t token;
   {
@@ -638,12 +639,14 @@ bool Dialer::Store(Attempt& a, absl::string_view step, std::vector<event::v1::En
   Events events = {kafka::MakeEnvelope(r.tenant, a.stored.call.name(), updated,
                                        options_.instance, scheduler_.clock())};
   for (auto& e : extra) events.push_back(std::move(e));
+  const int64_t max_lines =
+      options_.tenant_max_lines ? options_.tenant_max_lines(r.tenant) : 0;
   absl::Status st;
   for (int i = 0; i < 3; ++i) {
-    st = ports_.calls->Put(r.tenant, r.id, a.stored, token, events);
+    st = ports_.calls->Put(r.tenant, r.id, a.stored, token, events, max_lines);
     if (st.ok() || st.code() != absl::StatusCode::kUnavailable) break;
   }
-  if (st.ok()) return true;
+  if (st.ok() || st.code() == absl::StatusCode::kResourceExhausted) return st;
   std::lock_guard<std::mutex> lock(mu_);
   if (st.code() == absl::StatusCode::kFailedPrecondition) {
     ++stats_.fenced;
@@ -655,7 +658,7 @@ bool Dialer::Store(Attempt& a, absl::string_view step, std::vector<event::v1::En
   }
   Log(LogLevel::kWarning, "dialing", "call not stored",
       {{"call", a.stored.call.name()}, {"step", std::string(step)}, {"error", st.ToString()}});
-  return false;
+  return st;
 }
 
 void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
@@ -782,7 +785,27 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   *call.mutable_dial_time() = ToTimestamp(now);
   a->stored.lease_id = a->lease.lease_id;
   a->stored.contact_attempts = contact.attempts();
-  if (!Store(*a, "DIALED")) {
+  absl::Status stored = Store(*a, "DIALED");
+  if (stored.code() == absl::StatusCode::kResourceExhausted) {
+    // Every line of the tenant is in use (max_concurrent_lines, all its
+    // campaigns): not placed. Compliance gets its attempt back, the contact
+    // waits at the front of the hopper, and the campaign waits a moment.
+    call.set_state(v1::CALL_STATE_ENDED);
+    call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+    *call.mutable_end_time() = ToTimestamp(now);
+    (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
+                                                  options_.instance, scheduler_.clock())});
+    DropAttempt(a->id);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.line_quota;
+    }
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.hopper.push_front(a->lease);
+    r.checks_blocked_until = now + options_.line_quota_backoff;
+    return;
+  }
+  if (!stored.ok()) {
     DropAttempt(a->id);
     bool lost;
     {
@@ -811,8 +834,8 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
     *call.mutable_end_time() = ToTimestamp(now);
     // Compliance gives back the attempt its decision counted.
-    Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
-                                            options_.instance, scheduler_.clock())});
+    (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
+                                                  options_.instance, scheduler_.clock())});
     DropAttempt(a->id);
     GiveBack(r, a->lease);
     Log(LogLevel::kWarning, "dialing", "call not placed",
@@ -840,7 +863,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
     case T::kRinging:
       call.set_state(v1::CALL_STATE_RINGING);
       call.set_attestation(AttestationOf(e.attestation));
-      Store(*a, "RINGING");
+      (void)Store(*a, "RINGING");
       return;
     case T::kBusy:
     case T::kNoAnswer:
@@ -882,7 +905,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
         if (!route) ++stats_.machines;
       }
       if (route) call.set_state(v1::CALL_STATE_ANSWERED);
-      Store(*a, "ANSWERED");
+      (void)Store(*a, "ANSWERED");
       if (!route) {
         absl::Status st = message.empty()
                               ? telephony_->HangUp(e.attempt_id)
@@ -904,7 +927,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.connected;
       }
-      Store(*a, "CONNECTED");
+      (void)Store(*a, "CONNECTED");
       return;
     }
     case T::kRemoteHangup: {
@@ -1007,8 +1030,8 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
   call.set_outcome(outcome);
   call.set_awaiting_disposition(awaiting);
   *call.mutable_end_time() = ToTimestamp(ended.at);
-  Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
-                                          options_.instance, scheduler_.clock())});
+  (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
+                                                options_.instance, scheduler_.clock())});
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.ended;

@@ -67,13 +67,17 @@ struct DialerOptions {
   // Called with the seconds from a live answer to the agent's connection
   // being asked of the carrier (reservation included), for a histogram.
   std::function<void(double)> on_answer_to_connect;
+  // The tenant's max_concurrent_lines (0: no limit), shared by all its
+  // campaigns and replicas: checked atomically with a call's first write.
+  std::function<int64_t(const std::string& tenant)> tenant_max_lines;
+  absl::Duration line_quota_backoff = absl::Seconds(1);
 };
 
 struct DialerStats {
   int64_t checks = 0, denied = 0, check_errors = 0, placed = 0, place_errors = 0;
   int64_t answered = 0, connected = 0, abandoned = 0, machines = 0, ended = 0;
   int64_t hopper_dry = 0, fenced = 0, reconciled = 0, dispositions = 0, store_errors = 0;
-  int64_t caller_ids_rested = 0;
+  int64_t caller_ids_rested = 0, line_quota = 0;
   int64_t owned_campaigns = 0, in_flight = 0;
 };
 
@@ -121,10 +125,11 @@ class Dialer final : public telephony::CallEventSink {
   void TryConnect(const std::string& attempt_id);
   void Finish(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
   void ExpireDisposition(const std::string& tenant, const std::string& call_id);
-  // Writes the attempt's call with its step event (and `extra`); false
-  // when the write was refused (fenced: the campaign stops dialing here).
-  bool Store(Attempt& attempt, absl::string_view step,
-             std::vector<event::v1::Envelope> extra = {});
+  // Writes the attempt's call with its step event (and `extra`); fenced:
+  // the campaign stops dialing here; RESOURCE_EXHAUSTED: the tenant's lines
+  // are all in use (a new call only).
+  absl::Status Store(Attempt& attempt, absl::string_view step,
+                     std::vector<event::v1::Envelope> extra = {});
   void GiveBack(Runner& runner, const LeasedContact& lease);
   std::shared_ptr<Attempt> FindAttempt(const std::string& id);
   void DropAttempt(const std::string& id);

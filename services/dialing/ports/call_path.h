@@ -105,9 +105,13 @@ class CallStore {
   // (FAILED_PRECONDITION CALL_NOT_AWAITING_DISPOSITION). The call is kept in
   // its campaign's set of open calls while it is in flight or awaits its
   // disposition (call.awaiting_disposition), and kept `retention` in all.
+  // A call not ended holds one of the tenant's lines: the write that would
+  // take a line over `max_tenant_lines` (> 0) writes nothing and answers
+  // RESOURCE_EXHAUSTED LINE_QUOTA.
   virtual absl::Status Put(const std::string& tenant, const std::string& campaign_id,
                            const StoredCall& call, int64_t token,
-                           const std::vector<event::v1::Envelope>& events) = 0;
+                           const std::vector<event::v1::Envelope>& events,
+                           int64_t max_tenant_lines = 0) = 0;
   // The campaign's hopper: contacts leased and not dialed yet, kept so a
   // replica that takes the campaign over dials them (a call's first write
   // takes its contact out in the same atomic step).

@@ -121,15 +121,27 @@ class FakeCalls final : public CallStore {
   }
   absl::Status Put(const std::string& tenant, const std::string& campaign_id,
                    const StoredCall& call, int64_t token,
-                   const std::vector<event::v1::Envelope>& ev) override {
+                   const std::vector<event::v1::Envelope>& ev, int64_t max_lines) override {
     if (down) return Unavailable("REDIS_UNAVAILABLE", "down");
     const std::string id = call.call.name().substr(call.call.name().rfind('/') + 1);
+    const bool holds = call.call.state() != v1::CALL_STATE_ENDED;
+    if (holds && !lines.count(id)) {
+      if (max_lines > 0 && static_cast<int64_t>(lines.size()) >= max_lines) {
+        return QuotaExceeded("max_concurrent_lines", "all lines in use");
+      }
+    }
     if (token != 0) {
       if (owners[tenant + "/" + campaign_id].first != token) return FailedPrecondition("FENCED", "fenced");
     } else if (!calls[id].call.awaiting_disposition()) {
       return FailedPrecondition("CALL_NOT_AWAITING_DISPOSITION", "no");
     }
     calls[id] = call;
+    if (holds) {
+      lines.insert(id);
+      peak_lines = std::max(peak_lines, lines.size());
+    } else {
+      lines.erase(id);
+    }
     hopper.erase(call.call.contact());
     for (const auto& e : ev) events.push_back(e);
     return absl::OkStatus();
@@ -193,6 +205,8 @@ class FakeCalls final : public CallStore {
   std::map<std::string, StoredCall> calls;
   std::vector<event::v1::Envelope> events;
   std::map<std::string, LeasedContact> hopper;
+  std::set<std::string> lines;
+  size_t peak_lines = 0;
   bool down = false;
 };
 
@@ -416,11 +430,15 @@ class DialerTest : public ::testing::Test {
     return campaigns_->campaigns["t1/c1"] = c;
   }
 
-  void StartDialer(int agents, const json& scenario, const std::string& instance = "r1") {
+  void StartDialer(int agents, const json& scenario, const std::string& instance = "r1",
+                   int64_t tenant_lines = 0) {
     agents_ = std::make_shared<FakeAgents>(scheduler_, agents);
     DialerPorts ports{campaigns_, calls_, contacts_, compliance_, agents_};
     DialerOptions options;
     options.instance = instance;
+    if (tenant_lines > 0) {
+      options.tenant_max_lines = [tenant_lines](const std::string&) { return tenant_lines; };
+    }
     dialer_ = std::make_unique<Dialer>(ports, scheduler_, executor_, options);
     auto parsed = sim::ParseScenario(scenario.dump());
     ASSERT_TRUE(parsed.ok()) << parsed.status();
@@ -824,6 +842,30 @@ TEST_F(DialerTest, OverTheAbandonCapTheCampaignDialsProgressivelyAndKeepsItsCont
   int not_allowed = 0;
   for (const auto& r : contacts_->reports) not_allowed += absl::StartsWith(r.outcome, "NOT_ALLOWED");
   EXPECT_EQ(not_allowed, 0);
+}
+
+}  // namespace
+}  // namespace dialgrid::dialing
+
+namespace dialgrid::dialing {
+namespace {
+
+// The tenant's max_concurrent_lines holds across its calls: a POWER campaign
+// that would dial more waits, the attempts it could not place are reported
+// to compliance as NOT_PLACED, and no contact is used up.
+TEST_F(DialerTest, TheTenantsConcurrentLineQuotaIsNeverExceeded) {
+  AddCampaign(v1::CAMPAIGN_MODE_POWER);  // 2 lines per free agent
+  contacts_->Add(40);
+  StartDialer(4, Scenario(0.0, 0.0, 0.0), "r1", /*tenant_lines=*/3);  // all ring out
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  EXPECT_LE(calls_->peak_lines, 3u);
+  EXPECT_GE(calls_->peak_lines, 3u);
+  EXPECT_GT(dialer_->Stats().line_quota, 0);
+  int not_placed = 0;
+  for (const auto& e : calls_->Ended()) not_placed += e.outcome() == v1::CALL_OUTCOME_NOT_PLACED;
+  EXPECT_EQ(not_placed, dialer_->Stats().line_quota);
+  for (const auto& r : contacts_->reports) EXPECT_NE(r.outcome, "NOT_PLACED") << r.contact;
+  ExpectEveryDialAllowed();
 }
 
 }  // namespace
