@@ -169,7 +169,6 @@ struct Dialer::Attempt {
   bool machine = false;      // AMD said machine and it was not routed
   bool invalid_number = false;
   bool connected = false;
-  bool placed = false;
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -350,13 +349,7 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
         stored.call.name(), absl::StrCat("tenants/", r->tenant, "/calls/")));
     if (stored.call.state() == v1::CALL_STATE_ENDED) {
       if (stored.call.awaiting_disposition()) {
-        absl::Time due = FromTimestamp(stored.call.end_time()) + options_.disposition_timeout;
-        std::string tenant = r->tenant;
-        scheduler_.At(due, [this, tenant, call_id] {
-          executor_.Post(KeyOf(call_id), [this, tenant, call_id] {
-            ExpireDisposition(tenant, call_id);
-          });
-        });
+        ScheduleDispositionTimeout(r->tenant, call_id, FromTimestamp(stored.call.end_time()));
       }
       continue;
     }
@@ -385,12 +378,7 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
     }
     if (awaiting) {
       if (!call.agent().empty()) (void)ports_.agents->EndCall(call.agent(), call.name());
-      std::string tenant = r->tenant;
-      scheduler_.At(now + options_.disposition_timeout, [this, tenant, call_id] {
-        executor_.Post(KeyOf(call_id), [this, tenant, call_id] {
-          ExpireDisposition(tenant, call_id);
-        });
-      });
+      ScheduleDispositionTimeout(r->tenant, call_id, now);
     } else {
       ContactNext next = AfterAttempt(*r->campaign, outcome, false,
                                       stored.contact_attempts + 1, now);
@@ -661,6 +649,56 @@ absl::Status Dialer::Store(Attempt& a, absl::string_view step,
   return st;
 }
 
+absl::StatusOr<compliance::v1::DialDecision> Dialer::Check(
+    const compliance::v1::CheckDialRequest& request) {
+  auto decision = ports_.compliance->CheckDial(request);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.checks;
+  if (!decision.ok()) ++stats_.check_errors;
+  return decision;
+}
+
+// No decision, no dial: the contact goes back to the front of the hopper and
+// the campaign waits before it asks again (logged once a minute while it
+// lasts).
+void Dialer::NoDecision(Attempt& a, const absl::Status& why) {
+  Runner& r = *a.runner;
+  DropAttempt(a.id);
+  const absl::Time now = scheduler_.clock().Now();
+  bool log = false;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.hopper.push_front(a.lease);
+    r.checks_blocked_until = now + options_.compliance_backoff;
+    if (now - r.compliance_logged_at >= absl::Minutes(1)) {
+      r.compliance_logged_at = now;
+      log = true;
+    }
+  }
+  if (log) {
+    Log(LogLevel::kWarning, "dialing", "no compliance decision: not dialing",
+        {{"campaign", r.name}, {"error", why.ToString()}});
+  }
+}
+
+// An attempt allowed but not placed: ended as NOT_PLACED, so compliance
+// gives back the attempt its decision counted.
+void Dialer::EndNotPlaced(Attempt& a, absl::Time now) {
+  v1::Call& call = a.stored.call;
+  call.set_state(v1::CALL_STATE_ENDED);
+  call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+  *call.mutable_end_time() = ToTimestamp(now);
+  (void)Store(a, "ENDED", {kafka::MakeEnvelope(a.runner->tenant, call.name(), AttemptEnded(call),
+                                               options_.instance, scheduler_.clock())});
+}
+
+void Dialer::ScheduleDispositionTimeout(const std::string& tenant, const std::string& call_id,
+                                        absl::Time ended) {
+  scheduler_.At(ended + options_.disposition_timeout, [this, tenant, call_id] {
+    executor_.Post(KeyOf(call_id), [this, tenant, call_id] { ExpireDisposition(tenant, call_id); });
+  });
+}
+
 void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   Runner& r = *a->runner;
   const v1::Campaign& campaign = *a->campaign;
@@ -685,32 +723,9 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     req.set_dialing_mode(mode);
     *req.mutable_callee() = CalleeOf(contact);
     req.set_request_id(absl::StrCat(a->id, "-", index));
-    auto decision = ports_.compliance->CheckDial(req);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.checks;
-      if (!decision.ok()) ++stats_.check_errors;
-    }
+    auto decision = Check(req);
     if (!decision.ok()) {
-      // No decision, no dial: the contact goes back to the front of the
-      // hopper and the campaign waits before it asks again (logged once a
-      // minute while it lasts).
-      DropAttempt(a->id);
-      const absl::Time now = scheduler_.clock().Now();
-      bool log = false;
-      {
-        std::lock_guard<std::mutex> lock(r.mu);
-        r.hopper.push_front(a->lease);
-        r.checks_blocked_until = now + options_.compliance_backoff;
-        if (now - r.compliance_logged_at >= absl::Minutes(1)) {
-          r.compliance_logged_at = now;
-          log = true;
-        }
-      }
-      if (log) {
-        Log(LogLevel::kWarning, "dialing", "no compliance decision: not dialing",
-            {{"campaign", r.name}, {"error", decision.status().ToString()}});
-      }
+      NoDecision(*a, decision.status());
       return;
     }
     if (!decision->allowed() && DenialCode(*decision) == "ABANDON_RATE_EXCEEDED" &&
@@ -726,17 +741,9 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
       mode = type::v1::DIALING_MODE_PROGRESSIVE;
       req.set_dialing_mode(mode);
       req.set_request_id(absl::StrCat(a->id, "-", index, "-p"));
-      decision = ports_.compliance->CheckDial(req);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++stats_.checks;
-        if (!decision.ok()) ++stats_.check_errors;
-      }
+      decision = Check(req);
       if (!decision.ok()) {
-        DropAttempt(a->id);
-        std::lock_guard<std::mutex> lock(r.mu);
-        r.hopper.push_front(a->lease);
-        r.checks_blocked_until = scheduler_.clock().Now() + options_.compliance_backoff;
+        NoDecision(*a, decision.status());
         return;
       }
     }
@@ -790,11 +797,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     // Every line of the tenant is in use (max_concurrent_lines, all its
     // campaigns): not placed. Compliance gets its attempt back, the contact
     // waits at the front of the hopper, and the campaign waits a moment.
-    call.set_state(v1::CALL_STATE_ENDED);
-    call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
-    *call.mutable_end_time() = ToTimestamp(now);
-    (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
-                                                  options_.instance, scheduler_.clock())});
+    EndNotPlaced(*a, now);
     DropAttempt(a->id);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -830,12 +833,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.place_errors;
     }
-    call.set_state(v1::CALL_STATE_ENDED);
-    call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
-    *call.mutable_end_time() = ToTimestamp(now);
-    // Compliance gives back the attempt its decision counted.
-    (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
-                                                  options_.instance, scheduler_.clock())});
+    EndNotPlaced(*a, now);
     DropAttempt(a->id);
     GiveBack(r, a->lease);
     Log(LogLevel::kWarning, "dialing", "call not placed",
@@ -844,8 +842,6 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.placed;
-  std::lock_guard<std::mutex> rlock(r.mu);
-  a->placed = true;
 }
 
 void Dialer::OnCallEvent(const telephony::CallEvent& event) {
@@ -1083,10 +1079,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     (void)ports_.agents->EndCall(call.agent(), call.name());
   }
   if (awaiting) {
-    const std::string tenant = r.tenant, id = a->id;
-    scheduler_.After(options_.disposition_timeout, [this, tenant, id] {
-      executor_.Post(KeyOf(id), [this, tenant, id] { ExpireDisposition(tenant, id); });
-    });
+    ScheduleDispositionTimeout(r.tenant, a->id, scheduler_.clock().Now());
     return;
   }
   ContactNext next = AfterAttempt(*a->campaign, outcome, invalid, a->stored.contact_attempts + 1,

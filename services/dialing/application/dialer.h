@@ -121,6 +121,12 @@ class Dialer final : public telephony::CallEventSink {
   void RefreshAgents(Runner& runner, absl::Time now);
   void RefillHopper(Runner& runner, absl::Time now);
   void Dial(const std::shared_ptr<Attempt>& attempt);
+  absl::StatusOr<compliance::v1::DialDecision> Check(const compliance::v1::CheckDialRequest& request);
+  void NoDecision(Attempt& attempt, const absl::Status& why);
+  void EndNotPlaced(Attempt& attempt, absl::Time now);
+  // ExpireDisposition of the call `disposition_timeout` after `ended`.
+  void ScheduleDispositionTimeout(const std::string& tenant, const std::string& call_id,
+                                  absl::Time ended);
   void Handle(const telephony::CallEvent& event);
   void TryConnect(const std::string& attempt_id);
   void Finish(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
