@@ -42,6 +42,8 @@ IGNORED = {
     "DISPOSITION_TIMED_OUT": "a CallUpdated step name (dialing.proto), not a reason",
     "NO_CALLABLE_CONTACTS": "CampaignHopperChanged.reason value (dialing.proto), not an error",
     "CONTACTS_UNAVAILABLE": "CampaignHopperChanged.reason value (dialing.proto), not an error",
+    "NOT_ALLOWED": "a CallUpdated step name (a refused preview) and that contact's last_outcome",
+    "TIMED_OUT": "why a preview ended: the contact's last_outcome PREVIEW_TIMED_OUT",
 }
 
 SNAKE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"

@@ -46,6 +46,9 @@ ABSL_FLAG(int, grace_ms, 2000,
           "Answer -> agent connected within this, or the abandon message plays (FCC: 2 s).");
 ABSL_FLAG(int, disposition_timeout_seconds, 900,
           "A connected call without a disposition after this is closed as NO_DISPOSITION.");
+ABSL_FLAG(int, preview_timeout_seconds, 120,
+          "A PREVIEW campaign's contact held for an agent is skipped (given back) after this "
+          "unless the agent dials it.");
 ABSL_FLAG(int, call_retention_days, 35, "How long a call's record is kept after its last write.");
 
 int main(int argc, char** argv) {
@@ -107,6 +110,7 @@ int main(int argc, char** argv) {
   dialer_options.grace = absl::Milliseconds(absl::GetFlag(FLAGS_grace_ms));
   dialer_options.disposition_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_disposition_timeout_seconds));
+  dialer_options.preview_timeout = absl::Seconds(absl::GetFlag(FLAGS_preview_timeout_seconds));
   auto& answer_to_connect =
       prometheus::BuildHistogram()
           .Name("dialgrid_dialing_answer_to_connect_seconds")
@@ -172,7 +176,8 @@ int main(int argc, char** argv) {
         {"hopper_dry", s.hopper_dry},  {"fenced", s.fenced},
         {"reconciled", s.reconciled},  {"disposed", s.dispositions},
         {"store_failed", s.store_errors}, {"caller_id_rested", s.caller_ids_rested},
-        {"line_quota", s.line_quota}};
+        {"line_quota", s.line_quota}, {"previewed", s.previews},
+        {"preview_skipped", s.previews_skipped}, {"agent_dialed", s.agent_dials}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];
       calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));

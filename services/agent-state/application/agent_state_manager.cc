@@ -597,6 +597,13 @@ absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
       return Reserved{held, *st, absl::ZeroDuration(), true};
     }
   }
+  MoveRequest move;
+  move.kind = MoveKind::kReserve;
+  move.actor = Actor::kDialer;
+  move.call_id = r.call_id;
+  move.call_tenant = r.tenant;
+  move.campaign = r.campaign;
+  if (!r.agent.empty()) return ReserveNamed(r, move);
   std::vector<ReadyAgent>& ready = view.ready;
   std::stable_sort(ready.begin(), ready.end(), [](const ReadyAgent& a, const ReadyAgent& b) {
     return a.ready_since < b.ready_since;
@@ -608,12 +615,6 @@ absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
     for (const auto& c : ready) keys.push_back(c.key);
     DG_ASSIGN_OR_RETURN(defs, store_->Definitions(keys));
   }
-  MoveRequest move;
-  move.kind = MoveKind::kReserve;
-  move.actor = Actor::kDialer;
-  move.call_id = r.call_id;
-  move.call_tenant = r.tenant;
-  move.campaign = r.campaign;
   for (size_t i = 0; i < ready.size(); ++i) {
     if (!r.skills.empty()) {
       v1::Agent agent;
@@ -630,6 +631,40 @@ absl::StatusOr<Reserved> AgentStateManager::Reserve(const ReserveRequest& r) {
     }
   }
   return FailedPrecondition("NO_AGENT_AVAILABLE", "no ready agent is eligible for this campaign");
+}
+
+// The agent an agent's own dial names: it must take the campaign's calls
+// (the tenant's agent, or a pool agent granted to the campaign) with the
+// skills asked, and be ready.
+absl::StatusOr<Reserved> AgentStateManager::ReserveNamed(const ReserveRequest& r,
+                                                         const MoveRequest& move) {
+  DG_ASSIGN_OR_RETURN(AgentKey key, ParseAgentName(r.agent));
+  if (!key.scope.empty() && key.scope != r.tenant) {
+    return PermissionDenied("AGENT_OF_ANOTHER_TENANT", "the agent is not the campaign's tenant's");
+  }
+  auto agent = Definition(key);
+  if (!agent.ok()) {
+    if (agent.status().code() == absl::StatusCode::kNotFound) {
+      return FailedPrecondition("AGENT_NOT_ELIGIBLE", "no such agent takes this campaign's calls");
+    }
+    return agent.status();
+  }
+  if (!Eligible(*agent, r)) {
+    return FailedPrecondition("AGENT_NOT_ELIGIBLE",
+                              "the agent does not take this campaign's calls with its skills");
+  }
+  auto before = store_->GetStatus(key);
+  if (!before.ok()) return before.status();
+  const absl::Time ready_since = before->since;
+  auto m = Apply(key, move);
+  if (!m.ok()) {
+    if (m.status().code() == absl::StatusCode::kFailedPrecondition ||
+        m.status().code() == absl::StatusCode::kAborted) {
+      return FailedPrecondition("AGENT_NOT_READY", "the agent is not ready for a call");
+    }
+    return m.status();
+  }
+  return Reserved{key, m->next, m->next.since - ready_since, false};
 }
 
 absl::TimeZone AgentStateManager::ZoneOf(const AgentKey& key) const {

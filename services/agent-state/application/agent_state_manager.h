@@ -51,6 +51,7 @@ struct ReserveRequest {
   std::string campaign;  // "tenants/{tenant}/campaigns/{id}"
   std::string call_id;
   std::vector<std::pair<std::string, int>> skills;  // name, minimum level
+  std::string agent;  // optional: reserve this agent only (an agent's own dial)
 };
 
 struct Reserved {
@@ -142,6 +143,7 @@ class AgentStateManager {
 
  private:
   bool Eligible(const v1::Agent& agent, const ReserveRequest& r) const;
+  absl::StatusOr<Reserved> ReserveNamed(const ReserveRequest& r, const MoveRequest& move);
   absl::StatusOr<v1::Agent> Definition(const AgentKey& key);
   absl::Status ValidateDefinition(const AgentKey& key, const v1::Agent& agent) const;
   absl::StatusOr<Page> ListScope(const std::string& scope, const std::string& prefix,

@@ -504,6 +504,7 @@ grpc::ServerUnaryReactor* AgentStateServiceImpl::ReserveAgent(grpc::CallbackServ
           return InvalidField("call_id", "FIELD_TOO_LONG", "at most 128 characters");
         }
         for (const auto& s : req->skills()) r.skills.emplace_back(s.name(), s.level());
+        r.agent = req->agent();
         auto reserved = manager_.Reserve(r);
         if (!reserved.ok()) return reserved.status();
         resp->set_agent(AgentName(reserved->agent));

@@ -156,6 +156,47 @@ TEST_F(AgentStateServiceTest, ACallFromReservationToWrapUp) {
   EXPECT_EQ(out.state(), v1::STATE_READY);
 }
 
+TEST_F(AgentStateServiceTest, AnAgentsOwnDialReservesThatAgentOnly) {
+  // Two ready agents; the one ready longer would be chosen without a name.
+  v1::Agent first = Create(*admin_a_, "as-a", "named-1", "named");
+  v1::Agent second = Create(*admin_a_, "as-a", "named-2", "named");
+  v1::Agent elsewhere = Create(*admin_a_, "as-a", "named-3", "other");
+  LoginReady(*agent_a_, first.name());
+  LoginReady(*agent_a_, second.name());
+  LoginReady(*agent_a_, elsewhere.name());
+  v1::ReserveAgentRequest req;
+  req.set_campaign("tenants/as-a/campaigns/named");
+  req.set_call_id("named-call-1");
+  req.set_agent(second.name());
+  v1::Reservation r;
+  grpc::Status st = stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.agent(), second.name());
+  EXPECT_EQ(StateOf(second.name()), v1::STATE_RESERVED);
+  EXPECT_EQ(StateOf(first.name()), v1::STATE_READY);
+  // Again for the same call: the same reservation.
+  ASSERT_TRUE(stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r).ok());
+  EXPECT_EQ(r.agent(), second.name());
+  // Busy now: not ready for another call, and never someone else instead.
+  req.set_call_id("named-call-2");
+  st = stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r);
+  EXPECT_EQ(ReasonOf(st), "AGENT_NOT_READY");
+  EXPECT_EQ(StateOf(first.name()), v1::STATE_READY);
+  // An agent that does not take the campaign, one that does not exist, and
+  // another tenant's.
+  req.set_agent(elsewhere.name());
+  EXPECT_EQ(ReasonOf(stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r)),
+            "AGENT_NOT_ELIGIBLE");
+  EXPECT_EQ(StateOf(elsewhere.name()), v1::STATE_READY);
+  req.set_agent("tenants/as-a/agents/nobody");
+  EXPECT_EQ(ReasonOf(stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r)),
+            "AGENT_NOT_ELIGIBLE");
+  req.set_agent("tenants/as-b/agents/named-1");
+  st = stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "AGENT_OF_ANOTHER_TENANT");
+}
+
 TEST_F(AgentStateServiceTest, OnlyTheDialerReservesAndOnlyAgentsLogIn) {
   v1::Agent a = Create(*admin_a_, "as-a", "roles-1");
   v1::LoginRequest login;

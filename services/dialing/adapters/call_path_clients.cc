@@ -80,11 +80,12 @@ AgentStateClient::AgentStateClient(std::shared_ptr<client::PeerChannel> agent_st
 
 absl::StatusOr<std::string> AgentStateClient::Reserve(
     const std::string& campaign, const std::vector<v1::SkillRequirement>& skills,
-    const std::string& call_id) {
+    const std::string& call_id, const std::string& agent) {
   client::PeerClient<AgentStub> client(peer_);
   agentstate::v1::ReserveAgentRequest req;
   req.set_campaign(campaign);
   req.set_call_id(call_id);
+  req.set_agent(agent);
   for (const auto& s : skills) {
     auto* k = req.add_skills();
     k->set_name(s.name());

@@ -44,7 +44,8 @@ class AgentStateClient final : public AgentRouter {
   explicit AgentStateClient(std::shared_ptr<client::PeerChannel> agent_state);
   absl::StatusOr<std::string> Reserve(const std::string& campaign,
                                       const std::vector<v1::SkillRequirement>& skills,
-                                      const std::string& call_id) override;
+                                      const std::string& call_id,
+                                      const std::string& agent) override;
   absl::Status Confirm(const std::string& agent, const std::string& call_id) override;
   absl::Status Release(const std::string& agent, const std::string& call_id) override;
   absl::Status EndCall(const std::string& agent, const std::string& call_id) override;

@@ -86,7 +86,8 @@ absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& c
       absl::StrCat(absl::ToInt64Milliseconds(retention_)),
       call.awaiting_disposition() ? "1" : "0",
       call.contact(),
-      call.state() != v1::CALL_STATE_ENDED ? "1" : "0",
+      // Dialing, ringing or talking holds a line; a preview not dialed yet does not.
+      call.state() != v1::CALL_STATE_ENDED && call.state() != v1::CALL_STATE_PREVIEW ? "1" : "0",
       absl::StrCat(std::max<int64_t>(0, max_tenant_lines)),
       // A line held longer than 4 hours belongs to a call nobody ended.
       absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.dial_time()) - absl::Hours(4)))};

@@ -45,17 +45,16 @@ absl::StatusOr<CampaignKey> ParseCampaignName(absl::string_view field, absl::str
 
 namespace {
 
-// The dialer paces progressive, power and predictive campaigns; the
-// agent-driven preview dial and agentless messages are not built yet, so a
-// running or paused campaign cannot be in (or be switched to) those modes.
+// The dialer paces progressive, power and predictive campaigns and serves
+// PREVIEW campaigns' agents; agentless messages are not built yet, so a
+// running or paused campaign cannot be in (or be switched to) that mode.
 absl::Status CheckDialedMode(const v1::Campaign& campaign) {
   const bool live = campaign.state() == v1::CAMPAIGN_STATE_RUNNING ||
                     campaign.state() == v1::CAMPAIGN_STATE_PAUSED;
-  if (live && (campaign.mode() == v1::CAMPAIGN_MODE_PREVIEW ||
-               campaign.mode() == v1::CAMPAIGN_MODE_AGENTLESS)) {
+  if (live && campaign.mode() == v1::CAMPAIGN_MODE_AGENTLESS) {
     return FailedPrecondition("MODE_NOT_DIALED",
-                              "this version dials PROGRESSIVE, POWER and PREDICTIVE campaigns; "
-                              "PREVIEW and AGENTLESS cannot run yet");
+                              "this version dials PREVIEW, PROGRESSIVE, POWER and PREDICTIVE "
+                              "campaigns; AGENTLESS cannot run yet");
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
@@ -13,6 +14,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/core/proto_time.h"
+#include "services/common/core/status_macros.h"
 #include "services/common/core/random.h"
 #include "services/common/kafka/event_publisher.h"
 #include "services/dialing/domain/call_rules.h"
@@ -169,6 +171,11 @@ struct Dialer::Attempt {
   bool machine = false;      // AMD said machine and it was not routed
   bool invalid_number = false;
   bool connected = false;
+  // An agent's own dial (preview, manual): the agent is on the line from the
+  // dial (no reservation on answer, no abandon), and the pacer does not
+  // count it. Empty for the pacer's dials.
+  std::string agent;
+  bool previewing = false;  // a preview held for the agent, not dialed yet
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -354,6 +361,26 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
       continue;
     }
     v1::Call& call = stored.call;
+    if (call.state() == v1::CALL_STATE_PREVIEW) {
+      // Never dialed: ended as skipped, the contact back to its list.
+      call.set_state(v1::CALL_STATE_ENDED);
+      call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+      *call.mutable_end_time() = ToTimestamp(now);
+      call.set_fencing_token(r->token);
+      v1::CallUpdated skipped;
+      *skipped.mutable_call() = call;
+      skipped.set_step("SKIPPED");
+      if (!ports_.calls->Put(r->tenant, r->id, stored, r->token,
+                             {kafka::MakeEnvelope(r->tenant, call.name(), skipped,
+                                                  options_.instance, scheduler_.clock())})
+               .ok()) {
+        continue;
+      }
+      (void)ports_.contacts->Report(call.contact(), stored.lease_id,
+                                    contacts::v1::OUTCOME_KIND_RELEASED, "NOT_DIALED",
+                                    absl::InfinitePast());
+      continue;
+    }
     v1::CallOutcome outcome = v1::CALL_OUTCOME_FAILED;
     if (call.state() == v1::CALL_STATE_CONNECTED) outcome = v1::CALL_OUTCOME_ANSWERED_CONNECTED;
     if (call.state() == v1::CALL_STATE_ANSWERED) outcome = v1::CALL_OUTCOME_ABANDONED;
@@ -376,10 +403,11 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
       ++stats_.reconciled;
       if (outcome == v1::CALL_OUTCOME_ABANDONED) ++stats_.abandoned;
     }
+    // The agent of a connected call, or of its own dial, is freed.
+    if (!call.agent().empty()) (void)ports_.agents->EndCall(call.agent(), call.name());
     if (awaiting) {
-      if (!call.agent().empty()) (void)ports_.agents->EndCall(call.agent(), call.name());
       ScheduleDispositionTimeout(r->tenant, call_id, now);
-    } else {
+    } else if (!stored.lease_id.empty()) {  // a manual dial has no lease
       ContactNext next = AfterAttempt(*r->campaign, outcome, false,
                                       stored.contact_attempts + 1, now);
       (void)ports_.contacts->Report(call.contact(), stored.lease_id, next.kind, next.outcome,
@@ -902,6 +930,16 @@ void Dialer::Handle(const telephony::CallEvent& e) {
       }
       if (route) call.set_state(v1::CALL_STATE_ANSWERED);
       (void)Store(*a, "ANSWERED");
+      if (!a->agent.empty()) {
+        // The agent dialed it and is on the line: connected at once.
+        {
+          std::lock_guard<std::mutex> lock(r.mu);
+          a->waiting_agent = false;
+        }
+        absl::Status st = telephony_->ConnectToAgent(e.attempt_id, telephony::AgentId(a->agent));
+        (void)st;  // the callee may be gone already: Ended follows either way
+        return;
+      }
       if (!route) {
         absl::Status st = message.empty()
                               ? telephony_->HangUp(e.attempt_id)
@@ -1044,7 +1082,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     const std::vector<std::string> pool(a->campaign->caller_ids().begin(),
                                         a->campaign->caller_ids().end());
     rested = r.caller_ids.Evaluate(pool, ended.at);
-    if (live || connected) {
+    if ((live || connected) && a->agent.empty()) {  // the pacer's own dials
       pacing::FinishedCall fc;
       fc.live_person = live;
       fc.abandoned = outcome == v1::CALL_OUTCOME_ABANDONED;
@@ -1075,13 +1113,16 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     ++stats_.caller_ids_rested;
   }
   DropAttempt(a->id);
-  if (connected && !call.agent().empty()) {
+  // The agent of a connected call, or of its own dial (on the line from the
+  // dial), goes to wrap-up.
+  if ((connected || !a->agent.empty()) && !call.agent().empty()) {
     (void)ports_.agents->EndCall(call.agent(), call.name());
   }
   if (awaiting) {
     ScheduleDispositionTimeout(r.tenant, a->id, scheduler_.clock().Now());
     return;
   }
+  if (a->lease.lease_id.empty()) return;  // a manual dial: no contact lease
   ContactNext next = AfterAttempt(*a->campaign, outcome, invalid, a->stored.contact_attempts + 1,
                                   scheduler_.clock().Now());
   absl::Status st = ports_.contacts->Report(call.contact(), a->lease.lease_id, next.kind,
@@ -1090,6 +1131,346 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     Log(LogLevel::kWarning, "dialing", "outcome not reported to contacts",
         {{"call", call.name()}, {"error", st.ToString()}});
   }
+}
+
+// --- Agents' own dials ---------------------------------------------------------
+
+absl::StatusOr<std::shared_ptr<Dialer::Runner>> Dialer::OwnedRunner(
+    const std::string& tenant, const std::string& campaign_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = runners_.find(absl::StrCat(tenant, "/", campaign_id));
+    if (it != runners_.end()) {
+      std::lock_guard<std::mutex> rlock(it->second->mu);
+      if (it->second->dialing) return it->second;
+    }
+  }
+  auto stored = ports_.campaigns->Get(tenant, campaign_id);
+  if (!stored.ok()) return stored.status();
+  v1::Campaign campaign;
+  if (!campaign.ParseFromString(stored->definition)) {
+    return absl::InternalError("stored campaign does not parse");
+  }
+  if (campaign.state() != v1::CAMPAIGN_STATE_RUNNING) {
+    return FailedPrecondition("CAMPAIGN_NOT_RUNNING", "the campaign is not running");
+  }
+  return Unavailable("NOT_CAMPAIGN_OWNER",
+                     "the campaign is dialed by another replica or not claimed yet: retry");
+}
+
+absl::StatusOr<Preview> Dialer::PreviewContact(const std::string& tenant,
+                                               const std::string& campaign_id,
+                                               const std::string& agent) {
+  DG_ASSIGN_OR_RETURN(std::shared_ptr<Runner> r, OwnedRunner(tenant, campaign_id));
+  const absl::Time now = scheduler_.clock().Now();
+  std::shared_ptr<Attempt> a;
+  std::vector<std::string> expired;
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    if (r->campaign->mode() != v1::CAMPAIGN_MODE_PREVIEW) {
+      return FailedPrecondition("NOT_PREVIEW_CAMPAIGN",
+                                "only a PREVIEW campaign's contacts are previewed");
+    }
+    for (const auto& [id, held] : r->live) {  // a retry: the agent's preview as it is
+      if (held->previewing && held->agent == agent) {
+        return Preview{held->stored.call, held->lease.contact,
+                       held->created_at + options_.preview_timeout};
+      }
+    }
+    while (!r->hopper.empty() && r->hopper.front().expire_time < now + options_.lease_margin) {
+      expired.push_back(r->hopper.front().contact.name());
+      r->hopper.pop_front();
+    }
+    if (!r->hopper.empty()) {
+      a = std::make_shared<Attempt>();
+      a->runner = r;
+      a->id = absl::StrCat("c", RandomHex(10));
+      a->lease = std::move(r->hopper.front());
+      r->hopper.pop_front();
+      a->campaign = r->campaign;
+      a->created_at = now;
+      a->in_flight = false;
+      a->agent = agent;
+      a->previewing = true;
+      r->live[a->id] = a;
+    }
+  }
+  for (const auto& contact : expired) (void)ports_.calls->RemoveFromHopper(tenant, campaign_id, contact);
+  if (a == nullptr) {
+    return FailedPrecondition("HOPPER_EMPTY", "no callable contact to preview now: try again");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    attempts_[a->id] = a;
+  }
+  v1::Call& call = a->stored.call;
+  call.set_name(absl::StrCat("tenants/", tenant, "/calls/", a->id));
+  call.set_campaign(r->name);
+  call.set_contact(a->lease.contact.name());
+  call.set_agent(agent);
+  call.set_state(v1::CALL_STATE_PREVIEW);
+  call.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  a->stored.lease_id = a->lease.lease_id;
+  a->stored.contact_attempts = a->lease.contact.attempts();
+  absl::Status st = Store(*a, "PREVIEWED");
+  if (!st.ok()) {
+    DropAttempt(a->id);
+    std::lock_guard<std::mutex> lock(r->mu);
+    if (!r->lost) r->hopper.push_front(a->lease);  // still in the Redis hopper
+    return Unavailable("CALL_NOT_STORED", "the preview could not be stored: retry");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.previews;
+  }
+  const std::string id = a->id;
+  scheduler_.After(options_.preview_timeout, [this, tenant, id] {
+    executor_.Post(KeyOf(id), [this, tenant, id] {
+      auto held = PreviewAttempt(tenant, id);
+      if (held.ok()) (void)EndPreview(*held, "TIMED_OUT");
+    });
+  });
+  return Preview{call, a->lease.contact, now + options_.preview_timeout};
+}
+
+// The preview `call_id` of this replica, taken from its agent (previewing
+// false) so that one dial or skip wins.
+absl::StatusOr<std::shared_ptr<Dialer::Attempt>> Dialer::PreviewAttempt(
+    const std::string& tenant, const std::string& call_id) {
+  auto a = FindAttempt(call_id);
+  if (a != nullptr && a->runner->tenant == tenant) {
+    std::lock_guard<std::mutex> lock(a->runner->mu);
+    if (!a->previewing) {  // being dialed or skipped right now
+      return FailedPrecondition("CALL_NOT_IN_PREVIEW",
+                                "the call is not a preview waiting for its agent");
+    }
+    a->previewing = false;
+    return a;
+  }
+  auto stored = ports_.calls->Get(tenant, call_id);
+  if (!stored.ok()) return stored.status();
+  if (stored->call.state() != v1::CALL_STATE_PREVIEW) {
+    return FailedPrecondition("CALL_NOT_IN_PREVIEW", "the call is not a preview waiting for its agent");
+  }
+  return Unavailable("NOT_CAMPAIGN_OWNER",
+                     "the preview is held by another replica of the campaign: retry");
+}
+
+absl::StatusOr<v1::Call> Dialer::EndPreview(const std::shared_ptr<Attempt>& a,
+                                            absl::string_view why) {
+  v1::Call& call = a->stored.call;
+  call.set_state(v1::CALL_STATE_ENDED);
+  call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+  *call.mutable_end_time() = ToTimestamp(scheduler_.clock().Now());
+  absl::Status st = Store(*a, "SKIPPED");
+  DropAttempt(a->id);
+  if (!st.ok()) return st;
+  (void)ports_.contacts->Report(call.contact(), a->lease.lease_id,
+                                contacts::v1::OUTCOME_KIND_RELEASED,
+                                absl::StrCat("PREVIEW_", why), absl::InfinitePast());
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.previews_skipped;
+  return call;
+}
+
+absl::StatusOr<v1::Call> Dialer::SkipPreview(const std::string& tenant, const std::string& call_id,
+                                             const std::string& reason) {
+  DG_ASSIGN_OR_RETURN(std::shared_ptr<Attempt> a, PreviewAttempt(tenant, call_id));
+  Log(LogLevel::kInfo, "dialing", "preview skipped",
+      {{"call", a->stored.call.name()}, {"agent", a->agent}, {"reason", reason}});
+  return EndPreview(a, "SKIPPED");
+}
+
+absl::StatusOr<v1::Call> Dialer::DialPreview(const std::string& tenant, const std::string& call_id) {
+  DG_ASSIGN_OR_RETURN(std::shared_ptr<Attempt> a, PreviewAttempt(tenant, call_id));
+  std::vector<std::string> numbers;
+  for (const auto& phone : a->lease.contact.phones()) {
+    if (phone.callable() && !phone.number().e164().empty()) numbers.push_back(phone.number().e164());
+  }
+  a->stored.call.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  return AgentDial(a, numbers);
+}
+
+absl::StatusOr<v1::Call> Dialer::ManualDial(const std::string& tenant,
+                                            const std::string& campaign_id,
+                                            const std::string& agent, const std::string& number,
+                                            const std::string& contact) {
+  DG_ASSIGN_OR_RETURN(std::shared_ptr<Runner> r, OwnedRunner(tenant, campaign_id));
+  auto a = std::make_shared<Attempt>();
+  a->runner = r;
+  a->id = absl::StrCat("c", RandomHex(10));
+  a->created_at = scheduler_.clock().Now();
+  a->in_flight = false;
+  a->agent = agent;
+  a->lease.contact.set_name(contact);
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    a->campaign = r->campaign;
+    r->live[a->id] = a;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    attempts_[a->id] = a;
+  }
+  v1::Call& call = a->stored.call;
+  call.set_name(absl::StrCat("tenants/", tenant, "/calls/", a->id));
+  call.set_campaign(r->name);
+  call.set_contact(contact);
+  call.set_agent(agent);
+  call.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+  return AgentDial(a, {number});
+}
+
+absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
+                                           const std::vector<std::string>& numbers) {
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  const bool preview = call.state() == v1::CALL_STATE_PREVIEW;
+  // Nothing dialed: a preview goes back to its agent, a manual dial leaves
+  // no trace.
+  auto undo = [&] {
+    if (!preview) {
+      DropAttempt(a->id);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(r.mu);
+    a->previewing = true;
+  };
+  compliance::v1::DialDecision allowed;
+  bool found = false;
+  std::vector<std::string> refusals;
+  absl::Time retry_at = absl::InfinitePast();
+  for (size_t i = 0; i < numbers.size() && !found; ++i) {
+    compliance::v1::CheckDialRequest req;
+    req.set_campaign(r.name);
+    req.set_contact(call.contact());
+    req.set_phone_number(numbers[i]);
+    req.set_dialing_mode(call.dialing_mode());
+    if (preview) *req.mutable_callee() = CalleeOf(a->lease.contact);
+    req.set_request_id(absl::StrCat(a->id, "-", i + 1));
+    auto decision = Check(req);
+    if (!decision.ok()) {
+      undo();
+      return Unavailable("NO_DECISION",
+                         absl::StrCat("compliance did not answer, nothing was dialed: ",
+                                      decision.status().message()));
+    }
+    if (decision->allowed()) {
+      allowed = *std::move(decision);
+      found = true;
+      break;
+    }
+    for (const auto& reason : decision->reasons()) {
+      refusals.push_back(absl::StrCat(numbers[i], " ", reason.code(),
+                                      reason.detail().empty() ? "" : ": ", reason.detail()));
+    }
+    if (decision->has_next_allowed_time()) {
+      const absl::Time t = FromTimestamp(decision->next_allowed_time());
+      retry_at = retry_at == absl::InfinitePast() ? t : std::min(retry_at, t);
+    }
+  }
+  const absl::Time now = scheduler_.clock().Now();
+  if (!found) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.denied;
+    }
+    std::string message = numbers.empty() ? "the contact has no callable number"
+                                           : absl::StrJoin(refusals, "; ");
+    if (retry_at != absl::InfinitePast()) {
+      absl::StrAppend(&message, " (allowed from ", absl::FormatTime(retry_at), ")");
+    }
+    if (preview) {
+      // The contact waits for the time compliance names, as the pacer's
+      // refused dials do; the preview is over.
+      call.set_state(v1::CALL_STATE_ENDED);
+      call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+      *call.mutable_end_time() = ToTimestamp(now);
+      (void)Store(*a, "NOT_ALLOWED");
+      const bool later = retry_at != absl::InfinitePast();
+      (void)ports_.contacts->Report(
+          call.contact(), a->lease.lease_id,
+          later ? contacts::v1::OUTCOME_KIND_RETRY : contacts::v1::OUTCOME_KIND_COMPLETED,
+          "NOT_ALLOWED", later ? retry_at : absl::InfinitePast());
+    }
+    DropAttempt(a->id);
+    return FailedPrecondition("DIAL_NOT_ALLOWED", message);
+  }
+  // The agent first: it is on the line from the dial.
+  std::vector<v1::SkillRequirement> skills(a->campaign->skills().begin(),
+                                           a->campaign->skills().end());
+  call.set_phone_number(allowed.phone_number().e164());
+  call.set_decision_id(allowed.decision_id());
+  *call.mutable_dial_time() = ToTimestamp(now);
+  auto reserved = ports_.agents->Reserve(r.name, skills, call.name(), a->agent);
+  absl::Status agent_ok = reserved.status();
+  if (agent_ok.ok()) agent_ok = ports_.agents->Confirm(a->agent, call.name());
+  if (!agent_ok.ok()) {
+    // Allowed but not placed: compliance gets its attempt back.
+    if (preview) {
+      call.set_state(v1::CALL_STATE_ENDED);
+      call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+      *call.mutable_end_time() = ToTimestamp(now);
+      (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
+                                                    options_.instance, scheduler_.clock())});
+      GiveBack(r, a->lease);
+    } else {
+      (void)ports_.calls->Publish(
+          r.tenant, {kafka::MakeEnvelope(r.tenant, call.name(), [&] {
+            v1::Call c = call;
+            c.set_state(v1::CALL_STATE_ENDED);
+            c.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+            *c.mutable_end_time() = ToTimestamp(now);
+            return AttemptEnded(c);
+          }(), options_.instance, scheduler_.clock())});
+    }
+    if (reserved.ok()) (void)ports_.agents->Release(a->agent, call.name());
+    DropAttempt(a->id);
+    return agent_ok;
+  }
+  std::string caller_id;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    caller_id = PickCallerId(*a->campaign, call.phone_number(), r.caller_turn++,
+                             r.caller_ids.Resting(now));
+  }
+  call.set_caller_id(caller_id);
+  call.set_state(v1::CALL_STATE_DIALING);
+  absl::Status stored = Store(*a, "DIALED");
+  absl::Status placed = stored;
+  if (stored.ok()) {
+    telephony::CallRequest req;
+    req.attempt_id = telephony::AttemptId(a->id);
+    req.caller_id = caller_id;
+    req.to = call.phone_number();
+    req.ring_timeout = a->campaign->has_ring_timeout()
+                           ? FromDurationProto(a->campaign->ring_timeout())
+                           : absl::Seconds(25);
+    req.amd = telephony::AmdMode::kOff;  // the agent hears who answers
+    placed = telephony_ == nullptr ? Unavailable("NO_CARRIER", "no telephony port")
+                                   : telephony_->PlaceCall(req);
+  }
+  if (!placed.ok()) {
+    if (stored.ok() || stored.code() == absl::StatusCode::kResourceExhausted) EndNotPlaced(*a, now);
+    (void)ports_.agents->EndCall(a->agent, call.name());
+    DropAttempt(a->id);
+    if (preview) {
+      bool lost;
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        lost = r.lost;
+      }
+      if (!lost) GiveBack(r, a->lease);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    ++(stored.code() == absl::StatusCode::kResourceExhausted ? stats_.line_quota
+                                                              : stats_.place_errors);
+    return placed;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.placed;
+  ++stats_.agent_dials;
+  return call;
 }
 
 // --- Dispositions --------------------------------------------------------------
@@ -1147,8 +1528,11 @@ absl::StatusOr<v1::Call> Dialer::SetDisposition(const std::string& tenant,
         tenant, call.phone_number(), absl::StrCat("do-not-call disposition on ", call.name()));
     if (!st.ok()) return st;  // nothing written: the agent retries
   }
-  absl::Status reported = ports_.contacts->Report(call.contact(), stored->lease_id, next.kind,
-                                                  next.outcome, next.next_callable);
+  absl::Status reported =
+      stored->lease_id.empty()  // a manual dial: no contact lease to report against
+          ? absl::OkStatus()
+          : ports_.contacts->Report(call.contact(), stored->lease_id, next.kind, next.outcome,
+                                    next.next_callable);
   if (reported.code() == absl::StatusCode::kUnavailable) return reported;
   if (!reported.ok()) {
     Log(LogLevel::kWarning, "dialing", "disposition not reported to contacts",
@@ -1178,9 +1562,11 @@ void Dialer::ExpireDisposition(const std::string& tenant, const std::string& cal
   auto stored = ports_.calls->Get(tenant, call_id);
   if (!stored.ok() || !stored->call.awaiting_disposition()) return;
   v1::Call& call = stored->call;
-  (void)ports_.contacts->Report(call.contact(), stored->lease_id,
-                                contacts::v1::OUTCOME_KIND_COMPLETED, "NO_DISPOSITION",
-                                absl::InfinitePast());
+  if (!stored->lease_id.empty()) {
+    (void)ports_.contacts->Report(call.contact(), stored->lease_id,
+                                  contacts::v1::OUTCOME_KIND_COMPLETED, "NO_DISPOSITION",
+                                  absl::InfinitePast());
+  }
   call.set_awaiting_disposition(false);
   v1::CallUpdated updated;
   *updated.mutable_call() = call;

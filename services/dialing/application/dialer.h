@@ -71,6 +71,15 @@ struct DialerOptions {
   // campaigns and replicas: checked atomically with a call's first write.
   std::function<int64_t(const std::string& tenant)> tenant_max_lines;
   absl::Duration line_quota_backoff = absl::Seconds(1);
+  // A PREVIEW campaign's contact held for an agent is skipped after this.
+  absl::Duration preview_timeout = absl::Minutes(2);
+};
+
+// A contact held for an agent of a PREVIEW campaign.
+struct Preview {
+  v1::Call call;
+  contacts::v1::Contact contact;
+  absl::Time expire_time;
 };
 
 struct DialerStats {
@@ -78,6 +87,7 @@ struct DialerStats {
   int64_t answered = 0, connected = 0, abandoned = 0, machines = 0, ended = 0;
   int64_t hopper_dry = 0, fenced = 0, reconciled = 0, dispositions = 0, store_errors = 0;
   int64_t caller_ids_rested = 0, line_quota = 0;
+  int64_t previews = 0, previews_skipped = 0, agent_dials = 0;
   int64_t owned_campaigns = 0, in_flight = 0;
 };
 
@@ -107,6 +117,22 @@ class Dialer final : public telephony::CallEventSink {
                                           const std::string& actor);
   absl::StatusOr<v1::Call> GetCall(const std::string& tenant, const std::string& call_id);
 
+  // Dials an agent makes itself (preview, manual), each through CheckDial
+  // just before it is placed; served by the replica that owns the campaign
+  // (elsewhere UNAVAILABLE NOT_CAMPAIGN_OWNER: retry). FAILED_PRECONDITION
+  // DIAL_NOT_ALLOWED (compliance refused: nothing dialed), AGENT_NOT_READY /
+  // AGENT_NOT_ELIGIBLE (agent state), NOT_PREVIEW_CAMPAIGN,
+  // CALL_NOT_IN_PREVIEW, HOPPER_EMPTY; UNAVAILABLE NO_DECISION (compliance
+  // did not answer: nothing dialed).
+  absl::StatusOr<Preview> PreviewContact(const std::string& tenant, const std::string& campaign_id,
+                                         const std::string& agent);
+  absl::StatusOr<v1::Call> DialPreview(const std::string& tenant, const std::string& call_id);
+  absl::StatusOr<v1::Call> SkipPreview(const std::string& tenant, const std::string& call_id,
+                                       const std::string& reason);
+  absl::StatusOr<v1::Call> ManualDial(const std::string& tenant, const std::string& campaign_id,
+                                      const std::string& agent, const std::string& number,
+                                      const std::string& contact);
+
   DialerStats Stats() const;
 
  private:
@@ -127,6 +153,17 @@ class Dialer final : public telephony::CallEventSink {
   // ExpireDisposition of the call `disposition_timeout` after `ended`.
   void ScheduleDispositionTimeout(const std::string& tenant, const std::string& call_id,
                                   absl::Time ended);
+  absl::StatusOr<std::shared_ptr<Runner>> OwnedRunner(const std::string& tenant,
+                                                      const std::string& campaign_id);
+  absl::StatusOr<std::shared_ptr<Attempt>> PreviewAttempt(const std::string& tenant,
+                                                          const std::string& call_id);
+  // An agent's dial of `numbers` (the first allowed one), placed with the
+  // agent on the line from the start.
+  absl::StatusOr<v1::Call> AgentDial(const std::shared_ptr<Attempt>& attempt,
+                                     const std::vector<std::string>& numbers);
+  // Ends a preview undialed: the contact back to its list.
+  absl::StatusOr<v1::Call> EndPreview(const std::shared_ptr<Attempt>& attempt,
+                                      absl::string_view why);
   void Handle(const telephony::CallEvent& event);
   void TryConnect(const std::string& attempt_id);
   void Finish(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);

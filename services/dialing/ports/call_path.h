@@ -67,10 +67,13 @@ class AgentRouter {
  public:
   virtual ~AgentRouter() = default;
   // Reserves a ready agent of `campaign` with `skills` for `call_id`
-  // (idempotent by call id). NOT_FOUND / RESOURCE_EXHAUSTED: nobody free.
+  // (idempotent by call id); with `agent`, that agent only (its own dial:
+  // FAILED_PRECONDITION AGENT_NOT_READY / AGENT_NOT_ELIGIBLE). Nobody free:
+  // FAILED_PRECONDITION NO_AGENT_AVAILABLE.
   virtual absl::StatusOr<std::string> Reserve(const std::string& campaign,
                                               const std::vector<v1::SkillRequirement>& skills,
-                                              const std::string& call_id) = 0;
+                                              const std::string& call_id,
+                                              const std::string& agent = "") = 0;
   virtual absl::Status Confirm(const std::string& agent, const std::string& call_id) = 0;
   virtual absl::Status Release(const std::string& agent, const std::string& call_id) = 0;
   virtual absl::Status EndCall(const std::string& agent, const std::string& call_id) = 0;

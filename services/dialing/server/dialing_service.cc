@@ -27,6 +27,35 @@ const std::vector<auth::Role> kCallReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR
                                               ROLE_INTEGRATION, ROLE_VENDOR_ADMIN,
                                               ROLE_PLATFORM_SERVICE};
 const std::vector<auth::Role> kDisposers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TENANT_ADMIN};
+// Who dials as an agent (the agent's desktop, or an integration driving it).
+const std::vector<auth::Role> kAgentDialers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TENANT_ADMIN,
+                                               ROLE_INTEGRATION};
+
+// The agent of an agent's own dial: the campaign tenant's agent or a pool
+// agent (agent state checks that it takes the campaign's calls).
+absl::Status CheckAgentName(const std::string& tenant, const std::string& agent) {
+  if (agent.empty()) return InvalidField("agent", "FIELD_REQUIRED", "the agent is required");
+  auto own = ParseName("agent", agent, "tenants/{tenant}/agents/{agent}");
+  if (own.ok()) {
+    if ((*own)[0] != tenant) {
+      return PermissionDenied("AGENT_OF_ANOTHER_TENANT", "the agent is not the campaign tenant's");
+    }
+    return absl::OkStatus();
+  }
+  auto pool = ParseName("agent", agent, "agentPools/{pool}/agents/{agent}");
+  if (pool.ok()) return absl::OkStatus();
+  return InvalidField("agent", "MALFORMED_NAME",
+                      "must be tenants/{tenant}/agents/{agent} or agentPools/{pool}/agents/{agent}");
+}
+
+// E.164: '+', then 7 to 15 digits, the first not 0.
+bool IsE164(const std::string& n) {
+  if (n.size() < 8 || n.size() > 16 || n[0] != '+' || n[1] < '1' || n[1] > '9') return false;
+  for (size_t i = 2; i < n.size(); ++i) {
+    if (n[i] < '0' || n[i] > '9') return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -150,6 +179,75 @@ grpc::ServerUnaryReactor* DialingServiceImpl::SetDisposition(grpc::CallbackServe
                                                 : absl::InfinitePast();
                       return Into(dialer_.SetDisposition(ids[0], ids[1], req->code(), callback,
                                                          call.principal.credential),
+                                  resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::PreviewContact(grpc::CallbackServerContext* ctx,
+                                                             const v1::PreviewContactRequest* req,
+                                                             v1::PreviewContactResponse* resp) {
+  return ServeUnary(env_, ctx, "PreviewContact", *req, Resource{"campaign", req->campaign()},
+                    kAgentDialers, [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(CampaignKey key,
+                                          ParseCampaignName("campaign", req->campaign()));
+                      DG_RETURN_IF_ERROR(CheckAgentName(key.tenant, req->agent()));
+                      DG_ASSIGN_OR_RETURN(Preview p,
+                                          dialer_.PreviewContact(key.tenant, key.id, req->agent()));
+                      *resp->mutable_call() = std::move(p.call);
+                      *resp->mutable_contact() = std::move(p.contact);
+                      *resp->mutable_expire_time() = ToTimestamp(p.expire_time);
+                      return absl::OkStatus();
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::DialPreview(grpc::CallbackServerContext* ctx,
+                                                          const v1::DialPreviewRequest* req,
+                                                          v1::Call* resp) {
+  return ServeUnary(env_, ctx, "DialPreview", *req, Resource{"name", req->name()}, kAgentDialers,
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      return Into(dialer_.DialPreview(ids[0], ids[1]), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::SkipPreview(grpc::CallbackServerContext* ctx,
+                                                          const v1::SkipPreviewRequest* req,
+                                                          v1::Call* resp) {
+  return ServeUnary(env_, ctx, "SkipPreview", *req, Resource{"name", req->name()}, kAgentDialers,
+                    [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      if (req->reason().size() > 200) {
+                        return InvalidField("reason", "FIELD_TOO_LONG", "at most 200 characters");
+                      }
+                      return Into(dialer_.SkipPreview(ids[0], ids[1], req->reason()), resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerContext* ctx,
+                                                         const v1::ManualDialRequest* req,
+                                                         v1::Call* resp) {
+  return ServeUnary(env_, ctx, "ManualDial", *req, Resource{"campaign", req->campaign()},
+                    kAgentDialers, [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(CampaignKey key,
+                                          ParseCampaignName("campaign", req->campaign()));
+                      DG_RETURN_IF_ERROR(CheckAgentName(key.tenant, req->agent()));
+                      if (!IsE164(req->phone_number())) {
+                        return InvalidField("phone_number", "INVALID_PHONE_NUMBER",
+                                            "an E.164 number is required, e.g. +442079460123");
+                      }
+                      if (!req->contact().empty()) {
+                        auto c = ParseName("contact", req->contact(),
+                                           "tenants/{tenant}/contactLists/{list}/contacts/{contact}");
+                        if (!c.ok()) return c.status();
+                        if ((*c)[0] != key.tenant) {
+                          return PermissionDenied("CONTACT_OF_ANOTHER_TENANT",
+                                                  "the contact is not the campaign tenant's");
+                        }
+                      }
+                      return Into(dialer_.ManualDial(key.tenant, key.id, req->agent(),
+                                                     req->phone_number(), req->contact()),
                                   resp);
                     });
 }

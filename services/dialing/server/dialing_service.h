@@ -52,6 +52,17 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
   grpc::ServerUnaryReactor* SetDisposition(grpc::CallbackServerContext* ctx,
                                            const v1::SetDispositionRequest* req,
                                            v1::Call* resp) override;
+  grpc::ServerUnaryReactor* PreviewContact(grpc::CallbackServerContext* ctx,
+                                           const v1::PreviewContactRequest* req,
+                                           v1::PreviewContactResponse* resp) override;
+  grpc::ServerUnaryReactor* DialPreview(grpc::CallbackServerContext* ctx,
+                                        const v1::DialPreviewRequest* req,
+                                        v1::Call* resp) override;
+  grpc::ServerUnaryReactor* SkipPreview(grpc::CallbackServerContext* ctx,
+                                        const v1::SkipPreviewRequest* req,
+                                        v1::Call* resp) override;
+  grpc::ServerUnaryReactor* ManualDial(grpc::CallbackServerContext* ctx,
+                                       const v1::ManualDialRequest* req, v1::Call* resp) override;
 
  private:
   CampaignManager::Caller CallerOf(const CallContext& call) const;

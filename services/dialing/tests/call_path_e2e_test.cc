@@ -12,6 +12,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -25,7 +26,9 @@
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/dialing/v1/call_events.pb.h"
 #include "dialgrid/dialing/v1/dialing.grpc.pb.h"
+#include "services/common/core/errors.h"
 #include "services/common/core/proto_time.h"
+#include "services/common/server/grpc_status.h"
 #include "tests/fixtures/test_platform.h"
 #include "tests/fixtures/topic_recorder.h"
 
@@ -36,6 +39,8 @@ using dialgrid::testing::TestPlatform;
 namespace as = agentstate::v1;
 namespace cm = compliance::v1;
 namespace ct = contacts::v1;
+
+std::string ReasonOf(const grpc::Status& st) { return dialgrid::ReasonOf(FromGrpcStatus(st)); }
 
 constexpr char kTenant[] = "e2e";
 constexpr int kContacts = 80;
@@ -222,7 +227,8 @@ class CallPathTest : public ::testing::Test {
     return numbers;
   }
 
-  static void CreateCampaign(const std::string& id, const std::string& list) {
+  static void CreateCampaign(const std::string& id, const std::string& list,
+                             v1::CampaignMode mode = v1::CAMPAIGN_MODE_PREDICTIVE) {
     auto stub = v1::DialingService::NewStub(p_->Channel("dialing"));
     v1::CreateCampaignRequest req;
     req.set_parent(T());
@@ -230,7 +236,7 @@ class CallPathTest : public ::testing::Test {
     auto* c = req.mutable_campaign();
     c->set_display_name("E2E " + id);
     c->add_contact_lists(T() + "/contactLists/" + list);
-    c->set_mode(v1::CAMPAIGN_MODE_PREDICTIVE);
+    c->set_mode(mode);
     c->set_max_lines(20);
     *c->mutable_ring_timeout() = ToDurationProto(absl::Seconds(15));
     c->add_caller_ids("+442079460999");
@@ -494,6 +500,138 @@ TEST_F(CallPathTest, APredictiveCampaignRunsThroughItsListLegallyAndEveryStepIsO
     return comp->GetAbandonRate(Ctx(*admin_).get(), ar, &rate).ok() &&
            rate.last_24_hours().live_answers() == live;
   }));
+}
+
+// An agent's own dials through the whole platform: a PREVIEW campaign's
+// contact previewed and dialed, another skipped, and manual dials, one to a
+// number on the do-not-call list (refused, never placed) and one allowed;
+// every dial after an allowed decision, the named agent on the call.
+TEST_F(CallPathTest, AnAgentsPreviewAndManualDialsGoThroughComplianceAndAgentState) {
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(),
+                                                          {"calls", "dialing"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  auto numbers = CreateContacts("preview", 3, 300);
+  SetUpCompliance(numbers);
+  CreateCampaign("preview-1", "preview", v1::CAMPAIGN_MODE_PREVIEW);
+  CreateAgents("preview-1", 1, "pv");
+  const std::string agent = T() + "/agents/pv0";
+  StartCampaign("preview-1");
+  auto dialing = v1::DialingService::NewStub(p_->Channel("dialing"));
+  auto agents = as::AgentStateService::NewStub(p_->Channel("agentstate"));
+  auto state_of = [&] {
+    as::GetAgentRequest g;
+    g.set_name(agent);
+    as::Agent a;
+    return agents->GetAgent(Ctx(*admin_).get(), g, &a).ok() ? a.status().state()
+                                                            : as::STATE_UNSPECIFIED;
+  };
+  // The campaign is claimed and its hopper filled within a few seconds.
+  v1::PreviewContactRequest pr;
+  pr.set_campaign(T() + "/campaigns/preview-1");
+  pr.set_agent(agent);
+  v1::PreviewContactResponse preview;
+  grpc::Status st;
+  for (int i = 0; i < 100; ++i) {
+    st = dialing->PreviewContact(Ctx(*agent_).get(), pr, &preview);
+    if (st.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(st.ok()) << st.error_message() << Tail("dialing");
+  EXPECT_EQ(preview.call().state(), v1::CALL_STATE_PREVIEW);
+  EXPECT_FALSE(preview.contact().phones().empty());
+  EXPECT_EQ(state_of(), as::STATE_READY);  // looking is not calling
+  v1::DialPreviewRequest dr;
+  dr.set_name(preview.call().name());
+  v1::Call call;
+  st = dialing->DialPreview(Ctx(*agent_).get(), dr, &call);
+  ASSERT_TRUE(st.ok()) << st.error_message() << Tail("dialing");
+  EXPECT_EQ(call.dialing_mode(), type::v1::DIALING_MODE_PREVIEW);
+  EXPECT_FALSE(call.decision_id().empty());
+  EXPECT_EQ(state_of(), as::STATE_ON_CALL);  // on the line from the dial
+  // The call ends (answered and talked, or not); the agent wraps up, gives
+  // a disposition if it talked, and is ready again.
+  auto wait_ended = [&](const std::string& name) {
+    v1::GetCallRequest g;
+    g.set_name(name);
+    v1::Call c;
+    for (int i = 0; i < 150; ++i) {
+      if (dialing->GetCall(Ctx(*agent_).get(), g, &c).ok() && c.state() == v1::CALL_STATE_ENDED) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return c;
+  };
+  auto finish = [&](const v1::Call& c) {
+    EXPECT_EQ(c.state(), v1::CALL_STATE_ENDED) << c.ShortDebugString();
+    EXPECT_NE(c.outcome(), v1::CALL_OUTCOME_ABANDONED);
+    EXPECT_EQ(c.agent(), agent);
+    if (c.awaiting_disposition()) {
+      v1::SetDispositionRequest d;
+      d.set_name(c.name());
+      d.set_code("sale");
+      v1::Call out;
+      grpc::Status ds = dialing->SetDisposition(Ctx(*agent_).get(), d, &out);
+      EXPECT_TRUE(ds.ok()) << ds.error_message();
+    }
+    as::SetReadyRequest ready;
+    ready.set_name(agent);
+    as::AgentStatus status;
+    grpc::Status rs = agents->SetReady(Ctx(*agent_).get(), ready, &status);
+    EXPECT_TRUE(rs.ok()) << rs.error_message();
+  };
+  finish(wait_ended(call.name()));
+
+  // The next preview is skipped: never checked, never dialed.
+  v1::PreviewContactResponse second;
+  ASSERT_TRUE(dialing->PreviewContact(Ctx(*agent_).get(), pr, &second).ok());
+  v1::SkipPreviewRequest skip;
+  skip.set_name(second.call().name());
+  skip.set_reason("not today");
+  v1::Call skipped;
+  ASSERT_TRUE(dialing->SkipPreview(Ctx(*agent_).get(), skip, &skipped).ok());
+  EXPECT_EQ(skipped.outcome(), v1::CALL_OUTCOME_NOT_PLACED);
+
+  // Manual dials: a number on the tenant's do-not-call list is refused with
+  // the reason and not placed; an allowed one is dialed.
+  auto compliance = cm::ComplianceService::NewStub(p_->Channel("compliance"));
+  cm::AddDoNotCallNumbersRequest dnc;
+  dnc.set_parent(T());
+  dnc.add_phone_numbers("+442079460390");
+  dnc.set_reason("asked on the phone");
+  cm::AddDoNotCallNumbersResponse added;
+  ASSERT_TRUE(compliance->AddDoNotCallNumbers(Ctx(*admin_).get(), dnc, &added).ok());
+  v1::ManualDialRequest m;
+  m.set_campaign(T() + "/campaigns/preview-1");
+  m.set_agent(agent);
+  m.set_phone_number("+442079460390");
+  st = dialing->ManualDial(Ctx(*agent_).get(), m, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_EQ(ReasonOf(st), "DIAL_NOT_ALLOWED");
+  EXPECT_EQ(state_of(), as::STATE_READY);
+  m.set_phone_number("+442079460391");
+  st = dialing->ManualDial(Ctx(*agent_).get(), m, &call);
+  ASSERT_TRUE(st.ok()) << st.error_message() << Tail("dialing");
+  EXPECT_EQ(call.dialing_mode(), type::v1::DIALING_MODE_MANUAL);
+  const std::string manual = call.name();
+  finish(wait_ended(manual));
+
+  // From the events: two calls dialed, each DIALED once after its decision,
+  // each ended once on the dialing topic; the skipped one never dialed.
+  std::map<std::string, CallFacts> facts;
+  ASSERT_TRUE((*recorder)->WaitFor(
+      [&](const std::vector<event::v1::Envelope>& events) {
+        facts = FactsOf(events);
+        return facts[preview.call().name()].ended_events == 1 && facts[manual].ended_events == 1 &&
+               facts[second.call().name()].steps.size() == 2;
+      },
+      absl::Seconds(30)));
+  for (const std::string& name : {preview.call().name(), manual}) {
+    const auto& steps = facts[name].steps;
+    EXPECT_EQ(std::count(steps.begin(), steps.end(), "DIALED"), 1) << name;
+    EXPECT_FALSE(facts[name].last.decision_id().empty());
+  }
+  EXPECT_EQ(facts[second.call().name()].steps,
+            (std::vector<std::string>{"PREVIEWED", "SKIPPED"}));
+  EXPECT_EQ(facts[second.call().name()].ended_events, 0);
 }
 
 TEST_F(CallPathTest, AKilledReplicasCampaignIsTakenOverWithoutLosingOrRedialingAttempts) {

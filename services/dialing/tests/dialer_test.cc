@@ -319,8 +319,18 @@ class FakeAgents final : public AgentRouter {
     }
   }
   absl::StatusOr<std::string> Reserve(const std::string&, const std::vector<v1::SkillRequirement>&,
-                                      const std::string& call) override {
+                                      const std::string& call, const std::string& agent) override {
     if (down) return Unavailable("PEER_UNAVAILABLE", "agent state down");
+    if (!agent.empty()) {  // an agent's own dial: that agent, ready
+      auto it = agents.find(agent);
+      if (it == agents.end()) return FailedPrecondition("AGENT_NOT_ELIGIBLE", "no such agent");
+      if (it->second.first != State::STATE_READY) {
+        return FailedPrecondition("AGENT_NOT_READY", "not ready");
+      }
+      it->second = {State::STATE_RESERVED, scheduler_.clock().Now()};
+      holder[agent] = call;
+      return agent;
+    }
     for (auto& [name, a] : agents) {
       if (a.first == State::STATE_READY) {
         a = {State::STATE_RESERVED, scheduler_.clock().Now()};
@@ -782,9 +792,6 @@ TEST_F(DialerTest, APausedCampaignStopsDialingAndGivesItsHopperBack) {
   EXPECT_TRUE(contacts_->leased.size() <= 2u);  // only the two calls' contacts (awaiting disposition)
 }
 
-}  // namespace
-}  // namespace dialgrid::dialing
-
 namespace dialgrid::dialing {
 namespace {
 
@@ -866,6 +873,175 @@ TEST_F(DialerTest, TheTenantsConcurrentLineQuotaIsNeverExceeded) {
   EXPECT_EQ(not_placed, dialer_->Stats().line_quota);
   for (const auto& r : contacts_->reports) EXPECT_NE(r.outcome, "NOT_PLACED") << r.contact;
   ExpectEveryDialAllowed();
+}
+
+}  // namespace
+}  // namespace dialgrid::dialing
+
+// --- Agents' own dials: every one through CheckDial ------------------------
+
+TEST_F(DialerTest, APreviewIsDialedOnlyAfterAnAllowedDecisionWithItsAgentOnTheLine) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREVIEW);
+  contacts_->Add(5);
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  EXPECT_TRUE(port_->placed.empty());  // a PREVIEW campaign dials nothing by itself
+  const std::string agent = "tenants/t1/agents/a1";
+  auto preview = dialer_->PreviewContact("t1", "c1", agent);
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  EXPECT_EQ(preview->call.state(), v1::CALL_STATE_PREVIEW);
+  EXPECT_EQ(preview->call.agent(), agent);
+  EXPECT_EQ(preview->call.contact(), preview->contact.name());
+  // Asked again (a retry): the same preview, not a second contact.
+  auto again = dialer_->PreviewContact("t1", "c1", agent);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->call.name(), preview->call.name());
+  // Held for the agent: out of the hopper, no line taken, nothing checked yet.
+  EXPECT_TRUE(compliance_->checks.empty());
+  const std::string id = preview->call.name().substr(preview->call.name().rfind('/') + 1);
+  EXPECT_EQ(calls_->calls[id].call.state(), v1::CALL_STATE_PREVIEW);
+
+  auto dialed = dialer_->DialPreview("t1", id);
+  ASSERT_TRUE(dialed.ok()) << dialed.status();
+  EXPECT_EQ(dialed->state(), v1::CALL_STATE_DIALING);
+  ASSERT_EQ(port_->placed.size(), 1u);
+  ASSERT_EQ(compliance_->modes.size(), 1u);
+  EXPECT_EQ(compliance_->modes[0], type::v1::DIALING_MODE_PREVIEW);
+  ExpectEveryDialAllowed();
+  // The agent is on the call from the dial; a second dial of it is refused.
+  EXPECT_EQ(agents_->agents[agent].first, State::STATE_ON_CALL);
+  EXPECT_EQ(ReasonOf(dialer_->DialPreview("t1", id).status()), "CALL_NOT_IN_PREVIEW");
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].outcome(), v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  EXPECT_EQ(ended[0].dialing_mode(), type::v1::DIALING_MODE_PREVIEW);
+  EXPECT_EQ(agents_->ended, std::vector<std::string>{preview->call.name()});
+  EXPECT_EQ(dialer_->Stats().abandoned, 0);
+  EXPECT_EQ(port_->placed.size(), 1u);  // still nothing dialed by the pacer
+  auto disposed = dialer_->SetDisposition("t1", id, "sale", absl::InfinitePast(), "agent");
+  ASSERT_TRUE(disposed.ok()) << disposed.status();
+  ASSERT_FALSE(contacts_->reports.empty());
+  EXPECT_EQ(contacts_->reports.back().contact, preview->contact.name());
+}
+
+TEST_F(DialerTest, ARefusedPreviewIsNotDialedAndTheContactWaitsForTheAllowedTime) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREVIEW);
+  contacts_->Add(1);
+  compliance_->denied.insert("+13125551000");
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  auto preview = dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a0");
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  const std::string id = preview->call.name().substr(preview->call.name().rfind('/') + 1);
+  auto dialed = dialer_->DialPreview("t1", id);
+  EXPECT_EQ(ReasonOf(dialed.status()), "DIAL_NOT_ALLOWED");
+  EXPECT_NE(dialed.status().message().find("OUTSIDE_CALLING_HOURS"), std::string::npos);
+  EXPECT_TRUE(port_->placed.empty());
+  EXPECT_EQ(calls_->calls[id].call.state(), v1::CALL_STATE_ENDED);
+  ASSERT_EQ(contacts_->reports.size(), 1u);
+  EXPECT_EQ(contacts_->reports[0].kind, contacts::v1::OUTCOME_KIND_RETRY);
+  EXPECT_EQ(contacts_->reports[0].next, compliance_->checks[0].at + absl::Hours(3));
+  // The agent was never taken.
+  EXPECT_EQ(agents_->agents["tenants/t1/agents/a0"].first, State::STATE_READY);
+}
+
+TEST_F(DialerTest, ComplianceDownMeansAPreviewIsNotDialedAndStaysWithItsAgent) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREVIEW);
+  contacts_->Add(1);
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  auto preview = dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a0");
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  const std::string id = preview->call.name().substr(preview->call.name().rfind('/') + 1);
+  compliance_->down = true;
+  EXPECT_EQ(ReasonOf(dialer_->DialPreview("t1", id).status()), "NO_DECISION");
+  EXPECT_TRUE(port_->placed.empty());
+  compliance_->down = false;
+  ASSERT_TRUE(dialer_->DialPreview("t1", id).ok());
+  EXPECT_EQ(port_->placed.size(), 1u);
+  ExpectEveryDialAllowed();
+}
+
+TEST_F(DialerTest, ASkippedOrTimedOutPreviewGoesBackUndialed) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREVIEW);
+  contacts_->Add(2);
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  auto first = dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a0");
+  ASSERT_TRUE(first.ok());
+  const std::string id = first->call.name().substr(first->call.name().rfind('/') + 1);
+  auto skipped = dialer_->SkipPreview("t1", id, "wrong product");
+  ASSERT_TRUE(skipped.ok()) << skipped.status();
+  EXPECT_EQ(skipped->outcome(), v1::CALL_OUTCOME_NOT_PLACED);
+  ASSERT_EQ(contacts_->reports.size(), 1u);
+  EXPECT_EQ(contacts_->reports[0].kind, contacts::v1::OUTCOME_KIND_RELEASED);
+  EXPECT_EQ(ReasonOf(dialer_->SkipPreview("t1", id, "").status()), "CALL_NOT_IN_PREVIEW");
+  // Another agent previews and walks away: skipped after the timeout.
+  auto second = dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a1");
+  ASSERT_TRUE(second.ok());
+  scheduler_.AdvanceBy(absl::Minutes(3));
+  ASSERT_EQ(contacts_->reports.size(), 2u);
+  EXPECT_EQ(contacts_->reports[1].outcome, "PREVIEW_TIMED_OUT");
+  EXPECT_TRUE(port_->placed.empty());
+  EXPECT_TRUE(compliance_->checks.empty());  // no dial, no attempt
+  // Preview is for PREVIEW campaigns; the agent must be ready to dial.
+  EXPECT_EQ(dialer_->Stats().previews_skipped, 2);
+}
+
+TEST_F(DialerTest, AManualDialIsCheckedAsManualAndRefusedWhenCompliancesSaysNo) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREDICTIVE);
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  EXPECT_EQ(ReasonOf(dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a0").status()),
+            "NOT_PREVIEW_CAMPAIGN");
+  compliance_->denied.insert("+13125550123");
+  auto refused = dialer_->ManualDial("t1", "c1", "tenants/t1/agents/a0", "+13125550123", "");
+  EXPECT_EQ(ReasonOf(refused.status()), "DIAL_NOT_ALLOWED");
+  EXPECT_TRUE(port_->placed.empty());
+  EXPECT_EQ(agents_->agents["tenants/t1/agents/a0"].first, State::STATE_READY);
+  compliance_->down = true;
+  EXPECT_EQ(ReasonOf(dialer_->ManualDial("t1", "c1", "tenants/t1/agents/a0", "+13125550124", "")
+                         .status()),
+            "NO_DECISION");
+  EXPECT_TRUE(port_->placed.empty());
+  compliance_->down = false;
+  auto call = dialer_->ManualDial("t1", "c1", "tenants/t1/agents/a0", "+13125550124", "");
+  ASSERT_TRUE(call.ok()) << call.status();
+  ASSERT_EQ(port_->placed.size(), 1u);
+  EXPECT_EQ(compliance_->modes.back(), type::v1::DIALING_MODE_MANUAL);
+  ExpectEveryDialAllowed();
+  // The agent is busy with it: a second manual dial by it is refused by agent state.
+  EXPECT_EQ(ReasonOf(dialer_->ManualDial("t1", "c1", "tenants/t1/agents/a0", "+13125550125", "")
+                         .status()),
+            "AGENT_NOT_READY");
+  EXPECT_EQ(port_->placed.size(), 1u);
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  bool ended = false;
+  for (const auto& e : calls_->Ended()) {
+    if (e.call() == call->name()) {
+      ended = true;
+      EXPECT_EQ(e.dialing_mode(), type::v1::DIALING_MODE_MANUAL);
+      EXPECT_EQ(e.outcome(), v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+    }
+  }
+  EXPECT_TRUE(ended);
+  ExpectEveryDialAllowed();
+}
+
+TEST_F(DialerTest, AnAgentDialOnAReplicaThatDoesNotOwnTheCampaignIsRetryable) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREVIEW);
+  contacts_->Add(1);
+  calls_->owners["t1/c1"] = {++calls_->fence, "other"};
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  EXPECT_EQ(ReasonOf(dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a0").status()),
+            "NOT_CAMPAIGN_OWNER");
+  EXPECT_EQ(ReasonOf(dialer_->ManualDial("t1", "c1", "tenants/t1/agents/a0", "+13125550124", "")
+                         .status()),
+            "NOT_CAMPAIGN_OWNER");
+  EXPECT_TRUE(port_->placed.empty());
+  EXPECT_TRUE(compliance_->checks.empty());
 }
 
 }  // namespace

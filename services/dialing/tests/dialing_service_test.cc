@@ -267,9 +267,9 @@ TEST_F(DialingServiceTest, CallsAndDispositionsRefuseBadInputWithAReason) {
   d.set_code("sale");
   EXPECT_EQ(ReasonOf(stub()->SetDisposition(Ctx(*agent_a_).get(), d, &call)), "CALL_NOT_FOUND");
 
-  // This version does not dial PREVIEW or AGENTLESS campaigns: refused at start.
-  v1::CreateCampaignRequest req = CreateRequest("dl-a", "preview-1");
-  req.mutable_campaign()->set_mode(v1::CAMPAIGN_MODE_PREVIEW);
+  // This version does not dial AGENTLESS campaigns: refused at start.
+  v1::CreateCampaignRequest req = CreateRequest("dl-a", "agentless-1");
+  req.mutable_campaign()->set_mode(v1::CAMPAIGN_MODE_AGENTLESS);
   v1::Campaign preview;
   ASSERT_TRUE(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &preview).ok());
   v1::StartCampaignRequest start;
@@ -277,7 +277,7 @@ TEST_F(DialingServiceTest, CallsAndDispositionsRefuseBadInputWithAReason) {
   v1::Campaign out;
   EXPECT_EQ(ReasonOf(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out)), "MODE_NOT_DIALED");
   // Nor can a running campaign be switched to them.
-  v1::Campaign running = Create(*admin_a_, "dl-a", "preview-2");
+  v1::Campaign running = Create(*admin_a_, "dl-a", "agentless-2");
   start.set_name(running.name());
   ASSERT_TRUE(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out).ok());
   v1::UpdateCampaignRequest upd;
@@ -312,6 +312,11 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
       {svc + "StopCampaign", "name: '" + other + "' reason: 'x'"},
       {svc + "GetCall", "name: 'tenants/dl-b/calls/c0123456789'"},
       {svc + "SetDisposition", "name: 'tenants/dl-b/calls/c0123456789' code: 'sale'"},
+      {svc + "PreviewContact", "campaign: '" + other + "' agent: 'tenants/dl-b/agents/x'"},
+      {svc + "DialPreview", "name: 'tenants/dl-b/calls/c0123456789'"},
+      {svc + "SkipPreview", "name: 'tenants/dl-b/calls/c0123456789'"},
+      {svc + "ManualDial",
+       "campaign: '" + other + "' agent: 'tenants/dl-b/agents/x' phone_number: '+13125550100'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Campaign::descriptor()->file()->FindServiceByName("DialingService"), cases)) {
@@ -329,6 +334,62 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
   ASSERT_TRUE(stub()->GetCampaign(Ctx(*admin_b_).get(), get, &still).ok());
   EXPECT_EQ(still.state(), v1::CAMPAIGN_STATE_DRAFT);
   EXPECT_EQ(still.max_lines(), 20);
+}
+
+TEST_F(DialingServiceTest, AgentDialsRefuseBadInputAndOtherTenantsAgents) {
+  v1::Campaign c = Create(*admin_a_, "dl-a", "agent-dials");
+  v1::StartCampaignRequest start;
+  start.set_name(c.name());
+  v1::Campaign out;
+  ASSERT_TRUE(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out).ok());
+  v1::ManualDialRequest m;
+  m.set_campaign(c.name());
+  m.set_phone_number("+13125550100");
+  v1::Call call;
+  // No agent, a malformed one, another tenant's.
+  EXPECT_EQ(ReasonOf(stub()->ManualDial(Ctx(*agent_a_).get(), m, &call)), "FIELD_REQUIRED");
+  m.set_agent("agents/x");
+  EXPECT_EQ(ReasonOf(stub()->ManualDial(Ctx(*agent_a_).get(), m, &call)), "MALFORMED_NAME");
+  m.set_agent("tenants/dl-b/agents/x");
+  grpc::Status st = stub()->ManualDial(Ctx(*agent_a_).get(), m, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "AGENT_OF_ANOTHER_TENANT");
+  m.set_agent("tenants/dl-a/agents/x");
+  for (const char* bad : {"", "13125550100", "+0123456789", "+1312555010O", "+1234567890123456"}) {
+    m.set_phone_number(bad);
+    EXPECT_EQ(ReasonOf(stub()->ManualDial(Ctx(*agent_a_).get(), m, &call)), "INVALID_PHONE_NUMBER")
+        << bad;
+  }
+  m.set_phone_number("+13125550100");
+  m.set_contact("tenants/dl-b/contactLists/spring/contacts/k1");
+  st = stub()->ManualDial(Ctx(*agent_a_).get(), m, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "CONTACT_OF_ANOTHER_TENANT");
+  // This platform's dialing runs without compliance: nobody dials the
+  // campaign, so an agent's dial is refused as retryable, never placed.
+  m.clear_contact();
+  st = stub()->ManualDial(Ctx(*agent_a_).get(), m, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(ReasonOf(st), "NOT_CAMPAIGN_OWNER");
+  // A campaign that is not running.
+  v1::Campaign draft = Create(*admin_a_, "dl-a", "agent-dials-draft");
+  m.set_campaign(draft.name());
+  EXPECT_EQ(ReasonOf(stub()->ManualDial(Ctx(*agent_a_).get(), m, &call)), "CAMPAIGN_NOT_RUNNING");
+  v1::PreviewContactRequest p;
+  p.set_campaign(draft.name());
+  p.set_agent("tenants/dl-a/agents/x");
+  v1::PreviewContactResponse preview;
+  EXPECT_EQ(ReasonOf(stub()->PreviewContact(Ctx(*agent_a_).get(), p, &preview)),
+            "CAMPAIGN_NOT_RUNNING");
+  v1::SkipPreviewRequest skip;
+  skip.set_name("tenants/dl-a/calls/c0123456789");
+  skip.set_reason(std::string(201, 'x'));
+  EXPECT_EQ(ReasonOf(stub()->SkipPreview(Ctx(*agent_a_).get(), skip, &call)), "FIELD_TOO_LONG");
+  skip.clear_reason();
+  EXPECT_EQ(ReasonOf(stub()->SkipPreview(Ctx(*agent_a_).get(), skip, &call)), "CALL_NOT_FOUND");
+  v1::DialPreviewRequest dial;
+  dial.set_name("tenants/dl-a/calls/c0123456789");
+  EXPECT_EQ(ReasonOf(stub()->DialPreview(Ctx(*agent_a_).get(), dial, &call)), "CALL_NOT_FOUND");
 }
 
 TEST_F(DialingServiceTest, UndefinedEnumValuesAreRefused) {
