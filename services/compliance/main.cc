@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
   }
   auto registries = compliance::LoadRegistries(specs);
   if (!registries.ok()) return fail("--registries", registries.status());
+  // Each registry's grace period from the row its manifest names.
+  if (absl::Status st = compliance::ApplyRegistryRules(statutory->registries, *registries);
+      !st.ok()) {
+    return fail("--registries", st);
+  }
 
   auto runtime_options = PlatformRuntimeOptionsFromFlags("compliance");
   if (!runtime_options.ok()) return fail("--service_secret_file", runtime_options.status());

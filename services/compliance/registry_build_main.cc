@@ -24,6 +24,10 @@ ABSL_FLAG(std::string, as_of, "",
 ABSL_FLAG(int, max_age_days, 31,
           "Days after --as_of the data may still clear a dial (US TSR and Canada: 31, UK TPS: 28; "
           "0: no limit).");
+ABSL_FLAG(std::string, rules, "",
+          "The registry's row of services/compliance/data/registry_rules.tsv (its grace period "
+          "for new registrations), e.g. US-NATIONAL-DNC, CA-DNCL, GB-TPS, AU-DNCR; empty: every "
+          "listing binds at once.");
 
 int main(int argc, char** argv) {
   using namespace dialgrid::compliance;
@@ -35,7 +39,7 @@ int main(int argc, char** argv) {
       (plan_flag != "nanp" && plan_flag != "e164") ||
       !absl::ParseCivilTime(absl::GetFlag(FLAGS_as_of), &as_of) || absl::GetFlag(FLAGS_max_age_days) < 0) {
     std::cerr << "usage: dialgrid-registry-build --input=FILES --output=FILE --as_of=YYYY-MM-DD "
-                 "[--max_age_days=31] [--plan=nanp|e164]\n";
+                 "[--max_age_days=31] [--plan=nanp|e164] [--rules=US-NATIONAL-DNC]\n";
     return 2;
   }
   absl::Time start = absl::Now();
@@ -63,7 +67,7 @@ int main(int argc, char** argv) {
   absl::Status st = index->WriteTo(absl::GetFlag(FLAGS_output));
   if (st.ok()) {
     st = WriteRegistryManifest(absl::GetFlag(FLAGS_output), *index, as_of,
-                               absl::GetFlag(FLAGS_max_age_days));
+                               absl::GetFlag(FLAGS_max_age_days), absl::GetFlag(FLAGS_rules));
   }
   if (!st.ok()) {
     std::cerr << "write: " << st << "\n";

@@ -269,6 +269,7 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       c.request_id.empty() ? None(c.tenant) : p + "dreq:" + c.request_id,
       c.debt.empty() ? None(c.tenant) : p + "ad:" + c.debt,
       p + "am:" + c.number,
+      c.debt.empty() ? None(c.tenant) : p + "rc:" + c.debt,
   };
   std::vector<std::string> args = {
       Ms(c.time),                          // 1
@@ -300,6 +301,12 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
   args.push_back(c.machine_rule);
   args.push_back(c.abandon_rule);
   args.push_back(c.debt);
+  args.push_back(c.conversation_rule);
+  args.push_back(std::to_string(c.conversation_steps.size()));
+  for (const DayLockoutStep& step : c.conversation_steps) {
+    args.push_back(Ms(step.from));
+    args.push_back(Ms(step.until));
+  }
   auto r = WriteWithEvents(CheckScript(), std::move(keys), args, c.tenant);
   if (!r.ok()) return ScriptError(r.status(), "checking the dial");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the check script");
@@ -463,16 +470,21 @@ absl::StatusOr<std::vector<v1::Consent>> RedisComplianceStore::ListConsents(
   return out;
 }
 
-absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& tenant,
-                                                          const std::string& event_id,
-                                                          const dialing::v1::CallAttemptEnded& call,
-                                                          absl::Duration keep_attempts,
-                                                          absl::Duration audit_retention) {
+namespace {
+
+// What call_event.lua needs of a call beside its keys' names.
+struct CallArgs {
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+CallArgs CallEventArgs(const std::string& tenant, const std::string& dedupe_key,
+                       const std::string& event_id, const dialing::v1::CallAttemptEnded& call,
+                       absl::Duration keep_attempts, absl::Duration audit_retention,
+                       std::string record) {
   int64_t dial = TimeUtil::TimestampToMilliseconds(call.dial_time());
   int64_t ended = call.has_end_time() ? TimeUtil::TimestampToMilliseconds(call.end_time()) : dial;
   int64_t answered =
       call.has_answer_time() ? TimeUtil::TimestampToMilliseconds(call.answer_time()) : dial;
-  const std::string outcome = ScriptOutcome(call.outcome());
   std::string campaign;
   if (!call.campaign().empty()) {
     auto ids = ParseName("campaign", call.campaign(), "tenants/{tenant}/campaigns/{campaign}");
@@ -480,18 +492,70 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
   }
   const std::string p = Prefix(tenant);
   const std::string& number = call.phone_number();
-  auto r =
-      Write(CallEventScript(),
-            {p + "ev:" + event_id, p + "an:" + number,
-             call.contact().empty() ? None(tenant) : p + "ac:" + call.contact(), p + "ab:" + number,
-             campaign.empty() ? None(tenant) : p + "abr:" + campaign, p + "aud:" + number,
-             p + "am:" + number},
-            {call.contact(), campaign, outcome, std::to_string(dial), std::to_string(ended),
-             std::to_string(answered / 3600000), call.decision_id(),
-             Ms(std::max(keep_attempts, absl::Hours(24))), Ms(audit_retention),
-             FrameRecord('T', call.SerializeAsString()), event_id});
+  const std::string& debt = call.debt();
+  CallArgs out;
+  out.keys = {p + dedupe_key,
+              p + "an:" + number,
+              call.contact().empty() ? None(tenant) : p + "ac:" + call.contact(),
+              p + "ab:" + number,
+              campaign.empty() ? None(tenant) : p + "abr:" + campaign,
+              p + "aud:" + number,
+              p + "am:" + number,
+              debt.empty() ? None(tenant) : p + "ad:" + debt,
+              debt.empty() ? None(tenant) : p + "rc:" + debt};
+  out.args = {call.contact(),
+              campaign,
+              ScriptOutcome(call.outcome()),
+              std::to_string(dial),
+              std::to_string(ended),
+              std::to_string(answered / 3600000),
+              call.decision_id(),
+              Ms(std::max(keep_attempts, absl::Hours(24))),
+              Ms(audit_retention),
+              std::move(record),
+              event_id,
+              debt,
+              IsConversation(call) ? Ms(ConversationTime(call)) : ""};
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& tenant,
+                                                          const std::string& event_id,
+                                                          const dialing::v1::CallAttemptEnded& call,
+                                                          absl::Duration keep_attempts,
+                                                          absl::Duration audit_retention) {
+  CallArgs a = CallEventArgs(tenant, "ev:" + event_id, event_id, call, keep_attempts,
+                             audit_retention, FrameRecord('T', call.SerializeAsString()));
+  a.args.insert(a.args.end(), {"", "", ""});
+  auto r = Write(CallEventScript(), a.keys, a.args);
   if (!r.ok()) return ScriptError(r.status(), "applying the call event");
-  return r->integer == 1;
+  if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the call script");
+  return r->elements[0].integer == 1;
+}
+
+absl::StatusOr<v1::CallOutcomeRecorded> RedisComplianceStore::RecordCallOutcome(
+    const std::string& tenant, const v1::CallOutcomeRecorded& record,
+    const event::v1::Envelope& event, const RequestKey& key, absl::Duration keep_attempts,
+    absl::Duration audit_retention) {
+  const std::string bytes = record.SerializeAsString();
+  // Its own namespace beside the dialing events' ids: a client's request id
+  // cannot collide with one of them.
+  CallArgs a = CallEventArgs(tenant, "ev:api:" + key.id, "api:" + key.id, record.call(),
+                             keep_attempts, audit_retention, FrameRecord('C', bytes));
+  a.args.insert(a.args.end(), {key.request, events::EnvelopeRecord(event), bytes});
+  auto r = WriteWithEvents(CallEventScript(), a.keys, a.args, tenant);
+  if (!r.ok()) {
+    if (absl::StrContains(r.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
+    return ScriptError(r.status(), "recording the call outcome");
+  }
+  if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the call script");
+  v1::CallOutcomeRecorded stored;
+  if (!stored.ParseFromString(r->elements[1].str)) {
+    return absl::DataLossError("a call outcome record does not parse");
+  }
+  return stored;
 }
 
 absl::StatusOr<AbandonCounts> RedisComplianceStore::GetAbandonCounts(const std::string& tenant,
@@ -659,6 +723,14 @@ absl::StatusOr<std::vector<v1::DialRecord>> RedisComplianceStore::ListRecords(
       auto d = DecodeDecision(*f);
       if (!d.ok()) return d.status();
       *rec.mutable_decision() = *std::move(d);
+    } else if (f->kind == 'C') {
+      // A call reported through RecordCallOutcome, with who reported it.
+      v1::CallOutcomeRecorded c;
+      if (!c.ParseFromArray(f->bytes.data(), static_cast<int>(f->bytes.size()))) {
+        return absl::DataLossError("a reported call record does not parse");
+      }
+      *rec.mutable_call() = std::move(*c.mutable_call());
+      rec.set_reported_by(c.reported_by());
     } else if (!rec.mutable_call()->ParseFromArray(f->bytes.data(),
                                                    static_cast<int>(f->bytes.size()))) {
       return absl::DataLossError("a call record does not parse");

@@ -88,6 +88,10 @@ class RedisComplianceStore final : public ComplianceStore {
                                       const dialing::v1::CallAttemptEnded& call,
                                       absl::Duration keep_attempts,
                                       absl::Duration audit_retention) override;
+  absl::StatusOr<v1::CallOutcomeRecorded> RecordCallOutcome(
+      const std::string& tenant, const v1::CallOutcomeRecorded& record,
+      const event::v1::Envelope& event, const RequestKey& key, absl::Duration keep_attempts,
+      absl::Duration audit_retention) override;
   absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
                                                  const std::string& campaign,
                                                  absl::Time now) override;

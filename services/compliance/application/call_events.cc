@@ -15,6 +15,16 @@
 
 namespace dialgrid::compliance {
 
+bool IsConversation(const dialing::v1::CallAttemptEnded& call) {
+  return call.outcome() == dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED && !call.debt().empty();
+}
+
+absl::Time ConversationTime(const dialing::v1::CallAttemptEnded& call) {
+  if (call.has_end_time()) return FromProto(call.end_time());
+  if (call.has_answer_time()) return FromProto(call.answer_time());
+  return FromProto(call.dial_time());
+}
+
 absl::Status ComplianceManager::HandleEvent(const event::v1::Envelope& event) {
   const std::string& type = event.type();
   if (type == "dialgrid.contacts.v1.ContactErased") {
@@ -38,6 +48,13 @@ absl::Status ComplianceManager::HandleEvent(const event::v1::Envelope& event) {
           {{"event_id", event.event_id()}, {"tenant", event.tenant()}});
       return absl::OkStatus();
     }
+    if (!call.debt().empty() && !CheckDebt("debt", call.debt(), type::v1::CALL_PURPOSE_DEBT_COLLECTION).ok()) {
+      // No CheckDial can name such a debt (it is refused there), so nothing
+      // could be locked out or counted by it: applied without it.
+      Log(LogLevel::kWarning, "compliance", "call event's debt id is malformed; applied without it",
+          {{"event_id", event.event_id()}, {"tenant", event.tenant()}});
+      call.clear_debt();
+    }
     absl::Duration keep = kMaxCapWindow;  // whatever the caps: a cap added later counts these
     auto applied = store_->ApplyCallEvent(event.tenant(), event.event_id(), call, keep,
                                           options_.audit_retention);
@@ -49,6 +66,85 @@ absl::Status ComplianceManager::HandleEvent(const event::v1::Envelope& event) {
     return absl::OkStatus();
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::CallOutcomeRecorded> ComplianceManager::RecordCallOutcome(
+    const Actor& actor, const v1::RecordCallOutcomeRequest& req) {
+  DG_ASSIGN_OR_RETURN(auto ids, ParseName("parent", req.parent(), "tenants/{tenant}"));
+  const std::string& tenant = ids[0];
+  const dialing::v1::CallAttemptEnded& in = req.call();
+  // Authorization first: every name in the call is the tenant's.
+  if (!in.call().empty()) {
+    DG_ASSIGN_OR_RETURN(auto c, ParseName("call.call", in.call(), "tenants/{tenant}/calls/{call}"));
+    if (c[0] != tenant) return TenantMismatch("call.call");
+  }
+  std::string campaign_id;
+  if (!in.campaign().empty()) {
+    DG_ASSIGN_OR_RETURN(auto c, ParseCampaign("call.campaign", in.campaign()));
+    if (c.first != tenant) return TenantMismatch("call.campaign");
+  }
+  if (!in.contact().empty()) {
+    DG_ASSIGN_OR_RETURN(auto c, ParseName("call.contact", in.contact(), kContactPattern));
+    if (c[0] != tenant) return TenantMismatch("call.contact");
+  }
+  if (req.request_id().empty()) {
+    return InvalidField("request_id", "FIELD_REQUIRED",
+                        "request_id is required (a retry must not count the call twice)");
+  }
+  DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
+  DG_ASSIGN_OR_RETURN(auto n,
+                      Normalize("call.phone_number", in.phone_number(), req.default_country()));
+  if (in.outcome() == dialing::v1::CALL_OUTCOME_UNSPECIFIED) {
+    return InvalidField("call.outcome", "FIELD_REQUIRED", "call.outcome is required");
+  }
+  if (!dialing::v1::CallOutcome_IsValid(in.outcome())) {
+    return InvalidField("call.outcome", "UNKNOWN_ENUM_VALUE",
+                        absl::StrCat("call.outcome ", static_cast<int>(in.outcome()),
+                                     " is not defined"));
+  }
+  if (!type::v1::DialingMode_IsValid(in.dialing_mode())) {
+    return InvalidField("call.dialing_mode", "UNKNOWN_ENUM_VALUE",
+                        absl::StrCat("call.dialing_mode ", static_cast<int>(in.dialing_mode()),
+                                     " is not defined"));
+  }
+  if (!in.has_dial_time()) {
+    return InvalidField("call.dial_time", "FIELD_REQUIRED", "call.dial_time is required");
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Time dial = FromProto(in.dial_time());
+  const absl::Time end = in.has_end_time() ? FromProto(in.end_time()) : dial;
+  if (end > now + absl::Minutes(5)) {
+    return InvalidField(in.has_end_time() ? "call.end_time" : "call.dial_time", "TIME_IN_FUTURE",
+                        "a call is reported once it has ended");
+  }
+  if (end < dial) {
+    return InvalidField("call.end_time", "INVALID_CALL_TIMES", "call.end_time is before dial_time");
+  }
+  if (in.has_answer_time() &&
+      (FromProto(in.answer_time()) < dial || FromProto(in.answer_time()) > end)) {
+    return InvalidField("call.answer_time", "INVALID_CALL_TIMES",
+                        "call.answer_time is not between dial_time and end_time");
+  }
+  DG_RETURN_IF_ERROR(CheckText("call.decision_id", in.decision_id(), 128));
+  DG_RETURN_IF_ERROR(CheckDebt("call.debt", in.debt(), type::v1::CALL_PURPOSE_TELEMARKETING));
+
+  v1::CallOutcomeRecorded rec;
+  *rec.mutable_call() = in;
+  rec.mutable_call()->set_phone_number(n.number.e164());
+  if (!in.has_end_time()) *rec.mutable_call()->mutable_end_time() = in.dial_time();
+  rec.set_reported_by(actor.subject);
+  *rec.mutable_record_time() = ToProto(now);
+  rec.set_request_id(req.request_id());
+  rec.set_conversation(IsConversation(rec.call()));
+  auto stored = store_->RecordCallOutcome(
+      tenant, rec, Event(tenant, n.number.e164(), rec),
+      ChangeKey("RecordCallOutcome", req.request_id(), req), kMaxCapWindow,
+      options_.audit_retention);
+  if (stored.ok() && stored->call().outcome() == dialing::v1::CALL_OUTCOME_ABANDONED) {
+    std::lock_guard<std::mutex> lock(mu_);
+    abandon_cache_.clear();  // the next predictive check sees the new rate
+  }
+  return stored;
 }
 
 absl::StatusOr<v1::ListDialRecordsResponse> ComplianceManager::ListDialRecords(

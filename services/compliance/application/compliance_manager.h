@@ -11,7 +11,8 @@
 //   consents.cc        Record/Revoke/Get/List consents
 //   registries.cc      ListRegistries, UpdateRegistry, PruneRegistryOverlay,
 //                      overlay replay and RegistryChanged events
-//   call_events.cc     HandleEvent (contacts, dialing), ListDialRecords
+//   call_events.cc     HandleEvent (contacts, dialing), RecordCallOutcome,
+//                      ListDialRecords
 
 #include <functional>
 #include <memory>
@@ -85,7 +86,7 @@ struct DialRequest {
   DialUse use = DialUse::kDial;
   std::string request_id;  // "" for none
   // Never UNSPECIFIED here: the request's unset purpose is TELEMARKETING.
-  v1::CallPurpose purpose = v1::CALL_PURPOSE_TELEMARKETING;
+  type::v1::CallPurpose purpose = type::v1::CALL_PURPOSE_TELEMARKETING;
   std::string debt;  // required for DEBT_COLLECTION
 };
 
@@ -135,6 +136,10 @@ class ComplianceManager {
   absl::StatusOr<v1::ListConsentsResponse> ListConsents(const v1::ListConsentsRequest& req);
 
   absl::StatusOr<v1::AbandonRate> GetAbandonRate(const v1::GetAbandonRateRequest& req);
+  // A call of the tenant's own dialer, applied as a CallAttemptEnded event
+  // (call_events.cc).
+  absl::StatusOr<v1::CallOutcomeRecorded> RecordCallOutcome(
+      const Actor& actor, const v1::RecordCallOutcomeRequest& req);
   absl::StatusOr<v1::ListDialRecordsResponse> ListDialRecords(
       const v1::ListDialRecordsRequest& req);
 

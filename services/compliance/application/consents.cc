@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
@@ -34,7 +36,10 @@ absl::StatusOr<v1::Consent> ComplianceManager::RecordConsent(const Actor& actor,
   c.set_phone_number(n.number.e164());
   c.set_name(absl::StrCat("tenants/", ids[0], "/consents/tel-", n.number.e164().substr(1)));
   c.clear_revoke_time();
+  c.clear_revoked_by();
+  c.clear_revoke_record_time();
   c.set_recorded_by(actor.subject);
+  *c.mutable_record_time() = ToProto(now);
   v1::ConsentChanged changed;
   *changed.mutable_consent() = c;
   // A retry of the request id gets the record the first call stored.
@@ -47,12 +52,32 @@ absl::StatusOr<v1::Consent> ComplianceManager::RevokeConsent(const Actor& actor,
   DG_ASSIGN_OR_RETURN(auto ids, ParseConsentName(req.name()));
   DG_RETURN_IF_ERROR(CheckText("reason", req.reason(), 500));
   DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
+  const absl::Time now = clock_.Now();
+  absl::Time at = now;
+  if (req.has_revoke_time()) {
+    at = FromProto(req.revoke_time());
+    if (at > now + absl::Minutes(5)) {
+      return InvalidField("revoke_time", "TIME_IN_FUTURE",
+                          "a revocation is recorded once the callee has revoked");
+    }
+    at = std::min(at, now);  // clock skew: never later than now
+  }
   DG_ASSIGN_OR_RETURN(v1::Consent c, store_->GetConsent(ids.first, ids.second));
-  // Already revoked: nothing to change. With a request id the record is
-  // still written (unchanged) so the id is kept with its answer: a retry
-  // after the number's consent is recorded again must not revoke that one.
-  if (c.has_revoke_time() && req.request_id().empty()) return c;
-  if (!c.has_revoke_time()) *c.mutable_revoke_time() = ToProto(clock_.Now());
+  if (at < FromProto(c.grant_time())) {
+    return InvalidField("revoke_time", "REVOKED_BEFORE_GRANT",
+                        "revoke_time is before the consent's grant_time");
+  }
+  // Already revoked no later than this: nothing to change. With a request
+  // id the record is still written (unchanged) so the id is kept with its
+  // answer: a retry after the number's consent is recorded again must not
+  // revoke that one.
+  const bool earlier = !c.has_revoke_time() || at < FromProto(c.revoke_time());
+  if (!earlier && req.request_id().empty()) return c;
+  if (earlier) {
+    *c.mutable_revoke_time() = ToProto(at);
+    c.set_revoked_by(actor.subject);
+    *c.mutable_revoke_record_time() = ToProto(now);
+  }
   v1::ConsentChanged changed;
   *changed.mutable_consent() = c;
   changed.set_reason(req.reason().empty() ? absl::StrCat("revoked by ", actor.subject)

@@ -110,35 +110,13 @@ namespace {
 
 // The purpose as decided on: unset reads as telemarketing (the most
 // restrictive reading); an undefined value is refused.
-absl::StatusOr<v1::CallPurpose> PurposeOf(v1::CallPurpose purpose) {
-  if (purpose == v1::CALL_PURPOSE_UNSPECIFIED) return v1::CALL_PURPOSE_TELEMARKETING;
-  if (!v1::CallPurpose_IsValid(purpose)) {
+absl::StatusOr<type::v1::CallPurpose> PurposeOf(type::v1::CallPurpose purpose) {
+  if (purpose == type::v1::CALL_PURPOSE_UNSPECIFIED) return type::v1::CALL_PURPOSE_TELEMARKETING;
+  if (!type::v1::CallPurpose_IsValid(purpose)) {
     return InvalidField("purpose", "UNKNOWN_ENUM_VALUE",
                         absl::StrCat("purpose ", static_cast<int>(purpose), " is not defined"));
   }
   return purpose;
-}
-
-// A debt id: required for debt collection (Reg F counts per debt), 1-128
-// characters of [A-Za-z0-9._:-].
-absl::Status CheckDebt(const std::string& field, const std::string& debt,
-                       v1::CallPurpose purpose) {
-  if (debt.empty()) {
-    if (purpose == v1::CALL_PURPOSE_DEBT_COLLECTION) {
-      return InvalidField(field, "DEBT_REQUIRED",
-                          "a debt-collection call names its debt (Reg F counts per debt)");
-    }
-    return absl::OkStatus();
-  }
-  bool ok = debt.size() <= 128;
-  for (char c : debt) {
-    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '_' || c == ':' || c == '-');
-  }
-  if (!ok) {
-    return InvalidField(field, "INVALID_DEBT", "a debt id is 1-128 characters of [A-Za-z0-9._:-]");
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -228,7 +206,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     }
     const std::string& e164 = number.number.e164();
     // National registries restrict telephone solicitation only.
-    const bool telemarketing = dial.purpose == v1::CALL_PURPOSE_TELEMARKETING;
+    const bool telemarketing = dial.purpose == type::v1::CALL_PURPOSE_TELEMARKETING;
     for (const std::string& id : rs->registries) {
       const Registry* registry = FindRegistry(id);
       if (registry == nullptr) {
@@ -238,12 +216,13 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
       }
       if (!telemarketing) continue;
       DG_RETURN_IF_ERROR(FreshEnough(*registry, clock_.Now()));
-      if (registry->Contains(e164)) {
+      const Registry::Listing listing = registry->Lookup(e164);
+      if (registry->Binds(listing, when)) {
         v1::DenialReason* r = d.add_reasons();
         r->set_code("DNC_REGISTRY");
         r->set_rule(id);
         never = true;
-      }
+      }  // else: not listed, or a registration still in its grace period
     }
     bool wireless = number.number.type() == type::v1::PHONE_NUMBER_TYPE_MOBILE;
     bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
@@ -308,6 +287,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     check.consent_level = static_cast<int>(consent.level);
     check.consent_rules = absl::StrJoin(consent.rules, ",");
     check.abandon_quiet = rs->abandon_quiet;
+    int conversation_days = 0;
     for (const Lockout& l : options_.statutory.lockouts) {
       if (!Applies(l.scope, facts)) continue;
       if (l.after == LockoutAfter::kAbandoned && l.duration > check.abandon_quiet) {
@@ -316,7 +296,17 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
       } else if (l.after == LockoutAfter::kMachine && l.duration > check.machine_lockout) {
         check.machine_lockout = l.duration;
         check.machine_rule = l.id;
+      } else if (l.after == LockoutAfter::kConversation && !dial.debt.empty() &&
+                 (check.conversation_rule.empty() || l.days > conversation_days)) {
+        conversation_days = l.days;
+        check.conversation_rule = l.id;
       }
+    }
+    if (conversation_days > 0) {
+      // Days counted in the callee's zones; with none known (the dial is
+      // refused for it anyway), in the earliest and the latest zone on earth.
+      check.conversation_steps =
+          DayLockoutSteps(zones.empty() ? AnyZone() : zones, when, conversation_days);
     }
     for (const AttemptCap& cap : rs->number_caps) {
       if (CapApplies(cap, place)) check.number_caps.push_back(cap);
@@ -367,7 +357,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::CheckDial(const Actor& actor
     return InvalidField("dialing_mode", "FIELD_REQUIRED", "dialing_mode is required");
   }
   DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
-  DG_ASSIGN_OR_RETURN(v1::CallPurpose purpose, PurposeOf(req.purpose()));
+  DG_ASSIGN_OR_RETURN(type::v1::CallPurpose purpose, PurposeOf(req.purpose()));
   DG_RETURN_IF_ERROR(CheckDebt("debt", req.debt(), purpose));
   DialRequest dial;
   dial.purpose = purpose;
@@ -402,7 +392,7 @@ absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
     DG_ASSIGN_OR_RETURN(auto ids, ParseName(field, c, kContactPattern));
     if (ids[0] != campaign.first) return TenantMismatch(field);
   }
-  DG_ASSIGN_OR_RETURN(v1::CallPurpose purpose, PurposeOf(req.purpose()));
+  DG_ASSIGN_OR_RETURN(type::v1::CallPurpose purpose, PurposeOf(req.purpose()));
   for (int i = 0; i < req.entries_size(); ++i) {
     DG_RETURN_IF_ERROR(
         CheckDebt(absl::StrCat("entries[", i, "].debt"), req.entries(i).debt(), purpose));

@@ -17,6 +17,42 @@ bool Registry::Contains(const std::string& e164) const {
   return key.ok() && list->Contains(*key);
 }
 
+Registry::Listing Registry::Lookup(const std::string& e164) const {
+  Listing out;
+  absl::StatusOr<uint64_t> key = ParseDncKey(e164, plan);
+  if (!key.ok() || !list->Contains(*key)) return out;
+  out.listed = true;
+  if (list->base()->Contains(*key)) return out;  // the download's: no date
+  absl::MutexLock lock(&changes_mu_);
+  auto it = change_dates_.find(*key);
+  if (it != change_dates_.end()) out.since = it->second;
+  return out;
+}
+
+bool Registry::Binds(const Listing& listing, absl::Time when) const {
+  if (!listing.listed) return false;
+  if (!rule || rule->grace_days == 0 || !listing.since) return true;
+  return when >= RegistrationBinds(*listing.since, rule->grace_days);
+}
+
+absl::Status ApplyRegistryRules(const std::vector<RegistryRule>& rules,
+                                std::vector<std::unique_ptr<Registry>>& registries) {
+  for (auto& r : registries) {
+    r->rule.reset();
+    if (r->manifest.rules.empty()) continue;
+    for (const RegistryRule& row : rules) {
+      if (row.id == r->manifest.rules) r->rule = row;
+    }
+    if (!r->rule) {
+      return FailedPrecondition(
+          "UNKNOWN_REGISTRY_RULES",
+          absl::StrCat("registry ", r->id, ": its manifest names rules \"",
+                       r->manifest.rules.substr(0, 64), "\", not in registry_rules.tsv"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::CivilDay Registry::DataAsOf() const {
   const int64_t changes = changes_as_of_.load(std::memory_order_relaxed);
   if (changes == std::numeric_limits<int64_t>::min()) return manifest.as_of;
@@ -108,6 +144,10 @@ v1::Registry RegistryProto(const Registry& r) {
   const absl::CivilDay as_of = r.DataAsOf();
   *p.mutable_as_of_time() = ToProto(absl::FromCivil(as_of, absl::UTCTimeZone()));
   p.set_max_age_days(r.manifest.max_age_days);
+  if (r.rule) {
+    p.set_rules(r.rule->id);
+    p.set_grace_days(r.rule->grace_days);
+  }
   if (r.manifest.max_age_days > 0) {
     *p.mutable_stale_time() = ToProto(StaleFrom(as_of, r.manifest.max_age_days));
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "services/compliance/domain/dnc_index.h"
 #include "services/compliance/domain/registry_manifest.h"
+#include "services/compliance/domain/statutory_rules.h"
 
 namespace dialgrid::compliance {
 
@@ -28,9 +30,26 @@ struct Registry {
   NumberPlan plan = NumberPlan::kNanp;
   RegistryManifest manifest;  // the index data's date and the age limit
   std::unique_ptr<DncList> list;
+  // The registry's row of data/registry_rules.tsv named by its manifest
+  // (ApplyRegistryRules); no rule: every listing binds at once.
+  std::optional<RegistryRule> rule;
   // True when the E.164 number is in the set (false for numbers outside
   // its plan, e.g. a UK number against the US registry).
   bool Contains(const std::string& e164) const;
+
+  // Whether the number is listed and since when: `since` is the date of
+  // the change (UpdateRegistry) that listed it; unset for a number of the
+  // downloaded index (or a change stored without a date), whose
+  // registration date is unknown.
+  struct Listing {
+    bool listed = false;
+    std::optional<absl::CivilDay> since;
+  };
+  Listing Lookup(const std::string& e164) const;
+  // Whether a listing binds a dial at `when`: always, unless the registry's
+  // rule gives new registrations a grace and this one is dated and younger
+  // (RegistrationBinds).
+  bool Binds(const Listing& listing, absl::Time when) const;
 
   // "registries/<id>": how the API names it.
   std::string Name() const { return "registries/" + id; }
@@ -49,7 +68,7 @@ struct Registry {
  private:
   std::atomic<int64_t> changes_as_of_{
       std::numeric_limits<int64_t>::min()};  // days since 1970-01-01
-  absl::Mutex changes_mu_;
+  mutable absl::Mutex changes_mu_;
   // The date of each overlay key's latest change seen here.
   absl::flat_hash_map<uint64_t, absl::CivilDay> change_dates_ ABSL_GUARDED_BY(changes_mu_);
 };
@@ -62,6 +81,12 @@ struct Registry {
 // The path stays here: no response names it.
 absl::StatusOr<std::vector<std::unique_ptr<Registry>>> LoadRegistries(
     const std::vector<std::string>& specs);
+
+// Resolves each registry's manifest `rules` to its row of `rules` (a copy
+// kept with the registry). FAILED_PRECONDITION
+// UNKNOWN_REGISTRY_RULES for a row the table does not have.
+absl::Status ApplyRegistryRules(const std::vector<RegistryRule>& rules,
+                                std::vector<std::unique_ptr<Registry>>& registries);
 
 // A registry clears dials only while its data is recent enough (the
 // registry's rule, e.g. US TSR: a download at most 31 days old), judged when

@@ -120,4 +120,27 @@ std::string PageToken(absl::string_view listing, const std::string& last) {
   return absl::WebSafeBase64Escape(absl::StrCat(listing, "\n", last));
 }
 
+// A debt id: required for debt collection (Reg F counts per debt), 1-128
+// characters of [A-Za-z0-9._:-].
+absl::Status CheckDebt(const std::string& field, const std::string& debt,
+                       type::v1::CallPurpose purpose) {
+  if (debt.empty()) {
+    if (purpose == type::v1::CALL_PURPOSE_DEBT_COLLECTION) {
+      return InvalidField(field, "DEBT_REQUIRED",
+                          "a debt-collection call names its debt (Reg F counts per debt)");
+    }
+    return absl::OkStatus();
+  }
+  bool ok = debt.size() <= 128;
+  for (char c : debt) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == ':' || c == '-');
+  }
+  if (!ok) {
+    return InvalidField(field, "INVALID_DEBT", "a debt id is 1-128 characters of [A-Za-z0-9._:-]");
+  }
+  return absl::OkStatus();
+}
+
+
 }  // namespace dialgrid::compliance

@@ -50,6 +50,11 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseConsentName(const std::
 absl::StatusOr<phone::NormalizedPhone> Normalize(absl::string_view field, const std::string& raw,
                                                  const std::string& country);
 
+// A debt id: required for debt collection (Reg F counts per debt), 1-128
+// characters of [A-Za-z0-9._:-] (DEBT_REQUIRED, INVALID_DEBT naming `field`).
+absl::Status CheckDebt(const std::string& field, const std::string& debt,
+                       type::v1::CallPurpose purpose);
+
 // FIELD_TOO_LONG past `max` bytes.
 absl::Status CheckText(absl::string_view field, const std::string& v, size_t max);
 // A request id: at most 128 characters.

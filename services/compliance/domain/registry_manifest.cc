@@ -40,10 +40,16 @@ absl::Time RegistryManifest::StaleFrom() const { return compliance::StaleFrom(as
 
 std::string ManifestPath(const std::string& index_path) { return index_path + ".manifest"; }
 
+absl::Time RegistrationBinds(absl::CivilDay listed, int grace_days) {
+  return absl::FromCivil(listed, absl::FixedTimeZone(14 * 3600)) + absl::Hours(24) * grace_days;
+}
+
 std::string FormatRegistryManifest(const RegistryManifest& m) {
-  return absl::StrFormat("as_of=%04d-%02d-%02d\nmax_age_days=%d\nindex_checksum=%016x\nnumbers=%d\n",
-                         m.as_of.year(), m.as_of.month(), m.as_of.day(), m.max_age_days,
-                         m.index_checksum, m.numbers);
+  return absl::StrCat(
+      absl::StrFormat("as_of=%04d-%02d-%02d\nmax_age_days=%d\nindex_checksum=%016x\nnumbers=%d\n",
+                      m.as_of.year(), m.as_of.month(), m.as_of.day(), m.max_age_days,
+                      m.index_checksum, m.numbers),
+      m.rules.empty() ? "" : absl::StrCat("rules=", m.rules, "\n"));
 }
 
 absl::StatusOr<RegistryManifest> ParseRegistryManifest(absl::string_view text) {
@@ -65,6 +71,8 @@ absl::StatusOr<RegistryManifest> ParseRegistryManifest(absl::string_view text) {
     } else if (kv.first == "numbers") {
       numbers = absl::SimpleAtoi(kv.second, &m.numbers);
       if (!numbers) return Malformed(absl::StrCat("numbers \"", kv.second, "\""));
+    } else if (kv.first == "rules") {
+      m.rules = std::string(kv.second);
     }  // unknown keys: written by a newer builder, ignored
   }
   if (!as_of || !max_age || !checksum || !numbers) {
@@ -74,13 +82,15 @@ absl::StatusOr<RegistryManifest> ParseRegistryManifest(absl::string_view text) {
 }
 
 absl::Status WriteRegistryManifest(const std::string& index_path, const DncIndex& index,
-                                   absl::CivilDay as_of, int max_age_days) {
+                                   absl::CivilDay as_of, int max_age_days,
+                                   const std::string& rules) {
   if (max_age_days < 0) {
     return InvalidField("max_age_days", "INVALID_MAX_AGE", "max_age_days is 0 (no limit) or more");
   }
   RegistryManifest m;
   m.as_of = as_of;
   m.max_age_days = max_age_days;
+  m.rules = rules;
   m.index_checksum = index.checksum();
   m.numbers = index.size();
   const std::string text = FormatRegistryManifest(m);

@@ -10,6 +10,9 @@
 //                             0: no limit, e.g. a wireless list)
 //   index_checksum=<16 hex>   binds the manifest to one index image
 //   numbers=<count>
+//   rules=US-NATIONAL-DNC     optional: the registry's row of
+//                             data/registry_rules.tsv (its grace period);
+//                             without it a listing binds at once
 //
 // A registry whose data is older than its limit may not be used to clear a
 // dial: checks that rely on it fail closed.
@@ -29,6 +32,7 @@ struct RegistryManifest {
   int max_age_days = 31;
   uint64_t index_checksum = 0;
   uint64_t numbers = 0;
+  std::string rules;  // "" for none
 
   // From this instant on, the data is too old: the start (UTC) of the day
   // after as_of + max_age_days (a call on as_of + max_age_days is still in
@@ -41,9 +45,17 @@ absl::Time StaleFrom(absl::CivilDay as_of, int max_age_days);
 
 std::string ManifestPath(const std::string& index_path);
 
+// When a registration listed on `listed` (the date of the registry data or
+// change file that first lists it) starts to bind, after a grace of
+// `grace_days` counted as elapsed time (US and Canada 31, UK TPS 28,
+// Australia 30 days) from the earliest instant that date exists anywhere
+// (00:00 at UTC+14; the restrictive reading of a date without a zone).
+absl::Time RegistrationBinds(absl::CivilDay listed, int grace_days);
+
 // INVALID_ARGUMENT for a negative max age.
 absl::Status WriteRegistryManifest(const std::string& index_path, const DncIndex& index,
-                                   absl::CivilDay as_of, int max_age_days);
+                                   absl::CivilDay as_of, int max_age_days,
+                                   const std::string& rules = "");
 
 // The manifest of the index at `index_path`, checked against the opened
 // index: NOT_FOUND when there is none (REGISTRY_MANIFEST_MISSING), DATA_LOSS

@@ -48,9 +48,9 @@ absl::Status ParseScope(absl::string_view table, int line, absl::string_view jur
   }
   if (purposes != "*") {
     for (absl::string_view p : absl::StrSplit(purposes, ',')) {
-      v1::CallPurpose value;
-      if (!v1::CallPurpose_Parse(absl::StrCat("CALL_PURPOSE_", p), &value) ||
-          value == v1::CALL_PURPOSE_UNSPECIFIED) {
+      type::v1::CallPurpose value;
+      if (!type::v1::CallPurpose_Parse(absl::StrCat("CALL_PURPOSE_", p), &value) ||
+          value == type::v1::CALL_PURPOSE_UNSPECIFIED) {
         return Bad(table, line, absl::StrCat("purpose \"", p, "\""));
       }
       out->purposes.push_back(value);
@@ -201,10 +201,21 @@ absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv) {
       r.after = LockoutAfter::kAbandoned;
     } else if (c[4] == "MACHINE") {
       r.after = LockoutAfter::kMachine;
+    } else if (c[4] == "CONVERSATION") {
+      r.after = LockoutAfter::kConversation;
     } else {
-      return Bad("lockouts", line, "after: ABANDONED or MACHINE");
+      return Bad("lockouts", line, "after: ABANDONED, MACHINE or CONVERSATION");
     }
-    if (!ParseHours(c[5], &r.duration)) return Bad("lockouts", line, "duration like 72h");
+    if (r.after == LockoutAfter::kConversation) {
+      // Calendar days, "7d": 1 to 90.
+      absl::string_view d = c[5];
+      if (d.size() < 2 || d.back() != 'd' || !absl::SimpleAtoi(d.substr(0, d.size() - 1), &r.days) ||
+          r.days < 1 || r.days > 90) {
+        return Bad("lockouts", line, "a CONVERSATION lockout lasts calendar days, like 7d");
+      }
+    } else if (!ParseHours(c[5], &r.duration)) {
+      return Bad("lockouts", line, "duration like 72h");
+    }
     r.source = std::string(c[6]);
     if (r.id.empty() || r.source.empty()) return Bad("lockouts", line, "id and source");
     out.push_back(std::move(r));
@@ -212,8 +223,36 @@ absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv) {
   return out;
 }
 
+absl::StatusOr<std::vector<RegistryRule>> ParseRegistryRules(absl::string_view tsv) {
+  std::vector<RegistryRule> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 4) return Bad("registry_rules", line, "expected 4 columns");
+    RegistryRule r;
+    r.id = std::string(c[0]);
+    r.country = std::string(c[1]);
+    if (!ValidJurisdiction(c[1]) || c[1].size() != 2) {
+      return Bad("registry_rules", line, "country: ISO 3166-1 alpha-2");
+    }
+    if (!absl::SimpleAtoi(c[2], &r.grace_days) || r.grace_days < 0 || r.grace_days > 90) {
+      return Bad("registry_rules", line, "grace days 0-90");
+    }
+    r.source = std::string(c[3]);
+    if (r.id.empty() || r.source.empty()) return Bad("registry_rules", line, "id and source");
+    for (const RegistryRule& o : out) {
+      if (o.id == r.id) return Bad("registry_rules", line, "duplicate id");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir) {
   StatutoryRules rules;
+  auto registry_rules = ReadFileToString(dir + "/registry_rules.tsv");
+  if (!registry_rules.ok()) return registry_rules.status();
+  auto g = ParseRegistryRules(*registry_rules);
+  if (!g.ok()) return g.status();
+  rules.registries = *std::move(g);
   auto consent = ReadFileToString(dir + "/consent_rules.tsv");
   if (!consent.ok()) return consent.status();
   auto caps = ReadFileToString(dir + "/attempt_caps.tsv");

@@ -31,7 +31,7 @@ struct RuleScope {
   // "US", "US-FL", "CA" ... ("EU" in the table expands to the member states).
   std::vector<std::string> jurisdictions;
   // Empty: every purpose.
-  std::vector<v1::CallPurpose> purposes;
+  std::vector<type::v1::CallPurpose> purposes;
   // Dialing modes: "*" (all), "AUTOMATED" (all but MANUAL and PREVIEW,
   // undefined modes included: fail closed), or names ("AGENTLESS").
   std::vector<std::string> modes;
@@ -41,7 +41,7 @@ struct RuleScope {
 struct DialFacts {
   std::vector<std::string> countries;  // the number's and the contact's
   std::vector<std::string> regions;    // "FL" ... (contact's and area code's)
-  v1::CallPurpose purpose = v1::CALL_PURPOSE_TELEMARKETING;  // never UNSPECIFIED
+  type::v1::CallPurpose purpose = type::v1::CALL_PURPOSE_TELEMARKETING;  // never UNSPECIFIED
   type::v1::DialingMode mode = type::v1::DIALING_MODE_UNSPECIFIED;
   bool wireless = true;  // the number is (or is presumed) wireless
 };
@@ -68,17 +68,32 @@ struct StatutoryCap {
   std::string source;
 };
 
-enum class LockoutAfter { kAbandoned, kMachine };
+// What starts a lockout: an abandoned call or an answering machine (per
+// number, elapsed time), or a telephone conversation about a debt (per debt,
+// counted in the callee's calendar days: the conversation's day is day 1).
+enum class LockoutAfter { kAbandoned, kMachine, kConversation };
 
 struct Lockout {
   std::string id;
   RuleScope scope;
   LockoutAfter after = LockoutAfter::kAbandoned;
-  absl::Duration duration;
+  absl::Duration duration;  // kAbandoned, kMachine: elapsed, closed
+  int days = 0;             // kConversation: calendar days (see day_lockout.h)
+  std::string source;
+};
+
+// A national registry's own rules: how long a new registration takes to
+// bind (elapsed days from its listing date, RegistrationBinds). A registry
+// index names its row in its manifest (`rules=`).
+struct RegistryRule {
+  std::string id;       // "US-NATIONAL-DNC"
+  std::string country;  // "US"
+  int grace_days = 0;
   std::string source;
 };
 
 struct StatutoryRules {
+  std::vector<RegistryRule> registries;
   std::vector<ConsentRule> consent;
   std::vector<StatutoryCap> caps;
   std::vector<Lockout> lockouts;
@@ -90,13 +105,16 @@ struct StatutoryRules {
 //   attempt_caps.tsv: id, jurisdictions, purposes, modes, per (PERSON | NUMBER
 //     | DEBT), max attempts, window ("24h"), source
 //   lockouts.tsv: id, jurisdictions, purposes, modes, after (ABANDONED |
-//     MACHINE), duration ("72h"), source
+//     MACHINE: duration in elapsed hours, "72h"; CONVERSATION: calendar
+//     days, "7d", the conversation's day being day 1), duration, source
+//   registry_rules.tsv: id, country, grace days (0-90), source
 // jurisdictions and purposes are ","-joined or "*". INVALID_ARGUMENT naming
 // the line for anything malformed.
 absl::StatusOr<std::vector<ConsentRule>> ParseConsentRules(absl::string_view tsv);
 absl::StatusOr<std::vector<StatutoryCap>> ParseStatutoryCaps(absl::string_view tsv);
 absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv);
-// The three tables from a directory.
+absl::StatusOr<std::vector<RegistryRule>> ParseRegistryRules(absl::string_view tsv);
+// The four tables from a directory.
 absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir);
 
 // What the consent rows ask of a dial: the strongest level any applicable

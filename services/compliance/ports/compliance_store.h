@@ -18,6 +18,7 @@
 #include "dialgrid/dialing/v1/call_events.pb.h"
 #include "dialgrid/event/v1/envelope.pb.h"
 #include "services/compliance/domain/attempt_caps.h"
+#include "services/compliance/domain/day_lockout.h"
 
 namespace dialgrid::compliance {
 
@@ -52,6 +53,12 @@ struct DialCheck {
   std::vector<AttemptCap> number_caps;
   std::vector<AttemptCap> contact_caps;
   std::vector<AttemptCap> debt_caps;
+  // Reg F's lockout after a telephone conversation about `debt` (empty: none
+  // applies): the latest conversation about the debt at or after the first
+  // step's `from` and not after `time` refuses the dial until its step's
+  // `until` (day_lockout.h), with the rule named in the reason.
+  std::vector<DayLockoutStep> conversation_steps;
+  std::string conversation_rule;
   absl::Duration keep_attempts = absl::ZeroDuration();  // longest cap window
   absl::Duration audit_retention = absl::Hours(24 * 90);
   std::string decision_id;
@@ -75,6 +82,13 @@ inline constexpr char kDenyNumberCap[] = "ATTEMPT_CAP_NUMBER";
 inline constexpr char kDenyContactCap[] = "ATTEMPT_CAP_CONTACT";
 inline constexpr char kDenyDebtCap[] = "ATTEMPT_CAP_DEBT";
 inline constexpr char kDenyMachineLockout[] = "MACHINE_LOCKOUT";
+inline constexpr char kDenyConversationLockout[] = "REG_F_CONVERSATION_LOCKOUT";
+
+// When a call is a telephone conversation about its debt (Reg F), and at
+// what time: an ANSWERED_CONNECTED call with a debt, at its end (a call
+// over midnight counts on the later day: the restrictive reading).
+bool IsConversation(const dialing::v1::CallAttemptEnded& call);
+absl::Time ConversationTime(const dialing::v1::CallAttemptEnded& call);
 
 struct CheckOutcome {
   enum class Kind { kDecided, kStaleRuleSet, kDuplicate };
@@ -152,13 +166,25 @@ class ComplianceStore {
                                                                 const std::string& after,
                                                                 int limit) = 0;
 
-  // Applies a call's end once per event id: attempts, abandoned-call time,
-  // campaign counts, audit. False when the event was applied before.
+  // Applies a call's end once per event id: attempts (the number's, the
+  // contact's and the debt's), abandoned-call and answering-machine times,
+  // campaign counts, the conversation about a debt (IsConversation), audit.
+  // False when the event was applied before.
   virtual absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant,
                                               const std::string& event_id,
                                               const dialing::v1::CallAttemptEnded& call,
                                               absl::Duration keep_attempts,
                                               absl::Duration audit_retention) = 0;
+  // A call reported through the API (RecordCallOutcome): applied as a
+  // CallAttemptEnded event is, with `record` (who reported it) as its audit
+  // record and `event` in the outbox, in one atomic step. Idempotent by
+  // `key` (required), kept 30 days: a retry returns the first record and
+  // changes nothing; the same id with another request is ALREADY_EXISTS
+  // REQUEST_ID_REUSED.
+  virtual absl::StatusOr<v1::CallOutcomeRecorded> RecordCallOutcome(
+      const std::string& tenant, const v1::CallOutcomeRecorded& record,
+      const event::v1::Envelope& event, const RequestKey& key, absl::Duration keep_attempts,
+      absl::Duration audit_retention) = 0;
   virtual absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
                                                          const std::string& campaign,
                                                          absl::Time now) = 0;

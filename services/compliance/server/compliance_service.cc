@@ -136,6 +136,12 @@ grpc::Status ComplianceServiceImpl::ListConsents(grpc::ServerContext* ctx,
                                                 v1::ListConsentsResponse* resp) {
   DG_SERVE(ListConsents, (Resource{"parent", req->parent()}), kReaders)
 }
+grpc::Status ComplianceServiceImpl::RecordCallOutcome(grpc::ServerContext* ctx,
+                                                    const v1::RecordCallOutcomeRequest* req,
+                                                    v1::CallOutcomeRecorded* resp) {
+  // Whoever decides dials reports how they ended.
+  DG_SERVE_ACTOR(RecordCallOutcome, (Resource{"parent", req->parent()}), kDeciders)
+}
 grpc::Status ComplianceServiceImpl::GetAbandonRate(grpc::ServerContext* ctx, const v1::GetAbandonRateRequest* req,
     v1::AbandonRate* resp) {
   DG_SERVE(GetAbandonRate, (Resource{"campaign", req->campaign()}), kReaders)

@@ -33,6 +33,7 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
   DG_UNARY(GetConsent, GetConsentRequest, Consent)
   DG_UNARY(ListConsents, ListConsentsRequest, ListConsentsResponse)
+  DG_UNARY(RecordCallOutcome, RecordCallOutcomeRequest, CallOutcomeRecorded)
   DG_UNARY(GetAbandonRate, GetAbandonRateRequest, AbandonRate)
   DG_UNARY(ListDialRecords, ListDialRecordsRequest, ListDialRecordsResponse)
 #undef DG_UNARY

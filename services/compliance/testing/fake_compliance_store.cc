@@ -118,7 +118,8 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
               TimeUtil::TimestampToMilliseconds(it->second.grant_time()) <= now &&
               (!it->second.has_expire_time() ||
                TimeUtil::TimestampToMilliseconds(it->second.expire_time()) > now) &&
-              !it->second.has_revoke_time() &&
+              (!it->second.has_revoke_time() ||
+               TimeUtil::TimestampToMilliseconds(it->second.revoke_time()) > now) &&
               static_cast<int>(LevelOf(it->second.type())) >= c.consent_level;
     if (!ok) {
       Deny(d, kDenyNoConsent, c.consent_rules,
@@ -157,6 +158,21 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
   caps(t.number_attempts[c.number], c.number_caps, kDenyNumberCap);
   if (!c.contact.empty()) caps(t.contact_attempts[c.contact], c.contact_caps, kDenyContactCap);
   if (!c.debt.empty()) caps(t.debt_attempts[c.debt], c.debt_caps, kDenyDebtCap);
+  if (!c.debt.empty() && !c.conversation_steps.empty()) {
+    int64_t latest = -1;
+    for (const auto& [member, ms] : t.conversations[c.debt]) {
+      if (ms >= Ms(c.conversation_steps.front().from) && ms <= now) latest = std::max(latest, ms);
+    }
+    int64_t until = 0;
+    for (const DayLockoutStep& step : c.conversation_steps) {
+      if (latest >= 0 && Ms(step.from) <= latest) until = Ms(step.until);
+    }
+    if (until > now) {
+      Deny(d, kDenyConversationLockout, c.conversation_rule,
+           absl::StrCat("conversation about the debt at ", latest));
+      not_before = std::max(not_before, until);
+    }
+  }
   const bool allowed = d.reasons_size() == before && c.allowed_so_far;
   if (allowed && c.reserve) {
     t.number_attempts[c.number][c.decision_id] = now;
@@ -300,15 +316,8 @@ absl::StatusOr<std::vector<v1::Consent>> FakeComplianceStore::ListConsents(
   return out;
 }
 
-absl::StatusOr<bool> FakeComplianceStore::ApplyCallEvent(const std::string& tenant,
-                                                         const std::string& event_id,
-                                                         const dialing::v1::CallAttemptEnded& call,
-                                                         absl::Duration, absl::Duration) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status st = TakeFailure(); !st.ok()) return st;
-  Tenant& t = tenants_[tenant];
-  if (!t.call_events.emplace(event_id, true).second) return false;
-  const std::string member = call.decision_id().empty() ? "ev:" + event_id : call.decision_id();
+void FakeComplianceStore::ApplyCall(Tenant& t, const std::string& member,
+                                    const dialing::v1::CallAttemptEnded& call) {
   const int64_t dial = TimeUtil::TimestampToMilliseconds(call.dial_time());
   auto apply = [&](std::map<std::string, int64_t>& attempts) {
     if (call.outcome() == dialing::v1::CALL_OUTCOME_NOT_PLACED) {
@@ -319,6 +328,8 @@ absl::StatusOr<bool> FakeComplianceStore::ApplyCallEvent(const std::string& tena
   };
   apply(t.number_attempts[call.phone_number()]);
   if (!call.contact().empty()) apply(t.contact_attempts[call.contact()]);
+  if (!call.debt().empty()) apply(t.debt_attempts[call.debt()]);
+  if (IsConversation(call)) t.conversations[call.debt()][member] = Ms(ConversationTime(call));
   if (call.outcome() == dialing::v1::CALL_OUTCOME_ABANDONED) {
     int64_t ended = call.has_end_time() ? TimeUtil::TimestampToMilliseconds(call.end_time()) : dial;
     int64_t& last = t.abandoned_ms[call.phone_number()];
@@ -329,7 +340,43 @@ absl::StatusOr<bool> FakeComplianceStore::ApplyCallEvent(const std::string& tena
     int64_t& last = t.machine_ms[call.phone_number()];
     last = std::max(last, ended);
   }
+}
+
+absl::StatusOr<bool> FakeComplianceStore::ApplyCallEvent(const std::string& tenant,
+                                                         const std::string& event_id,
+                                                         const dialing::v1::CallAttemptEnded& call,
+                                                         absl::Duration, absl::Duration) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  Tenant& t = tenants_[tenant];
+  if (!t.call_events.emplace(event_id, true).second) return false;
+  ApplyCall(t, call.decision_id().empty() ? "ev:" + event_id : call.decision_id(), call);
   return true;
+}
+
+absl::StatusOr<v1::CallOutcomeRecorded> FakeComplianceStore::RecordCallOutcome(
+    const std::string& tenant, const v1::CallOutcomeRecorded& record,
+    const event::v1::Envelope& event, const RequestKey& key, absl::Duration, absl::Duration) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  Tenant& t = tenants_[tenant];
+  auto prev = Previous(t, key);
+  if (!prev.ok()) return prev.status();
+  if (prev->has_value()) {
+    v1::CallOutcomeRecorded first;
+    first.ParseFromString(**prev);
+    return first;
+  }
+  const dialing::v1::CallAttemptEnded& call = record.call();
+  ApplyCall(t, call.decision_id().empty() ? "ev:api:" + key.id : call.decision_id(), call);
+  v1::DialRecord rec;
+  *rec.mutable_time() = call.end_time();
+  *rec.mutable_call() = call;
+  rec.set_reported_by(record.reported_by());
+  t.audit[call.phone_number()].push_back(rec);
+  events_.push_back(event);
+  Remember(t, key, record.SerializeAsString());
+  return record;
 }
 
 absl::StatusOr<AbandonCounts> FakeComplianceStore::GetAbandonCounts(const std::string&,

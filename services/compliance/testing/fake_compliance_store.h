@@ -57,6 +57,10 @@ class FakeComplianceStore final : public ComplianceStore {
                                       const dialing::v1::CallAttemptEnded& call,
                                       absl::Duration keep_attempts,
                                       absl::Duration audit_retention) override;
+  absl::StatusOr<v1::CallOutcomeRecorded> RecordCallOutcome(
+      const std::string& tenant, const v1::CallOutcomeRecorded& record,
+      const event::v1::Envelope& event, const RequestKey& key, absl::Duration keep_attempts,
+      absl::Duration audit_retention) override;
   absl::StatusOr<AbandonCounts> GetAbandonCounts(const std::string& tenant,
                                                  const std::string& campaign,
                                                  absl::Time now) override;
@@ -100,6 +104,8 @@ class FakeComplianceStore final : public ComplianceStore {
     std::map<std::string, int64_t> abandoned_ms;
     std::map<std::string, int64_t> machine_ms;  // last answering machine per number
     std::map<std::string, std::map<std::string, int64_t>> debt_attempts;
+    // debt -> conversations about it (member -> ms)
+    std::map<std::string, std::map<std::string, int64_t>> conversations;
     std::map<std::string, v1::DialDecision> decisions;  // CheckDial request id -> decision
     std::map<std::string, Kept> requests;               // change request id
     std::map<std::string, bool> call_events;
@@ -112,6 +118,8 @@ class FakeComplianceStore final : public ComplianceStore {
   };
 
   absl::Status TakeFailure();
+  // A call's end applied to the attempts, lockouts and conversations.
+  void ApplyCall(Tenant& t, const std::string& member, const dialing::v1::CallAttemptEnded& call);
   // The kept reply of a request id: nullopt when new; REQUEST_ID_REUSED when
   // the id came with another request.
   absl::StatusOr<std::optional<std::string>> Previous(Tenant& t, const RequestKey& key);

@@ -385,6 +385,81 @@ TEST_F(ComplianceComponentTest, AChangeFileRestartsTheAgeLimitOnEveryReplica) {
   EXPECT_EQ(verdict(again.get()), "allowed");
 }
 
+// Registry grace (rule doc 2.1: US 31 days): a number a change file lists
+// on 2026-01-04 binds from 2026-02-03 10:00 UTC (31 days from 00:00 of
+// that date at UTC+14); a number of the download binds at once; a registry
+// whose manifest names no rules binds every listing at once.
+TEST_F(ComplianceComponentTest, RegistryGracePeriodForNewRegistrations) {
+  const std::string x = "+16502530077", y = "+13052010777";
+  const std::string path = *dir_ + "/us-grace.dncidx";
+  {
+    DncIndexBuilder b;
+    ASSERT_TRUE(b.Add(6502530077).ok());
+    auto index = b.Build();
+    ASSERT_TRUE(index.ok());
+    ASSERT_TRUE(index->WriteTo(path).ok());
+    ASSERT_TRUE(WriteRegistryManifest(path, *index, absl::CivilDay(2026, 1, 1), 365,
+                                      "US-NATIONAL-DNC")
+                    .ok());
+  }
+  const std::string plain = DatedIndex("us-plain.dncidx", 6502530077, absl::CivilDay(2026, 1, 1), 365);
+  auto statutory = LoadStatutoryRules(DIALGRID_COMPLIANCE_DATA_DIR);
+  ASSERT_TRUE(statutory.ok()) << statutory.status();
+  auto regs = LoadRegistries({"us-grace:dnc:" + path, "us-plain:dnc:" + plain});
+  ASSERT_TRUE(regs.ok()) << regs.status();
+  ASSERT_TRUE(ApplyRegistryRules(statutory->registries, *regs).ok());
+  auto m = std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs), clock_,
+                                               ComplianceOptions{});
+  SetRules(
+      [](v1::RuleSet& rs) {
+        AlwaysOpen(rs);
+        rs.add_do_not_call_registries("us-grace");
+        rs.add_do_not_call_registries("us-plain");
+      },
+      true, m.get());
+  for (const char* id : {"us-grace", "us-plain"}) {
+    v1::UpdateRegistryRequest req;
+    req.set_name(absl::StrCat("registries/", id));
+    *req.mutable_as_of() = Day("2026-01-04");
+    req.add_add_numbers(y);
+    ASSERT_TRUE(m->UpdateRegistry(Actor{"vendor", true}, req).ok());
+  }
+  auto codes_at = [&](const std::string& n, absl::Time at) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(campaign_);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(n);
+    auto r = m->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? Codes(r->results(0).decision()) : std::vector<std::string>{"error"};
+  };
+  // The download's number: both registries, at once.
+  EXPECT_EQ(codes_at(x, clock_.Now()),
+            (std::vector<std::string>{"DNC_REGISTRY:us-grace", "DNC_REGISTRY:us-plain"}));
+  // The new registration: only the registry without a grace, until it binds.
+  const absl::Time binds = Utc(2026, 2, 3, 10);
+  EXPECT_EQ(codes_at(y, clock_.Now()), std::vector<std::string>{"DNC_REGISTRY:us-plain"});
+  EXPECT_EQ(codes_at(y, binds - absl::Milliseconds(1)),
+            std::vector<std::string>{"DNC_REGISTRY:us-plain"});
+  EXPECT_EQ(codes_at(y, binds),
+            (std::vector<std::string>{"DNC_REGISTRY:us-grace", "DNC_REGISTRY:us-plain"}));
+  // CheckDial answers as the scrub for now.
+  auto d = Check(y, type::v1::DIALING_MODE_PREVIEW, "", "", m.get());
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"DNC_REGISTRY:us-plain"});
+  // The registry says its rules; a manifest naming rules the table lacks
+  // is refused at start.
+  const v1::ListRegistriesResponse loaded = m->ListRegistries();
+  for (const auto& r : loaded.registries()) {
+    EXPECT_EQ(r.grace_days(), r.id() == "us-grace" ? 31 : 0) << r.id();
+    EXPECT_EQ(r.rules(), r.id() == "us-grace" ? "US-NATIONAL-DNC" : "") << r.id();
+  }
+  auto unknown = LoadRegistries({"us-grace:dnc:" + path});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(ReasonOf(ApplyRegistryRules({}, *unknown)), "UNKNOWN_REGISTRY_RULES");
+}
+
 TEST_F(ComplianceComponentTest, ANewerIndexWinsOverOlderChangesInTheOverlay) {
   // Index data of 2026-01-01 lists X; change files before and after it.
   const std::string x = "+16502530077", y = "+13052010777", z = "+13052010778";
@@ -1489,7 +1564,7 @@ class StatutoryComponentTest : public ComplianceComponentTest {
   }
 
   absl::StatusOr<v1::DialDecision> Dial(const std::string& number, type::v1::DialingMode mode,
-                                        v1::CallPurpose purpose, const std::string& debt = "",
+                                        type::v1::CallPurpose purpose, const std::string& debt = "",
                                         const std::string& contact = "") {
     v1::CheckDialRequest req;
     req.set_campaign(campaign_);
@@ -1513,14 +1588,14 @@ class StatutoryComponentTest : public ComplianceComponentTest {
 };
 
 TEST_F(StatutoryComponentTest, WrittenConsentRuleIsNotMetByOralConsent) {
-  auto none = Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, v1::CALL_PURPOSE_TELEMARKETING);
+  auto none = Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_TELEMARKETING);
   ASSERT_TRUE(none.ok()) << none.status();
   EXPECT_EQ(Codes(*none), std::vector<std::string>{"CONSENT_REQUIRED:US-TCPA-AUTODIALED-WIRELESS"});
   EXPECT_EQ(none->required_consent(), v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
   Consent(kNy, v1::CONSENT_TYPE_PRIOR_EXPRESS);
-  EXPECT_FALSE(Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, v1::CALL_PURPOSE_TELEMARKETING)->allowed());
+  EXPECT_FALSE(Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_TELEMARKETING)->allowed());
   Consent(kNy, v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
-  auto ok = Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, v1::CALL_PURPOSE_TELEMARKETING);
+  auto ok = Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_TELEMARKETING);
   ASSERT_TRUE(ok.ok());
   EXPECT_TRUE(ok->allowed()) << ok->DebugString();
   // A consent record of an earlier build (no type in its compact form)
@@ -1529,34 +1604,34 @@ TEST_F(StatutoryComponentTest, WrittenConsentRuleIsNotMetByOralConsent) {
                   ->Command({"HSET", absl::StrCat("{t:", tenant_, "}:cons"), kNy,
                              absl::StrCat(absl::ToUnixMillis(clock_.Now()) - 1000, "||")})
                   .ok());
-  EXPECT_FALSE(Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, v1::CALL_PURPOSE_TELEMARKETING)->allowed());
+  EXPECT_FALSE(Dial(kNy, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_TELEMARKETING)->allowed());
 }
 
 TEST_F(StatutoryComponentTest, RegFCountsPerDebtWithAClosedWindow) {
   const absl::Time start = clock_.Now();
   for (int i = 0; i < 7; ++i) {
     auto d = Dial(i % 2 ? "+12122010611" : "+12122010612", type::v1::DIALING_MODE_MANUAL,
-                  v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+                  type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
     ASSERT_TRUE(d.ok()) << d.status();
     EXPECT_TRUE(d->allowed()) << i << d->DebugString();
     clock_.Advance(absl::Minutes(10));
   }
   auto eighth = Dial("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                     v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+                     type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
   ASSERT_TRUE(eighth.ok());
   EXPECT_EQ(Codes(*eighth), std::vector<std::string>{"ATTEMPT_CAP_DEBT:US-REGF-7-IN-7D"});
   EXPECT_EQ(TimeUtil::TimestampToMilliseconds(eighth->next_allowed_time()),
             absl::ToUnixMillis(start + absl::Hours(24 * 7)) + 1);
   EXPECT_TRUE(Dial("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                   v1::CALL_PURPOSE_DEBT_COLLECTION, "card-7")
+                   type::v1::CALL_PURPOSE_DEBT_COLLECTION, "card-7")
                   ->allowed());
   clock_.Set(start + absl::Hours(24 * 7));
   EXPECT_FALSE(Dial("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                    v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42")
+                    type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42")
                    ->allowed());
   clock_.Set(start + absl::Hours(24 * 7) + absl::Milliseconds(1));
   EXPECT_TRUE(Dial("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                   v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42")
+                   type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42")
                   ->allowed());
 }
 
@@ -1565,7 +1640,7 @@ TEST_F(StatutoryComponentTest, FloridaCapPerPersonAndUkMachineLockout) {
   const absl::Time first = clock_.Now();
   for (int i = 0; i < 3; ++i) {
     auto d = Dial(i == 1 ? "+13052010124" : kFl, type::v1::DIALING_MODE_MANUAL,
-                  v1::CALL_PURPOSE_TELEMARKETING, "", person);
+                  type::v1::CALL_PURPOSE_TELEMARKETING, "", person);
     ASSERT_TRUE(d.ok()) << d.status();
     EXPECT_TRUE(d->allowed()) << i << d->DebugString();
     clock_.Advance(absl::Hours(1));
@@ -1573,36 +1648,177 @@ TEST_F(StatutoryComponentTest, FloridaCapPerPersonAndUkMachineLockout) {
   // Exactly 24 h after the first: still counted (closed window).
   clock_.Set(first + absl::Hours(24));
   auto fourth = Dial("+13052010124", type::v1::DIALING_MODE_MANUAL,
-                     v1::CALL_PURPOSE_TELEMARKETING, "", person);
+                     type::v1::CALL_PURPOSE_TELEMARKETING, "", person);
   ASSERT_TRUE(fourth.ok());
   EXPECT_EQ(Codes(*fourth), std::vector<std::string>{"ATTEMPT_CAP_CONTACT:US-FL-FTSA-3-PER-24H"});
   clock_.Set(first + absl::Hours(24) + absl::Milliseconds(1));
-  EXPECT_TRUE(Dial("+13052010124", type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING,
+  EXPECT_TRUE(Dial("+13052010124", type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_TELEMARKETING,
                    "", person)
                   ->allowed());
 
   const char* gb = "+442079460000";
-  ASSERT_TRUE(Dial(gb, type::v1::DIALING_MODE_PROGRESSIVE, v1::CALL_PURPOSE_TELEMARKETING)->allowed());
+  ASSERT_TRUE(Dial(gb, type::v1::DIALING_MODE_PROGRESSIVE, type::v1::CALL_PURPOSE_TELEMARKETING)->allowed());
   const absl::Time machine = clock_.Now();
   ASSERT_TRUE(CallEnded(gb, dialing::v1::CALL_OUTCOME_MACHINE).ok());
   clock_.Set(machine + absl::Hours(24));
-  auto locked = Dial(gb, type::v1::DIALING_MODE_PROGRESSIVE, v1::CALL_PURPOSE_TELEMARKETING);
+  auto locked = Dial(gb, type::v1::DIALING_MODE_PROGRESSIVE, type::v1::CALL_PURPOSE_TELEMARKETING);
   ASSERT_TRUE(locked.ok());
   EXPECT_EQ(Codes(*locked), std::vector<std::string>{"MACHINE_LOCKOUT:GB-OFCOM-AMD-24H"});
   EXPECT_EQ(TimeUtil::TimestampToMilliseconds(locked->next_allowed_time()),
             absl::ToUnixMillis(machine + absl::Hours(24)) + 1);
-  EXPECT_TRUE(Dial(gb, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING)->allowed());
+  EXPECT_TRUE(Dial(gb, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_TELEMARKETING)->allowed());
   clock_.Set(machine + absl::Hours(24) + absl::Milliseconds(1));
-  EXPECT_TRUE(Dial(gb, type::v1::DIALING_MODE_PREDICTIVE, v1::CALL_PURPOSE_TELEMARKETING)->allowed());
+  EXPECT_TRUE(Dial(gb, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_TELEMARKETING)->allowed());
 }
 
 TEST_F(StatutoryComponentTest, DayBanHasItsOwnReason) {
   // Sunday 2026-01-11 12:00 in Chicago; a Mississippi area code (601).
   clock_.Set(Utc(2026, 1, 11, 18));
-  auto d = Dial("+16012010123", type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING);
+  auto d = Dial("+16012010123", type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_TELEMARKETING);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(Codes(*d), std::vector<std::string>{"DAY_BANNED:US-MS"});
   EXPECT_EQ(FromUnixMillisForTest(d->next_allowed_time()), Utc(2026, 1, 12, 14));  // Mon 08:00 CST
+}
+
+// Reg F's conversation lockout through check_dial.lua and call_event.lua:
+// a conversation about a debt from the dialing topic or from a tenant's own
+// dialer (RecordCallOutcome) refuses calls about that debt until day 8 in
+// the callee's zone, for CheckDial and scrubs alike.
+TEST_F(StatutoryComponentTest, RegFConversationLockoutPerDebt) {
+  // Monday 2026-01-05 10:00 in New York: day 1.
+  const absl::Time day8 = Utc(2026, 1, 12, 5);  // Monday 2026-01-12 00:00 EST
+  dialing::v1::CallAttemptEnded call;
+  call.set_campaign(campaign_);
+  call.set_phone_number("+12122010611");
+  call.set_outcome(dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  call.set_debt("loan-42");
+  *call.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  *call.mutable_end_time() = call.dial_time();
+  event::v1::Envelope e = kafka::MakeEnvelope(tenant_, "call", call, "dialing/test", clock_);
+  ASSERT_TRUE(manager_->HandleEvent(e).ok());
+  auto d = Dial("+12122010612", type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                "loan-42");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"REG_F_CONVERSATION_LOCKOUT:US-REGF-CONVERSATION-7D"});
+  EXPECT_EQ(FromUnixMillisForTest(d->next_allowed_time()), day8);
+  EXPECT_TRUE(Dial("+12122010612", type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                   "card-7")
+                  ->allowed());
+  // Every call event with a debt counts in that debt's 7 calls in 7 days:
+  // 7 unanswered calls about fee-3 (no conversation) refuse the 8th.
+  for (int i = 0; i < 7; ++i) {
+    dialing::v1::CallAttemptEnded unanswered = call;
+    unanswered.set_outcome(dialing::v1::CALL_OUTCOME_NO_ANSWER);
+    unanswered.set_debt("fee-3");
+    event::v1::Envelope ev =
+        kafka::MakeEnvelope(tenant_, "call", unanswered, "dialing/test", clock_);
+    ASSERT_TRUE(manager_->HandleEvent(ev).ok());
+    ASSERT_TRUE(manager_->HandleEvent(ev).ok());  // a replay counts once
+  }
+  EXPECT_EQ(Codes(*Dial("+12122010613", type::v1::DIALING_MODE_MANUAL,
+                        type::v1::CALL_PURPOSE_DEBT_COLLECTION, "fee-3")),
+            std::vector<std::string>{"ATTEMPT_CAP_DEBT:US-REGF-7-IN-7D"});
+
+  auto scrub = [&](absl::Time at) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(campaign_);
+    req.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+    req.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    v1::ScrubEntry* entry = req.add_entries();
+    entry->set_phone_number("+12122010612");
+    entry->set_debt("loan-42");
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->results(0).decision();
+  };
+  // Sunday 20:59 (day 7, within calling hours): the lockout alone.
+  EXPECT_EQ(Codes(scrub(Utc(2026, 1, 12, 1, 59))),
+            std::vector<std::string>{"REG_F_CONVERSATION_LOCKOUT:US-REGF-CONVERSATION-7D"});
+  EXPECT_TRUE(scrub(Utc(2026, 1, 12, 13)).allowed());  // Monday 08:00, day 8
+
+  // A tenant's own dialer reports a conversation about another debt.
+  v1::RecordCallOutcomeRequest rep;
+  rep.set_parent("tenants/" + tenant_);
+  rep.set_request_id("own-dialer-1");
+  *rep.mutable_call() = call;
+  rep.mutable_call()->set_debt("car-9");
+  rep.mutable_call()->set_phone_number("2122010614");
+  rep.set_default_country("US");
+  auto rec = manager_->RecordCallOutcome(Actor{"crm-dialer", false}, rep);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_TRUE(rec->conversation());
+  EXPECT_EQ(rec->call().phone_number(), "+12122010614");
+  auto locked = Dial("+12122010615", type::v1::DIALING_MODE_PREVIEW,
+                     type::v1::CALL_PURPOSE_DEBT_COLLECTION, "car-9");
+  ASSERT_TRUE(locked.ok());
+  EXPECT_EQ(Codes(*locked),
+            std::vector<std::string>{"REG_F_CONVERSATION_LOCKOUT:US-REGF-CONVERSATION-7D"});
+  // Retry: the first record; another request under the id: refused.
+  clock_.Advance(absl::Seconds(2));
+  auto retry = manager_->RecordCallOutcome(Actor{"crm-dialer", false}, rep);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->SerializeAsString(), rec->SerializeAsString());
+  rep.mutable_call()->set_outcome(dialing::v1::CALL_OUTCOME_BUSY);
+  EXPECT_EQ(ReasonOf(manager_->RecordCallOutcome(Actor{"crm-dialer", false}, rep).status()),
+            "REQUEST_ID_REUSED");
+  // Audited once, with who reported it.
+  v1::ListDialRecordsRequest list;
+  list.set_parent("tenants/" + tenant_);
+  list.set_phone_number("+12122010614");
+  auto records = manager_->ListDialRecords(list);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->records_size(), 1);
+  EXPECT_EQ(records->records(0).reported_by(), "crm-dialer");
+  EXPECT_EQ(records->records(0).call().debt(), "car-9");
+}
+
+// Consent valid from its grant until a revocation at the time the client
+// states (issue 21), through put_consent.lua and check_dial.lua.
+TEST_F(StatutoryComponentTest, ConsentRevokedAtAStatedTime) {
+  const char* number = "+12122010620";
+  const absl::Time now = clock_.Now();
+  v1::RecordConsentRequest rec;
+  rec.set_parent("tenants/" + tenant_);
+  rec.mutable_consent()->set_phone_number(number);
+  rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  *rec.mutable_consent()->mutable_grant_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now - absl::Hours(72)));
+  auto granted = manager_->RecordConsent(Actor{"crm", false}, rec);
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  v1::RevokeConsentRequest revoke;
+  revoke.set_name(granted->name());
+  revoke.set_request_id("rv-1");
+  const absl::Time stated = now - absl::Hours(24);
+  *revoke.mutable_revoke_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(stated));
+  auto revoked = manager_->RevokeConsent(Actor{"clerk", false}, revoke);
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(FromUnixMillisForTest(revoked->revoke_time()), stated);
+  EXPECT_EQ(revoked->revoked_by(), "clerk");
+  auto scrub = [&](absl::Time at) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(campaign_);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREDICTIVE);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(number);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->results(0).decision();
+  };
+  EXPECT_TRUE(scrub(stated - absl::Milliseconds(1)).allowed());
+  EXPECT_EQ(Codes(scrub(stated)),
+            std::vector<std::string>{"CONSENT_REQUIRED:US-TCPA-AUTODIALED-WIRELESS"});
+  EXPECT_FALSE(Dial(number, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_TELEMARKETING)
+                   ->allowed());
+  auto got = manager_->GetConsent([&] {
+    v1::GetConsentRequest g;
+    g.set_name(granted->name());
+    return g;
+  }());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->recorded_by(), "crm");
+  EXPECT_EQ(FromUnixMillisForTest(got->record_time()), now);
+  EXPECT_EQ(FromUnixMillisForTest(got->revoke_record_time()), now);
 }
 
 }  // namespace

@@ -278,6 +278,10 @@ TEST_F(ComplianceServiceTest, EveryRpcRefusesAnotherTenantsResources) {
     rg.set_parent("tenants/cs-b");
     v1::ListRegistriesResponse rgout;
     expect_denied(stub()->ListRegistries(Ctx(a).get(), rg, &rgout), "ListRegistries");
+    v1::RecordCallOutcomeRequest rc;
+    rc.set_parent("tenants/cs-b");
+    v1::CallOutcomeRecorded rcout;
+    expect_denied(stub()->RecordCallOutcome(Ctx(a).get(), rc, &rcout), "RecordCallOutcome");
   }
   // A contact of another tenant inside an own campaign's check.
   v1::CheckDialRequest mixed;
@@ -521,6 +525,7 @@ TEST_F(ComplianceServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
       {"GetConsent", {"name: \"tenants/cs-a/consents/tel-12125550100\"", *a_}},
       {"GetAbandonRate", {c1, *a_}},
       {"ListDialRecords", {"parent: \"tenants/cs-a\"", *a_}},
+      {"RecordCallOutcome", {"parent: \"tenants/cs-a\"", *a_}},
   };
   std::vector<std::string> problems = dialgrid::testing::ProbeEnums(
       *channel_, *v1::CheckDialRequest::descriptor()->file()->FindServiceByName("ComplianceService"), cases);
@@ -655,7 +660,7 @@ TEST_F(ComplianceServiceTest, ConsentByTypePurposeAndDayBansThroughTheApi) {
   EXPECT_EQ(d.reasons(0).code(), "CONSENT_REQUIRED");
   EXPECT_EQ(d.reasons(0).rule(), "US-TCPA-AUTODIALED-WIRELESS");
   EXPECT_EQ(d.required_consent(), v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
-  EXPECT_EQ(d.purpose(), v1::CALL_PURPOSE_TELEMARKETING);
+  EXPECT_EQ(d.purpose(), type::v1::CALL_PURPOSE_TELEMARKETING);
 
   auto record = [&](v1::ConsentType type) {
     v1::RecordConsentRequest rec;
@@ -678,7 +683,7 @@ TEST_F(ComplianceServiceTest, ConsentByTypePurposeAndDayBansThroughTheApi) {
   // Debt collection names its debt.
   v1::CheckDialRequest debt = req;
   debt.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
-  debt.set_purpose(v1::CALL_PURPOSE_DEBT_COLLECTION);
+  debt.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
   grpc::Status st = stub()->CheckDial(Ctx(*service_).get(), debt, &d);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(ReasonOf(st), "DEBT_REQUIRED");
@@ -713,6 +718,136 @@ TEST_F(ComplianceServiceTest, ConsentByTypePurposeAndDayBansThroughTheApi) {
             absl::ToUnixMillis(absl::FromCivil(absl::CivilHour(2027, 1, 11, 14),
                                                absl::UTCTimeZone())));  // Monday 08:00 CST
   SetRules(*a_, "cs-a");
+}
+
+// Reg F (rule doc 2.1): no debt-collection call about a debt within 7 days
+// after a telephone conversation about it, the conversation's day being day
+// 1 in the callee's zone. The conversation comes from a tenant's own dialer
+// (RecordCallOutcome) or from the dialing service (CallAttemptEnded with its
+// debt on the `dialing` topic); CheckDial and scrubs refuse alike.
+TEST_F(ComplianceServiceTest, RegFConversationLockoutThroughTheApiAndTheDialingTopic) {
+  SetRules(*a_, "cs-a");
+  auto recorder = TopicRecorder::Start(platform_->broker().bootstrap(), {"compliance"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  const absl::Time end = absl::Now() - absl::Minutes(1);
+  v1::RecordCallOutcomeRequest rep;
+  rep.set_parent("tenants/cs-a");
+  rep.set_request_id(absl::StrCat("svc-regf-", absl::ToUnixNanos(absl::Now())));
+  dialing::v1::CallAttemptEnded* call = rep.mutable_call();
+  call->set_campaign("tenants/cs-a/campaigns/c1");
+  call->set_phone_number("+16502530101");
+  call->set_outcome(dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  call->set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+  call->set_debt("loan-svc-1");
+  *call->mutable_dial_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end - absl::Minutes(3)));
+  *call->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end));
+  v1::CallOutcomeRecorded recorded;
+  grpc::Status st = stub()->RecordCallOutcome(Ctx(*a_).get(), rep, &recorded);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(recorded.conversation());
+  v1::CallOutcomeRecorded again;
+  ASSERT_TRUE(stub()->RecordCallOutcome(Ctx(*a_).get(), rep, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), recorded.SerializeAsString());
+
+  v1::CheckDialRequest req;
+  req.set_campaign("tenants/cs-a/campaigns/c1");
+  req.set_phone_number("+16502530102");  // the debtor's other number
+  req.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+  req.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+  req.set_debt("loan-svc-1");
+  v1::DialDecision d;
+  ASSERT_TRUE(stub()->CheckDial(Ctx(*service_).get(), req, &d).ok());
+  EXPECT_FALSE(d.allowed());
+  ASSERT_EQ(d.reasons_size(), 1) << d.DebugString();
+  EXPECT_EQ(d.reasons(0).code(), "REG_F_CONVERSATION_LOCKOUT");
+  EXPECT_EQ(d.reasons(0).rule(), "US-REGF-CONVERSATION-7D");
+  // The start of day 8 in the callee's zones (the latest of them).
+  absl::Time day8 = absl::InfinitePast();
+  ASSERT_GT(d.time_zones_size(), 0);
+  for (const std::string& name : d.time_zones()) {
+    absl::TimeZone tz;
+    ASSERT_TRUE(absl::LoadTimeZone(name, &tz));
+    day8 = std::max(day8, absl::FromCivil(absl::ToCivilDay(end, tz) + 7, tz));
+  }
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(d.next_allowed_time()), absl::ToUnixMillis(day8));
+  // A scrub at the start of day 8 is not locked out; one a millisecond
+  // earlier is.
+  auto scrub_at = [&](absl::Time at, const std::string& debt) {
+    v1::ScrubNumbersRequest r;
+    r.set_campaign("tenants/cs-a/campaigns/c1");
+    r.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+    r.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+    *r.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    v1::ScrubEntry* e = r.add_entries();
+    e->set_phone_number("+16502530104");
+    e->set_debt(debt);
+    v1::ScrubNumbersResponse out;
+    grpc::Status s = stub()->ScrubNumbers(Ctx(*a_).get(), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.results_size() == 1 ? out.results(0).decision() : v1::DialDecision();
+  };
+  EXPECT_TRUE(scrub_at(day8, "loan-svc-1").allowed());
+  v1::DialDecision before = scrub_at(day8 - absl::Milliseconds(1), "loan-svc-1");
+  ASSERT_EQ(before.reasons_size(), 1) << before.DebugString();
+  EXPECT_EQ(before.reasons(0).code(), "REG_F_CONVERSATION_LOCKOUT");
+
+  // Bad input and another tenant's campaign inside an own report.
+  v1::RecordCallOutcomeRequest bad = rep;
+  bad.set_request_id("svc-regf-bad");
+  *bad.mutable_call()->mutable_end_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end - absl::Hours(1)));
+  st = stub()->RecordCallOutcome(Ctx(*a_).get(), bad, &again);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st), "INVALID_CALL_TIMES");
+  bad = rep;
+  bad.set_request_id("svc-regf-other");
+  bad.mutable_call()->set_campaign("tenants/cs-b/campaigns/c1");
+  st = stub()->RecordCallOutcome(Ctx(*a_).get(), bad, &again);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  // An agent does not report calls.
+  st = stub()->RecordCallOutcome(Ctx(*agent_a_).get(), rep, &again);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The dialing service's event with a debt.
+  kafka::ProducerOptions po;
+  po.bootstrap_servers = platform_->broker().bootstrap();
+  auto producer = kafka::KafkaProducer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  dialing::v1::CallAttemptEnded ev = rep.call();
+  ev.set_phone_number("+16502530103");
+  ev.set_debt("loan-svc-2");
+  ASSERT_TRUE((*producer)->Publish("dialing", kafka::MakeEnvelope("cs-a", "call-regf", ev, "test",
+                                                                 SystemClock::Get())).ok());
+  bool locked = Eventually([&] {
+    v1::DialDecision s = scrub_at(absl::Now(), "loan-svc-2");
+    return s.reasons_size() == 1 && s.reasons(0).code() == "REG_F_CONVERSATION_LOCKOUT";
+  });
+  EXPECT_TRUE(locked) << "the CallAttemptEnded conversation locked the debt out";
+
+  // The report is on the compliance topic, and in the number's records with
+  // who reported it.
+  bool published = (*recorder)->WaitFor([&](const std::vector<event::v1::Envelope>& events) {
+    for (const auto& e : events) {
+      v1::CallOutcomeRecorded c;
+      if (e.type() == "dialgrid.compliance.v1.CallOutcomeRecorded" && e.payload().UnpackTo(&c) &&
+          c.request_id() == rep.request_id()) {
+        return e.tenant() == "cs-a";
+      }
+    }
+    return false;
+  });
+  EXPECT_TRUE(published);
+  (*recorder)->Stop();
+  v1::ListDialRecordsRequest list;
+  list.set_parent("tenants/cs-a");
+  list.set_phone_number("+16502530101");
+  v1::ListDialRecordsResponse records;
+  ASSERT_TRUE(stub()->ListDialRecords(Ctx(*a_).get(), list, &records).ok());
+  int reported = 0;
+  for (const auto& r : records.records()) reported += r.has_call() && !r.reported_by().empty();
+  EXPECT_EQ(reported, 1);
 }
 
 }  // namespace

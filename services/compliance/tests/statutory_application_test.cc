@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
+#include "dialgrid/event/v1/envelope.pb.h"
 #include "services/common/phone/phone_numbers.h"
 #include "services/compliance/application/compliance_manager.h"
 #include "services/compliance/testing/fake_compliance_store.h"
@@ -58,7 +60,7 @@ class StatutoryApplicationTest : public ::testing::Test {
   }
 
   absl::StatusOr<v1::DialDecision> Check(const std::string& number, DialingMode mode,
-                                         v1::CallPurpose purpose = v1::CALL_PURPOSE_UNSPECIFIED,
+                                         type::v1::CallPurpose purpose = type::v1::CALL_PURPOSE_UNSPECIFIED,
                                          const std::string& debt = "",
                                          const std::string& contact = "",
                                          const std::string& region = "") {
@@ -135,7 +137,7 @@ TEST_F(StatutoryApplicationTest, OralConsentDoesNotMeetTheWrittenConsentRule) {
 // federal rows; a Florida area code is presumed a Florida resident even when
 // the contact says New York.
 TEST_F(StatutoryApplicationTest, FloridaAutomatedCallsNeedWrittenConsent) {
-  auto d = Check(kFl, type::v1::DIALING_MODE_PROGRESSIVE, v1::CALL_PURPOSE_TELEMARKETING, "", "",
+  auto d = Check(kFl, type::v1::DIALING_MODE_PROGRESSIVE, type::v1::CALL_PURPOSE_TELEMARKETING, "", "",
                  "NY");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_FALSE(d->allowed());
@@ -147,15 +149,15 @@ TEST_F(StatutoryApplicationTest, FloridaAutomatedCallsNeedWrittenConsent) {
 // Purpose: registries and state telemarketing rows restrict telemarketing;
 // a debt-collection call must name its debt.
 TEST_F(StatutoryApplicationTest, PurposeIsAnInputAndDebtCollectionNamesItsDebt) {
-  auto missing = Check(kNy, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_DEBT_COLLECTION);
+  auto missing = Check(kNy, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION);
   EXPECT_EQ(ReasonOf(missing.status()), "DEBT_REQUIRED");
-  auto bad = Check(kNy, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_DEBT_COLLECTION, "a b");
+  auto bad = Check(kNy, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION, "a b");
   EXPECT_EQ(ReasonOf(bad.status()), "INVALID_DEBT");
-  auto undefined = Check(kNy, type::v1::DIALING_MODE_MANUAL, static_cast<v1::CallPurpose>(9));
+  auto undefined = Check(kNy, type::v1::DIALING_MODE_MANUAL, static_cast<type::v1::CallPurpose>(9));
   EXPECT_EQ(ReasonOf(undefined.status()), "UNKNOWN_ENUM_VALUE");
   auto d = Check(kNy, type::v1::DIALING_MODE_MANUAL);
   ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->purpose(), v1::CALL_PURPOSE_TELEMARKETING);  // unset reads as telemarketing
+  EXPECT_EQ(d->purpose(), type::v1::CALL_PURPOSE_TELEMARKETING);  // unset reads as telemarketing
 }
 
 // Reg F: more than 7 calls within 7 consecutive days about a particular
@@ -165,13 +167,13 @@ TEST_F(StatutoryApplicationTest, RegFSevenCallsInSevenDaysPerDebt) {
   for (int i = 0; i < 7; ++i) {
     // The same debt over two numbers (the debtor's home and mobile).
     auto d = Check(i % 2 == 0 ? "+12122010611" : "+12122010612", type::v1::DIALING_MODE_MANUAL,
-                   v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+                   type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
     ASSERT_TRUE(d.ok()) << d.status();
     EXPECT_TRUE(d->allowed()) << i << d->DebugString();
     clock_.Advance(absl::Minutes(10));
   }
   auto eighth = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                      v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+                      type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
   ASSERT_TRUE(eighth.ok());
   EXPECT_FALSE(eighth->allowed());
   EXPECT_EQ(Codes(*eighth), std::vector<std::string>{"ATTEMPT_CAP_DEBT"});
@@ -181,18 +183,18 @@ TEST_F(StatutoryApplicationTest, RegFSevenCallsInSevenDaysPerDebt) {
             absl::ToUnixMillis(start + absl::Hours(24 * 7)) + 1);
   // Another debt of the same person is counted apart.
   auto other = Check("+12122010611", type::v1::DIALING_MODE_MANUAL,
-                     v1::CALL_PURPOSE_DEBT_COLLECTION, "card-7");
+                     type::v1::CALL_PURPOSE_DEBT_COLLECTION, "card-7");
   ASSERT_TRUE(other.ok());
   EXPECT_TRUE(other->allowed());
   // Exactly 7 days after the first call: still counted; 1 ms later: free.
   clock_.Set(start + absl::Hours(24 * 7));
   auto edge = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                    v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+                    type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
   ASSERT_TRUE(edge.ok());
   EXPECT_FALSE(edge->allowed());
   clock_.Set(start + absl::Hours(24 * 7) + absl::Milliseconds(1));
   auto after = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
-                     v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+                     type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(after->allowed()) << after->DebugString();
 }
@@ -202,18 +204,18 @@ TEST_F(StatutoryApplicationTest, RegFSevenCallsInSevenDaysPerDebt) {
 TEST_F(StatutoryApplicationTest, FloridaCapCountsThePersonAcrossNumbersOnly) {
   for (int i = 0; i < 3; ++i) {
     auto d = Check(i == 1 ? kFl2 : kFl, type::v1::DIALING_MODE_MANUAL,
-                   v1::CALL_PURPOSE_TELEMARKETING, "", kContact);
+                   type::v1::CALL_PURPOSE_TELEMARKETING, "", kContact);
     ASSERT_TRUE(d.ok()) << d.status();
     EXPECT_TRUE(d->allowed()) << i << d->DebugString();
   }
-  auto fourth = Check(kFl2, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING, "",
+  auto fourth = Check(kFl2, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_TELEMARKETING, "",
                       kContact);
   ASSERT_TRUE(fourth.ok());
   EXPECT_FALSE(fourth->allowed());
   EXPECT_EQ(Codes(*fourth), std::vector<std::string>{"ATTEMPT_CAP_CONTACT"});
   EXPECT_EQ(fourth->reasons(0).rule(), "US-FL-FTSA-3-PER-24H");
   for (int i = 0; i < 5; ++i) {
-    auto ny = Check(kNy, type::v1::DIALING_MODE_MANUAL, v1::CALL_PURPOSE_TELEMARKETING, "",
+    auto ny = Check(kNy, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_TELEMARKETING, "",
                     "tenants/acme/contactLists/l/contacts/ny");
     ASSERT_TRUE(ny.ok());
     EXPECT_TRUE(ny->allowed()) << i;
@@ -289,6 +291,312 @@ TEST(AreaCodeRegions, EveryStateAndProvinceResolves) {
     }
     EXPECT_TRUE(found) << area;
   }
+}
+
+
+// ---- Reg F: no call within 7 days after a telephone conversation about the
+// debt (rule doc 2.1, 12 CFR 1006.14(b)(2)(ii)); the conversation's day is
+// day 1 in the callee's zone, so calls are allowed from the start of day 8.
+
+class RegFConversationTest : public StatutoryApplicationTest {
+ protected:
+  static constexpr char kDebtor[] = "+12122010611";   // New York
+  static constexpr char kDebtor2[] = "+12122010612";  // the debtor's other number
+
+  // A dialing-service event: the call with `debt` ended at `end`.
+  absl::Status DialingEvent(const std::string& number, dialing::v1::CallOutcome outcome,
+                            const std::string& debt, absl::Time end, const std::string& id) {
+    dialing::v1::CallAttemptEnded call;
+    call.set_campaign(kCampaign);
+    call.set_phone_number(number);
+    call.set_outcome(outcome);
+    call.set_debt(debt);
+    *call.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end) - 60000);
+    *call.mutable_end_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end));
+    event::v1::Envelope e;
+    e.set_tenant("acme");
+    e.set_event_id(id);
+    e.set_type("dialgrid.dialing.v1.CallAttemptEnded");
+    e.mutable_payload()->PackFrom(call);
+    return manager_->HandleEvent(e);
+  }
+
+  v1::RecordCallOutcomeRequest Report(const std::string& number, dialing::v1::CallOutcome outcome,
+                                      const std::string& debt, absl::Time end,
+                                      const std::string& request_id) {
+    v1::RecordCallOutcomeRequest req;
+    req.set_parent("tenants/acme");
+    req.set_request_id(request_id);
+    dialing::v1::CallAttemptEnded* call = req.mutable_call();
+    call->set_campaign(kCampaign);
+    call->set_phone_number(number);
+    call->set_outcome(outcome);
+    call->set_debt(debt);
+    call->set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+    *call->mutable_dial_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end) - 120000);
+    *call->mutable_answer_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end) - 110000);
+    *call->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end));
+    return req;
+  }
+
+  absl::StatusOr<v1::DialDecision> ScrubAt(const std::string& number, const std::string& debt,
+                                           absl::Time when) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(kCampaign);
+    req.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+    req.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(when));
+    v1::ScrubEntry* e = req.add_entries();
+    e->set_phone_number(number);
+    e->set_debt(debt);
+    auto resp = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    if (!resp.ok()) return resp.status();
+    if (!resp->results(0).error().empty()) return absl::InternalError(resp->results(0).error());
+    return resp->results(0).decision();
+  }
+
+  static absl::Time Ny(int day, int hour, int minute = 0) {
+    absl::TimeZone ny;
+    absl::LoadTimeZone("America/New_York", &ny);
+    return absl::FromCivil(absl::CivilMinute(2026, 1, day, hour, minute), ny);
+  }
+  static int64_t Ms(const google::protobuf::Timestamp& t) {
+    return TimeUtil::TimestampToMilliseconds(t);
+  }
+};
+
+// The conversation (a dialing-service event) on Wednesday 2026-01-07 at
+// 11:00 in New York is day 1: days 1-7 run to Tuesday 2026-01-13; calls about
+// that debt are allowed from Wednesday 2026-01-14 00:00, to any number.
+TEST_F(RegFConversationTest, NoCallAboutTheDebtUntilDayEight) {
+  ASSERT_TRUE(DialingEvent(kDebtor, dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED, "loan-42",
+                           clock_.Now(), "e1")
+                  .ok());
+  auto d = Check(kDebtor2, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                 "loan-42");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_FALSE(d->allowed());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"REG_F_CONVERSATION_LOCKOUT"});
+  EXPECT_EQ(d->reasons(0).rule(), "US-REGF-CONVERSATION-7D");
+  EXPECT_EQ(Ms(d->next_allowed_time()), absl::ToUnixMillis(Ny(14, 0)));
+  // Per debt: another debt of the same person, and a call that is not about
+  // a debt, are not locked out.
+  EXPECT_TRUE(Check(kDebtor2, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                    "card-7")
+                  ->allowed());
+  EXPECT_TRUE(Check(kDebtor2, type::v1::DIALING_MODE_MANUAL,
+                    type::v1::CALL_PURPOSE_INFORMATIONAL)->allowed());
+  // Scrubs answer the same for a stated time: day 7 within calling hours is
+  // refused by the lockout alone; its last instant by the hours too; day 8
+  // within calling hours is allowed.
+  auto day7 = ScrubAt(kDebtor2, "loan-42", Ny(13, 20, 59));
+  ASSERT_TRUE(day7.ok()) << day7.status();
+  EXPECT_EQ(Codes(*day7), std::vector<std::string>{"REG_F_CONVERSATION_LOCKOUT"});
+  EXPECT_EQ(Ms(day7->next_allowed_time()), absl::ToUnixMillis(Ny(14, 0)));
+  auto last = ScrubAt(kDebtor2, "loan-42", Ny(14, 0) - absl::Milliseconds(1));
+  ASSERT_TRUE(last.ok());
+  EXPECT_FALSE(last->allowed());
+  bool lockout = false;
+  for (const auto& r : last->reasons()) lockout |= r.code() == "REG_F_CONVERSATION_LOCKOUT";
+  EXPECT_TRUE(lockout) << last->DebugString();
+  auto day8 = ScrubAt(kDebtor2, "loan-42", Ny(14, 8));
+  ASSERT_TRUE(day8.ok());
+  EXPECT_TRUE(day8->allowed()) << day8->DebugString();
+  // CheckDial on day 8 at 08:00: allowed.
+  clock_.Set(Ny(14, 8));
+  auto then = Check(kDebtor, type::v1::DIALING_MODE_PREDICTIVE, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                    "loan-42");
+  ASSERT_TRUE(then.ok());
+  for (const auto& r : then->reasons()) EXPECT_NE(r.code(), "REG_F_CONVERSATION_LOCKOUT");
+}
+
+// Only a conversation locks out: an attempt without one (no answer, an
+// answering machine, an abandoned call) does not; but every CallAttemptEnded
+// with a debt counts in Reg F's 7 calls in 7 days about that debt.
+TEST_F(RegFConversationTest, CallEventsWithADebtCountPerDebt) {
+  const dialing::v1::CallOutcome outcomes[] = {
+      dialing::v1::CALL_OUTCOME_NO_ANSWER, dialing::v1::CALL_OUTCOME_MACHINE,
+      dialing::v1::CALL_OUTCOME_BUSY, dialing::v1::CALL_OUTCOME_ABANDONED};
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(DialingEvent(i % 2 ? kDebtor : kDebtor2, outcomes[i % 4], "loan-42",
+                             clock_.Now() - absl::Hours(6 - i), absl::StrCat("n", i))
+                    .ok());
+  }
+  // A NOT_PLACED call is not an attempt.
+  ASSERT_TRUE(DialingEvent(kDebtor, dialing::v1::CALL_OUTCOME_NOT_PLACED, "loan-42", clock_.Now(),
+                           "np")
+                  .ok());
+  auto seventh = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
+                       type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+  ASSERT_TRUE(seventh.ok());
+  EXPECT_TRUE(seventh->allowed()) << seventh->DebugString();
+  auto eighth = Check("+12122010613", type::v1::DIALING_MODE_MANUAL,
+                      type::v1::CALL_PURPOSE_DEBT_COLLECTION, "loan-42");
+  ASSERT_TRUE(eighth.ok());
+  EXPECT_EQ(Codes(*eighth), std::vector<std::string>{"ATTEMPT_CAP_DEBT"});
+  // A replayed event counts once.
+  ASSERT_TRUE(DialingEvent(kDebtor, dialing::v1::CALL_OUTCOME_NO_ANSWER, "card-7", clock_.Now(),
+                           "n0")
+                  .ok());
+  EXPECT_TRUE(Check(kDebtor, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                    "card-7")
+                  ->allowed());
+}
+
+// A tenant's own dialer reports its calls through RecordCallOutcome: the
+// same effects, idempotent by request id, tenant-scoped, validated.
+TEST_F(RegFConversationTest, OwnDialerReportsAConversation) {
+  const absl::Time end = clock_.Now() - absl::Minutes(5);
+  auto first = manager_->RecordCallOutcome(
+      Actor{"crm", false},
+      Report(kDebtor, dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED, "loan-42", end, "r1"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->conversation());
+  EXPECT_EQ(first->reported_by(), "crm");
+  EXPECT_EQ(first->call().phone_number(), kDebtor);
+  auto d = Check(kDebtor2, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                 "loan-42");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"REG_F_CONVERSATION_LOCKOUT"});
+  EXPECT_EQ(Ms(d->next_allowed_time()), absl::ToUnixMillis(Ny(14, 0)));
+  EXPECT_EQ(store_->Attempts("acme", kDebtor), 1);
+  // A retry answers with the first record and counts nothing again.
+  clock_.Advance(absl::Seconds(3));
+  auto retry = manager_->RecordCallOutcome(
+      Actor{"crm", false},
+      Report(kDebtor, dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED, "loan-42", end, "r1"));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(Ms(retry->record_time()), Ms(first->record_time()));
+  EXPECT_EQ(store_->Attempts("acme", kDebtor), 1);
+  auto reused = manager_->RecordCallOutcome(
+      Actor{"crm", false},
+      Report(kDebtor, dialing::v1::CALL_OUTCOME_NO_ANSWER, "loan-42", end, "r1"));
+  EXPECT_EQ(ReasonOf(reused.status()), "REQUEST_ID_REUSED");
+  // A connected call without a debt is no conversation about one.
+  auto plain = manager_->RecordCallOutcome(
+      Actor{"crm", false},
+      Report(kDebtor, dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED, "", end, "r2"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->conversation());
+  EXPECT_EQ(store_->Attempts("acme", kDebtor), 2);
+}
+
+TEST_F(RegFConversationTest, RecordCallOutcomeRefusesBadInput) {
+  const absl::Time end = clock_.Now();
+  auto call = [&](std::function<void(v1::RecordCallOutcomeRequest&)> edit) {
+    auto req = Report(kDebtor, dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED, "loan-42", end, "x");
+    edit(req);
+    return manager_->RecordCallOutcome(Actor{"crm", false}, req).status();
+  };
+  auto st = call([](auto& r) { r.mutable_call()->set_campaign("tenants/globex/campaigns/c"); });
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  st = call([](auto& r) {
+    r.mutable_call()->set_contact("tenants/globex/contactLists/l/contacts/c");
+  });
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  st = call([](auto& r) { r.mutable_call()->set_call("tenants/globex/calls/c1"); });
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  EXPECT_EQ(ReasonOf(call([](auto& r) { r.clear_request_id(); })), "FIELD_REQUIRED");
+  EXPECT_EQ(ReasonOf(call([](auto& r) { r.mutable_call()->set_phone_number("not a number"); })),
+            "INVALID_PHONE_NUMBER");
+  EXPECT_EQ(ReasonOf(call([](auto& r) {
+              r.mutable_call()->set_outcome(dialing::v1::CALL_OUTCOME_UNSPECIFIED);
+            })),
+            "FIELD_REQUIRED");
+  st = call([](auto& r) {
+    r.mutable_call()->set_outcome(static_cast<dialing::v1::CallOutcome>(99));
+  });
+  EXPECT_EQ(ReasonOf(st), "UNKNOWN_ENUM_VALUE");
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReasonOf(call([](auto& r) { r.mutable_call()->clear_dial_time(); })),
+            "FIELD_REQUIRED");
+  EXPECT_EQ(ReasonOf(call([&](auto& r) {
+              *r.mutable_call()->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(
+                  absl::ToUnixMillis(end) - 200000);
+            })),
+            "INVALID_CALL_TIMES");
+  EXPECT_EQ(ReasonOf(call([&](auto& r) {
+              *r.mutable_call()->mutable_answer_time() =
+                  TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(end) + 1);
+            })),
+            "INVALID_CALL_TIMES");
+  EXPECT_EQ(ReasonOf(call([&](auto& r) {
+              *r.mutable_call()->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(
+                  absl::ToUnixMillis(end + absl::Minutes(6)));
+            })),
+            "TIME_IN_FUTURE");
+  EXPECT_EQ(ReasonOf(call([](auto& r) { r.mutable_call()->set_debt("no spaces"); })),
+            "INVALID_DEBT");
+  // Nothing of it was applied.
+  EXPECT_EQ(store_->Attempts("acme", kDebtor), 0);
+  EXPECT_TRUE(Check(kDebtor2, type::v1::DIALING_MODE_MANUAL, type::v1::CALL_PURPOSE_DEBT_COLLECTION,
+                    "loan-42")
+                  ->allowed());
+}
+
+// ---- Consent valid from its grant until its revocation, both at the times
+// the client states (issue 21), audited with who entered them and when.
+TEST_F(StatutoryApplicationTest, ConsentRevokedAtAStatedTime) {
+  const absl::Time now = clock_.Now();
+  v1::RecordConsentRequest rec;
+  rec.set_parent("tenants/acme");
+  rec.mutable_consent()->set_phone_number(kNy);
+  rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN);
+  *rec.mutable_consent()->mutable_grant_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now - absl::Hours(48)));
+  auto granted = manager_->RecordConsent(Actor{"agent-7", false}, rec);
+  ASSERT_TRUE(granted.ok()) << granted.status();
+  EXPECT_EQ(granted->recorded_by(), "agent-7");
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(granted->record_time()), absl::ToUnixMillis(now));
+  const std::string name = granted->name();
+
+  auto revoke = [&](absl::optional<absl::Time> at, const std::string& id) {
+    v1::RevokeConsentRequest req;
+    req.set_name(name);
+    req.set_request_id(id);
+    if (at) *req.mutable_revoke_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(*at));
+    return manager_->RevokeConsent(Actor{"supervisor-2", false}, req);
+  };
+  EXPECT_EQ(ReasonOf(revoke(now - absl::Hours(49), "a").status()), "REVOKED_BEFORE_GRANT");
+  EXPECT_EQ(ReasonOf(revoke(now + absl::Minutes(6), "b").status()), "TIME_IN_FUTURE");
+  // The callee revoked yesterday at this time; the clerk enters it now.
+  const absl::Time stated = now - absl::Hours(24);
+  auto revoked = revoke(stated, "c");
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(revoked->revoke_time()), absl::ToUnixMillis(stated));
+  EXPECT_EQ(revoked->revoked_by(), "supervisor-2");
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(revoked->revoke_record_time()),
+            absl::ToUnixMillis(now));
+  EXPECT_EQ(revoked->recorded_by(), "agent-7");  // the grant's audit stays
+
+  auto scrub = [&](absl::Time at) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(kCampaign);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREDICTIVE);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(kNy);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r->results(0).decision();
+  };
+  // Valid up to the instant before the stated revocation, not from it.
+  EXPECT_TRUE(scrub(stated - absl::Milliseconds(1)).allowed());
+  EXPECT_EQ(Codes(scrub(stated)), std::vector<std::string>{"CONSENT_REQUIRED"});
+  auto d = Check(kNy, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Codes(*d), std::vector<std::string>{"CONSENT_REQUIRED"});
+  // A later revocation keeps the earlier one; an earlier one moves it.
+  auto later = revoke(now - absl::Hours(1), "d");
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(later->revoke_time()), absl::ToUnixMillis(stated));
+  auto earlier = revoke(now - absl::Hours(30), "e");
+  ASSERT_TRUE(earlier.ok());
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(earlier->revoke_time()),
+            absl::ToUnixMillis(now - absl::Hours(30)));
+  EXPECT_FALSE(scrub(stated - absl::Hours(1)).allowed());
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
+#include "services/compliance/domain/registry_manifest.h"
 #include "services/compliance/domain/statutory_rules.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "services/common/core/errors.h"
 
@@ -21,7 +24,7 @@ class StatutoryRulesTest : public ::testing::Test {
     rules_ = new StatutoryRules(*std::move(rules));
   }
   static DialFacts Dial(std::vector<std::string> countries, std::vector<std::string> regions,
-                        v1::CallPurpose purpose, type::v1::DialingMode mode, bool wireless) {
+                        type::v1::CallPurpose purpose, type::v1::DialingMode mode, bool wireless) {
     DialFacts f;
     f.countries = std::move(countries);
     f.regions = std::move(regions);
@@ -35,14 +38,15 @@ class StatutoryRulesTest : public ::testing::Test {
 };
 StatutoryRules* StatutoryRulesTest::rules_ = nullptr;
 
-constexpr auto kTm = v1::CALL_PURPOSE_TELEMARKETING;
-constexpr auto kDebt = v1::CALL_PURPOSE_DEBT_COLLECTION;
-constexpr auto kInfo = v1::CALL_PURPOSE_INFORMATIONAL;
+constexpr auto kTm = type::v1::CALL_PURPOSE_TELEMARKETING;
+constexpr auto kDebt = type::v1::CALL_PURPOSE_DEBT_COLLECTION;
+constexpr auto kInfo = type::v1::CALL_PURPOSE_INFORMATIONAL;
 
 TEST_F(StatutoryRulesTest, TablesLoadWithSources) {
   EXPECT_GE(rules_->consent.size(), 7u);
   EXPECT_GE(rules_->caps.size(), 4u);
-  EXPECT_EQ(rules_->lockouts.size(), 2u);
+  EXPECT_EQ(rules_->lockouts.size(), 3u);  // UK after abandon and machine; Reg F conversation
+  EXPECT_EQ(rules_->registries.size(), 4u);
   for (const auto& r : rules_->consent) EXPECT_FALSE(r.source.empty()) << r.id;
   for (const auto& r : rules_->caps) EXPECT_FALSE(r.source.empty()) << r.cap.id;
   for (const auto& r : rules_->lockouts) EXPECT_FALSE(r.source.empty()) << r.id;
@@ -149,6 +153,7 @@ TEST_F(StatutoryRulesTest, CapsApplyWhereTheirRowApplies) {
 TEST_F(StatutoryRulesTest, UkLockoutsBindAutomatedDialsOnly) {
   int binding = 0;
   for (const auto& l : rules_->lockouts) {
+    if (l.after == LockoutAfter::kConversation) continue;  // Reg F: RegFConversationLockout
     EXPECT_TRUE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PROGRESSIVE, true))) << l.id;
     EXPECT_TRUE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PREDICTIVE, true))) << l.id;
     EXPECT_FALSE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_MANUAL, true))) << l.id;
@@ -163,6 +168,85 @@ TEST_F(StatutoryRulesTest, UkLockoutsBindAutomatedDialsOnly) {
     }
   }
   EXPECT_EQ(binding, 2);
+}
+
+// Rule doc 2.1 (Reg F): no call within 7 days after a telephone
+// conversation about the debt, the conversation day being day 1: a row of
+// calendar days for debt collection in the US, every dialing mode.
+TEST_F(StatutoryRulesTest, RegFConversationLockout) {
+  int rows = 0;
+  for (const auto& l : rules_->lockouts) {
+    if (l.after != LockoutAfter::kConversation) continue;
+    ++rows;
+    EXPECT_EQ(l.id, "US-REGF-CONVERSATION-7D");
+    EXPECT_EQ(l.days, 7);
+    EXPECT_NE(l.source.find("1006.14(b)(2)"), std::string::npos);
+    const type::v1::CallPurpose debt = type::v1::CALL_PURPOSE_DEBT_COLLECTION;
+    EXPECT_TRUE(Applies(l.scope, Dial({"US"}, {"NY"}, debt, DIALING_MODE_MANUAL, true)));
+    EXPECT_TRUE(Applies(l.scope, Dial({"US"}, {}, debt, DIALING_MODE_PREDICTIVE, false)));
+    EXPECT_FALSE(Applies(l.scope, Dial({"US"}, {}, kTm, DIALING_MODE_MANUAL, true)));
+    EXPECT_FALSE(Applies(l.scope, Dial({"GB"}, {}, debt, DIALING_MODE_MANUAL, true)));
+  }
+  EXPECT_EQ(rows, 1);
+  auto parsed = ParseLockouts("X\tUS\tDEBT_COLLECTION\t*\tCONVERSATION\t7d\tsrc\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)[0].days, 7);
+  // Calendar days only for conversations; elapsed hours for the others.
+  EXPECT_EQ(ReasonOf(ParseLockouts("X\tUS\t*\t*\tCONVERSATION\t168h\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseLockouts("X\tUS\t*\t*\tCONVERSATION\t0d\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseLockouts("X\tGB\t*\t*\tMACHINE\t7d\tsrc\n").status()),
+            "MALFORMED_RULE");
+}
+
+// Registry grace periods (rule doc 2.1, 2.3, 2.4, 2.5): US and Canada 31
+// days, UK TPS 28, Australia 30, as elapsed time from the listing date.
+TEST_F(StatutoryRulesTest, RegistryGracePeriodsAsData) {
+  std::map<std::string, int> grace;
+  for (const RegistryRule& r : rules_->registries) {
+    grace[r.id] = r.grace_days;
+    EXPECT_FALSE(r.source.empty()) << r.id;
+  }
+  EXPECT_EQ(grace, (std::map<std::string, int>{
+                       {"US-NATIONAL-DNC", 31}, {"CA-DNCL", 31}, {"GB-TPS", 28}, {"AU-DNCR", 30}}));
+  EXPECT_EQ(ReasonOf(ParseRegistryRules("X\tUSA\t31\tsrc\n").status()), "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseRegistryRules("X\tUS\t91\tsrc\n").status()), "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseRegistryRules("X\tUS\t31\tsrc\nX\tCA\t31\tsrc\n").status()),
+            "MALFORMED_RULE");
+}
+
+// A registration listed on 2026-03-01 binds 31 days later, counted from the
+// first instant 2026-03-01 exists anywhere (00:00 at UTC+14 = 2026-02-28
+// 10:00 UTC): from 2026-03-31 10:00 UTC on; 1 ms earlier it does not.
+TEST(RegistrationGrace, ElapsedDaysFromTheEarliestInstantOfTheListingDate) {
+  const absl::Time binds = RegistrationBinds(absl::CivilDay(2026, 3, 1), 31);
+  EXPECT_EQ(binds, absl::FromCivil(absl::CivilSecond(2026, 3, 31, 10, 0, 0), absl::UTCTimeZone()));
+  // UK TPS: 28 days; across the UK's DST change the grace is elapsed time.
+  EXPECT_EQ(RegistrationBinds(absl::CivilDay(2026, 3, 20), 28) -
+                RegistrationBinds(absl::CivilDay(2026, 3, 20), 0),
+            absl::Hours(24 * 28));
+  EXPECT_EQ(RegistrationBinds(absl::CivilDay(2026, 3, 1), 0),
+            absl::FromCivil(absl::CivilSecond(2026, 2, 28, 10, 0, 0), absl::UTCTimeZone()));
+}
+
+// The manifest names the registry's rules; older manifests have none.
+TEST(RegistryManifestRules, RoundTripAndOptional) {
+  RegistryManifest m;
+  m.as_of = absl::CivilDay(2026, 1, 1);
+  m.max_age_days = 31;
+  m.index_checksum = 0xabc;
+  m.numbers = 3;
+  m.rules = "US-NATIONAL-DNC";
+  auto back = ParseRegistryManifest(FormatRegistryManifest(m));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->rules, "US-NATIONAL-DNC");
+  m.rules.clear();
+  const std::string old = FormatRegistryManifest(m);
+  EXPECT_EQ(old.find("rules="), std::string::npos);
+  auto none = ParseRegistryManifest(old);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->rules.empty());
 }
 
 TEST(StatutoryRulesParse, MalformedRowsAreRefused) {

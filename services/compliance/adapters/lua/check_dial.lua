@@ -6,8 +6,8 @@
 -- KEYS (all {t:<tenant>}:...; the outbox is appended by EvalWithEvents):
 --   1 cr   2 dnc   3 dnc:<campaign>   4 cons   5 ab:<e164>   6 an:<e164>
 --   7 ac:<contact>   8 aud:<e164>   9 dreq:<request id>   10 ad:<debt>
---   11 am:<e164>   12 outbox:compliance
---   (3, 7, 9 and 10 are {t:<tenant>}:none without a campaign, contact,
+--   11 am:<e164>   12 rc:<debt>   13 outbox:compliance
+--   (3, 7, 9, 10 and 12 are {t:<tenant>}:none without a campaign, contact,
 --   request id or debt: declared so the key list is fixed, never touched)
 -- ARGV: 1 evaluation ms, 2 number, 3 contact, 4 campaign id, 5 rule-set
 --   version, 6 reserve 0|1, 7 decision id, 8 request id, 9 consent needed
@@ -16,7 +16,11 @@
 --   13 allowed so far 0|1, 14 partial decision bytes, 15 event bytes,
 --   16 recorded ms, 17.. caps: n, then n x (id, max, window ms), for the
 --   number, the contact and the debt; then the machine lockout ms, its rule
---   id, the rule id of the quiet period, and the debt ('' for none).
+--   id, the rule id of the quiet period, the debt ('' for none), the rule id
+--   of the conversation lockout, and its steps: n, then n x (from ms, until
+--   ms) (see domain/day_lockout.h: the latest conversation about the debt at
+--   or after the first `from` and not after now locks the dial out until
+--   the `until` of the last step starting at or before it).
 -- Windows are closed: an attempt (or abandon) exactly one window earlier
 -- still counts; the next allowed time is 1 ms after it leaves.
 -- Returns {'DUP', record} | {'STALE', current version} | {'OK', verdict}.
@@ -45,8 +49,9 @@ if need > 0 then
     -- "grant|expire|revoke|level"; records of earlier builds have no level
     -- and meet nothing (fail closed: re-record them with their type)
     local g, e, r, l = string.match(c, '^(%d+)|(%d*)|(%d*)|(%d)$')
-    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and r == '' and
-      tonumber(l) >= need
+    -- valid from its grant until its expiry or its revocation (a stated time)
+    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and
+      (r == '' or tonumber(r) > now) and tonumber(l) >= need
   end
   if not ok then
     reasons[#reasons + 1] = 'CONSENT_REQUIRED|' .. why .. '|' ..
@@ -86,6 +91,22 @@ local debt = ARGV[ntail + 3] or ''
 local cidx = caps(KEYS[6], 17, 'ATTEMPT_CAP_NUMBER')
 local didx = caps(contact ~= '' and KEYS[7] or nil, cidx, 'ATTEMPT_CAP_CONTACT')
 caps(debt ~= '' and KEYS[10] or nil, didx, 'ATTEMPT_CAP_DEBT')
+local csteps = tonumber(ARGV[ntail + 5] or '0')
+if debt ~= '' and csteps > 0 then
+  local base = ntail + 6
+  local last = redis.call('ZREVRANGEBYSCORE', KEYS[12], now, ARGV[base], 'WITHSCORES', 'LIMIT', 0, 1)
+  if #last > 0 then
+    local at, untilms = tonumber(last[2]), 0
+    for i = 0, csteps - 1 do
+      if tonumber(ARGV[base + 2 * i]) <= at then untilms = tonumber(ARGV[base + 2 * i + 1]) end
+    end
+    if untilms > now then
+      reasons[#reasons + 1] = 'REG_F_CONVERSATION_LOCKOUT|' .. ARGV[ntail + 4] ..
+        '|conversation about the debt at ' .. at
+      nb = math.max(nb, untilms)
+    end
+  end
+end
 local allowed = #reasons == 0 and ARGV[13] == '1'
 if allowed and reserve then
   local ttl = math.max(keep, 86400000)
