@@ -78,7 +78,18 @@ PrometheusRecordingProbe::PrometheusRecordingProbe(prometheus::Registry& r)
       deleted_erasure_(deleted_.Add({{"cause", "erasure"}})),
       storage_bytes_(OneGauge(r, "dialgrid_recording_storage_bytes",
                               "Storage in use by all tenants' recordings (the quota counters; "
-                              "every replica reports the same figure: aggregate with max).")) {
+                              "every replica reports the same figure: aggregate with max).")),
+      usage_recordings_(OneGauge(r, "dialgrid_recording_usage_recordings",
+                                 "Recordings in the vault, all tenants (the usage counters; "
+                                 "aggregate with max).")),
+      usage_stored_bytes_(OneGauge(r, "dialgrid_recording_usage_stored_bytes",
+                                   "Encrypted recording files at rest, all tenants, bytes (the "
+                                   "usage counters; aggregate with max).")),
+      usage_audio_seconds_(OneGauge(r, "dialgrid_recording_usage_audio_seconds",
+                                    "Recorded audio ever stored, all tenants, seconds (the usage "
+                                    "counters; aggregate with max).")),
+      usage_legal_holds_(OneGauge(r, "dialgrid_recording_usage_legal_holds",
+                                  "Active legal holds, all tenants (aggregate with max).")) {
   const auto* kinds = v1::VerifyProblem::Kind_descriptor();
   for (int i = 0; i < kinds->value_count(); ++i) {
     absl::string_view name = kinds->value(i)->name();
@@ -117,6 +128,13 @@ void PrometheusRecordingProbe::Chunk(ChunkResult result, int64_t audio_bytes,
     case ChunkResult::kRefused: chunk_refused_.Increment(); break;
   }
   chunk_duration_.Observe(absl::ToDoubleSeconds(latency));
+}
+
+void PrometheusRecordingProbe::UsageTotals(const UsageNow& all) {
+  usage_recordings_.Set(static_cast<double>(all.recordings));
+  usage_stored_bytes_.Set(static_cast<double>(all.stored_bytes));
+  usage_audio_seconds_.Set(static_cast<double>(all.all_time.audio_ms) / 1000);
+  usage_legal_holds_.Set(static_cast<double>(all.active_holds));
 }
 
 void PrometheusRecordingProbe::VerifyProblem(absl::string_view kind) {

@@ -27,6 +27,10 @@ namespace dialgrid::recording {
 //   dialgrid_recording_verify_problems_total{kind}
 //   dialgrid_recording_deleted_total{cause="retention|erasure"}
 //   dialgrid_recording_storage_bytes                       (gauge, all tenants)
+//   dialgrid_recording_usage_recordings                    (gauge, all tenants)
+//   dialgrid_recording_usage_stored_bytes                  (gauge, all tenants, at rest)
+//   dialgrid_recording_usage_audio_seconds                 (gauge, all tenants, ever stored)
+//   dialgrid_recording_usage_legal_holds                   (gauge, all tenants, active)
 // Every labelled series exists from the start (at 0). The registry must
 // outlive the probe.
 class PrometheusRecordingProbe final : public RecordingProbe {
@@ -45,6 +49,7 @@ class PrometheusRecordingProbe final : public RecordingProbe {
   void VerifyProblem(absl::string_view kind) override;
   void Deleted(DeleteCause cause) override;
   void StorageBytes(int64_t bytes) override { storage_bytes_.Set(static_cast<double>(bytes)); }
+  void UsageTotals(const UsageNow& all) override;
 
  private:
   prometheus::Counter& started_;
@@ -67,6 +72,8 @@ class PrometheusRecordingProbe final : public RecordingProbe {
   prometheus::Family<prometheus::Counter>& deleted_;
   prometheus::Counter &deleted_retention_, &deleted_erasure_;
   prometheus::Gauge& storage_bytes_;
+  prometheus::Gauge &usage_recordings_, &usage_stored_bytes_, &usage_audio_seconds_,
+      &usage_legal_holds_;
 };
 
 }  // namespace dialgrid::recording

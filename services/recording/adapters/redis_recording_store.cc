@@ -62,6 +62,28 @@ std::string HoldRequestKey(absl::string_view tenant, absl::string_view id) {
   return absl::StrCat(Tag(tenant), ":hold-req:", id);
 }
 constexpr char kTenantsKey[] = "{dg}:recording:tenants";
+std::string DayKey(absl::string_view tenant, absl::CivilDay day) {
+  return absl::StrCat(Tag(tenant), ":rec-day:", absl::FormatCivilTime(day));
+}
+std::string DayKey(absl::string_view tenant, absl::Time t) {
+  return DayKey(tenant, absl::ToCivilDay(t, absl::UTCTimeZone()));
+}
+std::string TotalsKey(absl::string_view tenant) { return absl::StrCat(Tag(tenant), ":rec-totals"); }
+
+// Adds a usage hash's fields to `c`.
+void AddCounts(const redis::Reply& hash, UsageCounts& c) {
+  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& f = hash.elements[i].str;
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(hash.elements[i + 1].str, &v)) continue;
+    if (f == "started") c.started += v;
+    else if (f == "stored") c.stored += v;
+    else if (f == "audio_ms") c.audio_ms += v;
+    else if (f == "ingested") c.ingested_bytes += v;
+    else if (f == "purged") c.purged += v;
+    else if (f == "erased") c.erased += v;
+  }
+}
 
 std::string ListMember(absl::Time t, absl::string_view id) {
   char member[32];
@@ -281,7 +303,8 @@ absl::StatusOr<std::string> RedisRecordingStore::Create(const RecordingMeta& m,
                        {RecordingKey(m.ref), IndexKey(m.ref.tenant),
                         RequestKey(m.ref.tenant, request_id.empty() ? "-" : request_id),
                         ExpiryKey(m.ref.tenant),
-                        m.contact.empty() ? std::string() : ContactKey(m.ref.tenant, m.contact)},
+                        m.contact.empty() ? std::string() : ContactKey(m.ref.tenant, m.contact),
+                        DayKey(m.ref.tenant, m.create_time), TotalsKey(m.ref.tenant)},
                        args);
   if (!r.ok()) return ScriptError(r.status(), "creating the recording");
   const std::string verdict = r->elements.empty() ? r->str : r->elements[0].str;
@@ -393,7 +416,9 @@ absl::StatusOr<ChunkVerdict> RedisRecordingStore::Chunk(const RecordingRef& ref,
                                                         int64_t bytes, int64_t max_usage,
                                                         absl::Time now) {
   static const redis::Script* script = new redis::Script(lua::kChunk);
-  auto r = redis_->Eval(*script, {RecordingKey(ref), UsageKey(ref.tenant), OpenKey(ref.tenant)},
+  auto r = redis_->Eval(*script,
+                        {RecordingKey(ref), UsageKey(ref.tenant), OpenKey(ref.tenant),
+                         DayKey(ref.tenant, now), TotalsKey(ref.tenant)},
                         {std::to_string(sequence), std::to_string(bytes),
                          std::to_string(max_usage < 0 ? -1 : max_usage), Ms(now), ref.id});
   if (!r.ok()) return ScriptError(r.status(), "taking in a chunk");
@@ -428,10 +453,12 @@ absl::Status RedisRecordingStore::FinishUpload(const RecordingRef& ref, const Up
                                    std::to_string(o.usage_delta),
                                    std::string(expected),
                                    ref.id,
-                                   std::to_string(o.lost_bytes)};
+                                   std::to_string(o.lost_bytes),
+                                   std::to_string(o.bytes_per_second)};
   events::AppendEnvelopeRecords(events, args);
   auto r = EvalChained(Chained(lua::kFinishUpload), ref.tenant, stored,
-                       {RecordingKey(ref), GapsKey(ref), UsageKey(ref.tenant), OpenKey(ref.tenant)},
+                       {RecordingKey(ref), GapsKey(ref), UsageKey(ref.tenant), OpenKey(ref.tenant),
+                        DayKey(ref.tenant, now), TotalsKey(ref.tenant)},
                        args);
   if (!r.ok()) return ScriptError(r.status(), "ending the upload");
   if (r->str == "gone") return NotFound("RECORDING_NOT_FOUND", "no such recording");
@@ -492,6 +519,35 @@ absl::StatusOr<int64_t> RedisRecordingStore::Usage(absl::string_view tenant) {
   auto r = redis_->Command({"GET", UsageKey(tenant)});
   if (!r.ok()) return r.status();
   return r->is_nil() ? 0 : Int(r->str);
+}
+
+absl::StatusOr<UsageCounts> RedisRecordingStore::UsageOfDays(absl::string_view tenant,
+                                                             absl::CivilDay first,
+                                                             absl::CivilDay last) {
+  UsageCounts out;
+  std::vector<std::vector<std::string>> cmds;
+  for (absl::CivilDay d = first; d <= last; ++d) cmds.push_back({"HGETALL", DayKey(tenant, d)});
+  if (cmds.empty()) return out;
+  auto r = redis_->Pipeline(cmds);
+  if (!r.ok()) return r.status();
+  for (const auto& hash : *r) AddCounts(hash, out);
+  return out;
+}
+
+absl::StatusOr<UsageNow> RedisRecordingStore::UsageTotals(absl::string_view tenant) {
+  auto r = redis_->Command({"HGETALL", TotalsKey(tenant)});
+  if (!r.ok()) return r.status();
+  UsageNow out;
+  AddCounts(*r, out.all_time);
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    const std::string& f = r->elements[i].str;
+    const int64_t v = Int(r->elements[i + 1].str);
+    if (f == "recordings") out.recordings = v;
+    else if (f == "stored_bytes") out.stored_bytes = v;
+    else if (f == "holds") out.active_holds = v;
+    else if (f == "held_past_retention") out.held_past_retention = v;
+  }
+  return out;
 }
 
 absl::Status RedisRecordingStore::RenewLease(const RecordingRef& ref, absl::Time now) {
@@ -592,7 +648,7 @@ absl::StatusOr<std::string> RedisRecordingStore::PlaceHold(const HoldMeta& h,
   auto r = EvalChained(Chained(lua::kPlaceHold), h.tenant, &held,
                        {HoldKey(h.tenant, h.id), HoldsKey(h.tenant),
                         HoldRequestKey(h.tenant, request_id.empty() ? "-" : request_id),
-                        HoldOnKey(h.tenant, h.scope, h.target)},
+                        HoldOnKey(h.tenant, h.scope, h.target), TotalsKey(h.tenant)},
                        args);
   if (!r.ok()) return ScriptError(r.status(), "placing the legal hold");
   const std::string verdict = r->elements.empty() ? r->str : r->elements[0].str;
@@ -615,7 +671,9 @@ absl::StatusOr<bool> RedisRecordingStore::ReleaseHold(absl::string_view tenant,
                                    std::string(reason)};
   events::AppendEnvelopeRecords(events, args);
   auto r = EvalChained(Chained(lua::kReleaseHold), tenant, &released,
-                       {HoldKey(tenant, id), HoldOnKey(tenant, h->scope, h->target)}, args);
+                       {HoldKey(tenant, id), HoldOnKey(tenant, h->scope, h->target),
+                        TotalsKey(tenant)},
+                       args);
   if (!r.ok()) return ScriptError(r.status(), "releasing the legal hold");
   if (r->str == "gone") return NotFound("HOLD_NOT_FOUND", "no such legal hold");
   return r->str == "ok";
@@ -670,6 +728,8 @@ absl::StatusOr<RecordingStore::DeleteVerdict> RedisRecordingStore::BeginDelete(
     keys.push_back(HoldOnKey(ref.tenant, scope, target));
   }
   while (keys.size() < 8) keys.push_back(keys[4]);
+  keys.push_back(DayKey(ref.tenant, now));
+  keys.push_back(TotalsKey(ref.tenant));
   std::vector<std::string> args = {ref.id, cause == DeleteCause::kRetention ? "retention" : "erasure",
                                    Ms(now)};
   events::AppendEnvelopeRecords(events, args);

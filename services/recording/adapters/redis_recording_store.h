@@ -19,13 +19,18 @@
 //   {t:T}:holds             zset (score 0) of "<create ms, 13 digits>.<id>"
 //   {t:T}:hold-req:<req id> "<fingerprint>\t<id>" of a PlaceHold request id (24 h)
 //   {t:T}:hold-on:<scope>:<target>  set: ids of the active holds on it
+//   {t:T}:rec-day:<YYYY-MM-DD>  hash: the usage counters of a UTC day (started
+//                           stored audio_ms ingested purged erased)
+//   {t:T}:rec-totals        hash: the same in all, and recordings stored_bytes
+//                           holds held_past_retention (the tenant's usage now)
 //   {t:T}:outbox:recording  the tenant's events (services/common/events)
 // and one key outside the tenants' slots, for the periodic jobs:
 //   {dg}:recording:tenants  set of tenants that have recordings
 // Recording fields: id call campaign agent contact format ann state upload
 // create_ms stop_ms retain_ms hold kid wkey (base64) last_seq accepted
 // discarded audio_bytes stored_bytes segments sha256 file_sha256 inc_reason
-// lease_ms lost, del_ms del_cause (deletion begun) and, while paused,
+// lease_ms lost, del_ms del_cause (deletion begun), held_kept (counted in
+// held_past_retention) and, while paused,
 // pause_ms pause_off pause_disc pause_by pause_reason. (`hold` is unused:
 // holds are found through the hold-on sets.) Scripts: adapters/lua/*.lua.
 
@@ -76,6 +81,9 @@ class RedisRecordingStore final : public RecordingStore {
   absl::Status Rewrap(const RecordingRef& ref, absl::string_view old_key_id,
                       absl::string_view new_key_id, absl::string_view wrapped) override;
   absl::StatusOr<int64_t> Usage(absl::string_view tenant) override;
+  absl::StatusOr<UsageCounts> UsageOfDays(absl::string_view tenant, absl::CivilDay first,
+                                          absl::CivilDay last) override;
+  absl::StatusOr<UsageNow> UsageTotals(absl::string_view tenant) override;
   absl::StatusOr<std::vector<std::string>> Tenants() override;
   absl::Status PutRetention(absl::string_view tenant, const RetentionMeta& policy,
                             const Events& events) override;

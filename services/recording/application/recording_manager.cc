@@ -999,12 +999,70 @@ void RecordingManager::Untrack(UploadSession* session) {
 absl::StatusOr<int64_t> RecordingManager::StorageInUse() {
   DG_ASSIGN_OR_RETURN(std::vector<std::string> tenants, store_->Tenants());
   int64_t total = 0;
+  UsageNow all;
   for (const auto& t : tenants) {
     DG_ASSIGN_OR_RETURN(int64_t used, store_->Usage(t));
     total += used;
+    DG_ASSIGN_OR_RETURN(UsageNow u, store_->UsageTotals(t));
+    all.recordings += u.recordings;
+    all.stored_bytes += u.stored_bytes;
+    all.active_holds += u.active_holds;
+    all.held_past_retention += u.held_past_retention;
+    all.all_time.audio_ms += u.all_time.audio_ms;
   }
   options_.probe->StorageBytes(total);
+  options_.probe->UsageTotals(all);
   return total;
+}
+
+absl::StatusOr<v1::RecordingUsage> RecordingManager::Usage(
+    absl::string_view tenant, const v1::GetRecordingUsageRequest& req) {
+  const bool has_start = req.has_start_time(), has_end = req.has_end_time();
+  auto bad = [](absl::string_view field, absl::string_view why) {
+    return InvalidField(field, "USAGE_RANGE_INVALID", why);
+  };
+  if (has_start != has_end) {
+    return bad(has_start ? "end_time" : "start_time",
+               "set both start_time and end_time (whole UTC days), or neither");
+  }
+  UsageCounts counts;
+  if (has_start) {
+    const absl::Time start = FromTimestamp(req.start_time());
+    const absl::Time end = FromTimestamp(req.end_time());
+    const absl::CivilDay first = absl::ToCivilDay(start, absl::UTCTimeZone());
+    const absl::CivilDay after = absl::ToCivilDay(end, absl::UTCTimeZone());
+    if (absl::FromCivil(first, absl::UTCTimeZone()) != start) {
+      return bad("start_time", "must be a UTC midnight (the counters are per UTC day)");
+    }
+    if (absl::FromCivil(after, absl::UTCTimeZone()) != end) {
+      return bad("end_time", "must be a UTC midnight (the counters are per UTC day)");
+    }
+    if (after <= first) return bad("end_time", "must be after start_time");
+    if (after - first > options_.max_usage_days) {
+      return bad("end_time", absl::StrCat("the range is at most ", options_.max_usage_days,
+                                          " days"));
+    }
+    DG_ASSIGN_OR_RETURN(counts, store_->UsageOfDays(tenant, first, after - 1));
+  }
+  DG_ASSIGN_OR_RETURN(UsageNow now, store_->UsageTotals(tenant));
+  if (!has_start) counts = now.all_time;
+  v1::RecordingUsage out;
+  out.set_tenant(absl::StrCat("tenants/", tenant));
+  if (has_start) {
+    *out.mutable_start_time() = req.start_time();
+    *out.mutable_end_time() = req.end_time();
+  }
+  out.set_recordings_started(counts.started);
+  out.set_recordings_stored(counts.stored);
+  *out.mutable_recorded_audio() = TimeUtil::MillisecondsToDuration(counts.audio_ms);
+  out.set_ingested_bytes(counts.ingested_bytes);
+  out.set_recordings_purged(counts.purged);
+  out.set_recordings_erased(counts.erased);
+  out.set_recordings(now.recordings);
+  out.set_stored_bytes(now.stored_bytes);
+  out.set_active_legal_holds(now.active_holds);
+  out.set_held_past_retention(now.held_past_retention);
+  return out;
 }
 
 void RecordingManager::RenewLeases() {
@@ -1032,6 +1090,7 @@ absl::StatusOr<bool> RecordingManager::Salvage(const RecordingRef& ref) {
   }
   UploadOutcome o;
   o.incomplete_reason = "REPLICA_LOST";
+  o.bytes_per_second = BytesPerSecond(m.audio_format);
   auto key = DataKey(m);
   std::unique_ptr<BlobWriter> writer;
   Sha256 audio_sha, file_sha;
@@ -1250,10 +1309,9 @@ void UploadSession::Discard() {
 }
 
 absl::Status UploadSession::SealNext(absl::string_view plaintext, bool last) {
-  DG_ASSIGN_OR_RETURN(std::string sealed,
-                      SealSegment(key_, ref_.tenant, ref_.id, static_cast<uint64_t>(segments_),
-                                  last, plaintext));
-  DG_RETURN_IF_ERROR(Write(sealed));
+  DG_RETURN_IF_ERROR(SealSegmentInto(key_, ref_.tenant, ref_.id, static_cast<uint64_t>(segments_),
+                                     last, plaintext, &sealed_));
+  DG_RETURN_IF_ERROR(Write(sealed_));
   ++segments_;
   return absl::OkStatus();
 }
@@ -1316,14 +1374,23 @@ absl::Status UploadSession::Take(int64_t sequence, absl::string_view audio, Chun
   *result = ChunkResult::kStored;
   audio_sha_.Update(audio);
   audio_bytes_ += static_cast<int64_t>(audio.size());
-  buffer_.append(audio.data(), audio.size());
-  // Keep the last (possibly full) segment back: only Finish knows it is the last.
-  size_t used = 0;
-  while (buffer_.size() - used > kSegmentPlaintext) {
-    DG_RETURN_IF_ERROR(SealNext(absl::string_view(buffer_).substr(used, kSegmentPlaintext), false));
-    used += kSegmentPlaintext;
+  // Keep the last (possibly full) segment back: only Finish knows it is the
+  // last. Whole segments are sealed straight from the chunk; only what
+  // completes the buffered segment, or is left over, is copied.
+  while (!audio.empty()) {
+    if (buffer_.size() == kSegmentPlaintext) {  // more follows: not the last
+      DG_RETURN_IF_ERROR(SealNext(buffer_, false));
+      buffer_.clear();
+    } else if (buffer_.empty() && audio.size() > kSegmentPlaintext) {
+      DG_RETURN_IF_ERROR(SealNext(audio.substr(0, kSegmentPlaintext), false));
+      audio.remove_prefix(kSegmentPlaintext);
+    } else {
+      const size_t take = std::min(kSegmentPlaintext - buffer_.size(), audio.size());
+      if (buffer_.capacity() < kSegmentPlaintext) buffer_.reserve(kSegmentPlaintext);
+      buffer_.append(audio.data(), take);
+      audio.remove_prefix(take);
+    }
   }
-  buffer_.erase(0, used);
   return absl::OkStatus();
 }
 
@@ -1331,6 +1398,7 @@ absl::StatusOr<v1::UploadAudioResponse> UploadSession::Finish(const absl::Status
   finished_ = true;
   manager_.Untrack(this);
   UploadOutcome o;
+  o.bytes_per_second = BytesPerSecond(audio_format_);
   if (!ended.ok() && ReasonOf(ended) != "RECORDING_STOPPED") {
     o.incomplete_reason = absl::IsCancelled(ended) ? "STREAM_BROKEN" : ReasonOf(ended);
     if (o.incomplete_reason.empty()) o.incomplete_reason = "UPLOAD_FAILED";

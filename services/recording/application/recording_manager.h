@@ -26,6 +26,8 @@
 namespace dialgrid::recording {
 
 struct RecordingOptions {
+  // The longest range GetRecordingUsage sums (UTC days).
+  int max_usage_days = 400;
   std::string producer = "recording";  // events' producer
   // How long a recording is kept (its expire_time) unless held, when neither
   // its campaign nor its tenant has a retention policy.
@@ -132,6 +134,12 @@ class RecordingManager {
                                                                   absl::string_view reason,
                                                                   const Actor& actor);
 
+  // The tenant's usage for billing: the counters of the whole UTC days in
+  // [start_time, end_time) of `req` (or in all when neither is set) and its
+  // usage now. INVALID_ARGUMENT USAGE_RANGE_INVALID for any other range.
+  absl::StatusOr<v1::RecordingUsage> Usage(absl::string_view tenant,
+                                           const v1::GetRecordingUsageRequest& req);
+
   // The retention purge of one tenant, or of every tenant (the periodic
   // job; one tenant's failure does not stop the others: the first error is
   // returned after all were tried). Safe on several replicas at once.
@@ -145,7 +153,8 @@ class RecordingManager {
   // The heartbeat: renews the leases of this replica's open uploads.
   void RenewLeases();
   // Bytes of storage in use by all tenants (the sum of their quota
-  // counters), also handed to the probe (StorageBytes).
+  // counters), also handed to the probe (StorageBytes), with the sum of
+  // the tenants' usage totals (UsageTotals).
   absl::StatusOr<int64_t> StorageInUse();
 
   static v1::Recording ToProto(const RecordingMeta& meta);
@@ -239,7 +248,8 @@ class UploadSession {
   Actor actor_;
   int audio_format_;
   bool wav_header_;     // chunk 1 begins with a WAV header (still to be read)
-  std::string buffer_;  // audio not sealed yet
+  std::string buffer_;  // audio not sealed yet (at most one segment)
+  std::string sealed_;  // the segment being written (one buffer for the whole upload)
   Sha256 audio_sha_, file_sha_;
   int64_t audio_bytes_ = 0, file_bytes_ = 0, segments_ = 0;
   int64_t stored_ = 0, discarded_ = 0, duplicates_ = 0;

@@ -20,7 +20,12 @@
 // machine.
 //
 //   build/services/recording/bench/recording_bench --ingest_mib=256 --live=1000
+//
+// Before/after in the same conditions: --service_bin=<a copy of an earlier
+// dialgrid-recording> (and --client_malloc_keep_mib=0 for the client as it
+// was before).
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -60,6 +65,14 @@ ABSL_FLAG(int, live, 1000, "Concurrent live recordings in the live phase (0: ski
 ABSL_FLAG(int, live_seconds, 20, "How long each live recording sends (one chunk per second).");
 ABSL_FLAG(int, workers, 8, "The service's --workers (handler threads).");
 ABSL_FLAG(int, openssl_seconds, 3, "Seconds of `openssl speed` (0: skip it).");
+ABSL_FLAG(std::string, service_bin, DIALGRID_RECORDING_BIN,
+          "The dialgrid-recording binary to measure (e.g. a copy of an earlier build, for "
+          "before/after figures in the same conditions).");
+ABSL_FLAG(std::string, service_args, "",
+          "Extra flags for the service, comma-separated (e.g. --malloc_keep_mib=0).");
+ABSL_FLAG(int, client_malloc_keep_mib, 64,
+          "As the service's --malloc_keep_mib, for this client process (0: glibc's defaults, "
+          "as the bench was before: every 1 MiB message then costs the client fresh pages).");
 
 namespace {
 
@@ -399,6 +412,10 @@ void RawCipher() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (const int keep = absl::GetFlag(FLAGS_client_malloc_keep_mib); keep > 0) {
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, std::min(keep, 1024) << 20);
+  }
   std::string cpu = Shell("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2");
   std::printf("cpu model:%s cores: %s", cpu.c_str(), Shell("nproc").c_str());
   std::printf("load before: %s", Shell("cat /proc/loadavg").c_str());
@@ -416,9 +433,14 @@ int main(int argc, char** argv) {
   fs::create_directories(keys);
   fs::create_directories(data);
   std::ofstream(keys + "/bench.2026-01.key") << dialgrid::RandomHex(32) << "\n";
-  absl::Status st = p.StartService("recording", DIALGRID_RECORDING_BIN,
-                                   {"--kek_dir=" + keys, "--recordings_dir=" + data,
-                                    absl::StrCat("--workers=", absl::GetFlag(FLAGS_workers))});
+  std::vector<std::string> service_args = {"--kek_dir=" + keys, "--recordings_dir=" + data,
+                                           absl::StrCat("--workers=", absl::GetFlag(FLAGS_workers))};
+  for (absl::string_view a : absl::StrSplit(absl::GetFlag(FLAGS_service_args), ',', absl::SkipEmpty())) {
+    service_args.emplace_back(a);
+  }
+  std::printf("service: %s %s\n", absl::GetFlag(FLAGS_service_bin).c_str(),
+              absl::GetFlag(FLAGS_service_args).c_str());
+  absl::Status st = p.StartService("recording", absl::GetFlag(FLAGS_service_bin), service_args);
   if (!st.ok()) {
     std::fprintf(stderr, "service: %s (see %s)\n", st.ToString().c_str(),
                  p.LogPath("recording").c_str());

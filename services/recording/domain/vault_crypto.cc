@@ -29,18 +29,20 @@ std::string RandomBytes(size_t n) {
   return out;
 }
 
-absl::StatusOr<std::string> Seal(const std::string& key, absl::string_view aad,
-                                 absl::string_view plaintext) {
-  std::string nonce = RandomBytes(kNonceBytes);
-  std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
-  out.replace(0, kNonceBytes, nonce);
+// Seals `plaintext` into `out` (nonce, ciphertext, tag), reusing its buffer.
+absl::Status SealInto(const std::string& key, absl::string_view aad, absl::string_view plaintext,
+                      std::string* out) {
+  const size_t size = kNonceBytes + plaintext.size() + kTagBytes;
+  if (out->size() != size) out->resize(size);
+  auto* o = reinterpret_cast<unsigned char*>(out->data());
+  if (RAND_bytes(o, static_cast<int>(kNonceBytes)) != 1) {
+    std::abort();  // the CSPRNG failing is not something to carry on from
+  }
   CipherCtx ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
   if (!ctx ||
       EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                         reinterpret_cast<const unsigned char*>(key.data()),
-                         reinterpret_cast<const unsigned char*>(nonce.data())) != 1 ||
+                         reinterpret_cast<const unsigned char*>(key.data()), o) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                         static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), o + kNonceBytes, &len,
@@ -51,6 +53,14 @@ absl::StatusOr<std::string> Seal(const std::string& key, absl::string_view aad,
                           o + kNonceBytes + plaintext.size()) != 1) {
     return absl::InternalError("AES-256-GCM encryption failed");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Seal(const std::string& key, absl::string_view aad,
+                                 absl::string_view plaintext) {
+  std::string out;
+  absl::Status st = SealInto(key, aad, plaintext, &out);
+  if (!st.ok()) return st;
   return out;
 }
 
@@ -154,10 +164,20 @@ absl::Status CheckFileHeader(absl::string_view header) {
 absl::StatusOr<std::string> SealSegment(const SecretKey& key, absl::string_view tenant,
                                         absl::string_view recording, uint64_t index, bool last,
                                         absl::string_view plaintext) {
+  std::string out;
+  absl::Status st = SealSegmentInto(key, tenant, recording, index, last, plaintext, &out);
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::Status SealSegmentInto(const SecretKey& key, absl::string_view tenant,
+                             absl::string_view recording, uint64_t index, bool last,
+                             absl::string_view plaintext, std::string* out) {
   if (plaintext.size() > kSegmentPlaintext) return absl::InternalError("segment too large");
-  return Seal(key.bytes(),
-              Aad("dgrec-seg-v1", tenant, recording, absl::StrCat(index, last ? "|last" : "|more")),
-              plaintext);
+  return SealInto(key.bytes(),
+                  Aad("dgrec-seg-v1", tenant, recording,
+                      absl::StrCat(index, last ? "|last" : "|more")),
+                  plaintext, out);
 }
 
 absl::StatusOr<std::string> OpenSegment(const SecretKey& key, absl::string_view tenant,

@@ -68,6 +68,11 @@ absl::Status CheckFileHeader(absl::string_view header);
 absl::StatusOr<std::string> SealSegment(const SecretKey& key, absl::string_view tenant,
                                         absl::string_view recording, uint64_t index, bool last,
                                         absl::string_view plaintext);
+// The same into `out`, whose buffer is reused (the ingest path seals every
+// segment of an upload into one buffer instead of allocating one each).
+absl::Status SealSegmentInto(const SecretKey& key, absl::string_view tenant,
+                             absl::string_view recording, uint64_t index, bool last,
+                             absl::string_view plaintext, std::string* out);
 // Opens one sealed segment; DATA_LOSS AUDIO_TAMPERED when the tag fails.
 absl::StatusOr<std::string> OpenSegment(const SecretKey& key, absl::string_view tenant,
                                         absl::string_view recording, uint64_t index, bool last,

@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "services/recording/domain/recording.h"
+#include "services/recording/ports/recording_store.h"
 
 namespace dialgrid::recording {
 
@@ -51,6 +52,9 @@ class RecordingProbe {
   virtual void Deleted(DeleteCause) {}
   // Bytes of storage in use across all tenants (the quota counters).
   virtual void StorageBytes(int64_t) {}
+  // The tenants' usage now, summed over all tenants (UsageTotals of each;
+  // of all_time only audio_ms is filled).
+  virtual void UsageTotals(const UsageNow&) {}
 };
 
 }  // namespace dialgrid::recording

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "dialgrid/event/v1/envelope.pb.h"
 #include "services/recording/domain/hash_chain.h"
@@ -50,6 +51,31 @@ struct UploadOutcome {
   int64_t usage_delta = 0;
   // Audio received but not stored (a lost replica's unsealed tail).
   int64_t lost_bytes = 0;
+  // The recording's format's bytes per second: the usage counters' recorded
+  // audio (milliseconds) changes by duration(audio_bytes) minus the
+  // duration the recording had (a resumed upload counts what it added).
+  int64_t bytes_per_second = 0;
+};
+
+// A tenant's usage counters for billing (README "Usage"), kept per UTC day
+// and in all, each changed in the same atomic write as what it counts.
+struct UsageCounts {
+  int64_t started = 0;         // recordings started
+  int64_t stored = 0;          // recordings whose audio was stored (first upload that stored)
+  int64_t audio_ms = 0;        // recorded audio stored, milliseconds
+  int64_t ingested_bytes = 0;  // audio bytes taken in (stored chunks, plaintext)
+  int64_t purged = 0;          // recordings deleted by the retention purge
+  int64_t erased = 0;          // recordings deleted by erasure requests
+};
+// The tenant's usage now.
+struct UsageNow {
+  int64_t recordings = 0;    // started and not deleted
+  int64_t stored_bytes = 0;  // encrypted files at rest (their sizes)
+  int64_t active_holds = 0;  // legal holds placed and not released
+  // Recordings past their retention kept by a legal hold (found by the
+  // purge; no longer counted once deleted).
+  int64_t held_past_retention = 0;
+  UsageCounts all_time;
 };
 
 // The tenant's chain as stored, and its head.
@@ -147,6 +173,11 @@ class RecordingStore {
 
   // Bytes of the tenant's storage quota in use.
   virtual absl::StatusOr<int64_t> Usage(absl::string_view tenant) = 0;
+  // The usage counters of the UTC days `first` .. `last` (inclusive), summed.
+  virtual absl::StatusOr<UsageCounts> UsageOfDays(absl::string_view tenant, absl::CivilDay first,
+                                                  absl::CivilDay last) = 0;
+  // The tenant's usage now, and its counters in all.
+  virtual absl::StatusOr<UsageNow> UsageTotals(absl::string_view tenant) = 0;
 
   // The tenants that have (had) recordings, for the periodic jobs.
   virtual absl::StatusOr<std::vector<std::string>> Tenants() = 0;

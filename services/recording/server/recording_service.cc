@@ -30,6 +30,8 @@ const std::vector<auth::Role> kListeners = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR};
 const std::vector<auth::Role> kAuditors = {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN};
 const std::vector<auth::Role> kPolicyMakers = {ROLE_TENANT_ADMIN};
 const std::vector<auth::Role> kLegal = {ROLE_TENANT_ADMIN, ROLE_INTEGRATION};
+// Usage for billing: the tenant's admins and the vendor's (who bills it).
+const std::vector<auth::Role> kUsageReaders = {ROLE_TENANT_ADMIN, ROLE_VENDOR_ADMIN};
 const std::vector<auth::Role> kHoldReaders = {ROLE_TENANT_ADMIN, ROLE_INTEGRATION,
                                               ROLE_VENDOR_ADMIN};
 
@@ -38,9 +40,11 @@ Actor ActorOf(const CallContext& call) {
                call.request_id};
 }
 
-// UploadAudio: each message is handled on the executor before the next is
-// read, so at most one chunk per stream is in memory besides the segment
-// being filled.
+// UploadAudio: messages are handled in order on the executor, one at a
+// time; once the upload is open, the next message is read (into the other
+// of two buffers) while the current one is sealed and written, so the
+// network and the vault work at once. At most two chunks per stream are in
+// memory besides the segment being filled.
 class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioRequest> {
  public:
   UploadReactor(RpcEnv& env, RecordingManager& manager,
@@ -53,12 +57,25 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
         resp_(resp),
         start_(env.clock->Now()) {
     BeginCall(env_, ctx_, "UploadAudio", call_);
-    StartRead(&msg_);
+    StartRead(&msgs_[0]);
   }
 
   void OnReadDone(bool ok) override {
-    read_at_ = env_.clock->Now();  // the chunk's latency counts from here
-    bool queued = env_.executor->TrySubmit([this, ok] { Handle(ok); });
+    const absl::Time now = env_.clock->Now();  // the chunk's latency counts from here
+    int slot = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;  // a read still outstanding when the call ended
+      read_at_[reading_] = now;
+      if (busy_) {  // the previous message is still being handled: it takes this one next
+        pending_ = true;
+        pending_ok_ = ok;
+        return;
+      }
+      busy_ = true;
+      slot = reading_;
+    }
+    bool queued = env_.executor->TrySubmit([this, slot, ok] { Handle(slot, ok); });
     if (!queued) {
       env_.metrics->Shed("UploadAudio");
       Done(Unavailable("OVERLOADED", "the service is at capacity; retry with backoff"));
@@ -68,46 +85,97 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
   void OnDone() override { delete this; }
 
  private:
-  void Handle(bool ok) {
+  // Handles the message in `slot`, then any read that completed meanwhile.
+  void Handle(int slot, bool ok) {
+    while (Step(slot, ok)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!pending_) {
+        busy_ = false;
+        return;
+      }
+      pending_ = false;
+      slot = reading_;
+      ok = pending_ok_;
+    }
+  }
+
+  // One message; false when the call ended (Done: `this` may be gone).
+  bool Step(int slot, bool ok) {
+    v1::UploadAudioRequest& msg = msgs_[slot];
     if (ctx_->IsCancelled()) {
-      return Done(WithReason(absl::CancelledError("the upload stream broke off"), "STREAM_BROKEN"));
+      Done(WithReason(absl::CancelledError("the upload stream broke off"), "STREAM_BROKEN"));
+      return false;
     }
     if (!ok) {  // the client finished sending
       if (!session_) {
-        return Done(InvalidField("recording", "FIELD_REQUIRED", "the stream was empty"));
+        Done(InvalidField("recording", "FIELD_REQUIRED", "the stream was empty"));
+      } else {
+        Done(absl::OkStatus());
       }
-      return Done(absl::OkStatus());
+      return false;
     }
     if (!session_) {
-      absl::Status st = AuthorizeCall(env_, ctx_, msg_, Resource{"recording", msg_.recording()},
+      absl::Status st = AuthorizeCall(env_, ctx_, msg, Resource{"recording", msg.recording()},
                                       kRecorders, call_);
-      if (!st.ok()) return Done(st);
-      auto ref = RecordingManager::ParseRecordingName("recording", msg_.recording());
-      if (!ref.ok()) return Done(ref.status());
+      if (!st.ok()) {
+        Done(st);
+        return false;
+      }
+      auto ref = RecordingManager::ParseRecordingName("recording", msg.recording());
+      if (!ref.ok()) {
+        Done(ref.status());
+        return false;
+      }
       auto quota = max_storage_(ref->tenant);
-      if (!quota.ok()) return Done(quota.status());
+      if (!quota.ok()) {
+        Done(quota.status());
+        return false;
+      }
       UploadStart start;
-      start.container = msg_.container();
-      start.resume = msg_.resume();
+      start.container = msg.container();
+      start.resume = msg.resume();
       auto session = manager_.OpenUpload(*ref, *quota, ActorOf(call_), start);
-      if (!session.ok()) return Done(session.status());
+      if (!session.ok()) {
+        Done(session.status());
+        return false;
+      }
       session_ = *std::move(session);
-      name_ = msg_.recording();
+      name_ = msg.recording();
     } else {
-      absl::Status st = CheckRequestValues(msg_);
-      if (!st.ok()) return Done(st);
-      if (!msg_.recording().empty() && msg_.recording() != name_) {
-        return Done(InvalidField("recording", "RECORDING_CHANGED",
-                                 "a stream uploads one recording; later messages name it or leave it empty"));
+      absl::Status st = CheckRequestValues(msg);
+      if (!st.ok()) {
+        Done(st);
+        return false;
+      }
+      if (!msg.recording().empty() && msg.recording() != name_) {
+        Done(InvalidField("recording", "RECORDING_CHANGED",
+                          "a stream uploads one recording; later messages name it or leave it "
+                          "empty"));
+        return false;
       }
     }
-    absl::Status st = session_->Feed(msg_.sequence(), msg_.audio(), read_at_);
-    if (!st.ok()) return Done(st);
-    msg_.Clear();
-    StartRead(&msg_);
+    // The next message comes in while this one is sealed and written.
+    const int next = 1 - slot;
+    msgs_[next].Clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reading_ = next;
+    }
+    StartRead(&msgs_[next]);
+    absl::Status st = session_->Feed(msg.sequence(), msg.audio(), read_at_[slot]);
+    if (!st.ok()) {
+        Done(st);
+        return false;
+      }
+    return true;
   }
 
   void Done(const absl::Status& st) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+    }
     absl::Status out = st;
     if (session_) {
       auto finished = session_->Finish(st);
@@ -131,9 +199,16 @@ class UploadReactor final : public grpc::ServerReadReactor<v1::UploadAudioReques
   grpc::CallbackServerContext* ctx_;
   v1::UploadAudioResponse* resp_;
   absl::Time start_;
-  absl::Time read_at_ = absl::InfinitePast();
   CallContext call_;
-  v1::UploadAudioRequest msg_;
+  // Two buffers: the message being handled and the one being read.
+  v1::UploadAudioRequest msgs_[2];
+  absl::Time read_at_[2] = {absl::InfinitePast(), absl::InfinitePast()};
+  std::mutex mu_;
+  int reading_ = 0;         // the buffer the outstanding (or last) read fills
+  bool busy_ = false;       // a message is being handled (on the executor)
+  bool pending_ = false;    // a read completed while busy: handle it next
+  bool pending_ok_ = false;
+  bool finished_ = false;   // Done was called: ignore reads still completing
   std::string name_;
   std::unique_ptr<UploadSession> session_;
 };
@@ -290,6 +365,16 @@ grpc::ServerUnaryReactor* RecordingServiceImpl::RewrapDataKeys(
     grpc::CallbackServerContext* ctx, const v1::RewrapDataKeysRequest* req,
     v1::RewrapDataKeysResponse* resp) {
   DG_SERVE_PARENT(RewrapDataKeys, kAuditors, manager_.Rewrap(ids[0]))
+}
+grpc::ServerUnaryReactor* RecordingServiceImpl::GetRecordingUsage(
+    grpc::CallbackServerContext* ctx, const v1::GetRecordingUsageRequest* req,
+    v1::RecordingUsage* resp) {
+  return ServeUnary(env_, ctx, "GetRecordingUsage", *req, Resource{"tenant", req->tenant()},
+                    kUsageReaders, [=](const CallContext&) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("tenant", req->tenant(), "tenants/{tenant}"));
+                      return Into(manager_.Usage(ids[0], *req), resp);
+                    });
 }
 grpc::ServerUnaryReactor* RecordingServiceImpl::ListHolds(grpc::CallbackServerContext* ctx,
                                                           const v1::ListHoldsRequest* req,

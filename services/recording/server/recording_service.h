@@ -22,6 +22,7 @@ namespace dialgrid::recording {
 //   PlaceHold/ReleaseHold   tenant admin, integration
 //   ListHolds               tenant admin, integration, vendor admin
 //   EraseContactRecordings  tenant admin, integration
+//   GetRecordingUsage       tenant admin, vendor admin
 class RecordingServiceImpl final : public v1::RecordingService::CallbackService {
  public:
   // `max_storage`: a tenant's recording storage quota in bytes (tenancy's
@@ -73,6 +74,9 @@ class RecordingServiceImpl final : public v1::RecordingService::CallbackService 
   grpc::ServerUnaryReactor* ListHolds(grpc::CallbackServerContext* ctx,
                                       const v1::ListHoldsRequest* req,
                                       v1::ListHoldsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetRecordingUsage(grpc::CallbackServerContext* ctx,
+                                              const v1::GetRecordingUsageRequest* req,
+                                              v1::RecordingUsage* resp) override;
   grpc::ServerUnaryReactor* EraseContactRecordings(
       grpc::CallbackServerContext* ctx, const v1::EraseContactRecordingsRequest* req,
       v1::EraseContactRecordingsResponse* resp) override;

@@ -38,6 +38,8 @@ class InMemoryRecordingStore final : public RecordingStore {
     if (!request_id.empty()) requests_[req] = {std::string(fingerprint), meta.ref.id};
     expiry_[Key(meta.ref)] = meta.expire_time;
     tenants_.insert(meta.ref.tenant);
+    Count(meta.ref.tenant, meta.create_time, &UsageCounts::started, 1);
+    ++totals_[meta.ref.tenant].recordings;
     Chain(meta.ref.tenant, created);
     published_ += events.size();
     return meta.ref.id;
@@ -150,6 +152,7 @@ class InMemoryRecordingStore final : public RecordingStore {
     m.last_sequence = seq;
     m.accepted_bytes += bytes;
     usage += bytes;
+    Count(ref.tenant, now, &UsageCounts::ingested_bytes, bytes);
     return ChunkVerdict{K::kStored, 0};
   }
   absl::Status FinishUpload(const RecordingRef& ref, const UploadOutcome& o, absl::Time now,
@@ -161,6 +164,14 @@ class InMemoryRecordingStore final : public RecordingStore {
     RecordingMeta& m = it->second;
     if (m.upload != expected) return FailedPrecondition("UPLOAD_CLOSED", "taken over");
     lease_.erase(Key(ref));
+    auto ms = [&o](int64_t bytes) {
+      return o.bytes_per_second > 0 ? bytes * 1000 / o.bytes_per_second : 0;
+    };
+    const bool first = finished_once_.insert(Key(ref)).second;
+    if (o.stored && first) Count(ref.tenant, now, &UsageCounts::stored, 1);
+    Count(ref.tenant, now, &UsageCounts::audio_ms,
+          ms(o.audio_bytes) - (first ? 0 : ms(m.audio_bytes)));
+    totals_[ref.tenant].stored_bytes += o.stored_bytes - (first ? 0 : m.stored_bytes);
     m.lost_bytes = o.lost_bytes;
     m.upload = o.stored ? kUploadDone : kUploadFailed;
     m.audio_bytes = o.audio_bytes;
@@ -209,6 +220,25 @@ class InMemoryRecordingStore final : public RecordingStore {
     return usage_[std::string(tenant)];
   }
 
+  absl::StatusOr<UsageCounts> UsageOfDays(absl::string_view tenant, absl::CivilDay first,
+                                          absl::CivilDay last) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    UsageCounts out;
+    for (const auto& [day, c] : days_[std::string(tenant)]) {
+      if (day < first || day > last) continue;
+      out.started += c.started;
+      out.stored += c.stored;
+      out.audio_ms += c.audio_ms;
+      out.ingested_bytes += c.ingested_bytes;
+      out.purged += c.purged;
+      out.erased += c.erased;
+    }
+    return out;
+  }
+  absl::StatusOr<UsageNow> UsageTotals(absl::string_view tenant) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return totals_[std::string(tenant)];
+  }
   absl::Status RenewLease(const RecordingRef& ref, absl::Time now) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = recs_.find(Key(ref));
@@ -275,6 +305,7 @@ class InMemoryRecordingStore final : public RecordingStore {
                   static_cast<long long>(absl::ToUnixMillis(h.create_time)));
     hold_index_[h.tenant].insert(absl::StrCat(member, h.id));
     if (!request_id.empty()) requests_[req] = {std::string(fingerprint), h.id};
+    ++totals_[h.tenant].active_holds;
     Chain(h.tenant, held);
     published_ += events.size();
     return h.id;
@@ -290,6 +321,7 @@ class InMemoryRecordingStore final : public RecordingStore {
     it->second.release_time = now;
     it->second.released_by = std::string(actor);
     it->second.release_reason = std::string(reason);
+    --totals_[std::string(tenant)].active_holds;
     Chain(std::string(tenant), released);
     published_ += events.size();
     return true;
@@ -328,8 +360,19 @@ class InMemoryRecordingStore final : public RecordingStore {
     }
     if (cause == DeleteCause::kRetention && m.expire_time > now) return DeleteVerdict{K::kNotDue, {}};
     std::vector<std::string> holds = HoldsOf(m);
-    if (!holds.empty()) return DeleteVerdict{K::kHeld, holds};
+    if (!holds.empty()) {
+      if (cause == DeleteCause::kRetention && held_kept_.insert(Key(ref)).second) {
+        ++totals_[ref.tenant].held_past_retention;
+      }
+      return DeleteVerdict{K::kHeld, holds};
+    }
     if (m.upload == kUploadDone) usage_[ref.tenant] -= m.stored_bytes;
+    Count(ref.tenant, now,
+          cause == DeleteCause::kRetention ? &UsageCounts::purged : &UsageCounts::erased, 1);
+    UsageNow& totals = totals_[ref.tenant];
+    --totals.recordings;
+    totals.stored_bytes -= m.stored_bytes;
+    if (held_kept_.erase(Key(ref)) > 0) --totals.held_past_retention;
     expiry_.erase(Key(ref));
     deleting_.insert(Key(ref));
     Chain(ref.tenant, deleted);
@@ -419,6 +462,11 @@ class InMemoryRecordingStore final : public RecordingStore {
     std::sort(out.begin(), out.end());
     return out;
   }
+  // Adds `n` to a counter of the tenant's UTC day of `t` and to its totals.
+  void Count(const std::string& tenant, absl::Time t, int64_t UsageCounts::*field, int64_t n) {
+    days_[tenant][absl::ToCivilDay(t, absl::UTCTimeZone())].*field += n;
+    totals_[tenant].all_time.*field += n;
+  }
   void Chain(const std::string& tenant, const ChainDraft& d) {
     ChainSnapshot& c = chains_[tenant];
     std::string prev = c.head_hash.empty() ? std::string(kChainGenesis) : c.head_hash;
@@ -433,6 +481,9 @@ class InMemoryRecordingStore final : public RecordingStore {
   std::map<std::string, std::pair<std::string, std::string>> requests_;
   std::map<std::string, ChainSnapshot> chains_;
   std::map<std::string, int64_t> usage_;
+  std::map<std::string, std::map<absl::CivilDay, UsageCounts>> days_;
+  std::map<std::string, UsageNow> totals_;
+  std::set<std::string> finished_once_, held_kept_;
   std::map<std::string, absl::Time> expiry_, lease_;
   std::set<std::string> deleting_, tenants_;
   std::map<std::string, RetentionMeta> retention_;

@@ -409,6 +409,7 @@ TEST_F(RecordingServiceTest, EveryRpcRefusesAnotherTenantsRecordings) {
        "parent: 'tenants/rec-b' contact: 'tenants/rec-b/contactLists/l/contacts/c' reason: 'x'"},
       {svc + "EraseContactRecordings",
        "parent: 'tenants/rec-a' contact: 'tenants/rec-b/contactLists/l/contacts/c' reason: 'x'"},
+      {svc + "GetRecordingUsage", "tenant: 'tenants/rec-b'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Recording::descriptor()->file()->FindServiceByName("RecordingService"), cases)) {
@@ -517,6 +518,171 @@ TEST_F(RecordingServiceTest, ThePurgeJobDeletesExpiredRecordingsAndSparesHeldOne
       placed |= e.subject() == hold.name() && e.type() == "dialgrid.recording.v1.LegalHoldPlaced";
     }
     return deleted && placed;
+  }));
+}
+
+// Usage for billing: a tenant of its own, so every figure is what this test did.
+TEST_F(RecordingServiceTest, RecordingUsageCountsWhatTheTenantDid) {
+  const std::string tenant = "rec-usage";
+  std::ofstream(absl::StrCat(p_->dir(), "/keks/", tenant, ".2026-01.key")) << RandomHex(32) << "\n";
+  tenancy::v1::Quota quota;
+  quota.set_max_agents(10);
+  quota.set_max_requests_per_second(100000);
+  quota.set_max_recording_storage_bytes(100 << 20);
+  ASSERT_TRUE(p_->CreateTenant(tenant, &quota).ok());
+  const std::string admin = *p_->Credential(tenant, tenancy::v1::ROLE_TENANT_ADMIN);
+  const std::string supervisor = *p_->Credential(tenant, tenancy::v1::ROLE_SUPERVISOR);
+  auto usage = [&](const std::string& secret, v1::RecordingUsage* out,
+                   const google::protobuf::Timestamp* start = nullptr,
+                   const google::protobuf::Timestamp* end = nullptr) {
+    v1::GetRecordingUsageRequest req;
+    req.set_tenant("tenants/" + tenant);
+    if (start != nullptr) *req.mutable_start_time() = *start;
+    if (end != nullptr) *req.mutable_end_time() = *end;
+    return stub()->GetRecordingUsage(Ctx(secret).get(), req, out);
+  };
+  v1::RecordingUsage u;
+  grpc::Status st = usage(admin, &u);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(u.recordings_started(), 0);
+  EXPECT_EQ(u.stored_bytes(), 0);
+
+  // Recordings of campaign "short" expire after 2 s; the others after a year.
+  v1::SetRetentionPolicyRequest set;
+  set.mutable_policy()->set_name(absl::StrCat("tenants/", tenant, "/retentionPolicies/short"));
+  set.mutable_policy()->mutable_retention()->set_seconds(2);
+  v1::RetentionPolicy policy;
+  ASSERT_TRUE(stub()->SetRetentionPolicy(Ctx(admin).get(), set, &policy).ok());
+  const std::string contact = absl::StrCat("tenants/", tenant, "/contactLists/l/contacts/c1");
+  auto record = [&](const std::string& call, v1::AudioFormat format, const std::string& campaign,
+                    const std::vector<std::string>& chunks, bool of_contact) {
+    v1::StartRecordingRequest req;
+    req.set_parent("tenants/" + tenant);
+    req.mutable_recording()->set_call_id(call);
+    req.mutable_recording()->set_audio_format(format);
+    if (of_contact) req.mutable_recording()->set_contact(contact);
+    if (!campaign.empty()) {
+      req.mutable_recording()->set_campaign(absl::StrCat("tenants/", tenant, "/campaigns/", campaign));
+    }
+    v1::Recording out;
+    grpc::Status s = stub()->StartRecording(Ctx(service()).get(), req, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    v1::UploadAudioResponse resp;
+    s = Upload(out.name(), chunks, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.recording();
+  };
+  v1::LegalHold held_call, held_expired;
+  ASSERT_TRUE(PlaceHold(tenant, v1::HOLD_SCOPE_CALL, "u-held", admin, &held_call).ok());
+  ASSERT_TRUE(PlaceHold(tenant, v1::HOLD_SCOPE_CALL, "u-expired-held", admin, &held_expired).ok());
+  // The contact's: 2 s of 8 kHz PCM in two chunks (erased), 3 s of mu-law
+  // (held: kept by the erasure). Campaign "short": 1 s of PCM (purged), 1 s
+  // of PCM expired but held.
+  v1::Recording erased = record("u-erased", v1::AUDIO_FORMAT_PCM_S16LE_8K, "",
+                                {Audio(16000, 1), Audio(16000, 2)}, true);
+  v1::Recording kept = record("u-held", v1::AUDIO_FORMAT_G711_MULAW, "", {Audio(24000, 3)}, true);
+  v1::Recording purged = record("u-purged", v1::AUDIO_FORMAT_PCM_S16LE_8K, "short",
+                                {Audio(16000, 4)}, false);
+  v1::Recording expired = record("u-expired-held", v1::AUDIO_FORMAT_PCM_S16LE_8K, "short",
+                                 {Audio(16000, 5)}, false);
+  ASSERT_EQ(kept.stored_bytes(), FileSizeFor(24000));
+  ASSERT_EQ(expired.stored_bytes(), FileSizeFor(16000));
+
+  v1::EraseContactRecordingsRequest erase;
+  erase.set_parent("tenants/" + tenant);
+  erase.set_contact(contact);
+  erase.set_reason("data subject request");
+  v1::EraseContactRecordingsResponse erase_resp;
+  st = stub()->EraseContactRecordings(Ctx(admin).get(), erase, &erase_resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(erase_resp.erased_size(), 1) << erase_resp.DebugString();
+  ASSERT_EQ(erase_resp.kept_size(), 1);
+  // The purge deletes the expired recording and keeps the held one.
+  auto gone = [&](const std::string& name) {
+    v1::GetRecordingRequest get;
+    get.set_name(name);
+    v1::Recording out;
+    return stub()->GetRecording(Ctx(admin).get(), get, &out).error_code() ==
+           grpc::StatusCode::NOT_FOUND;
+  };
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return gone(purged.name()); }))
+      << "the purge did not delete the expired recording";
+  ASSERT_TRUE(TestPlatform::Eventually([&] {
+    return usage(admin, &u).ok() && u.held_past_retention() == 1;
+  })) << u.DebugString();
+  EXPECT_TRUE(gone(erased.name()));
+  EXPECT_FALSE(gone(expired.name()));
+
+  // Since the first recording, and in a range of whole UTC days around now.
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  auto midnight = [](absl::CivilDay d) {
+    google::protobuf::Timestamp t;
+    t.set_seconds(absl::ToUnixSeconds(absl::FromCivil(d, absl::UTCTimeZone())));
+    return t;
+  };
+  const google::protobuf::Timestamp from = midnight(today - 1), to = midnight(today + 2);
+  v1::RecordingUsage ranged;
+  st = usage(p_->admin_secret(), &ranged, &from, &to);
+  ASSERT_TRUE(st.ok()) << st.error_message();  // the vendor reads any tenant's
+  for (const v1::RecordingUsage* r : {&u, &ranged}) {
+    EXPECT_EQ(r->recordings_started(), 4) << r->DebugString();
+    EXPECT_EQ(r->recordings_stored(), 4);
+    EXPECT_EQ(r->recorded_audio().seconds(), 2 + 3 + 1 + 1);
+    EXPECT_EQ(r->recorded_audio().nanos(), 0);
+    EXPECT_EQ(r->ingested_bytes(), 32000 + 24000 + 16000 + 16000);
+    EXPECT_EQ(r->recordings_purged(), 1);
+    EXPECT_EQ(r->recordings_erased(), 1);
+    EXPECT_EQ(r->recordings(), 2);
+    EXPECT_EQ(r->stored_bytes(), FileSizeFor(24000) + FileSizeFor(16000));
+    EXPECT_EQ(r->active_legal_holds(), 2);
+    EXPECT_EQ(r->held_past_retention(), 1);
+  }
+  EXPECT_EQ(ranged.start_time().seconds(), from.seconds());
+  // Days before anything happened: nothing in the period, the same now.
+  const google::protobuf::Timestamp old_from = midnight(today - 10), old_to = midnight(today - 9);
+  v1::RecordingUsage old;
+  ASSERT_TRUE(usage(admin, &old, &old_from, &old_to).ok());
+  EXPECT_EQ(old.recordings_started(), 0);
+  EXPECT_EQ(old.ingested_bytes(), 0);
+  EXPECT_EQ(old.recorded_audio().seconds(), 0);
+  EXPECT_EQ(old.recordings(), 2);
+  // Releasing a hold lets the expired recording go; the counters follow.
+  v1::ReleaseHoldRequest release;
+  release.set_name(held_expired.name());
+  release.set_reason("matter closed");
+  v1::LegalHold released;
+  ASSERT_TRUE(stub()->ReleaseHold(Ctx(admin).get(), release, &released).ok());
+  ASSERT_TRUE(usage(admin, &u).ok());
+  EXPECT_EQ(u.active_legal_holds(), 1);
+
+  // Another tenant's admin, and a role not entitled: PERMISSION_DENIED.
+  st = usage(*admin_b_, &u);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  st = usage(supervisor, &u);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Bad ranges: INVALID_ARGUMENT USAGE_RANGE_INVALID.
+  google::protobuf::Timestamp not_midnight = from;
+  not_midnight.set_seconds(from.seconds() + 3600);
+  const google::protobuf::Timestamp far = midnight(today + 500);
+  const std::vector<std::pair<const google::protobuf::Timestamp*, const google::protobuf::Timestamp*>>
+      bad = {{&from, nullptr}, {nullptr, &to}, {&not_midnight, &to}, {&from, &not_midnight},
+             {&to, &from}, {&from, &from}, {&from, &far}};
+  for (const auto& [a, b] : bad) {
+    st = usage(admin, &u, a, b);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << (a ? a->seconds() : -1) << " " << (b ? b->seconds() : -1);
+    EXPECT_EQ(ReasonOf(st), "USAGE_RANGE_INVALID");
+  }
+  // All tenants' usage as gauges, without a tenant label.
+  const std::string admin_address = p_->AdminAddress("recording");
+  EXPECT_TRUE(TestPlatform::Eventually([&] {
+    const std::string scrape = Scrape(admin_address);
+    return Metric(scrape, "dialgrid_recording_usage_recordings") >= 2 &&
+           Metric(scrape, "dialgrid_recording_usage_stored_bytes") >=
+               FileSizeFor(24000) + FileSizeFor(16000) &&
+           Metric(scrape, "dialgrid_recording_usage_audio_seconds") >= 7 &&
+           Metric(scrape, "dialgrid_recording_usage_legal_holds") >= 1;
   }));
 }
 

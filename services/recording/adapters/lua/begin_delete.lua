@@ -9,12 +9,17 @@
 -- KEYS[1] chain list, KEYS[2] chain head, KEYS[3] recording hash, KEYS[4]
 -- usage counter, KEYS[5] expiry index, KEYS[6] deleting index, KEYS[7..10]
 -- the recording's selector sets (recording, call, contact, campaign; a
--- missing one repeats the first), KEYS[11] outbox.
+-- missing one repeats the first), KEYS[11] the usage counters of the day,
+-- KEYS[12] the usage totals, KEYS[13] outbox.
 -- ARGV[1..4] chain entry, ARGV[5] id, ARGV[6] cause ('retention' or
 -- 'erasure'), ARGV[7] now (ms), then the event records.
 -- Returns {'ok'}, {'gone'}, {'uploading'}, {'notdue'}, {'held', ids...} or
 -- {'moved'}.
-local f = redis.call('HMGET', KEYS[3], 'upload', 'retain_ms', 'stored_bytes', 'del_ms')
+-- Usage: 'purged' or 'erased' +1 (day and totals), the recording and its
+-- file size leave the totals; an expired recording the purge finds held is
+-- counted once in 'held_past_retention' (field held_kept) until deleted.
+local f = redis.call('HMGET', KEYS[3], 'upload', 'retain_ms', 'stored_bytes', 'del_ms',
+                     'held_kept')
 if not f[1] then
   redis.call('ZREM', KEYS[5], ARGV[5])
   return {'gone'}
@@ -32,7 +37,13 @@ for k = 7, 10 do
     for _, id in ipairs(redis.call('SMEMBERS', KEYS[k])) do held[#held + 1] = id end
   end
 end
-if #held > 1 then return held end
+if #held > 1 then
+  if ARGV[6] == 'retention' and not f[5] then
+    redis.call('HSET', KEYS[3], 'held_kept', '1')
+    redis.call('HINCRBY', KEYS[12], 'held_past_retention', 1)
+  end
+  return held
+end
 if not chain_ok() then return {'moved'} end
 redis.call('HSET', KEYS[3], 'del_ms', ARGV[7], 'del_cause', ARGV[6])
 if f[1] == 'done' then
@@ -41,6 +52,13 @@ if f[1] == 'done' then
 end
 redis.call('ZREM', KEYS[5], ARGV[5])
 redis.call('ZADD', KEYS[6], tonumber(ARGV[7]), ARGV[5])
+local counter = ARGV[6] == 'retention' and 'purged' or 'erased'
+redis.call('HINCRBY', KEYS[11], counter, 1)
+redis.call('HINCRBY', KEYS[12], counter, 1)
+redis.call('HINCRBY', KEYS[12], 'recordings', -1)
+local at_rest = tonumber(f[3] or '0')
+if at_rest ~= 0 then redis.call('HINCRBY', KEYS[12], 'stored_bytes', -at_rest) end
+if f[5] then redis.call('HINCRBY', KEYS[12], 'held_past_retention', -1) end
 chain_push()
 for i = 8, #ARGV do outbox(ARGV[i]) end
 return {'ok'}

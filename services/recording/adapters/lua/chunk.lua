@@ -3,7 +3,9 @@
 -- discarded (counted in the open gap), and a stored chunk counted against
 -- the tenant's storage quota.
 -- KEYS[1] recording hash, KEYS[2] the tenant's usage counter, KEYS[3] open
--- uploads (zset: id by lease; each chunk renews the lease).
+-- uploads (zset: id by lease; each chunk renews the lease), KEYS[4] the
+-- usage counters of the day, KEYS[5] the usage totals (stored audio bytes
+-- counted as 'ingested').
 -- ARGV[1] sequence, ARGV[2] audio bytes, ARGV[3] most bytes the tenant may
 -- use (-1: no limit), ARGV[4] now (ms), ARGV[5] id.
 -- Returns {'stored'}, {'discarded'}, {'dup'}, {'gap', next expected},
@@ -30,4 +32,6 @@ if max >= 0 and tonumber(redis.call('GET', KEYS[2]) or '0') + len > max then ret
 redis.call('HSET', KEYS[1], 'last_seq', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'accepted', len)
 redis.call('INCRBY', KEYS[2], len)
+redis.call('HINCRBY', KEYS[4], 'ingested', len)
+redis.call('HINCRBY', KEYS[5], 'ingested', len)
 return {'stored'}

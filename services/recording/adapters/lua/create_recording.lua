@@ -4,7 +4,8 @@
 -- the tenant's index (zset, score 0, members "<ms>.<id>"), KEYS[5] the
 -- request id's record, KEYS[6] expiry index (zset: id by retain_ms),
 -- KEYS[7] the contact's recordings (set; '' without a contact), KEYS[8]
--- outbox (EvalWithEvents).
+-- the usage counters of the day (hash), KEYS[9] the usage totals (hash),
+-- KEYS[10] outbox (EvalWithEvents).
 -- ARGV[1..4] chain entry (chain.lua), ARGV[5] id, ARGV[6] index member,
 -- ARGV[7] request id ('' for none), ARGV[8] request fingerprint, ARGV[9] n =
 -- number of field/value pairs, then the pairs, then ARGV[10 + 2n] retain_ms,
@@ -29,6 +30,9 @@ redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZADD', KEYS[6], tonumber(ARGV[10 + 2 * n]), ARGV[5])
 if KEYS[7] ~= '' then redis.call('SADD', KEYS[7], ARGV[5]) end
+redis.call('HINCRBY', KEYS[8], 'started', 1)
+redis.call('HINCRBY', KEYS[9], 'started', 1)
+redis.call('HINCRBY', KEYS[9], 'recordings', 1)
 if ARGV[7] ~= '' then
   redis.call('SET', KEYS[5], ARGV[8] .. '\t' .. ARGV[5], 'EX', 86400)
 end

@@ -3,7 +3,8 @@
 -- 'held' chain entry and events.
 -- KEYS[1] chain list, KEYS[2] chain head, KEYS[3] hold hash, KEYS[4] the
 -- tenant's holds (zset, score 0, members "<ms>.<id>"), KEYS[5] the request
--- id's record, KEYS[6] the selector set, KEYS[7] outbox.
+-- id's record, KEYS[6] the selector set, KEYS[7] the usage totals
+-- ('holds': active holds), KEYS[8] outbox.
 -- ARGV[1..4] chain entry, ARGV[5] id, ARGV[6] list member, ARGV[7] request
 -- id ('' for none), ARGV[8] fingerprint, ARGV[9] n pairs, the pairs, then
 -- the event records. Returns {'ok'}, {'replay', id}, {'reused'},
@@ -26,6 +27,7 @@ for i = 10, 9 + 2 * n do fields[#fields + 1] = ARGV[i] end
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('SADD', KEYS[6], ARGV[5])
+redis.call('HINCRBY', KEYS[7], 'holds', 1)
 if ARGV[7] ~= '' then
   redis.call('SET', KEYS[5], ARGV[8] .. '\t' .. ARGV[5], 'EX', 86400)
 end
