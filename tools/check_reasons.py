@@ -44,6 +44,7 @@ IGNORED = {
     "CONTACTS_UNAVAILABLE": "CampaignHopperChanged.reason value (dialing.proto), not an error",
     "NOT_ALLOWED": "a CallUpdated step name (a refused preview) and that contact's last_outcome",
     "TIMED_OUT": "why a preview ended: the contact's last_outcome PREVIEW_TIMED_OUT",
+    "NOT_ALLOWED_NO_DEBT": "the contact's last_outcome when a debt-collection campaign's contact names no debt",
 }
 
 SNAKE = r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+"

@@ -177,7 +177,8 @@ int main(int argc, char** argv) {
         {"reconciled", s.reconciled},  {"disposed", s.dispositions},
         {"store_failed", s.store_errors}, {"caller_id_rested", s.caller_ids_rested},
         {"line_quota", s.line_quota}, {"previewed", s.previews},
-        {"preview_skipped", s.previews_skipped}, {"agent_dialed", s.agent_dials}};
+        {"preview_skipped", s.previews_skipped}, {"agent_dialed", s.agent_dials},
+        {"message_played", s.messages}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];
       calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));

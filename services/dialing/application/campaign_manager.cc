@@ -43,24 +43,6 @@ absl::StatusOr<CampaignKey> ParseCampaignName(absl::string_view field, absl::str
   return CampaignKey{ids[0], ids[1]};
 }
 
-namespace {
-
-// The dialer paces progressive, power and predictive campaigns and serves
-// PREVIEW campaigns' agents; agentless messages are not built yet, so a
-// running or paused campaign cannot be in (or be switched to) that mode.
-absl::Status CheckDialedMode(const v1::Campaign& campaign) {
-  const bool live = campaign.state() == v1::CAMPAIGN_STATE_RUNNING ||
-                    campaign.state() == v1::CAMPAIGN_STATE_PAUSED;
-  if (live && campaign.mode() == v1::CAMPAIGN_MODE_AGENTLESS) {
-    return FailedPrecondition("MODE_NOT_DIALED",
-                              "this version dials PREVIEW, PROGRESSIVE, POWER and PREDICTIVE "
-                              "campaigns; AGENTLESS cannot run yet");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 CampaignManager::CampaignManager(std::shared_ptr<CampaignStore> store,
                                  std::shared_ptr<ContactLists> lists, const Clock& clock,
                                  CampaignOptions options)
@@ -167,7 +149,6 @@ absl::StatusOr<v1::Campaign> CampaignManager::Update(const v1::Campaign& patch,
     DG_ASSIGN_OR_RETURN(v1::Campaign next, ApplyCampaignUpdate(current, patch, mask));
     ApplyDefaults(next, caller.time_zone);
     DG_RETURN_IF_ERROR(ValidateCampaign(key.tenant, next));
-    DG_RETURN_IF_ERROR(CheckDialedMode(next));
     if (lists_ && !lists_checked) {
       std::vector<std::string> names(next.contact_lists().begin(), next.contact_lists().end());
       DG_RETURN_IF_ERROR(lists_->CheckExist(names, caller.deadline));
@@ -223,11 +204,6 @@ absl::StatusOr<v1::Campaign> CampaignManager::Transition(const CampaignKey& key,
     DG_ASSIGN_OR_RETURN(StoredCampaign stored, store_->Get(key.tenant, key.id));
     DG_ASSIGN_OR_RETURN(v1::Campaign current, Parse(stored));
     DG_ASSIGN_OR_RETURN(v1::CampaignState next_state, NextState(current.state(), action));
-    if (next_state == v1::CAMPAIGN_STATE_RUNNING) {
-      v1::Campaign running = current;
-      running.set_state(next_state);
-      DG_RETURN_IF_ERROR(CheckDialedMode(running));
-    }
     if (action == CampaignAction::kStart && lists_) {
       // The lists may have been deleted since the campaign was written.
       std::vector<std::string> names(current.contact_lists().begin(),

@@ -111,6 +111,7 @@ v1::CallAttemptEnded AttemptEnded(const v1::Call& call) {
   *e.mutable_dial_time() = call.dial_time();
   if (call.has_answer_time()) *e.mutable_answer_time() = call.answer_time();
   *e.mutable_end_time() = call.end_time();
+  e.set_debt(call.debt());
   return e;
 }
 
@@ -176,6 +177,7 @@ struct Dialer::Attempt {
   // count it. Empty for the pacer's dials.
   std::string agent;
   bool previewing = false;  // a preview held for the agent, not dialed yet
+  bool message_played = false;  // AGENTLESS: a person answered and got the message
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -547,7 +549,8 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
     std::lock_guard<std::mutex> lock(r->mu);
     if (!r->dialing || now < r->checks_blocked_until) return;
     if (!InActiveWindow(*r->campaign, now)) return;
-    if (!r->agents_ok) return;  // every mode dialed here needs agents
+    const bool agentless = r->campaign->mode() == v1::CAMPAIGN_MODE_AGENTLESS;
+    if (!r->agents_ok && !agentless) return;  // every other mode needs agents
     std::vector<pacing::AgentView> agents;
     for (const auto& a : r->agents) {
       pacing::AgentView v;
@@ -736,6 +739,21 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     std::lock_guard<std::mutex> lock(r.mu);
     if (scheduler_.clock().Now() < r.progressive_until) mode = type::v1::DIALING_MODE_PROGRESSIVE;
   }
+  const std::string debt = DebtOf(campaign, contact);
+  if (campaign.purpose() == type::v1::CALL_PURPOSE_DEBT_COLLECTION && debt.empty()) {
+    // Compliance counts Reg F per debt: a call about no known debt is not
+    // asked for, and not dialed. A corrected import brings it back.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.denied;
+    }
+    DropAttempt(a->id);
+    (void)ports_.calls->RemoveFromHopper(r.tenant, r.id, contact.name());
+    (void)ports_.contacts->Report(contact.name(), a->lease.lease_id,
+                                  contacts::v1::OUTCOME_KIND_RETRY, "NOT_ALLOWED_NO_DEBT",
+                                  scheduler_.clock().Now() + absl::Hours(24));
+    return;
+  }
   compliance::v1::DialDecision allowed;
   bool found = false;
   absl::Time retry_at = absl::InfinitePast();
@@ -750,6 +768,8 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     req.set_phone_number(phone.number().e164());
     req.set_dialing_mode(mode);
     *req.mutable_callee() = CalleeOf(contact);
+    req.set_purpose(campaign.purpose());
+    req.set_debt(debt);
     req.set_request_id(absl::StrCat(a->id, "-", index));
     auto decision = Check(req);
     if (!decision.ok()) {
@@ -817,6 +837,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   call.set_decision_id(allowed.decision_id());
   call.set_state(v1::CALL_STATE_DIALING);
   call.set_dialing_mode(mode);
+  call.set_debt(debt);
   *call.mutable_dial_time() = ToTimestamp(now);
   a->stored.lease_id = a->lease.lease_id;
   a->stored.contact_attempts = contact.attempts();
@@ -915,6 +936,11 @@ void Dialer::Handle(const telephony::CallEvent& e) {
           route = false;
           a->machine = true;
           if (action == v1::MACHINE_ACTION_LEAVE_MESSAGE) message = a->campaign->machine().message_id();
+        } else if (a->campaign->mode() == v1::CAMPAIGN_MODE_AGENTLESS && a->agent.empty()) {
+          // No agent is to take it: the person hears the recorded message.
+          route = false;
+          a->message_played = true;
+          message = a->campaign->agentless_message_id();
         }
         a->live = !machine;
         if (a->in_flight) {
@@ -926,7 +952,8 @@ void Dialer::Handle(const telephony::CallEvent& e) {
       {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.answered;
-        if (!route) ++stats_.machines;
+        if (a->machine) ++stats_.machines;
+        if (a->message_played) ++stats_.messages;
       }
       if (route) call.set_state(v1::CALL_STATE_ANSWERED);
       (void)Store(*a, "ANSWERED");
@@ -1028,12 +1055,13 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
   Runner& r = *a->runner;
   v1::Call& call = a->stored.call;
   v1::CallOutcome outcome;
-  bool live, connected, machine, invalid;
+  bool live, connected, machine, invalid, message;
   {
     std::lock_guard<std::mutex> lock(r.mu);
     live = a->live;
     connected = a->connected;
     machine = a->machine;
+    message = a->message_played;
     invalid = a->invalid_number;
     if (a->in_flight) {  // cancelled before any answer
       a->in_flight = false;
@@ -1050,6 +1078,8 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
         outcome = v1::CALL_OUTCOME_ANSWERED_CONNECTED;
       } else if (machine) {
         outcome = v1::CALL_OUTCOME_MACHINE;
+      } else if (message) {
+        outcome = v1::CALL_OUTCOME_MESSAGE_PLAYED;
       } else if (call.has_answer_time()) {
         // A live answer that never reached an agent: abandoned (also when
         // the callee hung up first, and when AMD could not decide).
@@ -1288,13 +1318,14 @@ absl::StatusOr<v1::Call> Dialer::DialPreview(const std::string& tenant, const st
     if (phone.callable() && !phone.number().e164().empty()) numbers.push_back(phone.number().e164());
   }
   a->stored.call.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  a->stored.call.set_debt(DebtOf(*a->campaign, a->lease.contact));
   return AgentDial(a, numbers);
 }
 
 absl::StatusOr<v1::Call> Dialer::ManualDial(const std::string& tenant,
                                             const std::string& campaign_id,
                                             const std::string& agent, const std::string& number,
-                                            const std::string& contact) {
+                                            const std::string& contact, const std::string& debt) {
   DG_ASSIGN_OR_RETURN(std::shared_ptr<Runner> r, OwnedRunner(tenant, campaign_id));
   auto a = std::make_shared<Attempt>();
   a->runner = r;
@@ -1318,6 +1349,7 @@ absl::StatusOr<v1::Call> Dialer::ManualDial(const std::string& tenant,
   call.set_contact(contact);
   call.set_agent(agent);
   call.set_dialing_mode(type::v1::DIALING_MODE_MANUAL);
+  if (a->campaign->purpose() == type::v1::CALL_PURPOSE_DEBT_COLLECTION) call.set_debt(debt);
   return AgentDial(a, {number});
 }
 
@@ -1336,6 +1368,13 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
     std::lock_guard<std::mutex> lock(r.mu);
     a->previewing = true;
   };
+  if (a->campaign->purpose() == type::v1::CALL_PURPOSE_DEBT_COLLECTION &&
+      call.debt().empty()) {
+    undo();
+    return InvalidField(preview ? "name" : "debt", "DEBT_REQUIRED",
+                        preview ? "the contact has no valid debt in the campaign's debt_attribute"
+                                : "a debt-collection campaign's manual dial names its debt");
+  }
   compliance::v1::DialDecision allowed;
   bool found = false;
   std::vector<std::string> refusals;
@@ -1346,6 +1385,8 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
     req.set_contact(call.contact());
     req.set_phone_number(numbers[i]);
     req.set_dialing_mode(call.dialing_mode());
+    req.set_purpose(a->campaign->purpose());
+    req.set_debt(call.debt());
     if (preview) *req.mutable_callee() = CalleeOf(a->lease.contact);
     req.set_request_id(absl::StrCat(a->id, "-", i + 1));
     auto decision = Check(req);

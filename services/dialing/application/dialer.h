@@ -87,7 +87,7 @@ struct DialerStats {
   int64_t answered = 0, connected = 0, abandoned = 0, machines = 0, ended = 0;
   int64_t hopper_dry = 0, fenced = 0, reconciled = 0, dispositions = 0, store_errors = 0;
   int64_t caller_ids_rested = 0, line_quota = 0;
-  int64_t previews = 0, previews_skipped = 0, agent_dials = 0;
+  int64_t previews = 0, previews_skipped = 0, agent_dials = 0, messages = 0;
   int64_t owned_campaigns = 0, in_flight = 0;
 };
 
@@ -131,7 +131,7 @@ class Dialer final : public telephony::CallEventSink {
                                        const std::string& reason);
   absl::StatusOr<v1::Call> ManualDial(const std::string& tenant, const std::string& campaign_id,
                                       const std::string& agent, const std::string& number,
-                                      const std::string& contact);
+                                      const std::string& contact, const std::string& debt = "");
 
   DialerStats Stats() const;
 

@@ -97,6 +97,10 @@ ContactNext AfterAttempt(const v1::Campaign& campaign, v1::CallOutcome outcome,
     next.kind = contacts::v1::OUTCOME_KIND_RELEASED;
     return next;
   }
+  if (outcome == v1::CALL_OUTCOME_MESSAGE_PLAYED) {  // the message reached a person
+    next.kind = contacts::v1::OUTCOME_KIND_COMPLETED;
+    return next;
+  }
   if (outcome == v1::CALL_OUTCOME_FAILED && invalid_number) {
     next.kind = contacts::v1::OUTCOME_KIND_UNREACHABLE;
     next.outcome = "INVALID_NUMBER";

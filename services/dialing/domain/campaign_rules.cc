@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
@@ -163,6 +164,26 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
     return InvalidField("campaign.time_zone", "UNKNOWN_TIME_ZONE", "an IANA time zone is required");
   }
 
+  if (c.purpose() == type::v1::CALL_PURPOSE_DEBT_COLLECTION) {
+    if (c.debt_attribute().empty()) {
+      return InvalidField("campaign.debt_attribute", "FIELD_REQUIRED",
+                          "a debt-collection campaign names the contact attribute holding the debt");
+    }
+    if (c.debt_attribute().size() > 64) {
+      return InvalidField("campaign.debt_attribute", "FIELD_TOO_LONG", "at most 64 characters");
+    }
+  } else if (!c.debt_attribute().empty()) {
+    return InvalidField("campaign.debt_attribute", "FIELD_NOT_APPLICABLE",
+                        "debt_attribute is for DEBT_COLLECTION campaigns only");
+  }
+
+  if (c.mode() == v1::CAMPAIGN_MODE_AGENTLESS) {
+    DG_RETURN_IF_ERROR(CheckId("campaign.agentless_message_id", c.agentless_message_id()));
+  } else if (!c.agentless_message_id().empty()) {
+    return InvalidField("campaign.agentless_message_id", "FIELD_NOT_APPLICABLE",
+                        "agentless_message_id is for AGENTLESS campaigns only");
+  }
+
   if (c.skills_size() > kMaxSkills) {
     return InvalidField("campaign.skills", "TOO_MANY_VALUES", "at most 20 skills");
   }
@@ -301,6 +322,12 @@ absl::StatusOr<v1::Campaign> ApplyCampaignUpdate(const v1::Campaign& current,
       *out.mutable_dispositions() = patch.dispositions();
     } else if (path == "costs") {
       *out.mutable_costs() = patch.costs();
+    } else if (path == "agentless_message_id") {
+      out.set_agentless_message_id(patch.agentless_message_id());
+    } else if (path == "purpose") {
+      out.set_purpose(patch.purpose());
+    } else if (path == "debt_attribute") {
+      out.set_debt_attribute(patch.debt_attribute());
     } else {
       return InvalidField("update_mask", "FIELD_NOT_UPDATABLE",
                           absl::StrCat("\"", path, "\" cannot be updated"));
@@ -349,6 +376,25 @@ type::v1::DialingMode ComplianceMode(v1::CampaignMode mode) {
     // POWER abandons like PREDICTIVE; anything unknown gets the strictest.
     default: return type::v1::DIALING_MODE_PREDICTIVE;
   }
+}
+
+// A debt id compliance takes: 1-128 characters of [A-Za-z0-9._:-].
+bool ValidDebt(absl::string_view debt) {
+  if (debt.empty() || debt.size() > 128) return false;
+  for (char ch : debt) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' &&
+        ch != ':' && ch != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string DebtOf(const v1::Campaign& campaign, const contacts::v1::Contact& contact) {
+  if (campaign.purpose() != type::v1::CALL_PURPOSE_DEBT_COLLECTION) return "";
+  auto it = contact.attributes().find(campaign.debt_attribute());
+  if (it == contact.attributes().end() || !ValidDebt(it->second)) return "";
+  return it->second;
 }
 
 }  // namespace dialgrid::dialing

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dialgrid/contacts/v1/contacts.pb.h"
 #include "dialgrid/dialing/v1/dialing.pb.h"
 #include "dialgrid/type/v1/dialing_mode.pb.h"
 
@@ -65,5 +66,11 @@ std::string StateName(v1::CampaignState state);
 // The dialing mode compliance is asked about for a campaign's dials: POWER
 // may abandon, so it is checked as PREDICTIVE.
 type::v1::DialingMode ComplianceMode(v1::CampaignMode mode);
+
+// A debt id as compliance takes it: 1-128 characters of [A-Za-z0-9._:-].
+bool ValidDebt(absl::string_view debt);
+// The debt a DEBT_COLLECTION campaign's call to `contact` is about (its
+// `debt_attribute`), or "" (not such a campaign, or no valid debt).
+std::string DebtOf(const v1::Campaign& campaign, const contacts::v1::Contact& contact);
 
 }  // namespace dialgrid::dialing

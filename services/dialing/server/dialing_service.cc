@@ -5,6 +5,7 @@
 #include "services/common/core/names.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/core/status_macros.h"
+#include "services/dialing/domain/campaign_rules.h"
 
 namespace dialgrid::dialing {
 namespace {
@@ -246,8 +247,13 @@ grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerCon
                                                   "the contact is not the campaign tenant's");
                         }
                       }
+                      if (!req->debt().empty() && !ValidDebt(req->debt())) {
+                        return InvalidField("debt", "INVALID_DEBT",
+                                            "1-128 characters of [A-Za-z0-9._:-]");
+                      }
                       return Into(dialer_.ManualDial(key.tenant, key.id, req->agent(),
-                                                     req->phone_number(), req->contact()),
+                                                     req->phone_number(), req->contact(),
+                                                     req->debt()),
                                   resp);
                     });
 }

@@ -133,6 +133,12 @@ TEST(CampaignRules, EachBadSettingIsRefusedByName) {
          c.mutable_machine()->set_action(v1::MACHINE_ACTION_ROUTE_TO_AGENT);
        },
        "FIELD_NOT_APPLICABLE", "campaign.machine.action"},
+      {"a debt-collection campaign without its debt attribute",
+       [](v1::Campaign& c) { c.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION); },
+       "FIELD_REQUIRED", "campaign.debt_attribute"},
+      {"a debt attribute outside debt collection",
+       [](v1::Campaign& c) { c.set_debt_attribute("account"); },
+       "FIELD_NOT_APPLICABLE", "campaign.debt_attribute"},
       {"a retry without outcome",
        [](v1::Campaign& c) {
          auto* r = c.add_retries();
@@ -201,6 +207,24 @@ TEST(CampaignRules, AnotherTenantsListIsPermissionDeniedBeforeAnythingIsRead) {
   EXPECT_EQ(ReasonOf(CheckPatchReferences("acme", patch, {})), "FIELD_REQUIRED");
   patch.add_skills()->set_name("tenants/globex/skills/x");
   EXPECT_EQ(ReasonOf(CheckPatchReferences("acme", patch, {"skills"})), "INVALID_ID");
+}
+
+TEST(CampaignRules, DebtsAreTakenOnlyAsComplianceTakesThem) {
+  v1::Campaign c;
+  c.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+  c.set_debt_attribute("account");
+  contacts::v1::Contact k;
+  EXPECT_EQ(DebtOf(c, k), "");
+  for (const char* bad : {"", "has space", "semi;colon", "\xc3\xa9"}) {
+    (*k.mutable_attributes())["account"] = bad;
+    EXPECT_EQ(DebtOf(c, k), "") << bad;
+  }
+  (*k.mutable_attributes())["account"] = std::string(129, 'a');
+  EXPECT_EQ(DebtOf(c, k), "");
+  (*k.mutable_attributes())["account"] = "ACC-1.2:3_4";
+  EXPECT_EQ(DebtOf(c, k), "ACC-1.2:3_4");
+  c.set_purpose(type::v1::CALL_PURPOSE_TELEMARKETING);
+  EXPECT_EQ(DebtOf(c, k), "");  // only debt collection is about a debt
 }
 
 TEST(CampaignRules, POWERWithARatioWithinLinesPerAgentIsValid) {

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -283,6 +284,7 @@ class FakeCompliance final : public ComplianceGate {
     d.set_allowed(allowed);
     d.mutable_phone_number()->set_e164(r.phone_number());
     modes.push_back(r.dialing_mode());
+    requests.push_back(r);
     if (over_cap) {
       auto* reason = d.add_reasons();
       reason->set_code("ABANDON_RATE_EXCEEDED");
@@ -304,6 +306,7 @@ class FakeCompliance final : public ComplianceGate {
   bool down = false;
   bool abandon_rate_exceeded = false;
   std::vector<type::v1::DialingMode> modes;
+  std::vector<compliance::v1::CheckDialRequest> requests;
   std::set<std::string> denied;
   std::vector<Check> checks;
   std::vector<std::string> opt_outs;
@@ -1042,6 +1045,64 @@ TEST_F(DialerTest, AnAgentDialOnAReplicaThatDoesNotOwnTheCampaignIsRetryable) {
             "NOT_CAMPAIGN_OWNER");
   EXPECT_TRUE(port_->placed.empty());
   EXPECT_TRUE(compliance_->checks.empty());
+}
+
+TEST_F(DialerTest, ADebtCollectionCallNamesItsDebtToComplianceAndIsNotDialedWithoutOne) {
+  v1::Campaign& c = AddCampaign();
+  c.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+  c.set_debt_attribute("account");
+  contacts_->Add(2);
+  (*contacts_->queue[0].mutable_attributes())["account"] = "ACC-1001";
+  (*contacts_->queue[1].mutable_attributes())["account"] = "no spaces allowed";
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(1));
+  // One call, about ACC-1001, asked as debt collection; the other contact
+  // was never asked about nor dialed.
+  ASSERT_EQ(compliance_->requests.size(), 1u);
+  EXPECT_EQ(compliance_->requests[0].purpose(), type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+  EXPECT_EQ(compliance_->requests[0].debt(), "ACC-1001");
+  ASSERT_EQ(port_->placed.size(), 1u);
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].debt(), "ACC-1001");  // compliance's Reg F ledger reads it
+  bool no_debt = false;
+  for (const auto& r : contacts_->reports) {
+    if (r.outcome == "NOT_ALLOWED_NO_DEBT") {
+      no_debt = true;
+      EXPECT_EQ(r.kind, contacts::v1::OUTCOME_KIND_RETRY);
+    }
+  }
+  EXPECT_TRUE(no_debt);
+  // A manual dial of such a campaign names its debt.
+  EXPECT_EQ(ReasonOf(dialer_->ManualDial("t1", "c1", "tenants/t1/agents/a1", "+13125550124", "")
+                         .status()),
+            "DEBT_REQUIRED");
+  EXPECT_EQ(port_->placed.size(), 1u);
+}
+
+TEST_F(DialerTest, AnAgentlessCampaignPlaysItsMessageWithNoAgentsAndAbandonsNothing) {
+  v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
+  c.set_agentless_message_id("renewal-reminder");
+  c.set_max_lines(4);
+  contacts_->Add(12);
+  StartDialer(0, Scenario(1.0, 0.0, 0.0));
+  agents_->down = true;  // no agents are needed: agent state is not asked
+  scheduler_.AdvanceBy(absl::Seconds(1));
+  EXPECT_EQ(port_->placed.size(), 4u);  // max_lines at once
+  scheduler_.AdvanceBy(absl::Minutes(5));
+  EXPECT_EQ(port_->placed.size(), 12u);
+  ExpectEveryDialAllowed();
+  for (auto m : compliance_->modes) EXPECT_EQ(m, type::v1::DIALING_MODE_AGENTLESS);
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 12u);
+  for (const auto& e : ended) EXPECT_EQ(e.outcome(), v1::CALL_OUTCOME_MESSAGE_PLAYED);
+  EXPECT_EQ(std::count(port_->messages.begin(), port_->messages.end(), "renewal-reminder"), 12);
+  EXPECT_EQ(dialer_->Stats().abandoned, 0);
+  EXPECT_EQ(dialer_->Stats().messages, 12);
+  for (const auto& r : contacts_->reports) {
+    EXPECT_EQ(r.kind, contacts::v1::OUTCOME_KIND_COMPLETED);
+    EXPECT_EQ(r.outcome, "MESSAGE_PLAYED");
+  }
 }
 
 }  // namespace

@@ -267,24 +267,29 @@ TEST_F(DialingServiceTest, CallsAndDispositionsRefuseBadInputWithAReason) {
   d.set_code("sale");
   EXPECT_EQ(ReasonOf(stub()->SetDisposition(Ctx(*agent_a_).get(), d, &call)), "CALL_NOT_FOUND");
 
-  // This version does not dial AGENTLESS campaigns: refused at start.
+  // An AGENTLESS campaign names the message a person hears; no other does.
   v1::CreateCampaignRequest req = CreateRequest("dl-a", "agentless-1");
   req.mutable_campaign()->set_mode(v1::CAMPAIGN_MODE_AGENTLESS);
-  v1::Campaign preview;
-  ASSERT_TRUE(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &preview).ok());
-  v1::StartCampaignRequest start;
-  start.set_name(preview.name());
   v1::Campaign out;
-  EXPECT_EQ(ReasonOf(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out)), "MODE_NOT_DIALED");
-  // Nor can a running campaign be switched to them.
+  EXPECT_EQ(ReasonOf(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &out)), "FIELD_REQUIRED");
+  req.mutable_campaign()->set_agentless_message_id("renewal-reminder");
+  ASSERT_TRUE(stub()->CreateCampaign(Ctx(*admin_a_).get(), req, &out).ok());
+  v1::StartCampaignRequest start;
+  start.set_name(out.name());
+  v1::Campaign started;
+  ASSERT_TRUE(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &started).ok());
+  EXPECT_EQ(started.state(), v1::CAMPAIGN_STATE_RUNNING);
   v1::Campaign running = Create(*admin_a_, "dl-a", "agentless-2");
-  start.set_name(running.name());
-  ASSERT_TRUE(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out).ok());
   v1::UpdateCampaignRequest upd;
   upd.mutable_campaign()->set_name(running.name());
+  upd.mutable_campaign()->set_agentless_message_id("renewal-reminder");
+  upd.mutable_update_mask()->add_paths("agentless_message_id");
+  EXPECT_EQ(ReasonOf(stub()->UpdateCampaign(Ctx(*admin_a_).get(), upd, &out)),
+            "FIELD_NOT_APPLICABLE");
   upd.mutable_campaign()->set_mode(v1::CAMPAIGN_MODE_AGENTLESS);
   upd.mutable_update_mask()->add_paths("mode");
-  EXPECT_EQ(ReasonOf(stub()->UpdateCampaign(Ctx(*admin_a_).get(), upd, &out)), "MODE_NOT_DIALED");
+  ASSERT_TRUE(stub()->UpdateCampaign(Ctx(*admin_a_).get(), upd, &out).ok());
+  EXPECT_EQ(out.mode(), v1::CAMPAIGN_MODE_AGENTLESS);
 }
 
 TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
