@@ -75,6 +75,14 @@ absl::Status ComplianceClient::AddOptOut(const std::string& tenant, const std::s
   return client.Call(&ComplianceStub::Stub::AddDoNotCallNumbers, req).status();
 }
 
+absl::StatusOr<compliance::v1::AbandonRate> ComplianceClient::AbandonRate(
+    const std::string& campaign) {
+  client::PeerClient<ComplianceStub> client(peer_);
+  compliance::v1::GetAbandonRateRequest req;
+  req.set_campaign(campaign);
+  return client.Call(&ComplianceStub::Stub::GetAbandonRate, req);
+}
+
 AgentStateClient::AgentStateClient(std::shared_ptr<client::PeerChannel> agent_state)
     : peer_(std::move(agent_state)) {}
 

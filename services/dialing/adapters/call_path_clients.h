@@ -34,6 +34,7 @@ class ComplianceClient final : public ComplianceGate {
       const compliance::v1::CheckDialRequest& request) override;
   absl::Status AddOptOut(const std::string& tenant, const std::string& number,
                          const std::string& reason) override;
+  absl::StatusOr<compliance::v1::AbandonRate> AbandonRate(const std::string& campaign) override;
 
  private:
   std::shared_ptr<client::PeerChannel> peer_;

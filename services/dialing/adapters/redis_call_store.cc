@@ -31,6 +31,9 @@ std::string HopperKey(const std::string& tenant, absl::string_view campaign) {
 std::string LinesKey(const std::string& tenant) {
   return absl::StrCat(TenantHashTag(tenant), ":lines");
 }
+std::string ProgressKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":campaign-live:", campaign);
+}
 std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-fence:", campaign);
 }
@@ -185,6 +188,24 @@ absl::StatusOr<std::vector<StoredCall>> RedisCallStore::Open(const std::string& 
     if (call.ok()) out.push_back(*std::move(call));
   }
   return out;
+}
+
+absl::Status RedisCallStore::PutProgress(const std::string& tenant, const std::string& campaign_id,
+                                         const v1::CampaignProgress& progress, absl::Duration ttl) {
+  return redis_
+      ->Command({"SET", ProgressKey(tenant, campaign_id), progress.SerializeAsString(), "PX",
+                 absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))})
+      .status();
+}
+
+absl::StatusOr<v1::CampaignProgress> RedisCallStore::GetProgress(const std::string& tenant,
+                                                                 const std::string& campaign_id) {
+  auto r = redis_->Command({"GET", ProgressKey(tenant, campaign_id)});
+  if (!r.ok()) return r.status();
+  if (r->is_nil()) return NotFound("NO_PROGRESS", "no replica dials the campaign now");
+  v1::CampaignProgress progress;
+  if (!progress.ParseFromString(r->str)) return absl::DataLossError("stored progress does not parse");
+  return progress;
 }
 
 }  // namespace dialgrid::dialing

@@ -45,6 +45,10 @@ class RedisCallStore final : public CallStore {
                                 const std::string& contact) override;
   absl::StatusOr<std::vector<LeasedContact>> Hopper(const std::string& tenant,
                                                     const std::string& campaign_id) override;
+  absl::Status PutProgress(const std::string& tenant, const std::string& campaign_id,
+                           const v1::CampaignProgress& progress, absl::Duration ttl) override;
+  absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string& tenant,
+                                                   const std::string& campaign_id) override;
   absl::Status Publish(const std::string& tenant,
                        const std::vector<event::v1::Envelope>& events) override;
   absl::StatusOr<StoredCall> Get(const std::string& tenant, const std::string& id) override;

@@ -156,6 +156,10 @@ struct Dialer::Runner {
   absl::Time progressive_until = absl::InfinitePast();
   uint64_t caller_turn = 0;
   CallerIdHealth caller_ids;
+  // The live watch: counters since the claim, compliance's ledger.
+  v1::CampaignProgress progress;  // the counters and the ledger; the rest at each write
+  absl::Time progress_at = absl::InfinitePast();
+  absl::Time ledger_at = absl::InfinitePast();
 };
 
 struct Dialer::Attempt {
@@ -330,6 +334,8 @@ std::shared_ptr<Dialer::Runner> Dialer::Claim(const std::string& tenant, const s
   }
   r->pacer = *std::move(pacer);
   r->campaign = std::move(campaign);
+  r->progress.set_campaign(r->name);
+  *r->progress.mutable_counted_since() = ToTimestamp(r->origin);
   return r;
 }
 
@@ -405,6 +411,10 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
       ++stats_.reconciled;
       if (outcome == v1::CALL_OUTCOME_ABANDONED) ++stats_.abandoned;
     }
+    if (outcome == v1::CALL_OUTCOME_ABANDONED) {
+      std::lock_guard<std::mutex> lock(r->mu);
+      r->progress.set_abandoned(r->progress.abandoned() + 1);
+    }
     // The agent of a connected call, or of its own dial, is freed.
     if (!call.agent().empty()) (void)ports_.agents->EndCall(call.agent(), call.name());
     if (awaiting) {
@@ -419,6 +429,93 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
         {{"call", call.name()}, {"outcome", OutcomeName(outcome)}});
   }
   return true;
+}
+
+// --- The live watch --------------------------------------------------------------
+
+void Dialer::PublishProgress(Runner& r, absl::Time now) {
+  bool ask_ledger = false;
+  std::string name;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (now - r.progress_at < options_.progress_period) return;
+    r.progress_at = now;
+    if (ports_.compliance != nullptr && now - r.ledger_at >= options_.ledger_period) {
+      r.ledger_at = now;
+      ask_ledger = true;
+    }
+    name = r.name;
+  }
+  if (ask_ledger) {
+    auto ledger = ports_.compliance->AbandonRate(name);
+    if (ledger.ok()) {
+      std::lock_guard<std::mutex> lock(r.mu);
+      v1::CampaignProgress& p = r.progress;
+      p.set_ledger_known(true);
+      p.set_abandoned_24h(ledger->last_24_hours().abandoned());
+      p.set_live_answers_24h(ledger->last_24_hours().live_answers());
+      p.set_abandon_rate_24h(ledger->last_24_hours().rate());
+      p.set_abandoned_30d(ledger->last_30_days().abandoned());
+      p.set_live_answers_30d(ledger->last_30_days().live_answers());
+      p.set_abandon_rate_30d(ledger->last_30_days().rate());
+      p.set_max_abandon_rate(ledger->max_abandon_rate());
+      p.set_over_abandon_cap(ledger->over_cap());
+    }
+  }
+  v1::CampaignProgress p;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    p = r.progress;
+    p.set_state(r.campaign->state());
+    p.set_dialing(r.dialing);
+    *p.mutable_update_time() = ToTimestamp(now);
+    p.set_dialing_mode(now < r.progressive_until ? v1::CAMPAIGN_MODE_PROGRESSIVE
+                                                 : r.campaign->mode());
+    p.set_calls_in_progress(static_cast<int32_t>(r.live.size()));
+    p.set_max_lines(r.campaign->max_lines());
+    p.set_lines_last_tick(r.last_lines);
+    p.set_hopper_contacts(static_cast<int32_t>(r.hopper.size()));
+    p.set_hopper_dry(r.dry);
+    for (const auto& a : r.agents) {
+      switch (a.state) {
+        case agentstate::v1::STATE_READY: p.set_agents_ready(p.agents_ready() + 1); break;
+        case agentstate::v1::STATE_RESERVED:
+        case agentstate::v1::STATE_ON_CALL: p.set_agents_on_call(p.agents_on_call() + 1); break;
+        case agentstate::v1::STATE_WRAP_UP: p.set_agents_wrap_up(p.agents_wrap_up() + 1); break;
+        case agentstate::v1::STATE_NOT_READY:
+          p.set_agents_not_ready(p.agents_not_ready() + 1);
+          break;
+        default: break;
+      }
+    }
+    p.set_answer_rate(r.pacer->learned_answer_probability());
+    *p.mutable_mean_talk() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_talk_s()));
+    *p.mutable_mean_wrap() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_wrap_s()));
+  }
+  (void)ports_.calls->PutProgress(r.tenant, r.id, p, 5 * options_.progress_period);
+}
+
+absl::StatusOr<v1::CampaignProgress> Dialer::Progress(const std::string& tenant,
+                                                      const std::string& campaign_id) {
+  auto stored = ports_.campaigns->Get(tenant, campaign_id);
+  if (!stored.ok()) return stored.status();
+  v1::Campaign campaign;
+  if (!campaign.ParseFromString(stored->definition)) {
+    return absl::InternalError("stored campaign does not parse");
+  }
+  auto kept = ports_.calls->GetProgress(tenant, campaign_id);
+  v1::CampaignProgress p;
+  if (kept.ok()) {
+    p = *std::move(kept);
+  } else if (kept.status().code() != absl::StatusCode::kNotFound) {
+    return kept.status();
+  }
+  p.set_campaign(campaign.name());
+  p.set_state(campaign.state());
+  const bool fresh = p.has_update_time() && scheduler_.clock().Now() - FromTimestamp(p.update_time()) <=
+                                                5 * options_.progress_period;
+  p.set_dialing(p.dialing() && fresh && campaign.state() == v1::CAMPAIGN_STATE_RUNNING);
+  return p;
 }
 
 // --- Pacing ------------------------------------------------------------------
@@ -543,6 +640,7 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
   RefreshCampaign(*r, now);
   RefreshAgents(*r, now);
   RefillHopper(*r, now);
+  PublishProgress(*r, now);
   std::vector<std::shared_ptr<Attempt>> to_dial;
   std::vector<std::string> expired;
   {
@@ -812,6 +910,10 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.denied;
     }
+    {
+      std::lock_guard<std::mutex> lock(r.mu);
+      r.progress.set_refused(r.progress.refused() + 1);
+    }
     DropAttempt(a->id);
     (void)ports_.calls->RemoveFromHopper(r.tenant, r.id, contact.name());
     if (denial.empty()) denial = "NO_CALLABLE_NUMBER";
@@ -889,6 +991,10 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
         {{"call", call.name()}, {"error", placed.ToString()}});
     return;
   }
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.progress.set_dials(r.progress.dials() + 1);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.placed;
 }
@@ -943,6 +1049,9 @@ void Dialer::Handle(const telephony::CallEvent& e) {
           message = a->campaign->agentless_message_id();
         }
         a->live = !machine;
+        r.progress.set_answered(r.progress.answered() + 1);
+        if (a->machine) r.progress.set_machines(r.progress.machines() + 1);
+        if (a->message_played) r.progress.set_messages_played(r.progress.messages_played() + 1);
         if (a->in_flight) {
           a->in_flight = false;
           r.pacer->OnAttemptFinished({std::max(0.0, age), route});
@@ -981,6 +1090,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
       {
         std::lock_guard<std::mutex> lock(r.mu);
         a->connected = true;
+        r.progress.set_connected(r.progress.connected() + 1);
       }
       call.set_state(v1::CALL_STATE_CONNECTED);
       *call.mutable_connect_time() = ToTimestamp(e.at);
@@ -1109,6 +1219,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
                                     : absl::ZeroDuration();
     r.caller_ids.Record(call.caller_id(), call.has_answer_time(),
                         connected ? talk : absl::InfiniteDuration());
+    if (outcome == v1::CALL_OUTCOME_ABANDONED) r.progress.set_abandoned(r.progress.abandoned() + 1);
     const std::vector<std::string> pool(a->campaign->caller_ids().begin(),
                                         a->campaign->caller_ids().end());
     rested = r.caller_ids.Evaluate(pool, ended.at);
@@ -1507,6 +1618,10 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
     ++(stored.code() == absl::StatusCode::kResourceExhausted ? stats_.line_quota
                                                               : stats_.place_errors);
     return placed;
+  }
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.progress.set_dials(r.progress.dials() + 1);
   }
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.placed;

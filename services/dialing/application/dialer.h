@@ -73,6 +73,10 @@ struct DialerOptions {
   absl::Duration line_quota_backoff = absl::Seconds(1);
   // A PREVIEW campaign's contact held for an agent is skipped after this.
   absl::Duration preview_timeout = absl::Minutes(2);
+  // The live figures of each owned campaign are written this often (kept
+  // 5 times as long), and compliance's abandon ledger read this often.
+  absl::Duration progress_period = absl::Seconds(1);
+  absl::Duration ledger_period = absl::Seconds(5);
 };
 
 // A contact held for an agent of a PREVIEW campaign.
@@ -116,6 +120,10 @@ class Dialer final : public telephony::CallEventSink {
                                           const std::string& code, absl::Time callback_time,
                                           const std::string& actor);
   absl::StatusOr<v1::Call> GetCall(const std::string& tenant, const std::string& call_id);
+  // The campaign's live figures as its owner last wrote them (any replica):
+  // `dialing` false when none are fresh. NOT_FOUND CAMPAIGN_NOT_FOUND.
+  absl::StatusOr<v1::CampaignProgress> Progress(const std::string& tenant,
+                                                const std::string& campaign_id);
 
   // Dials an agent makes itself (preview, manual), each through CheckDial
   // just before it is placed; served by the replica that owns the campaign
@@ -134,6 +142,9 @@ class Dialer final : public telephony::CallEventSink {
                                       const std::string& contact, const std::string& debt = "");
 
   DialerStats Stats() const;
+  // For the live watch: its timers, and how often the figures change.
+  Scheduler& scheduler() { return scheduler_; }
+  absl::Duration progress_period() const { return options_.progress_period; }
 
  private:
   struct Runner;
@@ -146,6 +157,7 @@ class Dialer final : public telephony::CallEventSink {
   void RefreshCampaign(Runner& runner, absl::Time now);
   void RefreshAgents(Runner& runner, absl::Time now);
   void RefillHopper(Runner& runner, absl::Time now);
+  void PublishProgress(Runner& runner, absl::Time now);
   void Dial(const std::shared_ptr<Attempt>& attempt);
   absl::StatusOr<compliance::v1::DialDecision> Check(const compliance::v1::CheckDialRequest& request);
   void NoDecision(Attempt& attempt, const absl::Status& why);

@@ -54,6 +54,9 @@ class ComplianceGate {
   // disposition).
   virtual absl::Status AddOptOut(const std::string& tenant, const std::string& number,
                                  const std::string& reason) = 0;
+  // The campaign's abandon ledger (24 hours, 30 days) and the cap, for the
+  // live watch.
+  virtual absl::StatusOr<compliance::v1::AbandonRate> AbandonRate(const std::string& campaign) = 0;
 };
 
 // An agent as the pacer sees it.
@@ -132,6 +135,12 @@ class CallStore {
   // The campaign's open calls (for a replica that takes the campaign over).
   virtual absl::StatusOr<std::vector<StoredCall>> Open(const std::string& tenant,
                                                        const std::string& campaign_id) = 0;
+  // The live figures of a campaign, written by its owner and kept `ttl`
+  // (a dead owner's lapse); NOT_FOUND when none are kept.
+  virtual absl::Status PutProgress(const std::string& tenant, const std::string& campaign_id,
+                                   const v1::CampaignProgress& progress, absl::Duration ttl) = 0;
+  virtual absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string& tenant,
+                                                           const std::string& campaign_id) = 0;
 };
 
 }  // namespace dialgrid::dialing

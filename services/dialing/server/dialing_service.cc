@@ -1,10 +1,15 @@
 #include "services/dialing/server/dialing_service.h"
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
 #include "services/common/auth/principal.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/core/status_macros.h"
+#include "services/common/server/grpc_status.h"
 #include "services/dialing/domain/campaign_rules.h"
 
 namespace dialgrid::dialing {
@@ -57,6 +62,135 @@ bool IsE164(const std::string& n) {
   }
   return true;
 }
+
+// WatchCampaign: the campaign's progress at once, then again whenever it
+// changes, polled every progress period (the owner writes its figures to
+// Redis that often). Polls run on the executor, one at a time, and one write
+// is in flight at most; a timer that fires after the call ended finds no
+// reactor (Life) and does nothing.
+class CampaignWatch final : public grpc::ServerWriteReactor<v1::CampaignProgress> {
+ public:
+  CampaignWatch(RpcEnv& env, Dialer& dialer, grpc::CallbackServerContext* ctx,
+                const v1::WatchCampaignRequest* req)
+      : env_(env),
+        dialer_(dialer),
+        ctx_(ctx),
+        req_(*req),
+        start_(env.clock->Now()),
+        life_(std::make_shared<Life>()) {
+    BeginCall(env_, ctx_, "WatchCampaign", call_);
+    life_->reactor = this;
+    Submit(true);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      std::lock_guard<std::mutex> lock(mu_);
+      FinishLocked(absl::CancelledError("the client went away"));
+      return;
+    }
+    PollLater();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(absl::CancelledError("the client cancelled the watch"));
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(life_->mu);
+      life_->reactor = nullptr;  // no timer reaches this any more
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return running_ == 0; });
+    lock.unlock();
+    delete this;
+  }
+
+ private:
+  struct Life {
+    std::mutex mu;
+    CampaignWatch* reactor = nullptr;
+  };
+
+  // Runs Poll (the first time after the call's checks) on the executor.
+  void Submit(bool first) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_) return;
+    ++running_;
+    if (!env_.executor->TrySubmit([this, first] { Poll(first); })) {
+      --running_;
+      env_.metrics->Shed("WatchCampaign");
+      FinishLocked(Unavailable("OVERLOADED", "the service is at capacity; watch again"));
+    }
+  }
+
+  void PollLater() {
+    std::weak_ptr<Life> weak = life_;
+    dialer_.scheduler().After(dialer_.progress_period(), [weak] {
+      auto life = weak.lock();
+      if (!life) return;
+      std::lock_guard<std::mutex> lock(life->mu);
+      if (life->reactor != nullptr) life->reactor->Submit(false);
+    });
+  }
+
+  void Poll(bool first) {
+    absl::Status st;
+    if (first) {
+      st = AuthorizeCall(env_, ctx_, req_, Resource{"name", req_.name()}, kReaders, call_);
+      if (st.ok()) {
+        auto key = ParseCampaignName("name", req_.name());
+        if (key.ok()) key_ = *key;
+        st = key.status();
+      }
+    }
+    absl::StatusOr<v1::CampaignProgress> progress =
+        st.ok() ? dialer_.Progress(key_.tenant, key_.id) : st;
+    bool write = false;
+    if (progress.ok()) {
+      v1::CampaignProgress bare = *progress;  // what changed, whatever the time
+      bare.clear_update_time();
+      const std::string now = bare.SerializeAsString();
+      write = first || now != last_;
+      last_ = now;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!progress.ok()) {
+      FinishLocked(progress.status());
+    } else if (!finished_ && write) {
+      out_ = *std::move(progress);
+      StartWrite(&out_);
+    } else if (!finished_) {
+      PollLater();
+    }
+    --running_;
+    cv_.notify_all();
+  }
+
+  void FinishLocked(const absl::Status& st) {
+    if (finished_) return;
+    finished_ = true;
+    EndCall(env_, call_, start_, st);
+    Finish(ToGrpcStatus(st, env_.error_domain));
+  }
+
+  RpcEnv& env_;
+  Dialer& dialer_;
+  grpc::CallbackServerContext* ctx_;
+  const v1::WatchCampaignRequest req_;
+  const absl::Time start_;
+  CallContext call_;
+  CampaignKey key_;
+  std::string last_;
+  v1::CampaignProgress out_;
+  std::shared_ptr<Life> life_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int running_ = 0;
+  bool finished_ = false;
+};
 
 }  // namespace
 
@@ -256,6 +390,11 @@ grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerCon
                                                      req->debt()),
                                   resp);
                     });
+}
+
+grpc::ServerWriteReactor<v1::CampaignProgress>* DialingServiceImpl::WatchCampaign(
+    grpc::CallbackServerContext* ctx, const v1::WatchCampaignRequest* req) {
+  return new CampaignWatch(env_, dialer_, ctx, req);
 }
 
 }  // namespace dialgrid::dialing

@@ -63,6 +63,8 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
                                         v1::Call* resp) override;
   grpc::ServerUnaryReactor* ManualDial(grpc::CallbackServerContext* ctx,
                                        const v1::ManualDialRequest* req, v1::Call* resp) override;
+  grpc::ServerWriteReactor<v1::CampaignProgress>* WatchCampaign(
+      grpc::CallbackServerContext* ctx, const v1::WatchCampaignRequest* req) override;
 
  private:
   CampaignManager::Caller CallerOf(const CallContext& call) const;

@@ -130,12 +130,19 @@ TEST(CampaignRules, EachBadSettingIsRefusedByName) {
       {"agentless routing to an agent",
        [](v1::Campaign& c) {
          c.set_mode(v1::CAMPAIGN_MODE_AGENTLESS);
+         c.set_agentless_message_id("renewal-reminder");
          c.mutable_machine()->set_action(v1::MACHINE_ACTION_ROUTE_TO_AGENT);
        },
        "FIELD_NOT_APPLICABLE", "campaign.machine.action"},
       {"a debt-collection campaign without its debt attribute",
        [](v1::Campaign& c) { c.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION); },
        "FIELD_REQUIRED", "campaign.debt_attribute"},
+      {"an agentless campaign without its message",
+       [](v1::Campaign& c) { c.set_mode(v1::CAMPAIGN_MODE_AGENTLESS); },
+       "FIELD_REQUIRED", "campaign.agentless_message_id"},
+      {"an agentless message outside AGENTLESS",
+       [](v1::Campaign& c) { c.set_agentless_message_id("renewal-reminder"); },
+       "FIELD_NOT_APPLICABLE", "campaign.agentless_message_id"},
       {"a debt attribute outside debt collection",
        [](v1::Campaign& c) { c.set_debt_attribute("account"); },
        "FIELD_NOT_APPLICABLE", "campaign.debt_attribute"},

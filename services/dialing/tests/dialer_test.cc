@@ -183,6 +183,18 @@ class FakeCalls final : public CallStore {
     }
     return out;
   }
+  absl::Status PutProgress(const std::string&, const std::string& campaign_id,
+                           const v1::CampaignProgress& p, absl::Duration) override {
+    progress[campaign_id] = p;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string&,
+                                                   const std::string& campaign_id) override {
+    auto it = progress.find(campaign_id);
+    if (it == progress.end()) return NotFound("NO_PROGRESS", "none");
+    return it->second;
+  }
+  std::map<std::string, v1::CampaignProgress> progress;
   std::vector<std::string> EventTypes(absl::string_view type) const {
     std::vector<std::string> out;
     for (const auto& e : events) {
@@ -295,6 +307,16 @@ class FakeCompliance final : public ComplianceGate {
     }
     checks.push_back({r.request_id(), r.phone_number(), allowed, clock_.Now()});
     return d;
+  }
+  absl::StatusOr<compliance::v1::AbandonRate> AbandonRate(const std::string& campaign) override {
+    if (down) return Unavailable("PEER_UNAVAILABLE", "compliance down");
+    compliance::v1::AbandonRate r;
+    r.set_campaign(campaign);
+    r.mutable_last_24_hours()->set_abandoned(1);
+    r.mutable_last_24_hours()->set_live_answers(50);
+    r.mutable_last_24_hours()->set_rate(0.02);
+    r.set_max_abandon_rate(0.03);
+    return r;
   }
   absl::Status AddOptOut(const std::string&, const std::string& number,
                          const std::string&) override {
@@ -1087,7 +1109,7 @@ TEST_F(DialerTest, AnAgentlessCampaignPlaysItsMessageWithNoAgentsAndAbandonsNoth
   contacts_->Add(12);
   StartDialer(0, Scenario(1.0, 0.0, 0.0));
   agents_->down = true;  // no agents are needed: agent state is not asked
-  scheduler_.AdvanceBy(absl::Seconds(1));
+  scheduler_.AdvanceBy(absl::Seconds(2));
   EXPECT_EQ(port_->placed.size(), 4u);  // max_lines at once
   scheduler_.AdvanceBy(absl::Minutes(5));
   EXPECT_EQ(port_->placed.size(), 12u);
@@ -1103,6 +1125,43 @@ TEST_F(DialerTest, AnAgentlessCampaignPlaysItsMessageWithNoAgentsAndAbandonsNoth
     EXPECT_EQ(r.kind, contacts::v1::OUTCOME_KIND_COMPLETED);
     EXPECT_EQ(r.outcome, "MESSAGE_PLAYED");
   }
+}
+
+TEST_F(DialerTest, TheLiveFiguresOfACampaignAreWrittenEverySecondForAnyReplicaToWatch) {
+  AddCampaign();
+  contacts_->Add(40);
+  StartDialer(3, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(90));
+  auto p = dialer_->Progress("t1", "c1");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->dialing());
+  EXPECT_EQ(p->campaign(), "tenants/t1/campaigns/c1");
+  EXPECT_EQ(p->state(), v1::CAMPAIGN_STATE_RUNNING);
+  EXPECT_EQ(p->dialing_mode(), v1::CAMPAIGN_MODE_PROGRESSIVE);
+  EXPECT_EQ(p->max_lines(), 20);
+  EXPECT_EQ(p->agents_ready() + p->agents_on_call() + p->agents_wrap_up(), 3);
+  // The counters match what happened.
+  EXPECT_EQ(p->dials(), static_cast<int64_t>(port_->placed.size()));
+  EXPECT_EQ(p->connected(), dialer_->Stats().connected);
+  EXPECT_EQ(p->answered(), dialer_->Stats().answered);
+  EXPECT_EQ(p->abandoned(), 0);
+  EXPECT_GT(p->dials(), 3);
+  EXPECT_LE(p->calls_in_progress(), 3);
+  // Compliance's ledger as it answered.
+  EXPECT_TRUE(p->ledger_known());
+  EXPECT_EQ(p->live_answers_24h(), 50);
+  EXPECT_DOUBLE_EQ(p->max_abandon_rate(), 0.03);
+  // Figures written at most a second ago.
+  EXPECT_LE(clock_.Now() - FromTimestamp(p->update_time()), absl::Seconds(1));
+  // A paused campaign is not dialed; once the owner's figures are older than
+  // five periods (its replica gone), nobody is dialing it.
+  campaigns_->campaigns["t1/c1"].set_state(v1::CAMPAIGN_STATE_PAUSED);
+  scheduler_.AdvanceBy(absl::Seconds(5));
+  p = dialer_->Progress("t1", "c1");
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->dialing());
+  EXPECT_EQ(p->state(), v1::CAMPAIGN_STATE_PAUSED);
+  EXPECT_EQ(ReasonOf(dialer_->Progress("t1", "none").status()), "CAMPAIGN_NOT_FOUND");
 }
 
 }  // namespace

@@ -322,6 +322,7 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
       {svc + "SkipPreview", "name: 'tenants/dl-b/calls/c0123456789'"},
       {svc + "ManualDial",
        "campaign: '" + other + "' agent: 'tenants/dl-b/agents/x' phone_number: '+13125550100'"},
+      {svc + "WatchCampaign", "name: '" + other + "'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Campaign::descriptor()->file()->FindServiceByName("DialingService"), cases)) {
@@ -395,6 +396,50 @@ TEST_F(DialingServiceTest, AgentDialsRefuseBadInputAndOtherTenantsAgents) {
   v1::DialPreviewRequest dial;
   dial.set_name("tenants/dl-a/calls/c0123456789");
   EXPECT_EQ(ReasonOf(stub()->DialPreview(Ctx(*agent_a_).get(), dial, &call)), "CALL_NOT_FOUND");
+}
+
+TEST_F(DialingServiceTest, ACampaignIsWatchedLiveAndTheWatchEndsWhenTheClientGoes) {
+  v1::Campaign c = Create(*admin_a_, "dl-a", "watch-1");
+  v1::WatchCampaignRequest req;
+  req.set_name(c.name());
+  // A campaign nobody dials: its record's state, not dialing.
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + *super_a_);
+    auto reader = stub()->WatchCampaign(&ctx, req);
+    v1::CampaignProgress p;
+    ASSERT_TRUE(reader->Read(&p));
+    EXPECT_EQ(p.campaign(), c.name());
+    EXPECT_EQ(p.state(), v1::CAMPAIGN_STATE_DRAFT);
+    EXPECT_FALSE(p.dialing());
+    // A change (started) reaches the watcher within the poll period.
+    v1::StartCampaignRequest start;
+    start.set_name(c.name());
+    v1::Campaign out;
+    ASSERT_TRUE(stub()->StartCampaign(Ctx(*admin_a_).get(), start, &out).ok());
+    ASSERT_TRUE(reader->Read(&p));
+    EXPECT_EQ(p.state(), v1::CAMPAIGN_STATE_RUNNING);
+    EXPECT_FALSE(p.dialing());  // this platform's dialing runs without compliance
+    ctx.TryCancel();
+    v1::CampaignProgress more;
+    while (reader->Read(&more)) {
+    }
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  // An agent may not watch; an unknown campaign is NOT_FOUND; a bad name INVALID_ARGUMENT.
+  auto first_error = [&](const std::string& secret, const std::string& name) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + secret);
+    v1::WatchCampaignRequest r;
+    r.set_name(name);
+    auto reader = stub()->WatchCampaign(&ctx, r);
+    v1::CampaignProgress p;
+    EXPECT_FALSE(reader->Read(&p));
+    return reader->Finish();
+  };
+  EXPECT_EQ(first_error(*agent_a_, c.name()).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(first_error(*admin_a_, "tenants/dl-a/campaigns/none")), "CAMPAIGN_NOT_FOUND");
+  EXPECT_EQ(first_error(*admin_a_, "campaigns/x").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 TEST_F(DialingServiceTest, UndefinedEnumValuesAreRefused) {
