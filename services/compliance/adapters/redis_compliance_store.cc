@@ -8,11 +8,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/request_ids.h"
 #include "services/common/core/names.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/events/outbox_record.h"
 #include "services/compliance/adapters/lua/call_event.lua.h"
@@ -21,11 +23,13 @@
 #include "services/compliance/adapters/lua/do_not_call_change.lua.h"
 #include "services/compliance/adapters/lua/list_page.lua.h"
 #include "services/compliance/adapters/lua/put_consent.lua.h"
+#include "services/compliance/adapters/lua/put_refusal.lua.h"
 #include "services/compliance/adapters/lua/put_rule_set.lua.h"
 #include "services/compliance/adapters/lua/record_helpers.lua.h"
 #include "services/compliance/adapters/lua/registry_import.lua.h"
 #include "services/compliance/adapters/lua/registry_prune.lua.h"
 #include "services/compliance/adapters/lua/registry_update.lua.h"
+#include "services/compliance/domain/relationships.h"
 #include "services/compliance/domain/statutory_rules.h"
 
 namespace dialgrid::compliance {
@@ -46,10 +50,25 @@ absl::StatusOr<Frame> Unframe(absl::string_view record) {
   return f;
 }
 
-// Adds the script's verdict to a decision taken in process.
+// Adds the script's verdict to a decision taken in process. A fourth part
+// (absent in records of earlier builds) lists what lifted or waived a rule:
+// E:<registry>:<ebr rule> and W:<waiver rows>, joined by \x1f.
 absl::Status MergeVerdict(absl::string_view verdict, v1::DialDecision& d) {
-  std::vector<absl::string_view> parts = absl::StrSplit(verdict, absl::MaxSplits('\t', 2));
+  std::vector<absl::string_view> parts = absl::StrSplit(verdict, absl::MaxSplits('\t', 3));
   int64_t not_before = 0;
+  if (parts.size() == 4) {
+    for (absl::string_view i : absl::StrSplit(parts[3], '\x1f', absl::SkipEmpty())) {
+      const char kind = i.size() > 2 && i[1] == ':' ? i[0] : '\0';
+      if (kind == 'E') {
+        d.add_exemptions(std::string(i.substr(2)));
+      } else if (kind == 'W') {
+        for (absl::string_view w : absl::StrSplit(i.substr(2), ',', absl::SkipEmpty())) {
+          d.add_hour_waivers(std::string(w));
+        }
+      }
+    }
+    parts.resize(3);
+  }
   if (parts.size() != 3 || (parts[0] != "0" && parts[0] != "1") ||
       !absl::SimpleAtoi(parts[1], &not_before)) {
     return absl::DataLossError("a compliance verdict in Redis is malformed");
@@ -114,6 +133,7 @@ DG_SCRIPT(CurrentRuleSetScript, Plain(lua::kCurrentRuleSet))
 DG_SCRIPT(PutRuleSetScript, WithHelpers(lua::kPutRuleSet))
 DG_SCRIPT(DncScript, WithHelpers(lua::kDoNotCallChange))
 DG_SCRIPT(PutConsentScript, WithHelpers(lua::kPutConsent))
+DG_SCRIPT(PutRefusalScript, WithHelpers(lua::kPutRefusal))
 DG_SCRIPT(ListPageScript, WithHelpers(lua::kListPage))
 DG_SCRIPT(CallEventScript, WithHelpers(lua::kCallEvent))
 DG_SCRIPT(RegistryScript, WithHelpers(lua::kRegistryUpdate))
@@ -270,6 +290,10 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
       c.debt.empty() ? None(c.tenant) : p + "ad:" + c.debt,
       p + "am:" + c.number,
       c.debt.empty() ? None(c.tenant) : p + "rc:" + c.debt,
+      p + "ebr",
+      p + "ebrend",
+      p + "refp",
+      p + "refa",
   };
   std::vector<std::string> args = {
       Ms(c.time),                          // 1
@@ -307,6 +331,26 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
     args.push_back(Ms(step.from));
     args.push_back(Ms(step.until));
   }
+  args.push_back(std::to_string(c.liftable_listings.size()));
+  for (const DialCheck::LiftableListing& l : c.liftable_listings) {
+    args.push_back(l.registry);
+    args.push_back(l.transaction_rule);
+    args.push_back(std::to_string(l.transaction_min_day));
+    args.push_back(l.inquiry_rule);
+    args.push_back(std::to_string(l.inquiry_min_day));
+    args.push_back(std::to_string(l.max_day));
+  }
+  std::vector<std::string> waivable;
+  for (const v1::DenialReason& r : c.waivable_reasons) {
+    waivable.push_back(absl::StrCat(r.code(), "|", r.rule(), "|", r.detail()));
+  }
+  args.push_back(absl::StrJoin(waivable, "\x1f"));
+  args.push_back(c.waivable_not_before == absl::InfinitePast() ? "-1"
+                                                               : Ms(c.waivable_not_before));
+  args.push_back(std::to_string(c.waiver_scope));
+  args.push_back(c.waiver_rules);
+  args.push_back(c.refusal_rule);
+  args.push_back(c.product);
   auto r = WriteWithEvents(CheckScript(), std::move(keys), args, c.tenant);
   if (!r.ok()) return ScriptError(r.status(), "checking the dial");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the check script");
@@ -338,6 +382,16 @@ std::vector<std::string> DncKeys(const std::string& tenant, const std::string& l
   return {p + "dnc" + sfx, p + "dncm" + sfx, p + "dncx" + sfx};
 }
 
+// The keys of do_not_call_change.lua: the list's, the request id's, and the
+// ends of established business relationships.
+std::vector<std::string> DncChangeKeys(const std::string& tenant, const std::string& list,
+                                       const std::string& request_key) {
+  std::vector<std::string> keys = DncKeys(tenant, list);
+  keys.push_back(request_key);
+  keys.push_back(Prefix(tenant) + "ebrend");
+  return keys;
+}
+
 absl::StatusOr<DncChange> DncReply(const absl::StatusOr<redis::Reply>& r, absl::string_view what) {
   if (!r.ok()) {
     if (absl::StrContains(r.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
@@ -352,10 +406,11 @@ absl::StatusOr<DncChange> DncReply(const absl::StatusOr<redis::Reply>& r, absl::
 absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& numbers,
     const v1::DoNotCallEntry& meta, const event::v1::Envelope& event, const RequestKey& key) {
-  std::vector<std::string> keys = DncKeys(tenant, list);
-  keys.push_back(RequestKeyName(tenant, key));
-  std::vector<std::string> args = {"add", meta.SerializeAsString(), events::EnvelopeRecord(event),
-                                   key.id.empty() ? "" : key.request};
+  std::vector<std::string> keys = DncChangeKeys(tenant, list, RequestKeyName(tenant, key));
+  std::vector<std::string> args = {
+      "add", meta.SerializeAsString(), events::EnvelopeRecord(event),
+      key.id.empty() ? "" : key.request,
+      std::to_string(TimeUtil::TimestampToMilliseconds(meta.add_time()))};
   args.insert(args.end(), numbers.begin(), numbers.end());
   return DncReply(WriteWithEvents(DncScript(), std::move(keys), args, tenant),
                   "adding to the do-not-call list");
@@ -364,10 +419,9 @@ absl::StatusOr<DncChange> RedisComplianceStore::AddDoNotCall(
 absl::StatusOr<DncChange> RedisComplianceStore::RemoveDoNotCall(
     const std::string& tenant, const std::string& list, const std::vector<std::string>& numbers,
     const event::v1::Envelope& event, const RequestKey& key) {
-  std::vector<std::string> keys = DncKeys(tenant, list);
-  keys.push_back(RequestKeyName(tenant, key));
+  std::vector<std::string> keys = DncChangeKeys(tenant, list, RequestKeyName(tenant, key));
   std::vector<std::string> args = {"remove", "", events::EnvelopeRecord(event),
-                                   key.id.empty() ? "" : key.request};
+                                   key.id.empty() ? "" : key.request, ""};
   args.insert(args.end(), numbers.begin(), numbers.end());
   return DncReply(WriteWithEvents(DncScript(), std::move(keys), args, tenant),
                   "removing from the do-not-call list");
@@ -424,10 +478,13 @@ absl::StatusOr<v1::Consent> RedisComplianceStore::PutConsent(const std::string& 
   auto ms = [](const google::protobuf::Timestamp& t, bool set) {
     return set ? std::to_string(TimeUtil::TimestampToMilliseconds(t)) : std::string();
   };
+  // "grant|expire|revoke|level|,scope,scope," (check_dial.lua)
+  std::string scopes = ",";
+  for (int s : c.scopes()) absl::StrAppend(&scopes, s, ",");
   std::string compact =
       absl::StrCat(ms(c.grant_time(), true), "|", ms(c.expire_time(), c.has_expire_time()), "|",
                    ms(c.revoke_time(), c.has_revoke_time()), "|",
-                   static_cast<int>(LevelOf(c.type())));
+                   static_cast<int>(LevelOf(c.type())), "|", scopes);
   const std::string p = Prefix(tenant);
   auto r = WriteWithEvents(PutConsentScript(),
                            {p + "cons", p + "consp", p + "consx", RequestKeyName(tenant, key)},
@@ -466,6 +523,98 @@ absl::StatusOr<std::vector<v1::Consent>> RedisComplianceStore::ListConsents(
     v1::Consent c;
     if (!c.ParseFromString(bytes)) return absl::DataLossError("a consent record does not parse");
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::EstablishedRelationship> RedisComplianceStore::PutRelationship(
+    const std::string& tenant, const v1::EstablishedRelationship& r,
+    const event::v1::Envelope& event, const RequestKey& key) {
+  auto day = DayOf("date", r.date());
+  if (!day.ok()) return day.status();
+  const std::string p = Prefix(tenant);
+  // put_consent.lua's shape: compact value (the date's day number) for
+  // check_dial.lua, the record, the listing index, the request id.
+  auto w = WriteWithEvents(PutConsentScript(),
+                           {p + "ebr", p + "ebrp", p + "ebrx", RequestKeyName(tenant, key)},
+                           {RelationshipKey(r.phone_number(), r.kind()),
+                            std::to_string(EpochDay(*day)), r.SerializeAsString(),
+                            events::EnvelopeRecord(event), key.id.empty() ? "" : key.request},
+                           tenant);
+  if (!w.ok()) {
+    if (absl::StrContains(w.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
+    return ScriptError(w.status(), "recording the relationship");
+  }
+  if (w->elements.size() != 2)
+    return absl::InternalError("unexpected reply from the relationship script");
+  v1::EstablishedRelationship stored;
+  if (!stored.ParseFromString(w->elements[1].str)) {
+    return absl::DataLossError("a relationship record does not parse");
+  }
+  return stored;
+}
+
+absl::StatusOr<std::vector<v1::EstablishedRelationship>> RedisComplianceStore::ListRelationships(
+    const std::string& tenant, const std::string& after, int limit) {
+  const std::string p = Prefix(tenant);
+  DG_ASSIGN_OR_RETURN(auto page, ListPage(p + "ebrx", p + "ebrp", after, limit));
+  std::vector<v1::EstablishedRelationship> out;
+  std::vector<std::vector<std::string>> ends;
+  for (auto& [field, bytes] : page) {
+    v1::EstablishedRelationship r;
+    if (!r.ParseFromString(bytes)) return absl::DataLossError("a relationship does not parse");
+    ends.push_back({"HGET", p + "ebrend", r.phone_number()});
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) return out;
+  auto e = redis_->Pipeline(ends);
+  if (!e.ok()) return e.status();
+  for (size_t i = 0; i < out.size(); ++i) {
+    int64_t ms = 0;
+    if ((*e)[i].is_nil() || !absl::SimpleAtoi((*e)[i].str, &ms)) continue;
+    auto day = DayOf("date", out[i].date());
+    // Ended when dated on or before the request's date at UTC+14 (as
+    // check_dial.lua reads it).
+    if (day.ok() && EpochDay(*day) <= (ms + 14 * 3600000) / 86400000) {
+      *out[i].mutable_end_time() = TimeUtil::MillisecondsToTimestamp(ms);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<v1::SolicitationRefusal> RedisComplianceStore::PutRefusal(
+    const std::string& tenant, const v1::SolicitationRefusal& r, const event::v1::Envelope& event,
+    const RequestKey& key) {
+  const std::string p = Prefix(tenant);
+  auto w = WriteWithEvents(
+      PutRefusalScript(),
+      {p + "refp", p + "refr", p + "refx", p + "refa", RequestKeyName(tenant, key)},
+      {RefusalKey(r.phone_number(), r.product()), r.phone_number(),
+       std::to_string(TimeUtil::TimestampToMilliseconds(r.refuse_time())), r.SerializeAsString(),
+       events::EnvelopeRecord(event), key.id.empty() ? "" : key.request},
+      tenant);
+  if (!w.ok()) {
+    if (absl::StrContains(w.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
+    return ScriptError(w.status(), "recording the refusal");
+  }
+  if (w->elements.size() != 2)
+    return absl::InternalError("unexpected reply from the refusal script");
+  v1::SolicitationRefusal stored;
+  if (!stored.ParseFromString(w->elements[1].str)) {
+    return absl::DataLossError("a refusal record does not parse");
+  }
+  return stored;
+}
+
+absl::StatusOr<std::vector<v1::SolicitationRefusal>> RedisComplianceStore::ListRefusals(
+    const std::string& tenant, const std::string& after, int limit) {
+  const std::string p = Prefix(tenant);
+  DG_ASSIGN_OR_RETURN(auto page, ListPage(p + "refx", p + "refr", after, limit));
+  std::vector<v1::SolicitationRefusal> out;
+  for (auto& [field, bytes] : page) {
+    v1::SolicitationRefusal r;
+    if (!r.ParseFromString(bytes)) return absl::DataLossError("a refusal does not parse");
+    out.push_back(std::move(r));
   }
   return out;
 }

@@ -10,7 +10,17 @@
 //   dncm, dncm:<camp> HASH E.164 -> DoNotCallEntry (reason, who, when)
 //   dncx, dncx:<camp> ZSET E.164 numbers, all scored 0: the list's listing
 //                    order (ZRANGE BYLEX)
-//   cons             HASH  E.164 -> "grant_ms|expire_ms|revoke_ms" (scripts)
+//   cons             HASH  E.164 -> "grant_ms|expire_ms|revoke_ms|level|,scopes,"
+//                    (scripts)
+//   ebr              HASH  "<E.164>|T" / "<E.164>|I" -> relationship date as
+//                    days since 1970-01-01 (scripts)
+//   ebrp, ebrx       HASH / ZSET the EstablishedRelationship records and their
+//                    listing index (same fields)
+//   ebrend           HASH  E.164 -> ms of its latest do-not-call request (ends
+//                    relationships dated up to that day at UTC+14)
+//   refp             HASH  "<E.164>|<product>" -> earliest refusal ms
+//   refr, refx       HASH / ZSET SolicitationRefusal records, listing index
+//   refa             HASH  E.164 -> earliest refusal ms of any product
 //   consp            HASH  E.164 -> Consent
 //   consx            ZSET  E.164 numbers with a consent record (listing order)
 //   an:<e164>        ZSET  attempts of a number: decision id -> dial ms
@@ -84,6 +94,18 @@ class RedisComplianceStore final : public ComplianceStore {
   absl::StatusOr<std::vector<v1::Consent>> ListConsents(const std::string& tenant,
                                                         const std::string& after,
                                                         int limit) override;
+  absl::StatusOr<v1::EstablishedRelationship> PutRelationship(
+      const std::string& tenant, const v1::EstablishedRelationship& relationship,
+      const event::v1::Envelope& event, const RequestKey& key) override;
+  absl::StatusOr<std::vector<v1::EstablishedRelationship>> ListRelationships(
+      const std::string& tenant, const std::string& after, int limit) override;
+  absl::StatusOr<v1::SolicitationRefusal> PutRefusal(const std::string& tenant,
+                                                     const v1::SolicitationRefusal& refusal,
+                                                     const event::v1::Envelope& event,
+                                                     const RequestKey& key) override;
+  absl::StatusOr<std::vector<v1::SolicitationRefusal>> ListRefusals(const std::string& tenant,
+                                                                    const std::string& after,
+                                                                    int limit) override;
   absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant, const std::string& event_id,
                                       const dialing::v1::CallAttemptEnded& call,
                                       absl::Duration keep_attempts,

@@ -9,6 +9,8 @@
 //   rule_sets.cc       UpdateRuleSet, GetRuleSet, ListPresets
 //   do_not_call.cc     Add/Remove/Check/List do-not-call, contact events
 //   consents.cc        Record/Revoke/Get/List consents
+//   relationships.cc   Record/List established business relationships and
+//                      solicitation refusals
 //   registries.cc      ListRegistries, UpdateRegistry, PruneRegistryOverlay,
 //                      overlay replay and RegistryChanged events
 //   call_events.cc     HandleEvent (contacts, dialing), RecordCallOutcome,
@@ -88,6 +90,7 @@ struct DialRequest {
   // Never UNSPECIFIED here: the request's unset purpose is TELEMARKETING.
   type::v1::CallPurpose purpose = type::v1::CALL_PURPOSE_TELEMARKETING;
   std::string debt;  // required for DEBT_COLLECTION
+  std::string product;  // the product solicited ("" none named)
 };
 
 class ComplianceManager {
@@ -134,6 +137,17 @@ class ComplianceManager {
                                             const v1::RevokeConsentRequest& req);
   absl::StatusOr<v1::Consent> GetConsent(const v1::GetConsentRequest& req);
   absl::StatusOr<v1::ListConsentsResponse> ListConsents(const v1::ListConsentsRequest& req);
+
+  // Established business relationships and Art. 17 refusals
+  // (relationships.cc).
+  absl::StatusOr<v1::EstablishedRelationship> RecordEstablishedRelationship(
+      const Actor& actor, const v1::RecordEstablishedRelationshipRequest& req);
+  absl::StatusOr<v1::ListEstablishedRelationshipsResponse> ListEstablishedRelationships(
+      const v1::ListEstablishedRelationshipsRequest& req);
+  absl::StatusOr<v1::SolicitationRefusal> RecordSolicitationRefusal(
+      const Actor& actor, const v1::RecordSolicitationRefusalRequest& req);
+  absl::StatusOr<v1::ListSolicitationRefusalsResponse> ListSolicitationRefusals(
+      const v1::ListSolicitationRefusalsRequest& req);
 
   absl::StatusOr<v1::AbandonRate> GetAbandonRate(const v1::GetAbandonRateRequest& req);
   // A call of the tenant's own dialer, applied as a CallAttemptEnded event

@@ -18,6 +18,19 @@ absl::StatusOr<v1::Consent> ComplianceManager::RecordConsent(const Actor& actor,
   if (in.type() == v1::CONSENT_TYPE_UNSPECIFIED) {
     return InvalidField("consent.type", "FIELD_REQUIRED", "consent.type is required");
   }
+  for (int i = 0; i < in.scopes_size(); ++i) {
+    const int scope = in.scopes(i);
+    const std::string field = absl::StrCat("consent.scopes[", i, "]");
+    if (scope == v1::CONSENT_SCOPE_UNSPECIFIED || !v1::ConsentScope_IsValid(scope)) {
+      return InvalidField(field, "UNKNOWN_ENUM_VALUE",
+                          absl::StrCat(field, ": ", scope, " is not a defined consent scope"));
+    }
+    for (int j = 0; j < i; ++j) {
+      if (in.scopes(j) == scope) {
+        return InvalidField(field, "DUPLICATE_SCOPE", "each consent scope is given once");
+      }
+    }
+  }
   if (!in.has_grant_time()) {
     return InvalidField("consent.grant_time", "FIELD_REQUIRED", "consent.grant_time is required");
   }

@@ -10,6 +10,7 @@
 #include "services/common/kafka/event_publisher.h"
 #include "services/compliance/application/compliance_manager.h"
 #include "services/compliance/application/request_fields.h"
+#include "services/compliance/domain/relationships.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -188,6 +189,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     d.set_requested_by(actor.subject);
     d.set_purpose(dial.purpose);
     d.set_debt(dial.debt);
+    d.set_product(dial.product);
 
     DG_ASSIGN_OR_RETURN(CalleePlace place, LocateCallee(*zones_, number, callee, *rs, d));
     const std::vector<absl::TimeZone>& zones = place.zones;
@@ -196,6 +198,46 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     // In-process rules: calling hours, registries, the campaign's abandon rate.
     bool never = false;
     WindowDecision window = CheckCallingWindow(zones, rules, when);
+    // A refusal that only rules a separate consent waives (HoursWaiver,
+    // e.g. KR-ICNA at night) goes to the store, which keeps it unless the
+    // number's consent carries the scope. Rules naming different scopes are
+    // not waived together (restrictive).
+    std::vector<v1::DenialReason> waivable;
+    absl::Time waivable_not_before = absl::InfinitePast();
+    int waiver_scope = 0;
+    std::vector<std::string> waiver_ids;
+    if (!window.allowed && !options_.statutory.waivers.empty()) {
+      std::vector<const CallingHoursRule*> kept;
+      bool mixed = false;
+      for (const CallingHoursRule* r : rules) {
+        const HoursWaiver* w = nullptr;
+        for (const HoursWaiver& hw : options_.statutory.waivers) {
+          if (hw.calling_hours_rule == r->id) w = &hw;
+        }
+        if (w == nullptr) {
+          kept.push_back(r);
+          continue;
+        }
+        if (waiver_scope != 0 && waiver_scope != w->scope) mixed = true;
+        waiver_scope = w->scope;
+        waiver_ids.push_back(w->id);
+      }
+      // Without the waivable rules: the other rules allow it (none left: only
+      // a zone is needed, as the waivable rules' own check had).
+      const bool rest_allows =
+          kept.empty() ? !zones.empty() : CheckCallingWindow(zones, kept, when).allowed;
+      if (!waiver_ids.empty() && !mixed && rest_allows) {
+        for (const auto& reason : window.reasons) waivable.push_back(WindowReason(reason));
+        waivable_not_before = window.next_allowed == absl::InfiniteFuture()
+                                  ? absl::InfinitePast()
+                                  : window.next_allowed;
+        window.allowed = true;
+        window.reasons.clear();
+      } else {
+        waiver_scope = 0;
+        waiver_ids.clear();
+      }
+    }
     for (const auto& reason : window.reasons) *d.add_reasons() = WindowReason(reason);
     if (!window.allowed) {
       if (window.next_allowed == absl::InfiniteFuture()) {
@@ -207,6 +249,8 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     const std::string& e164 = number.number.e164();
     // National registries restrict telephone solicitation only.
     const bool telemarketing = dial.purpose == type::v1::CALL_PURPOSE_TELEMARKETING;
+    std::vector<DialCheck::LiftableListing> liftable;
+    const LocalDates dial_dates = LocalDatesAt(zones, when);
     for (const std::string& id : rs->registries) {
       const Registry* registry = FindRegistry(id);
       if (registry == nullptr) {
@@ -217,12 +261,31 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
       if (!telemarketing) continue;
       DG_RETURN_IF_ERROR(FreshEnough(*registry, clock_.Now()));
       const Registry::Listing listing = registry->Lookup(e164);
-      if (registry->Binds(listing, when)) {
-        v1::DenialReason* r = d.add_reasons();
-        r->set_code("DNC_REGISTRY");
-        r->set_rule(id);
-        never = true;
-      }  // else: not listed, or a registration still in its grace period
+      if (!registry->Binds(listing, when)) continue;  // not listed, or still in its grace
+      // An established business relationship may lift it (ebr_rules.tsv,
+      // by the registry's rules row): the store decides with the records.
+      DialCheck::LiftableListing lift;
+      lift.registry = id;
+      lift.max_day = EpochDay(dial_dates.earliest);
+      for (const EbrRule& e : options_.statutory.ebr) {
+        if (!registry->rule || e.registry_rule != registry->rule->id) continue;
+        const int64_t min_day = EpochDay(EarliestCoveringDate(dial_dates.latest, e.months));
+        if (e.kind == v1::RELATIONSHIP_KIND_TRANSACTION) {
+          lift.transaction_rule = e.id;
+          lift.transaction_min_day = min_day;
+        } else if (e.kind == v1::RELATIONSHIP_KIND_INQUIRY) {
+          lift.inquiry_rule = e.id;
+          lift.inquiry_min_day = min_day;
+        }
+      }
+      if (!lift.transaction_rule.empty() || !lift.inquiry_rule.empty()) {
+        liftable.push_back(std::move(lift));
+        continue;
+      }
+      v1::DenialReason* r = d.add_reasons();
+      r->set_code(kDenyRegistry);
+      r->set_rule(id);
+      never = true;
     }
     bool wireless = number.number.type() == type::v1::PHONE_NUMBER_TYPE_MOBILE;
     bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
@@ -287,6 +350,12 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     check.consent_level = static_cast<int>(consent.level);
     check.consent_rules = absl::StrJoin(consent.rules, ",");
     check.abandon_quiet = rs->abandon_quiet;
+    check.liftable_listings = std::move(liftable);
+    check.waivable_reasons = std::move(waivable);
+    check.waivable_not_before = waivable_not_before;
+    check.waiver_scope = waiver_scope;
+    check.waiver_rules = absl::StrJoin(waiver_ids, ",");
+    check.product = dial.product;
     int conversation_days = 0;
     for (const Lockout& l : options_.statutory.lockouts) {
       if (!Applies(l.scope, facts)) continue;
@@ -296,6 +365,8 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
       } else if (l.after == LockoutAfter::kMachine && l.duration > check.machine_lockout) {
         check.machine_lockout = l.duration;
         check.machine_rule = l.id;
+      } else if (l.after == LockoutAfter::kRefusal) {
+        if (check.refusal_rule.empty()) check.refusal_rule = l.id;
       } else if (l.after == LockoutAfter::kConversation && !dial.debt.empty() &&
                  (check.conversation_rule.empty() || l.days > conversation_days)) {
         conversation_days = l.days;
@@ -359,7 +430,9 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::CheckDial(const Actor& actor
   DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
   DG_ASSIGN_OR_RETURN(type::v1::CallPurpose purpose, PurposeOf(req.purpose()));
   DG_RETURN_IF_ERROR(CheckDebt("debt", req.debt(), purpose));
+  DG_RETURN_IF_ERROR(CheckProduct("product", req.product()));
   DialRequest dial;
+  dial.product = req.product();
   dial.purpose = purpose;
   dial.debt = req.debt();
   dial.tenant = campaign.first;
@@ -396,6 +469,8 @@ absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
   for (int i = 0; i < req.entries_size(); ++i) {
     DG_RETURN_IF_ERROR(
         CheckDebt(absl::StrCat("entries[", i, "].debt"), req.entries(i).debt(), purpose));
+    DG_RETURN_IF_ERROR(
+        CheckProduct(absl::StrCat("entries[", i, "].product"), req.entries(i).product()));
   }
   // The rule set must exist before anything is scrubbed (fail closed).
   DG_RETURN_IF_ERROR(RuleSetOf(campaign.first, false).status());
@@ -414,6 +489,7 @@ absl::StatusOr<v1::ScrubNumbersResponse> ComplianceManager::ScrubNumbers(
     dial.use = DialUse::kScrub;
     dial.purpose = purpose;
     dial.debt = e.debt();
+    dial.product = e.product();
     auto d = Decide(actor, dial);
     v1::ScrubResult* r = resp.add_results();
     if (d.ok()) {

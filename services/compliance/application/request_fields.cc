@@ -142,5 +142,18 @@ absl::Status CheckDebt(const std::string& field, const std::string& debt,
   return absl::OkStatus();
 }
 
+absl::Status CheckProduct(const std::string& field, const std::string& product) {
+  bool ok = product.size() <= 128;
+  for (char c : product) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == ':' || c == '-');
+  }
+  if (!ok) {
+    return InvalidField(field, "INVALID_PRODUCT",
+                        "a product id is 0-128 characters of [A-Za-z0-9._:-]");
+  }
+  return absl::OkStatus();
+}
+
 
 }  // namespace dialgrid::compliance

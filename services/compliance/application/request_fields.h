@@ -55,6 +55,10 @@ absl::StatusOr<phone::NormalizedPhone> Normalize(absl::string_view field, const 
 absl::Status CheckDebt(const std::string& field, const std::string& debt,
                        type::v1::CallPurpose purpose);
 
+// A product id (Art. 17 refusals): 0-128 characters of [A-Za-z0-9._:-]
+// (INVALID_PRODUCT naming `field`).
+absl::Status CheckProduct(const std::string& field, const std::string& product);
+
 // FIELD_TOO_LONG past `max` bytes.
 absl::Status CheckText(absl::string_view field, const std::string& v, size_t max);
 // A request id: at most 128 characters.

@@ -203,10 +203,14 @@ absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv) {
       r.after = LockoutAfter::kMachine;
     } else if (c[4] == "CONVERSATION") {
       r.after = LockoutAfter::kConversation;
+    } else if (c[4] == "REFUSAL") {
+      r.after = LockoutAfter::kRefusal;
     } else {
-      return Bad("lockouts", line, "after: ABANDONED, MACHINE or CONVERSATION");
+      return Bad("lockouts", line, "after: ABANDONED, MACHINE, CONVERSATION or REFUSAL");
     }
-    if (r.after == LockoutAfter::kConversation) {
+    if (r.after == LockoutAfter::kRefusal) {
+      if (c[5] != "-") return Bad("lockouts", line, "a REFUSAL lockout has no end: duration -");
+    } else if (r.after == LockoutAfter::kConversation) {
       // Calendar days, "7d": 1 to 90.
       absl::string_view d = c[5];
       if (d.size() < 2 || d.back() != 'd' || !absl::SimpleAtoi(d.substr(0, d.size() - 1), &r.days) ||
@@ -246,6 +250,60 @@ absl::StatusOr<std::vector<RegistryRule>> ParseRegistryRules(absl::string_view t
   return out;
 }
 
+absl::StatusOr<std::vector<EbrRule>> ParseEbrRules(absl::string_view tsv) {
+  std::vector<EbrRule> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 5) return Bad("ebr_rules", line, "expected 5 columns");
+    EbrRule r;
+    r.id = std::string(c[0]);
+    r.registry_rule = std::string(c[1]);
+    if (c[2] == "TRANSACTION") {
+      r.kind = v1::RELATIONSHIP_KIND_TRANSACTION;
+    } else if (c[2] == "INQUIRY") {
+      r.kind = v1::RELATIONSHIP_KIND_INQUIRY;
+    } else {
+      return Bad("ebr_rules", line, "kind: TRANSACTION or INQUIRY");
+    }
+    if (!absl::SimpleAtoi(c[3], &r.months) || r.months < 1 || r.months > 60) {
+      return Bad("ebr_rules", line, "months 1-60");
+    }
+    r.source = std::string(c[4]);
+    if (r.id.empty() || r.registry_rule.empty() || r.source.empty()) {
+      return Bad("ebr_rules", line, "id, registry rule and source");
+    }
+    for (const EbrRule& o : out) {
+      if (o.id == r.id) return Bad("ebr_rules", line, "duplicate id");
+      if (o.registry_rule == r.registry_rule && o.kind == r.kind) {
+        return Bad("ebr_rules", line, "one row per registry rule and kind");
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<HoursWaiver>> ParseHoursWaivers(absl::string_view tsv) {
+  std::vector<HoursWaiver> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 4) return Bad("hours_waivers", line, "expected 4 columns");
+    HoursWaiver r;
+    r.id = std::string(c[0]);
+    r.calling_hours_rule = std::string(c[1]);
+    v1::ConsentScope scope;
+    if (!v1::ConsentScope_Parse(absl::StrCat("CONSENT_SCOPE_", c[2]), &scope) ||
+        scope == v1::CONSENT_SCOPE_UNSPECIFIED) {
+      return Bad("hours_waivers", line, "consent scope: NIGHT_HOURS");
+    }
+    r.scope = scope;
+    r.source = std::string(c[3]);
+    if (r.id.empty() || r.calling_hours_rule.empty() || r.source.empty()) {
+      return Bad("hours_waivers", line, "id, calling-hours rule and source");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir) {
   StatutoryRules rules;
   auto registry_rules = ReadFileToString(dir + "/registry_rules.tsv");
@@ -253,6 +311,25 @@ absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir) {
   auto g = ParseRegistryRules(*registry_rules);
   if (!g.ok()) return g.status();
   rules.registries = *std::move(g);
+  auto ebr = ReadFileToString(dir + "/ebr_rules.tsv");
+  if (!ebr.ok()) return ebr.status();
+  auto e = ParseEbrRules(*ebr);
+  if (!e.ok()) return e.status();
+  for (const EbrRule& r : *e) {
+    bool known = false;
+    for (const RegistryRule& rr : rules.registries) known = known || rr.id == r.registry_rule;
+    if (!known) {
+      return InvalidField("ebr_rules", "MALFORMED_RULE",
+                          absl::StrCat("ebr_rules row ", r.id, " names registry rule \"",
+                                       r.registry_rule, "\", not in registry_rules.tsv"));
+    }
+  }
+  rules.ebr = *std::move(e);
+  auto waivers = ReadFileToString(dir + "/hours_waivers.tsv");
+  if (!waivers.ok()) return waivers.status();
+  auto w = ParseHoursWaivers(*waivers);
+  if (!w.ok()) return w.status();
+  rules.waivers = *std::move(w);
   auto consent = ReadFileToString(dir + "/consent_rules.tsv");
   if (!consent.ok()) return consent.status();
   auto caps = ReadFileToString(dir + "/attempt_caps.tsv");

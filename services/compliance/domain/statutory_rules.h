@@ -71,7 +71,9 @@ struct StatutoryCap {
 // What starts a lockout: an abandoned call or an answering machine (per
 // number, elapsed time), or a telephone conversation about a debt (per debt,
 // counted in the callee's calendar days: the conversation's day is day 1).
-enum class LockoutAfter { kAbandoned, kMachine, kConversation };
+// A refusal of a solicitation (Japan, Art. 17) refuses the tenant's later
+// solicitations of that product (or every product) without end.
+enum class LockoutAfter { kAbandoned, kMachine, kConversation, kRefusal };
 
 struct Lockout {
   std::string id;
@@ -92,8 +94,32 @@ struct RegistryRule {
   std::string source;
 };
 
+// An established business relationship exemption from a registry (rule doc
+// 2.1, 2.4): a listing of the registry whose rules row is `registry_rule`
+// does not bind a telemarketing dial while the tenant's relationship of
+// `kind` with the number is within `months` calendar months (relationships.h).
+struct EbrRule {
+  std::string id;             // "US-TSR-EBR-TRANSACTION"
+  std::string registry_rule;  // a row of registry_rules.tsv, "US-NATIONAL-DNC"
+  v1::RelationshipKind kind = v1::RELATIONSHIP_KIND_UNSPECIFIED;
+  int months = 0;
+  std::string source;
+};
+
+// A calling-hour rule that a separate consent waives (Korea, Art. 50(3):
+// 21:00-08:00 only with separate prior consent): a dial the rule alone
+// refuses is allowed when the number's valid consent record carries `scope`.
+struct HoursWaiver {
+  std::string id;                  // "KR-ICNA-NIGHT"
+  std::string calling_hours_rule;  // "KR-ICNA"
+  v1::ConsentScope scope = v1::CONSENT_SCOPE_UNSPECIFIED;
+  std::string source;
+};
+
 struct StatutoryRules {
   std::vector<RegistryRule> registries;
+  std::vector<EbrRule> ebr;
+  std::vector<HoursWaiver> waivers;
   std::vector<ConsentRule> consent;
   std::vector<StatutoryCap> caps;
   std::vector<Lockout> lockouts;
@@ -108,13 +134,21 @@ struct StatutoryRules {
 //     MACHINE: duration in elapsed hours, "72h"; CONVERSATION: calendar
 //     days, "7d", the conversation's day being day 1), duration, source
 //   registry_rules.tsv: id, country, grace days (0-90), source
+//   ebr_rules.tsv: id, registry rule (a registry_rules.tsv id), kind
+//     (TRANSACTION | INQUIRY), months (1-60), source
+//   hours_waivers.tsv: id, calling-hours rule id, consent scope
+//     (NIGHT_HOURS), source
+//   lockouts.tsv also takes after REFUSAL with duration "-" (no end).
 // jurisdictions and purposes are ","-joined or "*". INVALID_ARGUMENT naming
 // the line for anything malformed.
 absl::StatusOr<std::vector<ConsentRule>> ParseConsentRules(absl::string_view tsv);
 absl::StatusOr<std::vector<StatutoryCap>> ParseStatutoryCaps(absl::string_view tsv);
 absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv);
 absl::StatusOr<std::vector<RegistryRule>> ParseRegistryRules(absl::string_view tsv);
-// The four tables from a directory.
+absl::StatusOr<std::vector<EbrRule>> ParseEbrRules(absl::string_view tsv);
+absl::StatusOr<std::vector<HoursWaiver>> ParseHoursWaivers(absl::string_view tsv);
+// The six tables from a directory (an EBR row naming a registry rule the
+// registry table lacks is INVALID_ARGUMENT).
 absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir);
 
 // What the consent rows ask of a dial: the strongest level any applicable

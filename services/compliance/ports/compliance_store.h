@@ -59,6 +59,32 @@ struct DialCheck {
   // `until` (day_lockout.h), with the rule named in the reason.
   std::vector<DayLockoutStep> conversation_steps;
   std::string conversation_rule;
+  // Registry listings that bind the dial but that an established business
+  // relationship may lift (the registry's rules have EBR rows): each is
+  // refused DNC_REGISTRY unless the number has a relationship of a kind
+  // with a window whose date d has min_day <= d <= max_day (days since
+  // 1970-01-01, relationships.h; min_day -1: no window of that kind) and
+  // that no do-not-call request to the tenant has ended.
+  struct LiftableListing {
+    std::string registry;  // registry id, the reason's rule
+    std::string transaction_rule, inquiry_rule;  // EBR row ids ("" none)
+    int64_t transaction_min_day = -1, inquiry_min_day = -1;
+    int64_t max_day = 0;  // the callee's earliest local date of the dial
+  };
+  std::vector<LiftableListing> liftable_listings;
+  // Calling-hour reasons that a separate consent waives (HoursWaiver): the
+  // in-process verdict left them out; the store adds them, and not_before,
+  // unless the number's consent record is valid at `time` and carries the
+  // scope (its ConsentScope number).
+  std::vector<v1::DenialReason> waivable_reasons;
+  absl::Time waivable_not_before = absl::InfinitePast();  // InfinitePast: none known
+  int waiver_scope = 0;
+  std::string waiver_rules;  // the waiver rows' ids, for the audit
+  // Art. 17 refusals (empty rule: none applies): a refusal of the number
+  // at or before `time`, of `product` or of every product (any product
+  // when `product` is empty), refuses the dial SOLICITATION_REFUSED.
+  std::string refusal_rule;
+  std::string product;
   absl::Duration keep_attempts = absl::ZeroDuration();  // longest cap window
   absl::Duration audit_retention = absl::Hours(24 * 90);
   std::string decision_id;
@@ -83,6 +109,13 @@ inline constexpr char kDenyContactCap[] = "ATTEMPT_CAP_CONTACT";
 inline constexpr char kDenyDebtCap[] = "ATTEMPT_CAP_DEBT";
 inline constexpr char kDenyMachineLockout[] = "MACHINE_LOCKOUT";
 inline constexpr char kDenyConversationLockout[] = "REG_F_CONVERSATION_LOCKOUT";
+inline constexpr char kDenyRegistry[] = "DNC_REGISTRY";
+inline constexpr char kDenyRefused[] = "SOLICITATION_REFUSED";
+
+// The store's keys of a relationship and of a refusal: "<e164>|T" / "<e164>|I"
+// and "<e164>|<product>" ("" product: every product). They sort by number.
+std::string RelationshipKey(const std::string& number, v1::RelationshipKind kind);
+std::string RefusalKey(const std::string& number, const std::string& product);
 
 // When a call is a telephone conversation about its debt (Reg F), and at
 // what time: an ANSWERED_CONNECTED call with a debt, at its end (a call
@@ -129,7 +162,11 @@ class ComplianceStore {
 
   virtual absl::StatusOr<CheckOutcome> CheckDial(const DialCheck& check) = 0;
 
-  // `list` is "" for the tenant's internal list or a campaign id.
+  // `list` is "" for the tenant's internal list or a campaign id. An
+  // addition to any list is a do-not-call request to the tenant: it ends
+  // the added numbers' relationships dated on or before its day (at
+  // UTC+14 of meta.add_time, the time of the request), in the same atomic
+  // step.
   virtual absl::StatusOr<DncChange> AddDoNotCall(const std::string& tenant, const std::string& list,
                                                  const std::vector<std::string>& numbers,
                                                  const v1::DoNotCallEntry& meta,
@@ -165,6 +202,25 @@ class ComplianceStore {
   virtual absl::StatusOr<std::vector<v1::Consent>> ListConsents(const std::string& tenant,
                                                                 const std::string& after,
                                                                 int limit) = 0;
+
+  // Stores a relationship record (replacing the number's record of its
+  // kind) with its event; idempotent by `key` as PutConsent.
+  virtual absl::StatusOr<v1::EstablishedRelationship> PutRelationship(
+      const std::string& tenant, const v1::EstablishedRelationship& relationship,
+      const event::v1::Envelope& event, const RequestKey& key) = 0;
+  // Up to `limit` relationships whose RelationshipKey sorts after `after`,
+  // in that order, end_time set for those a do-not-call request ended.
+  virtual absl::StatusOr<std::vector<v1::EstablishedRelationship>> ListRelationships(
+      const std::string& tenant, const std::string& after, int limit) = 0;
+  // Stores a refusal of its number and product unless one as early or
+  // earlier is stored (then that one is returned, nothing changes, no
+  // event); idempotent by `key`.
+  virtual absl::StatusOr<v1::SolicitationRefusal> PutRefusal(
+      const std::string& tenant, const v1::SolicitationRefusal& refusal,
+      const event::v1::Envelope& event, const RequestKey& key) = 0;
+  // Up to `limit` refusals whose RefusalKey sorts after `after`.
+  virtual absl::StatusOr<std::vector<v1::SolicitationRefusal>> ListRefusals(
+      const std::string& tenant, const std::string& after, int limit) = 0;
 
   // Applies a call's end once per event id: attempts (the number's, the
   // contact's and the debt's), abandoned-call and answering-machine times,

@@ -136,6 +136,28 @@ grpc::Status ComplianceServiceImpl::ListConsents(grpc::ServerContext* ctx,
                                                 v1::ListConsentsResponse* resp) {
   DG_SERVE(ListConsents, (Resource{"parent", req->parent()}), kReaders)
 }
+grpc::Status ComplianceServiceImpl::RecordEstablishedRelationship(
+    grpc::ServerContext* ctx, const v1::RecordEstablishedRelationshipRequest* req,
+    v1::EstablishedRelationship* resp) {
+  DG_SERVE_ACTOR(RecordEstablishedRelationship, (Resource{"parent", req->parent()}),
+                 kConsentWriters)
+}
+grpc::Status ComplianceServiceImpl::ListEstablishedRelationships(
+    grpc::ServerContext* ctx, const v1::ListEstablishedRelationshipsRequest* req,
+    v1::ListEstablishedRelationshipsResponse* resp) {
+  DG_SERVE(ListEstablishedRelationships, (Resource{"parent", req->parent()}), kReaders)
+}
+grpc::Status ComplianceServiceImpl::RecordSolicitationRefusal(
+    grpc::ServerContext* ctx, const v1::RecordSolicitationRefusalRequest* req,
+    v1::SolicitationRefusal* resp) {
+  // A refusal is what an agent hears: whoever may add to a do-not-call list.
+  DG_SERVE_ACTOR(RecordSolicitationRefusal, (Resource{"parent", req->parent()}), kListWriters)
+}
+grpc::Status ComplianceServiceImpl::ListSolicitationRefusals(
+    grpc::ServerContext* ctx, const v1::ListSolicitationRefusalsRequest* req,
+    v1::ListSolicitationRefusalsResponse* resp) {
+  DG_SERVE(ListSolicitationRefusals, (Resource{"parent", req->parent()}), kReaders)
+}
 grpc::Status ComplianceServiceImpl::RecordCallOutcome(grpc::ServerContext* ctx,
                                                     const v1::RecordCallOutcomeRequest* req,
                                                     v1::CallOutcomeRecorded* resp) {

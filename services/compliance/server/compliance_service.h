@@ -33,6 +33,13 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
   DG_UNARY(GetConsent, GetConsentRequest, Consent)
   DG_UNARY(ListConsents, ListConsentsRequest, ListConsentsResponse)
+  DG_UNARY(RecordEstablishedRelationship, RecordEstablishedRelationshipRequest,
+           EstablishedRelationship)
+  DG_UNARY(ListEstablishedRelationships, ListEstablishedRelationshipsRequest,
+           ListEstablishedRelationshipsResponse)
+  DG_UNARY(RecordSolicitationRefusal, RecordSolicitationRefusalRequest, SolicitationRefusal)
+  DG_UNARY(ListSolicitationRefusals, ListSolicitationRefusalsRequest,
+           ListSolicitationRefusalsResponse)
   DG_UNARY(RecordCallOutcome, RecordCallOutcomeRequest, CallOutcomeRecorded)
   DG_UNARY(GetAbandonRate, GetAbandonRateRequest, AbandonRate)
   DG_UNARY(ListDialRecords, ListDialRecordsRequest, ListDialRecordsResponse)

@@ -1,12 +1,15 @@
 #include "services/compliance/testing/fake_compliance_store.h"
 
+#include "services/compliance/domain/relationships.h"
 #include "services/compliance/domain/statutory_rules.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/proto_time.h"
 
 namespace dialgrid::compliance::testing {
 namespace {
@@ -173,6 +176,65 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
       not_before = std::max(not_before, until);
     }
   }
+  // Registry listings an established business relationship may lift.
+  for (const DialCheck::LiftableListing& l : c.liftable_listings) {
+    auto end = t.dnc_requests.find(c.number);
+    auto counts = [&](v1::RelationshipKind kind, const std::string& rule, int64_t min) {
+      auto it = t.relationships.find(RelationshipKey(c.number, kind));
+      if (it == t.relationships.end() || rule.empty() || min < 0) return false;
+      auto day = DayOf("date", it->second.date());
+      if (!day.ok()) return false;
+      const int64_t n = EpochDay(*day);
+      return n >= min && n <= l.max_day &&
+             (end == t.dnc_requests.end() || n > (end->second + 14 * 3600000) / 86400000);
+    };
+    if (counts(v1::RELATIONSHIP_KIND_TRANSACTION, l.transaction_rule, l.transaction_min_day)) {
+      d.add_exemptions(absl::StrCat(l.registry, ":", l.transaction_rule));
+    } else if (counts(v1::RELATIONSHIP_KIND_INQUIRY, l.inquiry_rule, l.inquiry_min_day)) {
+      d.add_exemptions(absl::StrCat(l.registry, ":", l.inquiry_rule));
+    } else {
+      Deny(d, kDenyRegistry, l.registry, "");
+      never = true;
+    }
+  }
+  // Calling hours a separate consent waives.
+  if (!c.waivable_reasons.empty()) {
+    auto it = t.consents.find(c.number);
+    bool ok = false;
+    if (it != t.consents.end()) {
+      const v1::Consent& k = it->second;
+      ok = TimeUtil::TimestampToMilliseconds(k.grant_time()) <= now &&
+           (!k.has_expire_time() || TimeUtil::TimestampToMilliseconds(k.expire_time()) > now) &&
+           (!k.has_revoke_time() || TimeUtil::TimestampToMilliseconds(k.revoke_time()) > now) &&
+           std::find(k.scopes().begin(), k.scopes().end(), c.waiver_scope) != k.scopes().end();
+    }
+    if (ok) {
+      for (absl::string_view w : absl::StrSplit(c.waiver_rules, ',', absl::SkipEmpty())) {
+        d.add_hour_waivers(std::string(w));
+      }
+    } else {
+      for (const v1::DenialReason& r : c.waivable_reasons) *d.add_reasons() = r;
+      if (c.waivable_not_before == absl::InfinitePast()) {
+        never = true;
+      } else {
+        not_before = std::max(not_before, Ms(c.waivable_not_before));
+      }
+    }
+  }
+  // Art. 17 refusals.
+  if (!c.refusal_rule.empty()) {
+    int64_t at = -1;
+    for (const auto& [key, r] : t.refusals) {
+      if (r.phone_number() != c.number) continue;
+      if (!c.product.empty() && !r.product().empty() && r.product() != c.product) continue;
+      const int64_t ms = TimeUtil::TimestampToMilliseconds(r.refuse_time());
+      if (ms <= now && (at < 0 || ms < at)) at = ms;
+    }
+    if (at >= 0) {
+      Deny(d, kDenyRefused, c.refusal_rule, absl::StrCat("refused at ", at));
+      never = true;
+    }
+  }
   const bool allowed = d.reasons_size() == before && c.allowed_so_far;
   if (allowed && c.reserve) {
     t.number_attempts[c.number][c.decision_id] = now;
@@ -215,6 +277,11 @@ absl::StatusOr<DncChange> FakeComplianceStore::ChangeList(
   auto& entries = t.lists[list];
   DncChange change;
   for (const std::string& n : numbers) {
+    if (add != nullptr) {  // a do-not-call request ends relationships (even if listed already)
+      const int64_t ms = TimeUtil::TimestampToMilliseconds(add->add_time());
+      auto [it, inserted] = t.dnc_requests.emplace(n, ms);
+      if (!inserted) it->second = std::max(it->second, ms);
+    }
     bool listed = entries.count(n) > 0;
     if (add != nullptr && !listed) {
       entries[n] = *add;
@@ -293,6 +360,82 @@ absl::StatusOr<v1::Consent> FakeComplianceStore::PutConsent(const std::string& t
   events_.push_back(event);
   Remember(t, key, consent.SerializeAsString());
   return consent;
+}
+
+absl::StatusOr<v1::EstablishedRelationship> FakeComplianceStore::PutRelationship(
+    const std::string& tenant, const v1::EstablishedRelationship& r,
+    const event::v1::Envelope& event, const RequestKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  Tenant& t = tenants_[tenant];
+  auto prev = Previous(t, key);
+  if (!prev.ok()) return prev.status();
+  if (prev->has_value()) {
+    v1::EstablishedRelationship first;
+    first.ParseFromString(**prev);
+    return first;
+  }
+  t.relationships[RelationshipKey(r.phone_number(), r.kind())] = r;
+  events_.push_back(event);
+  Remember(t, key, r.SerializeAsString());
+  return r;
+}
+
+absl::StatusOr<std::vector<v1::EstablishedRelationship>> FakeComplianceStore::ListRelationships(
+    const std::string& tenant, const std::string& after, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Tenant& t = tenants_[tenant];
+  std::vector<v1::EstablishedRelationship> out;
+  for (auto it = t.relationships.upper_bound(after);
+       it != t.relationships.end() && static_cast<int>(out.size()) < limit; ++it) {
+    v1::EstablishedRelationship r = it->second;
+    auto end = t.dnc_requests.find(r.phone_number());
+    auto day = DayOf("date", r.date());
+    if (end != t.dnc_requests.end() && day.ok() &&
+        EpochDay(*day) <= (end->second + 14 * 3600000) / 86400000) {
+      *r.mutable_end_time() = TimeUtil::MillisecondsToTimestamp(end->second);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::SolicitationRefusal> FakeComplianceStore::PutRefusal(
+    const std::string& tenant, const v1::SolicitationRefusal& r, const event::v1::Envelope& event,
+    const RequestKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  Tenant& t = tenants_[tenant];
+  auto prev = Previous(t, key);
+  if (!prev.ok()) return prev.status();
+  if (prev->has_value()) {
+    v1::SolicitationRefusal first;
+    first.ParseFromString(**prev);
+    return first;
+  }
+  const std::string k = RefusalKey(r.phone_number(), r.product());
+  auto it = t.refusals.find(k);
+  if (it != t.refusals.end() && TimeUtil::TimestampToMilliseconds(it->second.refuse_time()) <=
+                                    TimeUtil::TimestampToMilliseconds(r.refuse_time())) {
+    Remember(t, key, it->second.SerializeAsString());
+    return it->second;
+  }
+  t.refusals[k] = r;
+  events_.push_back(event);
+  Remember(t, key, r.SerializeAsString());
+  return r;
+}
+
+absl::StatusOr<std::vector<v1::SolicitationRefusal>> FakeComplianceStore::ListRefusals(
+    const std::string& tenant, const std::string& after, int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Tenant& t = tenants_[tenant];
+  std::vector<v1::SolicitationRefusal> out;
+  for (auto it = t.refusals.upper_bound(after);
+       it != t.refusals.end() && static_cast<int>(out.size()) < limit; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 absl::StatusOr<v1::Consent> FakeComplianceStore::GetConsent(const std::string& tenant,

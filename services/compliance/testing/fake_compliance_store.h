@@ -53,6 +53,18 @@ class FakeComplianceStore final : public ComplianceStore {
   absl::StatusOr<std::vector<v1::Consent>> ListConsents(const std::string& tenant,
                                                         const std::string& after,
                                                         int limit) override;
+  absl::StatusOr<v1::EstablishedRelationship> PutRelationship(
+      const std::string& tenant, const v1::EstablishedRelationship& relationship,
+      const event::v1::Envelope& event, const RequestKey& key) override;
+  absl::StatusOr<std::vector<v1::EstablishedRelationship>> ListRelationships(
+      const std::string& tenant, const std::string& after, int limit) override;
+  absl::StatusOr<v1::SolicitationRefusal> PutRefusal(const std::string& tenant,
+                                                     const v1::SolicitationRefusal& refusal,
+                                                     const event::v1::Envelope& event,
+                                                     const RequestKey& key) override;
+  absl::StatusOr<std::vector<v1::SolicitationRefusal>> ListRefusals(const std::string& tenant,
+                                                                    const std::string& after,
+                                                                    int limit) override;
   absl::StatusOr<bool> ApplyCallEvent(const std::string& tenant, const std::string& event_id,
                                       const dialing::v1::CallAttemptEnded& call,
                                       absl::Duration keep_attempts,
@@ -99,6 +111,9 @@ class FakeComplianceStore final : public ComplianceStore {
     std::map<std::string, std::map<std::string, v1::DoNotCallEntry>>
         lists;  // list -> number -> entry
     std::map<std::string, v1::Consent> consents;
+    std::map<std::string, v1::EstablishedRelationship> relationships;  // RelationshipKey
+    std::map<std::string, int64_t> dnc_requests;  // number -> latest do-not-call request ms
+    std::map<std::string, v1::SolicitationRefusal> refusals;  // RefusalKey
     std::map<std::string, std::map<std::string, int64_t>> number_attempts,
         contact_attempts;  // member -> ms
     std::map<std::string, int64_t> abandoned_ms;

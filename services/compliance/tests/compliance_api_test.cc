@@ -65,7 +65,9 @@ class ComplianceApiTest : public ::testing::Test {
     ASSERT_TRUE(index.ok()) << index.status();
     ASSERT_TRUE(index->WriteTo(*registry_path_).ok());
     const absl::CivilDay yesterday = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) - 1;
-    ASSERT_TRUE(WriteRegistryManifest(*registry_path_, *index, yesterday, 31).ok());
+    // Under the US rules row: its EBR rows lift its listings (issue 21).
+    ASSERT_TRUE(
+        WriteRegistryManifest(*registry_path_, *index, yesterday, 31, "US-NATIONAL-DNC").ok());
     absl::Status st = platform_->StartService("compliance", DIALGRID_COMPLIANCE_BIN,
                                               {"--registries=us-national:dnc:" + *registry_path_});
     ASSERT_TRUE(st.ok()) << st;
@@ -344,6 +346,162 @@ TEST_F(ComplianceApiTest, ListensOnlyOnThePortsOfItsPortsFile) {
   const std::set<int> want = {PortOf(platform_->Address("compliance")),
                               PortOf(platform_->AdminAddress("compliance"))};
   EXPECT_EQ(ListeningPorts(platform_->Process("compliance")->pid()), want);
+}
+
+// Issue 21 over gRPC: established business relationships lift the
+// registry listing (and a do-not-call request ends them), Korea's separate
+// night consent, Japan's refusal record; each RPC's tenancy and input errors.
+TEST_F(ComplianceApiTest, RelationshipsNightConsentAndRefusals) {
+  ASSERT_TRUE(platform_->CreateTenant("api-c").ok());
+  const std::string admin_c = *platform_->Credential("api-c", ROLE_TENANT_ADMIN);
+  const std::string agent_c = *platform_->Credential("api-c", ROLE_AGENT);
+  auto stub = Stub();
+  {
+    v1::UpdateRuleSetRequest req;  // registries are the vendor's to set
+    req.mutable_rule_set()->set_name("tenants/api-c/ruleSet");
+    req.mutable_rule_set()->add_calling_hours_presets("KR-ICNA");
+    req.mutable_rule_set()->add_calling_hours_presets("JP-NONE");
+    auto* r = req.mutable_rule_set()->add_custom_calling_hours();
+    r->set_id("TEST-ALWAYS");
+    r->set_jurisdiction("US");
+    for (int i = 0; i < 7; ++i) r->add_weekday_windows("00:00-24:00");
+    r->set_source("test");
+    req.mutable_rule_set()->add_do_not_call_registries("us-national");
+    v1::RuleSet out;
+    grpc::Status st = stub->UpdateRuleSet(Ctx(platform_->admin_secret()).get(), req, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  auto scrub = [&](const std::string& number, absl::Time at, const std::string& product) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign("tenants/api-c/campaigns/c1");
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(number);
+    req.mutable_entries(0)->set_product(product);
+    v1::ScrubNumbersResponse resp;
+    grpc::Status st = stub->ScrubNumbers(Ctx(admin_c).get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.results_size() == 1 ? resp.results(0).decision() : v1::DialDecision();
+  };
+  auto codes = [](const v1::DialDecision& d) {
+    std::vector<std::string> out;
+    for (const auto& r : d.reasons()) out.push_back(r.code());
+    return out;
+  };
+  const std::string listed = "+16502530077";
+  const absl::Time now = absl::Now();
+  EXPECT_EQ(codes(scrub(listed, now, "")), std::vector<std::string>{"DNC_REGISTRY"});
+
+  // An inquiry ten days ago lifts the listing (3 months).
+  const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
+  v1::RecordEstablishedRelationshipRequest rec;
+  rec.set_parent("tenants/api-c");
+  rec.mutable_relationship()->set_phone_number(listed);
+  rec.mutable_relationship()->set_kind(v1::RELATIONSHIP_KIND_INQUIRY);
+  const absl::CivilDay ten = today - 10;
+  *rec.mutable_relationship()->mutable_date() = Day(static_cast<int>(ten.year()), ten.month(), ten.day());
+  rec.set_request_id("ebr-1");
+  v1::EstablishedRelationship stored;
+  grpc::Status st = stub->RecordEstablishedRelationship(Ctx(agent_c).get(), rec, &stored);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(stored.name(), "tenants/api-c/establishedRelationships/tel-16502530077-inquiry");
+  EXPECT_FALSE(stored.recorded_by().empty());
+  const v1::DialDecision lifted = scrub(listed, now, "");
+  EXPECT_TRUE(lifted.allowed()) << lifted.DebugString();
+  ASSERT_EQ(lifted.exemptions_size(), 1);
+  EXPECT_EQ(lifted.exemptions(0), "us-national:US-TSR-EBR-INQUIRY");
+
+  // Errors: another tenant's, an undefined kind, no date, a future date.
+  v1::EstablishedRelationship ignored;
+  st = stub->RecordEstablishedRelationship(Ctx(*admin_b_).get(), rec, &ignored);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::RecordEstablishedRelationshipRequest bad = rec;
+  bad.clear_request_id();
+  bad.mutable_relationship()->set_kind(static_cast<v1::RelationshipKind>(99));
+  st = stub->RecordEstablishedRelationship(Ctx(admin_c).get(), bad, &ignored);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(Reason(st), "UNKNOWN_ENUM_VALUE");
+  bad = rec;
+  bad.clear_request_id();
+  bad.mutable_relationship()->clear_date();
+  st = stub->RecordEstablishedRelationship(Ctx(admin_c).get(), bad, &ignored);
+  EXPECT_EQ(Reason(st), "FIELD_REQUIRED");
+  const absl::CivilDay later = today + 2;
+  *bad.mutable_relationship()->mutable_date() =
+      Day(static_cast<int>(later.year()), later.month(), later.day());
+  st = stub->RecordEstablishedRelationship(Ctx(admin_c).get(), bad, &ignored);
+  EXPECT_EQ(Reason(st), "DATE_IN_FUTURE");
+  bad.mutable_relationship()->set_kind(v1::RELATIONSHIP_KIND_UNSPECIFIED);
+  st = stub->RecordEstablishedRelationship(Ctx(admin_c).get(), bad, &ignored);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  // A do-not-call request to the tenant ends it.
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/api-c/campaigns/other");
+  add.add_phone_numbers(listed);
+  v1::AddDoNotCallNumbersResponse added;
+  ASSERT_TRUE(stub->AddDoNotCallNumbers(Ctx(agent_c).get(), add, &added).ok());
+  EXPECT_EQ(codes(scrub(listed, absl::Now(), "")), std::vector<std::string>{"DNC_REGISTRY"});
+  v1::ListEstablishedRelationshipsRequest list;
+  list.set_parent("tenants/api-c");
+  v1::ListEstablishedRelationshipsResponse page;
+  ASSERT_TRUE(stub->ListEstablishedRelationships(Ctx(admin_c).get(), list, &page).ok());
+  ASSERT_EQ(page.relationships_size(), 1);
+  EXPECT_TRUE(page.relationships(0).has_end_time());
+  st = stub->ListEstablishedRelationships(Ctx(*admin_b_).get(), list, &page);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // Korea: 22:00 in Seoul tomorrow only with the separate night consent.
+  absl::TimeZone seoul;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Seoul", &seoul));
+  const absl::CivilDay tomorrow = absl::ToCivilDay(now, seoul) + 1;
+  const absl::Time night = absl::FromCivil(
+      absl::CivilHour(tomorrow.year(), tomorrow.month(), tomorrow.day(), 22), seoul);
+  const std::string kr = "+82212345678";
+  v1::RecordConsentRequest consent;
+  consent.set_parent("tenants/api-c");
+  consent.mutable_consent()->set_phone_number(kr);
+  consent.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS);
+  *consent.mutable_consent()->mutable_grant_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now - absl::Hours(1)));
+  v1::Consent c;
+  ASSERT_TRUE(stub->RecordConsent(Ctx(admin_c).get(), consent, &c).ok());
+  EXPECT_EQ(codes(scrub(kr, night, "")), std::vector<std::string>{"OUTSIDE_CALLING_HOURS"});
+  consent.mutable_consent()->add_scopes(static_cast<v1::ConsentScope>(7));
+  st = stub->RecordConsent(Ctx(admin_c).get(), consent, &c);
+  EXPECT_EQ(Reason(st), "UNKNOWN_ENUM_VALUE");
+  consent.mutable_consent()->set_scopes(0, v1::CONSENT_SCOPE_NIGHT_HOURS);
+  ASSERT_TRUE(stub->RecordConsent(Ctx(admin_c).get(), consent, &c).ok());
+  const v1::DialDecision waived = scrub(kr, night, "");
+  EXPECT_TRUE(waived.allowed()) << waived.DebugString();
+  ASSERT_EQ(waived.hour_waivers_size(), 1);
+  EXPECT_EQ(waived.hour_waivers(0), "KR-ICNA-NIGHT");
+
+  // Japan: a refused product is not solicited again; another product is.
+  const std::string jp = "+81312345678";
+  v1::RecordSolicitationRefusalRequest refuse;
+  refuse.set_parent("tenants/api-c");
+  refuse.mutable_refusal()->set_phone_number(jp);
+  refuse.mutable_refusal()->set_product("plan-a");
+  *refuse.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now - absl::Minutes(1)));
+  v1::SolicitationRefusal refusal;
+  ASSERT_TRUE(stub->RecordSolicitationRefusal(Ctx(agent_c).get(), refuse, &refusal).ok());
+  EXPECT_EQ(codes(scrub(jp, absl::Now(), "plan-a")),
+            std::vector<std::string>{"SOLICITATION_REFUSED"});
+  EXPECT_TRUE(scrub(jp, absl::Now(), "plan-b").allowed());
+  st = stub->RecordSolicitationRefusal(Ctx(*admin_b_).get(), refuse, &refusal);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  refuse.mutable_refusal()->set_product("plan a");
+  st = stub->RecordSolicitationRefusal(Ctx(admin_c).get(), refuse, &refusal);
+  EXPECT_EQ(Reason(st), "INVALID_PRODUCT");
+  v1::ListSolicitationRefusalsRequest refusals;
+  refusals.set_parent("tenants/api-c");
+  v1::ListSolicitationRefusalsResponse listed_refusals;
+  ASSERT_TRUE(
+      stub->ListSolicitationRefusals(Ctx(admin_c).get(), refusals, &listed_refusals).ok());
+  ASSERT_EQ(listed_refusals.refusals_size(), 1);
+  EXPECT_EQ(listed_refusals.refusals(0).product(), "plan-a");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "absl/time/civil_time.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/proto_time.h"
 #include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
@@ -1819,6 +1820,261 @@ TEST_F(StatutoryComponentTest, ConsentRevokedAtAStatedTime) {
   EXPECT_EQ(got->recorded_by(), "crm");
   EXPECT_EQ(FromUnixMillisForTest(got->record_time()), now);
   EXPECT_EQ(FromUnixMillisForTest(got->revoke_record_time()), now);
+}
+
+// Established business relationships (ebr_rules.tsv), Korea's separate
+// night consent (hours_waivers.tsv) and Japan's Art. 17 refusals, through
+// the Redis scripts.
+class RelationshipComponentTest : public StatutoryComponentTest {
+ protected:
+  void SetUp() override {
+    StatutoryComponentTest::SetUp();
+    // A registry under the US rules row (EBR rows US-TSR-EBR-*) listing a
+    // Californian number from its download (binds at once).
+    const std::string path = *dir_ + "/us-ebr.dncidx";
+    DncIndexBuilder b;
+    ASSERT_TRUE(b.Add(6502530077).ok());
+    auto index = b.Build();
+    ASSERT_TRUE(index.ok());
+    ASSERT_TRUE(index->WriteTo(path).ok());
+    ASSERT_TRUE(
+        WriteRegistryManifest(path, *index, absl::CivilDay(2026, 1, 1), 365, "US-NATIONAL-DNC").ok());
+    auto statutory = LoadStatutoryRules(DIALGRID_COMPLIANCE_DATA_DIR);
+    ASSERT_TRUE(statutory.ok()) << statutory.status();
+    auto regs = LoadRegistries({"us-ebr:dnc:" + path});
+    ASSERT_TRUE(regs.ok()) << regs.status();
+    ASSERT_TRUE(ApplyRegistryRules(statutory->registries, *regs).ok());
+    ComplianceOptions options;
+    options.statutory = *std::move(statutory);
+    manager_ = std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs),
+                                                   clock_, options);
+    SetRules([](v1::RuleSet& rs) {
+      rs.add_calling_hours_presets("KR-ICNA");
+      rs.add_calling_hours_presets("JP-NONE");
+      auto* r = rs.add_custom_calling_hours();
+      r->set_id("TEST-ALWAYS");
+      r->set_jurisdiction("US");
+      for (int i = 0; i < 7; ++i) r->add_weekday_windows("00:00-24:00");
+      r->set_source("test");
+      rs.add_do_not_call_registries("us-ebr");
+    });
+  }
+
+  absl::StatusOr<v1::EstablishedRelationship> Relationship(const std::string& number,
+                                                           v1::RelationshipKind kind,
+                                                           absl::CivilDay date) {
+    v1::RecordEstablishedRelationshipRequest req;
+    req.set_parent("tenants/" + tenant_);
+    req.mutable_relationship()->set_phone_number(number);
+    req.mutable_relationship()->set_kind(kind);
+    *req.mutable_relationship()->mutable_date() = DateOf(date);
+    req.mutable_relationship()->set_source("order 17");
+    return manager_->RecordEstablishedRelationship(Actor{"crm", false}, req);
+  }
+
+  // The scrub's decision for `number` at `at` (California's local time in
+  // the tests below), with its codes.
+  v1::DialDecision ScrubAt(const std::string& number, absl::Time at,
+                           const std::string& product = "",
+                           const std::string& campaign = "") {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(campaign.empty() ? campaign_ : campaign);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    auto* e = req.add_entries();
+    e->set_phone_number(number);
+    e->set_product(product);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->results_size() != 1) return v1::DialDecision();
+    EXPECT_EQ(r->results(0).error(), "");
+    return r->results(0).decision();
+  }
+};
+
+absl::Time La(int y, int mo, int d, int h, int mi = 0, int s = 0) {
+  absl::TimeZone la;
+  EXPECT_TRUE(absl::LoadTimeZone("America/Los_Angeles", &la));
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), la);
+}
+
+// Rule doc 2.1: an EBR lifts the National DNC listing for 18 months after
+// the last transaction and 3 months after an inquiry, on the callee's local
+// dates: the last day in and the first day out, a short month's end included.
+TEST_F(RelationshipComponentTest, EbrLiftsTheRegistryWithinItsWindow) {
+  const std::string ca = "+16502530077";  // listed; America/Los_Angeles
+  const std::vector<std::string> listed = {"DNC_REGISTRY:us-ebr"};
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 1, 5, 10))), listed);
+  // A transaction on 2024-08-31: from that local day through 18 months
+  // later, 2026-02-28 (February has no 31st: the earlier day, restrictive).
+  auto t = Relationship(ca, v1::RELATIONSHIP_KIND_TRANSACTION, absl::CivilDay(2024, 8, 31));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->recorded_by(), "crm");
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2024, 8, 30, 23, 59, 59))), listed);
+  EXPECT_TRUE(ScrubAt(ca, La(2024, 8, 31, 0)).allowed());
+  const v1::DialDecision in = ScrubAt(ca, La(2026, 2, 28, 23, 59, 59));
+  EXPECT_TRUE(in.allowed()) << in.DebugString();
+  EXPECT_EQ(std::vector<std::string>(in.exemptions().begin(), in.exemptions().end()),
+            std::vector<std::string>{"us-ebr:US-TSR-EBR-TRANSACTION"});
+  const v1::DialDecision out = ScrubAt(ca, La(2026, 3, 1, 0));
+  EXPECT_EQ(Codes(out), listed);
+  EXPECT_EQ(out.exemptions_size(), 0);
+  // An inquiry on 2025-12-05 lifts it through 2026-03-05.
+  ASSERT_TRUE(Relationship(ca, v1::RELATIONSHIP_KIND_INQUIRY, absl::CivilDay(2025, 12, 5)).ok());
+  const v1::DialDecision inquiry = ScrubAt(ca, La(2026, 3, 1, 0));
+  EXPECT_TRUE(inquiry.allowed());
+  ASSERT_EQ(inquiry.exemptions_size(), 1);
+  EXPECT_EQ(inquiry.exemptions(0), "us-ebr:US-TSR-EBR-INQUIRY");
+  EXPECT_TRUE(ScrubAt(ca, La(2026, 3, 5, 23, 59, 59)).allowed());
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 3, 6, 0))), listed);
+  // CheckDial answers as the scrub, and is audited with the exemption.
+  auto d = Check(ca);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->allowed()) << d->DebugString();
+  EXPECT_EQ(d->exemptions(0), "us-ebr:US-TSR-EBR-TRANSACTION");
+  // A relationship never lifts the tenant's own list (and the request ends it).
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(ca);
+  ASSERT_TRUE(manager_->AddDoNotCall(Actor{"agent", false}, add).ok());
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 1, 5, 10))),
+            (std::vector<std::string>{"DNC_TENANT:tenant", "DNC_REGISTRY:us-ebr"}));
+}
+
+// A do-not-call request to the tenant ends the relationships dated up to
+// it (void once the person asked this seller not to call): a campaign list
+// entry ends them for every campaign, taking it off again does not restore
+// them; a relationship dated after the request counts.
+TEST_F(RelationshipComponentTest, DoNotCallRequestEndsTheRelationship) {
+  const std::string ca = "+16502530077";
+  ASSERT_TRUE(Relationship(ca, v1::RELATIONSHIP_KIND_INQUIRY, absl::CivilDay(2026, 1, 2)).ok());
+  EXPECT_TRUE(ScrubAt(ca, La(2026, 1, 5, 10)).allowed());
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent(campaign_);
+  add.add_phone_numbers(ca);
+  ASSERT_TRUE(manager_->AddDoNotCall(Actor{"agent", false}, add).ok());  // 2026-01-05 15:00 UTC
+  const std::string other = absl::StrCat("tenants/", tenant_, "/campaigns/other");
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 1, 5, 10))),
+            (std::vector<std::string>{"DNC_CAMPAIGN:campaign:spring", "DNC_REGISTRY:us-ebr"}));
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 1, 5, 10), "", other)),
+            std::vector<std::string>{"DNC_REGISTRY:us-ebr"});
+  v1::RemoveDoNotCallNumbersRequest rm;
+  rm.set_parent(campaign_);
+  rm.add_phone_numbers(ca);
+  ASSERT_TRUE(manager_->RemoveDoNotCall(Actor{"admin", false}, rm).ok());
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 1, 6, 10))), std::vector<std::string>{"DNC_REGISTRY:us-ebr"});
+  // The request's date at UTC+14 is 2026-01-06: a relationship of that day
+  // is ended too, one of the 7th is not.
+  clock_.Set(Utc(2026, 1, 8, 20));
+  ASSERT_TRUE(Relationship(ca, v1::RELATIONSHIP_KIND_INQUIRY, absl::CivilDay(2026, 1, 6)).ok());
+  EXPECT_EQ(Codes(ScrubAt(ca, La(2026, 1, 8, 10))), std::vector<std::string>{"DNC_REGISTRY:us-ebr"});
+  ASSERT_TRUE(Relationship(ca, v1::RELATIONSHIP_KIND_INQUIRY, absl::CivilDay(2026, 1, 7)).ok());
+  EXPECT_TRUE(ScrubAt(ca, La(2026, 1, 8, 10)).allowed());
+  // Listing, paged: the transaction-less number has its one inquiry record,
+  // with no end (dated after the request).
+  ASSERT_TRUE(Relationship("+12122010601", v1::RELATIONSHIP_KIND_TRANSACTION,
+                           absl::CivilDay(2025, 6, 1))
+                  .ok());
+  v1::ListEstablishedRelationshipsRequest list;
+  list.set_parent("tenants/" + tenant_);
+  list.set_page_size(1);
+  auto p1 = manager_->ListEstablishedRelationships(list);
+  ASSERT_TRUE(p1.ok()) << p1.status();
+  ASSERT_EQ(p1->relationships_size(), 1);
+  EXPECT_EQ(p1->relationships(0).phone_number(), "+12122010601");
+  EXPECT_FALSE(p1->relationships(0).has_end_time());
+  list.set_page_token(p1->next_page_token());
+  auto p2 = manager_->ListEstablishedRelationships(list);
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  ASSERT_EQ(p2->relationships_size(), 1);
+  EXPECT_EQ(p2->relationships(0).phone_number(), ca);
+  EXPECT_EQ(p2->relationships(0).kind(), v1::RELATIONSHIP_KIND_INQUIRY);
+  EXPECT_FALSE(p2->relationships(0).has_end_time());
+  EXPECT_EQ(p2->next_page_token(), "");
+  // Re-recorded with the ended date: listed as ended.
+  ASSERT_TRUE(Relationship(ca, v1::RELATIONSHIP_KIND_INQUIRY, absl::CivilDay(2026, 1, 6)).ok());
+  auto p3 = manager_->ListEstablishedRelationships(list);
+  ASSERT_TRUE(p3.ok());
+  ASSERT_EQ(p3->relationships_size(), 1);
+  EXPECT_EQ(FromUnixMillisForTest(p3->relationships(0).end_time()), Utc(2026, 1, 5, 15));
+}
+
+// Korea Art. 50(3): 21:00-08:00 only with a separate consent
+// (CONSENT_SCOPE_NIGHT_HOURS on a valid consent record); without it the
+// hours refuse the dial with their next allowed time.
+TEST_F(RelationshipComponentTest, KoreaNightNeedsTheSeparateConsent) {
+  const std::string kr = "+82212345678";  // Seoul
+  absl::TimeZone seoul;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Seoul", &seoul));
+  const absl::Time night = absl::FromCivil(absl::CivilMinute(2026, 1, 6, 21, 0), seoul);
+  v1::RecordConsentRequest rec;
+  rec.set_parent("tenants/" + tenant_);
+  rec.mutable_consent()->set_phone_number(kr);
+  rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS);
+  *rec.mutable_consent()->mutable_grant_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now() - absl::Hours(1)));
+  ASSERT_TRUE(manager_->RecordConsent(Actor{"crm", false}, rec).ok());
+  EXPECT_TRUE(ScrubAt(kr, night - absl::Seconds(1)).allowed());
+  const v1::DialDecision refused = ScrubAt(kr, night);
+  EXPECT_EQ(Codes(refused), std::vector<std::string>{"OUTSIDE_CALLING_HOURS:KR-ICNA"});
+  EXPECT_EQ(FromUnixMillisForTest(refused.next_allowed_time()),
+            absl::FromCivil(absl::CivilMinute(2026, 1, 7, 8, 0), seoul));
+  rec.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_NIGHT_HOURS);
+  ASSERT_TRUE(manager_->RecordConsent(Actor{"crm", false}, rec).ok());
+  const v1::DialDecision waived = ScrubAt(kr, night);
+  EXPECT_TRUE(waived.allowed()) << waived.DebugString();
+  EXPECT_EQ(std::vector<std::string>(waived.hour_waivers().begin(), waived.hour_waivers().end()),
+            std::vector<std::string>{"KR-ICNA-NIGHT"});
+  // Revoked: the night is refused again (and the advertising consent is gone).
+  v1::RevokeConsentRequest revoke;
+  revoke.set_name(absl::StrCat("tenants/", tenant_, "/consents/tel-", kr.substr(1)));
+  ASSERT_TRUE(manager_->RevokeConsent(Actor{"crm", false}, revoke).ok());
+  EXPECT_EQ(Codes(ScrubAt(kr, night)),
+            (std::vector<std::string>{"CONSENT_REQUIRED:KR-ICNA-ADVERTISING",
+                                      "OUTSIDE_CALLING_HOURS:KR-ICNA"}));
+}
+
+// Japan Art. 17: after a refusal, no solicitation of that product (or of any
+// product when the refusal names none, or when the dial names none).
+TEST_F(RelationshipComponentTest, JapanRefusalRecordRefusesReSolicitation) {
+  const std::string jp = "+81312345678";
+  const absl::Time refused_at = clock_.Now() - absl::Hours(2);
+  v1::RecordSolicitationRefusalRequest req;
+  req.set_parent("tenants/" + tenant_);
+  req.mutable_refusal()->set_phone_number(jp);
+  req.mutable_refusal()->set_product("fiber-plan");
+  *req.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(refused_at));
+  auto r = manager_->RecordSolicitationRefusal(Actor{"agent", false}, req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->recorded_by(), "agent");
+  // Before the refusal: allowed; from its instant on: refused for that product.
+  EXPECT_TRUE(ScrubAt(jp, refused_at - absl::Milliseconds(1), "fiber-plan").allowed());
+  EXPECT_EQ(Codes(ScrubAt(jp, refused_at, "fiber-plan")),
+            std::vector<std::string>{"SOLICITATION_REFUSED:JP-SCTA-ART17-REFUSAL"});
+  EXPECT_TRUE(ScrubAt(jp, refused_at, "mobile-plan").allowed());
+  EXPECT_FALSE(ScrubAt(jp, refused_at, "").allowed());  // no product named: restrictive
+  // A later refusal of the same product keeps the earlier one.
+  *req.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  auto again = manager_->RecordSolicitationRefusal(Actor{"agent", false}, req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(FromUnixMillisForTest(again->refuse_time()), refused_at);
+  // A refusal of every product.
+  req.mutable_refusal()->set_product("");
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, req).ok());
+  EXPECT_FALSE(ScrubAt(jp, clock_.Now(), "mobile-plan").allowed());
+  v1::ListSolicitationRefusalsRequest list;
+  list.set_parent("tenants/" + tenant_);
+  auto page = manager_->ListSolicitationRefusals(list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->refusals_size(), 2);
+  EXPECT_EQ(page->refusals(0).product(), "");
+  EXPECT_EQ(page->refusals(1).product(), "fiber-plan");
+  // The rule applies in Japan only: a US number with a refusal is not refused by it.
+  req.mutable_refusal()->set_phone_number("+12122010601");
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, req).ok());
+  EXPECT_TRUE(ScrubAt("+12122010601", clock_.Now(), "x").allowed());
 }
 
 }  // namespace

@@ -526,6 +526,10 @@ TEST_F(ComplianceServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
       {"GetAbandonRate", {c1, *a_}},
       {"ListDialRecords", {"parent: \"tenants/cs-a\"", *a_}},
       {"RecordCallOutcome", {"parent: \"tenants/cs-a\"", *a_}},
+      {"RecordEstablishedRelationship", {"parent: \"tenants/cs-a\"", *a_}},
+      {"ListEstablishedRelationships", {"parent: \"tenants/cs-a\"", *a_}},
+      {"RecordSolicitationRefusal", {"parent: \"tenants/cs-a\"", *a_}},
+      {"ListSolicitationRefusals", {"parent: \"tenants/cs-a\"", *a_}},
   };
   std::vector<std::string> problems = dialgrid::testing::ProbeEnums(
       *channel_, *v1::CheckDialRequest::descriptor()->file()->FindServiceByName("ComplianceService"), cases);

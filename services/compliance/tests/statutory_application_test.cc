@@ -599,5 +599,70 @@ TEST_F(StatutoryApplicationTest, ConsentRevokedAtAStatedTime) {
   EXPECT_FALSE(scrub(stated - absl::Hours(1)).allowed());
 }
 
+// Korea's separate night consent and Japan's Art. 17 refusal on the
+// in-memory store (the Redis scripts: RelationshipComponentTest).
+TEST_F(StatutoryApplicationTest, KoreaNightConsentAndJapanRefusal) {
+  const std::string kr = "+82212345678";
+  auto scrub = [&](const std::string& number, absl::Time at, const std::string& product) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(kCampaign);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(number);
+    req.mutable_entries(0)->set_product(product);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->results(0).decision() : v1::DialDecision();
+  };
+  absl::TimeZone seoul;
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Seoul", &seoul));
+  const absl::Time night = absl::FromCivil(absl::CivilMinute(2026, 1, 8, 7, 59), seoul);
+  Consent(kr, v1::CONSENT_TYPE_PRIOR_EXPRESS);
+  const v1::DialDecision refused = scrub(kr, night, "");
+  EXPECT_EQ(Codes(refused), std::vector<std::string>{"OUTSIDE_CALLING_HOURS"});
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(refused.next_allowed_time()),
+            absl::ToUnixMillis(night + absl::Minutes(1)));
+  EXPECT_TRUE(scrub(kr, night + absl::Minutes(1), "").allowed());
+  v1::RecordConsentRequest req;
+  req.set_parent("tenants/acme");
+  req.mutable_consent()->set_phone_number(kr);
+  req.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS);
+  *req.mutable_consent()->mutable_grant_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now() - absl::Hours(1)));
+  req.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_NIGHT_HOURS);
+  req.mutable_consent()->add_scopes(v1::CONSENT_SCOPE_NIGHT_HOURS);
+  EXPECT_EQ(ReasonOf(manager_->RecordConsent(Actor{"crm", false}, req).status()),
+            "DUPLICATE_SCOPE");
+  req.mutable_consent()->set_scopes(1, static_cast<v1::ConsentScope>(9));
+  EXPECT_EQ(ReasonOf(manager_->RecordConsent(Actor{"crm", false}, req).status()),
+            "UNKNOWN_ENUM_VALUE");
+  req.mutable_consent()->mutable_scopes()->RemoveLast();
+  ASSERT_TRUE(manager_->RecordConsent(Actor{"crm", false}, req).ok());
+  const v1::DialDecision waived = scrub(kr, night, "");
+  EXPECT_TRUE(waived.allowed()) << waived.DebugString();
+  ASSERT_EQ(waived.hour_waivers_size(), 1);
+  EXPECT_EQ(waived.hour_waivers(0), "KR-ICNA-NIGHT");
+
+  const std::string jp = "+81312345678";
+  v1::RecordSolicitationRefusalRequest refuse;
+  refuse.set_parent("tenants/acme");
+  refuse.mutable_refusal()->set_phone_number(jp);
+  refuse.mutable_refusal()->set_product("plan-a");
+  *refuse.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, refuse).ok());
+  EXPECT_TRUE(scrub(jp, clock_.Now() - absl::Milliseconds(1), "plan-a").allowed());
+  EXPECT_EQ(Codes(scrub(jp, clock_.Now(), "plan-a")),
+            std::vector<std::string>{"SOLICITATION_REFUSED"});
+  EXPECT_TRUE(scrub(jp, clock_.Now(), "plan-b").allowed());
+  EXPECT_FALSE(scrub(jp, clock_.Now(), "").allowed());
+  v1::CheckDialRequest bad;
+  bad.set_campaign(kCampaign);
+  bad.set_phone_number(jp);
+  bad.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  bad.set_product("plan a");
+  EXPECT_EQ(ReasonOf(manager_->CheckDial(Actor{"dialer", false}, bad).status()), "INVALID_PRODUCT");
+}
+
 }  // namespace
 }  // namespace dialgrid::compliance

@@ -45,7 +45,8 @@ constexpr auto kInfo = type::v1::CALL_PURPOSE_INFORMATIONAL;
 TEST_F(StatutoryRulesTest, TablesLoadWithSources) {
   EXPECT_GE(rules_->consent.size(), 7u);
   EXPECT_GE(rules_->caps.size(), 4u);
-  EXPECT_EQ(rules_->lockouts.size(), 3u);  // UK after abandon and machine; Reg F conversation
+  // UK after abandon and machine; Reg F conversation; JP Art. 17 refusal
+  EXPECT_EQ(rules_->lockouts.size(), 4u);
   EXPECT_EQ(rules_->registries.size(), 4u);
   for (const auto& r : rules_->consent) EXPECT_FALSE(r.source.empty()) << r.id;
   for (const auto& r : rules_->caps) EXPECT_FALSE(r.source.empty()) << r.cap.id;
@@ -154,6 +155,7 @@ TEST_F(StatutoryRulesTest, UkLockoutsBindAutomatedDialsOnly) {
   int binding = 0;
   for (const auto& l : rules_->lockouts) {
     if (l.after == LockoutAfter::kConversation) continue;  // Reg F: RegFConversationLockout
+    if (l.after == LockoutAfter::kRefusal) continue;  // JP: RelationshipRules.*
     EXPECT_TRUE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PROGRESSIVE, true))) << l.id;
     EXPECT_TRUE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_PREDICTIVE, true))) << l.id;
     EXPECT_FALSE(Applies(l.scope, Dial({"GB"}, {}, kTm, DIALING_MODE_MANUAL, true))) << l.id;

@@ -6,7 +6,8 @@
 -- KEYS (all {t:<tenant>}:...; the outbox is appended by EvalWithEvents):
 --   1 cr   2 dnc   3 dnc:<campaign>   4 cons   5 ab:<e164>   6 an:<e164>
 --   7 ac:<contact>   8 aud:<e164>   9 dreq:<request id>   10 ad:<debt>
---   11 am:<e164>   12 rc:<debt>   13 outbox:compliance
+--   11 am:<e164>   12 rc:<debt>   13 ebr   14 ebrend   15 refp   16 refa
+--   17 outbox:compliance
 --   (3, 7, 9, 10 and 12 are {t:<tenant>}:none without a campaign, contact,
 --   request id or debt: declared so the key list is fixed, never touched)
 -- ARGV: 1 evaluation ms, 2 number, 3 contact, 4 campaign id, 5 rule-set
@@ -20,7 +21,15 @@
 --   of the conversation lockout, and its steps: n, then n x (from ms, until
 --   ms) (see domain/day_lockout.h: the latest conversation about the debt at
 --   or after the first `from` and not after now locks the dial out until
---   the `until` of the last step starting at or before it).
+--   the `until` of the last step starting at or before it). Then the
+--   registry listings an established business relationship may lift: n,
+--   then n x (registry id, transaction rule, its min day, inquiry rule, its
+--   min day, max day) (days since 1970-01-01; a relationship dated d counts
+--   when min <= d <= max, its rule is not '', and no do-not-call request
+--   ended it: d after the request's date at UTC+14); then the calling-hour
+--   reasons a separate consent waives ('' none; "code|rule|detail" joined
+--   by \31), their not-before ms (-1 never), the consent scope number, the
+--   waiver rows; then the refusal rule ('' none) and the product.
 -- Windows are closed: an attempt (or abandon) exactly one window earlier
 -- still counts; the next allowed time is 1 ms after it leaves.
 -- Returns {'DUP', record} | {'STALE', current version} | {'OK', verdict}.
@@ -48,7 +57,7 @@ if need > 0 then
   if c then
     -- "grant|expire|revoke|level"; records of earlier builds have no level
     -- and meet nothing (fail closed: re-record them with their type)
-    local g, e, r, l = string.match(c, '^(%d+)|(%d*)|(%d*)|(%d)$')
+    local g, e, r, l = string.match(c, '^(%d+)|(%d*)|(%d*)|(%d)|?[%d,]*$')
     -- valid from its grant until its expiry or its revocation (a stated time)
     ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and
       (r == '' or tonumber(r) > now) and tonumber(l) >= need
@@ -107,6 +116,75 @@ if debt ~= '' and csteps > 0 then
     end
   end
 end
+-- Information for the audit: lifted listings ('E:<registry>:<rule>') and
+-- waived calling hours ('W:<waiver rows>').
+local info = {}
+local t = ntail + 6 + 2 * csteps
+local nlift = tonumber(ARGV[t] or '0')
+t = t + 1
+if nlift > 0 then
+  local endms = redis.call('HGET', KEYS[14], num)
+  local endday = endms and math.floor((tonumber(endms) + 50400000) / 86400000) or nil
+  local rel = redis.call('HMGET', KEYS[13], num .. '|T', num .. '|I')
+  local function counts(v, rule, min, max)
+    if not v or rule == '' or min < 0 then return false end
+    local day = tonumber(v)
+    return day >= min and day <= max and (endday == nil or day > endday)
+  end
+  for i = 0, nlift - 1 do
+    local b = t + 6 * i
+    local reg, max = ARGV[b], tonumber(ARGV[b + 5])
+    local lifted = nil
+    if counts(rel[1], ARGV[b + 1], tonumber(ARGV[b + 2]), max) then
+      lifted = ARGV[b + 1]
+    elseif counts(rel[2], ARGV[b + 3], tonumber(ARGV[b + 4]), max) then
+      lifted = ARGV[b + 3]
+    end
+    if lifted then
+      info[#info + 1] = 'E:' .. reg .. ':' .. lifted
+    else
+      reasons[#reasons + 1] = 'DNC_REGISTRY|' .. reg .. '|'
+      never = true
+    end
+  end
+  t = t + 6 * nlift
+end
+local wreasons, wnb, wscope, wrules = ARGV[t] or '', tonumber(ARGV[t + 1] or '-1'), ARGV[t + 2] or '', ARGV[t + 3] or ''
+t = t + 4
+if wreasons ~= '' then
+  local ok = false
+  local c = redis.call('HGET', KEYS[4], num)
+  if c then
+    local g, e, r, sc = string.match(c, '^(%d+)|(%d*)|(%d*)|%d|?([%d,]*)$')
+    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and
+      (r == '' or tonumber(r) > now) and string.find(sc, ',' .. wscope .. ',', 1, true) ~= nil
+  end
+  if ok then
+    info[#info + 1] = 'W:' .. wrules
+  else
+    for w in string.gmatch(wreasons, '[^\31]+') do reasons[#reasons + 1] = w end
+    if wnb < 0 then never = true else nb = math.max(nb, wnb) end
+  end
+end
+local rrule, product = ARGV[t] or '', ARGV[t + 1] or ''
+if rrule ~= '' then
+  local times
+  if product == '' then
+    times = {redis.call('HGET', KEYS[16], num)}
+  else
+    times = redis.call('HMGET', KEYS[15], num .. '|', num .. '|' .. product)
+  end
+  local at = nil
+  for i = 1, #times do
+    if times[i] and tonumber(times[i]) <= now and (at == nil or tonumber(times[i]) < at) then
+      at = tonumber(times[i])
+    end
+  end
+  if at then
+    reasons[#reasons + 1] = 'SOLICITATION_REFUSED|' .. rrule .. '|refused at ' .. at
+    never = true
+  end
+end
 local allowed = #reasons == 0 and ARGV[13] == '1'
 if allowed and reserve then
   local ttl = math.max(keep, 86400000)
@@ -122,7 +200,7 @@ if allowed and reserve then
   end
 end
 local verdict = (allowed and '1' or '0') .. '\t' .. (never and '-1' or tostring(nb)) .. '\t' ..
-  table.concat(reasons, '\31')
+  table.concat(reasons, '\31') .. '\t' .. table.concat(info, '\31')
 local rec = frame('D', ARGV[14]) .. verdict
 -- audited at the time it was taken (a scrub may evaluate a future dial time)
 audit(KEYS[8], tonumber(ARGV[16]), rec, tonumber(ARGV[12]))
