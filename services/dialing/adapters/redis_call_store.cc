@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
@@ -30,6 +31,9 @@ std::string HopperKey(const std::string& tenant, absl::string_view campaign) {
 }
 std::string LinesKey(const std::string& tenant) {
   return absl::StrCat(TenantHashTag(tenant), ":lines");
+}
+std::string CallbacksKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":agent-callbacks:", campaign);
 }
 std::string ProgressKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-live:", campaign);
@@ -186,6 +190,39 @@ absl::StatusOr<std::vector<StoredCall>> RedisCallStore::Open(const std::string& 
     if (r.elements.size() != 3 || r.elements[0].is_nil()) continue;  // expired
     auto call = Decode(r.elements[0], r.elements[1], r.elements[2]);
     if (call.ok()) out.push_back(*std::move(call));
+  }
+  return out;
+}
+
+absl::Status RedisCallStore::PutAgentCallback(const std::string& tenant,
+                                              const std::string& campaign_id,
+                                              const std::string& contact,
+                                              const AgentCallback& callback) {
+  const std::string key = CallbacksKey(tenant, campaign_id);
+  // Callbacks are at most 90 days on: the hash outlives its last one.
+  auto r = redis_->Pipeline(
+      {{"HSET", key, contact,
+        absl::StrCat(callback.agent, "|", absl::ToUnixMillis(callback.due))},
+       {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(absl::Hours(24 * 92)))}});
+  return r.status();
+}
+
+absl::Status RedisCallStore::RemoveAgentCallback(const std::string& tenant,
+                                                 const std::string& campaign_id,
+                                                 const std::string& contact) {
+  return redis_->Command({"HDEL", CallbacksKey(tenant, campaign_id), contact}).status();
+}
+
+absl::StatusOr<std::map<std::string, CallStore::AgentCallback>> RedisCallStore::AgentCallbacks(
+    const std::string& tenant, const std::string& campaign_id) {
+  auto r = redis_->Command({"HGETALL", CallbacksKey(tenant, campaign_id)});
+  if (!r.ok()) return r.status();
+  std::map<std::string, AgentCallback> out;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    std::vector<std::string> parts = absl::StrSplit(r->elements[i + 1].str, '|');
+    int64_t due_ms = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &due_ms)) continue;
+    out[r->elements[i].str] = AgentCallback{parts[0], absl::FromUnixMillis(due_ms)};
   }
   return out;
 }

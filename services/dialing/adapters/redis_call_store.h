@@ -45,6 +45,13 @@ class RedisCallStore final : public CallStore {
                                 const std::string& contact) override;
   absl::StatusOr<std::vector<LeasedContact>> Hopper(const std::string& tenant,
                                                     const std::string& campaign_id) override;
+  absl::Status PutAgentCallback(const std::string& tenant, const std::string& campaign_id,
+                                const std::string& contact,
+                                const AgentCallback& callback) override;
+  absl::Status RemoveAgentCallback(const std::string& tenant, const std::string& campaign_id,
+                                   const std::string& contact) override;
+  absl::StatusOr<std::map<std::string, AgentCallback>> AgentCallbacks(
+      const std::string& tenant, const std::string& campaign_id) override;
   absl::Status PutProgress(const std::string& tenant, const std::string& campaign_id,
                            const v1::CampaignProgress& progress, absl::Duration ttl) override;
   absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string& tenant,

@@ -160,6 +160,9 @@ struct Dialer::Runner {
   v1::CampaignProgress progress;  // the counters and the ledger; the rest at each write
   absl::Time progress_at = absl::InfinitePast();
   absl::Time ledger_at = absl::InfinitePast();
+  // Agent-owned callbacks (contact -> agent, due), read every refresh.
+  std::map<std::string, CallStore::AgentCallback> owned;
+  absl::Time owned_read_at = absl::InfinitePast();
 };
 
 struct Dialer::Attempt {
@@ -182,6 +185,7 @@ struct Dialer::Attempt {
   std::string agent;
   bool previewing = false;  // a preview held for the agent, not dialed yet
   bool message_played = false;  // AGENTLESS: a person answered and got the message
+  bool owned_callback = false;  // the contact's agent-owned callback, for `agent`
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -431,6 +435,18 @@ bool Dialer::Reconcile(const std::shared_ptr<Runner>& r) {
   return true;
 }
 
+void Dialer::RefreshCallbacks(Runner& r, absl::Time now) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (now - r.owned_read_at < options_.campaign_refresh) return;
+    r.owned_read_at = now;
+  }
+  auto owned = ports_.calls->AgentCallbacks(r.tenant, r.id);
+  if (!owned.ok()) return;  // the last ones known stand
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.owned = *std::move(owned);
+}
+
 // --- The live watch --------------------------------------------------------------
 
 void Dialer::PublishProgress(Runner& r, absl::Time now) {
@@ -581,9 +597,16 @@ void Dialer::RefillHopper(Runner& r, absl::Time now) {
   {
     std::lock_guard<std::mutex> lock(r.mu);
     if (!r.dialing || now < r.refill_after) return;
+    // Agent-owned callbacks waiting for their agents do not feed the others.
+    int waiting = 0;
+    for (const auto& l : r.hopper) {
+      auto own = r.owned.find(l.contact.name());
+      waiting += own != r.owned.end() && now < own->second.due + options_.callback_grace;
+    }
+    const int dialable = static_cast<int>(r.hopper.size()) - waiting;
     const int low = std::max(options_.hopper_min, 2 * r.last_lines);
-    if (static_cast<int>(r.hopper.size()) >= low) return;
-    want = std::max(options_.hopper_batch, low) - static_cast<int>(r.hopper.size());
+    if (dialable >= low) return;
+    want = std::max(options_.hopper_batch, low) - dialable;
     lists.assign(r.campaign->contact_lists().begin(), r.campaign->contact_lists().end());
     start = r.next_list;
   }
@@ -639,10 +662,11 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
   const absl::Time now = scheduler_.clock().Now();
   RefreshCampaign(*r, now);
   RefreshAgents(*r, now);
+  RefreshCallbacks(*r, now);
   RefillHopper(*r, now);
   PublishProgress(*r, now);
   std::vector<std::shared_ptr<Attempt>> to_dial;
-  std::vector<std::string> expired;
+  std::vector<std::string> expired, stale;
   {
     std::lock_guard<std::mutex> lock(r->mu);
     if (!r->dialing || now < r->checks_blocked_until) return;
@@ -684,26 +708,56 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
     const int room = r->campaign->max_lines() - static_cast<int>(r->live.size());
     const int lines = std::max(0, std::min({decision.lines, room, static_cast<int>(r->hopper.size())}));
     r->last_lines = std::max(decision.lines, 0);
-    for (int i = 0; i < lines && !r->hopper.empty(); ++i) {
-      if (r->hopper.front().expire_time < now + options_.lease_margin) {
-        // Its lease ends before the call would: not ours to dial any more.
-        expired.push_back(r->hopper.front().contact.name());
-        r->hopper.pop_front();
-        --i;
-        continue;
+    // Agents free to take an agent-owned callback this tick.
+    std::set<std::string> ready;
+    for (const auto& a : r->agents) {
+      if (a.state == agentstate::v1::STATE_READY) ready.insert(a.agent);
+    }
+    for (int i = 0; i < lines;) {
+      // The first contact that may be dialed now: an agent-owned callback
+      // waits in the hopper for its agent (until its grace ends).
+      auto it = r->hopper.begin();
+      std::string owner;
+      while (it != r->hopper.end()) {
+        if (it->expire_time < now + options_.lease_margin) {
+          // Its lease ends before the call would: not ours to dial any more.
+          expired.push_back(it->contact.name());
+          it = r->hopper.erase(it);
+          continue;
+        }
+        auto own = r->owned.find(it->contact.name());
+        if (own == r->owned.end()) break;
+        if (now >= own->second.due + options_.callback_grace) {
+          stale.push_back(own->first);  // its agent never came: anyone's now
+          r->owned.erase(own);
+          break;
+        }
+        if (ready.erase(own->second.agent) > 0) {
+          owner = own->second.agent;
+          break;
+        }
+        ++it;
       }
+      if (it == r->hopper.end()) break;
       auto a = std::make_shared<Attempt>();
       a->runner = r;
       a->id = absl::StrCat("c", RandomHex(10));  // resource ids start with a letter
-      a->lease = std::move(r->hopper.front());
-      r->hopper.pop_front();
+      a->lease = std::move(*it);
+      r->hopper.erase(it);
       a->campaign = r->campaign;
       a->created_at = now;
+      if (!owner.empty()) {  // the agent is reserved before the dial: not the pacer's
+        a->agent = owner;
+        a->owned_callback = true;
+        a->in_flight = false;
+      }
       r->live[a->id] = a;
       to_dial.push_back(std::move(a));
+      ++i;
     }
   }
   for (const auto& contact : expired) (void)ports_.calls->RemoveFromHopper(r->tenant, r->id, contact);
+  for (const auto& contact : stale) (void)ports_.calls->RemoveAgentCallback(r->tenant, r->id, contact);
   if (!to_dial.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& a : to_dial) attempts_[a->id] = a;
@@ -792,6 +846,9 @@ absl::StatusOr<compliance::v1::DialDecision> Dialer::Check(
 // lasts).
 void Dialer::NoDecision(Attempt& a, const absl::Status& why) {
   Runner& r = *a.runner;
+  if (a.owned_callback) {
+    (void)ports_.agents->Release(a.agent, absl::StrCat("tenants/", r.tenant, "/calls/", a.id));
+  }
   DropAttempt(a.id);
   const absl::Time now = scheduler_.clock().Now();
   bool log = false;
@@ -851,6 +908,21 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
                                   contacts::v1::OUTCOME_KIND_RETRY, "NOT_ALLOWED_NO_DEBT",
                                   scheduler_.clock().Now() + absl::Hours(24));
     return;
+  }
+  const std::string call_name = absl::StrCat("tenants/", r.tenant, "/calls/", a->id);
+  if (a->owned_callback) {
+    // The callback's own agent first, reserved for this call (it is on the
+    // line from the dial: asked of compliance as PROGRESSIVE, one line for
+    // one waiting agent).
+    std::vector<v1::SkillRequirement> skills(campaign.skills().begin(), campaign.skills().end());
+    auto reserved = ports_.agents->Reserve(r.name, skills, call_name, a->agent);
+    if (!reserved.ok()) {  // not ready after all: it waits in the hopper for its agent
+      DropAttempt(a->id);
+      std::lock_guard<std::mutex> lock(r.mu);
+      r.hopper.push_front(a->lease);
+      return;
+    }
+    mode = type::v1::DIALING_MODE_PROGRESSIVE;
   }
   compliance::v1::DialDecision allowed;
   bool found = false;
@@ -914,6 +986,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
       std::lock_guard<std::mutex> lock(r.mu);
       r.progress.set_refused(r.progress.refused() + 1);
     }
+    if (a->owned_callback) (void)ports_.agents->Release(a->agent, call_name);
     DropAttempt(a->id);
     (void)ports_.calls->RemoveFromHopper(r.tenant, r.id, contact.name());
     if (denial.empty()) denial = "NO_CALLABLE_NUMBER";
@@ -931,9 +1004,13 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
                              r.caller_ids.Resting(scheduler_.clock().Now()));
   }
   v1::Call& call = a->stored.call;
-  call.set_name(absl::StrCat("tenants/", r.tenant, "/calls/", a->id));
+  call.set_name(call_name);
   call.set_campaign(r.name);
   call.set_contact(contact.name());
+  if (a->owned_callback) {
+    call.set_agent(a->agent);
+    call.set_callback_agent(a->agent);
+  }
   call.set_phone_number(allowed.phone_number().e164());
   call.set_caller_id(caller_id);
   call.set_decision_id(allowed.decision_id());
@@ -949,6 +1026,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     // campaigns): not placed. Compliance gets its attempt back, the contact
     // waits at the front of the hopper, and the campaign waits a moment.
     EndNotPlaced(*a, now);
+    if (a->owned_callback) (void)ports_.agents->Release(a->agent, call_name);
     DropAttempt(a->id);
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -960,6 +1038,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     return;
   }
   if (!stored.ok()) {
+    if (a->owned_callback) (void)ports_.agents->Release(a->agent, call_name);
     DropAttempt(a->id);
     bool lost;
     {
@@ -970,13 +1049,27 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     if (!lost) GiveBack(r, a->lease);
     return;
   }
+  if (a->owned_callback) {
+    // Dialed: the callback is done as the agent's own; the agent is on it.
+    (void)ports_.calls->RemoveAgentCallback(r.tenant, r.id, contact.name());
+    {
+      std::lock_guard<std::mutex> lock(r.mu);
+      r.owned.erase(contact.name());
+    }
+    absl::Status confirmed = ports_.agents->Confirm(a->agent, call_name);
+    if (!confirmed.ok()) {
+      Log(LogLevel::kWarning, "dialing", "callback's agent reservation not confirmed",
+          {{"call", call_name}, {"agent", a->agent}, {"error", confirmed.ToString()}});
+    }
+  }
   telephony::CallRequest req;
   req.attempt_id = telephony::AttemptId(a->id);
   req.caller_id = caller_id;
   req.to = call.phone_number();
   req.ring_timeout = campaign.has_ring_timeout() ? FromDurationProto(campaign.ring_timeout())
                                                  : absl::Seconds(25);
-  req.amd = campaign.machine().detect() ? telephony::AmdMode::kOn : telephony::AmdMode::kOff;
+  req.amd = campaign.machine().detect() && !a->owned_callback ? telephony::AmdMode::kOn
+                                                               : telephony::AmdMode::kOff;
   absl::Status placed = telephony_ == nullptr ? Unavailable("NO_CARRIER", "no telephony port")
                                               : telephony_->PlaceCall(req);
   if (!placed.ok()) {
@@ -985,6 +1078,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
       ++stats_.place_errors;
     }
     EndNotPlaced(*a, now);
+    if (a->owned_callback) (void)ports_.agents->EndCall(a->agent, call_name);
     DropAttempt(a->id);
     GiveBack(r, a->lease);
     Log(LogLevel::kWarning, "dialing", "call not placed",
@@ -1318,16 +1412,30 @@ absl::StatusOr<Preview> Dialer::PreviewContact(const std::string& tenant,
                        held->created_at + options_.preview_timeout};
       }
     }
-    while (!r->hopper.empty() && r->hopper.front().expire_time < now + options_.lease_margin) {
-      expired.push_back(r->hopper.front().contact.name());
-      r->hopper.pop_front();
+    // The agent's own due callback first, else the first contact whose
+    // callback is nobody else's.
+    auto pick = r->hopper.end();
+    for (auto it = r->hopper.begin(); it != r->hopper.end();) {
+      if (it->expire_time < now + options_.lease_margin) {
+        expired.push_back(it->contact.name());
+        it = r->hopper.erase(it);
+        continue;
+      }
+      auto own = r->owned.find(it->contact.name());
+      const bool owned = own != r->owned.end() && now < own->second.due + options_.callback_grace;
+      if (owned && own->second.agent == agent) {
+        pick = it;
+        break;
+      }
+      if (!owned && pick == r->hopper.end()) pick = it;
+      ++it;
     }
-    if (!r->hopper.empty()) {
+    if (pick != r->hopper.end()) {
       a = std::make_shared<Attempt>();
       a->runner = r;
       a->id = absl::StrCat("c", RandomHex(10));
-      a->lease = std::move(r->hopper.front());
-      r->hopper.pop_front();
+      a->lease = std::move(*pick);
+      r->hopper.erase(pick);
       a->campaign = r->campaign;
       a->created_at = now;
       a->in_flight = false;
@@ -1619,10 +1727,17 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
                                                               : stats_.place_errors);
     return placed;
   }
+  bool callback_done = false;
   {
     std::lock_guard<std::mutex> lock(r.mu);
     r.progress.set_dials(r.progress.dials() + 1);
+    auto own = r.owned.find(call.contact());
+    if (preview && own != r.owned.end() && own->second.agent == a->agent) {
+      r.owned.erase(own);  // the agent's own callback, dialed as its preview
+      callback_done = true;
+    }
   }
+  if (callback_done) (void)ports_.calls->RemoveAgentCallback(r.tenant, r.id, call.contact());
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.placed;
   ++stats_.agent_dials;
@@ -1641,7 +1756,7 @@ absl::StatusOr<v1::Call> Dialer::SetDisposition(const std::string& tenant,
                                                 const std::string& call_id,
                                                 const std::string& code,
                                                 absl::Time callback_time,
-                                                const std::string& actor) {
+                                                const std::string& actor, bool agent_callback) {
   auto stored = ports_.calls->Get(tenant, call_id);
   if (!stored.ok()) return stored.status();
   v1::Call& call = stored->call;
@@ -1674,6 +1789,20 @@ absl::StatusOr<v1::Call> Dialer::SetDisposition(const std::string& tenant,
       return InvalidField("callback_time", "VALUE_OUT_OF_RANGE",
                           "callback_time must be in the future, at most 90 days on");
     }
+  }
+  if (agent_callback) {
+    if (d->outcome() != v1::DISPOSITION_OUTCOME_CALLBACK) {
+      return InvalidField("agent_callback", "FIELD_NOT_APPLICABLE",
+                          "agent_callback is for CALLBACK codes only");
+    }
+    if (call.agent().empty() || call.contact().empty() || stored->lease_id.empty()) {
+      return InvalidField("agent_callback", "FIELD_NOT_APPLICABLE",
+                          "the call has no agent or no contact of the campaign's lists to own");
+    }
+    // Kept before the contact is told: if this fails nothing is written.
+    DG_RETURN_IF_ERROR(ports_.calls->PutAgentCallback(
+        tenant, campaign_id, call.contact(), CallStore::AgentCallback{call.agent(), callback_time}));
+    call.set_callback_agent(call.agent());
   }
   ContactNext next = AfterDisposition(*d, callback_time);
   if (d->outcome() == v1::DISPOSITION_OUTCOME_DO_NOT_CALL) {

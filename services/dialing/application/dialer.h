@@ -77,6 +77,9 @@ struct DialerOptions {
   // 5 times as long), and compliance's abandon ledger read this often.
   absl::Duration progress_period = absl::Seconds(1);
   absl::Duration ledger_period = absl::Seconds(5);
+  // An agent-owned callback waits this long after its time for its agent,
+  // then any agent takes it.
+  absl::Duration callback_grace = absl::Minutes(15);
 };
 
 // A contact held for an agent of a PREVIEW campaign.
@@ -112,13 +115,14 @@ class Dialer final : public telephony::CallEventSink {
 
   void OnCallEvent(const telephony::CallEvent& event) override;
 
-  // SetDisposition (any replica): NOT_FOUND CALL_NOT_FOUND,
+  // SetDisposition (any replica; `agent_callback`: the callback is the
+  // call's agent's own): NOT_FOUND CALL_NOT_FOUND,
   // FAILED_PRECONDITION CALL_NOT_AWAITING_DISPOSITION, INVALID_ARGUMENT
   // UNKNOWN_DISPOSITION / callback_time; UNAVAILABLE when contacts or
   // compliance cannot take it (nothing written: retry).
   absl::StatusOr<v1::Call> SetDisposition(const std::string& tenant, const std::string& call_id,
                                           const std::string& code, absl::Time callback_time,
-                                          const std::string& actor);
+                                          const std::string& actor, bool agent_callback = false);
   absl::StatusOr<v1::Call> GetCall(const std::string& tenant, const std::string& call_id);
   // The campaign's live figures as its owner last wrote them (any replica):
   // `dialing` false when none are fresh. NOT_FOUND CAMPAIGN_NOT_FOUND.
@@ -158,6 +162,7 @@ class Dialer final : public telephony::CallEventSink {
   void RefreshAgents(Runner& runner, absl::Time now);
   void RefillHopper(Runner& runner, absl::Time now);
   void PublishProgress(Runner& runner, absl::Time now);
+  void RefreshCallbacks(Runner& runner, absl::Time now);
   void Dial(const std::shared_ptr<Attempt>& attempt);
   absl::StatusOr<compliance::v1::DialDecision> Check(const compliance::v1::CheckDialRequest& request);
   void NoDecision(Attempt& attempt, const absl::Status& why);

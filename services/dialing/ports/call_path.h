@@ -7,6 +7,7 @@
 // written against these; the adapters speak gRPC and Redis.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,20 @@ class CallStore {
   // The campaign's open calls (for a replica that takes the campaign over).
   virtual absl::StatusOr<std::vector<StoredCall>> Open(const std::string& tenant,
                                                        const std::string& campaign_id) = 0;
+  // Agent-owned callbacks of a campaign: the contact's callback is dialed
+  // for `agent` only until `due` plus the grace.
+  struct AgentCallback {
+    std::string agent;
+    absl::Time due;
+  };
+  virtual absl::Status PutAgentCallback(const std::string& tenant, const std::string& campaign_id,
+                                        const std::string& contact, const AgentCallback& callback) = 0;
+  virtual absl::Status RemoveAgentCallback(const std::string& tenant,
+                                           const std::string& campaign_id,
+                                           const std::string& contact) = 0;
+  // contact -> its callback.
+  virtual absl::StatusOr<std::map<std::string, AgentCallback>> AgentCallbacks(
+      const std::string& tenant, const std::string& campaign_id) = 0;
   // The live figures of a campaign, written by its owner and kept `ttl`
   // (a dead owner's lapse); NOT_FOUND when none are kept.
   virtual absl::Status PutProgress(const std::string& tenant, const std::string& campaign_id,

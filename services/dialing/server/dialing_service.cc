@@ -313,7 +313,8 @@ grpc::ServerUnaryReactor* DialingServiceImpl::SetDisposition(grpc::CallbackServe
                                                 ? FromTimestamp(req->callback_time())
                                                 : absl::InfinitePast();
                       return Into(dialer_.SetDisposition(ids[0], ids[1], req->code(), callback,
-                                                         call.principal.credential),
+                                                         call.principal.credential,
+                                                         req->agent_callback()),
                                   resp);
                     });
 }

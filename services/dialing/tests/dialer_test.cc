@@ -195,6 +195,21 @@ class FakeCalls final : public CallStore {
     return it->second;
   }
   std::map<std::string, v1::CampaignProgress> progress;
+  absl::Status PutAgentCallback(const std::string&, const std::string&, const std::string& contact,
+                                const AgentCallback& cb) override {
+    callbacks[contact] = cb;
+    return absl::OkStatus();
+  }
+  absl::Status RemoveAgentCallback(const std::string&, const std::string&,
+                                   const std::string& contact) override {
+    callbacks.erase(contact);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::map<std::string, AgentCallback>> AgentCallbacks(const std::string&,
+                                                                      const std::string&) override {
+    return callbacks;
+  }
+  std::map<std::string, AgentCallback> callbacks;
   std::vector<std::string> EventTypes(absl::string_view type) const {
     std::vector<std::string> out;
     for (const auto& e : events) {
@@ -1162,6 +1177,98 @@ TEST_F(DialerTest, TheLiveFiguresOfACampaignAreWrittenEverySecondForAnyReplicaTo
   EXPECT_FALSE(p->dialing());
   EXPECT_EQ(p->state(), v1::CAMPAIGN_STATE_PAUSED);
   EXPECT_EQ(ReasonOf(dialer_->Progress("t1", "none").status()), "CAMPAIGN_NOT_FOUND");
+}
+
+// --- Agent-owned callbacks ----------------------------------------------------
+
+TEST_F(DialerTest, AnAgentOwnedCallbackWaitsForItsAgentAndIsCheckedBeforeItIsDialed) {
+  AddCampaign();
+  contacts_->Add(1);
+  const std::string contact = contacts_->queue[0].name();
+  const std::string owner = "tenants/t1/agents/a1";
+  calls_->callbacks[contact] = {owner, clock_.Now() - absl::Minutes(1)};
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  agents_->agents[owner] = {State::STATE_NOT_READY, clock_.Now()};
+  scheduler_.AdvanceBy(absl::Minutes(1));
+  // a0 is ready and idle, but the callback is a1's: nothing dialed, nothing asked.
+  EXPECT_TRUE(port_->placed.empty());
+  EXPECT_TRUE(compliance_->checks.empty());
+  agents_->agents[owner] = {State::STATE_READY, clock_.Now()};
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  ASSERT_EQ(port_->placed.size(), 1u);
+  ExpectEveryDialAllowed();
+  EXPECT_EQ(compliance_->modes.back(), type::v1::DIALING_MODE_PROGRESSIVE);
+  EXPECT_EQ(agents_->holder[owner], "tenants/t1/calls/" + port_->placed[0].attempt);
+  EXPECT_EQ(agents_->agents["tenants/t1/agents/a0"].first, State::STATE_READY);
+  EXPECT_TRUE(calls_->callbacks.empty());  // done as the agent's own
+  scheduler_.AdvanceBy(absl::Minutes(1));
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].outcome(), v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  const std::string id = port_->placed[0].attempt;
+  auto call = dialer_->GetCall("t1", id);
+  ASSERT_TRUE(call.ok());
+  EXPECT_EQ(call->agent(), owner);
+  EXPECT_EQ(call->callback_agent(), owner);
+}
+
+TEST_F(DialerTest, AnAgentOwnedCallbackWhoseAgentNeverComesIsAnyonesAfterTheGrace) {
+  AddCampaign();
+  contacts_->Add(1);
+  const std::string contact = contacts_->queue[0].name();
+  calls_->callbacks[contact] = {"tenants/t1/agents/a1", clock_.Now()};
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  agents_->agents["tenants/t1/agents/a1"] = {State::STATE_NOT_READY, clock_.Now()};
+  scheduler_.AdvanceBy(absl::Minutes(14));
+  EXPECT_TRUE(port_->placed.empty());
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  ASSERT_EQ(port_->placed.size(), 1u);
+  ExpectEveryDialAllowed();
+  EXPECT_TRUE(calls_->callbacks.empty());
+}
+
+TEST_F(DialerTest, ADispositionMakesTheCallbackTheAgentsOwn) {
+  AddCampaign();
+  contacts_->Add(1);
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(1));
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  const std::string id = ended[0].call().substr(ended[0].call().rfind('/') + 1);
+  EXPECT_EQ(ReasonOf(dialer_->SetDisposition("t1", id, "sale", absl::InfinitePast(), "agent", true)
+                         .status()),
+            "FIELD_NOT_APPLICABLE");
+  const absl::Time at = clock_.Now() + absl::Hours(3);
+  auto call = dialer_->SetDisposition("t1", id, "later", at, "agent", true);
+  ASSERT_TRUE(call.ok()) << call.status();
+  EXPECT_EQ(call->callback_agent(), "tenants/t1/agents/a0");
+  ASSERT_EQ(calls_->callbacks.count(ended[0].contact()), 1u);
+  EXPECT_EQ(calls_->callbacks[ended[0].contact()].agent, "tenants/t1/agents/a0");
+  EXPECT_EQ(calls_->callbacks[ended[0].contact()].due, at);
+  EXPECT_EQ(contacts_->reports.back().next, at);
+}
+
+TEST_F(DialerTest, APreviewOffersTheAgentItsOwnCallbackFirstAndNobodyElse) {
+  AddCampaign(v1::CAMPAIGN_MODE_PREVIEW);
+  contacts_->Add(2);
+  const std::string mine = contacts_->queue[1].name();
+  calls_->callbacks[mine] = {"tenants/t1/agents/a1", clock_.Now()};
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  auto other = dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a0");
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->contact.name(), mine);
+  // a0 has the only contact nobody owns; the callback is left for a1.
+  auto third = dialer_->SkipPreview("t1", other->call.name().substr(other->call.name().rfind('/') + 1), "");
+  ASSERT_TRUE(third.ok());
+  auto owned = dialer_->PreviewContact("t1", "c1", "tenants/t1/agents/a1");
+  ASSERT_TRUE(owned.ok());
+  EXPECT_EQ(owned->contact.name(), mine);
+  auto dialed = dialer_->DialPreview(
+      "t1", owned->call.name().substr(owned->call.name().rfind('/') + 1));
+  ASSERT_TRUE(dialed.ok()) << dialed.status();
+  ExpectEveryDialAllowed();
+  EXPECT_TRUE(calls_->callbacks.empty());
 }
 
 }  // namespace
