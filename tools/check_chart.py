@@ -22,8 +22,10 @@ the same for operators):
   4. Values that must be refused are refused, each with its own message: a
      typo at the top level and inside a service, an unknown service, a
      wrong type, both PDB bounds, missing Redis/Kafka/bootstrap/KEK/TLS
-     secrets, registries without their volume; and a flag the binary does
-     not know fails step 3.
+     secrets, Redis AUTH or Kafka SASL/TLS settings that cannot log in,
+     registries without their volume; and a flag the binary does not know
+     fails step 3. The production values' Redis and Kafka credentials reach
+     every service as flags naming files of read-only Secret mounts.
 
 Usage: check_chart.py --root REPO --render BIN --binaries DIR [--k8s-validate auto|required|off]
        check_chart.py --root REPO --write-readme   (regenerates the README table)
@@ -357,6 +359,54 @@ def k8s_validate(root, docs):
 
 # ---------------------------------------------------------------- cases ---
 
+def check_credentials(chart, values_file):
+    """Every service of `values_file` (Redis AUTH and Kafka SASL with a CA) is
+    started with the credential flags, each file on a read-only mount of the
+    Secret and key the values name, and no password is in a flag file."""
+    ok, vals = chart.render([values_file], values_only=True)
+    if not ok:
+        raise Failure(f"{values_file}: values do not load:\n{vals}")
+    redis_auth, kafka_sec = vals["redis"]["auth"], vals["kafka"]["security"]
+    if not (redis_auth["existingSecret"] and kafka_sec["protocol"] == "SASL_SSL" and kafka_sec["caSecret"]):
+        raise Failure(f"{values_file}: expected Redis AUTH and Kafka SASL_SSL with a CA to check")
+    ok, docs = chart.render([values_file])
+    if not ok:
+        raise Failure(f"{values_file}: does not render:\n{docs}")
+    configmaps = {d["object"]["metadata"]["name"]: d["object"] for d in docs if d["object"]["kind"] == "ConfigMap"}
+    want = {  # flag -> (Secret, key)
+        "redis_password_file": (redis_auth["existingSecret"], redis_auth["passwordKey"]),
+        "kafka_sasl_password_file": (kafka_sec["existingSecret"], kafka_sec["passwordKey"]),
+        "kafka_tls_ca_file": (kafka_sec["caSecret"], kafka_sec["caKey"]),
+    }
+    problems = []
+    for d in docs:
+        dep = d["object"]
+        if dep["kind"] != "Deployment":
+            continue
+        name = dep["metadata"]["name"]
+        flags = dict(re.match(r"^--([A-Za-z0-9_]+)=(.*)$", l).groups()
+                     for l in configmaps[name]["data"]["flags"].splitlines() if l.strip())
+        for flag, value in (("redis_username", redis_auth["username"]), ("kafka_security_protocol", "SASL_SSL"),
+                            ("kafka_sasl_mechanism", kafka_sec["saslMechanism"]),
+                            ("kafka_sasl_username", kafka_sec["username"])):
+            if flags.get(flag) != value:
+                problems.append(f"Deployment/{name}: --{flag}={flags.get(flag)!r}, want {value!r}")
+        pod = dep["spec"]["template"]["spec"]
+        mounts = pod["containers"][0].get("volumeMounts", [])
+        vols = {v["name"]: v for v in pod.get("volumes", [])}
+        for flag, (secret, key) in want.items():
+            path = flags.get(flag)
+            if not path:
+                problems.append(f"Deployment/{name}: no --{flag}")
+                continue
+            mount = next((m for m in mounts if path == m["mountPath"].rstrip("/") + "/" + key), None)
+            src = vols.get(mount["name"], {}).get("secret", {}) if mount else {}
+            if not mount or not mount.get("readOnly") or src.get("secretName") != secret or \
+                    src.get("items") != [{"key": key, "path": key}]:
+                problems.append(f"Deployment/{name}: --{flag}={path} is not key {key} of Secret {secret} mounted read-only")
+    if problems:
+        raise Failure("\n".join(problems))
+
 def must_refuse(chart, label, base, extra, *needles):
     ok, out = chart.render(base, extra)
     if ok:
@@ -439,6 +489,10 @@ def run_checks(chart, args):
     if failures:
         raise Failure("\n".join(failures))
 
+    check_credentials(chart, os.path.join(ci, "production-values.yaml"))
+    print("ok  production-values.yaml: every service logs in to Redis and Kafka with files from the named Secrets, mounted read-only")
+    passed += 1
+
     minimal = [os.path.join(ci, "minimal-values.yaml")]
     # The checks above must be able to fail: an unknown flag is caught, and so
     # is an object Kubernetes would refuse.
@@ -484,6 +538,26 @@ def run_checks(chart, args):
          {"services": {"tenancy": {"pdb": {"minAvailable": "", "maxUnavailable": ""}}}},
          "services.tenancy.pdb: give minAvailable or maxUnavailable"),
         ("no Kafka", minimal, {"kafka": {"bootstrapServers": ""}}, "kafka.bootstrapServers is required"),
+        ("a Redis username without its password Secret", minimal, {"redis": {"auth": {"username": "dialgrid"}}},
+         "redis.auth.existingSecret is required when redis.auth.username is set"),
+        ("Kafka SASL without a mechanism", minimal,
+         {"kafka": {"security": {"protocol": "SASL_SSL", "username": "u", "existingSecret": "k"}}},
+         "kafka.security.saslMechanism is required with protocol SASL_SSL"),
+        ("Kafka SASL without a username", minimal,
+         {"kafka": {"security": {"protocol": "SASL_PLAINTEXT", "saslMechanism": "PLAIN", "existingSecret": "k"}}},
+         "kafka.security.username is required with protocol SASL_PLAINTEXT"),
+        ("Kafka SASL without its password Secret", minimal,
+         {"kafka": {"security": {"protocol": "SASL_SSL", "saslMechanism": "SCRAM-SHA-256", "username": "u"}}},
+         "kafka.security.existingSecret is required with protocol SASL_SSL"),
+        ("Kafka SASL settings without SASL", minimal, {"kafka": {"security": {"username": "u"}}},
+         "need protocol SASL_PLAINTEXT or SASL_SSL, not PLAINTEXT"),
+        ("a Kafka CA without TLS", minimal,
+         {"kafka": {"security": {"protocol": "SASL_PLAINTEXT", "saslMechanism": "PLAIN", "username": "u",
+                                 "existingSecret": "k", "caSecret": "ca"}}},
+         "kafka.security.caSecret needs protocol SSL or SASL_SSL, not SASL_PLAINTEXT"),
+        ("a Kafka SASL mechanism librdkafka is not given (GSSAPI)", minimal,
+         {"kafka": {"security": {"protocol": "SASL_SSL", "saslMechanism": "GSSAPI", "username": "u",
+                                 "existingSecret": "k"}}}, "saslMechanism"),
         ("no bootstrap Secret", minimal, {"bootstrap": {"existingSecret": ""}}, "bootstrap.existingSecret is required"),
         ("recording without its KEK Secret", minimal, {"services": {"recording": {"kekSecret": ""}}},
          "services.recording.kekSecret is required"),

@@ -71,8 +71,26 @@ schema = {
       "name": s("ServiceAccount to use; empty: <fullname>."),
       "annotations": smap("Annotations of the created ServiceAccount."),
     }, ["create"], "The pods' ServiceAccount."),
-    "redis": obj({"address": s("Redis master address host:port (the vendor's Redis; required). The services do not speak Sentinel or AUTH yet: give an address that always leads to the current master.")}, ["address"], "External Redis."),
-    "kafka": obj({"bootstrapServers": s("Kafka bootstrap servers, comma-separated host:port (required). Plaintext: SASL and TLS to Kafka are not supported by the services yet.")}, ["bootstrapServers"], "External Apache Kafka."),
+    "redis": obj({
+      "address": s("Redis master address host:port (the vendor's Redis; required). The services do not speak Sentinel (nor TLS): give an address that always leads to the current master, e.g. a Service in front of it."),
+      "auth": obj({
+        "existingSecret": s("Existing Secret holding the Redis password, mounted read-only into every service and sent (AUTH) on every connection (--redis_password_file); empty: no AUTH."),
+        "passwordKey": s("Key of the password in that Secret.", minLength=1),
+        "username": s("Redis 6+ ACL user to log in as (--redis_username); empty: the default user (requirepass). Needs existingSecret."),
+      }, ["existingSecret", "passwordKey"], "Redis AUTH (docs/operations.md, Redis and Kafka with credentials)."),
+    }, ["address"], "External Redis."),
+    "kafka": obj({
+      "bootstrapServers": s("Kafka bootstrap servers, comma-separated host:port (required)."),
+      "security": obj({
+        "protocol": s("security.protocol of every producer and consumer (--kafka_security_protocol).", enum=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+        "saslMechanism": s("SASL mechanism (--kafka_sasl_mechanism); required with SASL_PLAINTEXT and SASL_SSL, empty otherwise.", enum=["", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+        "username": s("SASL username (--kafka_sasl_username); required with SASL, empty otherwise."),
+        "existingSecret": s("Existing Secret holding the SASL password, mounted read-only (--kafka_sasl_password_file); required with SASL, empty otherwise."),
+        "passwordKey": s("Key of the SASL password in that Secret.", minLength=1),
+        "caSecret": s("Existing Secret holding the CA the brokers' certificates chain to (--kafka_tls_ca_file; SSL and SASL_SSL only); empty: the system's roots."),
+        "caKey": s("Key of the CA certificate in caSecret.", minLength=1),
+      }, ["protocol", "saslMechanism", "username", "existingSecret", "passwordKey", "caSecret", "caKey"], "How the services log in to Kafka (docs/operations.md, Redis and Kafka with credentials)."),
+    }, ["bootstrapServers"], "External Apache Kafka."),
     "bootstrap": obj({
       "existingSecret": s("Existing Secret with the bootstrap vendor-admin secret and the platform services' secret (required; each made with dialgrid-tenancy --print_new_secret)."),
       "adminSecretKey": s("Key of the vendor-admin secret in that Secret (mounted into tenancy only).", minLength=1),

@@ -96,6 +96,9 @@ bootstrap: /var/run/secrets/dialgrid/bootstrap
 tls: /var/run/secrets/dialgrid/tls
 ca: /var/run/secrets/dialgrid/ca
 kek: /var/run/secrets/dialgrid/kek
+redisAuth: /var/run/secrets/dialgrid/redis
+kafkaAuth: /var/run/secrets/dialgrid/kafka
+kafkaCa: /var/run/secrets/dialgrid/kafka-ca
 config: /etc/dialgrid
 registries: /var/lib/dialgrid/registries
 recordings: /var/lib/dialgrid/recordings
@@ -115,7 +118,26 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 --listen=0.0.0.0:{{ $root.Values.grpcPort }}
 --admin_listen=0.0.0.0:{{ $root.Values.adminPort }}
 --redis={{ required "redis.address is required (host:port of the vendor's Redis master)" $root.Values.redis.address }}
+{{- with $root.Values.redis.auth }}
+{{- if .existingSecret }}
+--redis_password_file={{ $paths.redisAuth }}/{{ .passwordKey }}
+{{- if .username }}
+--redis_username={{ .username }}
+{{- end }}
+{{- end }}
+{{- end }}
 --kafka={{ required "kafka.bootstrapServers is required" $root.Values.kafka.bootstrapServers }}
+{{- with $root.Values.kafka.security }}
+--kafka_security_protocol={{ .protocol }}
+{{- if hasPrefix "SASL_" .protocol }}
+--kafka_sasl_mechanism={{ .saslMechanism }}
+--kafka_sasl_username={{ .username }}
+--kafka_sasl_password_file={{ $paths.kafkaAuth }}/{{ .passwordKey }}
+{{- end }}
+{{- if .caSecret }}
+--kafka_tls_ca_file={{ $paths.kafkaCa }}/{{ .caKey }}
+{{- end }}
+{{- end }}
 --drain_seconds={{ $root.Values.drainSeconds }}
 --workers={{ $svc.workers }}
 {{- if $root.Values.tls.enabled }}

@@ -2,10 +2,13 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "services/common/core/log.h"
+#include "services/common/kafka/client_config.h"
 
 namespace dialgrid::kafka {
 
@@ -28,13 +31,16 @@ absl::Status LruEventDeduper::MarkHandled(const event::v1::Envelope& event) {
 
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     const ConsumerOptions& options, Handler handler, std::unique_ptr<EventDeduper> deduper) {
+  const SecurityOptions security = options.security.value_or(DefaultSecurity());
+  absl::Status valid = ValidateSecurity(security);
+  if (!valid.ok()) return valid;
   std::unique_ptr<KafkaConsumer> c(new KafkaConsumer());
   c->options_ = options;
   c->handler_ = std::move(handler);
   c->deduper_ = deduper ? std::move(deduper) : std::make_unique<LruEventDeduper>();
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
-  const std::pair<std::string, std::string> settings[] = {
+  std::map<std::string, std::string> settings = {
       {"bootstrap.servers", options.bootstrap_servers},
       {"group.id", options.group_id},
       {"enable.auto.commit", "false"},
@@ -43,6 +49,7 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"session.timeout.ms", std::to_string(absl::ToInt64Milliseconds(options.session_timeout))},
       {"partition.assignment.strategy", "range,roundrobin"},
   };
+  for (const auto& [k, v] : SecuritySettings(security)) settings[k] = v;
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
       return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", k, ": ", err));
@@ -60,6 +67,11 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
 }
 
 KafkaConsumer::~KafkaConsumer() { Stop(); }
+
+absl::StatusOr<std::string> KafkaConsumer::ConfigValue(absl::string_view name) const {
+  if (!consumer_) return absl::FailedPreconditionError("kafka consumer: stopped");
+  return ConfigValueOf(consumer_->c_ptr(), name);
+}
 
 void KafkaConsumer::Start() {
   thread_ = std::thread([this] { Run(); });

@@ -6,14 +6,17 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dialgrid/event/v1/envelope.pb.h"
+#include "services/common/kafka/kafka_security.h"
 
 namespace RdKafka {
 class KafkaConsumer;
@@ -53,6 +56,8 @@ struct ConsumerOptions {
   absl::Duration session_timeout = absl::Seconds(6);
   // Backoff between attempts when a handler fails (it is retried, never skipped).
   absl::Duration retry_backoff = absl::Milliseconds(200);
+  // How it logs in (ValidateSecurity'd by Create); unset: DefaultSecurity().
+  std::optional<SecurityOptions> security;
 };
 
 // Consumes enveloped events in a consumer group on its own thread. An offset
@@ -73,6 +78,9 @@ class KafkaConsumer {
   // Events handled successfully so far (for tests and metrics).
   int64_t handled() const { return handled_.load(); }
   int64_t duplicates() const { return duplicates_.load(); }
+  // A setting as librdkafka holds it (as KafkaProducer::ConfigValue);
+  // FAILED_PRECONDITION after Stop().
+  absl::StatusOr<std::string> ConfigValue(absl::string_view name) const;
 
  private:
   KafkaConsumer() = default;

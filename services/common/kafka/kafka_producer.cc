@@ -10,6 +10,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/core/random.h"
+#include "services/common/kafka/client_config.h"
 
 namespace dialgrid::kafka {
 
@@ -51,6 +52,9 @@ class KafkaProducer::DeliveryReports final : public RdKafka::DeliveryReportCb {
 
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     const ProducerOptions& options) {
+  const SecurityOptions security = options.security.value_or(DefaultSecurity());
+  absl::Status valid = ValidateSecurity(security);
+  if (!valid.ok()) return valid;
   std::unique_ptr<KafkaProducer> p(new KafkaProducer());
   p->options_ = options;
   p->reports_ = std::make_unique<DeliveryReports>();
@@ -65,9 +69,11 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
       {"message.timeout.ms",
        std::to_string(absl::ToInt64Milliseconds(options.delivery_timeout))},
   };
+  for (const auto& [k, v] : SecuritySettings(security)) settings[k] = v;
   for (const auto& [k, v] : options.extra) settings[k] = v;
   for (const auto& [k, v] : settings) {
     if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) {
+      // librdkafka's complaint names the property, never its value.
       return absl::InvalidArgumentError(absl::StrCat("kafka producer: ", k, ": ", err));
     }
   }
@@ -173,6 +179,10 @@ absl::Status KafkaProducer::Ping(absl::Duration timeout) {
     return Unavailable("KAFKA_UNAVAILABLE", absl::StrCat("kafka: ", RdKafka::err2str(ec)));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> KafkaProducer::ConfigValue(absl::string_view name) const {
+  return ConfigValueOf(producer_->c_ptr(), name);
 }
 
 absl::Status KafkaProducer::Flush(absl::Duration timeout) {

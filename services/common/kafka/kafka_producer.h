@@ -4,11 +4,14 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "services/common/kafka/event_publisher.h"
+#include "services/common/kafka/kafka_security.h"
 
 namespace RdKafka {
 class Producer;
@@ -21,6 +24,8 @@ struct ProducerOptions {
   std::string client_id = "dialgrid";
   // How long Publish waits for the broker's acknowledgement.
   absl::Duration delivery_timeout = absl::Seconds(10);
+  // How it logs in (ValidateSecurity'd by Create); unset: DefaultSecurity().
+  std::optional<SecurityOptions> security;
   // Extra librdkafka settings, applied last.
   std::map<std::string, std::string> extra;
 };
@@ -44,6 +49,10 @@ class KafkaProducer final : public EventPublisher {
   // Asks the cluster for its brokers: UNAVAILABLE when none answers in time.
   // Readiness checks call it; the first call also warms the connection.
   absl::Status Ping(absl::Duration timeout);
+  // A setting as librdkafka holds it (rd_kafka_conf_get on the live client),
+  // e.g. "security.protocol"; NOT_FOUND for an unknown name. For tests and
+  // diagnostics: never log sasl.password.
+  absl::StatusOr<std::string> ConfigValue(absl::string_view name) const;
 
  private:
   class DeliveryReports;

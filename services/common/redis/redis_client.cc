@@ -6,16 +6,26 @@
 #include <sys/time.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
+#include "services/common/redis/connection.h"
 
 namespace dialgrid::redis {
 namespace {
 
+std::mutex default_credentials_mu;
+Credentials& DefaultCredentialsLocked() {
+  static Credentials* credentials = new Credentials();
+  return *credentials;
+}
+
+// Redis' answer to a command on a connection that has not logged in.
+bool IsNoAuth(absl::string_view error) { return absl::StartsWith(error, "NOAUTH"); }
 
 // True when `r` or any element nested in it is an error reply; `msg` gets the
 // first such error.
@@ -69,6 +79,63 @@ std::string Sha1Hex(absl::string_view s) {
 }
 
 }  // namespace
+
+void SetDefaultCredentials(Credentials credentials) {
+  std::lock_guard<std::mutex> lock(default_credentials_mu);
+  DefaultCredentialsLocked() = std::move(credentials);
+}
+
+Credentials DefaultCredentials() {
+  std::lock_guard<std::mutex> lock(default_credentials_mu);
+  return DefaultCredentialsLocked();
+}
+
+absl::StatusOr<redisContext*> OpenConnection(const Options& options) {
+  timeval tv = absl::ToTimeval(options.connect_timeout);
+  redisContext* ctx = options.unix_socket.empty()
+                          ? redisConnectWithTimeout(options.host.c_str(), options.port, tv)
+                          : redisConnectUnixWithTimeout(options.unix_socket.c_str(), tv);
+  if (ctx == nullptr || ctx->err != 0) {
+    std::string why = ctx != nullptr ? ctx->errstr : "allocation failed";
+    if (ctx != nullptr) redisFree(ctx);
+    return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: connect failed: ", why));
+  }
+  timeval ctv = absl::ToTimeval(options.command_timeout);
+  redisSetTimeout(ctx, ctv);
+  redisEnableKeepAlive(ctx);
+  const Credentials credentials = options.credentials ? *options.credentials : DefaultCredentials();
+  if (credentials.password.empty()) return ctx;
+  std::vector<const char*> argv = {"AUTH"};
+  std::vector<size_t> argl = {4};
+  if (!credentials.username.empty()) {
+    argv.push_back(credentials.username.data());
+    argl.push_back(credentials.username.size());
+  }
+  argv.push_back(credentials.password.data());
+  argl.push_back(credentials.password.size());
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(ctx, static_cast<int>(argv.size()), argv.data(), argl.data()));
+  if (reply == nullptr) {
+    std::string why = ctx->errstr;
+    redisFree(ctx);
+    return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: AUTH: ", why));
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    // Redis' message (WRONGPASS ..., ERR AUTH <password> called without any
+    // password configured ...) names no secret.
+    std::string why(reply->str, reply->len);
+    freeReplyObject(reply);
+    redisFree(ctx);
+    return Unavailable("REDIS_AUTH_FAILED",
+                       absl::StrCat("redis: AUTH refused",
+                                    credentials.username.empty()
+                                        ? std::string(" (default user)")
+                                        : absl::StrCat(" for user \"", credentials.username, "\""),
+                                    ": ", why));
+  }
+  freeReplyObject(reply);
+  return ctx;
+}
 
 absl::Status ParseAddress(absl::string_view address, Options& options) {
   if (absl::StartsWith(address, "unix:")) {
@@ -129,21 +196,13 @@ absl::Status Client::EnsureConnected(Conn& conn) {
   if (now < conn.next_attempt) {
     return Unavailable("REDIS_UNAVAILABLE", "redis: reconnect backing off after a failure");
   }
-  timeval tv = absl::ToTimeval(options_.connect_timeout);
-  redisContext* ctx = options_.unix_socket.empty()
-                          ? redisConnectWithTimeout(options_.host.c_str(), options_.port, tv)
-                          : redisConnectUnixWithTimeout(options_.unix_socket.c_str(), tv);
-  if (ctx == nullptr || ctx->err != 0) {
-    std::string why = ctx != nullptr ? ctx->errstr : "allocation failed";
-    if (ctx != nullptr) redisFree(ctx);
+  absl::StatusOr<redisContext*> ctx = OpenConnection(options_);
+  if (!ctx.ok()) {
     conn.next_attempt = now + conn.backoff;
     conn.backoff = std::min(conn.backoff * 2, options_.max_backoff);
-    return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: connect failed: ", why));
+    return ctx.status();
   }
-  timeval ctv = absl::ToTimeval(options_.command_timeout);
-  redisSetTimeout(ctx, ctv);
-  redisEnableKeepAlive(ctx);
-  conn.ctx = ctx;
+  conn.ctx = *ctx;
   conn.backoff = options_.min_backoff;
   return absl::OkStatus();
 }
@@ -209,6 +268,14 @@ absl::StatusOr<std::vector<Reply>> Client::RunPipeline(
       replies.push_back(Convert(r));
     }
     freeReplyObject(r);
+  }
+  if (IsNoAuth(first_error)) {
+    // Connected without credentials to a Redis that requires them: nothing
+    // on this connection can work, whatever the command.
+    Drop(conn);
+    return Unavailable(
+        "REDIS_AUTH_FAILED",
+        absl::StrCat("redis: the server requires AUTH and none was sent: ", first_error));
   }
   if (!first_error.empty() && !keep_error_replies) {
     return absl::InternalError(absl::StrCat("redis: ", first_error));

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,10 +29,29 @@ struct Reply {
   bool is_nil() const { return type == Type::kNil; }
 };
 
+// Who a connection logs in as (AUTH). `password` empty: no AUTH (a Redis
+// without requirepass or ACLs). `username` empty: the default user
+// (AUTH <password>); else a Redis 6+ ACL user (AUTH <username> <password>).
+struct Credentials {
+  std::string username;
+  std::string password;
+};
+
+// The credentials of connections whose Options leave them unset: one Redis
+// deployment per process, so the runtime sets them once at start-up
+// (ConnectBackends) and every pool and Subscriber of the process, including
+// those a service builds from its --redis address alone, logs in with them.
+// Thread-safe; none until set.
+void SetDefaultCredentials(Credentials credentials);
+Credentials DefaultCredentials();
+
 struct Options {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string unix_socket;  // used instead of host:port when set
+  // Sent (AUTH) on every new connection, so after every reconnect too; unset:
+  // DefaultCredentials(). No TLS: Debian's hiredis 0.14 has none.
+  std::optional<Credentials> credentials;
   absl::Duration connect_timeout = absl::Seconds(1);
   absl::Duration command_timeout = absl::Seconds(2);
   int pool_size = 8;
@@ -60,7 +80,9 @@ class Script {
 // A pool of hiredis connections. hiredis contexts are not thread-safe, so each
 // call borrows one connection for its duration. Every failure is an
 // absl::Status: UNAVAILABLE when Redis cannot be reached (connection lost,
-// timeout, pool exhausted), INTERNAL for an error reply.
+// timeout, pool exhausted; reason REDIS_AUTH_FAILED when it refuses the
+// credentials, or asks for them (NOAUTH) and none were given), INTERNAL for
+// an error reply.
 class Client {
  public:
   static absl::StatusOr<std::unique_ptr<Client>> Create(const Options& options);

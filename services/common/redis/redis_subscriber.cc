@@ -6,7 +6,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/core/errors.h"
 #include "services/common/core/log.h"
+#include "services/common/redis/connection.h"
 
 namespace dialgrid::redis {
 
@@ -33,12 +37,15 @@ void Subscriber::Run() {
   absl::Duration backoff = options_.min_backoff;
   while (!stop_) {
     const int64_t before = subscriptions_.load();
-    Session();
+    absl::Status st = Session();
     subscribed_ = false;
     if (stop_) break;
     if (subscriptions_.load() != before) backoff = options_.min_backoff;
     Log(LogLevel::kWarning, "redis", "subscription lost; reconnecting",
-        {{"channel", channel_}, {"backoff_ms", std::to_string(absl::ToInt64Milliseconds(backoff))}});
+        {{"channel", channel_},
+         {"error", st.ToString()},
+         {"reason", ReasonOf(st)},
+         {"backoff_ms", std::to_string(absl::ToInt64Milliseconds(backoff))}});
     for (absl::Time until = absl::Now() + backoff; !stop_ && absl::Now() < until;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -46,27 +53,30 @@ void Subscriber::Run() {
   }
 }
 
-void Subscriber::Session() {
-  timeval tv = absl::ToTimeval(options_.connect_timeout);
-  redisContext* c = options_.unix_socket.empty()
-                        ? redisConnectWithTimeout(options_.host.c_str(), options_.port, tv)
-                        : redisConnectUnixWithTimeout(options_.unix_socket.c_str(), tv);
-  if (c == nullptr) return;
-  if (c->err != 0) {
-    redisFree(c);
-    return;
-  }
-  timeval ctv = absl::ToTimeval(options_.command_timeout);
-  redisSetTimeout(c, ctv);
-  redisEnableKeepAlive(c);
+absl::Status Subscriber::Session() {
+  // A new connection each time, so AUTH is sent again after every break.
+  absl::StatusOr<redisContext*> connected = OpenConnection(options_);
+  if (!connected.ok()) return connected.status();
+  redisContext* c = *connected;
   const char* argv[] = {"SUBSCRIBE", channel_.c_str()};
   const size_t lens[] = {9, channel_.size()};
   auto* first = static_cast<redisReply*>(redisCommandArgv(c, 2, argv, lens));
   const bool ok = first != nullptr && first->type == REDIS_REPLY_ARRAY && first->elements == 3;
+  absl::Status refused = absl::OkStatus();
+  if (!ok) {
+    std::string why = first == nullptr                   ? std::string(c->errstr)
+                      : first->type == REDIS_REPLY_ERROR ? std::string(first->str, first->len)
+                                                         : "unexpected reply";
+    // NOPERM: an ACL user without access to the channel.
+    refused = Unavailable(absl::StartsWith(why, "NOAUTH") || absl::StartsWith(why, "NOPERM")
+                              ? "REDIS_AUTH_FAILED"
+                              : "REDIS_UNAVAILABLE",
+                          absl::StrCat("redis: SUBSCRIBE ", channel_, ": ", why));
+  }
   if (first != nullptr) freeReplyObject(first);
   if (!ok) {
     redisFree(c);
-    return;
+    return refused;
   }
   subscribed_ = true;
   ++subscriptions_;
@@ -101,6 +111,8 @@ void Subscriber::Session() {
     if (failed) break;
   }
   redisFree(c);
+  return stop_ ? absl::OkStatus()
+               : Unavailable("REDIS_UNAVAILABLE", "redis: subscription connection lost");
 }
 
 }  // namespace dialgrid::redis

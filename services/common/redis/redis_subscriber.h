@@ -5,12 +5,16 @@
 // re-established after a failure (with back-off), and `on_subscribed` runs
 // each time the subscription is (re)established, so the owner can recover
 // what it may have missed while it was down (Pub/Sub does not keep messages).
+// Every (re)connection logs in with the options' credentials (else the
+// process default, redis::SetDefaultCredentials); a refusal is logged with
+// reason REDIS_AUTH_FAILED and retried with back-off.
 
 #include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "services/common/redis/redis_client.h"
 
@@ -36,8 +40,9 @@ class Subscriber {
 
  private:
   void Run();
-  // One connection's life: connect, subscribe, read until an error or Stop.
-  void Session();
+  // One connection's life: connect (and AUTH), subscribe, read until an
+  // error or Stop. Why it ended.
+  absl::Status Session();
 
   const Options options_;
   const std::string channel_;

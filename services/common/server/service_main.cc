@@ -13,8 +13,31 @@ ABSL_FLAG(std::string, port_file, dialgrid::EnvOr("DIALGRID_PORT_FILE", ""),
           "Write the bound ports here once serving. Env DIALGRID_PORT_FILE.");
 ABSL_FLAG(std::string, redis, dialgrid::EnvOr("DIALGRID_REDIS", "127.0.0.1:6379"),
           "Redis address host:port or unix:/path. Env DIALGRID_REDIS.");
+ABSL_FLAG(std::string, redis_username, dialgrid::EnvOr("DIALGRID_REDIS_USERNAME", ""),
+          "Redis 6+ ACL user to log in as (with --redis_password_file); empty: the default "
+          "user. Env DIALGRID_REDIS_USERNAME.");
+ABSL_FLAG(std::string, redis_password_file, dialgrid::EnvOr("DIALGRID_REDIS_PASSWORD_FILE", ""),
+          "File whose first line is the Redis password, sent (AUTH) on every connection; "
+          "empty: no AUTH. Env DIALGRID_REDIS_PASSWORD_FILE.");
 ABSL_FLAG(std::string, kafka, dialgrid::EnvOr("DIALGRID_KAFKA", "127.0.0.1:9092"),
           "Kafka bootstrap servers. Env DIALGRID_KAFKA.");
+ABSL_FLAG(std::string, kafka_security_protocol,
+          dialgrid::EnvOr("DIALGRID_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+          "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, for every producer and consumer. "
+          "Env DIALGRID_KAFKA_SECURITY_PROTOCOL.");
+ABSL_FLAG(std::string, kafka_sasl_mechanism, dialgrid::EnvOr("DIALGRID_KAFKA_SASL_MECHANISM", ""),
+          "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SASL_* protocols only, required there). "
+          "Env DIALGRID_KAFKA_SASL_MECHANISM.");
+ABSL_FLAG(std::string, kafka_sasl_username, dialgrid::EnvOr("DIALGRID_KAFKA_SASL_USERNAME", ""),
+          "SASL username (SASL_* protocols only, required there). "
+          "Env DIALGRID_KAFKA_SASL_USERNAME.");
+ABSL_FLAG(std::string, kafka_sasl_password_file,
+          dialgrid::EnvOr("DIALGRID_KAFKA_SASL_PASSWORD_FILE", ""),
+          "File whose first line is the SASL password (SASL_* protocols only, required there). "
+          "Env DIALGRID_KAFKA_SASL_PASSWORD_FILE.");
+ABSL_FLAG(std::string, kafka_tls_ca_file, dialgrid::EnvOr("DIALGRID_KAFKA_TLS_CA_FILE", ""),
+          "PEM roots the brokers' certificates chain to (SSL and SASL_SSL only); empty: the "
+          "system's roots. Env DIALGRID_KAFKA_TLS_CA_FILE.");
 ABSL_FLAG(std::string, tls_cert_file, dialgrid::EnvOr("DIALGRID_TLS_CERT_FILE", ""),
           "PEM certificate for the gRPC port (with --tls_key_file).");
 ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""),
@@ -50,7 +73,14 @@ BackendOptions BackendOptionsFromFlags(const std::string& service) {
   o.redis_address = absl::GetFlag(FLAGS_redis);
   o.redis_pool_size = absl::GetFlag(FLAGS_redis_pool_size) > 0 ? absl::GetFlag(FLAGS_redis_pool_size)
                                                                : absl::GetFlag(FLAGS_workers) + 4;
+  o.redis_username = absl::GetFlag(FLAGS_redis_username);
+  o.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
   o.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
+  o.kafka_security.protocol = absl::GetFlag(FLAGS_kafka_security_protocol);
+  o.kafka_security.sasl_mechanism = absl::GetFlag(FLAGS_kafka_sasl_mechanism);
+  o.kafka_security.username = absl::GetFlag(FLAGS_kafka_sasl_username);
+  o.kafka_security.ca_file = absl::GetFlag(FLAGS_kafka_tls_ca_file);
+  o.kafka_sasl_password_file = absl::GetFlag(FLAGS_kafka_sasl_password_file);
   return o;
 }
 

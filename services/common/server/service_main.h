@@ -1,7 +1,8 @@
 #pragma once
 
 // What every service's main.cc shares: the common flags (defined once, in
-// service_main.cc: --listen, --admin_listen, --port_file, --redis, --kafka,
+// service_main.cc: --listen, --admin_listen, --port_file, --redis (and its
+// credentials), --kafka (and its security settings),
 // --tls_cert_file, --tls_key_file, --drain_seconds, --workers, each also from
 // its DIALGRID_* environment variable), the options built from them, and the
 // serve-until-signal tail. A main parses the command line, then:
@@ -29,7 +30,10 @@ int StartupFailure(absl::string_view service, absl::string_view what, const absl
 // From --listen, --admin_listen, --port_file, --tls_*, --drain_seconds, --workers.
 ServiceHostOptions HostOptionsFromFlags(const std::string& service);
 
-// From --redis and --kafka.
+// From --redis, --redis_username, --redis_password_file, --kafka,
+// --kafka_security_protocol, --kafka_sasl_mechanism, --kafka_sasl_username,
+// --kafka_sasl_password_file and --kafka_tls_ca_file (ConnectBackends reads
+// the files and refuses a combination that cannot log in).
 BackendOptions BackendOptionsFromFlags(const std::string& service);
 
 // Host and backends from the flags above (add `platform` for services that
