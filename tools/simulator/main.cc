@@ -59,6 +59,12 @@ int main(int argc, char** argv) {
                  "free by then (1: as for agents waiting now)");
   app.add_option("--engine-gain-per-live-answer", engine.integral_gain_per_live_answer,
                  "tuning studies only: the engine's integral step per live answer (0: per second)");
+  app.add_option("--engine-live-share-cost", engine.live_share_in_cost,
+                 "tuning studies only: weight of the live share in a line's expected abandons");
+  app.add_option("--engine-live-share-value", engine.live_share_in_value,
+                 "tuning studies only: weight of the live share in a line's saved idle time");
+  app.add_option("--engine-machine-time-weight", engine.machine_time_weight,
+                 "tuning studies only: weight of a machine's agent time against a line");
   app.add_option("--engine-lambda-initial", engine.lambda_initial,
                  "tuning studies only: the engine's first price of an abandon");
   double ratio_max = 16.0;

@@ -154,6 +154,7 @@ void EnginePolicy::OnCall(const CallEvent& call) {
   finished.talk_s = call.talk_s;
   finished.wrap_s = call.wrap_s;
   finished.day = call.day;
+  finished.routed_age_s = call.routed_age_s;
   pacer_->OnCallFinished(finished);
 }
 

@@ -62,6 +62,7 @@ enum class Resolution : uint8_t { kNoAgent, kRouted, kAmdHangupHuman };
 
 struct Attempt {
   double dial_t = 0.0;
+  double routed_age = -1.0;  // age when it came to need an agent
   double deadline = 0.0;
   double talk = 0.0;
   double wrap = 0.0;
@@ -143,6 +144,7 @@ DayResult RunDay(const Scenario& scenario, Tape& tape, int64_t day, Policy& poli
     event.human = call.human;
     event.abandoned = true;
     event.day = day;
+    event.routed_age_s = call.routed_age;
     if (call.human) {
       r.abandoned++;
     } else {
@@ -232,6 +234,9 @@ DayResult RunDay(const Scenario& scenario, Tape& tape, int64_t day, Policy& poli
         for (int i = 0; i < n_agents; ++i) {
           views[i].state = agents[i].state;
           views[i].elapsed_s = now - agents[i].since;
+          views[i].talk_s = agents[i].state == pacing::AgentState::kWrapUp
+                                ? attempts[agents[i].call].talk
+                                : -1.0;
           switch (agents[i].state) {
             case pacing::AgentState::kIdle:
               view.idle++;
@@ -282,6 +287,7 @@ DayResult RunDay(const Scenario& scenario, Tape& tape, int64_t day, Policy& poli
             break;
           }
           case Resolution::kRouted:
+            a.routed_age = age;
             policy.OnAttemptFinished(age, true);
             if (a.human) r.live_answers++;
             route(e.id);
@@ -314,6 +320,7 @@ DayResult RunDay(const Scenario& scenario, Tape& tape, int64_t day, Policy& poli
         event.talk_s = call.talk;
         event.wrap_s = call.wrap;
         event.day = day;
+        event.routed_age_s = call.routed_age;
         policy.OnCall(event);
         agent.state = pacing::AgentState::kIdle;
         agent.since = now;

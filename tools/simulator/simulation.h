@@ -68,6 +68,7 @@ struct CallEvent {
   double talk_s = 0.0;
   double wrap_s = 0.0;
   int64_t day = 0;
+  double routed_age_s = -1.0;  // age of the attempt when it needed an agent (< 0: AMD hang-up)
 };
 
 class Policy {

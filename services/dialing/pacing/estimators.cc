@@ -51,7 +51,11 @@ double DecayedHistogram::Mean() const {
 }
 
 AnswerModel::AnswerModel(double half_life)
-    : routed_(kBinS, kBins, half_life), ended_(kBinS, kBins, half_life), table_(kBins) {
+    : routed_(kBinS, kBins, half_life),
+      ended_(kBinS, kBins, half_life),
+      outcomes_(kBinS, kBins, half_life),
+      live_(kBinS, kBins, half_life),
+      table_(kBins) {
   // Both histograms must forget at the same pace: every observation advances
   // both clocks (see Add), so their weights stay comparable.
   Rebuild();
@@ -67,6 +71,11 @@ void AnswerModel::Add(double age_s, bool needs_agent) {
     ended_.Add(age_s);
     routed_.AddMany(age_s, 0.0);
   }
+}
+
+void AnswerModel::AddOutcome(double routed_age_s, bool live_person) {
+  outcomes_.Add(routed_age_s);
+  live_.AddMany(routed_age_s, live_person ? 1.0 : 0.0);
 }
 
 double AnswerModel::RoutedProbability() const {
@@ -102,6 +111,28 @@ void AnswerModel::Rebuild() {
       table_[a][k] = std::clamp(p, 0.0, 1.0);
     }
   }
+  // The live share by age at routing, shrunk towards the overall share by a
+  // few pseudo-observations where a bin has little data.
+  std::vector<double> live_share(kBins, 1.0);
+  if (outcomes_.Weight() > 0.0) {
+    const std::vector<double> po = outcomes_.Pmf(), pl = live_.Pmf();
+    const double total = outcomes_.Weight();
+    const double overall = live_.Weight() / total;
+    constexpr double kPseudo = 3.0;
+    for (size_t b = 0; b < kBins; ++b) {
+      // Pmf() is per histogram: back to (decayed) counts.
+      const double n = po[b] * total;
+      const double live = pl[b] * live_.Weight();
+      live_share[b] = std::clamp((live + kPseudo * overall) / (n + kPseudo), 0.0, 1.0);
+    }
+  }
+  double cumulative = 0.0;
+  size_t b = 0;
+  for (size_t k = 0; k < kCheckpoints; ++k) {
+    const size_t end = std::min(kBins, static_cast<size_t>(kCheckpointsS[k] / kBinS));
+    for (; b < end; ++b) cumulative += pr[b] * live_share[b];
+    new_live_[k] = survival[0] < 1e-9 ? 0.0 : std::clamp(cumulative / survival[0], 0.0, 1.0);
+  }
 }
 
 const std::array<double, kCheckpoints>& AnswerModel::Conditional(double age_s) const {
@@ -111,14 +142,23 @@ const std::array<double, kCheckpoints>& AnswerModel::Conditional(double age_s) c
 ServiceModel::ServiceModel(double half_life)
     : talk_(kTalkBinS, kTalkBins, half_life),
       wrap_(kWrapBinS, kWrapBins, half_life),
+      class_wrap_(kTalkClasses, DecayedHistogram(kWrapBinS, kWrapBins, half_life)),
       talking_(kTalkBins),
-      wrapping_(kWrapBins) {
+      wrapping_(kWrapBins),
+      class_wrapping_(kTalkClasses, std::vector<std::array<double, kCheckpoints>>(kWrapBins)) {
   Rebuild(0.0);
+}
+
+size_t ServiceModel::TalkClass(double talk_s) {
+  size_t c = 0;
+  while (c < kTalkClassBoundsS.size() && talk_s >= kTalkClassBoundsS[c]) ++c;
+  return c;
 }
 
 void ServiceModel::Add(double talk_s, double wrap_s) {
   talk_.Add(talk_s);
   wrap_.Add(wrap_s);
+  class_wrap_[TalkClass(talk_s)].Add(wrap_s);
 }
 
 namespace {
@@ -147,10 +187,28 @@ class Cdf {
 
 void ServiceModel::Rebuild(double grace_s) {
   const std::vector<double> pt = talk_.Pmf();
-  const Cdf wrap_cdf(wrap_.Pmf(), kWrapBinS);
+  const std::vector<double> all_wrap = wrap_.Pmf();
+  const Cdf wrap_cdf(all_wrap, kWrapBinS);
   const double wrap_total = wrap_cdf(1e18);
+  // Wrap-up per talk class, shrunk towards all wrap-ups by a few
+  // pseudo-observations where a class has little data.
+  constexpr double kPseudo = 5.0;
+  std::vector<Cdf> class_cdf;
+  class_cdf.reserve(kTalkClasses);
+  for (size_t c = 0; c < kTalkClasses; ++c) {
+    const double n = class_wrap_[c].Weight();
+    std::vector<double> pmf = class_wrap_[c].Pmf();
+    for (size_t i = 0; i < pmf.size(); ++i) {
+      pmf[i] = (n * pmf[i] + kPseudo * all_wrap[i]) / (n + kPseudo);
+    }
+    class_cdf.emplace_back(pmf, kWrapBinS);
+  }
   std::vector<double> talk_survival(kTalkBins + 1, 0.0);
   for (size_t j = kTalkBins; j-- > 0;) talk_survival[j] = talk_survival[j + 1] + pt[j];
+  std::vector<const Cdf*> cdf_after(kTalkBins);  // the wrap-up after a talk in bin j
+  for (size_t j = 0; j < kTalkBins; ++j) {
+    cdf_after[j] = &class_cdf[TalkClass((static_cast<double>(j) + 0.5) * kTalkBinS)];
+  }
 
   for (size_t r = 0; r < kTalkBins; ++r) {
     const double elapsed = static_cast<double>(r) * kTalkBinS;
@@ -165,31 +223,39 @@ void ServiceModel::Rebuild(double grace_s) {
       for (size_t j = r; j < kTalkBins; ++j) {
         const double t = (static_cast<double>(j) + 0.5) * kTalkBinS;
         if (t >= horizon) break;
-        p += pt[j] * wrap_cdf(horizon - t);
+        // The wrap-up that follows a talk of t.
+        p += pt[j] * (*cdf_after[j])(horizon - t);
       }
       talking_[r][k] = std::clamp(p / talk_survival[r] / wrap_total, 0.0, 1.0);
     }
   }
-  for (size_t w = 0; w < kWrapBins; ++w) {
-    const double elapsed = static_cast<double>(w) * kWrapBinS;
-    const double done = wrap_cdf(elapsed);
-    const double left = wrap_total - done;
-    if (left < 1e-9) {
-      wrapping_[w] = w > 0 ? wrapping_[w - 1] : std::array<double, kCheckpoints>{};
-      continue;
+  auto wrap_rows = [&](const Cdf& cdf, std::vector<std::array<double, kCheckpoints>>& rows) {
+    const double total = cdf(1e18);
+    for (size_t w = 0; w < kWrapBins; ++w) {
+      const double elapsed = static_cast<double>(w) * kWrapBinS;
+      const double done = cdf(elapsed);
+      const double left = total - done;
+      if (left < 1e-9) {
+        rows[w] = w > 0 ? rows[w - 1] : std::array<double, kCheckpoints>{};
+        continue;
+      }
+      for (size_t k = 0; k < kCheckpoints; ++k) {
+        const double p = (cdf(elapsed + kCheckpointsS[k] + grace_s) - done) / left;
+        rows[w][k] = std::clamp(p, 0.0, 1.0);
+      }
     }
-    for (size_t k = 0; k < kCheckpoints; ++k) {
-      const double p = (wrap_cdf(elapsed + kCheckpointsS[k] + grace_s) - done) / left;
-      wrapping_[w][k] = std::clamp(p, 0.0, 1.0);
-    }
-  }
+  };
+  wrap_rows(wrap_cdf, wrapping_);
+  for (size_t c = 0; c < kTalkClasses; ++c) wrap_rows(class_cdf[c], class_wrapping_[c]);
 }
 
 const std::array<double, kCheckpoints>& ServiceModel::FreeWhileTalking(double elapsed_s) const {
   return talking_[talk_.BinOf(elapsed_s)];
 }
 
-const std::array<double, kCheckpoints>& ServiceModel::FreeWhileWrapping(double elapsed_s) const {
+const std::array<double, kCheckpoints>& ServiceModel::FreeWhileWrapping(double elapsed_s,
+                                                                        double talk_s) const {
+  if (talk_s >= 0.0) return class_wrapping_[TalkClass(talk_s)][wrap_.BinOf(elapsed_s)];
   return wrapping_[wrap_.BinOf(elapsed_s)];
 }
 

@@ -54,7 +54,14 @@ class AnswerModel {
   explicit AnswerModel(double half_life);
 
   void Add(double age_s, bool needs_agent);
+  // A routed answer's outcome, once known (the agent's disposition): whether
+  // the answer that came to need an agent at routed_age_s was a live person.
+  // Without AMD, live persons answer after a human ring and machines after
+  // their greeting's detection, so the live share depends on the age.
+  void AddOutcome(double routed_age_s, bool live_person);
   double Observations() const { return routed_.Weight() + ended_.Weight(); }
+  // Outcomes seen (decayed weight); 0 when the caller never reports them.
+  double OutcomeObservations() const { return outcomes_.Weight(); }
   // Probability that an attempt needs an agent at some age.
   double RoutedProbability() const;
   // Mean age at which attempts leave the in-flight set.
@@ -64,11 +71,20 @@ class AnswerModel {
   // P(an attempt now aged age_s needs an agent within checkpoint k | it is
   // still in flight), from the last Rebuild().
   const std::array<double, kCheckpoints>& Conditional(double age_s) const;
+  // P(a new attempt needs an agent within checkpoint k and is a live
+  // person), from the last Rebuild(). Equal to Conditional(0) while no
+  // outcome has been reported (every answer is then taken as live).
+  const std::array<double, kCheckpoints>& NewLineLive() const { return new_live_; }
 
  private:
   DecayedHistogram routed_;
   DecayedHistogram ended_;
+  // Routed answers with a known outcome, and of them the live persons, by
+  // age at routing.
+  DecayedHistogram outcomes_;
+  DecayedHistogram live_;
   std::vector<std::array<double, kCheckpoints>> table_;
+  std::array<double, kCheckpoints> new_live_{};
 };
 
 // Agents: talk (or machine handling) and wrap-up durations.
@@ -78,6 +94,13 @@ class ServiceModel {
   static constexpr size_t kTalkBins = 1200;  // 0..2400 s
   static constexpr double kWrapBinS = 1.0;
   static constexpr size_t kWrapBins = 600;  // 0..600 s
+
+  // Wrap-up is learned per class of the talk before it (a machine or a wrong
+  // number talks seconds and wraps up in seconds; a conversation wraps up
+  // longer): talk shorter than each bound, and the rest.
+  static constexpr std::array<double, 6> kTalkClassBoundsS = {10, 20, 40, 80, 160, 320};
+  static constexpr size_t kTalkClasses = kTalkClassBoundsS.size() + 1;
+  static size_t TalkClass(double talk_s);
 
   explicit ServiceModel(double half_life);
 
@@ -90,13 +113,18 @@ class ServiceModel {
   // P(an agent talking for elapsed_s is free within checkpoint k + grace).
   const std::array<double, kCheckpoints>& FreeWhileTalking(double elapsed_s) const;
   // P(an agent wrapping up for elapsed_s is free within checkpoint k + grace).
-  const std::array<double, kCheckpoints>& FreeWhileWrapping(double elapsed_s) const;
+  // talk_s: how long the call before it talked, if known (< 0: unknown).
+  const std::array<double, kCheckpoints>& FreeWhileWrapping(double elapsed_s,
+                                                            double talk_s = -1.0) const;
 
  private:
   DecayedHistogram talk_;
   DecayedHistogram wrap_;
+  std::vector<DecayedHistogram> class_wrap_;  // per talk class
   std::vector<std::array<double, kCheckpoints>> talking_;
   std::vector<std::array<double, kCheckpoints>> wrapping_;
+  // Per talk class (wrap-up after a call of known talk).
+  std::vector<std::vector<std::array<double, kCheckpoints>>> class_wrapping_;
 };
 
 }  // namespace dialgrid::pacing

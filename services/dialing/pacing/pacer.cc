@@ -43,11 +43,14 @@ absl::StatusOr<std::unique_ptr<Pacer>> Pacer::Create(const PacingSettings& setti
         options.first_day_set_point_share > 0.0 &&
         options.first_day_set_point_share < options.guard_share && options.guard_share <= 1.0 &&
         options.set_point_sds >= 0.0 && options.ahead_credit >= 0.0 &&
-        options.ahead_credit <= 1.0 && options.integral_gain_per_live_answer >= 0.0)) {
+        options.ahead_credit <= 1.0 && options.integral_gain_per_live_answer >= 0.0 &&
+        options.live_share_in_cost >= 0.0 && options.live_share_in_cost <= 1.0 &&
+        options.live_share_in_value >= 0.0 && options.live_share_in_value <= 1.0 &&
+        options.machine_time_weight >= 0.0)) {
     return absl::InvalidArgumentError(
         "controller options: 0 < set_point_share, first_day_set_point_share < guard_share <= 1, "
-        "set_point_sds >= 0, 0 <= ahead_credit <= 1 and integral_gain_per_live_answer >= 0 must "
-        "hold");
+        "set_point_sds >= 0, 0 <= ahead_credit <= 1, integral_gain_per_live_answer >= 0 and "
+        "live_share_in_cost, live_share_in_value in [0, 1], machine_time_weight >= 0 must hold");
   }
   return std::unique_ptr<Pacer>(new Pacer(settings, options));
 }
@@ -91,6 +94,14 @@ void Pacer::OnCallFinished(const FinishedCall& call) {
     }
   }
   if (call.reached_agent) service_.Add(call.talk_s, call.wrap_s);
+  if (call.routed_age_s >= 0.0) {
+    answers_.AddOutcome(call.routed_age_s, call.live_person);
+    if (call.reached_agent && !call.live_person) {
+      const double decay = 1.0 - 1.0 / options_.call_half_life;
+      machine_time_weight_ = decay * machine_time_weight_ + 1.0;
+      machine_time_s_ += (call.talk_s + call.wrap_s - machine_time_s_) / machine_time_weight_;
+    }
+  }
 }
 
 double Pacer::lambda() const { return std::exp(log_lambda_); }
@@ -145,7 +156,19 @@ double Pacer::EffectiveLambda(int64_t day) const {
                     : (today.abandoned + margin) / (today.live_answers + prior);
   }
   const AbandonCounts window = ledger_.Window(day);
-  if (projected >= guard || rate >= guard ||
+  // A first day (no typical day to project to): the day's own rate with the
+  // same margin once it has prior_live_answers live answers. Without it the
+  // pseudo-answers stayed in the denominator until the day's end: 12
+  // abandons of 450 live answers passed as 2.6 % (+2) and the day ended over
+  // the cap (5 agents, 10 % live, AMD on, the first day of a tuning seed at
+  // 3.00 %). Later days have their projection (checking the day's own rate
+  // there holds large pools at progressive early in every day: -1 to -3
+  // points on the tuning seeds).
+  const bool day_over = typical_day <= 0.0 && today.live_answers >= prior &&
+                        (today.abandoned + options_.guard_margin_abandons) /
+                                today.live_answers >=
+                            guard;
+  if (projected >= guard || rate >= guard || (today.abandoned > 0.0 && day_over) ||
       (window.live_answers > 0.0 && window.Rate() >= guard)) {
     return 0.0;  // the guard: progressive
   }
@@ -228,7 +251,7 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
     if (agent.state == AgentState::kIdle) continue;
     const auto& p = agent.state == AgentState::kTalking
                         ? service_.FreeWhileTalking(agent.elapsed_s)
-                        : service_.FreeWhileWrapping(agent.elapsed_s);
+                        : service_.FreeWhileWrapping(agent.elapsed_s, agent.talk_s);
     for (size_t k = 0; k < kCheckpoints; ++k) {
       mean_free_[k] += p[k];
       var_free_[k] += p[k] * (1.0 - p[k]);
@@ -239,6 +262,7 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
 
   // A new line needs an agent by checkpoint k with probability c[k].
   const auto& c = answers_.Conditional(0.0);
+  const auto& c_live = answers_.NewLineLive();
   const double routed = c[kCheckpoints - 1];
   if (routed < 1e-6) return 0;
 
@@ -250,14 +274,19 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
   // the horizon. If it finds none, it is abandoned.
   const double horizon = kCheckpointsS[kCheckpoints - 1];
   const double ahead_credit = options_.ahead_credit;
+  const double cost_live = options_.live_share_in_cost;
+  const double value_live = options_.live_share_in_value;
+  const double machine_cost = options_.machine_time_weight * machine_time_s_;
   const double idle_agents = idle;
   auto worth = [&](int n) {
     const double others = n - 1;
-    double saved = 0.0, abandons = 0.0, previous_c = 0.0, previous_t = 0.0;
+    double saved = 0.0, abandons = 0.0, previous_c = 0.0, previous_live = 0.0, previous_t = 0.0;
     for (size_t k = 0; k < kCheckpoints; ++k) {
       const double mass = c[k] - previous_c;
+      const double live_mass = std::max(0.0, c_live[k] - previous_live);
       const double mid = 0.5 * (previous_t + kCheckpointsS[k]);
       previous_c = c[k];
+      previous_live = c_live[k];
       previous_t = kCheckpointsS[k];
       if (mass <= 0.0) continue;
       const double competing = mean_answers_[k] + others * c[k];
@@ -270,12 +299,19 @@ int Pacer::Predictive(const CampaignSnapshot& snapshot, int idle, int room,
           idle_agents <= 0.0
               ? 1.0
               : 0.5 * std::erfc((idle_agents - competing - 0.5) / std::sqrt(2.0 * competing_var));
-      abandons += mass * none;
+      // Abandons the law counts: live persons left without an agent (a
+      // dropped machine is none), by the live share of answers at that age.
+      abandons += ((1.0 - cost_live) * mass + cost_live * live_mass) * none;
       // An answer that reaches an agent waiting now ends that agent's wait;
       // one that reaches an agent who frees just before it saves less (that
       // agent would have had the lines dialed when it freed): ahead_credit.
+      // Only a live person's answer turns that into talk; a machine that
+      // reaches an agent (waiting or not) takes it for the machine's
+      // handling time instead.
       const double useful = (1.0 - none_idle) + ahead_credit * std::max(0.0, none_idle - none);
-      saved += mass * useful * std::max(0.0, horizon - mid);
+      saved += ((1.0 - value_live) * mass + value_live * live_mass) * useful *
+                   std::max(0.0, horizon - mid) -
+               std::max(0.0, mass - live_mass) * (1.0 - none) * machine_cost;
     }
     return saved - lambda * abandons;
   };

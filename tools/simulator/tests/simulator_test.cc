@@ -211,6 +211,56 @@ TEST(Simulator, HigherRatioMoreAbandonsMoreTalk) {
   EXPECT_GT(high.abandon, low.abandon);
 }
 
+// What the engine learns the live share and the wrap-up per talk from: each
+// routed answer's call carries its age when it needed an agent, and each
+// agent in wrap-up the talk before it.
+class RecordingPolicy : public PowerPolicy {
+ public:
+  RecordingPolicy() : PowerPolicy(2.0) {}
+  int Decide(const SimView& view) override {
+    for (const pacing::AgentView& agent : view.agent_views) {
+      if (agent.state == pacing::AgentState::kWrapUp) wrap_talks.push_back(agent.talk_s);
+      if (agent.state != pacing::AgentState::kWrapUp && agent.talk_s >= 0.0) stray_talks++;
+    }
+    return PowerPolicy::Decide(view);
+  }
+  void OnCall(const CallEvent& call) override { calls.push_back(call); }
+  std::vector<CallEvent> calls;
+  std::vector<double> wrap_talks;
+  int stray_talks = 0;
+};
+
+TEST(Simulator, CallsCarryTheirRoutedAgeAndWrapUpsTheirTalk) {
+  nlohmann::json j = nlohmann::json::parse(BaseText());
+  j["outcomes"] = {{"human", 0.25}, {"machine", 0.25}, {"busy_failed", 0.0}};
+  j["times"]["setup"] = {{"type", "constant"}, {"value", 1}};
+  j["times"]["human_ring"] = {{"type", "constant"}, {"value", 9}};
+  j["times"]["machine_ring"] = {{"type", "constant"}, {"value", 17}};
+  j["times"]["talk"] = {{"type", "constant"}, {"value", 150}};
+  auto s = ParseScenario(j.dump());
+  ASSERT_TRUE(s.ok()) << s.status();
+  Tape tape(*s, 3, 0);
+  RecordingPolicy policy;
+  RunDay(*s, tape, 0, policy);
+  int persons = 0, machines = 0, abandoned = 0;
+  for (const CallEvent& call : policy.calls) {
+    const double expected = call.human ? 10.0 : 18.0;
+    EXPECT_NEAR(call.routed_age_s, expected, 1e-6);
+    persons += call.human && call.reached_agent;
+    machines += !call.human && call.reached_agent;
+    abandoned += call.abandoned;
+  }
+  EXPECT_GT(persons, 100);
+  EXPECT_GT(machines, 100);
+  EXPECT_GT(abandoned, 0);  // power 2 with half the answers routed
+  ASSERT_FALSE(policy.wrap_talks.empty());
+  const double machine_talk = s->machine_talk.Mean();
+  for (double talk : policy.wrap_talks) {
+    EXPECT_TRUE(std::abs(talk - 150.0) < 1e-6 || std::abs(talk - machine_talk) < 1e-6) << talk;
+  }
+  EXPECT_EQ(policy.stray_talks, 0);
+}
+
 // The engine, end to end on a small campaign: within the cap every day and
 // ahead of progressive.
 TEST(Simulator, EngineCompliantAndAheadOfProgressive) {

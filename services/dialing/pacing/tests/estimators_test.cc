@@ -44,6 +44,50 @@ TEST(AnswerModel, ConditionalOnAge) {
   EXPECT_NEAR(m.Conditional(12.0)[kCheckpoints - 1], 0.0, 1e-5);
 }
 
+TEST(AnswerModel, LiveShareByAgeFromReportedOutcomes) {
+  AnswerModel m(1e9);
+  for (int i = 0; i < 1000; ++i) m.Add(10.2, true);   // persons
+  for (int i = 0; i < 1000; ++i) m.Add(20.3, true);   // machines
+  for (int i = 0; i < 3000; ++i) m.Add(25.3, false);  // no answer
+  m.Rebuild();
+  // No outcome reported yet: every answer counts as live.
+  EXPECT_EQ(m.OutcomeObservations(), 0.0);
+  for (size_t k = 0; k < kCheckpoints; ++k) {
+    EXPECT_DOUBLE_EQ(m.NewLineLive()[k], m.Conditional(0.0)[k]);
+  }
+  for (int i = 0; i < 500; ++i) {
+    m.AddOutcome(10.2, true);
+    m.AddOutcome(20.3, false);
+  }
+  m.Rebuild();
+  const auto& live = m.NewLineLive();
+  EXPECT_NEAR(m.Conditional(0.0)[CheckpointIndex(22)], 0.4, 1e-6);
+  EXPECT_NEAR(live[CheckpointIndex(12)], 0.2, 0.002);  // the persons
+  EXPECT_NEAR(live[CheckpointIndex(22)], 0.2, 0.002);  // machines add nothing
+  EXPECT_NEAR(live[CheckpointIndex(8)], 0.0, 1e-9);
+}
+
+TEST(ServiceModel, WrapUpFollowsTheTalkBeforeIt) {
+  // Half the calls are machines (8 s, then 5 s of wrap-up), half
+  // conversations (100 s, then 30 s).
+  ServiceModel m(1e9);
+  for (int i = 0; i < 1000; ++i) {
+    m.Add(8.5, 5.5);
+    m.Add(100.5, 30.5);
+  }
+  m.Rebuild(2.0);
+  // Wrapping up for 2 s after a machine: free within 1 s + grace.
+  EXPECT_GT(m.FreeWhileWrapping(2.0, 8.5)[CheckpointIndex(2)], 0.99);
+  // After a conversation: not within 20 s.
+  EXPECT_LT(m.FreeWhileWrapping(2.0, 100.5)[CheckpointIndex(18)], 0.01);
+  // Unknown talk: the mixture.
+  EXPECT_NEAR(m.FreeWhileWrapping(2.0)[CheckpointIndex(2)], 0.5, 0.05);
+  // Talking for 4 s: half are machines, free about 10 s later (within
+  // 10 s + grace); the wrap-up after an 8 s talk is 5 s, not the mixture's
+  // (with it, half of those would look busy).
+  EXPECT_NEAR(m.FreeWhileTalking(4.0)[CheckpointIndex(10)], 0.5, 0.05);
+}
+
 TEST(ServiceModel, FreeGivenElapsedTalk) {
   ServiceModel m(1e9);
   for (int i = 0; i < 1000; ++i) m.Add(100.5, 20.5);
