@@ -145,6 +145,7 @@ struct Dialer::Runner {
   bool agents_ok = false;
   absl::Time agents_read_at = absl::InfinitePast();
   absl::flat_hash_map<std::string, AgentSnapshot> agent_last;  // wrap-up lengths
+  absl::flat_hash_map<std::string, double> last_talk_s;  // an agent's last call, for its wrap-up
   double wrap_mean_s = 0.0;
   int wrap_samples = 0;
   absl::flat_hash_map<std::string, std::shared_ptr<Attempt>> live;
@@ -186,6 +187,7 @@ struct Dialer::Attempt {
   bool previewing = false;  // a preview held for the agent, not dialed yet
   bool message_played = false;  // AGENTLESS: a person answered and got the message
   bool owned_callback = false;  // the contact's agent-owned callback, for `agent`
+  double routed_age_s = -1.0;   // the attempt's age when its answer came to need an agent
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -578,6 +580,15 @@ void Dialer::RefreshAgents(Runner& r, absl::Time now) {
   }
   for (const auto& a : *agents) {
     auto it = r.agent_last.find(a.agent);
+    if (it != r.agent_last.end() && it->second.state == agentstate::v1::STATE_ON_CALL &&
+        a.state == agentstate::v1::STATE_WRAP_UP && a.since > it->second.since) {
+      // A short call (a machine, a wrong number) wraps up faster: the pacer
+      // is told how long the call before a wrap-up talked.
+      r.last_talk_s[a.agent] = absl::ToDoubleSeconds(a.since - it->second.since);
+    } else if (a.state == agentstate::v1::STATE_WRAP_UP &&
+               (it == r.agent_last.end() || it->second.state != agentstate::v1::STATE_WRAP_UP)) {
+      r.last_talk_s.erase(a.agent);  // its call was not seen: unknown, not an older one
+    }
     if (it != r.agent_last.end() && it->second.state == agentstate::v1::STATE_WRAP_UP &&
         a.state != agentstate::v1::STATE_WRAP_UP && a.since > it->second.since) {
       double s = absl::ToDoubleSeconds(a.since - it->second.since);
@@ -681,7 +692,12 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
         case agentstate::v1::STATE_READY: v.state = pacing::AgentState::kIdle; break;
         case agentstate::v1::STATE_RESERVED:
         case agentstate::v1::STATE_ON_CALL: v.state = pacing::AgentState::kTalking; break;
-        case agentstate::v1::STATE_WRAP_UP: v.state = pacing::AgentState::kWrapUp; break;
+        case agentstate::v1::STATE_WRAP_UP: {
+          v.state = pacing::AgentState::kWrapUp;
+          auto talk = r->last_talk_s.find(a.agent);
+          if (talk != r->last_talk_s.end()) v.talk_s = talk->second;
+          break;
+        }
         default: continue;  // not ready, logged out
       }
       agents.push_back(v);
@@ -1151,6 +1167,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
           r.pacer->OnAttemptFinished({std::max(0.0, age), route});
         }
         a->waiting_agent = route && e.amd_verdict != telephony::AmdVerdict::kUndecided;
+        if (route) a->routed_age_s = std::max(0.0, age);
       }
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -1327,6 +1344,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
         fc.wrap_s = r.wrap_mean_s;
       }
       fc.day = DayIndex(ended.at, a->campaign->time_zone());
+      fc.routed_age_s = a->routed_age_s;
       r.pacer->OnCallFinished(fc);
     }
   }
