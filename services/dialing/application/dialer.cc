@@ -956,6 +956,7 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     *req.mutable_callee() = CalleeOf(contact);
     req.set_purpose(campaign.purpose());
     req.set_debt(debt);
+    req.set_product(campaign.product());
     req.set_request_id(absl::StrCat(a->id, "-", index));
     auto decision = Check(req);
     if (!decision.ok()) {
@@ -1624,6 +1625,7 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
     req.set_dialing_mode(call.dialing_mode());
     req.set_purpose(a->campaign->purpose());
     req.set_debt(call.debt());
+    req.set_product(a->campaign->product());
     if (preview) *req.mutable_callee() = CalleeOf(a->lease.contact);
     req.set_request_id(absl::StrCat(a->id, "-", i + 1));
     auto decision = Check(req);

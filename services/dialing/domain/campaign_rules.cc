@@ -177,6 +177,10 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
                         "debt_attribute is for DEBT_COLLECTION campaigns only");
   }
 
+  if (c.product().size() > 128 || !(c.product().empty() || ValidDebt(c.product()))) {
+    return InvalidField("campaign.product", "INVALID_PRODUCT",
+                        "0-128 characters of [A-Za-z0-9._:-]");
+  }
   if (c.mode() == v1::CAMPAIGN_MODE_AGENTLESS) {
     DG_RETURN_IF_ERROR(CheckId("campaign.agentless_message_id", c.agentless_message_id()));
   } else if (!c.agentless_message_id().empty()) {
@@ -322,6 +326,8 @@ absl::StatusOr<v1::Campaign> ApplyCampaignUpdate(const v1::Campaign& current,
       *out.mutable_dispositions() = patch.dispositions();
     } else if (path == "costs") {
       *out.mutable_costs() = patch.costs();
+    } else if (path == "product") {
+      out.set_product(patch.product());
     } else if (path == "agentless_message_id") {
       out.set_agentless_message_id(patch.agentless_message_id());
     } else if (path == "purpose") {

@@ -1088,6 +1088,7 @@ TEST_F(DialerTest, ADebtCollectionCallNamesItsDebtToComplianceAndIsNotDialedWith
   v1::Campaign& c = AddCampaign();
   c.set_purpose(type::v1::CALL_PURPOSE_DEBT_COLLECTION);
   c.set_debt_attribute("account");
+  c.set_product("auto-loan");
   contacts_->Add(2);
   (*contacts_->queue[0].mutable_attributes())["account"] = "ACC-1001";
   (*contacts_->queue[1].mutable_attributes())["account"] = "no spaces allowed";
@@ -1097,6 +1098,7 @@ TEST_F(DialerTest, ADebtCollectionCallNamesItsDebtToComplianceAndIsNotDialedWith
   // was never asked about nor dialed.
   ASSERT_EQ(compliance_->requests.size(), 1u);
   EXPECT_EQ(compliance_->requests[0].purpose(), type::v1::CALL_PURPOSE_DEBT_COLLECTION);
+  EXPECT_EQ(compliance_->requests[0].product(), "auto-loan");
   EXPECT_EQ(compliance_->requests[0].debt(), "ACC-1001");
   ASSERT_EQ(port_->placed.size(), 1u);
   auto ended = calls_->Ended();
