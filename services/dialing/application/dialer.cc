@@ -1688,21 +1688,16 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
   if (!agent_ok.ok()) {
     // Allowed but not placed: compliance gets its attempt back.
     if (preview) {
+      EndNotPlaced(*a, now);
+      GiveBack(r, a->lease);
+    } else {  // a manual dial has no call record yet: the event alone
       call.set_state(v1::CALL_STATE_ENDED);
       call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
       *call.mutable_end_time() = ToTimestamp(now);
-      (void)Store(*a, "ENDED", {kafka::MakeEnvelope(r.tenant, call.name(), AttemptEnded(call),
-                                                    options_.instance, scheduler_.clock())});
-      GiveBack(r, a->lease);
-    } else {
-      (void)ports_.calls->Publish(
-          r.tenant, {kafka::MakeEnvelope(r.tenant, call.name(), [&] {
-            v1::Call c = call;
-            c.set_state(v1::CALL_STATE_ENDED);
-            c.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
-            *c.mutable_end_time() = ToTimestamp(now);
-            return AttemptEnded(c);
-          }(), options_.instance, scheduler_.clock())});
+      (void)ports_.calls->Publish(r.tenant, {kafka::MakeEnvelope(r.tenant, call.name(),
+                                                                 AttemptEnded(call),
+                                                                 options_.instance,
+                                                                 scheduler_.clock())});
     }
     if (reserved.ok()) (void)ports_.agents->Release(a->agent, call.name());
     DropAttempt(a->id);
