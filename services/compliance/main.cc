@@ -22,8 +22,10 @@
 
 ABSL_FLAG(std::string, statutory_rules_dir,
           dialgrid::EnvOr("DIALGRID_STATUTORY_RULES_DIR", DIALGRID_COMPLIANCE_DATA_DIR),
-          "Directory of consent_rules.tsv, attempt_caps.tsv and lockouts.tsv (the law's rows "
-          "besides calling hours). Env DIALGRID_STATUTORY_RULES_DIR.");
+          "Directory of consent_rules.tsv, attempt_caps.tsv, lockouts.tsv, registry_rules.tsv, "
+          "ebr_rules.tsv, registry_consent_rules.tsv, hours_waivers.tsv and "
+          "recording_consent.tsv (the law's rows besides calling hours). "
+          "Env DIALGRID_STATUTORY_RULES_DIR.");
 ABSL_FLAG(std::string, calling_hours,
           dialgrid::EnvOr("DIALGRID_CALLING_HOURS", DIALGRID_COMPLIANCE_DATA_DIR "/calling_hours.tsv"),
           "Calling-hour presets table. Env DIALGRID_CALLING_HOURS.");

@@ -339,6 +339,8 @@ absl::StatusOr<CheckOutcome> RedisComplianceStore::CheckDial(const DialCheck& c)
     args.push_back(l.inquiry_rule);
     args.push_back(std::to_string(l.inquiry_min_day));
     args.push_back(std::to_string(l.max_day));
+    args.push_back(l.consent_rule);
+    args.push_back(std::to_string(l.consent_level));
   }
   std::vector<std::string> waivable;
   for (const v1::DenialReason& r : c.waivable_reasons) {
@@ -589,7 +591,8 @@ absl::StatusOr<v1::SolicitationRefusal> RedisComplianceStore::PutRefusal(
   auto w = WriteWithEvents(
       PutRefusalScript(),
       {p + "refp", p + "refr", p + "refx", p + "refa", RequestKeyName(tenant, key)},
-      {RefusalKey(r.phone_number(), r.product()), r.phone_number(),
+      // A person's refusal: its "any product" field in refa is "c:<contact>".
+      {RefusalKeyOf(r), r.contact().empty() ? r.phone_number() : "c:" + r.contact(),
        std::to_string(TimeUtil::TimestampToMilliseconds(r.refuse_time())), r.SerializeAsString(),
        events::EnvelopeRecord(event), key.id.empty() ? "" : key.request},
       tenant);

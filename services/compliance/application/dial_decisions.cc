@@ -54,7 +54,7 @@ bool CapApplies(const AttemptCap& cap, const CalleePlace& place) {
 absl::StatusOr<CalleePlace> LocateCallee(const geo::ZoneResolver& zones,
                                          const phone::NormalizedPhone& number,
                                          const v1::Callee& callee, const CompiledRuleSet& rs,
-                                         v1::DialDecision& d) {
+                                         type::v1::CallPurpose purpose, v1::DialDecision& d) {
   std::vector<std::string> zone_names(callee.time_zones().begin(), callee.time_zones().end());
   if (!zone_names.empty()) {
     d.set_time_zone_source(callee.time_zone_source() != type::v1::TIME_ZONE_SOURCE_UNSPECIFIED
@@ -95,7 +95,7 @@ absl::StatusOr<CalleePlace> LocateCallee(const geo::ZoneResolver& zones,
   for (const auto& r : regions) d.add_regions(r);
   std::vector<const CallingHoursRule*>& rules = place.rules;
   for (const auto& c : countries) {
-    for (const CallingHoursRule* r : ApplicableRules(rs.calling_rules, c, regions)) {
+    for (const CallingHoursRule* r : ApplicableRules(rs.calling_rules, c, regions, purpose)) {
       if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);
     }
   }
@@ -191,9 +191,18 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     d.set_debt(dial.debt);
     d.set_product(dial.product);
 
-    DG_ASSIGN_OR_RETURN(CalleePlace place, LocateCallee(*zones_, number, callee, *rs, d));
+    DG_ASSIGN_OR_RETURN(CalleePlace place,
+                        LocateCallee(*zones_, number, callee, *rs, dial.purpose, d));
     const std::vector<absl::TimeZone>& zones = place.zones;
     const std::vector<const CallingHoursRule*>& rules = place.rules;
+
+    // Recording consent: every party's place counts (the callee's country
+    // and candidate regions, the tenant's own parties), the strictest wins.
+    const RecordingNeed recording =
+        RecordingAnnouncement(options_.statutory.recording, place.countries, place.regions,
+                              rs->recording_parties, rs->always_announce_recording);
+    d.set_recording_announcement_required(recording.announce);
+    for (const std::string& r : recording.rules) d.add_recording_rules(r);
 
     // In-process rules: calling hours, registries, the campaign's abandon rate.
     bool never = false;
@@ -278,7 +287,15 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
           lift.inquiry_min_day = min_day;
         }
       }
-      if (!lift.transaction_rule.empty() || !lift.inquiry_rule.empty()) {
+      // A consent to this caller may lift it too (registry_consent_rules.tsv:
+      // UK TPS, Canada's DNCL), checked by the store with the record.
+      for (const RegistryConsentRule& rc : options_.statutory.registry_consent) {
+        if (!registry->rule || rc.registry_rule != registry->rule->id) continue;
+        lift.consent_rule = rc.id;
+        lift.consent_level = static_cast<int>(rc.need);
+      }
+      if (!lift.transaction_rule.empty() || !lift.inquiry_rule.empty() ||
+          !lift.consent_rule.empty()) {
         liftable.push_back(std::move(lift));
         continue;
       }

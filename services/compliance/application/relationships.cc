@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
@@ -16,6 +18,15 @@ std::string RelationshipKey(const std::string& number, v1::RelationshipKind kind
 
 std::string RefusalKey(const std::string& number, const std::string& product) {
   return absl::StrCat(number, "|", product);
+}
+
+std::string ContactRefusalKey(const std::string& contact, const std::string& product) {
+  return absl::StrCat("c:", contact, "|", product);
+}
+
+std::string RefusalKeyOf(const v1::SolicitationRefusal& r) {
+  return r.contact().empty() ? RefusalKey(r.phone_number(), r.product())
+                             : ContactRefusalKey(r.contact(), r.product());
 }
 
 absl::StatusOr<v1::EstablishedRelationship> ComplianceManager::RecordEstablishedRelationship(
@@ -86,8 +97,23 @@ absl::StatusOr<v1::SolicitationRefusal> ComplianceManager::RecordSolicitationRef
     const Actor& actor, const v1::RecordSolicitationRefusalRequest& req) {
   DG_ASSIGN_OR_RETURN(auto ids, ParseName("parent", req.parent(), "tenants/{tenant}"));
   const v1::SolicitationRefusal& in = req.refusal();
-  DG_ASSIGN_OR_RETURN(auto n,
-                      Normalize("refusal.phone_number", in.phone_number(), req.default_country()));
+  // The person (a contact of this tenant: every number dialed for it) or the
+  // number (whoever answers it): exactly one.
+  std::vector<std::string> contact_ids;
+  std::string number;
+  if (!in.contact().empty()) {
+    DG_ASSIGN_OR_RETURN(contact_ids, ParseName("refusal.contact", in.contact(), kContactPattern));
+    if (contact_ids[0] != ids[0]) return TenantMismatch("refusal.contact");
+    if (!in.phone_number().empty()) {
+      return InvalidField("refusal.phone_number", "REFUSAL_TARGET_CONFLICT",
+                          "a refusal names the contact (every number dialed for it) or the "
+                          "number, not both; record two refusals for both");
+    }
+  } else {
+    DG_ASSIGN_OR_RETURN(auto n, Normalize("refusal.phone_number", in.phone_number(),
+                                          req.default_country()));
+    number = n.number.e164();
+  }
   DG_RETURN_IF_ERROR(CheckProduct("refusal.product", in.product()));
   if (!in.has_refuse_time()) {
     return InvalidField("refusal.refuse_time", "FIELD_REQUIRED",
@@ -103,13 +129,20 @@ absl::StatusOr<v1::SolicitationRefusal> ComplianceManager::RecordSolicitationRef
   DG_RETURN_IF_ERROR(CheckText("refusal.source", in.source(), 500));
   DG_RETURN_IF_ERROR(CheckRequestId(req.request_id()));
   v1::SolicitationRefusal r;
-  r.set_phone_number(n.number.e164());
+  r.set_phone_number(number);
+  r.set_contact(in.contact());
   r.set_product(in.product());
   *r.mutable_refuse_time() = ToProto(at);
   r.set_source(in.source());
-  r.set_name(absl::StrCat("tenants/", ids[0], "/solicitationRefusals/tel-",
-                          n.number.e164().substr(1),
-                          in.product().empty() ? "" : absl::StrCat("-", in.product())));
+  if (number.empty()) {
+    // Ids are [a-z0-9-]: the first '.' ends the list, the second the contact.
+    r.set_name(absl::StrCat("tenants/", ids[0], "/solicitationRefusals/contact-", contact_ids[1],
+                            ".", contact_ids[2],
+                            in.product().empty() ? "" : absl::StrCat(".", in.product())));
+  } else {
+    r.set_name(absl::StrCat("tenants/", ids[0], "/solicitationRefusals/tel-", number.substr(1),
+                            in.product().empty() ? "" : absl::StrCat("-", in.product())));
+  }
   r.set_recorded_by(actor.subject);
   *r.mutable_record_time() = ToProto(now);
   v1::SolicitationRefusalRecorded recorded;
@@ -130,7 +163,7 @@ absl::StatusOr<v1::ListSolicitationRefusalsResponse> ComplianceManager::ListSoli
   }
   if (static_cast<int>(records.size()) > page.size) {
     const auto& last = resp.refusals(page.size - 1);
-    resp.set_next_page_token(PageToken(listing, RefusalKey(last.phone_number(), last.product())));
+    resp.set_next_page_token(PageToken(listing, RefusalKeyOf(last)));
   }
   return resp;
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "dialgrid/type/v1/call_purpose.pb.h"
 #include "services/common/core/errors.h"
 
 namespace dialgrid::compliance {
@@ -99,6 +100,12 @@ absl::CivilDay EasterSunday(int64_t y) {
   int month = static_cast<int>((h + l - 7 * m + 114) / 31);
   int dom = static_cast<int>((h + l - 7 * m + 114) % 31 + 1);
   return absl::CivilDay(y, month, dom);
+}
+
+bool AppliesToPurpose(const CallingHoursRule& rule, int purpose) {
+  if (rule.purposes.empty()) return true;
+  if (purpose == type::v1::CALL_PURPOSE_UNSPECIFIED) purpose = type::v1::CALL_PURPOSE_TELEMARKETING;
+  return std::find(rule.purposes.begin(), rule.purposes.end(), purpose) != rule.purposes.end();
 }
 
 bool InEffect(const CallingHoursRule& rule, absl::CivilDay day) {
@@ -232,6 +239,20 @@ absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::s
     }
     r.effective_from = from;
   }
+  if (cols.size() > 12 && cols[12] != "-" && cols[12] != "*" && !cols[12].empty()) {
+    for (absl::string_view p : absl::StrSplit(cols[12], ',')) {
+      type::v1::CallPurpose value;
+      if (!type::v1::CallPurpose_Parse(absl::StrCat("CALL_PURPOSE_", p), &value) ||
+          value == type::v1::CALL_PURPOSE_UNSPECIFIED) {
+        return InvalidField("calling_hours", "UNKNOWN_ENUM_VALUE",
+                            absl::StrCat(where, ": purpose \"", Truncated(p),
+                                         "\" is not a defined call purpose"));
+      }
+      if (std::find(r.purposes.begin(), r.purposes.end(), value) == r.purposes.end()) {
+        r.purposes.push_back(value);
+      }
+    }
+  }
   return r;
 }
 
@@ -251,9 +272,11 @@ absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_vie
 
 std::vector<const CallingHoursRule*> ApplicableRules(const std::vector<CallingHoursRule>& rules,
                                                      absl::string_view country,
-                                                     const std::vector<std::string>& regions) {
+                                                     const std::vector<std::string>& regions,
+                                                     int purpose) {
   std::vector<const CallingHoursRule*> out;
   for (const auto& r : rules) {
+    if (!AppliesToPurpose(r, purpose)) continue;
     bool match = r.jurisdiction == country;
     for (const auto& region : regions) {
       match = match || r.jurisdiction == absl::StrCat(country, "-", region);

@@ -40,7 +40,15 @@ struct CallingHoursRule {
   // Pennsylvania's Sunday ban from 2026-10-18); before it the rule allows
   // any time. Unset: always in effect.
   std::optional<absl::CivilDay> effective_from;
+  // The call purposes (dialgrid.type.v1.CallPurpose numbers) the rule
+  // applies to; empty: every purpose. E.g. Australia's research-call hours
+  // (AU-RESEARCH) apply to RESEARCH only, its telemarketing hours to the rest.
+  std::vector<int> purposes;
 };
+
+// Whether the rule applies to calls of `purpose` (UNSPECIFIED reads as
+// TELEMARKETING, as a dial's unset purpose does).
+bool AppliesToPurpose(const CallingHoursRule& rule, int purpose);
 
 // The holiday codes a rule may name besides "MM-DD" dates.
 inline constexpr const char* kComputedHolidays[] = {
@@ -52,7 +60,9 @@ absl::CivilDay EasterSunday(int64_t year);
 // Parses the preset table (services/compliance/data/calling_hours.tsv):
 // id, jurisdiction, seven day columns ("08:00-21:00", "-" for none,
 // several windows joined by ","), holidays (","-joined or "-"), source, and
-// optionally the day it takes effect ("YYYY-MM-DD", "-" or absent: always).
+// optionally the day it takes effect ("YYYY-MM-DD", "-" or absent: always)
+// and the purposes it applies to (","-joined CallPurpose names without
+// their prefix, "RESEARCH"; "*", "-" or absent: every purpose).
 // INVALID_ARGUMENT with the line for any malformed entry, including windows
 // that end before they start.
 absl::StatusOr<std::vector<CallingHoursRule>> ParseCallingHours(absl::string_view tsv);
@@ -66,9 +76,12 @@ absl::StatusOr<CallingHoursRule> ParseCallingHoursRule(const std::vector<absl::s
 // Rules that apply to a callee: the country-wide rules of `country` and the
 // regional rules of every region in `regions` (the contact's state and the
 // area code's presumed state: "strictest wins", so both apply).
+// Only rules for `purpose` (AppliesToPurpose; the default, UNSPECIFIED,
+// reads as TELEMARKETING).
 std::vector<const CallingHoursRule*> ApplicableRules(const std::vector<CallingHoursRule>& rules,
                                                      absl::string_view country,
-                                                     const std::vector<std::string>& regions);
+                                                     const std::vector<std::string>& regions,
+                                                     int purpose = 0);
 
 struct WindowDecision {
   bool allowed = false;

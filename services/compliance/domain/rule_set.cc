@@ -94,6 +94,7 @@ v1::CallingHoursRule PresetToProto(const CallingHoursRule& rule) {
     p.mutable_effective_date()->set_month(rule.effective_from->month());
     p.mutable_effective_date()->set_day(rule.effective_from->day());
   }
+  for (int purpose : rule.purposes) p.add_purposes(static_cast<type::v1::CallPurpose>(purpose));
   return p;
 }
 
@@ -149,6 +150,18 @@ absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> CompileRuleSet(
       effective = absl::FormatCivilTime(day);
     }
     cols.push_back(effective);
+    std::vector<std::string> purposes;
+    for (int k = 0; k < c.purposes_size(); ++k) {
+      const int p = c.purposes(k);
+      if (p == type::v1::CALL_PURPOSE_UNSPECIFIED || !type::v1::CallPurpose_IsValid(p)) {
+        return InvalidField(absl::StrCat(where, ".purposes[", k, "]"), "UNKNOWN_ENUM_VALUE",
+                            absl::StrCat("purpose ", p, " is not a defined call purpose"));
+      }
+      purposes.push_back(type::v1::CallPurpose_Name(static_cast<type::v1::CallPurpose>(p))
+                             .substr(sizeof("CALL_PURPOSE_") - 1));
+    }
+    std::string purpose_col = purposes.empty() ? "-" : absl::StrJoin(purposes, ",");
+    cols.push_back(purpose_col);
     auto rule = ParseCallingHoursRule(cols, where);
     if (!rule.ok()) return rule.status();
     if (!ids.insert(rule->id).second) {
@@ -191,6 +204,21 @@ absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> CompileRuleSet(
                                        "\" is loaded (ListRegistries lists them)"));
     }
     out->registries.push_back(id);
+  }
+
+  out->always_announce_recording = rs.always_announce_recording();
+  if (rs.recording_party_jurisdictions_size() > kMaxRecordingParties) {
+    return InvalidField("rule_set.recording_party_jurisdictions", "TOO_MANY_JURISDICTIONS",
+                        absl::StrCat("at most ", kMaxRecordingParties, " jurisdictions"));
+  }
+  for (int i = 0; i < rs.recording_party_jurisdictions_size(); ++i) {
+    const std::string& j = rs.recording_party_jurisdictions(i);
+    if (!ValidJurisdiction(j)) {
+      return InvalidField(absl::StrCat("rule_set.recording_party_jurisdictions[", i, "]"),
+                          "MALFORMED_JURISDICTION",
+                          "a country (\"US\") or country-region (\"US-CA\")");
+    }
+    out->recording_parties.push_back(j);
   }
   return std::shared_ptr<const CompiledRuleSet>(std::move(out));
 }

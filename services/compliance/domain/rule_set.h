@@ -28,6 +28,10 @@ struct CompiledRuleSet {
   bool require_consent_for_automated_wireless = false;
   bool unknown_line_type_is_wireless = true;
   std::vector<std::string> registries;
+  // Recording consent (recording_consent.h): always announce, and where the
+  // tenant's own parties may be ("US-CA").
+  bool always_announce_recording = false;
+  std::vector<std::string> recording_parties;
   // The longest cap window (how long attempt records must be kept).
   absl::Duration longest_window = absl::ZeroDuration();
 };
@@ -36,6 +40,7 @@ struct CompiledRuleSet {
 inline constexpr int kMaxCaps = 10;
 inline constexpr int kMaxCustomRules = 100;
 inline constexpr int kMaxRegistries = 10;
+inline constexpr int kMaxRecordingParties = 10;
 // The longest cap window a rule set may have. Attempt history is kept this
 // long whatever the current caps, so a cap added later counts earlier dials.
 inline constexpr absl::Duration kMaxCapWindow = absl::Hours(24 * 90);

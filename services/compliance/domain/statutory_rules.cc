@@ -282,6 +282,35 @@ absl::StatusOr<std::vector<EbrRule>> ParseEbrRules(absl::string_view tsv) {
   return out;
 }
 
+absl::StatusOr<std::vector<RegistryConsentRule>> ParseRegistryConsentRules(absl::string_view tsv) {
+  std::vector<RegistryConsentRule> out;
+  for (const auto& [line, c] : Rows(tsv)) {
+    if (c.size() != 4) return Bad("registry_consent_rules", line, "expected 4 columns");
+    RegistryConsentRule r;
+    r.id = std::string(c[0]);
+    r.registry_rule = std::string(c[1]);
+    if (c[2] == "EXPRESS") {
+      r.need = ConsentLevel::kExpress;
+    } else if (c[2] == "WRITTEN") {
+      r.need = ConsentLevel::kWritten;
+    } else {
+      return Bad("registry_consent_rules", line, "consent: EXPRESS or WRITTEN");
+    }
+    r.source = std::string(c[3]);
+    if (r.id.empty() || r.registry_rule.empty() || r.source.empty()) {
+      return Bad("registry_consent_rules", line, "id, registry rule and source");
+    }
+    for (const RegistryConsentRule& o : out) {
+      if (o.id == r.id) return Bad("registry_consent_rules", line, "duplicate id");
+      if (o.registry_rule == r.registry_rule) {
+        return Bad("registry_consent_rules", line, "one row per registry rule");
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<HoursWaiver>> ParseHoursWaivers(absl::string_view tsv) {
   std::vector<HoursWaiver> out;
   for (const auto& [line, c] : Rows(tsv)) {
@@ -325,6 +354,21 @@ absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir) {
     }
   }
   rules.ebr = *std::move(e);
+  auto registry_consent = ReadFileToString(dir + "/registry_consent_rules.tsv");
+  if (!registry_consent.ok()) return registry_consent.status();
+  auto rc = ParseRegistryConsentRules(*registry_consent);
+  if (!rc.ok()) return rc.status();
+  for (const RegistryConsentRule& r : *rc) {
+    bool known = false;
+    for (const RegistryRule& rr : rules.registries) known = known || rr.id == r.registry_rule;
+    if (!known) {
+      return InvalidField("registry_consent_rules", "MALFORMED_RULE",
+                          absl::StrCat("registry_consent_rules row ", r.id,
+                                       " names registry rule \"", r.registry_rule,
+                                       "\", not in registry_rules.tsv"));
+    }
+  }
+  rules.registry_consent = *std::move(rc);
   auto waivers = ReadFileToString(dir + "/hours_waivers.tsv");
   if (!waivers.ok()) return waivers.status();
   auto w = ParseHoursWaivers(*waivers);
@@ -345,6 +389,11 @@ absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir) {
   rules.consent = *std::move(c);
   rules.caps = *std::move(k);
   rules.lockouts = *std::move(l);
+  auto recording = ReadFileToString(dir + "/recording_consent.tsv");
+  if (!recording.ok()) return recording.status();
+  auto rec = ParseRecordingRules(*recording);
+  if (!rec.ok()) return rec.status();
+  rules.recording = *std::move(rec);
   return rules;
 }
 

@@ -16,6 +16,7 @@
 #include "dialgrid/compliance/v1/compliance.pb.h"
 #include "dialgrid/type/v1/dialing_mode.pb.h"
 #include "services/compliance/domain/attempt_caps.h"
+#include "services/compliance/domain/recording_consent.h"
 
 namespace dialgrid::compliance {
 
@@ -106,6 +107,19 @@ struct EbrRule {
   std::string source;
 };
 
+// A consent exemption from a registry (rule doc 2.3, 2.4): a listing of the
+// registry whose rules row is `registry_rule` does not bind a telemarketing
+// dial when the tenant holds a valid consent record of the number (granted
+// at or before the dial, not expired, not revoked) of at least `need`
+// (UK TPS: the subscriber told the caller they do not object; Canada's
+// DNCL: express consent).
+struct RegistryConsentRule {
+  std::string id;             // "GB-TPS-CONSENT"
+  std::string registry_rule;  // a row of registry_rules.tsv, "GB-TPS"
+  ConsentLevel need = ConsentLevel::kExpress;
+  std::string source;
+};
+
 // A calling-hour rule that a separate consent waives (Korea, Art. 50(3):
 // 21:00-08:00 only with separate prior consent): a dial the rule alone
 // refuses is allowed when the number's valid consent record carries `scope`.
@@ -119,10 +133,15 @@ struct HoursWaiver {
 struct StatutoryRules {
   std::vector<RegistryRule> registries;
   std::vector<EbrRule> ebr;
+  std::vector<RegistryConsentRule> registry_consent;
   std::vector<HoursWaiver> waivers;
   std::vector<ConsentRule> consent;
   std::vector<StatutoryCap> caps;
   std::vector<Lockout> lockouts;
+  // Call-recording consent by jurisdiction (recording_consent.tsv). Empty:
+  // every callee's recording law is unknown, so every decision asks for the
+  // announcement (fail safe).
+  std::vector<RecordingRule> recording;
 };
 
 // Table formats (tab-separated, '#' comments):
@@ -147,8 +166,12 @@ absl::StatusOr<std::vector<Lockout>> ParseLockouts(absl::string_view tsv);
 absl::StatusOr<std::vector<RegistryRule>> ParseRegistryRules(absl::string_view tsv);
 absl::StatusOr<std::vector<EbrRule>> ParseEbrRules(absl::string_view tsv);
 absl::StatusOr<std::vector<HoursWaiver>> ParseHoursWaivers(absl::string_view tsv);
-// The six tables from a directory (an EBR row naming a registry rule the
-// registry table lacks is INVALID_ARGUMENT).
+//   registry_consent_rules.tsv: id, registry rule (a registry_rules.tsv id,
+//     one row each), consent (EXPRESS | WRITTEN), source
+absl::StatusOr<std::vector<RegistryConsentRule>> ParseRegistryConsentRules(absl::string_view tsv);
+// The eight tables from a directory (recording_consent.tsv too,
+// recording_consent.h) (an EBR row naming a registry rule the
+// registry table lacks is INVALID_ARGUMENT, so is a registry consent row).
 absl::StatusOr<StatutoryRules> LoadStatutoryRules(const std::string& dir);
 
 // What the consent rows ask of a dial: the strongest level any applicable

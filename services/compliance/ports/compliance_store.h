@@ -60,7 +60,8 @@ struct DialCheck {
   std::vector<DayLockoutStep> conversation_steps;
   std::string conversation_rule;
   // Registry listings that bind the dial but that an established business
-  // relationship may lift (the registry's rules have EBR rows): each is
+  // relationship or a consent may lift (the registry's rules have EBR or
+  // consent rows): each is
   // refused DNC_REGISTRY unless the number has a relationship of a kind
   // with a window whose date d has min_day <= d <= max_day (days since
   // 1970-01-01, relationships.h; min_day -1: no window of that kind) and
@@ -70,6 +71,11 @@ struct DialCheck {
     std::string transaction_rule, inquiry_rule;  // EBR row ids ("" none)
     int64_t transaction_min_day = -1, inquiry_min_day = -1;
     int64_t max_day = 0;  // the callee's earliest local date of the dial
+    // A consent exemption (RegistryConsentRule): lifted, when no
+    // relationship does, by the number's consent record valid at `time`
+    // of at least `consent_level` (ConsentLevel; "" rule: none).
+    std::string consent_rule;
+    int consent_level = 0;
   };
   std::vector<LiftableListing> liftable_listings;
   // Calling-hour reasons that a separate consent waives (HoursWaiver): the
@@ -113,9 +119,14 @@ inline constexpr char kDenyRegistry[] = "DNC_REGISTRY";
 inline constexpr char kDenyRefused[] = "SOLICITATION_REFUSED";
 
 // The store's keys of a relationship and of a refusal: "<e164>|T" / "<e164>|I"
-// and "<e164>|<product>" ("" product: every product). They sort by number.
+// and "<e164>|<product>" ("" product: every product); a person's refusal
+// "c:<contact name>|<product>" (after every number: "+" < "c"). They sort
+// by number, then by contact.
 std::string RelationshipKey(const std::string& number, v1::RelationshipKind kind);
 std::string RefusalKey(const std::string& number, const std::string& product);
+std::string ContactRefusalKey(const std::string& contact, const std::string& product);
+// The key of a stored refusal: its contact's when it has one, else its number's.
+std::string RefusalKeyOf(const v1::SolicitationRefusal& refusal);
 
 // When a call is a telephone conversation about its debt (Reg F), and at
 // what time: an ANSWERED_CONNECTED call with a debt, at its end (a call

@@ -176,7 +176,18 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
       not_before = std::max(not_before, until);
     }
   }
-  // Registry listings an established business relationship may lift.
+  // Registry listings an established business relationship or a consent
+  // may lift.
+  auto consent_valid = [&](int level) {
+    auto it = t.consents.find(c.number);
+    return it != t.consents.end() &&
+           TimeUtil::TimestampToMilliseconds(it->second.grant_time()) <= now &&
+           (!it->second.has_expire_time() ||
+            TimeUtil::TimestampToMilliseconds(it->second.expire_time()) > now) &&
+           (!it->second.has_revoke_time() ||
+            TimeUtil::TimestampToMilliseconds(it->second.revoke_time()) > now) &&
+           static_cast<int>(LevelOf(it->second.type())) >= level;
+  };
   for (const DialCheck::LiftableListing& l : c.liftable_listings) {
     auto end = t.dnc_requests.find(c.number);
     auto counts = [&](v1::RelationshipKind kind, const std::string& rule, int64_t min) {
@@ -192,6 +203,8 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
       d.add_exemptions(absl::StrCat(l.registry, ":", l.transaction_rule));
     } else if (counts(v1::RELATIONSHIP_KIND_INQUIRY, l.inquiry_rule, l.inquiry_min_day)) {
       d.add_exemptions(absl::StrCat(l.registry, ":", l.inquiry_rule));
+    } else if (!l.consent_rule.empty() && consent_valid(l.consent_level)) {
+      d.add_exemptions(absl::StrCat(l.registry, ":", l.consent_rule));
     } else {
       Deny(d, kDenyRegistry, l.registry, "");
       never = true;
@@ -225,7 +238,11 @@ absl::StatusOr<CheckOutcome> FakeComplianceStore::CheckDial(const DialCheck& c) 
   if (!c.refusal_rule.empty()) {
     int64_t at = -1;
     for (const auto& [key, r] : t.refusals) {
-      if (r.phone_number() != c.number) continue;
+      // The number's refusals; a person's when the dial names that contact.
+      if (r.contact().empty() ? r.phone_number() != c.number
+                              : c.contact.empty() || r.contact() != c.contact) {
+        continue;
+      }
       if (!c.product.empty() && !r.product().empty() && r.product() != c.product) continue;
       const int64_t ms = TimeUtil::TimestampToMilliseconds(r.refuse_time());
       if (ms <= now && (at < 0 || ms < at)) at = ms;
@@ -413,7 +430,7 @@ absl::StatusOr<v1::SolicitationRefusal> FakeComplianceStore::PutRefusal(
     first.ParseFromString(**prev);
     return first;
   }
-  const std::string k = RefusalKey(r.phone_number(), r.product());
+  const std::string k = RefusalKeyOf(r);
   auto it = t.refusals.find(k);
   if (it != t.refusals.end() && TimeUtil::TimestampToMilliseconds(it->second.refuse_time()) <=
                                     TimeUtil::TimestampToMilliseconds(r.refuse_time())) {

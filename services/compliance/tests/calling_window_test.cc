@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "dialgrid/type/v1/call_purpose.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 
@@ -225,6 +226,72 @@ TEST_F(CallingWindowTest, AustraliaSkipsSundaysAndTheEasterDays) {
   EXPECT_TRUE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2027, 3, 25, 12, 0)).allowed);
   // Anzac Day 2026 (Saturday 25 April).
   EXPECT_FALSE(CheckCallingWindow(syd, au, At("Australia/Sydney", 2026, 4, 25, 12, 0)).allowed);
+}
+
+// Rule doc 2.5: "Research calls: weekdays 9 am-8:30 pm; Sat and Sun 9 am-5
+// pm" (AU-RESEARCH, purpose RESEARCH only); the telemarketing hours
+// (AU-DNCR) apply to every other purpose. National public holidays bind
+// research calls too (restrictive reading, see calling_hours.tsv).
+TEST_F(CallingWindowTest, AustraliaResearchCallsHaveTheirOwnHours) {
+  constexpr int kResearch = type::v1::CALL_PURPOSE_RESEARCH;
+  std::vector<absl::TimeZone> syd = {Zone("Australia/Sydney")};
+  auto research = ApplicableRules(*rules_, "AU", {}, kResearch);
+  ASSERT_EQ(research.size(), 1u);
+  EXPECT_EQ(research[0]->id, "AU-RESEARCH");
+  for (int purpose : {0, 1, 2, 3}) {
+    auto others = ApplicableRules(*rules_, "AU", {}, purpose);
+    ASSERT_EQ(others.size(), 1u) << purpose;
+    EXPECT_EQ(others[0]->id, "AU-DNCR") << purpose;
+  }
+  // Every rule without purposes applies to research calls as well.
+  EXPECT_EQ(ApplicableRules(*rules_, "US", {}, kResearch).size(), 1u);
+  // Wednesday 14 January 2026: 09:00 opens, 20:29 is in, 20:30 is out (a
+  // telemarketing call is already out at 20:00).
+  EXPECT_FALSE(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 14, 8, 59)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 14, 9, 0)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 14, 20, 29)).allowed);
+  auto late = CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 14, 20, 30));
+  EXPECT_EQ(late.reasons, std::vector<std::string>{"OUTSIDE_CALLING_HOURS:AU-RESEARCH@Australia/Sydney"});
+  EXPECT_EQ(late.next_allowed, At("Australia/Sydney", 2026, 1, 15, 9, 0));
+  auto tm = For("AU", {});
+  EXPECT_FALSE(CheckCallingWindow(syd, tm, At("Australia/Sydney", 2026, 1, 14, 20, 0)).allowed);
+  // Sunday 18 January: research 09:00-17:00; telemarketing banned all day.
+  EXPECT_TRUE(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 18, 9, 0)).allowed);
+  EXPECT_TRUE(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 18, 16, 59)).allowed);
+  auto sunday_late = CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 18, 17, 0));
+  EXPECT_FALSE(sunday_late.allowed);
+  EXPECT_EQ(sunday_late.next_allowed, At("Australia/Sydney", 2026, 1, 19, 9, 0));
+  EXPECT_EQ(CheckCallingWindow(syd, tm, At("Australia/Sydney", 2026, 1, 18, 12, 0)).reasons,
+            std::vector<std::string>{"DAY_BANNED:AU-DNCR@Australia/Sydney"});
+  // Saturday 17 January 17:00: the next research window is Sunday 09:00,
+  // the next telemarketing one Monday 09:00.
+  EXPECT_EQ(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 1, 17, 17, 0)).next_allowed,
+            At("Australia/Sydney", 2026, 1, 18, 9, 0));
+  EXPECT_EQ(CheckCallingWindow(syd, tm, At("Australia/Sydney", 2026, 1, 17, 17, 0)).next_allowed,
+            At("Australia/Sydney", 2026, 1, 19, 9, 0));
+  // Good Friday 2026 (3 April): a holiday for research calls too.
+  EXPECT_EQ(CheckCallingWindow(syd, research, At("Australia/Sydney", 2026, 4, 3, 12, 0)).reasons,
+            std::vector<std::string>{"HOLIDAY:AU-RESEARCH@Australia/Sydney"});
+}
+
+TEST(CallingHoursPurposes, ColumnParsedAndUnknownPurposesRefused) {
+  const std::string days = "\t09:00-17:00\t-\t-\t-\t-\t-\t-\t-\tsrc\t-\t";
+  auto ok = ParseCallingHours("X\tAU" + days + "RESEARCH,INFORMATIONAL\n");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ((*ok)[0].purposes, (std::vector<int>{type::v1::CALL_PURPOSE_RESEARCH,
+                                                 type::v1::CALL_PURPOSE_INFORMATIONAL}));
+  auto all = ParseCallingHours("X\tAU" + days + "*\n");
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE((*all)[0].purposes.empty());
+  EXPECT_TRUE(AppliesToPurpose((*all)[0], type::v1::CALL_PURPOSE_RESEARCH));
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tAU" + days + "SURVEY\n").status()), "UNKNOWN_ENUM_VALUE");
+  EXPECT_EQ(ReasonOf(ParseCallingHours("X\tAU" + days + "UNSPECIFIED\n").status()),
+            "UNKNOWN_ENUM_VALUE");
+  // Unset reads as telemarketing.
+  auto tm = ParseCallingHours("X\tAU" + days + "TELEMARKETING\n");
+  ASSERT_TRUE(tm.ok());
+  EXPECT_TRUE(AppliesToPurpose((*tm)[0], type::v1::CALL_PURPOSE_UNSPECIFIED));
+  EXPECT_FALSE(AppliesToPurpose((*tm)[0], type::v1::CALL_PURPOSE_RESEARCH));
 }
 
 // Pennsylvania's Sunday ban from 2026-10-18 (rule doc: [S-weak, unverified];

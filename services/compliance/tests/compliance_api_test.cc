@@ -495,13 +495,24 @@ TEST_F(ComplianceApiTest, RelationshipsNightConsentAndRefusals) {
   refuse.mutable_refusal()->set_product("plan a");
   st = stub->RecordSolicitationRefusal(Ctx(admin_c).get(), refuse, &refusal);
   EXPECT_EQ(Reason(st), "INVALID_PRODUCT");
+  // A person's refusal: a contact of the tenant, not of another one.
+  refuse.mutable_refusal()->set_product("plan-a");
+  refuse.mutable_refusal()->clear_phone_number();
+  refuse.mutable_refusal()->set_contact("tenants/api-c/contactLists/l/contacts/c1");
+  ASSERT_TRUE(stub->RecordSolicitationRefusal(Ctx(agent_c).get(), refuse, &refusal).ok());
+  EXPECT_EQ(refusal.name(), "tenants/api-c/solicitationRefusals/contact-l.c1.plan-a");
+  refuse.mutable_refusal()->set_contact("tenants/api-b/contactLists/l/contacts/c1");
+  st = stub->RecordSolicitationRefusal(Ctx(admin_c).get(), refuse, &refusal);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(Reason(st), "TENANT_MISMATCH");
   v1::ListSolicitationRefusalsRequest refusals;
   refusals.set_parent("tenants/api-c");
   v1::ListSolicitationRefusalsResponse listed_refusals;
   ASSERT_TRUE(
       stub->ListSolicitationRefusals(Ctx(admin_c).get(), refusals, &listed_refusals).ok());
-  ASSERT_EQ(listed_refusals.refusals_size(), 1);
+  ASSERT_EQ(listed_refusals.refusals_size(), 2);
   EXPECT_EQ(listed_refusals.refusals(0).product(), "plan-a");
+  EXPECT_EQ(listed_refusals.refusals(1).contact(), "tenants/api-c/contactLists/l/contacts/c1");
 }
 
 }  // namespace

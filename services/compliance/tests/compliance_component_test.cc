@@ -2077,5 +2077,204 @@ TEST_F(RelationshipComponentTest, JapanRefusalRecordRefusesReSolicitation) {
   EXPECT_TRUE(ScrubAt("+12122010601", clock_.Now(), "x").allowed());
 }
 
+// Japan Art. 17, a person's refusal ("once a person indicates they will not
+// contract"), through put_refusal.lua and check_dial.lua: a refusal recorded
+// for a contact refuses every number dialed for that contact, for that
+// product (every product when it names none), stored with its event; other
+// contacts on the number and dials naming no contact are not refused by it.
+TEST_F(RelationshipComponentTest, JapanRefusalOfAPersonCoversAllTheirNumbers) {
+  const std::string home = "+81312345678", mobile = "+819012345678";
+  const std::string contact = "tenants/" + tenant_ + "/contactLists/l/contacts/c1";
+  const std::string other = "tenants/" + tenant_ + "/contactLists/l/contacts/c2";
+  auto scrub = [&](const std::string& number, const std::string& who, absl::Time at,
+                   const std::string& product) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(campaign_);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    auto* e = req.add_entries();
+    e->set_phone_number(number);
+    e->set_contact(who);
+    e->set_product(product);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->results_size() != 1) return v1::DialDecision();
+    EXPECT_EQ(r->results(0).error(), "");
+    return r->results(0).decision();
+  };
+  const absl::Time at = clock_.Now() - absl::Hours(2);
+  auto outbox_len = [&] {
+    return client_->Command({"LLEN", absl::StrCat("{t:", tenant_, "}:outbox:compliance")})->integer;
+  };
+  const auto events_before = outbox_len();
+  v1::RecordSolicitationRefusalRequest req;
+  req.set_parent("tenants/" + tenant_);
+  req.set_request_id("refuse-person-1");
+  req.mutable_refusal()->set_contact(contact);
+  req.mutable_refusal()->set_product("fiber-plan");
+  *req.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+  auto r = manager_->RecordSolicitationRefusal(Actor{"agent", false}, req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->contact(), contact);
+  EXPECT_EQ(outbox_len(), events_before + 1);
+  // A retry under the request id: the same record, no second event.
+  auto retry = manager_->RecordSolicitationRefusal(Actor{"agent", false}, req);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->name(), r->name());
+  EXPECT_EQ(outbox_len(), events_before + 1);
+  req.clear_request_id();
+  for (const std::string& n : {home, mobile}) {
+    EXPECT_TRUE(scrub(n, contact, at - absl::Milliseconds(1), "fiber-plan").allowed()) << n;
+    EXPECT_EQ(Codes(scrub(n, contact, at, "fiber-plan")),
+              std::vector<std::string>{"SOLICITATION_REFUSED:JP-SCTA-ART17-REFUSAL"})
+        << n;
+    EXPECT_FALSE(scrub(n, contact, at, "").allowed()) << n;  // no product named: restrictive
+    EXPECT_TRUE(scrub(n, contact, at, "mobile-plan").allowed()) << n;
+  }
+  EXPECT_TRUE(scrub(mobile, other, at, "fiber-plan").allowed());
+  EXPECT_TRUE(scrub(mobile, "", at, "fiber-plan").allowed());
+  // A later refusal of the same person and product keeps the earlier one.
+  *req.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  auto again = manager_->RecordSolicitationRefusal(Actor{"agent", false}, req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(FromUnixMillisForTest(again->refuse_time()), at);
+  // Every product.
+  req.mutable_refusal()->set_product("");
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, req).ok());
+  EXPECT_FALSE(scrub(mobile, contact, clock_.Now(), "mobile-plan").allowed());
+  EXPECT_TRUE(scrub(mobile, other, clock_.Now(), "mobile-plan").allowed());
+  // The number's own refusal is kept apart and still binds everyone on it.
+  v1::RecordSolicitationRefusalRequest by_number = req;
+  by_number.mutable_refusal()->clear_contact();
+  by_number.mutable_refusal()->set_phone_number(home);
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, by_number).ok());
+  EXPECT_FALSE(scrub(home, other, clock_.Now(), "mobile-plan").allowed());
+  EXPECT_TRUE(scrub(mobile, other, clock_.Now(), "mobile-plan").allowed());
+  v1::ListSolicitationRefusalsRequest list;
+  list.set_parent("tenants/" + tenant_);
+  list.set_page_size(2);
+  auto page = manager_->ListSolicitationRefusals(list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->refusals_size(), 2);
+  EXPECT_EQ(page->refusals(0).phone_number(), home);
+  EXPECT_EQ(page->refusals(1).contact(), contact);
+  list.set_page_token(page->next_page_token());
+  page = manager_->ListSolicitationRefusals(list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->refusals_size(), 1);
+  EXPECT_EQ(page->refusals(0).product(), "fiber-plan");
+}
+
+// Consent lifting a registry listing (registry_consent_rules.tsv): UK TPS
+// ("unless the subscriber has told you they don't object") and Canada's
+// DNCL ("express consent"), through check_dial.lua. The consent record is
+// valid from its grant until its expiry (exclusive); it never lifts the
+// tenant's own list; research calls are not bound by registries at all.
+class RegistryConsentComponentTest : public StatutoryComponentTest {
+ protected:
+  void SetUp() override {
+    StatutoryComponentTest::SetUp();
+    const std::string tps = *dir_ + "/gb-tps.dncidx";
+    DncIndexBuilder gb(NumberPlan::kE164);
+    ASSERT_TRUE(gb.Add(442079460000).ok());
+    auto gb_index = gb.Build();
+    ASSERT_TRUE(gb_index.ok());
+    ASSERT_TRUE(gb_index->WriteTo(tps).ok());
+    ASSERT_TRUE(WriteRegistryManifest(tps, *gb_index, absl::CivilDay(2026, 1, 1), 365, "GB-TPS").ok());
+    const std::string dncl = *dir_ + "/ca-dncl.dncidx";
+    DncIndexBuilder ca;
+    ASSERT_TRUE(ca.Add(4162010123).ok());
+    auto ca_index = ca.Build();
+    ASSERT_TRUE(ca_index.ok());
+    ASSERT_TRUE(ca_index->WriteTo(dncl).ok());
+    ASSERT_TRUE(WriteRegistryManifest(dncl, *ca_index, absl::CivilDay(2026, 1, 1), 365, "CA-DNCL").ok());
+    auto statutory = LoadStatutoryRules(DIALGRID_COMPLIANCE_DATA_DIR);
+    ASSERT_TRUE(statutory.ok()) << statutory.status();
+    auto regs = LoadRegistries({"gb-tps:dnc:" + tps, "ca-dncl:dnc:" + dncl});
+    ASSERT_TRUE(regs.ok()) << regs.status();
+    ASSERT_TRUE(ApplyRegistryRules(statutory->registries, *regs).ok());
+    ComplianceOptions options;
+    options.statutory = *std::move(statutory);
+    manager_ = std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs),
+                                                   clock_, options);
+    SetRules([](v1::RuleSet& rs) {
+      rs.add_do_not_call_registries("gb-tps");
+      rs.add_do_not_call_registries("ca-dncl");
+    });
+  }
+
+  // A consent granted at `grant`, lapsing at `expire` (InfiniteFuture: never).
+  void ConsentAt(const std::string& number, absl::Time grant, absl::Time expire) {
+    v1::RecordConsentRequest rec;
+    rec.set_parent("tenants/" + tenant_);
+    rec.mutable_consent()->set_phone_number(number);
+    rec.mutable_consent()->set_type(v1::CONSENT_TYPE_PRIOR_EXPRESS);
+    *rec.mutable_consent()->mutable_grant_time() =
+        TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(grant));
+    if (expire != absl::InfiniteFuture()) {
+      *rec.mutable_consent()->mutable_expire_time() =
+          TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(expire));
+    }
+    auto c = manager_->RecordConsent(Actor{"crm", false}, rec);
+    ASSERT_TRUE(c.ok()) << c.status();
+  }
+
+  v1::DialDecision ScrubAt(const std::string& number, absl::Time at,
+                           type::v1::CallPurpose purpose = type::v1::CALL_PURPOSE_TELEMARKETING) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(campaign_);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    req.set_purpose(purpose);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(number);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok() || r->results_size() != 1) return v1::DialDecision();
+    EXPECT_EQ(r->results(0).error(), "");
+    return r->results(0).decision();
+  }
+
+  static std::vector<std::string> Exemptions(const v1::DialDecision& d) {
+    return std::vector<std::string>(d.exemptions().begin(), d.exemptions().end());
+  }
+};
+
+TEST_F(RegistryConsentComponentTest, ConsentLiftsTpsAndDnclListings) {
+  const std::string gb = "+442079460000";  // London, on the TPS
+  const std::string ca = "+14162010123";   // Toronto, on the DNCL
+  // Monday 2026-01-05 15:00 UTC: 15:00 in London, 10:00 in Toronto.
+  const absl::Time now = clock_.Now();
+  EXPECT_EQ(Codes(ScrubAt(gb, now)), std::vector<std::string>{"DNC_REGISTRY:gb-tps"});
+  EXPECT_EQ(Codes(ScrubAt(ca, now)), std::vector<std::string>{"DNC_REGISTRY:ca-dncl"});
+  // Research calls: registries restrict telemarketing only.
+  EXPECT_TRUE(ScrubAt(gb, now, type::v1::CALL_PURPOSE_RESEARCH).allowed());
+  // A consent given at 12:00, lapsing the next day at 12:00.
+  const absl::Time grant = now - absl::Hours(3);
+  ConsentAt(gb, grant, grant + absl::Hours(24));
+  EXPECT_EQ(Codes(ScrubAt(gb, grant - absl::Milliseconds(1))),
+            std::vector<std::string>{"DNC_REGISTRY:gb-tps"});
+  const v1::DialDecision lifted = ScrubAt(gb, grant);
+  EXPECT_TRUE(lifted.allowed()) << lifted.DebugString();
+  EXPECT_EQ(Exemptions(lifted), std::vector<std::string>{"gb-tps:GB-TPS-CONSENT"});
+  EXPECT_TRUE(ScrubAt(gb, grant + absl::Hours(24) - absl::Milliseconds(1)).allowed());
+  EXPECT_EQ(Codes(ScrubAt(gb, grant + absl::Hours(24))),
+            std::vector<std::string>{"DNC_REGISTRY:gb-tps"});
+  // Canada: express consent lifts the DNCL listing; CheckDial is audited
+  // with the exemption.
+  ConsentAt(ca, now - absl::Hours(1), absl::InfiniteFuture());
+  auto d = Dial(ca, type::v1::DIALING_MODE_PREVIEW, type::v1::CALL_PURPOSE_TELEMARKETING);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->allowed()) << d->DebugString();
+  EXPECT_EQ(Exemptions(*d), std::vector<std::string>{"ca-dncl:CA-DNCL-EXPRESS-CONSENT"});
+  // Consent never lifts the tenant's own do-not-call list.
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/" + tenant_);
+  add.add_phone_numbers(ca);
+  ASSERT_TRUE(manager_->AddDoNotCall(Actor{"agent", false}, add).ok());
+  EXPECT_EQ(Codes(ScrubAt(ca, now)), std::vector<std::string>{"DNC_TENANT:tenant"});
+}
+
 }  // namespace
 }  // namespace dialgrid::compliance

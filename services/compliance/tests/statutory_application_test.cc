@@ -664,5 +664,274 @@ TEST_F(StatutoryApplicationTest, KoreaNightConsentAndJapanRefusal) {
   EXPECT_EQ(ReasonOf(manager_->CheckDial(Actor{"dialer", false}, bad).status()), "INVALID_PRODUCT");
 }
 
+// Rule doc 2.7, Art. 17: "once a person indicates they will not contract,
+// the business must not solicit that contract again". A refusal recorded
+// for a contact binds the person: every number dialed for that contact, from
+// the refusal's instant on, for that product (every product when it names
+// none; a dial naming no product is refused by any). It does not bind
+// another contact on the same number, nor a dial that names no contact; the
+// number's own refusal keeps its behaviour.
+TEST_F(StatutoryApplicationTest, JapanRefusalOfAPersonCoversAllTheirNumbers) {
+  const std::string home = "+81312345678", mobile = "+819012345678";
+  const std::string other = "tenants/acme/contactLists/l/contacts/c2";
+  auto scrub = [&](const std::string& number, const std::string& contact, absl::Time at,
+                   const std::string& product) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(kCampaign);
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    auto* e = req.add_entries();
+    e->set_phone_number(number);
+    e->set_contact(contact);
+    e->set_product(product);
+    auto r = manager_->ScrubNumbers(Actor{"crm", false}, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->results(0).decision() : v1::DialDecision();
+  };
+  const absl::Time at = clock_.Now() - absl::Hours(1);
+  v1::RecordSolicitationRefusalRequest refuse;
+  refuse.set_parent("tenants/acme");
+  refuse.mutable_refusal()->set_contact(kContact);
+  refuse.mutable_refusal()->set_product("plan-a");
+  *refuse.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+  auto recorded = manager_->RecordSolicitationRefusal(Actor{"agent", false}, refuse);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->name(), "tenants/acme/solicitationRefusals/contact-l.c1.plan-a");
+  EXPECT_EQ(recorded->contact(), kContact);
+  EXPECT_EQ(recorded->phone_number(), "");
+  // Heard on the home line; the mobile is refused too, from the refusal's
+  // instant (1 ms before: allowed), for that product and for a dial naming none.
+  for (const std::string& n : {home, mobile}) {
+    EXPECT_TRUE(scrub(n, kContact, at - absl::Milliseconds(1), "plan-a").allowed()) << n;
+    EXPECT_EQ(Codes(scrub(n, kContact, at, "plan-a")),
+              std::vector<std::string>{"SOLICITATION_REFUSED"}) << n;
+    EXPECT_FALSE(scrub(n, kContact, at, "").allowed()) << n;
+    EXPECT_TRUE(scrub(n, kContact, at, "plan-b").allowed()) << n;
+  }
+  // Someone else on the same number, or a dial naming no contact: not this person.
+  EXPECT_TRUE(scrub(mobile, other, at, "plan-a").allowed());
+  EXPECT_TRUE(scrub(mobile, "", at, "plan-a").allowed());
+  // CheckDial as well, by the contact it carries.
+  v1::CheckDialRequest check;
+  check.set_campaign(kCampaign);
+  check.set_contact(kContact);
+  check.set_phone_number(mobile);
+  check.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  check.set_product("plan-a");
+  auto checked = manager_->CheckDial(Actor{"dialer", false}, check);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(Codes(*checked), std::vector<std::string>{"SOLICITATION_REFUSED"});
+  check.set_product("plan-b");
+  checked = manager_->CheckDial(Actor{"dialer", false}, check);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_TRUE(checked->allowed()) << checked->DebugString();
+  // A later refusal of the same person and product keeps the earlier one.
+  *refuse.mutable_refusal()->mutable_refuse_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  auto again = manager_->RecordSolicitationRefusal(Actor{"agent", false}, refuse);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(again->refuse_time()), absl::ToUnixMillis(at));
+  // A person's refusal of every product refuses every product on every number.
+  refuse.mutable_refusal()->set_product("");
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, refuse).ok());
+  EXPECT_FALSE(scrub(mobile, kContact, clock_.Now(), "plan-b").allowed());
+  EXPECT_TRUE(scrub(mobile, other, clock_.Now(), "plan-b").allowed());
+  // The number's own refusal still binds whoever is dialed on it.
+  v1::RecordSolicitationRefusalRequest by_number = refuse;
+  by_number.mutable_refusal()->clear_contact();
+  by_number.mutable_refusal()->set_phone_number(home);
+  ASSERT_TRUE(manager_->RecordSolicitationRefusal(Actor{"agent", false}, by_number).ok());
+  EXPECT_FALSE(scrub(home, other, clock_.Now(), "plan-b").allowed());
+  EXPECT_FALSE(scrub(home, "", clock_.Now(), "plan-b").allowed());
+  // Listed: numbers first, then people; paged across the two kinds.
+  v1::ListSolicitationRefusalsRequest list;
+  list.set_parent("tenants/acme");
+  list.set_page_size(2);
+  auto page = manager_->ListSolicitationRefusals(list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->refusals_size(), 2);
+  EXPECT_EQ(page->refusals(0).phone_number(), home);
+  EXPECT_EQ(page->refusals(1).contact(), kContact);
+  EXPECT_EQ(page->refusals(1).product(), "");
+  list.set_page_token(page->next_page_token());
+  page = manager_->ListSolicitationRefusals(list);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->refusals_size(), 1);
+  EXPECT_EQ(page->refusals(0).product(), "plan-a");
+  EXPECT_EQ(page->next_page_token(), "");
+  // Bad input: another tenant's contact, both targets, neither, a bad name.
+  v1::RecordSolicitationRefusalRequest bad = refuse;
+  bad.mutable_refusal()->set_contact("tenants/other/contactLists/l/contacts/c1");
+  auto st = manager_->RecordSolicitationRefusal(Actor{"agent", false}, bad).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
+  bad = refuse;
+  bad.mutable_refusal()->set_phone_number(home);
+  EXPECT_EQ(ReasonOf(manager_->RecordSolicitationRefusal(Actor{"agent", false}, bad).status()),
+            "REFUSAL_TARGET_CONFLICT");
+  bad.mutable_refusal()->clear_contact();
+  bad.mutable_refusal()->clear_phone_number();
+  EXPECT_EQ(ReasonOf(manager_->RecordSolicitationRefusal(Actor{"agent", false}, bad).status()),
+            "FIELD_REQUIRED");
+  bad.mutable_refusal()->set_contact("tenants/acme/contacts/c1");
+  EXPECT_EQ(ReasonOf(manager_->RecordSolicitationRefusal(Actor{"agent", false}, bad).status()),
+            "MALFORMED_NAME");
+}
+
+// CheckDial says when a recording needs the announcement (rule doc 2.2,
+// "all-party consent states", "strictest party location wins + announce
+// recording"), on every decision, from the callee's resolved place and the
+// rule set (always_announce_recording, recording_party_jurisdictions).
+TEST_F(StatutoryApplicationTest, RecordingAnnouncementFromTheCalleesPlaceAndTheRuleSet) {
+  auto ny = Check(kNy, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(ny.ok()) << ny.status();
+  EXPECT_FALSE(ny->recording_announcement_required());
+  EXPECT_EQ(ny->recording_rules_size(), 0);
+  // Miami (area code presumed Florida): all-party.
+  auto fl = Check(kFl, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(fl.ok());
+  EXPECT_TRUE(fl->recording_announcement_required());
+  ASSERT_EQ(fl->recording_rules_size(), 1);
+  EXPECT_EQ(fl->recording_rules(0), "US-FL-934-03");
+  // A New York number whose contact lives in California: both count.
+  auto moved = Check(kNy, type::v1::DIALING_MODE_PREVIEW, type::v1::CALL_PURPOSE_UNSPECIFIED, "",
+                     "", "CA");
+  ASSERT_TRUE(moved.ok());
+  EXPECT_TRUE(moved->recording_announcement_required());
+  EXPECT_EQ(moved->recording_rules(0), "US-CA-PC632");
+  // A refused dial says it too (London at 16:00 is allowed; no UK row).
+  auto gb = Check(kGb, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(gb.ok());
+  EXPECT_TRUE(gb->recording_announcement_required());
+  EXPECT_EQ(gb->recording_rules(0), "RECORDING-LAW-UNKNOWN:GB");
+  clock_.Set(clock_.Now() + absl::Hours(12));  // 23:00 in New York
+  auto late = Check(kFl, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(late->allowed());
+  EXPECT_TRUE(late->recording_announcement_required());
+  clock_.Set(clock_.Now() - absl::Hours(12));
+
+  // The rule set: the tenant's agents in California, then always.
+  v1::UpdateRuleSetRequest req;
+  req.mutable_rule_set()->set_name("tenants/acme/ruleSet");
+  req.set_expected_version(1);
+  req.mutable_rule_set()->add_recording_party_jurisdictions("US-CA");
+  ASSERT_TRUE(manager_->UpdateRuleSet(Actor{"admin", true}, req).ok());
+  auto agents = Check(kNy, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(agents.ok());
+  EXPECT_TRUE(agents->recording_announcement_required());
+  EXPECT_EQ(agents->recording_rules(0), "US-CA-PC632");
+  req.set_expected_version(2);
+  req.mutable_rule_set()->clear_recording_party_jurisdictions();
+  req.mutable_rule_set()->set_always_announce_recording(true);
+  ASSERT_TRUE(manager_->UpdateRuleSet(Actor{"admin", true}, req).ok());
+  auto always = Check(kNy, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(always.ok());
+  EXPECT_TRUE(always->recording_announcement_required());
+  EXPECT_EQ(always->recording_rules(0), "rule_set.always_announce_recording");
+  // The retry of a request id answers the first decision, field included.
+  v1::CheckDialRequest dial;
+  dial.set_campaign(kCampaign);
+  dial.set_phone_number(kFl);
+  dial.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+  dial.set_request_id("rec-1");
+  auto first = manager_->CheckDial(Actor{"dialer", false}, dial);
+  auto again = manager_->CheckDial(Actor{"dialer", false}, dial);
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(again->decision_id(), first->decision_id());
+  EXPECT_TRUE(again->recording_announcement_required());
+
+  // Bad party jurisdictions are refused.
+  req.set_expected_version(3);
+  req.mutable_rule_set()->add_recording_party_jurisdictions("California");
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"admin", true}, req).status()),
+            "MALFORMED_JURISDICTION");
+  req.mutable_rule_set()->clear_recording_party_jurisdictions();
+  for (int i = 0; i < 11; ++i) req.mutable_rule_set()->add_recording_party_jurisdictions("US-CA");
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"admin", true}, req).status()),
+            "TOO_MANY_JURISDICTIONS");
+}
+
+// Rule doc 2.5: Australia's research calls (CALL_PURPOSE_RESEARCH) have
+// their own hours; registries restrict telemarketing only; an undefined
+// purpose is refused, never read as a wider permission.
+TEST_F(StatutoryApplicationTest, AustralianResearchCallHours) {
+  const std::string au = "+61291234567";  // Sydney, fixed line
+  absl::TimeZone syd;
+  ASSERT_TRUE(absl::LoadTimeZone("Australia/Sydney", &syd));
+  // The callee's zone as the contact states it (a bare Australian number
+  // has every Australian zone as candidates).
+  auto CheckSyd = [&](const std::string& number, DialingMode mode,
+                   type::v1::CallPurpose purpose = type::v1::CALL_PURPOSE_UNSPECIFIED) {
+    v1::CheckDialRequest req;
+    req.set_campaign(kCampaign);
+    req.set_phone_number(number);
+    req.set_dialing_mode(mode);
+    req.set_purpose(purpose);
+    req.mutable_callee()->add_time_zones("Australia/Sydney");
+    return manager_->CheckDial(Actor{"dialer", false}, req);
+  };
+  // Sunday 11 January 2026, 10:00 in Sydney.
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 1, 11, 10, 0), syd));
+  auto research = CheckSyd(au, type::v1::DIALING_MODE_PREVIEW, type::v1::CALL_PURPOSE_RESEARCH);
+  ASSERT_TRUE(research.ok()) << research.status();
+  EXPECT_TRUE(research->allowed()) << research->DebugString();
+  EXPECT_EQ(std::vector<std::string>(research->calling_hours_rules().begin(),
+                                     research->calling_hours_rules().end()),
+            std::vector<std::string>{"AU-RESEARCH"});
+  EXPECT_EQ(research->purpose(), type::v1::CALL_PURPOSE_RESEARCH);
+  auto tm = CheckSyd(au, type::v1::DIALING_MODE_PREVIEW, type::v1::CALL_PURPOSE_TELEMARKETING);
+  ASSERT_TRUE(tm.ok());
+  EXPECT_EQ(Codes(*tm), std::vector<std::string>{"DAY_BANNED"});
+  auto unset = CheckSyd(au, type::v1::DIALING_MODE_PREVIEW);
+  ASSERT_TRUE(unset.ok());
+  EXPECT_EQ(Codes(*unset), std::vector<std::string>{"DAY_BANNED"});
+  // Sunday 17:00: research is out until Monday 09:00.
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 1, 11, 17, 0), syd));
+  auto late = CheckSyd(au, type::v1::DIALING_MODE_PREVIEW, type::v1::CALL_PURPOSE_RESEARCH);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(Codes(*late), std::vector<std::string>{"OUTSIDE_CALLING_HOURS"});
+  EXPECT_EQ(TimeUtil::TimestampToMilliseconds(late->next_allowed_time()),
+            absl::ToUnixMillis(absl::FromCivil(absl::CivilMinute(2026, 1, 12, 9, 0), syd)));
+  EXPECT_EQ(ReasonOf(CheckSyd(au, type::v1::DIALING_MODE_PREVIEW,
+                           static_cast<type::v1::CallPurpose>(5))
+                         .status()),
+            "UNKNOWN_ENUM_VALUE");
+
+  // The presets list AU-RESEARCH with its purpose; a tenant rule may name
+  // purposes too, but not an undefined or unspecified one.
+  const v1::ListCallingHoursPresetsResponse presets = manager_->ListPresets();
+  bool found = false;
+  for (const auto& p : presets.presets()) {
+    if (p.id() != "AU-RESEARCH") continue;
+    found = true;
+    ASSERT_EQ(p.purposes_size(), 1);
+    EXPECT_EQ(p.purposes(0), type::v1::CALL_PURPOSE_RESEARCH);
+  }
+  EXPECT_TRUE(found);
+  v1::UpdateRuleSetRequest req;
+  req.mutable_rule_set()->set_name("tenants/acme/ruleSet");
+  req.set_expected_version(1);
+  auto* r = req.mutable_rule_set()->add_custom_calling_hours();
+  r->set_id("ACME-RESEARCH-AU");
+  r->set_jurisdiction("AU");
+  for (int i = 0; i < 7; ++i) r->add_weekday_windows(i == 6 ? "-" : "10:00-16:00");
+  r->set_source("acme policy");
+  r->add_purposes(type::v1::CALL_PURPOSE_RESEARCH);
+  ASSERT_TRUE(manager_->UpdateRuleSet(Actor{"admin", true}, req).ok());
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 1, 11, 10, 0), syd));  // Sunday again
+  auto own = CheckSyd(au, type::v1::DIALING_MODE_PREVIEW, type::v1::CALL_PURPOSE_RESEARCH);
+  ASSERT_TRUE(own.ok());
+  EXPECT_FALSE(own->allowed());
+  req.set_expected_version(2);
+  r->set_purposes(0, type::v1::CALL_PURPOSE_UNSPECIFIED);
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"admin", true}, req).status()),
+            "UNKNOWN_ENUM_VALUE");
+  r->set_purposes(0, static_cast<type::v1::CallPurpose>(42));
+  EXPECT_EQ(ReasonOf(manager_->UpdateRuleSet(Actor{"admin", true}, req).status()),
+            "UNKNOWN_ENUM_VALUE");
+}
+
 }  // namespace
 }  // namespace dialgrid::compliance

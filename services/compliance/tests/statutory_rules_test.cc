@@ -1,5 +1,6 @@
 #include "services/compliance/domain/registry_manifest.h"
 #include "services/compliance/domain/statutory_rules.h"
+#include "services/compliance/domain/recording_consent.h"
 
 #include <gtest/gtest.h>
 
@@ -270,6 +271,83 @@ TEST(StatutoryRulesParse, MalformedRowsAreRefused) {
   auto eu = ParseConsentRules("X\tEU\t*\t*\t*\tEXPRESS\tsrc\n");
   ASSERT_TRUE(eu.ok());
   EXPECT_EQ((*eu)[0].scope.jurisdictions.size(), 27u);
+}
+
+
+// Rule doc 2.2, "all-party consent states": CA, DE (contested), FL, IL, MD,
+// MA, MT, NV, NH, PA, WA; mixed or contested: CT (civil all-party for
+// phone), MI (scope contested), OR (all-party only in person). "Strictest
+// party location wins + announce recording". Federal law: one party.
+TEST_F(StatutoryRulesTest, RecordingConsentAllPartyStatesAsData) {
+  auto need = [&](std::vector<std::string> countries, std::vector<std::string> regions,
+                  std::vector<std::string> parties = {}, bool always = false) {
+    return RecordingAnnouncement(rules_->recording, countries, regions, parties, always);
+  };
+  for (const auto& r : rules_->recording) EXPECT_FALSE(r.source.empty()) << r.id;
+  const std::map<std::string, std::string> all_party = {
+      {"CA", "US-CA-PC632"},   {"DE", "US-DE-ALL"},      {"FL", "US-FL-934-03"},
+      {"IL", "US-IL-720-14-2"}, {"MD", "US-MD-CJP-10-402"}, {"MA", "US-MA-272-99"},
+      {"MT", "US-MT-ALL"},     {"NV", "US-NV-ALL"},      {"NH", "US-NH-ALL"},
+      {"PA", "US-PA-ALL"},     {"WA", "US-WA-ALL"},      {"CT", "US-CT-52-570D"},
+      {"MI", "US-MI-750-539C"}};
+  for (const auto& [state, id] : all_party) {
+    RecordingNeed n = need({"US"}, {state});
+    EXPECT_TRUE(n.announce) << state;
+    EXPECT_EQ(n.rules, std::vector<std::string>{id}) << state;
+  }
+  // One-party states (federal law), Oregon's phone calls included.
+  for (const std::string state : {"NY", "TX", "OR", "GA", "DC"}) {
+    RecordingNeed n = need({"US"}, {state});
+    EXPECT_FALSE(n.announce) << state;
+    EXPECT_TRUE(n.rules.empty()) << state;
+  }
+  // Strictest party location wins: a New York contact on a Florida area
+  // code (both candidate regions), or a New York callee with the tenant's
+  // agents in California.
+  EXPECT_EQ(need({"US"}, {"NY", "FL"}).rules, std::vector<std::string>{"US-FL-934-03"});
+  EXPECT_EQ(need({"US"}, {"NY"}, {"US-CA"}).rules, std::vector<std::string>{"US-CA-PC632"});
+  EXPECT_FALSE(need({"US"}, {"NY"}, {"US-TX"}).announce);
+  // Unknown places announce (fail safe): a US callee of no known state, a
+  // party anywhere in the US, a country no row covers.
+  EXPECT_EQ(need({"US"}, {}).rules, std::vector<std::string>{"RECORDING-REGION-UNKNOWN:US"});
+  EXPECT_EQ(need({"US"}, {"NY"}, {"US"}).rules,
+            std::vector<std::string>{"RECORDING-REGION-UNKNOWN:US"});
+  EXPECT_EQ(need({"GB"}, {}).rules, std::vector<std::string>{"RECORDING-LAW-UNKNOWN:GB"});
+  EXPECT_TRUE(need({}, {}).announce);
+  // The rule set may always ask for it.
+  EXPECT_EQ(need({"US"}, {"NY"}, {}, true).rules,
+            std::vector<std::string>{"rule_set.always_announce_recording"});
+  // Each reason once.
+  EXPECT_EQ(need({"US"}, {"CA"}, {"US-CA"}).rules, std::vector<std::string>{"US-CA-PC632"});
+}
+
+TEST(RecordingRulesParse, MalformedRowsAreRefused) {
+  EXPECT_TRUE(ParseRecordingRules("# c\nX\tUS-CA\tALL-PARTY\tsrc\n").ok());
+  for (const char* bad : {"X\tUS-CA\tALL-PARTY\n", "X\tus-ca\tALL-PARTY\tsrc\n",
+                          "X\tUS-CA\tTWO_PARTY\tsrc\n", "\tUS-CA\tALL-PARTY\tsrc\n",
+                          "X\tUS-CA\tALL-PARTY\tsrc\nX\tUS-FL\tALL-PARTY\tsrc\n",
+                          "X\tUS-CA\tALL-PARTY\tsrc\nY\tUS-CA\tONE-PARTY\tsrc\n"}) {
+    EXPECT_EQ(ReasonOf(ParseRecordingRules(bad).status()), "MALFORMED_RULE") << bad;
+  }
+}
+
+// Rule doc 2.3 (TPS: "unless the subscriber has told you they don't
+// object") and 2.4 (DNCL exemptions: "express consent"): consent lifts
+// those registries; no row for the US registry or Australia's.
+TEST_F(StatutoryRulesTest, RegistryConsentExemptionsAsData) {
+  std::map<std::string, std::string> by_registry;
+  for (const auto& r : rules_->registry_consent) {
+    EXPECT_FALSE(r.source.empty()) << r.id;
+    EXPECT_EQ(r.need, ConsentLevel::kExpress) << r.id;
+    by_registry[r.registry_rule] = r.id;
+  }
+  EXPECT_EQ(by_registry, (std::map<std::string, std::string>{
+                             {"GB-TPS", "GB-TPS-CONSENT"}, {"CA-DNCL", "CA-DNCL-EXPRESS-CONSENT"}}));
+  EXPECT_EQ(ReasonOf(ParseRegistryConsentRules("X\tGB-TPS\tORAL\tsrc\n").status()),
+            "MALFORMED_RULE");
+  EXPECT_EQ(ReasonOf(ParseRegistryConsentRules("X\tGB-TPS\tEXPRESS\tsrc\nY\tGB-TPS\tEXPRESS\tsrc\n")
+                         .status()),
+            "MALFORMED_RULE");
 }
 
 }  // namespace

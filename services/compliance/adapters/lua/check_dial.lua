@@ -22,14 +22,17 @@
 --   ms) (see domain/day_lockout.h: the latest conversation about the debt at
 --   or after the first `from` and not after now locks the dial out until
 --   the `until` of the last step starting at or before it). Then the
---   registry listings an established business relationship may lift: n,
---   then n x (registry id, transaction rule, its min day, inquiry rule, its
---   min day, max day) (days since 1970-01-01; a relationship dated d counts
---   when min <= d <= max, its rule is not '', and no do-not-call request
---   ended it: d after the request's date at UTC+14); then the calling-hour
+--   registry listings an established business relationship or a consent
+--   may lift: n, then n x (registry id, transaction rule, its min day,
+--   inquiry rule, its min day, max day, consent rule, consent level) (days
+--   since 1970-01-01; a relationship dated d counts when min <= d <= max,
+--   its rule is not '', and no do-not-call request ended it: d after the
+--   request's date at UTC+14; else a consent record valid now of at least
+--   the level lifts it when the consent rule is not ''); then the calling-hour
 --   reasons a separate consent waives ('' none; "code|rule|detail" joined
 --   by \31), their not-before ms (-1 never), the consent scope number, the
---   waiver rows; then the refusal rule ('' none) and the product.
+--   waiver rows; then the refusal rule ('' none) and the product (refp and
+--   refa hold the number's refusals and, under "c:<contact>", the person's).
 -- Windows are closed: an attempt (or abandon) exactly one window earlier
 -- still counts; the next allowed time is 1 ms after it leaves.
 -- Returns {'DUP', record} | {'STALE', current version} | {'OK', verdict}.
@@ -49,19 +52,21 @@ end
 if camp ~= '' and redis.call('SISMEMBER', KEYS[3], num) == 1 then
   reasons[#reasons + 1] = 'DNC_CAMPAIGN|campaign:' .. camp .. '|'; never = true
 end
+-- Whether the number's consent record is valid now with at least `need`.
+local function consent_valid(need)
+  local c = redis.call('HGET', KEYS[4], num)
+  if not c then return false end
+  -- "grant|expire|revoke|level"; records of earlier builds have no level
+  -- and meet nothing (fail closed: re-record them with their type)
+  local g, e, r, l = string.match(c, '^(%d+)|(%d*)|(%d*)|(%d)|?[%d,]*$')
+  -- valid from its grant until its expiry or its revocation (a stated time)
+  return g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and
+    (r == '' or tonumber(r) > now) and tonumber(l) >= need
+end
 local need, why = string.match(ARGV[9], '^(%d+)|(.*)$')
 need = tonumber(need or '2')
 if need > 0 then
-  local c = redis.call('HGET', KEYS[4], num)
-  local ok = false
-  if c then
-    -- "grant|expire|revoke|level"; records of earlier builds have no level
-    -- and meet nothing (fail closed: re-record them with their type)
-    local g, e, r, l = string.match(c, '^(%d+)|(%d*)|(%d*)|(%d)|?[%d,]*$')
-    -- valid from its grant until its expiry or its revocation (a stated time)
-    ok = g ~= nil and tonumber(g) <= now and (e == '' or tonumber(e) > now) and
-      (r == '' or tonumber(r) > now) and tonumber(l) >= need
-  end
+  local ok = consent_valid(need)
   if not ok then
     reasons[#reasons + 1] = 'CONSENT_REQUIRED|' .. why .. '|' ..
       (need >= 2 and 'prior express written consent required' or 'prior express consent required')
@@ -132,13 +137,15 @@ if nlift > 0 then
     return day >= min and day <= max and (endday == nil or day > endday)
   end
   for i = 0, nlift - 1 do
-    local b = t + 6 * i
+    local b = t + 8 * i
     local reg, max = ARGV[b], tonumber(ARGV[b + 5])
     local lifted = nil
     if counts(rel[1], ARGV[b + 1], tonumber(ARGV[b + 2]), max) then
       lifted = ARGV[b + 1]
     elseif counts(rel[2], ARGV[b + 3], tonumber(ARGV[b + 4]), max) then
       lifted = ARGV[b + 3]
+    elseif ARGV[b + 6] ~= '' and consent_valid(tonumber(ARGV[b + 7])) then
+      lifted = ARGV[b + 6]
     end
     if lifted then
       info[#info + 1] = 'E:' .. reg .. ':' .. lifted
@@ -147,7 +154,7 @@ if nlift > 0 then
       never = true
     end
   end
-  t = t + 6 * nlift
+  t = t + 8 * nlift
 end
 local wreasons, wnb, wscope, wrules = ARGV[t] or '', tonumber(ARGV[t + 1] or '-1'), ARGV[t + 2] or '', ARGV[t + 3] or ''
 t = t + 4
@@ -168,11 +175,19 @@ if wreasons ~= '' then
 end
 local rrule, product = ARGV[t] or '', ARGV[t + 1] or ''
 if rrule ~= '' then
+  -- The number's refusals and, for a dial naming a contact, the person's
+  -- ("c:<contact>", whatever number is dialed).
   local times
   if product == '' then
     times = {redis.call('HGET', KEYS[16], num)}
+    if contact ~= '' then times[2] = redis.call('HGET', KEYS[16], 'c:' .. contact) end
   else
     times = redis.call('HMGET', KEYS[15], num .. '|', num .. '|' .. product)
+    if contact ~= '' then
+      local ct = redis.call('HMGET', KEYS[15], 'c:' .. contact .. '|',
+        'c:' .. contact .. '|' .. product)
+      times[3], times[4] = ct[1], ct[2]
+    end
   end
   local at = nil
   for i = 1, #times do

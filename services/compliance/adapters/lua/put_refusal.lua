@@ -1,12 +1,15 @@
--- Records a solicitation refusal (Japan, Art. 17) of a number and product
--- with its event and, when the request has an id, its reply. A record of the
--- same number and product refused as early or earlier is kept: nothing
--- changes and no event is written.
--- KEYS (all {t:<tenant>}:...): 1 refp ("<e164>|<product>" -> refusal ms, for
---   check_dial.lua), 2 refr (same field -> SolicitationRefusal), 3 refx
---   (listing index), 4 refa (E.164 -> earliest refusal ms of any product),
+-- Records a solicitation refusal (Japan, Art. 17) of a number, or of a
+-- person (a contact: every number dialed for it), and a product with its
+-- event and, when the request has an id, its reply. A record of the same
+-- number (or contact) and product refused as early or earlier is kept:
+-- nothing changes and no event is written.
+-- KEYS (all {t:<tenant>}:...): 1 refp ("<e164>|<product>" or
+--   "c:<contact>|<product>" -> refusal ms, for check_dial.lua), 2 refr (same
+--   field -> SolicitationRefusal), 3 refx (listing index), 4 refa (E.164 or
+--   "c:<contact>" -> earliest refusal ms of any product),
 --   5 mreq:<request id> (none without one), 6 outbox:compliance
--- ARGV: 1 field "<e164>|<product>", 2 number (E.164), 3 refusal ms,
+-- ARGV: 1 field "<e164>|<product>" or "c:<contact>|<product>", 2 number
+--   (E.164) or "c:<contact>" (the refa field), 3 refusal ms,
 --   4 SolicitationRefusal bytes, 5 event record, 6 what identifies the
 --   request ('' without request id)
 -- Returns {1, bytes stored} or {0, the record kept / the first reply};
