@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "services/agent-state/adapters/lua/create_agent.lua.h"
 #include "services/agent-state/adapters/lua/delete_agent.lua.h"
 #include "services/agent-state/adapters/lua/mark_alerted.lua.h"
@@ -145,6 +146,7 @@ absl::StatusOr<AgentStatus> RedisAgentStore::ParseStatus(const redis::Reply& r) 
   if (r.elements.empty()) return NotFound("AGENT_NOT_FOUND", "no such agent");
   AgentStatus s;
   bool has_def = false;
+  std::string since, prot;
   for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
     const std::string& f = r.elements[i].str;
     const std::string& v = r.elements[i + 1].str;
@@ -157,7 +159,10 @@ absl::StatusOr<AgentStatus> RedisAgentStore::ParseStatus(const redis::Reply& r) 
     else if (f == "call_id") s.call_id = v;
     else if (f == "call_tenant") s.call_tenant = v;
     else if (f == "campaign") s.campaign = v;
-    else if (f == "since") s.since = FromMs(v);
+    else if (f == "since") {
+      since = v;
+      s.since = FromMs(v);
+    } else if (f == "prot") prot = v;
     else if (f == "hb") s.last_heartbeat = FromMs(v);
     else if (f == "timer") s.timer = FromMs(v);
     else if (f == "pnr") s.pending_not_ready = v;
@@ -167,6 +172,17 @@ absl::StatusOr<AgentStatus> RedisAgentStore::ParseStatus(const redis::Reply& r) 
   }
   if (!has_def) return NotFound("AGENT_NOT_FOUND", "no such agent");
   if (s.timer == absl::InfinitePast()) s.timer = absl::InfiniteFuture();
+  // "prot": "<until ms> <since ms> <call id>", the protection of the
+  // NOT_READY entered at that `since`. A write by a replica that predates
+  // protection leaves the field as it was: the state and `since` it was
+  // written with tell whether it still applies.
+  if (!prot.empty() && s.state == AgentState::kNotReady) {
+    std::vector<std::string> p = absl::StrSplit(prot, absl::MaxSplits(' ', 2));
+    if (p.size() == 3 && p[1] == since && !p[0].empty() && p[0] != "-inf") {
+      s.protected_until = FromMs(p[0]);
+      s.protected_call = p[2];
+    }
+  }
   return s;
 }
 
@@ -189,7 +205,10 @@ absl::Status RedisAgentStore::PutStatus(const AgentKey& key, const AgentStatus& 
       {"pnr", n.pending_not_ready},
       {"plo", n.pending_logout ? "1" : "0"},
       {"missed", std::to_string(n.missed_reservations)},
-      {"ver", std::to_string(n.version)}};
+      {"ver", std::to_string(n.version)},
+      {"prot", n.protected_until == absl::InfinitePast()
+                   ? std::string()
+                   : absl::StrCat(Ms(n.protected_until), " ", Ms(n.since), " ", n.protected_call)}};
   std::vector<std::string> args = {
       std::to_string(n.version - 1),
       key.id,

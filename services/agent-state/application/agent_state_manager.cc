@@ -75,6 +75,9 @@ v1::AgentStatus ToProto(const AgentKey& key, const AgentStatus& s) {
   p.set_pending_not_ready(s.pending_not_ready);
   p.set_pending_logout(s.pending_logout);
   p.set_version(s.version);
+  if (s.protected_until != absl::InfinitePast()) {
+    *p.mutable_protected_until() = ToTimestamp(s.protected_until);
+  }
   return p;
 }
 
@@ -541,6 +544,13 @@ absl::StatusOr<v1::AgentSettings> AgentStateManager::UpdateSettings(
 absl::StatusOr<Move> AgentStateManager::Apply(const AgentKey& key, const MoveRequest& request) {
   if (request.kind == MoveKind::kNotReady && request.actor != Actor::kTimer) {
     DG_RETURN_IF_ERROR(CheckReasonCode(key, request.reason));
+  }
+  // An EndCall's protected reason is the platform's (the dialer's), like
+  // "login": the tenant's list does not apply, only its form
+  // (ValidateProtection, before anything is read).
+  if (request.kind == MoveKind::kEndCall &&
+      (!request.protected_reason.empty() || request.protect_for != absl::ZeroDuration())) {
+    DG_RETURN_IF_ERROR(ValidateProtection(request.protected_reason, request.protect_for));
   }
   absl::Status last;
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {

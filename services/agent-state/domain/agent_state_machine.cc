@@ -34,10 +34,34 @@ bool ActorMayMake(Actor actor, MoveKind kind) {
   return false;
 }
 
-// Enters `state` at `now`: resets what belongs to the state left.
+bool Protected(const AgentStatus& s, absl::Time now) {
+  return s.state == AgentState::kNotReady && now < s.protected_until;
+}
+
+absl::Status ProtectedError(const AgentStatus& s, absl::string_view what) {
+  return FailedPrecondition(
+      "NOT_READY_PROTECTED",
+      absl::StrCat("cannot ", what, ": the agent is NOT_READY (", s.reason,
+                   ") under protection until ",
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.protected_until, absl::UTCTimeZone()),
+                   "; a supervisor's ForceState can end it earlier"));
+}
+
+bool IsReasonCode(absl::string_view code) {
+  if (code.empty() || code.size() > 63) return false;
+  for (char c : code) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+// Enters `state` at `now`: resets what belongs to the state left (and any
+// protection: only the protected end of a call sets one, after entering).
 void Enter(AgentStatus& s, AgentState state, absl::Time now) {
   s.state = state;
   s.since = now;
+  s.protected_until = absl::InfinitePast();
+  s.protected_call.clear();
   if (state != AgentState::kNotReady) s.reason.clear();
   if (state == AgentState::kReady || state == AgentState::kNotReady ||
       state == AgentState::kLoggedOut) {
@@ -80,6 +104,24 @@ absl::Status CheckCall(const AgentStatus& s, const MoveRequest& r) {
 }
 
 }  // namespace
+
+absl::Status ValidateProtection(absl::string_view reason, absl::Duration protect_for) {
+  if (reason.empty()) {
+    return InvalidField("protected_reason", "FIELD_REQUIRED",
+                        "protect_for needs a protected_reason");
+  }
+  if (!IsReasonCode(reason)) {
+    return InvalidField("protected_reason", "INVALID_ID", "1-63 characters of [a-z0-9-]");
+  }
+  if (reason == "login") {
+    return InvalidField("protected_reason", "RESERVED_REASON_CODE",
+                        "\"login\" is the service's own");
+  }
+  if (protect_for < kMinProtection || protect_for > kMaxProtection) {
+    return InvalidField("protect_for", "VALUE_OUT_OF_RANGE", "must be 1 second to 1 hour");
+  }
+  return absl::OkStatus();
+}
 
 absl::string_view StateName(AgentState s) {
   switch (s) {
@@ -164,6 +206,7 @@ absl::StatusOr<Move> ApplyMove(const AgentStatus& current, const MoveRequest& r,
         break;
       }
       if (s.state == AgentState::kNotReady) {
+        if (Protected(s, now)) return ProtectedError(s, "go ready");
         Enter(s, AgentState::kReady, now);
       } else if (s.state == AgentState::kWrapUp) {
         Settle(s, now, AgentState::kReady, "");
@@ -175,6 +218,13 @@ absl::StatusOr<Move> ApplyMove(const AgentStatus& current, const MoveRequest& r,
     case MoveKind::kNotReady:
       if (r.reason.empty()) return InvalidField("reason", "FIELD_REQUIRED", "a reason code is required");
       if (!LoggedIn(s.state)) return Illegal(s, "go not ready");
+      if (!forced && Protected(s, now)) {
+        // The same reason again changes nothing; another would end the
+        // protection, which only its expiry, a supervisor or a logout may.
+        if (r.reason != s.reason) return ProtectedError(s, "change the not-ready reason");
+        m.cause = "not_ready:again";
+        break;
+      }
       m.cause = forced ? absl::StrCat("forced:", r.reason) : "not_ready";
       if (OnACall(s.state)) {
         s.pending_not_ready = r.reason;
@@ -215,16 +265,43 @@ absl::StatusOr<Move> ApplyMove(const AgentStatus& current, const MoveRequest& r,
       Settle(s, now, AgentState::kReady, "");
       m.cause = "release";
       break;
-    case MoveKind::kEndCall:
-      if (s.state == AgentState::kWrapUp && s.call_id == r.call_id && !r.call_id.empty()) {
+    case MoveKind::kEndCall: {
+      const bool protect = !r.protected_reason.empty() || r.protect_for != absl::ZeroDuration();
+      if (protect) {
+        if (auto st = ValidateProtection(r.protected_reason, r.protect_for); !st.ok()) return st;
+      }
+      // A retry of an end already made (plain or protected) answers as is.
+      if (!r.call_id.empty() &&
+          ((s.state == AgentState::kWrapUp && s.call_id == r.call_id && !protect) ||
+           (s.state == AgentState::kNotReady && s.protected_call == r.call_id))) {
         m.cause = "end_call:again";
         break;
       }
-      if (s.state != AgentState::kOnCall) return Illegal(s, "end a call");
+      if (!protect) {
+        if (s.state != AgentState::kOnCall) return Illegal(s, "end a call");
+        if (auto st = CheckCall(s, r); !st.ok()) return st;
+        Enter(s, AgentState::kWrapUp, now);
+        m.cause = "end_call";
+        break;
+      }
+      // Protected: from the call in any of its states (reserved, talking, or
+      // already in its wrap-up) straight to NOT_READY. A pending logout wins
+      // (the agent is gone: nothing to protect); a pending not-ready is
+      // replaced by the protected reason.
+      if (!OnACall(s.state) && s.state != AgentState::kWrapUp) return Illegal(s, "end a call");
       if (auto st = CheckCall(s, r); !st.ok()) return st;
-      Enter(s, AgentState::kWrapUp, now);
-      m.cause = "end_call";
+      s.pending_not_ready.clear();
+      if (s.pending_logout) {
+        Enter(s, AgentState::kLoggedOut, now);
+      } else {
+        Enter(s, AgentState::kNotReady, now);
+        s.reason = r.protected_reason;
+        s.protected_until = now + r.protect_for;
+        s.protected_call = r.call_id;
+      }
+      m.cause = "end_call:protected";
       break;
+    }
     case MoveKind::kHeartbeat:
       if (!LoggedIn(s.state)) {
         return FailedPrecondition("NOT_LOGGED_IN", "the agent is LOGGED_OUT");
@@ -271,7 +348,8 @@ absl::StatusOr<Move> ApplyMove(const AgentStatus& current, const MoveRequest& r,
       break;
     }
   }
-  m.state_changed = s.state != current.state || s.reason != current.reason;
+  m.state_changed = s.state != current.state || s.reason != current.reason ||
+                    s.protected_until != current.protected_until;
   s.timer = TimerFor(s, policy);
   s.version = current.version + 1;
   return m;

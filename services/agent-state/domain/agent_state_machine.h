@@ -12,9 +12,18 @@
 //   WRAP_UP --ready / wrap-up timer--> READY (or NOT_READY)
 //   READY, NOT_READY, WRAP_UP --not ready(reason)--> NOT_READY(reason)
 //   READY, NOT_READY, WRAP_UP --logout / heartbeat timer--> LOGGED_OUT
+//   RESERVED, ON_CALL, WRAP_UP --end call, protected(reason, for)-->
+//       NOT_READY(reason) protected until now + for
 //
 // A not-ready or logout asked for during RESERVED or ON_CALL (by the agent or
 // forced by a supervisor) is kept as pending and applied when the call ends.
+//
+// Protection (an abusive caller): the dialer ends the call with a reason and
+// a duration; the agent goes straight to NOT_READY with that reason, and its
+// own ready (or another not-ready reason) is refused NOT_READY_PROTECTED
+// until `protected_until`. A supervisor's forced not-ready or logout ends it
+// early, as does the agent's logout or the heartbeat timer; any move that
+// enters a state (leaving NOT_READY, or NOT_READY again) clears it.
 
 #include <cstdint>
 #include <string>
@@ -64,6 +73,10 @@ struct StatePolicy {
   bool login_takes_over = false;
 };
 
+// How long an EndCall may protect an agent.
+inline constexpr absl::Duration kMinProtection = absl::Seconds(1);
+inline constexpr absl::Duration kMaxProtection = absl::Hours(1);
+
 // An agent's state as stored.
 struct AgentStatus {
   AgentState state = AgentState::kLoggedOut;
@@ -84,6 +97,13 @@ struct AgentStatus {
   bool pending_logout = false;
   int64_t missed_reservations = 0;
   int64_t version = 0;
+  // NOT_READY under protection (EndCall with a protected reason): the agent
+  // may not make itself ready before this; InfinitePast when not protected.
+  // Kept (then past) until the agent enters another state.
+  absl::Time protected_until = absl::InfinitePast();
+  // The call whose end started the protection: a retried EndCall of it
+  // changes nothing. Set exactly when protected_until is.
+  std::string protected_call;
 };
 
 struct MoveRequest {
@@ -95,6 +115,10 @@ struct MoveRequest {
   std::string call_id;  // reserve, confirm, release, end call
   std::string call_tenant;
   std::string campaign;
+  // End call: a protected not-ready instead of wrap-up, both or neither
+  // (ValidateProtection).
+  std::string protected_reason;
+  absl::Duration protect_for = absl::ZeroDuration();
 };
 
 // The result of a legal move: the new status (version + 1) and what it means.
@@ -116,9 +140,19 @@ struct Move {
 // session is live is FAILED_PRECONDITION ALREADY_LOGGED_IN unless the policy
 // takes over; a timer that is not due yet is FAILED_PRECONDITION TIMER_NOT_DUE
 // (the store fires a timer only when due, so this guards double firing);
-// missing fields are INVALID_ARGUMENT.
+// missing fields are INVALID_ARGUMENT. The agent's ready (or not-ready with
+// another reason) while protected is FAILED_PRECONDITION NOT_READY_PROTECTED,
+// its message naming the time the protection ends.
 absl::StatusOr<Move> ApplyMove(const AgentStatus& current, const MoveRequest& request,
                                absl::Time now, const StatePolicy& policy);
+
+// The protection an EndCall asks for: a reason code (1-63 characters of
+// [a-z0-9-], not the service's own "login"; the tenant's list of reason codes
+// does not apply, the dialer is the platform's) and a duration of
+// kMinProtection to kMaxProtection, both required. INVALID_ARGUMENT naming
+// the field: FIELD_REQUIRED, INVALID_ID, RESERVED_REASON_CODE,
+// VALUE_OUT_OF_RANGE.
+absl::Status ValidateProtection(absl::string_view reason, absl::Duration protect_for);
 
 // The time the state's timer fires, from a status just entered at `now`.
 absl::Time TimerFor(const AgentStatus& status, const StatePolicy& policy);

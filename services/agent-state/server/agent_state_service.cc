@@ -29,6 +29,24 @@ Resource Of(const char* field, const std::string& name) {
   return Resource{field, name};
 }
 
+// EndCall's protection (protected_reason and protect_for, both or neither)
+// into `move`; INVALID_ARGUMENT naming the field otherwise.
+absl::Status ProtectionOf(const v1::EndCallRequest& req, MoveRequest& move) {
+  if (req.protected_reason().empty() && !req.has_protect_for()) return absl::OkStatus();
+  if (!req.has_protect_for()) {
+    return InvalidField("protect_for", "FIELD_REQUIRED",
+                        "protected_reason needs protect_for (1 second to 1 hour)");
+  }
+  const auto& d = req.protect_for();
+  if (d.nanos() <= -1000000000 || d.nanos() >= 1000000000 || (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return InvalidField("protect_for", "VALUE_OUT_OF_RANGE", "not a valid duration");
+  }
+  move.protected_reason = req.protected_reason();
+  move.protect_for = FromDurationProto(d);
+  return ValidateProtection(move.protected_reason, move.protect_for);
+}
+
 // Who may read agents and watch them.
 const std::vector<auth::Role> kReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR, ROLE_VENDOR_ADMIN,
                                           ROLE_PLATFORM_SERVICE};
@@ -542,7 +560,8 @@ grpc::ServerUnaryReactor* AgentStateServiceImpl::EndCall(grpc::CallbackServerCon
   m.kind = MoveKind::kEndCall;
   m.actor = Actor::kDialer;
   m.call_id = req->call_id();
-  return ServeMove(ctx, "EndCall", *req, req->name(), {ROLE_PLATFORM_SERVICE}, m, resp);
+  absl::Status check = ProtectionOf(*req, m);
+  return ServeMove(ctx, "EndCall", *req, req->name(), {ROLE_PLATFORM_SERVICE}, m, resp, check);
 }
 
 }  // namespace dialgrid::agentstate

@@ -99,6 +99,53 @@ TEST(AgentKpis, CallsAndMissedReservationsCountAndAPoolAgentHasATenantPart) {
   EXPECT_EQ(m[day + "||calls"], 0);
 }
 
+// A call ended protected (an abusive caller): the call counts as handled, its
+// talk as talk (the tenant's part too), and the protected time as not ready
+// under the protected reason, open and closed alike.
+TEST(AgentKpis, AProtectedEndCountsTheCallAndTheProtectedTimeAsNotReadyUnderItsReason) {
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  const std::string day = DayOf(t0, absl::UTCTimeZone());
+  AgentStatus on_call;
+  on_call.state = AgentState::kOnCall;
+  on_call.call_id = "c1";
+  on_call.call_tenant = "acme";
+  on_call.station = "ext-1";
+  on_call.since = t0;
+  on_call.last_heartbeat = t0;
+  MoveRequest end;
+  end.kind = MoveKind::kEndCall;
+  end.actor = Actor::kDialer;
+  end.call_id = "c1";
+  end.protected_reason = "abusive-caller";
+  end.protect_for = absl::Minutes(10);
+  const absl::Time t1 = t0 + absl::Minutes(2);
+  auto m = ApplyMove(on_call, end, t1, StatePolicy());
+  ASSERT_TRUE(m.ok()) << m.status();
+  auto sums = Sum(KpiIncrements(on_call, *m, t1, absl::UTCTimeZone(), true));
+  EXPECT_EQ(sums[day + "||talk"], 120000);
+  EXPECT_EQ(sums[day + "|acme|talk"], 120000);
+  EXPECT_EQ(sums[day + "||calls"], 1);
+  EXPECT_EQ(sums[day + "|acme|calls"], 1);
+  EXPECT_EQ(sums.count(day + "||wrap_up"), 0u);
+  // Still protected, five minutes in: open, under its reason, the vendor's
+  // own (not the call's tenant's part).
+  const absl::Time t2 = t1 + absl::Minutes(5);
+  auto open = Sum(OpenInterval(m->next, t2, absl::UTCTimeZone(), true));
+  EXPECT_EQ(open[day + "||nr:abusive-caller"], 300000);
+  EXPECT_EQ(open[day + "||logged_in"], 300000);
+  EXPECT_EQ(open.count(day + "|acme|nr:abusive-caller"), 0u);
+  // Ready once it is over: the ten minutes closed under the reason.
+  MoveRequest ready;
+  ready.kind = MoveKind::kReady;
+  ready.actor = Actor::kAgent;
+  const absl::Time t3 = t1 + absl::Minutes(10);
+  auto r = ApplyMove(m->next, ready, t3, StatePolicy());
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto closed = Sum(KpiIncrements(m->next, *r, t3, absl::UTCTimeZone(), true));
+  EXPECT_EQ(closed[day + "||nr:abusive-caller"], 600000);
+  EXPECT_EQ(closed[day + "||logged_in"], 600000);
+}
+
 TEST(AgentKpis, TheOpenIntervalAndAncientStatusesAreBounded) {
   AgentStatus s;
   s.state = AgentState::kNotReady;

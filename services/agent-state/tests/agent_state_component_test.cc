@@ -293,5 +293,167 @@ TEST_F(AgentStateComponentTest, StatesAndTimersSurviveARedisRestart) {
   EXPECT_EQ(store_->GetStatus(a)->state, AgentState::kWrapUp);
 }
 
+// Abusive caller: the dialer ends the call protected; the agent's own ready
+// waits for the protection's end (virtual time), stored in the same write as
+// the move, with its event, and read back by any replica.
+TEST_F(AgentStateComponentTest, AProtectedEndIsStoredWithTheMoveAndReadyWaitsForItsEnd) {
+  AgentKey a = NewAgent("acme", "prot-1", {"tenants/acme/campaigns/c1"});
+  LoginReady(a);
+  ASSERT_TRUE(manager_->Reserve(Reserve("acme", "call-p1")).ok());
+  ASSERT_TRUE(Do(a, MoveKind::kConfirm, Actor::kDialer, "call-p1").ok());
+  const int64_t events_before = OutboxLength("{t:acme}");
+  clock_.Advance(absl::Seconds(30));
+  MoveRequest end;
+  end.kind = MoveKind::kEndCall;
+  end.actor = Actor::kDialer;
+  end.call_id = "call-p1";
+  end.protected_reason = "abusive-caller";
+  end.protect_for = absl::Minutes(10);
+  auto m = manager_->Apply(a, end);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const absl::Time until = clock_.Now() + absl::Minutes(10);
+  EXPECT_EQ(OutboxLength("{t:acme}"), events_before + 1);
+  v1::AgentStatus event_view = ToProto(a, m->next);
+  EXPECT_EQ(event_view.reason_code(), "abusive-caller");
+  EXPECT_EQ(event_view.protected_until().seconds(), absl::ToUnixSeconds(until));
+
+  // Another replica (a restart) reads the same protection from Redis.
+  AgentStateManager other(store_, clock_, AgentStateOptions());
+  auto agent = other.GetAgent(a);
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  EXPECT_EQ(agent->status().state(), v1::STATE_NOT_READY);
+  EXPECT_EQ(agent->status().reason_code(), "abusive-caller");
+  EXPECT_EQ(agent->status().protected_until().seconds(), absl::ToUnixSeconds(until));
+  auto ready = Do(a, MoveKind::kReady, Actor::kAgent);
+  EXPECT_EQ(ready.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(ready.status()), "NOT_READY_PROTECTED");
+  // A retried end answers the status as is, writing nothing.
+  auto again = other.Apply(a, end);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->cause, "end_call:again");
+  EXPECT_EQ(OutboxLength("{t:acme}"), events_before + 1);
+  // Not reservable meanwhile.
+  EXPECT_EQ(ReasonOf(manager_->Reserve(Reserve("acme", "call-p2")).status()),
+            "NO_AGENT_AVAILABLE");
+
+  clock_.Advance(absl::Minutes(10) - absl::Seconds(1));
+  ASSERT_TRUE(Do(a, MoveKind::kHeartbeat, Actor::kAgent).ok());  // the desk is alive
+  EXPECT_EQ(ReasonOf(Do(a, MoveKind::kReady, Actor::kAgent).status()), "NOT_READY_PROTECTED");
+  clock_.Advance(absl::Seconds(1));
+  auto now_ready = Do(a, MoveKind::kReady, Actor::kAgent);
+  ASSERT_TRUE(now_ready.ok()) << now_ready.status();
+  auto st = store_->GetStatus(a);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->state, AgentState::kReady);
+  EXPECT_EQ(st->protected_until, absl::InfinitePast());
+  EXPECT_EQ(client_->Command({"HGET", "{t:acme}:agent:prot-1", "prot"})->str, "");
+
+  // KPIs: the call handled, the protected ten minutes as not ready under
+  // the reason.
+  auto k = manager_->GetAgentKpis(a, absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone()), "");
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->calls_handled(), 1);
+  ASSERT_EQ(k->not_ready().count("abusive-caller"), 1u);
+  EXPECT_EQ(k->not_ready().at("abusive-caller").seconds(), 600);
+  EXPECT_EQ(k->wrap_up().seconds(), 0);
+}
+
+TEST_F(AgentStateComponentTest, AProtectionSurvivesARedisRestartAndASupervisorEndsIt) {
+  AgentKey a = NewAgent("acme", "prot-2", {"tenants/acme/campaigns/c1"});
+  LoginReady(a);
+  ASSERT_TRUE(manager_->Reserve(Reserve("acme", "call-r1")).ok());
+  MoveRequest end;
+  end.kind = MoveKind::kEndCall;
+  end.actor = Actor::kDialer;
+  end.call_id = "call-r1";
+  end.protected_reason = "abusive-caller";
+  end.protect_for = absl::Hours(1);
+  ASSERT_TRUE(manager_->Apply(a, end).ok());  // from RESERVED
+  ASSERT_TRUE(redis_->Stop().ok());
+  ASSERT_TRUE(redis_->Restart().ok());  // AOF, appendfsync always
+  auto st = store_->GetStatus(a);
+  for (int i = 0; i < 50 && !st.ok(); ++i) {  // the pool reconnects with backoff
+    absl::SleepFor(absl::Milliseconds(100));
+    st = store_->GetStatus(a);
+  }
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->state, AgentState::kNotReady);
+  EXPECT_EQ(st->protected_until, clock_.Now() + absl::Hours(1));
+  EXPECT_EQ(st->protected_call, "call-r1");
+  EXPECT_EQ(ReasonOf(Do(a, MoveKind::kReady, Actor::kAgent).status()), "NOT_READY_PROTECTED");
+  // The supervisor's forced not-ready overrides it; the agent may go ready.
+  auto forced = Do(a, MoveKind::kNotReady, Actor::kSupervisor, "coaching");
+  ASSERT_TRUE(forced.ok()) << forced.status();
+  EXPECT_EQ(forced->next.protected_until, absl::InfinitePast());
+  EXPECT_TRUE(Do(a, MoveKind::kReady, Actor::kAgent).ok());
+}
+
+TEST_F(AgentStateComponentTest, ABadProtectionWritesNothingAndTheTenantsReasonListDoesNotApply) {
+  AgentKey a = NewAgent("acme", "prot-3", {"tenants/acme/campaigns/c1"});
+  v1::AgentSettings settings;
+  settings.set_name("tenants/acme/agentSettings");
+  auto* lunch = settings.add_reason_codes();
+  lunch->set_code("lunch");
+  lunch->set_display_name("Lunch");
+  ASSERT_TRUE(manager_->UpdateSettings(settings, {"reason_codes"}).ok());
+  LoginReady(a);
+  ASSERT_TRUE(manager_->Reserve(Reserve("acme", "call-b1")).ok());
+  ASSERT_TRUE(Do(a, MoveKind::kConfirm, Actor::kDialer, "call-b1").ok());
+  const int64_t version = store_->GetStatus(a)->version;
+  const int64_t events = OutboxLength("{t:acme}");
+  MoveRequest end;
+  end.kind = MoveKind::kEndCall;
+  end.actor = Actor::kDialer;
+  end.call_id = "call-b1";
+  for (const auto& [reason, d] : std::vector<std::pair<std::string, absl::Duration>>{
+           {"abusive-caller", absl::Hours(2)},
+           {"abusive-caller", absl::ZeroDuration()},
+           {"", absl::Minutes(5)},
+           {"ABUSIVE", absl::Minutes(5)},
+           {"login", absl::Minutes(5)}}) {
+    end.protected_reason = reason;
+    end.protect_for = d;
+    auto m = manager_->Apply(a, end);
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << reason << " " << d;
+  }
+  EXPECT_EQ(store_->GetStatus(a)->version, version);
+  EXPECT_EQ(store_->GetStatus(a)->state, AgentState::kOnCall);
+  EXPECT_EQ(OutboxLength("{t:acme}"), events);
+  // "abusive-caller" is not in acme's list (SetNotReady would refuse it),
+  // yet a protected end takes it.
+  EXPECT_EQ(ReasonOf(Do(a, MoveKind::kNotReady, Actor::kAgent, "abusive-caller").status()),
+            "UNKNOWN_REASON_CODE");
+  end.protected_reason = "abusive-caller";
+  end.protect_for = absl::Minutes(5);
+  auto m = manager_->Apply(a, end);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->next.reason, "abusive-caller");
+}
+
+// A replica that predates protection writes the hash without the "prot"
+// field: what it left behind must not protect the state it wrote.
+TEST_F(AgentStateComponentTest, AStaleProtectionLeftByAnOlderWriterDoesNotApply) {
+  AgentKey a = NewAgent("acme", "prot-4", {"tenants/acme/campaigns/c1"});
+  LoginReady(a);
+  ASSERT_TRUE(manager_->Reserve(Reserve("acme", "call-s1")).ok());
+  MoveRequest end;
+  end.kind = MoveKind::kEndCall;
+  end.actor = Actor::kDialer;
+  end.call_id = "call-s1";
+  end.protected_reason = "abusive-caller";
+  end.protect_for = absl::Hours(1);
+  ASSERT_TRUE(manager_->Apply(a, end).ok());
+  ASSERT_NE(store_->GetStatus(a)->protected_until, absl::InfinitePast());
+  // As an older replica's forced not-ready would: a new reason and since.
+  ASSERT_TRUE(client_
+                  ->Command({"HSET", "{t:acme}:agent:prot-4", "reason", "coaching", "since",
+                             std::to_string(absl::ToUnixMillis(clock_.Now()) + 1)})
+                  .ok());
+  EXPECT_EQ(store_->GetStatus(a)->protected_until, absl::InfinitePast());
+  // Or its ready: the state is not NOT_READY any more.
+  ASSERT_TRUE(client_->Command({"HSET", "{t:acme}:agent:prot-4", "state", "READY"}).ok());
+  EXPECT_EQ(store_->GetStatus(a)->protected_until, absl::InfinitePast());
+}
+
 }  // namespace
 }  // namespace dialgrid::agentstate

@@ -243,6 +243,170 @@ TEST_F(StateMachineTest, ForcedMovesNeedAReason) {
   EXPECT_EQ(status_.state, AgentState::kLoggedOut);
 }
 
+MoveRequest Protect(const std::string& call, const std::string& reason, absl::Duration d) {
+  MoveRequest r;
+  r.call_id = call;
+  r.call_tenant = "acme";
+  r.protected_reason = reason;
+  r.protect_for = d;
+  return r;
+}
+
+TEST_F(StateMachineTest, AProtectedEndLeavesTheCallForNotReadyAndReadyWaitsForItsEnd) {
+  LoginReady();
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c1"));
+  now_ += absl::Seconds(40);
+  const MoveRequest protect = Protect("c1", "abusive-caller", absl::Minutes(10));
+  Move m = Do(MoveKind::kEndCall, Actor::kDialer, protect);
+  EXPECT_EQ(m.cause, "end_call:protected");
+  EXPECT_TRUE(m.state_changed);
+  EXPECT_EQ(m.from, AgentState::kOnCall);
+  EXPECT_EQ(status_.state, AgentState::kNotReady);
+  EXPECT_EQ(status_.reason, "abusive-caller");
+  EXPECT_EQ(status_.protected_until, now_ + absl::Minutes(10));
+  EXPECT_EQ(status_.call_id, "");
+  EXPECT_EQ(status_.timer, TimerFor(status_, policy_));  // the heartbeat grace, as any NOT_READY
+
+  // The agent's ready is refused, naming the time; so is another reason.
+  now_ += absl::Minutes(10) - absl::Seconds(1);
+  absl::Status st = Try(MoveKind::kReady, Actor::kAgent);
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(st), "NOT_READY_PROTECTED");
+  EXPECT_NE(st.message().find("2027-01-15T08:10:40Z"), absl::string_view::npos) << st;
+  EXPECT_EQ(ReasonOf(Try(MoveKind::kNotReady, Actor::kAgent, Reason("break"))),
+            "NOT_READY_PROTECTED");
+  // The same reason again, heartbeats and a desktop restart keep it.
+  EXPECT_FALSE(Do(MoveKind::kNotReady, Actor::kAgent, Reason("abusive-caller")).state_changed);
+  Do(MoveKind::kHeartbeat, Actor::kAgent, Station("ext-101"));
+  Do(MoveKind::kLogin, Actor::kAgent, Station("ext-101", "s1b"));
+  EXPECT_EQ(status_.protected_until, kT0 + absl::Seconds(40) + absl::Minutes(10));
+  // A retried end of that call (protected or not) changes nothing.
+  EXPECT_EQ(Do(MoveKind::kEndCall, Actor::kDialer, protect).cause, "end_call:again");
+  EXPECT_EQ(Do(MoveKind::kEndCall, Actor::kDialer, Call("c1")).cause, "end_call:again");
+  EXPECT_EQ(ReasonOf(Try(MoveKind::kEndCall, Actor::kDialer, Call("c2"))), "ILLEGAL_TRANSITION");
+
+  // From the end on, ready works and clears the protection.
+  now_ += absl::Seconds(1);
+  Do(MoveKind::kReady, Actor::kAgent);
+  EXPECT_EQ(status_.state, AgentState::kReady);
+  EXPECT_EQ(status_.protected_until, absl::InfinitePast());
+  EXPECT_EQ(status_.protected_call, "");
+}
+
+TEST_F(StateMachineTest, AReservedCallOrOneInWrapUpCanEndProtectedToo) {
+  LoginReady();
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c1", "abusive-caller", absl::Seconds(1)));
+  EXPECT_EQ(status_.state, AgentState::kNotReady);
+  EXPECT_EQ(status_.protected_until, now_ + absl::Seconds(1));
+  now_ += absl::Seconds(1);
+  Do(MoveKind::kReady, Actor::kAgent);
+  // Ended plainly first (wrap-up), then flagged: the protection still applies.
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c2"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c2"));
+  Do(MoveKind::kEndCall, Actor::kDialer, Call("c2"));
+  ASSERT_EQ(status_.state, AgentState::kWrapUp);
+  EXPECT_EQ(ReasonOf(Try(MoveKind::kEndCall, Actor::kDialer,
+                         Protect("c9", "abusive-caller", absl::Minutes(5)))),
+            "CALL_MISMATCH");
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c2", "abusive-caller", absl::Minutes(5)));
+  EXPECT_EQ(status_.state, AgentState::kNotReady);
+  EXPECT_EQ(status_.protected_until, now_ + absl::Minutes(5));
+  EXPECT_EQ(ReasonOf(Try(MoveKind::kReady, Actor::kAgent)), "NOT_READY_PROTECTED");
+  // Not from a state without the call.
+  status_ = AgentStatus();
+  LoginReady();
+  EXPECT_EQ(ReasonOf(Try(MoveKind::kEndCall, Actor::kDialer,
+                         Protect("c3", "abusive-caller", absl::Minutes(5)))),
+            "ILLEGAL_TRANSITION");
+}
+
+TEST_F(StateMachineTest, ASupervisorOrALogoutEndsTheProtection) {
+  LoginReady();
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c1", "abusive-caller", absl::Hours(1)));
+  Move forced = Do(MoveKind::kNotReady, Actor::kSupervisor, Reason("coaching"));
+  EXPECT_EQ(forced.cause, "forced:coaching");
+  EXPECT_EQ(status_.reason, "coaching");
+  EXPECT_EQ(status_.protected_until, absl::InfinitePast());
+  Do(MoveKind::kReady, Actor::kAgent);  // at once
+
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c2"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c2"));
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c2", "abusive-caller", absl::Hours(1)));
+  Do(MoveKind::kLogout, Actor::kAgent);
+  EXPECT_EQ(status_.state, AgentState::kLoggedOut);
+  EXPECT_EQ(status_.protected_until, absl::InfinitePast());
+  Do(MoveKind::kLogin, Actor::kAgent, Station("ext-101"));
+  Do(MoveKind::kReady, Actor::kAgent);  // a new session starts unprotected
+
+  // The heartbeat timer logs a silent station out, protection or not.
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c3"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c3"));
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c3", "abusive-caller", absl::Hours(1)));
+  now_ = status_.timer;
+  Fire();
+  EXPECT_EQ(status_.state, AgentState::kLoggedOut);
+  EXPECT_EQ(status_.protected_call, "");
+}
+
+TEST_F(StateMachineTest, PendingMovesMeetAProtectedEnd) {
+  // A logout asked for during the call wins: the agent is gone.
+  LoginReady();
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kLogout, Actor::kAgent);
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c1", "abusive-caller", absl::Minutes(1)));
+  EXPECT_EQ(status_.state, AgentState::kLoggedOut);
+  EXPECT_EQ(status_.protected_until, absl::InfinitePast());
+  // A pending not-ready is replaced by the protected reason.
+  LoginReady();
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c2"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c2"));
+  Do(MoveKind::kNotReady, Actor::kSupervisor, Reason("coaching"));
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c2", "abusive-caller", absl::Minutes(1)));
+  EXPECT_EQ(status_.reason, "abusive-caller");
+  EXPECT_EQ(status_.pending_not_ready, "");
+  EXPECT_EQ(status_.protected_until, now_ + absl::Minutes(1));
+}
+
+TEST_F(StateMachineTest, ABadProtectionIsRefusedByNameAndChangesNothing) {
+  LoginReady();
+  Do(MoveKind::kReserve, Actor::kDialer, Call("c1"));
+  Do(MoveKind::kConfirm, Actor::kDialer, Call("c1"));
+  const AgentStatus before = status_;
+  const struct {
+    std::string reason;
+    absl::Duration d;
+    const char* field;
+    const char* why;
+  } cases[] = {
+      {"abusive-caller", absl::ZeroDuration(), "protect_for", "VALUE_OUT_OF_RANGE"},
+      {"", absl::Minutes(5), "protected_reason", "FIELD_REQUIRED"},
+      {"abusive-caller", absl::Milliseconds(999), "protect_for", "VALUE_OUT_OF_RANGE"},
+      {"abusive-caller", absl::Hours(1) + absl::Milliseconds(1), "protect_for",
+       "VALUE_OUT_OF_RANGE"},
+      {"abusive-caller", -absl::Minutes(5), "protect_for", "VALUE_OUT_OF_RANGE"},
+      {"Abusive Caller", absl::Minutes(5), "protected_reason", "INVALID_ID"},
+      {"missed_reservation", absl::Minutes(5), "protected_reason", "INVALID_ID"},
+      {std::string(64, 'a'), absl::Minutes(5), "protected_reason", "INVALID_ID"},
+      {"login", absl::Minutes(5), "protected_reason", "RESERVED_REASON_CODE"},
+  };
+  for (const auto& c : cases) {
+    absl::Status st = Try(MoveKind::kEndCall, Actor::kDialer, Protect("c1", c.reason, c.d));
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << c.reason << " " << c.d;
+    EXPECT_EQ(ReasonOf(st), c.why) << c.reason << " " << c.d;
+    EXPECT_EQ(FieldOf(st), c.field) << c.reason << " " << c.d;
+  }
+  EXPECT_EQ(status_.version, before.version);
+  // The bounds themselves, and any well-formed code (the tenant's list does
+  // not apply: the manager does not consult it for a protected end).
+  EXPECT_TRUE(ValidateProtection("abusive-caller", absl::Seconds(1)).ok());
+  EXPECT_TRUE(ValidateProtection("x", absl::Hours(1)).ok());
+}
+
 // Every (state, move) pair: either refused with a reason, or a result whose
 // timer matches its state and whose version moved on by one; no move may put
 // a call on an agent that had none except reserve, and nothing leaves a
@@ -270,8 +434,13 @@ TEST_F(StateMachineTest, EveryStateAndMoveIsDefinedAndNoStateIsWithoutATimer) {
   Do(MoveKind::kEndCall, Actor::kDialer, Call("c1"));
   reached[AgentState::kWrapUp] = status_;
   ASSERT_EQ(reached.size(), 6u);
+  // And a protected NOT_READY (keyed apart: same state, other rules).
+  Do(MoveKind::kEndCall, Actor::kDialer, Protect("c1", "abusive-caller", absl::Hours(1)));
+  ASSERT_NE(status_.protected_until, absl::InfinitePast());
+  std::vector<std::pair<AgentState, AgentStatus>> froms(reached.begin(), reached.end());
+  froms.emplace_back(AgentState::kNotReady, status_);
 
-  for (const auto& [state, from] : reached) {
+  for (const auto& [state, from] : froms) {
     for (const auto& [kind, actor] : moves) {
       for (absl::Duration later : {absl::ZeroDuration(), absl::Hours(5)}) {
         MoveRequest r = Call("c1");
@@ -294,6 +463,15 @@ TEST_F(StateMachineTest, EveryStateAndMoveIsDefinedAndNoStateIsWithoutATimer) {
         }
         if (from.call_id.empty() && kind != MoveKind::kReserve) {
           EXPECT_EQ(m->next.call_id, "");
+        }
+        // Protection only ever on NOT_READY, and only the agent's own ready
+        // may not end it early.
+        if (m->next.protected_until != absl::InfinitePast()) {
+          EXPECT_EQ(m->next.state, AgentState::kNotReady);
+          EXPECT_FALSE(m->next.protected_call.empty());
+        }
+        if (from.protected_until != absl::InfinitePast() && later == absl::ZeroDuration()) {
+          EXPECT_NE(m->next.state, AgentState::kReady);
         }
       }
     }

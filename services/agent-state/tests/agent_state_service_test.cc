@@ -246,6 +246,9 @@ TEST_F(AgentStateServiceTest, EveryServedRpcRefusesAnotherTenantsAgents) {
       {"/dialgrid.agentstate.v1.AgentStateService/ReleaseReservation",
        "name: '" + other + "' call_id: 'iso'"},
       {"/dialgrid.agentstate.v1.AgentStateService/EndCall", "name: '" + other + "' call_id: 'iso'"},
+      // Authorization before validation: a bad protection is no hint either.
+      {"/dialgrid.agentstate.v1.AgentStateService/EndCall",
+       "name: '" + other + "' call_id: 'iso' protected_reason: 'BAD' protect_for { seconds: 0 }"},
       // The vendor's pools: a tenant reads, lists, watches and lends none of
       // them (it sees a pool agent only through a grant, in its own scope).
       {"/dialgrid.agentstate.v1.AgentStateService/GetAgent",
@@ -847,6 +850,153 @@ TEST_F(AgentStateServiceTest, ATenantsReasonCodesAndAlertThresholdsAreItsOwn) {
   get.set_name("tenants/as-b/agentSettings");
   ASSERT_TRUE(stub()->GetAgentSettings(Ctx(*agent_b_).get(), get, &settings).ok());
   EXPECT_EQ(settings.reason_codes(1).code(), "training");
+}
+
+// An abusive caller: the dialer ends the call protected. The agent goes
+// NOT_READY with the reason, its own ready is refused until protected_until
+// (seen by GetAgent, the event and the supervisors' watch), a supervisor's
+// ForceState ends it early; bad protections are refused by name and change
+// nothing; another tenant still gets PERMISSION_DENIED.
+TEST_F(AgentStateServiceTest, AnAbusiveCallersAgentIsProtectedUntilItsTimeOrASupervisor) {
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(), {"agents"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  v1::Agent a = Create(*admin_a_, "as-a", "prot-1", "c-prot");
+  v1::WatchAgentsRequest wreq;
+  wreq.set_parent("tenants/as-a");
+  WatchClient watch(stub(), *super_a_, wreq);
+  LoginReady(*agent_a_, a.name());
+  auto call = [&](const std::string& call_id) {
+    v1::ReserveAgentRequest req;
+    req.set_campaign("tenants/as-a/campaigns/c-prot");
+    req.set_call_id(call_id);
+    req.set_agent(a.name());
+    v1::Reservation r;
+    grpc::Status st = stub()->ReserveAgent(Ctx(p_->service_secret()).get(), req, &r);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    v1::ConfirmReservationRequest confirm;
+    confirm.set_name(a.name());
+    confirm.set_call_id(call_id);
+    v1::AgentStatus out;
+    st = stub()->ConfirmReservation(Ctx(p_->service_secret()).get(), confirm, &out);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  };
+  call("prot-call-1");
+  v1::EndCallRequest end;
+  end.set_name(a.name());
+  end.set_call_id("prot-call-1");
+  v1::AgentStatus out;
+
+  // Bad protections: refused by name, the agent still on its call.
+  struct Bad {
+    std::string reason;
+    std::optional<int64_t> seconds;
+    const char* why;
+  };
+  for (const Bad& bad : std::vector<Bad>{{"abusive-caller", std::nullopt, "FIELD_REQUIRED"},
+                                         {"", 600, "FIELD_REQUIRED"},
+                                         {"abusive-caller", 0, "VALUE_OUT_OF_RANGE"},
+                                         {"abusive-caller", 3601, "VALUE_OUT_OF_RANGE"},
+                                         {"Abusive Caller", 600, "INVALID_ID"},
+                                         {"login", 600, "RESERVED_REASON_CODE"}}) {
+    v1::EndCallRequest req = end;
+    req.set_protected_reason(bad.reason);
+    if (bad.seconds) req.mutable_protect_for()->set_seconds(*bad.seconds);
+    grpc::Status st = stub()->EndCall(Ctx(p_->service_secret()).get(), req, &out);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << bad.reason;
+    EXPECT_EQ(ReasonOf(st), bad.why) << bad.reason << ": " << st.error_message();
+  }
+  EXPECT_EQ(StateOf(a.name()), v1::STATE_ON_CALL);
+
+  end.set_protected_reason("abusive-caller");
+  end.mutable_protect_for()->set_seconds(600);
+  const absl::Time before = absl::Now();
+  grpc::Status st = stub()->EndCall(Ctx(p_->service_secret()).get(), end, &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out.state(), v1::STATE_NOT_READY);
+  EXPECT_EQ(out.reason_code(), "abusive-caller");
+  EXPECT_EQ(out.call_id(), "");
+  ASSERT_TRUE(out.has_protected_until());
+  EXPECT_GE(out.protected_until().seconds(), absl::ToUnixSeconds(before) + 599);
+  EXPECT_LE(out.protected_until().seconds(), absl::ToUnixSeconds(absl::Now()) + 600);
+  const auto until = out.protected_until();
+  // A retry answers the same status (as every retried move, only the
+  // version moves on; no event).
+  v1::AgentStatus again;
+  ASSERT_TRUE(stub()->EndCall(Ctx(p_->service_secret()).get(), end, &again).ok());
+  EXPECT_EQ(again.state(), v1::STATE_NOT_READY);
+  EXPECT_EQ(again.reason_code(), "abusive-caller");
+  EXPECT_EQ(again.state_time().seconds(), out.state_time().seconds());
+  EXPECT_EQ(again.protected_until().seconds(), out.protected_until().seconds());
+
+  v1::SetReadyRequest ready;
+  ready.set_name(a.name());
+  st = stub()->SetReady(Ctx(*agent_a_).get(), ready, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(st), "NOT_READY_PROTECTED");
+  EXPECT_NE(st.error_message().find("protection until"), std::string::npos) << st.error_message();
+  v1::GetAgentRequest get;
+  get.set_name(a.name());
+  v1::Agent got;
+  ASSERT_TRUE(stub()->GetAgent(Ctx(*super_a_).get(), get, &got).ok());
+  EXPECT_EQ(got.status().protected_until().seconds(), until.seconds());
+  // The supervisors' watch and the agents topic carry it.
+  EXPECT_TRUE(TestPlatform::Eventually(
+      [&] {
+        auto s = watch.Of(a.name());
+        return s && s->state() == v1::STATE_NOT_READY &&
+               s->protected_until().seconds() == until.seconds();
+      },
+      absl::Seconds(10)));
+  EXPECT_TRUE((*recorder)->WaitFor([&](const std::vector<event::v1::Envelope>& events) {
+    for (const auto& e : events) {
+      v1::AgentStatus s;
+      if (e.subject() == a.name() && e.payload().UnpackTo(&s) &&
+          s.reason_code() == "abusive-caller" && s.protected_until().seconds() == until.seconds()) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  (*recorder)->Stop();
+
+  // Another tenant: PERMISSION_DENIED as ever, never the protection's reason.
+  st = stub()->SetReady(Ctx(*agent_b_).get(), ready, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  v1::ForceStateRequest force;
+  force.set_name(a.name());
+  force.set_target(v1::ForceStateRequest::TARGET_NOT_READY);
+  force.set_reason_code("coaching");
+  st = stub()->ForceState(Ctx(*admin_b_).get(), force, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+
+  // The supervisor overrides: not ready under its reason, unprotected.
+  st = stub()->ForceState(Ctx(*super_a_).get(), force, &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out.reason_code(), "coaching");
+  EXPECT_FALSE(out.has_protected_until());
+  ASSERT_TRUE(stub()->SetReady(Ctx(*agent_a_).get(), ready, &out).ok());
+  EXPECT_EQ(out.state(), v1::STATE_READY);
+  EXPECT_TRUE(TestPlatform::Eventually(
+      [&] {
+        auto s = watch.Of(a.name());
+        return s && s->state() == v1::STATE_READY && !s->has_protected_until();
+      },
+      absl::Seconds(10)));
+
+  // The shortest protection lapses by itself (real time: the binary's clock).
+  call("prot-call-2");
+  end.set_call_id("prot-call-2");
+  end.mutable_protect_for()->set_seconds(1);
+  ASSERT_TRUE(stub()->EndCall(Ctx(p_->service_secret()).get(), end, &out).ok());
+  st = stub()->SetReady(Ctx(*agent_a_).get(), ready, &out);
+  if (!st.ok()) {
+    EXPECT_EQ(ReasonOf(st), "NOT_READY_PROTECTED");
+  }
+  EXPECT_TRUE(TestPlatform::Eventually(
+      [&] { return stub()->SetReady(Ctx(*agent_a_).get(), ready, &out).ok(); },
+      absl::Seconds(10)));
+  EXPECT_EQ(out.state(), v1::STATE_READY);
+  EXPECT_FALSE(out.has_protected_until());
 }
 
 TEST_F(AgentStateServiceTest, WatchersTakeAFreshSnapshotAfterTheChangeFeedBreaks) {
