@@ -2,10 +2,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -37,6 +41,13 @@ ABSL_FLAG(std::string, carrier_scenario, "",
           "answers, ring, talk and AMD times. Required to dial.");
 ABSL_FLAG(uint64_t, carrier_seed, 1, "The simulated carrier's seed.");
 ABSL_FLAG(int, carrier_max_calls, 2000, "Calls the simulated carrier carries at once.");
+ABSL_FLAG(std::vector<std::string>, carrier_inbound, {},
+          "Inbound calls the simulated carrier offers by itself, as NUMBER:CALLS_PER_HOUR "
+          "(comma-separated, e.g. +15550100000:120): callers dialing a blended campaign's "
+          "inbound number.");
+ABSL_FLAG(int, abusive_protect_minutes, 10,
+          "Minutes an agent who flagged an abusive caller stays not ready (agent state refuses "
+          "its SetReady until then).");
 ABSL_FLAG(int, dialer_threads, 8, "Threads of the call path (peer calls block one).");
 ABSL_FLAG(int, tick_ms, 250, "How often each owned campaign's pacing is decided.");
 ABSL_FLAG(int, lease_ttl_ms, 6000,
@@ -111,6 +122,11 @@ int main(int argc, char** argv) {
   dialer_options.disposition_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_disposition_timeout_seconds));
   dialer_options.preview_timeout = absl::Seconds(absl::GetFlag(FLAGS_preview_timeout_seconds));
+  const int protect = absl::GetFlag(FLAGS_abusive_protect_minutes);
+  if (protect < 1 || protect > 60) {
+    return fail("--abusive_protect_minutes", absl::InvalidArgumentError("must be 1-60"));
+  }
+  dialer_options.abusive_protect_for = absl::Minutes(protect);
   auto& answer_to_connect =
       prometheus::BuildHistogram()
           .Name("dialgrid_dialing_answer_to_connect_seconds")
@@ -140,6 +156,15 @@ int main(int argc, char** argv) {
     carrier_options.scenario = *std::move(scenario);
     carrier_options.seed = absl::GetFlag(FLAGS_carrier_seed);
     carrier_options.max_concurrent_calls = absl::GetFlag(FLAGS_carrier_max_calls);
+    for (const std::string& line : absl::GetFlag(FLAGS_carrier_inbound)) {
+      std::vector<std::string> parts = absl::StrSplit(line, ':');
+      double rate = 0;
+      if (parts.size() != 2 || !absl::SimpleAtod(parts[1], &rate)) {
+        return fail("--carrier_inbound",
+                    absl::InvalidArgumentError(absl::StrCat("\"", line, "\": want NUMBER:CALLS_PER_HOUR")));
+      }
+      carrier_options.inbound.push_back({parts[0], rate});
+    }
     auto made = telephony::SimulatedCarrier::Create(std::move(carrier_options), call_scheduler, dialer);
     if (!made.ok()) return fail("--carrier_scenario", made.status());
     carrier = *std::move(made);
@@ -178,7 +203,9 @@ int main(int argc, char** argv) {
         {"store_failed", s.store_errors}, {"caller_id_rested", s.caller_ids_rested},
         {"line_quota", s.line_quota}, {"previewed", s.previews},
         {"preview_skipped", s.previews_skipped}, {"agent_dialed", s.agent_dials},
-        {"message_played", s.messages}};
+        {"message_played", s.messages}, {"inbound_offered", s.inbound_offered},
+        {"inbound_refused", s.inbound_refused}, {"inbound_blocked", s.inbound_blocked},
+        {"inbound_connected", s.inbound_connected}, {"abusive_flagged", s.abusive_flagged}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];
       calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));

@@ -75,6 +75,16 @@ absl::Status ComplianceClient::AddOptOut(const std::string& tenant, const std::s
   return client.Call(&ComplianceStub::Stub::AddDoNotCallNumbers, req).status();
 }
 
+absl::Status ComplianceClient::RecordNotPlaced(const std::string& tenant,
+                                               const v1::CallAttemptEnded& call) {
+  client::PeerClient<ComplianceStub> client(peer_);
+  compliance::v1::RecordCallOutcomeRequest req;
+  req.set_parent(absl::StrCat("tenants/", tenant));
+  *req.mutable_call() = call;
+  req.set_request_id(absl::StrCat("not-placed:", call.call()));
+  return client.Call(&ComplianceStub::Stub::RecordCallOutcome, req).status();
+}
+
 absl::StatusOr<compliance::v1::AbandonRate> ComplianceClient::AbandonRate(
     const std::string& campaign) {
   client::PeerClient<ComplianceStub> client(peer_);
@@ -120,11 +130,17 @@ absl::Status AgentStateClient::Release(const std::string& agent, const std::stri
   return client.Call(&AgentStub::Stub::ReleaseReservation, req).status();
 }
 
-absl::Status AgentStateClient::EndCall(const std::string& agent, const std::string& call_id) {
+absl::Status AgentStateClient::EndCall(const std::string& agent, const std::string& call_id,
+                                       const std::string& protected_reason,
+                                       absl::Duration protect_for) {
   client::PeerClient<AgentStub> client(peer_);
   agentstate::v1::EndCallRequest req;
   req.set_name(agent);
   req.set_call_id(call_id);
+  if (protect_for > absl::ZeroDuration()) {
+    req.set_protected_reason(protected_reason);
+    *req.mutable_protect_for() = ToDurationProto(protect_for);
+  }
   return client.Call(&AgentStub::Stub::EndCall, req).status();
 }
 

@@ -35,6 +35,7 @@ class ComplianceClient final : public ComplianceGate {
   absl::Status AddOptOut(const std::string& tenant, const std::string& number,
                          const std::string& reason) override;
   absl::StatusOr<compliance::v1::AbandonRate> AbandonRate(const std::string& campaign) override;
+  absl::Status RecordNotPlaced(const std::string& tenant, const v1::CallAttemptEnded& call) override;
 
  private:
   std::shared_ptr<client::PeerChannel> peer_;
@@ -49,7 +50,9 @@ class AgentStateClient final : public AgentRouter {
                                       const std::string& agent) override;
   absl::Status Confirm(const std::string& agent, const std::string& call_id) override;
   absl::Status Release(const std::string& agent, const std::string& call_id) override;
-  absl::Status EndCall(const std::string& agent, const std::string& call_id) override;
+  absl::Status EndCall(const std::string& agent, const std::string& call_id,
+                       const std::string& protected_reason = "",
+                       absl::Duration protect_for = absl::ZeroDuration()) override;
   absl::StatusOr<std::vector<AgentSnapshot>> Agents(const std::string& tenant,
                                                     const std::string& campaign) override;
 

@@ -42,6 +42,10 @@ std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-fence:", campaign);
 }
 
+std::string BlockedKey(const std::string& tenant) {
+  return absl::StrCat(TenantHashTag(tenant), ":inbound-blocked");
+}
+
 absl::StatusOr<StoredCall> Decode(const redis::Reply& def, const redis::Reply& lease,
                                   const redis::Reply& attempts) {
   StoredCall out;
@@ -163,6 +167,43 @@ absl::StatusOr<std::vector<LeasedContact>> RedisCallStore::Hopper(const std::str
 absl::Status RedisCallStore::Publish(const std::string& tenant,
                                      const std::vector<event::v1::Envelope>& events) {
   return outbox_->ExecWithEvents({}, tenant, events).status();
+}
+
+absl::Status RedisCallStore::BlockNumber(const std::string& tenant,
+                                         const v1::BlockedNumber& blocked,
+                                         const std::vector<event::v1::Envelope>& events) {
+  const std::string digits(absl::StripPrefix(blocked.number(), "+"));
+  return outbox_
+      ->ExecWithEvents({{"HSET", BlockedKey(tenant), digits, blocked.SerializeAsString()}}, tenant,
+                       events)
+      .status();
+}
+
+absl::StatusOr<v1::BlockedNumber> RedisCallStore::GetBlockedNumber(const std::string& tenant,
+                                                                   const std::string& digits) {
+  auto r = redis_->Command({"HGET", BlockedKey(tenant), digits});
+  if (!r.ok()) return r.status();
+  v1::BlockedNumber b;
+  if (r->is_nil()) return NotFound("BLOCKED_NUMBER_NOT_FOUND", "the number is not blocked");
+  if (!b.ParseFromString(r->str)) return absl::InternalError("stored blocked number does not parse");
+  return b;
+}
+
+absl::Status RedisCallStore::UnblockNumber(const std::string& tenant, const std::string& digits,
+                                           const std::vector<event::v1::Envelope>& events) {
+  return outbox_->ExecWithEvents({{"HDEL", BlockedKey(tenant), digits}}, tenant, events).status();
+}
+
+absl::StatusOr<std::vector<v1::BlockedNumber>> RedisCallStore::BlockedNumbers(
+    const std::string& tenant) {
+  auto r = redis_->Command({"HVALS", BlockedKey(tenant)});
+  if (!r.ok()) return r.status();
+  std::vector<v1::BlockedNumber> out;
+  for (const auto& e : r->elements) {
+    v1::BlockedNumber b;
+    if (b.ParseFromString(e.str)) out.push_back(std::move(b));
+  }
+  return out;
 }
 
 absl::StatusOr<StoredCall> RedisCallStore::Get(const std::string& tenant, const std::string& id) {

@@ -14,6 +14,8 @@
 //   {t:T}:campaign-owner:<campaign> "<token>|<instance>", with a TTL: the
 //                                   replica pacing the running campaign
 //   {t:T}:campaign-fence:<campaign> the campaign's last fencing token
+//   {t:T}:inbound-blocked           hash: number digits -> v1.BlockedNumber
+//                                   (serialized), the inbound block list
 //   {t:T}:outbox:dialing            the tenant's events
 // Every call write checks the owner in the same script (same slot), so a
 // replica that lost a campaign cannot write its calls any more.
@@ -58,6 +60,13 @@ class RedisCallStore final : public CallStore {
                                                    const std::string& campaign_id) override;
   absl::Status Publish(const std::string& tenant,
                        const std::vector<event::v1::Envelope>& events) override;
+  absl::Status BlockNumber(const std::string& tenant, const v1::BlockedNumber& blocked,
+                           const std::vector<event::v1::Envelope>& events) override;
+  absl::StatusOr<v1::BlockedNumber> GetBlockedNumber(const std::string& tenant,
+                                                     const std::string& digits) override;
+  absl::Status UnblockNumber(const std::string& tenant, const std::string& digits,
+                             const std::vector<event::v1::Envelope>& events) override;
+  absl::StatusOr<std::vector<v1::BlockedNumber>> BlockedNumbers(const std::string& tenant) override;
   absl::StatusOr<StoredCall> Get(const std::string& tenant, const std::string& id) override;
   absl::StatusOr<std::vector<StoredCall>> Open(const std::string& tenant,
                                                const std::string& campaign_id) override;

@@ -110,4 +110,24 @@ absl::StatusOr<std::vector<std::string>> RedisCampaignStore::Running() {
   return out;
 }
 
+absl::StatusOr<std::string> RedisCampaignStore::InboundNumberHolder(const std::string& number) {
+  auto r = redis_->Command({"HGET", kInboundNumbersKey, number});
+  if (!r.ok()) return r.status();
+  return r->is_nil() ? std::string() : r->str;
+}
+
+absl::StatusOr<bool> RedisCampaignStore::SwapInboundNumberHolder(const std::string& number,
+                                                                 const std::string& expected,
+                                                                 const std::string& holder) {
+  static const auto* script = new redis::Script(R"lua(
+local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+if cur ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+return 1)lua");
+  auto r = redis_->Eval(*script, {kInboundNumbersKey}, {number, expected, holder});
+  if (!r.ok()) return r.status();
+  return r->integer == 1;
+}
+
 }  // namespace dialgrid::dialing

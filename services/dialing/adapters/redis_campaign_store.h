@@ -9,6 +9,10 @@
 //   {dg}:dialing:running        set of "<tenant>/<campaign>" that are RUNNING
 //                               (written right after the campaign; the
 //                               campaign's own state is the truth)
+//   {dg}:dialing:inbound-numbers hash: E.164 number -> "<tenant>/<campaign>"
+//                               of the blended campaign it reaches (claimed
+//                               before the campaign is written, freed after;
+//                               the campaign's own numbers are the truth)
 
 #include <memory>
 
@@ -35,8 +39,13 @@ class RedisCampaignStore final : public CampaignStore {
   absl::Status Delete(const std::string& tenant, const std::string& id, absl::string_view etag,
                       const Events& events) override;
   absl::StatusOr<std::vector<std::string>> Running() override;
+  absl::StatusOr<std::string> InboundNumberHolder(const std::string& number) override;
+  absl::StatusOr<bool> SwapInboundNumberHolder(const std::string& number,
+                                               const std::string& expected,
+                                               const std::string& holder) override;
 
   static constexpr char kRunningKey[] = "{dg}:dialing:running";
+  static constexpr char kInboundNumbersKey[] = "{dg}:dialing:inbound-numbers";
 
  private:
   std::shared_ptr<redis::Client> redis_;

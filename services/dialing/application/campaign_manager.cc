@@ -1,7 +1,10 @@
 #include "services/dialing/application/campaign_manager.h"
 
+#include <set>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/common/core/errors.h"
@@ -92,12 +95,16 @@ absl::StatusOr<v1::Campaign> CampaignManager::Create(const v1::CreateCampaignReq
   v1::Campaign event = c;
   event.set_etag(etag);
   Events events = {kafka::MakeEnvelope(tenant, c.name(), event, options_.producer, clock_)};
-  DG_ASSIGN_OR_RETURN(CampaignStore::Created created,
-                      store_->Create(tenant, req.campaign_id(), {c.SerializeAsString(), etag},
-                                     req.request_id(),
-                                     absl::StrCat(Fingerprint(fingerprinted), "|", caller.actor),
-                                     events));
-  if (created == CampaignStore::Created::kReplayed) {
+  const CampaignKey key{tenant, req.campaign_id()};
+  DG_ASSIGN_OR_RETURN(std::vector<std::string> claimed, ClaimNumbers(key, nullptr, c));
+  auto created = store_->Create(tenant, req.campaign_id(), {c.SerializeAsString(), etag},
+                                req.request_id(),
+                                absl::StrCat(Fingerprint(fingerprinted), "|", caller.actor), events);
+  if (!created.ok()) {
+    ReleaseNumbers(key, claimed);
+    return created.status();
+  }
+  if (*created == CampaignStore::Created::kReplayed) {
     return Get(CampaignKey{tenant, req.campaign_id()});
   }
   c.set_etag(etag);
@@ -160,13 +167,21 @@ absl::StatusOr<v1::Campaign> CampaignManager::Update(const v1::Campaign& patch,
     v1::Campaign event = next;
     event.set_etag(etag);
     Events events = {kafka::MakeEnvelope(key.tenant, next.name(), event, options_.producer, clock_)};
+    DG_ASSIGN_OR_RETURN(std::vector<std::string> claimed, ClaimNumbers(key, &current, next));
     absl::Status st = store_->Replace(key.tenant, key.id, stored.etag,
                                       {next.SerializeAsString(), etag},
                                       next.state() == v1::CAMPAIGN_STATE_RUNNING, events);
     if (st.ok()) {
+      std::set<std::string> kept(next.inbound().numbers().begin(), next.inbound().numbers().end());
+      std::vector<std::string> dropped;
+      for (const auto& n : current.inbound().numbers()) {
+        if (kept.count(n) == 0) dropped.push_back(n);
+      }
+      ReleaseNumbers(key, dropped);
       next.set_etag(etag);
       return next;
     }
+    ReleaseNumbers(key, claimed);
     if (ReasonOf(st) != "ETAG_MISMATCH" || !patch.etag().empty()) return st;
   }
   return Aborted("ETAG_MISMATCH", "the campaign keeps changing; retry");
@@ -187,7 +202,63 @@ absl::Status CampaignManager::Delete(const CampaignKey& key, absl::string_view e
   deleted.mutable_campaign()->set_state_reason("deleted");
   deleted.set_actor(caller.actor);
   Events events = {kafka::MakeEnvelope(key.tenant, current.name(), deleted, options_.producer, clock_)};
-  return store_->Delete(key.tenant, key.id, stored.etag, events);
+  DG_RETURN_IF_ERROR(store_->Delete(key.tenant, key.id, stored.etag, events));
+  ReleaseNumbers(key, {current.inbound().numbers().begin(), current.inbound().numbers().end()});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> CampaignManager::ClaimNumbers(
+    const CampaignKey& key, const v1::Campaign* current, const v1::Campaign& next) {
+  const std::string me = absl::StrCat(key.tenant, "/", key.id);
+  std::set<std::string> had;
+  if (current != nullptr) had.insert(current->inbound().numbers().begin(), current->inbound().numbers().end());
+  std::vector<std::string> claimed;
+  auto fail = [&](absl::Status st) {
+    ReleaseNumbers(key, claimed);
+    return st;
+  };
+  for (const auto& number : next.inbound().numbers()) {
+    if (had.count(number) > 0) continue;
+    auto holder = store_->InboundNumberHolder(number);
+    if (!holder.ok()) return fail(holder.status());
+    if (*holder == me) continue;
+    if (!holder->empty()) {
+      // Another campaign's, unless it no longer lists the number (a claim
+      // left behind by a write that failed).
+      std::vector<std::string> parts = absl::StrSplit(*holder, absl::MaxSplits('/', 1));
+      bool listed = false;
+      if (parts.size() == 2) {
+        auto other = store_->Get(parts[0], parts[1]);
+        if (!other.ok() && other.status().code() != absl::StatusCode::kNotFound) {
+          return fail(other.status());
+        }
+        v1::Campaign c;
+        if (other.ok() && c.ParseFromString(other->definition)) {
+          for (const auto& n : c.inbound().numbers()) listed = listed || n == number;
+        }
+      }
+      if (listed) {
+        // The same answer whether the holder is this tenant's or another's:
+        // only that the number is not free.
+        return fail(AlreadyExists("INBOUND_NUMBER_TAKEN",
+                                  absl::StrCat(number, " already reaches another campaign")));
+      }
+    }
+    auto swapped = store_->SwapInboundNumberHolder(number, *holder, me);
+    if (!swapped.ok()) return fail(swapped.status());
+    if (!*swapped) {
+      return fail(AlreadyExists("INBOUND_NUMBER_TAKEN",
+                                absl::StrCat(number, " was just taken by another campaign")));
+    }
+    claimed.push_back(number);
+  }
+  return claimed;
+}
+
+void CampaignManager::ReleaseNumbers(const CampaignKey& key,
+                                     const std::vector<std::string>& numbers) {
+  const std::string me = absl::StrCat(key.tenant, "/", key.id);
+  for (const auto& number : numbers) (void)store_->SwapInboundNumberHolder(number, me, "");
 }
 
 absl::StatusOr<v1::Campaign> CampaignManager::Transition(const CampaignKey& key,

@@ -57,6 +57,16 @@ class CampaignManager {
  private:
   absl::StatusOr<v1::Campaign> Parse(const StoredCampaign& stored) const;
   std::string NewEtag() const;
+  // Claims the inbound numbers `next` adds to `current` (nullptr: a new
+  // campaign) in the platform's index, before the campaign is written:
+  // ALREADY_EXISTS INBOUND_NUMBER_TAKEN when another campaign (of any
+  // tenant) lists one; nothing stays claimed then. Answers what it claimed.
+  absl::StatusOr<std::vector<std::string>> ClaimNumbers(const CampaignKey& key,
+                                                        const v1::Campaign* current,
+                                                        const v1::Campaign& next);
+  // Frees `numbers` where `key` holds them (best effort: a number left
+  // claimed is taken over once its campaign no longer lists it).
+  void ReleaseNumbers(const CampaignKey& key, const std::vector<std::string>& numbers);
 
   std::shared_ptr<CampaignStore> store_;
   std::shared_ptr<ContactLists> lists_;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <future>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -13,6 +15,7 @@
 #include "dialgrid/dialing/v1/call_events.pb.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
+#include "services/common/core/names.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/core/random.h"
@@ -164,6 +167,13 @@ struct Dialer::Runner {
   // Agent-owned callbacks (contact -> agent, due), read every refresh.
   std::map<std::string, CallStore::AgentCallback> owned;
   absl::Time owned_read_at = absl::InfinitePast();
+  // Blended: ready agents held back for the inbound queue beyond its
+  // waiting callers, learnt from the service level of the inbound calls
+  // that ended in the window (their end, whether within the threshold).
+  int inbound_reserve = 0;
+  int held_for_inbound = 0;
+  absl::Time reserve_at = absl::InfinitePast();
+  std::deque<std::pair<absl::Time, bool>> service_window;
 };
 
 struct Dialer::Attempt {
@@ -188,6 +198,13 @@ struct Dialer::Attempt {
   bool message_played = false;  // AGENTLESS: a person answered and got the message
   bool owned_callback = false;  // the contact's agent-owned callback, for `agent`
   double routed_age_s = -1.0;   // the attempt's age when its answer came to need an agent
+  // Inbound (a caller dialed one of the campaign's numbers): not the
+  // pacer's, never a dial; refused as blocked; sent to the overflow message.
+  bool inbound = false;
+  bool blocked = false;
+  bool overflowed = false;
+  // Flagged abusive: its agent leaves the call for a protected not-ready.
+  bool abusive = false;
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -506,6 +523,25 @@ void Dialer::PublishProgress(Runner& r, absl::Time now) {
         default: break;
       }
     }
+    if (r.campaign->inbound().numbers_size() > 0) {
+      int waiting = 0;
+      absl::Duration longest = absl::ZeroDuration();
+      for (const auto& [id, a] : r.live) {
+        if (!a->inbound || !a->waiting_agent) continue;
+        ++waiting;
+        longest = std::max(longest, now - FromTimestamp(a->stored.call.queue_time()));
+      }
+      p.set_inbound_waiting(waiting);
+      *p.mutable_inbound_longest_wait() = ToDurationProto(longest);
+      p.set_service_level_target(r.campaign->inbound().service_level_target());
+      p.set_agents_held_for_inbound(r.held_for_inbound);
+      const int64_t counted =
+          p.inbound_answered() + p.inbound_abandoned() + p.inbound_overflowed();
+      if (counted > 0) {
+        p.set_service_level(static_cast<double>(p.inbound_answered_within()) /
+                            static_cast<double>(counted));
+      }
+    }
     p.set_answer_rate(r.pacer->learned_answer_probability());
     *p.mutable_mean_talk() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_talk_s()));
     *p.mutable_mean_wrap() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_wrap_s()));
@@ -706,7 +742,22 @@ void Dialer::Tick(const std::shared_ptr<Runner>& r) {
     int queued = 0;
     for (const auto& [id, a] : r->live) {
       if (a->in_flight) ages.push_back(std::max(0.0, absl::ToDoubleSeconds(now - a->created_at)));
-      if (a->waiting_agent) ++queued;
+      if (a->waiting_agent && !a->inbound) ++queued;
+    }
+    // Blended: inbound callers come first; the ready agents they will take
+    // (and a learnt reserve) are not the pacer's to dial for.
+    {
+      int idle = 0;
+      for (const auto& v : agents) idle += v.state == pacing::AgentState::kIdle;
+      int held = HeldForInbound(*r, idle, now);
+      for (auto it = agents.begin(); held > 0 && it != agents.end();) {
+        if (it->state == pacing::AgentState::kIdle) {
+          it = agents.erase(it);
+          --held;
+        } else {
+          ++it;
+        }
+      }
     }
     pacing::CampaignSnapshot snap;
     snap.now_s = absl::ToDoubleSeconds(now - r->origin);
@@ -1031,6 +1082,9 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   call.set_phone_number(allowed.phone_number().e164());
   call.set_caller_id(caller_id);
   call.set_decision_id(allowed.decision_id());
+  // Where a party has an all-party consent law, the callee hears the
+  // recording announcement (compliance decides; the recording is marked).
+  call.set_recording_announcement(allowed.recording_announcement_required());
   call.set_state(v1::CALL_STATE_DIALING);
   call.set_dialing_mode(mode);
   call.set_debt(debt);
@@ -1055,6 +1109,17 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
     return;
   }
   if (!stored.ok()) {
+    // Nothing written, nothing dialed: compliance, which counted the
+    // attempt when it allowed it, is told directly (the outbox is what
+    // failed, or is no longer ours).
+    call.set_state(v1::CALL_STATE_ENDED);
+    call.set_outcome(v1::CALL_OUTCOME_NOT_PLACED);
+    *call.mutable_end_time() = ToTimestamp(now);
+    absl::Status told = ports_.compliance->RecordNotPlaced(r.tenant, AttemptEnded(call));
+    if (!told.ok()) {
+      Log(LogLevel::kWarning, "dialing", "compliance not told of an attempt never placed",
+          {{"call", call_name}, {"error", told.ToString()}});
+    }
     if (a->owned_callback) (void)ports_.agents->Release(a->agent, call_name);
     DropAttempt(a->id);
     bool lost;
@@ -1116,7 +1181,18 @@ void Dialer::OnCallEvent(const telephony::CallEvent& event) {
 
 void Dialer::Handle(const telephony::CallEvent& e) {
   auto a = FindAttempt(e.attempt_id.value());
-  if (a == nullptr) return;  // not ours (any more)
+  if (a == nullptr) {
+    if (e.type == telephony::CallEventType::kIncoming) Incoming(e);
+    return;  // else not ours (any more)
+  }
+  if (a->inbound) {
+    if (e.type == telephony::CallEventType::kEnded) {
+      FinishInbound(a, e);
+    } else {
+      HandleInbound(a, e);
+    }
+    return;
+  }
   Runner& r = *a->runner;
   v1::Call& call = a->stored.call;
   using T = telephony::CallEventType;
@@ -1211,6 +1287,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
         ++stats_.connected;
       }
       (void)Store(*a, "CONNECTED");
+      Announce(*a);
       return;
     }
     case T::kRemoteHangup: {
@@ -1221,6 +1298,8 @@ void Dialer::Handle(const telephony::CallEvent& e) {
     case T::kEnded:
       Finish(a, e);
       return;
+    case T::kIncoming:
+      return;  // a carrier's repeat: the call is known
   }
 }
 
@@ -1258,19 +1337,28 @@ void Dialer::TryConnect(const std::string& id) {
     return;
   }
   const absl::Time now = scheduler_.clock().Now();
-  const absl::Time answered = FromTimestamp(a->stored.call.answer_time());
-  if (now + options_.reserve_retry - answered < options_.grace) {
+  // An answered outbound call waits the grace period for an agent; an
+  // inbound caller waits in the queue up to the campaign's max wait.
+  const absl::Time deadline =
+      a->inbound ? FromTimestamp(a->stored.call.queue_time()) +
+                       FromDurationProto(a->campaign->inbound().max_wait())
+                 : FromTimestamp(a->stored.call.answer_time()) + options_.grace;
+  if (now + options_.reserve_retry < deadline) {
     scheduler_.After(options_.reserve_retry, [this, id] {
       executor_.Post(KeyOf(id), [this, id] { TryConnect(id); });
     });
     return;
   }
-  // Nobody within the grace period: the required message, then hang up.
   {
     std::lock_guard<std::mutex> lock(r.mu);
     a->waiting_agent = false;
+    a->overflowed = a->inbound;
   }
-  (void)telephony_->PlayMessageAndHangUp(telephony::AttemptId(id), {options_.abandon_message});
+  // Nobody within the grace period: the required message, then hang up.
+  // Inbound: the overflow message.
+  const std::string message =
+      a->inbound ? a->campaign->inbound().overflow_message_id() : options_.abandon_message;
+  (void)telephony_->PlayMessageAndHangUp(telephony::AttemptId(id), {message});
 }
 
 void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEvent& ended) {
@@ -1369,9 +1457,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
   DropAttempt(a->id);
   // The agent of a connected call, or of its own dial (on the line from the
   // dial), goes to wrap-up.
-  if ((connected || !a->agent.empty()) && !call.agent().empty()) {
-    (void)ports_.agents->EndCall(call.agent(), call.name());
-  }
+  if ((connected || !a->agent.empty()) && !call.agent().empty()) EndAgentCall(*a);
   if (awaiting) {
     ScheduleDispositionTimeout(r.tenant, a->id, scheduler_.clock().Now());
     return;
@@ -1681,6 +1767,9 @@ absl::StatusOr<v1::Call> Dialer::AgentDial(const std::shared_ptr<Attempt>& a,
                                            a->campaign->skills().end());
   call.set_phone_number(allowed.phone_number().e164());
   call.set_decision_id(allowed.decision_id());
+  // Where a party has an all-party consent law, the callee hears the
+  // recording announcement (compliance decides; the recording is marked).
+  call.set_recording_announcement(allowed.recording_announcement_required());
   *call.mutable_dial_time() = ToTimestamp(now);
   auto reserved = ports_.agents->Reserve(r.name, skills, call.name(), a->agent);
   absl::Status agent_ok = reserved.status();
@@ -1876,6 +1965,346 @@ void Dialer::ExpireDisposition(const std::string& tenant, const std::string& cal
   (void)ports_.calls->Put(tenant, campaign_id, *stored, 0,
                           {kafka::MakeEnvelope(tenant, call.name(), updated, options_.instance,
                                                scheduler_.clock())});
+}
+
+// --- Inbound calls (blended campaigns) ------------------------------------------
+
+void Dialer::Incoming(const telephony::CallEvent& e) {
+  const std::string& id = e.attempt_id.value();
+  std::shared_ptr<Runner> r;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.inbound_offered;
+    for (const auto& [key, runner] : runners_) {
+      std::lock_guard<std::mutex> rlock(runner->mu);
+      if (!runner->dialing || runner->campaign == nullptr) continue;
+      for (const auto& n : runner->campaign->inbound().numbers()) {
+        if (n == e.to) r = runner;
+      }
+      if (r != nullptr) break;
+    }
+  }
+  // The carrier names inbound calls with ids fit for a call's name
+  // (telephony_port.h); anything else, or a number no campaign this replica
+  // runs answers to, is refused before anything is written.
+  if (r == nullptr || !absl::StartsWith(id, "i") || !ValidateResourceId("call", id).ok()) {
+    (void)telephony_->HangUp(e.attempt_id);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.inbound_refused;
+    }
+    Log(LogLevel::kWarning, "dialing", "inbound call refused: no running campaign here takes it",
+        {{"call", id}, {"to", e.to}});
+    return;
+  }
+  auto a = std::make_shared<Attempt>();
+  a->runner = r;
+  a->id = id;
+  a->created_at = e.at;
+  a->inbound = true;
+  a->in_flight = false;  // never the pacer's
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    a->campaign = r->campaign;
+  }
+  v1::Call& call = a->stored.call;
+  call.set_name(absl::StrCat("tenants/", r->tenant, "/calls/", id));
+  call.set_campaign(r->name);
+  call.set_phone_number(e.from);
+  call.set_called_number(e.to);
+  call.set_direction(v1::CALL_DIRECTION_INBOUND);
+  call.set_state(v1::CALL_STATE_RINGING);
+  *call.mutable_dial_time() = ToTimestamp(e.at);
+  *call.mutable_queue_time() = ToTimestamp(e.at);
+  call.set_recording_announcement(a->campaign->inbound().announce_recording());
+  if (!e.from.empty()) {
+    auto blocked = ports_.calls->GetBlockedNumber(r->tenant, std::string(absl::StripPrefix(e.from, "+")));
+    // The block list protects agents; when it cannot be read the caller is
+    // served (and the failure logged).
+    a->blocked = blocked.ok();
+    if (!blocked.ok() && blocked.status().code() != absl::StatusCode::kNotFound) {
+      Log(LogLevel::kWarning, "dialing", "inbound block list not read",
+          {{"call", call.name()}, {"error", blocked.status().ToString()}});
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->live[id] = a;
+    r->progress.set_inbound_offered(r->progress.inbound_offered() + 1);
+    if (a->blocked) r->progress.set_inbound_blocked(r->progress.inbound_blocked() + 1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    attempts_[id] = a;
+    if (a->blocked) ++stats_.inbound_blocked;
+  }
+  absl::Status stored = Store(*a, a->blocked ? "BLOCKED" : "OFFERED");
+  if (!stored.ok() || a->blocked) {
+    // Not written (the tenant's lines are all in use, or the store is
+    // down), or blocked: the caller is refused.
+    if (!stored.ok()) DropAttempt(id);
+    (void)telephony_->HangUp(e.attempt_id);
+    return;
+  }
+  if (!telephony_->AnswerIncoming(e.attempt_id).ok()) (void)telephony_->HangUp(e.attempt_id);
+}
+
+void Dialer::HandleInbound(const std::shared_ptr<Attempt>& a, const telephony::CallEvent& e) {
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  using T = telephony::CallEventType;
+  switch (e.type) {
+    case T::kAnswered:
+      // Picked up: the caller hears the queue until an agent is free.
+      call.set_state(v1::CALL_STATE_ANSWERED);
+      *call.mutable_answer_time() = ToTimestamp(e.at);
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        a->waiting_agent = true;
+      }
+      (void)Store(*a, "QUEUED");
+      TryConnect(a->id);
+      return;
+    case T::kAgentConnected: {
+      const absl::Duration waited = e.at - FromTimestamp(call.queue_time());
+      {
+        std::lock_guard<std::mutex> lock(r.mu);
+        a->connected = true;
+        const bool within =
+            waited <= FromDurationProto(a->campaign->inbound().service_level_threshold());
+        r.progress.set_inbound_answered(r.progress.inbound_answered() + 1);
+        if (within) r.progress.set_inbound_answered_within(r.progress.inbound_answered_within() + 1);
+        r.service_window.emplace_back(e.at, within);
+      }
+      call.set_state(v1::CALL_STATE_CONNECTED);
+      *call.mutable_connect_time() = ToTimestamp(e.at);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.inbound_connected;
+      }
+      (void)Store(*a, "CONNECTED");
+      Announce(*a);
+      return;
+    }
+    case T::kRemoteHangup: {
+      std::lock_guard<std::mutex> lock(r.mu);
+      a->waiting_agent = false;
+      return;
+    }
+    default:
+      return;  // nothing else comes on an inbound call before Ended
+  }
+}
+
+void Dialer::FinishInbound(const std::shared_ptr<Attempt>& a, const telephony::CallEvent& ended) {
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  v1::CallOutcome outcome;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    a->waiting_agent = false;
+    if (a->blocked) {
+      outcome = v1::CALL_OUTCOME_INBOUND_BLOCKED;
+    } else if (a->connected) {
+      outcome = v1::CALL_OUTCOME_ANSWERED_CONNECTED;
+    } else if (a->overflowed) {
+      outcome = v1::CALL_OUTCOME_INBOUND_OVERFLOW;
+      r.progress.set_inbound_overflowed(r.progress.inbound_overflowed() + 1);
+      r.service_window.emplace_back(ended.at, false);
+    } else {
+      outcome = v1::CALL_OUTCOME_INBOUND_ABANDONED;  // the caller gave up waiting
+      r.progress.set_inbound_abandoned(r.progress.inbound_abandoned() + 1);
+      r.service_window.emplace_back(ended.at, false);
+    }
+  }
+  const bool awaiting = outcome == v1::CALL_OUTCOME_ANSWERED_CONNECTED;
+  call.set_state(v1::CALL_STATE_ENDED);
+  call.set_outcome(outcome);
+  call.set_awaiting_disposition(awaiting);
+  *call.mutable_end_time() = ToTimestamp(ended.at);
+  // Not a dial: nothing on the `dialing` topic (compliance's caps and
+  // abandon ledger count the calls we place).
+  (void)Store(*a, "ENDED");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.ended;
+  }
+  DropAttempt(a->id);
+  if (awaiting && !call.agent().empty()) EndAgentCall(*a);
+  if (awaiting) ScheduleDispositionTimeout(r.tenant, a->id, scheduler_.clock().Now());
+}
+
+int Dialer::HeldForInbound(Runner& r, int idle, absl::Time now) {
+  const v1::InboundSettings& in = r.campaign->inbound();
+  if (in.numbers_size() == 0) {
+    r.inbound_reserve = r.held_for_inbound = 0;
+    return 0;
+  }
+  while (!r.service_window.empty() &&
+         r.service_window.front().first < now - options_.service_level_window) {
+    r.service_window.pop_front();
+  }
+  if (now - r.reserve_at >= options_.reserve_period) {
+    // One agent more while the window's service level is under the target,
+    // one less once it is comfortably over it (or there is too little
+    // traffic to tell): a slow, bounded controller.
+    r.reserve_at = now;
+    const int n = static_cast<int>(r.service_window.size());
+    int within = 0;
+    for (const auto& [at, ok] : r.service_window) within += ok;
+    const double level = n == 0 ? 1.0 : static_cast<double>(within) / n;
+    if (n >= options_.service_level_min_calls && level < in.service_level_target()) {
+      r.inbound_reserve = std::min(r.inbound_reserve + 1, static_cast<int>(r.agents.size()));
+    } else if (level >= std::min(1.0, in.service_level_target() + 0.05) ||
+               n < options_.service_level_min_calls) {
+      r.inbound_reserve = std::max(0, r.inbound_reserve - 1);
+    }
+  }
+  int waiting = 0;
+  for (const auto& [id, a] : r.live) waiting += a->inbound && a->waiting_agent;
+  r.held_for_inbound = std::min(idle, waiting + r.inbound_reserve);
+  return r.held_for_inbound;
+}
+
+void Dialer::Announce(Attempt& a) {
+  if (!a.stored.call.recording_announcement()) return;
+  absl::Status st = telephony_->PlayAnnouncement(telephony::AttemptId(a.id),
+                                                 {options_.recording_announcement});
+  if (!st.ok()) {  // the caller may be gone already
+    Log(LogLevel::kWarning, "dialing", "recording announcement not played",
+        {{"call", a.stored.call.name()}, {"error", st.ToString()}});
+  }
+}
+
+void Dialer::EndAgentCall(Attempt& a) {
+  bool abusive;
+  {
+    std::lock_guard<std::mutex> lock(a.runner->mu);
+    abusive = a.abusive;
+  }
+  const v1::Call& call = a.stored.call;
+  absl::Status st =
+      abusive ? ports_.agents->EndCall(call.agent(), call.name(), options_.abusive_reason_code,
+                                       options_.abusive_protect_for)
+              : ports_.agents->EndCall(call.agent(), call.name());
+  if (abusive && st.code() == absl::StatusCode::kInvalidArgument) {
+    // Refused protection (an agent state that does not take it this way):
+    // the agent still leaves the call.
+    Log(LogLevel::kWarning, "dialing", "protected not-ready refused; ending the call plainly",
+        {{"call", call.name()}, {"error", st.ToString()}});
+    st = ports_.agents->EndCall(call.agent(), call.name());
+  }
+  if (!st.ok()) {
+    Log(LogLevel::kWarning, "dialing", "agent state not told the call ended",
+        {{"call", call.name()}, {"agent", call.agent()}, {"error", st.ToString()}});
+  }
+}
+
+// --- Abusive callers -------------------------------------------------------------
+
+absl::StatusOr<v1::Call> Dialer::FlagAbusiveCaller(const std::string& tenant,
+                                                   const std::string& call_id,
+                                                   const std::string& actor,
+                                                   const std::string& reason) {
+  auto a = FindAttempt(call_id);
+  if (a == nullptr || a->runner->tenant != tenant) {
+    auto stored = ports_.calls->Get(tenant, call_id);
+    if (!stored.ok()) return stored.status();
+    if (stored->call.has_abusive()) return stored->call;  // flagged already
+    if (stored->call.state() == v1::CALL_STATE_ENDED || stored->call.state() == v1::CALL_STATE_PREVIEW ||
+        !stored->call.has_connect_time()) {
+      return FailedPrecondition("CALL_NOT_CONNECTED",
+                                "only a call connected to an agent, not ended, can be flagged");
+    }
+    return Unavailable("NOT_CALL_OWNER", "the call is handled by another replica: retry");
+  }
+  // On the call's own executor, in order with its carrier events.
+  std::promise<absl::StatusOr<v1::Call>> done;
+  auto result = done.get_future();
+  executor_.Post(KeyOf(call_id), [&] { done.set_value(FlagOnExecutor(a, actor, reason)); });
+  return result.get();
+}
+
+absl::StatusOr<v1::Call> Dialer::FlagOnExecutor(const std::shared_ptr<Attempt>& a,
+                                                const std::string& actor,
+                                                const std::string& reason) {
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (a->abusive) return call;  // flagged already
+    if (!a->connected || call.agent().empty()) {
+      return FailedPrecondition("CALL_NOT_CONNECTED",
+                                "only a call connected to an agent, not ended, can be flagged");
+    }
+  }
+  const absl::Time now = scheduler_.clock().Now();
+  v1::BlockedNumber blocked;
+  if (!call.phone_number().empty()) {
+    blocked.set_name(absl::StrCat("tenants/", r.tenant, "/blockedNumbers/n",
+                                  absl::StripPrefix(call.phone_number(), "+")));
+    blocked.set_number(call.phone_number());
+    blocked.set_call(call.name());
+    blocked.set_flagged_by(actor);
+    blocked.set_reason(reason);
+    *blocked.mutable_block_time() = ToTimestamp(now);
+    v1::InboundNumberBlockChanged changed;
+    *changed.mutable_blocked_number() = blocked;
+    changed.set_blocked(true);
+    changed.set_changed_by(actor);
+    changed.set_reason(reason);
+    // The block first: once the flag is acknowledged the number is blocked.
+    DG_RETURN_IF_ERROR(ports_.calls->BlockNumber(
+        r.tenant, blocked,
+        {kafka::MakeEnvelope(r.tenant, blocked.name(), changed, options_.instance, scheduler_.clock())}));
+  }
+  v1::AbusiveCallerFlag* flag = call.mutable_abusive();
+  flag->set_flagged_by(actor);
+  flag->set_reason(reason);
+  *flag->mutable_flag_time() = ToTimestamp(now);
+  absl::Status st = Store(*a, "ABUSIVE_FLAGGED");
+  if (!st.ok()) {
+    call.clear_abusive();
+    return st;
+  }
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    a->abusive = true;
+    r.progress.set_abusive_flagged(r.progress.abusive_flagged() + 1);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.abusive_flagged;
+  }
+  Log(LogLevel::kInfo, "dialing", "abusive caller flagged: call ended, number blocked",
+      {{"call", call.name()}, {"agent", call.agent()}, {"by", actor}});
+  (void)telephony_->HangUp(telephony::AttemptId(a->id));  // Ended follows
+  return call;
+}
+
+absl::StatusOr<std::vector<v1::BlockedNumber>> Dialer::BlockedNumbers(const std::string& tenant) {
+  return ports_.calls->BlockedNumbers(tenant);
+}
+
+absl::StatusOr<v1::BlockedNumber> Dialer::UnblockNumber(const std::string& tenant,
+                                                        const std::string& id,
+                                                        const std::string& actor,
+                                                        const std::string& reason) {
+  if (id.size() < 2 || id[0] != 'n' ||
+      !std::all_of(id.begin() + 1, id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return NotFound("BLOCKED_NUMBER_NOT_FOUND", "the number is not blocked");
+  }
+  const std::string digits = id.substr(1);
+  DG_ASSIGN_OR_RETURN(v1::BlockedNumber blocked, ports_.calls->GetBlockedNumber(tenant, digits));
+  v1::InboundNumberBlockChanged changed;
+  *changed.mutable_blocked_number() = blocked;
+  changed.set_blocked(false);
+  changed.set_changed_by(actor);
+  changed.set_reason(reason);
+  DG_RETURN_IF_ERROR(ports_.calls->UnblockNumber(
+      tenant, digits,
+      {kafka::MakeEnvelope(tenant, blocked.name(), changed, options_.instance, scheduler_.clock())}));
+  return blocked;
 }
 
 }  // namespace dialgrid::dialing

@@ -63,6 +63,9 @@ struct DialerOptions {
   int hopper_min = 20;    // refill when fewer contacts wait than this or 2 ticks' lines
   int hopper_batch = 100;
   std::string abandon_message = "abandon";  // the prompt the carrier plays on an abandon
+  // Played to both parties once connected when the call must announce its
+  // recording (compliance's decision, or a blended campaign's setting).
+  std::string recording_announcement = "recording-announcement";
   pacing::ControllerOptions controller;
   // Called with the seconds from a live answer to the agent's connection
   // being asked of the carrier (reservation included), for a histogram.
@@ -80,6 +83,17 @@ struct DialerOptions {
   // An agent-owned callback waits this long after its time for its agent,
   // then any agent takes it.
   absl::Duration callback_grace = absl::Minutes(15);
+  // Blended campaigns: how often the reserve of ready agents held back for
+  // the inbound queue is adjusted, over which window of inbound calls the
+  // service level is measured, and how many calls the window needs before
+  // the reserve grows.
+  absl::Duration reserve_period = absl::Seconds(30);
+  absl::Duration service_level_window = absl::Minutes(30);
+  int service_level_min_calls = 5;
+  // An agent who flagged an abusive caller is not ready this long (agent
+  // state refuses its SetReady until then) under this reason.
+  absl::Duration abusive_protect_for = absl::Minutes(10);
+  std::string abusive_reason_code = "abusive-caller";
 };
 
 // A contact held for an agent of a PREVIEW campaign.
@@ -95,6 +109,8 @@ struct DialerStats {
   int64_t hopper_dry = 0, fenced = 0, reconciled = 0, dispositions = 0, store_errors = 0;
   int64_t caller_ids_rested = 0, line_quota = 0;
   int64_t previews = 0, previews_skipped = 0, agent_dials = 0, messages = 0;
+  int64_t inbound_offered = 0, inbound_refused = 0, inbound_blocked = 0, inbound_connected = 0;
+  int64_t abusive_flagged = 0;
   int64_t owned_campaigns = 0, in_flight = 0;
 };
 
@@ -145,6 +161,24 @@ class Dialer final : public telephony::CallEventSink {
                                       const std::string& agent, const std::string& number,
                                       const std::string& contact, const std::string& debt = "");
 
+  // An agent or supervisor (`actor`) flags the caller of a connected call
+  // as abusive: the number is blocked for the tenant's inbound calls (with
+  // an InboundNumberBlockChanged event), the call is marked and written
+  // (step ABUSIVE_FLAGGED), then hung up; its agent gets a protected
+  // not-ready period. Served where the call is handled: elsewhere
+  // UNAVAILABLE NOT_CALL_OWNER (retry); NOT_FOUND CALL_NOT_FOUND;
+  // FAILED_PRECONDITION CALL_NOT_CONNECTED (not with an agent, or ended).
+  // Flagged already: the call as it is.
+  absl::StatusOr<v1::Call> FlagAbusiveCaller(const std::string& tenant, const std::string& call_id,
+                                             const std::string& actor, const std::string& reason);
+
+  // The tenant's inbound block list (any replica); taking a number off it
+  // (`id` "n<digits>"): NOT_FOUND BLOCKED_NUMBER_NOT_FOUND.
+  absl::StatusOr<std::vector<v1::BlockedNumber>> BlockedNumbers(const std::string& tenant);
+  absl::StatusOr<v1::BlockedNumber> UnblockNumber(const std::string& tenant, const std::string& id,
+                                                  const std::string& actor,
+                                                  const std::string& reason);
+
   DialerStats Stats() const;
   // For the live watch: its timers, and how often the figures change.
   Scheduler& scheduler() { return scheduler_; }
@@ -182,6 +216,19 @@ class Dialer final : public telephony::CallEventSink {
   absl::StatusOr<v1::Call> EndPreview(const std::shared_ptr<Attempt>& attempt,
                                       absl::string_view why);
   void Handle(const telephony::CallEvent& event);
+  // Inbound calls (blended campaigns): offered, queued, connected, ended.
+  void Incoming(const telephony::CallEvent& event);
+  void HandleInbound(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& event);
+  void FinishInbound(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
+  // Ready agents the pacer leaves free for the inbound queue (locked).
+  int HeldForInbound(Runner& runner, int idle, absl::Time now);
+  // The call's agent leaves it: wrap-up, or a protected not-ready after an
+  // abusive caller.
+  void EndAgentCall(Attempt& attempt);
+  // Plays the recording announcement on a connected call that needs it.
+  void Announce(Attempt& attempt);
+  absl::StatusOr<v1::Call> FlagOnExecutor(const std::shared_ptr<Attempt>& attempt,
+                                          const std::string& actor, const std::string& reason);
   void TryConnect(const std::string& attempt_id);
   void Finish(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
   void ExpireDisposition(const std::string& tenant, const std::string& call_id);

@@ -57,7 +57,77 @@ void ApplyDefaults(v1::Campaign& c, absl::string_view tenant_time_zone) {
     c.mutable_machine()->set_action(v1::MACHINE_ACTION_HANG_UP);
   }
   if (c.time_zone().empty()) c.set_time_zone(std::string(tenant_time_zone));
+  if (c.has_inbound() && c.inbound().numbers_size() > 0) {
+    auto* in = c.mutable_inbound();
+    if (in->service_level_target() == 0) in->set_service_level_target(kDefaultServiceLevel);
+    if (!in->has_service_level_threshold()) {
+      *in->mutable_service_level_threshold() =
+          TimeUtil::SecondsToDuration(absl::ToInt64Seconds(kDefaultServiceLevelThreshold));
+    }
+    if (!in->has_max_wait()) {
+      *in->mutable_max_wait() = TimeUtil::SecondsToDuration(absl::ToInt64Seconds(kDefaultMaxWait));
+    }
+    if (in->overflow_message_id().empty()) in->set_overflow_message_id(kDefaultOverflowMessage);
+  }
 }
+
+namespace {
+
+bool ValidMessageId(absl::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char ch : id) {
+    if (!absl::ascii_isalnum(ch) && ch != '.' && ch != '_' && ch != '-') return false;
+  }
+  return true;
+}
+
+absl::Status ValidateInbound(const v1::Campaign& c) {
+  const v1::InboundSettings& in = c.inbound();
+  if (in.numbers_size() == 0) {
+    // Outbound only: the other settings have nothing to apply to.
+    if (in.ByteSizeLong() != 0) {
+      return InvalidField("campaign.inbound.numbers", "FIELD_REQUIRED",
+                          "inbound settings need at least one number");
+    }
+    return absl::OkStatus();
+  }
+  if (c.mode() == v1::CAMPAIGN_MODE_AGENTLESS) {
+    return InvalidField("campaign.inbound", "FIELD_NOT_APPLICABLE",
+                        "an AGENTLESS campaign has no agents to take inbound calls");
+  }
+  if (in.numbers_size() > kMaxInboundNumbers) {
+    return InvalidField("campaign.inbound.numbers", "TOO_MANY_VALUES", "at most 100 numbers");
+  }
+  std::set<std::string> seen;
+  for (const auto& n : in.numbers()) {
+    auto p = phone::NormalizePhone(n, "");
+    if (!p.ok() || p->number.e164() != n) {
+      return InvalidField("campaign.inbound.numbers", "INVALID_PHONE_NUMBER",
+                          "each number must be a valid number in E.164 (+15551234567)");
+    }
+    if (!seen.insert(n).second) {
+      return InvalidField("campaign.inbound.numbers", "DUPLICATE_VALUE", absl::StrCat(n, " twice"));
+    }
+  }
+  if (!(in.service_level_target() > 0.0 && in.service_level_target() <= 1.0)) {
+    return OutOfRange("campaign.inbound.service_level_target", "must be in (0, 1]");
+  }
+  const absl::Duration threshold = Of(in.service_level_threshold());
+  if (threshold < absl::Seconds(1) || threshold > absl::Minutes(10)) {
+    return OutOfRange("campaign.inbound.service_level_threshold", "must be 1 s to 10 min");
+  }
+  const absl::Duration max_wait = Of(in.max_wait());
+  if (max_wait < absl::Seconds(10) || max_wait > absl::Hours(1)) {
+    return OutOfRange("campaign.inbound.max_wait", "must be 10 s to 1 h");
+  }
+  if (!ValidMessageId(in.overflow_message_id())) {
+    return InvalidField("campaign.inbound.overflow_message_id", "INVALID_MESSAGE_ID",
+                        "1-64 characters of [A-Za-z0-9._-]");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
   if (c.display_name().empty()) {
@@ -187,6 +257,8 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
     return InvalidField("campaign.agentless_message_id", "FIELD_NOT_APPLICABLE",
                         "agentless_message_id is for AGENTLESS campaigns only");
   }
+
+  DG_RETURN_IF_ERROR(ValidateInbound(c));
 
   if (c.skills_size() > kMaxSkills) {
     return InvalidField("campaign.skills", "TOO_MANY_VALUES", "at most 20 skills");
@@ -326,6 +398,8 @@ absl::StatusOr<v1::Campaign> ApplyCampaignUpdate(const v1::Campaign& current,
       *out.mutable_dispositions() = patch.dispositions();
     } else if (path == "costs") {
       *out.mutable_costs() = patch.costs();
+    } else if (path == "inbound") {
+      *out.mutable_inbound() = patch.inbound();
     } else if (path == "product") {
       out.set_product(patch.product());
     } else if (path == "agentless_message_id") {

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
 #include "dialgrid/dialing/v1/dialing.pb.h"
 #include "dialgrid/type/v1/dialing_mode.pb.h"
@@ -26,10 +27,16 @@ inline constexpr int kMaxDispositions = 100;
 inline constexpr int kMaxSkills = 20;
 inline constexpr int kMaxWindows = 50;
 inline constexpr double kLegalAbandonCeiling = 0.03;
+inline constexpr int kMaxInboundNumbers = 100;
+inline constexpr double kDefaultServiceLevel = 0.8;
+inline constexpr absl::Duration kDefaultServiceLevelThreshold = absl::Seconds(20);
+inline constexpr absl::Duration kDefaultMaxWait = absl::Minutes(5);
+inline constexpr char kDefaultOverflowMessage[] = "inbound-overflow";
 
 // Fills what the caller left unset: abandon target 3 % per day and 30
 // days, ring timeout 25 s, 3 lines per agent, machine action HANG_UP, the
-// tenant's zone when none is given.
+// tenant's zone when none is given; for inbound numbers a service level of
+// 80 % in 20 s, a 5-minute max wait and the "inbound-overflow" message.
 void ApplyDefaults(v1::Campaign& campaign, absl::string_view tenant_time_zone);
 
 // The first thing wrong with `campaign` of `tenant`, as INVALID_ARGUMENT

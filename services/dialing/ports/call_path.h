@@ -55,6 +55,11 @@ class ComplianceGate {
   // disposition).
   virtual absl::Status AddOptOut(const std::string& tenant, const std::string& number,
                                  const std::string& reason) = 0;
+  // Tells compliance an allowed dial was never placed (its first write
+  // failed: Redis down, or the campaign taken over), so its caps give the
+  // attempt back; idempotent by the call. The outbox cannot carry it then.
+  virtual absl::Status RecordNotPlaced(const std::string& tenant,
+                                       const v1::CallAttemptEnded& call) = 0;
   // The campaign's abandon ledger (24 hours, 30 days) and the cap, for the
   // live watch.
   virtual absl::StatusOr<compliance::v1::AbandonRate> AbandonRate(const std::string& campaign) = 0;
@@ -80,7 +85,12 @@ class AgentRouter {
                                               const std::string& agent = "") = 0;
   virtual absl::Status Confirm(const std::string& agent, const std::string& call_id) = 0;
   virtual absl::Status Release(const std::string& agent, const std::string& call_id) = 0;
-  virtual absl::Status EndCall(const std::string& agent, const std::string& call_id) = 0;
+  // The call ended: the agent goes to wrap-up, or with `protect_for` > 0
+  // to a protected not-ready period under `protected_reason` (after an
+  // abusive caller).
+  virtual absl::Status EndCall(const std::string& agent, const std::string& call_id,
+                               const std::string& protected_reason = "",
+                               absl::Duration protect_for = absl::ZeroDuration()) = 0;
   // The logged-in agents who take `campaign`'s calls, by state.
   virtual absl::StatusOr<std::vector<AgentSnapshot>> Agents(const std::string& tenant,
                                                             const std::string& campaign) = 0;
@@ -156,6 +166,19 @@ class CallStore {
                                    const v1::CampaignProgress& progress, absl::Duration ttl) = 0;
   virtual absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string& tenant,
                                                            const std::string& campaign_id) = 0;
+  // The tenant's inbound block list, keyed by the number's digits (E.164
+  // without "+"). Block writes the entry with `events` in one atomic step
+  // (a number blocked again keeps its latest entry).
+  virtual absl::Status BlockNumber(const std::string& tenant, const v1::BlockedNumber& blocked,
+                                   const std::vector<event::v1::Envelope>& events) = 0;
+  // NOT_FOUND BLOCKED_NUMBER_NOT_FOUND.
+  virtual absl::StatusOr<v1::BlockedNumber> GetBlockedNumber(const std::string& tenant,
+                                                             const std::string& digits) = 0;
+  virtual absl::Status UnblockNumber(const std::string& tenant, const std::string& digits,
+                                     const std::vector<event::v1::Envelope>& events) = 0;
+  // Every entry (no order).
+  virtual absl::StatusOr<std::vector<v1::BlockedNumber>> BlockedNumbers(
+      const std::string& tenant) = 0;
 };
 
 }  // namespace dialgrid::dialing

@@ -56,6 +56,16 @@ class CampaignStore {
 
   // The running campaigns ("<tenant>/<campaign>"), for the dialer.
   virtual absl::StatusOr<std::vector<std::string>> Running() = 0;
+
+  // Who holds an inbound number across the platform ("<tenant>/<campaign>",
+  // empty when nobody): an index the campaigns write beside themselves (the
+  // campaign's own settings are the truth).
+  virtual absl::StatusOr<std::string> InboundNumberHolder(const std::string& number) = 0;
+  // Sets the holder of `number` to `holder` (empty: frees it) only if it is
+  // still `expected`; false when it changed meanwhile.
+  virtual absl::StatusOr<bool> SwapInboundNumberHolder(const std::string& number,
+                                                       const std::string& expected,
+                                                       const std::string& holder) = 0;
 };
 
 }  // namespace dialgrid::dialing

@@ -1,12 +1,15 @@
 #include "services/dialing/server/dialing_service.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
 
 #include "services/common/auth/principal.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
+#include "services/common/core/pages.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/core/status_macros.h"
 #include "services/common/server/grpc_status.h"
@@ -36,6 +39,19 @@ const std::vector<auth::Role> kDisposers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TE
 // Who dials as an agent (the agent's desktop, or an integration driving it).
 const std::vector<auth::Role> kAgentDialers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TENANT_ADMIN,
                                                ROLE_INTEGRATION};
+
+// Who flags an abusive caller (the agent on the call, or a supervisor), who
+// manages the block list.
+const std::vector<auth::Role> kFlaggers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TENANT_ADMIN};
+const std::vector<auth::Role> kBlockListReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR,
+                                                   ROLE_INTEGRATION, ROLE_VENDOR_ADMIN};
+const std::vector<auth::Role> kBlockListWriters = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR};
+
+absl::Status CheckReason(const std::string& reason) {
+  if (reason.empty()) return InvalidField("reason", "FIELD_REQUIRED", "say why");
+  if (reason.size() > 200) return InvalidField("reason", "FIELD_TOO_LONG", "at most 200 characters");
+  return absl::OkStatus();
+}
 
 // The agent of an agent's own dial: the campaign tenant's agent or a pool
 // agent (agent state checks that it takes the campaign's calls).
@@ -396,6 +412,64 @@ grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerCon
 grpc::ServerWriteReactor<v1::CampaignProgress>* DialingServiceImpl::WatchCampaign(
     grpc::CallbackServerContext* ctx, const v1::WatchCampaignRequest* req) {
   return new CampaignWatch(env_, dialer_, ctx, req);
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::FlagAbusiveCaller(
+    grpc::CallbackServerContext* ctx, const v1::FlagAbusiveCallerRequest* req, v1::Call* resp) {
+  return ServeUnary(env_, ctx, "FlagAbusiveCaller", *req, Resource{"name", req->name()}, kFlaggers,
+                    [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids,
+                                          ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      DG_RETURN_IF_ERROR(CheckReason(req->reason()));
+                      return Into(dialer_.FlagAbusiveCaller(ids[0], ids[1],
+                                                            call.principal.credential, req->reason()),
+                                  resp);
+                    });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::ListBlockedNumbers(
+    grpc::CallbackServerContext* ctx, const v1::ListBlockedNumbersRequest* req,
+    v1::ListBlockedNumbersResponse* resp) {
+  return ServeUnary(
+      env_, ctx, "ListBlockedNumbers", *req, Resource{"parent", req->parent()}, kBlockListReaders,
+      [=](const CallContext&) -> absl::Status {
+        DG_ASSIGN_OR_RETURN(auto parent, ParseName("parent", req->parent(), "tenants/{tenant}"));
+        DG_ASSIGN_OR_RETURN(int size, EffectivePageSize(req->page_size()));
+        DG_ASSIGN_OR_RETURN(std::string after, DecodePageToken(req->page_token()));
+        DG_ASSIGN_OR_RETURN(std::vector<v1::BlockedNumber> all, dialer_.BlockedNumbers(parent[0]));
+        // Newest first; the key "<inverted ms>|<digits>" orders them and
+        // is where the next page starts.
+        auto key = [](const v1::BlockedNumber& b) {
+          const int64_t ms = absl::ToUnixMillis(FromTimestamp(b.block_time()));
+          return absl::StrCat(absl::Dec(std::numeric_limits<int64_t>::max() - ms, absl::kZeroPad20),
+                              "|", b.number());
+        };
+        std::sort(all.begin(), all.end(),
+                  [&](const v1::BlockedNumber& x, const v1::BlockedNumber& y) { return key(x) < key(y); });
+        for (const auto& b : all) {
+          if (!after.empty() && key(b) <= after) continue;
+          if (resp->blocked_numbers_size() == size) {
+            resp->set_next_page_token(EncodePageToken(key(resp->blocked_numbers(size - 1))));
+            break;
+          }
+          *resp->add_blocked_numbers() = b;
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::UnblockNumber(grpc::CallbackServerContext* ctx,
+                                                            const v1::UnblockNumberRequest* req,
+                                                            v1::BlockedNumber* resp) {
+  return ServeUnary(env_, ctx, "UnblockNumber", *req, Resource{"name", req->name()},
+                    kBlockListWriters, [=](const CallContext& call) -> absl::Status {
+                      DG_ASSIGN_OR_RETURN(auto ids, ParseName("name", req->name(),
+                                                              "tenants/{tenant}/blockedNumbers/{number}"));
+                      DG_RETURN_IF_ERROR(CheckReason(req->reason()));
+                      return Into(dialer_.UnblockNumber(ids[0], ids[1],
+                                                        call.principal.credential, req->reason()),
+                                  resp);
+                    });
 }
 
 }  // namespace dialgrid::dialing

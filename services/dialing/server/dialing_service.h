@@ -65,6 +65,15 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
                                        const v1::ManualDialRequest* req, v1::Call* resp) override;
   grpc::ServerWriteReactor<v1::CampaignProgress>* WatchCampaign(
       grpc::CallbackServerContext* ctx, const v1::WatchCampaignRequest* req) override;
+  grpc::ServerUnaryReactor* FlagAbusiveCaller(grpc::CallbackServerContext* ctx,
+                                              const v1::FlagAbusiveCallerRequest* req,
+                                              v1::Call* resp) override;
+  grpc::ServerUnaryReactor* ListBlockedNumbers(grpc::CallbackServerContext* ctx,
+                                               const v1::ListBlockedNumbersRequest* req,
+                                               v1::ListBlockedNumbersResponse* resp) override;
+  grpc::ServerUnaryReactor* UnblockNumber(grpc::CallbackServerContext* ctx,
+                                          const v1::UnblockNumberRequest* req,
+                                          v1::BlockedNumber* resp) override;
 
  private:
   CampaignManager::Caller CallerOf(const CallContext& call) const;

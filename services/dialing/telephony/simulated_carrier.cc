@@ -1,6 +1,7 @@
 #include "services/dialing/telephony/simulated_carrier.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -53,16 +54,34 @@ absl::StatusOr<std::unique_ptr<SimulatedCarrier>> SimulatedCarrier::Create(
   DG_RETURN_IF_ERROR(ValidateDistribution(options.machine_hangup, "machine_hangup"));
   DG_RETURN_IF_ERROR(ValidateDistribution(options.connect_delay, "connect_delay"));
   DG_RETURN_IF_ERROR(ValidateDistribution(options.message_length, "message_length"));
+  DG_RETURN_IF_ERROR(ValidateDistribution(options.inbound_patience, "inbound_patience"));
+  for (const auto& line : options.inbound) {
+    if (!IsE164(line.number)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inbound: number \"", line.number, "\" is not E.164"));
+    }
+    if (!(line.calls_per_hour >= 0.0) || line.calls_per_hour > 360000.0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inbound: calls_per_hour of ", line.number, " must be 0-360000"));
+    }
+  }
   return std::unique_ptr<SimulatedCarrier>(
       new SimulatedCarrier(std::move(options), scheduler, sink));
 }
 
 SimulatedCarrier::SimulatedCarrier(SimulatedCarrierOptions options, Scheduler& scheduler,
                                    CallEventSink& sink)
-    : options_(std::move(options)), scheduler_(scheduler), sink_(sink) {
+    : options_(std::move(options)),
+      scheduler_(scheduler),
+      sink_(sink),
+      arrivals_(sim::MixSeed(options_.seed, 0x1b0u, 0)) {
   shift_start_ = options_.shift_start == absl::InfinitePast() ? scheduler_.clock().Now()
                                                              : options_.shift_start;
   for (const auto& entry : options_.failure_causes) failure_weight_total_ += entry.first;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < options_.inbound.size(); ++i) {
+    if (options_.inbound[i].calls_per_hour > 0.0) ArmArrivalLocked(i);
+  }
 }
 
 SimulatedCarrier::~SimulatedCarrier() {
@@ -170,6 +189,10 @@ absl::string_view SimulatedCarrier::StateName(State state) {
       return "playing a message";
     case State::kEnding:
       return "hanging up";
+    case State::kOffered:
+      return "offered, not answered";
+    case State::kAccepting:
+      return "being answered";
   }
   return "unknown";
 }
@@ -269,6 +292,111 @@ absl::Status SimulatedCarrier::HangUp(const AttemptId& attempt) {
   return absl::OkStatus();
 }
 
+absl::Status SimulatedCarrier::AnswerIncoming(const AttemptId& attempt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Call* call;
+  DG_ASSIGN_OR_RETURN(call, FindLocked(attempt));
+  if (call->state != State::kOffered) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call ", attempt.value(), " is ", StateName(call->state),
+                     ": AnswerIncoming needs an offered inbound call"));
+  }
+  call->accept_requested_at = scheduler_.clock().Now();
+  call->state = State::kAccepting;
+  call->generation++;
+  ArmLocked(attempt, *call);
+  return absl::OkStatus();
+}
+
+absl::Status SimulatedCarrier::PlayAnnouncement(const AttemptId& attempt,
+                                                const MessageRequest& message) {
+  if (message.message_id.empty()) return absl::InvalidArgumentError("message_id: must not be empty");
+  std::lock_guard<std::mutex> lock(mu_);
+  Call* call;
+  DG_ASSIGN_OR_RETURN(call, FindLocked(attempt));
+  if (call->state != State::kConnected) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call ", attempt.value(), " is ", StateName(call->state),
+                     ": PlayAnnouncement needs a call connected to an agent"));
+  }
+  // Heard by both while they talk: the call's course does not change.
+  stats_.announcements++;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AttemptId> SimulatedCarrier::OfferInbound(const std::string& from,
+                                                         const std::string& to) {
+  if (!IsE164(to)) return absl::InvalidArgumentError("to: must be E.164");
+  if (!from.empty() && !IsE164(from)) return absl::InvalidArgumentError("from: must be E.164");
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return absl::UnavailableError("carrier: shutting down");
+  if (static_cast<int64_t>(calls_.size()) >= options_.max_concurrent_calls) {
+    stats_.refused_at_capacity++;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("carrier at capacity: ", calls_.size(), " of ",
+                     options_.max_concurrent_calls, " concurrent calls in progress"));
+  }
+  const absl::Time now = scheduler_.clock().Now();
+  // Unique for the carrier's life and, through the time, across restarts.
+  const uint64_t n = ++inbound_sequence_;
+  const uint64_t mixed =
+      sim::MixSeed(options_.seed, n, static_cast<uint64_t>(absl::ToUnixNanos(now)));
+  AttemptId id(absl::StrCat("i", absl::Hex(mixed, absl::kZeroPad16)));
+  sim::Rng rng(sim::MixSeed(options_.seed, Fnv1a(id.value()), Fnv1a(to)));
+  auto draw = [&rng](const sim::Distribution& d) {
+    return absl::Seconds(std::max(0.0, d.Sample(rng)));
+  };
+  Call call;
+  call.request.attempt_id = id;
+  call.request.to = to;
+  call.inbound_from = from;
+  call.fate.callee = CallFate::Callee::kLive;
+  call.fate.talk = draw(options_.scenario.talk);
+  call.fate.callee_hangup = draw(options_.inbound_patience);
+  call.fate.connect_delay = draw(options_.connect_delay);
+  call.fate.message_length = draw(options_.message_length);
+  call.attestation = Attestation::kNotReported;
+  call.placed_at = now;
+  call.answered_at = now;  // the caller's patience runs from the offer
+  call.state = State::kOffered;
+  auto [it, inserted] = calls_.emplace(id, std::move(call));
+  (void)inserted;
+  stats_.inbound_offered++;
+  stats_.peak_in_progress =
+      std::max(stats_.peak_in_progress, static_cast<int64_t>(calls_.size()));
+  // Incoming goes out from a task, like every event (never from a command).
+  const uint64_t token = next_token_++;
+  const uint64_t generation = it->second.generation;
+  scheduled_[token] = scheduler_.At(
+      now, [this, id, generation, token] { Run(id, generation, Step::kOffer, token); });
+  return id;
+}
+
+void SimulatedCarrier::ArmArrivalLocked(size_t line) {
+  const double rate = options_.inbound[line].calls_per_hour / 3600.0;
+  const double u = arrivals_.Uniform();
+  const absl::Duration gap = absl::Seconds(-std::log(1.0 - u) / rate);
+  const uint64_t token = next_token_++;
+  scheduled_[token] = scheduler_.At(scheduler_.clock().Now() + gap,
+                                    [this, line, token] { RunArrival(line, token); });
+}
+
+void SimulatedCarrier::RunArrival(size_t line, uint64_t token) {
+  std::string from;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    scheduled_.erase(token);
+    if (stopped_) return;
+    // A caller from a US number (+1 NXX NXX XXXX, N = 2-9).
+    const uint64_t r = arrivals_.Next();
+    from = absl::StrCat("+1", 2 + r % 8, absl::Dec((r / 8) % 100, absl::kZeroPad2),
+                        2 + (r / 800) % 8, absl::Dec((r / 6400) % 100, absl::kZeroPad2),
+                        absl::Dec((r / 640000) % 10000, absl::kZeroPad4));
+    ArmArrivalLocked(line);
+  }
+  (void)OfferInbound(from, options_.inbound[line].number);  // at capacity: the caller gets busy
+}
+
 void SimulatedCarrier::ArmLocked(const AttemptId& id, Call& call) {
   const CallFate& f = call.fate;
   const bool answers =
@@ -317,6 +445,14 @@ void SimulatedCarrier::ArmLocked(const AttemptId& id, Call& call) {
     case State::kEnding:
       step = Step::kLocalEnd;
       when = call.hangup_at;
+      break;
+    case State::kOffered:
+      step = Step::kCalleeGivesUp;
+      when = gives_up;
+      break;
+    case State::kAccepting:
+      step = gives_up < call.accept_requested_at ? Step::kCalleeGivesUp : Step::kAccept;
+      when = std::min(gives_up, call.accept_requested_at);
       break;
   }
   const uint64_t token = next_token_++;
@@ -425,6 +561,16 @@ bool SimulatedCarrier::ApplyLocked(Call& call, Step step, absl::Time now,
       return end(EndCause::kMessagePlayed);
     case Step::kLocalEnd:
       return end(EndCause::kLocalHangup);
+    case Step::kOffer: {
+      CallEvent event = NewEventLocked(call, CallEventType::kIncoming, now);
+      event.from = call.inbound_from;
+      event.to = call.request.to;
+      out.push_back(std::move(event));
+      return true;
+    }
+    case Step::kAccept:
+      answered(AmdVerdict::kNotRun, absl::InfinitePast());
+      return true;
   }
   return end(EndCause::kLocalHangup);
 }

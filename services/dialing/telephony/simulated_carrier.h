@@ -56,6 +56,19 @@ struct SimulatedCarrierOptions {
   // default (kNotReported: the carrier does not report it).
   Attestation default_attestation = Attestation::kFull;
   absl::flat_hash_map<std::string, Attestation> attestation_by_caller_id;
+
+  // Inbound calls the carrier offers by itself (the local platform's
+  // blended campaigns): per number, arrivals at random (Poisson) at this
+  // rate, from callers with random US numbers. Tests call OfferInbound.
+  struct InboundLine {
+    std::string number;  // E.164, the number dialed
+    double calls_per_hour = 0.0;
+  };
+  std::vector<InboundLine> inbound;
+  // An inbound caller's patience, counted from the offer (queue music
+  // included); then it hangs up unless an agent took it. Its talk time is
+  // the scenario's.
+  sim::Distribution inbound_patience = sim::Distribution::Gamma(90.0, 60.0);
 };
 
 // Who a call reaches and how it plays out: drawn once per call from the seed,
@@ -84,6 +97,8 @@ struct SimulatedCarrierStats {
   int64_t in_progress = 0;
   int64_t peak_in_progress = 0;
   int64_t ended = 0;
+  int64_t inbound_offered = 0;
+  int64_t announcements = 0;  // prompts played on connected calls
 };
 
 // Thread-safe. Events are delivered by the scheduler's tasks, so on the
@@ -106,6 +121,12 @@ class SimulatedCarrier final : public TelephonyPort {
   absl::Status PlayMessageAndHangUp(const AttemptId& attempt,
                                     const MessageRequest& message) override;
   absl::Status HangUp(const AttemptId& attempt) override;
+  absl::Status AnswerIncoming(const AttemptId& attempt) override;
+  absl::Status PlayAnnouncement(const AttemptId& attempt, const MessageRequest& message) override;
+
+  // Offers an inbound call from `from` to `to` (E.164): Incoming follows;
+  // answers the carrier's id of the call. RESOURCE_EXHAUSTED at capacity.
+  absl::StatusOr<AttemptId> OfferInbound(const std::string& from, const std::string& to);
 
   // The fate `request` would meet if placed at `placed_at` (a pure function
   // of the options, the request and the time).
@@ -122,10 +143,12 @@ class SimulatedCarrier final : public TelephonyPort {
     kConnected,   // AgentConnected sent
     kMessage,     // PlayMessageAndHangUp accepted
     kEnding,      // HangUp accepted
+    kOffered,     // inbound: Incoming sent, not answered
+    kAccepting,   // inbound: AnswerIncoming accepted
   };
   enum class Step {
     kBusy, kFailed, kRing, kNoAnswer, kPickUp, kVerdict, kCalleeGivesUp, kAgentConnected,
-    kTalkEnd, kMessageDone, kLocalEnd
+    kTalkEnd, kMessageDone, kLocalEnd, kOffer, kAccept
   };
   struct Call {
     CallRequest request;
@@ -136,7 +159,9 @@ class SimulatedCarrier final : public TelephonyPort {
     int sequence = 0;
     absl::Time placed_at, answered_at = absl::InfinitePast();
     absl::Time connect_requested_at, connected_at, message_started_at, hangup_at;
+    absl::Time accept_requested_at;
     AgentId agent;
+    std::string inbound_from;  // inbound: the caller (request.to: the number dialed)
   };
 
   SimulatedCarrier(SimulatedCarrierOptions options, Scheduler& scheduler, CallEventSink& sink);
@@ -148,6 +173,9 @@ class SimulatedCarrier final : public TelephonyPort {
   bool ApplyLocked(Call& call, Step step, absl::Time now, std::vector<CallEvent>& out);
   CallEvent NewEventLocked(Call& call, CallEventType type, absl::Time now);
   absl::StatusOr<Call*> FindLocked(const AttemptId& attempt);
+  // Schedules the next arrival on inbound line `line`. Locked.
+  void ArmArrivalLocked(size_t line);
+  void RunArrival(size_t line, uint64_t token);
 
   const SimulatedCarrierOptions options_;
   Scheduler& scheduler_;
@@ -161,6 +189,8 @@ class SimulatedCarrier final : public TelephonyPort {
   uint64_t next_token_ = 1;
   absl::flat_hash_map<uint64_t, Scheduler::TaskId> scheduled_;  // token -> task
   SimulatedCarrierStats stats_;
+  uint64_t inbound_sequence_ = 0;
+  sim::Rng arrivals_;  // inter-arrival times and callers' numbers
 };
 
 }  // namespace dialgrid::telephony

@@ -23,6 +23,8 @@ absl::string_view ToString(CallEventType type) {
       return "remote_hangup";
     case CallEventType::kEnded:
       return "ended";
+    case CallEventType::kIncoming:
+      return "incoming";
   }
   return "unknown";
 }

@@ -69,6 +69,7 @@ enum class CallEventType {
   kAgentConnected,  // the agent and the callee hear each other
   kRemoteHangup,    // the callee hung up
   kEnded,           // always the last event of a call (end_cause)
+  kIncoming,        // an inbound call is offered (from, to): the first event of it
 };
 
 enum class AmdVerdict {
@@ -111,6 +112,9 @@ struct CallEvent {
   FailureCause failure_cause = FailureCause::kNetwork;  // kFailed
   AgentId agent_id;                                     // kAgentConnected
   EndCause end_cause = EndCause::kLocalHangup;          // kEnded
+  // kIncoming: the caller's number and the number it dialed (E.164; `from`
+  // may be empty when the caller withheld it).
+  std::string from, to;
 };
 
 absl::string_view ToString(CallEventType type);
@@ -140,6 +144,15 @@ class CallEventSink {
 // Ended(kLocalHangup). Answered(kUndecided) is always followed by
 // RemoteHangup. No event follows Ended; the carrier then forgets the call.
 //
+// An inbound call is named by the carrier: its AttemptId is 2-40 characters
+// of [a-z0-9], starting with "i", and not reused for as long as calls are
+// kept (a SIP adapter maps its Call-IDs to such ids). Its events are one of:
+//   Incoming, Ended(kLocalHangup)                      after HangUp (refused)
+//   Incoming, RemoteHangup, Ended(kRemoteHangup)       the caller gave up
+//   Incoming, Answered(kNotRun), then as an answered outbound call (the
+//   caller may hang up while waiting: RemoteHangup, Ended(kRemoteHangup))
+// after AnswerIncoming.
+//
 // Commands return at once; what they cause arrives as events. Errors:
 //   INVALID_ARGUMENT    a malformed request (the message names the field)
 //   ALREADY_EXISTS      PlaceCall with an attempt id already in progress
@@ -167,6 +180,14 @@ class TelephonyPort {
                                             const MessageRequest& message) = 0;
   // Ends the call in any state (cancels a ringing call): Ended(kLocalHangup).
   virtual absl::Status HangUp(const AttemptId& attempt) = 0;
+  // Picks up an offered inbound call (the caller hears the queue):
+  // Answered(kNotRun) follows. Allowed after Incoming, once.
+  virtual absl::Status AnswerIncoming(const AttemptId& attempt) = 0;
+  // Plays a prompt to both parties of a connected call (the recording
+  // announcement); the call goes on, no event follows. Allowed after
+  // AgentConnected.
+  virtual absl::Status PlayAnnouncement(const AttemptId& attempt,
+                                        const MessageRequest& message) = 0;
 };
 
 // "+" then 7 to 15 digits (country code included), the first not 0.

@@ -70,6 +70,8 @@ const char kScenario[] = R"({
   "tick_s": 1, "max_lines_per_agent": 3.0, "abandon_cap": 0.03, "grace_s": 2.0
 })";
 
+constexpr char kInboundNumber[] = "+442079460150";
+
 class CallPathTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -105,7 +107,9 @@ class CallPathTest : public ::testing::Test {
         name, DIALGRID_DIALING_BIN,
         {"--contacts=" + p_->Address("contacts"), "--compliance=" + p_->Address("compliance"),
          "--agent_state=" + p_->Address("agentstate"), "--carrier_scenario=" + *scenario_,
-         "--tick_ms=200", "--lease_ttl_ms=3000", "--grace_ms=2000"});
+         "--tick_ms=200", "--lease_ttl_ms=3000", "--grace_ms=2000",
+         // A caller every 2 s on average to the blended campaign's number.
+         absl::StrCat("--carrier_inbound=", kInboundNumber, ":1800")});
     EXPECT_TRUE(st.ok()) << st << " see " << p_->LogPath(name);
     return st.ok();
   }
@@ -709,6 +713,107 @@ TEST_F(CallPathTest, AKilledReplicasCampaignIsTakenOverWithoutLosingOrRedialingA
     return comp->GetAbandonRate(Ctx(*admin_).get(), ar, &rate).ok() &&
            rate.last_24_hours().live_answers() == live;
   })) << live << " live answers";
+}
+
+TEST_F(CallPathTest, InboundCallersReachTheBlendedCampaignsAgentAndAnAbusiveOneIsBlocked) {
+  auto recorder = dialgrid::testing::TopicRecorder::Start(p_->broker().bootstrap(),
+                                                          {"calls", "dialing"});
+  ASSERT_TRUE(recorder.ok()) << recorder.status();
+  CreateContacts("blend", 1, 400);
+  // PREVIEW: nothing is dialed unless the agent asks, so the agent is free
+  // for the callers.
+  CreateCampaign("blend-1", "blend", v1::CAMPAIGN_MODE_PREVIEW);
+  auto dialing = v1::DialingService::NewStub(p_->Channel("dialing"));
+  v1::UpdateCampaignRequest upd;
+  upd.mutable_campaign()->set_name(T() + "/campaigns/blend-1");
+  upd.mutable_campaign()->mutable_inbound()->add_numbers(kInboundNumber);
+  upd.mutable_campaign()->mutable_inbound()->set_announce_recording(true);
+  upd.mutable_update_mask()->add_paths("inbound");
+  v1::Campaign campaign;
+  grpc::Status st = dialing->UpdateCampaign(Ctx(*admin_).get(), upd, &campaign);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  CreateAgents("blend-1", 1, "bl");
+  const std::string agent = T() + "/agents/bl0";
+  StartCampaign("blend-1");
+
+  // The agent takes a caller; while they talk (3 s), the agent flags them.
+  auto agents = as::AgentStateService::NewStub(p_->Channel("agentstate"));
+  v1::Call flagged;
+  for (int i = 0; i < 600 && !flagged.has_abusive(); ++i) {
+    as::GetAgentRequest g;
+    g.set_name(agent);
+    as::Agent a;
+    if (agents->GetAgent(Ctx(*admin_).get(), g, &a).ok() && a.status().state() == as::STATE_ON_CALL &&
+        absl::StrContains(a.status().call_id(), "/calls/i")) {
+      v1::FlagAbusiveCallerRequest f;
+      f.set_name(a.status().call_id());
+      f.set_reason("threatened the agent");
+      st = dialing->FlagAbusiveCaller(Ctx(*agent_).get(), f, &flagged);
+      if (!st.ok()) {
+        // Not connected yet (the bridge) or already over: the next one.
+        EXPECT_EQ(ReasonOf(st), "CALL_NOT_CONNECTED") << st.error_message();
+        flagged.Clear();
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(flagged.has_abusive()) << Tail("dialing");
+  EXPECT_EQ(flagged.direction(), v1::CALL_DIRECTION_INBOUND);
+  EXPECT_EQ(flagged.called_number(), kInboundNumber);
+  EXPECT_TRUE(flagged.recording_announcement());
+  EXPECT_EQ(flagged.agent(), agent);
+
+  // The agent is not ready under protection: its own SetReady is refused.
+  as::GetAgentRequest g;
+  g.set_name(agent);
+  as::Agent a;
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(agents->GetAgent(Ctx(*admin_).get(), g, &a).ok());
+    if (a.status().state() == as::STATE_NOT_READY) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(a.status().state(), as::STATE_NOT_READY) << a.status().ShortDebugString();
+  EXPECT_EQ(a.status().reason_code(), "abusive-caller");
+  EXPECT_TRUE(a.status().has_protected_until());
+  as::SetReadyRequest ready;
+  ready.set_name(agent);
+  as::AgentStatus status;
+  st = agents->SetReady(Ctx(*agent_).get(), ready, &status);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(ReasonOf(st), "NOT_READY_PROTECTED");
+
+  // The caller's number is on the tenant's block list.
+  v1::ListBlockedNumbersRequest lb;
+  lb.set_parent(T());
+  v1::ListBlockedNumbersResponse blocked;
+  ASSERT_TRUE(dialing->ListBlockedNumbers(Ctx(*admin_).get(), lb, &blocked).ok());
+  ASSERT_EQ(blocked.blocked_numbers_size(), 1);
+  EXPECT_EQ(blocked.blocked_numbers(0).number(), flagged.phone_number());
+  EXPECT_EQ(blocked.blocked_numbers(0).call(), flagged.name());
+
+  // On Kafka: the flagged call's steps, the block; no inbound call on the
+  // `dialing` topic (they are not dials).
+  std::map<std::string, CallFacts> facts;
+  bool block_event = false;
+  ASSERT_TRUE((*recorder)->WaitFor(
+      [&](const std::vector<event::v1::Envelope>& events) {
+        facts = FactsOf(events);
+        for (const auto& e : events) {
+          block_event = block_event || e.type() == "dialgrid.dialing.v1.InboundNumberBlockChanged";
+        }
+        const auto& steps = facts[flagged.name()].steps;
+        return block_event && !steps.empty() && steps.back() == "ENDED";
+      },
+      absl::Seconds(30)))
+      << Tail("dialing");
+  EXPECT_EQ(facts[flagged.name()].steps,
+            (std::vector<std::string>{"OFFERED", "QUEUED", "CONNECTED", "ABUSIVE_FLAGGED", "ENDED"}));
+  EXPECT_EQ(facts[flagged.name()].last.outcome(), v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  for (const auto& [name, f] : facts) {
+    if (f.last.direction() == v1::CALL_DIRECTION_INBOUND) {
+      EXPECT_EQ(f.ended_events, 0) << name;
+    }
+  }
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/core/scheduler.h"
+#include "services/dialing/domain/campaign_rules.h"
 #include "services/dialing/telephony/simulated_carrier.h"
 
 namespace dialgrid::dialing {
@@ -98,7 +99,17 @@ class FakeCampaigns final : public CampaignStore {
     }
     return out;
   }
+  absl::StatusOr<std::string> InboundNumberHolder(const std::string& number) override {
+    return holders[number];
+  }
+  absl::StatusOr<bool> SwapInboundNumberHolder(const std::string& number, const std::string& expected,
+                                               const std::string& holder) override {
+    if (holders[number] != expected) return false;
+    holders[number] = holder;
+    return true;
+  }
   std::map<std::string, v1::Campaign> campaigns;
+  std::map<std::string, std::string> holders;
   int version = 1;
 };
 
@@ -210,6 +221,43 @@ class FakeCalls final : public CallStore {
     return callbacks;
   }
   std::map<std::string, AgentCallback> callbacks;
+  absl::Status BlockNumber(const std::string&, const v1::BlockedNumber& b,
+                           const std::vector<event::v1::Envelope>& ev) override {
+    if (down) return Unavailable("REDIS_UNAVAILABLE", "down");
+    blocked[b.number().substr(1)] = b;
+    for (const auto& e : ev) events.push_back(e);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<v1::BlockedNumber> GetBlockedNumber(const std::string&,
+                                                     const std::string& digits) override {
+    auto it = blocked.find(digits);
+    if (it == blocked.end()) return NotFound("BLOCKED_NUMBER_NOT_FOUND", "not blocked");
+    return it->second;
+  }
+  absl::Status UnblockNumber(const std::string&, const std::string& digits,
+                             const std::vector<event::v1::Envelope>& ev) override {
+    blocked.erase(digits);
+    for (const auto& e : ev) events.push_back(e);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<v1::BlockedNumber>> BlockedNumbers(const std::string&) override {
+    std::vector<v1::BlockedNumber> out;
+    for (const auto& [d, b] : blocked) out.push_back(b);
+    return out;
+  }
+  std::map<std::string, v1::BlockedNumber> blocked;
+  // The steps written for a call, in order.
+  std::vector<std::string> Steps(const std::string& call_name) const {
+    std::vector<std::string> out;
+    for (const auto& e : events) {
+      v1::CallUpdated u;
+      if (e.type() == "dialgrid.dialing.v1.CallUpdated" && e.payload().UnpackTo(&u) &&
+          u.call().name() == call_name) {
+        out.push_back(u.step());
+      }
+    }
+    return out;
+  }
   std::vector<std::string> EventTypes(absl::string_view type) const {
     std::vector<std::string> out;
     for (const auto& e : events) {
@@ -309,6 +357,7 @@ class FakeCompliance final : public ComplianceGate {
                           r.dialing_mode() == type::v1::DIALING_MODE_PREDICTIVE;
     const bool allowed = denied.count(r.phone_number()) == 0 && !over_cap;
     d.set_allowed(allowed);
+    d.set_recording_announcement_required(announce.count(r.phone_number()) > 0);
     d.mutable_phone_number()->set_e164(r.phone_number());
     modes.push_back(r.dialing_mode());
     requests.push_back(r);
@@ -333,6 +382,12 @@ class FakeCompliance final : public ComplianceGate {
     r.set_max_abandon_rate(0.03);
     return r;
   }
+  absl::Status RecordNotPlaced(const std::string&, const v1::CallAttemptEnded& call) override {
+    if (down) return Unavailable("PEER_UNAVAILABLE", "compliance down");
+    not_placed.push_back(call);
+    return absl::OkStatus();
+  }
+  std::vector<v1::CallAttemptEnded> not_placed;
   absl::Status AddOptOut(const std::string&, const std::string& number,
                          const std::string&) override {
     if (down) return Unavailable("PEER_UNAVAILABLE", "compliance down");
@@ -345,6 +400,7 @@ class FakeCompliance final : public ComplianceGate {
   std::vector<type::v1::DialingMode> modes;
   std::vector<compliance::v1::CheckDialRequest> requests;
   std::set<std::string> denied;
+  std::set<std::string> announce;  // all-party consent places
   std::vector<Check> checks;
   std::vector<std::string> opt_outs;
 };
@@ -361,6 +417,9 @@ class FakeAgents final : public AgentRouter {
   absl::StatusOr<std::string> Reserve(const std::string&, const std::vector<v1::SkillRequirement>&,
                                       const std::string& call, const std::string& agent) override {
     if (down) return Unavailable("PEER_UNAVAILABLE", "agent state down");
+    if (refuse_inbound && absl::StrContains(call, "/calls/i")) {
+      return FailedPrecondition("NO_AGENT_AVAILABLE", "held back by the test");
+    }
     if (!agent.empty()) {  // an agent's own dial: that agent, ready
       auto it = agents.find(agent);
       if (it == agents.end()) return FailedPrecondition("AGENT_NOT_ELIGIBLE", "no such agent");
@@ -389,10 +448,17 @@ class FakeAgents final : public AgentRouter {
     agents[agent] = {State::STATE_READY, scheduler_.clock().Now()};
     return absl::OkStatus();
   }
-  absl::Status EndCall(const std::string& agent, const std::string& call) override {
+  absl::Status EndCall(const std::string& agent, const std::string& call,
+                       const std::string& protected_reason, absl::Duration protect_for) override {
     if (holder[agent] != call) return FailedPrecondition("NOT_ON_CALL", "no");
-    agents[agent] = {State::STATE_WRAP_UP, scheduler_.clock().Now()};
     ended.push_back(call);
+    if (protect_for > absl::ZeroDuration()) {
+      // Not ready, and not made ready here before the protection ends.
+      agents[agent] = {State::STATE_NOT_READY, scheduler_.clock().Now()};
+      protected_agents[agent] = {protected_reason, protect_for};
+      return absl::OkStatus();
+    }
+    agents[agent] = {State::STATE_WRAP_UP, scheduler_.clock().Now()};
     scheduler_.After(wrap, [this, agent] {
       agents[agent] = {State::STATE_READY, scheduler_.clock().Now()};
     });
@@ -411,6 +477,8 @@ class FakeAgents final : public AgentRouter {
   std::map<std::string, std::pair<State, absl::Time>> agents;
   std::map<std::string, std::string> holder;
   std::vector<std::string> ended;
+  std::map<std::string, std::pair<std::string, absl::Duration>> protected_agents;
+  bool refuse_inbound = false;  // inbound callers find nobody (they wait)
 };
 
 // The carrier behind a recorder of every PlaceCall and message.
@@ -430,6 +498,15 @@ class RecordingPort final : public telephony::TelephonyPort {
     return inner->PlayMessageAndHangUp(a, m);
   }
   absl::Status HangUp(const telephony::AttemptId& a) override { return inner->HangUp(a); }
+  absl::Status AnswerIncoming(const telephony::AttemptId& a) override {
+    return inner->AnswerIncoming(a);
+  }
+  absl::Status PlayAnnouncement(const telephony::AttemptId& a,
+                                const telephony::MessageRequest& m) override {
+    announced.push_back(a.value());
+    return inner->PlayAnnouncement(a, m);
+  }
+  std::vector<std::string> announced;
   struct Placed {
     std::string attempt, to, caller_id;
     absl::Time at;
@@ -497,6 +574,7 @@ class DialerTest : public ::testing::Test {
     co.seed = 3;
     co.connect_delay = sim::Distribution::Constant(0.05);
     co.message_length = sim::Distribution::Constant(4);
+    co.inbound_patience = sim::Distribution::Constant(600);
     auto carrier = telephony::SimulatedCarrier::Create(co, scheduler_, *dialer_);
     ASSERT_TRUE(carrier.ok()) << carrier.status();
     carrier_ = *std::move(carrier);
@@ -559,6 +637,42 @@ TEST_F(DialerTest, ProgressiveDialsOnePerFreeAgentEachAfterAnAllowedDecision) {
   EXPECT_TRUE(call->awaiting_disposition());
   EXPECT_FALSE(call->agent().empty());
   EXPECT_TRUE(call->has_connect_time());
+}
+
+TEST_F(DialerTest, ACalleeWhereEveryPartyMustConsentHearsTheRecordingAnnouncement) {
+  AddCampaign();
+  contacts_->Add(2);
+  compliance_->announce.insert("+13125551000");
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(1));
+  ASSERT_EQ(port_->placed.size(), 2u);
+  for (const auto& p : port_->placed) {
+    auto call = dialer_->GetCall("t1", p.attempt);
+    ASSERT_TRUE(call.ok()) << call.status();
+    const bool announced = std::count(port_->announced.begin(), port_->announced.end(), p.attempt) == 1;
+    EXPECT_EQ(call->recording_announcement(), p.to == "+13125551000") << p.to;
+    EXPECT_EQ(announced, p.to == "+13125551000") << p.to;
+  }
+  EXPECT_EQ(carrier_->Stats().announcements, 1);
+}
+
+TEST_F(DialerTest, AnAllowedDialWhoseFirstWriteFailsIsGivenBackToCompliance) {
+  AddCampaign();
+  contacts_->Add(3);
+  calls_->down = true;  // Redis: nothing can be written
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  EXPECT_TRUE(port_->placed.empty());
+  ASSERT_FALSE(compliance_->checks.empty());
+  // Every allowed decision of a call never written comes back as NOT_PLACED
+  // under its decision id.
+  std::set<std::string> decided, given_back;
+  for (size_t i = 0; i < compliance_->checks.size(); ++i) decided.insert(absl::StrCat("d", i + 1));
+  for (const auto& c : compliance_->not_placed) {
+    EXPECT_EQ(c.outcome(), v1::CALL_OUTCOME_NOT_PLACED);
+    given_back.insert(c.decision_id());
+  }
+  EXPECT_EQ(given_back, decided);
 }
 
 TEST_F(DialerTest, EveryStepIsAnEventUnderTheCallsStableId) {
@@ -1271,6 +1385,171 @@ TEST_F(DialerTest, APreviewOffersTheAgentItsOwnCallbackFirstAndNobodyElse) {
   ASSERT_TRUE(dialed.ok()) << dialed.status();
   ExpectEveryDialAllowed();
   EXPECT_TRUE(calls_->callbacks.empty());
+}
+
+// --- Blended inbound calls and abusive callers -----------------------------------
+
+constexpr char kInboundNumber[] = "+13125550199";
+constexpr char kCaller[] = "+14155550123";
+
+class InboundTest : public DialerTest {
+ protected:
+  v1::Campaign& AddBlended(absl::Duration max_wait = absl::Minutes(5)) {
+    v1::Campaign c = AddCampaign();
+    c.mutable_inbound()->add_numbers(kInboundNumber);
+    *c.mutable_inbound()->mutable_max_wait() = ToDurationProto(max_wait);
+    ApplyDefaults(c, "America/Chicago");
+    return campaigns_->campaigns["t1/c1"] = c;
+  }
+  std::string Offer(const std::string& from = kCaller) {
+    auto id = carrier_->OfferInbound(from, kInboundNumber);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return id.ok() ? id->value() : "";
+  }
+  v1::Call CallOf(const std::string& id) {
+    auto call = dialer_->GetCall("t1", id);
+    EXPECT_TRUE(call.ok()) << call.status();
+    return call.ok() ? *call : v1::Call();
+  }
+};
+
+TEST_F(InboundTest, ACallerReachesAReadyAgentAndTheCallIsNeverADial) {
+  AddBlended().mutable_inbound()->set_announce_recording(true);
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(2));  // the campaign is claimed
+  const std::string id = Offer();
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  v1::Call call = CallOf(id);
+  EXPECT_EQ(call.direction(), v1::CALL_DIRECTION_INBOUND);
+  EXPECT_EQ(call.state(), v1::CALL_STATE_CONNECTED);
+  EXPECT_EQ(call.phone_number(), kCaller);
+  EXPECT_EQ(call.called_number(), kInboundNumber);
+  EXPECT_EQ(call.agent(), "tenants/t1/agents/a0");
+  EXPECT_TRUE(call.recording_announcement());
+  EXPECT_EQ(port_->announced, std::vector<std::string>{id});
+  scheduler_.AdvanceBy(absl::Minutes(1));  // talks 20 s
+  call = CallOf(id);
+  EXPECT_EQ(call.outcome(), v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  EXPECT_TRUE(call.awaiting_disposition());
+  EXPECT_EQ(calls_->Steps(call.name()),
+            (std::vector<std::string>{"OFFERED", "QUEUED", "CONNECTED", "ENDED"}));
+  // Not a dial: no compliance decision asked, nothing on the `dialing` topic.
+  EXPECT_TRUE(compliance_->checks.empty());
+  EXPECT_TRUE(calls_->Ended().empty());
+  EXPECT_EQ(agents_->ended, std::vector<std::string>{call.name()});
+  const v1::CampaignProgress& p = calls_->progress["c1"];
+  EXPECT_EQ(p.inbound_offered(), 1);
+  EXPECT_EQ(p.inbound_answered(), 1);
+  EXPECT_EQ(p.inbound_answered_within(), 1);
+  EXPECT_DOUBLE_EQ(p.service_level(), 1.0);
+  // Its agent gives the disposition as for any call.
+  auto disposed = dialer_->SetDisposition("t1", id, "sale", absl::InfinitePast(), "agent");
+  ASSERT_TRUE(disposed.ok()) << disposed.status();
+  EXPECT_EQ(disposed->disposition(), "sale");
+}
+
+TEST_F(InboundTest, ANumberNoRunningCampaignTakesIsRefusedAndNothingIsWritten) {
+  AddCampaign();  // outbound only
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  const std::string id = Offer();
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  EXPECT_FALSE(dialer_->GetCall("t1", id).ok());
+  EXPECT_EQ(dialer_->Stats().inbound_refused, 1);
+  EXPECT_EQ(carrier_->Stats().in_progress, 0);  // hung up
+}
+
+TEST_F(InboundTest, InboundCallersComeFirstAndTheOverflowMessageEndsAWaitOverMaxWait) {
+  AddBlended(absl::Seconds(60));
+  contacts_->Add(20);
+  StartDialer(3, Scenario(1.0, 0.0, 0.0));
+  agents_->refuse_inbound = true;  // the caller keeps waiting
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  ASSERT_EQ(port_->placed.size(), 3u);  // one line per free agent
+  scheduler_.AdvanceBy(absl::Seconds(7));
+  const std::string id = Offer();
+  // Calls talk 20 s and wrap 5 s: the agents are free again at about 31 s.
+  // One caller waits, so the pacer dials for two of them, not three.
+  scheduler_.AdvanceBy(absl::Seconds(25));
+  EXPECT_EQ(port_->placed.size(), 5u);
+  EXPECT_EQ(calls_->progress["c1"].inbound_waiting(), 1);
+  EXPECT_GE(calls_->progress["c1"].agents_held_for_inbound(), 1);
+  scheduler_.AdvanceBy(absl::Seconds(40));  // past the 60 s max wait
+  v1::Call call = CallOf(id);
+  EXPECT_EQ(call.outcome(), v1::CALL_OUTCOME_INBOUND_OVERFLOW);
+  EXPECT_FALSE(call.awaiting_disposition());
+  EXPECT_NE(std::find(port_->messages.begin(), port_->messages.end(), "inbound-overflow"),
+            port_->messages.end());
+  EXPECT_EQ(calls_->progress["c1"].inbound_overflowed(), 1);
+  EXPECT_DOUBLE_EQ(calls_->progress["c1"].service_level(), 0.0);
+  ExpectEveryDialAllowed();
+}
+
+TEST_F(InboundTest, AnAbusiveCallerIsEndedBlockedAndItsAgentProtected) {
+  AddBlended();
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  const std::string id = Offer();
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  ASSERT_EQ(CallOf(id).state(), v1::CALL_STATE_CONNECTED);
+
+  auto flagged = dialer_->FlagAbusiveCaller("t1", id, "tenants/t1/credentials/ann", "threats");
+  ASSERT_TRUE(flagged.ok()) << flagged.status();
+  EXPECT_EQ(flagged->abusive().flagged_by(), "tenants/t1/credentials/ann");
+  EXPECT_EQ(flagged->abusive().reason(), "threats");
+  scheduler_.AdvanceBy(absl::Seconds(1));
+  v1::Call call = CallOf(id);
+  EXPECT_EQ(call.state(), v1::CALL_STATE_ENDED);  // hung up at once, not after 20 s of talk
+  EXPECT_EQ(call.outcome(), v1::CALL_OUTCOME_ANSWERED_CONNECTED);
+  EXPECT_EQ(calls_->Steps(call.name()),
+            (std::vector<std::string>{"OFFERED", "QUEUED", "CONNECTED", "ABUSIVE_FLAGGED", "ENDED"}));
+  // The number is blocked (with its event), the agent protected.
+  ASSERT_EQ(calls_->blocked.count("14155550123"), 1u);
+  EXPECT_EQ(calls_->blocked["14155550123"].call(), call.name());
+  EXPECT_EQ(calls_->EventTypes("dialgrid.dialing.v1.InboundNumberBlockChanged").size(), 1u);
+  ASSERT_EQ(agents_->protected_agents.count("tenants/t1/agents/a0"), 1u);
+  EXPECT_EQ(agents_->protected_agents["tenants/t1/agents/a0"].first, "abusive-caller");
+  EXPECT_EQ(agents_->protected_agents["tenants/t1/agents/a0"].second, absl::Minutes(10));
+  // Flagging again answers the call as it is.
+  auto again = dialer_->FlagAbusiveCaller("t1", id, "tenants/t1/credentials/ann", "threats");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->has_abusive());
+  EXPECT_EQ(calls_->EventTypes("dialgrid.dialing.v1.InboundNumberBlockChanged").size(), 1u);
+
+  // The same caller again is refused, and reaches nobody.
+  agents_->agents["tenants/t1/agents/a0"] = {State::STATE_READY, clock_.Now()};
+  const std::string second = Offer();
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  v1::Call refused = CallOf(second);
+  EXPECT_EQ(refused.outcome(), v1::CALL_OUTCOME_INBOUND_BLOCKED);
+  EXPECT_EQ(calls_->Steps(refused.name()), (std::vector<std::string>{"BLOCKED", "ENDED"}));
+  EXPECT_TRUE(refused.agent().empty());
+  EXPECT_EQ(calls_->progress["c1"].inbound_blocked(), 1);
+
+  // Taken off the list, it is served again.
+  auto unblocked = dialer_->UnblockNumber("t1", "n14155550123", "tenants/t1/credentials/ann", "apologised");
+  ASSERT_TRUE(unblocked.ok()) << unblocked.status();
+  EXPECT_EQ(dialer_->UnblockNumber("t1", "n14155550123", "x", "y").status().code(),
+            absl::StatusCode::kNotFound);
+  const std::string third = Offer();
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  EXPECT_EQ(CallOf(third).state(), v1::CALL_STATE_CONNECTED);
+}
+
+TEST_F(InboundTest, OnlyACallConnectedToAnAgentCanBeFlagged) {
+  AddBlended();
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  agents_->refuse_inbound = true;
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  const std::string id = Offer();
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  EXPECT_EQ(CallOf(id).state(), v1::CALL_STATE_ANSWERED);  // waiting in the queue
+  auto queued = dialer_->FlagAbusiveCaller("t1", id, "a", "r");
+  EXPECT_EQ(queued.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReasonOf(queued.status()), "CALL_NOT_CONNECTED");
+  EXPECT_TRUE(calls_->blocked.empty());
+  EXPECT_EQ(dialer_->FlagAbusiveCaller("t1", "cnosuch", "a", "r").status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

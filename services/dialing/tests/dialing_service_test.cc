@@ -3,6 +3,8 @@
 // tenant's back office and its supervisors would call it.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/dialing/v1/dialing.grpc.pb.h"
@@ -323,6 +325,9 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
       {svc + "ManualDial",
        "campaign: '" + other + "' agent: 'tenants/dl-b/agents/x' phone_number: '+13125550100'"},
       {svc + "WatchCampaign", "name: '" + other + "'"},
+      {svc + "FlagAbusiveCaller", "name: 'tenants/dl-b/calls/c0123456789' reason: 'x'"},
+      {svc + "ListBlockedNumbers", "parent: 'tenants/dl-b'"},
+      {svc + "UnblockNumber", "name: 'tenants/dl-b/blockedNumbers/n14155550123' reason: 'x'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Campaign::descriptor()->file()->FindServiceByName("DialingService"), cases)) {
@@ -469,6 +474,100 @@ TEST_F(DialingServiceTest, WithContactsDownNothingIsAssumedAboutTheLists) {
       stub()->CreateCampaign(Ctx(*admin_a_).get(), CreateRequest("dl-a", "down-1"), &out);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
   ASSERT_TRUE(p_->StartService("contacts", DIALGRID_CONTACTS_BIN).ok());
+}
+
+TEST_F(DialingServiceTest, AnInboundNumberReachesOneCampaignOfThePlatformAtATime) {
+  auto with_number = [](const std::string& tenant, const std::string& id, const std::string& number) {
+    v1::CreateCampaignRequest req = CreateRequest(tenant, id);
+    req.mutable_campaign()->mutable_inbound()->add_numbers(number);
+    return req;
+  };
+  auto create = [&](const std::string& secret, const v1::CreateCampaignRequest& req) {
+    v1::Campaign out;
+    grpc::Status st = stub()->CreateCampaign(Ctx(secret).get(), req, &out);
+    return std::make_pair(st, out);
+  };
+  auto [st1, a] = create(*admin_a_, with_number("dl-a", "in-1", "+13125550177"));
+  ASSERT_TRUE(st1.ok()) << st1.error_message();
+  EXPECT_DOUBLE_EQ(a.inbound().service_level_target(), 0.8);
+  EXPECT_EQ(a.inbound().service_level_threshold().seconds(), 20);
+  EXPECT_EQ(a.inbound().max_wait().seconds(), 300);
+  EXPECT_EQ(a.inbound().overflow_message_id(), "inbound-overflow");
+  // Taken: by another tenant's campaign or the same tenant's, the same answer.
+  for (const auto& [secret, tenant, id] :
+       {std::tuple{*admin_b_, "dl-b", "in-2"}, std::tuple{*admin_a_, "dl-a", "in-3"}}) {
+    auto [st, out] = create(secret, with_number(tenant, id, "+13125550177"));
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+    EXPECT_EQ(ReasonOf(st), "INBOUND_NUMBER_TAKEN");
+  }
+  // Moved to another number, the first is free for tenant B.
+  v1::UpdateCampaignRequest upd;
+  upd.mutable_campaign()->set_name(a.name());
+  upd.mutable_campaign()->mutable_inbound()->add_numbers("+13125550178");
+  upd.mutable_update_mask()->add_paths("inbound");
+  v1::Campaign updated;
+  grpc::Status us = stub()->UpdateCampaign(Ctx(*admin_a_).get(), upd, &updated);
+  ASSERT_TRUE(us.ok()) << us.error_message();
+  auto [st2, b] = create(*admin_b_, with_number("dl-b", "in-2", "+13125550177"));
+  ASSERT_TRUE(st2.ok()) << st2.error_message();
+  // Deleted, its number is free again.
+  v1::DeleteCampaignRequest del;
+  del.set_name(b.name());
+  v1::DeleteCampaignResponse gone;
+  ASSERT_TRUE(stub()->DeleteCampaign(Ctx(*admin_b_).get(), del, &gone).ok());
+  auto [st3, c] = create(*admin_a_, with_number("dl-a", "in-3", "+13125550177"));
+  EXPECT_TRUE(st3.ok()) << st3.error_message();
+
+  // Bad inbound settings are refused by name.
+  v1::CreateCampaignRequest bad = with_number("dl-a", "in-4", "+13125550179");
+  *bad.mutable_campaign()->mutable_inbound()->mutable_max_wait() =
+      google::protobuf::util::TimeUtil::SecondsToDuration(5);
+  auto [st4, x] = create(*admin_a_, bad);
+  EXPECT_EQ(st4.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ReasonOf(st4), "VALUE_OUT_OF_RANGE");
+  bad = with_number("dl-a", "in-4", "3125550179");
+  auto [st5, y] = create(*admin_a_, bad);
+  EXPECT_EQ(ReasonOf(st5), "INVALID_PHONE_NUMBER");
+  // A refused create holds no number.
+  auto [st6, z] = create(*admin_a_, with_number("dl-a", "in-5", "+13125550179"));
+  EXPECT_TRUE(st6.ok()) << st6.error_message();
+}
+
+TEST_F(DialingServiceTest, TheBlockListAndAbusiveFlagsRefuseBadInputWithAReason) {
+  v1::ListBlockedNumbersRequest list;
+  list.set_parent("tenants/dl-a");
+  v1::ListBlockedNumbersResponse listed;
+  grpc::Status ls = stub()->ListBlockedNumbers(Ctx(*super_a_).get(), list, &listed);
+  ASSERT_TRUE(ls.ok()) << ls.error_message();
+  EXPECT_EQ(listed.blocked_numbers_size(), 0);
+
+  v1::UnblockNumberRequest unblock;
+  unblock.set_name("tenants/dl-a/blockedNumbers/n14155550123");
+  v1::BlockedNumber out;
+  grpc::Status st = stub()->UnblockNumber(Ctx(*admin_a_).get(), unblock, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // no reason
+  EXPECT_EQ(ReasonOf(st), "FIELD_REQUIRED");
+  unblock.set_reason("apologised");
+  st = stub()->UnblockNumber(Ctx(*admin_a_).get(), unblock, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ReasonOf(st), "BLOCKED_NUMBER_NOT_FOUND");
+  st = stub()->UnblockNumber(Ctx(*agent_a_).get(), unblock, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);  // agents do not unblock
+
+  v1::FlagAbusiveCallerRequest flag;
+  flag.set_name("tenants/dl-a/calls/c0123456789");
+  v1::Call call;
+  st = stub()->FlagAbusiveCaller(Ctx(*agent_a_).get(), flag, &call);
+  EXPECT_EQ(ReasonOf(st), "FIELD_REQUIRED");
+  flag.set_reason(std::string(201, 'x'));
+  st = stub()->FlagAbusiveCaller(Ctx(*agent_a_).get(), flag, &call);
+  EXPECT_EQ(ReasonOf(st), "FIELD_TOO_LONG");
+  flag.set_reason("threats");
+  st = stub()->FlagAbusiveCaller(Ctx(*agent_a_).get(), flag, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  flag.set_name("tenants/dl-a/campaigns/x");
+  st = stub()->FlagAbusiveCaller(Ctx(*agent_a_).get(), flag, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -825,5 +825,79 @@ TEST(CarrierRealTime, RunsOnAThreadScheduler) {
   }
 }
 
+// --- Inbound calls ------------------------------------------------------------
+
+TEST_F(CarrierTest, AnInboundCallIsOfferedAnsweredConnectedAndEnds) {
+  Start(BaseScenario(), [](SimulatedCarrierOptions& o) {
+    o.inbound_patience = sim::Distribution::Constant(60);
+  });
+  sink_.on_event = [&](const CallEvent& e) {
+    if (e.type == CallEventType::kIncoming) {
+      EXPECT_TRUE(carrier_->AnswerIncoming(e.attempt_id).ok());
+    }
+    if (e.type == CallEventType::kAnswered) {
+      EXPECT_TRUE(carrier_->ConnectToAgent(e.attempt_id, AgentId("agent-1")).ok());
+    }
+  };
+  auto id = carrier_->OfferInbound("+14155550123", "+13125550199");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(id->value().size(), 17u);
+  EXPECT_EQ(id->value()[0], 'i');
+  RunFor(absl::Minutes(5));
+  EXPECT_EQ(EventsOf(id->value()),
+            (Strings{"+0 incoming", "+0 answered not_run", "+50ms agent_connected agent-1",
+                     "+1m40.05s remote_hangup", "+1m40.05s ended remote_hangup"}));
+  ASSERT_FALSE(sink_.events.empty());
+  EXPECT_EQ(sink_.events[0].from, "+14155550123");
+  EXPECT_EQ(sink_.events[0].to, "+13125550199");
+  EXPECT_EQ(carrier_->Stats().inbound_offered, 1);
+  EXPECT_EQ(carrier_->Stats().in_progress, 0);
+}
+
+TEST_F(CarrierTest, AnInboundCallerGivesUpAfterItsPatienceAndARefusedOneEndsAtOnce) {
+  Start(BaseScenario(), [](SimulatedCarrierOptions& o) {
+    o.inbound_patience = sim::Distribution::Constant(60);
+  });
+  auto waiting = carrier_->OfferInbound("+14155550123", "+13125550199");
+  auto queued = carrier_->OfferInbound("+14155550124", "+13125550199");
+  auto refused = carrier_->OfferInbound("", "+13125550199");  // a withheld number
+  ASSERT_TRUE(waiting.ok() && queued.ok() && refused.ok());
+  EXPECT_NE(waiting->value(), queued->value());
+  RunFor(absl::Seconds(1));
+  ASSERT_TRUE(carrier_->AnswerIncoming(*queued).ok());
+  EXPECT_EQ(carrier_->AnswerIncoming(*queued).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(carrier_->HangUp(*refused).ok());
+  RunFor(absl::Minutes(5));
+  EXPECT_EQ(EventsOf(waiting->value()),
+            (Strings{"+0 incoming", "+1m remote_hangup", "+1m ended remote_hangup"}));
+  // Picked up but nobody came: the patience runs from the offer.
+  EXPECT_EQ(EventsOf(queued->value()), (Strings{"+0 incoming", "+1s answered not_run",
+                                                "+1m remote_hangup", "+1m ended remote_hangup"}));
+  EXPECT_EQ(EventsOf(refused->value()), (Strings{"+0 incoming", "+1s ended local_hangup"}));
+  // Not for an outbound call, nor a bad number.
+  ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
+  EXPECT_EQ(carrier_->AnswerIncoming(AttemptId("a")).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(carrier_->OfferInbound("+1", "+13125550199").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CarrierTest, InboundLinesOfferCallsAtTheirRate) {
+  Start(BaseScenario(), [](SimulatedCarrierOptions& o) {
+    o.inbound = {{"+13125550199", 3600.0}};  // one a second on average
+    o.inbound_patience = sim::Distribution::Constant(5);
+  });
+  RunFor(absl::Minutes(10));
+  int offered = 0;
+  for (const CallEvent& e : sink_.events) {
+    if (e.type != CallEventType::kIncoming) continue;
+    ++offered;
+    EXPECT_EQ(e.to, "+13125550199");
+    EXPECT_TRUE(IsE164(e.from)) << e.from;
+  }
+  EXPECT_GT(offered, 500);  // 600 expected; Poisson sd about 25
+  EXPECT_LT(offered, 700);
+  EXPECT_EQ(carrier_->Stats().inbound_offered, offered);
+}
+
 }  // namespace
 }  // namespace dialgrid::telephony
