@@ -6,7 +6,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "services/common/core/env.h"
 #include "services/common/core/log.h"
+#include "services/common/kafka/kafka_consumer.h"
 #include "services/common/platform/platform_clients.h"
 #include "services/common/platform/platform_flags.h"
 #include "services/common/server/service_main.h"
@@ -15,6 +17,7 @@
 #include "services/recording/adapters/fs_blob_store.h"
 #include "services/recording/adapters/prometheus_recording_probe.h"
 #include "services/recording/adapters/redis_recording_store.h"
+#include "services/recording/application/call_events_handler.h"
 #include "services/recording/application/recording_manager.h"
 #include "services/recording/server/recording_service.h"
 
@@ -41,6 +44,28 @@ ABSL_FLAG(int, malloc_keep_mib, 64,
           "(a third of ingest CPU). 0: glibc's defaults.");
 ABSL_FLAG(int, metrics_sweep_seconds, 30,
           "How often dialgrid_recording_storage_bytes is read from Redis (all tenants).");
+ABSL_FLAG(bool, record_calls, dialgrid::EnvOr("DIALGRID_RECORD_CALLS", "true") == "true",
+          "Record the dialer's calls: consume topic calls (CallUpdated) and start a recording "
+          "at CONNECTED, stop it at ENDED/RECONCILED, hold the call's recordings at "
+          "ABUSIVE_FLAGGED. Env DIALGRID_RECORD_CALLS (true/false).");
+ABSL_FLAG(std::string, call_recording_format, "mulaw",
+          "Audio format of the recordings started for calls (what the media server sends): "
+          "mulaw (G.711 mu-law), alaw, pcm8k or pcm16k.");
+ABSL_FLAG(std::string, calls_consumer_group, "recording",
+          "Kafka consumer group for topic calls (shared by all replicas).");
+
+namespace {
+
+// --call_recording_format -> the API's AudioFormat; UNSPECIFIED when unknown.
+dialgrid::recording::v1::AudioFormat CallRecordingFormat(const std::string& name) {
+  if (name == "mulaw") return dialgrid::recording::v1::AUDIO_FORMAT_G711_MULAW;
+  if (name == "alaw") return dialgrid::recording::v1::AUDIO_FORMAT_G711_ALAW;
+  if (name == "pcm8k") return dialgrid::recording::v1::AUDIO_FORMAT_PCM_S16LE_8K;
+  if (name == "pcm16k") return dialgrid::recording::v1::AUDIO_FORMAT_PCM_S16LE_16K;
+  return dialgrid::recording::v1::AUDIO_FORMAT_UNSPECIFIED;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dialgrid;
@@ -57,6 +82,12 @@ int main(int argc, char** argv) {
   };
   if (absl::GetFlag(FLAGS_kek_dir).empty()) {
     return fail("--kek_dir", absl::InvalidArgumentError("--kek_dir is required"));
+  }
+  const recording::v1::AudioFormat call_format =
+      CallRecordingFormat(absl::GetFlag(FLAGS_call_recording_format));
+  if (call_format == recording::v1::AUDIO_FORMAT_UNSPECIFIED) {
+    return fail("--call_recording_format",
+                absl::InvalidArgumentError("mulaw, alaw, pcm8k or pcm16k"));
   }
   auto blobs = recording::FsBlobStore::Create(absl::GetFlag(FLAGS_recordings_dir));
   if (!blobs.ok()) return fail("--recordings_dir", blobs.status());
@@ -78,7 +109,8 @@ int main(int argc, char** argv) {
   manager_options.max_chunk_bytes = absl::GetFlag(FLAGS_max_chunk_bytes);
   manager_options.min_retention = absl::Seconds(absl::GetFlag(FLAGS_min_retention_seconds));
   manager_options.upload_lease = absl::Seconds(absl::GetFlag(FLAGS_upload_lease_seconds));
-  manager_options.probe = std::make_shared<recording::PrometheusRecordingProbe>(rt.metrics());
+  auto probe = std::make_shared<recording::PrometheusRecordingProbe>(rt.metrics());
+  manager_options.probe = probe;
   recording::RecordingManager manager(
       store, std::shared_ptr<recording::FsBlobStore>(std::move(*blobs)),
       std::make_shared<recording::FileKeyRing>(absl::GetFlag(FLAGS_kek_dir)), SystemClock::Get(),
@@ -125,6 +157,23 @@ int main(int argc, char** argv) {
           {{"error", used.status().ToString()}});
     }
   });
+  // The dialer's calls: recordings started, stopped and held by topic
+  // `calls` (at least once, idempotent by call: see CallEventsHandler).
+  recording::CallEventsOptions call_options;
+  call_options.audio_format = call_format;
+  call_options.probe = probe;
+  recording::CallEventsHandler calls(manager, call_options);
+  if (absl::GetFlag(FLAGS_record_calls)) {
+    kafka::ConsumerOptions consumer_options;
+    consumer_options.bootstrap_servers = rt.options().backends.kafka_bootstrap;
+    consumer_options.group_id = absl::GetFlag(FLAGS_calls_consumer_group);
+    consumer_options.topics = {"calls"};
+    auto consumer = kafka::KafkaConsumer::Create(
+        consumer_options, [&calls](const event::v1::Envelope& e) { return calls.Handle(e); },
+        std::make_unique<kafka::LruEventDeduper>());
+    if (!consumer.ok()) return fail("kafka consumer", consumer.status());
+    rt.AddConsumer(*std::move(consumer));
+  }
   recording::RecordingServiceImpl service(
       rt.Env(&rt.platform().verifier()), manager,
       rt.platform().QuotaLookup(&tenancy::v1::Quota::max_recording_storage_bytes));

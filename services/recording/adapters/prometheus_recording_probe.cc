@@ -1,5 +1,8 @@
 #include "services/recording/adapters/prometheus_recording_probe.h"
 
+#include <utility>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/strip.h"
@@ -20,6 +23,29 @@ prometheus::Gauge& OneGauge(prometheus::Registry& r, const char* name, const cha
 // write: from 100 µs to a second.
 prometheus::Histogram::BucketBoundaries ChunkBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+}
+
+const char* ActionLabel(CallAction a) {
+  switch (a) {
+    case CallAction::kStart: return "start";
+    case CallAction::kStop: return "stop";
+    case CallAction::kHold: return "hold";
+    case CallAction::kNone: return "none";
+  }
+  return "none";
+}
+
+const char* ResultLabel(CallResult r) {
+  switch (r) {
+    case CallResult::kDone: return "done";
+    case CallResult::kRepeat: return "repeat";
+    case CallResult::kNoKey: return "no_key";
+    case CallResult::kNotRecorded: return "not_recorded";
+    case CallResult::kRefused: return "refused";
+    case CallResult::kIgnored: return "ignored";
+    case CallResult::kFailed: return "failed";
+  }
+  return "failed";
 }
 
 }  // namespace
@@ -89,7 +115,24 @@ PrometheusRecordingProbe::PrometheusRecordingProbe(prometheus::Registry& r)
                                     "Recorded audio ever stored, all tenants, seconds (the usage "
                                     "counters; aggregate with max).")),
       usage_legal_holds_(OneGauge(r, "dialgrid_recording_usage_legal_holds",
-                                  "Active legal holds, all tenants (aggregate with max).")) {
+                                  "Active legal holds, all tenants (aggregate with max).")),
+      call_events_(Counters(r, "dialgrid_recording_call_events_total",
+                            "CallUpdated events of topic calls, by the action their step asks "
+                            "for and how it went (failed: an attempt that is retried).")) {
+  using A = CallAction;
+  using R = CallResult;
+  const std::pair<A, std::vector<R>> combos[] = {
+      {A::kStart, {R::kDone, R::kRepeat, R::kNoKey, R::kRefused, R::kFailed}},
+      {A::kStop, {R::kDone, R::kRepeat, R::kNotRecorded, R::kRefused, R::kFailed}},
+      {A::kHold, {R::kDone, R::kRepeat, R::kRefused, R::kFailed}},
+      {A::kNone, {R::kIgnored, R::kRefused}},
+  };
+  for (const auto& [action, results] : combos) {
+    for (R result : results) {
+      call_event_[static_cast<int>(action)][static_cast<int>(result)] =
+          &call_events_.Add({{"action", ActionLabel(action)}, {"result", ResultLabel(result)}});
+    }
+  }
   const auto* kinds = v1::VerifyProblem::Kind_descriptor();
   for (int i = 0; i < kinds->value_count(); ++i) {
     absl::string_view name = kinds->value(i)->name();
@@ -145,6 +188,14 @@ void PrometheusRecordingProbe::VerifyProblem(absl::string_view kind) {
 
 void PrometheusRecordingProbe::Deleted(DeleteCause cause) {
   (cause == DeleteCause::kRetention ? deleted_retention_ : deleted_erasure_).Increment();
+}
+
+void PrometheusRecordingProbe::CallEvent(CallAction action, CallResult result) {
+  prometheus::Counter* c = call_event_[static_cast<int>(action)][static_cast<int>(result)];
+  if (c == nullptr) {  // a combination not declared: Add is thread-safe (and finds it again)
+    c = &call_events_.Add({{"action", ActionLabel(action)}, {"result", ResultLabel(result)}});
+  }
+  c->Increment();
 }
 
 }  // namespace dialgrid::recording

@@ -31,6 +31,9 @@ namespace dialgrid::recording {
 //   dialgrid_recording_usage_stored_bytes                  (gauge, all tenants, at rest)
 //   dialgrid_recording_usage_audio_seconds                 (gauge, all tenants, ever stored)
 //   dialgrid_recording_usage_legal_holds                   (gauge, all tenants, active)
+//   dialgrid_recording_call_events_total{action="start|stop|hold|none",
+//       result="done|repeat|no_key|not_recorded|refused|ignored|failed"}
+//                                                          (the `calls` consumer)
 // Every labelled series exists from the start (at 0). The registry must
 // outlive the probe.
 class PrometheusRecordingProbe final : public RecordingProbe {
@@ -50,6 +53,7 @@ class PrometheusRecordingProbe final : public RecordingProbe {
   void Deleted(DeleteCause cause) override;
   void StorageBytes(int64_t bytes) override { storage_bytes_.Set(static_cast<double>(bytes)); }
   void UsageTotals(const UsageNow& all) override;
+  void CallEvent(CallAction action, CallResult result) override;
 
  private:
   prometheus::Counter& started_;
@@ -74,6 +78,9 @@ class PrometheusRecordingProbe final : public RecordingProbe {
   prometheus::Gauge& storage_bytes_;
   prometheus::Gauge &usage_recordings_, &usage_stored_bytes_, &usage_audio_seconds_,
       &usage_legal_holds_;
+  prometheus::Family<prometheus::Counter>& call_events_;
+  // [action][result]: the combinations that happen, fixed after construction.
+  prometheus::Counter* call_event_[4][7] = {};
 };
 
 }  // namespace dialgrid::recording

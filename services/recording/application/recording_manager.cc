@@ -204,8 +204,10 @@ absl::StatusOr<SecretKey> RecordingManager::DataKey(const RecordingMeta& meta) {
 absl::StatusOr<v1::Recording> RecordingManager::Start(absl::string_view tenant,
                                                       const v1::Recording& in,
                                                       absl::string_view request_id,
-                                                      const Actor& actor) {
+                                                      const Actor& actor,
+                                                      const CreateOptions& create) {
   DG_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  if (!create.id.empty()) DG_RETURN_IF_ERROR(ValidateResourceId("recording.name", create.id));
   DG_RETURN_IF_ERROR(CheckCallId("recording.call_id", in.call_id(), true));
   DG_RETURN_IF_ERROR(CheckAudioFormat("recording.audio_format", in.audio_format()));
   DG_RETURN_IF_ERROR(CheckReference("recording.campaign", in.campaign(), tenant,
@@ -217,7 +219,8 @@ absl::StatusOr<v1::Recording> RecordingManager::Start(absl::string_view tenant,
   DG_ASSIGN_OR_RETURN(Kek kek, keys_->Current(tenant));
 
   RecordingMeta m;
-  m.ref = RecordingRef{std::string(tenant), absl::StrCat("r", RandomHex(12))};
+  m.ref = RecordingRef{std::string(tenant),
+                       create.id.empty() ? absl::StrCat("r", RandomHex(12)) : create.id};
   m.call_id = in.call_id();
   m.campaign = in.campaign();
   m.agent = in.agent();
@@ -248,8 +251,16 @@ absl::StatusOr<v1::Recording> RecordingManager::Start(absl::string_view tenant,
                      m.create_time};
   v1::RecordingStarted ev;
   *ev.mutable_recording() = ToProto(m);
-  DG_ASSIGN_OR_RETURN(std::string id, store_->Create(m, request_id, fingerprint, created,
-                                                     {Event(m.ref, ev)}));
+  absl::StatusOr<std::string> made =
+      store_->Create(m, request_id, fingerprint, created, {Event(m.ref, ev)});
+  if (!made.ok() && !create.id.empty() && ReasonOf(made.status()) == "RECORDING_EXISTS") {
+    // The id asked for is there: the same call's recording (started before)
+    // is the answer; anything else keeps the error.
+    auto there = store_->Get(m.ref);
+    if (there.ok() && there->call_id == m.call_id) return ToProto(*there);
+    return made.status();
+  }
+  DG_ASSIGN_OR_RETURN(std::string id, std::move(made));
   if (id == m.ref.id) {
     options_.probe->RecordingStarted();
     return ToProto(m);
@@ -313,6 +324,17 @@ absl::StatusOr<v1::Recording> RecordingManager::Resume(const RecordingRef& ref,
 
 absl::StatusOr<v1::Recording> RecordingManager::Stop(const RecordingRef& ref, const Actor& actor) {
   return Move(ref, Transition::kStop, "", actor);
+}
+
+absl::StatusOr<v1::Recording> RecordingManager::Peek(const RecordingRef& ref) {
+  DG_ASSIGN_OR_RETURN(RecordingMeta m, store_->Get(ref));
+  return ToProto(m);
+}
+
+absl::StatusOr<v1::LegalHold> RecordingManager::PeekHold(absl::string_view tenant,
+                                                         absl::string_view id) {
+  DG_ASSIGN_OR_RETURN(HoldMeta h, store_->GetHold(tenant, id));
+  return ToProto(h);
 }
 
 absl::StatusOr<v1::Recording> RecordingManager::Get(const RecordingRef& ref, const Actor& actor) {
@@ -728,8 +750,10 @@ absl::StatusOr<v1::RetentionPolicy> RecordingManager::GetRetention(absl::string_
 absl::StatusOr<v1::LegalHold> RecordingManager::PlaceHold(absl::string_view tenant,
                                                           const v1::LegalHold& in,
                                                           absl::string_view request_id,
-                                                          const Actor& actor) {
+                                                          const Actor& actor,
+                                                          const CreateOptions& create) {
   DG_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  if (!create.id.empty()) DG_RETURN_IF_ERROR(ValidateResourceId("hold.name", create.id));
   HoldMeta h;
   h.tenant = std::string(tenant);
   h.scope = ScopeName(in.scope());
@@ -760,7 +784,7 @@ absl::StatusOr<v1::LegalHold> RecordingManager::PlaceHold(absl::string_view tena
       break;
   }
   DG_RETURN_IF_ERROR(CheckReason("hold.reason", in.reason()));
-  h.id = absl::StrCat("h", RandomHex(12));
+  h.id = create.id.empty() ? absl::StrCat("h", RandomHex(12)) : create.id;
   h.reason = in.reason();
   h.placed_by = actor.credential;
   h.create_time = clock_.Now();
@@ -777,9 +801,15 @@ absl::StatusOr<v1::LegalHold> RecordingManager::PlaceHold(absl::string_view tena
                   h.create_time};
   v1::LegalHoldPlaced ev;
   *ev.mutable_hold() = ToProto(h);
-  DG_ASSIGN_OR_RETURN(std::string id,
-                      store_->PlaceHold(h, request_id, fingerprint, held,
-                                        {Event(tenant, HoldName(tenant, h.id), ev)}));
+  absl::StatusOr<std::string> placed = store_->PlaceHold(
+      h, request_id, fingerprint, held, {Event(tenant, HoldName(tenant, h.id), ev)});
+  if (!placed.ok() && !create.id.empty() && ReasonOf(placed.status()) == "HOLD_EXISTS") {
+    // The id asked for is there: the same hold (placed before) is the answer.
+    auto there = store_->GetHold(tenant, h.id);
+    if (there.ok() && there->scope == h.scope && there->target == h.target) return ToProto(*there);
+    return placed.status();
+  }
+  DG_ASSIGN_OR_RETURN(std::string id, std::move(placed));
   if (id == h.id) return ev.hold();
   DG_ASSIGN_OR_RETURN(HoldMeta first, store_->GetHold(tenant, id));
   return ToProto(first);

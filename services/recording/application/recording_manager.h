@@ -77,6 +77,15 @@ struct Actor {
   std::string request_id;
 };
 
+// How a recording or a legal hold is created, besides the request.
+struct CreateOptions {
+  // The id to give it; "": a random one. An id taken already by a recording
+  // of the same call (by a hold of the same scope and target) is no error:
+  // that one is returned as it is (the calls consumer names a call's
+  // recording and hold after the call, domain/call_recording.h).
+  std::string id;
+};
+
 class UploadSession;
 
 class RecordingManager {
@@ -85,13 +94,19 @@ class RecordingManager {
                    std::shared_ptr<KeyRing> keys, const Clock& clock, RecordingOptions options);
 
   absl::StatusOr<v1::Recording> Start(absl::string_view tenant, const v1::Recording& recording,
-                                      absl::string_view request_id, const Actor& actor);
+                                      absl::string_view request_id, const Actor& actor,
+                                      const CreateOptions& create = {});
   absl::StatusOr<v1::Recording> Pause(const RecordingRef& ref, absl::string_view reason,
                                       const Actor& actor);
   absl::StatusOr<v1::Recording> Resume(const RecordingRef& ref, const Actor& actor);
   absl::StatusOr<v1::Recording> Stop(const RecordingRef& ref, const Actor& actor);
   // The metadata; the read is published as an audit event.
   absl::StatusOr<v1::Recording> Get(const RecordingRef& ref, const Actor& actor);
+  // The vault's own reads of a recording and of a hold (e.g. the calls
+  // consumer looking for what it did before): not audited, never published.
+  // NOT_FOUND RECORDING_NOT_FOUND / HOLD_NOT_FOUND.
+  absl::StatusOr<v1::Recording> Peek(const RecordingRef& ref);
+  absl::StatusOr<v1::LegalHold> PeekHold(absl::string_view tenant, absl::string_view id);
   absl::StatusOr<v1::ListRecordingsResponse> List(absl::string_view tenant,
                                                   const v1::ListRecordingsRequest& req);
 
@@ -122,7 +137,8 @@ class RecordingManager {
 
   // Legal holds.
   absl::StatusOr<v1::LegalHold> PlaceHold(absl::string_view tenant, const v1::LegalHold& hold,
-                                          absl::string_view request_id, const Actor& actor);
+                                          absl::string_view request_id, const Actor& actor,
+                                          const CreateOptions& create = {});
   absl::StatusOr<v1::LegalHold> ReleaseHold(absl::string_view name, absl::string_view reason,
                                             const Actor& actor);
   absl::StatusOr<v1::ListHoldsResponse> ListHolds(absl::string_view tenant,

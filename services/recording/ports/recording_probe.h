@@ -29,6 +29,25 @@ enum class ChunkResult {
   kRefused,    // out of order, after stop, over quota, closed, too large, ...
 };
 
+// What the `calls` consumer (application/call_recorder.h) did with one
+// CallUpdated: the action its step asks for, and how it went.
+enum class CallAction {
+  kStart,  // CONNECTED
+  kStop,   // ENDED, RECONCILED
+  kHold,   // ABUSIVE_FLAGGED
+  kNone,   // another step or event type, or not a call at all
+};
+enum class CallResult {
+  kDone,         // started, stopped, held
+  kRepeat,       // done before (a redelivery, a second event): nothing changed
+  kNoKey,        // start: the tenant has no key-encryption key; not recorded
+  kNotRecorded,  // stop: the call has no recording (never started, or no key)
+  kRefused,      // the event cannot be acted on (malformed, another tenant's
+                 // names, ...): logged and skipped
+  kIgnored,      // kNone: a step the vault does not act on
+  kFailed,       // an error worth retrying (Redis, contention): retried
+};
+
 class RecordingProbe {
  public:
   virtual ~RecordingProbe() = default;
@@ -55,6 +74,8 @@ class RecordingProbe {
   // The tenants' usage now, summed over all tenants (UsageTotals of each;
   // of all_time only audio_ms is filled).
   virtual void UsageTotals(const UsageNow&) {}
+  // One CallUpdated of topic `calls` handled (or one attempt that failed).
+  virtual void CallEvent(CallAction, CallResult) {}
 };
 
 }  // namespace dialgrid::recording

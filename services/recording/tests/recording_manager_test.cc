@@ -653,5 +653,64 @@ TEST_F(RecordingManagerTest, ASalvageWithoutATemporaryFileKeepsTheCommittedOneWh
   ExpectVerifies();
 }
 
+// An id chosen by the caller (the calls consumer's, derived from the call):
+// taken again by the same call's start (another request id, or none) it
+// answers with the recording there; by another call it is refused. The
+// same for a hold's id and its scope and target. Peek reads without audit.
+TEST_F(RecordingManagerTest, ChosenIdsAnswerWithWhatIsThere) {
+  Build(1 << 20);
+  v1::Recording r;
+  r.set_call_id("call-9");
+  r.set_audio_format(v1::AUDIO_FORMAT_G711_MULAW);
+  r.set_announcement_played(true);
+  CreateOptions create;
+  create.id = "rcall9";
+  auto first = manager_->Start("acme", r, "req-1", actor_, create);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->name(), "tenants/acme/recordings/rcall9");
+  auto again = manager_->Start("acme", r, "req-2", actor_, create);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->name(), first->name());
+  EXPECT_EQ(again->create_time().seconds(), first->create_time().seconds());
+  v1::Recording other = r;
+  other.set_call_id("call-10");
+  EXPECT_EQ(ReasonOf(manager_->Start("acme", other, "", actor_, create).status()),
+            "RECORDING_EXISTS");
+  CreateOptions bad;
+  bad.id = "Not An Id";
+  EXPECT_EQ(manager_->Start("acme", r, "", actor_, bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const size_t chain = ChainKinds().size();
+  auto peeked = manager_->Peek(RecordingRef{"acme", "rcall9"});
+  ASSERT_TRUE(peeked.ok()) << peeked.status();
+  EXPECT_TRUE(peeked->announcement_played());
+  EXPECT_EQ(ChainKinds().size(), chain);  // not audited
+  EXPECT_EQ(ReasonOf(manager_->Peek(RecordingRef{"acme", "rnone"}).status()),
+            "RECORDING_NOT_FOUND");
+
+  v1::LegalHold h;
+  h.set_scope(v1::HOLD_SCOPE_CALL);
+  h.set_target("call-9");
+  h.set_reason("ABUSIVE_CALLER: caller flagged as abusive by a1: threats");
+  CreateOptions hold_id;
+  hold_id.id = "hcall9";
+  auto placed = manager_->PlaceHold("acme", h, "", actor_, hold_id);
+  ASSERT_TRUE(placed.ok()) << placed.status();
+  EXPECT_EQ(placed->name(), "tenants/acme/legalHolds/hcall9");
+  auto placed_again = manager_->PlaceHold("acme", h, "", actor_, hold_id);
+  ASSERT_TRUE(placed_again.ok()) << placed_again.status();
+  EXPECT_EQ(placed_again->name(), placed->name());
+  v1::LegalHold elsewhere = h;
+  elsewhere.set_target("call-10");
+  EXPECT_EQ(ReasonOf(manager_->PlaceHold("acme", elsewhere, "", actor_, hold_id).status()),
+            "HOLD_EXISTS");
+  auto holds = manager_->ListHolds("acme", v1::ListHoldsRequest());
+  ASSERT_TRUE(holds.ok());
+  EXPECT_EQ(holds->holds_size(), 1);
+  EXPECT_TRUE(manager_->PeekHold("acme", "hcall9").ok());
+  EXPECT_EQ(ReasonOf(manager_->PeekHold("acme", "hnone").status()), "HOLD_NOT_FOUND");
+  EXPECT_TRUE(manager_->Peek(RecordingRef{"acme", "rcall9"})->legal_hold());
+}
+
 }  // namespace
 }  // namespace dialgrid::recording

@@ -18,9 +18,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "dialgrid/dialing/v1/dialing.pb.h"
 #include "dialgrid/recording/v1/recording.grpc.pb.h"
+#include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/random.h"
+#include "services/common/kafka/event_publisher.h"
+#include "services/common/kafka/kafka_producer.h"
 #include "services/common/server/grpc_status.h"
 #include "services/recording/domain/vault_crypto.h"
 #include "services/recording/domain/wav.h"
@@ -84,7 +88,7 @@ class RecordingServiceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dialgrid::testing::TestPlatformOptions options;
-    options.topics = {"tenancy", "recordings"};
+    options.topics = {"tenancy", "recordings", "calls"};
     auto platform = TestPlatform::Start(options);
     ASSERT_TRUE(platform.ok()) << platform.status();
     p_ = platform->release();
@@ -1130,6 +1134,94 @@ TEST_F(RecordingServiceTest, AnUploadBrokenMidCallIsResumedOnANewStream) {
   EXPECT_EQ(after.state(), v1::STATE_INCOMPLETE);
   EXPECT_EQ(after.incomplete_reason(), "STREAM_BROKEN");
   EXPECT_EQ(after.last_sequence(), 2);
+}
+
+// The dialer's call recorded end to end: CallUpdated CONNECTED on topic
+// `calls` starts the recording (the service's consumer), the simulated
+// media server streams audio to it, ENDED stops it and the stream ends
+// complete; the audio plays back. A tenant without a key is counted and
+// skipped.
+TEST_F(RecordingServiceTest, TheDialersCallIsRecordedWithTheSimulatedMediaServer) {
+  kafka::ProducerOptions po;
+  po.bootstrap_servers = p_->broker().bootstrap();
+  auto producer = kafka::KafkaProducer::Create(po);
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  auto sim = dialgrid::testing::ChildProcess::Spawn(
+      {DIALGRID_MEDIA_SIM_BIN, "--kafka=" + p_->broker().bootstrap(), "--from_beginning",
+       "--consumer_group=sim-" + RandomHex(4), "--target=" + p_->Address("recording"),
+       "--credential_file=" + p_->service_secret_file(), "--chunk_ms=200"},
+      {}, p_->dir() + "/media-sim.log");
+  ASSERT_TRUE(sim.ok()) << sim.status();
+
+  const std::string call_id = "dial-" + RandomHex(4);
+  dialing::v1::CallUpdated u;
+  u.mutable_call()->set_name("tenants/rec-a/calls/" + call_id);
+  u.mutable_call()->set_campaign("tenants/rec-a/campaigns/c1");
+  u.mutable_call()->set_agent("tenants/rec-a/agents/a1");
+  u.mutable_call()->set_state(dialing::v1::CALL_STATE_CONNECTED);
+  u.mutable_call()->set_recording_announcement(true);
+  u.set_step("CONNECTED");
+  const Clock& clock = SystemClock::Get();
+  ASSERT_TRUE((*producer)
+                  ->Publish("calls", kafka::MakeEnvelope("rec-a", u.call().name(), u,
+                                                         "dialing/test", clock))
+                  .ok());
+  v1::Recording rec;
+  auto listed = [&] {
+    v1::ListRecordingsRequest req;
+    req.set_parent("tenants/rec-a");
+    req.set_call_id(call_id);
+    v1::ListRecordingsResponse out;
+    if (!stub()->ListRecordings(Ctx(*admin_a_).get(), req, &out).ok() ||
+        out.recordings_size() != 1) {
+      return false;
+    }
+    rec = out.recordings(0);
+    return true;
+  };
+  // Started by the consumer, and audio coming in from the simulator.
+  ASSERT_TRUE(TestPlatform::Eventually([&] { return listed() && rec.last_sequence() >= 3; }))
+      << "see " << p_->LogPath("recording") << " and " << p_->dir() << "/media-sim.log";
+  EXPECT_EQ(rec.audio_format(), v1::AUDIO_FORMAT_G711_MULAW);
+  EXPECT_TRUE(rec.announcement_played());
+  EXPECT_EQ(rec.agent(), "tenants/rec-a/agents/a1");
+
+  u.mutable_call()->set_state(dialing::v1::CALL_STATE_ENDED);
+  u.set_step("ENDED");
+  ASSERT_TRUE((*producer)
+                  ->Publish("calls", kafka::MakeEnvelope("rec-a", u.call().name(), u,
+                                                         "dialing/test", clock))
+                  .ok());
+  ASSERT_TRUE(TestPlatform::Eventually([&] {
+    return listed() && rec.state() == v1::STATE_STOPPED && rec.audio_stored();
+  })) << "see " << p_->dir() << "/media-sim.log";
+  EXPECT_EQ(rec.incomplete_reason(), "");
+  std::string audio;
+  ASSERT_TRUE(Download(rec.name(), *admin_a_, &audio).ok());
+  EXPECT_EQ(static_cast<int64_t>(audio.size()), rec.audio_bytes());
+  EXPECT_GE(audio.size(), 3u * 1600);
+  EXPECT_EQ(audio.size() % 1600, 0u);  // whole 200 ms chunks of 8 kHz G.711
+  EXPECT_NE(audio, std::string(audio.size(), '\xff'));  // not digital silence
+
+  // A tenant without a key-encryption key: counted, skipped.
+  u.mutable_call()->set_name("tenants/rec-nokey/calls/" + call_id);
+  u.mutable_call()->set_campaign("tenants/rec-nokey/campaigns/c1");
+  u.mutable_call()->set_agent("tenants/rec-nokey/agents/a1");
+  u.set_step("CONNECTED");
+  ASSERT_TRUE((*producer)
+                  ->Publish("calls", kafka::MakeEnvelope("rec-nokey", u.call().name(), u,
+                                                         "dialing/test", clock))
+                  .ok());
+  EXPECT_TRUE(TestPlatform::Eventually([&] {
+    return Metric(Scrape(p_->AdminAddress("recording")),
+                  "dialgrid_recording_call_events_total{action=\"start\",result=\"no_key\"}") >= 1;
+  }));
+  const std::string scrape = Scrape(p_->AdminAddress("recording"));
+  EXPECT_GE(Metric(scrape, "dialgrid_recording_call_events_total{action=\"start\",result=\"done\"}"), 1);
+  EXPECT_GE(Metric(scrape, "dialgrid_recording_call_events_total{action=\"stop\",result=\"done\"}"), 1);
+  auto code = (*sim)->Terminate();
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
 }
 
 }  // namespace
