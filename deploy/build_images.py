@@ -2,7 +2,7 @@
 """Builds one OCI image per Dialgrid service from Debian 12 packages, with no
 Docker engine and no registry.
 
-Each image holds only: the service binary (/usr/bin/dialgrid-<name>), the
+Each service image holds only: the service binary (/usr/bin/dialgrid-<name>), the
 shared libraries it loads (its ldd closure, the dynamic loader included),
 the data it reads (/usr/share/dialgrid: geo tables for contacts and
 compliance, statutory rule tables for compliance), tzdata's zoneinfo, the CA
@@ -11,6 +11,11 @@ naming the user it runs as (dialgrid, uid/gid 10001). No shell, no package
 manager. Health: the services serve grpc.health.v1 themselves (services
 "liveness" and ""), which Kubernetes' native gRPC probes ask; no probe binary
 is needed in the image.
+
+One more image, `stunnel`, is the chart's Redis TLS sidecar (redis.tls): Debian
+12's stunnel4 (/usr/bin/stunnel4) with its libraries, the CA roots and the same
+passwd/group, built the same way from the same base; the chart starts it with
+its own configuration file (a ConfigMap), so the image needs nothing else.
 
 Steps (`build`):
   1. closure: ldd of each binary -> library files -> the Debian packages that
@@ -32,7 +37,7 @@ Steps (`build`):
 
 Usage:
   build_images.py list --build-dir build                 the rootfs content per service
-  build_images.py build --build-dir build --out deploy/out [--services a,b] [--host-rootfs]
+  build_images.py build --build-dir build --out deploy/out [--services a,b,stunnel] [--host-rootfs]
 """
 import argparse
 import gzip
@@ -41,6 +46,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
@@ -49,6 +55,16 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording"]
+# Images of programs Debian packages (not built here): image -> the program,
+# taken from the base root filesystem like the libraries, and its package.
+# "dlopen": libraries loaded at run time, which ldd does not list (glibc
+# loads libgcc_s for thread exit and cancellation; the services get it
+# through libstdc++).
+SIDECARS = {"stunnel": {"binary": "/usr/bin/stunnel4", "package": "stunnel4", "version_arg": "-version",
+                        "dlopen": ["/lib/x86_64-linux-gnu/libgcc_s.so.1"],
+                        "title": "dialgrid-stunnel (Redis TLS sidecar)"}}
+IMAGES = SERVICES + list(SIDECARS)
+CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
 UID = GID = 10001
 GRPC_PORT, ADMIN_PORT = 50051, 9464
 # Data each service reads, source dir -> path in the image (the chart's flags
@@ -71,10 +87,18 @@ class Failure(Exception):
 
 
 def binary_name(service):
+    if service in SIDECARS:
+        return os.path.basename(SIDECARS[service]["binary"])
     return "dialgrid-" + service.replace("-", "")
 
 
 def binary_path(build_dir, service):
+    if service in SIDECARS:
+        p = SIDECARS[service]["binary"]
+        if not os.access(p, os.X_OK):
+            raise Failure(f"{p} is not installed (apt-get install {SIDECARS[service]['package']}; "
+                          "tools/setup.sh does)")
+        return p
     p = os.path.join(build_dir, "services", service, binary_name(service))
     if not os.access(p, os.X_OK):
         raise Failure(f"{p} is not built")
@@ -138,14 +162,17 @@ def closure(build_dir, service):
     key = (build_dir, service)
     if key not in _closures:
         binary = binary_path(build_dir, service)
-        _closures[key] = (binary, owning_packages(ldd_closure(binary)))
+        files = ldd_closure(binary)
+        if service in SIDECARS:  # the program itself comes from its Debian package
+            files += [binary] + SIDECARS[service].get("dlopen", [])
+        _closures[key] = (binary, owning_packages(files))
     return _closures[key]
 
 
 def content_list(build_dir, service):
     """What the image of `service` holds, as paths inside the image."""
     binary, libs = closure(build_dir, service)
-    paths = [f"usr/bin/{binary_name(service)}"]
+    paths = [] if service in SIDECARS else [f"usr/bin/{binary_name(service)}"]
     paths += [merged(lib.lstrip("/")) for lib in libs]
     for src, dst in DATA.get(service, {}).items():
         for dirpath, _, files in os.walk(os.path.join(ROOT, src)):
@@ -220,8 +247,10 @@ def stage_service(build_dir, service, base, stage):
         copy_into(base, stage, lib.lstrip("/"))
     for tree in EXTRA_TREES:
         copy_into(base, stage, tree)
+    write_ca_bundle(stage)
     os.makedirs(os.path.join(stage, "usr/bin"), exist_ok=True)
-    shutil.copy2(binary, os.path.join(stage, "usr/bin", binary_name(service)))
+    if service not in SIDECARS:  # a sidecar's program came with its libraries, from the base
+        shutil.copy2(binary, os.path.join(stage, "usr/bin", binary_name(service)))
     for src, dst in DATA.get(service, {}).items():
         shutil.copytree(os.path.join(ROOT, src), os.path.join(stage, dst))
     os.makedirs(os.path.join(stage, "etc"), exist_ok=True)
@@ -233,16 +262,82 @@ def stage_service(build_dir, service, base, stage):
     os.chmod(os.path.join(stage, "tmp"), 0o1777)
 
 
+def write_ca_bundle(stage):
+    """/etc/ssl/certs/ca-certificates.crt, which the chart's Redis TLS sidecar
+    (and any TLS client using the system's roots) reads. update-ca-certificates
+    writes it in a maintainer script, which an extract base never runs: made
+    here from the certificates the package ships, as that script does."""
+    dst = os.path.join(stage, CA_BUNDLE)
+    if os.path.exists(dst):
+        return
+    src = os.path.join(stage, "usr/share/ca-certificates")
+    pems = []
+    for dirpath, dirnames, files in os.walk(src):
+        dirnames.sort()
+        pems += [os.path.join(dirpath, f) for f in sorted(files) if f.endswith(".crt")]
+    if not pems:
+        raise Failure(f"no CA certificates under {src}")
+    if os.path.lexists(dst):
+        os.unlink(dst)  # a dangling link into /etc/ssl/certs of the builder
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    with open(dst, "w") as out:
+        for p in pems:
+            text = open(p).read()
+            out.write(text if text.endswith("\n") else text + "\n")
+
+
+def version_argv(service):
+    return [f"/usr/bin/{binary_name(service)}", SIDECARS.get(service, {}).get("version_arg", "--version")]
+
+
+def version_ok(service, r):
+    """The version line of a --version run, or None."""
+    if r.returncode != 0:
+        return None
+    text = r.stdout if service not in SIDECARS else r.stdout + r.stderr
+    want = binary_name(service) if service not in SIDECARS else service
+    lines = [l for l in text.splitlines() if want in l]
+    return lines[0] if lines else None
+
+
+class chroot_dev:
+    """/dev/null inside a staged tree while a chroot runs in it (stunnel opens
+    it at start; a container runtime provides /dev, a bare chroot does not).
+    Removed afterwards: the image itself holds no device node."""
+
+    def __init__(self, stage):
+        self.dev = os.path.join(stage, "dev")
+        self.made_dir = False
+
+    def __enter__(self):
+        if not os.path.isdir(self.dev):
+            os.makedirs(self.dev)
+            self.made_dir = True
+        null = os.path.join(self.dev, "null")
+        if not os.path.exists(null):
+            os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+            os.chmod(null, 0o666)
+        return self
+
+    def __exit__(self, *exc):
+        null = os.path.join(self.dev, "null")
+        if os.path.exists(null):
+            os.unlink(null)
+        if self.made_dir:
+            os.rmdir(self.dev)
+
+
 def smoke_run(stage, service):
     """Runs the staged binary inside the staged tree alone (chroot)."""
     if os.geteuid() != 0:
         raise Failure("the smoke run needs root (chroot)")
-    r = subprocess.run(["chroot", "--userspec", f"{UID}:{GID}", stage,
-                        f"/usr/bin/{binary_name(service)}", "--version"],
-                       capture_output=True, text=True, timeout=30)
-    if r.returncode != 0 or binary_name(service) not in r.stdout:
+    with chroot_dev(stage):
+        r = subprocess.run(["chroot", "--userspec", f"{UID}:{GID}", stage, *version_argv(service)],
+                           capture_output=True, text=True, timeout=30)
+    line = version_ok(service, r)
+    if line is None:
         raise Failure(f"{service}: --version inside its image tree failed ({r.returncode}): {r.stdout}{r.stderr}")
-    return r.stdout.splitlines()[0]
+    return line
 
 
 def write_oci(stage, service, version, out_dir):
@@ -276,16 +371,20 @@ def write_oci(stage, service, version, out_dir):
         return {"digest": "sha256:" + digest, "size": len(data)}
 
     layer = put(gz.getvalue())
+    sidecar = service in SIDECARS
     config = {
         "architecture": "amd64", "os": "linux",
         "config": {
             "User": f"{UID}:{GID}",
             "Entrypoint": [f"/usr/bin/{binary_name(service)}"],
-            "Env": ["PATH=/usr/bin", f"DIALGRID_LISTEN=0.0.0.0:{GRPC_PORT}",
+            "Env": ["PATH=/usr/bin"] if sidecar else
+                   ["PATH=/usr/bin", f"DIALGRID_LISTEN=0.0.0.0:{GRPC_PORT}",
                     f"DIALGRID_ADMIN_LISTEN=0.0.0.0:{ADMIN_PORT}"],
-            "ExposedPorts": {f"{GRPC_PORT}/tcp": {}, f"{ADMIN_PORT}/tcp": {}},
+            # The sidecar listens on the pod's loopback only: nothing exposed.
+            "ExposedPorts": {} if sidecar else {f"{GRPC_PORT}/tcp": {}, f"{ADMIN_PORT}/tcp": {}},
             "WorkingDir": "/",
-            "Labels": {"org.opencontainers.image.title": f"dialgrid-{service}",
+            "Labels": {"org.opencontainers.image.title":
+                       SIDECARS[service]["title"] if sidecar else f"dialgrid-{service}",
                        "org.opencontainers.image.version": version,
                        "org.opencontainers.image.base.name": "debian:bookworm (packages, via mmdebstrap)"},
         },
@@ -318,11 +417,12 @@ def buildah_run(layout, service):
     ctr = subprocess.run(b + ["from", image], capture_output=True, text=True, check=True).stdout.strip()
     try:
         r = subprocess.run(b + ["run", "--isolation", "chroot", "--user", f"{UID}:{GID}", ctr, "--",
-                                f"/usr/bin/{binary_name(service)}", "--version"],
+                                *version_argv(service)],
                            capture_output=True, text=True, timeout=60)
-        if r.returncode != 0 or binary_name(service) not in r.stdout:
+        line = version_ok(service, r)
+        if line is None:
             raise Failure(f"buildah run {service}: {r.returncode} {r.stdout}{r.stderr}")
-        return r.stdout.splitlines()[0]
+        return line
     finally:
         subprocess.run(b + ["rm", ctr], capture_output=True)
         subprocess.run(b + ["rmi", image], capture_output=True)
@@ -341,7 +441,8 @@ def main():
     ap.add_argument("command", choices=["list", "build"])
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "deploy/out"))
-    ap.add_argument("--services", default=",".join(SERVICES))
+    ap.add_argument("--services", default=",".join(IMAGES),
+                    help=f"images to build (default all: {','.join(IMAGES)})")
     ap.add_argument("--host-rootfs", action="store_true",
                     help="take the Debian packages' files from this Debian 12 machine instead of mmdebstrap")
     ap.add_argument("--work-dir", help="keep the base and staged trees here")
@@ -349,6 +450,9 @@ def main():
                     help="also load each image into buildah (vfs storage) and run --version in it")
     args = ap.parse_args()
     services = [s for s in args.services.split(",") if s]
+    unknown = [s for s in services if s not in IMAGES]
+    if unknown:
+        ap.error(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(IMAGES)}")
     try:
         if args.command == "list":
             for s in services:

@@ -13,7 +13,14 @@
   3. that tree, alone (chroot, uid 10001), runs the service for real against
      a redis-server on loopback, and the gRPC health service answers SERVING
      for "liveness" and "" (what the chart's probes ask); SIGTERM stops it
-     with status 0.
+     with status 0;
+  4. the Redis TLS sidecar's image (stunnel): its content list is stunnel4,
+     its libraries and the CA roots, nothing else; its tree, built the same
+     way, holds the CA bundle (made when the base lacks it) and, alone, starts
+     stunnel as uid 10001 with a client configuration of the chart's kind
+     (loopback accept, CAfile the system bundle, verifyChain, checkHost),
+     listening until SIGTERM. (helm.redis_tls runs the chart's own
+     configuration against a TLS redis-server.)
 Needs root (chroot) and redis-server. Ends with 'N passed, N failed'.
 """
 import argparse
@@ -91,6 +98,72 @@ def test_content(build_dir, r):
                 f"{s}: exactly one program, usr/bin/{bi.binary_name(s)}")
         for want in chart_data.get(s, []):
             r.check(want in paths, f"{s}: {want} (named by the chart's flags) is in the image")
+
+
+def test_stunnel_content(build_dir, r):
+    paths, packages = bi.content_list(build_dir, "stunnel")
+    r.check("stunnel4" in packages and "libssl3" in packages,
+            f"stunnel: from Debian packages stunnel4 and libssl3 ({len(packages)} packages)")
+    r.check([p for p in paths if p.startswith("usr/bin/")] == ["usr/bin/stunnel4"],
+            "stunnel: exactly one program, usr/bin/stunnel4")
+    r.check(any("ld-linux" in p for p in paths) and "etc/ssl/certs" in paths,
+            "stunnel: the loader and the CA roots are in the content list")
+    r.check(not any(p in FORBIDDEN or p.startswith(("usr/sbin", "sbin", "var/lib/dpkg")) for p in paths),
+            "stunnel: no shell, package manager or compiler in the content list")
+
+
+def test_stunnel_image(build_dir, work, r):
+    stage = os.path.join(work, "stage-stunnel")
+    bi.stage_service(build_dir, "stunnel", "/", stage)
+    bundle = os.path.join(stage, bi.CA_BUNDLE)
+    r.check(os.path.isfile(bundle) and "BEGIN CERTIFICATE" in open(bundle).read(),
+            "stunnel tree: /etc/ssl/certs/ca-certificates.crt holds the CA roots")
+    # A base without the bundle (mmdebstrap's extract runs no maintainer
+    # script): it is made from the package's certificates.
+    os.unlink(bundle)
+    bi.write_ca_bundle(stage)
+    r.check(open(bundle).read().count("BEGIN CERTIFICATE") > 50,
+            "stunnel tree: the CA bundle is made from usr/share/ca-certificates when missing")
+    r.check(bi.smoke_run(stage, "stunnel").startswith("stunnel 5"), "stunnel -version runs inside its tree alone")
+    out = os.path.join(work, "oci-stunnel")
+    bi.write_oci(stage, "stunnel", "test", out)
+    try:
+        index, config, names = read_layout(out)
+    except (AssertionError, OSError, KeyError, ValueError) as e:
+        r.check(False, f"stunnel OCI layout: {e}")
+        return
+    r.check(config["config"]["Entrypoint"] == ["/usr/bin/stunnel4"] and config["config"]["User"] == "10001:10001"
+            and not config["config"]["ExposedPorts"],
+            "stunnel image config: entrypoint stunnel4, user 10001:10001, no exposed port")
+    r.check("usr/bin/stunnel4" in names and bi.CA_BUNDLE in names and not any(n in names for n in FORBIDDEN),
+            "stunnel layer: the program and the CA bundle, no shell or package manager")
+    port = free_port()
+    conf = os.path.join(stage, "tmp/stunnel.conf")
+    with open(conf, "w") as f:
+        f.write("foreground = yes\nsyslog = no\npid =\n[redis]\nclient = yes\n"
+                f"accept = 127.0.0.1:{port}\nconnect = 127.0.0.1:1\ndelay = yes\n"
+                "verifyChain = yes\nCAfile = /etc/ssl/certs/ca-certificates.crt\ncheckHost = redis.example\n")
+    dev = bi.chroot_dev(stage).__enter__()
+    proc = subprocess.Popen(["chroot", "--userspec", f"{bi.UID}:{bi.GID}", stage, "/usr/bin/stunnel4",
+                             "/tmp/stunnel.conf"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        listening = False
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and proc.poll() is None and not listening:
+            with socket.socket() as s:
+                listening = s.connect_ex(("127.0.0.1", port)) == 0
+            if not listening:
+                time.sleep(0.05)
+        r.check(listening, f"stunnel from its tree alone, as uid 10001, listens on 127.0.0.1:{port} "
+                           f"(exit {proc.poll()})")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        text = proc.communicate(timeout=15)[0].decode(errors="replace")
+        dev.__exit__(None, None, None)
+    r.check("Configuration successful" in text, "stunnel loaded the configuration and the CA bundle",)
+    if r.failed:
+        print(text[-2000:])
 
 
 def read_layout(out):
@@ -202,6 +275,8 @@ def main():
     work = tempfile.mkdtemp(prefix="dialgrid-image-test-")
     try:
         test_content(args.build_dir, r)
+        test_stunnel_content(args.build_dir, r)
+        test_stunnel_image(args.build_dir, work, r)
         test_image_and_health(args.build_dir, work, r)
     except (bi.Failure, subprocess.CalledProcessError) as e:
         r.check(False, str(e))

@@ -23,8 +23,14 @@ the same for operators):
      typo at the top level and inside a service, an unknown service, a
      wrong type, both PDB bounds, missing Redis/Kafka/bootstrap/KEK/TLS
      secrets, Redis AUTH or Kafka SASL/TLS settings that cannot log in,
-     registries without their volume; and a flag the binary does not know
-     fails step 3. The production values' Redis and Kafka credentials reach
+     registries without their volume, Redis TLS settings that contradict
+     each other; and a flag the binary does not know fails step 3.
+  5. redis.tls: the stunnel sidecar (a native sidecar in every pod, hardened,
+     its config from the release's ConfigMap with a checksum, accepting on
+     the loopback address every --redis names, its CA and client
+     certificate from read-only mounts only it has) in four layouts, each
+     stunnel.conf checked option by option. helm.redis_tls
+     (helm/tests/redis_tls_test.py) runs that sidecar for real. The production values' Redis and Kafka credentials reach
      every service as flags naming files of read-only Secret mounts.
 
 Usage: check_chart.py --root REPO --render BIN --binaries DIR [--k8s-validate auto|required|off]
@@ -298,6 +304,7 @@ def check_objects(docs, binaries, label):
         if parsed:
             problems.append(f"ConfigMap/{name}: {c['command'][0]} refuses its flag file: {parsed}")
         flagsets[name] = (dep, flags, mounts)
+        problems += check_redis_tls_sidecar(name, spec, c, flags, configmaps)
         # Files the flags name must be on a mounted volume (or in the image's data dirs).
         for flag, value in flags.items():
             if flag.endswith("_file") or flag in ("kek_dir", "recordings_dir"):
@@ -348,6 +355,97 @@ def check_objects(docs, binaries, label):
                                         for d, flags, _ in flagsets.values()):
                         problems.append(f"NetworkPolicy/{pname}: lets {comp} in, which never calls {callee}")
     return [f"{label}: {p}" for p in problems]
+
+
+STUNNEL_CONF_KEYS = ("CAfile", "cert", "key")
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # in every image (deploy/build_images.py)
+
+
+def stunnel_options(text):
+    """{option: value} of an stunnel.conf (the last wins; comments and section headers skipped)."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in ";#[" or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def check_redis_tls_sidecar(name, spec, c, flags, configmaps):
+    """redis.tls: the pod's only init container is the stunnel sidecar, a
+    native sidecar (restartPolicy Always), hardened and with resources; its
+    config is the release's ConfigMap, whose checksum the pod carries; it
+    accepts on the loopback address the service's --redis names; the files it
+    names are on its own read-only mounts, which the service container does
+    not have. Without init containers, --redis is not the loopback."""
+    problems = []
+    pod = spec["template"]["spec"]
+    inits = pod.get("initContainers", [])
+    if not inits:
+        if flags.get("redis", "").startswith("127.0.0.1:"):
+            problems.append(f"Deployment/{name}: --redis={flags['redis']} is the loopback but there is no sidecar")
+        return problems
+    if [i["name"] for i in inits] != ["redis-tls"]:
+        return [f"Deployment/{name}: init containers {[i['name'] for i in inits]}, want only the redis-tls sidecar"]
+    s = inits[0]
+    where = f"Deployment/{name}: sidecar redis-tls"
+    if s.get("restartPolicy") != "Always":
+        problems.append(f"{where}: not a native sidecar (restartPolicy {s.get('restartPolicy')!r}, want Always)")
+    sc = s.get("securityContext", {})
+    if not (sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+            and sc.get("capabilities", {}).get("drop") == ["ALL"] and sc.get("runAsNonRoot") is True):
+        problems.append(f"{where}: securityContext is not hardened")
+    res = s.get("resources", {})
+    if not (res.get("requests", {}).get("cpu") and res.get("requests", {}).get("memory")
+            and res.get("limits", {}).get("memory")):
+        problems.append(f"{where}: resources (requests cpu/memory, limits memory) missing")
+    if s.get("ports"):
+        problems.append(f"{where}: exposes ports {s['ports']}; it must listen on the loopback only")
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: m for m in s.get("volumeMounts", [])}
+    for m in mounts.values():
+        if m["name"] not in vols:
+            problems.append(f"{where}: mount {m['name']} has no volume")
+        elif not m.get("readOnly"):
+            problems.append(f"{where}: mount {m['name']} is not read-only")
+    service_volumes = {m["name"] for m in c.get("volumeMounts", [])}
+    for m in mounts.values():
+        if m["name"] != "config" and m["name"] in service_volumes:
+            problems.append(f"{where}: the service container mounts {m['name']} too")
+    cmd = s.get("command", []) + s.get("args", [])
+    if len(cmd) != 2 or cmd[0] != "/usr/bin/stunnel4":
+        return problems + [f"{where}: command {cmd}, want /usr/bin/stunnel4 <config file>"]
+    conf_dir, conf_file = cmd[1].rsplit("/", 1)
+    vol = vols.get(mounts.get(conf_dir, {}).get("name"), {})
+    cm = configmaps.get(vol.get("configMap", {}).get("name"))
+    if cm is None or conf_file not in cm.get("data", {}):
+        return problems + [f"{where}: {cmd[1]} is not a key of a mounted ConfigMap of the release"]
+    conf = cm["data"][conf_file]
+    want_sum = hashlib.sha256(conf.rstrip("\n").encode()).hexdigest()
+    if spec["template"]["metadata"].get("annotations", {}).get("checksum/redis-tls") != want_sum:
+        problems.append(f"Deployment/{name}: checksum/redis-tls is not the sha256 of {cm['metadata']['name']}'s {conf_file}")
+    opts = stunnel_options(conf)
+    if opts.get("client") != "yes" or opts.get("foreground") != "yes" or opts.get("pid", None) != "":
+        problems.append(f"{where}: stunnel.conf is not a foreground client without a pid file")
+    accept = opts.get("accept", "")
+    if not accept.startswith("127.0.0.1:"):
+        problems.append(f"{where}: accepts on {accept!r}, not on the pod's loopback")
+    if flags.get("redis") != accept:
+        problems.append(f"Deployment/{name}: --redis={flags.get('redis')} is not the sidecar's {accept}")
+    if opts.get("verifyChain") == "yes" and not (opts.get("checkHost") or opts.get("checkIP")):
+        problems.append(f"{where}: verifies the chain but not Redis' name (checkHost/checkIP)")
+    for key in STUNNEL_CONF_KEYS:
+        path = opts.get(key)
+        if path is None or (key == "CAfile" and path == SYSTEM_CA_BUNDLE):
+            continue
+        d, f = path.rsplit("/", 1)
+        v = vols.get(mounts.get(d, {}).get("name"), {})
+        src = v.get("secret") or v.get("configMap") or {}
+        if not any(i.get("path") == f for i in src.get("items", [])):
+            problems.append(f"{where}: {key} = {path} is no item of a volume it mounts")
+    return problems
 
 
 def k8s_validate(root, docs):
@@ -406,6 +504,95 @@ def check_credentials(chart, values_file):
                 problems.append(f"Deployment/{name}: --{flag}={path} is not key {key} of Secret {secret} mounted read-only")
     if problems:
         raise Failure("\n".join(problems))
+
+def check_redis_tls(chart, binaries, ci, use_k8s):
+    """redis.tls in four layouts: the stunnel.conf each renders (where it
+    connects, what it verifies, which files), the volumes those files come
+    from, every service's --redis on the sidecar, and every object still
+    passing check_objects (and Kubernetes' schemas). Without redis.tls
+    nothing of it is rendered."""
+    prod = os.path.join(ci, "production-values.yaml")
+    minimal = [os.path.join(ci, "minimal-values.yaml")]
+    ca_dir, client_dir = "/var/run/secrets/dialgrid/redis-tls-ca", "/var/run/secrets/dialgrid/redis-tls-client"
+    cases = [  # label, value files, extra values, {option: value or None (absent)}, {volume: source}
+        ("production-values.yaml: own CA Secret, client certificate, serverName", [prod], None,
+         {"connect": "redis.data.svc:6379", "verifyChain": "yes", "checkHost": "redis.data.svc",
+          "sni": "redis.data.svc", "CAfile": f"{ca_dir}/ca.crt", "cert": f"{client_dir}/tls.crt",
+          "key": f"{client_dir}/tls.key", "accept": "127.0.0.1:6380"},
+         {"redis-tls-ca": ("secret", "dialgrid-redis-ca", ["ca.crt"]),
+          "redis-tls-client": ("secret", "dialgrid-redis-client", ["tls.crt", "tls.key"])}),
+        ("CA from a ConfigMap, the name from redis.address, another local port", minimal,
+         {"redis": {"tls": {"enabled": True, "caConfigMap": "redis-ca", "caKey": "bundle.pem", "localPort": 7000}}},
+         {"connect": "redis-master.data.svc:6379", "verifyChain": "yes", "checkHost": "redis-master.data.svc",
+          "sni": "redis-master.data.svc", "CAfile": f"{ca_dir}/bundle.pem", "cert": None, "key": None,
+          "accept": "127.0.0.1:7000"},
+         {"redis-tls-ca": ("configMap", "redis-ca", ["bundle.pem"]), "redis-tls-client": None}),
+        ("an IP address and the system's roots", minimal,
+         {"redis": {"address": "10.30.0.5:6380", "tls": {"enabled": True}}},
+         {"connect": "10.30.0.5:6380", "verifyChain": "yes", "checkIP": "10.30.0.5", "checkHost": None,
+          "sni": "", "CAfile": SYSTEM_CA_BUNDLE}, {"redis-tls-ca": None}),
+        ("verify off", minimal, {"redis": {"tls": {"enabled": True, "verify": False}}},
+         {"verifyChain": "no", "checkHost": None, "CAfile": None, "sni": "redis-master.data.svc"},
+         {"redis-tls-ca": None}),
+    ]
+    problems = []
+    for label, files, extra, want_opts, want_vols in cases:
+        ok, out = chart.render(files, extra)
+        if not ok:
+            problems.append(f"redis.tls, {label}: does not render:\n{out}")
+            continue
+        objs = {(d["object"]["kind"], d["object"]["metadata"]["name"]): d["object"] for d in out}
+        cm = objs.get(("ConfigMap", "dialgrid-redis-tls"))
+        if cm is None:
+            problems.append(f"redis.tls, {label}: no ConfigMap dialgrid-redis-tls")
+            continue
+        opts = stunnel_options(cm["data"]["stunnel.conf"])
+        for k, v in want_opts.items():
+            if opts.get(k) != v:
+                problems.append(f"redis.tls, {label}: stunnel.conf {k} = {opts.get(k)!r}, want {v!r}")
+        deps = [o for (kind, _), o in objs.items() if kind == "Deployment"]
+        if len(deps) != len(SERVICES):
+            problems.append(f"redis.tls, {label}: {len(deps)} Deployments")
+        for dep in deps:
+            pod = dep["spec"]["template"]["spec"]
+            vols = {v["name"]: v for v in pod.get("volumes", [])}
+            for vname, want in want_vols.items():
+                v = vols.get(vname)
+                if want is None:
+                    if v is not None:
+                        problems.append(f"redis.tls, {label}: Deployment/{dep['metadata']['name']} has volume {vname}")
+                    continue
+                kind, src, keys = want
+                got = (v or {}).get(kind, {})
+                name = got.get("secretName") if kind == "secret" else got.get("name")
+                if name != src or [i["key"] for i in got.get("items", [])] != keys:
+                    problems.append(f"redis.tls, {label}: Deployment/{dep['metadata']['name']} volume {vname} "
+                                    f"is {v}, want {kind} {src} items {keys}")
+        problems += check_objects(out, binaries, f"redis.tls, {label}")
+        if use_k8s:
+            rc, text = k8s_validate(chart.root, out)
+            if rc != 0:
+                problems.append(f"redis.tls, {label}: Kubernetes schema validation failed:\n{text}")
+    ok, out = chart.render(minimal)
+    if ok and any(d["object"]["metadata"]["name"].endswith("-redis-tls") or
+                  d["object"].get("spec", {}).get("template", {}).get("spec", {}).get("initContainers")
+                  for d in out):
+        problems.append("redis.tls off (minimal-values.yaml): a sidecar or its ConfigMap is rendered")
+    # The sidecar checks can fail: the ConfigMap's accept port changed behind
+    # the flags' and the checksum's back is caught.
+    ok, out = chart.render([prod])
+    for d in out:
+        if d["object"]["metadata"]["name"] == "dialgrid-redis-tls":
+            d["object"]["data"]["stunnel.conf"] = d["object"]["data"]["stunnel.conf"].replace(
+                "accept = 127.0.0.1:6380", "accept = 0.0.0.0:6381")
+    caught = check_objects(out, binaries, "tampered")
+    for needle in ("checksum/redis-tls is not", "not on the pod's loopback", "is not the sidecar's 0.0.0.0:6381"):
+        if not any(needle in p for p in caught):
+            problems.append(f"redis.tls: a tampered stunnel.conf was not caught ({needle!r})")
+    if problems:
+        raise Failure("\n".join(problems))
+    return len(cases)
+
 
 def must_refuse(chart, label, base, extra, *needles):
     ok, out = chart.render(base, extra)
@@ -493,6 +680,12 @@ def run_checks(chart, args):
     print("ok  production-values.yaml: every service logs in to Redis and Kafka with files from the named Secrets, mounted read-only")
     passed += 1
 
+    n = check_redis_tls(chart, binaries, ci, use_k8s)
+    print(f"ok  redis.tls: {n} layouts render the stunnel sidecar on every service, its config verifies "
+          "Redis as the values say, with files from read-only mounts of the named Secrets/ConfigMaps; "
+          "a tampered config is caught")
+    passed += 1
+
     minimal = [os.path.join(ci, "minimal-values.yaml")]
     # The checks above must be able to fail: an unknown flag is caught, and so
     # is an object Kubernetes would refuse.
@@ -562,6 +755,19 @@ def run_checks(chart, args):
         ("recording without its KEK Secret", minimal, {"services": {"recording": {"kekSecret": ""}}},
          "services.recording.kekSecret is required"),
         ("TLS without its Secret", minimal, {"tls": {"enabled": True}}, "tls.existingSecret is required"),
+        ("a typo inside redis.tls (verfy)", minimal, {"redis": {"tls": {"enabled": True, "verfy": False}}},
+         "Additional property verfy is not allowed"),
+        ("redis.tls.enabled as a string", minimal, {"redis": {"tls": {"enabled": "yes"}}},
+         "redis.tls.enabled", "Invalid type"),
+        ("the Redis CA in both a Secret and a ConfigMap", minimal,
+         {"redis": {"tls": {"enabled": True, "caSecret": "a", "caConfigMap": "b"}}},
+         "redis.tls: give the CA in caSecret or in caConfigMap, not both"),
+        ("a Redis CA with verification off", minimal,
+         {"redis": {"tls": {"enabled": True, "verify": False, "caSecret": "a"}}},
+         "unused with redis.tls.verify false"),
+        ("the Redis TLS sidecar on the gRPC port", minimal,
+         {"redis": {"tls": {"enabled": True, "localPort": 50051}}},
+         "redis.tls.localPort (50051) must differ from grpcPort and adminPort"),
         ("registries without their volume", minimal,
          {"services": {"compliance": {"registries": [{"id": "us", "kind": "dnc", "file": "us.dncidx"}]}}},
          "services.compliance.registriesClaim is required"),

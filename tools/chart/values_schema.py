@@ -72,12 +72,27 @@ schema = {
       "annotations": smap("Annotations of the created ServiceAccount."),
     }, ["create"], "The pods' ServiceAccount."),
     "redis": obj({
-      "address": s("Redis master address host:port (the vendor's Redis; required). The services do not speak Sentinel (nor TLS): give an address that always leads to the current master, e.g. a Service in front of it."),
+      "address": s("Redis master address host:port (the vendor's Redis; required). The services do not speak Sentinel: give an address that always leads to the current master, e.g. a Service in front of it. With tls.enabled, the TLS port."),
       "auth": obj({
         "existingSecret": s("Existing Secret holding the Redis password, mounted read-only into every service and sent (AUTH) on every connection (--redis_password_file); empty: no AUTH."),
         "passwordKey": s("Key of the password in that Secret.", minLength=1),
         "username": s("Redis 6+ ACL user to log in as (--redis_username); empty: the default user (requirepass). Needs existingSecret."),
       }, ["existingSecret", "passwordKey"], "Redis AUTH (docs/operations.md, Redis and Kafka with credentials)."),
+      "tls": obj({
+        "enabled": b("Reach Redis over TLS through a sidecar: every pod gets an stunnel container (a native sidecar, image <registry>/<repository>/stunnel) listening on 127.0.0.1:localPort and forwarding over TLS to redis.address; the service's --redis points at it (hiredis 0.14 has no TLS of its own)."),
+        "verify": b("Verify Redis' certificate: its chain against the CA (caSecret, caConfigMap or the system's roots) and its name against serverName. Off: encrypted but not authenticated (open to a man in the middle)."),
+        "serverName": s("Name Redis' certificate must carry, also sent as SNI; empty: the host of redis.address (an IP address is checked as an IP, and no SNI is sent)."),
+        "caSecret": s("Existing Secret holding the CA bundle Redis' certificate chains to (key caKey); empty: caConfigMap, or the system's roots when both are empty."),
+        "caConfigMap": s("Existing ConfigMap holding that CA bundle instead (key caKey); at most one of caSecret and caConfigMap."),
+        "caKey": s("Key of the CA bundle in caSecret or caConfigMap.", minLength=1),
+        "clientCertSecret": s("Existing kubernetes.io/tls Secret (tls.crt, tls.key) for mutual TLS: the sidecar presents it to Redis (tls-auth-clients yes); empty: no client certificate."),
+        "localPort": {**port, "description": "Port of the sidecar on the pod's loopback (127.0.0.1) that the service connects to; must differ from grpcPort and adminPort."},
+        "resources": obj({
+          "requests": obj({"cpu": q("CPU request of the sidecar."), "memory": q("Memory request of the sidecar.")}, ["cpu", "memory"], "Sidecar resource requests."),
+          "limits": obj({"cpu": q("CPU limit of the sidecar (unset by default)."), "memory": q("Memory limit of the sidecar.")}, ["memory"], "Sidecar resource limits."),
+        }, ["requests", "limits"], "Resources of the stunnel sidecar (added to every pod's)."),
+      }, ["enabled", "verify", "serverName", "caSecret", "caConfigMap", "caKey", "clientCertSecret", "localPort", "resources"],
+         "TLS to Redis through an stunnel sidecar in every pod (docs/operations.md, Redis over TLS)."),
     }, ["address"], "External Redis."),
     "kafka": obj({
       "bootstrapServers": s("Kafka bootstrap servers, comma-separated host:port (required)."),
