@@ -1,0 +1,310 @@
+// compliance check, compliance dnc add|remove|check|list (ComplianceService).
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "dialgrid/compliance/v1/compliance.grpc.pb.h"
+#include "services/common/core/errors.h"
+#include "tools/dialgridctl/commands.h"
+
+namespace dialgrid::ctl {
+namespace {
+
+using compliance::v1::ComplianceService;
+using Stub = ComplianceService::Stub;
+
+// What each denial code means (compliance.proto, DenialReason).
+std::string Explain(absl::string_view code) {
+  static const std::map<std::string, std::string, std::less<>> kMeaning = {
+      {"DNC_TENANT", "the number is on the tenant's do-not-call list"},
+      {"DNC_CAMPAIGN", "the number is on this campaign's do-not-call list"},
+      {"DNC_REGISTRY", "a national do-not-call registry the rule set checks lists the number"},
+      {"OUTSIDE_CALLING_HOURS", "outside the legal calling hours in the callee's time zone"},
+      {"HOLIDAY", "a holiday on which the callee's jurisdiction allows no calls"},
+      {"DAY_BANNED", "no calls are allowed on this day in the callee's jurisdiction"},
+      {"TIME_ZONE_UNKNOWN", "the callee's time zone could not be found (fail closed)"},
+      {"NO_CALLING_HOURS_RULE", "no calling-hours rule covers the callee's jurisdiction"},
+      {"ATTEMPT_CAP_NUMBER", "the number has had as many attempts as a cap allows"},
+      {"ATTEMPT_CAP_CONTACT", "the contact has had as many attempts as a cap allows"},
+      {"ATTEMPT_CAP_DEBT", "the debt has had as many attempts as Reg F allows"},
+      {"ABANDON_QUIET_PERIOD", "a call to the number was abandoned too recently"},
+      {"ABANDON_RATE_EXCEEDED",
+       "the campaign's abandon rate is over the rule set's cap: no predictive dials"},
+      {"CONSENT_REQUIRED", "an automated dial of this number needs a consent record"},
+      {"MACHINE_LOCKOUT", "an answering machine answered the number too recently"},
+      {"REG_F_CONVERSATION_LOCKOUT", "a conversation about the debt took place too recently"},
+      {"SOLICITATION_REFUSED", "the callee refused solicitation (of this product or any)"},
+  };
+  auto it = kMeaning.find(code);
+  return it == kMeaning.end() ? "(see compliance.proto, DenialReason)" : it->second;
+}
+
+void PrintDecision(Ctl& ctl, const compliance::v1::DialDecision& d, bool counted) {
+  ctl.Print(d, [&] {
+    std::string verdict = d.allowed() ? "ALLOWED" : "REFUSED";
+    verdict +=
+        counted ? (d.allowed() ? " (counted as an attempt)" : "") : " (a scrub: nothing counted)";
+    std::vector<std::string> zones(d.time_zones().begin(), d.time_zones().end());
+    std::vector<std::string> regions(d.regions().begin(), d.regions().end());
+    std::vector<std::string> rules(d.calling_hours_rules().begin(), d.calling_hours_rules().end());
+    std::vector<std::pair<std::string, std::string>> fields = {
+        {"decision", verdict},
+        {"number", absl::StrCat(d.phone_number().e164(), " (", ShortEnumOf(d.phone_number().type()),
+                                ", ", OrDash(d.phone_number().region_code()), ")")},
+        {"campaign", d.campaign()},
+        {"mode", ShortEnumOf(d.dialing_mode())},
+        {"purpose", ShortEnumOf(d.purpose())},
+        {"time zones", absl::StrCat(OrDash(absl::StrJoin(zones, ", ")), " (",
+                                    ShortEnumOf(d.time_zone_source()), ")")},
+        {"regions", OrDash(absl::StrJoin(regions, ", "))},
+        {"calling hours", OrDash(absl::StrJoin(rules, ", "))},
+        {"rule set", absl::StrCat(d.rule_set(), " v", d.rule_set_version())},
+    };
+    if (!d.allowed()) fields.push_back({"next allowed", FormatTime(d.next_allowed_time())});
+    if (d.recording_announcement_required()) {
+      fields.push_back({"recording", "announce before recording (" +
+                                         absl::StrJoin(d.recording_rules(), ", ") + ")"});
+    }
+    fields.push_back({"decision id", d.decision_id()});
+    PrintFields(ctl.out(), fields);
+    if (d.reasons_size() > 0) {
+      ctl.out() << "\nwhy:\n";
+      Table t({"REASON", "RULE", "MEANING", "DETAIL"});
+      for (const auto& r : d.reasons()) {
+        t.AddRow({r.code(), OrDash(r.rule()), Explain(r.code()), OrDash(r.detail())});
+      }
+      t.Print(ctl.out());
+    }
+  });
+}
+
+struct CheckOpts {
+  std::string campaign, number, mode = "preview", contact, country, region, postal_code, purpose,
+                                product, debt, request_id;
+  std::vector<std::string> zones;
+  bool count = false;
+  bool fail_if_refused = false;
+};
+
+absl::Status RunCheck(Ctl& ctl, const CheckOpts& o) {
+  auto campaign = ctl.Name("campaigns", o.campaign);
+  if (!campaign.ok()) return campaign.status();
+  auto mode = ParseEnum(type::v1::DialingMode_descriptor(), o.mode, "--mode");
+  if (!mode.ok()) return mode.status();
+  compliance::v1::Callee callee;
+  for (const auto& z : o.zones) callee.add_time_zones(z);
+  callee.set_country(o.country);
+  callee.set_region(o.region);
+  callee.set_postal_code(o.postal_code);
+  int purpose = 0;
+  if (!o.purpose.empty()) {
+    auto p = ParseEnum(type::v1::CallPurpose_descriptor(), o.purpose, "--purpose");
+    if (!p.ok()) return p.status();
+    purpose = *p;
+  }
+  compliance::v1::DialDecision decision;
+  if (o.count) {
+    compliance::v1::CheckDialRequest req;
+    req.set_campaign(*campaign);
+    req.set_contact(o.contact);
+    req.set_phone_number(o.number);
+    req.set_dialing_mode(static_cast<type::v1::DialingMode>(*mode));
+    *req.mutable_callee() = callee;
+    req.set_request_id(o.request_id);
+    req.set_purpose(static_cast<type::v1::CallPurpose>(purpose));
+    req.set_product(o.product);
+    req.set_debt(o.debt);
+    auto r = ctl.Call<ComplianceService>("compliance", &Stub::CheckDial, req);
+    if (!r.ok()) return r.status();
+    decision = std::move(*r);
+  } else {
+    compliance::v1::ScrubNumbersRequest req;
+    req.set_campaign(*campaign);
+    req.set_dialing_mode(static_cast<type::v1::DialingMode>(*mode));
+    req.set_purpose(static_cast<type::v1::CallPurpose>(purpose));
+    auto* e = req.add_entries();
+    e->set_contact(o.contact);
+    e->set_phone_number(o.number);
+    *e->mutable_callee() = callee;
+    e->set_product(o.product);
+    e->set_debt(o.debt);
+    auto r = ctl.Call<ComplianceService>("compliance", &Stub::ScrubNumbers, req);
+    if (!r.ok()) return r.status();
+    if (r->results_size() != 1) return absl::InternalError("the scrub answered no result");
+    const auto& result = r->results(0);
+    if (!result.has_decision()) {
+      // The entry could not be decided: "REASON: message", a bad input.
+      std::string error = result.error();
+      size_t colon = error.find(": ");
+      std::string reason = colon == std::string::npos ? "" : error.substr(0, colon);
+      std::string message = colon == std::string::npos ? error : error.substr(colon + 2);
+      return WithReason(absl::InvalidArgumentError(message),
+                        reason.empty() ? "INVALID_ARGUMENT" : reason);
+    }
+    decision = result.decision();
+  }
+  PrintDecision(ctl, decision, o.count);
+  if (o.fail_if_refused && !decision.allowed()) {
+    return WithReason(absl::FailedPreconditionError("the dial is refused"), "DIAL_REFUSED");
+  }
+  return absl::OkStatus();
+}
+
+struct DncOpts {
+  std::vector<std::string> numbers;
+  std::string campaign, country, reason, request_id;
+};
+
+absl::StatusOr<std::string> DncParent(Ctl& ctl, const DncOpts& o) {
+  if (!o.campaign.empty()) return ctl.Name("campaigns", o.campaign);
+  return ctl.TenantParent();
+}
+
+}  // namespace
+
+void AddComplianceCommands(CLI::App& app, Action& action) {
+  CLI::App* compliance = Group(app, "compliance", "Compliance: decisions, do-not-call lists");
+  {
+    auto o = std::make_shared<CheckOpts>();
+    CLI::App* check = Leaf(
+        *compliance, "check",
+        "May this number be dialed for this campaign now? Prints the decision and explains every "
+        "reason. A refusal is an answer, not an error (exit 0)",
+        action, [o](Ctl& ctl) { return RunCheck(ctl, *o); });
+    check->add_option("--campaign", o->campaign, "campaign id or full name")->required();
+    check->add_option("--number", o->number, "E.164, or national with --country")->required();
+    check->add_option("--mode", o->mode,
+                      "how the dial would be placed: " +
+                          EnumChoices(type::v1::DialingMode_descriptor()) + " (default preview)");
+    check->add_option("--country", o->country, "the callee's ISO country (national numbers)");
+    check->add_option("--region", o->region, "the callee's state or province");
+    check->add_option("--postal-code", o->postal_code, "the callee's postal code");
+    check->add_option("--time-zone", o->zones, "the callee's IANA zone (repeatable)");
+    check->add_option("--contact", o->contact, "the contact's full name (per-contact caps)");
+    check->add_option("--purpose", o->purpose,
+                      EnumChoices(type::v1::CallPurpose_descriptor()) + " (default telemarketing)");
+    check->add_option("--product", o->product, "the product solicited");
+    check->add_option("--debt", o->debt, "the debt (debt collection)");
+    check->add_flag("--count", o->count,
+                    "decide as a real dial (CheckDial: an allowed dial counts against the caps); "
+                    "default: a scrub, nothing counted");
+    check->add_option("--request-id", o->request_id, "with --count: idempotency key");
+    check->add_flag("--fail-if-refused", o->fail_if_refused, "exit 7 when the dial is refused");
+  }
+
+  CLI::App* dnc = Group(*compliance, "dnc", "The tenant's (or a campaign's) do-not-call list");
+  {
+    auto o = std::make_shared<DncOpts>();
+    CLI::App* add =
+        Leaf(*dnc, "add", "Add numbers (an opt-out takes effect at once)", action,
+             [o](Ctl& ctl) -> absl::Status {
+               auto parent = DncParent(ctl, *o);
+               if (!parent.ok()) return parent.status();
+               compliance::v1::AddDoNotCallNumbersRequest req;
+               req.set_parent(*parent);
+               for (const auto& n : o->numbers) req.add_phone_numbers(n);
+               req.set_default_country(o->country);
+               req.set_reason(o->reason);
+               req.set_request_id(o->request_id);
+               auto r = ctl.Call<ComplianceService>("compliance", &Stub::AddDoNotCallNumbers, req);
+               if (!r.ok()) return r.status();
+               ctl.Print(*r, [&] {
+                 PrintFields(ctl.out(), {{"list", *parent},
+                                         {"added", absl::StrCat(r->added())},
+                                         {"already listed", absl::StrCat(r->already_listed())}});
+               });
+               return absl::OkStatus();
+             });
+    add->add_option("number", o->numbers, "numbers (E.164, or national with --country)")
+        ->required();
+    add->add_option("--campaign", o->campaign, "the campaign's list (default: the tenant's)");
+    add->add_option("--country", o->country, "ISO region of national numbers");
+    add->add_option("--reason", o->reason, "why, kept with the entry");
+    add->add_option("--request-id", o->request_id, "idempotency key");
+  }
+  {
+    auto o = std::make_shared<DncOpts>();
+    CLI::App* remove =
+        Leaf(*dnc, "remove", "Remove numbers (admins)", action, [o](Ctl& ctl) -> absl::Status {
+          auto parent = DncParent(ctl, *o);
+          if (!parent.ok()) return parent.status();
+          compliance::v1::RemoveDoNotCallNumbersRequest req;
+          req.set_parent(*parent);
+          for (const auto& n : o->numbers) req.add_phone_numbers(n);
+          req.set_default_country(o->country);
+          req.set_reason(o->reason);
+          req.set_request_id(o->request_id);
+          auto r = ctl.Call<ComplianceService>("compliance", &Stub::RemoveDoNotCallNumbers, req);
+          if (!r.ok()) return r.status();
+          ctl.Print(*r, [&] {
+            PrintFields(ctl.out(), {{"list", *parent},
+                                    {"removed", absl::StrCat(r->removed())},
+                                    {"not listed", absl::StrCat(r->not_listed())}});
+          });
+          return absl::OkStatus();
+        });
+    remove->add_option("number", o->numbers, "numbers")->required();
+    remove->add_option("--campaign", o->campaign, "the campaign's list (default: the tenant's)");
+    remove->add_option("--country", o->country, "ISO region of national numbers");
+    remove->add_option("--reason", o->reason, "why (audited)")->required();
+    remove->add_option("--request-id", o->request_id, "idempotency key");
+  }
+  {
+    auto o = std::make_shared<DncOpts>();
+    CLI::App* check =
+        Leaf(*dnc, "check", "Which do-not-call lists hold a number", action,
+             [o](Ctl& ctl) -> absl::Status {
+               auto parent = DncParent(ctl, *o);
+               if (!parent.ok()) return parent.status();
+               compliance::v1::CheckDoNotCallRequest req;
+               req.set_parent(*parent);
+               req.set_phone_number(o->numbers.empty() ? "" : o->numbers[0]);
+               req.set_default_country(o->country);
+               auto r = ctl.Call<ComplianceService>("compliance", &Stub::CheckDoNotCall, req);
+               if (!r.ok()) return r.status();
+               ctl.Print(*r, [&] {
+                 if (r->entries_size() == 0) {
+                   ctl.out() << r->phone_number() << ": on no do-not-call list\n";
+                   return;
+                 }
+                 ctl.out() << r->phone_number() << ": listed\n";
+                 Table t({"LIST", "REASON", "ADDED BY", "ADDED"});
+                 for (const auto& e : r->entries()) {
+                   t.AddRow({e.list(), OrDash(e.reason()), OrDash(e.added_by()),
+                             FormatTime(e.add_time())});
+                 }
+                 t.Print(ctl.out());
+               });
+               return absl::OkStatus();
+             });
+    check->add_option("number", o->numbers, "the number")->required()->expected(1);
+    check->add_option("--campaign", o->campaign, "also the campaign's list");
+    check->add_option("--country", o->country, "ISO region of a national number");
+  }
+  {
+    auto o = std::make_shared<DncOpts>();
+    CLI::App* list = Leaf(*dnc, "list", "List a do-not-call list in number order", action,
+                          [o](Ctl& ctl) -> absl::Status {
+                            auto parent = DncParent(ctl, *o);
+                            if (!parent.ok()) return parent.status();
+                            compliance::v1::ListDoNotCallEntriesRequest req;
+                            req.set_parent(*parent);
+                            auto r = ListAll<ComplianceService>(ctl, "compliance",
+                                                                &Stub::ListDoNotCallEntries, req);
+                            if (!r.ok()) return r.status();
+                            ctl.Print(*r, [&] {
+                              Table t({"NUMBER", "REASON", "ADDED BY", "ADDED"});
+                              for (const auto& e : r->entries()) {
+                                t.AddRow({e.phone_number(), OrDash(e.reason()),
+                                          OrDash(e.added_by()), FormatTime(e.add_time())});
+                              }
+                              t.Print(ctl.out());
+                            });
+                            return absl::OkStatus();
+                          });
+    list->add_option("--campaign", o->campaign, "the campaign's list (default: the tenant's)");
+  }
+}
+
+}  // namespace dialgrid::ctl
