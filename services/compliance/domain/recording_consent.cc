@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
+#include "services/compliance/domain/jurisdiction.h"
 
 namespace dialgrid::compliance {
 namespace {
@@ -13,23 +14,6 @@ namespace {
 absl::Status Bad(int line, absl::string_view what) {
   return InvalidField("recording_consent", "MALFORMED_RULE",
                       absl::StrCat("recording_consent line ", line, ": ", what));
-}
-
-// "US" or "US-CA" (ISO 3166-1 alpha-2, optionally a subdivision of 1-3
-// letters or digits).
-bool ValidJurisdiction(absl::string_view j) {
-  std::vector<absl::string_view> parts = absl::StrSplit(j, '-');
-  if (parts.size() > 2 || parts[0].size() != 2) return false;
-  for (char c : parts[0]) {
-    if (c < 'A' || c > 'Z') return false;
-  }
-  if (parts.size() == 2) {
-    if (parts[1].empty() || parts[1].size() > 3) return false;
-    for (char c : parts[1]) {
-      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
-    }
-  }
-  return true;
 }
 
 void Add(RecordingNeed& need, const std::string& why) {

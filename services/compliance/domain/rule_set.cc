@@ -7,11 +7,10 @@
 #include "absl/strings/str_join.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/status_macros.h"
+#include "services/compliance/domain/jurisdiction.h"
 
 namespace dialgrid::compliance {
 namespace {
-
-bool ValidJurisdiction(const std::string& j);
 
 // A Duration whose seconds and nanos differ in sign, or nanos out of range
 // (the protobuf definition forbids both; accepting them would shorten a
@@ -57,17 +56,6 @@ absl::Status CompileCaps(const google::protobuf::RepeatedPtrField<v1::AttemptCap
     *longest = std::max(*longest, w);
   }
   return absl::OkStatus();
-}
-
-bool ValidJurisdiction(const std::string& j) {
-  if (j.size() < 2 || j.size() > 6) return false;
-  for (size_t i = 0; i < j.size(); ++i) {
-    char c = j[i];
-    bool letter = c >= 'A' && c <= 'Z';
-    bool digit = c >= '0' && c <= '9';
-    if (i < 2 ? !letter : i == 2 ? c != '-' : !(letter || digit)) return false;
-  }
-  return j.size() != 3;
 }
 
 std::string FormatWindows(const std::vector<LocalWindow>& windows) {

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
+#include "services/compliance/domain/jurisdiction.h"
 #include "services/common/core/files.h"
 
 namespace dialgrid::compliance {
@@ -18,21 +19,6 @@ constexpr const char* kEu[] = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "
 
 absl::Status Bad(absl::string_view table, int line, absl::string_view what) {
   return InvalidField(table, "MALFORMED_RULE", absl::StrCat(table, " line ", line, ": ", what));
-}
-
-bool ValidJurisdiction(absl::string_view j) {
-  std::vector<absl::string_view> parts = absl::StrSplit(j, '-');
-  if (parts.size() > 2 || parts[0].size() != 2) return false;
-  for (char c : parts[0]) {
-    if (c < 'A' || c > 'Z') return false;
-  }
-  if (parts.size() == 2) {
-    if (parts[1].empty() || parts[1].size() > 3) return false;
-    for (char c : parts[1]) {
-      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
-    }
-  }
-  return true;
 }
 
 absl::Status ParseScope(absl::string_view table, int line, absl::string_view jur,

@@ -73,6 +73,24 @@ void ApplyDefaults(v1::Campaign& c, absl::string_view tenant_time_zone) {
 
 namespace {
 
+// Each of `numbers` a valid number written in E.164, none twice.
+absl::Status CheckNumbers(absl::string_view field,
+                          const google::protobuf::RepeatedPtrField<std::string>& numbers,
+                          absl::string_view what) {
+  std::set<std::string> seen;
+  for (const auto& n : numbers) {
+    auto p = phone::NormalizePhone(n, "");
+    if (!p.ok() || p->number.e164() != n) {
+      return InvalidField(field, "INVALID_PHONE_NUMBER",
+                          absl::StrCat("each ", what, " must be a valid number in E.164 (+15551234567)"));
+    }
+    if (!seen.insert(n).second) {
+      return InvalidField(field, "DUPLICATE_VALUE", absl::StrCat(n, " twice"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool ValidMessageId(absl::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char ch : id) {
@@ -98,17 +116,7 @@ absl::Status ValidateInbound(const v1::Campaign& c) {
   if (in.numbers_size() > kMaxInboundNumbers) {
     return InvalidField("campaign.inbound.numbers", "TOO_MANY_VALUES", "at most 100 numbers");
   }
-  std::set<std::string> seen;
-  for (const auto& n : in.numbers()) {
-    auto p = phone::NormalizePhone(n, "");
-    if (!p.ok() || p->number.e164() != n) {
-      return InvalidField("campaign.inbound.numbers", "INVALID_PHONE_NUMBER",
-                          "each number must be a valid number in E.164 (+15551234567)");
-    }
-    if (!seen.insert(n).second) {
-      return InvalidField("campaign.inbound.numbers", "DUPLICATE_VALUE", absl::StrCat(n, " twice"));
-    }
-  }
+  DG_RETURN_IF_ERROR(CheckNumbers("campaign.inbound.numbers", in.numbers(), "number"));
   if (!(in.service_level_target() > 0.0 && in.service_level_target() <= 1.0)) {
     return OutOfRange("campaign.inbound.service_level_target", "must be in (0, 1]");
   }
@@ -204,17 +212,7 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
   if (c.caller_ids_size() > kMaxCallerIds) {
     return InvalidField("campaign.caller_ids", "TOO_MANY_VALUES", "at most 1000 caller ids");
   }
-  std::set<std::string> callers;
-  for (const auto& n : c.caller_ids()) {
-    auto p = phone::NormalizePhone(n, "");
-    if (!p.ok() || p->number.e164() != n) {
-      return InvalidField("campaign.caller_ids", "INVALID_PHONE_NUMBER",
-                          "each caller id must be a valid number in E.164 (+15551234567)");
-    }
-    if (!callers.insert(n).second) {
-      return InvalidField("campaign.caller_ids", "DUPLICATE_VALUE", absl::StrCat(n, " twice"));
-    }
-  }
+  DG_RETURN_IF_ERROR(CheckNumbers("campaign.caller_ids", c.caller_ids(), "caller id"));
 
   if (c.active_windows_size() > kMaxWindows) {
     return InvalidField("campaign.active_windows", "TOO_MANY_VALUES", "at most 50 windows");
