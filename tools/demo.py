@@ -824,6 +824,9 @@ def run_live_campaign(p, tenancy, admin, office):
             display_name="UK callbacks", contact_lists=[lst], mode=dialing_pb2.CAMPAIGN_MODE_PREDICTIVE,
             max_lines=20, caller_ids=["+442079460999"], time_zone="Europe/London",
             ring_timeout=duration_pb2.Duration(seconds=15),
+            # Blended: callers to this number queue for the same agents,
+            # ahead of the outbound dials, and hear the recording notice.
+            inbound=dialing_pb2.InboundSettings(numbers=[p.INBOUND_NUMBER], announce_recording=True),
             dispositions=[dialing_pb2.Disposition(code="sale", outcome=dialing_pb2.DISPOSITION_OUTCOME_SUCCESS, sale=True),
                           dialing_pb2.Disposition(code="no-thanks", outcome=dialing_pb2.DISPOSITION_OUTCOME_NOT_INTERESTED),
                           dialing_pb2.Disposition(code="stop-calling", outcome=dialing_pb2.DISPOSITION_OUTCOME_DO_NOT_CALL)])),
@@ -833,6 +836,7 @@ def run_live_campaign(p, tenancy, admin, office):
     # and goes ready again (a heartbeat every few seconds keeps the session).
     stop = threading.Event()
     disposed = {}
+    flagged = {}
     codes = ["no-thanks", "sale", "no-thanks", "no-thanks", "sale", "no-thanks", "stop-calling"]
 
     def desktops():
@@ -847,6 +851,17 @@ def run_live_campaign(p, tenancy, admin, office):
                     if time.monotonic() - beat > 5:
                         agents.Heartbeat(agentstate_pb2.HeartbeatRequest(name=a.name, station=a.status.station),
                                          metadata=desk, timeout=5)
+                    if (not flagged and a.status.state == agentstate_pb2.STATE_ON_CALL
+                            and "/calls/i" in a.status.call_id
+                            and time.time() - a.status.state_time.seconds >= 2.5):
+                        # The first inbound caller who talks a while turns
+                        # abusive (a few seconds recorded): the agent presses the button.
+                        try:
+                            flagged["call"] = dialing.FlagAbusiveCaller(dialing_pb2.FlagAbusiveCallerRequest(
+                                name=a.status.call_id, reason="threatened the agent"), metadata=desk, timeout=5)
+                            flagged["agent"] = a.name
+                        except grpc.RpcError:
+                            pass  # not connected yet, or over already: the next one
                     if a.status.state != agentstate_pb2.STATE_WRAP_UP:
                         continue
                     code = codes[len(disposed) % len(codes)]
@@ -899,6 +914,43 @@ def run_live_campaign(p, tenancy, admin, office):
     stop.set()
     worker.join(timeout=10)
 
+    step("Blended: inbound callers to " + p.INBOUND_NUMBER + " queued ahead of the outbound dials")
+    progress = next(iter(dialing.WatchCampaign(dialing_pb2.WatchCampaignRequest(name=name),
+                                               metadata=office, timeout=10)))
+    show("inbound calls", f"offered {progress.inbound_offered}, answered {progress.inbound_answered} "
+                          f"({progress.inbound_answered_within} within 20 s), callers who hung up waiting "
+                          f"{progress.inbound_abandoned}, overflowed {progress.inbound_overflowed}, "
+                          f"blocked {progress.inbound_blocked}")
+    show("service level", f"{progress.service_level:.0%} against a target of {progress.service_level_target:.0%}")
+    if flagged:
+        call = dialing.GetCall(dialing_pb2.GetCallRequest(name=flagged["call"].name), metadata=office, timeout=5)
+        show("abusive caller flagged", f"{call.name}: {call.phone_number}, by {call.abusive.flagged_by.rsplit('/', 1)[-1]} "
+                                       f"({call.abusive.reason}), {call_events_pb2.CallOutcome.Name(call.outcome)[13:]}")
+        blocked = dialing.ListBlockedNumbers(dialing_pb2.ListBlockedNumbersRequest(parent=acme),
+                                             metadata=office, timeout=5).blocked_numbers
+        show("inbound block list", ", ".join(b.number for b in blocked) or "(empty)")
+        a = agents.GetAgent(agentstate_pb2.GetAgentRequest(name=flagged["agent"]), metadata=office, timeout=5)
+        show(f"agent {a.name.rsplit('/', 1)[1]}",
+             f"{agentstate_pb2.State.Name(a.status.state)[6:]} ({a.status.reason_code}), protected until "
+             f"{a.status.protected_until.ToDatetime():%H:%M:%S} UTC")
+        rec = recording_pb2_grpc.RecordingServiceStub(grpc.insecure_channel(p.endpoints["recording"]["grpc"]))
+        call_id = call.name.rsplit("/", 1)[1]
+
+        def recorded():
+            r = rec.ListRecordings(recording_pb2.ListRecordingsRequest(parent=acme, call_id=call_id),
+                                   metadata=office, timeout=5).recordings
+            h = [x for x in rec.ListHolds(recording_pb2.ListHoldsRequest(parent=acme), metadata=office,
+                                          timeout=5).holds if x.target == call_id]
+            return (r, h) if r and h else None
+        found = eventually(recorded, timeout=20)
+        if found:
+            r, h = found
+            show("its recording (from the call's events)",
+                 f"{r[0].name.rsplit('/', 1)[1]}: {recording_pb2.State.Name(r[0].state)}, {r[0].audio_bytes:,} bytes, "
+                 f"announcement played: {r[0].announcement_played}; held: {h[0].reason}")
+    else:
+        show("abusive caller", "no inbound call reached an agent in the minute")
+
     step("What happened: a call, the contacts' outcomes, compliance's ledger and do-not-call list")
     if disposed:
         call = dialing.GetCall(dialing_pb2.GetCallRequest(name=next(iter(disposed))), metadata=office, timeout=5)
@@ -938,8 +990,11 @@ def run_recording(p, tenancy, admin, office, globex, call):
     import struct
     rec = recording_pb2_grpc.RecordingServiceStub(grpc.insecure_channel(p.endpoints["recording"]["grpc"]))
     acme = "tenants/acme-insurance"
-    call_id = call.rsplit("/", 1)[-1] if call else "demo-call-0001"
-    step(f"Recording: call {call_id} recorded (8 kHz PCM), paused while the callee reads a card number")
+    # The live campaign's calls were recorded from their events already (the
+    # simulated media server's audio); here a client records one through the
+    # API by hand, with a PCI pause.
+    call_id = "demo-" + (call.rsplit("/", 1)[-1] if call else "call-0001")
+    step(f"Recording by hand: call {call_id} recorded (8 kHz PCM), paused while the callee reads a card number")
     r = rec.StartRecording(recording_pb2.StartRecordingRequest(parent=acme, recording=recording_pb2.Recording(
         call_id=call_id, audio_format=recording_pb2.AUDIO_FORMAT_PCM_S16LE_8K, announcement_played=True)),
         metadata=office, timeout=5)

@@ -157,6 +157,8 @@ class Platform:
                      "--agent_state=" + self.endpoints["agent-state"]["grpc"],
                      "--carrier_scenario=" + os.path.join(
                          ROOT, "tools/simulator/scenarios/demo-short-calls.json"),
+                     # Callers of the demo's blended campaign, one every 15 s.
+                     "--carrier_inbound=" + self.INBOUND_NUMBER + ":240",
                      "--tick_ms=200"]
         if name == "recording":
             args += ["--recordings_dir=" + os.path.join(self.run_dir, "recordings"),
@@ -207,12 +209,25 @@ class Platform:
                        check=True, capture_output=True)
         return index
 
+    # The demo's blended campaign's inbound number (Ofcom's drama range).
+    INBOUND_NUMBER = "+442079460950"
+
+    def start_media_simulator(self):
+        """A simulated media server: streams audio of every connected call to
+        the recording service (a real deployment's media server does this)."""
+        self.spawn("media-sim", [
+            os.path.join(BUILD, "services/recording/tools/dialgrid-media-server-simulator"),
+            "--kafka=" + self.kafka, "--target=" + self.endpoints["recording"]["grpc"],
+            "--credential_file=" + os.path.join(self.run_dir, "service.secret")])
+
     def up(self):
         self.start_redis()
         self.start_broker()
         self.make_secrets()
         for name in SERVICES:
             self.start_service(name)
+        if "recording" in self.endpoints:
+            self.start_media_simulator()
         return self
 
     def stop(self):
