@@ -9,7 +9,7 @@ redis-server writes. The server side is the real platform started by
 tools/pylib/dialgrid_local.py: redis-server, the Kafka-protocol broker and
 the services (tenancy, contacts, compliance) as separate processes.
 
-Run:  DIALGRID_BUILD_DIR=/work/main/build /usr/bin/python3 tests/e2e/foreign_client_test.py -v
+Run:  DIALGRID_BUILD_DIR=build /usr/bin/python3 tests/e2e/foreign_client_test.py -v
 
 Logs, data and secrets go to a temporary run directory, removed at the end
 unless a test failed (its path is printed then).
