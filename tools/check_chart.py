@@ -344,6 +344,22 @@ def check_objects(docs, binaries, label):
                     for rule in policies[name]["spec"].get("egress", []))
                 if not (ok_in and ok_out):
                     problems.append(f"NetworkPolicy: {caller} -> {peer} is not allowed both ways")
+    # A service that advertises its pod's address to its own replicas
+    # (dialing forwards an agent's own dial to the campaign's owner) calls
+    # itself: its policy lets its replicas in and out.
+    def advertises(dep):
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        return any(e.get("name") == "DIALGRID_ADVERTISE_ADDRESS" for e in c.get("env", []))
+    for name, (dep, _, _) in flagsets.items():
+        if policies and advertises(dep):
+            me = component(dep)
+            pol = policies.get(name, {"spec": {}})
+            ok_in = any(any(f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == me
+                            for f in rule.get("from", [])) for rule in pol["spec"].get("ingress", []))
+            ok_out = any(any(t.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component") == me
+                             for t in rule.get("to", [])) for rule in pol["spec"].get("egress", []))
+            if not (ok_in and ok_out):
+                problems.append(f"NetworkPolicy: {me} replicas cannot reach each other both ways")
     if policies:
         # Nothing else reaches a service's gRPC port from inside the release.
         for pname, pol in policies.items():
@@ -351,7 +367,8 @@ def check_objects(docs, binaries, label):
                 for f in rule.get("from", []):
                     callee = component(pol)
                     comp = f.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/component")
-                    if comp and not any(component(d) == comp and flags.get(callee.replace("-", "_"))
+                    if comp and not any(component(d) == comp and (flags.get(callee.replace("-", "_"))
+                                                                  or (comp == callee and advertises(d)))
                                         for d, flags, _ in flagsets.values()):
                         problems.append(f"NetworkPolicy/{pname}: lets {comp} in, which never calls {callee}")
     return [f"{label}: {p}" for p in problems]

@@ -1,4 +1,6 @@
 // dialgrid-dialing: flags -> config, wiring, run, drain, stop.
+#include <unistd.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -13,6 +15,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
+#include "services/common/core/env.h"
 #include "services/common/core/log.h"
 #include "services/common/core/scheduler.h"
 #include "services/common/platform/platform_clients.h"
@@ -61,6 +64,35 @@ ABSL_FLAG(int, preview_timeout_seconds, 120,
           "A PREVIEW campaign's contact held for an agent is skipped (given back) after this "
           "unless the agent dials it.");
 ABSL_FLAG(int, call_retention_days, 35, "How long a call's record is kept after its last write.");
+ABSL_FLAG(std::string, advertise_address, dialgrid::EnvOr("DIALGRID_ADVERTISE_ADDRESS", ""),
+          "Where the other dialing replicas reach this one's gRPC (host:port): an agent's own "
+          "dial, a preview or an abusive flag received by a replica that does not own the "
+          "campaign is forwarded there. Default: the --listen host (this host's name when it "
+          "listens on every address) and the port it serves on. In Kubernetes: the pod's IP.");
+ABSL_FLAG(std::string, forward_tls_server_name, "",
+          "With --peer_tls: the name the replicas' certificate carries, checked when a call is "
+          "forwarded to the owner at its advertised address (an IP address, which the "
+          "certificate need not carry). Default: the address's host.");
+
+namespace {
+
+// --advertise_address, or the --listen host and the port being served (empty
+// until it serves).
+std::string AdvertisedAddress(const dialgrid::ServiceRuntime& rt, dialgrid::ServiceHost& host) {
+  std::string flag = absl::GetFlag(FLAGS_advertise_address);
+  if (!flag.empty()) return flag;
+  if (host.port() <= 0) return "";
+  const std::string& listen = rt.options().host.listen_address;
+  std::string name = listen.substr(0, listen.rfind(':'));
+  if (name.empty() || name == "0.0.0.0" || name == "[::]") {
+    char buf[256] = {0};
+    if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+    name = buf;
+  }
+  return absl::StrCat(name, ":", host.port());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dialgrid;
@@ -116,6 +148,7 @@ int main(int argc, char** argv) {
   }
   dialing::DialerOptions dialer_options;
   dialer_options.instance = rt.instance();
+  dialer_options.advertise_address = [&rt] { return AdvertisedAddress(rt, rt.host()); };
   dialer_options.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
   dialer_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
   dialer_options.grace = absl::Milliseconds(absl::GetFlag(FLAGS_grace_ms));
@@ -174,6 +207,14 @@ int main(int argc, char** argv) {
         "not dialing: --compliance, --agent_state and --carrier_scenario are needed to dial");
   }
 
+  // Agents' own dials and abusive flags that reach a replica not owning the
+  // campaign go to its owner.
+  client::PeerTlsOptions forward_tls = rt.options().platform->peer_tls;
+  if (!absl::GetFlag(FLAGS_forward_tls_server_name).empty()) {
+    forward_tls.server_name = absl::GetFlag(FLAGS_forward_tls_server_name);
+  }
+  dialing::OwnerForwarder forwarder(forward_tls, peer_timeout);
+
   // Call-path counters (no per-tenant or per-campaign labels).
   auto& calls_total = prometheus::BuildCounter()
                           .Name("dialgrid_dialing_call_steps_total")
@@ -192,6 +233,7 @@ int main(int argc, char** argv) {
                         .Add({});
   rt.scheduler().Every(absl::Seconds(1), [&] {
     dialing::DialerStats s = dialer.Stats();
+    const dialing::OwnerForwarder::Stats f = forwarder.stats();
     const std::pair<const char*, int64_t> steps[] = {
         {"checked", s.checks},         {"denied", s.denied},
         {"check_failed", s.check_errors}, {"placed", s.placed},
@@ -205,7 +247,8 @@ int main(int argc, char** argv) {
         {"preview_skipped", s.previews_skipped}, {"agent_dialed", s.agent_dials},
         {"message_played", s.messages}, {"inbound_offered", s.inbound_offered},
         {"inbound_refused", s.inbound_refused}, {"inbound_blocked", s.inbound_blocked},
-        {"inbound_connected", s.inbound_connected}, {"abusive_flagged", s.abusive_flagged}};
+        {"inbound_connected", s.inbound_connected}, {"abusive_flagged", s.abusive_flagged},
+        {"forwarded", f.forwarded}, {"forward_failed", f.failed}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];
       calls_total.Add({{"step", step}}).Increment(static_cast<double>(n - before));
@@ -221,11 +264,13 @@ int main(int argc, char** argv) {
   rt.StartRelay(outbox, relay);
 
   auto platform = rt.shared_platform();
-  dialing::DialingServiceImpl service(rt.Env(&rt.platform().verifier()), campaigns, dialer,
-                                      [platform](const std::string& tenant) {
-                                        auto t = platform->tenants().Get(tenant);
-                                        return t.ok() ? t->time_zone() : std::string();
-                                      });
+  dialing::DialingServiceImpl service(
+      rt.Env(&rt.platform().verifier()), campaigns, dialer,
+      [platform](const std::string& tenant) {
+        auto t = platform->tenants().Get(tenant);
+        return t.ok() ? t->time_zone() : std::string();
+      },
+      &forwarder);
   rt.AddService(&service, "dialgrid.dialing.v1.DialingService");
   if (dials) dialer.Start();
   int code = rt.Run();

@@ -191,6 +191,10 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 --carrier_seed={{ $svc.carrierSeed }}
 --grace_ms={{ $svc.graceMs }}
 --lease_ttl_ms={{ $svc.leaseTtlMs }}
+{{- if $root.Values.tls.enabled }}
+{{- /* Replicas reach each other by pod IP; the certificate carries the Service's name. */}}
+--forward_tls_server_name={{ printf "%s-dialing.%s.svc" (include "dialgrid.fullname" $root) $root.Release.Namespace }}
+{{- end }}
 {{- end }}
 {{- if eq $name "recording" }}
 --recordings_dir={{ $paths.recordings }}

@@ -10,6 +10,7 @@
 #include "services/common/core/names.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/events/outbox_record.h"
+#include "services/dialing/adapters/lua/advertise_replica.lua.h"
 #include "services/dialing/adapters/lua/disown_campaign.lua.h"
 #include "services/dialing/adapters/lua/own_campaign.lua.h"
 #include "services/dialing/adapters/lua/put_call.lua.h"
@@ -41,6 +42,10 @@ std::string ProgressKey(const std::string& tenant, absl::string_view campaign) {
 std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-fence:", campaign);
 }
+
+// The live replicas and their addresses: one slot, no tenant's.
+constexpr char kReplicasKey[] = "{dialing-replicas}:live";
+constexpr char kAddressesKey[] = "{dialing-replicas}:addresses";
 
 std::string BlockedKey(const std::string& tenant) {
   return absl::StrCat(TenantHashTag(tenant), ":inbound-blocked");
@@ -75,6 +80,30 @@ absl::Status RedisCallStore::Disown(const std::string& tenant, const std::string
                                     const std::string& instance) {
   static const redis::Script* script = new redis::Script(lua::kDisownCampaign);
   return redis_->Eval(*script, {OwnerKey(tenant, campaign)}, {instance}).status();
+}
+
+absl::StatusOr<int> RedisCallStore::Advertise(const std::string& instance,
+                                              const std::string& address, absl::Duration ttl) {
+  static const redis::Script* script = new redis::Script(lua::kAdvertiseReplica);
+  auto r = redis_->Eval(*script, {kReplicasKey, kAddressesKey},
+                        {instance, address, absl::StrCat(absl::ToInt64Milliseconds(ttl))});
+  if (!r.ok()) return r.status();
+  return static_cast<int>(r->integer);
+}
+
+absl::StatusOr<CallStore::Owner> RedisCallStore::CampaignOwner(const std::string& tenant,
+                                                               const std::string& campaign) {
+  auto owner = redis_->Command({"GET", OwnerKey(tenant, campaign)});
+  if (!owner.ok()) return owner.status();
+  Owner out;
+  if (owner->type != redis::Reply::Type::kString) return out;  // nobody
+  std::vector<std::string> parts = absl::StrSplit(owner->str, absl::MaxSplits('|', 1));
+  if (parts.size() != 2) return absl::DataLossError("campaign owner entry does not parse");
+  out.instance = parts[1];
+  auto address = redis_->Command({"HGET", kAddressesKey, out.instance});
+  if (!address.ok()) return address.status();
+  if (address->type == redis::Reply::Type::kString) out.address = address->str;
+  return out;
 }
 
 absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& campaign_id,

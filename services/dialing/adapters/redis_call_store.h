@@ -37,6 +37,10 @@ class RedisCallStore final : public CallStore {
                               const std::string& instance, absl::Duration ttl) override;
   absl::Status Disown(const std::string& tenant, const std::string& campaign,
                       const std::string& instance) override;
+  absl::StatusOr<int> Advertise(const std::string& instance, const std::string& address,
+                                absl::Duration ttl) override;
+  absl::StatusOr<Owner> CampaignOwner(const std::string& tenant,
+                                      const std::string& campaign) override;
   absl::Status Put(const std::string& tenant, const std::string& campaign_id,
                    const StoredCall& call, int64_t token,
                    const std::vector<event::v1::Envelope>& events,

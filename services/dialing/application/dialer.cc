@@ -266,6 +266,13 @@ void Dialer::OwnershipRound() {
   auto running = ports_.campaigns->Running();
   std::set<std::string> wanted;
   if (running.ok()) wanted.insert(running->begin(), running->end());
+  // Campaigns are spread over the live replicas: this one claims no more
+  // than its share (rounded up), so every campaign still finds an owner.
+  auto replicas = ports_.calls->Advertise(
+      options_.instance, options_.advertise_address ? options_.advertise_address() : "",
+      options_.lease_ttl);
+  const size_t live = replicas.ok() ? static_cast<size_t>(std::max(1, *replicas)) : 1;
+  const size_t share = (wanted.size() + live - 1) / live;
   std::map<std::string, std::shared_ptr<Runner>> mine;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -305,8 +312,11 @@ void Dialer::OwnershipRound() {
     }
   }
   if (!running.ok()) return;
+  size_t owned = 0;
+  for (const auto& [member, r] : mine) owned += wanted.count(member);
   for (const auto& member : wanted) {
     if (mine.count(member)) continue;
+    if (owned >= share) break;
     std::vector<std::string> parts = absl::StrSplit(member, absl::MaxSplits('/', 1));
     if (parts.size() != 2) continue;
     auto token = ports_.calls->Own(parts[0], parts[1], options_.instance, options_.lease_ttl);
@@ -323,6 +333,7 @@ void Dialer::OwnershipRound() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_) return;
     runners_[member] = r;
+    ++owned;
     r->tick_task = scheduler_.Every(options_.tick, [this, r] {
       executor_.Post(r->key, [this, r] { Tick(r); });
     });
@@ -2201,6 +2212,23 @@ void Dialer::EndAgentCall(Attempt& a) {
 }
 
 // --- Abusive callers -------------------------------------------------------------
+
+absl::StatusOr<std::string> Dialer::OwnerAddress(const std::string& tenant,
+                                                 const std::string& campaign_id) {
+  auto owner = ports_.calls->CampaignOwner(tenant, campaign_id);
+  if (!owner.ok()) return owner.status();
+  if (owner->instance == options_.instance) return std::string();
+  return owner->address;
+}
+
+absl::StatusOr<std::string> Dialer::CallOwnerAddress(const std::string& tenant,
+                                                     const std::string& call_id) {
+  auto stored = ports_.calls->Get(tenant, call_id);
+  if (!stored.ok()) return stored.status();
+  const std::string prefix = absl::StrCat("tenants/", tenant, "/campaigns/");
+  if (!absl::StartsWith(stored->call.campaign(), prefix)) return std::string();
+  return OwnerAddress(tenant, stored->call.campaign().substr(prefix.size()));
+}
 
 absl::StatusOr<v1::Call> Dialer::FlagAbusiveCaller(const std::string& tenant,
                                                    const std::string& call_id,

@@ -45,6 +45,11 @@ struct DialerPorts {
 
 struct DialerOptions {
   std::string instance = "dialing";  // this replica (lease holder, event producer)
+  // Where this replica serves gRPC, for the others to forward what only a
+  // campaign's owner serves (agents' own dials, abusive flags); asked each
+  // ownership round (the port may be known only once serving). Unset or
+  // empty: nothing is forwarded here.
+  std::function<std::string()> advertise_address;
   absl::Duration tick = absl::Milliseconds(250);      // pacing decisions
   absl::Duration ownership_period = absl::Seconds(1);  // claim, renew, let go
   absl::Duration lease_ttl = absl::Seconds(6);         // a dead owner's campaigns wait this long
@@ -178,6 +183,15 @@ class Dialer final : public telephony::CallEventSink {
   absl::StatusOr<v1::BlockedNumber> UnblockNumber(const std::string& tenant, const std::string& id,
                                                   const std::string& actor,
                                                   const std::string& reason);
+
+  // Where the replica that owns the campaign (or the call's campaign)
+  // serves, for a call this replica cannot serve (NOT_CAMPAIGN_OWNER,
+  // NOT_CALL_OWNER): empty when this replica owns it, nobody does, or the
+  // owner advertised no address. NOT_FOUND CALL_NOT_FOUND.
+  absl::StatusOr<std::string> OwnerAddress(const std::string& tenant,
+                                           const std::string& campaign_id);
+  absl::StatusOr<std::string> CallOwnerAddress(const std::string& tenant,
+                                               const std::string& call_id);
 
   DialerStats Stats() const;
   // For the live watch: its timers, and how often the figures change.

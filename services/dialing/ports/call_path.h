@@ -115,6 +115,19 @@ class CallStore {
   // Gives ownership up (only if `instance` holds it).
   virtual absl::Status Disown(const std::string& tenant, const std::string& campaign,
                               const std::string& instance) = 0;
+  // Replicas: each says every ownership round that it is alive and where it
+  // serves gRPC (`address`, empty: it takes no forwarded calls), kept `ttl`.
+  // Answers how many replicas are alive, itself included.
+  virtual absl::StatusOr<int> Advertise(const std::string& instance, const std::string& address,
+                                        absl::Duration ttl) = 0;
+  // Who owns `campaign` now and where it serves: both empty when nobody does;
+  // the address empty when the owner advertised none (or is gone).
+  struct Owner {
+    std::string instance;
+    std::string address;
+  };
+  virtual absl::StatusOr<Owner> CampaignOwner(const std::string& tenant,
+                                              const std::string& campaign) = 0;
   // Writes `call` with `events` in one atomic step. With a token: only if
   // it still owns the call's campaign (FAILED_PRECONDITION FENCED otherwise:
   // another replica took it). With token 0 (a disposition, on any replica):

@@ -339,15 +339,20 @@ grpc::ServerUnaryReactor* DialingServiceImpl::PreviewContact(grpc::CallbackServe
                                                              const v1::PreviewContactRequest* req,
                                                              v1::PreviewContactResponse* resp) {
   return ServeUnary(env_, ctx, "PreviewContact", *req, Resource{"campaign", req->campaign()},
-                    kAgentDialers, [=](const CallContext&) -> absl::Status {
+                    kAgentDialers, [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(CampaignKey key,
                                           ParseCampaignName("campaign", req->campaign()));
                       DG_RETURN_IF_ERROR(CheckAgentName(key.tenant, req->agent()));
-                      DG_ASSIGN_OR_RETURN(Preview p,
-                                          dialer_.PreviewContact(key.tenant, key.id, req->agent()));
-                      *resp->mutable_call() = std::move(p.call);
-                      *resp->mutable_contact() = std::move(p.contact);
-                      *resp->mutable_expire_time() = ToTimestamp(p.expire_time);
+                      auto p = dialer_.PreviewContact(key.tenant, key.id, req->agent());
+                      if (!p.ok()) {
+                        return OrForward(
+                            p.status(), ctx, call,
+                            [&] { return dialer_.OwnerAddress(key.tenant, key.id); },
+                            &v1::DialingService::Stub::PreviewContact, *req, resp);
+                      }
+                      *resp->mutable_call() = std::move(p->call);
+                      *resp->mutable_contact() = std::move(p->contact);
+                      *resp->mutable_expire_time() = ToTimestamp(p->expire_time);
                       return absl::OkStatus();
                     });
 }
@@ -356,10 +361,13 @@ grpc::ServerUnaryReactor* DialingServiceImpl::DialPreview(grpc::CallbackServerCo
                                                           const v1::DialPreviewRequest* req,
                                                           v1::Call* resp) {
   return ServeUnary(env_, ctx, "DialPreview", *req, Resource{"name", req->name()}, kAgentDialers,
-                    [=](const CallContext&) -> absl::Status {
+                    [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
-                      return Into(dialer_.DialPreview(ids[0], ids[1]), resp);
+                      return OrForward(
+                          Into(dialer_.DialPreview(ids[0], ids[1]), resp), ctx, call,
+                          [&] { return dialer_.CallOwnerAddress(ids[0], ids[1]); },
+                          &v1::DialingService::Stub::DialPreview, *req, resp);
                     });
 }
 
@@ -367,13 +375,16 @@ grpc::ServerUnaryReactor* DialingServiceImpl::SkipPreview(grpc::CallbackServerCo
                                                           const v1::SkipPreviewRequest* req,
                                                           v1::Call* resp) {
   return ServeUnary(env_, ctx, "SkipPreview", *req, Resource{"name", req->name()}, kAgentDialers,
-                    [=](const CallContext&) -> absl::Status {
+                    [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
                       if (req->reason().size() > 200) {
                         return InvalidField("reason", "FIELD_TOO_LONG", "at most 200 characters");
                       }
-                      return Into(dialer_.SkipPreview(ids[0], ids[1], req->reason()), resp);
+                      return OrForward(
+                          Into(dialer_.SkipPreview(ids[0], ids[1], req->reason()), resp), ctx, call,
+                          [&] { return dialer_.CallOwnerAddress(ids[0], ids[1]); },
+                          &v1::DialingService::Stub::SkipPreview, *req, resp);
                     });
 }
 
@@ -381,7 +392,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerCon
                                                          const v1::ManualDialRequest* req,
                                                          v1::Call* resp) {
   return ServeUnary(env_, ctx, "ManualDial", *req, Resource{"campaign", req->campaign()},
-                    kAgentDialers, [=](const CallContext&) -> absl::Status {
+                    kAgentDialers, [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(CampaignKey key,
                                           ParseCampaignName("campaign", req->campaign()));
                       DG_RETURN_IF_ERROR(CheckAgentName(key.tenant, req->agent()));
@@ -402,10 +413,12 @@ grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerCon
                         return InvalidField("debt", "INVALID_DEBT",
                                             "1-128 characters of [A-Za-z0-9._:-]");
                       }
-                      return Into(dialer_.ManualDial(key.tenant, key.id, req->agent(),
-                                                     req->phone_number(), req->contact(),
-                                                     req->debt()),
-                                  resp);
+                      return OrForward(
+                          Into(dialer_.ManualDial(key.tenant, key.id, req->agent(),
+                                                  req->phone_number(), req->contact(), req->debt()),
+                               resp),
+                          ctx, call, [&] { return dialer_.OwnerAddress(key.tenant, key.id); },
+                          &v1::DialingService::Stub::ManualDial, *req, resp);
                     });
 }
 
@@ -421,9 +434,12 @@ grpc::ServerUnaryReactor* DialingServiceImpl::FlagAbusiveCaller(
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
                       DG_RETURN_IF_ERROR(CheckReason(req->reason()));
-                      return Into(dialer_.FlagAbusiveCaller(ids[0], ids[1],
-                                                            call.principal.credential, req->reason()),
-                                  resp);
+                      return OrForward(
+                          Into(dialer_.FlagAbusiveCaller(ids[0], ids[1], call.principal.credential,
+                                                         req->reason()),
+                               resp),
+                          ctx, call, [&] { return dialer_.CallOwnerAddress(ids[0], ids[1]); },
+                          &v1::DialingService::Stub::FlagAbusiveCaller, *req, resp);
                     });
 }
 

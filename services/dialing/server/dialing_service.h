@@ -7,6 +7,7 @@
 #include "services/common/server/rpc.h"
 #include "services/dialing/application/campaign_manager.h"
 #include "services/dialing/application/dialer.h"
+#include "services/dialing/server/owner_forwarder.h"
 
 namespace dialgrid::dialing {
 
@@ -16,9 +17,16 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
  public:
   // `tenant_zone`: a tenant's IANA time zone (tenancy's), for defaults.
   // `dialer`: the call path (GetCall, SetDisposition).
+  // `forwarder`: what only a campaign's owner serves goes there from other
+  // replicas (null: answered UNAVAILABLE NOT_CAMPAIGN_OWNER / NOT_CALL_OWNER).
   DialingServiceImpl(RpcEnv& env, CampaignManager& campaigns, Dialer& dialer,
-                     std::function<std::string(const std::string&)> tenant_zone)
-      : env_(env), campaigns_(campaigns), dialer_(dialer), tenant_zone_(std::move(tenant_zone)) {}
+                     std::function<std::string(const std::string&)> tenant_zone,
+                     OwnerForwarder* forwarder = nullptr)
+      : env_(env),
+        campaigns_(campaigns),
+        dialer_(dialer),
+        tenant_zone_(std::move(tenant_zone)),
+        forwarder_(forwarder) {}
 
   grpc::ServerUnaryReactor* CreateCampaign(grpc::CallbackServerContext* ctx,
                                            const v1::CreateCampaignRequest* req,
@@ -77,6 +85,24 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
 
  private:
   CampaignManager::Caller CallerOf(const CallContext& call) const;
+  // `local` as it is, unless it says another replica owns what the call
+  // acts on: then the call forwarded to the owner (`owner` says where; no
+  // address: `local`).
+  template <typename Request, typename Response>
+  absl::Status OrForward(absl::Status local, grpc::CallbackServerContext* ctx,
+                         const CallContext& call,
+                         const std::function<absl::StatusOr<std::string>()>& owner,
+                         grpc::Status (v1::DialingService::Stub::*method)(grpc::ClientContext*,
+                                                                          const Request&, Response*),
+                         const Request& request, Response* response) {
+    if (forwarder_ == nullptr || !OwnerForwarder::ShouldForward(local, *ctx)) return local;
+    auto address = owner();
+    if (!address.ok() || address->empty()) return local;
+    response->Clear();
+    absl::Status forwarded = forwarder_->Forward(*address, ctx, call, method, request, response);
+    forwarder_->Count(forwarded.ok());
+    return forwarded;
+  }
   grpc::ServerUnaryReactor* ServeTransition(grpc::CallbackServerContext* ctx, const char* method,
                                             const google::protobuf::Message& req,
                                             const std::string& name, CampaignAction action,
@@ -86,6 +112,7 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
   CampaignManager& campaigns_;
   Dialer& dialer_;
   std::function<std::string(const std::string&)> tenant_zone_;
+  OwnerForwarder* forwarder_;
 };
 
 }  // namespace dialgrid::dialing

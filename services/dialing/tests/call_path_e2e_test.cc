@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -26,6 +27,7 @@
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/dialing/v1/call_events.pb.h"
 #include "dialgrid/dialing/v1/dialing.grpc.pb.h"
+#include "httplib.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/proto_time.h"
 #include "services/common/server/grpc_status.h"
@@ -713,6 +715,90 @@ TEST_F(CallPathTest, AKilledReplicasCampaignIsTakenOverWithoutLosingOrRedialingA
     return comp->GetAbandonRate(Ctx(*admin_).get(), ar, &rate).ok() &&
            rate.last_24_hours().live_answers() == live;
   })) << live << " live answers";
+}
+
+TEST_F(CallPathTest, CampaignsSpreadOverReplicasAndAnAgentsDialOnTheOtherOneReachesTheOwner) {
+  auto numbers = CreateContacts("fwd", 4, 600);
+  SetUpCompliance(numbers);
+  CreateContacts("fwd-other", 1, 700);
+  CreateCampaign("fwd-preview", "fwd", v1::CAMPAIGN_MODE_PREVIEW);
+  CreateCampaign("fwd-other", "fwd-other", v1::CAMPAIGN_MODE_PREVIEW);
+  CreateAgents("fwd-preview", 1, "fw");
+  const std::string agent = T() + "/agents/fw0";
+  ASSERT_TRUE(p_->StartService("dialing-2", DIALGRID_DIALING_BIN,
+                               {"--contacts=" + p_->Address("contacts"),
+                                "--compliance=" + p_->Address("compliance"),
+                                "--agent_state=" + p_->Address("agentstate"),
+                                "--carrier_scenario=" + *scenario_, "--tick_ms=200",
+                                "--lease_ttl_ms=3000", "--carrier_seed=2"})
+                  .ok());
+  // Both replicas have advertised themselves before the campaigns start.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  StartCampaign("fwd-preview");
+  StartCampaign("fwd-other");
+  // Two running campaigns, two replicas: one each.
+  std::string owner, other_owner;
+  ASSERT_TRUE(TestPlatform::Eventually([&] {
+    owner = Owner("fwd-preview");
+    other_owner = Owner("fwd-other");
+    return !owner.empty() && !other_owner.empty();
+  })) << Tail("dialing") << Tail("dialing-2");
+  EXPECT_NE(owner, other_owner) << "both campaigns on one replica";
+  // The agent's desktop talks to the replica that does NOT own its campaign:
+  // the preview, its dial and a manual dial are served by the owner.
+  const std::string elsewhere = owner == "dialing" ? "dialing-2" : "dialing";
+  auto dialing = v1::DialingService::NewStub(p_->Channel(elsewhere));
+  v1::PreviewContactRequest pr;
+  pr.set_campaign(T() + "/campaigns/fwd-preview");
+  pr.set_agent(agent);
+  v1::PreviewContactResponse preview;
+  grpc::Status st;
+  for (int i = 0; i < 100; ++i) {
+    st = dialing->PreviewContact(Ctx(*agent_).get(), pr, &preview);
+    if (st.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(st.ok()) << st.error_message() << Tail(elsewhere) << Tail(owner);
+  EXPECT_EQ(preview.call().state(), v1::CALL_STATE_PREVIEW);
+  v1::DialPreviewRequest dr;
+  dr.set_name(preview.call().name());
+  v1::Call call;
+  st = dialing->DialPreview(Ctx(*agent_).get(), dr, &call);
+  ASSERT_TRUE(st.ok()) << st.error_message() << Tail(elsewhere) << Tail(owner);
+  EXPECT_FALSE(call.decision_id().empty());
+  EXPECT_EQ(call.state(), v1::CALL_STATE_DIALING) << call.ShortDebugString();
+  // The owner's refusal comes back as the owner gave it: a number on the
+  // do-not-call list, never dialed.
+  auto compliance = cm::ComplianceService::NewStub(p_->Channel("compliance"));
+  cm::AddDoNotCallNumbersRequest dnc;
+  dnc.set_parent(T());
+  dnc.add_phone_numbers("+442079460790");
+  dnc.set_reason("asked on the phone");
+  cm::AddDoNotCallNumbersResponse added;
+  ASSERT_TRUE(compliance->AddDoNotCallNumbers(Ctx(*admin_).get(), dnc, &added).ok());
+  v1::ManualDialRequest m;
+  m.set_campaign(T() + "/campaigns/fwd-preview");
+  m.set_agent(agent);
+  m.set_phone_number("+442079460790");
+  st = dialing->ManualDial(Ctx(*agent_).get(), m, &call);
+  EXPECT_EQ(ReasonOf(st), "DIAL_NOT_ALLOWED") << st.error_message();
+  // Another tenant's credential is refused where it arrives, never forwarded.
+  ASSERT_TRUE(p_->CreateTenant("e2e-other").ok());
+  const std::string stranger = *p_->Credential("e2e-other", tenancy::v1::ROLE_AGENT);
+  st = dialing->PreviewContact(Ctx(stranger).get(), pr, &preview);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // The replica that forwarded counts it (preview, dial, manual dial at
+  // least; the counter is updated every second).
+  httplib::Client admin(p_->AdminAddress(elsewhere));
+  std::string body;
+  EXPECT_TRUE(TestPlatform::Eventually([&] {
+    auto metrics = admin.Get("/metrics");
+    if (!metrics) return false;
+    body = metrics->body;
+    const std::string key = "dialgrid_dialing_call_steps_total{step=\"forwarded\"} ";
+    size_t at = body.find(key);
+    return at != std::string::npos && std::atof(body.c_str() + at + key.size()) >= 3;
+  })) << body.substr(0, 3000);
 }
 
 TEST_F(CallPathTest, InboundCallersReachTheBlendedCampaignsAgentAndAnAbusiveOneIsBlocked) {

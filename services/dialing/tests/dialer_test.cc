@@ -131,6 +131,18 @@ class FakeCalls final : public CallStore {
     if (o.second == instance) o.second.clear();
     return absl::OkStatus();
   }
+  absl::StatusOr<int> Advertise(const std::string& instance, const std::string& address,
+                                absl::Duration) override {
+    addresses[instance] = address;
+    return static_cast<int>(addresses.size());
+  }
+  absl::StatusOr<Owner> CampaignOwner(const std::string& tenant,
+                                      const std::string& campaign) override {
+    Owner o;
+    o.instance = owners[tenant + "/" + campaign].second;
+    if (!o.instance.empty()) o.address = addresses[o.instance];
+    return o;
+  }
   absl::Status Put(const std::string& tenant, const std::string& campaign_id,
                    const StoredCall& call, int64_t token,
                    const std::vector<event::v1::Envelope>& ev, int64_t max_lines) override {
@@ -277,6 +289,7 @@ class FakeCalls final : public CallStore {
   }
 
   std::map<std::string, std::pair<int64_t, std::string>> owners;
+  std::map<std::string, std::string> addresses;  // advertised replicas
   int64_t fence = 0;
   std::map<std::string, StoredCall> calls;
   std::vector<event::v1::Envelope> events;
@@ -1196,6 +1209,38 @@ TEST_F(DialerTest, AnAgentDialOnAReplicaThatDoesNotOwnTheCampaignIsRetryable) {
             "NOT_CAMPAIGN_OWNER");
   EXPECT_TRUE(port_->placed.empty());
   EXPECT_TRUE(compliance_->checks.empty());
+  // Where the owner serves, for the server to forward the call there: none
+  // advertised yet, then its address; nothing for a campaign this replica owns.
+  auto where = dialer_->OwnerAddress("t1", "c1");
+  ASSERT_TRUE(where.ok()) << where.status();
+  EXPECT_EQ(*where, "");
+  calls_->addresses["other"] = "10.0.0.7:7005";
+  EXPECT_EQ(*dialer_->OwnerAddress("t1", "c1"), "10.0.0.7:7005");
+  calls_->owners["t1/c1"].second = "r1";
+  EXPECT_EQ(*dialer_->OwnerAddress("t1", "c1"), "");
+}
+
+TEST_F(DialerTest, RunningCampaignsAreSpreadOverTheLiveReplicas) {
+  v1::Campaign second = AddCampaign();
+  second.set_name("tenants/t1/campaigns/c2");
+  campaigns_->campaigns["t1/c2"] = second;
+  v1::Campaign third = second;
+  third.set_name("tenants/t1/campaigns/c3");
+  campaigns_->campaigns["t1/c3"] = third;
+  // Another replica is alive (it advertised): this one takes 2 of the 3
+  // campaigns (its share rounded up), the third waits for the other.
+  calls_->addresses["other"] = "10.0.0.7:7005";
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  EXPECT_EQ(dialer_->Stats().owned_campaigns, 2);
+  int ours = 0;
+  for (const auto& [campaign, owner] : calls_->owners) ours += owner.second == "r1";
+  EXPECT_EQ(ours, 2);
+  EXPECT_EQ(calls_->addresses.count("r1"), 1u);  // it advertised itself too
+  // The other replica is gone (its entry expired): this one takes the rest.
+  calls_->addresses.erase("other");
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  EXPECT_EQ(dialer_->Stats().owned_campaigns, 3);
 }
 
 TEST_F(DialerTest, ADebtCollectionCallNamesItsDebtToComplianceAndIsNotDialedWithoutOne) {
