@@ -39,6 +39,10 @@ absl::StatusOr<std::shared_ptr<PeerChannel>> PeerChannel::Create(PeerOptions opt
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
+  // Calls spread over every address the target resolves to (the replicas
+  // behind a headless Service, or "ipv4:a:1,b:2"); one that goes away is
+  // skipped until it is back. A single address behaves as before.
+  args.SetLoadBalancingPolicyName("round_robin");
   if (options.tls.enabled) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.tls.root_certs_pem;
