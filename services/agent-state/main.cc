@@ -1,4 +1,7 @@
 // dialgrid-agentstate: flags -> config, wiring, run, drain, stop.
+#include <memory>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -130,17 +133,20 @@ int main(int argc, char** argv) {
   });
   // Watchers of every replica follow the store's change channel; after a
   // break in it (messages may be lost) they take fresh snapshots.
+  // One feed per Redis the tenants are placed on (a change is published
+  // where its agent is stored).
   agentstate::AgentWatchHub hub;
-  redis::Options feed_options;
-  if (auto st = redis::ParseAddress(rt.options().backends.redis_address, feed_options); !st.ok()) {
-    return fail("--redis", st);
+  std::vector<std::unique_ptr<redis::Subscriber>> feeds;
+  for (redis::Client* shard : rt.redis()->Shards()) {
+    feeds.push_back(std::make_unique<redis::Subscriber>(
+        shard->options(), agentstate::RedisAgentStore::kChangesChannel,
+        [&hub](absl::string_view message) { hub.OnMessage(message); },
+        [&hub] { hub.OnFeedLost(); }));
+    feeds.back()->Start();
   }
-  redis::Subscriber feed(
-      feed_options, agentstate::RedisAgentStore::kChangesChannel,
-      [&hub](absl::string_view message) { hub.OnMessage(message); },
-      [&hub] { hub.OnFeedLost(); });
-  feed.Start();
-  rt.AddStopStep("change feed", [&feed] { feed.Stop(); });
+  rt.AddStopStep("change feed", [&feeds] {
+    for (auto& feed : feeds) feed->Stop();
+  });
   agentstate::AgentStateServiceImpl service(
       rt.Env(&rt.platform().verifier()), manager,
       rt.platform().QuotaLookup(&tenancy::v1::Quota::max_agents), hub,

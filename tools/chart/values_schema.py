@@ -78,6 +78,11 @@ schema = {
         "passwordKey": s("Key of the password in that Secret.", minLength=1),
         "username": s("Redis 6+ ACL user to log in as (--redis_username); empty: the default user (requirepass). Needs existingSecret."),
       }, ["existingSecret", "passwordKey"], "Redis AUTH (docs/operations.md, Redis and Kafka with credentials)."),
+      "placement": arr("Tenants placed on Redis deployments of their own (the vendor's big clients, or data-residency): every key of a listed tenant lives on its address, platform-wide keys and every other tenant stay on redis.address. Every service gets the same list (a ConfigMap file, --redis_placement_file). Not with tls.enabled (the sidecar reaches redis.address only).",
+        obj({
+          "tenant": s("Tenant id.", pattern="^[a-z][a-z0-9-]{2,39}$"),
+          "address": s("host:port of that tenant's Redis master (same AUTH as redis.auth).", pattern="^[^\\s:]+:[0-9]{1,5}$"),
+        }, ["tenant", "address"], "One tenant and its Redis.")),
       "tls": obj({
         "enabled": b("Reach Redis over TLS through a sidecar: every pod gets an stunnel container (a native sidecar, image <registry>/<repository>/stunnel) listening on 127.0.0.1:localPort and forwarding over TLS to redis.address; the service's --redis points at it (hiredis 0.14 has no TLS of its own)."),
         "verify": b("Verify Redis' certificate: its chain against the CA (caSecret, caConfigMap or the system's roots) and its name against serverName. Off: encrypted but not authenticated (open to a man in the middle)."),

@@ -127,6 +127,12 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 {{- else }}
 --redis={{ $redis }}
 {{- end }}
+{{- if $root.Values.redis.placement }}
+{{- if $root.Values.redis.tls.enabled }}
+{{- fail "redis.placement cannot be used with redis.tls.enabled: the TLS sidecar reaches redis.address only" }}
+{{- end }}
+--redis_placement_file={{ $paths.config }}/redis-placement
+{{- end }}
 {{- with $root.Values.redis.auth }}
 {{- if .existingSecret }}
 --redis_password_file={{ $paths.redisAuth }}/{{ .passwordKey }}

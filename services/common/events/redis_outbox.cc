@@ -147,24 +147,27 @@ absl::Status RedisOutbox::MarkDirty(const std::string& tenant) {
 
 absl::StatusOr<int> RedisOutbox::MarkAllNonEmpty() {
   const std::string pattern = absl::StrCat("*:outbox:", options_.stream);
-  std::string cursor = "0";
   int found = 0;
-  do {
-    auto r = redis_->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
-    if (!r.ok()) return r.status();
-    if (r->elements.size() != 2) return absl::InternalError("redis: unexpected SCAN reply");
-    cursor = r->elements[0].str;
-    std::vector<std::string> mark = {"SADD", DirtyKey()};
-    for (const auto& k : r->elements[1].elements) {
-      std::string tenant;
-      if (TenantOfKey(k.str, &tenant)) mark.push_back(tenant);
-    }
-    if (mark.size() > 2) {
-      found += static_cast<int>(mark.size() - 2);
-      auto m = redis_->Command(mark);
-      if (!m.ok()) return m.status();
-    }
-  } while (cursor != "0");
+  // On every Redis the tenants are placed on; the marks go to the dirty set.
+  for (redis::Client* shard : redis_->Shards()) {
+    std::string cursor = "0";
+    do {
+      auto r = shard->Command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+      if (!r.ok()) return r.status();
+      if (r->elements.size() != 2) return absl::InternalError("redis: unexpected SCAN reply");
+      cursor = r->elements[0].str;
+      std::vector<std::string> mark = {"SADD", DirtyKey()};
+      for (const auto& k : r->elements[1].elements) {
+        std::string tenant;
+        if (TenantOfKey(k.str, &tenant)) mark.push_back(tenant);
+      }
+      if (mark.size() > 2) {
+        found += static_cast<int>(mark.size() - 2);
+        auto m = redis_->Command(mark);
+        if (!m.ok()) return m.status();
+      }
+    } while (cursor != "0");
+  }
   return found;
 }
 

@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
 #include "services/common/redis/connection.h"
 
@@ -283,7 +285,7 @@ absl::StatusOr<std::vector<Reply>> Client::RunPipeline(
   return replies;
 }
 
-absl::StatusOr<std::vector<Reply>> Client::Pipeline(
+absl::StatusOr<std::vector<Reply>> Client::PipelineHere(
     const std::vector<std::vector<std::string>>& commands) {
   if (commands.empty()) return std::vector<Reply>{};
   auto conn = Acquire();
@@ -331,10 +333,9 @@ absl::Status CheckReplicated(const Reply& wait_reply, int replicas, absl::Durati
                     "NOT_REPLICATED");
 }
 
-absl::StatusOr<std::vector<Reply>> Client::EvalThen(const Script& script,
-                                                    const std::vector<std::string>& keys,
-                                                    const std::vector<std::string>& args,
-                                                    const std::vector<std::vector<std::string>>& then) {
+absl::StatusOr<std::vector<Reply>> Client::EvalThenHere(
+    const Script& script, const std::vector<std::string>& keys,
+    const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& then) {
   std::vector<std::string> cmd = {"EVALSHA", script.sha(), std::to_string(keys.size())};
   cmd.insert(cmd.end(), keys.begin(), keys.end());
   cmd.insert(cmd.end(), args.begin(), args.end());
@@ -374,6 +375,12 @@ absl::StatusOr<std::vector<Reply>> Client::Session::Pipeline(
                              nullptr);
 }
 
+absl::Status Client::WithSession(absl::string_view route_key,
+                                 const std::function<absl::Status(Session&)>& fn) {
+  Client& target = Route(route_key);
+  return &target == this ? WithSession(fn) : target.WithSession(fn);
+}
+
 absl::Status Client::WithSession(const std::function<absl::Status(Session&)>& fn) {
   auto conn = Acquire();
   if (!conn.ok()) return conn.status();
@@ -389,8 +396,187 @@ absl::Status Client::WithSession(const std::function<absl::Status(Session&)>& fn
 }
 
 absl::Status Client::Ping() {
-  auto r = Command({"PING"});
-  return r.ok() ? absl::OkStatus() : r.status();
+  for (Client* shard : Shards()) {
+    auto r = shard->PipelineHere({{"PING"}});
+    if (!r.ok()) return r.status();
+  }
+  return absl::OkStatus();
+}
+
+// --- Placement: tenants on Redis deployments of their own -----------------------
+
+absl::StatusOr<Placement> ParsePlacement(absl::string_view text, const Options& base) {
+  Placement out;
+  int n = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++n;
+    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+    auto bad = [n](absl::string_view why) {
+      return InvalidField("redis_placement", "INVALID_REDIS_PLACEMENT",
+                          absl::StrCat("line ", n, ": ", why));
+    };
+    if (parts.size() != 2) return bad("expected \"<tenant> <host:port>\"");
+    Options o = base;
+    absl::Status st = ParseAddress(parts[1], o);
+    if (!st.ok()) return bad(st.message());
+    if (!out.tenants.emplace(std::string(parts[0]), o).second) {
+      return bad(absl::StrCat("tenant ", parts[0], " placed twice"));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string AddressOf(const Options& o) {
+  return o.unix_socket.empty() ? absl::StrCat(o.host, ":", o.port) : "unix:" + o.unix_socket;
+}
+
+// The tenant of a key tagged "{t:<tenant>}", or empty.
+absl::string_view TenantOf(absl::string_view key) {
+  if (!absl::StartsWith(key, "{t:")) return {};
+  size_t end = key.find('}');
+  return end == absl::string_view::npos ? absl::string_view() : key.substr(3, end - 3);
+}
+
+bool IsCommand(const std::vector<std::string>& cmd, absl::string_view name) {
+  return !cmd.empty() && absl::EqualsIgnoreCase(cmd[0], name);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(const Options& options,
+                                                       const Placement& placement) {
+  auto client = Create(options);
+  if (!client.ok()) return client.status();
+  std::map<std::string, Client*> by_address = {{AddressOf(options), client->get()}};
+  for (const auto& [tenant, o] : placement.tenants) {
+    Client*& pool = by_address[AddressOf(o)];
+    if (pool == nullptr) {
+      auto placed = Create(o);
+      if (!placed.ok()) return placed.status();
+      pool = placed->get();
+      (*client)->placed_.push_back(*std::move(placed));
+    }
+    (*client)->by_tenant_[tenant] = pool;
+  }
+  return client;
+}
+
+std::vector<Client*> Client::Shards() {
+  std::vector<Client*> out = {this};
+  for (auto& p : placed_) out.push_back(p.get());
+  return out;
+}
+
+Client& Client::Route(absl::string_view key) {
+  if (by_tenant_.empty()) return *this;
+  absl::string_view tenant = TenantOf(key);
+  if (tenant.empty()) return *this;
+  auto it = by_tenant_.find(tenant);
+  return it == by_tenant_.end() ? *this : *it->second;
+}
+
+absl::StatusOr<std::vector<Reply>> Client::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (by_tenant_.empty()) return PipelineHere(commands);
+  // Each command to its key's Redis; a MULTI/EXEC block with its first keyed
+  // command; a WAIT to every Redis written to before it (its reply: the
+  // fewest replicas any acknowledged with).
+  std::vector<Client*> target(commands.size(), nullptr);
+  std::vector<size_t> waits;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const auto& cmd = commands[i];
+    if (IsCommand(cmd, "MULTI")) {
+      size_t end = i;
+      Client* block = this;
+      for (size_t j = i + 1; j < commands.size(); ++j) {
+        if (IsCommand(commands[j], "EXEC") || IsCommand(commands[j], "DISCARD")) {
+          end = j;
+          break;
+        }
+        if (commands[j].size() > 1 && block == this) block = &Route(commands[j][1]);
+      }
+      for (size_t j = i; j <= std::max(end, i); ++j) target[j] = block;
+      i = std::max(end, i);
+      continue;
+    }
+    if (IsCommand(cmd, "WAIT")) {
+      waits.push_back(i);
+      continue;
+    }
+    target[i] = cmd.size() > 1 ? &Route(cmd[1]) : this;
+  }
+  std::vector<Client*> order;  // the Redis deployments in first-use order
+  for (Client* t : target) {
+    if (t != nullptr && std::find(order.begin(), order.end(), t) == order.end()) order.push_back(t);
+  }
+  if (order.empty()) order.push_back(this);
+  if (order.size() == 1 && waits.empty()) return order[0]->PipelineHere(commands);
+  std::vector<Reply> out(commands.size());
+  for (Client* shard : order) {
+    std::vector<std::vector<std::string>> batch;
+    std::vector<size_t> at;
+    for (size_t i = 0; i < commands.size(); ++i) {
+      const bool wait = std::find(waits.begin(), waits.end(), i) != waits.end();
+      if (target[i] == shard || wait) {
+        batch.push_back(commands[i]);
+        at.push_back(i);
+      }
+    }
+    auto replies = shard->PipelineHere(batch);
+    if (!replies.ok()) return replies.status();
+    for (size_t k = 0; k < at.size(); ++k) {
+      Reply& r = (*replies)[k];
+      Reply& slot = out[at[k]];
+      const bool wait = std::find(waits.begin(), waits.end(), at[k]) != waits.end();
+      if (wait && shard != order[0]) {
+        slot.integer = std::min(slot.integer, r.integer);
+      } else {
+        slot = std::move(r);
+      }
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Reply>> Client::EvalThen(const Script& script,
+                                                    const std::vector<std::string>& keys,
+                                                    const std::vector<std::string>& args,
+                                                    const std::vector<std::vector<std::string>>& then) {
+  if (by_tenant_.empty()) return EvalThenHere(script, keys, args, then);
+  // An empty key is a placeholder a script does not touch.
+  Client* home = this;
+  for (const auto& k : keys) {
+    if (!k.empty()) {
+      home = &Route(k);
+      break;
+    }
+  }
+  for (const auto& k : keys) {
+    if (!k.empty() && &Route(k) != home) {
+      return absl::InternalError(
+          absl::StrCat("redis: a script's keys are placed on two Redis deployments (", k, ")"));
+    }
+  }
+  // What follows the script on another Redis runs there after it.
+  std::vector<std::vector<std::string>> here, elsewhere;
+  std::vector<bool> is_here;
+  for (const auto& cmd : then) {
+    const bool h = cmd.size() < 2 || IsCommand(cmd, "WAIT") || &Route(cmd[1]) == home;
+    is_here.push_back(h);
+    (h ? here : elsewhere).push_back(cmd);
+  }
+  auto first = home->EvalThenHere(script, keys, args, here);
+  if (!first.ok() || elsewhere.empty()) return first;
+  auto rest = Pipeline(elsewhere);
+  if (!rest.ok()) return rest.status();
+  std::vector<Reply> out = {std::move((*first)[0])};
+  size_t h = 1, e = 0;
+  for (bool b : is_here) out.push_back(b ? std::move((*first)[h++]) : std::move((*rest)[e++]));
+  return out;
 }
 
 absl::StatusOr<CasResult> ReplaceIfEtag(Client& client, const std::string& key,

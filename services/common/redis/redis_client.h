@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -62,6 +63,20 @@ struct Options {
   absl::Duration max_backoff = absl::Seconds(2);
 };
 
+// Where tenants' keys live when not all on one Redis (the vendor's placement
+// of tenants on Redis deployments): a key tagged "{t:<tenant>}" goes to its
+// tenant's Options, every other key (platform-wide indexes, "{dg}:...",
+// "{vendor}") to the default. Tenants not named stay on the default.
+struct Placement {
+  std::map<std::string, Options> tenants;
+};
+
+// Reads a placement file: one "<tenant> <host:port>" a line ('#' comments,
+// blank lines ignored); every Options starts from `base` (timeouts, pool,
+// credentials). INVALID_ARGUMENT naming the line when one does not parse or a
+// tenant appears twice.
+absl::StatusOr<Placement> ParsePlacement(absl::string_view text, const Options& base);
+
 // Parses "host:port" or "unix:/path" into options.host/port/unix_socket.
 absl::Status ParseAddress(absl::string_view address, Options& options);
 
@@ -86,6 +101,12 @@ class Script {
 class Client {
  public:
   static absl::StatusOr<std::unique_ptr<Client>> Create(const Options& options);
+  // With tenants placed on Redis deployments of their own: every call goes to
+  // the Redis of the keys it names (a script's keys all on one; a pipeline's
+  // commands each on theirs, a MULTI/EXEC block and a WAIT with the writes
+  // they follow). Tenants sharing an address share one pool.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(const Options& options,
+                                                        const Placement& placement);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -126,8 +147,16 @@ class Client {
     Client& client_;
     void* conn_;
   };
-  // Runs `fn` with a connection of its own; UNWATCHes afterwards.
+  // Runs `fn` with a connection of its own; UNWATCHes afterwards. With a
+  // placement, the connection is to the Redis of `route_key`'s tenant.
   absl::Status WithSession(const std::function<absl::Status(Session&)>& fn);
+  absl::Status WithSession(absl::string_view route_key,
+                           const std::function<absl::Status(Session&)>& fn);
+
+  // Every Redis this client reaches, the default first (one without a
+  // placement), e.g. to SCAN them all.
+  std::vector<Client*> Shards();
+  const Options& options() const { return options_; }
 
  private:
   struct Conn {
@@ -136,6 +165,13 @@ class Client {
     absl::Duration backoff;
   };
   explicit Client(const Options& options);
+  // Where `key` lives (this client, or the pool of its tenant's Redis).
+  Client& Route(absl::string_view key);
+  absl::StatusOr<std::vector<Reply>> PipelineHere(const std::vector<std::vector<std::string>>& commands);
+  absl::StatusOr<std::vector<Reply>> EvalThenHere(const Script& script,
+                                                  const std::vector<std::string>& keys,
+                                                  const std::vector<std::string>& args,
+                                                  const std::vector<std::vector<std::string>>& then);
   absl::StatusOr<Conn*> Acquire();
   void Release(Conn* conn);
   absl::Status EnsureConnected(Conn& conn);
@@ -149,6 +185,9 @@ class Client {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> idle_;
+  // The placement's pools (by address) and each placed tenant's.
+  std::vector<std::unique_ptr<Client>> placed_;
+  std::map<std::string, Client*, std::less<>> by_tenant_;
 };
 
 // The command that waits for `replicas` replicas to acknowledge this

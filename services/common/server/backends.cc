@@ -1,6 +1,7 @@
 #include "services/common/server/backends.h"
 
 #include <fstream>
+#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -59,7 +60,21 @@ absl::StatusOr<Backends> ConnectBackends(const BackendOptions& options) {
   redis_options.credentials = *credentials;
   absl::Status st = redis::ParseAddress(options.redis_address, redis_options);
   if (!st.ok()) return st;
-  auto redis_client = redis::Client::Create(redis_options);
+  redis::Placement placement;
+  if (!options.redis_placement_file.empty()) {
+    std::ifstream in(options.redis_placement_file);
+    if (!in) {
+      return InvalidField("redis_placement_file", "INVALID_REDIS_PLACEMENT",
+                          absl::StrCat("cannot read ", options.redis_placement_file));
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto parsed = redis::ParsePlacement(text, redis_options);
+    if (!parsed.ok()) return parsed.status();
+    placement = *std::move(parsed);
+    Log(LogLevel::kInfo, options.service, "tenants placed on Redis deployments of their own",
+        {{"tenants", absl::StrCat(placement.tenants.size())}});
+  }
+  auto redis_client = redis::Client::Create(redis_options, placement);
   if (!redis_client.ok()) return redis_client.status();
   b.redis = std::move(*redis_client);
   // Wrong or missing credentials never heal by waiting: refuse to start.

@@ -24,6 +24,9 @@ struct BackendOptions {
   // Debian's hiredis 0.14 has none.
   std::string redis_username;
   std::string redis_password_file;
+  // The vendor's placement of tenants on Redis deployments of their own
+  // (redis::ParsePlacement's file; empty: every tenant on redis_address).
+  std::string redis_placement_file;
   std::string kafka_bootstrap;
   // How to log in to Kafka; its password is read from
   // kafka_sasl_password_file (security.password is not used here).

@@ -44,6 +44,11 @@ ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""
           "PEM private key for the gRPC port.");
 ABSL_FLAG(int, drain_seconds, 10, "How long in-flight RPCs may finish on SIGTERM.");
 ABSL_FLAG(int, workers, 8, "Handler threads (Redis calls block on these, not on gRPC's).");
+ABSL_FLAG(std::string, redis_placement_file,
+          dialgrid::EnvOr("DIALGRID_REDIS_PLACEMENT_FILE", ""),
+          "Tenants placed on Redis deployments of their own: a file of \"<tenant> <host:port>\" "
+          "lines. Every key of a placed tenant lives there; platform-wide keys and every other "
+          "tenant stay on --redis. Every service must be given the same file.");
 ABSL_FLAG(int, redis_pool_size, 0,
           "Connections to Redis (round trips in flight at once); 0: --workers plus 4.");
 
@@ -75,6 +80,7 @@ BackendOptions BackendOptionsFromFlags(const std::string& service) {
                                                                : absl::GetFlag(FLAGS_workers) + 4;
   o.redis_username = absl::GetFlag(FLAGS_redis_username);
   o.redis_password_file = absl::GetFlag(FLAGS_redis_password_file);
+  o.redis_placement_file = absl::GetFlag(FLAGS_redis_placement_file);
   o.kafka_bootstrap = absl::GetFlag(FLAGS_kafka);
   o.kafka_security.protocol = absl::GetFlag(FLAGS_kafka_security_protocol);
   o.kafka_security.sasl_mechanism = absl::GetFlag(FLAGS_kafka_sasl_mechanism);

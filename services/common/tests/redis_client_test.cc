@@ -542,5 +542,86 @@ TEST(RedisParseAddress, RejectsEmptyHostOrSocketPath) {
   }
 }
 
+// Tenants placed on a Redis of their own: every call reaches the Redis of
+// the keys it names, and nothing of a placed tenant is on the default.
+TEST(RedisPlacementTest, EachTenantsKeysLiveOnItsRedisAndTheRestOnTheDefault) {
+  auto main_server = RedisServer::Start();
+  auto placed_server = RedisServer::Start();
+  ASSERT_TRUE(main_server.ok() && placed_server.ok());
+  Options base = OptionsFor(**main_server);
+  auto placement = ParsePlacement(
+      absl::StrCat("# the vendor's big client on its own Redis\n", "globex ",
+                   (*placed_server)->address(), "\n\n"),
+      base);
+  ASSERT_TRUE(placement.ok()) << placement.status();
+  auto routed = Client::Create(base, *placement);
+  ASSERT_TRUE(routed.ok()) << routed.status();
+  Client& c = **routed;
+  auto main_only = MustCreate(base);
+  auto placed_only = MustCreate(OptionsFor(**placed_server));
+  ASSERT_EQ(c.Shards().size(), 2u);
+  auto exists = [](Client& on, const std::string& key) {
+    auto r = on.Command({"EXISTS", key});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() && r->integer == 1;
+  };
+
+  // Commands.
+  ASSERT_TRUE(c.Command({"SET", "{t:globex}:a", "1"}).ok());
+  ASSERT_TRUE(c.Command({"SET", "{t:acme}:a", "1"}).ok());
+  ASSERT_TRUE(c.Command({"SET", "{dg}:index", "globex"}).ok());
+  EXPECT_TRUE(exists(*placed_only, "{t:globex}:a"));
+  EXPECT_FALSE(exists(*main_only, "{t:globex}:a"));
+  EXPECT_TRUE(exists(*main_only, "{t:acme}:a"));
+  EXPECT_TRUE(exists(*main_only, "{dg}:index"));
+  EXPECT_FALSE(exists(*placed_only, "{dg}:index"));
+  EXPECT_EQ(c.Command({"GET", "{t:globex}:a"})->str, "1");
+
+  // A pipeline across both: each command where its key lives, a MULTI/EXEC
+  // block with its keys, a WAIT after the writes of both, replies in order.
+  auto r = c.Pipeline({{"MULTI"},
+                       {"SET", "{t:globex}:b", "2"},
+                       {"INCR", "{t:globex}:n"},
+                       {"EXEC"},
+                       {"SADD", "{dg}:dirty", "globex"},
+                       {"WAIT", "0", "10"},
+                       {"GET", "{t:globex}:b"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 7u);
+  EXPECT_EQ((*r)[3].elements.size(), 2u);  // EXEC's replies
+  EXPECT_EQ((*r)[4].integer, 1);
+  EXPECT_EQ((*r)[6].str, "2");
+  EXPECT_TRUE(exists(*placed_only, "{t:globex}:n"));
+  EXPECT_TRUE(exists(*main_only, "{dg}:dirty"));
+  EXPECT_FALSE(exists(*main_only, "{t:globex}:b"));
+
+  // A script on its keys' Redis, what follows it on another where its key is.
+  Script incr("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  auto e = c.EvalThen(incr, {"{t:globex}:n"}, {"5"}, {{"SADD", "{dg}:dirty", "acme"}});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ((*e)[0].integer, 6);
+  EXPECT_EQ((*e)[1].integer, 1);
+  EXPECT_EQ(main_only->Command({"SCARD", "{dg}:dirty"})->integer, 2);
+  // A script whose keys are on two Redis deployments is refused, unrun.
+  auto two = c.Eval(incr, {"{t:globex}:n", "{t:acme}:n"}, {"1"});
+  EXPECT_FALSE(two.ok());
+  EXPECT_FALSE(exists(*main_only, "{t:acme}:n"));
+  // A session on the tenant's Redis.
+  absl::Status st = c.WithSession("{t:globex}:", [&](Client::Session& s) -> absl::Status {
+    auto got = s.Command({"GET", "{t:globex}:a"});
+    if (!got.ok()) return got.status();
+    EXPECT_EQ(got->str, "1");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(st.ok()) << st;
+  EXPECT_TRUE(c.Ping().ok());
+
+  // A placement file that does not parse names its line.
+  auto bad = ParsePlacement("acme 127.0.0.1:1\nglobex\n", base);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "line 2")) << bad.status();
+  EXPECT_FALSE(ParsePlacement("acme 127.0.0.1:1\nacme 127.0.0.1:2\n", base).ok());
+}
+
 }  // namespace
 }  // namespace dialgrid::redis

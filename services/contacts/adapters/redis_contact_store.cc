@@ -884,7 +884,7 @@ absl::StatusOr<RedisContactStore::GrowOutcome> RedisContactStore::GrowStep(
   std::string p = Prefix(tenant);
   std::string lkey = ListKey(p, list), pikey = PhoneIndexKey(p), count_key = CountKey(p);
   GrowOutcome outcome = GrowOutcome::kDone;
-  absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+  absl::Status st = redis_->WithSession(lkey, [&](redis::Client::Session& s) -> absl::Status {
     auto r = s.Pipeline({{"WATCH", lkey, pikey, count_key},
                          {"EXISTS", lkey},
                          ExtShapeRead(lkey),
@@ -976,7 +976,7 @@ absl::StatusOr<BatchResult> RedisContactStore::InsertNew(const std::string& tena
     pg.AddReads(reads);
     return reads;
   };
-  absl::Status st = redis_->WithSession([&](redis::Client::Session& s) -> absl::Status {
+  absl::Status st = redis_->WithSession(p, [&](redis::Client::Session& s) -> absl::Status {
     // With the shapes and entry counts this process last left (the usual
     // case: an import is its list's only writer), the lookups and the
     // buckets to split go in the first round trip; the shapes read there
