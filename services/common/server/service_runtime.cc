@@ -2,6 +2,7 @@
 
 #include "services/common/core/log.h"
 #include "services/common/events/relay_metrics.h"
+#include "services/common/server/redis_rate_budget.h"
 #include "services/common/server/service_main.h"
 
 namespace dialgrid {
@@ -58,7 +59,11 @@ RpcEnv& ServiceRuntime::Env(auth::CredentialVerifier* verifier,
   if (!rate_quota && platform_) {
     rate_quota = platform_->QuotaLookup(&tenancy::v1::Quota::max_requests_per_second);
   }
-  limiter_ = std::make_unique<TenantRateLimiter>(std::move(rate_quota), SystemClock::Get());
+  // The tenant's quota holds across this service's replicas (counted in
+  // Redis per second, leased in small batches).
+  rate_budget_ = std::make_unique<RedisRateBudget>(backends_.redis, options_.service);
+  limiter_ = std::make_unique<TenantRateLimiter>(std::move(rate_quota), SystemClock::Get(),
+                                                 absl::Seconds(5), rate_budget_.get());
   env_ = std::make_unique<RpcEnv>(RpcEnvFor(options_.service, verifier, *host_, limiter_.get()));
   return *env_;
 }

@@ -100,6 +100,7 @@ class ServiceRuntime {
   std::unique_ptr<events::OutboxRelay> relay_;
   std::vector<std::unique_ptr<kafka::KafkaConsumer>> consumers_;
   std::vector<std::pair<std::string, std::function<void()>>> stop_steps_;
+  std::unique_ptr<RateBudget> rate_budget_;
   std::unique_ptr<TenantRateLimiter> limiter_;
   std::unique_ptr<RpcEnv> env_;
 };

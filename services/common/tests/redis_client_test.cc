@@ -21,7 +21,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "services/common/core/clock.h"
 #include "services/common/core/errors.h"
+#include "services/common/server/rate_limiter.h"
+#include "services/common/server/redis_rate_budget.h"
 #include "tests/fixtures/servers.h"
 
 namespace dialgrid::redis {
@@ -621,6 +624,54 @@ TEST(RedisPlacementTest, EachTenantsKeysLiveOnItsRedisAndTheRestOnTheDefault) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "line 2")) << bad.status();
   EXPECT_FALSE(ParsePlacement("acme 127.0.0.1:1\nacme 127.0.0.1:2\n", base).ok());
+}
+
+// A tenant's request quota across replicas: three limiters (three replicas)
+// drawing from one budget in Redis admit the limit in each second together.
+TEST(RedisRateBudgetTest, ReplicasTogetherAdmitTheTenantsLimitInEachSecond) {
+  auto server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::shared_ptr<Client> redis = MustCreate(OptionsFor(**server));
+  RedisRateBudget budget(redis, "contacts");
+  FakeClock clock(absl::FromUnixSeconds(1'800'000'000));
+  auto limit = [](const std::string& tenant) -> absl::StatusOr<int64_t> {
+    return tenant == "acme" ? 120 : 0;
+  };
+  TenantRateLimiter a(limit, clock, absl::Seconds(5), &budget);
+  TenantRateLimiter b(limit, clock, absl::Seconds(5), &budget);
+  TenantRateLimiter c(limit, clock, absl::Seconds(5), &budget);
+  CallContext acme;
+  acme.principal.tenant = "acme";
+  auto round = [&] {
+    int admitted = 0;
+    for (int i = 0; i < 100; ++i) {
+      for (TenantRateLimiter* r : {&a, &b, &c}) {
+        absl::Status st = r->Admit(acme);
+        if (st.ok()) {
+          ++admitted;
+        } else {
+          EXPECT_EQ(ReasonOf(st), "QUOTA_EXCEEDED");
+        }
+      }
+    }
+    return admitted;
+  };
+  EXPECT_EQ(round(), 120);  // 300 asked across three replicas
+  clock.Advance(absl::Milliseconds(999));
+  EXPECT_EQ(round(), 0);  // still the same second
+  clock.Advance(absl::Milliseconds(1));
+  EXPECT_EQ(round(), 120);  // the next second's
+  // A tenant without a limit, and the vendor scope, are never counted.
+  CallContext big;
+  big.principal.tenant = "big";
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(a.Admit(big).ok());
+  // Redis gone: each replica falls back to a bucket of its own (the limit
+  // per replica) rather than refusing the tenant's calls.
+  server->reset();
+  clock.Advance(absl::Seconds(1));
+  int admitted = 0;
+  for (int i = 0; i < 200; ++i) admitted += a.Admit(acme).ok();
+  EXPECT_EQ(admitted, 120);
 }
 
 }  // namespace
