@@ -2,8 +2,9 @@
 """Starts the local platform and shows it doing its job, as a client company's
 systems and the vendor's operators would see it. Run through tools/run.sh.
 
-Today the platform is the tenancy, contacts and compliance services (with Redis
-and the Kafka-protocol broker); the demo grows as services land.
+By default a live predictive campaign (tools/live.py) until Ctrl-C, resumed
+by the next start from the same run directory; --exit runs the scripted tour
+of every service and stops (what CI runs), --tour runs it and keeps going.
 """
 import argparse
 import os
@@ -1050,21 +1051,34 @@ def _stop_on_signal(signum, frame):
 def main():
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
+    # Ctrl-C stops everything even when started where SIGINT was ignored
+    # (a background job of a non-interactive shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--exit", action="store_true", help="stop the platform after the demo")
+    parser.add_argument("--exit", action="store_true",
+                        help="the scripted tour of every service, then stop (what CI runs)")
+    parser.add_argument("--tour", action="store_true",
+                        help="the scripted tour, then keep the platform running until Ctrl-C")
     parser.add_argument("--run-dir", default=None, help="where logs, data and secrets go")
     args = parser.parse_args()
     p = Platform(run_dir=args.run_dir)
     try:
         p.up()
-        run_demo(p)
-        if args.exit:
-            return 0
-        step("The platform keeps running. Ctrl-C stops it.")
+        show("logs, data and secrets in", p.run_dir)
         show("vendor-admin secret file", os.path.join(p.run_dir, "admin.secret"))
-        while all(proc.poll() is None for _, proc in p.procs):
-            time.sleep(1)
-        return 1
+        if args.exit or args.tour:
+            run_demo(p)
+            if args.exit:
+                return 0
+            step("The platform keeps running. Ctrl-C stops it.")
+            while all(proc.poll() is None for _, proc in p.procs):
+                time.sleep(1)
+            return 1
+        # The default: a live predictive campaign until Ctrl-C (resumed on
+        # the next start from the same run directory).
+        from live import LivePlatform
+        LivePlatform(p).run()
+        return 0
     except KeyboardInterrupt:
         return 0
     finally:
