@@ -47,6 +47,13 @@ std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
 constexpr char kReplicasKey[] = "{dialing-replicas}:live";
 constexpr char kAddressesKey[] = "{dialing-replicas}:addresses";
 
+std::string AwaitingKey(const std::string& tenant) {
+  return absl::StrCat(TenantHashTag(tenant), ":awaiting-disposition");
+}
+// The tenants that ever had a call await its disposition (a hint for the
+// sweep; added before the call is written, never removed).
+constexpr char kAwaitingTenantsKey[] = "{dg}:dialing:awaiting-tenants";
+
 std::string BlockedKey(const std::string& tenant) {
   return absl::StrCat(TenantHashTag(tenant), ":inbound-blocked");
 }
@@ -106,6 +113,26 @@ absl::StatusOr<CallStore::Owner> RedisCallStore::CampaignOwner(const std::string
   return out;
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+RedisCallStore::AwaitingDisposition(absl::Time ended_before, int max) {
+  auto tenants = redis_->Command({"SMEMBERS", kAwaitingTenantsKey});
+  if (!tenants.ok()) return tenants.status();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& t : tenants->elements) {
+    if (static_cast<int>(out.size()) >= max) break;
+    auto ids = redis_->Command({"ZRANGEBYSCORE", AwaitingKey(t.str), "-inf",
+                                absl::StrCat(absl::ToUnixMillis(ended_before)), "LIMIT", "0",
+                                absl::StrCat(max - static_cast<int>(out.size()))});
+    if (!ids.ok()) return ids.status();
+    for (const auto& id : ids->elements) out.emplace_back(t.str, id.str);
+  }
+  return out;
+}
+
+absl::Status RedisCallStore::ForgetAwaiting(const std::string& tenant, const std::string& id) {
+  return redis_->Command({"ZREM", AwaitingKey(tenant), id}).status();
+}
+
 absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& campaign_id,
                                  const StoredCall& stored, int64_t token,
                                  const std::vector<event::v1::Envelope>& events,
@@ -130,12 +157,28 @@ absl::Status RedisCallStore::Put(const std::string& tenant, const std::string& c
       call.state() != v1::CALL_STATE_ENDED && call.state() != v1::CALL_STATE_PREVIEW ? "1" : "0",
       absl::StrCat(std::max<int64_t>(0, max_tenant_lines)),
       // A line held longer than 4 hours belongs to a call nobody ended.
-      absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.dial_time()) - absl::Hours(4)))};
+      absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.dial_time()) - absl::Hours(4))),
+      absl::StrCat(absl::ToUnixMillis(FromTimestamp(call.end_time())))};
   events::AppendEnvelopeRecords(events, args);
+  if (call.awaiting_disposition()) {
+    bool hinted;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      hinted = !awaiting_tenants_.insert(tenant).second;
+    }
+    if (!hinted) {
+      auto h = redis_->Command({"SADD", kAwaitingTenantsKey, tenant});
+      if (!h.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        awaiting_tenants_.erase(tenant);
+        return h.status();
+      }
+    }
+  }
   auto r = outbox_->EvalWithEvents(
       *script,
       {CallKey(tenant, id), OwnerKey(tenant, campaign_id), OpenKey(tenant, campaign_id),
-       HopperKey(tenant, campaign_id), LinesKey(tenant)},
+       HopperKey(tenant, campaign_id), LinesKey(tenant), AwaitingKey(tenant)},
       args, tenant);
   if (!r.ok()) {
     if (r.status().code() == absl::StatusCode::kUnavailable) return r.status();

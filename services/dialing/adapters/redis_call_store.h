@@ -21,6 +21,11 @@
 // replica that lost a campaign cannot write its calls any more.
 
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "services/common/events/redis_outbox.h"
 #include "services/common/redis/redis_client.h"
@@ -37,6 +42,9 @@ class RedisCallStore final : public CallStore {
                               const std::string& instance, absl::Duration ttl) override;
   absl::Status Disown(const std::string& tenant, const std::string& campaign,
                       const std::string& instance) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AwaitingDisposition(
+      absl::Time ended_before, int max) override;
+  absl::Status ForgetAwaiting(const std::string& tenant, const std::string& id) override;
   absl::StatusOr<int> Advertise(const std::string& instance, const std::string& address,
                                 absl::Duration ttl) override;
   absl::StatusOr<Owner> CampaignOwner(const std::string& tenant,
@@ -79,6 +87,8 @@ class RedisCallStore final : public CallStore {
   std::shared_ptr<redis::Client> redis_;
   std::shared_ptr<events::RedisOutbox> outbox_;
   absl::Duration retention_;
+  std::mutex mu_;
+  std::set<std::string> awaiting_tenants_;  // hinted by this process already
 };
 
 }  // namespace dialgrid::dialing

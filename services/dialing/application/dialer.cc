@@ -227,6 +227,23 @@ void Dialer::Start() {
   ownership_task_ = scheduler_.Every(options_.ownership_period, [this] {
     executor_.Post(0, [this] { OwnershipRound(); });
   });
+  sweep_task_ = scheduler_.Every(options_.disposition_sweep, [this] {
+    executor_.Post(0, [this] { SweepDispositions(); });
+  });
+}
+
+void Dialer::SweepDispositions() {
+  // The replica that ended a call closes it on time; what is a sweep period
+  // overdue has nobody else to close it.
+  const absl::Time cutoff =
+      scheduler_.clock().Now() - options_.disposition_timeout - options_.disposition_sweep;
+  auto overdue = ports_.calls->AwaitingDisposition(cutoff, 200);
+  if (!overdue.ok()) return;
+  for (const auto& [tenant, call_id] : *overdue) {
+    executor_.Post(KeyOf(call_id), [this, tenant = tenant, call_id = call_id] {
+      ExpireDisposition(tenant, call_id);
+    });
+  }
 }
 
 void Dialer::Stop() {
@@ -239,6 +256,7 @@ void Dialer::Stop() {
     runners_.clear();
   }
   scheduler_.Cancel(ownership_task_);
+  scheduler_.Cancel(sweep_task_);
   for (auto& r : runners) {
     scheduler_.Cancel(r->tick_task);
     std::deque<LeasedContact> hopper;
@@ -1960,6 +1978,10 @@ absl::StatusOr<v1::Call> Dialer::SetDisposition(const std::string& tenant,
 
 void Dialer::ExpireDisposition(const std::string& tenant, const std::string& call_id) {
   auto stored = ports_.calls->Get(tenant, call_id);
+  if (stored.status().code() == absl::StatusCode::kNotFound) {
+    (void)ports_.calls->ForgetAwaiting(tenant, call_id);
+    return;
+  }
   if (!stored.ok() || !stored->call.awaiting_disposition()) return;
   v1::Call& call = stored->call;
   if (!stored->lease_id.empty()) {

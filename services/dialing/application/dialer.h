@@ -61,6 +61,10 @@ struct DialerOptions {
   // A hopper contact whose lease ends within this is not dialed (dropped).
   absl::Duration lease_margin = absl::Minutes(20);
   absl::Duration disposition_timeout = absl::Minutes(15);
+  // How often every replica looks for calls whose disposition timed out more
+  // than a period ago without being closed (their replica died, or their
+  // campaign stopped with them), and closes them.
+  absl::Duration disposition_sweep = absl::Minutes(1);
   absl::Duration compliance_backoff = absl::Seconds(1);  // after compliance failed to answer
   // After compliance refused a predictive dial for the campaign's abandon
   // rate: progressive dialing this long (then predictive is asked again).
@@ -203,6 +207,7 @@ class Dialer final : public telephony::CallEventSink {
   struct Attempt;
 
   void OwnershipRound();
+  void SweepDispositions();
   std::shared_ptr<Runner> Claim(const std::string& tenant, const std::string& id, int64_t token);
   bool Reconcile(const std::shared_ptr<Runner>& runner);
   void Tick(const std::shared_ptr<Runner>& runner);
@@ -265,6 +270,7 @@ class Dialer final : public telephony::CallEventSink {
   mutable std::mutex mu_;  // runners_, attempts_, stats_, started_
   bool started_ = false;
   Scheduler::TaskId ownership_task_ = 0;
+  Scheduler::TaskId sweep_task_ = 0;
   std::map<std::string, std::shared_ptr<Runner>> runners_;  // "<tenant>/<campaign>"
   absl::flat_hash_map<std::string, std::shared_ptr<Attempt>> attempts_;
   DialerStats stats_;

@@ -115,6 +115,13 @@ class CallStore {
   // Gives ownership up (only if `instance` holds it).
   virtual absl::Status Disown(const std::string& tenant, const std::string& campaign,
                               const std::string& instance) = 0;
+  // Calls that have awaited their disposition since before `ended_before`
+  // (tenant, call id), at most `max`: for the sweep that closes those whose
+  // replica died before its timer fired, in any campaign, running or not.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AwaitingDisposition(
+      absl::Time ended_before, int max) = 0;
+  // Takes a call whose record is gone (its retention ran out) off that list.
+  virtual absl::Status ForgetAwaiting(const std::string& tenant, const std::string& id) = 0;
   // Replicas: each says every ownership round that it is alive and where it
   // serves gRPC (`address`, empty: it takes no forwarded calls), kept `ttl`.
   // Answers how many replicas are alive, itself included.

@@ -131,6 +131,20 @@ class FakeCalls final : public CallStore {
     if (o.second == instance) o.second.clear();
     return absl::OkStatus();
   }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> AwaitingDisposition(
+      absl::Time ended_before, int max) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [id, c] : calls) {
+      if (c.call.awaiting_disposition() && FromTimestamp(c.call.end_time()) <= ended_before &&
+          static_cast<int>(out.size()) < max) {
+        out.emplace_back(c.call.name().substr(8, c.call.name().find("/calls/") - 8), id);
+      }
+    }
+    return out;
+  }
+  absl::Status ForgetAwaiting(const std::string&, const std::string&) override {
+    return absl::OkStatus();
+  }
   absl::StatusOr<int> Advertise(const std::string& instance, const std::string& address,
                                 absl::Duration) override {
     addresses[instance] = address;
@@ -864,6 +878,42 @@ TEST_F(DialerTest, AConnectedCallWithoutDispositionIsClosedAfterTheTimeout) {
   scheduler_.AdvanceBy(absl::Minutes(16));
   ASSERT_EQ(contacts_->reports.size(), 1u);
   EXPECT_EQ(contacts_->reports[0].outcome, "NO_DISPOSITION");
+}
+
+TEST_F(DialerTest, ACallLeftAwaitingItsDispositionByADeadReplicaIsClosedByAnother) {
+  // The replica that ended the call died before its timer fired, and the
+  // campaign was stopped since: nobody takes the campaign over, the sweep of
+  // any replica closes the call.
+  v1::Campaign& c = AddCampaign();
+  c.set_state(v1::CAMPAIGN_STATE_STOPPED);
+  StoredCall left;
+  left.call.set_name("tenants/t1/calls/x1");
+  left.call.set_campaign("tenants/t1/campaigns/c1");
+  left.call.set_contact("tenants/t1/contactLists/l1/contacts/k1");
+  left.call.set_state(v1::CALL_STATE_ENDED);
+  left.call.set_awaiting_disposition(true);
+  *left.call.mutable_end_time() = ToTimestamp(scheduler_.clock().Now() - absl::Minutes(3));
+  left.lease_id = "lease-k1";
+  calls_->calls["x1"] = left;
+  contacts_->leased[left.call.contact()] = left.lease_id;
+  StartDialer(1, Scenario(1.0, 0.0, 0.0));
+  // Not before its time (15 minutes, plus a sweep period of slack).
+  scheduler_.AdvanceBy(absl::Minutes(10));
+  EXPECT_TRUE(contacts_->reports.empty());
+  EXPECT_TRUE(calls_->calls["x1"].call.awaiting_disposition());
+  scheduler_.AdvanceBy(absl::Minutes(6));
+  ASSERT_EQ(contacts_->reports.size(), 1u);
+  EXPECT_EQ(contacts_->reports[0].outcome, "NO_DISPOSITION");
+  EXPECT_FALSE(calls_->calls["x1"].call.awaiting_disposition());
+  bool timed_out = false;
+  for (const auto& e : calls_->events) {
+    v1::CallUpdated u;
+    if (e.payload().UnpackTo(&u) && u.step() == "DISPOSITION_TIMED_OUT") timed_out = true;
+  }
+  EXPECT_TRUE(timed_out);
+  // Once: the next sweeps find nothing more to do.
+  scheduler_.AdvanceBy(absl::Minutes(3));
+  EXPECT_EQ(contacts_->reports.size(), 1u);
 }
 
 TEST_F(DialerTest, AReplicaThatLostTheCampaignDialsNoMore) {
