@@ -21,7 +21,8 @@ TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", 
           "agents:6", "recordings:3", "calls:6"]
 
 # Services that exist so far, in start order.
-SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording"]
+SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording",
+            "reporting"]
 
 # Tenants the local platform keeps recording keys for (their KEK files, as
 # an operator mounts them from a secret; services/recording/README.md).
