@@ -54,7 +54,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording"]
+SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording", "reporting",
+            "wallboard"]
 # Images of programs Debian packages (not built here): image -> the program,
 # taken from the base root filesystem like the libraries, and its package.
 # "dlopen": libraries loaded at run time, which ldd does not list (glibc
@@ -63,10 +64,16 @@ SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "reco
 SIDECARS = {"stunnel": {"binary": "/usr/bin/stunnel4", "package": "stunnel4", "version_arg": "-version",
                         "dlopen": ["/lib/x86_64-linux-gnu/libgcc_s.so.1"],
                         "title": "dialgrid-stunnel (Redis TLS sidecar)"}}
-IMAGES = SERVICES + list(SIDECARS)
+# Command-line tools built here (no listener): image -> the binary in build/.
+TOOLS = {"dialgridctl": "tools/dialgridctl/dialgridctl",
+         "registry-build": "services/compliance/dialgrid-registry-build"}
+IMAGES = SERVICES + list(TOOLS) + list(SIDECARS)
 CA_BUNDLE = "etc/ssl/certs/ca-certificates.crt"
 UID = GID = 10001
 GRPC_PORT, ADMIN_PORT = 50051, 9464
+# The public port of each image (the chart's grpcPort, or httpPort for the
+# wallboard's page).
+API_PORT = {"wallboard": 8080}
 # Data each service reads, source dir -> path in the image (the chart's flags
 # point at these: --zone_data_dir, --statutory_rules_dir, --calling_hours).
 DATA = {
@@ -89,6 +96,8 @@ class Failure(Exception):
 def binary_name(service):
     if service in SIDECARS:
         return os.path.basename(SIDECARS[service]["binary"])
+    if service in TOOLS:
+        return os.path.basename(TOOLS[service])
     return "dialgrid-" + service.replace("-", "")
 
 
@@ -99,7 +108,8 @@ def binary_path(build_dir, service):
             raise Failure(f"{p} is not installed (apt-get install {SIDECARS[service]['package']}; "
                           "tools/setup.sh does)")
         return p
-    p = os.path.join(build_dir, "services", service, binary_name(service))
+    p = os.path.join(build_dir, TOOLS[service]) if service in TOOLS else \
+        os.path.join(build_dir, "services", service, binary_name(service))
     if not os.access(p, os.X_OK):
         raise Failure(f"{p} is not built")
     return p
@@ -372,19 +382,22 @@ def write_oci(stage, service, version, out_dir):
 
     layer = put(gz.getvalue())
     sidecar = service in SIDECARS
+    # The sidecar listens on the pod's loopback only and a tool listens on
+    # nothing: no port exposed.
+    listens = service in SERVICES
+    api_port = API_PORT.get(service, GRPC_PORT)
     config = {
         "architecture": "amd64", "os": "linux",
         "config": {
             "User": f"{UID}:{GID}",
             "Entrypoint": [f"/usr/bin/{binary_name(service)}"],
-            "Env": ["PATH=/usr/bin"] if sidecar else
-                   ["PATH=/usr/bin", f"DIALGRID_LISTEN=0.0.0.0:{GRPC_PORT}",
-                    f"DIALGRID_ADMIN_LISTEN=0.0.0.0:{ADMIN_PORT}"],
-            # The sidecar listens on the pod's loopback only: nothing exposed.
-            "ExposedPorts": {} if sidecar else {f"{GRPC_PORT}/tcp": {}, f"{ADMIN_PORT}/tcp": {}},
+            "Env": ["PATH=/usr/bin", f"DIALGRID_LISTEN=0.0.0.0:{api_port}",
+                    f"DIALGRID_ADMIN_LISTEN=0.0.0.0:{ADMIN_PORT}"] if listens else ["PATH=/usr/bin"],
+            "ExposedPorts": {f"{api_port}/tcp": {}, f"{ADMIN_PORT}/tcp": {}} if listens else {},
             "WorkingDir": "/",
             "Labels": {"org.opencontainers.image.title":
-                       SIDECARS[service]["title"] if sidecar else f"dialgrid-{service}",
+                       SIDECARS[service]["title"] if sidecar else binary_name(service) if service in TOOLS
+                       else f"dialgrid-{service}",
                        "org.opencontainers.image.version": version,
                        "org.opencontainers.image.base.name": "debian:bookworm (packages, via mmdebstrap)"},
         },

@@ -23,7 +23,7 @@ resources = obj({
   "limits": obj({"cpu": q("CPU limit (unset by default: throttling adds gRPC latency)."), "memory": q("Memory limit.")}, ["memory"], "Resource limits; memory is required."),
 }, ["requests", "limits"], "Container resources (required).")
 
-def service(name, extra, extra_required=()):
+def service(name, extra, extra_required=(), workers=True):
     props = {
       "enabled": b(f"Deploy the {name} service."),
       "replicaCount": i("Replicas when autoscaling is off.", minimum=1),
@@ -45,8 +45,10 @@ def service(name, extra, extra_required=()):
                      "additionalProperties": {"type": ["string", "integer", "boolean"]}},
       "podAnnotations": smap("Annotations for this service's pods (merged over the top-level podAnnotations)."),
     }
+    if not workers:
+        del props["workers"]
     props.update(extra)
-    return obj(props, ["enabled", "replicaCount", "workers", "resources", "autoscaling", "pdb", *extra_required], f"The {name} service.")
+    return obj(props, ["enabled", "replicaCount", *(["workers"] if workers else []), "resources", "autoscaling", "pdb", *extra_required], f"The {name} service.")
 
 peer = {"type": "object", "description": "A NetworkPolicy peer (namespaceSelector, podSelector and/or ipBlock).",
         "additionalProperties": False,
@@ -124,6 +126,7 @@ schema = {
     }, ["enabled"], "TLS on the gRPC ports (the certificate is read at start: restart the pods after rotating it)."),
     "grpcPort": {**port, "description": "gRPC port of every service (named grpc)."},
     "adminPort": {**port, "description": "Admin HTTP port (named admin): /metrics, /healthz, /readyz."},
+    "httpPort": {**port, "description": "The wallboard's page port (named http; HTTPS with tls.enabled)."},
     "drainSeconds": i("How long in-flight RPCs may finish on SIGTERM (--drain_seconds).", minimum=0),
     "terminationGracePeriodSeconds": i("Pod termination grace; keep it above preStopSleepSeconds + drainSeconds + 5 (Kafka flush).", minimum=1),
     "preStopSleepSeconds": i("preStop sleep before SIGTERM so endpoints drop the pod first; 0: none.", minimum=0),
@@ -144,6 +147,7 @@ schema = {
     "networkPolicy": obj({
       "enabled": b("Create one NetworkPolicy per service allowing only the paths the architecture uses (peer gRPC calls, API clients, metrics scraping, DNS, Redis, Kafka)."),
       "apiClients": arr("Peers allowed to call the public gRPC API of every service (tenants' systems, the ingress controller).", peer),
+      "wallboardClients": arr("Peers allowed to open the wallboard's page (supervisors' networks, the ingress controller).", peer),
       "metricsFrom": arr("Peers allowed to reach the admin port (Prometheus).", peer),
       "dnsPort": {**port, "description": "DNS port allowed for egress (UDP and TCP, any destination)."},
       "redisEgress": obj({"to": arr("Where Redis is (NetworkPolicy peers); empty: any destination on the ports.", peer),
@@ -194,7 +198,26 @@ schema = {
           "accessModes": arr("Access modes of the created claim (ReadWriteMany when several replicas share it).", {"type": "string", "enum": ["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"]}, minItems=1),
         }, ["existingClaim", "size", "accessModes"], "Storage of the recordings."),
       }, ["kekSecret", "persistence"]),
-    }, ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording"], "Per-service settings."),
+      "reporting": service("reporting", {
+        "consumerGroup": s("Kafka consumer group of every replica (--consumer_group); a rebuild uses a new one with a new keyPrefix.", minLength=1),
+        "keyPrefix": s("Prefix of the report keys in Redis (--key_prefix), the counters' generation.", pattern="^[a-z0-9-]{1,32}$"),
+        "consume": b("Consume the topics (--consume); false: query-only replicas."),
+        "billingPlans": arr("Billing plans (--billing_plans): what GetUsage bills each tenant; tenant '*' is the default. Empty: usage without a bill.",
+                            obj({"tenant": s("Tenant id, or '*' for every tenant without a plan of its own.", pattern="^(\\*|[a-z0-9][a-z0-9-]*)$"),
+                                 "plan": s("Plan name shown on the bill.", pattern="^[A-Za-z0-9._-]+$"),
+                                 "currency": s("ISO 4217 currency code.", pattern="^[A-Z]{3}$"),
+                                 "fixedMicros": i("Fixed monthly fee, in millionths of the currency.", minimum=0),
+                                 "includedMinutes": i("Connected minutes included in the fee.", minimum=0),
+                                 "minuteOverageMicros": i("Price of each minute beyond them, in millionths.", minimum=0),
+                                 "includedStorageBytes": i("Recording storage included, in bytes.", minimum=0),
+                                 "gibOverageMicros": i("Price of each GiB beyond it, in millionths.", minimum=0)},
+                                ["tenant", "plan", "currency", "fixedMicros", "includedMinutes", "minuteOverageMicros", "includedStorageBytes", "gibOverageMicros"])),
+      }, ["consumerGroup", "keyPrefix", "consume", "billingPlans"]),
+      "wallboard": service("wallboard", {
+        "rpcTimeoutMs": i("The longest one call to a service may take (--rpc_timeout_ms).", minimum=1),
+        "maxConcurrentBoards": i("Boards built at once; more get 503 (--max_concurrent_boards).", minimum=1),
+      }, ["rpcTimeoutMs", "maxConcurrentBoards"], workers=False),
+    }, ["tenancy", "contacts", "compliance", "agent-state", "dialing", "recording", "reporting", "wallboard"], "Per-service settings."),
   }, ["image", "redis", "kafka", "bootstrap", "tls", "grpcPort", "adminPort", "services"]),
 }
 print(json.dumps(schema, indent=2))

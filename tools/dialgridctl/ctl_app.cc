@@ -36,6 +36,7 @@ std::unique_ptr<CLI::App> BuildApp(Ctl& ctl, Action& action) {
       "dialgridctl");
   app->fallthrough();  // global options after the subcommand too
   app->require_subcommand(1);
+  app->set_version_flag("--version", "dialgridctl " DIALGRID_VERSION);
   CtlFlags& f = ctl.flags;
   auto raw = std::make_shared<RawGlobals>();
   const char* kGlobal = "Global options";
@@ -118,6 +119,8 @@ int Main(int argc, const char* const* argv, std::ostream& out, std::ostream& err
   } catch (const CLI::CallForHelp& e) {
     return app->exit(e, out, err);
   } catch (const CLI::CallForAllHelp& e) {
+    return app->exit(e, out, err);
+  } catch (const CLI::CallForVersion& e) {
     return app->exit(e, out, err);
   } catch (const CLI::ParseError& e) {
     err << "dialgridctl: " << e.what() << "\n";

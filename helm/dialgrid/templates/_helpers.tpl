@@ -83,6 +83,45 @@ compliance: [tenancy]
 agent-state: [tenancy]
 dialing: [tenancy, contacts, compliance, agent-state]
 recording: [tenancy]
+reporting: [tenancy]
+wallboard: [tenancy, agent-state, dialing]
+{{- end -}}
+
+{{/*
+The wallboard is the one HTTP service: a page for supervisors' browsers on
+the port named http, no Redis, no Kafka and no credential of its own (every
+call it makes carries the viewer's). "true" for it, "" for the gRPC services.
+*/}}
+{{- define "dialgrid.isHttp" -}}
+{{- if eq . "wallboard" }}true{{ end -}}
+{{- end -}}
+
+{{/* The name of a service's public port: grpc, or http for the wallboard. */}}
+{{- define "dialgrid.apiPortName" -}}
+{{- if include "dialgrid.isHttp" . }}http{{ else }}grpc{{ end -}}
+{{- end -}}
+
+{{/* Files of the service's ConfigMap besides its flag file, key -> content. */}}
+{{- define "dialgrid.configFiles" -}}
+{{- $root := .root -}}
+{{- $out := dict -}}
+{{- if and $root.Values.redis.placement (not (include "dialgrid.isHttp" .name)) -}}
+{{- $lines := list -}}
+{{- range $root.Values.redis.placement -}}
+{{- $lines = append $lines (printf "%s %s" .tenant .address) -}}
+{{- end -}}
+{{- $_ := set $out "redis-placement" (printf "# Tenants on Redis deployments of their own (<tenant> <host:port>).\n%s\n" (join "\n" $lines)) -}}
+{{- end -}}
+{{- if eq .name "reporting" -}}
+{{- with (index $root.Values.services "reporting").billingPlans -}}
+{{- $lines := list -}}
+{{- range . -}}
+{{- $lines = append $lines (printf "%s %s %s %v %v %v %v %v" .tenant .plan .currency (int64 .fixedMicros) (int64 .includedMinutes) (int64 .minuteOverageMicros) (int64 .includedStorageBytes) (int64 .gibOverageMicros)) -}}
+{{- end -}}
+{{- $_ := set $out "billing-plans" (printf "%s\n" (join "\n" $lines)) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 
 {{/* host:port of a peer service inside the cluster. */}}
@@ -113,6 +152,9 @@ The service's flag file (absl --flagfile): every flag it is started with, one
 a line. The ConfigMap holds it and the pod template carries its checksum.
 */}}
 {{- define "dialgrid.flags" -}}
+{{- if include "dialgrid.isHttp" .name -}}
+{{- include "dialgrid.wallboardFlags" . -}}
+{{- else -}}
 {{- $root := .root -}}
 {{- $name := .name -}}
 {{- $svc := index $root.Values.services $name -}}
@@ -207,6 +249,43 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 --kek_dir={{ $paths.kek }}
 --retention_days={{ $svc.retentionDays }}
 {{- end }}
+{{- if eq $name "reporting" }}
+--consumer_group={{ $svc.consumerGroup }}
+--key_prefix={{ $svc.keyPrefix }}
+--consume={{ $svc.consume }}
+{{- if $svc.billingPlans }}
+--billing_plans={{ $paths.config }}/billing-plans
+{{- end }}
+{{- end }}
+{{- range $flag, $value := $svc.extraFlags }}
+--{{ $flag }}={{ $value }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The wallboard's flag file: its two HTTP listeners, the three services it
+reads through (tenancy, agent-state, dialing) and TLS like the others.
+*/}}
+{{- define "dialgrid.wallboardFlags" -}}
+{{- $root := .root -}}
+{{- $svc := index $root.Values.services .name -}}
+{{- $paths := include "dialgrid.paths" . | fromYaml -}}
+--listen=0.0.0.0:{{ $root.Values.httpPort }}
+--admin_listen=0.0.0.0:{{ $root.Values.adminPort }}
+{{- range $peer := index (include "dialgrid.peers" . | fromYaml) .name }}
+--{{ replace "-" "_" $peer }}_address={{ include "dialgrid.peerAddress" (dict "root" $root "name" $peer) }}
+{{- end }}
+--rpc_timeout_ms={{ $svc.rpcTimeoutMs }}
+--max_concurrent_boards={{ $svc.maxConcurrentBoards }}
+{{- if $root.Values.tls.enabled }}
+--tls_cert_file={{ $paths.tls }}/tls.crt
+--tls_key_file={{ $paths.tls }}/tls.key
+--peer_tls=true
+{{- if $root.Values.tls.caSecret }}
+--peer_tls_ca_file={{ $paths.ca }}/{{ $root.Values.tls.caKey }}
+{{- end }}
+{{- end }}
 {{- range $flag, $value := $svc.extraFlags }}
 --{{ $flag }}={{ $value }}
 {{- end }}
@@ -215,7 +294,7 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 {{/* The services that are enabled, in start order. */}}
 {{- define "dialgrid.enabledServices" -}}
 {{- $out := list -}}
-{{- range $name := list "tenancy" "contacts" "compliance" "agent-state" "dialing" "recording" -}}
+{{- range $name := list "tenancy" "contacts" "compliance" "agent-state" "dialing" "recording" "reporting" "wallboard" -}}
 {{- if (index $.Values.services $name).enabled -}}
 {{- $out = append $out $name -}}
 {{- end -}}

@@ -163,6 +163,9 @@ TEST(AppTest, UsageErrorsAreExitTwoAndHelpIsZero) {
   EXPECT_TRUE(absl::StrContains(out, "campaigns")) << out;
   EXPECT_EQ(RunCtl({"campaigns", "create", "--help"}, &out, &err), 0);
   EXPECT_TRUE(absl::StrContains(out, "--file")) << out;
+  // --version needs no subcommand (the image's smoke run uses it).
+  EXPECT_EQ(RunCtl({"--version"}, &out, &err), 0);
+  EXPECT_TRUE(absl::StartsWith(out, "dialgridctl ")) << out;
   EXPECT_EQ(RunCtl({}, &out, &err), 2);
   EXPECT_EQ(RunCtl({"campaigns"}, &out, &err), 2);
   EXPECT_EQ(RunCtl({"campaigns", "frobnicate"}, &out, &err), 2);
