@@ -123,7 +123,7 @@ schema = {
       "existingSecret": s("Existing kubernetes.io/tls Secret (tls.crt, tls.key) whose certificate names every service (<fullname>-<service>.<namespace>.svc); required with enabled."),
       "caSecret": s("Existing Secret holding the CA that peers' certificates chain to; empty: the system's roots."),
       "caKey": s("Key of the CA certificate in caSecret.", minLength=1),
-    }, ["enabled"], "TLS on the gRPC ports (the certificate is read at start: restart the pods after rotating it)."),
+    }, ["enabled"], "TLS on the gRPC ports (a renewed certificate is read again within --tls_reload_seconds, 60 s, without a restart; the CA and the wallboard's certificate are read at start)."),
     "grpcPort": {**port, "description": "gRPC port of every service (named grpc)."},
     "adminPort": {**port, "description": "Admin HTTP port (named admin): /metrics, /healthz, /readyz."},
     "httpPort": {**port, "description": "The wallboard's page port (named http; HTTPS with tls.enabled)."},

@@ -1,5 +1,9 @@
 #include "services/common/server/service_host.h"
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include <signal.h>
 
 #include <algorithm>
@@ -95,6 +99,19 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
 
 ServiceHost::~ServiceHost() { Shutdown(); }
 
+void ServiceHost::UpdateTlsMetrics() {
+  if (tls_files_ == nullptr || tls_metrics_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(tls_metrics_mu_);
+  TlsMetrics& m = *tls_metrics_;
+  const absl::Time not_after = tls_files_->not_after();
+  if (not_after != absl::InfiniteFuture()) m.expiry->Set(absl::ToUnixSeconds(not_after));
+  const int taken = tls_files_->reloads(), refused = tls_files_->refusals();
+  m.taken->Increment(taken - m.seen_taken);
+  m.refused->Increment(refused - m.seen_refused);
+  m.seen_taken = taken;
+  m.seen_refused = refused;
+}
+
 void ServiceHost::AddService(grpc::Service* service, std::string full_name) {
   services_.emplace_back(service, std::move(full_name));
 }
@@ -112,13 +129,43 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (!options_.tls_cert_file.empty()) {
-    auto cert = ReadFileToString(options_.tls_cert_file);
-    auto key = ReadFileToString(options_.tls_key_file);
-    if (!cert.ok()) return cert.status();
-    if (!key.ok()) return key.status();
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    creds = grpc::SslServerCredentials(ssl);
+    if (options_.tls_reload_interval > absl::ZeroDuration()) {
+      // TlsFiles stages only matching pairs; gRPC's watcher serves each new
+      // one to new handshakes.
+      auto files = TlsFiles::Create(options_.service, options_.tls_cert_file,
+                                    options_.tls_key_file, options_.tls_reload_interval);
+      if (!files.ok()) return files.status();
+      tls_files_ = *std::move(files);
+      auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          tls_files_->key_path(), tls_files_->cert_path(),
+          static_cast<unsigned int>(
+              std::max<int64_t>(1, absl::ToInt64Seconds(options_.tls_reload_interval))));
+      grpc::experimental::TlsServerCredentialsOptions tls(provider);
+      tls.watch_identity_key_cert_pairs();
+      creds = grpc::experimental::TlsServerCredentials(tls);
+      auto& expiry = prometheus::BuildGauge()
+                         .Name(absl::StrCat("dialgrid_", options_.service,
+                                            "_tls_certificate_expiry_timestamp_seconds"))
+                         .Help("When the certificate of the gRPC port expires (Unix time)")
+                         .Register(*registry_)
+                         .Add({});
+      auto& reloads = prometheus::BuildCounter()
+                          .Name(absl::StrCat("dialgrid_", options_.service, "_tls_reloads_total"))
+                          .Help("Certificate/key pairs read again: taken, or refused (the key "
+                                "does not match; the last good pair keeps serving)")
+                          .Register(*registry_);
+      tls_metrics_ = std::make_unique<TlsMetrics>(
+          TlsMetrics{&expiry, &reloads.Add({{"result", "taken"}}), &reloads.Add({{"result", "refused"}})});
+      UpdateTlsMetrics();
+    } else {
+      auto cert = ReadFileToString(options_.tls_cert_file);
+      auto key = ReadFileToString(options_.tls_key_file);
+      if (!cert.ok()) return cert.status();
+      if (!key.ok()) return key.status();
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({*key, *cert});
+      creds = grpc::SslServerCredentials(ssl);
+    }
   }
   grpc::ServerBuilder builder;
   // No SO_REUSEPORT: with it, gRPC 1.51 clones the listening socket for each
@@ -158,6 +205,7 @@ absl::Status ServiceHost::Start() {
   if (!st.ok()) return st;
   admin_ = std::make_unique<httplib::Server>();
   admin_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    UpdateTlsMetrics();
     res.set_content(SerializeMetrics(*registry_), "text/plain; version=0.0.4");
   });
   admin_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {

@@ -17,6 +17,7 @@
 #include "prometheus/registry.h"
 #include "services/common/server/executor.h"
 #include "services/common/server/metrics.h"
+#include "services/common/server/tls_files.h"
 
 namespace httplib {
 class Server;
@@ -34,6 +35,10 @@ struct ServiceHostOptions {
   // TLS for the gRPC port when both are set (PEM files); plaintext otherwise.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // How often the two files are read again: a renewed certificate (a
+  // Kubernetes Secret updated in place) is served to new connections without
+  // a restart. Zero: read once at start.
+  absl::Duration tls_reload_interval = absl::Seconds(60);
   absl::Duration drain_timeout = absl::Seconds(10);
   int executor_threads = 8;
   size_t executor_queue = 2048;
@@ -86,6 +91,17 @@ class ServiceHost {
 
   ServiceHostOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
+  // TLS with reload: the staged pair and its metrics.
+  struct TlsMetrics {
+    prometheus::Gauge* expiry;
+    prometheus::Counter* taken;
+    prometheus::Counter* refused;
+    int seen_taken = 0, seen_refused = 0;
+  };
+  void UpdateTlsMetrics();
+  std::unique_ptr<TlsFiles> tls_files_;
+  std::unique_ptr<TlsMetrics> tls_metrics_;
+  std::mutex tls_metrics_mu_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<BoundedExecutor> executor_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;

@@ -1,5 +1,7 @@
 #include "services/common/server/service_main.h"
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/core/env.h"
@@ -42,6 +44,9 @@ ABSL_FLAG(std::string, tls_cert_file, dialgrid::EnvOr("DIALGRID_TLS_CERT_FILE", 
           "PEM certificate for the gRPC port (with --tls_key_file).");
 ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""),
           "PEM private key for the gRPC port.");
+ABSL_FLAG(int, tls_reload_seconds, 60,
+          "How often the TLS certificate and key files are read again (a renewed certificate "
+          "is served to new connections without a restart); 0: read once at start.");
 ABSL_FLAG(int, drain_seconds, 10, "How long in-flight RPCs may finish on SIGTERM.");
 ABSL_FLAG(int, workers, 8, "Handler threads (Redis calls block on these, not on gRPC's).");
 ABSL_FLAG(std::string, redis_placement_file,
@@ -67,6 +72,7 @@ ServiceHostOptions HostOptionsFromFlags(const std::string& service) {
   o.port_file = absl::GetFlag(FLAGS_port_file);
   o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   o.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  o.tls_reload_interval = absl::Seconds(std::max(0, absl::GetFlag(FLAGS_tls_reload_seconds)));
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   o.executor_threads = absl::GetFlag(FLAGS_workers);
   return o;
