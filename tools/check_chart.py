@@ -797,6 +797,11 @@ def run_checks(chart, args):
 
     refusals = [
         ("no values at all (defaults only)", [], None, "redis.address is required"),
+        ("a Sentinel address with the Redis TLS sidecar", minimal,
+         {"redis": {"address": "sentinel://s0.data.svc:26379/main", "tls": {"enabled": True}}},
+         "cannot follow a failover"),
+        ("a Redis address that is neither host:port nor sentinel://", minimal,
+         {"redis": {"address": "sentinel://s0.data.svc/main"}}, "redis.address: Does not match pattern"),
         ("typo at the top level (serviceMonitor.enable)", minimal, {"serviceMonitor": {"enable": True}},
          "Additional property enable is not allowed"),
         ("typo inside a service (services.contacts.replicas)", minimal,

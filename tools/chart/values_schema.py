@@ -9,6 +9,13 @@ def obj(props, required=None, desc=None):
     if required: o["required"] = required
     if desc: o["description"] = desc
     return o
+# host:port, or sentinel://host:port[,host:port...]/<master name> (the forms
+# the services' --redis and placement lines take; unix sockets do not cross
+# pods).
+_HOSTPORT = r"[^\s:/,]+:[0-9]{1,5}"
+REDIS_ADDRESS = rf"^({_HOSTPORT}|sentinel://{_HOSTPORT}(,{_HOSTPORT})*/[^\s/,:]+)$"
+
+
 def s(desc, **kw): return {"type": "string", "description": desc, **kw}
 def i(desc, **kw): return {"type": "integer", "description": desc, **kw}
 def b(desc): return {"type": "boolean", "description": desc}
@@ -74,7 +81,7 @@ schema = {
       "annotations": smap("Annotations of the created ServiceAccount."),
     }, ["create"], "The pods' ServiceAccount."),
     "redis": obj({
-      "address": s("Redis master address host:port (the vendor's Redis; required). The services do not speak Sentinel: give an address that always leads to the current master, e.g. a Service in front of it. With tls.enabled, the TLS port."),
+      "address": s("The vendor's Redis (required): the master's host:port, or sentinel://host:port[,host:port...]/<master name> to ask the vendor's Sentinels for the current master and follow a failover without a restart (docs/operations.md, Redis Sentinel). With tls.enabled, the TLS port of a fixed host:port (the sidecar cannot follow Sentinel).", pattern=REDIS_ADDRESS.replace("^(", "^(|", 1)),
       "auth": obj({
         "existingSecret": s("Existing Secret holding the Redis password, mounted read-only into every service and sent (AUTH) on every connection (--redis_password_file); empty: no AUTH."),
         "passwordKey": s("Key of the password in that Secret.", minLength=1),
@@ -83,7 +90,7 @@ schema = {
       "placement": arr("Tenants placed on Redis deployments of their own (the vendor's big clients, or data-residency): every key of a listed tenant lives on its address, platform-wide keys and every other tenant stay on redis.address. Every service gets the same list (a ConfigMap file, --redis_placement_file). Not with tls.enabled (the sidecar reaches redis.address only).",
         obj({
           "tenant": s("Tenant id.", pattern="^[a-z][a-z0-9-]{2,39}$"),
-          "address": s("host:port of that tenant's Redis master (same AUTH as redis.auth).", pattern="^[^\\s:]+:[0-9]{1,5}$"),
+          "address": s("That tenant's Redis (same AUTH as redis.auth): its master's host:port, or sentinel://host:port[,host:port...]/<master name>.", pattern=REDIS_ADDRESS),
         }, ["tenant", "address"], "One tenant and its Redis.")),
       "tls": obj({
         "enabled": b("Reach Redis over TLS through a sidecar: every pod gets an stunnel container (a native sidecar, image <registry>/<repository>/stunnel) listening on 127.0.0.1:localPort and forwarding over TLS to redis.address; the service's --redis points at it (hiredis 0.14 has no TLS of its own)."),

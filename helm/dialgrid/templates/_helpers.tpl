@@ -110,7 +110,7 @@ call it makes carries the viewer's). "true" for it, "" for the gRPC services.
 {{- range $root.Values.redis.placement -}}
 {{- $lines = append $lines (printf "%s %s" .tenant .address) -}}
 {{- end -}}
-{{- $_ := set $out "redis-placement" (printf "# Tenants on Redis deployments of their own (<tenant> <host:port>).\n%s\n" (join "\n" $lines)) -}}
+{{- $_ := set $out "redis-placement" (printf "# Tenants on Redis deployments of their own (<tenant> <host:port or sentinel://...>).\n%s\n" (join "\n" $lines)) -}}
 {{- end -}}
 {{- if eq .name "reporting" -}}
 {{- with (index $root.Values.services "reporting").billingPlans -}}
@@ -164,6 +164,9 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 --admin_listen=0.0.0.0:{{ $root.Values.adminPort }}
 {{- $redis := required "redis.address is required (host:port of the vendor's Redis master)" $root.Values.redis.address }}
 {{- if $root.Values.redis.tls.enabled }}
+{{- if hasPrefix "sentinel://" $redis }}
+{{- fail "redis.address: a sentinel:// address cannot be used with redis.tls.enabled: the TLS sidecar connects to one fixed host:port and cannot follow a failover" }}
+{{- end }}
 {{- /* The stunnel sidecar on the pod's loopback carries it to $redis over TLS. */}}
 --redis=127.0.0.1:{{ $root.Values.redis.tls.localPort }}
 {{- else }}

@@ -13,8 +13,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "services/common/core/errors.h"
+#include "services/common/core/log.h"
 #include "services/common/redis/connection.h"
 
 namespace dialgrid::redis {
@@ -92,7 +94,105 @@ Credentials DefaultCredentials() {
   return DefaultCredentialsLocked();
 }
 
+namespace {
+
+absl::StatusOr<redisContext*> OpenDirect(const Options& options);
+
+}  // namespace
+
+// Asks each Sentinel in turn for the master's address; the first answer wins.
+absl::StatusOr<std::pair<std::string, int>> ResolveMaster(const Options& options) {
+  std::string last_error = "no Sentinel given";
+  for (const auto& [host, port] : options.sentinels) {
+    timeval tv = absl::ToTimeval(options.connect_timeout);
+    redisContext* ctx = redisConnectWithTimeout(host.c_str(), port, tv);
+    if (ctx == nullptr || ctx->err != 0) {
+      last_error = absl::StrCat(host, ":", port, ": ", ctx != nullptr ? ctx->errstr : "allocation failed");
+      if (ctx != nullptr) redisFree(ctx);
+      continue;
+    }
+    timeval ctv = absl::ToTimeval(options.command_timeout);
+    redisSetTimeout(ctx, ctv);
+    const char* argv[] = {"SENTINEL", "get-master-addr-by-name", options.sentinel_master.c_str()};
+    const size_t argl[] = {8, 23, options.sentinel_master.size()};
+    auto* reply = static_cast<redisReply*>(redisCommandArgv(ctx, 3, argv, argl));
+    if (reply == nullptr) {
+      last_error = absl::StrCat(host, ":", port, ": ", ctx->errstr);
+      redisFree(ctx);
+      continue;
+    }
+    int master_port = 0;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING &&
+        reply->element[1]->type == REDIS_REPLY_STRING &&
+        absl::SimpleAtoi(absl::string_view(reply->element[1]->str, reply->element[1]->len),
+                         &master_port)) {
+      std::string master_host(reply->element[0]->str, reply->element[0]->len);
+      freeReplyObject(reply);
+      redisFree(ctx);
+      return std::make_pair(std::move(master_host), master_port);
+    }
+    last_error = reply->type == REDIS_REPLY_ERROR
+                     ? absl::StrCat(host, ":", port, ": ", std::string(reply->str, reply->len))
+                     : absl::StrCat(host, ":", port, ": knows no master \"",
+                                    options.sentinel_master, "\"");
+    freeReplyObject(reply);
+    redisFree(ctx);
+  }
+  return Unavailable("REDIS_SENTINEL_UNAVAILABLE",
+                     absl::StrCat("redis: no Sentinel named the master of \"",
+                                  options.sentinel_master, "\" (", last_error, ")"));
+}
+
+namespace {
+
+// ROLE's first element: "master", "slave" or "sentinel".
+absl::Status CheckMaster(redisContext* ctx, const std::string& where) {
+  auto* reply = static_cast<redisReply*>(redisCommand(ctx, "ROLE"));
+  if (reply == nullptr) {
+    return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: ROLE: ", ctx->errstr));
+  }
+  std::string role;
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+      reply->element[0]->type == REDIS_REPLY_STRING) {
+    role.assign(reply->element[0]->str, reply->element[0]->len);
+  }
+  freeReplyObject(reply);
+  if (role == "master") return absl::OkStatus();
+  return Unavailable("REDIS_NOT_MASTER",
+                     absl::StrCat("redis: Sentinel named ", where, " as master but it is a ",
+                                  role.empty() ? "server of unknown role" : role,
+                                  " (a failover in progress)"));
+}
+
+}  // namespace
+
+absl::StatusOr<redisContext*> OpenMaster(const Options& options,
+                                         const std::pair<std::string, int>& master) {
+  Options direct = options;
+  direct.host = master.first;
+  direct.port = master.second;
+  direct.unix_socket.clear();
+  auto ctx = OpenDirect(direct);
+  if (!ctx.ok()) return ctx.status();
+  absl::Status st = CheckMaster(*ctx, absl::StrCat(direct.host, ":", direct.port));
+  if (!st.ok()) {
+    redisFree(*ctx);
+    return st;
+  }
+  return ctx;
+}
+
 absl::StatusOr<redisContext*> OpenConnection(const Options& options) {
+  if (options.sentinels.empty()) return OpenDirect(options);
+  auto master = ResolveMaster(options);
+  if (!master.ok()) return master.status();
+  return OpenMaster(options, *master);
+}
+
+namespace {
+
+absl::StatusOr<redisContext*> OpenDirect(const Options& options) {
   timeval tv = absl::ToTimeval(options.connect_timeout);
   redisContext* ctx = options.unix_socket.empty()
                           ? redisConnectWithTimeout(options.host.c_str(), options.port, tv)
@@ -139,7 +239,33 @@ absl::StatusOr<redisContext*> OpenConnection(const Options& options) {
   return ctx;
 }
 
+}  // namespace
+
 absl::Status ParseAddress(absl::string_view address, Options& options) {
+  if (absl::StartsWith(address, "sentinel://")) {
+    absl::string_view rest = address.substr(11);
+    const size_t slash = rest.find('/');
+    auto bad = [&](absl::string_view why) {
+      return InvalidField("redis_address", "INVALID_ADDRESS",
+                          absl::StrCat(why, ": expected sentinel://host:port[,host:port...]/<master>, got \"",
+                                       address, "\""));
+    };
+    if (slash == absl::string_view::npos || slash + 1 >= rest.size()) return bad("no master name");
+    std::vector<std::pair<std::string, int>> sentinels;
+    for (absl::string_view one : absl::StrSplit(rest.substr(0, slash), ',')) {
+      Options o;
+      if (absl::StartsWith(one, "unix:") || !ParseAddress(one, o).ok()) {
+        return bad(absl::StrCat("\"", one, "\" is not host:port"));
+      }
+      sentinels.emplace_back(o.host, o.port);
+    }
+    options.sentinels = std::move(sentinels);
+    options.sentinel_master = std::string(rest.substr(slash + 1));
+    options.unix_socket.clear();
+    return absl::OkStatus();
+  }
+  options.sentinels.clear();
+  options.sentinel_master.clear();
   if (absl::StartsWith(address, "unix:")) {
     if (address.size() == 5) {
       return InvalidField("redis_address", "INVALID_ADDRESS", "unix: needs a socket path");
@@ -192,19 +318,66 @@ void Client::Drop(Conn& conn) {
   }
 }
 
+absl::StatusOr<std::pair<std::string, int>> Client::SentinelMaster() {
+  {
+    std::lock_guard<std::mutex> lock(master_mu_);
+    const bool known = !master_.first.empty();
+    if (known && (absl::Now() < master_next_check_ || master_resolving_)) return master_;
+    master_resolving_ = true;
+  }
+  auto resolved = ResolveMaster(options_);
+  std::lock_guard<std::mutex> lock(master_mu_);
+  master_resolving_ = false;
+  master_next_check_ = absl::Now() + options_.sentinel_check_interval;
+  if (resolved.ok()) {
+    if (!master_.first.empty() && *resolved != master_) {
+      Log(LogLevel::kWarning, "redis", "following a Sentinel failover",
+              {{"master", options_.sentinel_master},
+               {"from", absl::StrCat(master_.first, ":", master_.second)},
+               {"to", absl::StrCat(resolved->first, ":", resolved->second)}});
+    }
+    master_ = *resolved;
+    return master_;
+  }
+  // No Sentinel answers: the last master named stays in use.
+  if (!master_.first.empty()) return master_;
+  return resolved.status();
+}
+
+void Client::RecheckMasterSoon() {
+  if (options_.sentinels.empty()) return;
+  std::lock_guard<std::mutex> lock(master_mu_);
+  master_next_check_ = absl::InfinitePast();
+}
+
 absl::Status Client::EnsureConnected(Conn& conn) {
+  absl::StatusOr<std::pair<std::string, int>> master;
+  if (!options_.sentinels.empty()) {
+    master = SentinelMaster();
+    // A pooled connection to a server that is no longer the master (a
+    // failover while it stayed up) is closed before it takes a write.
+    if (conn.ctx != nullptr && master.ok() &&
+        conn.address != absl::StrCat(master->first, ":", master->second)) {
+      Drop(conn);
+    }
+  }
   if (conn.ctx != nullptr) return absl::OkStatus();
   absl::Time now = absl::Now();
   if (now < conn.next_attempt) {
     return Unavailable("REDIS_UNAVAILABLE", "redis: reconnect backing off after a failure");
   }
-  absl::StatusOr<redisContext*> ctx = OpenConnection(options_);
+  absl::StatusOr<redisContext*> ctx =
+      options_.sentinels.empty()
+          ? OpenDirect(options_)
+          : (master.ok() ? OpenMaster(options_, *master) : master.status());
   if (!ctx.ok()) {
     conn.next_attempt = now + conn.backoff;
     conn.backoff = std::min(conn.backoff * 2, options_.max_backoff);
+    RecheckMasterSoon();
     return ctx.status();
   }
   conn.ctx = *ctx;
+  conn.address = master.ok() ? absl::StrCat(master->first, ":", master->second) : "";
   conn.backoff = options_.min_backoff;
   return absl::OkStatus();
 }
@@ -257,6 +430,7 @@ absl::StatusOr<std::vector<Reply>> Client::RunPipeline(
     if (redisGetReply(conn.ctx, &raw) != REDIS_OK || raw == nullptr) {
       std::string why = conn.ctx->errstr;
       Drop(conn);  // the stream is out of step; never reuse it
+      RecheckMasterSoon();
       return Unavailable("REDIS_UNAVAILABLE", absl::StrCat("redis: ", why));
     }
     auto* r = static_cast<redisReply*>(raw);
@@ -270,6 +444,13 @@ absl::StatusOr<std::vector<Reply>> Client::RunPipeline(
       replies.push_back(Convert(r));
     }
     freeReplyObject(r);
+  }
+  if (absl::StartsWith(first_error, "READONLY")) {
+    // A master demoted to replica under us (a failover): nothing was
+    // written; drop the connection so the next one follows the new master.
+    Drop(conn);
+    RecheckMasterSoon();
+    return Unavailable("REDIS_NOT_MASTER", absl::StrCat("redis: ", first_error));
   }
   if (IsNoAuth(first_error)) {
     // Connected without credentials to a Redis that requires them: nothing
@@ -431,6 +612,11 @@ absl::StatusOr<Placement> ParsePlacement(absl::string_view text, const Options& 
 namespace {
 
 std::string AddressOf(const Options& o) {
+  if (!o.sentinels.empty()) {
+    std::vector<std::string> s;
+    for (const auto& [h, p] : o.sentinels) s.push_back(absl::StrCat(h, ":", p));
+    return absl::StrCat("sentinel://", absl::StrJoin(s, ","), "/", o.sentinel_master);
+  }
   return o.unix_socket.empty() ? absl::StrCat(o.host, ":", o.port) : "unix:" + o.unix_socket;
 }
 

@@ -50,6 +50,18 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string unix_socket;  // used instead of host:port when set
+  // Redis Sentinel: when set, host/port/unix_socket are not used; every new
+  // connection asks these Sentinels, in order, for the current master of
+  // `sentinel_master` (SENTINEL get-master-addr-by-name), connects there and
+  // checks ROLE says master. The Sentinels are asked again at most every
+  // `sentinel_check_interval` (at once after a connection fails or a write
+  // is refused with READONLY): a pooled connection to a server that is no
+  // longer the master is closed before its next use, so a failover is
+  // followed even while the old master is still up and accepting writes.
+  // Address form: sentinel://host:port[,host:port...]/<master>.
+  std::vector<std::pair<std::string, int>> sentinels;
+  std::string sentinel_master;
+  absl::Duration sentinel_check_interval = absl::Seconds(1);
   // Sent (AUTH) on every new connection, so after every reconnect too; unset:
   // DefaultCredentials(). No TLS: Debian's hiredis 0.14 has none.
   std::optional<Credentials> credentials;
@@ -77,7 +89,8 @@ struct Placement {
 // tenant appears twice.
 absl::StatusOr<Placement> ParsePlacement(absl::string_view text, const Options& base);
 
-// Parses "host:port" or "unix:/path" into options.host/port/unix_socket.
+// Parses "host:port", "unix:/path" or "sentinel://host:port,.../<master>"
+// into options.host/port, unix_socket or sentinels/sentinel_master.
 absl::Status ParseAddress(absl::string_view address, Options& options);
 
 // A Lua script run by SHA (EVALSHA), loaded on first use and after NOSCRIPT.
@@ -161,6 +174,7 @@ class Client {
  private:
   struct Conn {
     redisContext* ctx = nullptr;
+    std::string address;  // with Sentinel: the master it was opened to
     absl::Time next_attempt = absl::InfinitePast();
     absl::Duration backoff;
   };
@@ -175,6 +189,11 @@ class Client {
   absl::StatusOr<Conn*> Acquire();
   void Release(Conn* conn);
   absl::Status EnsureConnected(Conn& conn);
+  // With Sentinel: the master's host:port, asked of the Sentinels when the
+  // last answer is older than the check interval (one caller asks; the
+  // others keep the last answer meanwhile, also when no Sentinel answers).
+  absl::StatusOr<std::pair<std::string, int>> SentinelMaster();
+  void RecheckMasterSoon();
   void Drop(Conn& conn);
   absl::StatusOr<std::vector<Reply>> RunPipeline(Conn& conn,
                                                  const std::vector<std::vector<std::string>>& commands,
@@ -185,6 +204,10 @@ class Client {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> idle_;
+  std::mutex master_mu_;
+  std::pair<std::string, int> master_;  // empty host: never resolved
+  absl::Time master_next_check_ = absl::InfinitePast();
+  bool master_resolving_ = false;
   // The placement's pools (by address) and each placed tenant's.
   std::vector<std::unique_ptr<Client>> placed_;
   std::map<std::string, Client*, std::less<>> by_tenant_;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/redis/connection.h"
@@ -55,8 +56,21 @@ void Subscriber::Run() {
 
 absl::Status Subscriber::Session() {
   // A new connection each time, so AUTH is sent again after every break.
-  absl::StatusOr<redisContext*> connected = OpenConnection(options_);
+  // With Sentinel, the master it subscribed on, and when to ask again: a
+  // master replaced while it stayed up (a planned failover) keeps the old
+  // connection open for seconds, hearing nothing published on the new one.
+  std::pair<std::string, int> master;
+  absl::StatusOr<redisContext*> connected;
+  if (options_.sentinels.empty()) {
+    connected = OpenConnection(options_);
+  } else {
+    auto resolved = ResolveMaster(options_);
+    if (!resolved.ok()) return resolved.status();
+    master = *resolved;
+    connected = OpenMaster(options_, master);
+  }
   if (!connected.ok()) return connected.status();
+  absl::Time next_check = absl::Now() + options_.sentinel_check_interval;
   redisContext* c = *connected;
   const char* argv[] = {"SUBSCRIBE", channel_.c_str()};
   const size_t lens[] = {9, channel_.size()};
@@ -88,6 +102,16 @@ absl::Status Subscriber::Session() {
     if (n < 0 || (n > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0 &&
                   (p.revents & POLLIN) == 0)) {
       break;
+    }
+    if (!options_.sentinels.empty() && absl::Now() >= next_check) {
+      auto now_master = ResolveMaster(options_);
+      next_check = absl::Now() + options_.sentinel_check_interval;
+      if (now_master.ok() && *now_master != master) {
+        redisFree(c);
+        return Unavailable("REDIS_NOT_MASTER",
+                           absl::StrCat("redis: the Sentinels named a new master, ",
+                                        now_master->first, ":", now_master->second));
+      }
     }
     if (n == 0) continue;
     if (redisBufferRead(c) != REDIS_OK) break;

@@ -14,7 +14,8 @@ ABSL_FLAG(std::string, admin_listen, dialgrid::EnvOr("DIALGRID_ADMIN_LISTEN", "1
 ABSL_FLAG(std::string, port_file, dialgrid::EnvOr("DIALGRID_PORT_FILE", ""),
           "Write the bound ports here once serving. Env DIALGRID_PORT_FILE.");
 ABSL_FLAG(std::string, redis, dialgrid::EnvOr("DIALGRID_REDIS", "127.0.0.1:6379"),
-          "Redis address host:port or unix:/path. Env DIALGRID_REDIS.");
+          "Redis address host:port, unix:/path, or sentinel://host:port[,host:port...]/<master> "
+          "to follow the master the Sentinels name. Env DIALGRID_REDIS.");
 ABSL_FLAG(std::string, redis_username, dialgrid::EnvOr("DIALGRID_REDIS_USERNAME", ""),
           "Redis 6+ ACL user to log in as (with --redis_password_file); empty: the default "
           "user. Env DIALGRID_REDIS_USERNAME.");

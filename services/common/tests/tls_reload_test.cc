@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 #include "services/common/server/service_host.h"
@@ -97,6 +98,12 @@ class TlsReloadTest : public ::testing::Test {
   }
   // Waits until a new connection trusting `root` gets through (true), or
   // `within` passes (false).
+  // The admin port's /metrics text.
+  std::string Metrics() {
+    httplib::Client admin("127.0.0.1", host_->admin_port());
+    auto res = admin.Get("/metrics");
+    return res && res->status == 200 ? res->body : "";
+  }
   bool EventuallyHandshakes(const std::string& root, absl::Duration within) {
     const absl::Time end = absl::Now() + within;
     while (absl::Now() < end) {
@@ -128,6 +135,18 @@ TEST_F(TlsReloadTest, ARenewedCertificateIsServedWithoutARestart) {
   Put(dir_ / "tls.key", renewed_key_);
   EXPECT_TRUE(EventuallyHandshakes(renewed_cert_, absl::Seconds(10)));
   EXPECT_FALSE(Handshakes(host_->port(), cert_));
+
+  // What the alerts read: one refused pair, one taken, and the expiry of
+  // the 100-year test certificate.
+  const std::string metrics = Metrics();
+  EXPECT_NE(metrics.find("dialgrid_tlstest_tls_reloads_total{result=\"refused\"} 1"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("dialgrid_tlstest_tls_reloads_total{result=\"taken\"} 1"),
+            std::string::npos) << metrics;
+  const auto at = metrics.find("\ndialgrid_tlstest_tls_certificate_expiry_timestamp_seconds ");
+  ASSERT_NE(at, std::string::npos) << metrics;
+  const double expiry = std::atof(metrics.c_str() + at + 59);
+  EXPECT_GT(expiry, absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 365 * 50)));
 }
 
 TEST_F(TlsReloadTest, TlsFilesStagesOnlyMatchingPairs) {
