@@ -512,7 +512,8 @@ def k8s_validate(root, docs):
 def check_credentials(chart, values_file):
     """Every service of `values_file` (Redis AUTH and Kafka SASL with a CA) is
     started with the credential flags, each file on a read-only mount of the
-    Secret and key the values name, and no password is in a flag file."""
+    Secret and key the values name, and no password is in a flag file. With
+    tls.mutual, the client CA and the client certificate the same way."""
     ok, vals = chart.render([values_file], values_only=True)
     if not ok:
         raise Failure(f"{values_file}: values do not load:\n{vals}")
@@ -552,7 +553,16 @@ def check_credentials(chart, values_file):
         pod = dep["spec"]["template"]["spec"]
         mounts = pod["containers"][0].get("volumeMounts", [])
         vols = {v["name"]: v for v in pod.get("volumes", [])}
-        for flag, (secret, key) in want.items():
+        component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
+        wanted = dict(want)
+        if vals["tls"].get("mutual"):
+            # Mutual TLS: clients verified against the platform's CA, the
+            # serving pair presented to peers (tenancy calls none).
+            wanted["tls_client_ca_file"] = (vals["tls"]["caSecret"], vals["tls"]["caKey"])
+            if component != "tenancy":
+                wanted["peer_tls_cert_file"] = (vals["tls"]["existingSecret"], "tls.crt")
+                wanted["peer_tls_key_file"] = (vals["tls"]["existingSecret"], "tls.key")
+        for flag, (secret, key) in wanted.items():
             path = flags.get(flag)
             if not path:
                 problems.append(f"Deployment/{name}: no --{flag}")
@@ -560,7 +570,7 @@ def check_credentials(chart, values_file):
             mount = next((m for m in mounts if path == m["mountPath"].rstrip("/") + "/" + key), None)
             src = vols.get(mount["name"], {}).get("secret", {}) if mount else {}
             if not mount or not mount.get("readOnly") or src.get("secretName") != secret or \
-                    src.get("items") != [{"key": key, "path": key}]:
+                    {"key": key, "path": key} not in src.get("items", []):
                 problems.append(f"Deployment/{name}: --{flag}={path} is not key {key} of Secret {secret} mounted read-only")
     if problems:
         raise Failure("\n".join(problems))
@@ -741,7 +751,7 @@ def run_checks(chart, args):
         raise Failure("\n".join(failures))
 
     check_credentials(chart, os.path.join(ci, "production-values.yaml"))
-    print("ok  production-values.yaml: every service logs in to Redis and Kafka with files from the named Secrets, mounted read-only")
+    print("ok  production-values.yaml: every service logs in to Redis and Kafka with files from the named Secrets, mounted read-only, and (tls.mutual) verifies clients against the CA and presents its certificate to peers")
     passed += 1
 
     n = check_redis_tls(chart, binaries, ci, use_k8s)
@@ -797,6 +807,9 @@ def run_checks(chart, args):
 
     refusals = [
         ("no values at all (defaults only)", [], None, "redis.address is required"),
+        ("mutual TLS without a CA to verify clients against", minimal,
+         {"tls": {"enabled": True, "existingSecret": "dialgrid-tls", "mutual": True}},
+         "tls.mutual needs tls.enabled and tls.caSecret"),
         ("a Sentinel address with the Redis TLS sidecar", minimal,
          {"redis": {"address": "sentinel://s0.data.svc:26379/main", "tls": {"enabled": True}}},
          "cannot follow a failover"),

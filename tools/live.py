@@ -94,8 +94,23 @@ class LivePlatform:
             json.dump(saved, f)
         return saved, False
 
+    def wallboard_url(self):
+        """Writes the wallboard's address for the demo tenant, with the back
+        office's credential in its fragment (the page moves it to the tab's
+        session storage), to a file only its owner reads; its path, so the
+        secret never reaches the terminal. None without a wallboard."""
+        http = self.p.endpoints.get("wallboard", {}).get("http")
+        if not http:
+            return None
+        path = os.path.join(self.p.run_dir, "wallboard.url")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"http://{http}/#tenant={TENANT.split('/')[1]}&key={self.office_secret}\n")
+        return path
+
     def set_up(self):
         saved, resumed = self.credentials()
+        self.office_secret = saved["office"]
         self.office = dc.bearer(saved["office"])
         self.desk = dc.bearer(saved["desk"])
         office = self.office
@@ -253,6 +268,9 @@ class LivePlatform:
                  f"({dialing_pb2.CampaignState.Name(c.state)}), {AGENTS} simulated agents, "
                  f"{CONTACTS} contacts; every dial checked by compliance just before it")
         self.say(f"  logs: {self.p.run_dir}/<service>.log; data kept there for the next start")
+        board = self.wallboard_url()
+        if board:
+            self.say(f"  wallboard (agents, the campaign and today's KPIs, live): open the address in {board}")
         worker = threading.Thread(target=self.desktops, daemon=True)
         worker.start()
         try:

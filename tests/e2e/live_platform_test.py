@@ -13,6 +13,7 @@ contacts reached so far and dials again.
 
 Run:  DIALGRID_BUILD_DIR=build /usr/bin/python3 tests/e2e/live_platform_test.py -v
 """
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "pylib"))
@@ -133,6 +136,22 @@ class LivePlatformTest(unittest.TestCase):
             self.assertEqual(len(decisions), 1, f"{call.name}: no decision {call.decision_id}")
             self.assertTrue(decisions[0].decision.allowed)
             self.assertLessEqual(decisions[0].time.ToNanoseconds(), call.dial_time.ToNanoseconds())
+        # The wallboard the run prints: its address file (owner-only) opens
+        # the demo tenant's board, which shows the running campaign.
+        board_file = os.path.join(self.run_dir, "wallboard.url")
+        self.assertIn(f"open the address in {board_file}", text)
+        self.assertEqual(os.stat(board_file).st_mode & 0o777, 0o600)
+        with open(board_file) as f:
+            url = urllib.parse.urlsplit(f.read().strip())
+        frag = dict(urllib.parse.parse_qsl(url.fragment))
+        req = urllib.request.Request(f"http://{url.netloc}/api/v1/tenants/{frag['tenant']}/board",
+                                     headers={"Authorization": "Bearer " + frag["key"]})
+        with urllib.request.urlopen(req, timeout=15) as resp:
+            board = json.load(resp)
+        live = [c for c in board["campaigns"]["items"] if c["id"] == "live-predictive"]
+        self.assertEqual(len(live), 1, board["campaigns"])
+        self.assertEqual(live[0]["state"], "running")
+        self.assertGreater(board["agents"]["counts"]["total"], 0, board["agents"])
         reached = first.wait_for(REACHED, lambda v: v[0] >= 1, 60)[0]
         # Ctrl-C: everything stops, nothing is left running.
         self.assertEqual(first.ctrl_c(), 0)

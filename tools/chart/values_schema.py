@@ -130,6 +130,7 @@ schema = {
       "existingSecret": s("Existing kubernetes.io/tls Secret (tls.crt, tls.key) whose certificate names every service (<fullname>-<service>.<namespace>.svc); required with enabled."),
       "caSecret": s("Existing Secret holding the CA that peers' certificates chain to; empty: the system's roots."),
       "caKey": s("Key of the CA certificate in caSecret.", minLength=1),
+      "mutual": b("Mutual TLS between services (needs enabled and caSecret): every gRPC service verifies clients' certificates against caSecret's CA (--tls_client_ca_file) and accepts the platform's service credential only with one; each presents its serving pair (existingSecret, which must then allow client authentication) to its peers. Tenants' systems connect without certificates as before (docs/operations.md, Mutual TLS between services)."),
     }, ["enabled"], "TLS on the gRPC ports (a renewed certificate is read again within --tls_reload_seconds, 60 s, without a restart; the CA and the wallboard's certificate are read at start)."),
     "grpcPort": {**port, "description": "gRPC port of every service (named grpc)."},
     "adminPort": {**port, "description": "Admin HTTP port (named admin): /metrics, /healthz, /readyz."},

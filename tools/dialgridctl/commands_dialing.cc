@@ -8,6 +8,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "tools/dialgridctl/commands.h"
 #include "tools/dialgridctl/ctl_interrupt.h"
+#include "tools/dialgridctl/ctl_yaml.h"
 
 namespace dialgrid::ctl {
 namespace {
@@ -180,16 +181,24 @@ void AddDialingCommands(CLI::App& app, Action& action) {
     auto o = std::make_shared<Opts>();
     CLI::App* create = Leaf(
         *campaigns, "create",
-        "Create a campaign (state DRAFT) from a JSON file holding a "
+        "Create a campaign (state DRAFT) from a YAML (.yaml, .yml) or JSON file holding a "
         "dialgrid.dialing.v1.Campaign",
         action, [o](Ctl& ctl) -> absl::Status {
           auto text = ReadFile(o->file);
           if (!text.ok()) return UsageError(absl::StrCat("--file: ", text.status().message()));
+          const bool yaml = IsYamlFile(o->file);
+          if (yaml) {
+            text = YamlToJson(*text);
+            if (!text.ok()) {
+              return UsageError(absl::StrCat(o->file, ": ", text.status().message()));
+            }
+          }
           dialing::v1::CreateCampaignRequest req;
           auto parsed = google::protobuf::util::JsonStringToMessage(*text, req.mutable_campaign());
           if (!parsed.ok()) {
-            return UsageError(absl::StrCat(
-                o->file, " is not a Campaign in JSON: ", std::string(parsed.message())));
+            return UsageError(absl::StrCat(o->file, " is not a Campaign in ",
+                                           yaml ? "YAML" : "JSON", ": ",
+                                           std::string(parsed.message())));
           }
           // The id: --id, else the last part of the file's "name".
           std::string name = req.campaign().name();
@@ -215,7 +224,8 @@ void AddDialingCommands(CLI::App& app, Action& action) {
           PrintCampaign(ctl, *r);
           return absl::OkStatus();
         });
-    create->add_option("--file", o->file, "the campaign as JSON (proto3 JSON mapping)")
+    create->add_option("--file", o->file,
+                       "the campaign in YAML (.yaml/.yml) or JSON (proto3 JSON field names)")
         ->required()
         ->check(CLI::ExistingFile);
     create->add_option("--id", o->id, "the campaign id (default: from the file's name)");

@@ -221,7 +221,25 @@ class Platform:
             "--kafka=" + self.kafka, "--target=" + self.endpoints["recording"]["grpc"],
             "--credential_file=" + os.path.join(self.run_dir, "service.secret")])
 
-    def up(self):
+    def start_wallboard(self):
+        """The supervisors' web page (HTTP, no Redis or Kafka: every board
+        is read from the services with the viewer's own credential)."""
+        port_file = os.path.join(self.run_dir, "wallboard.ports")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        proc = self.spawn("wallboard", [
+            os.path.join(BUILD, "services/wallboard/dialgrid-wallboard"),
+            "--port_file=" + port_file,
+            "--tenancy_address=" + self.endpoints["tenancy"]["grpc"],
+            "--agent_state_address=" + self.endpoints["agent-state"]["grpc"],
+            "--dialing_address=" + self.endpoints["dialing"]["grpc"]])
+        def ports():
+            self.check_alive("wallboard", proc)
+            return read_kv_file(port_file)
+        self.endpoints["wallboard"] = wait_for(ports, 20, "the wallboard")
+        return proc
+
+    def up(self, wallboard=True):
         self.start_redis()
         self.start_broker()
         self.make_secrets()
@@ -229,6 +247,8 @@ class Platform:
             self.start_service(name)
         if "recording" in self.endpoints:
             self.start_media_simulator()
+        if wallboard:
+            self.start_wallboard()
         return self
 
     def stop(self):

@@ -203,6 +203,11 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 {{- if $root.Values.tls.enabled }}
 --tls_cert_file={{ $paths.tls }}/tls.crt
 --tls_key_file={{ $paths.tls }}/tls.key
+{{- if $root.Values.tls.mutual }}
+{{- /* Clients' certificates verified against the platform's CA; the service
+       credential is accepted only with one. */}}
+--tls_client_ca_file={{ $paths.ca }}/{{ $root.Values.tls.caKey }}
+{{- end }}
 {{- end }}
 {{- if eq $name "tenancy" }}
 --bootstrap_admin_secret_file={{ $paths.bootstrap }}/{{ $root.Values.bootstrap.adminSecretKey }}
@@ -213,6 +218,11 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 --peer_tls=true
 {{- if $root.Values.tls.caSecret }}
 --peer_tls_ca_file={{ $paths.ca }}/{{ $root.Values.tls.caKey }}
+{{- end }}
+{{- if $root.Values.tls.mutual }}
+{{- /* The serving pair doubles as the client certificate to peers. */}}
+--peer_tls_cert_file={{ $paths.tls }}/tls.crt
+--peer_tls_key_file={{ $paths.tls }}/tls.key
 {{- end }}
 {{- end }}
 {{- end }}

@@ -46,6 +46,8 @@ absl::StatusOr<std::shared_ptr<PeerChannel>> PeerChannel::Create(PeerOptions opt
   if (options.tls.enabled) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.tls.root_certs_pem;
+    ssl.pem_cert_chain = options.tls.cert_chain_pem;
+    ssl.pem_private_key = options.tls.private_key_pem;
     credentials = grpc::SslCredentials(ssl);
     if (!options.tls.server_name.empty()) args.SetSslTargetNameOverride(options.tls.server_name);
   }

@@ -35,6 +35,11 @@ struct PeerTlsOptions {
   // The name the certificate must carry when it is not the address's host
   // (an IP address, a test certificate); empty: the host of the address.
   std::string server_name;
+  // Mutual TLS: this service's client certificate chain and key (PEM),
+  // presented to peers that verify clients (--tls_client_ca_file); both
+  // empty: none.
+  std::string cert_chain_pem;
+  std::string private_key_pem;
 };
 
 struct PeerOptions {

@@ -18,8 +18,26 @@ ABSL_FLAG(bool, peer_tls, dialgrid::EnvOr("DIALGRID_PEER_TLS", "") == "true",
 ABSL_FLAG(std::string, peer_tls_ca_file, dialgrid::EnvOr("DIALGRID_PEER_TLS_CA_FILE", ""),
           "PEM roots that peers' certificates must chain to (implies --peer_tls; "
           "default: the system's roots). Env DIALGRID_PEER_TLS_CA_FILE.");
+ABSL_FLAG(std::string, peer_tls_cert_file, dialgrid::EnvOr("DIALGRID_PEER_TLS_CERT_FILE", ""),
+          "Mutual TLS: PEM client certificate presented to peer services (with "
+          "--peer_tls_key_file; implies --peer_tls). Peers started with --tls_client_ca_file "
+          "accept this service's credential only with it. Env DIALGRID_PEER_TLS_CERT_FILE.");
+ABSL_FLAG(std::string, peer_tls_key_file, dialgrid::EnvOr("DIALGRID_PEER_TLS_KEY_FILE", ""),
+          "Mutual TLS: the PEM private key of --peer_tls_cert_file. Env DIALGRID_PEER_TLS_KEY_FILE.");
 
 namespace dialgrid {
+
+namespace {
+
+// A PEM file that must exist and not be empty.
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* field) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  if (text->empty()) return InvalidField(field, "EMPTY_FILE", absl::StrCat(path, " is empty"));
+  return text;
+}
+
+}  // namespace
 
 absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::string& service,
                                                                 const BackendOptions& backends) {
@@ -30,14 +48,25 @@ absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::strin
   o.tenancy_address = absl::GetFlag(FLAGS_tenancy);
   o.service_secret = *std::move(secret);
   const std::string ca_file = absl::GetFlag(FLAGS_peer_tls_ca_file);
-  o.peer_tls.enabled = absl::GetFlag(FLAGS_peer_tls) || !ca_file.empty();
+  const std::string cert_file = absl::GetFlag(FLAGS_peer_tls_cert_file);
+  const std::string key_file = absl::GetFlag(FLAGS_peer_tls_key_file);
+  if (cert_file.empty() != key_file.empty()) {
+    return InvalidField("peer_tls_cert_file", "INCOMPLETE_TLS",
+                        "a client certificate needs both --peer_tls_cert_file and --peer_tls_key_file");
+  }
+  o.peer_tls.enabled = absl::GetFlag(FLAGS_peer_tls) || !ca_file.empty() || !cert_file.empty();
   if (!ca_file.empty()) {
-    auto roots = ReadFileToString(ca_file);
+    auto roots = ReadPem(ca_file, "peer_tls_ca_file");
     if (!roots.ok()) return roots.status();
-    if (roots->empty()) {
-      return InvalidField("peer_tls_ca_file", "EMPTY_FILE", absl::StrCat(ca_file, " is empty"));
-    }
     o.peer_tls.root_certs_pem = *std::move(roots);
+  }
+  if (!cert_file.empty()) {
+    auto cert = ReadPem(cert_file, "peer_tls_cert_file");
+    if (!cert.ok()) return cert.status();
+    auto key = ReadPem(key_file, "peer_tls_key_file");
+    if (!key.ok()) return key.status();
+    o.peer_tls.cert_chain_pem = *std::move(cert);
+    o.peer_tls.private_key_pem = *std::move(key);
   }
   o.kafka_bootstrap = backends.kafka_bootstrap;
   return o;

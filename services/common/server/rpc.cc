@@ -22,6 +22,20 @@ std::string Metadata(grpc::ServerContextBase* ctx, absl::string_view key) {
   return std::string(it->second.data(), it->second.size());
 }
 
+// The identity of a client certificate the TLS handshake verified: its
+// first DNS or URI name, else its common name; "" without one (plaintext,
+// or a client that presented none).
+std::string VerifiedPeerIdentity(grpc::ServerContextBase* ctx) {
+  std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return "";
+  for (const char* property : {"x509_subject_alternative_name", "x509_common_name"}) {
+    for (const grpc::string_ref& v : auth->FindPropertyValues(property)) {
+      if (v.size() > 0) return std::string(v.data(), v.size());
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
@@ -38,6 +52,13 @@ absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
   auto principal = env.verifier->Verify(absl::StripAsciiWhitespace(header.substr(7)));
   if (!principal.ok()) return principal.status();
   call.principal = *std::move(principal);
+  call.peer_identity = VerifiedPeerIdentity(ctx);
+  if (env.service_certificate_required &&
+      call.principal.HasRole(tenancy::v1::ROLE_PLATFORM_SERVICE) && call.peer_identity.empty()) {
+    return Unauthenticated("SERVICE_CERTIFICATE_REQUIRED",
+                           "the platform's service credential is accepted only with a verified "
+                           "client certificate (mutual TLS)");
+  }
   bool allowed = false;
   for (auth::Role r : roles) allowed = allowed || call.principal.HasRole(r);
   if (!allowed) {
@@ -72,6 +93,7 @@ void EndCall(RpcEnv& env, const CallContext& call, absl::Time start, const absl:
          {"tenant", call.principal.tenant},
          {"resource_tenant", call.resource_tenant},
          {"credential", call.principal.credential},
+         {"peer_identity", call.peer_identity},
          {"duration_ms", absl::ToDoubleMilliseconds(took)}});
   }
 }

@@ -30,6 +30,8 @@ struct CallContext {
   std::string resource_tenant;
   // The caller's deadline; derive outgoing deadlines from it.
   absl::Time deadline = absl::InfiniteFuture();
+  // Mutual TLS: the verified client certificate's identity ("" without).
+  std::string peer_identity;
 };
 
 // Decides whether a call of an already-authenticated caller may proceed now
@@ -48,6 +50,13 @@ struct RpcEnv {
   BoundedExecutor* executor = nullptr;
   RpcMetrics* metrics = nullptr;
   Admission* admission = nullptr;  // optional
+  // Mutual TLS: a caller holding ROLE_PLATFORM_SERVICE must also have
+  // presented a client certificate the server verified (its identity, the
+  // certificate's first DNS/URI name or else its common name, goes to
+  // CallContext::peer_identity); UNAUTHENTICATED
+  // SERVICE_CERTIFICATE_REQUIRED otherwise. A stolen service secret alone
+  // then opens nothing.
+  bool service_certificate_required = false;
   const Clock* clock = &SystemClock::Get();
   absl::Duration slow_threshold = absl::Milliseconds(250);
   // ServeSync: calls running at once before new ones are shed (UNAVAILABLE

@@ -94,6 +94,10 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
     return InvalidField("tls_cert_file", "INCOMPLETE_TLS",
                         "TLS needs both a certificate and a key file");
   }
+  if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
+    return InvalidField("tls_client_ca_file", "INCOMPLETE_TLS",
+                        "mutual TLS needs the server's own certificate and key too");
+  }
   return std::unique_ptr<ServiceHost>(new ServiceHost(options));
 }
 
@@ -136,12 +140,29 @@ absl::Status ServiceHost::Start() {
                                     options_.tls_key_file, options_.tls_reload_interval);
       if (!files.ok()) return files.status();
       tls_files_ = *std::move(files);
-      auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-          tls_files_->key_path(), tls_files_->cert_path(),
-          static_cast<unsigned int>(
-              std::max<int64_t>(1, absl::ToInt64Seconds(options_.tls_reload_interval))));
+      const auto interval = static_cast<unsigned int>(
+          std::max<int64_t>(1, absl::ToInt64Seconds(options_.tls_reload_interval)));
+      std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+      if (options_.tls_client_ca_file.empty()) {
+        provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            tls_files_->key_path(), tls_files_->cert_path(), interval);
+      } else {
+        auto roots = ReadFileToString(options_.tls_client_ca_file);  // fail at start, not later
+        if (!roots.ok()) return roots.status();
+        if (roots->empty()) {
+          return InvalidField("tls_client_ca_file", "EMPTY_FILE",
+                              absl::StrCat(options_.tls_client_ca_file, " is empty"));
+        }
+        provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+            tls_files_->key_path(), tls_files_->cert_path(), options_.tls_client_ca_file,
+            interval);
+      }
       grpc::experimental::TlsServerCredentialsOptions tls(provider);
       tls.watch_identity_key_cert_pairs();
+      if (!options_.tls_client_ca_file.empty()) {
+        tls.watch_root_certs();
+        tls.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+      }
       creds = grpc::experimental::TlsServerCredentials(tls);
       auto& expiry = prometheus::BuildGauge()
                          .Name(absl::StrCat("dialgrid_", options_.service,
@@ -162,7 +183,18 @@ absl::Status ServiceHost::Start() {
       auto key = ReadFileToString(options_.tls_key_file);
       if (!cert.ok()) return cert.status();
       if (!key.ok()) return key.status();
-      grpc::SslServerCredentialsOptions ssl;
+      grpc::SslServerCredentialsOptions ssl(
+          options_.tls_client_ca_file.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+      if (!options_.tls_client_ca_file.empty()) {
+        auto roots = ReadFileToString(options_.tls_client_ca_file);
+        if (!roots.ok()) return roots.status();
+        if (roots->empty()) {
+          return InvalidField("tls_client_ca_file", "EMPTY_FILE",
+                              absl::StrCat(options_.tls_client_ca_file, " is empty"));
+        }
+        ssl.pem_root_certs = *std::move(roots);
+      }
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
       creds = grpc::SslServerCredentials(ssl);
     }

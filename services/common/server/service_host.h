@@ -39,6 +39,13 @@ struct ServiceHostOptions {
   // Kubernetes Secret updated in place) is served to new connections without
   // a restart. Zero: read once at start.
   absl::Duration tls_reload_interval = absl::Seconds(60);
+  // Mutual TLS (needs the two files above): PEM roots that clients'
+  // certificates are verified against. A client may still connect without
+  // one (tenants' systems); one that presents a certificate not chaining to
+  // these roots fails the handshake. Calls with the platform's service
+  // credential must then come with a verified certificate
+  // (RpcEnv::service_certificate_required). Read again with the pair.
+  std::string tls_client_ca_file;
   absl::Duration drain_timeout = absl::Seconds(10);
   int executor_threads = 8;
   size_t executor_queue = 2048;
@@ -77,6 +84,8 @@ class ServiceHost {
   absl::Status Start();
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
+  // Whether clients' certificates are verified (tls_client_ca_file).
+  bool verifies_client_certificates() const { return !options_.tls_client_ca_file.empty(); }
   bool ready() const { return ready_.load(); }
 
   // Blocks until SIGTERM or SIGINT.

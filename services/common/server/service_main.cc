@@ -48,6 +48,11 @@ ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""
 ABSL_FLAG(int, tls_reload_seconds, 60,
           "How often the TLS certificate and key files are read again (a renewed certificate "
           "is served to new connections without a restart); 0: read once at start.");
+ABSL_FLAG(std::string, tls_client_ca_file, dialgrid::EnvOr("DIALGRID_TLS_CLIENT_CA_FILE", ""),
+          "Mutual TLS (with --tls_cert_file): PEM roots clients' certificates are verified "
+          "against. Clients without a certificate still connect, but calls with the "
+          "platform's service credential must present one (service identity). Env "
+          "DIALGRID_TLS_CLIENT_CA_FILE.");
 ABSL_FLAG(int, drain_seconds, 10, "How long in-flight RPCs may finish on SIGTERM.");
 ABSL_FLAG(int, workers, 8, "Handler threads (Redis calls block on these, not on gRPC's).");
 ABSL_FLAG(std::string, redis_placement_file,
@@ -74,6 +79,7 @@ ServiceHostOptions HostOptionsFromFlags(const std::string& service) {
   o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   o.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
   o.tls_reload_interval = absl::Seconds(std::max(0, absl::GetFlag(FLAGS_tls_reload_seconds)));
+  o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   o.executor_threads = absl::GetFlag(FLAGS_workers);
   return o;
@@ -114,6 +120,7 @@ RpcEnv RpcEnvFor(const std::string& service, auth::CredentialVerifier* verifier,
   env.executor = &host.executor();
   env.metrics = &host.rpc_metrics();
   env.admission = admission;
+  env.service_certificate_required = host.verifies_client_certificates();
   return env;
 }
 

@@ -225,6 +225,44 @@ TEST_F(DialgridctlTest, ImportsACsvAndReportsTheRejectedRow) {
   EXPECT_FALSE(absl::StrContains(csv, "not-a-phone")) << csv;
 }
 
+TEST_F(DialgridctlTest, ACampaignIsCreatedFromYaml) {
+  CreateList("autumn");
+  WriteFile(*dir_ + "/autumn.yaml", R"(# The autumn renewals, as an operator writes them.
+displayName: "Renewals autumn: 2026"   # quoted: the colon stays text
+contactLists: [autumn]
+mode: CAMPAIGN_MODE_PREDICTIVE
+maxLines: 12
+abandonTarget:
+  maxRate: 0.025
+ringTimeout: 25s
+callerIds:
+  - "+13125550100"
+dispositions:
+  - {code: sale, outcome: DISPOSITION_OUTCOME_SUCCESS, sale: true}
+)");
+  Result r = RunA({"--json", "campaigns", "create", "--file", "autumn.yaml", "--id", "autumn"});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  auto c = nlohmann::json::parse(r.out);
+  EXPECT_EQ(c["name"], "tenants/ctl-a/campaigns/autumn");
+  EXPECT_EQ(c["displayName"], "Renewals autumn: 2026");
+  EXPECT_EQ(c["contactLists"][0], "tenants/ctl-a/contactLists/autumn");
+  EXPECT_EQ(c["maxLines"], 12);
+  EXPECT_DOUBLE_EQ(c["abandonTarget"]["maxRate"].get<double>(), 0.025);
+  EXPECT_EQ(c["ringTimeout"], "25s");
+  EXPECT_EQ(c["dispositions"][0]["sale"], true);
+
+  // A typo in a field name is the same usage error as in JSON, and a YAML
+  // syntax error names its line.
+  WriteFile(*dir_ + "/typo.yaml", "displayName: x\nmaxLine: 3\n");
+  Result typo = RunA({"campaigns", "create", "--file", "typo.yaml", "--id", "typo"});
+  EXPECT_EQ(typo.code, 2) << typo.out << typo.err;
+  EXPECT_TRUE(absl::StrContains(typo.err, "maxLine")) << typo.err;
+  WriteFile(*dir_ + "/broken.yaml", "displayName: x\nmode: [unclosed\n");
+  Result broken = RunA({"campaigns", "create", "--file", "broken.yaml", "--id", "broken"});
+  EXPECT_EQ(broken.code, 2) << broken.out << broken.err;
+  EXPECT_TRUE(absl::StrContains(broken.err, "broken.yaml: line ")) << broken.err;
+}
+
 TEST_F(DialgridctlTest, CampaignsAreCreatedListedStartedPausedAndWatched) {
   CreateList("summer");
   CreateCampaign("renewals", "summer");

@@ -11,6 +11,7 @@
 #include "tools/dialgridctl/ctl_config.h"
 #include "tools/dialgridctl/ctl_import.h"
 #include "tools/dialgridctl/ctl_output.h"
+#include "tools/dialgridctl/ctl_yaml.h"
 
 namespace dialgrid::ctl {
 namespace {
@@ -188,6 +189,30 @@ TEST(AppTest, CompletionCoversTheCommandTree) {
                         "\"compliance dnc\")", "--json", "--file|", "recordings fetch"}) {
     EXPECT_TRUE(absl::StrContains(out, w)) << w << "\n" << out;
   }
+}
+
+TEST(YamlToJsonTest, ScalarsAreTypedAsYaml12CoreAndQuotedOnesStayText) {
+  auto json = YamlToJson(
+      "a: 3\nb: -0.5\nc: true\nd: FALSE\ne: ~\nf:\ng: '3'\nh: \"true\"\ni: 30s\n"
+      "j: +5\nk: 1e3\nl: .5\nm: [x, 2]\nn: {o: p}\nq: \"say \\\"hi\\\"\"\n");
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json,
+            R"({"a":3,"b":-0.5,"c":true,"d":false,"e":null,"f":null,"g":"3","h":"true","i":"30s",)"
+            R"("j":"+5","k":1e3,"l":".5","m":["x",2],"n":{"o":"p"},"q":"say \"hi\""})");
+}
+
+TEST(YamlToJsonTest, AnchorsAreResolvedAndErrorsNameTheirLine) {
+  auto json = YamlToJson("base: &b {maxLines: 4}\ncopy: *b\n");
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json, R"({"base":{"maxLines":4},"copy":{"maxLines":4}})");
+  auto broken = YamlToJson("a: 1\nb: [2\n");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_TRUE(absl::StrContains(broken.status().message(), "line ")) << broken.status();
+  EXPECT_FALSE(YamlToJson("- a\n- b\n").ok());   // a list, not a campaign
+  EXPECT_FALSE(YamlToJson("[a]: 1\n").ok());      // a key that is no name
+  EXPECT_TRUE(IsYamlFile("Campaign.YML"));
+  EXPECT_TRUE(IsYamlFile("c.yaml"));
+  EXPECT_FALSE(IsYamlFile("c.json"));
 }
 
 }  // namespace
