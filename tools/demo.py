@@ -126,7 +126,10 @@ def run_demo(p):
     show("redis-server", p.redis_address)
     show("Kafka-protocol broker", p.kafka)
     for name, ep in p.endpoints.items():
-        show(f"{name} gRPC / admin HTTP", f"{ep['grpc']} / {ep['admin']}")
+        if "grpc" in ep:
+            show(f"{name} gRPC / admin HTTP", f"{ep['grpc']} / {ep['admin']}")
+        else:  # the wallboard: a web page
+            show(f"{name} page / admin HTTP", f"http://{ep['http']}/ / {ep['admin']}")
     show("logs and secrets in", p.run_dir)
 
     step("Health and reflection (what Kubernetes probes and grpcurl see)")

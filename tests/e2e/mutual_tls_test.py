@@ -16,7 +16,10 @@ over real gRPC on loopback:
     verifies the tenant's credential with tenancy over mutual TLS;
   - contacts restarted without its certificate cannot verify anybody
     (UNAVAILABLE AUTH_UNAVAILABLE: fail closed), and tenancy's log names
-    the refusal.
+    the refusal;
+  - contacts started with a certificate tenancy does not trust fails the
+    same way, and presents the CA's pair written over it on disk without a
+    restart.
 
 Run:  DIALGRID_BUILD_DIR=build /usr/bin/python3 tests/e2e/mutual_tls_test.py -v
 """
@@ -30,7 +33,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "pylib"))
 
-from dialgrid_local import BUILD, Platform  # noqa: E402
+from dialgrid_local import BUILD, Platform, wait_for  # noqa: E402
 
 if not os.path.exists(os.path.join(BUILD, "python", "dialgrid", "tenancy", "v1", "tenancy_pb2.py")):
     sys.exit(f"no Python stubs under {BUILD}/python; build the dialgrid_python_protos target")
@@ -48,6 +51,13 @@ def pem(name):
 def read(name):
     with open(pem(name), "rb") as f:
         return f.read()
+
+
+def put(path, data):
+    """Replaces `path` at once (a rename), as the kubelet updates a Secret."""
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
 
 
 def channel(address, cert=None):
@@ -139,6 +149,41 @@ class MutualTlsTest(unittest.TestCase):
                         if line.startswith("{") and "SERVICE_CERTIFICATE_REQUIRED" in line]
         self.assertTrue(any(r.get("method", "").endswith("AuthenticateCredential") for r in refusals),
                         refusals)
+        type(self).secret = secret
+        type(self).contacts = None
+
+    def test_3_a_renewed_client_certificate_is_presented_without_a_restart(self):
+        """Contacts starts with a client certificate tenancy does not trust
+        (as after an expiry); the pair replaced on disk (as the kubelet
+        updates a Secret) is presented at the next handshake."""
+        for name, proc in self.p.procs:
+            if name == "contacts" and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=20)
+        certs = os.path.join(self.run_dir, "contacts-client")
+        os.makedirs(certs)
+        put(os.path.join(certs, "tls.crt"), read("rogue_cert"))
+        put(os.path.join(certs, "tls.key"), read("rogue_key"))
+        self.p.start_service("contacts", SERVER_TLS + PEER_TRUST + [
+            "--peer_tls_cert_file=" + os.path.join(certs, "tls.crt"),
+            "--peer_tls_key_file=" + os.path.join(certs, "tls.key"), "--tls_reload_seconds=1"])
+        contacts = contacts_pb2_grpc.ContactsServiceStub(channel(self.p.endpoints["contacts"]["grpc"]))
+        request = contacts_pb2.GetContactListRequest(name="tenants/acme-insurance/contactLists/spring")
+        code, reason = dc.call_error(contacts.GetContactList, request, metadata=dc.bearer(self.secret),
+                                     timeout=10)
+        self.assertEqual((code, reason), (grpc.StatusCode.UNAVAILABLE, "AUTH_UNAVAILABLE"))
+        # The CA's pair arrives: key first, then the certificate (a
+        # half-renewed pair in between is not taken).
+        put(os.path.join(certs, "tls.key"), read("client_key"))
+        put(os.path.join(certs, "tls.crt"), read("client_cert"))
+
+        def works():
+            try:
+                return contacts.GetContactList(request, metadata=dc.bearer(self.secret), timeout=5)
+            except grpc.RpcError:
+                return None
+        got = wait_for(works, 40, "contacts to verify credentials with its renewed certificate")
+        self.assertEqual(got.name, "tenants/acme-insurance/contactLists/spring")
         type(self).ok = True
 
 

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_certificate_verifier.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <grpcpp/security/credentials.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/core/errors.h"
@@ -43,11 +48,26 @@ absl::StatusOr<std::shared_ptr<PeerChannel>> PeerChannel::Create(PeerOptions opt
   // behind a headless Service, or "ipv4:a:1,b:2"); one that goes away is
   // skipped until it is back. A single address behaves as before.
   args.SetLoadBalancingPolicyName("round_robin");
-  if (options.tls.enabled) {
+  if (options.tls.enabled && options.tls.client_identity != nullptr) {
+    // Mutual TLS: gRPC's file watcher presents the staged pair (and reads
+    // the roots) again every interval; names checked as with SslCredentials.
+    const PeerTlsOptions& tls = options.tls;
+    const auto interval = static_cast<unsigned int>(
+        std::max<int64_t>(1, absl::ToInt64Seconds(tls.reload_interval)));
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.client_identity->key_path(), tls.client_identity->cert_path(), tls.root_certs_file,
+        interval);
+    grpc::experimental::TlsChannelCredentialsOptions o;
+    o.set_certificate_provider(provider);
+    o.watch_identity_key_cert_pairs();
+    if (!tls.root_certs_file.empty()) o.watch_root_certs();
+    o.set_verify_server_certs(true);
+    o.set_certificate_verifier(std::make_shared<grpc::experimental::HostNameCertificateVerifier>());
+    credentials = grpc::experimental::TlsCredentials(o);
+    if (!tls.server_name.empty()) args.SetSslTargetNameOverride(tls.server_name);
+  } else if (options.tls.enabled) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = options.tls.root_certs_pem;
-    ssl.pem_cert_chain = options.tls.cert_chain_pem;
-    ssl.pem_private_key = options.tls.private_key_pem;
     credentials = grpc::SslCredentials(ssl);
     if (!options.tls.server_name.empty()) args.SetSslTargetNameOverride(options.tls.server_name);
   }

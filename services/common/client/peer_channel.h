@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/common/tls/tls_files.h"
 
 namespace dialgrid::client {
 
@@ -35,11 +36,17 @@ struct PeerTlsOptions {
   // The name the certificate must carry when it is not the address's host
   // (an IP address, a test certificate); empty: the host of the address.
   std::string server_name;
-  // Mutual TLS: this service's client certificate chain and key (PEM),
-  // presented to peers that verify clients (--tls_client_ca_file); both
-  // empty: none.
-  std::string cert_chain_pem;
-  std::string private_key_pem;
+  // Mutual TLS: this service's client certificate, presented to peers that
+  // verify clients (--tls_client_ca_file); none when null. Followed on disk
+  // (shared by every peer channel of the process): a renewed pair is
+  // presented from the next handshake on, so a long-running pod does not
+  // outlive its certificate. With it, the roots are read from
+  // `root_certs_file` (followed too; empty: the system's roots) rather
+  // than root_certs_pem.
+  std::shared_ptr<TlsFiles> client_identity;
+  std::string root_certs_file;
+  // How often the followed files are read again (at least 1 s).
+  absl::Duration reload_interval = absl::Seconds(60);
 };
 
 struct PeerOptions {

@@ -6,6 +6,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 #include "services/common/server/service_main.h"
+#include "services/common/tls/tls_files.h"
 
 ABSL_FLAG(std::string, tenancy, dialgrid::EnvOr("DIALGRID_TENANCY", "127.0.0.1:7001"),
           "Tenancy service address. Env DIALGRID_TENANCY.");
@@ -61,12 +62,15 @@ absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::strin
     o.peer_tls.root_certs_pem = *std::move(roots);
   }
   if (!cert_file.empty()) {
-    auto cert = ReadPem(cert_file, "peer_tls_cert_file");
-    if (!cert.ok()) return cert.status();
-    auto key = ReadPem(key_file, "peer_tls_key_file");
-    if (!key.ok()) return key.status();
-    o.peer_tls.cert_chain_pem = *std::move(cert);
-    o.peer_tls.private_key_pem = *std::move(key);
+    // Followed on disk like the serving pair (--tls_reload_seconds): a
+    // renewed client certificate is presented without a restart.
+    const absl::Duration interval = TlsReloadIntervalFromFlags();
+    auto identity = TlsFiles::Create(absl::StrCat(service, "-peer-identity"), cert_file, key_file,
+                                     interval);
+    if (!identity.ok()) return identity.status();
+    o.peer_tls.client_identity = std::shared_ptr<TlsFiles>(std::move(*identity));
+    o.peer_tls.root_certs_file = ca_file;
+    o.peer_tls.reload_interval = interval;
   }
   o.kafka_bootstrap = backends.kafka_bootstrap;
   return o;

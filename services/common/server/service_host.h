@@ -17,7 +17,7 @@
 #include "prometheus/registry.h"
 #include "services/common/server/executor.h"
 #include "services/common/server/metrics.h"
-#include "services/common/server/tls_files.h"
+#include "services/common/tls/tls_files.h"
 
 namespace httplib {
 class Server;

@@ -70,6 +70,10 @@ int StartupFailure(absl::string_view service, absl::string_view what, const absl
   return 1;
 }
 
+absl::Duration TlsReloadIntervalFromFlags() {
+  return absl::Seconds(std::max(0, absl::GetFlag(FLAGS_tls_reload_seconds)));
+}
+
 ServiceHostOptions HostOptionsFromFlags(const std::string& service) {
   ServiceHostOptions o;
   o.service = service;
@@ -78,7 +82,7 @@ ServiceHostOptions HostOptionsFromFlags(const std::string& service) {
   o.port_file = absl::GetFlag(FLAGS_port_file);
   o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   o.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
-  o.tls_reload_interval = absl::Seconds(std::max(0, absl::GetFlag(FLAGS_tls_reload_seconds)));
+  o.tls_reload_interval = TlsReloadIntervalFromFlags();
   o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   o.drain_timeout = absl::Seconds(absl::GetFlag(FLAGS_drain_seconds));
   o.executor_threads = absl::GetFlag(FLAGS_workers);

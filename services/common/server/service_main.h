@@ -27,6 +27,10 @@ namespace dialgrid {
 // Logs why `service` cannot start and returns the process's exit code (1).
 int StartupFailure(absl::string_view service, absl::string_view what, const absl::Status& st);
 
+// --tls_reload_seconds: how often TLS files (served pair, client certificate) are
+// read again; zero: once.
+absl::Duration TlsReloadIntervalFromFlags();
+
 // From --listen, --admin_listen, --port_file, --tls_*, --drain_seconds, --workers.
 ServiceHostOptions HostOptionsFromFlags(const std::string& service);
 

@@ -18,7 +18,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 #include "services/common/server/service_host.h"
-#include "services/common/server/tls_files.h"
+#include "services/common/tls/tls_files.h"
 
 namespace dialgrid {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/common/server/tls_files.h"
+#include "services/common/tls/tls_files.h"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
