@@ -1,9 +1,17 @@
-// compliance check, compliance dnc add|remove|check|list (ComplianceService).
+// compliance check|records, compliance dnc add|remove|check|list,
+// compliance registries list|update (ComplianceService).
+#include <unistd.h>
+
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
 #include "services/common/core/errors.h"
 #include "tools/dialgridctl/commands.h"
@@ -161,6 +169,49 @@ absl::StatusOr<std::string> DncParent(Ctl& ctl, const DncOpts& o) {
   return ctl.TenantParent();
 }
 
+// A time from the command line: RFC 3339 ("2026-12-01T09:00:00Z") or a
+// date (its start, UTC).
+absl::StatusOr<google::protobuf::Timestamp> ParseWhen(const std::string& text, const char* flag) {
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &err) &&
+      !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &t, &err)) {
+    return UsageError(absl::StrCat(flag, ": \"", text,
+                                   "\" is not a time (2026-12-01T09:00:00Z) or a date (2026-12-01)"));
+  }
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(t));
+  return ts;
+}
+
+// Numbers of a registry change file: one a line; blank lines and '#'
+// comments skipped.
+absl::StatusOr<std::vector<std::string>> ReadNumbers(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return UsageError(absl::StrCat(path, ": ", text.status().message()));
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    out.emplace_back(line);
+  }
+  return out;
+}
+
+void PrintRegistries(Ctl& ctl, const google::protobuf::Message& message,
+                     const std::vector<const compliance::v1::Registry*>& registries) {
+  ctl.Print(message, [&] {
+    Table t({"REGISTRY", "KIND", "NUMBERS", "ADDED", "REMOVED", "AS OF", "STALE FROM", "RULES"});
+    for (const auto* r : registries) {
+      t.AddRow({r->id(), ShortEnumOf(r->kind()), absl::StrCat(r->numbers()),
+                absl::StrCat(r->overlay_additions()), absl::StrCat(r->overlay_removals()),
+                FormatTime(r->as_of_time()),
+                r->has_stale_time() ? FormatTime(r->stale_time()) : "-", OrDash(r->rules())});
+    }
+    t.Print(ctl.out());
+  });
+}
+
 }  // namespace
 
 void AddComplianceCommands(CLI::App& app, Action& action) {
@@ -193,6 +244,172 @@ void AddComplianceCommands(CLI::App& app, Action& action) {
     check->add_flag("--fail-if-refused", o->fail_if_refused, "exit 7 when the dial is refused");
   }
 
+  {
+    struct Opts {
+      std::string number, country, since, until;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* records = Leaf(
+        *compliance, "records",
+        "What was recorded for a number, oldest first: every decision (allowed or refused, "
+        "why) and every call outcome (the audit trail)",
+        action, [o](Ctl& ctl) -> absl::Status {
+          auto parent = ctl.TenantParent();
+          if (!parent.ok()) return parent.status();
+          compliance::v1::ListDialRecordsRequest req;
+          req.set_parent(*parent);
+          req.set_phone_number(o->number);
+          req.set_default_country(o->country);
+          req.set_page_size(1000);
+          if (!o->since.empty()) {
+            auto t = ParseWhen(o->since, "--since");
+            if (!t.ok()) return t.status();
+            *req.mutable_start_time() = *t;
+          }
+          if (!o->until.empty()) {
+            auto t = ParseWhen(o->until, "--until");
+            if (!t.ok()) return t.status();
+            *req.mutable_end_time() = *t;
+          }
+          auto r = ListAll<ComplianceService>(ctl, "compliance", &Stub::ListDialRecords, req);
+          if (!r.ok()) return r.status();
+          ctl.Print(*r, [&] {
+            Table t({"TIME", "RECORD", "RESULT", "CAMPAIGN", "ID"});
+            for (const auto& rec : r->records()) {
+              if (rec.has_decision()) {
+                const auto& d = rec.decision();
+                std::vector<std::string> why;
+                for (const auto& reason : d.reasons()) why.push_back(reason.code());
+                t.AddRow({FormatTime(rec.time()), "decision",
+                          d.allowed() ? "ALLOWED" : absl::StrCat("REFUSED ", absl::StrJoin(why, ",")),
+                          OrDash(LastSegment(d.campaign())), d.decision_id()});
+              } else {
+                const auto& c = rec.call();
+                t.AddRow({FormatTime(rec.time()),
+                          rec.reported_by().empty() ? "call"
+                                                    : absl::StrCat("call (", rec.reported_by(), ")"),
+                          ShortEnumOf(c.outcome()), OrDash(LastSegment(c.campaign())),
+                          OrDash(LastSegment(c.call()))});
+              }
+            }
+            t.Print(ctl.out());
+          });
+          return absl::OkStatus();
+        });
+    records->add_option("number", o->number, "E.164, or national with --country")->required();
+    records->add_option("--country", o->country, "ISO region of a national number");
+    records->add_option("--since", o->since, "from (RFC 3339 time or a date)");
+    records->add_option("--until", o->until, "until, exclusive (RFC 3339 time or a date)");
+  }
+  CLI::App* registries =
+      Group(*compliance, "registries", "National registries (do-not-call, wireless): vendor");
+  Leaf(*registries, "list", "The registries the compliance service has loaded", action,
+       [](Ctl& ctl) -> absl::Status {
+         compliance::v1::ListRegistriesRequest req;
+         auto parent = ctl.TenantParent();
+         req.set_parent(parent.ok() ? *parent : "vendor");
+         auto r = ctl.Call<ComplianceService>("compliance", &Stub::ListRegistries, req);
+         if (!r.ok()) return r.status();
+         std::vector<const compliance::v1::Registry*> list;
+         for (const auto& reg : r->registries()) list.push_back(&reg);
+         PrintRegistries(ctl, *r, list);
+         return absl::OkStatus();
+       });
+  {
+    struct Opts {
+      std::string registry, add_file, remove_file, reason, as_of;
+      int batch = 50000;
+      bool quiet = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* update = Leaf(
+        *registries, "update",
+        "Apply a registry's change file (numbers added and removed since the index was built) "
+        "in batches, with progress; --as-of dates the data (sent with the last batch only, so "
+        "a change applied in part does not refresh the registry's age)",
+        action, [o](Ctl& ctl) -> absl::Status {
+          std::vector<std::string> add, remove;
+          if (!o->add_file.empty()) {
+            auto n = ReadNumbers(o->add_file);
+            if (!n.ok()) return n.status();
+            add = *std::move(n);
+          }
+          if (!o->remove_file.empty()) {
+            auto n = ReadNumbers(o->remove_file);
+            if (!n.ok()) return n.status();
+            remove = *std::move(n);
+          }
+          type::v1::Date as_of_date;
+          if (!o->as_of.empty()) {
+            absl::CivilDay day;
+            if (!absl::ParseCivilTime(o->as_of, &day)) {
+              return UsageError(absl::StrCat("--as-of: \"", o->as_of, "\" is not a date (2026-12-01)"));
+            }
+            as_of_date.set_year(static_cast<int32_t>(day.year()));
+            as_of_date.set_month(day.month());
+            as_of_date.set_day(day.day());
+          }
+          if (add.empty() && remove.empty() && o->as_of.empty()) {
+            return UsageError("nothing to do: give --add-file, --remove-file or --as-of");
+          }
+          const std::string name = absl::StrContains(o->registry, '/')
+                                       ? o->registry
+                                       : absl::StrCat("registries/", o->registry);
+          const size_t total = add.size() + remove.size();
+          size_t sent = 0, next_add = 0, next_remove = 0;
+          const size_t batch = static_cast<size_t>(std::max(1, o->batch));
+          const bool tty = !o->quiet && isatty(STDERR_FILENO);
+          compliance::v1::UpdateRegistryResponse last;
+          do {
+            compliance::v1::UpdateRegistryRequest req;
+            req.set_name(name);
+            req.set_reason(o->reason);
+            while (next_add < add.size() && static_cast<size_t>(req.add_numbers_size()) < batch) {
+              req.add_add_numbers(add[next_add++]);
+            }
+            while (next_remove < remove.size() &&
+                   static_cast<size_t>(req.add_numbers_size() + req.remove_numbers_size()) < batch) {
+              req.add_remove_numbers(remove[next_remove++]);
+            }
+            const bool final_batch = next_add == add.size() && next_remove == remove.size();
+            if (final_batch && !o->as_of.empty()) *req.mutable_as_of() = as_of_date;
+            auto r = ctl.Call<ComplianceService>("compliance", &Stub::UpdateRegistry, req);
+            if (!r.ok()) {
+              if (sent > 0) {
+                ctl.err() << (tty ? "\n" : "") << sent << " of " << total
+                          << " numbers were applied before the failure; running the same "
+                             "command again applies the rest (adds and removals are idempotent)\n";
+              }
+              return r.status();
+            }
+            sent += static_cast<size_t>(req.add_numbers_size() + req.remove_numbers_size());
+            last = *std::move(r);
+            if (!o->quiet) {
+              std::string line = absl::StrFormat("updating %s: %d of %d numbers (%d%%)", name, sent,
+                                                 total, total == 0 ? 100 : sent * 100 / total);
+              if (tty) {
+                ctl.err() << "\r" << line << "\x1b[K" << (final_batch ? "\n" : "") << std::flush;
+              } else if (final_batch) {
+                ctl.err() << line << "\n";
+              }
+            }
+          } while (next_add < add.size() || next_remove < remove.size());
+          PrintRegistries(ctl, last, {&last.registry()});
+          return absl::OkStatus();
+        });
+    update->add_option("registry", o->registry, "registry id (e.g. us-national) or its name")
+        ->required();
+    update->add_option("--add-file", o->add_file, "numbers to add, one a line")
+        ->check(CLI::ExistingFile);
+    update->add_option("--remove-file", o->remove_file, "numbers to remove, one a line")
+        ->check(CLI::ExistingFile);
+    update->add_option("--reason", o->reason, "why (audited), e.g. the change file's name")
+        ->required();
+    update->add_option("--as-of", o->as_of, "the change file's date (YYYY-MM-DD)");
+    update->add_option("--batch", o->batch, "numbers per call (at most 100000)")
+        ->check(CLI::Range(1, 100000));
+    update->add_flag("--quiet", o->quiet, "no progress line");
+  }
   CLI::App* dnc = Group(*compliance, "dnc", "The tenant's (or a campaign's) do-not-call list");
   {
     auto o = std::make_shared<DncOpts>();

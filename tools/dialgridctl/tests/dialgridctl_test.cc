@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/dialing/v1/dialing.pb.h"
@@ -59,6 +62,17 @@ std::string ShellQuote(const std::string& s) {
   return "'" + absl::StrReplaceAll(s, {{"'", "'\\''"}}) + "'";
 }
 
+// Today's and yesterday's dates in UTC, YYYY-MM-DD.
+std::string Today() { return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone()); }
+std::string Yesterday() {
+  return absl::FormatTime("%Y-%m-%d", absl::Now() - absl::Hours(24), absl::UTCTimeZone());
+}
+
+// An int64 of proto3 JSON (a string) or a plain number.
+int64_t Int64Of(const nlohmann::json& v) {
+  return v.is_string() ? std::stoll(v.get<std::string>()) : v.is_number() ? v.get<int64_t>() : 0;
+}
+
 class DialgridctlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -67,7 +81,19 @@ class DialgridctlTest : public ::testing::Test {
     p_ = platform->release();
     ASSERT_TRUE(p_->StartService("contacts", DIALGRID_CONTACTS_BIN).ok())
         << "see " << p_->LogPath("contacts");
-    ASSERT_TRUE(p_->StartService("compliance", DIALGRID_COMPLIANCE_BIN).ok())
+    // A small national registry (two numbers) downloaded yesterday, indexed
+    // as an operator does, for the registries commands (a change dated the
+    // index's own day would not remove a number: the index has that day).
+    WriteFile(p_->dir() + "/us-sample.txt", "3125550147\n2125550100\n");
+    const std::string index = p_->dir() + "/us-sample.dncidx";
+    ASSERT_EQ(system(absl::StrCat(DIALGRID_REGISTRY_BUILD_BIN, " --input=", p_->dir(),
+                                  "/us-sample.txt --output=", index, " --as_of=", Yesterday(),
+                                  " >/dev/null 2>&1")
+                         .c_str()),
+              0);
+    ASSERT_TRUE(p_->StartService("compliance", DIALGRID_COMPLIANCE_BIN,
+                                 {"--registries=us-sample:dnc:" + index})
+                    .ok())
         << "see " << p_->LogPath("compliance");
     ASSERT_TRUE(p_->StartService("agent-state", DIALGRID_AGENTSTATE_BIN).ok())
         << "see " << p_->LogPath("agent-state");
@@ -389,6 +415,35 @@ TEST_F(DialgridctlTest, ComplianceCheckExplainsARefusalAndABadNumberIsExitThree)
   EXPECT_EQ(allowed.code, 0) << allowed.err;
   EXPECT_TRUE(absl::StrContains(allowed.out, "ALLOWED")) << allowed.out;
 
+  // Counted, the decision is on the number's record, with the same id.
+  Result counted = RunA({"--json", "compliance", "check", "--campaign", "winback", "--number",
+                         "+12122010009", "--count", "--request-id", "ctl-records-1"});
+  ASSERT_EQ(counted.code, 0) << counted.err;
+  const std::string decision_id = nlohmann::json::parse(counted.out)["decisionId"];
+  // The audit record is written behind the decision (within moments).
+  int found = 0;
+  Result records;
+  for (int i = 0; i < 50 && found == 0; ++i) {
+    if (i > 0) usleep(100 * 1000);
+    records = RunA({"--json", "compliance", "records", "+12122010009"});
+    ASSERT_EQ(records.code, 0) << records.err;
+    const auto doc = nlohmann::json::parse(records.out);
+    for (const auto& rec : doc["records"]) {
+      if (rec.contains("decision") && rec["decision"]["decisionId"] == decision_id) ++found;
+    }
+  }
+  EXPECT_EQ(found, 1) << decision_id << "\n" << records.out;
+  Result table = RunA({"compliance", "records", "+12122010009", "--since", Today()});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_TRUE(absl::StrContains(table.out, decision_id)) << table.out;
+  EXPECT_TRUE(absl::StrContains(table.out, "ALLOWED")) << table.out;
+  Result bad_since = RunA({"compliance", "records", "+12122010009", "--since", "yesterday"});
+  EXPECT_EQ(bad_since.code, 2) << bad_since.err;
+  // Another tenant's credential sees nothing of ctl-a's records.
+  Result other = Run({"--tenant", "ctl-a", "compliance", "records", "+12122010009"},
+                     *p_->Credential("ctl-b", tenancy::v1::ROLE_TENANT_ADMIN));
+  EXPECT_EQ(other.code, 5) << other.out << other.err;
+
   Result bad = RunA({"compliance", "check", "--campaign", "winback", "--number", "not-a-phone"});
   EXPECT_EQ(bad.code, 3) << bad.out << bad.err;
   EXPECT_TRUE(absl::StrContains(bad.err, "INVALID_PHONE_NUMBER")) << bad.err;
@@ -468,6 +523,53 @@ TEST_F(DialgridctlTest, AgentsBlockedAndUnreachableServices) {
   EXPECT_EQ(none.code, 2) << none.err;
   EXPECT_TRUE(absl::StrContains(none.err, "--recording")) << none.err;
 }
+
+TEST_F(DialgridctlTest, RegistriesAreListedAndUpdatedInBatchesByTheVendor) {
+  const std::string vendor = p_->admin_secret();
+  Result list = Run({"compliance", "registries", "list"}, vendor);
+  ASSERT_EQ(list.code, 0) << list.err;
+  EXPECT_TRUE(absl::StrContains(list.out, "us-sample")) << list.out;
+
+  WriteFile(*dir_ + "/changes.txt", "# daily change file\n3125550148\n3125550149\n\n3125550150\n");
+  WriteFile(*dir_ + "/removed.txt", "3125550147\n");
+  Result up = Run({"--json", "compliance", "registries", "update", "us-sample", "--add-file",
+                   "changes.txt", "--remove-file", "removed.txt", "--reason", "daily change",
+                   "--batch", "2", "--as-of", Today()},
+                  vendor);
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  EXPECT_TRUE(absl::StrContains(up.err, "4 of 4 numbers (100%)")) << up.err;
+  auto reg = nlohmann::json::parse(up.out)["registry"];
+  EXPECT_EQ(reg["id"], "us-sample") << up.out;
+  // Every replica applies the change (here the one) within moments.
+  int64_t added = 0, removed = 0;
+  for (int i = 0; i < 50 && (added != 3 || removed != 1); ++i) {
+    Result now = Run({"--json", "compliance", "registries", "list"}, vendor);
+    ASSERT_EQ(now.code, 0) << now.err;
+    const auto doc = nlohmann::json::parse(now.out);
+    for (const auto& r : doc["registries"]) {
+      if (r["id"] == "us-sample") {
+        added = Int64Of(r["overlayAdditions"]);
+        removed = Int64Of(r["overlayRemovals"]);
+      }
+    }
+    if (added != 3 || removed != 1) usleep(100 * 1000);
+  }
+  EXPECT_EQ(added, 3) << up.out;
+  EXPECT_EQ(removed, 1);
+
+  // A tenant may not change a national registry; nothing to send is a
+  // usage error; an unknown registry is not found.
+  Result tenant = RunA({"compliance", "registries", "update", "us-sample", "--add-file",
+                        "changes.txt", "--reason", "mine"});
+  EXPECT_EQ(tenant.code, 5) << tenant.out << tenant.err;
+  Result nothing = Run({"compliance", "registries", "update", "us-sample", "--reason", "x"}, vendor);
+  EXPECT_EQ(nothing.code, 2) << nothing.err;
+  Result unknown = Run({"compliance", "registries", "update", "no-such", "--add-file",
+                        "changes.txt", "--reason", "x"},
+                       vendor);
+  EXPECT_EQ(unknown.code, 4) << unknown.out << unknown.err;
+}
+
 
 }  // namespace
 }  // namespace dialgrid::ctl
