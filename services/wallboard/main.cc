@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, agent_state_address, dialgrid::EnvOr("DIALGRID_AGENT_STAT
           "The agent-state service's gRPC address.");
 ABSL_FLAG(std::string, dialing_address, dialgrid::EnvOr("DIALGRID_DIALING", ""),
           "The dialing service's gRPC address.");
+ABSL_FLAG(std::string, reporting_address, dialgrid::EnvOr("DIALGRID_REPORTING", ""),
+          "The reporting service's gRPC address, for today's sales; empty: the board shows "
+          "no sales.");
 ABSL_FLAG(bool, peer_tls, dialgrid::EnvOr("DIALGRID_PEER_TLS", "") == "true",
           "Reach the services over TLS.");
 ABSL_FLAG(std::string, peer_tls_ca_file, dialgrid::EnvOr("DIALGRID_PEER_TLS_CA_FILE", ""),
@@ -102,11 +105,19 @@ int main(int argc, char** argv) {
   auto dialing = connect("dialing", absl::GetFlag(FLAGS_dialing_address));
   if (!dialing.ok()) return Fail("--dialing_address", dialing.status());
 
+  std::shared_ptr<client::PeerChannel> reporting;
+  if (!absl::GetFlag(FLAGS_reporting_address).empty()) {
+    auto r = connect("reporting", absl::GetFlag(FLAGS_reporting_address));
+    if (!r.ok()) return Fail("--reporting_address", r.status());
+    reporting = *std::move(r);
+  }
+
   auto registry = std::make_shared<prometheus::Registry>();
   WallboardMetrics metrics(*registry);
   GrpcBoardSource source(
       *tenancy, *agent_state, *dialing,
       [&metrics](absl::string_view peer, absl::StatusCode code) { metrics.PeerCall(peer, code); });
+  source.SetReporting(reporting);
   BoardBuilderOptions board;
   board.max_agents = absl::GetFlag(FLAGS_max_agents);
   board.max_figures = absl::GetFlag(FLAGS_max_figures);

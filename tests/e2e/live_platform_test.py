@@ -152,6 +152,7 @@ class LivePlatformTest(unittest.TestCase):
         self.assertEqual(len(live), 1, board["campaigns"])
         self.assertEqual(live[0]["state"], "running")
         self.assertGreater(board["agents"]["counts"]["total"], 0, board["agents"])
+        self.assertIsInstance(board["today"]["sales"], int, board["today"])  # from reporting
         reached = first.wait_for(REACHED, lambda v: v[0] >= 1, 60)[0]
         # Ctrl-C: everything stops, nothing is left running.
         self.assertEqual(first.ctrl_c(), 0)

@@ -232,7 +232,8 @@ class Platform:
             "--port_file=" + port_file,
             "--tenancy_address=" + self.endpoints["tenancy"]["grpc"],
             "--agent_state_address=" + self.endpoints["agent-state"]["grpc"],
-            "--dialing_address=" + self.endpoints["dialing"]["grpc"]])
+            "--dialing_address=" + self.endpoints["dialing"]["grpc"],
+            "--reporting_address=" + self.endpoints["reporting"]["grpc"]])
         def ports():
             self.check_alive("wallboard", proc)
             return read_kv_file(port_file)

@@ -84,7 +84,7 @@ agent-state: [tenancy]
 dialing: [tenancy, contacts, compliance, agent-state]
 recording: [tenancy]
 reporting: [tenancy]
-wallboard: [tenancy, agent-state, dialing]
+wallboard: [tenancy, agent-state, dialing, reporting]
 {{- end -}}
 
 {{/*
@@ -277,8 +277,8 @@ a line. The ConfigMap holds it and the pod template carries its checksum.
 {{- end -}}
 
 {{/*
-The wallboard's flag file: its two HTTP listeners, the three services it
-reads through (tenancy, agent-state, dialing) and TLS like the others.
+The wallboard's flag file: its two HTTP listeners, the four services it
+reads through (tenancy, agent-state, dialing, reporting) and TLS like the others.
 */}}
 {{- define "dialgrid.wallboardFlags" -}}
 {{- $root := .root -}}

@@ -11,6 +11,7 @@ namespace {
 
 namespace as = ::dialgrid::agentstate::v1;
 namespace dv = ::dialgrid::dialing::v1;
+namespace rv = ::dialgrid::reporting::v1;
 namespace tv = ::dialgrid::tenancy::v1;
 
 AgentRow RowOf(const as::Agent& a) {
@@ -89,6 +90,30 @@ GrpcBoardSource::GrpcBoardSource(std::shared_ptr<client::PeerChannel> tenancy,
       agent_state_stub_(as::AgentStateService::NewStub(agent_state_->channel())),
       dialing_stub_(dv::DialingService::NewStub(dialing_->channel())),
       observer_(std::move(observer)) {}
+
+void GrpcBoardSource::SetReporting(std::shared_ptr<client::PeerChannel> reporting) {
+  reporting_ = std::move(reporting);
+  reporting_stub_ = reporting_ ? rv::ReportingService::NewStub(reporting_->channel()) : nullptr;
+}
+
+absl::StatusOr<int64_t> GrpcBoardSource::GetSales(const Viewer& viewer, absl::Time start,
+                                                  absl::Time end) {
+  if (reporting_ == nullptr) {
+    return Unavailable("REPORTING_NOT_CONFIGURED",
+                       "the wallboard was started without --reporting_address");
+  }
+  grpc::ClientContext ctx;
+  absl::Status st = Prepare(*reporting_, viewer, ctx);
+  if (!st.ok()) return st;
+  rv::GetAgentReportRequest req;
+  req.set_agent(absl::StrCat("tenants/", viewer.tenant, "/agents/-"));
+  *req.mutable_start_time() = ToTimestamp(start);
+  *req.mutable_end_time() = ToTimestamp(end);
+  rv::AgentReport report;
+  st = Finish(*reporting_, reporting_stub_->GetAgentReport(&ctx, req, &report));
+  if (!st.ok()) return st;
+  return report.total().sales();
+}
 
 absl::Status GrpcBoardSource::Prepare(const client::PeerChannel& peer, const Viewer& viewer,
                                       grpc::ClientContext& ctx) const {

@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "dialgrid/agentstate/v1/agentstate.grpc.pb.h"
 #include "dialgrid/dialing/v1/dialing.grpc.pb.h"
+#include "dialgrid/reporting/v1/reporting.grpc.pb.h"
 #include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
 #include "services/common/client/peer_channel.h"
 #include "services/wallboard/ports/board_source.h"
@@ -30,6 +31,9 @@ class GrpcBoardSource final : public BoardSource {
   GrpcBoardSource(std::shared_ptr<client::PeerChannel> tenancy,
                   std::shared_ptr<client::PeerChannel> agent_state,
                   std::shared_ptr<client::PeerChannel> dialing, CallObserver observer = nullptr);
+  // Sales from reporting: without it (no --reporting_address) the board's
+  // sales are unavailable (REPORTING_NOT_CONFIGURED).
+  void SetReporting(std::shared_ptr<client::PeerChannel> reporting);
 
   absl::StatusOr<TenantInfo> GetTenant(const Viewer& viewer) override;
   absl::StatusOr<AgentList> ListAgents(const Viewer& viewer, int limit) override;
@@ -37,6 +41,8 @@ class GrpcBoardSource final : public BoardSource {
   absl::StatusOr<CampaignList> ListCampaigns(const Viewer& viewer, int limit) override;
   absl::StatusOr<CampaignFigures> GetFigures(const Viewer& viewer,
                                              const std::string& campaign) override;
+  absl::StatusOr<int64_t> GetSales(const Viewer& viewer, absl::Time start,
+                                   absl::Time end) override;
 
  private:
   // A context for one call to `peer` for `viewer`: deadline, request id and
@@ -51,6 +57,8 @@ class GrpcBoardSource final : public BoardSource {
   std::unique_ptr<tenancy::v1::TenancyService::Stub> tenancy_stub_;
   std::unique_ptr<agentstate::v1::AgentStateService::Stub> agent_state_stub_;
   std::unique_ptr<dialing::v1::DialingService::Stub> dialing_stub_;
+  std::shared_ptr<client::PeerChannel> reporting_;
+  std::unique_ptr<reporting::v1::ReportingService::Stub> reporting_stub_;
   CallObserver observer_;
 };
 

@@ -91,18 +91,38 @@ absl::StatusOr<Board> BoardBuilder::Build(const Viewer& viewer) const {
                             "TENANCY_UNAVAILABLE",
                             "today's figures need the tenant's time zone, and tenancy did not "
                             "answer"));
+  // Sales since the UTC hour holding the tenant's midnight, to the end of
+  // this hour (reporting counts by whole UTC hours).
+  absl::StatusOr<int64_t> sales =
+      Unavailable("TENANCY_UNAVAILABLE", "today's sales need the tenant's time zone");
+  absl::Time sales_since = absl::InfinitePast();
+  if (day.has_value()) {
+    absl::TimeZone zone = absl::UTCTimeZone();
+    absl::TimeZone loaded;
+    if (absl::LoadTimeZone(tenant->time_zone, &loaded)) zone = loaded;
+    const absl::Time midnight = absl::FromCivil(*day, zone);
+    sales_since = absl::FromCivil(absl::ToCivilHour(midnight, absl::UTCTimeZone()),
+                                  absl::UTCTimeZone());
+  }
+  const absl::Time sales_until =
+      absl::FromCivil(absl::ToCivilHour(clock_.Now(), absl::UTCTimeZone()) + 1,
+                      absl::UTCTimeZone());
   std::thread agents_reader([&] { agents = source_.ListAgents(viewer, options_.max_agents); });
   std::thread today_reader([&] {
     if (day.has_value()) today = source_.GetTeamToday(viewer, *day);
+  });
+  std::thread sales_reader([&] {
+    if (day.has_value()) sales = source_.GetSales(viewer, sales_since, sales_until);
   });
   absl::StatusOr<CampaignList> campaigns = source_.ListCampaigns(viewer, options_.max_campaigns);
   absl::Status figures = campaigns.ok() ? ReadFigures(viewer, *campaigns) : absl::OkStatus();
   agents_reader.join();
   today_reader.join();
+  sales_reader.join();
 
   // One refusal anywhere refuses the whole board.
   const absl::Status* refusals[] = {&agents.status(), &today.status(), &campaigns.status(),
-                                    &figures};
+                                    &figures, &sales.status()};
   for (const absl::Status* st : refusals) {
     if (IsAccessDenial(*st)) return *st;
   }
@@ -120,6 +140,8 @@ absl::StatusOr<Board> BoardBuilder::Build(const Viewer& viewer) const {
   if (agents.ok()) board.agents = *std::move(agents);
   board.today_state = PartState::From(today.status());
   if (today.ok()) board.today = *std::move(today);
+  board.sales_state = PartState::From(sales.status());
+  if (sales.ok()) board.sales = SalesToday{*sales, sales_since};
   board.campaigns_state = PartState::From(campaigns.status());
   if (campaigns.ok()) board.campaigns = *std::move(campaigns);
   return board;

@@ -161,9 +161,15 @@ void WriteToday(Json& j, const Board& b) {
     j.Key("target_calls").Int(t.target_calls);
     j.Key("target_sales").Int(t.target_sales);
   }
-  // No API reports sales counted so far today (dispositions marked `sale`
-  // are counted by reporting, not by the services the board reads).
-  j.Key("sales").Null();
+  // From reporting (a part of its own: null when reporting is not
+  // configured or did not answer, the reason beside it).
+  if (b.sales_state.available) {
+    j.Key("sales").Int(b.sales.sales);
+    j.Key("sales_since").Time(b.sales.since);
+  } else {
+    j.Key("sales").Null();
+    j.Key("sales_reason").Str(b.sales_state.reason);
+  }
   j.Close('}');
 }
 

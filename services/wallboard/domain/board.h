@@ -69,6 +69,15 @@ struct TeamToday {
   int64_t target_sales = 0;
 };
 
+// Sales so far today: dispositions the campaigns count as sales, from
+// reporting (GetAgentReport for every agent) since `since`, the start of the
+// UTC hour holding the tenant's midnight (reporting counts by whole UTC
+// hours; for a zone off UTC by whole hours, exactly the tenant's day).
+struct SalesToday {
+  int64_t sales = 0;
+  absl::Time since = absl::InfinitePast();
+};
+
 // A campaign's live figures (dialing WatchCampaign's first message).
 struct CampaignFigures {
   bool dialing = false;  // a replica dials it now and the figures are fresh
@@ -137,6 +146,8 @@ struct Board {
   AgentList agents;
   PartState today_state;  // agent-state GetTeamKpis for the tenant's today
   TeamToday today;
+  PartState sales_state;  // reporting: sales so far today
+  SalesToday sales;
   PartState campaigns_state;  // dialing ListCampaigns
   CampaignList campaigns;
 };

@@ -27,6 +27,10 @@ class BoardSource {
   virtual absl::StatusOr<TeamToday> GetTeamToday(const Viewer& viewer, absl::CivilDay day) = 0;
   // dialing ListCampaigns, every page up to `limit` campaigns.
   virtual absl::StatusOr<CampaignList> ListCampaigns(const Viewer& viewer, int limit) = 0;
+  // reporting GetAgentReport("tenants/{t}/agents/-", [start, end)): the
+  // sales of every agent (start and end whole UTC hours).
+  virtual absl::StatusOr<int64_t> GetSales(const Viewer& viewer, absl::Time start,
+                                           absl::Time end) = 0;
   // dialing WatchCampaign's first message (the figures now), then cancelled.
   virtual absl::StatusOr<CampaignFigures> GetFigures(const Viewer& viewer,
                                                      const std::string& campaign) = 0;

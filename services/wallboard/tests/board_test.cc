@@ -95,6 +95,7 @@ Board SampleBoard() {
   Board b;
   b.tenant_id = "acme";
   b.generated_at = absl::FromUnixSeconds(1764730800);  // 2025-12-03T03:00:00Z
+  b.sales_state = PartState{false, "REPORTING_NOT_CONFIGURED", "no --reporting_address"};
   b.tenant_state = PartState::Ok();
   b.tenant = {"acme", "ACME \"Insurance\"", "America/Chicago"};
   b.agents_state = PartState::Ok();
@@ -147,8 +148,15 @@ TEST(BoardToJson, CountsAgentsByStateAndSumsCampaigns) {
   EXPECT_TRUE(absl::StrContains(
       json,
       "\"today\":{\"available\":false,\"reason\":\"PEER_UNAVAILABLE\",\"message\":"
-      "\"agent-state is down\",\"sales\":null}"))
+      "\"agent-state is down\",\"sales\":null,\"sales_reason\":\"REPORTING_NOT_CONFIGURED\"}"))
       << json;
+  // With reporting: the count and since when it counts.
+  Board with_sales = SampleBoard();
+  with_sales.sales_state = PartState::Ok();
+  with_sales.sales = SalesToday{4, absl::FromUnixSeconds(1764655200)};  // 2025-12-02T06:00:00Z
+  EXPECT_TRUE(absl::StrContains(BoardToJson(with_sales),
+                                "\"sales\":4,\"sales_since\":\"2025-12-02T06:00:00.000Z\"}"))
+      << BoardToJson(with_sales);
   EXPECT_TRUE(absl::StrContains(json, "\"lines_per_agent\":2,")) << json;
   EXPECT_TRUE(absl::StrContains(json,
                                 "\"figures\":{\"available\":false,\"reason\":"
@@ -180,6 +188,8 @@ class FakeSource final : public BoardSource {
   absl::StatusOr<CampaignList> campaigns = CampaignList{};
   absl::Status today_status = absl::OkStatus();
   std::map<std::string, absl::StatusOr<CampaignFigures>> figures;
+  absl::StatusOr<int64_t> sales = 3;
+  std::vector<std::pair<absl::Time, absl::Time>> sales_ranges;
 
   std::atomic<int> calls{0};
   std::mutex mu;
@@ -216,6 +226,13 @@ class FakeSource final : public BoardSource {
     auto it = figures.find(name);
     if (it == figures.end()) return CampaignFigures{};
     return it->second;
+  }
+
+  absl::StatusOr<int64_t> GetSales(const Viewer& v, absl::Time start, absl::Time end) override {
+    Seen(v);
+    std::lock_guard<std::mutex> lock(mu);
+    sales_ranges.emplace_back(start, end);
+    return sales;
   }
 
  private:
@@ -276,6 +293,15 @@ TEST_F(BoardBuilderTest, EveryPartFromItsSourceWithTheViewersCredential) {
   EXPECT_FALSE(draft.figures_state.available);
   EXPECT_EQ(draft.figures_state.reason, "CAMPAIGN_NOT_STARTED");
   EXPECT_EQ(source_.figures_read, std::vector<std::string>{"tenants/acme/campaigns/run"});
+  // Sales from reporting, over whole UTC hours: from the hour of Chicago's
+  // midnight (06:00Z on 2 December) to the end of this hour (04:00Z).
+  ASSERT_TRUE(b->sales_state.available);
+  EXPECT_EQ(b->sales.sales, 3);
+  ASSERT_EQ(source_.sales_ranges.size(), 1u);
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  EXPECT_EQ(source_.sales_ranges[0].first, absl::FromCivil(absl::CivilHour(2026, 12, 2, 6), utc));
+  EXPECT_EQ(source_.sales_ranges[0].second, absl::FromCivil(absl::CivilHour(2026, 12, 3, 4), utc));
+  EXPECT_EQ(b->sales.since, source_.sales_ranges[0].first);
   for (const std::string& c : source_.credentials) EXPECT_EQ(c, kSecret);
   EXPECT_EQ(b->generated_at, clock_.Now());
 }
@@ -314,6 +340,13 @@ TEST_F(BoardBuilderTest, ARefusalFromAnyServiceRefusesTheWholeBoard) {
   b = builder.Build(viewer_);
   EXPECT_EQ(b.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(ReasonOf(b.status()), "CREDENTIAL_REVOKED");
+
+  // Reporting's refusal too (e.g. a role it does not serve).
+  source_.today_status = absl::OkStatus();
+  source_.sales = PermissionDenied("ROLE_NOT_ALLOWED", "not a reader");
+  b = builder.Build(viewer_);
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(ReasonOf(b.status()), "ROLE_NOT_ALLOWED");
 }
 
 TEST_F(BoardBuilderTest, AServiceThatDoesNotAnswerIsUnavailableNotFatal) {
@@ -324,6 +357,12 @@ TEST_F(BoardBuilderTest, AServiceThatDoesNotAnswerIsUnavailableNotFatal) {
   EXPECT_TRUE(b->agents_state.available);
   EXPECT_FALSE(b->campaigns_state.available);
   EXPECT_EQ(b->campaigns_state.reason, "PEER_UNAVAILABLE");
+  source_.sales = Unavailable("REPORTING_NOT_CONFIGURED", "no reporting");
+  b = builder.Build(viewer_);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_FALSE(b->sales_state.available);
+  EXPECT_EQ(b->sales_state.reason, "REPORTING_NOT_CONFIGURED");
+  source_.sales = 3;
 
   source_.campaigns = CampaignList{{Campaign("run", "running")}, false};
   source_.figures["tenants/acme/campaigns/run"] = absl::DeadlineExceededError("slow");

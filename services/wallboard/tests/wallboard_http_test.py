@@ -162,7 +162,12 @@ class WallboardHttpTest(unittest.TestCase):
         self.assertTrue(board["today"]["available"], board["today"])
         self.assertIn(board["today"]["day"], days)
         self.assertGreaterEqual(board["today"]["logged_in_seconds"], 0)
-        self.assertIsNone(board["today"]["sales"])
+        # Sales from reporting: none yet, counted since the UTC hour of
+        # Chicago's midnight.
+        self.assertEqual(board["today"]["sales"], 0, board["today"])
+        since = datetime.datetime.fromisoformat(board["today"]["sales_since"].replace("Z", "+00:00"))
+        self.assertEqual((since.minute, since.second), (0, 0))
+        self.assertIn(str(since.astimezone(chicago).date()), days)
         # The running campaign with its live figures from dialing.
         self.assertTrue(board["campaigns"]["available"], board["campaigns"])
         items = board["campaigns"]["items"]

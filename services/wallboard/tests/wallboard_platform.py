@@ -31,7 +31,7 @@ from google.protobuf import duration_pb2  # noqa: E402
 
 WALLBOARD_BIN = os.path.join(BUILD, "services", "wallboard", "dialgrid-wallboard")
 # The services a board needs, in start order (dialing calls the other three).
-SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing"]
+SERVICES = ["tenancy", "contacts", "compliance", "agent-state", "dialing", "reporting"]
 TIMEOUT = 5  # seconds, per RPC
 
 
@@ -80,7 +80,8 @@ class Bench:
                 "--port_file=" + port_file,
                 "--tenancy_address=" + p.endpoints["tenancy"]["grpc"],
                 "--agent_state_address=" + p.endpoints["agent-state"]["grpc"],
-                "--dialing_address=" + p.endpoints["dialing"]["grpc"]]
+                "--dialing_address=" + p.endpoints["dialing"]["grpc"],
+                "--reporting_address=" + p.endpoints["reporting"]["grpc"]]
 
     def start_wallboard(self, extra_args=(), name="wallboard"):
         """dialgrid-wallboard on free loopback ports, as an operator starts it

@@ -215,7 +215,9 @@
         s.abandon_rate_24h !== null && s.abandon_rate_24h > 0.03 ? 'alert' : ''));
     }
     const sales = tile(t && t.sales !== null && t.sales !== undefined ? num(t.sales) : '—', 'Sales');
-    sales.title = 'Sales are not reported by the services this board reads';
+    sales.title = t && t.sales !== null && t.sales !== undefined
+      ? 'Dispositions counted as sales since ' + (t.sales_since || 'today\'s start') + ' (reporting)'
+      : 'Sales are not available' + (t && t.sales_reason ? ' (' + t.sales_reason + ')' : '');
     tiles.appendChild(sales);
   }
 
