@@ -74,7 +74,55 @@ absl::StatusOr<std::string> KafkaConsumer::ConfigValue(absl::string_view name) c
 }
 
 void KafkaConsumer::Start() {
+  {
+    std::lock_guard<std::mutex> lock(lag_mu_);
+    for (const auto& t : options_.topics) lag_[t] = 0;
+  }
   thread_ = std::thread([this] { Run(); });
+  lag_thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, absl::ToChronoMilliseconds(options_.lag_interval),
+                              [this] { return stop_.load(); })) {
+      lock.unlock();
+      MeasureLag();
+      lock.lock();
+    }
+  });
+}
+
+std::map<std::string, int64_t> KafkaConsumer::Lag() const {
+  std::lock_guard<std::mutex> lock(lag_mu_);
+  return lag_;
+}
+
+void KafkaConsumer::MeasureLag() {
+  std::vector<RdKafka::TopicPartition*> parts;
+  if (consumer_->assignment(parts) != RdKafka::ERR_NO_ERROR) return;
+  std::map<std::string, int64_t> lag;
+  for (const auto& t : options_.topics) lag[t] = 0;
+  if (!parts.empty() && consumer_->position(parts) == RdKafka::ERR_NO_ERROR) {
+    for (RdKafka::TopicPartition* p : parts) {
+      int64_t low = 0, high = 0;
+      // The watermarks the fetches brought (no broker round trip).
+      if (consumer_->get_watermark_offsets(p->topic(), p->partition(), &low, &high) !=
+              RdKafka::ERR_NO_ERROR ||
+          high < 0) {
+        continue;
+      }
+      // No position yet: nothing of the partition handled since the
+      // assignment, so all that is there is behind.
+      const int64_t at = p->offset() >= 0 ? p->offset() : std::max<int64_t>(low, 0);
+      lag[p->topic()] += std::max<int64_t>(0, high - at);
+    }
+  }
+  RdKafka::TopicPartition::destroy(parts);
+  {
+    std::lock_guard<std::mutex> lock(lag_mu_);
+    lag_ = lag;
+  }
+  if (lag_observer_) {
+    for (const auto& [topic, records] : lag) lag_observer_(options_.group_id, topic, records);
+  }
 }
 
 void KafkaConsumer::Stop() {
@@ -84,6 +132,7 @@ void KafkaConsumer::Stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (lag_thread_.joinable()) lag_thread_.join();
   if (consumer_) {
     consumer_->close();
     consumer_.reset();

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,7 +59,15 @@ struct ConsumerOptions {
   absl::Duration retry_backoff = absl::Milliseconds(200);
   // How it logs in (ValidateSecurity'd by Create); unset: DefaultSecurity().
   std::optional<SecurityOptions> security;
+  // How often the lag (records behind each assigned partition's high
+  // watermark) is measured and handed to the lag observer.
+  absl::Duration lag_interval = absl::Seconds(5);
 };
+
+// The group's lag on one topic: records not yet handled on the partitions
+// this consumer holds (high watermark minus position, summed).
+using LagObserver =
+    std::function<void(const std::string& group, const std::string& topic, int64_t records)>;
 
 // Consumes enveloped events in a consumer group on its own thread. An offset
 // is committed only after the handler succeeded (at-least-once); a failing
@@ -72,9 +81,14 @@ class KafkaConsumer {
       const ConsumerOptions& options, Handler handler, std::unique_ptr<EventDeduper> deduper);
   ~KafkaConsumer();
 
+  // Before Start(): told the lag of every subscribed topic every
+  // lag_interval (from a thread of its own, also while a handler retries).
+  void SetLagObserver(LagObserver observer) { lag_observer_ = std::move(observer); }
   void Start();
   // Stops consuming, commits nothing further, leaves the group.
   void Stop();
+  // Records behind, per subscribed topic, as last measured (0 before).
+  std::map<std::string, int64_t> Lag() const;
   // Events handled successfully so far (for tests and metrics).
   int64_t handled() const { return handled_.load(); }
   int64_t duplicates() const { return duplicates_.load(); }
@@ -85,6 +99,7 @@ class KafkaConsumer {
  private:
   KafkaConsumer() = default;
   void Run();
+  void MeasureLag();
 
   ConsumerOptions options_;
   Handler handler_;
@@ -97,6 +112,10 @@ class KafkaConsumer {
   std::atomic<int64_t> handled_{0};
   std::atomic<int64_t> duplicates_{0};
   std::thread thread_;
+  std::thread lag_thread_;
+  LagObserver lag_observer_;
+  mutable std::mutex lag_mu_;
+  std::map<std::string, int64_t> lag_;
 };
 
 }  // namespace dialgrid::kafka

@@ -1,5 +1,8 @@
 #include "services/common/server/service_runtime.h"
 
+#include "absl/strings/str_cat.h"
+#include "prometheus/gauge.h"
+
 #include "services/common/core/log.h"
 #include "services/common/events/relay_metrics.h"
 #include "services/common/server/redis_rate_budget.h"
@@ -47,6 +50,19 @@ void ServiceRuntime::StartRelay(std::shared_ptr<events::EventOutbox> outbox,
 }
 
 void ServiceRuntime::AddConsumer(std::unique_ptr<kafka::KafkaConsumer> consumer) {
+  if (lag_family_ == nullptr) {
+    lag_family_ = &prometheus::BuildGauge()
+                       .Name(absl::StrCat("dialgrid_", options_.service, "_kafka_consumer_lag"))
+                       .Help("Records of a topic this replica's consumer group has not handled "
+                             "yet, on the partitions the replica holds (high watermark minus "
+                             "position; measured every 5 s)")
+                       .Register(host_->registry());
+  }
+  prometheus::Family<prometheus::Gauge>* family = lag_family_;
+  consumer->SetLagObserver([family](const std::string& group, const std::string& topic,
+                                    int64_t records) {
+    family->Add({{"group", group}, {"topic", topic}}).Set(static_cast<double>(records));
+  });
   consumers_.push_back(std::move(consumer));
 }
 

@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "services/common/core/scheduler.h"
 #include "services/common/events/outbox_relay.h"
 #include "services/common/events/redis_outbox.h"
@@ -99,6 +101,8 @@ class ServiceRuntime {
   std::unique_ptr<ThreadScheduler> scheduler_;
   std::unique_ptr<events::OutboxRelay> relay_;
   std::vector<std::unique_ptr<kafka::KafkaConsumer>> consumers_;
+  // dialgrid_<service>_kafka_consumer_lag{group, topic}, made with the first consumer.
+  prometheus::Family<prometheus::Gauge>* lag_family_ = nullptr;
   std::vector<std::pair<std::string, std::function<void()>>> stop_steps_;
   std::unique_ptr<RateBudget> rate_budget_;
   std::unique_ptr<TenantRateLimiter> limiter_;

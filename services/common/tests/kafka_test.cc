@@ -44,6 +44,7 @@ constexpr char kAllTopic[] = "kt.all";        // 3 partitions
 constexpr char kRetryTopic[] = "kt.retry";    // 1 partition: total order
 constexpr char kCommitTopic[] = "kt.commit";  // 1 partition: total order
 constexpr char kDedupTopic[] = "kt.dedup";    // 1 partition: total order
+constexpr char kLagTopic[] = "kt.lag";        // 1 partition
 
 // The first join of a new group takes ~3 s on the mock cluster.
 constexpr absl::Duration kConsumeTimeout = absl::Seconds(30);
@@ -118,7 +119,8 @@ class KafkaTest : public ::testing::Test {
   static void SetUpTestSuite() {
     absl::StatusOr<std::unique_ptr<KafkaBroker>> broker =
         KafkaBroker::Start({kRawTopic, kAllTopic, absl::StrCat(kRetryTopic, ":1"),
-                            absl::StrCat(kCommitTopic, ":1"), absl::StrCat(kDedupTopic, ":1")},
+                            absl::StrCat(kCommitTopic, ":1"), absl::StrCat(kDedupTopic, ":1"),
+                            absl::StrCat(kLagTopic, ":1")},
                            /*partitions=*/3);
     ASSERT_TRUE(broker.ok()) << broker.status();
     broker_ = broker->release();
@@ -301,6 +303,49 @@ TEST_F(KafkaTest, FailingHandlerIsRetriedAndNotSkipped) {
   }
   // One partition: the failing event held back the ones after it.
   EXPECT_EQ(recorder.Handled(), expected_order);
+}
+
+// The lag the runtime exports: records behind the high watermark, measured
+// while a handler is stuck on the first one, and zero once all are handled.
+TEST_F(KafkaTest, LagCountsTheRecordsNotYetHandled) {
+  const std::vector<event::v1::Envelope> events = PublishEvents(kLagTopic, 5, "lag");
+  ASSERT_EQ(events.size(), 5u);
+  std::atomic<bool> release{false};
+  std::mutex mu;
+  std::map<std::string, int64_t> observed;
+  ConsumerOptions options;
+  options.bootstrap_servers = broker_->bootstrap();
+  options.group_id = UniqueGroup("lag");
+  options.topics = {kLagTopic};
+  options.retry_backoff = absl::Milliseconds(20);
+  options.lag_interval = absl::Milliseconds(100);
+  auto consumer = KafkaConsumer::Create(
+      options,
+      [&](const event::v1::Envelope&) {
+        return release.load() ? absl::OkStatus() : absl::UnavailableError("held");
+      },
+      nullptr);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  (*consumer)->SetLagObserver([&](const std::string& group, const std::string& topic, int64_t n) {
+    std::lock_guard<std::mutex> lock(mu);
+    observed[absl::StrCat(group, "/", topic)] = n;
+  });
+  (*consumer)->Start();
+  // Stuck on the first record: the four after it are behind.
+  EXPECT_TRUE(WaitFor([&] { return (*consumer)->Lag()[kLagTopic] == 4; }, kConsumeTimeout))
+      << (*consumer)->Lag()[kLagTopic];
+  // The observer (the runtime's gauge) is told the same, with the group.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return observed[absl::StrCat(options.group_id, "/", kLagTopic)] == 4;
+      },
+      kConsumeTimeout));
+  release = true;
+  EXPECT_TRUE(WaitFor([&] { return (*consumer)->handled() == 5; }, kConsumeTimeout));
+  EXPECT_TRUE(WaitFor([&] { return (*consumer)->Lag()[kLagTopic] == 0; }, kConsumeTimeout))
+      << (*consumer)->Lag()[kLagTopic];
+  (*consumer)->Stop();
 }
 
 // Regression: the retry backoff used to be a plain sleep (up to 5 s), so
