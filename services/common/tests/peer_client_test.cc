@@ -18,6 +18,7 @@
 #include "services/common/core/errors.h"
 #include "services/common/core/files.h"
 #include "services/common/server/grpc_status.h"
+#include "services/common/tls/tls_files.h"
 
 namespace dialgrid::client {
 namespace {
@@ -304,6 +305,47 @@ TEST(PeerChannelTest, TlsFromOptions) {
                                               Get("tenants/acme"));
   EXPECT_TRUE(absl::IsUnavailable(t.status())) << t.status();
   EXPECT_EQ(ReasonOf(t.status()), "PEER_UNAVAILABLE");
+}
+
+// Mutual TLS: the client certificate from files (TlsFiles, as --peer_tls_cert_file
+// reads it), the peer's CA from a file, and the name checked against the
+// override when one is given.
+TEST(PeerChannelTest, ClientCertificateFromFilesAndTheNameOverrideChecked) {
+  auto cert = ReadFileToString(DIALGRID_TEST_DATA_DIR "/mtls_server_cert.pem");
+  auto key = ReadFileToString(DIALGRID_TEST_DATA_DIR "/mtls_server_key.pem");
+  auto ca = ReadFileToString(DIALGRID_TEST_DATA_DIR "/mtls_ca.pem");
+  ASSERT_TRUE(cert.ok() && key.ok() && ca.ok());
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = *ca;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  PeerServer server(grpc::SslServerCredentials(ssl));
+
+  auto identity = TlsFiles::Create("peer-test", DIALGRID_TEST_DATA_DIR "/mtls_client_cert.pem",
+                                   DIALGRID_TEST_DATA_DIR "/mtls_client_key.pem",
+                                   absl::ZeroDuration());
+  ASSERT_TRUE(identity.ok()) << identity.status();
+  std::shared_ptr<TlsFiles> shared(std::move(*identity));
+  auto call = [&](const std::string& server_name, bool with_identity) {
+    PeerOptions o = Options(server.address(), absl::Seconds(3));
+    o.tls.enabled = true;
+    o.tls.root_certs_file = DIALGRID_TEST_DATA_DIR "/mtls_ca.pem";
+    o.tls.root_certs_pem = *ca;
+    o.tls.server_name = server_name;
+    if (with_identity) o.tls.client_identity = shared;
+    auto channel = PeerChannel::Create(o);
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    return PeerClient<TenancyService>(*channel).Call(&TenancyService::Stub::GetTenant,
+                                                     Get("tenants/acme"));
+  };
+  auto ok = call("localhost", true);  // a name of the server's certificate
+  EXPECT_TRUE(ok.ok()) << ok.status();
+  // A name the certificate does not carry: refused although the address
+  // (127.0.0.1) is in it, so the override is what was checked.
+  auto wrong = call("wrong.example", true);
+  EXPECT_TRUE(absl::IsUnavailable(wrong.status())) << wrong.status();
+  // No client certificate: a server that requires one lets no call through.
+  auto anonymous = call("localhost", false);
+  EXPECT_TRUE(absl::IsUnavailable(anonymous.status())) << anonymous.status();
 }
 
 // The tenancy client on PeerChannel: same verdicts as before.
