@@ -4,6 +4,7 @@
 // would and checks its stdout, stderr and exit code.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
 #include "dialgrid/contacts/v1/contacts.grpc.pb.h"
 #include "dialgrid/dialing/v1/dialing.pb.h"
+#include "dialgrid/recording/v1/recording.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/fixtures/test_platform.h"
 
@@ -101,6 +103,17 @@ class DialgridctlTest : public ::testing::Test {
         p_->StartService("dialing", DIALGRID_DIALING_BIN, {"--contacts=" + p_->Address("contacts")})
             .ok())
         << "see " << p_->LogPath("dialing");
+    // Recording, with a key-encryption key for ctl-a (as an operator mounts
+    // them: "<tenant>.<key id>.key", 64 hex digits, owner-only).
+    const std::string keks = p_->dir() + "/keks";
+    ASSERT_EQ(system(("mkdir -p -m 700 " + keks + " " + p_->dir() + "/recordings").c_str()), 0);
+    WriteFile(keks + "/ctl-a.2026-01.key", std::string(64, 'a') + "\n");
+    ASSERT_EQ(chmod((keks + "/ctl-a.2026-01.key").c_str(), 0600), 0);
+    ASSERT_TRUE(p_->StartService("recording", DIALGRID_RECORDING_BIN,
+                                 {"--recordings_dir=" + p_->dir() + "/recordings",
+                                  "--kek_dir=" + keks})
+                    .ok())
+        << "see " << p_->LogPath("recording");
     ASSERT_TRUE(p_->CreateTenant("ctl-a").ok());
     ASSERT_TRUE(p_->CreateTenant("ctl-b").ok());
     admin_a_ = new std::string(*p_->Credential("ctl-a", tenancy::v1::ROLE_TENANT_ADMIN));
@@ -109,7 +122,7 @@ class DialgridctlTest : public ::testing::Test {
     dir_ = new std::string(p_->dir() + "/ctl");
     ASSERT_EQ(system(("mkdir -p " + *dir_ + "/home").c_str()), 0);
     std::string config = "# written by dialgridctl_test\n";
-    for (const char* s : {"tenancy", "contacts", "compliance", "dialing"}) {
+    for (const char* s : {"tenancy", "contacts", "compliance", "dialing", "recording"}) {
       absl::StrAppend(&config, s, " = ", p_->Address(s), "\n");
     }
     absl::StrAppend(&config, "agent_state=", p_->Address("agent-state"), "\n");
@@ -514,14 +527,83 @@ TEST_F(DialgridctlTest, AgentsBlockedAndUnreachableServices) {
   Result unblock = RunA({"blocked", "unblock", "+13125550199", "--reason", "test"});
   EXPECT_EQ(unblock.code, 4) << unblock.out << unblock.err;
 
-  // No recording service here: its address is a closed port -> exit 6.
+  // A recording service down (its address a closed port) -> exit 6.
   Result down = RunA({"--recording", "127.0.0.1:1", "--timeout", "3", "recordings", "list"});
   EXPECT_EQ(down.code, 6) << down.out << down.err;
   EXPECT_TRUE(absl::StrContains(down.err, "UNAVAILABLE")) << down.err;
   // And no address at all is a usage error naming the flag.
-  Result none = RunA({"recordings", "list"});
+  Result none = Run({"--tenant", "ctl-a", "recordings", "list"}, *admin_a_, /*with_config=*/false);
   EXPECT_EQ(none.code, 2) << none.err;
   EXPECT_TRUE(absl::StrContains(none.err, "--recording")) << none.err;
+}
+
+TEST_F(DialgridctlTest, RecordingsAreListedHeldAndFetchedAsWav) {
+  // A call recorded through the API, as a media server does: 1 s of 8 kHz
+  // 16-bit audio in five chunks.
+  auto stub = recording::v1::RecordingService::NewStub(p_->Channel("recording"));
+  recording::v1::StartRecordingRequest start;
+  start.set_parent("tenants/ctl-a");
+  start.mutable_recording()->set_call_id("ctl-call-1");
+  start.mutable_recording()->set_audio_format(recording::v1::AUDIO_FORMAT_PCM_S16LE_8K);
+  start.mutable_recording()->set_announcement_played(true);
+  recording::v1::Recording rec;
+  grpc::Status st = stub->StartRecording(TestPlatform::Context(*admin_a_).get(), start, &rec);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  std::string audio;
+  for (int i = 0; i < 8000; ++i) audio.append({static_cast<char>(i & 0xff), static_cast<char>(i >> 8)});
+  {
+    auto ctx = TestPlatform::Context(*admin_a_);
+    recording::v1::UploadAudioResponse uploaded;
+    auto writer = stub->UploadAudio(ctx.get(), &uploaded);
+    for (int i = 0; i < 5; ++i) {
+      recording::v1::UploadAudioRequest chunk;
+      chunk.set_recording(rec.name());
+      chunk.set_sequence(i + 1);
+      chunk.set_audio(audio.substr(static_cast<size_t>(i) * 3200, 3200));
+      ASSERT_TRUE(writer->Write(chunk));
+    }
+    writer->WritesDone();
+    st = writer->Finish();
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  recording::v1::StopRecordingRequest stop;
+  stop.set_name(rec.name());
+  st = stub->StopRecording(TestPlatform::Context(*admin_a_).get(), stop, &rec);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  const std::string id = rec.name().substr(rec.name().rfind('/') + 1);
+
+  Result list = RunA({"--json", "recordings", "list", "--call", "ctl-call-1"});
+  ASSERT_EQ(list.code, 0) << list.err;
+  const auto listed = nlohmann::json::parse(list.out);
+  ASSERT_EQ(listed["recordings"].size(), 1u) << list.out;
+  EXPECT_EQ(listed["recordings"][0]["name"], rec.name());
+  Result table = RunA({"recordings", "list"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_TRUE(absl::StrContains(table.out, id)) << table.out;
+
+  // Fetched as WAV: a 44-byte RIFF header and the very samples sent.
+  Result fetch = RunA({"recordings", "fetch", id, "--out", "call.wav"});
+  ASSERT_EQ(fetch.code, 0) << fetch.out << fetch.err;
+  const std::string wav = ReadAll(*dir_ + "/call.wav");
+  ASSERT_EQ(wav.size(), 44 + audio.size());
+  EXPECT_EQ(wav.substr(0, 4), "RIFF");
+  EXPECT_EQ(wav.substr(8, 4), "WAVE");
+  EXPECT_EQ(wav.substr(44), audio);
+  Result raw = RunA({"recordings", "fetch", id, "--out", "call.raw", "--raw"});
+  ASSERT_EQ(raw.code, 0) << raw.err;
+  EXPECT_EQ(ReadAll(*dir_ + "/call.raw"), audio);
+
+  Result hold = RunA({"recordings", "hold", id, "--reason", "case 2026-114"});
+  ASSERT_EQ(hold.code, 0) << hold.out << hold.err;
+  Result held = RunA({"--json", "recordings", "list", "--call", "ctl-call-1"});
+  ASSERT_EQ(held.code, 0) << held.err;
+  EXPECT_EQ(nlohmann::json::parse(held.out)["recordings"][0]["legalHold"], true) << held.out;
+
+  // Another tenant's credential gets nothing of ctl-a's recordings.
+  Result other = Run({"--tenant", "ctl-a", "recordings", "fetch", id, "--out", "x.wav"},
+                     *p_->Credential("ctl-b", tenancy::v1::ROLE_TENANT_ADMIN));
+  EXPECT_EQ(other.code, 5) << other.out << other.err;
+  EXPECT_EQ(ReadAll(*dir_ + "/x.wav"), "");
 }
 
 TEST_F(DialgridctlTest, RegistriesAreListedAndUpdatedInBatchesByTheVendor) {
