@@ -138,14 +138,16 @@ EventPlan CallStep(const event::v1::Envelope& e, const dialing::v1::CallUpdated&
   return Ignore(e, "step not counted");
 }
 
-EventPlan CampaignChanged(const event::v1::Envelope& e,
-                          const dialing::v1::CampaignStateChanged& s) {
+// A campaign's settings, from a CampaignStateChanged (lifecycle) or the
+// Campaign dialing publishes for an UpdateCampaign: costs and sale codes
+// changed on a running campaign count from then on.
+EventPlan CampaignChanged(const event::v1::Envelope& e, const dialing::v1::Campaign& c) {
   std::string campaign;
-  if (!IdOf(s.campaign().name(), e.tenant(), "campaigns", &campaign) || campaign.empty()) {
+  if (!IdOf(c.name(), e.tenant(), "campaigns", &campaign) || campaign.empty()) {
     return Ignore(e, "malformed");
   }
   std::vector<std::string> sales;
-  for (const auto& d : s.campaign().dispositions()) {
+  for (const auto& d : c.dispositions()) {
     if (d.sale()) sales.push_back(d.code());
   }
   EventPlan p;
@@ -154,7 +156,7 @@ EventPlan CampaignChanged(const event::v1::Envelope& e,
   p.campaign = campaign;
   p.config_key = "camp:" + campaign;
   p.config_version = Millis(e.time());
-  const auto& costs = s.campaign().costs();
+  const auto& costs = c.costs();
   p.config_fields = {{"currency", costs.currency_code()},
                      {"per_minute", std::to_string(costs.per_minute_micros())},
                      {"per_attempt", std::to_string(costs.per_attempt_micros())},
@@ -243,7 +245,12 @@ EventPlan PlanEvent(const event::v1::Envelope& event) {
   if (type == "dialgrid.dialing.v1.CampaignStateChanged") {
     dialing::v1::CampaignStateChanged s;
     if (!event.payload().UnpackTo(&s)) return Ignore(event, "malformed");
-    return CampaignChanged(event, s);
+    return CampaignChanged(event, s.campaign());
+  }
+  if (type == "dialgrid.dialing.v1.Campaign") {  // an UpdateCampaign
+    dialing::v1::Campaign c;
+    if (!event.payload().UnpackTo(&c)) return Ignore(event, "malformed");
+    return CampaignChanged(event, c);
   }
   if (type == "dialgrid.agentstate.v1.AgentStatus") {
     agentstate::v1::AgentStatus s;

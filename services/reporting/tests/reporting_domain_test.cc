@@ -1,6 +1,8 @@
 // The KPI math and the event plans, without Redis or Kafka.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/time/civil_time.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/proto_time.h"
@@ -104,6 +106,31 @@ TEST(EventPlanTest, ForeignNamesAndOtherTypesAreIgnored) {
   s.set_state(agentstate::v1::STATE_READY);
   *s.mutable_state_time() = Ts(At(9, 0));
   EXPECT_EQ(PlanEvent(reporting::testing::Envelope("acme", s.agent(), s, At(9, 0))).kind,
+            PlanKind::kIgnore);
+}
+
+TEST(EventPlanTest, AnUpdatedCampaignsCostsAndSaleCodesAreTaken) {
+  // What dialing publishes for an UpdateCampaign: the Campaign itself.
+  dialing::v1::Campaign c;
+  c.set_name("tenants/acme/campaigns/spring");
+  c.mutable_costs()->set_currency_code("EUR");
+  c.mutable_costs()->set_per_minute_micros(12000);
+  c.mutable_costs()->set_per_attempt_micros(3000);
+  auto* sale = c.add_dispositions();
+  sale->set_code("sale");
+  sale->set_sale(true);
+  c.add_dispositions()->set_code("no-thanks");
+  const EventPlan p = PlanEvent(reporting::testing::Envelope("acme", c.name(), c, At(10, 0)));
+  ASSERT_EQ(p.kind, PlanKind::kConfig);
+  EXPECT_EQ(p.config_key, "camp:spring");
+  std::map<std::string, std::string> fields(p.config_fields.begin(), p.config_fields.end());
+  EXPECT_EQ(fields["currency"], "EUR");
+  EXPECT_EQ(fields["per_minute"], "12000");
+  EXPECT_EQ(fields["per_attempt"], "3000");
+  EXPECT_EQ(fields["sales"], "sale");
+  // Another tenant's campaign in acme's envelope is not taken.
+  c.set_name("tenants/globex/campaigns/spring");
+  EXPECT_EQ(PlanEvent(reporting::testing::Envelope("acme", c.name(), c, At(10, 0))).kind,
             PlanKind::kIgnore);
 }
 
