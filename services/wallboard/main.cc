@@ -79,12 +79,8 @@ int main(int argc, char** argv) {
   tls.enabled = absl::GetFlag(FLAGS_peer_tls) || !ca_file.empty();
   tls.server_name = absl::GetFlag(FLAGS_peer_tls_server_name);
   if (!ca_file.empty()) {
-    absl::StatusOr<std::string> roots = ReadFileToString(ca_file);
+    absl::StatusOr<std::string> roots = ReadNonEmptyFile(ca_file, "peer_tls_ca_file");
     if (!roots.ok()) return Fail("--peer_tls_ca_file", roots.status());
-    if (roots->empty()) {
-      return Fail("--peer_tls_ca_file", InvalidField("peer_tls_ca_file", "EMPTY_FILE",
-                                                     absl::StrCat(ca_file, " is empty")));
-    }
     tls.root_certs_pem = *std::move(roots);
   }
   auto connect =

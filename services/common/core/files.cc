@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/core/errors.h"
 
 namespace dialgrid {
 
@@ -14,6 +15,13 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
   return out;
+}
+
+absl::StatusOr<std::string> ReadNonEmptyFile(const std::string& path, const char* field) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  if (text->empty()) return InvalidField(field, "EMPTY_FILE", absl::StrCat(path, " is empty"));
+  return text;
 }
 
 }  // namespace dialgrid

@@ -28,18 +28,6 @@ ABSL_FLAG(std::string, peer_tls_key_file, dialgrid::EnvOr("DIALGRID_PEER_TLS_KEY
 
 namespace dialgrid {
 
-namespace {
-
-// A PEM file that must exist and not be empty.
-absl::StatusOr<std::string> ReadPem(const std::string& path, const char* field) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  if (text->empty()) return InvalidField(field, "EMPTY_FILE", absl::StrCat(path, " is empty"));
-  return text;
-}
-
-}  // namespace
-
 absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::string& service,
                                                                 const BackendOptions& backends) {
   auto secret = ReadSecretFile(absl::GetFlag(FLAGS_service_secret_file));
@@ -57,7 +45,7 @@ absl::StatusOr<PlatformClientsOptions> PlatformOptionsFromFlags(const std::strin
   }
   o.peer_tls.enabled = absl::GetFlag(FLAGS_peer_tls) || !ca_file.empty() || !cert_file.empty();
   if (!ca_file.empty()) {
-    auto roots = ReadPem(ca_file, "peer_tls_ca_file");
+    auto roots = ReadNonEmptyFile(ca_file, "peer_tls_ca_file");
     if (!roots.ok()) return roots.status();
     o.peer_tls.root_certs_pem = *std::move(roots);
   }

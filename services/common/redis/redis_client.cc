@@ -104,15 +104,17 @@ absl::StatusOr<redisContext*> OpenDirect(const Options& options);
 absl::StatusOr<std::pair<std::string, int>> ResolveMaster(const Options& options) {
   std::string last_error = "no Sentinel given";
   for (const auto& [host, port] : options.sentinels) {
-    timeval tv = absl::ToTimeval(options.connect_timeout);
-    redisContext* ctx = redisConnectWithTimeout(host.c_str(), port, tv);
-    if (ctx == nullptr || ctx->err != 0) {
-      last_error = absl::StrCat(host, ":", port, ": ", ctx != nullptr ? ctx->errstr : "allocation failed");
-      if (ctx != nullptr) redisFree(ctx);
+    Options sentinel = options;
+    sentinel.host = host;
+    sentinel.port = port;
+    sentinel.unix_socket.clear();
+    sentinel.credentials = Credentials{};  // the AUTH is the master's, not the Sentinels'
+    absl::StatusOr<redisContext*> connected = OpenDirect(sentinel);
+    if (!connected.ok()) {
+      last_error = absl::StrCat(host, ":", port, ": ", connected.status().message());
       continue;
     }
-    timeval ctv = absl::ToTimeval(options.command_timeout);
-    redisSetTimeout(ctx, ctv);
+    redisContext* ctx = *connected;
     const char* argv[] = {"SENTINEL", "get-master-addr-by-name", options.sentinel_master.c_str()};
     const size_t argl[] = {8, 23, options.sentinel_master.size()};
     auto* reply = static_cast<redisReply*>(redisCommandArgv(ctx, 3, argv, argl));
@@ -356,8 +358,7 @@ absl::Status Client::EnsureConnected(Conn& conn) {
     master = SentinelMaster();
     // A pooled connection to a server that is no longer the master (a
     // failover while it stayed up) is closed before it takes a write.
-    if (conn.ctx != nullptr && master.ok() &&
-        conn.address != absl::StrCat(master->first, ":", master->second)) {
+    if (conn.ctx != nullptr && master.ok() && conn.master != *master) {
       Drop(conn);
     }
   }
@@ -377,7 +378,7 @@ absl::Status Client::EnsureConnected(Conn& conn) {
     return ctx.status();
   }
   conn.ctx = *ctx;
-  conn.address = master.ok() ? absl::StrCat(master->first, ":", master->second) : "";
+  if (master.ok()) conn.master = *master;
   conn.backoff = options_.min_backoff;
   return absl::OkStatus();
 }

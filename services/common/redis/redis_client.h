@@ -174,7 +174,7 @@ class Client {
  private:
   struct Conn {
     redisContext* ctx = nullptr;
-    std::string address;  // with Sentinel: the master it was opened to
+    std::pair<std::string, int> master;  // with Sentinel: the master it was opened to
     absl::Time next_attempt = absl::InfinitePast();
     absl::Duration backoff;
   };

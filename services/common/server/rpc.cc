@@ -52,7 +52,8 @@ absl::Status AuthorizeCall(RpcEnv& env, grpc::ServerContextBase* ctx,
   auto principal = env.verifier->Verify(absl::StripAsciiWhitespace(header.substr(7)));
   if (!principal.ok()) return principal.status();
   call.principal = *std::move(principal);
-  call.peer_identity = VerifiedPeerIdentity(ctx);
+  // Only a server that asks for client certificates can have one verified.
+  if (env.service_certificate_required) call.peer_identity = VerifiedPeerIdentity(ctx);
   if (env.service_certificate_required &&
       call.principal.HasRole(tenancy::v1::ROLE_PLATFORM_SERVICE) && call.peer_identity.empty()) {
     return Unauthenticated("SERVICE_CERTIFICATE_REQUIRED",

@@ -133,6 +133,14 @@ absl::Status ServiceHost::Start() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
   if (!options_.tls_cert_file.empty()) {
+    // Mutual TLS: the clients' CA, read here so a bad file stops the start
+    // (with reload, gRPC's watcher reads it again later).
+    std::string client_roots;
+    if (!options_.tls_client_ca_file.empty()) {
+      auto roots = ReadNonEmptyFile(options_.tls_client_ca_file, "tls_client_ca_file");
+      if (!roots.ok()) return roots.status();
+      client_roots = *std::move(roots);
+    }
     if (options_.tls_reload_interval > absl::ZeroDuration()) {
       // TlsFiles stages only matching pairs; gRPC's watcher serves each new
       // one to new handshakes.
@@ -142,21 +150,9 @@ absl::Status ServiceHost::Start() {
       tls_files_ = *std::move(files);
       const auto interval = static_cast<unsigned int>(
           std::max<int64_t>(1, absl::ToInt64Seconds(options_.tls_reload_interval)));
-      std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
-      if (options_.tls_client_ca_file.empty()) {
-        provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            tls_files_->key_path(), tls_files_->cert_path(), interval);
-      } else {
-        auto roots = ReadFileToString(options_.tls_client_ca_file);  // fail at start, not later
-        if (!roots.ok()) return roots.status();
-        if (roots->empty()) {
-          return InvalidField("tls_client_ca_file", "EMPTY_FILE",
-                              absl::StrCat(options_.tls_client_ca_file, " is empty"));
-        }
-        provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-            tls_files_->key_path(), tls_files_->cert_path(), options_.tls_client_ca_file,
-            interval);
-      }
+      // No client CA: an empty root path (gRPC watches no roots then).
+      auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+          tls_files_->key_path(), tls_files_->cert_path(), options_.tls_client_ca_file, interval);
       grpc::experimental::TlsServerCredentialsOptions tls(provider);
       tls.watch_identity_key_cert_pairs();
       if (!options_.tls_client_ca_file.empty()) {
@@ -186,15 +182,7 @@ absl::Status ServiceHost::Start() {
       grpc::SslServerCredentialsOptions ssl(
           options_.tls_client_ca_file.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                               : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
-      if (!options_.tls_client_ca_file.empty()) {
-        auto roots = ReadFileToString(options_.tls_client_ca_file);
-        if (!roots.ok()) return roots.status();
-        if (roots->empty()) {
-          return InvalidField("tls_client_ca_file", "EMPTY_FILE",
-                              absl::StrCat(options_.tls_client_ca_file, " is empty"));
-        }
-        ssl.pem_root_certs = *std::move(roots);
-      }
+      ssl.pem_root_certs = client_roots;
       ssl.pem_key_cert_pairs.push_back({*key, *cert});
       creds = grpc::SslServerCredentials(ssl);
     }
