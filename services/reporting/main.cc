@@ -14,7 +14,6 @@
 #include "services/common/server/service_runtime.h"
 #include "services/reporting/adapters/prometheus_reporting_probe.h"
 #include "services/reporting/adapters/redis_report_store.h"
-#include "services/reporting/adapters/store_deduper.h"
 #include "services/reporting/application/event_applier.h"
 #include "services/reporting/application/report_manager.h"
 #include "services/reporting/server/reporting_service.h"
@@ -97,7 +96,7 @@ int main(int argc, char** argv) {
     consumer_options.topics = {"dialing", "calls", "agents", "recordings"};
     auto consumer = kafka::KafkaConsumer::Create(
         consumer_options, [&applier](const event::v1::Envelope& e) { return applier.Handle(e); },
-        std::make_unique<reporting::StoreDedups>());
+        std::make_unique<kafka::StoreDedups>());
     if (!consumer.ok()) return fail("kafka consumer", consumer.status());
     rt.AddConsumer(*std::move(consumer));
   }

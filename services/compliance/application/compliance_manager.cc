@@ -33,4 +33,12 @@ event::v1::Envelope ComplianceManager::Event(const std::string& tenant, const st
   return kafka::MakeEnvelope(tenant, subject, payload, options_.producer, clock_);
 }
 
+event::v1::Envelope ComplianceManager::Event(const Actor& actor, const std::string& tenant,
+                                             const std::string& subject,
+                                             const google::protobuf::Message& payload) const {
+  event::v1::Envelope e = Event(tenant, subject, payload);
+  e.set_actor(actor.subject);
+  return e;
+}
+
 }  // namespace dialgrid::compliance

@@ -170,6 +170,11 @@ class ComplianceManager {
                                                     const std::string& campaign);
   event::v1::Envelope Event(const std::string& tenant, const std::string& subject,
                             const google::protobuf::Message& payload) const;
+  // The event of a change a credential made through the API: `actor` is
+  // its actor, so the audit log records it.
+  event::v1::Envelope Event(const Actor& actor, const std::string& tenant,
+                            const std::string& subject,
+                            const google::protobuf::Message& payload) const;
   Registry* FindRegistry(const std::string& id) const;
   absl::Status ApplyDoNotCallEvent(const event::v1::Envelope& event,
                                    const google::protobuf::RepeatedPtrField<std::string>& numbers,

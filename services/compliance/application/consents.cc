@@ -56,7 +56,7 @@ absl::StatusOr<v1::Consent> ComplianceManager::RecordConsent(const Actor& actor,
   v1::ConsentChanged changed;
   *changed.mutable_consent() = c;
   // A retry of the request id gets the record the first call stored.
-  return store_->PutConsent(ids[0], c, Event(ids[0], c.name(), changed),
+  return store_->PutConsent(ids[0], c, Event(actor, ids[0], c.name(), changed),
                             ChangeKey("RecordConsent", req.request_id(), req));
 }
 
@@ -95,7 +95,7 @@ absl::StatusOr<v1::Consent> ComplianceManager::RevokeConsent(const Actor& actor,
   *changed.mutable_consent() = c;
   changed.set_reason(req.reason().empty() ? absl::StrCat("revoked by ", actor.subject)
                                           : req.reason());
-  return store_->PutConsent(ids.first, c, Event(ids.first, c.name(), changed),
+  return store_->PutConsent(ids.first, c, Event(actor, ids.first, c.name(), changed),
                             ChangeKey("RevokeConsent", req.request_id(), req));
 }
 

@@ -57,7 +57,7 @@ absl::StatusOr<v1::AddDoNotCallNumbersResponse> ComplianceManager::AddDoNotCall(
   for (const auto& n : r.numbers) r.event.add_added(n);
   DG_ASSIGN_OR_RETURN(
       DncChange c, store_->AddDoNotCall(r.tenant, r.list, r.numbers, meta,
-                                        Event(r.tenant, req.parent(), r.event),
+                                        Event(actor, r.tenant, req.parent(), r.event),
                                         ChangeKey("AddDoNotCallNumbers", req.request_id(), req)));
   v1::AddDoNotCallNumbersResponse resp;
   resp.set_added(c.changed);
@@ -74,7 +74,7 @@ absl::StatusOr<v1::RemoveDoNotCallNumbersResponse> ComplianceManager::RemoveDoNo
   for (const auto& n : r.numbers) r.event.add_removed(n);
   DG_ASSIGN_OR_RETURN(
       DncChange c,
-      store_->RemoveDoNotCall(r.tenant, r.list, r.numbers, Event(r.tenant, req.parent(), r.event),
+      store_->RemoveDoNotCall(r.tenant, r.list, r.numbers, Event(actor, r.tenant, req.parent(), r.event),
                               ChangeKey("RemoveDoNotCallNumbers", req.request_id(), req)));
   v1::RemoveDoNotCallNumbersResponse resp;
   resp.set_removed(c.changed);

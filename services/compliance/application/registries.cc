@@ -82,7 +82,7 @@ absl::StatusOr<v1::UpdateRegistryResponse> ComplianceManager::UpdateRegistry(
   changed.set_changed_by(actor.subject);
   if (as_of) *changed.mutable_as_of() = DateOf(*as_of);
   *changed.mutable_change_date() = DateOf(change.dated);
-  DG_RETURN_IF_ERROR(store_->UpdateRegistry(reg->id, change, Event("", req.name(), changed)));
+  DG_RETURN_IF_ERROR(store_->UpdateRegistry(reg->id, change, Event(actor, "", req.name(), changed)));
   // This replica at once; the others through the event.
   for (uint64_t k : change.add)
     DG_RETURN_IF_ERROR(reg->ApplyChange(k, true, change.dated).status());

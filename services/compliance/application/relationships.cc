@@ -72,7 +72,7 @@ absl::StatusOr<v1::EstablishedRelationship> ComplianceManager::RecordEstablished
   *r.mutable_record_time() = ToProto(now);
   v1::EstablishedRelationshipChanged changed;
   *changed.mutable_relationship() = r;
-  return store_->PutRelationship(ids[0], r, Event(ids[0], r.name(), changed),
+  return store_->PutRelationship(ids[0], r, Event(actor, ids[0], r.name(), changed),
                                  ChangeKey("RecordEstablishedRelationship", req.request_id(), req));
 }
 
@@ -147,7 +147,7 @@ absl::StatusOr<v1::SolicitationRefusal> ComplianceManager::RecordSolicitationRef
   *r.mutable_record_time() = ToProto(now);
   v1::SolicitationRefusalRecorded recorded;
   *recorded.mutable_refusal() = r;
-  return store_->PutRefusal(ids[0], r, Event(ids[0], r.name(), recorded),
+  return store_->PutRefusal(ids[0], r, Event(actor, ids[0], r.name(), recorded),
                             ChangeKey("RecordSolicitationRefusal", req.request_id(), req));
 }
 

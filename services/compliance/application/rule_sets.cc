@@ -49,7 +49,7 @@ absl::StatusOr<v1::RuleSet> ComplianceManager::UpdateRuleSet(const Actor& actor,
   v1::RuleSetChanged changed;
   *changed.mutable_rule_set() = next;
   DG_RETURN_IF_ERROR(store_->PutRuleSet(tenant, next, req.expected_version(),
-                                        Event(tenant, next.name(), changed)));
+                                        Event(actor, tenant, next.name(), changed)));
   std::lock_guard<std::mutex> lock(mu_);
   rule_sets_[tenant] = compiled;
   return next;

@@ -17,7 +17,6 @@
 #include "services/common/kafka/kafka_producer.h"
 #include "services/common/redis/redis_client.h"
 #include "services/reporting/adapters/redis_report_store.h"
-#include "services/reporting/adapters/store_deduper.h"
 #include "services/reporting/application/event_applier.h"
 #include "services/reporting/application/report_manager.h"
 #include "services/reporting/tests/hand_scenario.h"
@@ -100,7 +99,7 @@ class ReportingComponentTest : public ::testing::Test {
     EventApplier* applier = p.applier.get();
     auto c = kafka::KafkaConsumer::Create(
         co, [applier](const event::v1::Envelope& e) { return applier->Handle(e); },
-        std::make_unique<StoreDedups>());
+        std::make_unique<kafka::StoreDedups>());
     EXPECT_TRUE(c.ok()) << c.status();
     if (c.ok()) {
       (*c)->Start();

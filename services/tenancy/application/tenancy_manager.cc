@@ -28,9 +28,12 @@ TenancyManager::TenancyManager(std::shared_ptr<TenancyStore> store, const Clock&
                                std::string producer_name)
     : store_(std::move(store)), clock_(clock), producer_name_(std::move(producer_name)) {}
 
-Events TenancyManager::Event(absl::string_view tenant, absl::string_view subject,
+Events TenancyManager::Event(const auth::Principal& caller, absl::string_view tenant,
+                             absl::string_view subject,
                              const google::protobuf::Message& payload) const {
-  return {kafka::MakeEnvelope(tenant, subject, payload, producer_name_, clock_)};
+  event::v1::Envelope e = kafka::MakeEnvelope(tenant, subject, payload, producer_name_, clock_);
+  e.set_actor(caller.credential);
+  return {std::move(e)};
 }
 
 absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& caller,
@@ -60,7 +63,7 @@ absl::StatusOr<v1::Tenant> TenancyManager::CreateTenant(const auth::Principal& c
     DG_ASSIGN_OR_RETURN(record.sealed, seal->Seal(fingerprint, t.SerializeAsString()));
   }
   DG_ASSIGN_OR_RETURN(Created created,
-                      store_->CreateTenant(t, Event(req.tenant_id(), t.name(), ev), record));
+                      store_->CreateTenant(t, Event(caller, req.tenant_id(), t.name(), ev), record));
   if (!created.replayed) return t;
   if (!seal) return absl::InternalError("the store replayed a request without a request id");
   DG_ASSIGN_OR_RETURN(std::string answer, seal->Open(created.sealed, fingerprint));
@@ -106,11 +109,12 @@ absl::StatusOr<v1::Tenant> TenancyManager::UpdateTenant(const auth::Principal& c
   current.set_etag(RandomHex(8));
   v1::TenantUpdated ev;
   *ev.mutable_tenant() = current;
-  DG_RETURN_IF_ERROR(store_->ReplaceTenant(current, read_etag, Event(id, current.name(), ev)));
+  DG_RETURN_IF_ERROR(store_->ReplaceTenant(current, read_etag, Event(caller, id, current.name(), ev)));
   return current;
 }
 
-absl::StatusOr<v1::Tenant> TenancyManager::SetState(absl::string_view name,
+absl::StatusOr<v1::Tenant> TenancyManager::SetState(const auth::Principal& caller,
+                                                    absl::string_view name,
                                                     v1::Tenant::State state,
                                                     absl::string_view reason) {
   DG_ASSIGN_OR_RETURN(std::string id, TenantIdOf(name));
@@ -133,11 +137,11 @@ absl::StatusOr<v1::Tenant> TenancyManager::SetState(absl::string_view name,
     if (state == v1::Tenant::STATE_SUSPENDED) {
       v1::TenantSuspended ev;
       *ev.mutable_tenant() = t;
-      events = Event(id, t.name(), ev);
+      events = Event(caller, id, t.name(), ev);
     } else {
       v1::TenantResumed ev;
       *ev.mutable_tenant() = t;
-      events = Event(id, t.name(), ev);
+      events = Event(caller, id, t.name(), ev);
     }
     absl::Status st = store_->ReplaceTenant(t, etag, events);
     if (absl::IsAborted(st) && attempt < 5) continue;
@@ -146,12 +150,14 @@ absl::StatusOr<v1::Tenant> TenancyManager::SetState(absl::string_view name,
   }
 }
 
-absl::StatusOr<v1::Tenant> TenancyManager::SuspendTenant(const v1::SuspendTenantRequest& req) {
-  return SetState(req.name(), v1::Tenant::STATE_SUSPENDED, req.reason());
+absl::StatusOr<v1::Tenant> TenancyManager::SuspendTenant(const auth::Principal& caller,
+                                                         const v1::SuspendTenantRequest& req) {
+  return SetState(caller, req.name(), v1::Tenant::STATE_SUSPENDED, req.reason());
 }
 
-absl::StatusOr<v1::Tenant> TenancyManager::ResumeTenant(const v1::ResumeTenantRequest& req) {
-  return SetState(req.name(), v1::Tenant::STATE_ACTIVE, "");
+absl::StatusOr<v1::Tenant> TenancyManager::ResumeTenant(const auth::Principal& caller,
+                                                        const v1::ResumeTenantRequest& req) {
+  return SetState(caller, req.name(), v1::Tenant::STATE_ACTIVE, "");
 }
 
 absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
@@ -208,7 +214,7 @@ absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
     DG_ASSIGN_OR_RETURN(record.sealed, seal->Seal(fingerprint, resp.SerializeAsString()));
   }
   DG_ASSIGN_OR_RETURN(Created created,
-                      store_->CreateCredential(c, Event(tenant, c.credential.name(), ev), record));
+                      store_->CreateCredential(c, Event(caller, tenant, c.credential.name(), ev), record));
   if (created.replayed) {
     // A concurrent retry of the same request stored first: its answer wins.
     if (!seal) return absl::InternalError("the store replayed a request without a request id");
@@ -244,7 +250,7 @@ absl::StatusOr<v1::ListCredentialsResponse> TenancyManager::ListCredentials(
 }
 
 absl::StatusOr<v1::Credential> TenancyManager::RevokeCredential(
-    const v1::RevokeCredentialRequest& req) {
+    const auth::Principal& caller, const v1::RevokeCredentialRequest& req) {
   DG_ASSIGN_OR_RETURN(CredentialRef ref, ParseCredentialName(req.name()));
   DG_ASSIGN_OR_RETURN(StoredCredential c, store_->GetCredential(ref.tenant, ref.id));
   absl::Time now = clock_.Now();
@@ -254,7 +260,7 @@ absl::StatusOr<v1::Credential> TenancyManager::RevokeCredential(
     v1::CredentialRevoked ev;
     *ev.mutable_credential() = c.credential;
     ev.mutable_credential()->set_state(CredentialStateAt(c.credential, now));
-    DG_RETURN_IF_ERROR(store_->UpdateCredential(c, Event(ref.tenant, c.credential.name(), ev)));
+    DG_RETURN_IF_ERROR(store_->UpdateCredential(c, Event(caller, ref.tenant, c.credential.name(), ev)));
   }
   c.credential.set_state(CredentialStateAt(c.credential, now));
   return c.credential;

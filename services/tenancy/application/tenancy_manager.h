@@ -30,15 +30,18 @@ class TenancyManager final {
   absl::StatusOr<v1::ListTenantsResponse> ListTenants(const v1::ListTenantsRequest& req);
   absl::StatusOr<v1::Tenant> UpdateTenant(const auth::Principal& caller,
                                           const v1::UpdateTenantRequest& req);
-  absl::StatusOr<v1::Tenant> SuspendTenant(const v1::SuspendTenantRequest& req);
-  absl::StatusOr<v1::Tenant> ResumeTenant(const v1::ResumeTenantRequest& req);
+  absl::StatusOr<v1::Tenant> SuspendTenant(const auth::Principal& caller,
+                                           const v1::SuspendTenantRequest& req);
+  absl::StatusOr<v1::Tenant> ResumeTenant(const auth::Principal& caller,
+                                          const v1::ResumeTenantRequest& req);
 
   absl::StatusOr<v1::CreateCredentialResponse> CreateCredential(
       const auth::Principal& caller, const v1::CreateCredentialRequest& req);
   absl::StatusOr<v1::Credential> GetCredential(const v1::GetCredentialRequest& req);
   absl::StatusOr<v1::ListCredentialsResponse> ListCredentials(
       const v1::ListCredentialsRequest& req);
-  absl::StatusOr<v1::Credential> RevokeCredential(const v1::RevokeCredentialRequest& req);
+  absl::StatusOr<v1::Credential> RevokeCredential(const auth::Principal& caller,
+                                                  const v1::RevokeCredentialRequest& req);
 
   // Creates a vendor-scope credential for a secret an operator supplied (the
   // first vendor admin, the platform services' own credential). Does nothing
@@ -50,11 +53,12 @@ class TenancyManager final {
   absl::StatusOr<auth::Principal> Authenticate(absl::string_view secret);
 
  private:
-  // The event of a change, as the store keeps it.
-  Events Event(absl::string_view tenant, absl::string_view subject,
+  // The event of a change `caller` made, as the store keeps it (the
+  // caller is its actor, for the audit log).
+  Events Event(const auth::Principal& caller, absl::string_view tenant, absl::string_view subject,
                const google::protobuf::Message& payload) const;
-  absl::StatusOr<v1::Tenant> SetState(absl::string_view name, v1::Tenant::State state,
-                                      absl::string_view reason);
+  absl::StatusOr<v1::Tenant> SetState(const auth::Principal& caller, absl::string_view name,
+                                      v1::Tenant::State state, absl::string_view reason);
 
   std::shared_ptr<TenancyStore> store_;
   const Clock& clock_;

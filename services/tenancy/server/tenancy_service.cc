@@ -48,14 +48,14 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::SuspendTenant(grpc::CallbackServer
                                                             const v1::SuspendTenantRequest* req,
                                                             v1::Tenant* resp) {
   return ServeUnary(env_, ctx, "SuspendTenant", *req, Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN},
-                    [=](const CallContext&) { return Into(manager_.SuspendTenant(*req), resp); });
+                    [=](const CallContext& call) { return Into(manager_.SuspendTenant(call.principal, *req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::ResumeTenant(grpc::CallbackServerContext* ctx,
                                                            const v1::ResumeTenantRequest* req,
                                                            v1::Tenant* resp) {
   return ServeUnary(env_, ctx, "ResumeTenant", *req, Resource{"name", req->name()}, {ROLE_VENDOR_ADMIN},
-                    [=](const CallContext&) { return Into(manager_.ResumeTenant(*req), resp); });
+                    [=](const CallContext& call) { return Into(manager_.ResumeTenant(call.principal, *req), resp); });
 }
 
 grpc::ServerUnaryReactor* TenancyServiceImpl::CreateCredential(
@@ -87,8 +87,8 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::RevokeCredential(
     grpc::CallbackServerContext* ctx, const v1::RevokeCredentialRequest* req,
     v1::Credential* resp) {
   return ServeUnary(env_, ctx, "RevokeCredential", *req, Resource{"name", req->name()},
-                    {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN}, [=](const CallContext&) {
-                      return Into(manager_.RevokeCredential(*req), resp);
+                    {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN}, [=](const CallContext& call) {
+                      return Into(manager_.RevokeCredential(call.principal, *req), resp);
                     });
 }
 
@@ -111,6 +111,16 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::AuthenticateCredential(
                       }
                       return absl::OkStatus();
                     });
+}
+
+grpc::ServerUnaryReactor* TenancyServiceImpl::ListAuditRecords(
+    grpc::CallbackServerContext* ctx, const v1::ListAuditRecordsRequest* req,
+    v1::ListAuditRecordsResponse* resp) {
+  // A tenant's admins read their tenant's log; the vendor scope's
+  // ("vendor") is the vendor admins' alone.
+  return ServeUnary(env_, ctx, "ListAuditRecords", *req, Resource{"parent", req->parent()},
+                    {ROLE_VENDOR_ADMIN, ROLE_TENANT_ADMIN},
+                    [=](const CallContext&) { return Into(audit_.List(*req), resp); });
 }
 
 }  // namespace dialgrid::tenancy

@@ -2,6 +2,7 @@
 
 #include "dialgrid/tenancy/v1/tenancy.grpc.pb.h"
 #include "services/common/server/rpc.h"
+#include "services/tenancy/application/audit_log.h"
 #include "services/tenancy/application/tenancy_manager.h"
 
 namespace dialgrid::tenancy {
@@ -9,7 +10,8 @@ namespace dialgrid::tenancy {
 // gRPC handlers: who may call what (roles, resource tenant), then the manager.
 class TenancyServiceImpl final : public v1::TenancyService::CallbackService {
  public:
-  TenancyServiceImpl(RpcEnv& env, TenancyManager& manager) : env_(env), manager_(manager) {}
+  TenancyServiceImpl(RpcEnv& env, TenancyManager& manager, AuditLog& audit)
+      : env_(env), manager_(manager), audit_(audit) {}
 
   grpc::ServerUnaryReactor* CreateTenant(grpc::CallbackServerContext* ctx,
                                          const v1::CreateTenantRequest* req,
@@ -43,10 +45,14 @@ class TenancyServiceImpl final : public v1::TenancyService::CallbackService {
   grpc::ServerUnaryReactor* AuthenticateCredential(
       grpc::CallbackServerContext* ctx, const v1::AuthenticateCredentialRequest* req,
       v1::AuthenticateCredentialResponse* resp) override;
+  grpc::ServerUnaryReactor* ListAuditRecords(grpc::CallbackServerContext* ctx,
+                                             const v1::ListAuditRecordsRequest* req,
+                                             v1::ListAuditRecordsResponse* resp) override;
 
  private:
   RpcEnv& env_;
   TenancyManager& manager_;
+  AuditLog& audit_;
 };
 
 }  // namespace dialgrid::tenancy

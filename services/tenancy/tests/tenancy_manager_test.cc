@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "absl/strings/match.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/core/errors.h"
@@ -273,26 +275,63 @@ TEST_F(TenancyManagerTest, RevokeSuspendAndAuthenticate) {
   v1::SuspendTenantRequest sus;
   sus.set_name("tenants/acme");
   sus.set_reason("unpaid");
-  ASSERT_TRUE(manager_.SuspendTenant(sus).ok());
-  ASSERT_TRUE(manager_.SuspendTenant(sus).ok());  // idempotent, no second event
+  ASSERT_TRUE(manager_.SuspendTenant(Vendor(), sus).ok());
+  ASSERT_TRUE(manager_.SuspendTenant(Vendor(), sus).ok());  // idempotent, no second event
   EXPECT_EQ(CountEvents(*store_, "dialgrid.tenancy.v1.TenantSuspended"), 1);
   EXPECT_EQ(ReasonOf(manager_.Authenticate(c->secret()).status()), "TENANT_SUSPENDED");
   v1::ResumeTenantRequest res;
   res.set_name("tenants/acme");
-  ASSERT_TRUE(manager_.ResumeTenant(res).ok());
+  ASSERT_TRUE(manager_.ResumeTenant(Vendor(), res).ok());
   v1::RevokeCredentialRequest rev;
   rev.set_name(c->credential().name());
-  auto revoked = manager_.RevokeCredential(rev);
+  auto revoked = manager_.RevokeCredential(Vendor(), rev);
   ASSERT_TRUE(revoked.ok()) << revoked.status();
   EXPECT_EQ(revoked->state(), v1::Credential::STATE_REVOKED);
   clock_.Advance(absl::Minutes(1));
-  auto again = manager_.RevokeCredential(rev);
+  auto again = manager_.RevokeCredential(Vendor(), rev);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->revoke_time(), revoked->revoke_time());  // the first revoke_time kept
   EXPECT_EQ(CountEvents(*store_, "dialgrid.tenancy.v1.CredentialRevoked"), 1);
   EXPECT_EQ(ReasonOf(manager_.Authenticate(c->secret()).status()), "CREDENTIAL_REVOKED");
   std::string forged = c->secret().substr(0, 21) + std::string(43, 'A');
   EXPECT_EQ(ReasonOf(manager_.Authenticate(forged).status()), "CREDENTIAL_UNKNOWN");
+}
+
+// Every change's event names the credential that made it (the audit log's
+// "who"): the vendor admin's tenant and credential changes, a tenant admin's
+// rename.
+TEST_F(TenancyManagerTest, EveryChangeEventNamesItsActor) {
+  const auth::Principal ops = Vendor("vendor/credentials/ops0000000000001");
+  auto c = manager_.CreateCredential(ops, CredentialRequest("tenants/acme"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  v1::SuspendTenantRequest sus;
+  sus.set_name("tenants/acme");
+  ASSERT_TRUE(manager_.SuspendTenant(ops, sus).ok());
+  v1::ResumeTenantRequest res;
+  res.set_name("tenants/acme");
+  ASSERT_TRUE(manager_.ResumeTenant(ops, res).ok());
+  v1::RevokeCredentialRequest rev;
+  rev.set_name(c->credential().name());
+  ASSERT_TRUE(manager_.RevokeCredential(ops, rev).ok());
+  auth::Principal admin;
+  admin.credential = "tenants/acme/credentials/adm0000000000001";
+  admin.tenant = "acme";
+  admin.roles = {v1::ROLE_TENANT_ADMIN};
+  v1::UpdateTenantRequest up;
+  up.mutable_tenant()->set_name("tenants/acme");
+  up.mutable_tenant()->set_display_name("Acme renamed");
+  up.mutable_update_mask()->add_paths("display_name");
+  ASSERT_TRUE(manager_.UpdateTenant(admin, up).ok());
+
+  std::map<std::string, std::string> actor_of;  // event type -> actor (the last)
+  for (const auto& [tenant, e] : store_->events()) actor_of[e.type()] = e.actor();
+  EXPECT_EQ(actor_of["dialgrid.tenancy.v1.TenantCreated"], "vendor/credentials/admin0000000001");
+  EXPECT_EQ(actor_of["dialgrid.tenancy.v1.CredentialCreated"], ops.credential);
+  EXPECT_EQ(actor_of["dialgrid.tenancy.v1.TenantSuspended"], ops.credential);
+  EXPECT_EQ(actor_of["dialgrid.tenancy.v1.TenantResumed"], ops.credential);
+  EXPECT_EQ(actor_of["dialgrid.tenancy.v1.CredentialRevoked"], ops.credential);
+  EXPECT_EQ(actor_of["dialgrid.tenancy.v1.TenantUpdated"], admin.credential);
+  for (const auto& [tenant, e] : store_->events()) EXPECT_FALSE(e.actor().empty()) << e.type();
 }
 
 TEST_F(TenancyManagerTest, UpdateTenantHonoursEtagAndQuotaRole) {

@@ -332,6 +332,7 @@ TEST_F(TenancyServiceTest, TenantIsolationTableCoversEveryRpc) {
       {svc + "ListCredentials", "parent: \"tenants/isot-b\""},
       {svc + "RevokeCredential", "name: \"" + b_cred + "\""},
       {svc + "AuthenticateCredential", "secret: \"" + b_secret + "\""},
+      {svc + "ListAuditRecords", "parent: \"tenants/isot-b\""},
   };
   const auto* service =
       v1::CreateTenantRequest::descriptor()->file()->FindServiceByName("TenancyService");
@@ -340,6 +341,120 @@ TEST_F(TenancyServiceTest, TenantIsolationTableCoversEveryRpc) {
   EXPECT_TRUE(missing.empty()) << "RPCs without an isolation case: " << absl::StrJoin(missing, ", ");
   auto problems = dialgrid::testing::CheckTenantIsolation(*channel_, a_admin, cases);
   EXPECT_TRUE(problems.empty()) << absl::StrJoin(problems, "\n");
+}
+
+// The audit log through the API: the vendor's and a tenant admin's changes
+// of a tenant are listed for that tenant's admins, newest first, with who
+// made them; filters and pages work; another tenant's admin, a supervisor,
+// and a tenant admin asking for the vendor scope get nothing.
+TEST_F(TenancyServiceTest, AdminChangesAreInTheTenantsAuditLog) {
+  CreateTenant("aud-a");
+  CreateTenant("aud-b");
+  auto [a_name, a_admin] = CreateCredential("tenants/aud-a", v1::ROLE_TENANT_ADMIN);
+  auto [b_name, b_admin] = CreateCredential("tenants/aud-b", v1::ROLE_TENANT_ADMIN);
+  auto [sup_name, sup] = CreateCredential("tenants/aud-a", v1::ROLE_SUPERVISOR);
+  (void)b_name;
+  // The vendor raises the quota; the tenant's admin renames it and revokes
+  // the supervisor's credential.
+  v1::Tenant t;
+  v1::UpdateTenantRequest quota;
+  quota.mutable_tenant()->set_name("tenants/aud-a");
+  quota.mutable_tenant()->mutable_quota()->set_max_agents(42);
+  quota.mutable_update_mask()->add_paths("quota.max_agents");
+  ASSERT_TRUE(stub()->UpdateTenant(Ctx(admin()).get(), quota, &t).ok());
+  v1::UpdateTenantRequest rename;
+  rename.mutable_tenant()->set_name("tenants/aud-a");
+  rename.mutable_tenant()->set_display_name("Audited A");
+  rename.mutable_update_mask()->add_paths("display_name");
+  ASSERT_TRUE(stub()->UpdateTenant(Ctx(a_admin).get(), rename, &t).ok());
+  v1::RevokeCredentialRequest rev;
+  rev.set_name(sup_name);
+  v1::Credential c;
+  ASSERT_TRUE(stub()->RevokeCredential(Ctx(a_admin).get(), rev, &c).ok());
+
+  // Recorded from the tenancy topic: wait for all six (created, two
+  // credentials, quota, rename, revoke).
+  v1::ListAuditRecordsRequest req;
+  req.set_parent("tenants/aud-a");
+  v1::ListAuditRecordsResponse resp;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  do {
+    resp.Clear();
+    grpc::Status st = stub()->ListAuditRecords(Ctx(a_admin).get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    if (resp.records_size() >= 6) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  } while (absl::Now() < deadline);
+  ASSERT_EQ(resp.records_size(), 6) << resp.DebugString();
+  // Newest recorded first; the changes of one resource in the order made
+  // (one Kafka partition), those of different resources as they came.
+  std::vector<const v1::AuditRecord*> tenant_changes;
+  const v1::AuditRecord* revoke = nullptr;
+  for (const auto& r : resp.records()) {
+    EXPECT_EQ(r.tenant(), "aud-a");
+    if (r.subject() == "tenants/aud-a") tenant_changes.push_back(&r);
+    if (r.action() == "dialgrid.tenancy.v1.CredentialRevoked") revoke = &r;
+  }
+  ASSERT_NE(revoke, nullptr);
+  EXPECT_EQ(revoke->actor(), a_name);
+  EXPECT_EQ(revoke->subject(), sup_name);
+  v1::CredentialRevoked revoked;
+  ASSERT_TRUE(revoke->details().UnpackTo(&revoked));
+  EXPECT_EQ(revoked.credential().name(), sup_name);
+  ASSERT_EQ(tenant_changes.size(), 3u);
+  EXPECT_EQ(tenant_changes[0]->action(), "dialgrid.tenancy.v1.TenantUpdated");
+  EXPECT_EQ(tenant_changes[0]->actor(), a_name);
+  EXPECT_EQ(tenant_changes[1]->action(), "dialgrid.tenancy.v1.TenantUpdated");
+  EXPECT_TRUE(absl::StartsWith(tenant_changes[1]->actor(), "vendor/credentials/"));
+  v1::TenantUpdated raised;
+  ASSERT_TRUE(tenant_changes[1]->details().UnpackTo(&raised));
+  EXPECT_EQ(raised.tenant().quota().max_agents(), 42);
+  EXPECT_EQ(tenant_changes[2]->action(), "dialgrid.tenancy.v1.TenantCreated");
+  EXPECT_EQ(tenant_changes[2]->actor(), tenant_changes[1]->actor());
+  // The whole log: no secret of a created credential in it.
+  for (const auto& r : resp.records()) {
+    EXPECT_EQ(r.DebugString().find(a_admin), std::string::npos);
+    EXPECT_EQ(r.DebugString().find(sup), std::string::npos);
+  }
+  // Filters, and pages of one.
+  v1::ListAuditRecordsRequest mine = req;
+  mine.set_actor(a_name);
+  ASSERT_TRUE(stub()->ListAuditRecords(Ctx(admin()).get(), mine, &resp).ok());
+  EXPECT_EQ(resp.records_size(), 2);
+  v1::ListAuditRecordsRequest created = req;
+  created.set_action("dialgrid.tenancy.v1.CredentialCreated");
+  ASSERT_TRUE(stub()->ListAuditRecords(Ctx(a_admin).get(), created, &resp).ok());
+  EXPECT_EQ(resp.records_size(), 2);
+  v1::ListAuditRecordsRequest paged = req;
+  paged.set_page_size(1);
+  int pages = 0, records = 0;
+  do {
+    ASSERT_TRUE(stub()->ListAuditRecords(Ctx(a_admin).get(), paged, &resp).ok());
+    records += resp.records_size();
+    paged.set_page_token(resp.next_page_token());
+  } while (!resp.next_page_token().empty() && ++pages < 20);
+  EXPECT_EQ(records, 6);
+
+  // Nobody else reads it; tenant b's own log holds nothing of a's.
+  EXPECT_RPC_ERROR(stub()->ListAuditRecords(Ctx(b_admin).get(), req, &resp), PERMISSION_DENIED,
+                   "TENANT_MISMATCH");
+  v1::ListAuditRecordsRequest b_log;
+  b_log.set_parent("tenants/aud-b");
+  ASSERT_TRUE(stub()->ListAuditRecords(Ctx(b_admin).get(), b_log, &resp).ok());
+  for (const auto& r : resp.records()) EXPECT_EQ(r.tenant(), "aud-b");
+  auto [sup2_name, sup2] = CreateCredential("tenants/aud-a", v1::ROLE_SUPERVISOR);
+  (void)sup2_name;
+  EXPECT_RPC_ERROR(stub()->ListAuditRecords(Ctx(sup2).get(), req, &resp), PERMISSION_DENIED,
+                   "ROLE_NOT_ALLOWED");
+  v1::ListAuditRecordsRequest vendor;
+  vendor.set_parent("vendor");
+  EXPECT_RPC_ERROR(stub()->ListAuditRecords(Ctx(a_admin).get(), vendor, &resp), PERMISSION_DENIED,
+                   "TENANT_MISMATCH");
+  EXPECT_TRUE(stub()->ListAuditRecords(Ctx(admin()).get(), vendor, &resp).ok());
+  v1::ListAuditRecordsRequest bad = req;
+  bad.set_page_token("not-a-token");
+  EXPECT_RPC_ERROR(stub()->ListAuditRecords(Ctx(a_admin).get(), bad, &resp), INVALID_ARGUMENT,
+                   "INVALID_PAGE_TOKEN");
 }
 
 TEST_F(TenancyServiceTest, BadInputGetsReasons) {
