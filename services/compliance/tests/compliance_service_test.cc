@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -411,6 +413,47 @@ TEST_F(ComplianceServiceTest, ErasureInContactsPutsTheNumberOnTheDoNotCallList) 
   SetRules(*b_, "cs-b");
   ASSERT_TRUE(Check(*service_, "cs-b", "+13052010123", &d).ok());
   EXPECT_TRUE(d.allowed());
+}
+
+// A tenant admin's rule-set and do-not-call changes reach tenancy's audit
+// log with the admin's credential as the actor; the do-not-call entries a
+// contact erasure makes (the platform's own doing) are not admin changes.
+TEST_F(ComplianceServiceTest, AdminChangesReachTheAuditLogWithTheirActor) {
+  CreateTenant("cs-audit");
+  tenancy::v1::CreateCredentialRequest cr;
+  cr.set_parent("tenants/cs-audit");
+  cr.mutable_credential()->set_display_name("auditor");
+  cr.mutable_credential()->add_roles(tenancy::v1::ROLE_TENANT_ADMIN);
+  tenancy::v1::CreateCredentialResponse admin;
+  ASSERT_TRUE(tenancy()->CreateCredential(Ctx(*admin_).get(), cr, &admin).ok());
+  SetRules(admin.secret(), "cs-audit");
+  v1::AddDoNotCallNumbersRequest add;
+  add.set_parent("tenants/cs-audit");
+  add.add_phone_numbers(kNy);
+  add.set_reason("asked on the phone");
+  v1::AddDoNotCallNumbersResponse added;
+  ASSERT_TRUE(stub()->AddDoNotCallNumbers(Ctx(admin.secret()).get(), add, &added).ok());
+
+  tenancy::v1::ListAuditRecordsRequest req;
+  req.set_parent("tenants/cs-audit");
+  std::map<std::string, std::string> actor_of;  // action -> actor
+  const bool recorded = Eventually([&] {
+    tenancy::v1::ListAuditRecordsResponse resp;
+    if (!tenancy()->ListAuditRecords(Ctx(admin.secret()).get(), req, &resp).ok()) return false;
+    actor_of.clear();
+    for (const auto& r : resp.records()) actor_of[r.action()] = r.actor();
+    return actor_of.count("dialgrid.compliance.v1.RuleSetChanged") == 1 &&
+           actor_of.count("dialgrid.compliance.v1.DoNotCallChanged") == 1;
+  });
+  ASSERT_TRUE(recorded) << "the compliance events reached the audit log";
+  EXPECT_EQ(actor_of["dialgrid.compliance.v1.RuleSetChanged"], admin.credential().name());
+  EXPECT_EQ(actor_of["dialgrid.compliance.v1.DoNotCallChanged"], admin.credential().name());
+  EXPECT_TRUE(absl::StartsWith(actor_of["dialgrid.tenancy.v1.TenantCreated"], "vendor/credentials/"));
+  // Another tenant's admin cannot read it.
+  tenancy::v1::ListAuditRecordsResponse resp;
+  grpc::Status st = tenancy()->ListAuditRecords(Ctx(*b_).get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "TENANT_MISMATCH");
 }
 
 TEST_F(ComplianceServiceTest, CallEventsOnTheDialingTopicAreCounted) {
