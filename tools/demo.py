@@ -615,6 +615,22 @@ def run_compliance(p, channel, contacts, office, globex, admin):
     for t, n in sorted(by_type.items()):
         show(t, n)
 
+    step("Audit log: who changed ACME's tenant, credentials, rule set and do-not-call list (ListAuditRecords)")
+    audit = tenancy_pb2_grpc.TenancyServiceStub(grpc.insecure_channel(p.endpoints["tenancy"]["grpc"]))
+    acme_log = tenancy_pb2.ListAuditRecordsRequest(parent="tenants/acme-insurance", page_size=100)
+
+    def rule_set_recorded():
+        records = audit.ListAuditRecords(acme_log, metadata=office, timeout=5).records
+        return records if any(r.action.endswith(".RuleSetChanged") for r in records) else None
+    records = eventually(rule_set_recorded, 15) or audit.ListAuditRecords(acme_log, metadata=office,
+                                                                          timeout=5).records
+    for r in list(records)[:8]:
+        show(f"{r.time.ToDatetime():%H:%M:%S} {r.action.rsplit('.', 1)[-1]}", f"{r.subject} by {r.actor}")
+    if len(records) > 8:
+        show("…", f"{len(records) - 8} older records")
+    code, reason = dc.call_error(audit.ListAuditRecords, acme_log, metadata=globex, timeout=5)
+    show("Globex's admin reads ACME's log", f"{code.name} ({reason})")
+
 
 def run_agents(p, tenancy, admin, office, globex):
     """Agent state: ACME's agents log in, the dialer reserves one for an answered call."""

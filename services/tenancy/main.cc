@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     kafka::ConsumerOptions consumer_options;
     consumer_options.bootstrap_servers = rt.options().backends.kafka_bootstrap;
     consumer_options.group_id = absl::GetFlag(FLAGS_audit_consumer_group);
-    consumer_options.topics = {auth::kTenancyTopic, "compliance"};
+    consumer_options.topics = {auth::kTenancyTopic, "compliance", "compliance-registries"};
     auto consumer = kafka::KafkaConsumer::Create(
         consumer_options,
         [&audit, &recorded](const event::v1::Envelope& e) {
