@@ -616,18 +616,24 @@ def run_compliance(p, channel, contacts, office, globex, admin):
         show(t, n)
 
     step("Audit log: who changed ACME's tenant, credentials, rule set and do-not-call list (ListAuditRecords)")
+    comp.AddDoNotCallNumbers(compliance_pb2.AddDoNotCallNumbersRequest(
+        parent=acme, phone_numbers=["+13122010199"], reason="asked on the phone not to be called"),
+        metadata=office, timeout=5)
+    show("ACME's back office adds +13122010199 to its do-not-call list", "OK")
     audit = tenancy_pb2_grpc.TenancyServiceStub(grpc.insecure_channel(p.endpoints["tenancy"]["grpc"]))
     acme_log = tenancy_pb2.ListAuditRecordsRequest(parent="tenants/acme-insurance", page_size=100)
 
-    def rule_set_recorded():
+    def all_recorded():
         records = audit.ListAuditRecords(acme_log, metadata=office, timeout=5).records
-        return records if any(r.action.endswith(".RuleSetChanged") for r in records) else None
-    records = eventually(rule_set_recorded, 15) or audit.ListAuditRecords(acme_log, metadata=office,
-                                                                          timeout=5).records
-    for r in list(records)[:8]:
-        show(f"{r.time.ToDatetime():%H:%M:%S} {r.action.rsplit('.', 1)[-1]}", f"{r.subject} by {r.actor}")
-    if len(records) > 8:
-        show("…", f"{len(records) - 8} older records")
+        return records if any(r.action.endswith(".DoNotCallChanged") for r in records) else None
+    records = eventually(all_recorded, 15) or audit.ListAuditRecords(acme_log, metadata=office,
+                                                                     timeout=5).records
+    records = sorted(records, key=lambda r: (r.time.seconds, r.time.nanos), reverse=True)  # newest first
+    for r in records[:9]:
+        show(f"{r.time.ToDatetime():%H:%M:%S} {r.action.rsplit('.', 1)[-1]}",
+             f"{r.subject.replace(acme, 'ACME')} by {r.actor}")
+    if len(records) > 9:
+        show("…", f"{len(records) - 9} older records")
     code, reason = dc.call_error(audit.ListAuditRecords, acme_log, metadata=globex, timeout=5)
     show("Globex's admin reads ACME's log", f"{code.name} ({reason})")
 
