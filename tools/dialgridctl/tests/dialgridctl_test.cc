@@ -500,6 +500,24 @@ TEST_F(DialgridctlTest, TenantsAndCredentialsForTheVendor) {
                      p_->admin_secret());
   EXPECT_EQ(scope.code, 3) << scope.err;
   EXPECT_TRUE(absl::StrContains(scope.err, "ROLE_NOT_IN_SCOPE")) << scope.err;
+
+  // The audit log shows the credential the vendor made, by whom; the
+  // tenant's admin reads its own log, and --action takes a short name.
+  Result log;
+  for (int i = 0; i < 100; ++i) {
+    log = Run({"--tenant", "ctl-a", "audit", "list", "--action", "CredentialCreated", "--since", "1h"},
+              p_->admin_secret());
+    if (log.code != 0 || absl::StrContains(log.out, Field(created.out, "name"))) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(log.code, 0) << log.err;
+  EXPECT_TRUE(absl::StrContains(log.out, Field(created.out, "name"))) << log.out;
+  EXPECT_TRUE(absl::StrContains(log.out, "vendor/credentials/")) << log.out;
+  EXPECT_FALSE(absl::StrContains(log.out, "TenantCreated")) << log.out;
+  Result own = RunA({"audit", "list", "--limit", "1"});
+  EXPECT_EQ(own.code, 0) << own.err;
+  EXPECT_EQ(RunA({"audit", "list", "--vendor"}).code, 5);
+  EXPECT_EQ(RunA({"audit", "list", "--since", "yesterday"}).code, 2);
 }
 
 TEST_F(DialgridctlTest, AgentsBlockedAndUnreachableServices) {
