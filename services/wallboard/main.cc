@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -46,6 +48,9 @@ ABSL_FLAG(std::string, tls_cert_file, dialgrid::EnvOr("DIALGRID_TLS_CERT_FILE", 
           "Serve the page over HTTPS with this certificate (PEM; with --tls_key_file).");
 ABSL_FLAG(std::string, tls_key_file, dialgrid::EnvOr("DIALGRID_TLS_KEY_FILE", ""),
           "The HTTPS private key (PEM).");
+ABSL_FLAG(int, tls_reload_seconds, 60,
+          "How often the HTTPS certificate and key are read again (a renewed pair is served to "
+          "new connections; a key that does not match is refused). 0: read once at start.");
 ABSL_FLAG(int, rpc_timeout_ms, 1000, "The longest one call to a service may take.");
 ABSL_FLAG(int, board_timeout_ms, 2500, "The longest building one board may take.");
 ABSL_FLAG(int, max_concurrent_boards, 32, "Boards built at once (more: 503 OVERLOADED).");
@@ -125,6 +130,7 @@ int main(int argc, char** argv) {
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls_reload_interval = absl::Seconds(std::max(0, absl::GetFlag(FLAGS_tls_reload_seconds)));
   options.board_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_board_timeout_ms));
   options.max_concurrent_boards = absl::GetFlag(FLAGS_max_concurrent_boards);
   auto server = WallboardServer::Create(options, builder, registry, metrics, SystemClock::Get());

@@ -494,14 +494,16 @@ class PrometheusScrapeTest(unittest.TestCase):
     # Families a service declares but exports only from their first sample
     # (a labelled family with no series yet): the declaring source file and
     # the name (or name suffix) it registers.
-    # Also the TLS families: declared only when the gRPC port serves TLS
-    # with reload (the local platform is plaintext); their export is checked
-    # by services/common/tests/tls_reload_test.cc.
+    # Also the TLS families: declared only when a gRPC port (or the
+    # wallboard's HTTPS port) serves TLS with reload (the local platform is
+    # plaintext); their export is checked by
+    # services/common/tests/tls_reload_test.cc and the wallboard's
+    # wallboard_http_test.py.
     DECLARED_ON_FIRST_USE = {
         "dialgrid_[a-z]+_rpc_shed_total": ("services/common/server/metrics.cc", '"_rpc_shed_total"'),
         "dialgrid_[a-z]+_tls_certificate_expiry_timestamp_seconds": (
-            "services/common/server/service_host.cc", '"_tls_certificate_expiry_timestamp_seconds"'),
-        "dialgrid_[a-z]+_tls_reloads_total": ("services/common/server/service_host.cc", '"_tls_reloads_total"'),
+            "services/common/tls/tls_metrics.cc", '"_tls_certificate_expiry_timestamp_seconds"'),
+        "dialgrid_[a-z]+_tls_reloads_total": ("services/common/tls/tls_metrics.cc", '"_tls_reloads_total"'),
     }
 
     def test_06_rules_use_only_exported_metrics(self):

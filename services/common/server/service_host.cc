@@ -103,19 +103,6 @@ absl::StatusOr<std::unique_ptr<ServiceHost>> ServiceHost::Create(
 
 ServiceHost::~ServiceHost() { Shutdown(); }
 
-void ServiceHost::UpdateTlsMetrics() {
-  if (tls_files_ == nullptr || tls_metrics_ == nullptr) return;
-  std::lock_guard<std::mutex> lock(tls_metrics_mu_);
-  TlsMetrics& m = *tls_metrics_;
-  const absl::Time not_after = tls_files_->not_after();
-  if (not_after != absl::InfiniteFuture()) m.expiry->Set(absl::ToUnixSeconds(not_after));
-  const int taken = tls_files_->reloads(), refused = tls_files_->refusals();
-  m.taken->Increment(taken - m.seen_taken);
-  m.refused->Increment(refused - m.seen_refused);
-  m.seen_taken = taken;
-  m.seen_refused = refused;
-}
-
 void ServiceHost::AddService(grpc::Service* service, std::string full_name) {
   services_.emplace_back(service, std::move(full_name));
 }
@@ -160,20 +147,7 @@ absl::Status ServiceHost::Start() {
         tls.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
       }
       creds = grpc::experimental::TlsServerCredentials(tls);
-      auto& expiry = prometheus::BuildGauge()
-                         .Name(absl::StrCat("dialgrid_", options_.service,
-                                            "_tls_certificate_expiry_timestamp_seconds"))
-                         .Help("When the certificate of the gRPC port expires (Unix time)")
-                         .Register(*registry_)
-                         .Add({});
-      auto& reloads = prometheus::BuildCounter()
-                          .Name(absl::StrCat("dialgrid_", options_.service, "_tls_reloads_total"))
-                          .Help("Certificate/key pairs read again: taken, or refused (the key "
-                                "does not match; the last good pair keeps serving)")
-                          .Register(*registry_);
-      tls_metrics_ = std::make_unique<TlsMetrics>(
-          TlsMetrics{&expiry, &reloads.Add({{"result", "taken"}}), &reloads.Add({{"result", "refused"}})});
-      UpdateTlsMetrics();
+      tls_metrics_ = std::make_unique<TlsFileMetrics>(*registry_, options_.service, *tls_files_);
     } else {
       auto cert = ReadFileToString(options_.tls_cert_file);
       auto key = ReadFileToString(options_.tls_key_file);
@@ -225,7 +199,7 @@ absl::Status ServiceHost::Start() {
   if (!st.ok()) return st;
   admin_ = std::make_unique<httplib::Server>();
   admin_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    UpdateTlsMetrics();
+    if (tls_metrics_ != nullptr) tls_metrics_->Update();
     res.set_content(SerializeMetrics(*registry_), "text/plain; version=0.0.4");
   });
   admin_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {

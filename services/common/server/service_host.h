@@ -18,6 +18,7 @@
 #include "services/common/server/executor.h"
 #include "services/common/server/metrics.h"
 #include "services/common/tls/tls_files.h"
+#include "services/common/tls/tls_metrics.h"
 
 namespace httplib {
 class Server;
@@ -101,16 +102,8 @@ class ServiceHost {
   ServiceHostOptions options_;
   std::shared_ptr<prometheus::Registry> registry_;
   // TLS with reload: the staged pair and its metrics.
-  struct TlsMetrics {
-    prometheus::Gauge* expiry;
-    prometheus::Counter* taken;
-    prometheus::Counter* refused;
-    int seen_taken = 0, seen_refused = 0;
-  };
-  void UpdateTlsMetrics();
   std::unique_ptr<TlsFiles> tls_files_;
-  std::unique_ptr<TlsMetrics> tls_metrics_;
-  std::mutex tls_metrics_mu_;
+  std::unique_ptr<TlsFileMetrics> tls_metrics_;
   std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<BoundedExecutor> executor_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;

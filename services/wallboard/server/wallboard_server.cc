@@ -4,6 +4,10 @@
 #include <fstream>
 #include <utility>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
@@ -89,19 +93,80 @@ absl::StatusOr<std::unique_ptr<WallboardServer>> WallboardServer::Create(
   }
   std::unique_ptr<WallboardServer> server(
       new WallboardServer(std::move(options), builder, std::move(registry), metrics, clock));
-  if (server->options_.tls_cert_file.empty()) {
+  const WallboardServerOptions& o = server->options_;
+  if (o.tls_cert_file.empty()) {
     server->http_ = std::make_unique<httplib::Server>();
   } else {
-    server->http_ = std::make_unique<httplib::SSLServer>(server->options_.tls_cert_file.c_str(),
-                                                         server->options_.tls_key_file.c_str());
-    if (!server->http_->is_valid()) {
+    std::string cert = o.tls_cert_file, key = o.tls_key_file;
+    if (o.tls_reload_interval > absl::ZeroDuration()) {
+      // Followed on disk: only a matching pair is taken (TlsFiles).
+      auto files = TlsFiles::Create("wallboard", o.tls_cert_file, o.tls_key_file,
+                                    o.tls_reload_interval);
+      if (!files.ok()) return files.status();
+      server->tls_files_ = *std::move(files);
+      server->tls_metrics_ =
+          std::make_unique<TlsFileMetrics>(*server->registry_, "wallboard", *server->tls_files_);
+      cert = server->tls_files_->cert_path();
+      key = server->tls_files_->key_path();
+    }
+    auto https = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
+    if (!https->is_valid()) {
       return InvalidField("tls_cert_file", "TLS_FILES_INVALID",
                           "the TLS certificate or key cannot be loaded");
     }
+    if (server->tls_files_ != nullptr) {
+      SSL_CTX_set_cert_cb(https->ssl_context(), &WallboardServer::UseCurrentPair, server.get());
+    }
+    server->http_ = std::move(https);
   }
   server->admin_ = std::make_unique<httplib::Server>();
   server->Routes();
   return server;
+}
+
+// A certificate chain and its key, as OpenSSL holds them.
+struct WallboardServer::ServedPair {
+  X509* cert = nullptr;
+  STACK_OF(X509)* chain = nullptr;
+  EVP_PKEY* key = nullptr;
+  ~ServedPair() {
+    X509_free(cert);
+    if (chain != nullptr) sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(key);
+  }
+};
+
+std::shared_ptr<const WallboardServer::ServedPair> WallboardServer::CurrentPair() {
+  std::lock_guard<std::mutex> lock(pair_mu_);
+  const int generation = tls_files_->reloads();
+  if (pair_ != nullptr && generation == pair_generation_) return pair_;
+  auto pair = std::make_shared<ServedPair>();
+  BIO* cert_bio = BIO_new_file(tls_files_->cert_path().c_str(), "r");
+  BIO* key_bio = BIO_new_file(tls_files_->key_path().c_str(), "r");
+  if (cert_bio != nullptr && key_bio != nullptr) {
+    pair->cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+    pair->chain = sk_X509_new_null();
+    while (X509* extra = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr)) {
+      sk_X509_push(pair->chain, extra);
+    }
+    ERR_clear_error();  // the end of the file reads as an error
+    pair->key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  }
+  BIO_free(cert_bio);
+  BIO_free(key_bio);
+  if (pair->cert == nullptr || pair->key == nullptr) {
+    Log(LogLevel::kWarning, "wallboard", "staged TLS pair unreadable; the last one kept", {});
+    return pair_;
+  }
+  pair_ = std::move(pair);
+  pair_generation_ = generation;
+  return pair_;
+}
+
+int WallboardServer::UseCurrentPair(SSL* ssl, void* self) {
+  std::shared_ptr<const ServedPair> pair = static_cast<WallboardServer*>(self)->CurrentPair();
+  if (pair == nullptr) return 1;  // the context's own pair
+  return SSL_use_cert_and_key(ssl, pair->cert, pair->key, pair->chain, 1) == 1 ? 1 : 0;
 }
 
 void WallboardServer::Routes() {
@@ -190,6 +255,7 @@ void WallboardServer::Routes() {
 
   httplib::Server& admin = *admin_;
   admin.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    if (tls_metrics_ != nullptr) tls_metrics_->Update();
     res.set_content(SerializeMetrics(*registry_), "text/plain; version=0.0.4");
   });
   admin.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {

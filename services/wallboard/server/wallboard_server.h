@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -14,12 +15,15 @@
 #include "absl/time/time.h"
 #include "prometheus/registry.h"
 #include "services/common/core/clock.h"
+#include "services/common/tls/tls_files.h"
+#include "services/common/tls/tls_metrics.h"
 #include "services/wallboard/application/board_builder.h"
 #include "services/wallboard/server/wallboard_metrics.h"
 
 namespace httplib {
 class Server;
 }
+typedef struct ssl_st SSL;
 
 namespace dialgrid::wallboard {
 
@@ -30,6 +34,10 @@ struct WallboardServerOptions {
   // viewer's credential crosses this connection.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // How often the two files are read again (a renewed Secret is served to
+  // new connections without a restart; a key that does not match its
+  // certificate is refused and the last good pair kept). 0: read once.
+  absl::Duration tls_reload_interval = absl::Seconds(60);
   // The longest a board may take; each call to a service is cut to fit.
   absl::Duration board_timeout = absl::Milliseconds(2500);
   // Boards built at once; more are refused 503 OVERLOADED.
@@ -65,12 +73,22 @@ class WallboardServer {
                   std::shared_ptr<prometheus::Registry> registry, WallboardMetrics& metrics,
                   const Clock& clock);
   void Routes();
+  // The handshake's certificate callback: puts the pair TlsFiles last took
+  // on the connection (read again when TlsFiles took a new one).
+  static int UseCurrentPair(SSL* ssl, void* self);
+  struct ServedPair;
+  std::shared_ptr<const ServedPair> CurrentPair();
 
   WallboardServerOptions options_;
   const BoardBuilder& builder_;
   std::shared_ptr<prometheus::Registry> registry_;
   WallboardMetrics& metrics_;
   const Clock& clock_;
+  std::unique_ptr<TlsFiles> tls_files_;  // with tls_reload_interval
+  std::unique_ptr<TlsFileMetrics> tls_metrics_;
+  std::mutex pair_mu_;
+  std::shared_ptr<const ServedPair> pair_;
+  int pair_generation_ = -1;  // tls_files_->reloads() when pair_ was read
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<httplib::Server> admin_;
   std::thread http_thread_;

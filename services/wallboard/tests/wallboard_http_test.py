@@ -328,6 +328,58 @@ class WallboardHttpTest(unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("TLS_FILES_INVALID", out.stderr)
 
+    def test_a_renewed_certificate_is_served_without_a_restart(self):
+        d = os.path.join(self.run_dir, "tls-reload")
+        os.makedirs(d, exist_ok=True)
+        key, cert = os.path.join(d, "tls.key"), os.path.join(d, "tls.crt")
+
+        def make_pair(cn, key_out, cert_out, reuse_key=None):
+            args = ["openssl", "req", "-x509", "-nodes", "-days", "1", "-subj", f"/CN={cn}",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-out", cert_out]
+            args += ["-key", reuse_key] if reuse_key else ["-newkey", "rsa:2048", "-keyout", key_out]
+            subprocess.run(args, check=True, capture_output=True)
+
+        def served(ep):
+            host, port = ep["http"].rsplit(":", 1)
+            return ssl.get_server_certificate((host, int(port)))
+
+        def same(pem_a, pem_b):
+            return ssl.PEM_cert_to_DER_cert(pem_a) == ssl.PEM_cert_to_DER_cert(pem_b)
+
+        make_pair("first", key, cert)
+        ep = self.bench.start_wallboard(["--tls_cert_file=" + cert, "--tls_key_file=" + key,
+                                         "--tls_reload_seconds=1"], name="wallboard-reload")
+        first = open(cert).read()
+        self.assertTrue(same(served(ep), first))
+        # Renewed in place (key first, then certificate, as a Secret update may
+        # land): new connections get the new pair within a few seconds.
+        make_pair("second", key + ".new", cert + ".new")
+        os.replace(key + ".new", key)
+        os.replace(cert + ".new", cert)
+        second = open(cert).read()
+        wait_for(lambda: same(served(ep), second), 15, "the renewed certificate")
+        tls = ssl.create_default_context(cafile=cert)
+        req = urllib.request.Request(f"https://{ep['http']}/api/v1/tenants/{self.a['id']}/board",
+                                     headers={"Authorization": f"Bearer {self.a['supervisor']}"})
+        with urllib.request.urlopen(req, context=tls, timeout=10) as resp:
+            self.assertEqual(json.load(resp)["tenant"]["id"], self.a["id"])
+        # A certificate whose key is not the one on disk is refused: the
+        # second pair keeps serving, and the refusal is counted.
+        other_key = os.path.join(d, "other.key")
+        make_pair("mismatched", other_key, cert + ".new")
+        os.replace(cert + ".new", cert)
+
+        def refused():
+            text = urllib.request.urlopen(f"http://{ep['admin']}/metrics", timeout=5).read().decode()
+            m = re.search(r'dialgrid_wallboard_tls_reloads_total\{result="refused"\} (\S+)', text)
+            return text if m and float(m.group(1)) >= 1 else None
+        text = wait_for(refused, 15, "the mismatched pair refused")
+        self.assertTrue(same(served(ep), second))
+        m = re.search(r'dialgrid_wallboard_tls_reloads_total\{result="taken"\} (\S+)', text)
+        self.assertGreaterEqual(float(m.group(1)), 1)
+        m = re.search(r"^dialgrid_wallboard_tls_certificate_expiry_timestamp_seconds (\S+)", text, re.M)
+        self.assertGreater(float(m.group(1)), time.time())
+
     def test_zz_credentials_are_never_logged(self):
         # Last (zz): after the other tests made their refused and failed calls.
         self.bench.get(f"/api/v1/tenants/{self.a['id']}/board", self.b["supervisor"])
