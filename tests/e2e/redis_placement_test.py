@@ -19,6 +19,7 @@ Run:  DIALGRID_BUILD_DIR=build /usr/bin/python3 tests/e2e/redis_placement_test.p
 """
 import os
 import subprocess
+import time
 import sys
 import threading
 import unittest
@@ -241,6 +242,12 @@ class RedisPlacementTest(unittest.TestCase):
     def test_two_tenants_on_two_redis_servers_share_nothing(self):
         for tenant in (DEFAULT_TENANT, PLACED_TENANT):
             self.exercise(tenant)
+        # The audit log follows the changes through Kafka: wait for the
+        # placed tenant's to appear (on its own Redis, checked below).
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(
+                ":audit" in k for k in keys_of(self.p.placed_redis)):
+            time.sleep(0.25)
         placed_keys = keys_of(self.p.placed_redis)
         default_keys = keys_of(self.p.redis_address)
         tag = "{t:%s}" % PLACED_TENANT
@@ -249,7 +256,8 @@ class RedisPlacementTest(unittest.TestCase):
         self.assertEqual([k for k in default_keys if k.startswith(tag)], [])
         self.assertTrue(any(k.startswith("{t:%s}" % DEFAULT_TENANT) for k in default_keys))
         # Each service that keeps tenant data kept the placed tenant's there.
-        for what in (":tenant", ":credential:", ":lists", ":dnc", ":agent:", ":campaign:", ":rec:"):
+        for what in (":tenant", ":credential:", ":lists", ":dnc", ":agent:", ":campaign:", ":rec:",
+                     ":audit"):
             self.assertTrue(any(k.startswith(tag) and what in k for k in placed_keys),
                             f"no {what} key on the placed Redis: {sorted(placed_keys)[:40]}")
         # Not a byte of one tenant's data in the other's append-only file.
