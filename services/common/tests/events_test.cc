@@ -22,12 +22,12 @@
 #include "services/common/events/outbox_relay.h"
 #include "services/common/events/redis_outbox.h"
 #include "services/common/kafka/event_publisher.h"
+#include "tests/fixtures/redis_test.h"
 #include "tests/fixtures/servers.h"
 
 namespace dialgrid::events {
 namespace {
 
-using ::dialgrid::testing::RedisServer;
 
 // Records what it is given; fails events whose subject is listed in `refuse`.
 class RecordingPublisher final : public kafka::EventPublisher {
@@ -55,23 +55,10 @@ class RecordingPublisher final : public kafka::EventPublisher {
   std::mutex mu_;
 };
 
-class OutboxTest : public ::testing::Test {
+class OutboxTest : public dialgrid::testing::RedisTest {
  protected:
-  static void SetUpTestSuite() {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = redis->release();
-  }
-  static void TearDownTestSuite() { delete redis_; }
-
   void SetUp() override {
-    ASSERT_NE(redis_, nullptr);
-    redis::Options o;
-    ASSERT_TRUE(redis::ParseAddress(redis_->address(), o).ok());
-    auto c = redis::Client::Create(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    client_ = std::shared_ptr<redis::Client>(std::move(*c));
-    ASSERT_TRUE(client_->Command({"FLUSHALL"}).ok());
+    RedisTest::SetUp();
     outbox_ = Outbox("test/1");
   }
 
@@ -129,13 +116,9 @@ return 1
     return r.ok() ? r->integer : -1;
   }
 
-  static RedisServer* redis_;
   FakeClock clock_{absl::FromUnixSeconds(1800000000)};
-  std::shared_ptr<redis::Client> client_;
   std::shared_ptr<RedisOutbox> outbox_;
 };
-
-RedisServer* OutboxTest::redis_ = nullptr;
 
 TEST_F(OutboxTest, EventsLiveInTheirTenantsSlotAndReachTheirTopics) {
   Write("acme", Event("acme", "a1"));

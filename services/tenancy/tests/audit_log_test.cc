@@ -15,30 +15,15 @@
 #include "services/common/redis/redis_client.h"
 #include "services/tenancy/adapters/redis_audit_store.h"
 #include "services/tenancy/application/audit_log.h"
-#include "tests/fixtures/servers.h"
+#include "tests/fixtures/redis_test.h"
 
 namespace dialgrid::tenancy {
 namespace {
 
-using dialgrid::testing::RedisServer;
-
-class AuditLogTest : public ::testing::Test {
+class AuditLogTest : public dialgrid::testing::RedisTest {
  protected:
-  static void SetUpTestSuite() {
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = redis->release();
-  }
-  static void TearDownTestSuite() { delete redis_; }
-
   void SetUp() override {
-    ASSERT_NE(redis_, nullptr);
-    redis::Options o;
-    ASSERT_TRUE(redis::ParseAddress(redis_->address(), o).ok());
-    auto c = redis::Client::Create(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    client_ = std::shared_ptr<redis::Client>(std::move(*c));
-    ASSERT_TRUE(client_->Command({"FLUSHALL"}).ok());
+    RedisTest::SetUp();
     clock_.Set(absl::Now());
     store_ = std::make_shared<RedisAuditStore>(client_);
     log_ = std::make_unique<AuditLog>(store_, clock_);
@@ -68,14 +53,10 @@ class AuditLogTest : public ::testing::Test {
     return r.ok() ? *r : v1::ListAuditRecordsResponse();
   }
 
-  static RedisServer* redis_;
-  std::shared_ptr<redis::Client> client_;
   FakeClock clock_;
   std::shared_ptr<RedisAuditStore> store_;
   std::unique_ptr<AuditLog> log_;
 };
-
-RedisServer* AuditLogTest::redis_ = nullptr;
 
 TEST_F(AuditLogTest, OneRecordPerEventNewestFirstWithEverythingTheEventSaid) {
   const absl::Time t0 = clock_.Now() - absl::Minutes(10);
