@@ -83,6 +83,66 @@ uint64_t NanpFromOrdinal(uint64_t ordinal) {
   return npa * 10'000'000 + nxx * 10'000 + line;
 }
 
+// Whether `key` is one of the generated numbers (`seen`: a bit per ordinal
+// of the valid space); false for anything outside that space.
+bool Generated(const std::vector<uint64_t>& seen, uint64_t key) {
+  if (key >= 10'000'000'000ULL) return false;
+  const uint64_t npa = key / 10'000'000, nxx = (key / 10'000) % 1000, line = key % 10'000;
+  if (npa < 200 || nxx < 200) return false;
+  const uint64_t ordinal = (npa - 200) * 800 * 10'000 + (nxx - 200) * 10'000 + line;
+  return (seen[ordinal >> 6] >> (ordinal & 63)) & 1;
+}
+
+// Every way of asking, key by key, against the generated input: numbers
+// generated (drawn from `listed`, the decoded keys already checked to be
+// exactly the input), their neighbours (+-1, often not generated), numbers of the
+// valid space not generated, and numbers outside it (too short, too long,
+// an NPA or NXX below 200, the largest key). Prints what was checked;
+// false (after printing the first wrong answer) when any answer is wrong.
+bool CheckAnswersAgainstInput(const std::vector<uint64_t>& seen,
+                              const std::vector<uint64_t>& listed, const DncIndex& mapped,
+                              const DncIndex& heap, Rng& rng) {
+  std::vector<uint64_t> probes;
+  const int present = 20000, absent = 20000;
+  for (int i = 0; i < present; ++i) {
+    const uint64_t key = listed[rng.Below(listed.size())];
+    probes.insert(probes.end(), {key, key - 1, key + 1});
+  }
+  for (int i = 0; i < absent;) {
+    const uint64_t key = NanpFromOrdinal(rng.Below(kValidSpace));
+    if (!Generated(seen, key)) {
+      probes.push_back(key);
+      ++i;
+    }
+  }
+  const uint64_t outside[] = {0, 1, 999'999'999, 1'234'567'890, 2'121'000'000, 2'121'999'999,
+                              9'999'999'999, 10'000'000'000, 10'000'000'001, 99'999'999'999,
+                              UINT64_MAX};
+  probes.insert(probes.end(), std::begin(outside), std::end(outside));
+  std::unique_ptr<bool[]> batch(new bool[probes.size()]);
+  mapped.ContainsBatch(absl::MakeConstSpan(probes), absl::MakeSpan(batch.get(), probes.size()));
+  uint64_t expected_present = 0;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    const bool want = Generated(seen, probes[i]);
+    expected_present += want;
+    const bool got[] = {mapped.Contains(probes[i]), heap.Contains(probes[i]), batch[i]};
+    const char* how[] = {"mmapped Contains", "heap Contains", "ContainsBatch"};
+    for (int h = 0; h < 3; ++h) {
+      if (got[h] != want) {
+        std::fprintf(stderr, "%s(%llu) = %d, generated: %d: WRONG ANSWER\n", how[h],
+                     static_cast<unsigned long long>(probes[i]), got[h], want);
+        return false;
+      }
+    }
+  }
+  std::printf("  answers checked against the generated input: %zu probes (%d generated, their "
+              "%d neighbours, %d not generated, %zu outside the valid space; %llu listed), "
+              "3 ways each: all right\n",
+              probes.size(), present, 2 * present, absent, std::size(outside),
+              static_cast<unsigned long long>(expected_present));
+  return true;
+}
+
 // log2(C(u, n)) / n / 8: the fewest bytes per number any set representation
 // can use in the worst case.
 double BoundBytesPerNumber(double u, double n) {
@@ -279,8 +339,9 @@ int Main() {
   auto t = Clock::now();
   DncIndexBuilder builder(NumberPlan::kNanp);
   builder.Reserve(n);
+  // What was generated, the ground truth every answer is checked against.
+  std::vector<uint64_t> seen((kValidSpace + 63) / 64, 0);
   {
-    std::vector<uint64_t> seen((kValidSpace + 63) / 64, 0);
     for (uint64_t added = 0; added < n;) {
       const uint64_t ordinal = rng.Below(kValidSpace);
       uint64_t& word = seen[ordinal >> 6];
@@ -328,6 +389,15 @@ int Main() {
     std::fprintf(stderr, "decode mismatch: %zu keys\n", sorted.size());
     return 1;
   }
+  // n distinct decoded keys, each generated: the index holds exactly the input.
+  for (uint64_t key : sorted) {
+    if (!Generated(seen, key)) {
+      std::fprintf(stderr, "decoded key %llu was not generated: WRONG INDEX\n",
+                   static_cast<unsigned long long>(key));
+      return 1;
+    }
+  }
+  if (!CheckAnswersAgainstInput(seen, sorted, *mapped, *built, rng)) return 1;
 
   // 5. Queries: half hits, half misses from the same space, shuffled.
   const uint64_t q = std::max<uint64_t>(lookups, 2);
