@@ -599,7 +599,7 @@ def run_compliance(p, channel, contacts, office, globex, admin):
             else:
                 show(f"{num} {when} call", call_events_pb2.CallOutcome.Name(r.call.outcome)[13:])
 
-    step("Events on Kafka topic 'compliance' (read with kcat; every decision is one)")
+    step("Events on Kafka topics 'compliance' (every decision is one) and 'compliance-changes' (read with kcat)")
     metrics = urllib.request.urlopen(f"http://{p.endpoints['compliance']['admin']}/metrics", timeout=5).read().decode()
     decided = sum(int(float(line.rsplit(" ", 1)[1])) for line in metrics.splitlines()
                   if line.startswith("dialgrid_compliance_decisions_total{"))
@@ -611,6 +611,8 @@ def run_compliance(p, channel, contacts, office, globex, admin):
     events = eventually(all_published, 15) or read_topic(p.kafka, "compliance")
     by_type = {}
     for env in events:
+        by_type[env.type.rsplit(".", 1)[-1]] = by_type.get(env.type.rsplit(".", 1)[-1], 0) + 1
+    for env in read_topic(p.kafka, "compliance-changes"):
         by_type[env.type.rsplit(".", 1)[-1]] = by_type.get(env.type.rsplit(".", 1)[-1], 0) + 1
     for t, n in sorted(by_type.items()):
         show(t, n)

@@ -23,7 +23,8 @@ ABSL_FLAG(std::string, bootstrap_service_secret_file,
           dialgrid::EnvOr("DIALGRID_BOOTSTRAP_SERVICE_SECRET_FILE", ""),
           "File holding the platform services' secret; its credential is created at start if absent.");
 ABSL_FLAG(bool, audit_consume, true,
-          "Record the audit log from topics tenancy and compliance (off: this replica only "
+          "Record the audit log from topics tenancy, compliance-changes and compliance-registries "
+          "(off: this replica only "
           "answers ListAuditRecords; one consuming replica is enough, more share the work).");
 ABSL_FLAG(std::string, audit_consumer_group, "tenancy-audit",
           "Kafka consumer group of the audit log (shared by all replicas).");
@@ -93,7 +94,9 @@ int main(int argc, char** argv) {
     kafka::ConsumerOptions consumer_options;
     consumer_options.bootstrap_servers = rt.options().backends.kafka_bootstrap;
     consumer_options.group_id = absl::GetFlag(FLAGS_audit_consumer_group);
-    consumer_options.topics = {auth::kTenancyTopic, "compliance", "compliance-registries"};
+    // Compliance's changes and registry changes, on topics of their own (not
+    // its decisions, thousands a second, which the audit log has no use for).
+    consumer_options.topics = {auth::kTenancyTopic, "compliance-changes", "compliance-registries"};
     auto consumer = kafka::KafkaConsumer::Create(
         consumer_options,
         [&audit, &recorded](const event::v1::Envelope& e) {

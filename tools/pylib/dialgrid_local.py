@@ -17,7 +17,7 @@ BUILD = os.environ.get("DIALGRID_BUILD_DIR", os.path.join(ROOT, "build"))
 
 # Topics every service publishes on; the local broker creates them up front
 # (in production the Helm chart's topic job does).
-TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", "dialing:6",
+TOPICS = ["tenancy:3", "contacts:6", "compliance:6", "compliance-registries:1", "compliance-changes:3", "dialing:6",
           "agents:6", "recordings:3", "calls:6"]
 
 # Services that exist so far, in start order.

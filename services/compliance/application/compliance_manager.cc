@@ -9,6 +9,10 @@ events::OutboxRelayOptions RelayOptions() {
   o.service = "compliance";
   o.default_topic = kComplianceTopic;
   o.topic_by_type["dialgrid.compliance.v1.RegistryChanged"] = kRegistryTopic;
+  for (const char* type : {"DoNotCallChanged", "ConsentChanged", "EstablishedRelationshipChanged",
+                           "SolicitationRefusalRecorded", "RuleSetChanged"}) {
+    o.topic_by_type[std::string("dialgrid.compliance.v1.") + type] = kChangesTopic;
+  }
   return o;
 }
 

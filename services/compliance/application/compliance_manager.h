@@ -43,6 +43,11 @@ inline constexpr char kComplianceTopic[] = "compliance";
 // RegistryChanged goes to a topic of its own: every replica consumes it, and
 // it must not make each replica read every dial decision.
 inline constexpr char kRegistryTopic[] = "compliance-registries";
+// Changes of a tenant's lists and records (do-not-call, consent,
+// relationships, refusals, rule sets) likewise: a few a minute beside
+// thousands of decisions a second, for whoever follows the changes alone
+// (tenancy's audit log).
+inline constexpr char kChangesTopic[] = "compliance-changes";
 
 // How compliance's outbox relay routes its events (the topics above).
 events::OutboxRelayOptions RelayOptions();

@@ -58,6 +58,8 @@ ABSL_FLAG(bool, redis_replica, false,
           "--redis_wait_replicas=1: durability by a replica's acknowledgement (e.g. with "
           "--redis_appendfsync=everysec) instead of, or on top of, the master's fsync.");
 ABSL_FLAG(std::string, tenancy_bin, DIALGRID_TENANCY_BIN, "dialgrid-tenancy binary.");
+ABSL_FLAG(std::string, tenancy_args, "",
+          "Extra flags for dialgrid-tenancy, comma-separated (e.g. --audit_consume=false).");
 ABSL_FLAG(std::string, compliance_bin, DIALGRID_COMPLIANCE_BIN, "dialgrid-compliance binary.");
 
 namespace {
@@ -83,7 +85,7 @@ struct Result {
   double seconds = 0;
   std::string first_error;
   // CPU seconds the service, Redis and the broker used during the run.
-  double service_cpu = 0, redis_cpu = 0, broker_cpu = 0;
+  double service_cpu = 0, redis_cpu = 0, broker_cpu = 0, tenancy_cpu = 0;
 };
 
 // CPU seconds (user + system) a process has used so far; 0 when unknown.
@@ -104,7 +106,7 @@ double ProcessCpuSeconds(pid_t pid) {
 
 // The processes whose CPU a run is charged with.
 struct Measured {
-  pid_t service = -1, redis = -1, broker = -1;
+  pid_t service = -1, redis = -1, broker = -1, tenancy = -1;
 };
 
 void Print(const std::string& name, int rate, Result& r) {
@@ -126,11 +128,11 @@ void Print(const std::string& name, int rate, Result& r) {
   if (r.allowed > 0) std::cout << absl::StrFormat("  allowed %.0f%%", 100.0 * static_cast<double>(r.allowed) / static_cast<double>(r.ok));
   std::cout << "\n";
   std::cout << absl::StrFormat(
-      "%-11s CPU per answered call: service %4.0f us, redis %4.0f us, broker %4.0f us "
-      "(%.2f, %.2f, %.2f CPU)\n",
+      "%-11s CPU per answered call: service %4.0f us, redis %4.0f us, broker %4.0f us, "
+      "tenancy %4.0f us (%.2f, %.2f, %.2f, %.2f CPU)\n",
       "", 1e6 * r.service_cpu / answered, 1e6 * r.redis_cpu / answered,
-      1e6 * r.broker_cpu / answered, r.service_cpu / r.seconds, r.redis_cpu / r.seconds,
-      r.broker_cpu / r.seconds);
+      1e6 * r.broker_cpu / answered, 1e6 * r.tenancy_cpu / answered, r.service_cpu / r.seconds,
+      r.redis_cpu / r.seconds, r.broker_cpu / r.seconds, r.tenancy_cpu / r.seconds);
   if (!r.first_error.empty()) std::cout << "  first error: " << r.first_error << "\n";
 }
 
@@ -193,7 +195,7 @@ Result Drive(int rate, int seconds, const Measured& measured, Start start_call) 
   std::exponential_distribution<double> gap(static_cast<double>(rate));
   const bool poisson = absl::GetFlag(FLAGS_arrivals) == "poisson";
   const double cpu0[] = {ProcessCpuSeconds(measured.service), ProcessCpuSeconds(measured.redis),
-                         ProcessCpuSeconds(measured.broker)};
+                         ProcessCpuSeconds(measured.broker), ProcessCpuSeconds(measured.tenancy)};
   absl::Time begin = absl::Now() + absl::Milliseconds(100);
   absl::Duration interval = absl::Seconds(1) / rate;
   absl::Time due = begin;
@@ -209,6 +211,7 @@ Result Drive(int rate, int seconds, const Measured& measured, Start start_call) 
   r.service_cpu = ProcessCpuSeconds(measured.service) - cpu0[0];
   r.redis_cpu = ProcessCpuSeconds(measured.redis) - cpu0[1];
   r.broker_cpu = ProcessCpuSeconds(measured.broker) - cpu0[2];
+  r.tenancy_cpu = ProcessCpuSeconds(measured.tenancy) - cpu0[3];
   cq.Shutdown();
   void* tag = nullptr;
   bool ok = false;
@@ -273,7 +276,7 @@ int main(int argc, char** argv) {
     if (!r.ok()) return Fail(r.status().ToString());
     replica = *std::move(r);
   }
-  auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "dialing"});
+  auto broker = testing::KafkaBroker::Start({"tenancy", "contacts", "compliance", "compliance-registries", "compliance-changes", "dialing"});
   if (!broker.ok()) return Fail(broker.status().ToString());
   std::string admin = auth::NewSecret(auth::NewCredentialId());
   std::string service = auth::NewSecret(auth::NewCredentialId());
@@ -291,9 +294,13 @@ int main(int argc, char** argv) {
     if (!address.ok()) return address.status();
     return std::make_pair(std::move(*p), *address);
   };
-  auto tenancy = spawn("tenancy", {absl::GetFlag(FLAGS_tenancy_bin),
-                                   "--bootstrap_admin_secret_file=" + dir + "/admin.secret",
-                                   "--bootstrap_service_secret_file=" + dir + "/service.secret"});
+  std::vector<std::string> tenancy_args = {absl::GetFlag(FLAGS_tenancy_bin),
+                                           "--bootstrap_admin_secret_file=" + dir + "/admin.secret",
+                                           "--bootstrap_service_secret_file=" + dir + "/service.secret"};
+  for (absl::string_view a : absl::StrSplit(absl::GetFlag(FLAGS_tenancy_args), ',', absl::SkipEmpty())) {
+    tenancy_args.emplace_back(a);
+  }
+  auto tenancy = spawn("tenancy", tenancy_args);
   if (!tenancy.ok()) return Fail(tenancy.status().ToString());
   auto comp = spawn("compliance", {absl::GetFlag(FLAGS_compliance_bin), "--tenancy=" + tenancy->second,
                                    "--service_secret_file=" + dir + "/service.secret",
@@ -392,7 +399,7 @@ int main(int argc, char** argv) {
     p->reader = stubs[static_cast<size_t>(n) % stubs.size()]->AsyncListRegistries(&p->ctx, req, &cq);
     p->reader->Finish(&p->resp, &p->status, p);
   };
-  Measured measured{comp->first->pid(), (*redis)->pid(), (*broker)->pid()};
+  Measured measured{comp->first->pid(), (*redis)->pid(), (*broker)->pid(), tenancy->first->pid()};
   // Warm-up (connections, script load, caches).
   Drive(500, 2, measured, check);
   Result floor_run = Drive(rate, seconds, measured, floor);

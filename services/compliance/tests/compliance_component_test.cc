@@ -1210,6 +1210,13 @@ TEST_F(ComplianceComponentTest, OutboxRelayPublishesCompleteDecisionsAndRetries)
   EXPECT_EQ(publisher->events[0].type(), "dialgrid.compliance.v1.RuleSetChanged");
   EXPECT_EQ(publisher->events[1].type(), "dialgrid.compliance.v1.DoNotCallChanged");
   ASSERT_EQ(publisher->events[2].type(), "dialgrid.compliance.v1.DialDecision");
+  // Changes on a topic of their own (the audit log reads them), decisions
+  // on `compliance`; the admin's change names its actor, a decision none.
+  EXPECT_EQ(publisher->topics[0], "compliance-changes");
+  EXPECT_EQ(publisher->topics[1], "compliance-changes");
+  EXPECT_EQ(publisher->topics[2], "compliance");
+  EXPECT_EQ(publisher->events[1].actor(), "a");
+  EXPECT_EQ(publisher->events[2].actor(), "");
   v1::DialDecision published;
   ASSERT_TRUE(publisher->events[2].payload().UnpackTo(&published));
   EXPECT_EQ(published.decision_id(), d->decision_id());

@@ -13,7 +13,8 @@ namespace dialgrid::tenancy {
 
 // The audit log of admin changes: who changed which tenant, quota,
 // credential, rule set, do-not-call list, consent record or registry. Fed
-// from the `tenancy` and `compliance` topics: every event a credential
+// from the `tenancy`, `compliance-changes` and `compliance-registries`
+// topics: every event a credential
 // caused (Envelope.actor set) becomes one record of its tenant's log (the
 // vendor scope's for vendor-scope events); events the platform produced
 // itself are not admin changes and are passed over.
