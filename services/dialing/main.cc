@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -44,6 +45,12 @@ ABSL_FLAG(std::string, carrier_scenario, "",
           "answers, ring, talk and AMD times. Required to dial.");
 ABSL_FLAG(uint64_t, carrier_seed, 1, "The simulated carrier's seed.");
 ABSL_FLAG(int, carrier_max_calls, 2000, "Calls the simulated carrier carries at once.");
+ABSL_FLAG(double, carrier_opt_out_share, 0.0,
+          "The share of the simulated carrier's live callees who press the opt-out key while a "
+          "recorded message plays (0 to 1).");
+ABSL_FLAG(std::string, opt_out_key, "9",
+          "The key a callee presses during a recorded message (AGENTLESS, the abandon message) "
+          "to be put on the tenant's do-not-call list; the messages must say so.");
 ABSL_FLAG(std::vector<std::string>, carrier_inbound, {},
           "Inbound calls the simulated carrier offers by itself, as NUMBER:CALLS_PER_HOUR "
           "(comma-separated, e.g. +15550100000:120): callers dialing a blended campaign's "
@@ -152,6 +159,11 @@ int main(int argc, char** argv) {
   dialer_options.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
   dialer_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
   dialer_options.grace = absl::Milliseconds(absl::GetFlag(FLAGS_grace_ms));
+  dialer_options.opt_out_digit = absl::GetFlag(FLAGS_opt_out_key);
+  if (dialer_options.opt_out_digit.size() != 1 ||
+      !absl::StrContains("0123456789*#", dialer_options.opt_out_digit)) {
+    return fail("--opt_out_key", absl::InvalidArgumentError("one key: 0-9, * or #"));
+  }
   dialer_options.disposition_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_disposition_timeout_seconds));
   dialer_options.preview_timeout = absl::Seconds(absl::GetFlag(FLAGS_preview_timeout_seconds));
@@ -189,6 +201,8 @@ int main(int argc, char** argv) {
     carrier_options.scenario = *std::move(scenario);
     carrier_options.seed = absl::GetFlag(FLAGS_carrier_seed);
     carrier_options.max_concurrent_calls = absl::GetFlag(FLAGS_carrier_max_calls);
+    carrier_options.opt_out_share = absl::GetFlag(FLAGS_carrier_opt_out_share);
+    carrier_options.opt_out_digit = absl::GetFlag(FLAGS_opt_out_key);
     for (const std::string& line : absl::GetFlag(FLAGS_carrier_inbound)) {
       std::vector<std::string> parts = absl::StrSplit(line, ':');
       double rate = 0;
@@ -248,6 +262,7 @@ int main(int argc, char** argv) {
         {"message_played", s.messages}, {"inbound_offered", s.inbound_offered},
         {"inbound_refused", s.inbound_refused}, {"inbound_blocked", s.inbound_blocked},
         {"inbound_connected", s.inbound_connected}, {"abusive_flagged", s.abusive_flagged},
+        {"opted_out", s.opted_out}, {"opt_out_not_recorded", s.opt_outs_not_recorded},
         {"forwarded", f.forwarded}, {"forward_failed", f.failed}};
     for (const auto& [step, n] : steps) {
       int64_t& before = reported[step];

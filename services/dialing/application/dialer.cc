@@ -205,6 +205,8 @@ struct Dialer::Attempt {
   bool overflowed = false;
   // Flagged abusive: its agent leaves the call for a protected not-ready.
   bool abusive = false;
+  // The callee pressed the opt-out key during a recorded message.
+  bool opted_out = false;
 };
 
 Dialer::Dialer(DialerPorts ports, Scheduler& scheduler, Executor& executor,
@@ -1329,7 +1331,42 @@ void Dialer::Handle(const telephony::CallEvent& e) {
       return;
     case T::kIncoming:
       return;  // a carrier's repeat: the call is known
+    case T::kKeyPressed:
+      OptOutKey(a, e);
+      return;
   }
+}
+
+// The automated opt-out: a live callee who presses the key while a recorded
+// message plays goes on the tenant's do-not-call list at once, and the call
+// ends. Any other key, or a key during a conversation, does nothing.
+void Dialer::OptOutKey(const std::shared_ptr<Attempt>& a, const telephony::CallEvent& e) {
+  Runner& r = *a->runner;
+  v1::Call& call = a->stored.call;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (e.digits != options_.opt_out_digit || !a->live || a->connected || a->opted_out) return;
+    a->opted_out = true;
+  }
+  absl::Status st = ports_.compliance == nullptr
+                        ? Unavailable("NO_COMPLIANCE", "this replica has no compliance peer")
+                        : ports_.compliance->AddOptOut(
+                              r.tenant, call.phone_number(),
+                              absl::StrCat("opt-out key pressed during the message of ", call.name()));
+  if (!st.ok()) {
+    // The contact still leaves the campaign as do-not-call (Finish); the
+    // tenant's list misses the number until someone adds it: said loudly.
+    Log(LogLevel::kError, "dialing", "opt-out not recorded with compliance",
+        {{"call", call.name()}, {"error", st.ToString()}});
+  }
+  call.set_opted_out(true);
+  (void)Store(*a, "OPTED_OUT");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.opted_out;
+    if (!st.ok()) ++stats_.opt_outs_not_recorded;
+  }
+  (void)telephony_->HangUp(e.attempt_id);  // Ended follows either way
 }
 
 void Dialer::TryConnect(const std::string& id) {
@@ -1494,6 +1531,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
   if (a->lease.lease_id.empty()) return;  // a manual dial: no contact lease
   ContactNext next = AfterAttempt(*a->campaign, outcome, invalid, a->stored.contact_attempts + 1,
                                   scheduler_.clock().Now());
+  if (call.opted_out()) next = OptedOut();
   absl::Status st = ports_.contacts->Report(call.contact(), a->lease.lease_id, next.kind,
                                             next.outcome, next.next_callable);
   if (!st.ok()) {

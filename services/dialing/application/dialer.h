@@ -72,6 +72,10 @@ struct DialerOptions {
   int hopper_min = 20;    // refill when fewer contacts wait than this or 2 ticks' lines
   int hopper_batch = 100;
   std::string abandon_message = "abandon";  // the prompt the carrier plays on an abandon
+  // The key a callee presses during a recorded message (agentless, abandon)
+  // to be put on the tenant's do-not-call list (the automated opt-out the
+  // TCPA asks of prerecorded telemarketing); the messages must say so.
+  std::string opt_out_digit = "9";
   // Played to both parties once connected when the call must announce its
   // recording (compliance's decision, or a blended campaign's setting).
   std::string recording_announcement = "recording-announcement";
@@ -120,6 +124,7 @@ struct DialerStats {
   int64_t previews = 0, previews_skipped = 0, agent_dials = 0, messages = 0;
   int64_t inbound_offered = 0, inbound_refused = 0, inbound_blocked = 0, inbound_connected = 0;
   int64_t abusive_flagged = 0;
+  int64_t opted_out = 0, opt_outs_not_recorded = 0;  // the opt-out key during a message
   int64_t owned_campaigns = 0, in_flight = 0;
 };
 
@@ -238,6 +243,7 @@ class Dialer final : public telephony::CallEventSink {
   // Inbound calls (blended campaigns): offered, queued, connected, ended.
   void Incoming(const telephony::CallEvent& event);
   void HandleInbound(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& event);
+  void OptOutKey(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& event);
   void FinishInbound(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
   // Ready agents the pacer leaves free for the inbound queue (locked).
   int HeldForInbound(Runner& runner, int idle, absl::Time now);

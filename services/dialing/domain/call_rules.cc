@@ -124,6 +124,13 @@ ContactNext AfterAttempt(const v1::Campaign& campaign, v1::CallOutcome outcome,
   return next;
 }
 
+ContactNext OptedOut() {
+  ContactNext next;
+  next.kind = contacts::v1::OUTCOME_KIND_DO_NOT_CALL;
+  next.outcome = "OPTED_OUT";
+  return next;
+}
+
 ContactNext AfterDisposition(const v1::Disposition& disposition, absl::Time callback_time) {
   ContactNext next;
   next.outcome = disposition.code();

@@ -54,6 +54,9 @@ ContactNext AfterAttempt(const v1::Campaign& campaign, v1::CallOutcome outcome,
 // COMPLETED, CALLBACK -> RETRY at callback_time, DO_NOT_CALL, WRONG_NUMBER
 // -> UNREACHABLE. Codes are checked by the caller (FindDisposition).
 ContactNext AfterDisposition(const v1::Disposition& disposition, absl::Time callback_time);
+// A callee who pressed the opt-out key during a recorded message:
+// DO_NOT_CALL, outcome "OPTED_OUT".
+ContactNext OptedOut();
 const v1::Disposition* FindDisposition(const v1::Campaign& campaign, absl::string_view code);
 
 // "DIALING", ..., and the outcome's name ("NO_ANSWER", ...).

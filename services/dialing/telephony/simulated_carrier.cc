@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/core/status_macros.h"
 
@@ -55,6 +56,13 @@ absl::StatusOr<std::unique_ptr<SimulatedCarrier>> SimulatedCarrier::Create(
   DG_RETURN_IF_ERROR(ValidateDistribution(options.connect_delay, "connect_delay"));
   DG_RETURN_IF_ERROR(ValidateDistribution(options.message_length, "message_length"));
   DG_RETURN_IF_ERROR(ValidateDistribution(options.inbound_patience, "inbound_patience"));
+  if (!(options.opt_out_share >= 0.0 && options.opt_out_share <= 1.0)) {
+    return absl::InvalidArgumentError("opt_out_share: must be within [0, 1]");
+  }
+  if (options.opt_out_digit.size() != 1 ||
+      !absl::StrContains("0123456789*#", options.opt_out_digit)) {
+    return absl::InvalidArgumentError("opt_out_digit: one of 0-9, *, #");
+  }
   for (const auto& line : options.inbound) {
     if (!IsE164(line.number)) {
       return absl::InvalidArgumentError(
@@ -119,6 +127,9 @@ CallFate SimulatedCarrier::Fate(const CallRequest& request, absl::Time placed_at
   const absl::Duration machine_hangup = draw(options_.machine_hangup);
   fate.connect_delay = draw(options_.connect_delay);
   fate.message_length = draw(options_.message_length);
+  // Drawn last, so that the draws above (and every fate) stay as they were.
+  const double u_opt_out = rng.Uniform();
+  fate.opt_out_at = rng.Uniform();
   fate.amd_delay = absl::Seconds(std::max(0.0, sc.amd.decision_delay_s));
 
   double u_c = u_cause * failure_weight_total_;
@@ -137,6 +148,7 @@ CallFate SimulatedCarrier::Fate(const CallRequest& request, absl::Time placed_at
   if (u < human) {
     if (human_ring <= request.ring_timeout) {
       fate.callee = CallFate::Callee::kLive;
+      fate.presses_opt_out = u_opt_out < options_.opt_out_share;
       fate.ring = human_ring;
       fate.talk = live_talk;
       fate.callee_hangup = patience;
@@ -439,8 +451,13 @@ void SimulatedCarrier::ArmLocked(const AttemptId& id, Call& call) {
       when = call.connected_at + f.talk;
       break;
     case State::kMessage:
-      step = Step::kMessageDone;
-      when = call.message_started_at + f.message_length;
+      if (f.callee == CallFate::Callee::kLive && f.presses_opt_out && !call.key_pressed) {
+        step = Step::kKeyPress;
+        when = call.message_started_at + f.message_length * f.opt_out_at;
+      } else {
+        step = Step::kMessageDone;
+        when = call.message_started_at + f.message_length;
+      }
       break;
     case State::kEnding:
       step = Step::kLocalEnd;
@@ -559,6 +576,13 @@ bool SimulatedCarrier::ApplyLocked(Call& call, Step step, absl::Time now,
       return end(EndCause::kRemoteHangup);
     case Step::kMessageDone:
       return end(EndCause::kMessagePlayed);
+    case Step::kKeyPress: {
+      CallEvent event = NewEventLocked(call, CallEventType::kKeyPressed, now);
+      event.digits = options_.opt_out_digit;
+      out.push_back(std::move(event));
+      call.key_pressed = true;  // the message plays on until the dialer hangs up
+      return true;
+    }
     case Step::kLocalEnd:
       return end(EndCause::kLocalHangup);
     case Step::kOffer: {

@@ -46,6 +46,11 @@ struct SimulatedCarrierOptions {
   sim::Distribution connect_delay = sim::Distribution::Constant(0.05);
   // the length of a message played by PlayMessageAndHangUp;
   sim::Distribution message_length = sim::Distribution::Constant(6.0);
+  // the share of live callees who, hearing a message (an agentless
+  // campaign's, the abandon message), press the opt-out key `opt_out_digit`
+  // at a uniformly drawn point of it (KeyPressed); 0: nobody does;
+  double opt_out_share = 0.0;
+  std::string opt_out_digit = "9";
   // the mix of failure causes among failed calls (weights > 0).
   std::vector<std::pair<double, FailureCause>> failure_causes = {
       {0.4, FailureCause::kNetwork},
@@ -88,6 +93,10 @@ struct CallFate {
   absl::Duration callee_hangup;  // picked up -> the callee gives up unattended
   absl::Duration connect_delay;
   absl::Duration message_length;
+  // A live callee who presses the opt-out key while a message plays, and
+  // when (this share of the message's length after it starts).
+  bool presses_opt_out = false;
+  double opt_out_at = 0.0;
 };
 
 // Counters, all in one place.
@@ -148,7 +157,7 @@ class SimulatedCarrier final : public TelephonyPort {
   };
   enum class Step {
     kBusy, kFailed, kRing, kNoAnswer, kPickUp, kVerdict, kCalleeGivesUp, kAgentConnected,
-    kTalkEnd, kMessageDone, kLocalEnd, kOffer, kAccept
+    kTalkEnd, kMessageDone, kLocalEnd, kOffer, kAccept, kKeyPress
   };
   struct Call {
     CallRequest request;
@@ -162,6 +171,7 @@ class SimulatedCarrier final : public TelephonyPort {
     absl::Time accept_requested_at;
     AgentId agent;
     std::string inbound_from;  // inbound: the caller (request.to: the number dialed)
+    bool key_pressed = false;  // the opt-out key was sent
   };
 
   SimulatedCarrier(SimulatedCarrierOptions options, Scheduler& scheduler, CallEventSink& sink);

@@ -25,6 +25,8 @@ absl::string_view ToString(CallEventType type) {
       return "ended";
     case CallEventType::kIncoming:
       return "incoming";
+    case CallEventType::kKeyPressed:
+      return "key_pressed";
   }
   return "unknown";
 }

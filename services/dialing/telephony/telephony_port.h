@@ -70,6 +70,7 @@ enum class CallEventType {
   kRemoteHangup,    // the callee hung up
   kEnded,           // always the last event of a call (end_cause)
   kIncoming,        // an inbound call is offered (from, to): the first event of it
+  kKeyPressed,      // the callee pressed a key (DTMF, `digits`) while a message played
 };
 
 enum class AmdVerdict {
@@ -115,6 +116,8 @@ struct CallEvent {
   // kIncoming: the caller's number and the number it dialed (E.164; `from`
   // may be empty when the caller withheld it).
   std::string from, to;
+  // kKeyPressed: the key, one of "0"-"9", "*", "#".
+  std::string digits;
 };
 
 absl::string_view ToString(CallEventType type);
@@ -139,7 +142,10 @@ class CallEventSink {
 //   Ringing, NoAnswer, Ended(kNoAnswer)
 //   Ringing, Answered, [AgentConnected], RemoteHangup, Ended(kRemoteHangup)
 //   Ringing, Answered, [AgentConnected], Ended(kLocalHangup)   after HangUp
-//   Ringing, Answered, Ended(kMessagePlayed)          after PlayMessageAndHangUp
+//   Ringing, Answered, [KeyPressed...], Ended(kMessagePlayed)
+//                                                     after PlayMessageAndHangUp
+//   Ringing, Answered, KeyPressed..., Ended(kLocalHangup)
+//                                                     HangUp while the message played
 // and HangUp before the answer cuts the sequence short with
 // Ended(kLocalHangup). Answered(kUndecided) is always followed by
 // RemoteHangup. No event follows Ended; the carrier then forgets the call.

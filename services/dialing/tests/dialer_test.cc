@@ -602,6 +602,7 @@ class DialerTest : public ::testing::Test {
     co.connect_delay = sim::Distribution::Constant(0.05);
     co.message_length = sim::Distribution::Constant(4);
     co.inbound_patience = sim::Distribution::Constant(600);
+    co.opt_out_share = opt_out_share_;
     auto carrier = telephony::SimulatedCarrier::Create(co, scheduler_, *dialer_);
     ASSERT_TRUE(carrier.ok()) << carrier.status();
     carrier_ = *std::move(carrier);
@@ -629,6 +630,7 @@ class DialerTest : public ::testing::Test {
   FakeClock clock_;
   ManualScheduler scheduler_{clock_};
   InlineExecutor executor_;
+  double opt_out_share_ = 0.0;  // the carrier's callees who press the opt-out key
   std::shared_ptr<FakeCampaigns> campaigns_;
   std::shared_ptr<FakeCalls> calls_;
   std::shared_ptr<FakeContacts> contacts_;
@@ -1351,6 +1353,67 @@ TEST_F(DialerTest, AnAgentlessCampaignPlaysItsMessageWithNoAgentsAndAbandonsNoth
     EXPECT_EQ(r.kind, contacts::v1::OUTCOME_KIND_COMPLETED);
     EXPECT_EQ(r.outcome, "MESSAGE_PLAYED");
   }
+}
+
+// The automated opt-out: callees of an agentless campaign who press the key
+// during the message go on the tenant's do-not-call list at once, the call
+// is hung up, the contact leaves the campaign as do-not-call; the others
+// hear the message to its end.
+TEST_F(DialerTest, TheOptOutKeyDuringAnAgentlessMessagePutsTheNumberOnTheDoNotCallList) {
+  v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
+  c.set_agentless_message_id("renewal-reminder");
+  c.set_max_lines(4);
+  contacts_->Add(40);
+  opt_out_share_ = 0.5;
+  StartDialer(0, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(10));
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 40u);
+  for (const auto& e : ended) EXPECT_EQ(e.outcome(), v1::CALL_OUTCOME_MESSAGE_PLAYED);
+  std::vector<std::string> opted_out;
+  for (const auto& [id, stored] : calls_->calls) {
+    if (stored.call.opted_out()) opted_out.push_back(stored.call.phone_number());
+  }
+  // About half of them (the carrier's draw per callee), each recorded once.
+  EXPECT_GE(opted_out.size(), 10u);
+  EXPECT_LE(opted_out.size(), 30u);
+  std::vector<std::string> recorded = compliance_->opt_outs;
+  std::sort(recorded.begin(), recorded.end());
+  std::sort(opted_out.begin(), opted_out.end());
+  EXPECT_EQ(recorded, opted_out);
+  EXPECT_EQ(dialer_->Stats().opted_out, static_cast<int64_t>(opted_out.size()));
+  int dnc = 0, completed = 0;
+  for (const auto& r : contacts_->reports) {
+    if (r.kind == contacts::v1::OUTCOME_KIND_DO_NOT_CALL) {
+      ++dnc;
+      EXPECT_EQ(r.outcome, "OPTED_OUT");
+    } else {
+      ++completed;
+      EXPECT_EQ(r.kind, contacts::v1::OUTCOME_KIND_COMPLETED);
+    }
+  }
+  EXPECT_EQ(dnc, static_cast<int>(opted_out.size()));
+  EXPECT_EQ(completed, 40 - dnc);
+}
+
+// Compliance down when the key is pressed: the call still ends and the
+// contact still leaves as do-not-call; the miss is counted (and logged).
+TEST_F(DialerTest, AnOptOutComplianceCannotRecordStillEndsTheCallAndTheContact) {
+  v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
+  c.set_agentless_message_id("renewal-reminder");
+  c.set_max_lines(2);
+  contacts_->Add(2);
+  opt_out_share_ = 1.0;
+  StartDialer(0, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));  // both dialed (checked while compliance was up)
+  compliance_->down = true;
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  auto ended = calls_->Ended();
+  ASSERT_EQ(ended.size(), 2u);
+  for (const auto& [id, stored] : calls_->calls) EXPECT_TRUE(stored.call.opted_out()) << id;
+  EXPECT_TRUE(compliance_->opt_outs.empty());
+  EXPECT_EQ(dialer_->Stats().opt_outs_not_recorded, 2);
+  for (const auto& r : contacts_->reports) EXPECT_EQ(r.kind, contacts::v1::OUTCOME_KIND_DO_NOT_CALL);
 }
 
 TEST_F(DialerTest, TheLiveFiguresOfACampaignAreWrittenEverySecondForAnyReplicaToWatch) {

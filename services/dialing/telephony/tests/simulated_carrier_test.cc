@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/core/clock.h"
 #include "services/common/core/scheduler.h"
@@ -110,6 +111,9 @@ class CarrierTest : public ::testing::Test {
         break;
       case CallEventType::kEnded:
         absl::StrAppend(&text, " ", ToString(e.end_cause));
+        break;
+      case CallEventType::kKeyPressed:
+        absl::StrAppend(&text, " ", e.digits);
         break;
       default:
         break;
@@ -287,6 +291,57 @@ TEST_F(CarrierTest, HangUpCutsAMessageShort) {
   RunFor(absl::Minutes(5));
   EXPECT_EQ(EventsOf("a"),
             (Strings{"+2s ringing", "+7s answered not_run", "+9s ended local_hangup"}));
+}
+
+// A live callee who hears a message may press the opt-out key: KeyPressed
+// within the message, which plays on unless the dialer hangs up.
+TEST_F(CarrierTest, ALiveCalleePressesTheOptOutKeyDuringAMessage) {
+  Start(BaseScenario(), [](SimulatedCarrierOptions& o) { o.opt_out_share = 1.0; });
+  ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
+  ASSERT_TRUE(carrier_->PlaceCall(Request("b")).ok());
+  RunFor(absl::Seconds(8));
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"agentless"}).ok());
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("b"), MessageRequest{"agentless"}).ok());
+  const CallFate fate = carrier_->Fate(Request("a"), t0_);
+  ASSERT_TRUE(fate.presses_opt_out);
+  sink_.on_event = [&](const CallEvent& e) {  // the dialer's answer: hang up on "b"
+    if (e.type == CallEventType::kKeyPressed && e.attempt_id.value() == "b") {
+      EXPECT_TRUE(carrier_->HangUp(e.attempt_id).ok());
+    }
+  };
+  RunFor(absl::Minutes(5));
+  const absl::Time pressed = t0_ + absl::Seconds(8) + absl::Seconds(6) * fate.opt_out_at;
+  const auto a = EventsOf("a");
+  ASSERT_EQ(a.size(), 4u);
+  EXPECT_EQ(a[2], absl::StrCat("+", absl::FormatDuration(pressed - t0_), " key_pressed 9"));
+  EXPECT_EQ(a[3], "+14s ended message_played");
+  const auto b = EventsOf("b");
+  ASSERT_EQ(b.size(), 4u);
+  EXPECT_TRUE(absl::StrContains(b[2], "key_pressed 9")) << b[2];
+  EXPECT_TRUE(absl::StrContains(b[3], "ended local_hangup")) << b[3];
+}
+
+// Nobody presses it without the share, and machines never do.
+TEST_F(CarrierTest, NoKeyIsPressedWithoutTheShareOrByAMachine) {
+  json s = BaseScenario();
+  Start(s);
+  ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
+  RunFor(absl::Seconds(8));
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"agentless"}).ok());
+  RunFor(absl::Minutes(1));
+  EXPECT_EQ(EventsOf("a"), (Strings{"+2s ringing", "+7s answered not_run", "+14s ended message_played"}));
+  s["outcomes"] = {{"human", 0.0}, {"machine", 1.0}, {"busy_failed", 0.0}};
+  sink_.events.clear();
+  carrier_.reset();
+  Start(s, [](SimulatedCarrierOptions& o) { o.opt_out_share = 1.0; });
+  sink_.on_event = [&](const CallEvent& e) {
+    if (e.type == CallEventType::kAnswered) {
+      EXPECT_TRUE(carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"machine"}).ok());
+    }
+  };
+  ASSERT_TRUE(carrier_->PlaceCall(Request("m", absl::Seconds(25), AmdMode::kOn)).ok());
+  RunFor(absl::Minutes(5));
+  for (const auto& e : EventsOf("m")) EXPECT_FALSE(absl::StrContains(e, "key_pressed")) << e;
 }
 
 TEST_F(CarrierTest, CalleeHangsUpWhileTheBridgeIsBeingMade) {
@@ -740,6 +795,14 @@ TEST(CarrierCreate, RefusesBadOptions) {
   EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
             absl::StatusCode::kInvalidArgument);
   options.failure_causes = {{1.0, FailureCause::kNetwork}};
+  options.opt_out_share = 1.5;
+  EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.opt_out_share = 0.1;
+  options.opt_out_digit = "99";
+  EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options.opt_out_digit = "9";
   options.scenario = sim::Scenario();  // not parsed: no live-answer share
   EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
             absl::StatusCode::kInvalidArgument);
