@@ -41,6 +41,7 @@ IGNORED = {
     "NO_CALLABLE_NUMBER": "the contact's last_outcome (NOT_ALLOWED_...) when none of its numbers is callable",
     "DISPOSITION_TIMED_OUT": "a CallUpdated step name (dialing.proto), not a reason",
     "ABUSIVE_FLAGGED": "a CallUpdated step name (dialing.proto), not a reason",
+    "OPTED_OUT": "a CallUpdated step name and the contact's last_outcome (the opt-out key), not a reason",
     "NO_CALLABLE_CONTACTS": "CampaignHopperChanged.reason value (dialing.proto), not an error",
     "CONTACTS_UNAVAILABLE": "CampaignHopperChanged.reason value (dialing.proto), not an error",
     "NOT_ALLOWED": "a CallUpdated step name (a refused preview) and that contact's last_outcome",
