@@ -173,7 +173,7 @@ absl::Status ServiceHost::Start() {
   // enough of them alive that a burst does not create and end threads per call.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
-                              std::max(4, options_.executor_threads * 2));
+                              std::max(64, options_.executor_threads * 2));
   for (auto& [svc, name] : services_) builder.RegisterService(svc);
   // Requests whose bytes do not parse: INVALID_ARGUMENT MALFORMED_REQUEST,
   // counted, instead of gRPC's own INTERNAL/UNIMPLEMENTED with no message.
