@@ -76,9 +76,11 @@ GRPC_PORT, ADMIN_PORT = 50051, 9464
 API_PORT = {"wallboard": 8080}
 # Data each service reads, source dir -> path in the image (the chart's flags
 # point at these: --zone_data_dir, --statutory_rules_dir, --calling_hours).
+# "@/..." is in the build directory: the geo tables are gathered there with the
+# phone-number zone table generated at build time (services/common/geo).
 DATA = {
-    "contacts": {"services/common/geo/data": "usr/share/dialgrid/geo"},
-    "compliance": {"services/common/geo/data": "usr/share/dialgrid/geo",
+    "contacts": {"@/data/geo": "usr/share/dialgrid/geo"},
+    "compliance": {"@/data/geo": "usr/share/dialgrid/geo",
                    "services/compliance/data": "usr/share/dialgrid/compliance"},
     # The simulated carrier's scenarios (the pacing simulator's public suite).
     "dialing": {"tools/simulator/scenarios/public": "usr/share/dialgrid/scenarios"},
@@ -179,15 +181,20 @@ def closure(build_dir, service):
     return _closures[key]
 
 
+def data_source(build_dir, src):
+    """Where a DATA source is: the source tree, or the build directory ("@/...")."""
+    return os.path.join(build_dir, src[2:]) if src.startswith("@/") else os.path.join(ROOT, src)
+
+
 def content_list(build_dir, service):
     """What the image of `service` holds, as paths inside the image."""
     binary, libs = closure(build_dir, service)
     paths = [] if service in SIDECARS else [f"usr/bin/{binary_name(service)}"]
     paths += [merged(lib.lstrip("/")) for lib in libs]
     for src, dst in DATA.get(service, {}).items():
-        for dirpath, _, files in os.walk(os.path.join(ROOT, src)):
+        for dirpath, _, files in os.walk(data_source(build_dir, src)):
             for f in files:
-                rel = os.path.relpath(os.path.join(dirpath, f), os.path.join(ROOT, src))
+                rel = os.path.relpath(os.path.join(dirpath, f), data_source(build_dir, src))
                 paths.append(os.path.join(dst, rel))
     paths += EXTRA_TREES + ["etc/passwd", "etc/group", "tmp"]
     return sorted(paths), sorted(set(libs.values()))
@@ -262,7 +269,7 @@ def stage_service(build_dir, service, base, stage):
     if service not in SIDECARS:  # a sidecar's program came with its libraries, from the base
         shutil.copy2(binary, os.path.join(stage, "usr/bin", binary_name(service)))
     for src, dst in DATA.get(service, {}).items():
-        shutil.copytree(os.path.join(ROOT, src), os.path.join(stage, dst))
+        shutil.copytree(data_source(build_dir, src), os.path.join(stage, dst))
     os.makedirs(os.path.join(stage, "etc"), exist_ok=True)
     with open(os.path.join(stage, "etc/passwd"), "w") as f:
         f.write(f"root:x:0:0:root:/root:/usr/sbin/nologin\ndialgrid:x:{UID}:{GID}:dialgrid:/nonexistent:/usr/sbin/nologin\n")

@@ -82,8 +82,10 @@ class Results:
 
 def test_content(build_dir, r):
     chart_data = {"contacts": ["usr/share/dialgrid/geo/region_time_zones.tsv",
-                               "usr/share/dialgrid/geo/postal_code_regions.tsv", "usr/share/zoneinfo"],
+                               "usr/share/dialgrid/geo/postal_code_regions.tsv",
+                               "usr/share/dialgrid/geo/number_time_zones.tsv", "usr/share/zoneinfo"],
                   "compliance": ["usr/share/dialgrid/geo/region_time_zones.tsv",
+                                 "usr/share/dialgrid/geo/number_time_zones.tsv",
                                  "usr/share/dialgrid/compliance/calling_hours.tsv",
                                  "usr/share/dialgrid/compliance/consent_rules.tsv", "usr/share/zoneinfo"]}
     for s in bi.SERVICES + list(bi.TOOLS):

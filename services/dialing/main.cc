@@ -24,6 +24,7 @@
 #include "services/common/server/service_main.h"
 #include "services/common/server/service_runtime.h"
 #include "services/dialing/adapters/call_path_clients.h"
+#include "services/dialing/adapters/watched_agents.h"
 #include "services/dialing/adapters/contacts_client.h"
 #include "services/dialing/adapters/redis_call_store.h"
 #include "services/dialing/adapters/redis_campaign_store.h"
@@ -40,6 +41,13 @@ ABSL_FLAG(std::string, compliance, "",
           "nothing.");
 ABSL_FLAG(std::string, agent_state, "", "The agent-state service's gRPC address.");
 ABSL_FLAG(int, peer_timeout_ms, 2000, "The longest a call to a peer service may take.");
+ABSL_FLAG(bool, agent_watch, true,
+          "Keep each tenant's agents by one WatchAgents stream (and a ListAgents every "
+          "--agent_membership_refresh_ms for the campaigns each takes) instead of a ListAgents "
+          "per campaign every agent refresh.");
+ABSL_FLAG(int, agent_membership_refresh_ms, 10000,
+          "With --agent_watch: how old the campaigns each agent takes may get (an agent added "
+          "to a campaign is paced with within this).");
 ABSL_FLAG(std::string, carrier_scenario, "",
           "The simulated carrier's scenario file (the pacing simulator's JSON format): who "
           "answers, ring, talk and AMD times. Required to dial.");
@@ -152,6 +160,15 @@ int main(int argc, char** argv) {
     if (!agents.ok()) return fail("--agent_state", agents.status());
     ports.compliance = std::make_shared<dialing::ComplianceClient>(*compliance);
     ports.agents = std::make_shared<dialing::AgentStateClient>(*agents);
+    if (absl::GetFlag(FLAGS_agent_watch)) {
+      if (absl::GetFlag(FLAGS_agent_membership_refresh_ms) < 100) {
+        return fail("--agent_membership_refresh_ms",
+                    absl::InvalidArgumentError("must be at least 100"));
+      }
+      dialing::WatchedAgentsOptions watch;
+      watch.membership_refresh = absl::Milliseconds(absl::GetFlag(FLAGS_agent_membership_refresh_ms));
+      ports.agents = std::make_shared<dialing::WatchedAgentRouter>(*agents, ports.agents, watch);
+    }
   }
   dialing::DialerOptions dialer_options;
   dialer_options.instance = rt.instance();

@@ -5,6 +5,8 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -111,7 +113,48 @@ absl::StatusOr<std::shared_ptr<const ZoneResolver>> ZoneResolver::Load(
     }
   }
   for (auto& [cc, zones] : r->country_zones_) std::sort(zones.begin(), zones.end());
+  auto numbers = ReadTsv(data_dir + "/number_time_zones.tsv", 2);
+  if (!numbers.ok()) return numbers.status();
+  std::map<std::string, std::set<std::string>> listed;
+  for (auto& row : *numbers) {
+    if (row[0].empty() || row[0].size() > 15 ||
+        !std::all_of(row[0].begin(), row[0].end(), absl::ascii_isdigit)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("number_time_zones.tsv: \"", row[0].substr(0, 20), "\" is not a number prefix"));
+    }
+    for (absl::string_view z : absl::StrSplit(row[1], ',')) {
+      absl::Status st = CheckZone(std::string(z), "number_time_zones.tsv");
+      if (!st.ok()) return st;
+      listed[row[0]].insert(std::string(z));
+    }
+  }
+  if (listed.empty()) return absl::InvalidArgumentError("number_time_zones.tsv lists no prefix");
+  // A NANP area code ("1" and three digits) takes the zones of the
+  // exchanges it holds: its own zones answer only the exchanges not listed
+  // apart, and new exchanges open in split area codes faster than the data
+  // follows. Elsewhere the longest prefix is taken as it is (Australia's
+  // 612 lists a few Lord Howe Island numbers: Sydney's are not held to
+  // Lord Howe's hours for them).
+  for (const auto& [prefix, zones] : listed) {
+    std::set<std::string> all = zones;
+    const bool area_code = prefix.size() == 4 && prefix[0] == '1';
+    for (auto it = listed.upper_bound(prefix);
+         area_code && it != listed.end() && absl::StartsWith(it->first, prefix); ++it) {
+      all.insert(it->second.begin(), it->second.end());
+    }
+    r->number_zones_[prefix].assign(all.begin(), all.end());
+    r->longest_number_prefix_ = std::max(r->longest_number_prefix_, prefix.size());
+  }
   return std::shared_ptr<const ZoneResolver>(std::move(r));
+}
+
+const std::vector<std::string>* ZoneResolver::NumberZones(absl::string_view e164) const {
+  absl::ConsumePrefix(&e164, "+");
+  for (size_t n = std::min(e164.size(), longest_number_prefix_); n > 0; --n) {
+    auto it = number_zones_.find(e164.substr(0, n));
+    if (it != number_zones_.end()) return &it->second;
+  }
+  return nullptr;
 }
 
 const std::vector<std::string>* ZoneResolver::RegionZones(const std::string& country,
@@ -179,8 +222,13 @@ absl::StatusOr<ZoneAnswer> ZoneResolver::Resolve(const LocationHints& hints) con
     a.source = ZoneSource::kRegion;
   }
   if (zones.empty()) {
-    for (const auto& [cc, nanp] : hints.phone_regions) {
-      std::string region = NormalizeRegion("", nanp);
+    for (const LocationHints::Phone& phone : hints.phones) {
+      if (const auto* z = NumberZones(phone.e164)) {
+        zones.insert(z->begin(), z->end());
+        continue;
+      }
+      const std::string& cc = phone.region_code;
+      std::string region = NormalizeRegion("", phone.nanp_region);
       if (!region.empty()) {
         add_region(country_of_region_.at(region), region);
       } else {

@@ -17,9 +17,15 @@ struct LocationHints {
   std::string postal_code;
   std::string region;   // state / province code or name
   std::string country;  // ISO alpha-2
-  // Per phone: ISO region of the number and, for NANP, its area code's state
-  // (code or English name, e.g. "TX" or "Florida").
-  std::vector<std::pair<std::string, std::string>> phone_regions;
+  // The contact's phone numbers.
+  struct Phone {
+    std::string e164;         // "+13055550100"; "" when not known
+    std::string region_code;  // ISO region of the number
+    // For NANP: its area code's state (code or English name, e.g. "TX" or
+    // "Florida"); "" when unknown.
+    std::string nanp_region;
+  };
+  std::vector<Phone> phones;
 };
 
 enum class ZoneSource { kUnknown, kExplicit, kPostalCode, kRegion, kPhoneNumber, kCountry };
@@ -33,14 +39,22 @@ struct ZoneAnswer {
 };
 
 // Derives a contact's candidate IANA zones: explicit zone, else postal code,
-// else region, else its phone numbers (NANP area-code states; other
-// countries' zones from the system tzdata's zone.tab), else its country.
+// else region, else its phone numbers, else its country. A number's zones
+// are its own prefix's (libphonenumber's time-zone mapper: the area code, and
+// for NANP the exchanges it lists apart, e.g. Pensacola's 850-433 Central in
+// an Eastern area code). An exchange the mapper does not list, in a NANP
+// area code whose listed exchanges lie in other zones, gets all of them (the
+// restrictive reading: the data may predate the exchange). A number the
+// mapper knows no more of than its country: its NANP area code's state's
+// zones, else its country's (the system tzdata's zone.tab).
 // Tables are data files (services/common/geo/data) with their sources named.
 class ZoneResolver {
  public:
-  // Loads region_time_zones.tsv and postal_code_regions.tsv from `data_dir`
-  // and `zone_tab` (e.g. /usr/share/zoneinfo/zone.tab); every zone named
-  // must load with Abseil over the system tzdata.
+  // Loads region_time_zones.tsv, postal_code_regions.tsv and
+  // number_time_zones.tsv (generated at build time, see
+  // generate_number_zones.py) from `data_dir` and `zone_tab` (e.g.
+  // /usr/share/zoneinfo/zone.tab); every zone named must load with Abseil
+  // over the system tzdata.
   static absl::StatusOr<std::shared_ptr<const ZoneResolver>> Load(const std::string& data_dir,
                                                                   const std::string& zone_tab);
   // INVALID_ARGUMENT (UNKNOWN_TIME_ZONE) for an explicit zone that does not exist.
@@ -50,6 +64,10 @@ class ZoneResolver {
   const std::vector<std::string>* RegionZones(const std::string& country,
                                               const std::string& region) const;
   size_t region_count() const { return region_zones_.size(); }
+  // The zones of an E.164 number by its longest listed prefix (a NANP area
+  // code's with those of its listed exchanges, see above); nullptr when
+  // no prefix longer than its country calling code is listed.
+  const std::vector<std::string>* NumberZones(absl::string_view e164) const;
   // A region's code ("FL") from its code or English name ("Florida"),
   // within `country` when given; "" when unknown.
   std::string NormalizeRegion(const std::string& country, const std::string& region) const;
@@ -72,6 +90,10 @@ class ZoneResolver {
   // first three digits 000-999, a Canadian code's first letter A-Z; -1 none.
   std::vector<int> us_postal_, ca_postal_;
   std::map<std::string, std::vector<std::string>> country_zones_;
+  // number_time_zones.tsv: prefix (digits, no '+') -> zones, each already
+  // joined with its listed longer prefixes' zones.
+  std::map<std::string, std::vector<std::string>, std::less<>> number_zones_;
+  size_t longest_number_prefix_ = 0;
 };
 
 }  // namespace dialgrid::geo

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
 #include <random>
 
 #include "absl/strings/str_format.h"
@@ -60,7 +65,7 @@ TEST_F(ZoneResolverTest, PostalCodeThenRegionThenPhone) {
   EXPECT_EQ(z().Resolve(h)->source, ZoneSource::kRegion);
 
   h.region = "";
-  h.phone_regions = {{"US", "Florida"}};
+  h.phones = {{"", "US", "Florida"}};  // no number: the state's zones
   a = z().Resolve(h);
   EXPECT_EQ(a->zones, (std::vector<std::string>{"America/Chicago", "America/New_York"}));
   EXPECT_EQ(a->source, ZoneSource::kPhoneNumber);
@@ -106,9 +111,161 @@ TEST_F(ZoneResolverTest, PostalCodeForms) {
   EXPECT_NE(z().Resolve(short_ca)->source, ZoneSource::kPostalCode);
 }
 
+// A number's zones are its own area code's (libphonenumber's time-zone
+// mapper), not every zone of its state: a Miami number is not also in
+// Chicago, a Toronto number not also in Winnipeg (issue 21).
+TEST_F(ZoneResolverTest, ANumberIsInItsOwnAreaCodesZonesNotItsStates) {
+  auto zones_of = [&](const std::string& raw) {
+    auto n = phone::NormalizePhone(raw, "");
+    EXPECT_TRUE(n.ok()) << raw << ": " << n.status();
+    LocationHints h;
+    h.phones = {{n->number.e164(), n->number.region_code(), n->nanp_region}};
+    auto a = z().Resolve(h);
+    EXPECT_TRUE(a.ok()) << raw;
+    EXPECT_EQ(a->source, ZoneSource::kPhoneNumber) << raw;
+    return a->zones;
+  };
+  using Zones = std::vector<std::string>;
+  EXPECT_EQ(zones_of("+1 305 555 0100"), Zones{"America/New_York"});  // Miami, FL
+  EXPECT_EQ(zones_of("+1 416 555 0100"), Zones{"America/Toronto"});   // Toronto, ON
+  // Without the number, the state's zones (both of Florida's).
+  LocationHints state_only;
+  state_only.phones = {{"", "US", "FL"}};
+  EXPECT_EQ(z().Resolve(state_only)->zones, (Zones{"America/Chicago", "America/New_York"}));
+
+  // Exchange level: the mapper lists 850-200 (Florida's panhandle) as
+  // Central in an area code it otherwise gives Eastern; an exchange it does
+  // not list there gets both (its data may predate the exchange).
+  EXPECT_EQ(*z().NumberZones("+18502001234"), Zones{"America/Chicago"});
+  EXPECT_EQ(*z().NumberZones("+18505550100"), (Zones{"America/Chicago", "America/New_York"}));
+  // Outside NANP the longest prefix as it is: a Sydney number is Sydney's
+  // only (612 lists some Lord Howe Island numbers apart), not every
+  // Australian zone; 6189 is Perth's or Adelaide's, as the mapper says.
+  EXPECT_EQ(zones_of("+61 2 9374 4000"), Zones{"Australia/Sydney"});
+  EXPECT_EQ(*z().NumberZones("+61265080123"), Zones{"Australia/Lord_Howe"});
+  EXPECT_EQ(zones_of("+61 8 9226 5000"), (Zones{"Australia/Adelaide", "Australia/Perth"}));
+  // A country code alone says no more than the country: not listed.
+  EXPECT_EQ(z().NumberZones("+1"), nullptr);
+  EXPECT_EQ(z().NumberZones(""), nullptr);
+
+  // Every US state, DC and Canadian province or territory, once: its main
+  // area code's zones and the region the number's rules are looked up by.
+  struct Case {
+    const char* region;
+    const char* number;
+    Zones zones;
+  };
+  const std::vector<Case> cases = {
+      {"AL", "+12052345678", {"America/Chicago"}},
+      {"AK", "+19072345678", {"America/Adak", "America/Anchorage", "America/Juneau", "Pacific/Honolulu"}},
+      {"AZ", "+16022345678", {"America/Denver", "America/Phoenix"}},  // the Navajo Nation keeps DST
+      {"AR", "+15012345678", {"America/Chicago"}},
+      {"CA", "+12132345678", {"America/Los_Angeles"}},
+      {"CO", "+13032345678", {"America/Denver"}},
+      {"CT", "+12032345678", {"America/New_York"}},
+      {"DE", "+13022345678", {"America/New_York"}},
+      {"DC", "+12022345678", {"America/New_York"}},
+      {"FL", "+13052345678", {"America/New_York"}},
+      {"GA", "+14042345678", {"America/New_York"}},
+      {"HI", "+18082345678", {"Pacific/Honolulu"}},
+      {"ID", "+12082345678", {"America/Denver"}},
+      {"IL", "+13122345678", {"America/Chicago"}},
+      {"IN", "+13172345678", {"America/New_York"}},
+      {"IA", "+15152345678", {"America/Chicago"}},
+      {"KS", "+13162345678", {"America/Chicago"}},
+      {"KY", "+15022345678", {"America/New_York"}},
+      {"LA", "+15042345678", {"America/Chicago"}},
+      {"ME", "+12072345678", {"America/New_York"}},
+      {"MD", "+14102345678", {"America/New_York"}},
+      {"MA", "+16172345678", {"America/New_York"}},
+      {"MI", "+13132345678", {"America/New_York"}},
+      {"MN", "+16122345678", {"America/Chicago"}},
+      {"MS", "+16012345678", {"America/Chicago"}},
+      {"MO", "+13142345678", {"America/Chicago"}},
+      {"MT", "+14062345678", {"America/Denver"}},
+      {"NE", "+14022345678", {"America/Chicago"}},
+      {"NV", "+17022345678", {"America/Los_Angeles"}},
+      {"NH", "+16032345678", {"America/New_York"}},
+      {"NJ", "+12012345678", {"America/New_York"}},
+      {"NM", "+15052345678", {"America/Denver"}},
+      {"NY", "+12122345678", {"America/New_York"}},
+      {"NC", "+19192345678", {"America/New_York"}},
+      {"ND", "+17012345678", {"America/Chicago"}},
+      {"OH", "+16142345678", {"America/New_York"}},
+      {"OK", "+14052345678", {"America/Chicago"}},
+      {"OR", "+15032345678", {"America/Los_Angeles"}},
+      {"PA", "+12152345678", {"America/New_York"}},
+      {"RI", "+14012345678", {"America/New_York"}},
+      {"SC", "+18032345678", {"America/New_York"}},
+      {"SD", "+16052345678", {"America/Chicago"}},
+      {"TN", "+16152345678", {"America/Chicago"}},
+      {"TX", "+12142345678", {"America/Chicago"}},
+      {"UT", "+18012345678", {"America/Denver"}},
+      {"VT", "+18022345678", {"America/New_York"}},
+      {"VA", "+18042345678", {"America/New_York"}},
+      {"WA", "+12062345678", {"America/Los_Angeles"}},
+      {"WV", "+13042345678", {"America/New_York"}},
+      {"WI", "+14142345678", {"America/Chicago"}},
+      {"WY", "+13072345678", {"America/Denver"}},
+      {"AB", "+14032345678", {"America/Edmonton"}},
+      {"BC", "+16042345678", {"America/Vancouver"}},
+      {"MB", "+12042345678", {"America/Winnipeg"}},
+      {"NB", "+15062345678", {"America/Halifax"}},
+      {"NL", "+17092345678", {"America/Halifax", "America/Puerto_Rico", "America/St_Johns"}},
+      {"NS", "+19022345678", {"America/Halifax"}},  // and PE: one area code
+      {"ON", "+14162345678", {"America/Toronto"}},
+      {"QC", "+15142345678", {"America/Toronto"}},
+      {"SK", "+13062345678", {"America/Regina"}},
+      // NT, NU and YT share 867: every zone of the three.
+      {"NT", "+18672345678",
+       {"America/Edmonton", "America/Fort_Nelson", "America/Toronto", "America/Vancouver",
+        "America/Winnipeg"}},
+  };
+  std::set<std::string> regions;
+  for (const Case& c : cases) {
+    EXPECT_EQ(zones_of(c.number), c.zones) << c.region << " " << c.number;
+    auto n = phone::NormalizePhone(c.number, "");
+    std::string region = z().NormalizeRegion("", n->nanp_region);
+    // 902 and 867 are named for several provinces and territories at once.
+    if (std::string(c.number).substr(0, 5) != "+1902" && std::string(c.number).substr(0, 5) != "+1867") {
+      EXPECT_EQ(region, c.region) << c.number << " geocoded \"" << n->nanp_region << "\"";
+    }
+    regions.insert(c.region);
+  }
+  EXPECT_EQ(regions.size(), 50u + 1u + 10u);
+}
+
+TEST_F(ZoneResolverTest, ABadNumberZoneTableIsRefused) {
+  char dir[] = "/tmp/zonesXXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string d = dir;
+  for (const char* f : {"region_time_zones.tsv", "postal_code_regions.tsv"}) {
+    std::ifstream in(std::string(DIALGRID_ZONE_DATA_DIR) + "/" + f);
+    std::ofstream(d + "/" + f) << in.rdbuf();
+  }
+  auto load_with = [&](const std::string& table) {
+    std::ofstream(d + "/number_time_zones.tsv") << table;
+    return ZoneResolver::Load(d, "/usr/share/zoneinfo/zone.tab").status();
+  };
+  EXPECT_TRUE(load_with("# prefix\tzones\n1305\tAmerica/New_York\n").ok());
+  absl::Status st = load_with("1305\tMars/Base\n");
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("Mars/Base"), std::string::npos) << st;
+  st = load_with("13x5\tAmerica/New_York\n");
+  EXPECT_NE(st.message().find("not a number prefix"), std::string::npos) << st;
+  EXPECT_FALSE(load_with("# nothing\n").ok());
+  std::remove((d + "/number_time_zones.tsv").c_str());
+  EXPECT_EQ(ZoneResolver::Load(d, "/usr/share/zoneinfo/zone.tab").status().code(),
+            absl::StatusCode::kNotFound);
+  for (const char* f : {"region_time_zones.tsv", "postal_code_regions.tsv"}) {
+    std::remove((d + "/" + f).c_str());
+  }
+  rmdir(dir);
+}
+
 TEST_F(ZoneResolverTest, OtherCountriesComeFromZoneTab) {
   LocationHints h;
-  h.phone_regions = {{"GB", ""}};
+  h.phones = {{"", "GB", ""}};
   auto a = z().Resolve(h);
   EXPECT_EQ(a->zones, std::vector<std::string>{"Europe/London"});
   LocationHints none;

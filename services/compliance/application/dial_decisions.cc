@@ -65,7 +65,7 @@ absl::StatusOr<CalleePlace> LocateCallee(const geo::ZoneResolver& zones,
     hints.postal_code = callee.postal_code();
     hints.region = callee.region();
     hints.country = callee.country().empty() ? number.number.region_code() : callee.country();
-    hints.phone_regions.push_back({number.number.region_code(), number.nanp_region});
+    hints.phones.push_back({number.number.e164(), number.number.region_code(), number.nanp_region});
     auto answer = zones.Resolve(hints);
     if (answer.ok() && !answer->zones.empty()) {
       zone_names = answer->zones;

@@ -70,7 +70,7 @@ absl::StatusOr<v1::Contact> BuildContact(const RawContact& raw, absl::string_vie
     auto* cp = c.add_phones();
     *cp->mutable_number() = n->number;
     cp->set_callable(true);
-    hints.phone_regions.emplace_back(n->number.region_code(), n->nanp_region);
+    hints.phones.push_back({n->number.e164(), n->number.region_code(), n->nanp_region});
   }
   if (phones == 0) return InvalidField("phones", "MISSING_PHONE_NUMBER", "no phone number");
   if (c.country().empty() && !c.phones().empty()) {

@@ -35,10 +35,19 @@ TEST(ContactRules, BuildNormalizesAndDerivesZones) {
   EXPECT_EQ(c->country(), "US");
   EXPECT_EQ(c->priority(), 5);
   EXPECT_EQ(c->attributes().size(), 1u);  // empty values are dropped
-  // Indiana straddles two zones: ambiguous, so no single time_zone.
+  // Indiana straddles two zones, but Indianapolis' area code 317 does not:
+  // the number's own zone (libphonenumber's time-zone mapper).
+  EXPECT_EQ(c->time_zone(), "America/New_York");
+  EXPECT_EQ(c->candidate_time_zones_size(), 1);
+  EXPECT_EQ(c->time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
+  // 812 (southern Indiana) has exchanges in both: one the mapper does not
+  // list is ambiguous, so no single time_zone.
+  RawContact r = Raw();
+  r.phones = {"(812) 555-0101"};
+  c = BuildContact(r, "US", *Resolver());
+  ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->time_zone(), "");
   EXPECT_EQ(c->candidate_time_zones_size(), 2);
-  EXPECT_EQ(c->time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
 }
 
 TEST(ContactRules, RejectionsCarryReasons) {

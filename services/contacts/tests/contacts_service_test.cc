@@ -789,12 +789,12 @@ TEST_F(ContactsServiceTest, ImportCsvInChunksNormalizesAndReportsExactly) {
   const v1::Contact &r3 = by_id["r3"];
   EXPECT_EQ(r3.first_name(), "Cyrus");
   EXPECT_EQ(r3.phones(0).number().e164(), "+13172010003");
-  EXPECT_EQ(r3.time_zone(), "");
+  // The area code's own zone, not both of Indiana's.
+  EXPECT_EQ(r3.time_zone(), "America/New_York");
   EXPECT_EQ(r3.time_zone_source(), type::v1::TIME_ZONE_SOURCE_PHONE_NUMBER);
   EXPECT_EQ(std::vector<std::string>(r3.candidate_time_zones().begin(),
                                      r3.candidate_time_zones().end()),
-            (std::vector<std::string>{"America/Chicago",
-                                      "America/Indiana/Indianapolis"}));
+            (std::vector<std::string>{"America/New_York"}));
 
   const v1::Contact &r9 = by_id["r9"];
   EXPECT_EQ(r9.region(), "TX");
