@@ -140,6 +140,38 @@ TEST_F(ComplianceApplicationTest, AnAllowedDialIsCountedAndTheCapThenDenies) {
   EXPECT_EQ(store_->Attempts(kTenant, kNy), 2);  // a denied dial is not counted
 }
 
+// A number is in its own area code's zones, not every zone of its state
+// (issue 21): a Miami number at 08:30 Eastern is allowed under Florida's
+// 08:00 opening, where Florida's Central panhandle would still refuse it;
+// a panhandle exchange listed as Central is refused until 08:00 Central.
+TEST_F(ComplianceApplicationTest, CallingHoursAreTheNumbersOwnZonesNotItsStates) {
+  v1::UpdateRuleSetRequest req;
+  v1::RuleSet& rs = *req.mutable_rule_set();
+  rs.set_name(absl::StrCat("tenants/", kTenant, "/ruleSet"));
+  rs.add_calling_hours_presets("US-FED");
+  rs.add_calling_hours_presets("US-FL");
+  req.set_expected_version(1);
+  ASSERT_TRUE(manager_->UpdateRuleSet(Actor{"admin", true}, req).ok());
+  // Monday 2026-01-05 08:30 EST = 07:30 CST.
+  clock_.Set(absl::FromCivil(absl::CivilMinute(2026, 1, 5, 13, 30), absl::UTCTimeZone()));
+  auto miami = Check(kFl);
+  ASSERT_TRUE(miami.ok()) << miami.status();
+  EXPECT_TRUE(miami->allowed());
+  EXPECT_EQ(std::vector<std::string>(miami->time_zones().begin(), miami->time_zones().end()),
+            std::vector<std::string>{"America/New_York"});
+  auto pensacola = Check("+18502001234");
+  ASSERT_TRUE(pensacola.ok()) << pensacola.status();
+  EXPECT_FALSE(pensacola->allowed());
+  EXPECT_EQ(std::vector<std::string>(pensacola->time_zones().begin(),
+                                     pensacola->time_zones().end()),
+            std::vector<std::string>{"America/Chicago"});
+  ASSERT_GE(pensacola->reasons_size(), 1);
+  EXPECT_EQ(pensacola->reasons(0).code(), "OUTSIDE_CALLING_HOURS");
+  EXPECT_EQ(pensacola->next_allowed_time().seconds(),
+            absl::ToUnixSeconds(
+                absl::FromCivil(absl::CivilMinute(2026, 1, 5, 14, 0), absl::UTCTimeZone())));
+}
+
 TEST_F(ComplianceApplicationTest, ARetriedCheckDialReturnsTheFirstDecision) {
   auto first = Check(kNy, "dial-1");
   auto again = Check(kNy, "dial-1");
