@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "dialgrid/type/v1/time_zone_source.pb.h"
@@ -92,7 +93,7 @@ class ZoneResolver {
   std::map<std::string, std::vector<std::string>> country_zones_;
   // number_time_zones.tsv: prefix (digits, no '+') -> zones, each already
   // joined with its listed longer prefixes' zones.
-  std::map<std::string, std::vector<std::string>, std::less<>> number_zones_;
+  absl::flat_hash_map<std::string, std::vector<std::string>> number_zones_;
   size_t longest_number_prefix_ = 0;
 };
 

@@ -583,6 +583,13 @@ class DialerTest : public ::testing::Test {
     d->set_outcome(v1::DISPOSITION_OUTCOME_CALLBACK);
     return campaigns_->campaigns["t1/c1"] = c;
   }
+  // An AGENTLESS campaign playing "renewal-reminder" on at most `max_lines`.
+  v1::Campaign& AddAgentlessCampaign(int max_lines) {
+    v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
+    c.set_agentless_message_id("renewal-reminder");
+    c.set_max_lines(max_lines);
+    return c;
+  }
 
   void StartDialer(int agents, const json& scenario, const std::string& instance = "r1",
                    int64_t tenant_lines = 0) {
@@ -1331,9 +1338,7 @@ TEST_F(DialerTest, ADebtCollectionCallNamesItsDebtToComplianceAndIsNotDialedWith
 }
 
 TEST_F(DialerTest, AnAgentlessCampaignPlaysItsMessageWithNoAgentsAndAbandonsNothing) {
-  v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
-  c.set_agentless_message_id("renewal-reminder");
-  c.set_max_lines(4);
+  AddAgentlessCampaign(4);
   contacts_->Add(12);
   StartDialer(0, Scenario(1.0, 0.0, 0.0));
   agents_->down = true;  // no agents are needed: agent state is not asked
@@ -1360,9 +1365,7 @@ TEST_F(DialerTest, AnAgentlessCampaignPlaysItsMessageWithNoAgentsAndAbandonsNoth
 // is hung up, the contact leaves the campaign as do-not-call; the others
 // hear the message to its end.
 TEST_F(DialerTest, TheOptOutKeyDuringAnAgentlessMessagePutsTheNumberOnTheDoNotCallList) {
-  v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
-  c.set_agentless_message_id("renewal-reminder");
-  c.set_max_lines(4);
+  AddAgentlessCampaign(4);
   contacts_->Add(40);
   opt_out_share_ = 0.5;
   StartDialer(0, Scenario(1.0, 0.0, 0.0));
@@ -1399,9 +1402,7 @@ TEST_F(DialerTest, TheOptOutKeyDuringAnAgentlessMessagePutsTheNumberOnTheDoNotCa
 // Compliance down when the key is pressed: the call still ends and the
 // contact still leaves as do-not-call; the miss is counted (and logged).
 TEST_F(DialerTest, AnOptOutComplianceCannotRecordStillEndsTheCallAndTheContact) {
-  v1::Campaign& c = AddCampaign(v1::CAMPAIGN_MODE_AGENTLESS);
-  c.set_agentless_message_id("renewal-reminder");
-  c.set_max_lines(2);
+  AddAgentlessCampaign(2);
   contacts_->Add(2);
   opt_out_share_ = 1.0;
   StartDialer(0, Scenario(1.0, 0.0, 0.0));

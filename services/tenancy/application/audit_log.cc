@@ -1,5 +1,7 @@
 #include "services/tenancy/application/audit_log.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
@@ -57,11 +59,11 @@ absl::StatusOr<v1::ListAuditRecordsResponse> AuditLog::List(
   if (!position->empty() && !store_->ValidPosition(*position)) {
     return InvalidField("page_token", "INVALID_PAGE_TOKEN", "not a token this service issued");
   }
-  if (req.actor().size() > kMaxFilter) {
-    return InvalidField("actor", "FIELD_TOO_LONG", absl::StrCat("over ", kMaxFilter, " bytes"));
-  }
-  if (req.action().size() > kMaxFilter) {
-    return InvalidField("action", "FIELD_TOO_LONG", absl::StrCat("over ", kMaxFilter, " bytes"));
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"actor", &req.actor()},
+                                      {"action", &req.action()}}) {
+    if (value->size() > kMaxFilter) {
+      return InvalidField(field, "FIELD_TOO_LONG", absl::StrCat("over ", kMaxFilter, " bytes"));
+    }
   }
   const bool has_start = req.has_start_time();
   const bool has_end = req.has_end_time();
