@@ -58,7 +58,8 @@ ABSL_FLAG(double, carrier_opt_out_share, 0.0,
           "recorded message plays (0 to 1).");
 ABSL_FLAG(std::string, opt_out_key, "9",
           "The key a callee presses during a recorded message (AGENTLESS, the abandon message) "
-          "to be put on the tenant's do-not-call list; the messages must say so.");
+          "to be put on the tenant's do-not-call list, for campaigns that name none "
+          "(Campaign.opt_out_key); the messages must say so.");
 ABSL_FLAG(std::vector<std::string>, carrier_inbound, {},
           "Inbound calls the simulated carrier offers by itself, as NUMBER:CALLS_PER_HOUR "
           "(comma-separated, e.g. +15550100000:120): callers dialing a blended campaign's "
@@ -219,7 +220,6 @@ int main(int argc, char** argv) {
     carrier_options.seed = absl::GetFlag(FLAGS_carrier_seed);
     carrier_options.max_concurrent_calls = absl::GetFlag(FLAGS_carrier_max_calls);
     carrier_options.opt_out_share = absl::GetFlag(FLAGS_carrier_opt_out_share);
-    carrier_options.opt_out_digit = absl::GetFlag(FLAGS_opt_out_key);
     for (const std::string& line : absl::GetFlag(FLAGS_carrier_inbound)) {
       std::vector<std::string> parts = absl::StrSplit(line, ':');
       double rate = 0;

@@ -187,6 +187,7 @@ struct Dialer::Attempt {
   bool in_flight = true;     // dialing, ringing or being classified (the pacer's view)
   bool waiting_agent = false;
   bool live = false;         // a person answered (or was hung up on as a machine)
+  std::string opt_out_key;   // the key the message playing offers for the opt-out ("" none)
   bool machine = false;      // AMD said machine and it was not routed
   bool invalid_number = false;
   bool connected = false;
@@ -1252,6 +1253,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
           ToTimestamp(e.answered_at == absl::InfinitePast() ? e.at : e.answered_at);
       bool route = true;
       std::string message;
+      std::string offered_key;  // the opt-out key the message offers
       {
         std::lock_guard<std::mutex> lock(r.mu);
         const bool machine = e.amd_verdict == telephony::AmdVerdict::kMachine;
@@ -1265,6 +1267,7 @@ void Dialer::Handle(const telephony::CallEvent& e) {
           route = false;
           a->message_played = true;
           message = a->campaign->agentless_message_id();
+          a->opt_out_key = offered_key = OptOutKeyOf(*a->campaign);
         }
         a->live = !machine;
         r.progress.set_answered(r.progress.answered() + 1);
@@ -1298,7 +1301,8 @@ void Dialer::Handle(const telephony::CallEvent& e) {
       if (!route) {
         absl::Status st = message.empty()
                               ? telephony_->HangUp(e.attempt_id)
-                              : telephony_->PlayMessageAndHangUp(e.attempt_id, {message});
+                              : telephony_->PlayMessageAndHangUp(e.attempt_id,
+                                                                 {message, offered_key});
         (void)st;  // the callee may be gone already: Ended follows either way
         return;
       }
@@ -1345,7 +1349,10 @@ void Dialer::OptOutKey(const std::shared_ptr<Attempt>& a, const telephony::CallE
   v1::Call& call = a->stored.call;
   {
     std::lock_guard<std::mutex> lock(r.mu);
-    if (e.digits != options_.opt_out_digit || !a->live || a->connected || a->opted_out) return;
+    if (a->opt_out_key.empty() || e.digits != a->opt_out_key || !a->live || a->connected ||
+        a->opted_out) {
+      return;  // not the key this call's message offers
+    }
     a->opted_out = true;
   }
   absl::Status st = ports_.compliance == nullptr
@@ -1415,16 +1422,18 @@ void Dialer::TryConnect(const std::string& id) {
     });
     return;
   }
+  // Nobody within the grace period: the required message (it offers the
+  // opt-out key), then hang up. Inbound: the overflow message (none).
+  std::string key;
   {
     std::lock_guard<std::mutex> lock(r.mu);
     a->waiting_agent = false;
     a->overflowed = a->inbound;
+    if (!a->inbound) a->opt_out_key = key = OptOutKeyOf(*a->campaign);
   }
-  // Nobody within the grace period: the required message, then hang up.
-  // Inbound: the overflow message.
   const std::string message =
       a->inbound ? a->campaign->inbound().overflow_message_id() : options_.abandon_message;
-  (void)telephony_->PlayMessageAndHangUp(telephony::AttemptId(id), {message});
+  (void)telephony_->PlayMessageAndHangUp(telephony::AttemptId(id), {message, key});
 }
 
 void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEvent& ended) {
@@ -2240,7 +2249,7 @@ int Dialer::HeldForInbound(Runner& r, int idle, absl::Time now) {
 void Dialer::Announce(Attempt& a) {
   if (!a.stored.call.recording_announcement()) return;
   absl::Status st = telephony_->PlayAnnouncement(telephony::AttemptId(a.id),
-                                                 {options_.recording_announcement});
+                                                 {options_.recording_announcement, ""});
   if (!st.ok()) {  // the caller may be gone already
     Log(LogLevel::kWarning, "dialing", "recording announcement not played",
         {{"call", a.stored.call.name()}, {"error", st.ToString()}});

@@ -74,7 +74,8 @@ struct DialerOptions {
   std::string abandon_message = "abandon";  // the prompt the carrier plays on an abandon
   // The key a callee presses during a recorded message (agentless, abandon)
   // to be put on the tenant's do-not-call list (the automated opt-out the
-  // TCPA asks of prerecorded telemarketing); the messages must say so.
+  // TCPA asks of prerecorded telemarketing), for campaigns that name none
+  // (Campaign.opt_out_key); the messages must say so.
   std::string opt_out_digit = "9";
   // Played to both parties once connected when the call must announce its
   // recording (compliance's decision, or a blended campaign's setting).
@@ -244,6 +245,11 @@ class Dialer final : public telephony::CallEventSink {
   void Incoming(const telephony::CallEvent& event);
   void HandleInbound(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& event);
   void OptOutKey(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& event);
+  // The key a campaign's messages offer for the opt-out: its own, else the
+  // replica's (DialerOptions::opt_out_digit).
+  std::string OptOutKeyOf(const v1::Campaign& campaign) const {
+    return campaign.opt_out_key().empty() ? options_.opt_out_digit : campaign.opt_out_key();
+  }
   void FinishInbound(const std::shared_ptr<Attempt>& attempt, const telephony::CallEvent& ended);
   // Ready agents the pacer leaves free for the inbound queue (locked).
   int HeldForInbound(Runner& runner, int idle, absl::Time now);

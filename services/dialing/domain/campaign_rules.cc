@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
@@ -249,6 +249,11 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
     return InvalidField("campaign.product", "INVALID_PRODUCT",
                         "0-128 characters of [A-Za-z0-9._:-]");
   }
+  if (!c.opt_out_key().empty() &&
+      (c.opt_out_key().size() != 1 || !absl::StrContains("0123456789*#", c.opt_out_key()))) {
+    return InvalidField("campaign.opt_out_key", "INVALID_OPT_OUT_KEY",
+                        "one key: 0-9, * or # (empty: the service's default)");
+  }
   if (c.mode() == v1::CAMPAIGN_MODE_AGENTLESS) {
     DG_RETURN_IF_ERROR(CheckId("campaign.agentless_message_id", c.agentless_message_id()));
   } else if (!c.agentless_message_id().empty()) {
@@ -400,6 +405,8 @@ absl::StatusOr<v1::Campaign> ApplyCampaignUpdate(const v1::Campaign& current,
       *out.mutable_inbound() = patch.inbound();
     } else if (path == "product") {
       out.set_product(patch.product());
+    } else if (path == "opt_out_key") {
+      out.set_opt_out_key(patch.opt_out_key());
     } else if (path == "agentless_message_id") {
       out.set_agentless_message_id(patch.agentless_message_id());
     } else if (path == "purpose") {

@@ -59,10 +59,6 @@ absl::StatusOr<std::unique_ptr<SimulatedCarrier>> SimulatedCarrier::Create(
   if (!(options.opt_out_share >= 0.0 && options.opt_out_share <= 1.0)) {
     return absl::InvalidArgumentError("opt_out_share: must be within [0, 1]");
   }
-  if (options.opt_out_digit.size() != 1 ||
-      !absl::StrContains("0123456789*#", options.opt_out_digit)) {
-    return absl::InvalidArgumentError("opt_out_digit: one of 0-9, *, #");
-  }
   for (const auto& line : options.inbound) {
     if (!IsE164(line.number)) {
       return absl::InvalidArgumentError(
@@ -282,7 +278,12 @@ absl::Status SimulatedCarrier::PlayMessageAndHangUp(const AttemptId& attempt,
         absl::StrCat("call ", attempt.value(), " is ", StateName(call->state),
                      ": PlayMessageAndHangUp needs an answered call, not connected"));
   }
+  if (!message.opt_out_key.empty() &&
+      (message.opt_out_key.size() != 1 || !absl::StrContains("0123456789*#", message.opt_out_key))) {
+    return absl::InvalidArgumentError("opt_out_key: one of 0-9, *, #");
+  }
   call->message_started_at = scheduler_.clock().Now();
+  call->message_opt_out_key = message.opt_out_key;
   call->state = State::kMessage;
   call->generation++;
   ArmLocked(attempt, *call);
@@ -451,7 +452,8 @@ void SimulatedCarrier::ArmLocked(const AttemptId& id, Call& call) {
       when = call.connected_at + f.talk;
       break;
     case State::kMessage:
-      if (f.callee == CallFate::Callee::kLive && f.presses_opt_out && !call.key_pressed) {
+      if (f.callee == CallFate::Callee::kLive && f.presses_opt_out && !call.key_pressed &&
+          !call.message_opt_out_key.empty()) {
         step = Step::kKeyPress;
         when = call.message_started_at + f.message_length * f.opt_out_at;
       } else {
@@ -578,7 +580,7 @@ bool SimulatedCarrier::ApplyLocked(Call& call, Step step, absl::Time now,
       return end(EndCause::kMessagePlayed);
     case Step::kKeyPress: {
       CallEvent event = NewEventLocked(call, CallEventType::kKeyPressed, now);
-      event.digits = options_.opt_out_digit;
+      event.digits = call.message_opt_out_key;
       out.push_back(std::move(event));
       call.key_pressed = true;  // the message plays on until the dialer hangs up
       return true;

@@ -46,11 +46,11 @@ struct SimulatedCarrierOptions {
   sim::Distribution connect_delay = sim::Distribution::Constant(0.05);
   // the length of a message played by PlayMessageAndHangUp;
   sim::Distribution message_length = sim::Distribution::Constant(6.0);
-  // the share of live callees who, hearing a message (an agentless
-  // campaign's, the abandon message), press the opt-out key `opt_out_digit`
-  // at a uniformly drawn point of it (KeyPressed); 0: nobody does;
+  // the share of live callees who, hearing a message that offers an
+  // opt-out key (MessageRequest::opt_out_key: an agentless campaign's, the
+  // abandon message), press that key at a uniformly drawn point of it
+  // (KeyPressed); 0: nobody does;
   double opt_out_share = 0.0;
-  std::string opt_out_digit = "9";
   // the mix of failure causes among failed calls (weights > 0).
   std::vector<std::pair<double, FailureCause>> failure_causes = {
       {0.4, FailureCause::kNetwork},
@@ -168,6 +168,7 @@ class SimulatedCarrier final : public TelephonyPort {
     int sequence = 0;
     absl::Time placed_at, answered_at = absl::InfinitePast();
     absl::Time connect_requested_at, connected_at, message_started_at, hangup_at;
+    std::string message_opt_out_key;  // the key the playing message offers ("" none)
     absl::Time accept_requested_at;
     AgentId agent;
     std::string inbound_from;  // inbound: the caller (request.to: the number dialed)

@@ -58,6 +58,9 @@ struct MessageRequest {
   // What to play (a prompt the adapter resolves: the abandon message, a
   // campaign's machine message). Not empty.
   std::string message_id;
+  // The key the message offers for the automated opt-out (one of 0-9, *,
+  // #); empty: it offers none. A KeyPressed of another key is ignored.
+  std::string opt_out_key;
 };
 
 enum class CallEventType {

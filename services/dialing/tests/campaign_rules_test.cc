@@ -38,6 +38,10 @@ TEST(CampaignRules, DefaultsAreTheLegalOnes) {
   EXPECT_EQ(c.max_lines_per_agent(), 3);
   EXPECT_EQ(c.machine().action(), v1::MACHINE_ACTION_HANG_UP);
   EXPECT_EQ(c.time_zone(), "America/Chicago");
+  for (const char* key : {"", "0", "7", "*", "#"}) {  // empty: the replica's key
+    c.set_opt_out_key(key);
+    EXPECT_TRUE(ValidateCampaign("acme", c).ok()) << key;
+  }
 }
 
 TEST(CampaignRules, EachBadSettingIsRefusedByName) {
@@ -140,6 +144,10 @@ TEST(CampaignRules, EachBadSettingIsRefusedByName) {
       {"a product id with a space",
        [](v1::Campaign& c) { c.set_product("home insurance"); },
        "INVALID_PRODUCT", "campaign.product"},
+      {"two opt-out keys", [](v1::Campaign& c) { c.set_opt_out_key("99"); },
+       "INVALID_OPT_OUT_KEY", "campaign.opt_out_key"},
+      {"a letter as the opt-out key", [](v1::Campaign& c) { c.set_opt_out_key("a"); },
+       "INVALID_OPT_OUT_KEY", "campaign.opt_out_key"},
       {"an agentless campaign without its message",
        [](v1::Campaign& c) { c.set_mode(v1::CAMPAIGN_MODE_AGENTLESS); },
        "FIELD_REQUIRED", "campaign.agentless_message_id"},
@@ -260,6 +268,10 @@ TEST(CampaignRules, UpdatesTouchOnlyTheMaskAndNeverOutputFields) {
   EXPECT_EQ(next->display_name(), "Renewals (spring)");
   EXPECT_EQ(next->max_lines(), 50);
   EXPECT_EQ(next->state(), v1::CAMPAIGN_STATE_RUNNING);
+  patch.set_opt_out_key("#");
+  next = ApplyCampaignUpdate(current, patch, {"opt_out_key"});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->opt_out_key(), "#");
   for (const char* path : {"state", "name", "etag", "create_time", "nonsense"}) {
     EXPECT_EQ(ReasonOf(ApplyCampaignUpdate(current, patch, {path}).status()),
               "FIELD_NOT_UPDATABLE")

@@ -522,6 +522,7 @@ class RecordingPort final : public telephony::TelephonyPort {
   absl::Status PlayMessageAndHangUp(const telephony::AttemptId& a,
                                     const telephony::MessageRequest& m) override {
     messages.push_back(m.message_id);
+    message_keys.push_back(m.opt_out_key);
     return inner->PlayMessageAndHangUp(a, m);
   }
   absl::Status HangUp(const telephony::AttemptId& a) override { return inner->HangUp(a); }
@@ -542,6 +543,7 @@ class RecordingPort final : public telephony::TelephonyPort {
   telephony::TelephonyPort* inner = nullptr;
   std::vector<Placed> placed;
   std::vector<std::string> messages;
+  std::vector<std::string> message_keys;  // the opt-out key each message offered
 };
 
 class DialerTest : public ::testing::Test {
@@ -796,6 +798,7 @@ TEST_F(DialerTest, NoAgentWithinTheGracePeriodPlaysTheMessageAndCountsAnAbandon)
   // Both answer after 5 s: one reaches the agent, the other waits 2 s and
   // hears the abandon message.
   EXPECT_EQ(port_->messages, std::vector<std::string>{"abandon"});
+  EXPECT_EQ(port_->message_keys, std::vector<std::string>{"9"});  // the replica's opt-out key
   auto ended = calls_->Ended();
   ASSERT_EQ(ended.size(), 2u);
   std::multiset<int> outcomes;
@@ -1397,6 +1400,22 @@ TEST_F(DialerTest, TheOptOutKeyDuringAnAgentlessMessagePutsTheNumberOnTheDoNotCa
   }
   EXPECT_EQ(dnc, static_cast<int>(opted_out.size()));
   EXPECT_EQ(completed, 40 - dnc);
+}
+
+// A campaign's own opt-out key: its messages offer it (the callee presses
+// what the message says) and that key puts the number on the list.
+TEST_F(DialerTest, ACampaignsOwnOptOutKeyIsTheOneItsMessagesOfferAndHonour) {
+  v1::Campaign& c = AddAgentlessCampaign(2);
+  c.set_opt_out_key("#");
+  contacts_->Add(4);
+  opt_out_share_ = 1.0;
+  StartDialer(0, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(3));
+  ASSERT_EQ(calls_->Ended().size(), 4u);
+  EXPECT_EQ(port_->message_keys, std::vector<std::string>(4, "#"));
+  for (const auto& [id, stored] : calls_->calls) EXPECT_TRUE(stored.call.opted_out()) << id;
+  EXPECT_EQ(compliance_->opt_outs.size(), 4u);
+  EXPECT_EQ(dialer_->Stats().opted_out, 4);
 }
 
 // Compliance down when the key is pressed: the call still ends and the

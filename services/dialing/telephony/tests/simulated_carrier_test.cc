@@ -230,7 +230,7 @@ TEST_F(CarrierTest, MachineWithAmdGetsTheVerdictThenTheMessage) {
   sink_.on_event = [&](const CallEvent& e) {
     if (e.type == CallEventType::kAnswered && e.amd_verdict == AmdVerdict::kMachine) {
       EXPECT_TRUE(
-          carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"machine-message"}).ok());
+          carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"machine-message", ""}).ok());
     }
   };
   ASSERT_TRUE(carrier_->PlaceCall(Request("a", absl::Seconds(25), AmdMode::kOn)).ok());
@@ -285,7 +285,7 @@ TEST_F(CarrierTest, HangUpCutsAMessageShort) {
   Start(BaseScenario());
   ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
   RunFor(absl::Seconds(8));
-  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"abandon"}).ok());
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"abandon", ""}).ok());
   RunFor(absl::Seconds(1));
   ASSERT_TRUE(carrier_->HangUp(AttemptId("a")).ok());
   RunFor(absl::Minutes(5));
@@ -293,15 +293,16 @@ TEST_F(CarrierTest, HangUpCutsAMessageShort) {
             (Strings{"+2s ringing", "+7s answered not_run", "+9s ended local_hangup"}));
 }
 
-// A live callee who hears a message may press the opt-out key: KeyPressed
-// within the message, which plays on unless the dialer hangs up.
+// A live callee who hears a message may press the opt-out key it offers:
+// KeyPressed with that key within the message, which plays on unless the
+// dialer hangs up.
 TEST_F(CarrierTest, ALiveCalleePressesTheOptOutKeyDuringAMessage) {
   Start(BaseScenario(), [](SimulatedCarrierOptions& o) { o.opt_out_share = 1.0; });
   ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
   ASSERT_TRUE(carrier_->PlaceCall(Request("b")).ok());
   RunFor(absl::Seconds(8));
-  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"agentless"}).ok());
-  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("b"), MessageRequest{"agentless"}).ok());
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"agentless", "9"}).ok());
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("b"), MessageRequest{"agentless", "#"}).ok());
   const CallFate fate = carrier_->Fate(Request("a"), t0_);
   ASSERT_TRUE(fate.presses_opt_out);
   sink_.on_event = [&](const CallEvent& e) {  // the dialer's answer: hang up on "b"
@@ -317,26 +318,39 @@ TEST_F(CarrierTest, ALiveCalleePressesTheOptOutKeyDuringAMessage) {
   EXPECT_EQ(a[3], "+14s ended message_played");
   const auto b = EventsOf("b");
   ASSERT_EQ(b.size(), 4u);
-  EXPECT_TRUE(absl::StrContains(b[2], "key_pressed 9")) << b[2];
+  EXPECT_TRUE(absl::StrContains(b[2], "key_pressed #")) << b[2];  // the key its message offers
   EXPECT_TRUE(absl::StrContains(b[3], "ended local_hangup")) << b[3];
 }
 
-// Nobody presses it without the share, and machines never do.
+// Nobody presses it without the share, nor when the message offers no key,
+// and machines never do; a key that is not one is refused.
 TEST_F(CarrierTest, NoKeyIsPressedWithoutTheShareOrByAMachine) {
   json s = BaseScenario();
   Start(s);
   ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
   RunFor(absl::Seconds(8));
-  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"agentless"}).ok());
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"agentless", "9"}).ok());
   RunFor(absl::Minutes(1));
   EXPECT_EQ(EventsOf("a"), (Strings{"+2s ringing", "+7s answered not_run", "+14s ended message_played"}));
+  sink_.events.clear();
+  carrier_.reset();
+  Start(s, [](SimulatedCarrierOptions& o) { o.opt_out_share = 1.0; });
+  ASSERT_TRUE(carrier_->PlaceCall(Request("n")).ok());
+  RunFor(absl::Seconds(8));
+  EXPECT_EQ(carrier_->PlayMessageAndHangUp(AttemptId("n"), MessageRequest{"agentless", "99"}).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("n"), MessageRequest{"agentless", ""}).ok());
+  RunFor(absl::Minutes(1));
+  const auto n = EventsOf("n");  // a message offering no key: nobody presses one
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_TRUE(absl::StrContains(n[2], "ended message_played")) << n[2];
   s["outcomes"] = {{"human", 0.0}, {"machine", 1.0}, {"busy_failed", 0.0}};
   sink_.events.clear();
   carrier_.reset();
   Start(s, [](SimulatedCarrierOptions& o) { o.opt_out_share = 1.0; });
   sink_.on_event = [&](const CallEvent& e) {
     if (e.type == CallEventType::kAnswered) {
-      EXPECT_TRUE(carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"machine"}).ok());
+      EXPECT_TRUE(carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"machine", "9"}).ok());
     }
   };
   ASSERT_TRUE(carrier_->PlaceCall(Request("m", absl::Seconds(25), AmdMode::kOn)).ok());
@@ -506,7 +520,7 @@ TEST_F(CarrierTest, SharesMatchThePublicScenario) {
     if (e.amd_verdict == AmdVerdict::kLive) {
       EXPECT_TRUE(carrier_->ConnectToAgent(e.attempt_id, AgentId("agent")).ok());
     } else if (e.amd_verdict == AmdVerdict::kMachine) {
-      EXPECT_TRUE(carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"m"}).ok());
+      EXPECT_TRUE(carrier_->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"m", ""}).ok());
     }
   };
   const int n = 20000;
@@ -613,7 +627,7 @@ std::vector<std::string> RunCampaign(uint64_t seed, const std::vector<std::strin
     if (e.amd_verdict == AmdVerdict::kLive) {
       EXPECT_TRUE((*carrier)->ConnectToAgent(e.attempt_id, AgentId("agent")).ok());
     } else if (e.amd_verdict == AmdVerdict::kMachine) {
-      EXPECT_TRUE((*carrier)->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"m"}).ok());
+      EXPECT_TRUE((*carrier)->PlayMessageAndHangUp(e.attempt_id, MessageRequest{"m", ""}).ok());
     }
   };
   for (const auto& id : ids) {
@@ -687,7 +701,7 @@ TEST_F(CarrierTest, UnknownCallsGetNotFound) {
   const AttemptId nope("nope");
   EXPECT_EQ(carrier_->ConnectToAgent(nope, AgentId("agent-1")).code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(carrier_->PlayMessageAndHangUp(nope, MessageRequest{"m"}).code(),
+  EXPECT_EQ(carrier_->PlayMessageAndHangUp(nope, MessageRequest{"m", ""}).code(),
             absl::StatusCode::kNotFound);
   const absl::Status status = carrier_->HangUp(nope);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
@@ -710,13 +724,13 @@ TEST_F(CarrierTest, CommandsInTheWrongStateAreRefused) {
   const absl::Status early = carrier_->ConnectToAgent(a, agent);
   EXPECT_EQ(early.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(early.message().find("not answered yet"), absl::string_view::npos) << early;
-  EXPECT_EQ(carrier_->PlayMessageAndHangUp(a, MessageRequest{"m"}).code(),
+  EXPECT_EQ(carrier_->PlayMessageAndHangUp(a, MessageRequest{"m", ""}).code(),
             absl::StatusCode::kFailedPrecondition);
   RunFor(absl::Seconds(4));  // answered at 7 s
   ASSERT_TRUE(carrier_->ConnectToAgent(a, agent).ok());
   // Twice, or a message once connecting.
   EXPECT_EQ(carrier_->ConnectToAgent(a, agent).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(carrier_->PlayMessageAndHangUp(a, MessageRequest{"m"}).code(),
+  EXPECT_EQ(carrier_->PlayMessageAndHangUp(a, MessageRequest{"m", ""}).code(),
             absl::StatusCode::kFailedPrecondition);
   RunFor(absl::Seconds(1));  // connected
   EXPECT_EQ(carrier_->ConnectToAgent(a, AgentId("agent-2")).code(),
@@ -742,8 +756,8 @@ TEST_F(CarrierTest, MessageAfterAConnectAndAfterAMessageIsRefused) {
   Start(BaseScenario());
   ASSERT_TRUE(carrier_->PlaceCall(Request("a")).ok());
   RunFor(absl::Seconds(7));
-  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"m"}).ok());
-  EXPECT_EQ(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"m"}).code(),
+  ASSERT_TRUE(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"m", ""}).ok());
+  EXPECT_EQ(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"m", ""}).code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(carrier_->ConnectToAgent(AttemptId("a"), AgentId("agent-1")).code(),
             absl::StatusCode::kFailedPrecondition);
@@ -774,7 +788,7 @@ TEST_F(CarrierTest, BadRequestsNameTheField) {
   EXPECT_EQ(carrier_->PlaceCall(Request("a")).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(carrier_->ConnectToAgent(AttemptId("a"), AgentId("")).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{""}).code(),
+  EXPECT_EQ(carrier_->PlayMessageAndHangUp(AttemptId("a"), MessageRequest{"", ""}).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(carrier_->Stats().placed, 1);
 }
@@ -799,10 +813,6 @@ TEST(CarrierCreate, RefusesBadOptions) {
   EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
             absl::StatusCode::kInvalidArgument);
   options.opt_out_share = 0.1;
-  options.opt_out_digit = "99";
-  EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
-            absl::StatusCode::kInvalidArgument);
-  options.opt_out_digit = "9";
   options.scenario = sim::Scenario();  // not parsed: no live-answer share
   EXPECT_EQ(SimulatedCarrier::Create(options, scheduler, sink).status().code(),
             absl::StatusCode::kInvalidArgument);
