@@ -1,6 +1,8 @@
 #include "services/compliance/server/compliance_service.h"
 
 #include "services/common/core/errors.h"
+#include "services/common/core/names.h"
+#include "services/common/core/status_macros.h"
 #include "services/common/server/grpc_status.h"
 #include "services/common/server/request_checks.h"
 
@@ -34,6 +36,15 @@ const std::vector<auth::Role> kConsentWriters = {ROLE_VENDOR_ADMIN, ROLE_TENANT_
 
 Actor ActorOf(const CallContext& call) {
   return Actor{call.principal.credential, call.principal.HasRole(ROLE_VENDOR_ADMIN)};
+}
+
+// The scope a vendor-wide list is read in: "tenants/{tenant}" (the caller's
+// tenant, checked by ServeSync) or "vendor", nothing more: a name with more
+// segments is not a scope (MALFORMED_NAME), though its tenant prefix would
+// pass the tenant check.
+absl::Status CheckScopeParent(const std::string& parent) {
+  if (parent == "vendor") return absl::OkStatus();
+  return ParseName("parent", parent, "tenants/{tenant}").status();
 }
 
 }  // namespace
@@ -71,6 +82,7 @@ grpc::Status ComplianceServiceImpl::ListCallingHoursPresets(grpc::ServerContext*
     v1::ListCallingHoursPresetsResponse* resp) {
   return ServeSync(env_, ctx, "ListCallingHoursPresets", *req, Resource{"parent", req->parent()},
                     AnyRole(), [&](const CallContext&) {
+                      DG_RETURN_IF_ERROR(CheckScopeParent(req->parent()));
                       *resp = manager_.ListPresets();
                       return absl::OkStatus();
                     });
@@ -102,6 +114,7 @@ grpc::Status ComplianceServiceImpl::ListRegistries(grpc::ServerContext* ctx, con
     v1::ListRegistriesResponse* resp) {
   return ServeSync(env_, ctx, "ListRegistries", *req, Resource{"parent", req->parent()}, AnyRole(),
                     [&](const CallContext&) {
+                      DG_RETURN_IF_ERROR(CheckScopeParent(req->parent()));
                       *resp = manager_.ListRegistries();
                       return absl::OkStatus();
                     });

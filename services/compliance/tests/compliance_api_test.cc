@@ -190,6 +190,20 @@ TEST_F(ComplianceApiTest, RegistriesAreNamedDatedAndShowNoServerPath) {
   EXPECT_EQ(regs.registries(0).id(), "us-national");
   EXPECT_FALSE(absl::StrContains(regs.SerializeAsString(), platform_->dir()));
   EXPECT_FALSE(absl::StrContains(regs.SerializeAsString(), ".dncidx"));
+  // A tenant reads them in its own scope; a longer name is no scope, though
+  // its tenant prefix is the caller's (found by the black-box probe).
+  list.set_parent("tenants/api-a");
+  ASSERT_TRUE(stub->ListRegistries(Ctx(*admin_a_).get(), list, &regs).ok());
+  v1::ListCallingHoursPresetsRequest presets;
+  v1::ListCallingHoursPresetsResponse presets_out;
+  for (const char* parent : {"tenants/api-a/registries/x", "tenants/api-a/", "vendors", ""}) {
+    list.set_parent(parent);
+    grpc::Status bad = stub->ListRegistries(Ctx(*admin_a_).get(), list, &regs);
+    EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << parent;
+    presets.set_parent(parent);
+    bad = stub->ListCallingHoursPresets(Ctx(*admin_a_).get(), presets, &presets_out);
+    EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << parent;
+  }
 
   v1::UpdateRegistryRequest update;
   update.set_name(regs.registries(0).name());
