@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--mode", choices=["POWER", "PROGRESSIVE", "PREDICTIVE"], default="POWER")
     ap.add_argument("--ratio", type=float, default=3.0, help="POWER lines per free agent")
     ap.add_argument("--dialer-threads", type=int, default=16)
+    ap.add_argument("--dialing-args", default="",
+                    help="more dialing flags, comma-separated (e.g. --agent_watch=false)")
     args = ap.parse_args()
 
     run_dir = tempfile.mkdtemp(prefix="dialgrid-callpath-bench-")
@@ -126,7 +128,8 @@ def main():
         for name in ("tenancy", "contacts", "compliance", "agent-state"):
             p.start_service(name)
         p.start_service("dialing", ["--carrier_scenario=" + scenario, "--carrier_max_calls=20000",
-                                    f"--dialer_threads={args.dialer_threads}", "--tick_ms=100"])
+                                    f"--dialer_threads={args.dialer_threads}", "--tick_ms=100"] +
+                        [a for a in args.dialing_args.split(",") if a])
         admin = dc.bearer(p.admin_secret)
         ten = tenancy_pb2_grpc.TenancyServiceStub(grpc.insecure_channel(p.endpoints["tenancy"]["grpc"]))
         t = "tenants/bench"
