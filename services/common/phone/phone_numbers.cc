@@ -85,6 +85,19 @@ std::string NanpDigits(absl::string_view s, bool nanp_default) {
   return "";
 }
 
+// A number as written starts with a digit, '+' or '(' (after spaces):
+// libphonenumber would skip anything before the first digit, reading
+// "-14155550123" or "x+14155550123" as a number the caller did not write.
+absl::Status CheckFirstCharacter(absl::string_view raw) {
+  absl::string_view trimmed = absl::StripLeadingAsciiWhitespace(raw);
+  if (trimmed.empty() || absl::ascii_isdigit(static_cast<unsigned char>(trimmed[0])) ||
+      trimmed[0] == '+' || trimmed[0] == '(') {
+    return absl::OkStatus();
+  }
+  return InvalidField("phone", "INVALID_PHONE_NUMBER",
+                      "a phone number starts with a digit, '+' or '('");
+}
+
 absl::Status PhoneTooLong() {
   return InvalidField("phone", "INVALID_PHONE_NUMBER",
                       absl::StrCat("phone number longer than ", kMaxPhoneInput, " characters"));
@@ -109,6 +122,7 @@ absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
                                                absl::string_view default_country) {
   // Before the fast path, which skips any number of separators.
   if (raw.size() > kMaxPhoneInput) return PhoneTooLong();
+  if (absl::Status st = CheckFirstCharacter(raw); !st.ok()) return st;
   std::string region_in = absl::AsciiStrToUpper(default_country);
   std::string national = NanpDigits(raw, IsNanpRegion(region_in));
   if (national.size() != 10) return NormalizePhoneSlow(raw, default_country);
@@ -148,6 +162,7 @@ absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,
 absl::StatusOr<NormalizedPhone> NormalizePhoneSlow(absl::string_view raw,
                                                    absl::string_view default_country) {
   if (raw.size() > kMaxPhoneInput) return PhoneTooLong();
+  if (absl::Status st = CheckFirstCharacter(raw); !st.ok()) return st;
   absl::string_view trimmed = absl::StripAsciiWhitespace(raw);
   if (trimmed.empty()) return InvalidField("phone", "INVALID_PHONE_NUMBER", "empty phone number");
   const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();

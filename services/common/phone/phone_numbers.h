@@ -21,9 +21,10 @@ struct NormalizedPhone {
 inline constexpr size_t kMaxPhoneInput = 40;
 
 // Parses a number as written (E.164, national with `default_country`, with
-// spaces, dashes, dots or parentheses) with libphonenumber. INVALID_ARGUMENT
-// with reason INVALID_PHONE_NUMBER (unparseable, empty or longer than
-// kMaxPhoneInput) or IMPOSSIBLE_PHONE_NUMBER (parses but no such number can
+// spaces, dashes, dots or parentheses; starting with a digit, '+' or '(')
+// with libphonenumber. INVALID_ARGUMENT with reason INVALID_PHONE_NUMBER
+// (unparseable, empty, longer than kMaxPhoneInput, or starting with anything
+// else) or IMPOSSIBLE_PHONE_NUMBER (parses but no such number can
 // exist in its region). Thread-safe.
 // NANP numbers take a cached fast path keyed by their NPA-NXX prefix.
 absl::StatusOr<NormalizedPhone> NormalizePhone(absl::string_view raw,

@@ -301,6 +301,21 @@ namespace {
 
 // The NANP fast path must agree with libphonenumber on every number, valid
 // or not, whatever the formatting.
+// What libphonenumber would read past is refused, both paths alike (the
+// black-box probe sent "-14155550123").
+TEST(PhoneNumbers, ANumberStartsWithADigitAPlusOrAParenthesis) {
+  for (const char* raw : {"-14155550123", "x+14155550123", ".4155550123", "tel:+14155550123",
+                          "\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4\xd9\xa5\xd9\xa6\xd9\xa7\xd9\xa8\xd9\xa9\xd9\xa0"}) {
+    EXPECT_EQ(ReasonOf(phone::NormalizePhone(raw, "US").status()), "INVALID_PHONE_NUMBER") << raw;
+    EXPECT_EQ(ReasonOf(phone::NormalizePhoneSlow(raw, "US").status()), "INVALID_PHONE_NUMBER") << raw;
+  }
+  for (const char* raw : {"  +1 415 555 0123", "(415) 555-0123", "415.555.0123", "1-415-555-0123"}) {
+    auto n = phone::NormalizePhone(raw, "US");
+    ASSERT_TRUE(n.ok()) << raw << ": " << n.status();
+    EXPECT_EQ(n->number.e164(), "+14155550123") << raw;
+  }
+}
+
 TEST(PhoneNumbers, FastPathAgreesWithLibphonenumber) {
   std::mt19937 rng(7);
   const char* formats[] = {"+1%s", "%s", "1-%s", "(%s"};
