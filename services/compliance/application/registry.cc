@@ -25,7 +25,9 @@ Registry::Listing Registry::Lookup(const std::string& e164) const {
   if (list->base()->Contains(*key)) return out;  // the download's: no date
   absl::MutexLock lock(&changes_mu_);
   auto it = change_dates_.find(*key);
-  if (it != change_dates_.end()) out.since = it->second;
+  // A change stored or published without a date (CivilDay::max(), so that
+  // it always applies) has no known listing date either: it binds at once.
+  if (it != change_dates_.end() && it->second != absl::CivilDay::max()) out.since = it->second;
   return out;
 }
 

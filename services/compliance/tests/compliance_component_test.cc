@@ -449,6 +449,19 @@ TEST_F(ComplianceComponentTest, RegistryGracePeriodForNewRegistrations) {
   auto d = Check(y, type::v1::DIALING_MODE_PREVIEW, "", "", m.get());
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(Codes(*d), std::vector<std::string>{"DNC_REGISTRY:us-plain"});
+  // A change published without a date (by a build that sent dates as
+  // strings) always applies, and its listing date is unknown: it binds at
+  // once, grace or not (the restrictive reading).
+  const std::string z = "+13052010999";
+  {
+    v1::RegistryChanged undated;
+    undated.set_registry("us-grace");
+    undated.add_added("3052010999");
+    ASSERT_TRUE(m->HandleRegistryEvent(
+                     kafka::MakeEnvelope("", "registries/us-grace", undated, "test", clock_))
+                    .ok());
+  }
+  EXPECT_EQ(codes_at(z, clock_.Now()), std::vector<std::string>{"DNC_REGISTRY:us-grace"});
   // The registry says its rules; a manifest naming rules the table lacks
   // is refused at start.
   const v1::ListRegistriesResponse loaded = m->ListRegistries();
