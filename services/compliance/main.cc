@@ -36,6 +36,10 @@ ABSL_FLAG(std::string, zone_tab, dialgrid::EnvOr("DIALGRID_ZONE_TAB", "/usr/shar
 ABSL_FLAG(std::string, registries, dialgrid::EnvOr("DIALGRID_REGISTRIES", ""),
           "Vendor-wide registries, comma-separated id:dnc|wireless:/path/to/index (built with "
           "dialgrid-registry-build). Env DIALGRID_REGISTRIES.");
+ABSL_FLAG(int64_t, max_created_registry_numbers, 1000000,
+          "Numbers a registry or suppression list created over the API may hold: every replica "
+          "keeps them all in memory (about 100 bytes each); larger registries are built into an "
+          "index (dialgrid-registry-build) and named in --registries.");
 ABSL_FLAG(int, audit_retention_days, 90, "How long decisions and calls stay queryable in Redis.");
 ABSL_FLAG(int, redis_wait_replicas,
           std::atoi(dialgrid::EnvOr("DIALGRID_REDIS_WAIT_REPLICAS", "0").c_str()),
@@ -109,6 +113,7 @@ int main(int argc, char** argv) {
   options.producer = rt.instance();
   options.audit_retention = absl::Hours(24) * absl::GetFlag(FLAGS_audit_retention_days);
   options.statutory = *std::move(statutory);
+  options.max_created_registry_numbers = absl::GetFlag(FLAGS_max_created_registry_numbers);
   options.on_decision = [&](const compliance::v1::DialDecision& d) {
     (d.allowed() ? allowed : denied).Increment();
     for (const auto& r : d.reasons()) reasons.Add({{"code", r.code()}}).Increment();

@@ -26,6 +26,7 @@
 #include "services/compliance/adapters/lua/put_refusal.lua.h"
 #include "services/compliance/adapters/lua/put_rule_set.lua.h"
 #include "services/compliance/adapters/lua/record_helpers.lua.h"
+#include "services/compliance/adapters/lua/registry_define.lua.h"
 #include "services/compliance/adapters/lua/registry_import.lua.h"
 #include "services/compliance/adapters/lua/registry_prune.lua.h"
 #include "services/compliance/adapters/lua/registry_update.lua.h"
@@ -139,6 +140,7 @@ DG_SCRIPT(CallEventScript, WithHelpers(lua::kCallEvent))
 DG_SCRIPT(RegistryScript, WithHelpers(lua::kRegistryUpdate))
 DG_SCRIPT(RegistryPruneScript, Plain(lua::kRegistryPrune))
 DG_SCRIPT(RegistryImportScript, Plain(lua::kRegistryImport))
+DG_SCRIPT(RegistryDefineScript, WithHelpers(lua::kRegistryDefine))
 #undef DG_SCRIPT
 
 // The key that stands in KEYS for an optional key that is absent (same
@@ -735,14 +737,16 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
                                                   const RegistryChange& change,
                                                   const event::v1::Envelope& event) {
   std::vector<std::string> args = {events::EnvelopeRecord(event), std::to_string(change.add.size()),
-                                   change.as_of ? Day(*change.as_of) : "", Day(change.dated)};
+                                   change.as_of ? Day(*change.as_of) : "", Day(change.dated),
+                                   change.at_once ? "1" : ""};
   for (uint64_t k : change.add) args.push_back(std::to_string(k));
   for (uint64_t k : change.remove) args.push_back(std::to_string(k));
   const std::string base = RegistryBase(registry);
   // Vendor scope: the vendor's outbox ({vendor}:outbox:compliance), the same
   // slot as the registry's keys.
   auto r = WriteWithEvents(
-      RegistryScript(), {base + ":add", base + ":del", base + ":asof", base + ":dates"}, args, "");
+      RegistryScript(),
+      {base + ":add", base + ":del", base + ":asof", base + ":dates", base + ":atonce"}, args, "");
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
 }
@@ -769,7 +773,8 @@ absl::StatusOr<ComplianceStore::PruneCount> RedisComplianceStore::PruneRegistryO
       }
     }
     if (args.size() > 1) {
-      auto r = Write(RegistryPruneScript(), {base + ":add", base + ":del", base + ":dates"}, args);
+      auto r = Write(RegistryPruneScript(),
+                     {base + ":add", base + ":del", base + ":dates", base + ":atonce"}, args);
       if (!r.ok()) return ScriptError(r.status(), "pruning the registry overlay");
       count.pruned += r->integer;
       count.kept += static_cast<int64_t>(args.size() - 1) - r->integer;
@@ -835,9 +840,15 @@ absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegist
   auto r = redis_->Pipeline({{"SMEMBERS", base + ":add"},
                              {"SMEMBERS", base + ":del"},
                              {"GET", base + ":asof"},
-                             {"HGETALL", base + ":dates"}});
+                             {"HGETALL", base + ":dates"},
+                             {"SMEMBERS", base + ":atonce"}});
   if (!r.ok()) return r.status();
   RegistryOverlay out;
+  for (const auto& e : (*r)[4].elements) {
+    uint64_t k = 0;
+    if (!absl::SimpleAtoi(e.str, &k)) return absl::DataLossError("a registry overlay key is malformed");
+    out.at_once.push_back(k);
+  }
   if (!(*r)[2].is_nil()) out.as_of = ParseStoredDay((*r)[2].str);
   const auto& dates = (*r)[3].elements;
   for (size_t i = 0; i + 1 < dates.size(); i += 2) {
@@ -852,6 +863,44 @@ absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegist
         return absl::DataLossError("a registry overlay key is malformed");
       (i == 0 ? out.added : out.removed).push_back(k);
     }
+  }
+  return out;
+}
+
+absl::Status RedisComplianceStore::ChangeRegistryDefinition(DefinitionChange change,
+                                                            const v1::Registry& def,
+                                                            const event::v1::Envelope& event) {
+  const std::string base = RegistryBase(def.id());
+  const char* op = change == DefinitionChange::kCreate   ? "create"
+                   : change == DefinitionChange::kUpdate ? "update"
+                                                         : "delete";
+  auto r = WriteWithEvents(RegistryDefineScript(),
+                           {TenantHashTag("") + ":registry-defs", base + ":add", base + ":del",
+                            base + ":asof", base + ":dates", base + ":atonce"},
+                           {events::EnvelopeRecord(event), op, def.id(), def.SerializeAsString()},
+                           "");
+  if (!r.ok()) return ScriptError(r.status(), "changing the registry's definition");
+  if (r->integer == 1) return absl::OkStatus();
+  if (change == DefinitionChange::kCreate) {
+    return AlreadyExists("REGISTRY_EXISTS",
+                         absl::StrCat("a registry \"", def.id(), "\" is already defined"));
+  }
+  return NotFound("REGISTRY_NOT_FOUND",
+                  absl::StrCat("no registry \"", def.id(), "\" was created over the API"));
+}
+
+absl::StatusOr<std::vector<v1::Registry>> RedisComplianceStore::RegistryDefinitions() {
+  auto r = redis_->Command({"HGETALL", TenantHashTag("") + ":registry-defs"});
+  if (!r.ok()) return r.status();
+  std::vector<v1::Registry> out;
+  for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
+    v1::Registry def;
+    if (!def.ParseFromString(r->elements[i + 1].str) || def.id() != r->elements[i].str) {
+      return absl::DataLossError(
+          absl::StrCat("the stored definition of registry \"", r->elements[i].str,
+                       "\" does not parse"));
+    }
+    out.push_back(std::move(def));
   }
   return out;
 }

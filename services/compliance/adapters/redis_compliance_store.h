@@ -39,6 +39,10 @@
 //   registry:<id>:add, registry:<id>:del  SET registry keys added / removed
 //   registry:<id>:asof                    STRING latest change file's date
 //   registry:<id>:dates                   HASH key -> date of its last change
+//   registry:<id>:atonce                  SET added keys whose registration
+//                                         date is unknown (bind at once)
+//   registry-defs                         HASH id -> definition of a registry
+//                                         created over the API
 //   outbox:compliance                     LIST RegistryChanged events
 // Registry overlays stored before the keys carried the tag
 // (dg:registry:<id>:...) are taken over when first read.
@@ -120,6 +124,9 @@ class RedisComplianceStore final : public ComplianceStore {
   absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
                               const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
+  absl::Status ChangeRegistryDefinition(DefinitionChange change, const v1::Registry& def,
+                                        const event::v1::Envelope& event) override;
+  absl::StatusOr<std::vector<v1::Registry>> RegistryDefinitions() override;
   absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
                                                   absl::CivilDay through) override;
   absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,

@@ -9,6 +9,7 @@ events::OutboxRelayOptions RelayOptions() {
   o.service = "compliance";
   o.default_topic = kComplianceTopic;
   o.topic_by_type["dialgrid.compliance.v1.RegistryChanged"] = kRegistryTopic;
+  o.topic_by_type["dialgrid.compliance.v1.RegistryDefined"] = kRegistryTopic;
   for (const char* type : {"DoNotCallChanged", "ConsentChanged", "EstablishedRelationshipChanged",
                            "SolicitationRefusalRecorded", "RuleSetChanged"}) {
     o.topic_by_type[std::string("dialgrid.compliance.v1.") + type] = kChangesTopic;
@@ -24,12 +25,10 @@ ComplianceManager::ComplianceManager(std::shared_ptr<ComplianceStore> store,
     : store_(std::move(store)),
       zones_(std::move(zones)),
       presets_(std::move(presets)),
-      registries_(std::move(registries)),
       clock_(clock),
       options_(std::move(options)) {
-  for (const auto& r : registries_) {
-    if (r->kind == v1::REGISTRY_KIND_DO_NOT_CALL) dnc_registry_ids_.insert(r->id);
-  }
+  SetRegistries({std::make_move_iterator(registries.begin()),
+                 std::make_move_iterator(registries.end())});
 }
 
 event::v1::Envelope ComplianceManager::Event(const std::string& tenant, const std::string& subject,

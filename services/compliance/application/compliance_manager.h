@@ -66,6 +66,11 @@ struct ComplianceOptions {
   int max_scrub_entries = 1000;
   int max_dnc_numbers = 10000;
   int max_registry_numbers = 100000;
+  // Numbers one message of UploadRegistryNumbers may carry.
+  int max_upload_message_numbers = 10000;
+  // Numbers a registry created over the API may hold (each costs every
+  // replica memory: its overlay is kept in full).
+  int64_t max_created_registry_numbers = 1000000;
   // The law's consent rows, caps and lockouts (data/*.tsv, loaded by main
   // with LoadStatutoryRules). Empty tables apply none of them: tests that
   // exercise only tenant rules leave them empty.
@@ -123,17 +128,50 @@ class ComplianceManager {
   absl::StatusOr<v1::ListDoNotCallEntriesResponse> ListDoNotCallEntries(
       const v1::ListDoNotCallEntriesRequest& req);
 
-  v1::ListRegistriesResponse ListRegistries() const;
+  // The registries of `parent`'s view: "vendor" sees every one with its
+  // scope; "tenants/{tenant}" every registry but the suppression lists that
+  // do not apply to it, and no list's tenants.
+  v1::ListRegistriesResponse ListRegistries(const std::string& parent = "vendor") const;
+  // Registries over the API (registries.cc).
+  absl::StatusOr<v1::Registry> CreateRegistry(const Actor& actor,
+                                              const v1::CreateRegistryRequest& req);
+  absl::StatusOr<v1::Registry> UpdateRegistryScope(const Actor& actor,
+                                                   const v1::UpdateRegistryScopeRequest& req);
+  absl::StatusOr<v1::DeleteRegistryResponse> DeleteRegistry(const Actor& actor,
+                                                            const v1::DeleteRegistryRequest& req);
+  // An upload in progress: Begin with the first message, Upload every
+  // message (the first included; each one's numbers are durable when it
+  // returns, `progress` updated), Finish when the caller closed its side
+  // (the upload's as_of noted; `progress` becomes the report).
+  struct RegistryUpload {
+    std::shared_ptr<Registry> registry;
+    std::string name;
+    bool add = true;
+    bool at_once = true;
+    std::string reason;
+    std::optional<absl::CivilDay> as_of;
+    v1::UploadRegistryNumbersResponse progress;
+    std::vector<v1::RejectedNumber> rejected_samples;  // the report's first 100
+  };
+  absl::StatusOr<RegistryUpload> BeginRegistryUpload(const Actor& actor,
+                                                     const v1::UploadRegistryNumbersRequest& first);
+  absl::Status UploadRegistryNumbers(const Actor& actor, RegistryUpload& upload,
+                                     const v1::UploadRegistryNumbersRequest& msg);
+  absl::Status FinishRegistryUpload(const Actor& actor, RegistryUpload& upload);
   absl::StatusOr<v1::UpdateRegistryResponse> UpdateRegistry(const Actor& actor,
                                                             const v1::UpdateRegistryRequest& req);
   absl::StatusOr<v1::PruneRegistryOverlayResponse> PruneRegistryOverlay(
       const Actor& actor, const v1::PruneRegistryOverlayRequest& req);
-  // Replays every registry's stored additions and removals into this
-  // replica's overlays (on start, before serving).
+  // Defines the registries created over the API (their stored
+  // definitions) and replays every registry's stored additions and removals
+  // into this replica's overlays (on start, before serving).
+  // FAILED_PRECONDITION REGISTRY_DEFINED_TWICE when a created registry has
+  // the id of one loaded from an index here.
   absl::Status LoadRegistryOverlays();
-  // RegistryChanged events from the `compliance-registries` topic (every
-  // replica reads them in a consumer group of its own); other types are
-  // ignored.
+  // RegistryChanged and RegistryDefined events from the
+  // `compliance-registries` topic (every replica reads them in a consumer
+  // group of its own); other types are ignored. A change of a registry this
+  // replica does not know yet reloads the stored definitions first.
   absl::Status HandleRegistryEvent(const event::v1::Envelope& event);
 
   absl::StatusOr<v1::Consent> RecordConsent(const Actor& actor,
@@ -180,7 +218,21 @@ class ComplianceManager {
   event::v1::Envelope Event(const Actor& actor, const std::string& tenant,
                             const std::string& subject,
                             const google::protobuf::Message& payload) const;
-  Registry* FindRegistry(const std::string& id) const;
+  // The registries, a snapshot (created ones come and go at run time).
+  struct RegistrySet {
+    std::vector<std::shared_ptr<Registry>> all;
+    std::set<std::string> dnc_ids;  // DO_NOT_CALL registries: rule sets may name them
+    std::shared_ptr<Registry> Find(const std::string& id) const;
+  };
+  std::shared_ptr<const RegistrySet> Registries() const;
+  void SetRegistries(std::vector<std::shared_ptr<Registry>> all);
+  std::shared_ptr<Registry> FindRegistry(const std::string& id) const;
+  // Defines the created registries stored but not known here, with their
+  // overlays (start, and a change of an unknown registry).
+  absl::Status LoadRegistryDefinitions();
+  absl::Status LoadOverlay(Registry& r);
+  absl::Status HandleRegistryDefined(const v1::RegistryDefined& e);
+  absl::StatusOr<std::shared_ptr<Registry>> CreatedRegistryOf(const std::string& name);
   absl::Status ApplyDoNotCallEvent(const event::v1::Envelope& event,
                                    const google::protobuf::RepeatedPtrField<std::string>& numbers,
                                    const std::string& reason);
@@ -188,8 +240,8 @@ class ComplianceManager {
   std::shared_ptr<ComplianceStore> store_;
   std::shared_ptr<const geo::ZoneResolver> zones_;
   std::vector<CallingHoursRule> presets_;
-  std::vector<std::unique_ptr<Registry>> registries_;
-  std::set<std::string> dnc_registry_ids_;
+  mutable std::mutex registries_mu_;
+  std::shared_ptr<const RegistrySet> registries_;  // guarded by registries_mu_
   const Clock& clock_;
   ComplianceOptions options_;
 

@@ -131,7 +131,7 @@ absl::StatusOr<std::shared_ptr<const CompiledRuleSet>> ComplianceManager::RuleSe
   }
   auto rs = store_->GetRuleSet(tenant, 0);
   if (!rs.ok()) return rs.status();
-  auto compiled = CompileRuleSet(tenant, *rs, presets_, dnc_registry_ids_);
+  auto compiled = CompileRuleSet(tenant, *rs, presets_, Registries()->dnc_ids);
   if (!compiled.ok()) {
     // A stored rule set this replica cannot compile (e.g. it names a
     // registry this replica has not loaded): fail closed.
@@ -260,8 +260,9 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     const bool telemarketing = dial.purpose == type::v1::CALL_PURPOSE_TELEMARKETING;
     std::vector<DialCheck::LiftableListing> liftable;
     const LocalDates dial_dates = LocalDatesAt(zones, when);
+    const std::shared_ptr<const RegistrySet> registries = Registries();
     for (const std::string& id : rs->registries) {
-      const Registry* registry = FindRegistry(id);
+      const std::shared_ptr<Registry> registry = registries->Find(id);
       if (registry == nullptr) {
         return FailedPrecondition(
             "REGISTRY_NOT_LOADED",
@@ -304,6 +305,17 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
       r->set_rule(id);
       never = true;
     }
+    // The vendor's suppression lists that apply to this tenant: calls of
+    // every purpose, whatever the rule set says; nothing lifts a listing.
+    for (const auto& r : registries->all) {
+      if (r->kind != v1::REGISTRY_KIND_SUPPRESSION || !r->AppliesTo(tenant)) continue;
+      DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
+      if (!r->Contains(e164)) continue;
+      v1::DenialReason* reason = d.add_reasons();
+      reason->set_code(kDenySuppression);
+      reason->set_rule(r->id);
+      never = true;
+    }
     bool wireless = number.number.type() == type::v1::PHONE_NUMBER_TYPE_MOBILE;
     bool unknown_type = number.number.type() == type::v1::PHONE_NUMBER_TYPE_FIXED_LINE_OR_MOBILE ||
                         number.number.type() == type::v1::PHONE_NUMBER_TYPE_UNSPECIFIED;
@@ -314,7 +326,7 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     const bool consent_rule = (rs->require_consent_for_automated_wireless ||
                                !options_.statutory.consent.empty()) &&
                               Automated(mode);
-    for (const auto& r : registries_) {
+    for (const auto& r : registries->all) {
       if (r->kind != v1::REGISTRY_KIND_WIRELESS) continue;
       if (consent_rule) DG_RETURN_IF_ERROR(FreshEnough(*r, clock_.Now()));
       if (!wireless && r->Contains(e164)) wireless = true;

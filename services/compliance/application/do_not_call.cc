@@ -91,15 +91,23 @@ absl::StatusOr<v1::CheckDoNotCallResponse> ComplianceManager::CheckDoNotCall(
   v1::CheckDoNotCallResponse resp;
   resp.set_phone_number(e164);
   for (auto& e : entries) *resp.add_entries() = std::move(e);
+  const std::shared_ptr<const RegistrySet> registries = Registries();
   auto rs = RuleSetOf(parent.first, false);
   if (rs.ok()) {
     for (const std::string& id : (*rs)->registries) {
-      const Registry* registry = FindRegistry(id);
+      const std::shared_ptr<Registry> registry = registries->Find(id);
       if (registry != nullptr && registry->Contains(e164))
         resp.add_entries()->set_list("registry:" + id);
     }
   } else if (ReasonOf(rs.status()) != "RULE_SET_MISSING") {
     return rs.status();
+  }
+  // The vendor's suppression lists that apply to the tenant.
+  for (const auto& r : registries->all) {
+    if (r->kind == v1::REGISTRY_KIND_SUPPRESSION && r->AppliesTo(parent.first) &&
+        r->Contains(e164)) {
+      resp.add_entries()->set_list("suppression:" + r->id);
+    }
   }
   return resp;
 }

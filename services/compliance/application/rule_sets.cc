@@ -45,7 +45,7 @@ absl::StatusOr<v1::RuleSet> ComplianceManager::UpdateRuleSet(const Actor& actor,
   next.set_version(req.expected_version() + 1);
   *next.mutable_update_time() = ToProto(clock_.Now());
   next.set_updated_by(actor.subject);
-  DG_ASSIGN_OR_RETURN(auto compiled, CompileRuleSet(tenant, next, presets_, dnc_registry_ids_));
+  DG_ASSIGN_OR_RETURN(auto compiled, CompileRuleSet(tenant, next, presets_, Registries()->dnc_ids));
   v1::RuleSetChanged changed;
   *changed.mutable_rule_set() = next;
   DG_RETURN_IF_ERROR(store_->PutRuleSet(tenant, next, req.expected_version(),

@@ -266,6 +266,10 @@ class ComplianceStore {
     // the day of the change), so a replica can tell which changes a newer
     // index already reflects.
     absl::CivilDay dated;
+    // The additions' registration dates are unknown: they bind at once
+    // (RegistryOverlay::at_once); a later dated addition or a removal of
+    // the key ends that.
+    bool at_once = false;
   };
   virtual absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
                                       const event::v1::Envelope& event) = 0;
@@ -275,6 +279,7 @@ class ComplianceStore {
     // dates were kept).
     absl::flat_hash_map<uint64_t, absl::CivilDay> dates;
     std::optional<absl::CivilDay> as_of;  // latest change file's date
+    std::vector<uint64_t> at_once;        // added keys that bind at once
   };
   virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;
   // Removes the overlay's changes dated on or before `through`, in small
@@ -285,6 +290,16 @@ class ComplianceStore {
   };
   virtual absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
                                                           absl::CivilDay through) = 0;
+
+  // Definitions of registries created over the API (vendor scope), each
+  // written with its RegistryDefined event in one atomic step. Create:
+  // ALREADY_EXISTS (REGISTRY_EXISTS) when the id is defined; update (scope):
+  // NOT_FOUND (REGISTRY_NOT_FOUND) when it is not. Delete removes the
+  // definition and the registry's overlay (NOT_FOUND when not defined).
+  enum class DefinitionChange { kCreate, kUpdate, kDelete };
+  virtual absl::Status ChangeRegistryDefinition(DefinitionChange change, const v1::Registry& def,
+                                                const event::v1::Envelope& event) = 0;
+  virtual absl::StatusOr<std::vector<v1::Registry>> RegistryDefinitions() = 0;
 
   // Audit records of a number with from <= time < to, oldest first.
   virtual absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,

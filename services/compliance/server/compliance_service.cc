@@ -115,7 +115,7 @@ grpc::Status ComplianceServiceImpl::ListRegistries(grpc::ServerContext* ctx, con
   return ServeSync(env_, ctx, "ListRegistries", *req, Resource{"parent", req->parent()}, AnyRole(),
                     [&](const CallContext&) {
                       DG_RETURN_IF_ERROR(CheckScopeParent(req->parent()));
-                      *resp = manager_.ListRegistries();
+                      *resp = manager_.ListRegistries(req->parent());
                       return absl::OkStatus();
                     });
 }
@@ -128,6 +128,21 @@ grpc::Status ComplianceServiceImpl::PruneRegistryOverlay(grpc::ServerContext* ct
                                                         const v1::PruneRegistryOverlayRequest* req,
                                                         v1::PruneRegistryOverlayResponse* resp) {
   DG_SERVE_ACTOR(PruneRegistryOverlay, (Resource{"name", "vendor"}), {ROLE_VENDOR_ADMIN})
+}
+grpc::Status ComplianceServiceImpl::CreateRegistry(grpc::ServerContext* ctx,
+                                                   const v1::CreateRegistryRequest* req,
+                                                   v1::Registry* resp) {
+  DG_SERVE_ACTOR(CreateRegistry, (Resource{"registry_id", "vendor"}), {ROLE_VENDOR_ADMIN})
+}
+grpc::Status ComplianceServiceImpl::UpdateRegistryScope(grpc::ServerContext* ctx,
+                                                        const v1::UpdateRegistryScopeRequest* req,
+                                                        v1::Registry* resp) {
+  DG_SERVE_ACTOR(UpdateRegistryScope, (Resource{"name", "vendor"}), {ROLE_VENDOR_ADMIN})
+}
+grpc::Status ComplianceServiceImpl::DeleteRegistry(grpc::ServerContext* ctx,
+                                                   const v1::DeleteRegistryRequest* req,
+                                                   v1::DeleteRegistryResponse* resp) {
+  DG_SERVE_ACTOR(DeleteRegistry, (Resource{"name", "vendor"}), {ROLE_VENDOR_ADMIN})
 }
 grpc::Status ComplianceServiceImpl::RecordConsent(grpc::ServerContext* ctx,
                                                                const v1::RecordConsentRequest* req,
@@ -222,6 +237,49 @@ grpc::Status ComplianceServiceImpl::ScrubStream(
   }
   if (st.ok() && campaign.empty()) {
     st = InvalidField("page.campaign", "FIELD_REQUIRED", "the stream was empty");
+  }
+  EndCall(env_, call, start, st);
+  return ToGrpcStatus(st, env_.error_domain);
+}
+
+grpc::Status ComplianceServiceImpl::UploadRegistryNumbers(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<v1::UploadRegistryNumbersResponse, v1::UploadRegistryNumbersRequest>*
+        stream) {
+  absl::Time start = env_.clock->Now();
+  CallContext call;
+  BeginCall(env_, ctx, "UploadRegistryNumbers", call);
+  absl::Status st;
+  std::optional<ComplianceManager::RegistryUpload> upload;
+  v1::UploadRegistryNumbersRequest msg;
+  while (st.ok() && stream->Read(&msg)) {
+    if (!upload) {
+      // The first message names the registry: authorize once, before
+      // anything is applied. Registries are vendor resources.
+      st = AuthorizeCall(env_, ctx, msg, Resource{"name", "vendor"}, {ROLE_VENDOR_ADMIN}, call);
+      if (!st.ok()) break;
+      auto begun = manager_.BeginRegistryUpload(ActorOf(call), msg);
+      if (!begun.ok()) {
+        st = begun.status();
+        break;
+      }
+      upload = *std::move(begun);
+    } else if (st = CheckRequestValues(msg); !st.ok()) {
+      break;
+    }
+    st = manager_.UploadRegistryNumbers(ActorOf(call), *upload, msg);
+    if (st.ok() && !stream->Write(upload->progress)) {
+      st = absl::CancelledError("the caller went away");
+    }
+  }
+  if (st.ok() && !upload) {
+    st = InvalidField("name", "FIELD_REQUIRED", "the stream was empty");
+  }
+  if (st.ok()) {
+    st = manager_.FinishRegistryUpload(ActorOf(call), *upload);
+    if (st.ok() && !stream->Write(upload->progress)) {
+      st = absl::CancelledError("the caller went away");
+    }
   }
   EndCall(env_, call, start, st);
   return ToGrpcStatus(st, env_.error_domain);

@@ -29,6 +29,9 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   DG_UNARY(ListRegistries, ListRegistriesRequest, ListRegistriesResponse)
   DG_UNARY(UpdateRegistry, UpdateRegistryRequest, UpdateRegistryResponse)
   DG_UNARY(PruneRegistryOverlay, PruneRegistryOverlayRequest, PruneRegistryOverlayResponse)
+  DG_UNARY(CreateRegistry, CreateRegistryRequest, Registry)
+  DG_UNARY(UpdateRegistryScope, UpdateRegistryScopeRequest, Registry)
+  DG_UNARY(DeleteRegistry, DeleteRegistryRequest, DeleteRegistryResponse)
   DG_UNARY(RecordConsent, RecordConsentRequest, Consent)
   DG_UNARY(RevokeConsent, RevokeConsentRequest, Consent)
   DG_UNARY(GetConsent, GetConsentRequest, Consent)
@@ -47,6 +50,10 @@ class ComplianceServiceImpl final : public v1::ComplianceService::Service {
   grpc::Status ScrubStream(
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<v1::ScrubStreamResponse, v1::ScrubStreamRequest>* stream) override;
+  grpc::Status UploadRegistryNumbers(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<v1::UploadRegistryNumbersResponse,
+                               v1::UploadRegistryNumbersRequest>* stream) override;
 
  private:
   RpcEnv& env_;

@@ -557,6 +557,11 @@ absl::Status FakeComplianceStore::UpdateRegistry(const std::string& registry,
       if (d != o.dates.end() && d->second > change.dated) continue;
       o.changes[k] = pass == 0;
       o.dates[k] = change.dated;
+      if (pass == 0 && change.at_once) {
+        o.at_once.insert(k);
+      } else {
+        o.at_once.erase(k);
+      }
     }
   }
   if (change.as_of && (!o.as_of || *change.as_of > *o.as_of)) o.as_of = change.as_of;
@@ -572,6 +577,37 @@ absl::StatusOr<ComplianceStore::RegistryOverlay> FakeComplianceStore::GetRegistr
   for (const auto& [k, added] : o.changes) (added ? out.added : out.removed).push_back(k);
   for (const auto& [k, d] : o.dates) out.dates[k] = d;
   out.as_of = o.as_of;
+  out.at_once.assign(o.at_once.begin(), o.at_once.end());
+  return out;
+}
+
+absl::Status FakeComplianceStore::ChangeRegistryDefinition(DefinitionChange change,
+                                                           const v1::Registry& def,
+                                                           const event::v1::Envelope& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  const bool exists = definitions_.count(def.id()) > 0;
+  if (change == DefinitionChange::kCreate && exists) {
+    return AlreadyExists("REGISTRY_EXISTS", "the registry is already defined");
+  }
+  if (change != DefinitionChange::kCreate && !exists) {
+    return NotFound("REGISTRY_NOT_FOUND", "no such registry was created");
+  }
+  if (change == DefinitionChange::kDelete) {
+    definitions_.erase(def.id());
+    overlays_.erase(def.id());
+  } else {
+    definitions_[def.id()] = def;
+  }
+  events_.push_back(event);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Registry>> FakeComplianceStore::RegistryDefinitions() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  std::vector<v1::Registry> out;
+  for (const auto& [id, def] : definitions_) out.push_back(def);
   return out;
 }
 
@@ -583,6 +619,7 @@ absl::StatusOr<ComplianceStore::PruneCount> FakeComplianceStore::PruneRegistryOv
   for (auto it = o.dates.begin(); it != o.dates.end();) {
     if (it->second <= through) {
       o.changes.erase(it->first);
+      o.at_once.erase(it->first);
       it = o.dates.erase(it);
       ++count.pruned;
     } else {

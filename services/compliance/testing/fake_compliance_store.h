@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -79,6 +80,9 @@ class FakeComplianceStore final : public ComplianceStore {
   absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
                               const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
+  absl::Status ChangeRegistryDefinition(DefinitionChange change, const v1::Registry& def,
+                                        const event::v1::Envelope& event) override;
+  absl::StatusOr<std::vector<v1::Registry>> RegistryDefinitions() override;
   absl::StatusOr<PruneCount> PruneRegistryOverlay(const std::string& registry,
                                                   absl::CivilDay through) override;
   absl::StatusOr<std::vector<v1::DialRecord>> ListRecords(const std::string& tenant,
@@ -130,7 +134,9 @@ class FakeComplianceStore final : public ComplianceStore {
     std::map<uint64_t, bool> changes;  // key -> added
     std::map<uint64_t, absl::CivilDay> dates;
     std::optional<absl::CivilDay> as_of;
+    std::set<uint64_t> at_once;
   };
+  std::map<std::string, v1::Registry> definitions_;
 
   absl::Status TakeFailure();
   // A call's end applied to the attempts, lockouts and conversations.

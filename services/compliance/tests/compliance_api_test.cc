@@ -531,3 +531,125 @@ TEST_F(ComplianceApiTest, RelationshipsNightConsentAndRefusals) {
 
 }  // namespace
 }  // namespace dialgrid::compliance
+
+namespace dialgrid::compliance {
+namespace {
+
+// Issue 21 over gRPC: a vendor suppression list created, uploaded as a
+// stream (progress per message, then the report) and applied to the one
+// tenant it names; only vendor administrators define or load lists, and a
+// tenant sees only the lists that apply to it, without their scope.
+TEST_F(ComplianceApiTest, SuppressionListCreatedAndUploadedOverTheApi) {
+  auto stub = Stub();
+  v1::CreateRegistryRequest create;
+  create.set_registry_id("api-litigators");
+  create.mutable_registry()->set_kind(v1::REGISTRY_KIND_SUPPRESSION);
+  create.mutable_registry()->set_number_plan(v1::REGISTRY_NUMBER_PLAN_E164);
+  create.mutable_registry()->set_description("known litigators");
+  create.mutable_registry()->add_tenants("api-a");
+  v1::Registry created;
+  grpc::Status st = stub->CreateRegistry(Ctx(*admin_a_).get(), create, &created);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  st = stub->CreateRegistry(Ctx(platform_->admin_secret()).get(), create, &created);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(created.name(), "registries/api-litigators");
+
+  // A tenant administrator cannot load numbers into it.
+  {
+    auto ctx = Ctx(*admin_a_);
+    auto stream = stub->UploadRegistryNumbers(ctx.get());
+    v1::UploadRegistryNumbersRequest first;
+    first.set_name(created.name());
+    first.set_action(v1::REGISTRY_UPLOAD_ACTION_ADD);
+    first.add_numbers("+12125550101");
+    stream->Write(first);
+    stream->WritesDone();
+    v1::UploadRegistryNumbersResponse progress;
+    EXPECT_FALSE(stream->Read(&progress));
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // The vendor streams three messages: a reply after each, then the report.
+  auto ctx = Ctx(platform_->admin_secret());
+  auto stream = stub->UploadRegistryNumbers(ctx.get());
+  const std::vector<std::vector<std::string>> messages = {
+      {"+12125550101", "+12125550102"}, {"twelve", "+442079460000"}, {"+12125550101"}};
+  std::vector<v1::UploadRegistryNumbersResponse> replies;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    v1::UploadRegistryNumbersRequest msg;
+    if (i == 0) {
+      msg.set_name(created.name());
+      msg.set_action(v1::REGISTRY_UPLOAD_ACTION_ADD);
+      msg.set_reason("counsel's list, December");
+    }
+    for (const auto& n : messages[i]) msg.add_numbers(n);
+    ASSERT_TRUE(stream->Write(msg));
+    v1::UploadRegistryNumbersResponse progress;
+    ASSERT_TRUE(stream->Read(&progress));
+    replies.push_back(progress);
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  v1::UploadRegistryNumbersResponse report;
+  ASSERT_TRUE(stream->Read(&report));
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(replies[0].received(), 2);
+  EXPECT_EQ(replies[0].applied(), 2);
+  EXPECT_EQ(replies[1].received(), 4);
+  EXPECT_EQ(replies[1].rejected(), 1);
+  EXPECT_FALSE(replies[2].complete());
+  EXPECT_TRUE(report.complete());
+  EXPECT_EQ(report.received(), 5);
+  EXPECT_EQ(report.applied(), 3);
+  EXPECT_EQ(report.unchanged(), 1);
+  ASSERT_EQ(report.rejected_numbers_size(), 1);
+  EXPECT_EQ(report.rejected_numbers(0).index(), 2);
+  EXPECT_EQ(report.rejected_numbers(0).value(), "twelve");
+  EXPECT_EQ(report.registry().overlay_additions(), 3);
+
+  // Tenant a sees the list (not its scope) and where a number is listed;
+  // tenant b neither.
+  v1::ListRegistriesRequest list;
+  v1::ListRegistriesResponse regs;
+  list.set_parent("tenants/api-a");
+  ASSERT_TRUE(stub->ListRegistries(Ctx(*admin_a_).get(), list, &regs).ok());
+  bool seen = false;
+  for (const auto& r : regs.registries()) {
+    if (r.id() != "api-litigators") continue;
+    seen = true;
+    EXPECT_EQ(r.tenants_size(), 0);
+  }
+  EXPECT_TRUE(seen);
+  list.set_parent("tenants/api-b");
+  ASSERT_TRUE(stub->ListRegistries(Ctx(*admin_b_).get(), list, &regs).ok());
+  for (const auto& r : regs.registries()) EXPECT_NE(r.id(), "api-litigators");
+  v1::CheckDoNotCallRequest where;
+  where.set_phone_number("+442079460000");
+  v1::CheckDoNotCallResponse found;
+  where.set_parent("tenants/api-a");
+  ASSERT_TRUE(stub->CheckDoNotCall(Ctx(*admin_a_).get(), where, &found).ok());
+  ASSERT_EQ(found.entries_size(), 1);
+  EXPECT_EQ(found.entries(0).list(), "suppression:api-litigators");
+  where.set_parent("tenants/api-b");
+  ASSERT_TRUE(stub->CheckDoNotCall(Ctx(*admin_b_).get(), where, &found).ok());
+  EXPECT_EQ(found.entries_size(), 0);
+
+  // Only the vendor changes the scope or deletes it.
+  v1::UpdateRegistryScopeRequest scope;
+  scope.set_name(created.name());
+  scope.set_all_tenants(true);
+  v1::Registry rescoped;
+  EXPECT_EQ(stub->UpdateRegistryScope(Ctx(*admin_a_).get(), scope, &rescoped).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::DeleteRegistryRequest del;
+  del.set_name(created.name());
+  v1::DeleteRegistryResponse deleted;
+  EXPECT_EQ(stub->DeleteRegistry(Ctx(*admin_b_).get(), del, &deleted).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  st = stub->DeleteRegistry(Ctx(platform_->admin_secret()).get(), del, &deleted);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  where.set_parent("tenants/api-a");
+  ASSERT_TRUE(stub->CheckDoNotCall(Ctx(*admin_a_).get(), where, &found).ok());
+  EXPECT_EQ(found.entries_size(), 0);
+}
+
+}  // namespace
+}  // namespace dialgrid::compliance

@@ -2296,5 +2296,338 @@ TEST_F(RegistryConsentComponentTest, ConsentLiftsTpsAndDnclListings) {
   EXPECT_EQ(Codes(ScrubAt(ca, now)), std::vector<std::string>{"DNC_TENANT:tenant"});
 }
 
+// Registries and suppression lists created and loaded over the API (issue
+// 21): defined on every replica (at once, by event, on start), uploaded as a
+// stream with a report, and applied as their kind says.
+class CreatedRegistryComponentTest : public ComplianceComponentTest {
+ protected:
+  void SetUp() override {
+    ComplianceComponentTest::SetUp();
+    auto statutory = LoadStatutoryRules(DIALGRID_COMPLIANCE_DATA_DIR);
+    ASSERT_TRUE(statutory.ok()) << statutory.status();
+    // Only the registry rules rows (grace, exemptions): the rest of the
+    // law's tables would add reasons these tests are not about.
+    options_.statutory.registries = statutory->registries;
+    options_.abandon_cache_ttl = absl::ZeroDuration();
+    manager_ = Replica();
+    ASSERT_TRUE(manager_->LoadRegistryOverlays().ok());
+  }
+  // A replica started now: the index registries of NewManager, then the
+  // created ones and every overlay from Redis.
+  std::unique_ptr<ComplianceManager> Replica() {
+    auto regs = LoadRegistries({"us-dnc:dnc:" + *dir_ + "/us.dncidx"});
+    EXPECT_TRUE(regs.ok()) << regs.status();
+    auto m = std::make_unique<ComplianceManager>(store_, *zones_, *presets_, *std::move(regs),
+                                                 clock_, options_);
+    EXPECT_TRUE(m->LoadRegistryOverlays().ok());
+    return m;
+  }
+  // Relays the outbox once and hands the events to every replica given.
+  void Deliver(const std::vector<ComplianceManager*>& replicas) {
+    auto publisher = std::make_shared<RecordingPublisher>();
+    events::OutboxRelay relay(store_->outbox(), publisher, RelayOptions());
+    while (*relay.RunOnce() > 0) {
+    }
+    for (size_t i = 0; i < publisher->events.size(); ++i) {
+      if (publisher->topics[i] != kRegistryTopic) continue;
+      for (ComplianceManager* m : replicas) {
+        ASSERT_TRUE(m->HandleRegistryEvent(publisher->events[i]).ok());
+      }
+    }
+  }
+  absl::StatusOr<v1::Registry> Create(const std::string& id, v1::RegistryKind kind,
+                                      v1::RegistryNumberPlan plan,
+                                      const std::vector<std::string>& tenants = {},
+                                      const std::string& rules = "", int max_age_days = 0) {
+    v1::CreateRegistryRequest req;
+    req.set_registry_id(id);
+    req.mutable_registry()->set_kind(kind);
+    req.mutable_registry()->set_number_plan(plan);
+    req.mutable_registry()->set_rules(rules);
+    req.mutable_registry()->set_max_age_days(max_age_days);
+    req.mutable_registry()->set_description("test list");
+    for (const auto& t : tenants) req.mutable_registry()->add_tenants(t);
+    return manager_->CreateRegistry(Actor{"vendor-admin", true}, req);
+  }
+  // Uploads `messages` as one stream would; the report.
+  absl::StatusOr<v1::UploadRegistryNumbersResponse> Upload(
+      const std::string& id, v1::RegistryUploadAction action,
+      const std::vector<std::vector<std::string>>& messages,
+      std::optional<absl::CivilDay> as_of = std::nullopt, bool dated = false) {
+    v1::UploadRegistryNumbersRequest first;
+    first.set_name("registries/" + id);
+    first.set_action(action);
+    first.set_reason("test upload");
+    first.set_registrations_dated(dated);
+    if (as_of) *first.mutable_as_of() = DateOf(*as_of);
+    const Actor actor{"vendor-admin", true};
+    auto up = manager_->BeginRegistryUpload(actor, first);
+    if (!up.ok()) return up.status();
+    int64_t received = 0;
+    for (size_t i = 0; i < messages.size(); ++i) {
+      v1::UploadRegistryNumbersRequest msg = i == 0 ? first : v1::UploadRegistryNumbersRequest();
+      for (const auto& n : messages[i]) msg.add_numbers(n);
+      if (absl::Status st = manager_->UploadRegistryNumbers(actor, *up, msg); !st.ok()) return st;
+      received += static_cast<int64_t>(messages[i].size());
+      EXPECT_EQ(up->progress.received(), received);  // progress after every message
+      EXPECT_FALSE(up->progress.complete());
+    }
+    if (absl::Status st = manager_->FinishRegistryUpload(actor, *up); !st.ok()) return st;
+    return up->progress;
+  }
+  std::vector<std::string> CodesFor(ComplianceManager* m, const std::string& tenant,
+                                    const std::string& number, absl::Time at,
+                                    type::v1::CallPurpose purpose =
+                                        type::v1::CALL_PURPOSE_TELEMARKETING) {
+    v1::ScrubNumbersRequest req;
+    req.set_campaign(absl::StrCat("tenants/", tenant, "/campaigns/spring"));
+    req.set_dialing_mode(type::v1::DIALING_MODE_PREVIEW);
+    req.set_purpose(purpose);
+    *req.mutable_dial_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(at));
+    req.add_entries()->set_phone_number(number);
+    auto r = m->ScrubNumbers(Actor{"crm", false}, req);
+    if (!r.ok()) return {std::string(ReasonOf(r.status()))};
+    return Codes(r->results(0).decision());
+  }
+  void Delete(const std::string& id) {
+    v1::DeleteRegistryRequest del;
+    del.set_name("registries/" + id);
+    del.set_reason("test done");
+    ASSERT_TRUE(manager_->DeleteRegistry(Actor{"vendor-admin", true}, del).ok());
+  }
+  ComplianceOptions options_;
+};
+
+TEST_F(CreatedRegistryComponentTest, SuppressionListAppliesToItsChosenTenantsOnEveryReplica) {
+  const std::string a = tenant_;
+  const std::string b = absl::StrCat("tenant-", ++tenant_seq_);
+  SetRules(AlwaysOpen);
+  tenant_ = b;
+  SetRules(AlwaysOpen);
+  tenant_ = a;
+  auto before = Replica();  // running before the list exists: learns it by event
+  const std::string id = absl::StrCat("litigators-", tenant_seq_);
+  auto created = Create(id, v1::REGISTRY_KIND_SUPPRESSION, v1::REGISTRY_NUMBER_PLAN_E164, {a});
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_TRUE(created->created());
+  EXPECT_EQ(created->name(), "registries/" + id);
+  EXPECT_EQ(created->tenants_size(), 1);
+
+  // Two messages, one line of each not a number: reported, not applied,
+  // and the rest applied.
+  auto report = Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD,
+                       {{kNy, "not-a-number"}, {kCa, kNy, "+1"}});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->complete());
+  EXPECT_EQ(report->received(), 5);
+  EXPECT_EQ(report->applied(), 2);
+  EXPECT_EQ(report->unchanged(), 1);  // kNy twice
+  EXPECT_EQ(report->rejected(), 2);
+  ASSERT_EQ(report->rejected_numbers_size(), 2);
+  EXPECT_EQ(report->rejected_numbers(0).index(), 1);
+  EXPECT_EQ(report->rejected_numbers(0).value(), "not-a-number");
+  EXPECT_EQ(report->rejected_numbers(0).reason(), "INVALID_NUMBER");
+  EXPECT_EQ(report->rejected_numbers(1).index(), 4);
+  EXPECT_EQ(report->registry().overlay_additions(), 2);
+
+  const absl::Time now = clock_.Now();
+  const std::vector<std::string> suppressed = {"VENDOR_SUPPRESSION:" + id};
+  // Tenant a, every purpose; tenant b not (not in the list's scope).
+  EXPECT_EQ(CodesFor(manager_.get(), a, kNy, now), suppressed);
+  EXPECT_EQ(CodesFor(manager_.get(), a, kCa, now, type::v1::CALL_PURPOSE_INFORMATIONAL), suppressed);
+  EXPECT_TRUE(CodesFor(manager_.get(), b, kNy, now).empty());
+  auto dial = Check(kCa);
+  ASSERT_TRUE(dial.ok()) << dial.status();
+  EXPECT_FALSE(dial->allowed());
+  EXPECT_EQ(Codes(*dial), suppressed);
+  // The tenant sees where the number is listed.
+  v1::CheckDoNotCallRequest where;
+  where.set_parent("tenants/" + a);
+  where.set_phone_number(kNy);
+  auto listed = manager_->CheckDoNotCall(where);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  bool shown = false;
+  for (const auto& e : listed->entries()) shown |= e.list() == "suppression:" + id;
+  EXPECT_TRUE(shown);
+  // A tenant lists the lists that apply to it, without their tenants; the
+  // vendor every list with its scope.
+  auto find = [&](const v1::ListRegistriesResponse& l) -> const v1::Registry* {
+    for (const auto& r : l.registries())
+      if (r.id() == id) return &r;
+    return nullptr;
+  };
+  const auto for_a = manager_->ListRegistries("tenants/" + a);
+  ASSERT_NE(find(for_a), nullptr);
+  EXPECT_EQ(find(for_a)->tenants_size(), 0);
+  EXPECT_EQ(find(manager_->ListRegistries("tenants/" + b)), nullptr);
+  const auto for_vendor = manager_->ListRegistries("vendor");
+  ASSERT_NE(find(for_vendor), nullptr);
+  EXPECT_EQ(find(for_vendor)->tenants(0), a);
+
+  // A replica started now loads it from Redis; one running learns it by event.
+  auto after = Replica();
+  EXPECT_EQ(CodesFor(after.get(), a, kNy, now), suppressed);
+  EXPECT_TRUE(CodesFor(before.get(), a, kNy, now).empty());
+  Deliver({before.get()});
+  EXPECT_EQ(CodesFor(before.get(), a, kNy, now), suppressed);
+
+  // Every tenant from now on, on every replica.
+  v1::UpdateRegistryScopeRequest scope;
+  scope.set_name("registries/" + id);
+  scope.set_all_tenants(true);
+  scope.set_reason("counsel's advice");
+  ASSERT_TRUE(manager_->UpdateRegistryScope(Actor{"vendor-admin", true}, scope).ok());
+  EXPECT_EQ(CodesFor(manager_.get(), b, kNy, now), suppressed);
+  Deliver({before.get(), after.get()});
+  EXPECT_EQ(CodesFor(before.get(), b, kNy, now), suppressed);
+  EXPECT_EQ(CodesFor(after.get(), b, kNy, now), suppressed);
+
+  // Taken off the list.
+  auto removed = Upload(id, v1::REGISTRY_UPLOAD_ACTION_REMOVE, {{kNy, "+12122010699"}});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(removed->applied(), 1);
+  EXPECT_EQ(removed->unchanged(), 1);
+  EXPECT_TRUE(CodesFor(manager_.get(), a, kNy, now).empty());
+  Deliver({before.get()});
+  EXPECT_TRUE(CodesFor(before.get(), a, kNy, now).empty());
+  EXPECT_EQ(CodesFor(before.get(), a, kCa, now), suppressed);
+
+  // Deleted: gone everywhere, and from Redis.
+  Delete(id);
+  EXPECT_TRUE(CodesFor(manager_.get(), a, kCa, now).empty());
+  Deliver({before.get(), after.get()});
+  EXPECT_TRUE(CodesFor(before.get(), a, kCa, now).empty());
+  EXPECT_TRUE(CodesFor(after.get(), b, kCa, now).empty());
+  EXPECT_EQ(find(Replica()->ListRegistries("vendor")), nullptr);
+  auto overlay = store_->GetRegistryOverlay(id);
+  ASSERT_TRUE(overlay.ok());
+  EXPECT_TRUE(overlay->added.empty());
+}
+
+TEST_F(CreatedRegistryComponentTest, BadDefinitionsAndUploadsAreRefusedWithNothingStored) {
+  const Actor vendor{"vendor-admin", true};
+  SetRules(AlwaysOpen);
+  EXPECT_EQ(ReasonOf(Create("us-dnc", v1::REGISTRY_KIND_DO_NOT_CALL,
+                            v1::REGISTRY_NUMBER_PLAN_NANP).status()),
+            "REGISTRY_EXISTS");  // loaded from an index here
+  EXPECT_EQ(ReasonOf(Create("x1", v1::REGISTRY_KIND_UNSPECIFIED, v1::REGISTRY_NUMBER_PLAN_NANP)
+                         .status()),
+            "INVALID_REGISTRY_KIND");
+  EXPECT_EQ(ReasonOf(Create("x1", static_cast<v1::RegistryKind>(99),
+                            v1::REGISTRY_NUMBER_PLAN_NANP).status()),
+            "INVALID_REGISTRY_KIND");
+  EXPECT_EQ(ReasonOf(Create("x1", v1::REGISTRY_KIND_SUPPRESSION,
+                            static_cast<v1::RegistryNumberPlan>(7)).status()),
+            "INVALID_NUMBER_PLAN");
+  EXPECT_EQ(ReasonOf(Create("x1", v1::REGISTRY_KIND_DO_NOT_CALL, v1::REGISTRY_NUMBER_PLAN_NANP,
+                            {tenant_}).status()),
+            "SCOPE_ONLY_FOR_SUPPRESSION");
+  EXPECT_EQ(ReasonOf(Create("x1", v1::REGISTRY_KIND_SUPPRESSION, v1::REGISTRY_NUMBER_PLAN_E164,
+                            {"Not A Tenant"}).status()),
+            "INVALID_TENANT_ID");
+  EXPECT_EQ(ReasonOf(Create("x1", v1::REGISTRY_KIND_DO_NOT_CALL, v1::REGISTRY_NUMBER_PLAN_NANP, {},
+                            "NO-SUCH-ROW").status()),
+            "UNKNOWN_REGISTRY_RULES");
+  EXPECT_EQ(ReasonOf(Create("Bad Id", v1::REGISTRY_KIND_SUPPRESSION,
+                            v1::REGISTRY_NUMBER_PLAN_E164).status()),
+            "INVALID_ID");
+  auto defs = store_->RegistryDefinitions();
+  ASSERT_TRUE(defs.ok());
+  for (const auto& d : *defs) EXPECT_NE(d.id(), "x1");
+
+  const std::string id = absl::StrCat("small-", tenant_seq_);
+  auto other = Replica();  // does not know the list yet
+  ASSERT_TRUE(Create(id, v1::REGISTRY_KIND_SUPPRESSION, v1::REGISTRY_NUMBER_PLAN_E164, {tenant_})
+                  .ok());
+  EXPECT_EQ(ReasonOf(Create(id, v1::REGISTRY_KIND_SUPPRESSION, v1::REGISTRY_NUMBER_PLAN_E164)
+                         .status()),
+            "REGISTRY_EXISTS");
+  // Another replica that has not heard of it yet: the store refuses it.
+  std::swap(other, manager_);
+  EXPECT_EQ(ReasonOf(Create(id, v1::REGISTRY_KIND_WIRELESS, v1::REGISTRY_NUMBER_PLAN_E164)
+                         .status()),
+            "REGISTRY_EXISTS");
+  std::swap(other, manager_);
+  v1::DeleteRegistryRequest del;
+  del.set_name("registries/us-dnc");
+  EXPECT_EQ(ReasonOf(manager_->DeleteRegistry(vendor, del).status()), "REGISTRY_FROM_INDEX");
+  EXPECT_EQ(ReasonOf(Upload(id, v1::REGISTRY_UPLOAD_ACTION_UNSPECIFIED, {{kNy}}).status()),
+            "INVALID_ACTION");
+  EXPECT_EQ(ReasonOf(Upload(id, v1::REGISTRY_UPLOAD_ACTION_REMOVE, {{kNy}}, std::nullopt, true)
+                         .status()),
+            "NOT_FOR_REMOVAL");
+  EXPECT_EQ(ReasonOf(Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD, {{kNy}},
+                            absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone()) + 1)
+                         .status()),
+            "AS_OF_IN_FUTURE");
+  EXPECT_EQ(ReasonOf(Upload("nope", v1::REGISTRY_UPLOAD_ACTION_ADD, {{kNy}}).status()),
+            "REGISTRY_NOT_FOUND");
+  std::vector<std::string> too_many(10001, kNy);
+  EXPECT_EQ(ReasonOf(Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD, {too_many}).status()),
+            "INVALID_BATCH_SIZE");
+  // The list's size is bounded: the message that would pass it is refused
+  // whole, the ones before it stay applied.
+  options_.max_created_registry_numbers = 2;
+  auto small = Replica();
+  std::swap(small, manager_);
+  auto full = Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD, {{kNy, kCa}, {kFl}});
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ReasonOf(full.status()), "REGISTRY_FULL");
+  EXPECT_EQ(CodesFor(manager_.get(), tenant_, kCa, clock_.Now()),
+            std::vector<std::string>{"VENDOR_SUPPRESSION:" + id});
+  std::swap(small, manager_);
+  auto overlay = store_->GetRegistryOverlay(id);
+  ASSERT_TRUE(overlay.ok());
+  EXPECT_EQ(overlay->added.size(), 2u);
+  Delete(id);
+}
+
+TEST_F(CreatedRegistryComponentTest, CreatedRegistryBindsDownloadsAtOnceAndDatedChangesAfterGrace) {
+  const std::string id = absl::StrCat("us-api-", tenant_seq_);
+  auto created = Create(id, v1::REGISTRY_KIND_DO_NOT_CALL, v1::REGISTRY_NUMBER_PLAN_NANP, {},
+                        "US-NATIONAL-DNC", 31);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->grace_days(), 31);
+  EXPECT_FALSE(created->has_as_of_time());  // no data yet
+  SetRules([&id](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.add_do_not_call_registries(id);
+  });
+  const absl::Time now = clock_.Now();  // 2026-01-05 15:00 UTC
+  // An age limit and no dated data yet: it cannot clear a dial.
+  EXPECT_EQ(CodesFor(manager_.get(), tenant_, kCa, now),
+            std::vector<std::string>{"REGISTRY_STALE"});
+  // The download (registration dates unknown) binds at once...
+  auto download = Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD, {{"6502530077"}},
+                         absl::CivilDay(2026, 1, 4));
+  ASSERT_TRUE(download.ok()) << download.status();
+  EXPECT_EQ(download->registry().as_of_time().seconds(),
+            absl::ToUnixSeconds(Utc(2026, 1, 4, 0)));
+  const std::vector<std::string> listed = {"DNC_REGISTRY:" + id};
+  EXPECT_EQ(CodesFor(manager_.get(), tenant_, kCa, now), listed);
+  // ... a change file's new registration after the 31-day grace.
+  auto change = Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD, {{kFl}}, absl::CivilDay(2026, 1, 4),
+                       true);
+  ASSERT_TRUE(change.ok()) << change.status();
+  const absl::Time binds = Utc(2026, 2, 3, 10);
+  EXPECT_TRUE(CodesFor(manager_.get(), tenant_, kFl, binds - absl::Milliseconds(1)).empty());
+  EXPECT_EQ(CodesFor(manager_.get(), tenant_, kFl, binds), listed);
+  // Replicas from Redis and by event agree.
+  auto started = Replica();
+  EXPECT_EQ(CodesFor(started.get(), tenant_, kCa, now), listed);
+  EXPECT_TRUE(CodesFor(started.get(), tenant_, kFl, now).empty());
+  EXPECT_EQ(CodesFor(started.get(), tenant_, kFl, binds), listed);
+  // Stale 31 days after the data's date, until newer data comes.
+  clock_.Set(Utc(2026, 2, 5, 0) + absl::Minutes(1));
+  EXPECT_EQ(CodesFor(manager_.get(), tenant_, kNy, clock_.Now()),
+            std::vector<std::string>{"REGISTRY_STALE"});
+  ASSERT_TRUE(Upload(id, v1::REGISTRY_UPLOAD_ACTION_ADD, {}, absl::CivilDay(2026, 2, 5)).ok());
+  EXPECT_TRUE(CodesFor(manager_.get(), tenant_, kNy, clock_.Now()).empty());
+  // Taking the registry away while a rule set names it fails closed.
+  Delete(id);
+  EXPECT_EQ(CodesFor(manager_.get(), tenant_, kNy, clock_.Now()),
+            std::vector<std::string>{"RULE_SET_NOT_APPLICABLE"});
+}
+
 }  // namespace
 }  // namespace dialgrid::compliance

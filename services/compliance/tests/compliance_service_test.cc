@@ -573,6 +573,7 @@ TEST_F(ComplianceServiceTest, EveryUndefinedEnumValueOfEveryRequestIsRefused) {
       {"ListEstablishedRelationships", {"parent: \"tenants/cs-a\"", *a_}},
       {"RecordSolicitationRefusal", {"parent: \"tenants/cs-a\"", *a_}},
       {"ListSolicitationRefusals", {"parent: \"tenants/cs-a\"", *a_}},
+      {"CreateRegistry", {"registry_id: \"enum-probe\"", *admin_}},
   };
   std::vector<std::string> problems = dialgrid::testing::ProbeEnums(
       *channel_, *v1::CheckDialRequest::descriptor()->file()->FindServiceByName("ComplianceService"), cases);
