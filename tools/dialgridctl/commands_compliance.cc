@@ -1,5 +1,5 @@
 // compliance check|records, compliance dnc add|remove|check|list,
-// compliance registries list|update (ComplianceService).
+// compliance registries list|update|create|upload|scope|delete (ComplianceService).
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "dialgrid/compliance/v1/compliance.grpc.pb.h"
 #include "services/common/core/errors.h"
 #include "tools/dialgridctl/commands.h"
+#include "tools/dialgridctl/ctl_interrupt.h"
 
 namespace dialgrid::ctl {
 namespace {
@@ -198,18 +199,158 @@ absl::StatusOr<std::vector<std::string>> ReadNumbers(const std::string& path) {
   return out;
 }
 
+// Who a suppression list applies to: "all", its tenants, or "-".
+std::string ScopeOf(const compliance::v1::Registry& r) {
+  if (r.all_tenants()) return "all";
+  if (r.kind() != compliance::v1::REGISTRY_KIND_SUPPRESSION) return "-";
+  return r.tenants().empty() ? "(none shown)" : absl::StrJoin(r.tenants(), ",");
+}
+
 void PrintRegistries(Ctl& ctl, const google::protobuf::Message& message,
                      const std::vector<const compliance::v1::Registry*>& registries) {
   ctl.Print(message, [&] {
-    Table t({"REGISTRY", "KIND", "NUMBERS", "ADDED", "REMOVED", "AS OF", "STALE FROM", "RULES"});
+    Table t({"REGISTRY", "KIND", "SOURCE", "NUMBERS", "ADDED", "REMOVED", "AS OF", "STALE FROM",
+             "RULES", "TENANTS"});
     for (const auto* r : registries) {
-      t.AddRow({r->id(), ShortEnumOf(r->kind()), absl::StrCat(r->numbers()),
-                absl::StrCat(r->overlay_additions()), absl::StrCat(r->overlay_removals()),
-                FormatTime(r->as_of_time()),
-                r->has_stale_time() ? FormatTime(r->stale_time()) : "-", OrDash(r->rules())});
+      t.AddRow({r->id(), ShortEnumOf(r->kind()), r->created() ? "api" : "index",
+                absl::StrCat(r->numbers()), absl::StrCat(r->overlay_additions()),
+                absl::StrCat(r->overlay_removals()),
+                r->has_as_of_time() ? FormatTime(r->as_of_time()) : "-",
+                r->has_stale_time() ? FormatTime(r->stale_time()) : "-", OrDash(r->rules()),
+                ScopeOf(*r)});
     }
     t.Print(ctl.out());
   });
+}
+
+std::string RegistryName(const std::string& id_or_name) {
+  return absl::StrContains(id_or_name, '/') ? id_or_name : absl::StrCat("registries/", id_or_name);
+}
+
+// A file's numbers with their line numbers (blank lines and '#' comments
+// skipped), for an upload's report to point at the line.
+struct NumberLines {
+  std::vector<std::string> numbers;
+  std::vector<int64_t> lines;
+};
+absl::StatusOr<NumberLines> ReadNumberLines(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return UsageError(absl::StrCat(path, ": ", text.status().message()));
+  NumberLines out;
+  int64_t line_no = 0;
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    ++line_no;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    out.numbers.emplace_back(line);
+    out.lines.push_back(line_no);
+  }
+  return out;
+}
+
+struct UploadOpts {
+  std::string registry, file, reason, as_of;
+  bool remove = false, dated = false, quiet = false;
+  int batch = 10000;
+};
+
+// UploadRegistryNumbers: the file in messages of --batch numbers, a
+// progress line from each reply, the report at the end.
+absl::Status RunUpload(Ctl& ctl, const UploadOpts& o) {
+  auto in = ReadNumberLines(o.file);
+  if (!in.ok()) return in.status();
+  compliance::v1::UploadRegistryNumbersRequest first;
+  first.set_name(RegistryName(o.registry));
+  first.set_action(o.remove ? compliance::v1::REGISTRY_UPLOAD_ACTION_REMOVE
+                            : compliance::v1::REGISTRY_UPLOAD_ACTION_ADD);
+  first.set_reason(o.reason);
+  first.set_registrations_dated(o.dated);
+  if (!o.as_of.empty()) {
+    absl::CivilDay day;
+    if (!absl::ParseCivilTime(o.as_of, &day)) {
+      return UsageError(absl::StrCat("--as-of: \"", o.as_of, "\" is not a date (2026-12-01)"));
+    }
+    first.mutable_as_of()->set_year(static_cast<int32_t>(day.year()));
+    first.mutable_as_of()->set_month(day.month());
+    first.mutable_as_of()->set_day(day.day());
+  }
+  InterruptWatcher interrupt;
+  grpc::ClientContext ctx;
+  absl::Status st = ctl.PrepareStream("compliance", ctx, absl::InfiniteDuration());
+  if (!st.ok()) return st;
+  auto stub = ComplianceService::NewStub((*ctl.Peer("compliance"))->channel());
+  auto stream = stub->UploadRegistryNumbers(&ctx);
+  interrupt.Start([&ctx] { ctx.TryCancel(); });
+  const size_t total = in->numbers.size();
+  const size_t batch = static_cast<size_t>(std::max(1, o.batch));
+  const bool tty = !o.quiet && isatty(STDERR_FILENO);
+  compliance::v1::UploadRegistryNumbersResponse last;
+  size_t next = 0;
+  bool broken = false;
+  do {
+    compliance::v1::UploadRegistryNumbersRequest msg = next == 0 ? first
+        : compliance::v1::UploadRegistryNumbersRequest();
+    while (next < total && static_cast<size_t>(msg.numbers_size()) < batch) {
+      msg.add_numbers(in->numbers[next++]);
+    }
+    if (!stream->Write(msg) || !stream->Read(&last)) {
+      broken = true;
+      break;
+    }
+    if (!o.quiet) {
+      std::string line = absl::StrFormat(
+          "uploading to %s: %d of %d numbers (%d%%), %d applied, %d rejected", first.name(),
+          last.received(), total, total == 0 ? 100 : last.received() * 100 / total, last.applied(),
+          last.rejected());
+      if (tty) {
+        ctl.err() << "\r" << line << "\x1b[K" << std::flush;
+      } else if (next == total) {
+        ctl.err() << line << "\n";
+      }
+    }
+  } while (next < total);
+  if (!broken) {
+    stream->WritesDone();
+    if (!stream->Read(&last) || !last.complete()) broken = true;
+  }
+  grpc::Status done = stream->Finish();
+  if (tty) ctl.err() << "\n";
+  if (!done.ok() || broken) {
+    if (last.received() > 0) {
+      ctl.err() << last.received() << " of " << total
+                << " numbers were applied before the failure (each acknowledged message is "
+                   "durable); uploading the same file again applies the rest\n";
+    }
+    if (interrupt.interrupted()) return absl::CancelledError("interrupted");
+    if (!done.ok()) return ctl.StatusOf("compliance", done);
+    return absl::UnavailableError("the upload ended before its report");
+  }
+  ctl.Print(last, [&] {
+    ctl.out() << absl::StrFormat("%d numbers: %d applied, %d unchanged, %d rejected\n",
+                                 last.received(), last.applied(), last.unchanged(),
+                                 last.rejected());
+    if (last.rejected_numbers_size() > 0) {
+      Table t({"LINE", "VALUE", "REASON", "WHY"});
+      for (const auto& r : last.rejected_numbers()) {
+        const int64_t line = r.index() >= 0 && static_cast<size_t>(r.index()) < in->lines.size()
+                                 ? in->lines[static_cast<size_t>(r.index())]
+                                 : -1;
+        t.AddRow({absl::StrCat(line), r.value(), r.reason(), r.message()});
+      }
+      t.Print(ctl.out());
+      if (last.rejected() > last.rejected_numbers_size()) {
+        ctl.out() << "(the first " << last.rejected_numbers_size() << " of " << last.rejected()
+                  << " rejected numbers)\n";
+      }
+    }
+    Table t({"REGISTRY", "KIND", "NUMBERS", "ADDED", "REMOVED", "AS OF"});
+    const auto& r = last.registry();
+    t.AddRow({r.id(), ShortEnumOf(r.kind()), absl::StrCat(r.numbers()),
+              absl::StrCat(r.overlay_additions()), absl::StrCat(r.overlay_removals()),
+              r.has_as_of_time() ? FormatTime(r.as_of_time()) : "-"});
+    t.Print(ctl.out());
+  });
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -302,7 +443,8 @@ void AddComplianceCommands(CLI::App& app, Action& action) {
     records->add_option("--until", o->until, "until, exclusive (RFC 3339 time or a date)");
   }
   CLI::App* registries =
-      Group(*compliance, "registries", "National registries (do-not-call, wireless): vendor");
+      Group(*compliance, "registries",
+            "National registries (do-not-call, wireless) and vendor suppression lists: vendor");
   Leaf(*registries, "list", "The registries the compliance service has loaded", action,
        [](Ctl& ctl) -> absl::Status {
          compliance::v1::ListRegistriesRequest req;
@@ -409,6 +551,122 @@ void AddComplianceCommands(CLI::App& app, Action& action) {
     update->add_option("--batch", o->batch, "numbers per call (at most 100000)")
         ->check(CLI::Range(1, 100000));
     update->add_flag("--quiet", o->quiet, "no progress line");
+  }
+  {
+    struct Opts {
+      std::string id, kind, plan, rules, description;
+      std::vector<std::string> tenants;
+      bool all_tenants = false;
+      int max_age_days = 0;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* create = Leaf(
+        *registries, "create",
+        "Define a registry or a vendor suppression list over the API, on every replica, no "
+        "restart (then load its numbers with 'upload')",
+        action, [o](Ctl& ctl) -> absl::Status {
+          compliance::v1::CreateRegistryRequest req;
+          req.set_registry_id(o->id);
+          auto kind = ParseEnum(compliance::v1::RegistryKind_descriptor(), o->kind, "--kind");
+          if (!kind.ok()) return kind.status();
+          auto plan =
+              ParseEnum(compliance::v1::RegistryNumberPlan_descriptor(), o->plan, "--plan");
+          if (!plan.ok()) return plan.status();
+          auto& r = *req.mutable_registry();
+          r.set_kind(static_cast<compliance::v1::RegistryKind>(*kind));
+          r.set_number_plan(static_cast<compliance::v1::RegistryNumberPlan>(*plan));
+          r.set_rules(o->rules);
+          r.set_description(o->description);
+          r.set_max_age_days(o->max_age_days);
+          for (const auto& t : o->tenants) r.add_tenants(t);
+          r.set_all_tenants(o->all_tenants);
+          auto out = ctl.Call<ComplianceService>("compliance", &Stub::CreateRegistry, req);
+          if (!out.ok()) return out.status();
+          PrintRegistries(ctl, *out, {&*out});
+          return absl::OkStatus();
+        });
+    create->add_option("id", o->id, "the registry's id, e.g. litigators")->required();
+    create->add_option("--kind", o->kind,
+                       EnumChoices(compliance::v1::RegistryKind_descriptor()))
+        ->required();
+    create->add_option("--plan", o->plan,
+                       "how numbers are keyed: " +
+                           EnumChoices(compliance::v1::RegistryNumberPlan_descriptor()))
+        ->required();
+    create->add_option("--tenant", o->tenants, "suppression lists: a tenant it applies to (repeatable)");
+    create->add_flag("--all-tenants", o->all_tenants, "suppression lists: every tenant");
+    create->add_option("--rules", o->rules, "registries: its row of registry_rules.tsv (grace, exemptions)");
+    create->add_option("--max-age-days", o->max_age_days, "how old its data may be (0: no limit)");
+    create->add_option("--description", o->description, "what it is");
+  }
+  {
+    auto o = std::make_shared<UploadOpts>();
+    CLI::App* upload = Leaf(
+        *registries, "upload",
+        "Stream a file of numbers (one a line) into a registry or suppression list, with "
+        "progress; prints the report (rejected lines by line number). Each acknowledged message "
+        "is durable: after a failure, the same command applies the rest",
+        action, [o](Ctl& ctl) { return RunUpload(ctl, *o); });
+    upload->add_option("registry", o->registry, "registry id or name")->required();
+    upload->add_option("file", o->file, "numbers, one a line ('#' comments)")
+        ->required()
+        ->check(CLI::ExistingFile);
+    upload->add_option("--reason", o->reason, "why (audited)")->required();
+    upload->add_flag("--remove", o->remove, "take the numbers off instead");
+    upload->add_option("--as-of", o->as_of,
+                       "the data's date (YYYY-MM-DD): restarts the age limit once complete");
+    upload->add_flag("--dated", o->dated,
+                     "the numbers are a change file's new registrations of --as-of (they bind "
+                     "after the registry's grace); default: they bind at once");
+    upload->add_option("--batch", o->batch, "numbers per message (at most 10000)")
+        ->check(CLI::Range(1, 10000));
+    upload->add_flag("--quiet", o->quiet, "no progress line");
+  }
+  {
+    struct Opts {
+      std::string registry, reason;
+      std::vector<std::string> tenants;
+      bool all_tenants = false;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* scope = Leaf(
+        *registries, "scope", "Set the tenants a suppression list applies to (the whole list)",
+        action, [o](Ctl& ctl) -> absl::Status {
+          compliance::v1::UpdateRegistryScopeRequest req;
+          req.set_name(RegistryName(o->registry));
+          for (const auto& t : o->tenants) req.add_tenants(t);
+          req.set_all_tenants(o->all_tenants);
+          req.set_reason(o->reason);
+          auto out = ctl.Call<ComplianceService>("compliance", &Stub::UpdateRegistryScope, req);
+          if (!out.ok()) return out.status();
+          PrintRegistries(ctl, *out, {&*out});
+          return absl::OkStatus();
+        });
+    scope->add_option("registry", o->registry, "suppression list id or name")->required();
+    scope->add_option("--tenant", o->tenants, "a tenant it applies to (repeatable; none: no tenant)");
+    scope->add_flag("--all-tenants", o->all_tenants, "every tenant");
+    scope->add_option("--reason", o->reason, "why (audited)")->required();
+  }
+  {
+    struct Opts {
+      std::string registry, reason;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* del = Leaf(
+        *registries, "delete",
+        "Delete a registry created over the API, with its numbers (a rule set naming it then "
+        "fails closed until it is taken out)",
+        action, [o](Ctl& ctl) -> absl::Status {
+          compliance::v1::DeleteRegistryRequest req;
+          req.set_name(RegistryName(o->registry));
+          req.set_reason(o->reason);
+          auto out = ctl.Call<ComplianceService>("compliance", &Stub::DeleteRegistry, req);
+          if (!out.ok()) return out.status();
+          ctl.Print(*out, [&] { ctl.out() << "deleted " << req.name() << "\n"; });
+          return absl::OkStatus();
+        });
+    del->add_option("registry", o->registry, "registry id or name")->required();
+    del->add_option("--reason", o->reason, "why (audited)")->required();
   }
   CLI::App* dnc = Group(*compliance, "dnc", "The tenant's (or a campaign's) do-not-call list");
   {

@@ -671,5 +671,53 @@ TEST_F(DialgridctlTest, RegistriesAreListedAndUpdatedInBatchesByTheVendor) {
 }
 
 
+TEST_F(DialgridctlTest, SuppressionListCreatedUploadedScopedAndDeletedByTheVendor) {
+  const std::string vendor = p_->admin_secret();
+  Result create = Run({"compliance", "registries", "create", "ctl-litigators", "--kind",
+                       "suppression", "--plan", "e164", "--tenant", "ctl-a", "--description",
+                       "known litigators"},
+                      vendor);
+  ASSERT_EQ(create.code, 0) << create.out << create.err;
+  EXPECT_TRUE(absl::StrContains(create.out, "ctl-a")) << create.out;
+  // A tenant may not create or load one.
+  EXPECT_EQ(RunA({"compliance", "registries", "create", "mine", "--kind", "suppression", "--plan",
+                  "e164"})
+                .code,
+            5);
+  WriteFile(*dir_ + "/litigators.txt",
+            "# counsel's list\n+13125550170\n\nnot a number\n+13125550171\n+13125550170\n");
+  Result up = Run({"--json", "compliance", "registries", "upload", "ctl-litigators",
+                   "litigators.txt", "--reason", "counsel's list", "--batch", "2"},
+                  vendor);
+  ASSERT_EQ(up.code, 0) << up.out << up.err;
+  EXPECT_TRUE(absl::StrContains(up.err, "4 of 4 numbers (100%), 2 applied, 1 rejected")) << up.err;
+  auto report = nlohmann::json::parse(up.out);
+  EXPECT_EQ(report["complete"], true) << up.out;
+  EXPECT_EQ(report["rejectedNumbers"][0]["value"], "not a number") << up.out;
+  Result text = Run({"compliance", "registries", "upload", "ctl-litigators", "litigators.txt",
+                     "--reason", "again"},
+                    vendor);
+  ASSERT_EQ(text.code, 0) << text.err;
+  // The report points at the file's line (4: after a comment and a blank line).
+  EXPECT_TRUE(absl::StrContains(text.out, "4 numbers: 0 applied, 3 unchanged, 1 rejected"))
+      << text.out;
+  EXPECT_TRUE(absl::StrContains(text.out, "4     not a number")) << text.out;
+  // ctl-a sees the list holding the number (it applies to ctl-a).
+  Result where = RunA({"--json", "compliance", "dnc", "check", "+13125550171"});
+  ASSERT_EQ(where.code, 0) << where.err;
+  EXPECT_TRUE(absl::StrContains(where.out, "suppression:ctl-litigators")) << where.out;
+  Result scope = Run({"compliance", "registries", "scope", "ctl-litigators", "--all-tenants",
+                      "--reason", "all clients"},
+                     vendor);
+  ASSERT_EQ(scope.code, 0) << scope.err;
+  EXPECT_TRUE(absl::StrContains(scope.out, "all")) << scope.out;
+  Result del = Run({"compliance", "registries", "delete", "ctl-litigators", "--reason", "done"},
+                   vendor);
+  ASSERT_EQ(del.code, 0) << del.err;
+  Result gone = Run({"compliance", "registries", "delete", "ctl-litigators", "--reason", "x"},
+                    vendor);
+  EXPECT_EQ(gone.code, 4) << gone.err;
+}
+
 }  // namespace
 }  // namespace dialgrid::ctl
