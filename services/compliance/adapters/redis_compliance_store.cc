@@ -746,7 +746,9 @@ absl::Status RedisComplianceStore::UpdateRegistry(const std::string& registry,
   // slot as the registry's keys.
   auto r = WriteWithEvents(
       RegistryScript(),
-      {base + ":add", base + ":del", base + ":asof", base + ":dates", base + ":atonce"}, args, "");
+      {base + ":add", base + ":del", base + ":asof", base + ":dates", base + ":atonce",
+       base + ":seq"},
+      args, "");
   if (!r.ok()) return ScriptError(r.status(), "updating the registry");
   return absl::OkStatus();
 }
@@ -774,7 +776,9 @@ absl::StatusOr<ComplianceStore::PruneCount> RedisComplianceStore::PruneRegistryO
     }
     if (args.size() > 1) {
       auto r = Write(RegistryPruneScript(),
-                     {base + ":add", base + ":del", base + ":dates", base + ":atonce"}, args);
+                     {base + ":add", base + ":del", base + ":dates", base + ":atonce",
+                      base + ":seq"},
+                     args);
       if (!r.ok()) return ScriptError(r.status(), "pruning the registry overlay");
       count.pruned += r->integer;
       count.kept += static_cast<int64_t>(args.size() - 1) - r->integer;
@@ -830,6 +834,8 @@ absl::Status RedisComplianceStore::ImportLegacyRegistryKeys(const std::string& r
     auto del = redis_->Command({"DEL", k});
     if (!del.ok()) return del.status();
   }
+  auto bump = redis_->Command({"INCR", base + ":seq"});
+  if (!bump.ok()) return bump.status();
   return absl::OkStatus();
 }
 
@@ -837,34 +843,51 @@ absl::StatusOr<ComplianceStore::RegistryOverlay> RedisComplianceStore::GetRegist
     const std::string& registry) {
   DG_RETURN_IF_ERROR(ImportLegacyRegistryKeys(registry));
   const std::string base = RegistryBase(registry);
-  auto r = redis_->Pipeline({{"SMEMBERS", base + ":add"},
+  // The change count first: a change landing during the reads leaves the
+  // count behind the data, so the next resync reads again (never the other
+  // way round).
+  auto r = redis_->Pipeline({{"GET", base + ":seq"},
+                             {"SMEMBERS", base + ":add"},
                              {"SMEMBERS", base + ":del"},
                              {"GET", base + ":asof"},
                              {"HGETALL", base + ":dates"},
                              {"SMEMBERS", base + ":atonce"}});
   if (!r.ok()) return r.status();
   RegistryOverlay out;
-  for (const auto& e : (*r)[4].elements) {
+  if (!(*r)[0].is_nil() && !absl::SimpleAtoi((*r)[0].str, &out.seq)) {
+    return absl::DataLossError("a registry overlay's change count is malformed");
+  }
+  auto key_of = [](const redis::Reply& e, uint64_t& k) { return absl::SimpleAtoi(e.str, &k); };
+  for (const auto& e : (*r)[5].elements) {
     uint64_t k = 0;
-    if (!absl::SimpleAtoi(e.str, &k)) return absl::DataLossError("a registry overlay key is malformed");
+    if (!key_of(e, k)) return absl::DataLossError("a registry overlay key is malformed");
     out.at_once.push_back(k);
   }
-  if (!(*r)[2].is_nil()) out.as_of = ParseStoredDay((*r)[2].str);
-  const auto& dates = (*r)[3].elements;
+  if (!(*r)[3].is_nil()) out.as_of = ParseStoredDay((*r)[3].str);
+  const auto& dates = (*r)[4].elements;
   for (size_t i = 0; i + 1 < dates.size(); i += 2) {
     uint64_t k = 0;
     auto day = ParseStoredDay(dates[i + 1].str);
-    if (absl::SimpleAtoi(dates[i].str, &k) && day) out.dates[k] = *day;
+    if (key_of(dates[i], k) && day) out.dates[k] = *day;
   }
   for (int i = 0; i < 2; ++i) {
-    for (const auto& e : (*r)[static_cast<size_t>(i)].elements) {
+    for (const auto& e : (*r)[static_cast<size_t>(i + 1)].elements) {
       uint64_t k = 0;
-      if (!absl::SimpleAtoi(e.str, &k))
-        return absl::DataLossError("a registry overlay key is malformed");
+      if (!key_of(e, k)) return absl::DataLossError("a registry overlay key is malformed");
       (i == 0 ? out.added : out.removed).push_back(k);
     }
   }
   return out;
+}
+
+absl::StatusOr<int64_t> RedisComplianceStore::RegistryOverlaySeq(const std::string& registry) {
+  auto r = redis_->Command({"GET", RegistryBase(registry) + ":seq"});
+  if (!r.ok()) return r.status();
+  int64_t seq = 0;
+  if (!r->is_nil() && !absl::SimpleAtoi(r->str, &seq)) {
+    return absl::DataLossError("a registry overlay's change count is malformed");
+  }
+  return seq;
 }
 
 absl::Status RedisComplianceStore::ChangeRegistryDefinition(DefinitionChange change,
@@ -876,7 +899,7 @@ absl::Status RedisComplianceStore::ChangeRegistryDefinition(DefinitionChange cha
                                                          : "delete";
   auto r = WriteWithEvents(RegistryDefineScript(),
                            {TenantHashTag("") + ":registry-defs", base + ":add", base + ":del",
-                            base + ":asof", base + ":dates", base + ":atonce"},
+                            base + ":asof", base + ":dates", base + ":atonce", base + ":seq"},
                            {events::EnvelopeRecord(event), op, def.id(), def.SerializeAsString()},
                            "");
   if (!r.ok()) return ScriptError(r.status(), "changing the registry's definition");

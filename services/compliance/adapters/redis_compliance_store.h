@@ -41,6 +41,8 @@
 //   registry:<id>:dates                   HASH key -> date of its last change
 //   registry:<id>:atonce                  SET added keys whose registration
 //                                         date is unknown (bind at once)
+//   registry:<id>:seq                     STRING count of changes (a resync
+//                                         skips an overlay it has loaded)
 //   registry-defs                         HASH id -> definition of a registry
 //                                         created over the API
 //   outbox:compliance                     LIST RegistryChanged events
@@ -124,6 +126,7 @@ class RedisComplianceStore final : public ComplianceStore {
   absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
                               const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
+  absl::StatusOr<int64_t> RegistryOverlaySeq(const std::string& registry) override;
   absl::Status ChangeRegistryDefinition(DefinitionChange change, const v1::Registry& def,
                                         const event::v1::Envelope& event) override;
   absl::StatusOr<std::vector<v1::Registry>> RegistryDefinitions() override;

@@ -437,6 +437,15 @@ absl::StatusOr<v1::PruneRegistryOverlayResponse> ComplianceManager::PruneRegistr
 }
 
 absl::Status ComplianceManager::LoadOverlay(Registry& r) {
+  // Unchanged since this replica last replayed it (events applied the rest
+  // meanwhile, or nothing changed): reading a large overlay again every
+  // resync would hold Redis (about a second of its time per million
+  // numbers), so only the count is read.
+  const int64_t loaded = r.loaded_seq.load();
+  if (loaded >= 0) {
+    DG_ASSIGN_OR_RETURN(int64_t seq, store_->RegistryOverlaySeq(r.id));
+    if (seq == loaded) return absl::OkStatus();
+  }
   DG_ASSIGN_OR_RETURN(auto overlay, store_->GetRegistryOverlay(r.id));
   const absl::flat_hash_set<uint64_t> at_once(overlay.at_once.begin(), overlay.at_once.end());
   for (int pass = 0; pass < 2; ++pass) {
@@ -448,14 +457,25 @@ absl::Status ComplianceManager::LoadOverlay(Registry& r) {
     }
   }
   if (overlay.as_of) r.NoteChangesAsOf(*overlay.as_of);
+  r.loaded_seq.store(overlay.seq);
   return absl::OkStatus();
 }
 
 absl::Status ComplianceManager::LoadRegistryDefinitions() {
   DG_ASSIGN_OR_RETURN(std::vector<v1::Registry> defs, store_->RegistryDefinitions());
   auto set = Registries();
-  std::vector<std::shared_ptr<Registry>> all = set->all;
-  bool added = false;
+  // Created registries deleted meanwhile (their event missed) go.
+  std::set<std::string> stored;
+  for (const v1::Registry& def : defs) stored.insert(def.id());
+  std::vector<std::shared_ptr<Registry>> all;
+  bool changed = false;
+  for (const auto& r : set->all) {
+    if (r->created && stored.count(r->id) == 0) {
+      changed = true;
+    } else {
+      all.push_back(r);
+    }
+  }
   for (const v1::Registry& def : defs) {
     const std::shared_ptr<Registry> known = set->Find(def.id());
     if (known != nullptr) {
@@ -473,9 +493,9 @@ absl::Status ComplianceManager::LoadRegistryDefinitions() {
                         CreatedRegistry(def, options_.statutory.registries));
     DG_RETURN_IF_ERROR(LoadOverlay(*reg));
     all.push_back(std::move(reg));
-    added = true;
+    changed = true;
   }
-  if (added) SetRegistries(std::move(all));
+  if (changed) SetRegistries(std::move(all));
   return absl::OkStatus();
 }
 

@@ -38,6 +38,9 @@ struct Registry {
   // The registry's row of data/registry_rules.tsv named by its manifest
   // (ApplyRegistryRules); no rule: every listing binds at once.
   std::optional<RegistryRule> rule;
+  // The stored overlay's change count this replica last replayed in full
+  // (-1: never); a resync with the same count reads nothing more.
+  std::atomic<int64_t> loaded_seq{-1};
   // Defined over the API (CreateRegistry): no index file, every number in
   // the overlay.
   bool created = false;

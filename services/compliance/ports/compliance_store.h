@@ -280,8 +280,14 @@ class ComplianceStore {
     absl::flat_hash_map<uint64_t, absl::CivilDay> dates;
     std::optional<absl::CivilDay> as_of;  // latest change file's date
     std::vector<uint64_t> at_once;        // added keys that bind at once
+    // The count of changes made to the overlay, read before the rest (the
+    // data is at least this recent).
+    int64_t seq = 0;
   };
   virtual absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) = 0;
+  // The overlay's change count alone (cheap): a replica that loaded this
+  // count has nothing new to read.
+  virtual absl::StatusOr<int64_t> RegistryOverlaySeq(const std::string& registry) = 0;
   // Removes the overlay's changes dated on or before `through`, in small
   // atomic steps (Redis is never held long); a key changed again meanwhile
   // (newer date) is kept. Returns {pruned, kept}.

@@ -565,6 +565,7 @@ absl::Status FakeComplianceStore::UpdateRegistry(const std::string& registry,
     }
   }
   if (change.as_of && (!o.as_of || *change.as_of > *o.as_of)) o.as_of = change.as_of;
+  ++o.seq;
   events_.push_back(event);
   return absl::OkStatus();
 }
@@ -578,7 +579,14 @@ absl::StatusOr<ComplianceStore::RegistryOverlay> FakeComplianceStore::GetRegistr
   for (const auto& [k, d] : o.dates) out.dates[k] = d;
   out.as_of = o.as_of;
   out.at_once.assign(o.at_once.begin(), o.at_once.end());
+  out.seq = o.seq;
   return out;
+}
+
+absl::StatusOr<int64_t> FakeComplianceStore::RegistryOverlaySeq(const std::string& registry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (absl::Status st = TakeFailure(); !st.ok()) return st;
+  return overlays_[registry].seq;
 }
 
 absl::Status FakeComplianceStore::ChangeRegistryDefinition(DefinitionChange change,
@@ -622,6 +630,7 @@ absl::StatusOr<ComplianceStore::PruneCount> FakeComplianceStore::PruneRegistryOv
       o.at_once.erase(it->first);
       it = o.dates.erase(it);
       ++count.pruned;
+      ++o.seq;
     } else {
       ++count.kept;
       ++it;

@@ -80,6 +80,7 @@ class FakeComplianceStore final : public ComplianceStore {
   absl::Status UpdateRegistry(const std::string& registry, const RegistryChange& change,
                               const event::v1::Envelope& event) override;
   absl::StatusOr<RegistryOverlay> GetRegistryOverlay(const std::string& registry) override;
+  absl::StatusOr<int64_t> RegistryOverlaySeq(const std::string& registry) override;
   absl::Status ChangeRegistryDefinition(DefinitionChange change, const v1::Registry& def,
                                         const event::v1::Envelope& event) override;
   absl::StatusOr<std::vector<v1::Registry>> RegistryDefinitions() override;
@@ -135,6 +136,7 @@ class FakeComplianceStore final : public ComplianceStore {
     std::map<uint64_t, absl::CivilDay> dates;
     std::optional<absl::CivilDay> as_of;
     std::set<uint64_t> at_once;
+    int64_t seq = 0;
   };
   std::map<std::string, v1::Registry> definitions_;
 

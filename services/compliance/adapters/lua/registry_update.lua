@@ -1,6 +1,8 @@
 -- Records a registry change between two index rebuilds (vendor scope).
 -- KEYS (all {vendor}:...): 1 registry:<id>:add, 2 registry:<id>:del,
---   3 registry:<id>:asof, 4 registry:<id>:dates, 5 registry:<id>:atonce
+--   3 registry:<id>:asof, 4 registry:<id>:dates, 5 registry:<id>:atonce,
+--   6 registry:<id>:seq (counts changes: a replica's resync skips an
+--   overlay whose count it has loaded)
 -- ARGV: 1 event record, 2 number of additions, 3 the change file's date
 --   ('' for none), 4 the date the keys are recorded with, 5 '1' when the
 --   additions bind at once (registration dates unknown), else '',
@@ -22,5 +24,6 @@ if asof ~= '' then
   local cur = redis.call('GET', KEYS[3])
   if not cur or asof > cur then redis.call('SET', KEYS[3], asof) end
 end
+redis.call('INCR', KEYS[6])
 outbox(ARGV[1])
 return 1
