@@ -144,33 +144,44 @@ absl::Status AgentStateClient::EndCall(const std::string& agent, const std::stri
   return client.Call(&AgentStub::Stub::EndCall, req).status();
 }
 
-absl::StatusOr<std::vector<AgentSnapshot>> AgentStateClient::Agents(const std::string& tenant,
-                                                                    const std::string& campaign) {
-  client::PeerClient<AgentStub> client(peer_);
+absl::StatusOr<std::vector<agentstate::v1::Agent>> ListTenantAgents(
+    std::shared_ptr<client::PeerChannel> peer, const std::string& tenant) {
+  client::PeerClient<AgentStub> client(std::move(peer));
   agentstate::v1::ListAgentsRequest req;
   req.set_parent(absl::StrCat("tenants/", tenant));
   req.set_page_size(1000);
-  std::vector<AgentSnapshot> out;
-  for (int page = 0; page < 100; ++page) {
+  std::vector<agentstate::v1::Agent> out;
+  for (int page = 0;; ++page) {
+    if (page == 100) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("tenant ", tenant, " has more than 100,000 agents"));
+    }
     auto resp = client.Call(&AgentStub::Stub::ListAgents, req);
     if (!resp.ok()) return resp.status();
-    for (const auto& a : resp->agents()) {
-      if (std::find(a.campaigns().begin(), a.campaigns().end(), campaign) == a.campaigns().end()) {
-        continue;
-      }
-      const auto state = a.status().state();
-      if (state == agentstate::v1::STATE_LOGGED_OUT ||
-          state == agentstate::v1::STATE_UNSPECIFIED) {
-        continue;
-      }
-      AgentSnapshot s;
-      s.agent = a.name();
-      s.state = state;
-      s.since = FromTimestamp(a.status().state_time());
-      out.push_back(std::move(s));
-    }
-    if (resp->next_page_token().empty()) break;
+    for (auto& a : *resp->mutable_agents()) out.push_back(std::move(a));
+    if (resp->next_page_token().empty()) return out;
     req.set_page_token(resp->next_page_token());
+  }
+}
+
+absl::StatusOr<std::vector<AgentSnapshot>> AgentStateClient::Agents(const std::string& tenant,
+                                                                    const std::string& campaign) {
+  auto agents = ListTenantAgents(peer_, tenant);
+  if (!agents.ok()) return agents.status();
+  std::vector<AgentSnapshot> out;
+  for (const auto& a : *agents) {
+    if (std::find(a.campaigns().begin(), a.campaigns().end(), campaign) == a.campaigns().end()) {
+      continue;
+    }
+    const auto state = a.status().state();
+    if (state == agentstate::v1::STATE_LOGGED_OUT || state == agentstate::v1::STATE_UNSPECIFIED) {
+      continue;
+    }
+    AgentSnapshot s;
+    s.agent = a.name();
+    s.state = state;
+    s.since = FromTimestamp(a.status().state_time());
+    out.push_back(std::move(s));
   }
   return out;
 }

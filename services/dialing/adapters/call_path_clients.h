@@ -8,10 +8,17 @@
 
 #include <memory>
 
+#include "dialgrid/agentstate/v1/agentstate.pb.h"
 #include "services/common/client/peer_channel.h"
 #include "services/dialing/ports/call_path.h"
 
 namespace dialgrid::dialing {
+
+// Every agent of a tenant (ListAgents, pages of 1,000), with their
+// campaigns and status; RESOURCE_EXHAUSTED past 100 pages (100,000 agents)
+// rather than a partial list.
+absl::StatusOr<std::vector<agentstate::v1::Agent>> ListTenantAgents(
+    std::shared_ptr<client::PeerChannel> peer, const std::string& tenant);
 
 class ContactsLeaseClient final : public ContactSource {
  public:

@@ -1,5 +1,7 @@
 #include "services/dialing/adapters/watched_agents.h"
 
+#include "services/dialing/adapters/call_path_clients.h"
+
 #include <algorithm>
 #include <set>
 #include <utility>
@@ -139,26 +141,12 @@ absl::StatusOr<std::vector<AgentSnapshot>> WatchedAgentRouter::Agents(const std:
 }
 
 absl::Status WatchedAgentRouter::RefreshMembership(Tenant& t) {
-  client::PeerClient<AgentService> client(peer_);
-  agentstate::v1::ListAgentsRequest req;
-  req.set_parent(absl::StrCat("tenants/", t.id));
-  req.set_page_size(1000);
-  std::vector<agentstate::v1::Agent> listed;
   const absl::Time started = clock_->Now();
-  for (int page = 0;; ++page) {
-    if (page == 100) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("tenant ", t.id, " has more than 100,000 agents to watch"));
-    }
-    auto resp = client.Call(&AgentService::Stub::ListAgents, req);
-    if (!resp.ok()) return resp.status();
-    for (auto& a : *resp->mutable_agents()) listed.push_back(std::move(a));
-    if (resp->next_page_token().empty()) break;
-    req.set_page_token(resp->next_page_token());
-  }
+  auto listed = ListTenantAgents(peer_, t.id);
+  if (!listed.ok()) return listed.status();
   std::lock_guard<std::mutex> lock(t.mu);
   std::set<std::string> names;
-  for (auto& a : listed) {
+  for (auto& a : *listed) {
     names.insert(a.name());
     Tenant::Entry& e = t.agents[a.name()];
     e.member = true;
