@@ -542,6 +542,13 @@ def run_compliance(p, channel, contacts, office, globex, admin):
     grant = timestamp_pb2.Timestamp()
     grant.GetCurrentTime()
     grant.seconds -= 86400
+    # Consent by type: the TCPA wants written consent for an autodialed
+    # telemarketing call to a wireless number; oral consent does not meet it.
+    oral = comp.RecordConsent(compliance_pb2.RecordConsentRequest(parent=g, consent=compliance_pb2.Consent(
+        phone_number=mobile, type=compliance_pb2.CONSENT_TYPE_PRIOR_EXPRESS, grant_time=grant,
+        source="agent notes: said yes on the phone")), metadata=globex, timeout=5)
+    show("RecordConsent", f"{oral.name} ({compliance_pb2.ConsentType.Name(oral.type)})")
+    show("PREDICTIVE, oral consent only", decision_text(check(mobile, "DIALING_MODE_PREDICTIVE")))
     c = comp.RecordConsent(compliance_pb2.RecordConsentRequest(parent=g, consent=compliance_pb2.Consent(
         phone_number=mobile, type=compliance_pb2.CONSENT_TYPE_PRIOR_EXPRESS_WRITTEN, grant_time=grant,
         source="web form #4411")), metadata=globex, timeout=5)
@@ -550,6 +557,42 @@ def run_compliance(p, channel, contacts, office, globex, admin):
     comp.RevokeConsent(compliance_pb2.RevokeConsentRequest(name=c.name, reason="callee revoked by SMS"),
                        metadata=globex, timeout=5)
     show("PREDICTIVE, after revocation", decision_text(check(mobile, "DIALING_MODE_PREDICTIVE")))
+
+    step("Day bans: a Sunday call to Alabama, scrubbed ahead for that time")
+    sunday = now + datetime.timedelta(days=(6 - now.weekday()) % 7 or 7)
+    sunday = sunday.replace(hour=17, minute=0, second=0, microsecond=0)  # 12:00 in Alabama
+    when = timestamp_pb2.Timestamp(seconds=int(sunday.timestamp()))
+    r = comp.ScrubNumbers(compliance_pb2.ScrubNumbersRequest(
+        campaign=campaign, dialing_mode=MODE.Value("DIALING_MODE_PREVIEW"), dial_time=when,
+        entries=[compliance_pb2.ScrubEntry(phone_number="+12055550123")]), metadata=office, timeout=5)
+    show(f"ACME, {sunday:%a %Y-%m-%d} 12:00 Central, +12055550123 (Birmingham)",
+         decision_text(r.results[0].decision))
+
+    step("A vendor suppression list, created and streamed in over the API, applied to Globex only")
+    lit = comp.CreateRegistry(compliance_pb2.CreateRegistryRequest(
+        registry_id="litigators", registry=compliance_pb2.Registry(
+            kind=compliance_pb2.REGISTRY_KIND_SUPPRESSION,
+            number_plan=compliance_pb2.REGISTRY_NUMBER_PLAN_E164,
+            tenants=["globex-energy"], description="known TCPA litigators (demo)")),
+        metadata=admin, timeout=5)
+    show("CreateRegistry", f"{lit.name} ({compliance_pb2.RegistryKind.Name(lit.kind)}) for {list(lit.tenants)}")
+    def upload():
+        first = compliance_pb2.UploadRegistryNumbersRequest(
+            name=lit.name, action=compliance_pb2.REGISTRY_UPLOAD_ACTION_ADD, reason="counsel's list",
+            numbers=["+12025550191", "+12025550192"])
+        yield first
+        yield compliance_pb2.UploadRegistryNumbersRequest(numbers=["not-a-number", "+12025550193"])
+    replies = list(comp.UploadRegistryNumbers(upload(), metadata=admin, timeout=10))
+    for reply in replies[:-1]:
+        show("  progress", f"{reply.received} received, {reply.applied} applied, {reply.rejected} rejected")
+    report = replies[-1]
+    show("  report", f"complete={report.complete}: {report.applied} applied, {report.rejected} rejected "
+                     f"(#{report.rejected_numbers[0].index} '{report.rejected_numbers[0].value}': "
+                     f"{report.rejected_numbers[0].reason})")
+    show("Globex dials +12025550191", decision_text(check("+12025550191")))
+    seen = [r_.id for r_ in comp.ListRegistries(compliance_pb2.ListRegistriesRequest(parent=acme),
+                                                 metadata=office, timeout=5).registries]
+    show("ACME's registries (the list does not apply to it)", ", ".join(seen))
 
     step("Attempt caps: an allowed dial counts at once (3 per 24 h)")
     number = "+12025550177"

@@ -5,7 +5,8 @@ directory, exit code 0. Then no secret leaked: no file the run wrote (every
 process's log, Redis' append-only file, the broker's log) and nothing it
 printed holds a credential secret (dgk_<id>_<43 characters>) except the two
 bootstrap secret files themselves (mode 0600), nor the bootstrap secrets in
-any other form.
+any other form. The compliance steps print the refusals they claim (oral
+consent, a day ban, the vendor suppression list, the attempt cap).
 
 Run:  DIALGRID_BUILD_DIR=build /usr/bin/python3 tests/e2e/demo_tour_test.py -v
 """
@@ -34,6 +35,16 @@ class DemoTourTest(unittest.TestCase):
             text = out.stdout
             self.assertEqual(out.returncode, 0, text[-4000:].decode(errors="replace"))
             self.assertIn(b"== Stopping", text)
+            # The compliance steps show what they claim: oral consent does not
+            # meet the written-consent rule, a Sunday call to Alabama is a day
+            # ban, the vendor's suppression list refuses Globex's dial.
+            for pattern in (rb"oral consent only +DENIED CONSENT_REQUIRED",
+                            rb"with consent +ALLOWED",
+                            rb"\(Birmingham\) DENIED DAY_BANNED US-AL",
+                            rb"report +complete=True: 3 applied, 1 rejected",
+                            rb"Globex dials \+12025550191 +DENIED VENDOR_SUPPRESSION litigators",
+                            rb"DIAL 4 of \+12025550177 +DENIED ATTEMPT_CAP_NUMBER"):
+                self.assertRegex(text, re.compile(pattern, re.IGNORECASE), pattern)
 
             bootstrap = []
             for name in sorted(SECRET_FILES):
