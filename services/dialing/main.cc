@@ -262,8 +262,20 @@ int main(int argc, char** argv) {
                         .Help("Calls of this replica being checked, placed or in progress, not yet ended.")
                         .Register(rt.metrics())
                         .Add({});
+  auto& ownership_total = prometheus::BuildCounter()
+                             .Name("dialgrid_dialing_campaign_moves_total")
+                             .Help("Campaigns this replica handed off to balance the replicas "
+                                   "(handed_off) or took over its share, left unclaimed (rescued).")
+                             .Register(rt.metrics());
   rt.scheduler().Every(absl::Seconds(1), [&] {
     dialing::DialerStats s = dialer.Stats();
+    const std::pair<const char*, int64_t> moves[] = {{"handed_off", s.handoffs},
+                                                     {"rescued", s.rescued}};
+    for (const auto& [move, n] : moves) {
+      int64_t& before = reported[absl::StrCat("move:", move)];
+      ownership_total.Add({{"move", move}}).Increment(static_cast<double>(n - before));
+      before = n;
+    }
     const dialing::OwnerForwarder::Stats f = forwarder.stats();
     const std::pair<const char*, int64_t> steps[] = {
         {"checked", s.checks},         {"denied", s.denied},

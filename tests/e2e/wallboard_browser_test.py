@@ -207,16 +207,21 @@ class Browser:
 
 
 # What the page shows, read in the page (JSON round trip).
-SNAPSHOT_JS = """(document.body && document.getElementById('live') === null) || !document.body
-? JSON.stringify({view: 'loading', updates: 0, agents: [], campaigns: [], error: '', text: ''})
-: JSON.stringify({
+# The page may be mid-parse when sampled (navigation, reload): until the
+# document has finished loading it counts as "loading", and an element not
+# there yet reads as empty instead of failing the script.
+SNAPSHOT_JS = """(() => {
+const text = id => { const e = document.getElementById(id); return e ? e.textContent : ''; };
+if (!document.body || document.readyState !== 'complete' || document.getElementById('live') === null)
+  return JSON.stringify({view: 'loading', updates: 0, agents: [], campaigns: [], error: '', text: ''});
+return JSON.stringify({
   view: document.body.dataset.view,
   updates: Number(document.body.dataset.updates || 0),
   href: location.href,
   stored: sessionStorage.getItem('dialgrid.wallboard.credential'),
-  tenant: document.getElementById('tenant-name').textContent,
-  live: document.getElementById('live').textContent,
-  error: document.getElementById('sign-in-error').textContent,
+  tenant: text('tenant-name'),
+  live: text('live'),
+  error: text('sign-in-error'),
   text: document.body.innerText,
   agents: Array.from(document.querySelectorAll('#agents-table tbody tr')).map(tr => ({
     id: tr.dataset.agent, state: tr.dataset.state,
@@ -228,7 +233,8 @@ SNAPSHOT_JS = """(document.body && document.getElementById('live') === null) || 
     cells: Array.from(tr.cells).map(c => c.textContent)})),
   unavailable: Array.from(document.querySelectorAll('.unavailable')).filter(p => !p.hidden)
     .map(p => p.textContent),
-})"""
+});
+})()"""
 
 
 def png_size(data):

@@ -39,6 +39,12 @@ std::string CallbacksKey(const std::string& tenant, absl::string_view campaign) 
 std::string ProgressKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-live:", campaign);
 }
+// A campaign's caller-ID health, number -> CallerIdStatus; it lapses 30
+// days after its last write (a rest lasts a day).
+std::string CallerIdsKey(const std::string& tenant, absl::string_view campaign) {
+  return absl::StrCat(TenantHashTag(tenant), ":caller-ids:", campaign);
+}
+constexpr int64_t kCallerIdsTtlSeconds = 30 * 24 * 3600;
 std::string FenceKey(const std::string& tenant, absl::string_view campaign) {
   return absl::StrCat(TenantHashTag(tenant), ":campaign-fence:", campaign);
 }
@@ -356,6 +362,38 @@ absl::StatusOr<v1::CampaignProgress> RedisCallStore::GetProgress(const std::stri
   v1::CampaignProgress progress;
   if (!progress.ParseFromString(r->str)) return absl::DataLossError("stored progress does not parse");
   return progress;
+}
+
+absl::Status RedisCallStore::PutCallerIds(const std::string& tenant,
+                                          const std::string& campaign_id,
+                                          const std::vector<v1::CallerIdStatus>& statuses,
+                                          const std::vector<event::v1::Envelope>& events) {
+  if (statuses.empty() && events.empty()) return absl::OkStatus();
+  std::vector<std::vector<std::string>> commands;
+  if (!statuses.empty()) {
+    const std::string key = CallerIdsKey(tenant, campaign_id);
+    std::vector<std::string> hset = {"HSET", key};
+    for (const auto& s : statuses) {
+      hset.push_back(s.caller_id());
+      hset.push_back(s.SerializeAsString());
+    }
+    commands.push_back(std::move(hset));
+    commands.push_back({"EXPIRE", key, absl::StrCat(kCallerIdsTtlSeconds)});
+  }
+  return outbox_->ExecWithEvents(std::move(commands), tenant, events).status();
+}
+
+absl::StatusOr<std::vector<v1::CallerIdStatus>> RedisCallStore::GetCallerIds(
+    const std::string& tenant, const std::string& campaign_id) {
+  auto r = redis_->Command({"HVALS", CallerIdsKey(tenant, campaign_id)});
+  if (!r.ok()) return r.status();
+  std::vector<v1::CallerIdStatus> out;
+  for (const auto& e : r->elements) {
+    v1::CallerIdStatus s;
+    if (!s.ParseFromString(e.str)) return absl::DataLossError("stored caller-ID health does not parse");
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 }  // namespace dialgrid::dialing

@@ -70,6 +70,11 @@ class RedisCallStore final : public CallStore {
                            const v1::CampaignProgress& progress, absl::Duration ttl) override;
   absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string& tenant,
                                                    const std::string& campaign_id) override;
+  absl::Status PutCallerIds(const std::string& tenant, const std::string& campaign_id,
+                            const std::vector<v1::CallerIdStatus>& statuses,
+                            const std::vector<event::v1::Envelope>& events) override;
+  absl::StatusOr<std::vector<v1::CallerIdStatus>> GetCallerIds(
+      const std::string& tenant, const std::string& campaign_id) override;
   absl::Status Publish(const std::string& tenant,
                        const std::vector<event::v1::Envelope>& events) override;
   absl::Status BlockNumber(const std::string& tenant, const v1::BlockedNumber& blocked,

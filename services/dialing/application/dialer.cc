@@ -100,6 +100,29 @@ v1::CallerIdAttestation AttestationOf(telephony::Attestation a) {
   }
 }
 
+v1::CallerIdStatus StatusOf(const std::string& caller_id, const CallerIdStats& st) {
+  v1::CallerIdStatus out;
+  out.set_caller_id(caller_id);
+  out.set_attempts(st.attempts);
+  out.set_answers(st.answers);
+  out.set_short_calls(st.short_calls);
+  out.set_answer_rate(st.answer_rate());
+  out.set_short_call_share(st.short_share());
+  if (st.resting_until != absl::InfinitePast()) {
+    *out.mutable_resting_until() = ToTimestamp(st.resting_until);
+  }
+  return out;
+}
+
+CallerIdStats StatsOf(const v1::CallerIdStatus& s) {
+  CallerIdStats out;
+  out.attempts = std::max(0.0, s.attempts());
+  out.answers = std::clamp(s.answers(), 0.0, out.attempts);
+  out.short_calls = std::clamp(s.short_calls(), 0.0, out.answers);
+  if (s.has_resting_until()) out.resting_until = FromTimestamp(s.resting_until());
+  return out;
+}
+
 // The `dialing` topic's record of an ended call, for compliance's caps and
 // abandon ledger.
 v1::CallAttemptEnded AttemptEnded(const v1::Call& call) {
@@ -133,6 +156,9 @@ struct Dialer::Runner {
   int64_t token = 0;
   bool dialing = true;  // owned and RUNNING
   bool lost = false;    // another replica owns the campaign now
+  // Let go to balance the replicas: no new dials; the lease goes once its
+  // calls have ended, the hopper stays in Redis for the next owner.
+  bool handing_off = false;
   std::shared_ptr<const v1::Campaign> campaign;
   std::string etag;
   absl::Time campaign_read_at = absl::InfinitePast();
@@ -260,6 +286,14 @@ void Dialer::Stop() {
   }
   scheduler_.Cancel(ownership_task_);
   scheduler_.Cancel(sweep_task_);
+  // Calls still awaiting a disposition are closed by another replica's
+  // sweep; nothing scheduled may run on this dialer once it is gone.
+  std::map<std::string, Scheduler::TaskId> timeouts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    timeouts.swap(disposition_timeouts_);
+  }
+  for (const auto& [key, task] : timeouts) scheduler_.Cancel(task);
   for (auto& r : runners) {
     scheduler_.Cancel(r->tick_task);
     std::deque<LeasedContact> hopper;
@@ -301,25 +335,28 @@ void Dialer::OwnershipRound() {
     mine = runners_;
   }
   // Renew what we hold; stop dialing what is no longer running or was lost.
+  std::vector<std::string> released;
   for (auto& [member, r] : mine) {
     bool still_running = !running.ok() || wanted.count(member) > 0;
     auto token = ports_.calls->Own(r->tenant, r->id, options_.instance, options_.lease_ttl);
     bool drained = false;
     std::deque<LeasedContact> hopper;
-    bool lost = false;
+    bool lost = false, handing_off = false;
     {
       std::lock_guard<std::mutex> lock(r->mu);
       if (token.ok() && *token == 0) r->lost = true;  // another replica has it
       // Our own lease lapsed and was taken again by us: the new token is ours.
       if (token.ok() && *token > 0) r->token = *token;
-      if (r->lost || !still_running) r->dialing = false;
+      if (r->lost || !still_running || r->handing_off) r->dialing = false;
       lost = r->lost;
+      handing_off = r->handing_off && still_running;
       if (!r->dialing) hopper.swap(r->hopper);
       drained = !r->dialing && r->live.empty();
     }
     // A campaign that stopped running gives its hopper back to contacts; a
-    // campaign another replica took keeps it in Redis for that replica.
-    if (!lost) {
+    // campaign another replica took, or that is handed off, keeps it in
+    // Redis for the next owner (it reads the hopper when it claims).
+    if (!lost && !handing_off) {
       for (const auto& lease : hopper) GiveBack(*r, lease);
     }
     if (drained) {
@@ -329,15 +366,31 @@ void Dialer::OwnershipRound() {
       }
       std::lock_guard<std::mutex> lock(mu_);
       runners_.erase(member);
-      Log(LogLevel::kInfo, "dialing", "campaign released", {{"campaign", r->name}});
+      released.push_back(member);
+      Log(LogLevel::kInfo, "dialing", handing_off ? "campaign handed off" : "campaign released",
+          {{"campaign", r->name}});
     }
   }
+  for (const auto& member : released) mine.erase(member);
   if (!running.ok()) return;
+  const absl::Time now = scheduler_.clock().Now();
   size_t owned = 0;
   for (const auto& [member, r] : mine) owned += wanted.count(member);
+  for (auto it = left_since_.begin(); it != left_since_.end();) {
+    it = wanted.count(it->first) > 0 && mine.count(it->first) == 0 ? std::next(it)
+                                                                    : left_since_.erase(it);
+  }
   for (const auto& member : wanted) {
     if (mine.count(member)) continue;
-    if (owned >= share) break;
+    // At its share, a replica leaves the campaign to the others, but takes
+    // it anyway if it is still unclaimed after `rescue_after` (the lease is
+    // only won when nobody holds it).
+    const bool over = owned >= share;
+    if (over) {
+      auto [left, fresh] = left_since_.try_emplace(member, now);
+      if (fresh || now - left->second < options_.rescue_after) continue;
+      left->second = now;  // held by another: looked at again a period later
+    }
     std::vector<std::string> parts = absl::StrSplit(member, absl::MaxSplits('/', 1));
     if (parts.size() != 2) continue;
     auto token = ports_.calls->Own(parts[0], parts[1], options_.instance, options_.lease_ttl);
@@ -351,16 +404,60 @@ void Dialer::OwnershipRound() {
       (void)ports_.calls->Disown(parts[0], parts[1], options_.instance);
       continue;
     }
+    left_since_.erase(member);
+    // Taken over the share: the others are not claiming, so this replica
+    // hands nothing off for a while (no hand-off and rescue loop).
+    if (over) handoffs_held_until_ = now + options_.handoff_hold;
     std::lock_guard<std::mutex> lock(mu_);
     if (!started_) return;
     runners_[member] = r;
+    mine[member] = r;
     ++owned;
+    if (over) ++stats_.rescued;
     r->tick_task = scheduler_.Every(options_.tick, [this, r] {
       executor_.Post(r->key, [this, r] { Tick(r); });
     });
-    Log(LogLevel::kInfo, "dialing", "campaign claimed",
+    Log(LogLevel::kInfo, "dialing", over ? "campaign claimed over the share: left unclaimed"
+                                         : "campaign claimed",
         {{"campaign", r->name}, {"token", absl::StrCat(*token)}});
   }
+  HandOffOverShare(mine, wanted, share, now);
+}
+
+// A replica holding more than its share (one came up, or it took campaigns
+// while alone) lets one campaign go at a time: the one with the fewest
+// calls in progress stops dialing, and once they have ended its lease goes
+// (the round above) and a replica under its share claims it within a round.
+void Dialer::HandOffOverShare(const std::map<std::string, std::shared_ptr<Runner>>& mine,
+                              const std::set<std::string>& wanted, size_t share, absl::Time now) {
+  if (now < handoffs_held_until_) return;
+  size_t dialing = 0;
+  std::shared_ptr<Runner> pick;
+  size_t pick_live = 0;
+  for (const auto& [member, r] : mine) {
+    if (wanted.count(member) == 0) continue;
+    std::lock_guard<std::mutex> lock(r->mu);
+    if (r->handing_off) return;  // one at a time
+    if (!r->dialing) continue;
+    ++dialing;
+    if (pick == nullptr || r->live.size() < pick_live) {
+      pick = r;
+      pick_live = r->live.size();
+    }
+  }
+  if (dialing <= share || pick == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(pick->mu);
+    pick->handing_off = true;
+    pick->dialing = false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.handoffs;
+  }
+  Log(LogLevel::kInfo, "dialing", "campaign handed off to balance the replicas",
+      {{"campaign", pick->name}, {"held", absl::StrCat(dialing)}, {"share", absl::StrCat(share)},
+       {"calls_in_progress", absl::StrCat(pick_live)}});
 }
 
 std::shared_ptr<Dialer::Runner> Dialer::Claim(const std::string& tenant, const std::string& id,
@@ -387,6 +484,16 @@ std::shared_ptr<Dialer::Runner> Dialer::Claim(const std::string& tenant, const s
         {{"campaign", r->name}, {"error", pacer.status().ToString()}});
     return nullptr;
   }
+  // The caller IDs' health as the last owner left it: a rested number stays
+  // rested. Unread, the campaign is not taken (it would present numbers
+  // labelled as spam again).
+  auto caller_ids = ports_.calls->GetCallerIds(tenant, id);
+  if (!caller_ids.ok()) {
+    Log(LogLevel::kWarning, "dialing", "campaign not taken: its caller-ID health is unread",
+        {{"campaign", campaign->name()}, {"error", caller_ids.status().ToString()}});
+    return nullptr;
+  }
+  for (const auto& s : *caller_ids) r->caller_ids.Restore(s.caller_id(), StatsOf(s));
   r->pacer = *std::move(pacer);
   r->campaign = std::move(campaign);
   r->progress.set_campaign(r->name);
@@ -530,6 +637,7 @@ void Dialer::PublishProgress(Runner& r, absl::Time now) {
     }
   }
   v1::CampaignProgress p;
+  std::vector<v1::CallerIdStatus> changed;
   {
     std::lock_guard<std::mutex> lock(r.mu);
     p = r.progress;
@@ -574,11 +682,25 @@ void Dialer::PublishProgress(Runner& r, absl::Time now) {
                             static_cast<double>(counted));
       }
     }
+    for (const auto& id : r.campaign->caller_ids()) {
+      const CallerIdStats* st = r.caller_ids.Stats(id);
+      *p.add_caller_ids() = StatusOf(id, st != nullptr ? *st : CallerIdStats{});
+    }
+    for (const auto& id : r.caller_ids.TakeChanged()) {
+      const CallerIdStats* st = r.caller_ids.Stats(id);
+      if (st != nullptr) changed.push_back(StatusOf(id, *st));
+    }
     p.set_answer_rate(r.pacer->learned_answer_probability());
     *p.mutable_mean_talk() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_talk_s()));
     *p.mutable_mean_wrap() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_wrap_s()));
   }
   (void)ports_.calls->PutProgress(r.tenant, r.id, p, 5 * options_.progress_period);
+  if (!changed.empty() && !ports_.calls->PutCallerIds(r.tenant, r.id, changed, {}).ok()) {
+    std::vector<std::string> again;
+    for (const auto& c : changed) again.push_back(c.caller_id());
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.caller_ids.MarkChanged(again);  // saved at the next write
+  }
 }
 
 absl::StatusOr<v1::CampaignProgress> Dialer::Progress(const std::string& tenant,
@@ -979,9 +1101,31 @@ void Dialer::EndNotPlaced(Attempt& a, absl::Time now) {
 
 void Dialer::ScheduleDispositionTimeout(const std::string& tenant, const std::string& call_id,
                                         absl::Time ended) {
-  scheduler_.At(ended + options_.disposition_timeout, [this, tenant, call_id] {
-    executor_.Post(KeyOf(call_id), [this, tenant, call_id] { ExpireDisposition(tenant, call_id); });
-  });
+  // Kept so that Stop cancels it (a stopped dialer's sweep-less calls are
+  // closed by another replica's sweep). Cancel waits for a running task,
+  // which takes mu_: never called with mu_ held.
+  const std::string key = absl::StrCat(tenant, "/", call_id);
+  const Scheduler::TaskId id =
+      scheduler_.At(ended + options_.disposition_timeout, [this, tenant, call_id, key] {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          disposition_timeouts_.erase(key);
+        }
+        executor_.Post(KeyOf(call_id),
+                       [this, tenant, call_id] { ExpireDisposition(tenant, call_id); });
+      });
+  Scheduler::TaskId cancel = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!started_) {
+      cancel = id;
+    } else {
+      Scheduler::TaskId& slot = disposition_timeouts_[key];
+      cancel = slot;  // an earlier timeout of the same call
+      slot = id;
+    }
+  }
+  if (cancel != 0) scheduler_.Cancel(cancel);
 }
 
 void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
@@ -1493,7 +1637,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
                                     ? ended.at - FromTimestamp(call.connect_time())
                                     : absl::ZeroDuration();
     r.caller_ids.Record(call.caller_id(), call.has_answer_time(),
-                        connected ? talk : absl::InfiniteDuration());
+                        connected ? talk : absl::InfiniteDuration(), ended.at);
     if (outcome == v1::CALL_OUTCOME_ABANDONED) r.progress.set_abandoned(r.progress.abandoned() + 1);
     const std::vector<std::string> pool(a->campaign->caller_ids().begin(),
                                         a->campaign->caller_ids().end());
@@ -1512,6 +1656,8 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
       r.pacer->OnCallFinished(fc);
     }
   }
+  std::vector<v1::CallerIdStatus> rested_status;
+  std::vector<event::v1::Envelope> rested_events;
   for (const auto& c : rested) {
     v1::CallerIdRested e;
     e.set_campaign(r.name);
@@ -1521,13 +1667,29 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     e.set_short_call_share(c.short_share);
     e.set_attempts(c.attempts);
     *e.mutable_until() = ToTimestamp(c.until);
-    (void)ports_.calls->Publish(
-        r.tenant, {kafka::MakeEnvelope(r.tenant, r.name, e, options_.instance, scheduler_.clock())});
+    rested_events.push_back(
+        kafka::MakeEnvelope(r.tenant, r.name, e, options_.instance, scheduler_.clock()));
+    {
+      std::lock_guard<std::mutex> lock(r.mu);
+      const CallerIdStats* st = r.caller_ids.Stats(c.caller_id);
+      if (st != nullptr) rested_status.push_back(StatusOf(c.caller_id, *st));
+    }
     Log(LogLevel::kWarning, "dialing", "caller ID rested: its answer rate collapsed",
         {{"campaign", r.name}, {"caller_id", c.caller_id},
          {"answer_rate", absl::StrCat(c.answer_rate)}, {"pool", absl::StrCat(c.pool_answer_rate)}});
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.caller_ids_rested;
+  }
+  // The rest is kept with the campaign, its event in the same step: the
+  // next owner does not present the number before `until` either.
+  if (!rested.empty() &&
+      !ports_.calls->PutCallerIds(r.tenant, r.id, rested_status, rested_events).ok()) {
+    Log(LogLevel::kWarning, "dialing", "caller ID rest not stored; retried with the progress",
+        {{"campaign", r.name}});
+    std::vector<std::string> again;
+    for (const auto& c : rested) again.push_back(c.caller_id);
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.caller_ids.MarkChanged(again);
   }
   DropAttempt(a->id);
   // The agent of a connected call, or of its own dial (on the line from the

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,6 +55,13 @@ struct DialerOptions {
   absl::Duration ownership_period = absl::Seconds(1);  // claim, renew, let go
   absl::Duration lease_ttl = absl::Seconds(6);         // a dead owner's campaigns wait this long
   absl::Duration campaign_refresh = absl::Seconds(2);  // settings changes reach the runner
+  // A running campaign this replica has left to the others (it is at its
+  // share) and still sees unclaimed this long is taken anyway: a replica
+  // that is alive but cannot claim must not strand it.
+  absl::Duration rescue_after = absl::Seconds(30);
+  // A replica that took a campaign over its share hands none off for this
+  // long (no hand-off and rescue loop with a replica that cannot claim).
+  absl::Duration handoff_hold = absl::Minutes(5);
   absl::Duration agent_refresh = absl::Milliseconds(500);
   absl::Duration grace = absl::Seconds(2);             // answer -> agent, else abandoned
   absl::Duration reserve_retry = absl::Milliseconds(100);
@@ -127,6 +135,8 @@ struct DialerStats {
   int64_t abusive_flagged = 0;
   int64_t opted_out = 0, opt_outs_not_recorded = 0;  // the opt-out key during a message
   int64_t owned_campaigns = 0, in_flight = 0;
+  int64_t handoffs = 0;  // campaigns let go to balance the replicas
+  int64_t rescued = 0;   // campaigns taken over the share, left unclaimed
 };
 
 class Dialer final : public telephony::CallEventSink {
@@ -213,6 +223,8 @@ class Dialer final : public telephony::CallEventSink {
   struct Attempt;
 
   void OwnershipRound();
+  void HandOffOverShare(const std::map<std::string, std::shared_ptr<Runner>>& mine,
+                        const std::set<std::string>& wanted, size_t share, absl::Time now);
   void SweepDispositions();
   std::shared_ptr<Runner> Claim(const std::string& tenant, const std::string& id, int64_t token);
   bool Reconcile(const std::shared_ptr<Runner>& runner);
@@ -284,6 +296,13 @@ class Dialer final : public telephony::CallEventSink {
   Scheduler::TaskId ownership_task_ = 0;
   Scheduler::TaskId sweep_task_ = 0;
   std::map<std::string, std::shared_ptr<Runner>> runners_;  // "<tenant>/<campaign>"
+  // Running campaigns left to the others (at the share), since when; only
+  // the ownership round reads and writes it.
+  std::map<std::string, absl::Time> left_since_;
+  // Pending disposition timeouts by "<tenant>/<call>", cancelled by Stop.
+  std::map<std::string, Scheduler::TaskId> disposition_timeouts_;
+  // No hand-off before: set when this replica took a campaign over its share.
+  absl::Time handoffs_held_until_ = absl::InfinitePast();
   absl::flat_hash_map<std::string, std::shared_ptr<Attempt>> attempts_;
   DialerStats stats_;
   std::atomic<uint64_t> sequence_{0};

@@ -2,9 +2,18 @@
 
 namespace dialgrid::dialing {
 
-void CallerIdHealth::Record(const std::string& caller_id, bool answered, absl::Duration talk) {
+void CallerIdHealth::EndRest(const std::string& caller_id, CallerIdStats& s, absl::Time now) {
+  if (s.resting_until == absl::InfinitePast() || s.resting_until > now) return;
+  s = CallerIdStats{};
+  changed_.insert(caller_id);
+}
+
+void CallerIdHealth::Record(const std::string& caller_id, bool answered, absl::Duration talk,
+                            absl::Time now) {
   if (caller_id.empty()) return;
   CallerIdStats& s = stats_[caller_id];
+  EndRest(caller_id, s, now);
+  changed_.insert(caller_id);
   // Exponential decay: the counts weigh about the last `window` attempts.
   const double keep = 1.0 - 1.0 / options_.window;
   s.attempts = s.attempts * keep + 1.0;
@@ -18,6 +27,7 @@ std::vector<RestedCallerId> CallerIdHealth::Evaluate(const std::vector<std::stri
   int active = 0;
   for (const auto& id : pool) {
     auto it = stats_.find(id);
+    if (it != stats_.end()) EndRest(id, it->second, now);
     if (it == stats_.end() || it->second.resting_until <= now) ++active;
   }
   for (const auto& id : pool) {
@@ -46,9 +56,10 @@ std::vector<RestedCallerId> CallerIdHealth::Evaluate(const std::vector<std::stri
     r.attempts = static_cast<int>(s.attempts + 0.5);
     r.until = now + options_.rest;
     rested.push_back(r);
-    // Back in service with a clean slate after its rest.
-    s = CallerIdStats{};
+    // It keeps its figures while it rests (what the live view shows), and
+    // comes back with a clean slate (EndRest).
     s.resting_until = r.until;
+    changed_.insert(id);
     --active;
   }
   return rested;
@@ -65,6 +76,23 @@ absl::flat_hash_set<std::string> CallerIdHealth::Resting(absl::Time now) const {
 const CallerIdStats* CallerIdHealth::Stats(const std::string& caller_id) const {
   auto it = stats_.find(caller_id);
   return it == stats_.end() ? nullptr : &it->second;
+}
+
+void CallerIdHealth::Restore(const std::string& caller_id, const CallerIdStats& stats) {
+  if (caller_id.empty()) return;
+  stats_[caller_id] = stats;
+}
+
+void CallerIdHealth::MarkChanged(const std::vector<std::string>& caller_ids) {
+  for (const auto& id : caller_ids) {
+    if (stats_.contains(id)) changed_.insert(id);
+  }
+}
+
+std::vector<std::string> CallerIdHealth::TakeChanged() {
+  std::vector<std::string> out(changed_.begin(), changed_.end());
+  changed_.clear();
+  return out;
 }
 
 }  // namespace dialgrid::dialing

@@ -48,9 +48,12 @@ class CallerIdHealth {
  public:
   explicit CallerIdHealth(CallerIdHealthOptions options = {}) : options_(options) {}
 
-  // One ended attempt placed with `caller_id`. `answered`: anyone (a person
-  // or a machine) picked up; `talk`: how long an answered call lasted.
-  void Record(const std::string& caller_id, bool answered, absl::Duration talk);
+  // One ended attempt placed with `caller_id`, at `now`. `answered`: anyone
+  // (a person or a machine) picked up; `talk`: how long an answered call
+  // lasted. A rested number keeps the figures that rested it (and those of
+  // its calls still ending) until its rest is over; then it starts again
+  // from nothing.
+  void Record(const std::string& caller_id, bool answered, absl::Duration talk, absl::Time now);
   // Judges the numbers of `pool` at `now`: those newly rested. The last
   // number not resting is never rested (a campaign keeps a caller ID).
   std::vector<RestedCallerId> Evaluate(const std::vector<std::string>& pool, absl::Time now);
@@ -58,9 +61,22 @@ class CallerIdHealth {
   absl::flat_hash_set<std::string> Resting(absl::Time now) const;
   const CallerIdStats* Stats(const std::string& caller_id) const;
 
+  // Kept elsewhere (the campaign's store) so that the next owner of a
+  // campaign goes on from them: Restore puts back a number's figures as
+  // they were saved; TakeChanged answers the numbers recorded, rested or
+  // restored since the last call (and forgets them).
+  void Restore(const std::string& caller_id, const CallerIdStats& stats);
+  std::vector<std::string> TakeChanged();
+  // Saving them failed: answered again by the next TakeChanged.
+  void MarkChanged(const std::vector<std::string>& caller_ids);
+
  private:
   CallerIdHealthOptions options_;
+  // A rest that is over gives the number a clean slate.
+  void EndRest(const std::string& caller_id, CallerIdStats& s, absl::Time now);
+
   absl::flat_hash_map<std::string, CallerIdStats> stats_;
+  absl::flat_hash_set<std::string> changed_;
 };
 
 }  // namespace dialgrid::dialing

@@ -186,6 +186,15 @@ class CallStore {
                                    const v1::CampaignProgress& progress, absl::Duration ttl) = 0;
   virtual absl::StatusOr<v1::CampaignProgress> GetProgress(const std::string& tenant,
                                                            const std::string& campaign_id) = 0;
+  // The health of a campaign's caller IDs (CallerIdStatus, by number), kept
+  // with no lapse shorter than a rest: PutCallerIds writes `statuses` (each
+  // replacing its number's) with `events` in one atomic step;
+  // GetCallerIds answers every number kept (none: empty).
+  virtual absl::Status PutCallerIds(const std::string& tenant, const std::string& campaign_id,
+                                    const std::vector<v1::CallerIdStatus>& statuses,
+                                    const std::vector<event::v1::Envelope>& events) = 0;
+  virtual absl::StatusOr<std::vector<v1::CallerIdStatus>> GetCallerIds(
+      const std::string& tenant, const std::string& campaign_id) = 0;
   // The tenant's inbound block list, keyed by the number's digits (E.164
   // without "+"). Block writes the entry with `events` in one atomic step
   // (a number blocked again keeps its latest entry).

@@ -142,6 +142,12 @@ CallFate SimulatedCarrier::Fate(const CallRequest& request, absl::Time placed_at
   const double human = sc.human.At(std::max(0.0, absl::ToDoubleSeconds(placed_at - shift_start_)));
   double u = u_outcome;
   if (u < human) {
+    // A number labelled as spam: fewer of the live callees pick up; the
+    // draws stay as they were, so every other call's fate is unchanged.
+    auto factor = options_.answer_factor_by_caller_id.find(request.caller_id);
+    if (factor != options_.answer_factor_by_caller_id.end() && u >= human * factor->second) {
+      return fate;  // kNoAnswer
+    }
     if (human_ring <= request.ring_timeout) {
       fate.callee = CallFate::Callee::kLive;
       fate.presses_opt_out = u_opt_out < options_.opt_out_share;

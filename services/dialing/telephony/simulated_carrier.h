@@ -61,6 +61,10 @@ struct SimulatedCarrierOptions {
   // default (kNotReported: the carrier does not report it).
   Attestation default_attestation = Attestation::kFull;
   absl::flat_hash_map<std::string, Attestation> attestation_by_caller_id;
+  // Caller IDs that phones label as spam: a live callee picks up a call
+  // from one with this factor (0-1) times the scenario's live-answer share
+  // and lets the others ring out (no answer). Machines answer as ever.
+  absl::flat_hash_map<std::string, double> answer_factor_by_caller_id;
 
   // Inbound calls the carrier offers by itself (the local platform's
   // blended campaigns): per number, arrivals at random (Poisson) at this

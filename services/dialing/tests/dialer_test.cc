@@ -180,24 +180,26 @@ class FakeCalls final : public CallStore {
     } else {
       lines.erase(id);
     }
-    hopper.erase(call.call.contact());
+    hopper.erase(campaign_id + "|" + call.call.contact());
     for (const auto& e : ev) events.push_back(e);
     return absl::OkStatus();
   }
-  absl::Status AddToHopper(const std::string&, const std::string&,
+  absl::Status AddToHopper(const std::string&, const std::string& campaign_id,
                            const std::vector<LeasedContact>& leases) override {
-    for (const auto& l : leases) hopper[l.contact.name()] = l;
+    for (const auto& l : leases) hopper[campaign_id + "|" + l.contact.name()] = l;
     return absl::OkStatus();
   }
-  absl::Status RemoveFromHopper(const std::string&, const std::string&,
+  absl::Status RemoveFromHopper(const std::string&, const std::string& campaign_id,
                                 const std::string& contact) override {
-    hopper.erase(contact);
+    hopper.erase(campaign_id + "|" + contact);
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<LeasedContact>> Hopper(const std::string&,
-                                                    const std::string&) override {
+                                                    const std::string& campaign_id) override {
     std::vector<LeasedContact> out;
-    for (const auto& [k, l] : hopper) out.push_back(l);
+    for (const auto& [k, l] : hopper) {
+      if (absl::StartsWith(k, campaign_id + "|")) out.push_back(l);
+    }
     return out;
   }
   absl::Status Publish(const std::string&, const std::vector<event::v1::Envelope>& ev) override {
@@ -232,6 +234,23 @@ class FakeCalls final : public CallStore {
     return it->second;
   }
   std::map<std::string, v1::CampaignProgress> progress;
+  absl::Status PutCallerIds(const std::string&, const std::string& campaign_id,
+                            const std::vector<v1::CallerIdStatus>& statuses,
+                            const std::vector<event::v1::Envelope>& ev) override {
+    if (caller_ids_down) return Unavailable("REDIS_UNAVAILABLE", "down");
+    for (const auto& st : statuses) caller_ids[campaign_id][st.caller_id()] = st;
+    for (const auto& e : ev) events.push_back(e);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<v1::CallerIdStatus>> GetCallerIds(
+      const std::string&, const std::string& campaign_id) override {
+    if (caller_ids_down) return Unavailable("REDIS_UNAVAILABLE", "down");
+    std::vector<v1::CallerIdStatus> out;
+    for (const auto& [id, st] : caller_ids[campaign_id]) out.push_back(st);
+    return out;
+  }
+  std::map<std::string, std::map<std::string, v1::CallerIdStatus>> caller_ids;
+  bool caller_ids_down = false;
   absl::Status PutAgentCallback(const std::string&, const std::string&, const std::string& contact,
                                 const AgentCallback& cb) override {
     callbacks[contact] = cb;
@@ -307,7 +326,7 @@ class FakeCalls final : public CallStore {
   int64_t fence = 0;
   std::map<std::string, StoredCall> calls;
   std::vector<event::v1::Envelope> events;
-  std::map<std::string, LeasedContact> hopper;
+  std::map<std::string, LeasedContact> hopper;  // "<campaign id>|<contact>"
   std::set<std::string> lines;
   size_t peak_lines = 0;
   bool down = false;
@@ -353,13 +372,17 @@ class FakeContacts final : public ContactSource {
   absl::Status Report(const std::string& contact, const std::string& lease_id,
                       contacts::v1::OutcomeKind kind, const std::string& outcome,
                       absl::Time next) override {
-    if (leased[contact] != lease_id) return FailedPrecondition("LEASE_NOT_HELD", "no");
+    if (leased[contact] != lease_id) {
+      ++refused;
+      return FailedPrecondition("LEASE_NOT_HELD", "no");
+    }
     leased.erase(contact);
     reports.push_back({contact, kind, outcome, next});
     return absl::OkStatus();
   }
   int next_id = 0;
   int leases = 0;
+  int refused = 0;  // reports under a lease not held
   bool down = false;
   std::deque<contacts::v1::Contact> queue;
   std::map<std::string, std::string> leased;
@@ -593,6 +616,15 @@ class DialerTest : public ::testing::Test {
     return c;
   }
 
+  // Three campaigns alike (c1, c2, c3), all running.
+  void AddThreeCampaigns() {
+    v1::Campaign c = AddCampaign();
+    for (const char* id : {"c2", "c3"}) {
+      c.set_name(absl::StrCat("tenants/t1/campaigns/", id));
+      campaigns_->campaigns[absl::StrCat("t1/", id)] = c;
+    }
+  }
+
   void StartDialer(int agents, const json& scenario, const std::string& instance = "r1",
                    int64_t tenant_lines = 0) {
     agents_ = std::make_shared<FakeAgents>(scheduler_, agents);
@@ -612,6 +644,7 @@ class DialerTest : public ::testing::Test {
     co.message_length = sim::Distribution::Constant(4);
     co.inbound_patience = sim::Distribution::Constant(600);
     co.opt_out_share = opt_out_share_;
+    for (const auto& [id, factor] : answer_factor_) co.answer_factor_by_caller_id[id] = factor;
     auto carrier = telephony::SimulatedCarrier::Create(co, scheduler_, *dialer_);
     ASSERT_TRUE(carrier.ok()) << carrier.status();
     carrier_ = *std::move(carrier);
@@ -640,6 +673,7 @@ class DialerTest : public ::testing::Test {
   ManualScheduler scheduler_{clock_};
   InlineExecutor executor_;
   double opt_out_share_ = 0.0;  // the carrier's callees who press the opt-out key
+  std::map<std::string, double> answer_factor_;  // caller IDs labelled as spam
   std::shared_ptr<FakeCampaigns> campaigns_;
   std::shared_ptr<FakeCalls> calls_;
   std::shared_ptr<FakeContacts> contacts_;
@@ -966,7 +1000,7 @@ TEST_F(DialerTest, TakeoverEndsWhatTheDeadOwnerLeftOpenWithoutRedialing) {
   contacts_->Add(1, "+1415555");
   auto left = contacts_->Lease("l1", 1, "r0", absl::Hours(1));
   ASSERT_TRUE(left.ok());
-  calls_->hopper[(*left)[0].contact.name()] = (*left)[0];
+  calls_->hopper["c1|" + (*left)[0].contact.name()] = (*left)[0];
   StartDialer(1, Scenario(1.0, 0.0, 0.0));
   agents_->holder["tenants/t1/agents/a0"] = "tenants/t1/calls/talk1";
   scheduler_.AdvanceBy(absl::Seconds(2));
@@ -985,6 +1019,59 @@ TEST_F(DialerTest, TakeoverEndsWhatTheDeadOwnerLeftOpenWithoutRedialing) {
   ASSERT_EQ(port_->placed.size(), 1u);
   EXPECT_EQ(port_->placed[0].to, "+14155551000");
   EXPECT_TRUE(calls_->hopper.empty());
+}
+
+TEST_F(DialerTest, ACallerIdLabelledAsSpamIsRestedAndStaysRestedAfterATakeover) {
+  AddCampaign();  // pool: +14155550100, +13125550100
+  const std::string labelled = "+13125550100";
+  answer_factor_[labelled] = 0.1;  // its live answers drop from 40 % to 4 %
+  contacts_->Add(900, "+1202555");  // no local number: the pool rotates
+  StartDialer(10, Scenario(0.4, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(20));
+  ASSERT_EQ(dialer_->Stats().caller_ids_rested, 1);
+  ASSERT_EQ(calls_->EventTypes("dialgrid.dialing.v1.CallerIdRested").size(), 1u);
+  const v1::CallerIdStatus kept = calls_->caller_ids["c1"][labelled];
+  ASSERT_TRUE(kept.has_resting_until());
+  EXPECT_EQ(FromTimestamp(kept.resting_until()) - clock_.Now() <= absl::Hours(24), true);
+  EXPECT_GT(calls_->caller_ids["c1"]["+14155550100"].attempts(), 100);  // the counts are kept too
+  // The supervisor's view shows the pool's health.
+  scheduler_.AdvanceBy(absl::Seconds(5));
+  auto progress = dialer_->Progress("t1", "c1");
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  ASSERT_EQ(progress->caller_ids_size(), 2);
+  EXPECT_EQ(progress->caller_ids(1).caller_id(), labelled);
+  EXPECT_TRUE(progress->caller_ids(1).has_resting_until());
+  // It keeps the figures that rested it while it rests.
+  EXPECT_GE(progress->caller_ids(1).attempts(), 100.0);
+  EXPECT_LT(progress->caller_ids(1).answer_rate(), progress->caller_ids(0).answer_rate());
+  EXPECT_FALSE(progress->caller_ids(0).has_resting_until());
+
+  // The replica dies; another takes the campaign over: the number stays
+  // rested there (it would be presented at every other dial otherwise).
+  dialer_->Stop();
+  carrier_.reset();
+  dialer_.reset();
+  calls_->owners.clear();
+  const size_t before = port_->placed.size();
+  auto old_port = std::move(port_);
+  auto old_agents = agents_;  // its wrap-up timers may still run
+  StartDialer(10, Scenario(0.4, 0.0, 0.0), "r2");
+  scheduler_.AdvanceBy(absl::Minutes(5));
+  ASSERT_GT(port_->placed.size(), 20u);
+  for (const auto& p : port_->placed) EXPECT_NE(p.caller_id, labelled) << p.attempt;
+  EXPECT_GT(before, 0u);
+}
+
+TEST_F(DialerTest, ACampaignWhoseCallerIdHealthCannotBeReadIsNotTaken) {
+  AddCampaign();
+  contacts_->Add(10);
+  calls_->caller_ids_down = true;
+  StartDialer(2, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(10));
+  EXPECT_TRUE(port_->placed.empty());
+  calls_->caller_ids_down = false;
+  scheduler_.AdvanceBy(absl::Seconds(10));
+  EXPECT_FALSE(port_->placed.empty());
 }
 
 TEST_F(DialerTest, ADryHopperIsAnEventAndDialingResumesWhenContactsCome) {
@@ -1283,12 +1370,7 @@ TEST_F(DialerTest, AnAgentDialOnAReplicaThatDoesNotOwnTheCampaignIsRetryable) {
 }
 
 TEST_F(DialerTest, RunningCampaignsAreSpreadOverTheLiveReplicas) {
-  v1::Campaign second = AddCampaign();
-  second.set_name("tenants/t1/campaigns/c2");
-  campaigns_->campaigns["t1/c2"] = second;
-  v1::Campaign third = second;
-  third.set_name("tenants/t1/campaigns/c3");
-  campaigns_->campaigns["t1/c3"] = third;
+  AddThreeCampaigns();  // c1, c2, c3
   // Another replica is alive (it advertised): this one takes 2 of the 3
   // campaigns (its share rounded up), the third waits for the other.
   calls_->addresses["other"] = "10.0.0.7:7005";
@@ -1303,6 +1385,66 @@ TEST_F(DialerTest, RunningCampaignsAreSpreadOverTheLiveReplicas) {
   calls_->addresses.erase("other");
   scheduler_.AdvanceBy(absl::Seconds(3));
   EXPECT_EQ(dialer_->Stats().owned_campaigns, 3);
+}
+
+TEST_F(DialerTest, AReplicaOverItsShareHandsACampaignOffAndLeavesNoneStranded) {
+  AddThreeCampaigns();  // c1, c2, c3
+  contacts_->Add(1000);
+  StartDialer(3, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(3));
+  ASSERT_EQ(dialer_->Stats().owned_campaigns, 3);  // alone: all of them
+  EXPECT_EQ(dialer_->Stats().hopper_dry, 0);
+  // A second replica comes up: the share is 2. One campaign stops dialing
+  // and, once its calls have ended (talk 20 s), its lease goes.
+  calls_->addresses["other"] = "10.0.0.7:7005";
+  scheduler_.AdvanceBy(absl::Seconds(2));
+  EXPECT_EQ(dialer_->Stats().handoffs, 1);
+  for (int s = 0; s < 60 && dialer_->Stats().owned_campaigns > 2; ++s) {
+    scheduler_.AdvanceBy(absl::Seconds(1));
+  }
+  ASSERT_EQ(dialer_->Stats().owned_campaigns, 2);
+  std::string let_go;
+  for (const auto& [campaign, owner] : calls_->owners) {
+    if (owner.second.empty()) let_go = campaign;
+  }
+  ASSERT_FALSE(let_go.empty());
+  const std::string let_go_name = "tenants/t1/campaigns/" + let_go.substr(3);
+  // Let go, it is not dialed here any more, nor taken back at once; its
+  // calls all ended here, and the other two campaigns dial on.
+  for (const auto& [id, c] : calls_->calls) {
+    if (c.call.campaign() == let_go_name) {
+      EXPECT_EQ(c.call.state(), v1::CALL_STATE_ENDED) << id;
+    }
+  }
+  std::set<std::string> before;
+  for (const auto& c : calls_->calls) before.insert(c.first);
+  scheduler_.AdvanceBy(absl::Seconds(25));
+  for (const auto& [id, c] : calls_->calls) {
+    if (before.count(id) == 0) {
+      EXPECT_NE(c.call.campaign(), let_go_name) << id;
+    }
+  }
+  EXPECT_EQ(dialer_->Stats().owned_campaigns, 2);
+  EXPECT_EQ(dialer_->Stats().rescued, 0);
+  // The other replica never claims it (alive but unable): 30 s after it
+  // was let go this one takes it over its share, and then hands nothing
+  // off for 5 minutes (no hand-off and rescue loop).
+  scheduler_.AdvanceBy(absl::Seconds(6));
+  EXPECT_EQ(dialer_->Stats().owned_campaigns, 3);
+  EXPECT_EQ(dialer_->Stats().rescued, 1);
+  EXPECT_EQ(calls_->owners[let_go].second, "r1");
+  scheduler_.AdvanceBy(absl::Minutes(4));
+  EXPECT_EQ(dialer_->Stats().owned_campaigns, 3);
+  EXPECT_EQ(dialer_->Stats().handoffs, 1);
+  std::set<std::string> dialed_since;
+  for (const auto& [id, c] : calls_->calls) {
+    if (before.count(id) == 0) dialed_since.insert(c.call.campaign());
+  }
+  EXPECT_EQ(dialed_since.size(), 3u);  // the other two dialed on, and it again
+  // Every outcome reached contacts under the lease it was dialed with.
+  EXPECT_FALSE(contacts_->reports.empty());
+  EXPECT_EQ(contacts_->refused, 0);
+  ExpectEveryDialAllowed();
 }
 
 TEST_F(DialerTest, ADebtCollectionCallNamesItsDebtToComplianceAndIsNotDialedWithoutOne) {

@@ -388,6 +388,33 @@ TEST_F(CarrierTest, AttestationIsReportedPerCallerId) {
   }
 }
 
+TEST_F(CarrierTest, ACallerIdLabelledAsSpamIsAnsweredLessAndNoOtherCallChanges) {
+  json s = BaseScenario();
+  s["outcomes"] = {{"human", 0.4}, {"machine", 0.2}, {"busy_failed", 0.1}};
+  Start(s, [](SimulatedCarrierOptions& o) { o.answer_factor_by_caller_id["+15551230002"] = 0.25; });
+  int live[2] = {0, 0}, machines[2] = {0, 0}, unchanged = 0;
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    CallRequest fine = Request(absl::StrCat("c", i));
+    CallRequest labelled = fine;
+    labelled.caller_id = "+15551230002";
+    const CallFate a = carrier_->Fate(fine, t0_), b = carrier_->Fate(labelled, t0_);
+    live[0] += a.callee == CallFate::Callee::kLive;
+    live[1] += b.callee == CallFate::Callee::kLive;
+    machines[0] += a.callee == CallFate::Callee::kMachine;
+    machines[1] += b.callee == CallFate::Callee::kMachine;
+    // Everyone but the live callees who now let it ring meets the same fate.
+    if (a.callee == b.callee || (a.callee == CallFate::Callee::kLive &&
+                                 b.callee == CallFate::Callee::kNoAnswer)) {
+      ++unchanged;
+    }
+  }
+  EXPECT_NEAR(live[0] / double(n), 0.4, 0.03);
+  EXPECT_NEAR(live[1] / double(n), 0.1, 0.02);
+  EXPECT_EQ(machines[0], machines[1]);
+  EXPECT_EQ(unchanged, n);
+}
+
 // --- Ring timeout ------------------------------------------------------------
 
 TEST_F(CarrierTest, RingTimeoutIsHonouredAtItsBoundary) {
