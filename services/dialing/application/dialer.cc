@@ -186,6 +186,9 @@ struct Dialer::Runner {
   absl::Time progressive_until = absl::InfinitePast();
   uint64_t caller_turn = 0;
   CallerIdHealth caller_ids;
+  // CallerIdRested events whose atomic write with the rest failed: sent with
+  // the next caller-ID write, so a rest is never kept without its notice.
+  std::vector<event::v1::Envelope> unsent_caller_id_events;
   // The live watch: counters since the claim, compliance's ledger.
   v1::CampaignProgress progress;  // the counters and the ledger; the rest at each write
   absl::Time progress_at = absl::InfinitePast();
@@ -695,11 +698,20 @@ void Dialer::PublishProgress(Runner& r, absl::Time now) {
     *p.mutable_mean_wrap() = ToDurationProto(absl::Seconds(r.pacer->learned_mean_wrap_s()));
   }
   (void)ports_.calls->PutProgress(r.tenant, r.id, p, 5 * options_.progress_period);
-  if (!changed.empty() && !ports_.calls->PutCallerIds(r.tenant, r.id, changed, {}).ok()) {
+  std::vector<event::v1::Envelope> unsent;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    unsent.swap(r.unsent_caller_id_events);
+  }
+  if ((!changed.empty() || !unsent.empty()) &&
+      !ports_.calls->PutCallerIds(r.tenant, r.id, changed, unsent).ok()) {
     std::vector<std::string> again;
     for (const auto& c : changed) again.push_back(c.caller_id());
     std::lock_guard<std::mutex> lock(r.mu);
     r.caller_ids.MarkChanged(again);  // saved at the next write
+    r.unsent_caller_id_events.insert(r.unsent_caller_id_events.begin(),
+                                     std::make_move_iterator(unsent.begin()),
+                                     std::make_move_iterator(unsent.end()));
   }
 }
 
@@ -1690,6 +1702,7 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
     for (const auto& c : rested) again.push_back(c.caller_id);
     std::lock_guard<std::mutex> lock(r.mu);
     r.caller_ids.MarkChanged(again);
+    for (auto& e : rested_events) r.unsent_caller_id_events.push_back(std::move(e));
   }
   DropAttempt(a->id);
   // The agent of a connected call, or of its own dial (on the line from the

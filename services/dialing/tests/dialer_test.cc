@@ -1062,6 +1062,26 @@ TEST_F(DialerTest, ACallerIdLabelledAsSpamIsRestedAndStaysRestedAfterATakeover) 
   EXPECT_GT(before, 0u);
 }
 
+TEST_F(DialerTest, ARestWhoseWriteFailedIsStoredWithItsEventOnceRedisIsBack) {
+  AddCampaign();
+  const std::string labelled = "+13125550100";
+  answer_factor_[labelled] = 0.1;
+  contacts_->Add(900, "+1202555");
+  StartDialer(10, Scenario(0.4, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(10));  // claimed, health read
+  calls_->caller_ids_down = true;           // every caller-ID write fails from now
+  scheduler_.AdvanceBy(absl::Minutes(20));
+  ASSERT_EQ(dialer_->Stats().caller_ids_rested, 1);
+  EXPECT_TRUE(calls_->EventTypes("dialgrid.dialing.v1.CallerIdRested").empty());
+  EXPECT_FALSE(calls_->caller_ids["c1"][labelled].has_resting_until());
+  calls_->caller_ids_down = false;
+  scheduler_.AdvanceBy(absl::Seconds(5));  // the next progress write
+  EXPECT_EQ(calls_->EventTypes("dialgrid.dialing.v1.CallerIdRested").size(), 1u);
+  EXPECT_TRUE(calls_->caller_ids["c1"][labelled].has_resting_until());
+  scheduler_.AdvanceBy(absl::Seconds(5));  // sent once, not at every write
+  EXPECT_EQ(calls_->EventTypes("dialgrid.dialing.v1.CallerIdRested").size(), 1u);
+}
+
 TEST_F(DialerTest, ACampaignWhoseCallerIdHealthCannotBeReadIsNotTaken) {
   AddCampaign();
   contacts_->Add(10);
