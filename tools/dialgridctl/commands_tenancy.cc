@@ -107,7 +107,7 @@ void AddTenancyCommands(CLI::App& app, Action& action) {
   {
     struct Opts {
       bool vendor = false;
-      std::string display_name, request_id, expire_in;
+      std::string display_name, request_id, expire_in, agent;
       std::vector<std::string> roles;
     };
     auto o = std::make_shared<Opts>();
@@ -126,6 +126,7 @@ void AddTenancyCommands(CLI::App& app, Action& action) {
                  if (!r.ok()) return r.status();
                  c->add_roles(static_cast<tenancy::v1::Role>(*r));
                }
+               c->set_agent(o->agent);
                if (!o->expire_in.empty()) {
                  absl::Duration d;
                  if (!absl::ParseDuration(o->expire_in, &d) || d <= absl::ZeroDuration()) {
@@ -140,6 +141,7 @@ void AddTenancyCommands(CLI::App& app, Action& action) {
                  PrintFields(ctl.out(), {{"name", r->credential().name()},
                                          {"display name", r->credential().display_name()},
                                          {"roles", Roles(r->credential().roles())},
+                                         {"agent", r->credential().agent()},
                                          {"expires", FormatTime(r->credential().expire_time())},
                                          {"secret", r->secret()}});
                  ctl.err() << "dialgridctl: the secret is shown only now; store it safely\n";
@@ -152,6 +154,9 @@ void AddTenancyCommands(CLI::App& app, Action& action) {
         ->add_option("--role", o->roles,
                      "a role, repeatable: " + EnumChoices(tenancy::v1::Role_descriptor()))
         ->required();
+    create->add_option("--agent", o->agent,
+                       "bind an AGENT credential to one agent: tenants/{tenant}/agents/{agent} "
+                       "(vendor: agentPools/{pool}/agents/{agent})");
     create->add_option("--expire-in", o->expire_in, "stops working after this long, e.g. 720h");
     create->add_option("--request-id", o->request_id,
                        "idempotency key (16-128 characters): a retry returns the same secret");

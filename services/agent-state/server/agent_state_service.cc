@@ -426,8 +426,10 @@ grpc::ServerUnaryReactor* AgentStateServiceImpl::ServeMove(
     const std::string& name, std::vector<auth::Role> roles, MoveRequest move,
     v1::AgentStatus* resp, absl::Status check) {
   return ServeUnary(env_, ctx, method, req, Of("name", name), std::move(roles),
-                    [=](const CallContext&) -> absl::Status {
+                    [=](const CallContext& call) -> absl::Status {
                       DG_RETURN_IF_ERROR(check);  // after authorization
+                      // A credential bound to an agent moves that agent only.
+                      DG_RETURN_IF_ERROR(auth::RequireActingAs(call.principal, name));
                       auto key = ParseAgentName(name);
                       if (!key.ok()) return key.status();
                       auto m = manager_.Apply(*key, move);

@@ -215,6 +215,33 @@ TEST_F(AgentStateServiceTest, OnlyTheDialerReservesAndOnlyAgentsLogIn) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
+TEST_F(AgentStateServiceTest, ACredentialBoundToAnAgentMovesThatAgentOnly) {
+  v1::Agent mine = Create(*admin_a_, "as-a", "bound-1");
+  v1::Agent other = Create(*admin_a_, "as-a", "bound-2");
+  auto desk = p_->AgentCredential("as-a", mine.name());
+  ASSERT_TRUE(desk.ok()) << desk.status();
+  LoginReady(*desk, mine.name());
+  v1::LoginRequest login;
+  login.set_name(other.name());
+  login.set_station("ext-2");
+  v1::AgentStatus out;
+  grpc::Status st = stub()->Login(Ctx(*desk).get(), login, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "AGENT_MISMATCH");
+  EXPECT_EQ(StateOf(other.name()), v1::STATE_LOGGED_OUT);
+  v1::SetNotReadyRequest away;
+  away.set_name(mine.name());
+  away.set_reason_code("break");
+  EXPECT_TRUE(stub()->SetNotReady(Ctx(*desk).get(), away, &out).ok());
+  // An unbound agent credential still acts for any agent of its tenant.
+  LoginReady(*agent_a_, other.name());
+  // A binding to another tenant's agent, or with another role, is refused.
+  EXPECT_EQ(p_->AgentCredential("as-a", "tenants/as-b/agents/bound-1").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(p_->Credential("as-a", {tenancy::v1::ROLE_SUPERVISOR}, mine.name()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(AgentStateServiceTest, EveryServedRpcRefusesAnotherTenantsAgents) {
   v1::Agent b = Create(*admin_b_, "as-b", "iso-1");
   const std::string other = b.name();

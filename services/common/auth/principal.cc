@@ -44,6 +44,11 @@ absl::Status RequireTenantAccess(const Principal& principal, absl::string_view r
                           "the caller may not access resources of this tenant");
 }
 
+absl::Status RequireActingAs(const Principal& principal, absl::string_view agent) {
+  if (principal.agent.empty() || principal.agent == agent) return absl::OkStatus();
+  return PermissionDenied("AGENT_MISMATCH", "this credential acts only for its own agent");
+}
+
 absl::StatusOr<ParsedSecret> ParseSecret(absl::string_view secret) {
   // dgk_ + 16 hex + _ + 43 base64url
   if (!absl::StartsWith(secret, "dgk_") || secret.size() != 4 + 16 + 1 + 43 || secret[20] != '_') {

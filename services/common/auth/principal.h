@@ -20,6 +20,9 @@ struct Principal {
   std::string tenant;      // "" for the vendor scope
   std::vector<Role> roles;
   absl::Time expire_time = absl::InfiniteFuture();
+  // The one agent an agent credential is bound to ("tenants/{t}/agents/{a}"
+  // or "agentPools/{p}/agents/{a}"); empty when unbound.
+  std::string agent;
 
   bool IsVendorScope() const { return tenant.empty(); }
   bool HasRole(Role role) const;
@@ -35,6 +38,10 @@ absl::Status RequireAnyRole(const Principal& principal, std::initializer_list<Ro
 // resources of `resource_tenant` ("" = vendor scope). The message never says
 // whether the resource exists.
 absl::Status RequireTenantAccess(const Principal& principal, absl::string_view resource_tenant);
+
+// PERMISSION_DENIED (reason AGENT_MISMATCH) when the principal is bound to an
+// agent other than `agent` (the full agent name); OK for unbound principals.
+absl::Status RequireActingAs(const Principal& principal, absl::string_view agent);
 
 // Bearer secrets look like "dgk_<credential id>_<43 chars base64url>", the
 // credential id being 16 characters of [a-z0-9] (see NewCredentialId).

@@ -49,6 +49,7 @@ absl::StatusOr<Principal> RemoteCredentialVerifier::Verify(absl::string_view sec
   p.credential = resp->credential();
   p.tenant = resp->tenant();
   for (int r : resp->roles()) p.roles.push_back(static_cast<Role>(r));
+  p.agent = resp->agent();
   if (resp->has_expire_time()) {
     p.expire_time = absl::FromUnixNanos(
         google::protobuf::util::TimeUtil::TimestampToNanoseconds(resp->expire_time()));

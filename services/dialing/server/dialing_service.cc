@@ -53,6 +53,15 @@ absl::Status CheckReason(const std::string& reason) {
   return absl::OkStatus();
 }
 
+// A credential bound to an agent acts on that agent's calls only.
+absl::Status CheckCallAgent(Dialer& dialer, const CallContext& call, const std::string& tenant,
+                            const std::string& call_id) {
+  if (call.principal.agent.empty()) return absl::OkStatus();
+  auto c = dialer.GetCall(tenant, call_id);
+  if (!c.ok()) return c.status();
+  return auth::RequireActingAs(call.principal, c->agent());
+}
+
 // The agent of an agent's own dial: the campaign tenant's agent or a pool
 // agent (agent state checks that it takes the campaign's calls).
 absl::Status CheckAgentName(const std::string& tenant, const std::string& agent) {
@@ -322,6 +331,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::SetDisposition(grpc::CallbackServe
                     [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      DG_RETURN_IF_ERROR(CheckCallAgent(dialer_, call, ids[0], ids[1]));
                       if (req->code().empty()) {
                         return InvalidField("code", "FIELD_REQUIRED", "code is required");
                       }
@@ -343,6 +353,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::PreviewContact(grpc::CallbackServe
                       DG_ASSIGN_OR_RETURN(CampaignKey key,
                                           ParseCampaignName("campaign", req->campaign()));
                       DG_RETURN_IF_ERROR(CheckAgentName(key.tenant, req->agent()));
+                      DG_RETURN_IF_ERROR(auth::RequireActingAs(call.principal, req->agent()));
                       auto p = dialer_.PreviewContact(key.tenant, key.id, req->agent());
                       if (!p.ok()) {
                         return OrForward(
@@ -364,6 +375,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::DialPreview(grpc::CallbackServerCo
                     [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      DG_RETURN_IF_ERROR(CheckCallAgent(dialer_, call, ids[0], ids[1]));
                       return OrForward(
                           Into(dialer_.DialPreview(ids[0], ids[1]), resp), ctx, call,
                           [&] { return dialer_.CallOwnerAddress(ids[0], ids[1]); },
@@ -378,6 +390,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::SkipPreview(grpc::CallbackServerCo
                     [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      DG_RETURN_IF_ERROR(CheckCallAgent(dialer_, call, ids[0], ids[1]));
                       if (req->reason().size() > 200) {
                         return InvalidField("reason", "FIELD_TOO_LONG", "at most 200 characters");
                       }
@@ -396,6 +409,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::ManualDial(grpc::CallbackServerCon
                       DG_ASSIGN_OR_RETURN(CampaignKey key,
                                           ParseCampaignName("campaign", req->campaign()));
                       DG_RETURN_IF_ERROR(CheckAgentName(key.tenant, req->agent()));
+                      DG_RETURN_IF_ERROR(auth::RequireActingAs(call.principal, req->agent()));
                       if (!IsE164(req->phone_number())) {
                         return InvalidField("phone_number", "INVALID_PHONE_NUMBER",
                                             "an E.164 number is required, e.g. +442079460123");
@@ -433,6 +447,7 @@ grpc::ServerUnaryReactor* DialingServiceImpl::FlagAbusiveCaller(
                     [=](const CallContext& call) -> absl::Status {
                       DG_ASSIGN_OR_RETURN(auto ids,
                                           ParseName("name", req->name(), "tenants/{tenant}/calls/{call}"));
+                      DG_RETURN_IF_ERROR(CheckCallAgent(dialer_, call, ids[0], ids[1]));
                       DG_RETURN_IF_ERROR(CheckReason(req->reason()));
                       return OrForward(
                           Into(dialer_.FlagAbusiveCaller(ids[0], ids[1], call.principal.credential,

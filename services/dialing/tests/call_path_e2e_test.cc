@@ -525,6 +525,14 @@ TEST_F(CallPathTest, AnAgentsPreviewAndManualDialsGoThroughComplianceAndAgentSta
   CreateCampaign("preview-1", "preview", v1::CAMPAIGN_MODE_PREVIEW);
   CreateAgents("preview-1", 1, "pv");
   const std::string agent = T() + "/agents/pv0";
+  // The agent's desk holds a credential bound to it; another agent's desk
+  // may not act for it or on its calls.
+  const std::string desk = *p_->AgentCredential(kTenant, agent);
+  const std::string intruder = *p_->AgentCredential(kTenant, T() + "/agents/pv9");
+  auto refused_as_another_agent = [](const grpc::Status& s) {
+    return s.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
+           ReasonOf(s) == "AGENT_MISMATCH";
+  };
   StartCampaign("preview-1");
   auto dialing = v1::DialingService::NewStub(p_->Channel("dialing"));
   auto agents = as::AgentStateService::NewStub(p_->Channel("agentstate"));
@@ -542,18 +550,21 @@ TEST_F(CallPathTest, AnAgentsPreviewAndManualDialsGoThroughComplianceAndAgentSta
   v1::PreviewContactResponse preview;
   grpc::Status st;
   for (int i = 0; i < 100; ++i) {
-    st = dialing->PreviewContact(Ctx(*agent_).get(), pr, &preview);
+    st = dialing->PreviewContact(Ctx(desk).get(), pr, &preview);
     if (st.ok()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   ASSERT_TRUE(st.ok()) << st.error_message() << Tail("dialing");
   EXPECT_EQ(preview.call().state(), v1::CALL_STATE_PREVIEW);
+  v1::PreviewContactResponse stolen;
+  EXPECT_TRUE(refused_as_another_agent(dialing->PreviewContact(Ctx(intruder).get(), pr, &stolen)));
   EXPECT_FALSE(preview.contact().phones().empty());
   EXPECT_EQ(state_of(), as::STATE_READY);  // looking is not calling
   v1::DialPreviewRequest dr;
   dr.set_name(preview.call().name());
   v1::Call call;
-  st = dialing->DialPreview(Ctx(*agent_).get(), dr, &call);
+  EXPECT_TRUE(refused_as_another_agent(dialing->DialPreview(Ctx(intruder).get(), dr, &call)));
+  st = dialing->DialPreview(Ctx(desk).get(), dr, &call);
   ASSERT_TRUE(st.ok()) << st.error_message() << Tail("dialing");
   EXPECT_EQ(call.dialing_mode(), type::v1::DIALING_MODE_PREVIEW);
   EXPECT_FALSE(call.decision_id().empty());
@@ -565,7 +576,7 @@ TEST_F(CallPathTest, AnAgentsPreviewAndManualDialsGoThroughComplianceAndAgentSta
     g.set_name(name);
     v1::Call c;
     for (int i = 0; i < 150; ++i) {
-      if (dialing->GetCall(Ctx(*agent_).get(), g, &c).ok() && c.state() == v1::CALL_STATE_ENDED) break;
+      if (dialing->GetCall(Ctx(desk).get(), g, &c).ok() && c.state() == v1::CALL_STATE_ENDED) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     return c;
@@ -579,25 +590,28 @@ TEST_F(CallPathTest, AnAgentsPreviewAndManualDialsGoThroughComplianceAndAgentSta
       d.set_name(c.name());
       d.set_code("sale");
       v1::Call out;
-      grpc::Status ds = dialing->SetDisposition(Ctx(*agent_).get(), d, &out);
+      EXPECT_TRUE(refused_as_another_agent(dialing->SetDisposition(Ctx(intruder).get(), d, &out)));
+      grpc::Status ds = dialing->SetDisposition(Ctx(desk).get(), d, &out);
       EXPECT_TRUE(ds.ok()) << ds.error_message();
     }
     as::SetReadyRequest ready;
     ready.set_name(agent);
     as::AgentStatus status;
-    grpc::Status rs = agents->SetReady(Ctx(*agent_).get(), ready, &status);
+    EXPECT_TRUE(refused_as_another_agent(agents->SetReady(Ctx(intruder).get(), ready, &status)));
+    grpc::Status rs = agents->SetReady(Ctx(desk).get(), ready, &status);
     EXPECT_TRUE(rs.ok()) << rs.error_message();
   };
   finish(wait_ended(call.name()));
 
   // The next preview is skipped: never checked, never dialed.
   v1::PreviewContactResponse second;
-  ASSERT_TRUE(dialing->PreviewContact(Ctx(*agent_).get(), pr, &second).ok());
+  ASSERT_TRUE(dialing->PreviewContact(Ctx(desk).get(), pr, &second).ok());
   v1::SkipPreviewRequest skip;
   skip.set_name(second.call().name());
   skip.set_reason("not today");
   v1::Call skipped;
-  ASSERT_TRUE(dialing->SkipPreview(Ctx(*agent_).get(), skip, &skipped).ok());
+  EXPECT_TRUE(refused_as_another_agent(dialing->SkipPreview(Ctx(intruder).get(), skip, &skipped)));
+  ASSERT_TRUE(dialing->SkipPreview(Ctx(desk).get(), skip, &skipped).ok());
   EXPECT_EQ(skipped.outcome(), v1::CALL_OUTCOME_NOT_PLACED);
 
   // Manual dials: a number on the tenant's do-not-call list is refused with
@@ -613,12 +627,13 @@ TEST_F(CallPathTest, AnAgentsPreviewAndManualDialsGoThroughComplianceAndAgentSta
   m.set_campaign(T() + "/campaigns/preview-1");
   m.set_agent(agent);
   m.set_phone_number("+442079460390");
-  st = dialing->ManualDial(Ctx(*agent_).get(), m, &call);
+  EXPECT_TRUE(refused_as_another_agent(dialing->ManualDial(Ctx(intruder).get(), m, &call)));
+  st = dialing->ManualDial(Ctx(desk).get(), m, &call);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
   EXPECT_EQ(ReasonOf(st), "DIAL_NOT_ALLOWED");
   EXPECT_EQ(state_of(), as::STATE_READY);
   m.set_phone_number("+442079460391");
-  st = dialing->ManualDial(Ctx(*agent_).get(), m, &call);
+  st = dialing->ManualDial(Ctx(desk).get(), m, &call);
   ASSERT_TRUE(st.ok()) << st.error_message() << Tail("dialing");
   EXPECT_EQ(call.dialing_mode(), type::v1::DIALING_MODE_MANUAL);
   const std::string manual = call.name();

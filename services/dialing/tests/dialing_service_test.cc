@@ -366,6 +366,11 @@ TEST_F(DialingServiceTest, AgentDialsRefuseBadInputAndOtherTenantsAgents) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(ReasonOf(st), "AGENT_OF_ANOTHER_TENANT");
   m.set_agent("tenants/dl-a/agents/x");
+  // A credential bound to another agent of the tenant may not dial for x.
+  const std::string desk_y = *p_->AgentCredential("dl-a", "tenants/dl-a/agents/y");
+  st = stub()->ManualDial(Ctx(desk_y).get(), m, &call);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "AGENT_MISMATCH");
   for (const char* bad : {"", "13125550100", "+0123456789", "+1312555010O", "+1234567890123456"}) {
     m.set_phone_number(bad);
     EXPECT_EQ(ReasonOf(stub()->ManualDial(Ctx(*agent_a_).get(), m, &call)), "INVALID_PHONE_NUMBER")

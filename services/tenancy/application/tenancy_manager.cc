@@ -185,6 +185,7 @@ absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
   }
   absl::Time now = clock_.Now();
   DG_RETURN_IF_ERROR(ValidateNewCredential(req.credential(), tenant.empty(), now));
+  DG_RETURN_IF_ERROR(ValidateCredentialAgent(req.credential(), tenant));
   if (!tenant.empty()) {
     DG_ASSIGN_OR_RETURN(v1::Tenant t, store_->GetTenant(tenant));
     (void)t;
@@ -197,6 +198,7 @@ absl::StatusOr<v1::CreateCredentialResponse> TenancyManager::CreateCredential(
   c.credential.set_name(CredentialName(tenant, id));
   c.credential.set_display_name(req.credential().display_name());
   *c.credential.mutable_roles() = req.credential().roles();
+  c.credential.set_agent(req.credential().agent());
   if (req.credential().has_expire_time()) {
     *c.credential.mutable_expire_time() = req.credential().expire_time();
   }
@@ -331,6 +333,7 @@ absl::StatusOr<auth::Principal> TenancyManager::Authenticate(absl::string_view s
   p.credential = c->credential.name();
   p.tenant = c->tenant;
   for (int r : c->credential.roles()) p.roles.push_back(static_cast<auth::Role>(r));
+  p.agent = c->credential.agent();
   if (c->credential.has_expire_time()) p.expire_time = FromTimestamp(c->credential.expire_time());
   return p;
 }

@@ -172,6 +172,32 @@ absl::Status ValidateNewCredential(const v1::Credential& credential, bool vendor
   return absl::OkStatus();
 }
 
+absl::Status ValidateCredentialAgent(const v1::Credential& credential, const std::string& tenant) {
+  const std::string& agent = credential.agent();
+  if (agent.empty()) return absl::OkStatus();
+  if (credential.roles_size() != 1 || credential.roles(0) != v1::ROLE_AGENT) {
+    return InvalidField("credential.agent", "AGENT_BINDING_NEEDS_AGENT_ROLE",
+                        "only a credential whose only role is ROLE_AGENT is bound to an agent");
+  }
+  if (agent.size() > 200) {
+    return InvalidField("credential.agent", "FIELD_TOO_LONG", "at most 200 characters");
+  }
+  if (tenant.empty()) {
+    auto ids = ParseName("credential.agent", agent, "agentPools/{pool}/agents/{agent}");
+    if (!ids.ok()) {
+      return InvalidField("credential.agent", "AGENT_OUT_OF_SCOPE",
+                          "a vendor-scope credential is bound to agentPools/{pool}/agents/{agent}");
+    }
+    return absl::OkStatus();
+  }
+  auto ids = ParseName("credential.agent", agent, "tenants/{tenant}/agents/{agent}");
+  if (!ids.ok() || (*ids)[0] != tenant) {
+    return InvalidField("credential.agent", "AGENT_OUT_OF_SCOPE",
+                        "a tenant's credential is bound to tenants/{its tenant}/agents/{agent}");
+  }
+  return absl::OkStatus();
+}
+
 v1::Credential::State CredentialStateAt(const v1::Credential& credential, absl::Time now) {
   if (credential.has_revoke_time()) return v1::Credential::STATE_REVOKED;
   if (credential.has_expire_time() && ToTime(credential.expire_time()) <= now) {

@@ -55,6 +55,11 @@ bool RoleAllowedInScope(v1::Role role, bool vendor_scope);
 // Validates a new credential (display name, roles, expiry after `now`).
 absl::Status ValidateNewCredential(const v1::Credential& credential, bool vendor_scope,
                                    absl::Time now);
+// Validates a credential's agent binding: empty, or the name of an agent of
+// the credential's scope ("tenants/{tenant}/agents/{a}" for `tenant`,
+// "agentPools/{p}/agents/{a}" for the vendor scope ""), on a credential
+// whose only role is ROLE_AGENT.
+absl::Status ValidateCredentialAgent(const v1::Credential& credential, const std::string& tenant);
 // The credential's state at `now`.
 v1::Credential::State CredentialStateAt(const v1::Credential& credential, absl::Time now);
 

@@ -104,6 +104,7 @@ grpc::ServerUnaryReactor* TenancyServiceImpl::AuthenticateCredential(
                       resp->set_credential(p->credential);
                       resp->set_tenant(p->tenant);
                       for (auto r : p->roles) resp->add_roles(r);
+                      resp->set_agent(p->agent);
                       if (p->expire_time != absl::InfiniteFuture()) {
                         *resp->mutable_expire_time() =
                             google::protobuf::util::TimeUtil::NanosecondsToTimestamp(

@@ -102,6 +102,35 @@ TEST(TenancyRules, UpdateMask) {
   EXPECT_EQ(ReasonOf(ApplyTenantUpdate(patch, paths, current).status()), "UNKNOWN_TIME_ZONE");
 }
 
+TEST(TenancyRules, ACredentialIsBoundOnlyToAnAgentOfItsScopeAndOnlyWithTheAgentRole) {
+  v1::Credential c;
+  c.set_display_name("desk 12");
+  c.add_roles(v1::ROLE_AGENT);
+  EXPECT_TRUE(ValidateCredentialAgent(c, "acme").ok());  // unbound
+  c.set_agent("tenants/acme/agents/a1");
+  EXPECT_TRUE(ValidateCredentialAgent(c, "acme").ok());
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "globex")), "AGENT_OUT_OF_SCOPE");
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "")), "AGENT_OUT_OF_SCOPE");
+  c.set_agent("tenants/acme/agents/");
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "acme")), "AGENT_OUT_OF_SCOPE");
+  c.set_agent("tenants/acme/contactLists/a1");
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "acme")), "AGENT_OUT_OF_SCOPE");
+  c.set_agent("agentPools/night/agents/a7");
+  EXPECT_TRUE(ValidateCredentialAgent(c, "").ok());
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "acme")), "AGENT_OUT_OF_SCOPE");
+  // A supervisor or an integration acts for many agents: never bound.
+  c.set_agent("tenants/acme/agents/a1");
+  c.add_roles(v1::ROLE_SUPERVISOR);
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "acme")), "AGENT_BINDING_NEEDS_AGENT_ROLE");
+  c.clear_roles();
+  c.add_roles(v1::ROLE_INTEGRATION);
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "acme")), "AGENT_BINDING_NEEDS_AGENT_ROLE");
+  c.set_agent(std::string(300, 'a'));
+  c.clear_roles();
+  c.add_roles(v1::ROLE_AGENT);
+  EXPECT_EQ(ReasonOf(ValidateCredentialAgent(c, "acme")), "FIELD_TOO_LONG");
+}
+
 TEST(TenancyRules, CredentialScopeAndExpiry) {
   absl::Time now = absl::FromUnixSeconds(1'800'000'000);
   v1::Credential c;
