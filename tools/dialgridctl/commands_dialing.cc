@@ -1,9 +1,10 @@
-// campaigns list|get|create|start|pause|resume|stop|watch, calls get,
+// campaigns list|get|create|start|pause|resume|stop|watch|rest-caller-id, calls get,
 // blocked list|unblock (DialingService).
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "dialgrid/dialing/v1/dialing.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/dialgridctl/commands.h"
@@ -248,6 +249,41 @@ void AddDialingCommands(CLI::App& app, Action& action) {
         Leaf(*campaigns, "watch", "Watch a campaign live: a line per change until Ctrl-C", action,
              [name](Ctl& ctl) { return Watch(ctl, *name); });
     watch->add_option("campaign", *name, "campaign id or full name")->required();
+  }
+  {
+    struct Opts {
+      std::string campaign, number, reason, rest_for;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App* rest = Leaf(
+        *campaigns, "rest-caller-id",
+        "Rest a number of a running campaign's caller-ID pool (--for 0s ends its rest)", action,
+        [o](Ctl& ctl) -> absl::Status {
+          auto full = ctl.Name("campaigns", o->campaign);
+          if (!full.ok()) return full.status();
+          absl::Duration d;
+          if (!absl::ParseDuration(o->rest_for, &d) || d < absl::ZeroDuration()) {
+            return UsageError("--for: a duration such as 24h or 90m (0s ends the rest)");
+          }
+          dialing::v1::SetCallerIdRestRequest req;
+          req.set_campaign(*full);
+          req.set_caller_id(o->number);
+          req.mutable_rest_duration()->set_seconds(absl::ToInt64Seconds(d));
+          req.set_reason(o->reason);
+          auto r = ctl.Call<DialingService>("dialing", &Stub::SetCallerIdRest, req);
+          if (!r.ok()) return r.status();
+          ctl.Print(*r, [&] {
+            PrintFields(ctl.out(), {{"caller id", r->caller_id()},
+                                    {"resting until", FormatTime(r->resting_until())},
+                                    {"attempts", absl::StrCat(static_cast<int64_t>(r->attempts()))},
+                                    {"answer rate", absl::StrCat(r->answer_rate())}});
+          });
+          return absl::OkStatus();
+        });
+    rest->add_option("campaign", o->campaign, "campaign id or full name")->required();
+    rest->add_option("number", o->number, "the caller ID, E.164 (+1555...)")->required();
+    rest->add_option("--for", o->rest_for, "how long: 1m to 720h; 0s ends the rest")->required();
+    rest->add_option("--reason", o->reason, "why (1-200 characters)")->required();
   }
 
   CLI::App* calls = Group(app, "calls", "Call attempts");

@@ -1749,6 +1749,63 @@ absl::StatusOr<std::shared_ptr<Dialer::Runner>> Dialer::OwnedRunner(
                      "the campaign is dialed by another replica or not claimed yet: retry");
 }
 
+absl::StatusOr<v1::CallerIdStatus> Dialer::SetCallerIdRest(const std::string& tenant,
+                                                           const std::string& campaign_id,
+                                                           const std::string& caller_id,
+                                                           absl::Duration rest,
+                                                           const std::string& reason,
+                                                           const std::string& actor) {
+  DG_ASSIGN_OR_RETURN(std::shared_ptr<Runner> r, OwnedRunner(tenant, campaign_id));
+  const absl::Time now = scheduler_.clock().Now();
+  const absl::Time until = rest > absl::ZeroDuration() ? now + rest : absl::InfinitePast();
+  CallerIdStats next;
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    const std::vector<std::string> pool(r->campaign->caller_ids().begin(),
+                                        r->campaign->caller_ids().end());
+    if (std::find(pool.begin(), pool.end(), caller_id) == pool.end()) {
+      return InvalidField("caller_id", "CALLER_ID_NOT_IN_POOL",
+                          "the number is not in the campaign's caller-ID pool");
+    }
+    const CallerIdStats* st = r->caller_ids.Stats(caller_id);
+    const bool resting = st != nullptr && st->resting_until > now;
+    if (until > now && !resting && r->caller_ids.Usable(pool, now) <= 1) {
+      return FailedPrecondition("LAST_CALLER_ID",
+                                "the campaign would have no caller ID left to present");
+    }
+    next = r->caller_ids.WithRest(caller_id, until, now);
+  }
+  event::v1::Envelope envelope;
+  if (until > now) {
+    v1::CallerIdRested e;
+    e.set_campaign(r->name);
+    e.set_caller_id(caller_id);
+    e.set_answer_rate(next.answer_rate());
+    e.set_short_call_share(next.short_share());
+    e.set_attempts(static_cast<int32_t>(next.attempts + 0.5));
+    *e.mutable_until() = ToTimestamp(until);
+    e.set_reason(reason);
+    e.set_actor(actor);
+    envelope = kafka::MakeEnvelope(tenant, r->name, e, options_.instance, scheduler_.clock());
+  } else {
+    v1::CallerIdRestEnded e;
+    e.set_campaign(r->name);
+    e.set_caller_id(caller_id);
+    e.set_reason(reason);
+    e.set_actor(actor);
+    envelope = kafka::MakeEnvelope(tenant, r->name, e, options_.instance, scheduler_.clock());
+  }
+  const v1::CallerIdStatus status = StatusOf(caller_id, next);
+  DG_RETURN_IF_ERROR(ports_.calls->PutCallerIds(tenant, r->id, {status}, {envelope}));
+  {
+    std::lock_guard<std::mutex> lock(r->mu);
+    r->caller_ids.ApplyRest(caller_id, until, now);
+  }
+  Log(LogLevel::kInfo, "dialing", until > now ? "caller ID rested by hand" : "caller ID rest ended",
+      {{"campaign", r->name}, {"caller_id", caller_id}, {"actor", actor}, {"reason", reason}});
+  return status;
+}
+
 absl::StatusOr<Preview> Dialer::PreviewContact(const std::string& tenant,
                                                const std::string& campaign_id,
                                                const std::string& agent) {

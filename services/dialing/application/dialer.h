@@ -197,6 +197,19 @@ class Dialer final : public telephony::CallEventSink {
   absl::StatusOr<v1::Call> FlagAbusiveCaller(const std::string& tenant, const std::string& call_id,
                                              const std::string& actor, const std::string& reason);
 
+  // Rests a number of the campaign's caller-ID pool for `rest` from now, or
+  // (`rest` zero) ends its rest and gives it a clean slate; the status is
+  // stored with its event (CallerIdRested or CallerIdRestEnded) before it is
+  // applied. On the campaign's owner only: UNAVAILABLE NOT_CAMPAIGN_OWNER
+  // elsewhere; INVALID_ARGUMENT CALLER_ID_NOT_IN_POOL; FAILED_PRECONDITION
+  // LAST_CALLER_ID (it would leave the campaign no number to present).
+  absl::StatusOr<v1::CallerIdStatus> SetCallerIdRest(const std::string& tenant,
+                                                     const std::string& campaign_id,
+                                                     const std::string& caller_id,
+                                                     absl::Duration rest,
+                                                     const std::string& reason,
+                                                     const std::string& actor);
+
   // The tenant's inbound block list (any replica); taking a number off it
   // (`id` "n<digits>"): NOT_FOUND BLOCKED_NUMBER_NOT_FOUND.
   absl::StatusOr<std::vector<v1::BlockedNumber>> BlockedNumbers(const std::string& tenant);

@@ -73,6 +73,34 @@ absl::flat_hash_set<std::string> CallerIdHealth::Resting(absl::Time now) const {
   return out;
 }
 
+int CallerIdHealth::Usable(const std::vector<std::string>& pool, absl::Time now) const {
+  int usable = 0;
+  for (const auto& id : pool) {
+    auto it = stats_.find(id);
+    usable += it == stats_.end() || it->second.resting_until <= now;
+  }
+  return usable;
+}
+
+CallerIdStats CallerIdHealth::WithRest(const std::string& caller_id, absl::Time until,
+                                       absl::Time now) const {
+  if (until <= now) return CallerIdStats{};
+  auto it = stats_.find(caller_id);
+  CallerIdStats s = it == stats_.end() ? CallerIdStats{} : it->second;
+  s.resting_until = until;
+  return s;
+}
+
+void CallerIdHealth::ApplyRest(const std::string& caller_id, absl::Time until, absl::Time now) {
+  if (caller_id.empty()) return;
+  if (until <= now) {
+    stats_[caller_id] = CallerIdStats{};
+  } else {
+    stats_[caller_id].resting_until = until;
+  }
+  changed_.insert(caller_id);
+}
+
 const CallerIdStats* CallerIdHealth::Stats(const std::string& caller_id) const {
   auto it = stats_.find(caller_id);
   return it == stats_.end() ? nullptr : &it->second;

@@ -61,6 +61,15 @@ class CallerIdHealth {
   absl::flat_hash_set<std::string> Resting(absl::Time now) const;
   const CallerIdStats* Stats(const std::string& caller_id) const;
 
+  // Numbers of `pool` not resting at `now`.
+  int Usable(const std::vector<std::string>& pool, absl::Time now) const;
+  // A rest set by hand: `until` after `now` rests the number until then with
+  // its figures; otherwise its rest ends now and it starts from nothing.
+  // WithRest answers the number's figures after such a change without
+  // making it; ApplyRest makes it (once it is stored).
+  CallerIdStats WithRest(const std::string& caller_id, absl::Time until, absl::Time now) const;
+  void ApplyRest(const std::string& caller_id, absl::Time until, absl::Time now);
+
   // Kept elsewhere (the campaign's store) so that the next owner of a
   // campaign goes on from them: Restore puts back a number's figures as
   // they were saved; TakeChanged answers the numbers recorded, rested or

@@ -46,6 +46,10 @@ const std::vector<auth::Role> kFlaggers = {ROLE_AGENT, ROLE_SUPERVISOR, ROLE_TEN
 const std::vector<auth::Role> kBlockListReaders = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR,
                                                    ROLE_INTEGRATION, ROLE_VENDOR_ADMIN};
 const std::vector<auth::Role> kBlockListWriters = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR};
+// Who rests a caller ID by hand (a supervisor, or an integration relaying a
+// carrier's reputation feed).
+const std::vector<auth::Role> kCallerIdResters = {ROLE_TENANT_ADMIN, ROLE_SUPERVISOR,
+                                                  ROLE_INTEGRATION};
 
 absl::Status CheckReason(const std::string& reason) {
   if (reason.empty()) return InvalidField("reason", "FIELD_REQUIRED", "say why");
@@ -501,6 +505,35 @@ grpc::ServerUnaryReactor* DialingServiceImpl::UnblockNumber(grpc::CallbackServer
                                                         call.principal.credential, req->reason()),
                                   resp);
                     });
+}
+
+grpc::ServerUnaryReactor* DialingServiceImpl::SetCallerIdRest(
+    grpc::CallbackServerContext* ctx, const v1::SetCallerIdRestRequest* req,
+    v1::CallerIdStatus* resp) {
+  return ServeUnary(
+      env_, ctx, "SetCallerIdRest", *req, Resource{"campaign", req->campaign()}, kCallerIdResters,
+      [=](const CallContext& call) -> absl::Status {
+        DG_ASSIGN_OR_RETURN(CampaignKey key, ParseCampaignName("campaign", req->campaign()));
+        if (!IsE164(req->caller_id())) {
+          return InvalidField("caller_id", "INVALID_PHONE_NUMBER",
+                              "an E.164 number is required, e.g. +13125550100");
+        }
+        const auto& d = req->rest_duration();
+        const bool zero = d.seconds() == 0 && d.nanos() == 0;
+        if (!zero && (d.seconds() < 60 || d.seconds() > 30 * 86400 || d.nanos() < 0 ||
+                      d.nanos() > 999999999 || (d.seconds() == 30 * 86400 && d.nanos() > 0))) {
+          return InvalidField("rest_duration", "VALUE_OUT_OF_RANGE",
+                              "1 minute to 30 days, or zero to end the rest");
+        }
+        DG_RETURN_IF_ERROR(CheckReason(req->reason()));
+        return OrForward(
+            Into(dialer_.SetCallerIdRest(key.tenant, key.id, req->caller_id(),
+                                         FromDurationProto(d), req->reason(),
+                                         call.principal.credential),
+                 resp),
+            ctx, call, [&] { return dialer_.OwnerAddress(key.tenant, key.id); },
+            &v1::DialingService::Stub::SetCallerIdRest, *req, resp);
+      });
 }
 
 }  // namespace dialgrid::dialing

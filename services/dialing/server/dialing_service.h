@@ -82,6 +82,9 @@ class DialingServiceImpl final : public v1::DialingService::CallbackService {
   grpc::ServerUnaryReactor* UnblockNumber(grpc::CallbackServerContext* ctx,
                                           const v1::UnblockNumberRequest* req,
                                           v1::BlockedNumber* resp) override;
+  grpc::ServerUnaryReactor* SetCallerIdRest(grpc::CallbackServerContext* ctx,
+                                            const v1::SetCallerIdRestRequest* req,
+                                            v1::CallerIdStatus* resp) override;
 
  private:
   CampaignManager::Caller CallerOf(const CallContext& call) const;

@@ -803,6 +803,21 @@ TEST_F(CallPathTest, CampaignsSpreadOverReplicasAndAnAgentsDialOnTheOtherOneReac
   m.set_phone_number("+442079460790");
   st = dialing->ManualDial(Ctx(*agent_).get(), m, &call);
   EXPECT_EQ(ReasonOf(st), "DIAL_NOT_ALLOWED") << st.error_message();
+  // A supervisor's caller-ID rest is served by the owner too: the campaign's
+  // only number cannot rest; ending a rest answers its status.
+  v1::SetCallerIdRestRequest rest;
+  rest.set_campaign(T() + "/campaigns/fwd-preview");
+  rest.set_caller_id("+442079460999");
+  rest.mutable_rest_duration()->set_seconds(3600);
+  rest.set_reason("carrier label");
+  v1::CallerIdStatus rested;
+  st = dialing->SetCallerIdRest(Ctx(*admin_).get(), rest, &rested);
+  EXPECT_EQ(ReasonOf(st), "LAST_CALLER_ID") << st.error_message();
+  rest.clear_rest_duration();
+  st = dialing->SetCallerIdRest(Ctx(*admin_).get(), rest, &rested);
+  ASSERT_TRUE(st.ok()) << st.error_message() << Tail(elsewhere) << Tail(owner);
+  EXPECT_EQ(rested.caller_id(), "+442079460999");
+  EXPECT_FALSE(rested.has_resting_until());
   // Another tenant's credential is refused where it arrives, never forwarded.
   ASSERT_TRUE(p_->CreateTenant("e2e-other").ok());
   const std::string stranger = *p_->Credential("e2e-other", tenancy::v1::ROLE_AGENT);

@@ -50,6 +50,34 @@ TEST(CallerIdHealthTest, ANumberWhoseAnswerRateCollapsesIsRestedAndSkipped) {
   EXPECT_EQ(h.Stats(pool[2])->attempts, 1.0);
 }
 
+TEST(CallerIdHealthTest, ARestSetByHandKeepsTheFiguresAndItsEndGivesACleanSlate) {
+  CallerIdHealth h;
+  const std::vector<std::string> pool = {"+13125550100", "+13125550101"};
+  Feed(h, pool[0], 200, 5);
+  EXPECT_EQ(h.Usable(pool, kNow), 2);
+  // WithRest only answers what the change would give.
+  const CallerIdStats would = h.WithRest(pool[0], kNow + absl::Hours(2), kNow);
+  EXPECT_EQ(would.resting_until, kNow + absl::Hours(2));
+  EXPECT_NEAR(would.attempts, h.Stats(pool[0])->attempts, 1e-9);
+  EXPECT_EQ(h.Usable(pool, kNow), 2);
+  h.TakeChanged();
+  h.ApplyRest(pool[0], kNow + absl::Hours(2), kNow);
+  EXPECT_EQ(h.Usable(pool, kNow), 1);
+  EXPECT_TRUE(h.Resting(kNow).contains(pool[0]));
+  EXPECT_GT(h.Stats(pool[0])->attempts, 100.0);
+  EXPECT_EQ(h.TakeChanged(), std::vector<std::string>{pool[0]});
+  // Ended by hand: used again at once, with nothing held against it (the
+  // health loop would rest it again on the old figures otherwise).
+  EXPECT_EQ(h.WithRest(pool[0], absl::InfinitePast(), kNow).attempts, 0.0);
+  h.ApplyRest(pool[0], absl::InfinitePast(), kNow);
+  EXPECT_EQ(h.Usable(pool, kNow), 2);
+  EXPECT_EQ(h.Stats(pool[0])->attempts, 0.0);
+  // A number never seen can be rested too.
+  h.ApplyRest(pool[1], kNow + absl::Minutes(5), kNow);
+  EXPECT_EQ(h.Usable(pool, kNow + absl::Minutes(4)), 1);
+  EXPECT_EQ(h.Usable(pool, kNow + absl::Minutes(5)), 2);
+}
+
 TEST(CallerIdHealthTest, NotJudgedOnFewAttemptsNorForAModestDip) {
   CallerIdHealth h;
   const std::vector<std::string> pool = {"+13125550100", "+13125550101"};

@@ -1082,6 +1082,59 @@ TEST_F(DialerTest, ARestWhoseWriteFailedIsStoredWithItsEventOnceRedisIsBack) {
   EXPECT_EQ(calls_->EventTypes("dialgrid.dialing.v1.CallerIdRested").size(), 1u);
 }
 
+TEST_F(DialerTest, ACallerIdRestedByHandIsNotPresentedUntilItsRestEnds) {
+  AddCampaign();  // pool: +14155550100, +13125550100
+  const std::string flagged = "+13125550100";
+  contacts_->Add(900, "+1202555");  // no local number: the pool rotates
+  StartDialer(10, Scenario(0.4, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Seconds(30));
+  // Not in the pool; the campaign of another replica (not claimed here).
+  EXPECT_EQ(ReasonOf(dialer_->SetCallerIdRest("t1", "c1", "+19995550100", absl::Hours(1), "x", "k")
+                         .status()),
+            "CALLER_ID_NOT_IN_POOL");
+  EXPECT_EQ(ReasonOf(dialer_->SetCallerIdRest("t1", "c9", flagged, absl::Hours(1), "x", "k")
+                         .status()),
+            "CAMPAIGN_NOT_FOUND");
+  // Redis down: refused, nothing changed.
+  calls_->caller_ids_down = true;
+  EXPECT_FALSE(dialer_->SetCallerIdRest("t1", "c1", flagged, absl::Hours(1), "x", "k").ok());
+  calls_->caller_ids_down = false;
+  auto rested = dialer_->SetCallerIdRest("t1", "c1", flagged, absl::Hours(1),
+                                         "carrier label: Spam Likely", "tenants/t1/credentials/k");
+  ASSERT_TRUE(rested.ok()) << rested.status();
+  EXPECT_EQ(FromTimestamp(rested->resting_until()), clock_.Now() + absl::Hours(1));
+  EXPECT_TRUE(calls_->caller_ids["c1"][flagged].has_resting_until());  // stored
+  const auto events = calls_->EventTypes("dialgrid.dialing.v1.CallerIdRested");
+  ASSERT_EQ(events.size(), 1u);
+  v1::CallerIdRested e;
+  for (const auto& env : calls_->events) {
+    if (env.payload().UnpackTo(&e)) break;
+  }
+  EXPECT_EQ(e.reason(), "carrier label: Spam Likely");
+  EXPECT_EQ(e.actor(), "tenants/t1/credentials/k");
+  // The last number not resting cannot be rested.
+  EXPECT_EQ(ReasonOf(dialer_->SetCallerIdRest("t1", "c1", "+14155550100", absl::Hours(1), "x", "k")
+                         .status()),
+            "LAST_CALLER_ID");
+  const size_t before = port_->placed.size();
+  scheduler_.AdvanceBy(absl::Minutes(10));
+  ASSERT_GT(port_->placed.size(), before + 20);
+  for (size_t i = before; i < port_->placed.size(); ++i) {
+    EXPECT_NE(port_->placed[i].caller_id, flagged) << port_->placed[i].attempt;
+  }
+  // Ended by hand: presented again.
+  auto ended = dialer_->SetCallerIdRest("t1", "c1", flagged, absl::ZeroDuration(), "label removed",
+                                        "tenants/t1/credentials/k");
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_FALSE(ended->has_resting_until());
+  EXPECT_EQ(calls_->EventTypes("dialgrid.dialing.v1.CallerIdRestEnded").size(), 1u);
+  const size_t after = port_->placed.size();
+  scheduler_.AdvanceBy(absl::Minutes(5));
+  int presented = 0;
+  for (size_t i = after; i < port_->placed.size(); ++i) presented += port_->placed[i].caller_id == flagged;
+  EXPECT_GT(presented, 5);
+}
+
 TEST_F(DialerTest, ACampaignWhoseCallerIdHealthCannotBeReadIsNotTaken) {
   AddCampaign();
   contacts_->Add(10);

@@ -328,6 +328,9 @@ TEST_F(DialingServiceTest, EveryRpcRefusesAnotherTenantsCampaigns) {
       {svc + "FlagAbusiveCaller", "name: 'tenants/dl-b/calls/c0123456789' reason: 'x'"},
       {svc + "ListBlockedNumbers", "parent: 'tenants/dl-b'"},
       {svc + "UnblockNumber", "name: 'tenants/dl-b/blockedNumbers/n14155550123' reason: 'x'"},
+      {svc + "SetCallerIdRest", "campaign: '" + other +
+                                    "' caller_id: '+13125550100' rest_duration { seconds: 3600 } "
+                                    "reason: 'x'"},
   };
   for (const auto& m : dialgrid::testing::MethodsWithoutCase(
            *v1::Campaign::descriptor()->file()->FindServiceByName("DialingService"), cases)) {
@@ -406,6 +409,40 @@ TEST_F(DialingServiceTest, AgentDialsRefuseBadInputAndOtherTenantsAgents) {
   v1::DialPreviewRequest dial;
   dial.set_name("tenants/dl-a/calls/c0123456789");
   EXPECT_EQ(ReasonOf(stub()->DialPreview(Ctx(*agent_a_).get(), dial, &call)), "CALL_NOT_FOUND");
+}
+
+TEST_F(DialingServiceTest, ACallerIdRestRefusesBadInputAndAgents) {
+  v1::Campaign c = Create(*admin_a_, "dl-a", "caller-id-rest");
+  v1::SetCallerIdRestRequest req;
+  req.set_campaign(c.name());
+  req.set_caller_id("+13125550100");
+  req.mutable_rest_duration()->set_seconds(3600);
+  req.set_reason("carrier label");
+  v1::CallerIdStatus out;
+  grpc::Status st = stub()->SetCallerIdRest(Ctx(*agent_a_).get(), req, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ReasonOf(st), "ROLE_NOT_ALLOWED");
+  req.set_caller_id("13125550100");
+  EXPECT_EQ(ReasonOf(stub()->SetCallerIdRest(Ctx(*super_a_).get(), req, &out)),
+            "INVALID_PHONE_NUMBER");
+  req.set_caller_id("+13125550100");
+  for (int64_t seconds : {int64_t{-60}, int64_t{59}, int64_t{30 * 86400 + 1}}) {
+    req.mutable_rest_duration()->set_seconds(seconds);
+    EXPECT_EQ(ReasonOf(stub()->SetCallerIdRest(Ctx(*super_a_).get(), req, &out)),
+              "VALUE_OUT_OF_RANGE")
+        << seconds;
+  }
+  req.mutable_rest_duration()->set_seconds(0);
+  req.mutable_rest_duration()->set_nanos(5);
+  EXPECT_EQ(ReasonOf(stub()->SetCallerIdRest(Ctx(*super_a_).get(), req, &out)),
+            "VALUE_OUT_OF_RANGE");
+  req.mutable_rest_duration()->set_nanos(0);
+  req.clear_reason();
+  EXPECT_EQ(ReasonOf(stub()->SetCallerIdRest(Ctx(*super_a_).get(), req, &out)), "FIELD_REQUIRED");
+  // A draft campaign has no owner to rest it.
+  req.set_reason("carrier label");
+  EXPECT_EQ(ReasonOf(stub()->SetCallerIdRest(Ctx(*super_a_).get(), req, &out)),
+            "CAMPAIGN_NOT_RUNNING");
 }
 
 TEST_F(DialingServiceTest, ACampaignIsWatchedLiveAndTheWatchEndsWhenTheClientGoes) {

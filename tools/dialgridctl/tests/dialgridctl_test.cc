@@ -338,6 +338,15 @@ TEST_F(DialgridctlTest, CampaignsAreCreatedListedStartedPausedAndWatched) {
   Result twice = RunA({"campaigns", "pause", "renewals", "--reason", "lunch"});
   EXPECT_EQ(twice.code, 7) << twice.out << twice.err;
   EXPECT_TRUE(absl::StrContains(twice.err, "FAILED_PRECONDITION")) << twice.err;
+  // A caller ID is rested on a running campaign only (its owner does it);
+  // a duration that does not parse is a usage error.
+  Result rest = RunA({"campaigns", "rest-caller-id", "renewals", "+13125550100", "--for", "24h",
+                      "--reason", "carrier label"});
+  EXPECT_EQ(rest.code, 7) << rest.out << rest.err;
+  EXPECT_TRUE(absl::StrContains(rest.err, "CAMPAIGN_NOT_RUNNING")) << rest.err;
+  Result soon = RunA({"campaigns", "rest-caller-id", "renewals", "+13125550100", "--for", "soon",
+                      "--reason", "carrier label"});
+  EXPECT_EQ(soon.code, 2) << soon.out << soon.err;
 
   // Another tenant's campaign: PERMISSION_DENIED, exit 5.
   Result other = RunA({"campaigns", "get", "tenants/ctl-b/campaigns/renewals"});
