@@ -74,6 +74,10 @@ ABSL_FLAG(int, lease_ttl_ms, 6000,
           "are taken over after this.");
 ABSL_FLAG(int, grace_ms, 2000,
           "Answer -> agent connected within this, or the abandon message plays (FCC: 2 s).");
+ABSL_FLAG(double, amd_false_positive_rate, 0.03,
+          "AMD's false-positive rate (live persons taken for machines and hung up on) "
+          "reported for campaigns that detect machines without their own estimate: "
+          "compliance counts the estimated hang-ups as abandoned calls. Above 0, at most 0.5.");
 ABSL_FLAG(int, disposition_timeout_seconds, 900,
           "A connected call without a disposition after this is closed as NO_DISPOSITION.");
 ABSL_FLAG(int, preview_timeout_seconds, 120,
@@ -177,6 +181,12 @@ int main(int argc, char** argv) {
   dialer_options.tick = absl::Milliseconds(absl::GetFlag(FLAGS_tick_ms));
   dialer_options.lease_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_lease_ttl_ms));
   dialer_options.grace = absl::Milliseconds(absl::GetFlag(FLAGS_grace_ms));
+  dialer_options.amd_false_positive_rate = absl::GetFlag(FLAGS_amd_false_positive_rate);
+  if (!(dialer_options.amd_false_positive_rate > 0.0 &&
+        dialer_options.amd_false_positive_rate <= 0.5)) {
+    return fail("--amd_false_positive_rate",
+                absl::InvalidArgumentError("must be above 0 and at most 0.5"));
+  }
   dialer_options.opt_out_digit = absl::GetFlag(FLAGS_opt_out_key);
   if (dialer_options.opt_out_digit.size() != 1 ||
       !absl::StrContains("0123456789*#", dialer_options.opt_out_digit)) {

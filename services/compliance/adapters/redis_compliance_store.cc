@@ -1,6 +1,7 @@
 #include "services/compliance/adapters/redis_compliance_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -673,6 +674,16 @@ CallArgs CallEventArgs(const std::string& tenant, const std::string& dedupe_key,
   return out;
 }
 
+// Estimated AMD hang-ups on live persons per live answer of a screened
+// attempt: f / (1 - f) ('' when AMD did not screen it, or f is out of range).
+std::string AmdWeight(const dialing::v1::CallAttemptEnded& call) {
+  const double f = call.amd_false_positive_rate();
+  if (!(f > 0.0 && f <= 0.5)) return "";
+  char weight[32];
+  std::snprintf(weight, sizeof weight, "%.12g", f / (1.0 - f));  // StrCat keeps 6 digits
+  return weight;
+}
+
 }  // namespace
 
 absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& tenant,
@@ -682,7 +693,7 @@ absl::StatusOr<bool> RedisComplianceStore::ApplyCallEvent(const std::string& ten
                                                           absl::Duration audit_retention) {
   CallArgs a = CallEventArgs(tenant, "ev:" + event_id, event_id, call, keep_attempts,
                              audit_retention, FrameRecord('T', call.SerializeAsString()));
-  a.args.insert(a.args.end(), {"", "", ""});
+  a.args.insert(a.args.end(), {"", "", "", AmdWeight(call)});
   auto r = Write(CallEventScript(), a.keys, a.args);
   if (!r.ok()) return ScriptError(r.status(), "applying the call event");
   if (r->elements.size() != 2) return absl::InternalError("unexpected reply from the call script");
@@ -698,7 +709,8 @@ absl::StatusOr<v1::CallOutcomeRecorded> RedisComplianceStore::RecordCallOutcome(
   // cannot collide with one of them.
   CallArgs a = CallEventArgs(tenant, "ev:api:" + key.id, "api:" + key.id, record.call(),
                              keep_attempts, audit_retention, FrameRecord('C', bytes));
-  a.args.insert(a.args.end(), {key.request, events::EnvelopeRecord(event), bytes});
+  a.args.insert(a.args.end(),
+                {key.request, events::EnvelopeRecord(event), bytes, AmdWeight(record.call())});
   auto r = WriteWithEvents(CallEventScript(), a.keys, a.args, tenant);
   if (!r.ok()) {
     if (absl::StrContains(r.status().message(), "REQUEST_ID_REUSED")) return RequestIdReused();
@@ -722,10 +734,15 @@ absl::StatusOr<AbandonCounts> RedisComplianceStore::GetAbandonCounts(const std::
   for (size_t i = 0; i + 1 < r->elements.size(); i += 2) {
     const std::string& f = r->elements[i].str;
     int64_t h = 0, n = 0;
-    if (f.size() < 3 || !absl::SimpleAtoi(absl::string_view(f).substr(2), &h) ||
-        !absl::SimpleAtoi(r->elements[i + 1].str, &n)) {
+    if (f.size() < 3 || !absl::SimpleAtoi(absl::string_view(f).substr(2), &h)) continue;
+    if (f[0] == 'e') {  // estimated AMD hang-ups on live persons (a float)
+      double e = 0;
+      if (!absl::SimpleAtod(r->elements[i + 1].str, &e)) continue;
+      if (h > hour - 24 && h <= hour) c.amd_estimated_24h += e;
+      if (h > hour - 720 && h <= hour) c.amd_estimated_30d += e;
       continue;
     }
+    if (!absl::SimpleAtoi(r->elements[i + 1].str, &n)) continue;
     bool abandoned = f[0] == 'a';
     if (h > hour - 24 && h <= hour) (abandoned ? c.abandoned_24h : c.live_24h) += n;
     if (h > hour - 720 && h <= hour) (abandoned ? c.abandoned_30d : c.live_30d) += n;

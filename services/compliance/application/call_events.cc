@@ -125,6 +125,11 @@ absl::StatusOr<v1::CallOutcomeRecorded> ComplianceManager::RecordCallOutcome(
     return InvalidField("call.answer_time", "INVALID_CALL_TIMES",
                         "call.answer_time is not between dial_time and end_time");
   }
+  const double fp = in.amd_false_positive_rate();
+  if (fp != 0.0 && !(fp > 0.0 && fp <= 0.5)) {
+    return InvalidField("call.amd_false_positive_rate", "VALUE_OUT_OF_RANGE",
+                        "0 (AMD did not screen the call) or above 0 up to 0.5");
+  }
   DG_RETURN_IF_ERROR(CheckText("call.decision_id", in.decision_id(), 128));
   DG_RETURN_IF_ERROR(CheckDebt("call.debt", in.debt(), type::v1::CALL_PURPOSE_TELEMARKETING));
 

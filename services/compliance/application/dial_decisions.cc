@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -335,15 +336,18 @@ absl::StatusOr<v1::DialDecision> ComplianceManager::Decide(const Actor& actor,
     if (mode == type::v1::DIALING_MODE_PREDICTIVE && rs->max_abandon_rate > 0 &&
         !campaign_id.empty()) {
       DG_ASSIGN_OR_RETURN(AbandonCounts c, CachedAbandonCounts(tenant, campaign_id));
-      double r24 = c.live_24h > 0 ? static_cast<double>(c.abandoned_24h) / c.live_24h : 0;
-      double r30 = c.live_30d > 0 ? static_cast<double>(c.abandoned_30d) / c.live_30d : 0;
+      const double r24 = c.Rate24h(), r30 = c.Rate30d();
       if (r24 > rs->max_abandon_rate || r30 > rs->max_abandon_rate) {
         v1::DenialReason* r = d.add_reasons();
         r->set_code("ABANDON_RATE_EXCEEDED");
         r->set_rule("max_abandon_rate");
-        r->set_detail(absl::StrCat("24h ", c.abandoned_24h, "/", c.live_24h, ", 30d ",
-                                   c.abandoned_30d, "/", c.live_30d, " over ",
-                                   rs->max_abandon_rate));
+        r->set_detail(absl::StrCat(
+            "24h ", c.abandoned_24h, "/", c.live_24h, ", 30d ", c.abandoned_30d, "/", c.live_30d,
+            c.amd_estimated_30d > 0
+                ? absl::StrCat(" (+", std::round(c.amd_estimated_30d * 10) / 10,
+                               " estimated AMD hang-ups in 30d)")
+                : std::string(),
+            " over ", rs->max_abandon_rate));
         never = true;
       }
     }
@@ -539,13 +543,14 @@ absl::StatusOr<v1::AbandonRate> ComplianceManager::GetAbandonRate(
                       store_->GetAbandonCounts(campaign.first, campaign.second, clock_.Now()));
   v1::AbandonRate out;
   out.set_campaign(req.campaign());
-  auto fill = [](v1::AbandonWindow* w, int64_t a, int64_t l) {
+  auto fill = [](v1::AbandonWindow* w, int64_t a, int64_t l, double e) {
     w->set_abandoned(a);
     w->set_live_answers(l);
-    w->set_rate(l > 0 ? static_cast<double>(a) / static_cast<double>(l) : 0);
+    w->set_estimated_amd_hangups(e);
+    w->set_rate(AbandonCounts::Rate(a, l, e));
   };
-  fill(out.mutable_last_24_hours(), c.abandoned_24h, c.live_24h);
-  fill(out.mutable_last_30_days(), c.abandoned_30d, c.live_30d);
+  fill(out.mutable_last_24_hours(), c.abandoned_24h, c.live_24h, c.amd_estimated_24h);
+  fill(out.mutable_last_30_days(), c.abandoned_30d, c.live_30d, c.amd_estimated_30d);
   auto rs = RuleSetOf(campaign.first, false);
   if (rs.ok()) {
     out.set_max_abandon_rate((*rs)->max_abandon_rate);

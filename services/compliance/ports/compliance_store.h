@@ -143,6 +143,15 @@ struct CheckOutcome {
 // Counts of one campaign.
 struct AbandonCounts {
   int64_t abandoned_24h = 0, live_24h = 0, abandoned_30d = 0, live_30d = 0;
+  // Live persons estimated to have been hung up on by AMD (abandoned calls
+  // that look like machines): counted as abandoned and as live answers.
+  double amd_estimated_24h = 0, amd_estimated_30d = 0;
+  double Rate24h() const { return Rate(abandoned_24h, live_24h, amd_estimated_24h); }
+  double Rate30d() const { return Rate(abandoned_30d, live_30d, amd_estimated_30d); }
+  static double Rate(int64_t abandoned, int64_t live, double estimated) {
+    const double denominator = static_cast<double>(live) + estimated;
+    return denominator > 0 ? (static_cast<double>(abandoned) + estimated) / denominator : 0.0;
+  }
 };
 
 struct DncChange {

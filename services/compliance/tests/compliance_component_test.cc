@@ -229,8 +229,9 @@ class ComplianceComponentTest : public ::testing::Test {
 
   absl::Status CallEnded(const std::string& number, dialing::v1::CallOutcome outcome,
                          const std::string& decision_id = "", const std::string& event_id = "",
-                         const std::string& contact = "") {
+                         const std::string& contact = "", double amd_false_positive_rate = 0) {
     dialing::v1::CallAttemptEnded call;
+    call.set_amd_false_positive_rate(amd_false_positive_rate);
     call.set_campaign(campaign_);
     call.set_contact(contact);
     call.set_phone_number(number);
@@ -1012,6 +1013,48 @@ TEST_F(ComplianceComponentTest, CallEventsDriveQuietPeriodAbandonRateAndAttempts
 
   clock_.Advance(absl::Hours(43));
   EXPECT_TRUE(Check(kCa)->allowed());
+}
+
+TEST_F(ComplianceComponentTest, AmdHangUpsOnLivePersonsAreCountedByEstimate) {
+  SetRules([](v1::RuleSet& rs) {
+    AlwaysOpen(rs);
+    rs.set_max_abandon_rate(0.03);
+  });
+  // 100 live answers, none abandoned, of attempts AMD screened with a 2 %
+  // false-positive rate: 100 * 0.02 / 0.98 = 2.04 live persons estimated
+  // hung up on as machines, abandoned calls the dialer never saw. Machines
+  // and AMD-off calls add nothing.
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(CallEnded(absl::StrCat("+165025301", 10 + i % 80),
+                          dialing::v1::CALL_OUTCOME_ANSWERED_CONNECTED, "", "", "", 0.02)
+                    .ok());
+  }
+  ASSERT_TRUE(
+      CallEnded(kCa, dialing::v1::CALL_OUTCOME_MACHINE, "", "", "", 0.02).ok());
+  v1::GetAbandonRateRequest rate_req;
+  rate_req.set_campaign(campaign_);
+  auto rate = manager_->GetAbandonRate(rate_req);
+  ASSERT_TRUE(rate.ok()) << rate.status();
+  EXPECT_EQ(rate->last_24_hours().abandoned(), 0);
+  EXPECT_EQ(rate->last_24_hours().live_answers(), 100);
+  EXPECT_NEAR(rate->last_24_hours().estimated_amd_hangups(), 100 * 0.02 / 0.98, 1e-6);
+  EXPECT_NEAR(rate->last_30_days().rate(), (2.0 / 0.98) / (100 + 2.0 / 0.98), 1e-6);
+  EXPECT_FALSE(rate->over_cap());  // 2.0 %
+  EXPECT_TRUE(Check(kFl, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+  // One seen abandon more: 1 + 2.06 of 101 + 2.06, 2.97 %; a second one
+  // takes the estimated rate over 3 % where the seen one is 2 %.
+  ASSERT_TRUE(CallEnded(kNy, dialing::v1::CALL_OUTCOME_ABANDONED, "", "", "", 0.02).ok());
+  EXPECT_TRUE(Check(kFl, type::v1::DIALING_MODE_PREDICTIVE)->allowed());
+  ASSERT_TRUE(CallEnded(kNy, dialing::v1::CALL_OUTCOME_ABANDONED, "", "", "", 0.02).ok());
+  rate = manager_->GetAbandonRate(rate_req);
+  ASSERT_TRUE(rate.ok());
+  EXPECT_GT(rate->last_24_hours().rate(), 0.03);
+  EXPECT_TRUE(rate->over_cap());
+  auto pred = Check(kFl, type::v1::DIALING_MODE_PREDICTIVE);
+  ASSERT_TRUE(pred.ok());
+  EXPECT_EQ(Codes(*pred), std::vector<std::string>{"ABANDON_RATE_EXCEEDED:max_abandon_rate"});
+  EXPECT_TRUE(absl::StrContains(pred->reasons(0).detail(), "estimated AMD hang-ups"))
+      << pred->reasons(0).detail();
 }
 
 TEST_F(ComplianceComponentTest, AutomatedCallsToWirelessNumbersNeedConsent) {

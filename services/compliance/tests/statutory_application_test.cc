@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -513,6 +515,11 @@ TEST_F(RegFConversationTest, RecordCallOutcomeRefusesBadInput) {
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ReasonOf(call([](auto& r) { r.mutable_call()->clear_dial_time(); })),
             "FIELD_REQUIRED");
+  for (double fp : {-0.01, 0.51, std::nan("")}) {
+    EXPECT_EQ(ReasonOf(call([fp](auto& r) { r.mutable_call()->set_amd_false_positive_rate(fp); })),
+              "VALUE_OUT_OF_RANGE")
+        << fp;
+  }
   EXPECT_EQ(ReasonOf(call([&](auto& r) {
               *r.mutable_call()->mutable_end_time() = TimeUtil::MillisecondsToTimestamp(
                   absl::ToUnixMillis(end) - 200000);

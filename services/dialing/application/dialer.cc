@@ -138,6 +138,7 @@ v1::CallAttemptEnded AttemptEnded(const v1::Call& call) {
   if (call.has_answer_time()) *e.mutable_answer_time() = call.answer_time();
   *e.mutable_end_time() = call.end_time();
   e.set_debt(call.debt());
+  e.set_amd_false_positive_rate(call.amd_false_positive_rate());
   return e;
 }
 
@@ -1277,6 +1278,12 @@ void Dialer::Dial(const std::shared_ptr<Attempt>& a) {
   call.set_dialing_mode(mode);
   call.set_debt(debt);
   *call.mutable_dial_time() = ToTimestamp(now);
+  // Screened by AMD (PlaceCall below): its end reports the false-positive
+  // estimate, so compliance counts the live persons AMD may hang up on.
+  if (campaign.machine().detect() && !a->owned_callback) {
+    const double fp = campaign.machine().false_positive_rate();
+    call.set_amd_false_positive_rate(fp > 0.0 ? fp : options_.amd_false_positive_rate);
+  }
   a->stored.lease_id = a->lease.lease_id;
   a->stored.contact_attempts = contact.attempts();
   absl::Status stored = Store(*a, "DIALED");
@@ -1665,6 +1672,8 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
       }
       fc.day = DayIndex(ended.at, a->campaign->time_zone());
       fc.routed_age_s = a->routed_age_s;
+      const double fp = call.amd_false_positive_rate();
+      if (live && fp > 0.0 && fp < 1.0) fc.estimated_amd_hangups = fp / (1.0 - fp);
       r.pacer->OnCallFinished(fc);
     }
   }

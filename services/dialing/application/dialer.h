@@ -64,6 +64,10 @@ struct DialerOptions {
   absl::Duration handoff_hold = absl::Minutes(5);
   absl::Duration agent_refresh = absl::Milliseconds(500);
   absl::Duration grace = absl::Seconds(2);             // answer -> agent, else abandoned
+  // AMD's false-positive rate reported for a screened call whose campaign
+  // gives none (machine.false_positive_rate 0): compliance counts the
+  // estimated hang-ups on live persons as abandoned calls.
+  double amd_false_positive_rate = 0.03;
   absl::Duration reserve_retry = absl::Milliseconds(100);
   absl::Duration contact_lease = absl::Hours(1);
   // A hopper contact whose lease ends within this is not dialed (dropped).

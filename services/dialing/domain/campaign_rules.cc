@@ -282,6 +282,11 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
     return InvalidField("campaign.machine.message_id", "FIELD_NOT_APPLICABLE",
                         "a message is for LEAVE_MESSAGE only");
   }
+  const double fp = c.machine().false_positive_rate();
+  if (fp != 0.0 && !(fp > 0.0 && fp <= 0.5)) {
+    return OutOfRange("campaign.machine.false_positive_rate",
+                      "0 (the dialer's default) or above 0 up to 0.5");
+  }
   if (c.mode() == v1::CAMPAIGN_MODE_AGENTLESS &&
       c.machine().action() == v1::MACHINE_ACTION_ROUTE_TO_AGENT) {
     return InvalidField("campaign.machine.action", "FIELD_NOT_APPLICABLE",

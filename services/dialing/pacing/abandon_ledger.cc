@@ -2,10 +2,11 @@
 
 namespace dialgrid::pacing {
 
-void AbandonLedger::RecordLiveAnswer(int64_t day, bool abandoned) {
+void AbandonLedger::RecordLiveAnswer(int64_t day, bool abandoned, double estimated_amd_hangups) {
   AbandonCounts& counts = days_[day];
-  counts.live_answers += 1.0;
-  if (abandoned) counts.abandoned += 1.0;
+  const double hidden = estimated_amd_hangups > 0.0 ? estimated_amd_hangups : 0.0;
+  counts.live_answers += 1.0 + hidden;
+  counts.abandoned += (abandoned ? 1.0 : 0.0) + hidden;
   // Keep the window ending at the newest day.
   const int64_t newest = days_.rbegin()->first;
   while (!days_.empty() && days_.begin()->first <= newest - window_days_) {

@@ -23,7 +23,9 @@ class AbandonLedger {
   explicit AbandonLedger(int window_days) : window_days_(window_days < 1 ? 1 : window_days) {}
 
   // One live answer (abandoned or not). Days before the window are dropped.
-  void RecordLiveAnswer(int64_t day, bool abandoned);
+  // `estimated_amd_hangups`: live persons estimated to have been hung up on
+  // by AMD alongside it (unseen abandoned live answers), added to both.
+  void RecordLiveAnswer(int64_t day, bool abandoned, double estimated_amd_hangups = 0.0);
 
   AbandonCounts Day(int64_t day) const;
   // The window_days days ending with `day` (inclusive).

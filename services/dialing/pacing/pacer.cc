@@ -80,7 +80,7 @@ void Pacer::OnAttemptFinished(const FinishedAttempt& attempt) {
 
 void Pacer::OnCallFinished(const FinishedCall& call) {
   if (call.live_person) {
-    ledger_.RecordLiveAnswer(call.day, call.abandoned);
+    ledger_.RecordLiveAnswer(call.day, call.abandoned, call.estimated_amd_hangups);
     if (settings_.mode == DialingMode::kPredictive &&
         options_.integral_gain_per_live_answer > 0.0) {
       // Stochastic approximation: each live answer moves log(lambda) by the

@@ -168,6 +168,12 @@ struct FinishedCall {
   // abandons the law counts. Calls without it (AMD hang-ups, callers that
   // do not report it) teach nothing here.
   double routed_age_s = -1.0;
+  // A live answer of an attempt AMD screened, in production: the live
+  // persons estimated to have been hung up on as machines alongside it
+  // (f / (1 - f) for AMD's false-positive rate f), abandoned calls the
+  // dialer cannot see. The simulator, which knows them, reports them as
+  // live, abandoned calls instead and leaves this 0.
+  double estimated_amd_hangups = 0.0;
 };
 
 struct PacingDecision {

@@ -1165,6 +1165,43 @@ TEST_F(DialerTest, ADryHopperIsAnEventAndDialingResumesWhenContactsCome) {
   EXPECT_EQ(empty, (std::vector<bool>{true, false, true}));
 }
 
+TEST_F(DialerTest, AttemptsAmdScreensReportItsFalsePositiveRateForTheAbandonLedger) {
+  AddCampaign();
+  auto& campaign = campaigns_->campaigns["t1/c1"];
+  campaign.mutable_machine()->set_detect(true);  // no estimate of its own
+  ++campaigns_->version;
+  contacts_->Add(40);
+  StartDialer(4, Scenario(1.0, 0.0, 0.0));
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  auto ended = calls_->Ended();
+  ASSERT_FALSE(ended.empty());
+  for (const auto& e : ended) EXPECT_DOUBLE_EQ(e.amd_false_positive_rate(), 0.03) << e.call();
+  // The campaign's own estimate, once it has one; none without AMD.
+  campaign.mutable_machine()->set_false_positive_rate(0.01);
+  ++campaigns_->version;
+  scheduler_.AdvanceBy(absl::Seconds(5));  // the settings reach the runner
+  const size_t before = calls_->Ended().size();
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  ended = calls_->Ended();
+  ASSERT_GT(ended.size(), before);
+  for (size_t i = before; i < ended.size(); ++i) {
+    if (absl::ToUnixSeconds(FromTimestamp(ended[i].dial_time())) <
+        absl::ToUnixSeconds(clock_.Now() - absl::Minutes(1))) {
+      continue;  // dialed before the change
+    }
+    EXPECT_DOUBLE_EQ(ended[i].amd_false_positive_rate(), 0.01) << ended[i].call();
+  }
+  campaign.mutable_machine()->set_detect(false);
+  campaign.mutable_machine()->set_false_positive_rate(0);
+  ++campaigns_->version;
+  scheduler_.AdvanceBy(absl::Seconds(5));
+  const size_t off = calls_->Ended().size();
+  scheduler_.AdvanceBy(absl::Minutes(2));
+  ended = calls_->Ended();
+  ASSERT_GT(ended.size(), off);
+  EXPECT_DOUBLE_EQ(ended.back().amd_false_positive_rate(), 0.0);
+}
+
 TEST_F(DialerTest, APausedCampaignStopsDialingAndGivesItsHopperBack) {
   AddCampaign();
   contacts_->Add(30);

@@ -12,7 +12,9 @@
 --   the answer, 7 decision id, 8 attempts kept ms, 9 retention ms, 10 record,
 --   11 event id, 12 debt, 13 conversation ms ('' when the call is not a
 --   conversation about its debt), 14 what identifies the request ('' for an
---   event), 15 outbox record ('' for none), 16 reply (RecordCallOutcome)
+--   event), 15 outbox record ('' for none), 16 reply (RecordCallOutcome),
+--   17 estimated AMD hang-ups on live persons per live answer ('' for none:
+--   AMD did not screen the attempt), kept as e:<hour>
 -- Returns {1, reply} when applied, {0, first reply} when applied before;
 -- error REQUEST_ID_REUSED when the request id came with another request.
 local contact, camp, outcome = ARGV[1], ARGV[2], ARGV[3]
@@ -58,6 +60,9 @@ if camp ~= '' and (outcome == 'ABANDONED' or outcome == 'ANSWERED_CONNECTED') th
   local key = KEYS[5]
   local fresh = redis.call('HINCRBY', key, 'l:' .. hour, 1) == 1
   if outcome == 'ABANDONED' then redis.call('HINCRBY', key, 'a:' .. hour, 1) end
+  if ARGV[17] ~= nil and ARGV[17] ~= '' then
+    redis.call('HINCRBYFLOAT', key, 'e:' .. hour, ARGV[17])
+  end
   if fresh then
     -- a new hour: drop the hours older than 30 days
     local oldest = tonumber(hour) - 720
