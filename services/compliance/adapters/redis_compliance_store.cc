@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/amd.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/request_ids.h"
 #include "services/common/core/names.h"
@@ -677,10 +678,10 @@ CallArgs CallEventArgs(const std::string& tenant, const std::string& dedupe_key,
 // Estimated AMD hang-ups on live persons per live answer of a screened
 // attempt: f / (1 - f) ('' when AMD did not screen it, or f is out of range).
 std::string AmdWeight(const dialing::v1::CallAttemptEnded& call) {
-  const double f = call.amd_false_positive_rate();
-  if (!(f > 0.0 && f <= 0.5)) return "";
+  const double w = EstimatedAmdHangupsPerLiveAnswer(call.amd_false_positive_rate());
+  if (w <= 0.0) return "";
   char weight[32];
-  std::snprintf(weight, sizeof weight, "%.12g", f / (1.0 - f));  // StrCat keeps 6 digits
+  std::snprintf(weight, sizeof weight, "%.12g", w);  // StrCat keeps 6 digits
   return weight;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "dialgrid/contacts/v1/contacts.pb.h"
 #include "dialgrid/dialing/v1/call_events.pb.h"
+#include "services/common/core/amd.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/core/names.h"
@@ -125,8 +126,7 @@ absl::StatusOr<v1::CallOutcomeRecorded> ComplianceManager::RecordCallOutcome(
     return InvalidField("call.answer_time", "INVALID_CALL_TIMES",
                         "call.answer_time is not between dial_time and end_time");
   }
-  const double fp = in.amd_false_positive_rate();
-  if (fp != 0.0 && !(fp > 0.0 && fp <= 0.5)) {
+  if (!ValidAmdFalsePositiveRate(in.amd_false_positive_rate())) {
     return InvalidField("call.amd_false_positive_rate", "VALUE_OUT_OF_RANGE",
                         "0 (AMD did not screen the call) or above 0 up to 0.5");
   }

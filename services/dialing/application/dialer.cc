@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "dialgrid/dialing/v1/call_events.pb.h"
+#include "services/common/core/amd.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/log.h"
 #include "services/common/core/names.h"
@@ -1672,8 +1673,9 @@ void Dialer::Finish(const std::shared_ptr<Attempt>& a, const telephony::CallEven
       }
       fc.day = DayIndex(ended.at, a->campaign->time_zone());
       fc.routed_age_s = a->routed_age_s;
-      const double fp = call.amd_false_positive_rate();
-      if (live && fp > 0.0 && fp < 1.0) fc.estimated_amd_hangups = fp / (1.0 - fp);
+      if (live) {
+        fc.estimated_amd_hangups = EstimatedAmdHangupsPerLiveAnswer(call.amd_false_positive_rate());
+      }
       r.pacer->OnCallFinished(fc);
     }
   }

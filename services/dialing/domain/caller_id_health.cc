@@ -24,12 +24,11 @@ void CallerIdHealth::Record(const std::string& caller_id, bool answered, absl::D
 std::vector<RestedCallerId> CallerIdHealth::Evaluate(const std::vector<std::string>& pool,
                                                      absl::Time now) {
   std::vector<RestedCallerId> rested;
-  int active = 0;
   for (const auto& id : pool) {
     auto it = stats_.find(id);
     if (it != stats_.end()) EndRest(id, it->second, now);
-    if (it == stats_.end() || it->second.resting_until <= now) ++active;
   }
+  int active = Usable(pool, now);
   for (const auto& id : pool) {
     if (active <= 1) break;
     auto it = stats_.find(id);

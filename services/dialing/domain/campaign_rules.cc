@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/core/amd.h"
 #include "services/common/core/errors.h"
 #include "services/common/core/names.h"
 #include "services/common/core/status_macros.h"
@@ -282,8 +283,7 @@ absl::Status ValidateCampaign(absl::string_view tenant, const v1::Campaign& c) {
     return InvalidField("campaign.machine.message_id", "FIELD_NOT_APPLICABLE",
                         "a message is for LEAVE_MESSAGE only");
   }
-  const double fp = c.machine().false_positive_rate();
-  if (fp != 0.0 && !(fp > 0.0 && fp <= 0.5)) {
+  if (!ValidAmdFalsePositiveRate(c.machine().false_positive_rate())) {
     return OutOfRange("campaign.machine.false_positive_rate",
                       "0 (the dialer's default) or above 0 up to 0.5");
   }
